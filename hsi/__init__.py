@@ -1,0 +1,14 @@
+"""hsikit: hyperspectral cubes, sensor simulation, fusion and classification.
+
+>>> import hsi
+>>> cube = hsi.open("scene.hdr")            # doctest: +SKIP
+>>> cube.shape                              # doctest: +SKIP
+(204, 83, 86)
+"""
+
+from hsi import errors
+from hsi.cube import Cube
+from hsi.io import open, save  # noqa: A004 - `hsi.open` mirrors rasterio.open
+
+__all__ = ["Cube", "errors", "open", "save"]
+__version__ = "0.1.0"

@@ -1,0 +1,97 @@
+"""One-line input guards shared by every module (kornia's ``KORNIA_CHECK_SHAPE`` style).
+
+Messages are built only on failure and always say expected vs got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hsi.errors import SensorError, ShapeError, WavelengthError
+
+
+def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
+    """Raise :class:`ShapeError` unless ``x`` has one axis per entry of ``dims``.
+
+    Parameters
+    ----------
+    x : array-like with ``.shape``
+        numpy array, dask array or torch tensor.
+    dims : sequence of str
+        Axis names, e.g. ``["bands", "H", "W"]``. A name that is a digit string
+        (``"3"``) also fixes that axis' size. A leading ``"*"`` allows any number of
+        extra leading axes.
+
+    Raises
+    ------
+    ShapeError
+        When the number of axes or a fixed size differs.
+    """
+    shape = tuple(x.shape)
+    wanted = list(dims)
+    if wanted and wanted[0] == "*":
+        wanted = wanted[1:]
+        ok = len(shape) >= len(wanted)
+        tail = shape[len(shape) - len(wanted):] if ok else shape
+    else:
+        ok = len(shape) == len(wanted)
+        tail = shape
+    if ok:
+        for size, dim in zip(tail, wanted):
+            if dim.isdigit() and int(dim) != size:
+                ok = False
+                break
+    if not ok:
+        raise ShapeError(
+            f"{name} must have shape ({', '.join(dims)}), got {shape}",
+            actual_shape=shape,
+            expected_shape=tuple(dims),
+        )
+
+
+def check_wavelengths(wavelengths, bands: int, name: str = "wavelengths") -> np.ndarray:
+    """Return ``wavelengths`` as a float64 array in nm after checking them.
+
+    Parameters
+    ----------
+    wavelengths : array-like, shape (bands,)
+        Band centres in nm.
+    bands : int
+        The cube's band count.
+
+    Raises
+    ------
+    WavelengthError
+        Wrong count, non-finite values or not strictly increasing.
+    """
+    wl = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
+    if wl.size != bands:
+        raise WavelengthError(f"{name}: expected {bands} values (one per band), got {wl.size}")
+    if not np.all(np.isfinite(wl)):
+        raise WavelengthError(f"{name}: contains NaN or infinite values")
+    if wl.size > 1 and not np.all(np.diff(wl) > 0):
+        i = int(np.argmax(np.diff(wl) <= 0))
+        raise WavelengthError(
+            f"{name}: must be strictly increasing, but band {i + 1} is {wl[i]:g} nm "
+            f"and band {i + 2} is {wl[i + 1]:g} nm"
+        )
+    return wl
+
+
+def check_ratio(ratio) -> int:
+    """Return ``ratio`` as an int after checking it is an integer >= 2.
+
+    Raises
+    ------
+    SensorError
+        For a non-integer ratio or one below 2.
+    """
+    try:
+        value = float(ratio)
+    except (TypeError, ValueError):
+        raise SensorError(f"ratio must be an integer >= 2, got {ratio!r}") from None
+    if not value.is_integer() or value < 2:
+        raise SensorError(f"ratio must be an integer >= 2, got {ratio!r}")
+    return int(value)

@@ -1,0 +1,105 @@
+"""Model checkpoints: state dict + config dataclass + metadata, loadable with ``weights_only=True``."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hsi.errors import HsiIOError, ModelError
+from hsi.io.atomic import atomic_path
+
+#: Bump when the layout of saved checkpoints changes.
+FORMAT_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy values to lists/floats so ``torch.load(weights_only=True)`` accepts them."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def save_checkpoint(path: str | os.PathLike, *, kind: str, model, config, meta: dict) -> Path:
+    """Write a checkpoint atomically.
+
+    Parameters
+    ----------
+    path : path
+        Destination ``.pt`` file.
+    kind : str
+        What the model is (``"infn"``, ``"gan"``...), checked on load.
+    model : torch.nn.Module
+        Its ``state_dict()`` is saved.
+    config : dataclass instance
+        Hyper-parameters; saved as a plain dict.
+    meta : dict
+        Sensor metadata, normalisation, class names... (numpy arrays become lists).
+    """
+    import torch
+
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "config": _plain(dataclasses.asdict(config)),
+        "meta": _plain(meta),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike, kind: str) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
+
+    Returns
+    -------
+    dict
+        Keys ``format_version``, ``kind``, ``config`` (dict), ``meta`` (dict), ``state_dict``.
+
+    Raises
+    ------
+    HsiIOError
+        The file is missing or unreadable.
+    ModelError
+        The file is not an hsikit checkpoint of ``kind`` or has a newer format.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise HsiIOError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise ModelError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or "state_dict" not in payload or "kind" not in payload:
+        raise ModelError(f"{path}: not an hsikit checkpoint")
+    if payload["kind"] != kind:
+        raise ModelError(f"{path}: is a {payload['kind']!r} checkpoint, expected {kind!r}")
+    if int(payload.get("format_version", 0)) > FORMAT_VERSION:
+        raise ModelError(
+            f"{path}: checkpoint format {payload['format_version']} is newer than this hsikit "
+            f"reads ({FORMAT_VERSION}); upgrade hsikit"
+        )
+    return payload
+
+
+def config_from_dict(cls, values: dict):
+    """Build dataclass ``cls`` from ``values``, ignoring unknown keys, tuples restored."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for k, v in values.items():
+        if k in fields:
+            kwargs[k] = tuple(v) if isinstance(v, list) else v
+    return cls(**kwargs)

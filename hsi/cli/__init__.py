@@ -1,0 +1,1 @@
+"""The ``hsi`` command line (click)."""

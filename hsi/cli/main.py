@@ -1,0 +1,79 @@
+"""The ``hsi`` click group.
+
+Subcommands live one per module and are imported only when invoked, so ``hsi --help`` stays
+fast despite torch. Every :class:`hsi.errors.HsiError` becomes one line on stderr
+(``hsi: error: <what is wrong>``) and exit code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+#: name -> (module, attribute, one-line help). Add a command by adding a line here.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "info": ("hsi.cli.info", "info", "Describe a cube: shape, bands, wavelengths, CRS."),
+    "convert": ("hsi.cli.convert", "convert", "Convert a cube between ENVI, GeoTIFF, .mat."),
+    "simulate": ("hsi.cli.simulate", "simulate", "Simulate an LR-HSI/HR-MSI pair (Wald)."),
+    "metrics": ("hsi.cli.metrics", "metrics", "Score an estimate against a reference."),
+    "data": ("hsi.cli.data", "data", "List and verify the registered datasets."),
+    "demo": ("hsi.cli.demo", "demo", "Run the demo on the shipped real sample."),
+    "fuse": ("hsi.cli.fuse", "fuse", "Fuse an LR-HSI with an HR-MSI."),
+    "fuse-batch": ("hsi.cli.fuse_batch", "fuse_batch", "Fuse many scenes on Dask."),
+    "fusion": ("hsi.cli.fusion", "fusion", "Train INFN fusion models."),
+    "classify": ("hsi.cli.classify", "classify", "Train, predict and evaluate classifiers."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports each subcommand's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name, (mod, _, _) in COMMANDS.items() if _module_exists(mod))
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        if cmd_name not in COMMANDS or not _module_exists(COMMANDS[cmd_name][0]):
+            return None
+        module, attr, _ = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        from hsi.errors import HsiError
+
+        try:
+            return super().invoke(ctx)
+        except HsiError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"hsi: error: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("hsi: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _module_exists(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.version_option(package_name="hsikit")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """hsikit: hyperspectral cubes, fusion and classification."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main() -> None:  # pragma: no cover - console entry point helper
+    sys.exit(cli())

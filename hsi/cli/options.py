@@ -1,0 +1,29 @@
+"""Options shared by several commands: defined once here, used everywhere."""
+
+from __future__ import annotations
+
+import click
+
+device_option = click.option(
+    "--device", default="auto", show_default=True,
+    type=click.Choice(["auto", "cpu", "cuda"], case_sensitive=False),
+    help="Torch device: CUDA when present with 'auto'.",
+)
+seed_option = click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+ratio_option = click.option(
+    "--ratio", type=int, default=None,
+    help="Spatial ratio between HR and LR pixels (integer >= 2).",
+)
+sensor_option = click.option(
+    "--sensor", default="sentinel2", show_default=True,
+    help="MSI sensor: a preset name (see `hsi data list`) or an SRF .csv/.mat file.",
+)
+psf_sigma_option = click.option(
+    "--psf-sigma", type=float, default=None,
+    help="Gaussian PSF sigma in HR pixels [default: ratio / 2].",
+)
+output_file_option = click.option(
+    "-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+    help="Output file.",
+)
+var_option = click.option("--var", default=None, help="Variable to read from a .mat file.")

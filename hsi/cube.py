@@ -1,0 +1,306 @@
+"""The cube type: a ``(bands, H, W)`` array with wavelengths and georeference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.windows import Window
+
+from hsi.check import check_shape, check_wavelengths
+from hsi.errors import ShapeError, WavelengthError
+
+#: Centre wavelengths (nm) used for the true-colour preview: red, green, blue.
+RGB_NM = (640.0, 550.0, 460.0)
+
+_UNIT_SCALE_TO_NM = {
+    "nm": 1.0, "nanometer": 1.0, "nanometers": 1.0, "nanometre": 1.0, "nanometres": 1.0,
+    "um": 1e3, "µm": 1e3, "micrometer": 1e3, "micrometers": 1e3, "micrometre": 1e3,
+    "micrometres": 1e3, "micron": 1e3, "microns": 1e3,
+    "mm": 1e6, "millimeter": 1e6, "millimeters": 1e6,
+    "wavenumber": None,
+}
+
+
+def wavelengths_in_nm(values, units: str | None = None) -> np.ndarray:
+    """Return wavelengths converted to nanometres.
+
+    Parameters
+    ----------
+    values : array-like, shape (bands,)
+        Wavelengths in ``units``.
+    units : str, optional
+        ``"nm"``, ``"um"``/``"micrometers"``, ``"mm"`` ... (case-insensitive). When ``None`` or
+        unknown, values below 100 are taken as micrometres (no sensor measures 100 nm light)
+        and others as nanometres.
+
+    Raises
+    ------
+    WavelengthError
+        For units that are not lengths (e.g. wavenumbers).
+    """
+    wl = np.asarray(values, dtype=np.float64).reshape(-1)
+    key = (units or "").strip().lower()
+    if key in _UNIT_SCALE_TO_NM:
+        scale = _UNIT_SCALE_TO_NM[key]
+        if scale is None:
+            raise WavelengthError(f"wavelength units {units!r} are not a length")
+        return wl * scale
+    if wl.size and np.nanmax(wl) < 100:
+        return wl * 1e3
+    return wl
+
+
+@dataclass
+class Cube:
+    """A hyperspectral (or multispectral) image.
+
+    Parameters
+    ----------
+    data : numpy.ndarray or dask.array.Array, shape (bands, H, W)
+        Pixel values; reflectance in [0, 1] by convention after :meth:`normalized`, but any
+        numeric dtype is kept as read.
+    wavelengths : numpy.ndarray, shape (bands,), optional
+        Band centres in nm, strictly increasing.
+    fwhm : numpy.ndarray, shape (bands,), optional
+        Full width at half maximum of each band, in nm.
+    crs : rasterio.crs.CRS, optional
+        Coordinate reference system of ``transform``.
+    transform : affine.Affine, optional
+        Pixel (col, row) to map (x, y) transform; ``None`` for non-georeferenced data.
+    nodata : float, optional
+        Value marking missing pixels.
+    name : str
+        Human-readable name (file stem by default).
+    """
+
+    data: Any
+    wavelengths: np.ndarray | None = None
+    fwhm: np.ndarray | None = None
+    crs: CRS | None = None
+    transform: Affine | None = None
+    nodata: float | None = None
+    name: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_shape(self.data, ["bands", "H", "W"], name=f"cube {self.name!r}".replace(" ''", ""))
+        bands = self.data.shape[0]
+        if self.wavelengths is not None:
+            self.wavelengths = check_wavelengths(self.wavelengths, bands)
+        if self.fwhm is not None:
+            fwhm = np.asarray(self.fwhm, dtype=np.float64).reshape(-1)
+            if fwhm.size != bands:
+                raise WavelengthError(f"fwhm: expected {bands} values (one per band), got {fwhm.size}")
+            self.fwhm = fwhm
+        if self.crs is not None and not isinstance(self.crs, CRS):
+            self.crs = CRS.from_user_input(self.crs)
+        if self.transform is not None and not isinstance(self.transform, Affine):
+            self.transform = Affine(*list(self.transform)[:6])
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(bands, H, W)``."""
+        return tuple(self.data.shape)  # type: ignore[return-value]
+
+    @property
+    def bands(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.data.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.data.shape[2])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.data.dtype)
+
+    @property
+    def is_lazy(self) -> bool:
+        """True when ``data`` is a dask array (not yet in memory)."""
+        return not isinstance(self.data, np.ndarray)
+
+    # ------------------------------------------------------------ georeference
+    @property
+    def pixel_size(self) -> tuple[float, float] | None:
+        """``(x_size, y_size)`` of a pixel in CRS units (both positive), or ``None``."""
+        if self.transform is None:
+            return None
+        return (abs(self.transform.a), abs(self.transform.e))
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """``(left, bottom, right, top)`` in CRS units, or ``None`` without a transform."""
+        if self.transform is None:
+            return None
+        from rasterio.transform import array_bounds
+
+        west, south, east, north = array_bounds(self.height, self.width, self.transform)
+        return (west, south, east, north)
+
+    # ------------------------------------------------------------- derivation
+    def with_data(self, data, **changes) -> Cube:
+        """Return a cube with new ``data`` (same grid unless ``changes`` say otherwise)."""
+        return replace(self, data=data, metadata=dict(self.metadata), **changes)
+
+    def crop(self, window: Window) -> Cube:
+        """Return the pixels inside ``window`` with a transform that keeps them in place.
+
+        Parameters
+        ----------
+        window : rasterio.windows.Window
+            Integer window (col_off, row_off, width, height) inside the cube.
+
+        Raises
+        ------
+        ShapeError
+            When the window is empty or reaches outside the cube.
+        """
+        window = window.round_offsets().round_lengths()
+        r0, c0 = int(window.row_off), int(window.col_off)
+        h, w = int(window.height), int(window.width)
+        if h <= 0 or w <= 0 or r0 < 0 or c0 < 0 or r0 + h > self.height or c0 + w > self.width:
+            raise ShapeError(
+                f"window rows {r0}:{r0 + h}, cols {c0}:{c0 + w} is not inside the "
+                f"{self.height}×{self.width} cube",
+                actual_shape=(h, w),
+                expected_shape=(self.height, self.width),
+            )
+        transform = None
+        if self.transform is not None:
+            from rasterio.windows import transform as window_transform
+
+            transform = window_transform(window, self.transform)
+        return self.with_data(self.data[:, r0:r0 + h, c0:c0 + w], transform=transform)
+
+    def compute(self) -> Cube:
+        """Return a cube whose data is a numpy array (loads a lazy cube)."""
+        if not self.is_lazy:
+            return self
+        return self.with_data(np.asarray(self.data))
+
+    def astype(self, dtype) -> Cube:
+        return self.with_data(self.data.astype(dtype))
+
+    def band_index(self, wavelength_nm: float) -> int:
+        """Index of the band whose centre is nearest ``wavelength_nm``.
+
+        Raises
+        ------
+        WavelengthError
+            When the cube has no wavelengths.
+        """
+        if self.wavelengths is None:
+            raise WavelengthError(f"cube {self.name!r} has no wavelengths")
+        return int(np.argmin(np.abs(self.wavelengths - wavelength_nm)))
+
+    def rgb_bands(self) -> tuple[int, int, int]:
+        """Band indices for a true-colour preview: nearest 640/550/460 nm, else the first three."""
+        if self.wavelengths is not None:
+            return tuple(self.band_index(nm) for nm in RGB_NM)  # type: ignore[return-value]
+        return tuple(min(i, self.bands - 1) for i in range(3))  # type: ignore[return-value]
+
+    def rgb(self, percentiles: tuple[float, float] = (2.0, 98.0)) -> np.ndarray:
+        """Return a true-colour preview.
+
+        Returns
+        -------
+        numpy.ndarray, shape (H, W, 3), float32 in [0, 1]
+            Each channel stretched between its ``percentiles``; nodata/NaN pixels are 0.
+        """
+        idx = list(self.rgb_bands())
+        planes = np.asarray(self.data[idx], dtype=np.float32)
+        valid = np.isfinite(planes)
+        if self.nodata is not None:
+            valid &= planes != np.float32(self.nodata)
+        out = np.zeros(planes.shape[1:] + (3,), dtype=np.float32)
+        for c in range(3):
+            v = planes[c][valid[c]]
+            if v.size == 0:
+                continue
+            lo, hi = np.percentile(v, percentiles)
+            scale = (hi - lo) if hi > lo else 1.0
+            out[..., c] = np.where(valid[c], np.clip((planes[c] - lo) / scale, 0, 1), 0)
+        return out
+
+    # -------------------------------------------------------------- conversion
+    def to_tensor(self, device="cpu", dtype=None):
+        """Return the data as a ``(bands, H, W)`` torch tensor on ``device`` (float32 default)."""
+        import torch
+
+        dtype = dtype or torch.float32
+        return torch.as_tensor(np.asarray(self.data), device=device).to(dtype)
+
+    def to_xarray(self):
+        """Return an ``xarray.DataArray`` with dims ``(band, y, x)``.
+
+        The ``band`` coordinate holds the wavelengths in nm (band numbers without them), ``y``/``x``
+        hold pixel-centre map coordinates when there is a transform, and the CRS is stored
+        rioxarray-style in a ``spatial_ref`` coordinate (``crs_wkt`` attribute) plus ``attrs``.
+        """
+        import xarray as xr
+
+        band = self.wavelengths if self.wavelengths is not None else np.arange(1, self.bands + 1)
+        coords: dict[str, Any] = {"band": band}
+        if self.transform is not None:
+            t = self.transform
+            coords["x"] = t.c + t.a * (np.arange(self.width) + 0.5)
+            coords["y"] = t.f + t.e * (np.arange(self.height) + 0.5)
+        attrs: dict[str, Any] = {"name": self.name}
+        if self.fwhm is not None:
+            attrs["fwhm"] = self.fwhm
+        if self.nodata is not None:
+            attrs["_FillValue"] = self.nodata
+        if self.transform is not None:
+            attrs["transform"] = tuple(self.transform)[:6]
+        if self.wavelengths is not None:
+            attrs["wavelength_units"] = "nm"
+        da = xr.DataArray(self.data, dims=("band", "y", "x"), coords=coords, attrs=attrs,
+                          name=self.name or None)
+        if self.crs is not None:
+            da = da.assign_coords(spatial_ref=xr.DataArray(
+                0, attrs={"crs_wkt": self.crs.to_wkt(), "spatial_ref": self.crs.to_wkt(),
+                          "GeoTransform": " ".join(str(v) for v in (
+                              self.transform.c, self.transform.a, self.transform.b,
+                              self.transform.f, self.transform.d, self.transform.e))
+                          if self.transform is not None else ""}))
+        return da
+
+    @classmethod
+    def from_xarray(cls, da) -> Cube:
+        """Build a cube from a ``(band, y, x)`` DataArray written by :meth:`to_xarray` or rioxarray."""
+        check_shape(da, ["band", "y", "x"], name="DataArray")
+        wavelengths = None
+        if da.attrs.get("wavelength_units") or "wavelength" in da.coords:
+            src = da.coords["wavelength"] if "wavelength" in da.coords else da.coords["band"]
+            wavelengths = wavelengths_in_nm(np.asarray(src), da.attrs.get("wavelength_units"))
+        crs = None
+        if "spatial_ref" in da.coords:
+            wkt = da.coords["spatial_ref"].attrs.get("crs_wkt")
+            crs = CRS.from_wkt(wkt) if wkt else None
+        transform = None
+        if "transform" in da.attrs:
+            transform = Affine(*da.attrs["transform"][:6])
+        elif "x" in da.coords and "y" in da.coords and da.sizes["x"] > 1 and da.sizes["y"] > 1:
+            x, y = np.asarray(da.x), np.asarray(da.y)
+            dx, dy = x[1] - x[0], y[1] - y[0]
+            transform = Affine(dx, 0, x[0] - dx / 2, 0, dy, y[0] - dy / 2)
+        return cls(data=da.data, wavelengths=wavelengths, fwhm=da.attrs.get("fwhm"), crs=crs,
+                   transform=transform, nodata=da.attrs.get("_FillValue"),
+                   name=str(da.attrs.get("name") or da.name or ""))
+
+    def __repr__(self) -> str:
+        wl = ""
+        if self.wavelengths is not None:
+            wl = f", {self.wavelengths[0]:.1f}–{self.wavelengths[-1]:.1f} nm"
+        geo = f", crs={self.crs.to_string()}" if self.crs is not None else ""
+        lazy = ", lazy" if self.is_lazy else ""
+        return f"Cube({self.name!r}, {self.bands}×{self.height}×{self.width} {self.dtype}{wl}{geo}{lazy})"

@@ -1,0 +1,61 @@
+"""The hsikit error tree.
+
+Every error derives from :class:`HsiError` *and* from the builtin it means, rasterio-style, so
+``except OSError`` and ``except HsiError`` both work. The CLI turns any :class:`HsiError` into
+one line on stderr (``hsi: error: <what is wrong>``) and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class HsiError(Exception):
+    """Root of every error hsikit raises on purpose."""
+
+
+class HsiIOError(HsiError, OSError):
+    """A file cannot be read or written (missing, unreadable, truncated, not writable)."""
+
+
+class FormatError(HsiError, ValueError):
+    """A file exists but its content is malformed or of an unsupported kind."""
+
+
+class ShapeError(HsiError, ValueError):
+    """An array has the wrong number of dimensions or a wrong size.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in words.
+    actual_shape, expected_shape : tuple or str, optional
+        The shape seen and the shape wanted (names such as ``"bands"`` allowed).
+    """
+
+    def __init__(self, message: str, actual_shape=None, expected_shape=None) -> None:
+        super().__init__(message)
+        self.actual_shape = actual_shape
+        self.expected_shape = expected_shape
+
+
+class WavelengthError(HsiError, ValueError):
+    """Wavelengths are missing, of the wrong count, not increasing, or outside a sensor's range."""
+
+
+class SensorError(HsiError, ValueError):
+    """A spectral response, PSF or ratio is invalid for the cube it is applied to."""
+
+
+class GridError(HsiError, ValueError):
+    """Two rasters do not cover the same ground (CRS, extent or pixel-size ratio)."""
+
+
+class ModelError(HsiError, ValueError):
+    """A checkpoint is malformed or does not match the inputs it is applied to."""
+
+
+class DatasetNotFoundError(HsiError, FileNotFoundError):
+    """A registered dataset is not under the data directory (and was not downloaded)."""
+
+
+class ChecksumError(HsiError, OSError):
+    """A file's sha256 differs from the registry's."""

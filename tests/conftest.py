@@ -1,0 +1,48 @@
+"""Shared fixtures: device/dtype from the command line, the data folder, small real crops."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", default="cpu", help="torch device for model tests (cpu, cuda)")
+    parser.addoption("--dtype", default="float32", help="float32 or float64")
+
+
+@pytest.fixture
+def device(request):
+    import torch
+
+    return torch.device(request.config.getoption("--device"))
+
+
+@pytest.fixture
+def dtype(request):
+    import torch
+
+    return getattr(torch, request.config.getoption("--dtype"))
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("HSI_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real data folder (``HSI_DATA_DIR``, default ``../shared/data``)."""
+    path = _data_dir()
+    if not path.is_dir():
+        pytest.skip(f"real data not found at {path} (set HSI_DATA_DIR)")
+    return path
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
