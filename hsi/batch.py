@@ -1,0 +1,540 @@
+"""Fusing many scenes on Dask distributed: one task per scene, resumable, failures isolated.
+
+>>> from hsi.batch import run_batch
+>>> report = run_batch("scenes.csv", "fused/", method="glp")      # doctest: +SKIP
+>>> print(report.table())                                          # doctest: +SKIP
+
+A manifest is a CSV with columns ``name,lr_hsi,hr_msi`` (paths relative to the CSV) or a folder
+of ``NAME_lr.*`` / ``NAME_hr.*`` pairs. Scene ``NAME`` is written to ``OUT_DIR/NAME.tif``
+(atomically, see :func:`hsi.io.atomic.atomic_path`) and then gets a *done-record*
+``OUT_DIR/NAME.tif.done.json`` holding what the output was made from (input sizes and
+modification times, method, model sha256, seed, hsikit version). A re-run skips the scenes whose
+record still matches, so a batch killed at any point (even with SIGKILL) is finished by running
+it again; temporaries left by the killed run are removed first.
+
+The cluster is a :class:`distributed.LocalCluster` (one process per worker, one thread each, a
+memory limit per worker) unless a :class:`distributed.Client` or a scheduler address is given.
+Workers keep loaded models in a per-process cache, so a model is read once per worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hsi.errors import FormatError, HsiIOError
+
+__all__ = ["BatchReport", "Scene", "SceneResult", "read_manifest", "run_batch"]
+
+log = logging.getLogger(__name__)
+
+#: Columns a manifest CSV must have.
+MANIFEST_COLUMNS = ("name", "lr_hsi", "hr_msi")
+#: Name of the JSON summary written into the output folder.
+REPORT_NAME = "batch-report.json"
+#: Suffix of the done-record written beside each output.
+DONE_SUFFIX = ".done.json"
+#: Preference among files of one stem in a folder manifest (ENVI: the header, not the data file).
+_EXT_PREFERENCE = (".hdr", ".tif", ".tiff", ".mat")
+_IGNORED_SUFFIXES = (".part", ".aux.xml", ".json", ".csv", ".txt", ".md", ".ovr")
+
+
+# ---------------------------------------------------------------------------- manifest
+@dataclass(frozen=True)
+class Scene:
+    """One scene of a batch: its name and the two input paths (absolute)."""
+
+    name: str
+    lr_hsi: Path
+    hr_msi: Path
+
+    @property
+    def output_name(self) -> str:
+        return f"{self.name}.tif"
+
+
+def read_manifest(source: str | os.PathLike | Sequence[Scene]) -> list[Scene]:
+    """Return the scenes of a manifest CSV, a folder of pairs, or a list of scenes.
+
+    Parameters
+    ----------
+    source : path or sequence of Scene
+        A CSV with columns ``name,lr_hsi,hr_msi`` (relative paths are relative to the CSV), or a
+        folder holding ``NAME_lr.<ext>`` and ``NAME_hr.<ext>`` pairs.
+
+    Returns
+    -------
+    list of Scene
+        In manifest order (sorted by name for a folder). Every input file exists.
+
+    Raises
+    ------
+    FormatError
+        Missing column, empty or duplicate name, a name that is not a plain file name, no scenes.
+    HsiIOError
+        The manifest or an input file does not exist, or a folder pair is incomplete.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        scenes = [Scene(s.name, Path(s.lr_hsi).resolve(), Path(s.hr_msi).resolve())
+                  for s in source]
+        _check_scenes(scenes, "scene list")
+        return scenes
+    path = Path(source)
+    if path.is_dir():
+        scenes = _scenes_from_folder(path)
+    elif path.is_file():
+        scenes = _scenes_from_csv(path)
+    else:
+        raise HsiIOError(f"{path}: no such manifest file or folder")
+    _check_scenes(scenes, str(path))
+    return scenes
+
+
+def _scenes_from_csv(path: Path) -> list[Scene]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            columns = [c.strip() for c in (reader.fieldnames or [])]
+            missing = [c for c in MANIFEST_COLUMNS if c not in columns]
+            if missing:
+                raise FormatError(
+                    f"{path}: manifest is missing column{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(missing)} (expected columns {','.join(MANIFEST_COLUMNS)}; "
+                    f"got {','.join(columns) or 'none'})")
+            rows = [({(k or "").strip(): (v or "").strip() for k, v in row.items()},
+                     reader.line_num) for row in reader]
+    except UnicodeDecodeError:
+        raise FormatError(f"{path}: manifest is not a UTF-8 text CSV") from None
+    except OSError as exc:
+        raise HsiIOError(f"{path}: cannot read manifest ({exc.strerror or exc})") from None
+    base = path.parent
+    scenes = []
+    for row, line in rows:
+        if not any(row.values()):
+            continue
+        for col in MANIFEST_COLUMNS:
+            if not row.get(col):
+                raise FormatError(f"{path}:{line}: empty {col}")
+        lr, hr = (base / row["lr_hsi"]).resolve(), (base / row["hr_msi"]).resolve()
+        for col, p in (("lr_hsi", lr), ("hr_msi", hr)):
+            if not p.exists():
+                raise HsiIOError(f"{path}:{line}: scene {row['name']!r}: {col} file {p} "
+                                 f"does not exist")
+        scenes.append(Scene(row["name"], lr, hr))
+    return scenes
+
+
+def _scenes_from_folder(folder: Path) -> list[Scene]:
+    found: dict[str, dict[str, Path]] = {}
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(".") or p.name.lower().endswith(_IGNORED_SUFFIXES):
+            continue
+        stem = p.name.split(".", 1)[0] if "." in p.name else p.name
+        for role in ("lr", "hr"):
+            if stem.endswith(f"_{role}") and len(stem) > 3:
+                best = found.setdefault(stem[:-3], {}).get(role)
+                if best is None or _ext_rank(p) < _ext_rank(best):
+                    found[stem[:-3]][role] = p
+    scenes = []
+    for name, roles in sorted(found.items()):
+        for role in ("lr", "hr"):
+            if role not in roles:
+                other = next(iter(roles.values()))
+                raise HsiIOError(f"{folder}: scene {name!r} has {other.name} but no "
+                                 f"{name}_{role}.* file")
+        scenes.append(Scene(name, roles["lr"].resolve(), roles["hr"].resolve()))
+    return scenes
+
+
+def _ext_rank(p: Path) -> int:
+    suffix = p.suffix.lower()
+    return _EXT_PREFERENCE.index(suffix) if suffix in _EXT_PREFERENCE else len(_EXT_PREFERENCE)
+
+
+def _check_scenes(scenes: list[Scene], where: str) -> None:
+    if not scenes:
+        raise FormatError(f"{where}: manifest lists no scenes")
+    seen: set[str] = set()
+    for s in scenes:
+        if s.name in (".", "..") or any(c in s.name for c in '/\\\0:') or s.name.startswith("."):
+            raise FormatError(f"{where}: scene name {s.name!r} is not a plain file name")
+        if s.name in seen:
+            raise FormatError(f"{where}: scene name {s.name!r} appears twice")
+        seen.add(s.name)
+
+
+# ------------------------------------------------------------------------- done-records
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Return the hex sha256 of a file."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_stamp(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    stamp = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if path.suffix.lower() == ".hdr":  # ENVI: the data file matters as much as the header
+        from hsi.io.formats import ENVI_DATA_EXTS
+
+        for data in (path.with_suffix(""), *(path.with_suffix(e) for e in ENVI_DATA_EXTS)):
+            if data.is_file():
+                dst = data.stat()
+                stamp["data"] = {"path": str(data), "size": dst.st_size,
+                                 "mtime_ns": dst.st_mtime_ns}
+                break
+    return stamp
+
+
+def _record_key(scene: Scene, settings: dict[str, Any]) -> dict[str, Any]:
+    """What a done-record must match for the scene to be skipped."""
+    from hsi import __version__
+
+    return {
+        "name": scene.name,
+        "inputs": {"lr_hsi": _file_stamp(scene.lr_hsi), "hr_msi": _file_stamp(scene.hr_msi)},
+        **settings,
+        "hsikit_version": __version__,
+    }
+
+
+def _done_path(out_dir: Path, scene: Scene) -> Path:
+    return out_dir / (scene.output_name + DONE_SUFFIX)
+
+
+def _is_done(out_dir: Path, scene: Scene, settings: dict[str, Any]) -> bool:
+    record_path = _done_path(out_dir, scene)
+    output = out_dir / scene.output_name
+    if not record_path.is_file() or not output.is_file():
+        return False
+    try:
+        record = json.loads(record_path.read_text())
+        key = _record_key(scene, settings)
+    except (OSError, ValueError):
+        return False
+    if any(record.get(k) != v for k, v in key.items()):
+        return False
+    return record.get("output_size") == output.stat().st_size
+
+
+def _clean_stale_temporaries(out_dir: Path, scenes: Iterable[Scene]) -> list[Path]:
+    """Remove ``.NAME.tif.*.part`` files (and the report's) left by a killed earlier run."""
+    removed = []
+    patterns = [f".{s.output_name}.*.part" for s in scenes] + [f".{REPORT_NAME}.*.part"]
+    for pattern in patterns:
+        for p in out_dir.glob(pattern):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
+    return removed
+
+
+# -------------------------------------------------------------------- worker-side code
+#: Per-process cache of loaded models: (path, sha256, device) -> model.
+_MODEL_CACHE: dict[tuple[str, str, str], Any] = {}
+#: How many times this process loaded a model (read by the tests through ``client.run``).
+MODEL_LOADS = 0
+
+
+def _cached_model(path: str, sha256: str, device: str):
+    """Load the model at ``path`` once per process (keyed by path, content hash and device)."""
+    global MODEL_LOADS
+    key = (path, sha256, device)
+    if key not in _MODEL_CACHE:
+        from hsi.fusion import load_model  # type: ignore[attr-defined]
+
+        _MODEL_CACHE[key] = load_model(path, device=device)
+        MODEL_LOADS += 1
+    return _MODEL_CACHE[key]
+
+
+def model_loads() -> int:
+    """Number of models this process has loaded (1 per worker after a batch with one model)."""
+    return MODEL_LOADS
+
+
+def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: str = "auto",
+               torch_threads: int | None = None) -> dict[str, Any]:
+    """Fuse one scene into ``out_dir/NAME.tif`` and write its done-record (runs on a worker).
+
+    Returns
+    -------
+    dict
+        ``name``, ``status`` ("done"), ``output``, ``seconds``.
+    """
+    from hsi.fusion.scene import fuse_files
+    from hsi.io.atomic import atomic_path
+
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(int(torch_threads))
+    start = time.perf_counter()
+    out = Path(out_dir)
+    key = _record_key(scene, settings)  # stamp inputs before reading them
+    model = None
+    if settings.get("model"):
+        model = _cached_model(settings["model"], settings["model_sha256"], device)
+    output = fuse_files(scene.lr_hsi, scene.hr_msi, out / scene.output_name,
+                        method=settings["method"], model=model, device=device,
+                        seed=settings["seed"], progress=False)
+    seconds = time.perf_counter() - start
+    record = {**key, "output": scene.output_name, "output_size": output.stat().st_size,
+              "seconds": round(seconds, 3),
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with atomic_path(_done_path(out, scene)) as tmp:
+        tmp.write_text(json.dumps(record, indent=1))
+    return {"name": scene.name, "status": "done", "output": str(output), "seconds": seconds}
+
+
+# ------------------------------------------------------------------------------ report
+@dataclass
+class SceneResult:
+    """Outcome of one scene: ``status`` is ``"done"``, ``"skipped"`` or ``"failed"``."""
+
+    name: str
+    status: str
+    reason: str = ""
+    output: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class BatchReport:
+    """What a batch did, scene by scene.
+
+    Attributes
+    ----------
+    scenes : list of SceneResult
+        In manifest order.
+    out_dir : str
+    seconds : float
+        Wall time of the whole batch.
+    dashboard : str
+        Dask dashboard address, when one was running.
+    """
+
+    scenes: list[SceneResult] = field(default_factory=list)
+    out_dir: str = ""
+    seconds: float = 0.0
+    dashboard: str = ""
+
+    def _names(self, status: str) -> list[str]:
+        return [s.name for s in self.scenes if s.status == status]
+
+    @property
+    def done(self) -> list[str]:
+        return self._names("done")
+
+    @property
+    def skipped(self) -> list[str]:
+        return self._names("skipped")
+
+    @property
+    def failed(self) -> list[str]:
+        return self._names("failed")
+
+    @property
+    def exit_code(self) -> int:
+        """1 when any scene failed, else 0."""
+        return 1 if self.failed else 0
+
+    def table(self) -> str:
+        """A plain-text summary table: one line per scene and a totals line."""
+        width = max([5, *(len(s.name) for s in self.scenes)])
+        lines = [f"{'scene':<{width}}  {'status':<7}  {'time':>7}  detail"]
+        for s in self.scenes:
+            t = f"{s.seconds:6.1f}s" if s.status == "done" else ""
+            detail = s.reason or s.output
+            lines.append(f"{s.name:<{width}}  {s.status:<7}  {t:>7}  {detail}")
+        lines.append(f"{len(self.done)} done, {len(self.skipped)} skipped, "
+                     f"{len(self.failed)} failed in {self.seconds:.1f} s; "
+                     f"outputs in {self.out_dir}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out_dir": self.out_dir, "seconds": round(self.seconds, 3),
+                "dashboard": self.dashboard,
+                "counts": {"done": len(self.done), "skipped": len(self.skipped),
+                           "failed": len(self.failed)},
+                "scenes": [asdict(s) for s in self.scenes]}
+
+    def write(self, path: str | os.PathLike) -> Path:
+        """Write the report as JSON (atomically)."""
+        from hsi.io.atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        return Path(path)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return ("KilledWorker: the worker running this scene died (out of memory? raise the "
+                "memory limit or use a smaller --tile)")
+    return f"{name}: {text}" if text else name
+
+
+# ------------------------------------------------------------------------------ driver
+def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.PathLike, *,
+              method: str = "infn", model: str | os.PathLike | None = None, client=None,
+              scheduler: str | None = None, workers: int | None = None, retries: int = 0,
+              progress: bool = True, device: str = "auto", seed: int = 0,
+              memory_limit: str | float | None = "auto") -> BatchReport:
+    """Fuse every scene of ``manifest`` into ``out_dir/NAME.tif`` on a Dask cluster.
+
+    Parameters
+    ----------
+    manifest : path or sequence of Scene
+        CSV (``name,lr_hsi,hr_msi``) or folder of ``NAME_lr.*``/``NAME_hr.*`` pairs.
+    out_dir : path
+        Output folder (created). Holds ``NAME.tif``, ``NAME.tif.done.json`` and
+        ``batch-report.json``.
+    method : str
+        Fusion method passed to :func:`hsi.fusion.fuse` (``infn``, ``glp``, ``gsa``...).
+    model : path, optional
+        INFN checkpoint; read once per worker.
+    client : distributed.Client, optional
+        Use this client's cluster.
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://host:port``); ignored when ``client`` is given.
+        Its workers must see the same paths.
+    workers : int, optional
+        Worker processes of the local cluster (default: CPU count, at most one per scene).
+    retries : int
+        Times a failing scene is retried before it counts as failed.
+    progress : bool
+        Show scenes done / total with an ETA on stderr.
+    device : str
+        Torch device on the workers (``auto``, ``cpu``, ``cuda``).
+    seed : int
+        Seed passed to each fusion.
+    memory_limit : str or float, optional
+        Memory limit per local worker (``"auto"``: system memory divided among workers).
+
+    Returns
+    -------
+    BatchReport
+        Also written to ``out_dir/batch-report.json``.
+
+    Raises
+    ------
+    FormatError, HsiIOError
+        For a bad manifest (before anything is written).
+    """
+    start = time.perf_counter()
+    scenes = read_manifest(manifest)
+    from hsi.io.atomic import check_writable_dir
+
+    if model is not None:
+        model = Path(model).resolve()
+        if not model.is_file():
+            raise HsiIOError(f"{model}: no such model file")
+    out = check_writable_dir(out_dir).resolve()
+    settings: dict[str, Any] = {
+        "method": method,
+        "model": str(model) if model is not None else None,
+        "model_sha256": file_sha256(model) if model is not None else None,
+        "seed": int(seed),
+    }
+    removed = _clean_stale_temporaries(out, scenes)
+    if removed:
+        log.info("removed %d temporary files left by an earlier run", len(removed))
+
+    results: dict[str, SceneResult] = {}
+    todo = []
+    for s in scenes:
+        if _is_done(out, s, settings):
+            results[s.name] = SceneResult(s.name, "skipped", "done-record matches",
+                                          str(out / s.output_name))
+        else:
+            todo.append(s)
+
+    report = BatchReport(out_dir=str(out))
+    if todo:
+        _run_on_cluster(todo, out, settings, results, report, client=client,
+                        scheduler=scheduler, workers=workers, retries=retries,
+                        progress=progress, device=device, memory_limit=memory_limit,
+                        total=len(scenes))
+    report.scenes = [results[s.name] for s in scenes]
+    report.seconds = time.perf_counter() - start
+    report.write(out / REPORT_NAME)
+    return report
+
+
+def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
+                    results: dict[str, SceneResult], report: BatchReport, *, client, scheduler,
+                    workers, retries, progress, device, memory_limit, total) -> None:
+    from distributed import Client, LocalCluster, as_completed
+    from tqdm.auto import tqdm
+
+    with contextlib.ExitStack() as stack:
+        torch_threads = None
+        if client is None and scheduler:
+            client = stack.enter_context(Client(scheduler))
+        elif client is None:
+            n = int(workers) if workers else min(os.cpu_count() or 1, len(todo))
+            n = max(1, n)
+            torch_threads = max(1, (os.cpu_count() or 1) // n)
+            has_bokeh = importlib.util.find_spec("bokeh") is not None
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                dashboard_address=":0" if has_bokeh else None, silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster))
+        report.dashboard = _dashboard_link(client)
+        if report.dashboard and progress:
+            print(f"Dask dashboard: {report.dashboard}", file=sys.stderr)
+
+        token = uuid.uuid4().hex[:8]
+        futures = {}
+        for s in todo:
+            fut = client.submit(fuse_scene, s, str(out), settings, device=device,
+                                torch_threads=torch_threads, key=f"fuse-{s.name}-{token}",
+                                retries=int(retries), pure=False)
+            futures[fut] = s
+        bar = tqdm(total=total, initial=total - len(todo), unit="scene", desc="scenes",
+                   file=sys.stderr, disable=not progress, dynamic_ncols=True)
+        try:
+            for fut in as_completed(list(futures)):
+                s = futures[fut]
+                if fut.status == "finished":
+                    r = fut.result()
+                    results[s.name] = SceneResult(s.name, "done", "", r["output"],
+                                                  float(r["seconds"]))
+                else:
+                    exc = fut.exception()
+                    results[s.name] = SceneResult(s.name, "failed", _one_line(exc))
+                bar.update(1)
+                bar.set_postfix_str(f"failed={sum(r.status == 'failed' for r in results.values())}")
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+        finally:
+            bar.close()
+
+
+def _dashboard_link(client) -> str:
+    """The dashboard address when the scheduler runs one, else ``""``."""
+    try:
+        services = client.scheduler_info().get("services", {})
+    except Exception:  # an old or remote scheduler that does not answer: no link
+        return ""
+    if "dashboard" not in services:
+        return ""
+    return str(client.dashboard_link)

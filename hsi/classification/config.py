@@ -1,0 +1,99 @@
+"""Hyper-parameters of the spectral-spatial GAN + dense-CRF classifier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hsi.errors import HsiError
+
+
+@dataclass
+class GanConfig:
+    """Everything that defines a classifier besides its weights.
+
+    Parameters
+    ----------
+    n_components : int
+        PCA components kept from the spectra (fitted on the training scene).
+    patch_size : int
+        Side of the square spectral-spatial window around each pixel (odd, ≥ 3). Its radius
+        ``patch_size // 2`` is also the margin of spatially disjoint splits.
+    noise_dim : int
+        Length of the generator's noise vector.
+    width : int
+        Channels of the first discriminator / last generator hidden layer.
+    dropout : float
+        Dropout in the discriminator (it is what keeps it from memorising 5 labels per class).
+    epochs : int
+        Passes over the scene's unlabelled pixels (one step per ``batch_size`` pixels).
+    batch_size : int
+        Pixels per step, for each of the labelled, unlabelled and generated batches.
+    lr : float
+        Adam learning rate of both networks.
+    weight_decay : float
+        L2 penalty on the discriminator.
+    unsup_weight : float
+        Weight of the two unsupervised terms (real is not fake, generated is fake).
+    adversarial : bool
+        ``False`` trains the same discriminator on the labelled pixels only (the plain
+        spectral-spatial CNN baseline); the fake output is then never used.
+    crf_iterations : int
+        Mean-field iterations of the dense CRF.
+    crf_gaussian_sxy, crf_gaussian_weight : float
+        Width (pixels) and weight of the position-only smoothness kernel.
+    crf_bilateral_sxy, crf_bilateral_schan, crf_bilateral_weight : float
+        Width in pixels, width in (standardised) PCA units and weight of the appearance kernel.
+    crf_components : int
+        Leading PCA components used as the bilateral kernel's features.
+    crf_confidence : float
+        The network's probabilities are mixed with the uniform distribution,
+        ``p' = c p + (1 - c) / K``, before the unary ``-log p'`` (pydensecrf's ``scale``): a
+        confident wrong pixel can then still be outvoted by its neighbours.
+
+    Notes
+    -----
+    The CRF defaults were chosen on validation pixels only: 30 labels per class of each
+    benchmark scene were split into 15 for training and 15 for validation, and the grid in
+    ``benchmarks/classification.py --tune-crf`` was scored on the validation half (test pixels
+    never seen).
+    """
+
+    n_components: int = 10
+    patch_size: int = 7
+    noise_dim: int = 32
+    width: int = 32
+    dropout: float = 0.3
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    unsup_weight: float = 1.0
+    adversarial: bool = True
+    crf_iterations: int = 5
+    crf_gaussian_sxy: float = 3.0
+    crf_gaussian_weight: float = 3.0
+    crf_bilateral_sxy: float = 10.0
+    crf_bilateral_schan: float = 1.0
+    crf_bilateral_weight: float = 5.0
+    crf_components: int = 3
+    crf_confidence: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.patch_size < 3 or self.patch_size % 2 == 0:
+            raise HsiError(f"patch_size: expected an odd integer >= 3, got {self.patch_size}")
+        if self.n_components < 1:
+            raise HsiError(f"n_components: expected >= 1, got {self.n_components}")
+        if not 1 <= self.crf_components <= self.n_components:
+            raise HsiError(
+                f"crf_components: expected 1..n_components={self.n_components}, "
+                f"got {self.crf_components}"
+            )
+        if self.epochs < 1:
+            raise HsiError(f"epochs: expected >= 1, got {self.epochs}")
+        if not 0.0 < self.crf_confidence <= 1.0:
+            raise HsiError(f"crf_confidence: expected in (0, 1], got {self.crf_confidence}")
+
+    @property
+    def radius(self) -> int:
+        """Half the window side: pixels on each side of the centre."""
+        return self.patch_size // 2

@@ -1,0 +1,189 @@
+"""Per-pixel features: scene PCA of the spectra and spectral-spatial patches around pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hsi.errors import HsiError, ShapeError
+
+#: PCA is fitted on at most this many valid pixels (a seeded random subset beyond).
+PCA_MAX_PIXELS = 100_000
+
+
+def valid_mask(data: np.ndarray, nodata: float | None = None) -> np.ndarray:
+    """Pixels that can be classified: finite in every band and not equal to ``nodata``.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, shape (bands, H, W)
+    nodata : float, optional
+        A pixel whose bands all equal ``nodata`` is missing.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (H, W)
+    """
+    data = np.asarray(data)
+    if np.issubdtype(data.dtype, np.floating):
+        ok = np.isfinite(data).all(axis=0)
+    else:
+        ok = np.ones(data.shape[1:], dtype=bool)
+    if nodata is not None and np.isfinite(nodata):
+        ok &= ~(data == nodata).all(axis=0)
+    return ok
+
+
+@dataclass
+class PcaTransform:
+    """A PCA of the spectra followed by per-component standardisation.
+
+    Parameters
+    ----------
+    mean : numpy.ndarray, shape (bands,)
+        Mean spectrum of the pixels it was fitted on (cube units, e.g. reflectance).
+    components : numpy.ndarray, shape (n_components, bands)
+        Orthonormal principal axes, strongest first.
+    scale : numpy.ndarray, shape (n_components,)
+        Standard deviation of each component's scores; scores are divided by it.
+    """
+
+    mean: np.ndarray
+    components: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def bands(self) -> int:
+        return int(self.components.shape[1])
+
+    @property
+    def n_components(self) -> int:
+        return int(self.components.shape[0])
+
+    def transform(self, data: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+        """Project a cube onto the components.
+
+        Parameters
+        ----------
+        data : numpy.ndarray, shape (bands, H, W)
+        valid : numpy.ndarray of bool, shape (H, W), optional
+            Invalid pixels get 0 (the scene mean) in every component.
+
+        Returns
+        -------
+        numpy.ndarray, float32, shape (n_components, H, W)
+            Standardised scores.
+        """
+        data = np.asarray(data)
+        if data.ndim != 3 or data.shape[0] != self.bands:
+            raise ShapeError(
+                f"cube: expected ({self.bands}, H, W) for this PCA, got {tuple(data.shape)}",
+                actual_shape=tuple(data.shape), expected_shape=(self.bands, "H", "W"),
+            )
+        _, h, w = data.shape
+        x = data.reshape(self.bands, -1).astype(np.float64, copy=False)
+        if valid is not None:
+            x = np.where(valid.reshape(1, -1), x, self.mean[:, None])
+        scores = (self.components @ (x - self.mean[:, None])) / self.scale[:, None]
+        return np.nan_to_num(scores).astype(np.float32).reshape(self.n_components, h, w)
+
+
+def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None,
+            seed: int = 0) -> PcaTransform:
+    """Fit a :class:`PcaTransform` on the valid pixels of a scene.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, shape (bands, H, W)
+    n_components : int
+        Kept components (at most ``bands``).
+    valid : numpy.ndarray of bool, shape (H, W), optional
+    seed : int
+        Seeds the subset of pixels used when there are more than ``PCA_MAX_PIXELS``.
+
+    Raises
+    ------
+    HsiError
+        With fewer valid pixels than components.
+    """
+    from sklearn.decomposition import PCA
+
+    data = np.asarray(data)
+    bands = data.shape[0]
+    n_components = min(int(n_components), bands)
+    x = data.reshape(bands, -1).T
+    if valid is not None:
+        x = x[valid.reshape(-1)]
+    if x.shape[0] <= n_components:
+        raise HsiError(
+            f"cube: PCA needs more than {n_components} valid pixels, got {x.shape[0]}"
+        )
+    if x.shape[0] > PCA_MAX_PIXELS:
+        pick = np.random.default_rng(seed).choice(x.shape[0], PCA_MAX_PIXELS, replace=False)
+        x = x[np.sort(pick)]
+    x = x.astype(np.float64)
+    pca = PCA(n_components=n_components, svd_solver="full").fit(x)
+    components = pca.components_.copy()
+    # a deterministic sign: the largest loading of each axis is positive
+    signs = np.sign(components[np.arange(n_components), np.abs(components).argmax(axis=1)])
+    components *= signs[:, None]
+    scale = np.sqrt(np.maximum(pca.explained_variance_, 1e-12))
+    return PcaTransform(mean=pca.mean_.copy(), components=components, scale=scale)
+
+
+def pad_features(features: np.ndarray, radius: int) -> np.ndarray:
+    """Reflect-pad ``(C, H, W)`` features by ``radius`` on each side (for windows at borders).
+
+    Scenes narrower than the radius are padded by repeated reflection (``symmetric`` once the
+    image is a single pixel wide).
+    """
+    mode = "reflect" if min(features.shape[1:]) > radius else "symmetric"
+    if min(features.shape[1:]) == 1:
+        mode = "edge"
+    return np.pad(features, ((0, 0), (radius, radius), (radius, radius)), mode=mode)
+
+
+def window_offsets(patch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column offsets of a ``patch_size`` window from its top-left corner."""
+    d = np.arange(patch_size)
+    return d[:, None], d[None, :]
+
+
+def extract_patches(padded, rows, cols, patch_size: int):
+    """Gather windows centred on pixels from reflect-padded features.
+
+    Parameters
+    ----------
+    padded : numpy.ndarray or torch.Tensor, shape (C, H + 2r, W + 2r)
+        Output of :func:`pad_features` with ``r = patch_size // 2``.
+    rows, cols : array-like of int, shape (N,)
+        Pixel positions in the *unpadded* grid (the padding shifts the window's top-left corner
+        exactly onto them).
+    patch_size : int
+
+    Returns
+    -------
+    Same type as ``padded``, shape (N, C, patch_size, patch_size)
+    """
+    if patch_size % 2 == 0:
+        raise HsiError(f"patch_size: expected odd, got {patch_size}")
+    try:
+        import torch
+
+        is_tensor = isinstance(padded, torch.Tensor)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        is_tensor = False
+    if is_tensor:
+        d = torch.arange(patch_size, device=padded.device)
+        rows = torch.as_tensor(rows, device=padded.device).long()
+        cols = torch.as_tensor(cols, device=padded.device).long()
+        rr = rows[:, None, None] + d[None, :, None]
+        cc = cols[:, None, None] + d[None, None, :]
+        return padded[:, rr, cc].permute(1, 0, 2, 3)
+    dr, dc = window_offsets(patch_size)
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    rr = rows[:, None, None] + dr[None]
+    cc = cols[:, None, None] + dc[None]
+    return np.ascontiguousarray(np.asarray(padded)[:, rr, cc].transpose(1, 0, 2, 3))

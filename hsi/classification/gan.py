@@ -1,0 +1,144 @@
+"""The spectral-spatial GAN: a generator of fake patches and a (K + 1)-way discriminator.
+
+After Zhong and Li (2018) / Zhong, Li, Clausi and Wong (2020): the discriminator is the
+classifier, with one output per class plus one for "generated"; it is trained semi-supervised
+(Odena 2016; Salimans et al. 2016), see :func:`discriminator_losses`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Generator(nn.Module):
+    """Noise to fake spectral-spatial patches.
+
+    A stack of ``patch_size // 2`` 3×3 transposed convolutions grows a 1×1 map to
+    ``patch_size × patch_size``; the last one outputs the PCA channels (standardised units, no
+    output non-linearity).
+
+    Parameters
+    ----------
+    noise_dim : int
+    channels : int
+        PCA components of the patches.
+    patch_size : int
+        Odd window side.
+    width : int
+        Hidden channels (the first hidden layer has ``2 * width``).
+
+    Shape
+    -----
+    ``(N, noise_dim)`` -> ``(N, channels, patch_size, patch_size)``
+    """
+
+    def __init__(self, noise_dim: int, channels: int, patch_size: int, width: int = 32) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        steps = patch_size // 2
+        layers: list[nn.Module] = []
+        in_ch = noise_dim
+        for i in range(steps):
+            last = i == steps - 1
+            out_ch = channels if last else max(width, 2 * width >> i)
+            layers.append(nn.ConvTranspose2d(in_ch, out_ch, 3, bias=last))
+            if not last:
+                layers += [nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
+            in_ch = out_ch
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z[:, :, None, None])
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` fake patches from standard normal noise."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.noise_dim, generator=generator, device="cpu").to(device)
+        return self(z)
+
+
+class Discriminator(nn.Module):
+    """A spectral-spatial patch classifier with ``n_classes + 1`` outputs (the last is "fake").
+
+    A 1×1 convolution mixes the PCA channels, then ``patch_size // 2`` unpadded 3×3
+    convolutions shrink the window to the centre pixel's feature vector; LeakyReLU and dropout
+    throughout, no batch norm (real and generated batches must not share statistics).
+
+    Parameters
+    ----------
+    channels : int
+        PCA components of the patches.
+    n_classes : int
+        K real classes; the output has K + 1 logits.
+    patch_size : int
+    width : int
+    dropout : float
+
+    Shape
+    -----
+    ``(N, channels, patch_size, patch_size)`` -> ``(N, n_classes + 1)`` logits.
+    """
+
+    def __init__(self, channels: int, n_classes: int, patch_size: int, width: int = 32,
+                 dropout: float = 0.3) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 1), nn.LeakyReLU(0.2),
+                                   nn.Dropout(dropout)]
+        in_ch = width
+        for _ in range(patch_size // 2):
+            layers += [nn.Conv2d(in_ch, 2 * width, 3), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            in_ch = 2 * width
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(2 * width, n_classes + 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer, ``(N, 2 * width)`` (used for feature matching)."""
+        return self.body(x).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    def class_probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities over the K real classes (the fake output dropped, renormalised)."""
+        return torch.softmax(self(x)[:, : self.n_classes], dim=1)
+
+
+def discriminator_losses(logits_labelled: torch.Tensor, targets: torch.Tensor,
+                         logits_unlabelled: torch.Tensor | None,
+                         logits_fake: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """The three terms of the semi-supervised discriminator loss.
+
+    With ``l`` the K + 1 logits and ``p = softmax(l)``:
+
+    - ``supervised``: cross-entropy of the true class among the K real classes,
+      ``-log p(y | x, real)``;
+    - ``real``: unlabelled real patches are not fake, ``-log(1 - p_fake)``
+      ``= logsumexp(l) - logsumexp(l[:K])``;
+    - ``fake``: generated patches are fake, ``-log p_fake = logsumexp(l) - l[K]``.
+
+    Parameters
+    ----------
+    logits_labelled : (N, K + 1)
+    targets : (N,) int64 in 0..K-1
+    logits_unlabelled, logits_fake : (M, K + 1), optional
+
+    Returns
+    -------
+    dict of scalar tensors (``supervised`` and, when given, ``real`` and ``fake``).
+    """
+    k = logits_labelled.shape[1] - 1
+    out = {"supervised": F.cross_entropy(logits_labelled[:, :k], targets)}
+    if logits_unlabelled is not None:
+        out["real"] = (torch.logsumexp(logits_unlabelled, 1)
+                       - torch.logsumexp(logits_unlabelled[:, :k], 1)).mean()
+    if logits_fake is not None:
+        out["fake"] = (torch.logsumexp(logits_fake, 1) - logits_fake[:, k]).mean()
+    return out
+
+
+def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """Generator loss of Salimans et al.: squared distance between mean hidden features."""
+    return (real_features.mean(0) - fake_features.mean(0)).pow(2).mean()

@@ -1,0 +1,173 @@
+"""Semi-supervised training of the spectral-spatial GAN on one scene."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import torch
+
+from hsi.classification.config import GanConfig
+from hsi.classification.features import extract_patches, pad_features
+from hsi.classification.gan import (
+    Discriminator,
+    Generator,
+    discriminator_losses,
+    feature_matching_loss,
+)
+
+
+def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """One of the 8 rotations/flips of a batch of patches (``k`` in 0..7)."""
+    if k >= 4:
+        x = x.flip(-1)
+    return torch.rot90(x, k % 4, dims=(-2, -1))
+
+
+def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
+                   n_classes: int, config: GanConfig, *, seed: int = 0, device="cpu",
+                   progress: bool = True) -> tuple[Discriminator, dict[str, list[float]]]:
+    """Train the discriminator (and, when ``config.adversarial``, the generator) on a scene.
+
+    Every valid pixel of the scene is an unlabelled example; the labelled ones also give the
+    supervised term. One epoch is ``ceil(valid pixels / batch_size)`` steps.
+
+    Parameters
+    ----------
+    features : numpy.ndarray, float32, shape (C, H, W)
+        Standardised PCA scores of the scene.
+    labels : numpy.ndarray of int, shape (H, W)
+        0 = unlabelled, 1..K = class.
+    valid : numpy.ndarray of bool, shape (H, W)
+        Pixels that may be used (nodata excluded).
+    n_classes : int
+        K.
+    config : GanConfig
+    seed : int
+        Seeds the weights, the batches and the noise (deterministic on CPU).
+    device : torch.device or str
+    progress : bool
+        Show a tqdm bar on stderr.
+
+    Returns
+    -------
+    discriminator : Discriminator
+        In eval mode, on ``device``.
+    history : dict
+        Per-epoch mean of each loss term.
+    """
+    from tqdm.auto import tqdm
+
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    r = config.radius
+    channels = features.shape[0]
+    padded = torch.from_numpy(pad_features(features, r)).to(device)
+
+    lab = (labels > 0) & valid
+    lrows, lcols = np.nonzero(lab)
+    ltarget = torch.from_numpy(labels[lrows, lcols].astype(np.int64) - 1).to(device)
+    lrows_t, lcols_t = torch.from_numpy(lrows).to(device), torch.from_numpy(lcols).to(device)
+    urows, ucols = np.nonzero(valid)
+    urows_t, ucols_t = torch.from_numpy(urows).to(device), torch.from_numpy(ucols).to(device)
+
+    disc = Discriminator(channels, n_classes, config.patch_size, config.width,
+                         config.dropout).to(device)
+    gnet = Generator(config.noise_dim, channels, config.patch_size, config.width).to(device)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999),
+                             weight_decay=config.weight_decay)
+    opt_g = torch.optim.Adam(gnet.parameters(), lr=config.lr, betas=(0.5, 0.999))
+
+    bs = config.batch_size
+    steps_per_epoch = max(1, math.ceil(len(urows) / bs))
+    total = steps_per_epoch * config.epochs
+    history: dict[str, list[float]] = {"supervised": [], "real": [], "fake": [], "generator": []}
+    sums = dict.fromkeys(history, 0.0)
+    disc.train()
+    gnet.train()
+    bar = tqdm(total=total, disable=not progress, file=sys.stderr, desc="training", unit="step",
+               leave=False)
+    for step in range(total):
+        pick = torch.randint(len(lrows), (bs,), generator=gen).to(device)
+        k = int(torch.randint(8, (1,), generator=gen))
+        xl = _dihedral(extract_patches(padded, lrows_t[pick], lcols_t[pick], config.patch_size), k)
+        yl = ltarget[pick]
+        if config.adversarial:
+            upick = torch.randint(len(urows), (bs,), generator=gen).to(device)
+            xu = extract_patches(padded, urows_t[upick], ucols_t[upick], config.patch_size)
+            z = torch.randn(bs, config.noise_dim, generator=gen).to(device)
+            xf = gnet(z)
+            losses = discriminator_losses(disc(xl), yl, disc(xu), disc(xf.detach()))
+            loss = losses["supervised"] + config.unsup_weight * (losses["real"] + losses["fake"])
+        else:
+            losses = discriminator_losses(disc(xl), yl, None, None)
+            loss = losses["supervised"]
+        opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_d.step()
+        for name, value in losses.items():
+            sums[name] += float(value)
+
+        if config.adversarial:
+            upick = torch.randint(len(urows), (bs,), generator=gen).to(device)
+            xu = extract_patches(padded, urows_t[upick], ucols_t[upick], config.patch_size)
+            z = torch.randn(bs, config.noise_dim, generator=gen).to(device)
+            real_feat = disc.features(xu).detach()
+            g_loss = feature_matching_loss(real_feat, disc.features(gnet(z)))
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            sums["generator"] += float(g_loss)
+
+        bar.update(1)
+        if (step + 1) % steps_per_epoch == 0:
+            for name in history:
+                history[name].append(sums[name] / steps_per_epoch)
+                sums[name] = 0.0
+            bar.set_postfix(loss=f"{history['supervised'][-1]:.3f}")
+    bar.close()
+    disc.eval()
+    return disc, history
+
+
+@torch.no_grad()
+def predict_probabilities(disc: Discriminator, features: np.ndarray, patch_size: int, *,
+                          rows: np.ndarray | None = None, cols: np.ndarray | None = None,
+                          padded: np.ndarray | None = None, batch_size: int = 4096,
+                          device=None) -> np.ndarray:
+    """Class probabilities (K real classes, renormalised) of pixels.
+
+    Parameters
+    ----------
+    disc : Discriminator
+    features : numpy.ndarray, shape (C, H, W)
+        Standardised PCA scores (ignored when ``padded`` is given).
+    patch_size : int
+    rows, cols : numpy.ndarray of int, optional
+        Pixels to classify (default every pixel, row-major).
+    padded : numpy.ndarray, shape (C, H + 2r, W + 2r), optional
+        Already padded features (tiles pad with real neighbours inside the scene).
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (K, N) for given pixels, or (K, H, W) for the whole grid.
+    """
+    device = torch.device(device) if device is not None else next(disc.parameters()).device
+    r = patch_size // 2
+    if padded is None:
+        padded = pad_features(features, r)
+    h, w = padded.shape[1] - 2 * r, padded.shape[2] - 2 * r
+    whole = rows is None
+    if whole:
+        rows, cols = np.divmod(np.arange(h * w), w)
+    padded_t = torch.from_numpy(np.ascontiguousarray(padded)).to(device)
+    disc.eval()
+    out = np.empty((disc.n_classes, len(rows)), dtype=np.float32)
+    for start in range(0, len(rows), batch_size):
+        sl = slice(start, start + batch_size)
+        x = extract_patches(padded_t, torch.from_numpy(rows[sl]).to(device),
+                            torch.from_numpy(cols[sl]).to(device), patch_size)
+        out[:, sl] = disc.class_probabilities(x).T.float().cpu().numpy()
+    return out.reshape(disc.n_classes, h, w) if whole else out

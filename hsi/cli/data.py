@@ -1,0 +1,77 @@
+"""``hsi data``: list the registered datasets and verify their checksums."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+root_option = click.option(
+    "--root", type=click.Path(file_okay=False), default=None,
+    help="Data folder [default: $HSI_DATA_DIR, else ../shared/data, else ~/.cache/hsikit].")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""  # pragma: no cover
+
+
+@click.group("data")
+def data() -> None:
+    """List and verify the registered datasets."""
+
+
+@data.command("list")
+@root_option
+def list_(root: str | None) -> None:
+    """Show each dataset: files present, size, licence."""
+    from hsi.data import DATASETS, data_dir
+
+    folder = root or data_dir()
+    click.echo(f"data folder: {folder}")
+    rows = []
+    for name, cls in DATASETS.items():
+        missing = len(cls.missing_files(folder))
+        total = len(cls.files)
+        present = "yes" if missing == 0 else ("no" if missing == total else
+                                              f"{total - missing}/{total}")
+        rows.append((name, present, _size(cls.size_bytes(folder)), cls.licence))
+    widths = [max(len(r[i]) for r in [("name", "present", "size", "")] + rows) for i in range(3)]
+    header = ("name", "present", "size", "licence")
+    for row in [header, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
+
+
+@data.command("verify")
+@click.argument("name", required=False)
+@root_option
+def verify(name: str | None, root: str | None) -> None:
+    """Check the sha256 of every file of NAME (default: every dataset present).
+
+    Exits with status 1 when a file is missing or differs, printing one line per problem.
+    """
+    from hsi.data import DATASETS, data_dir
+
+    folder = root or data_dir()
+    if name is not None and name not in DATASETS:
+        raise click.BadParameter(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})",
+                                 param_hint="NAME")
+    names = [name] if name else list(DATASETS)
+    failed = False
+    for n in names:
+        cls = DATASETS[n]
+        if name is None and len(cls.missing_files(folder)) == len(cls.files):
+            click.echo(f"{n}: not present, skipped")
+            continue
+        problems = cls.check_files(folder)
+        if problems:
+            failed = True
+            for line in problems:
+                click.echo(f"{n}: {line}", err=True)
+        else:
+            click.echo(f"{n}: ok ({len(cls.files)} files)")
+    if failed:
+        sys.exit(1)

@@ -1,0 +1,184 @@
+"""``hsi demo``: the main job on the shipped real sample (what ``make demo`` runs).
+
+The demo is a list of steps (:data:`DEMO_STEPS`) sharing one :class:`DemoState`; fusion methods
+are a list too (:func:`demo_methods`). Adding a method or a step is one line in those lists.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hsi.cli.options import device_option
+
+
+@dataclass
+class DemoState:
+    """What the demo steps share.
+
+    Attributes
+    ----------
+    out : Path
+        Output folder.
+    cube : Cube, shape (bands, H, W)
+        The shipped Salinas-A sample, float32 reflectance-like.
+    labels : numpy.ndarray, shape (H, W)
+        Its ground truth (0 = unlabelled), with ``class_names``.
+    reference, lr_hsi, hr_msi : Cube
+        Set by the simulate step (read back from the files it wrote).
+    scores : dict
+        Method name -> metrics dict (psnr, ssim, sam, ergas, q2n, seconds).
+    """
+
+    out: Path
+    cube: Any
+    labels: Any
+    class_names: list[str]
+    ratio: int = 4
+    sensor: str = "sentinel2"
+    device: str = "auto"
+    reference: Any = None
+    lr_hsi: Any = None
+    hr_msi: Any = None
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+#: A fusion method of the demo: name and ``fn(state) -> Cube`` on the reference grid.
+DemoMethod = tuple[str, Callable[[DemoState], Any]]
+
+
+def _baseline(name: str) -> Callable[[DemoState], Any]:
+    def run(state: DemoState):
+        from hsi.fusion import fuse
+
+        return fuse(state.lr_hsi, state.hr_msi, method=name, ratio=state.ratio,
+                    device=state.device, progress=False)
+    return run
+
+
+def demo_methods() -> list[DemoMethod]:
+    """The fusion methods the demo scores, in table order (add one line per method)."""
+    return [
+        ("bicubic", _baseline("bicubic")),
+    ]
+
+
+def step_info(state: DemoState) -> None:
+    """Describe the sample."""
+    from hsi.cli.info import describe
+
+    click.echo("== sample: Salinas-A (AVIRIS 1998, UPV/EHU GIC), shipped with hsikit")
+    for key, value in describe(state.cube, "hsi.data.sample_cube()")[1:]:
+        click.echo(f"   {key + ':':<13}{value}")
+    click.echo(f"   {'classes:':<13}{len(state.class_names)} "
+               f"({int((state.labels > 0).sum())} labelled pixels)")
+
+
+def step_simulate(state: DemoState) -> None:
+    """Simulate the LR-HSI / HR-MSI pair (Wald's protocol) and write it."""
+    import hsi
+    from hsi.cli.simulate import simulate_files
+
+    click.echo(f"== simulate: ratio {state.ratio}, sensor {state.sensor}, PSF sigma "
+               f"{state.ratio / 2:g} px")
+    state.files.update(simulate_files(state.cube, state.out, state.ratio, state.sensor,
+                                      device=state.device))
+    state.reference = hsi.open(state.files["reference"])
+    state.lr_hsi = hsi.open(state.files["lr_hsi"])
+    state.hr_msi = hsi.open(state.files["hr_msi"])
+    for key in ("reference", "lr_hsi", "hr_msi"):
+        c = getattr(state, key)
+        click.echo(f"   {key:<10} {c.bands:>4} bands × {c.height} × {c.width}  "
+                   f"{state.files[key]}")
+
+
+def step_fusion(state: DemoState) -> None:
+    """Run every :func:`demo_methods` entry, save its estimate and score it."""
+    import numpy as np
+
+    import hsi
+    from hsi.metrics import fusion_metrics
+
+    click.echo(f"== fusion: {len(demo_methods())} method(s), scored against the reference")
+    ref = np.asarray(state.reference.data, dtype=np.float64)
+    for name, run in demo_methods():
+        start = time.perf_counter()
+        est = run(state)
+        seconds = time.perf_counter() - start
+        path = hsi.save(est, state.out / f"fused_{name}.tif")
+        state.files[f"fused_{name}"] = path
+        scores = fusion_metrics(ref, np.asarray(est.data, dtype=np.float64), state.ratio)
+        state.scores[name] = {**scores, "seconds": seconds}
+    click.echo(format_table(state.scores))
+
+
+#: The demo, in order: (name, step). Later stages add theirs here (e.g. classification).
+DEMO_STEPS: list[tuple[str, Callable[[DemoState], None]]] = [
+    ("info", step_info),
+    ("simulate", step_simulate),
+    ("fusion", step_fusion),
+]
+
+
+def format_table(scores: dict[str, dict[str, float]]) -> str:
+    """A plain-text table of the fusion scores, one row per method."""
+    head = f"   {'method':<12}{'PSNR dB':>9}{'SSIM':>8}{'SAM deg':>9}{'ERGAS':>8}{'Q2n':>8}{'time s':>8}"
+    rows = [head]
+    for name, s in scores.items():
+        rows.append(f"   {name:<12}{s['psnr']:>9.2f}{s['ssim']:>8.4f}{s['sam']:>9.3f}"
+                    f"{s['ergas']:>8.3f}{s['q2n']:>8.4f}{s['seconds']:>8.2f}")
+    return "\n".join(rows)
+
+
+def write_scores(state: DemoState) -> Path:
+    """Write ``metrics.csv`` (one row per method) atomically and return its path."""
+    from hsi.io.atomic import atomic_path
+
+    dest = state.out / "metrics.csv"
+    keys = ("psnr", "ssim", "sam", "ergas", "q2n", "seconds")
+    with atomic_path(dest) as tmp:
+        lines = ["method," + ",".join(keys)]
+        lines += [name + "," + ",".join(f"{s[k]:.6g}" for k in keys)
+                  for name, s in state.scores.items()]
+        tmp.write_text("\n".join(lines) + "\n")
+    return dest
+
+
+def run_demo(out: str | Path = "demo-out", device: str = "auto") -> DemoState:
+    """Run :data:`DEMO_STEPS` on the shipped sample, writing into ``out``; return the state."""
+    from hsi.data import sample_cube, sample_labels
+    from hsi.device import seed_everything
+    from hsi.io.atomic import check_writable_dir
+
+    seed_everything(0)
+    labels, names = sample_labels()
+    state = DemoState(out=check_writable_dir(out), cube=sample_cube(), labels=labels,
+                      class_names=names, device=device)
+    for _, step in DEMO_STEPS:
+        step(state)
+    if state.scores:
+        state.files["metrics"] = write_scores(state)
+    return state
+
+
+@click.command("demo")
+@click.option("-o", "--output", "out", default="demo-out", show_default=True,
+              type=click.Path(file_okay=False), help="Output folder.")
+@device_option
+def demo(out: str, device: str) -> None:
+    """Run the demo on the shipped Salinas-A sample: info, simulate (x4, Sentinel-2), fusion
+    scores; outputs go to OUTPUT."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        state = run_demo(out, device=device)
+    click.echo(f"== outputs in {state.out}/: " + ", ".join(p.name for p in state.files.values()))

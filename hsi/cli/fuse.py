@@ -1,0 +1,63 @@
+"""``hsi fuse``: fuse one LR-HSI with its HR-MSI, tile by tile, into a GeoTIFF."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from hsi.cli.options import device_option, output_file_option, ratio_option, seed_option
+
+#: Fusion methods the CLI offers (INFN and the classical baselines of ``hsi.fusion``).
+METHODS = ("infn", "glp", "gsa", "cnmf", "bicubic")
+
+method_option = click.option(
+    "--method", default="infn", show_default=True,
+    type=click.Choice(METHODS, case_sensitive=False),
+    help="Fusion method: INFN or a classical baseline.",
+)
+
+
+@click.command("fuse")
+@click.argument("lr_hsi", type=click.Path(exists=True))
+@click.argument("hr_msi", type=click.Path(exists=True))
+@output_file_option
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="INFN checkpoint (.pt) [default: a shipped one matching the sensors].")
+@click.option("--fit-scene", is_flag=True,
+              help="Fit INFN to this scene at reduced resolution, then apply it.")
+@method_option
+@ratio_option
+@click.option("--tile", default=256, show_default=True, type=click.IntRange(min=16),
+              help="Tile size in HR pixels (memory is bounded by the tile, not the scene).")
+@click.option("--overlap", default=None, type=click.IntRange(min=0),
+              help="Margin read around each tile, HR pixels [default: the method's receptive "
+                   "field].")
+@device_option
+@seed_option
+@click.option("--fit-steps", type=click.IntRange(min=1), default=None,
+              help="Training steps of --fit-scene.")
+@click.option("--fit-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Time budget of --fit-scene in minutes.")
+def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap, device, seed,
+         fit_steps, fit_minutes):
+    """Fuse LR_HSI with HR_MSI into OUTPUT on the HR-MSI grid with the LR-HSI's wavelengths.
+
+    The two images must cover the same ground (same CRS, extents within half an LR pixel);
+    the ratio comes from the pixel sizes, or from --ratio for files without georeference.
+    """
+    method = method.lower()
+    if model is not None and fit_scene:
+        raise click.UsageError("give either --model or --fit-scene, not both")
+    if (model is not None or fit_scene) and method != "infn":
+        raise click.UsageError(f"--model and --fit-scene apply to --method infn, not {method}")
+    if (fit_steps is not None or fit_minutes is not None) and not fit_scene:
+        raise click.UsageError("--fit-steps and --fit-minutes need --fit-scene")
+
+    from hsi.fusion.scene import fuse_files
+
+    start = time.perf_counter()
+    out = fuse_files(lr_hsi, hr_msi, output, method=method, model=model, ratio=ratio,
+                     fit_scene=fit_scene, tile=tile, overlap=overlap, device=device, seed=seed,
+                     progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes)
+    click.echo(f"wrote {out} ({method}, {time.perf_counter() - start:.1f} s)")

@@ -1,0 +1,47 @@
+"""``hsi fuse-batch``: fuse the scenes of a manifest on Dask distributed, resumably."""
+
+from __future__ import annotations
+
+import click
+
+from hsi.cli.fuse import method_option
+from hsi.cli.options import device_option, seed_option
+
+
+@click.command("fuse-batch")
+@click.argument("manifest", type=click.Path(exists=True))
+@click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False),
+              help="Output folder: NAME.tif per scene, done-records and batch-report.json.")
+@method_option
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="INFN checkpoint (.pt), loaded once per worker.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Use a running Dask scheduler (tcp://host:port) instead of a local cluster.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes of the local cluster [default: CPU count].")
+@click.option("--retries", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Retries of a failing scene before it counts as failed.")
+@device_option
+@seed_option
+@click.pass_context
+def fuse_batch(ctx, manifest, output, method, model, scheduler, workers, retries, device, seed):
+    """Fuse every scene of MANIFEST into OUTPUT/NAME.tif.
+
+    MANIFEST is a CSV with columns name,lr_hsi,hr_msi (paths relative to the CSV) or a folder
+    of NAME_lr.* / NAME_hr.* pairs. Scenes whose done-record matches are skipped, so re-running
+    a killed batch finishes it. Exit code 1 when any scene failed.
+    """
+    method = method.lower()
+    if model is not None and method != "infn":
+        raise click.UsageError(f"--model applies to --method infn, not {method}")
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes the local cluster; it cannot be used with "
+                               "--scheduler")
+
+    from hsi.batch import REPORT_NAME, run_batch
+
+    report = run_batch(manifest, output, method=method, model=model, scheduler=scheduler,
+                       workers=workers, retries=retries, progress=True, device=device, seed=seed)
+    click.echo(report.table())
+    click.echo(f"report: {report.out_dir}/{REPORT_NAME}")
+    ctx.exit(report.exit_code)

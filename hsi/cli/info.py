@@ -1,0 +1,53 @@
+"""``hsi info``: describe a cube without loading its pixels."""
+
+from __future__ import annotations
+
+import click
+
+from hsi.cli.options import var_option
+
+
+def describe(cube, path: str = "") -> list[tuple[str, str]]:
+    """Return ``(field, value)`` rows describing ``cube`` (shape, dtype, bands, georeference)."""
+    rows = [("file", str(path or cube.name)),
+            ("shape", f"{cube.bands} bands × {cube.height} rows × {cube.width} cols"),
+            ("dtype", str(cube.dtype))]
+    if cube.wavelengths is not None:
+        wl = cube.wavelengths
+        rows.append(("wavelengths", f"{wl[0]:.1f}–{wl[-1]:.1f} nm ({wl.size} bands)"))
+    else:
+        rows.append(("wavelengths", "none"))
+    if cube.fwhm is not None:
+        rows.append(("fwhm", f"{cube.fwhm.min():.2f}–{cube.fwhm.max():.2f} nm"))
+    rows.append(("crs", cube.crs.to_string() if cube.crs is not None else "none"))
+    size = cube.pixel_size
+    if size is not None:
+        units = ""
+        if cube.crs is not None:
+            units = " " + (cube.crs.linear_units or "") if cube.crs.is_projected else " degrees"
+        rows.append(("pixel size", f"{size[0]:g} × {size[1]:g}{units}".rstrip()))
+        rows.append(("bounds", ", ".join(f"{v:.6g}" for v in cube.bounds)))
+    else:
+        rows.append(("pixel size", "none (no transform)"))
+    rows.append(("nodata", "none" if cube.nodata is None else f"{cube.nodata:g}"))
+    if cube.is_lazy:
+        rows.append(("storage", "read lazily (dask)"))
+    return rows
+
+
+@click.command("info")
+@click.argument("path", type=click.Path())
+@var_option
+def info(path: str, var: str | None) -> None:
+    """Describe the cube at PATH: shape, dtype, bands, wavelength range, CRS, pixel size, nodata."""
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    import hsi
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        cube = hsi.open(path, var=var)
+    for key, value in describe(cube, path):
+        click.echo(f"{key + ':':<13}{value}")

@@ -1,0 +1,69 @@
+"""``hsi metrics``: PSNR, SSIM, SAM, ERGAS and Q2n of an estimate against its reference."""
+
+from __future__ import annotations
+
+import click
+
+from hsi.cli.options import ratio_option
+
+#: Printed names and units of :func:`hsi.metrics.fusion_metrics`' keys.
+LABELS = {"psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "sam": ("SAM", "deg"),
+          "ergas": ("ERGAS", ""), "q2n": ("Q2n", "")}
+
+
+def score_files(reference: str, estimate: str, ratio: int | None) -> dict[str, float]:
+    """Read two cubes and return :func:`hsi.metrics.fusion_metrics` (ERGAS only with ``ratio``).
+
+    Raises
+    ------
+    ShapeError
+        When the two cubes differ in shape (the message names both files).
+    """
+    import warnings
+
+    import numpy as np
+    from rasterio.errors import NotGeoreferencedWarning
+
+    import hsi
+    from hsi import metrics
+    from hsi.check import check_ratio
+    from hsi.errors import ShapeError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        ref = hsi.open(reference, lazy=True)
+        est = hsi.open(estimate, lazy=True)
+    if ref.shape != est.shape:
+        raise ShapeError(f"{estimate}: shape {est.shape} differs from the reference "
+                         f"{reference} {ref.shape}", actual_shape=est.shape,
+                         expected_shape=ref.shape)
+    r = check_ratio(ratio) if ratio is not None else None
+    a = np.asarray(ref.data, dtype=np.float64)
+    b = np.asarray(est.data, dtype=np.float64)
+    if r is not None:
+        return metrics.fusion_metrics(a, b, r)
+    return {"psnr": metrics.psnr(a, b), "ssim": metrics.ssim(a, b), "sam": metrics.sam(a, b),
+            "q2n": metrics.q2n(a, b)}
+
+
+def format_scores(scores: dict[str, float]) -> list[str]:
+    """One line per metric, e.g. ``PSNR    38.214 dB``."""
+    lines = []
+    for key, (label, unit) in LABELS.items():
+        value = f"{scores[key]:.4f} {unit}".rstrip() if key in scores else "n/a (give --ratio)"
+        lines.append(f"{label:<6} {value}")
+    return lines
+
+
+@click.command("metrics")
+@click.argument("reference", type=click.Path())
+@click.argument("estimate", type=click.Path())
+@ratio_option
+def metrics(reference: str, estimate: str, ratio: int | None) -> None:
+    """Score ESTIMATE against REFERENCE (both (bands, H, W), reflectance in [0, 1]).
+
+    PSNR and SSIM are per band averaged (peak 1), SAM the mean spectral angle in degrees,
+    ERGAS needs the resolution --ratio, Q2n uses 32×32 blocks.
+    """
+    for line in format_scores(score_files(reference, estimate, ratio)):
+        click.echo(line)

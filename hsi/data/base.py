@@ -1,0 +1,277 @@
+"""The dataset base class, the data folder and checksummed downloads (torchgeo style).
+
+A dataset is a small class declaring its ``files`` (relative path -> sha256), where to download
+them (``urls``), its citation and licence; :meth:`Dataset.load` returns a :class:`Sample`.
+Files are looked up under :func:`data_dir`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hsi.cube import Cube
+from hsi.errors import ChecksumError, DatasetNotFoundError, HsiIOError
+
+#: Environment variable naming the data folder.
+ENV_VAR = "HSI_DATA_DIR"
+
+#: The repository root when hsikit runs from a checkout (``hsi/data/base.py`` -> root).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def data_dir() -> Path:
+    """Return the folder datasets are read from (and downloaded to).
+
+    In order: ``$HSI_DATA_DIR``; ``../shared/data`` beside the repository root when that folder
+    exists; else a per-user cache, ``$XDG_CACHE_HOME/hsikit`` (``~/.cache/hsikit``).
+    """
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    shared = REPO_ROOT.parent / "shared" / "data"
+    if shared.is_dir():
+        return shared
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "hsikit"
+
+
+def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Return the hex sha256 of the file at ``path``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def github_raw(repo: str, commit: str, path: str) -> str:
+    """Return the raw.githubusercontent.com URL of ``path`` in ``repo`` at ``commit``."""
+    return f"https://raw.githubusercontent.com/{repo}/{commit}/{urllib.request.quote(path)}"
+
+
+@dataclass
+class Sample:
+    """What a dataset loader returns.
+
+    Attributes
+    ----------
+    cube : Cube or None
+        ``(bands, H, W)`` float32 reflectance-scaled data (see the dataset's notes on its
+        scale), wavelengths in nm; ``None`` for ground-truth-only datasets.
+    labels : numpy.ndarray or None, shape (H, W)
+        Integer class map: 0 = unlabelled, ``k`` = ``class_names[k - 1]``.
+    class_names : list of str
+        One name per class ``1..K``.
+    abundances : numpy.ndarray or None, shape (K, H, W)
+        Fractional abundance ground truth (unmixing benchmarks), summing to 1 per pixel.
+    name : str
+        The dataset's registry name.
+    """
+
+    cube: Cube | None
+    labels: np.ndarray | None
+    class_names: list[str]
+    abundances: np.ndarray | None = None
+    name: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class Dataset:
+    """Base class: a registered dataset under a data folder.
+
+    Subclasses set the class attributes and implement :meth:`load`.
+
+    Parameters
+    ----------
+    root : path, optional
+        Folder holding the files (default :func:`data_dir`).
+    download : bool
+        Download missing files (sha256-checked) instead of raising.
+    checksum : bool
+        Also check every file's sha256 (slower) before loading.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        When files are missing and ``download`` is False.
+    ChecksumError
+        When a downloaded (or, with ``checksum=True``, a present) file has the wrong sha256.
+    """
+
+    #: Registry name, e.g. ``"salinas_a"``.
+    name: ClassVar[str] = ""
+    #: One line saying what the data is.
+    description: ClassVar[str] = ""
+    #: Relative path under the data folder -> sha256 of the file.
+    files: ClassVar[dict[str, str]] = {}
+    #: Relative path -> download URLs tried in order (each checked against the sha256).
+    urls: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: Where people find the data and its documentation.
+    homepage: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    licence: ClassVar[str] = ""
+    #: Band centres in nm (``None`` for ground-truth-only datasets or unknown).
+    wavelengths: ClassVar[np.ndarray | None] = None
+    #: Band indices (0-based) for a true-colour preview, red-green-blue.
+    rgb_bands: ClassVar[tuple[int, int, int] | None] = None
+    #: Names of classes ``1..K``.
+    class_names: ClassVar[list[str]] = []
+
+    def __init__(self, root: str | os.PathLike | None = None, download: bool = False,
+                 checksum: bool = False) -> None:
+        self.root = Path(root) if root is not None else data_dir()
+        self.download = download
+        self.checksum = checksum
+        self._verify()
+
+    # -------------------------------------------------------------- files
+    def path(self, relative: str) -> Path:
+        """Absolute path of one of :attr:`files`."""
+        return self.root / relative
+
+    @classmethod
+    def missing_files(cls, root: str | os.PathLike | None = None) -> list[str]:
+        """Relative paths of :attr:`files` not present under ``root``."""
+        root = Path(root) if root is not None else data_dir()
+        return [rel for rel in cls.files if not (root / rel).is_file()]
+
+    @classmethod
+    def size_bytes(cls, root: str | os.PathLike | None = None) -> int:
+        """Total size of the files present under ``root``."""
+        root = Path(root) if root is not None else data_dir()
+        return sum((root / rel).stat().st_size for rel in cls.files if (root / rel).is_file())
+
+    @classmethod
+    def check_files(cls, root: str | os.PathLike | None = None) -> list[str]:
+        """Return one line per problem (missing file, sha256 mismatch); empty when all good."""
+        root = Path(root) if root is not None else data_dir()
+        problems = []
+        for rel, expected in cls.files.items():
+            path = root / rel
+            if not path.is_file():
+                problems.append(f"{path}: missing")
+                continue
+            got = sha256sum(path)
+            if got != expected:
+                problems.append(f"{path}: sha256 {got[:12]}… differs from the registry's "
+                                f"{expected[:12]}…")
+        return problems
+
+    def verify(self) -> None:
+        """Check every file's sha256.
+
+        Raises
+        ------
+        DatasetNotFoundError
+            When a file is missing.
+        ChecksumError
+            When a file's sha256 differs from :attr:`files` (the message names the file).
+        """
+        missing = self.missing_files(self.root)
+        if missing:
+            raise DatasetNotFoundError(f"dataset {self.name!r}: {self.root / missing[0]} is missing")
+        self._check_checksums()
+
+    def _check_checksums(self) -> None:
+        problems = self.check_files(self.root)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ChecksumError(f"{self.name}: {problems[0]}{more}")
+
+    def _verify(self) -> None:
+        """Files present, else download them (``download=True``), else raise."""
+        missing = self.missing_files(self.root)
+        if missing:
+            if not self.download:
+                more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+                raise DatasetNotFoundError(
+                    f"dataset {self.name!r} not found in {self.root} (missing {missing[0]}{more}): "
+                    f"set {ENV_VAR} to the folder holding it, or pass download=True"
+                )
+            for rel in missing:
+                self._download(rel)
+        if self.checksum:
+            self._check_checksums()
+
+    def _download(self, relative: str) -> Path:
+        """Fetch one file from :attr:`urls` into the data folder, checking its sha256.
+
+        Each URL is tried in turn; the file appears at its destination only once its sha256
+        matches (written beside it first, then renamed).
+
+        Raises
+        ------
+        ChecksumError
+            When every URL gave a file with the wrong sha256.
+        HsiIOError
+            When no URL could be fetched.
+        """
+        from hsi.io.atomic import atomic_path, check_writable_dir
+
+        dest = self.root / relative
+        check_writable_dir(dest.parent)
+        expected = self.files[relative]
+        urls = self.urls.get(relative, ())
+        if not urls:
+            raise HsiIOError(f"{dest}: dataset {self.name!r} has no download URL for this file")
+        error: Exception | None = None
+        for url in urls:
+            try:
+                with atomic_path(dest) as tmp:
+                    with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as f:
+                        shutil.copyfileobj(response, f)
+                    got = sha256sum(tmp)
+                    if got != expected:
+                        raise ChecksumError(f"{url}: sha256 {got} differs from the registry's "
+                                            f"{expected} for {relative}")
+                return dest
+            except ChecksumError as exc:
+                error = exc
+            except (urllib.error.URLError, OSError) as exc:
+                error = HsiIOError(f"{url}: download failed ({getattr(exc, 'reason', exc)})")
+        assert error is not None
+        raise error
+
+    # -------------------------------------------------------------- loading
+    def load(self) -> Sample:
+        """Read the dataset; see each subclass for the scale and layout."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(root={str(self.root)!r})"
+
+
+def loadmat(path: Path, variables: list[str] | None = None) -> dict[str, Any]:
+    """Read a MATLAB v5 file with scipy, raising hsikit errors that name the file.
+
+    Raises
+    ------
+    FormatError
+        When the file is not a readable .mat or lacks one of ``variables``.
+    """
+    import scipy.io
+
+    from hsi.errors import FormatError
+
+    try:
+        content = scipy.io.loadmat(path, variable_names=variables)
+    except (ValueError, TypeError, OSError) as exc:
+        raise FormatError(f"{path}: not a readable MATLAB v5 file ({exc})") from None
+    for var in variables or []:
+        if var not in content:
+            raise FormatError(f"{path}: variable {var!r} not found")
+    return content
+
+
+def mat_strings(cell) -> list[str]:
+    """Flatten a MATLAB cell array of strings (``cood`` in the unmixing benchmarks)."""
+    return [str(np.asarray(item).reshape(-1)[0]) for item in np.asarray(cell, dtype=object).reshape(-1)]

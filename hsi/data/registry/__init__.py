@@ -1,0 +1,71 @@
+"""The dataset registry: name -> :class:`hsi.data.base.Dataset` subclass.
+
+Add a dataset by writing its module in :mod:`hsi.data` and one line here.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hsi.data.base import Dataset, Sample
+from hsi.data.cave import CaveBalloons, CaveOilPainting
+from hsi.data.indian_pines import IndianPines
+from hsi.data.jasper_ridge import JasperRidge
+from hsi.data.pavia_university import PaviaUniversity
+from hsi.data.salinas_a import SalinasA
+from hsi.data.samson import Samson
+from hsi.data.spectral_responses import MhfNetSrf, NikonD700
+from hsi.errors import DatasetNotFoundError
+
+DATASETS: dict[str, type[Dataset]] = {
+    cls.name: cls
+    for cls in (SalinasA, Samson, JasperRidge, IndianPines, PaviaUniversity, CaveBalloons,
+                CaveOilPainting, NikonD700, MhfNetSrf)
+}
+
+
+def get_dataset(name: str) -> type[Dataset]:
+    """Return the dataset class registered as ``name``.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        For a name not in the registry (the message lists the known ones).
+    """
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DatasetNotFoundError(
+            f"no dataset named {name!r} (known: {', '.join(DATASETS)})") from None
+
+
+def load(name: str, root: str | os.PathLike | None = None, *, download: bool = False,
+         checksum: bool = False) -> Sample:
+    """Load a registered dataset.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"salinas_a"``, ``"samson"``, ``"jasper_ridge"``,
+        ``"cave_balloons"``, ``"indian_pines"`` (ground truth only).
+    root : path, optional
+        Data folder (default :func:`hsi.data.data_dir`).
+    download : bool
+        Download missing files (sha256-checked).
+    checksum : bool
+        Check every file's sha256 first.
+
+    Returns
+    -------
+    Sample
+        ``cube`` (float32, wavelengths in nm), ``labels`` (H, W), ``class_names``. The SRF
+        datasets (``nikon_d700``, ``mhf_net_srf``) return an :class:`hsi.degrade.SRF` instead.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        Unknown name, or files missing without ``download``.
+    ChecksumError
+        A file with the wrong sha256 (downloaded, or present with ``checksum=True``).
+    """
+    return get_dataset(name)(root=root, download=download, checksum=checksum).load()

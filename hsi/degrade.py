@@ -1,0 +1,928 @@
+"""Sensor simulation by Wald's protocol: spectral responses, Gaussian PSF blur and decimation.
+
+A hyperspectral cube ``(bands, H, W)`` is turned into the pair a fusion method sees:
+
+- a low-resolution HSI: :func:`gaussian_psf` blur then :func:`decimate` by an integer ``ratio``
+  (:func:`wald_degradation` chains the two as an ``nn.Sequential``);
+- a high-resolution MSI: :func:`spectral_response`, the cube's spectra weighted by each
+  multispectral band's spectral response function (:class:`SRF`, presets in :func:`load_srf`).
+
+The tensor operators follow kornia: a function doing the work plus an ``nn.Module`` twin storing
+the configuration; they take ``(*, C, H, W)`` tensors on any device (CPU or CUDA) and are
+differentiable. :func:`simulate_pair` applies them to a :class:`~hsi.cube.Cube` and keeps the
+georeference consistent (an LR pixel covers ``ratio × ratio`` HR pixels, same origin).
+
+>>> import torch
+>>> x = torch.rand(2, 31, 64, 64)
+>>> wald_degradation(4)(x).shape
+torch.Size([2, 31, 16, 16])
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from affine import Affine
+from torch import nn
+
+from hsi.check import check_ratio, check_shape, check_wavelengths
+from hsi.cube import Cube, wavelengths_in_nm
+from hsi.errors import (
+    FormatError,
+    HsiIOError,
+    SensorError,
+    ShapeError,
+    WavelengthError,
+)
+from hsi.srf_presets import PRESETS
+
+__all__ = [
+    "SRF",
+    "SRF_PRESETS",
+    "Decimate",
+    "GaussianPSF",
+    "SpectralResponse",
+    "crop_to_ratio",
+    "decimate",
+    "gaussian_psf",
+    "gaussian_psf_kernel",
+    "load_srf",
+    "normalize_reflectance",
+    "psf_kernel_size",
+    "simulate_pair",
+    "spectral_response",
+    "wald_degradation",
+]
+
+#: Names accepted by :func:`load_srf`.
+SRF_PRESETS: tuple[str, ...] = tuple(PRESETS)
+
+#: Part of a response curve that counts as "significant" for the range check, as a fraction of
+#: the band's peak: a band whose response above this level reaches outside the cube's
+#: wavelengths would be only partly observed.
+SIGNIFICANT_RESPONSE = 0.01
+
+_FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+
+
+def _is_compiling() -> bool:
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and compiler.is_compiling())
+
+
+# =============================================================================== spectral responses
+@dataclass
+class SRF:
+    """Spectral response functions of a multispectral sensor, tabulated on one wavelength grid.
+
+    Parameters
+    ----------
+    wavelengths : numpy.ndarray, shape (n,)
+        Strictly increasing sample wavelengths in nm.
+    curves : numpy.ndarray, shape (msi_bands, n)
+        Relative response of each band at ``wavelengths`` (non-negative, any scale).
+    band_names : list of str
+        One name per band, e.g. ``["R", "G", "B"]``.
+    name : str
+        Sensor name.
+
+    Raises
+    ------
+    SensorError
+        Curves of the wrong shape, negative/non-finite values, a band with no response, or a
+        name count differing from the band count.
+    WavelengthError
+        Wavelengths not strictly increasing.
+    """
+
+    wavelengths: np.ndarray
+    curves: np.ndarray
+    band_names: list[str] = field(default_factory=list)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        curves = np.atleast_2d(np.asarray(self.curves, dtype=np.float64))
+        if curves.ndim != 2:
+            raise SensorError(f"SRF {self.name!r}: curves must be (msi_bands, n), got {curves.shape}")
+        self.wavelengths = check_wavelengths(self.wavelengths, curves.shape[1],
+                                             name=f"SRF {self.name!r} wavelengths")
+        if not np.all(np.isfinite(curves)):
+            raise SensorError(f"SRF {self.name!r}: curves contain NaN or infinite values")
+        if np.any(curves < 0):
+            raise SensorError(f"SRF {self.name!r}: curves must be non-negative")
+        names = list(self.band_names) if self.band_names else _default_band_names(curves.shape[0])
+        if len(names) != curves.shape[0]:
+            raise SensorError(
+                f"SRF {self.name!r}: expected {curves.shape[0]} band names (one per curve), "
+                f"got {len(names)}")
+        self.band_names = [str(n) for n in names]
+        empty = [n for n, c in zip(self.band_names, curves) if not c.max() > 0]
+        if empty:
+            raise SensorError(f"SRF {self.name!r}: band(s) {', '.join(empty)} have no response")
+        self.curves = curves
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_csv(cls, path, name: str | None = None) -> SRF:
+        """Read tabulated curves from a text file.
+
+        Format: optional ``#`` comment lines, an optional header row (``wavelength,R,G,B``),
+        then one row per wavelength: the wavelength (nm, or µm when all values are below 100)
+        followed by one response per band, separated by commas, semicolons, tabs or spaces.
+        Without a header, three bands are named R, G, B and others B1, B2, ...
+
+        Parameters
+        ----------
+        path : str or Path
+            The CSV file.
+        name : str, optional
+            Sensor name; default: a ``#Camera:`` comment, else the file stem.
+
+        Raises
+        ------
+        HsiIOError
+            When the file cannot be read.
+        FormatError
+            A non-numeric row, rows of unequal length, fewer than two columns, no data, or
+            wavelengths that are not increasing.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise HsiIOError(f"{path}: cannot read SRF file ({exc.strerror or exc})") from None
+        header: list[str] | None = None
+        rows: list[list[float]] = []
+        camera = None
+        for lineno, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            if line.startswith("#"):
+                m = re.match(r"#\s*camera\s*:\s*(.+)", line, flags=re.IGNORECASE)
+                if m and camera is None:
+                    camera = m.group(1).strip()
+                continue
+            tokens = [t for t in re.split(r"[,;\s]+", line) if t]
+            try:
+                values = [float(t) for t in tokens]
+            except ValueError:
+                if header is None and not rows:
+                    header = tokens
+                    continue
+                raise FormatError(f"{path}: line {lineno}: non-numeric value in {line!r}") from None
+            if rows and len(values) != len(rows[0]):
+                raise FormatError(f"{path}: line {lineno}: expected {len(rows[0])} columns, "
+                                  f"got {len(values)}")
+            rows.append(values)
+        if not rows:
+            raise FormatError(f"{path}: no numeric rows (expected wavelength,band1,band2,...)")
+        table = np.asarray(rows, dtype=np.float64)
+        if table.shape[1] < 2:
+            raise FormatError(f"{path}: expected a wavelength column and at least one band "
+                              f"column, got {table.shape[1]} column")
+        names = None
+        if header is not None:
+            if len(header) != table.shape[1]:
+                raise FormatError(f"{path}: header has {len(header)} columns, data rows have "
+                                  f"{table.shape[1]}")
+            names = header[1:]
+        wavelengths = wavelengths_in_nm(table[:, 0])
+        try:
+            return cls(wavelengths=wavelengths, curves=table[:, 1:].T,
+                       band_names=names or _default_band_names(table.shape[1] - 1),
+                       name=name or camera or path.stem)
+        except (WavelengthError, SensorError) as exc:
+            raise FormatError(f"{path}: {exc}") from None
+
+    @classmethod
+    def from_mat(cls, path, var: str | None = None, wavelengths=None,
+                 name: str | None = None, band_names: list[str] | None = None) -> SRF:
+        """Read an SRF matrix from a MATLAB file (v5 or v7.3).
+
+        The matrix may be ``(msi_bands, n)`` or ``(n, msi_bands)`` (e.g. the ``(31, 3)`` ``R`` of
+        the CAVE fusion papers): the axis whose length matches the wavelengths is the spectral one.
+
+        Parameters
+        ----------
+        path : str or Path
+            The ``.mat`` file.
+        var : str, optional
+            Variable holding the matrix; needed when the file has several 2-D arrays.
+        wavelengths : array-like, shape (n,), optional
+            Wavelengths (nm) of the matrix's spectral axis, e.g. ``np.arange(400, 701, 10)``.
+            Default: a variable named ``wavelengths``/``wavelength``/``wl``/``lambda`` in the file.
+        name : str, optional
+            Sensor name (default: file stem).
+        band_names : list of str, optional
+            Default R, G, B for three bands, else B1, B2, ...
+
+        Raises
+        ------
+        HsiIOError
+            When the file cannot be read.
+        FormatError
+            No (or an ambiguous) 2-D matrix, or ``var`` missing.
+        SensorError
+            No wavelengths given or found.
+        ShapeError
+            Neither axis of the matrix matches the number of wavelengths.
+        """
+        path = Path(path)
+        arrays = _read_mat_arrays(path)
+        wl_keys = ("wavelengths", "wavelength", "wl", "lambda", "wavelength_nm")
+        if wavelengths is None:
+            for key in wl_keys:
+                if key in arrays and min(np.shape(arrays[key])) == 1:
+                    wavelengths = np.asarray(arrays[key]).reshape(-1)
+                    break
+        if var is not None:
+            if var not in arrays:
+                raise FormatError(f"{path}: no variable {var!r} (has {', '.join(sorted(arrays))})")
+            mat = np.asarray(arrays[var])
+        else:
+            cands = {k: v for k, v in arrays.items()
+                     if k not in wl_keys and np.ndim(v) == 2 and min(np.shape(v)) > 1
+                     and np.issubdtype(np.asarray(v).dtype, np.number)}
+            if len(cands) > 1 and wavelengths is not None:
+                n = np.size(wavelengths)
+                cands = {k: v for k, v in cands.items() if n in np.shape(v)} or cands
+            if len(cands) > 1:
+                named = {k: v for k, v in cands.items() if k.lower() in ("r", "srf", "response")}
+                cands = named if len(named) == 1 else cands
+            if len(cands) != 1:
+                found = ", ".join(f"{k} {np.shape(v)}" for k, v in cands.items()) or "none"
+                raise FormatError(f"{path}: expected one 2-D SRF matrix, found {found}; "
+                                  f"pass var=")
+            var, mat = next(iter(cands.items()))
+            mat = np.asarray(mat)
+        if mat.ndim != 2:
+            raise FormatError(f"{path}: variable {var!r} must be 2-D, got shape {mat.shape}")
+        if wavelengths is None:
+            raise SensorError(f"{path}: the SRF matrix {var!r} {mat.shape} has no wavelengths; "
+                              f"pass wavelengths= (nm, one per spectral sample)")
+        wl = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
+        if mat.shape[1] == wl.size:
+            curves = mat
+        elif mat.shape[0] == wl.size:
+            curves = mat.T
+        else:
+            raise ShapeError(f"{path}: SRF matrix {var!r} has shape {mat.shape}, but neither axis "
+                             f"matches the {wl.size} wavelengths",
+                             actual_shape=mat.shape, expected_shape=("msi_bands", wl.size))
+        try:
+            return cls(wavelengths=wavelengths_in_nm(wl), curves=curves,
+                       band_names=band_names or _default_band_names(curves.shape[0]),
+                       name=name or path.stem)
+        except (WavelengthError, SensorError) as exc:
+            raise FormatError(f"{path}: {exc}") from None
+
+    @classmethod
+    def gaussian(cls, centres_nm, fwhm_nm, names: list[str] | None = None,
+                 name: str = "gaussian", step_nm: float | None = None) -> SRF:
+        """Gaussian bands of the given centres and full widths at half maximum.
+
+        Parameters
+        ----------
+        centres_nm, fwhm_nm : array-like, shape (msi_bands,)
+            Band centres and FWHM in nm (a scalar FWHM applies to every band).
+        names : list of str, optional
+            Band names (default B1, B2, ...).
+        name : str
+            Sensor name.
+        step_nm : float, optional
+            Tabulation step; default ``min(1, min(fwhm) / 10)`` nm. Curves are tabulated over
+            ``centre ± 3·FWHM`` (±7 σ), with peak 1.
+
+        Raises
+        ------
+        SensorError
+            Non-positive or non-finite widths, or centre/width counts that differ.
+        """
+        centres = np.asarray(centres_nm, dtype=np.float64).reshape(-1)
+        fwhm = np.broadcast_to(np.asarray(fwhm_nm, dtype=np.float64), centres.shape).copy() \
+            if np.ndim(fwhm_nm) == 0 else np.asarray(fwhm_nm, dtype=np.float64).reshape(-1)
+        if fwhm.shape != centres.shape or centres.size == 0:
+            raise SensorError(f"SRF {name!r}: expected one FWHM per centre, got {centres.size} "
+                              f"centres and {fwhm.size} FWHM")
+        if not (np.all(np.isfinite(fwhm)) and np.all(fwhm > 0) and np.all(np.isfinite(centres))):
+            raise SensorError(f"SRF {name!r}: centres must be finite and FWHM > 0, "
+                              f"got FWHM {fwhm.tolist()}")
+        step = float(step_nm) if step_nm is not None else min(1.0, float(fwhm.min()) / 10.0)
+        lo = float(np.min(centres - 3 * fwhm))
+        hi = float(np.max(centres + 3 * fwhm))
+        grid = lo + step * np.arange(int(math.ceil((hi - lo) / step)) + 1)
+        sigma = fwhm * _FWHM_TO_SIGMA
+        curves = np.exp(-0.5 * ((grid[None, :] - centres[:, None]) / sigma[:, None]) ** 2)
+        srf = cls(wavelengths=grid, curves=curves, band_names=names or [], name=name)
+        srf._gaussian = (centres, fwhm)  # exact centres/FWHM, not read back from the table
+        return srf
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def msi_bands(self) -> int:
+        """Number of multispectral bands."""
+        return int(self.curves.shape[0])
+
+    @property
+    def centres(self) -> np.ndarray:
+        """Peak wavelength of each band in nm, shape (msi_bands,) (exact centres for Gaussians)."""
+        gauss = getattr(self, "_gaussian", None)
+        if gauss is not None:
+            return gauss[0].copy()
+        return self.wavelengths[np.argmax(self.curves, axis=1)]
+
+    @property
+    def fwhm(self) -> np.ndarray:
+        """Full width at half maximum of each band in nm, shape (msi_bands,).
+
+        For tabulated curves: the distance between the outermost half-maximum crossings
+        (linearly interpolated).
+        """
+        gauss = getattr(self, "_gaussian", None)
+        if gauss is not None:
+            return gauss[1].copy()
+        out = np.empty(self.msi_bands)
+        wl = self.wavelengths
+        for b, curve in enumerate(self.curves):
+            half = curve.max() / 2
+            above = np.flatnonzero(curve >= half)
+            i, j = above[0], above[-1]
+            left = wl[i] if i == 0 else np.interp(half, [curve[i - 1], curve[i]], [wl[i - 1], wl[i]])
+            right = wl[j] if j == wl.size - 1 else np.interp(
+                half, [curve[j + 1], curve[j]], [wl[j + 1], wl[j]])
+            out[b] = right - left
+        return out
+
+    def significant_range(self, threshold: float = SIGNIFICANT_RESPONSE) -> np.ndarray:
+        """Wavelength span where each band's response exceeds ``threshold`` × its peak.
+
+        Returns
+        -------
+        numpy.ndarray, shape (msi_bands, 2)
+            ``[first, last]`` tabulated wavelength (nm) above the threshold, per band.
+        """
+        out = np.empty((self.msi_bands, 2))
+        for b, curve in enumerate(self.curves):
+            idx = np.flatnonzero(curve > threshold * curve.max())
+            out[b] = self.wavelengths[idx[0]], self.wavelengths[idx[-1]]
+        return out
+
+    # ------------------------------------------------------------------ resampling
+    def matrix(self, hsi_wavelengths, threshold: float = SIGNIFICANT_RESPONSE) -> np.ndarray:
+        """The ``(msi_bands, hsi_bands)`` matrix mapping a cube's spectra to this sensor's bands.
+
+        Each curve is sampled at the cube's band centres (linear interpolation, zero outside the
+        tabulated range) and each row normalised to sum to 1, so a flat spectrum stays flat.
+
+        Parameters
+        ----------
+        hsi_wavelengths : array-like, shape (hsi_bands,)
+            The cube's band centres in nm, strictly increasing.
+        threshold : float
+            Fraction of a band's peak above which its response must lie within the cube's
+            wavelength range.
+
+        Returns
+        -------
+        numpy.ndarray, shape (msi_bands, hsi_bands), float64
+            Non-negative rows summing to 1.
+
+        Raises
+        ------
+        SensorError
+            Naming every band whose significant response reaches outside the cube's range
+            ``[min, max]`` (it would be only partly observed) or that no cube band samples above
+            ``threshold`` × its peak (it overlaps no band).
+        WavelengthError
+            Wavelengths not strictly increasing.
+        """
+        wl = np.asarray(hsi_wavelengths, dtype=np.float64).reshape(-1)
+        wl = check_wavelengths(wl, wl.size, name="cube wavelengths")
+        lo, hi = float(wl[0]), float(wl[-1])
+        span = self.significant_range(threshold)
+        outside = [f"{n} ({a:g}-{b:g} nm)" for n, (a, b) in zip(self.band_names, span)
+                   if a < lo or b > hi]
+        if outside:
+            raise SensorError(
+                f"SRF {self.name!r}: band(s) {', '.join(outside)} fall outside the cube's "
+                f"wavelength range {lo:g}-{hi:g} nm (response above {threshold:.0%} of peak "
+                f"must be observed); use a sensor inside that range")
+        mat = np.stack([np.interp(wl, self.wavelengths, c, left=0.0, right=0.0)
+                        for c in self.curves])
+        # A band whose significant part falls between two cube bands is seen by none of them.
+        unseen = mat.max(axis=1) <= threshold * self.curves.max(axis=1)
+        if np.any(unseen):
+            names = ", ".join(n for n, u in zip(self.band_names, unseen) if u)
+            raise SensorError(f"SRF {self.name!r}: band(s) {names} overlap no band of the cube "
+                              f"({lo:g}-{hi:g} nm, {wl.size} bands)")
+        return mat / mat.sum(axis=1)[:, None]
+
+    def __repr__(self) -> str:
+        return (f"SRF({self.name!r}, bands={self.band_names}, "
+                f"{self.wavelengths[0]:g}-{self.wavelengths[-1]:g} nm)")
+
+
+def _default_band_names(n: int) -> list[str]:
+    return ["R", "G", "B"] if n == 3 else [f"B{i + 1}" for i in range(n)]
+
+
+def _read_mat_arrays(path: Path) -> dict[str, np.ndarray]:
+    import scipy.io
+
+    if not path.is_file():
+        raise HsiIOError(f"{path}: no such SRF file")
+    try:
+        return {k: v for k, v in scipy.io.loadmat(str(path)).items() if not k.startswith("__")}
+    except NotImplementedError:  # MATLAB v7.3 = HDF5
+        import h5py
+
+        out = {}
+        with h5py.File(path, "r") as f:
+            for k, v in f.items():
+                if isinstance(v, h5py.Dataset):
+                    out[k] = np.asarray(v).T  # h5py reads MATLAB arrays transposed
+        return out
+    except (ValueError, TypeError, OSError) as exc:
+        raise FormatError(f"{path}: not a readable MATLAB file ({exc})") from None
+
+
+def load_srf(name_or_path, *, var: str | None = None, wavelengths=None) -> SRF:
+    """A preset sensor by name, or the SRF in a ``.csv``/``.txt``/``.mat`` file.
+
+    Parameters
+    ----------
+    name_or_path : str, Path or SRF
+        One of :data:`SRF_PRESETS` (``"nikon_d700"``, ``"sentinel2"``, ``"landsat8"``), a file
+        path, or an :class:`SRF` (returned as is).
+    var, wavelengths
+        Passed to :meth:`SRF.from_mat` for ``.mat`` files.
+
+    Raises
+    ------
+    SensorError
+        An unknown preset name (the message lists the presets).
+    HsiIOError
+        A path that does not exist.
+    FormatError
+        A file of an unsupported kind or malformed content.
+    """
+    if isinstance(name_or_path, SRF):
+        return name_or_path
+    text = str(name_or_path)
+    key = text.strip().lower().replace("-", "").replace(" ", "")
+    key = {"sentinel2": "sentinel2", "landsat8": "landsat8", "nikond700": "nikon_d700",
+           "nikon_d700": "nikon_d700"}.get(key, key)
+    if key in PRESETS:
+        spec = PRESETS[key]
+        if "csv" in spec:
+            srf = SRF.from_csv(spec["csv"], name=key)
+        else:
+            names, centres, fwhm = zip(*spec["bands"])
+            srf = SRF.gaussian(centres, fwhm, names=list(names), name=key)
+        return srf
+    path = Path(text)
+    looks_like_path = path.suffix != "" or "/" in text or "\\" in text
+    if not looks_like_path and not path.exists():
+        raise SensorError(f"unknown sensor {text!r}: use one of {', '.join(SRF_PRESETS)} "
+                          f"or a .csv/.mat SRF file")
+    if not path.is_file():
+        raise HsiIOError(f"{path}: no such SRF file (or a preset: {', '.join(SRF_PRESETS)})")
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv", ".dat"):
+        return SRF.from_csv(path)
+    if suffix == ".mat":
+        return SRF.from_mat(path, var=var, wavelengths=wavelengths)
+    raise FormatError(f"{path}: unsupported SRF file type {suffix!r} (use .csv or .mat)")
+
+
+# ===================================================================================== torch ops
+def _check_tensor(x, name: str = "input") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise ShapeError(f"{name} must be a torch.Tensor (*, C, H, W), got {type(x).__name__}")
+    check_shape(x, ["*", "C", "H", "W"], name=name)
+    return x if x.is_floating_point() else x.float()
+
+
+def _check_sigma(sigma) -> float:
+    try:
+        value = float(sigma)
+    except (TypeError, ValueError):
+        raise SensorError(f"psf sigma must be a positive number of pixels, got {sigma!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise SensorError(f"psf sigma must be a positive number of pixels, got {sigma!r}")
+    return value
+
+
+def spectral_response(x: torch.Tensor, matrix) -> torch.Tensor:
+    """Project each pixel's spectrum onto the bands of a multispectral sensor.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (*, hsi_bands, H, W)
+        Hyperspectral image(s).
+    matrix : torch.Tensor or numpy.ndarray, shape (msi_bands, hsi_bands)
+        Spectral response matrix, e.g. :meth:`SRF.matrix` (rows summing to 1).
+
+    Returns
+    -------
+    torch.Tensor, shape (*, msi_bands, H, W)
+        ``out[..., m, i, j] = sum_c matrix[m, c] * x[..., c, i, j]``.
+
+    Raises
+    ------
+    ShapeError
+        When ``x`` is not ``(*, C, H, W)``, ``matrix`` not 2-D, or the band counts differ.
+    SensorError
+        When ``matrix`` has NaN or infinite entries (checked outside ``torch.compile`` only).
+
+    Examples
+    --------
+    >>> spectral_response(torch.rand(2, 31, 8, 8), torch.full((3, 31), 1 / 31)).shape
+    torch.Size([2, 3, 8, 8])
+    """
+    x = _check_tensor(x, "x")
+    m = torch.as_tensor(matrix, dtype=x.dtype, device=x.device)
+    check_shape(m, ["msi_bands", "hsi_bands"], name="spectral response matrix")
+    if not _is_compiling() and not bool(torch.isfinite(m).all()):
+        raise SensorError("spectral response matrix contains NaN or infinite values")
+    if m.shape[1] != x.shape[-3]:
+        raise ShapeError(f"spectral response matrix expects {m.shape[1]} bands, input has "
+                         f"{x.shape[-3]}", actual_shape=tuple(x.shape),
+                         expected_shape=("*", int(m.shape[1]), "H", "W"))
+    return torch.einsum("mc,...chw->...mhw", m, x)
+
+
+class SpectralResponse(nn.Module):
+    """Module twin of :func:`spectral_response` holding the matrix as a buffer.
+
+    Parameters
+    ----------
+    matrix : torch.Tensor or numpy.ndarray, shape (msi_bands, hsi_bands)
+    band_names : list of str, optional
+        Names of the output bands (shown in the repr).
+    """
+
+    def __init__(self, matrix, band_names: list[str] | None = None) -> None:
+        super().__init__()
+        m = torch.as_tensor(np.asarray(matrix) if not isinstance(matrix, torch.Tensor) else matrix)
+        check_shape(m, ["msi_bands", "hsi_bands"], name="spectral response matrix")
+        self.register_buffer("matrix", m.to(torch.get_default_dtype()
+                                            if not m.is_floating_point() else m.dtype))
+        self.band_names = list(band_names) if band_names else None
+
+    @classmethod
+    def from_srf(cls, srf: SRF | str, hsi_wavelengths) -> SpectralResponse:
+        """Build from an :class:`SRF` (or preset name) resampled onto ``hsi_wavelengths`` (nm)."""
+        srf = load_srf(srf)
+        return cls(srf.matrix(hsi_wavelengths), band_names=srf.band_names)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return spectral_response(x, self.matrix)
+
+    def extra_repr(self) -> str:
+        names = f", band_names={self.band_names}" if self.band_names else ""
+        return f"hsi_bands={self.matrix.shape[1]}, msi_bands={self.matrix.shape[0]}{names}"
+
+
+def psf_kernel_size(sigma: float) -> int:
+    """Odd PSF kernel size ``2·ceil(3σ) + 1`` covering ±3 σ."""
+    return 2 * int(math.ceil(3.0 * _check_sigma(sigma))) + 1
+
+
+def gaussian_psf_kernel(sigma: float, *, device=None, dtype=None) -> torch.Tensor:
+    """The normalised 2-D Gaussian PSF :func:`gaussian_psf` convolves with.
+
+    Returns
+    -------
+    torch.Tensor, shape (k, k) with ``k = psf_kernel_size(sigma)``
+        Sums to 1.
+    """
+    from kornia.filters import get_gaussian_kernel1d
+
+    k = psf_kernel_size(sigma)
+    g = get_gaussian_kernel1d(k, float(sigma), device=device, dtype=dtype or torch.float32)
+    g = g.reshape(-1)
+    return g[:, None] * g[None, :]
+
+
+def gaussian_psf(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur each band with an isotropic Gaussian point spread function.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (*, C, H, W)
+        Image(s); integer tensors are converted to float32.
+    sigma : float
+        Standard deviation in (high-resolution) pixels. The kernel is ``2·ceil(3σ)+1`` wide and
+        the border is reflected (kornia ``gaussian_blur2d``, ``border_type="reflect"``).
+
+    Returns
+    -------
+    torch.Tensor, shape (*, C, H, W)
+
+    Raises
+    ------
+    SensorError
+        When ``sigma`` is not a positive number.
+    ShapeError
+        When ``x`` is not ``(*, C, H, W)`` or is too small for the reflected border
+        (H and W must exceed ``ceil(3σ)``).
+
+    Examples
+    --------
+    >>> gaussian_psf(torch.rand(2, 5, 16, 16), 1.0).shape
+    torch.Size([2, 5, 16, 16])
+    """
+    from kornia.filters import gaussian_blur2d
+
+    x = _check_tensor(x, "x")
+    sigma = _check_sigma(sigma)
+    k = psf_kernel_size(sigma)
+    *lead, c, h, w = x.shape
+    if h <= k // 2 or w <= k // 2:
+        raise ShapeError(f"image {h}×{w} is too small for a PSF of sigma {sigma:g} (kernel {k}, "
+                         f"needs H and W > {k // 2})", actual_shape=tuple(x.shape),
+                         expected_shape=("*", "C", f">{k // 2}", f">{k // 2}"))
+    y = gaussian_blur2d(x.reshape(-1, c, h, w), (k, k), (sigma, sigma), border_type="reflect")
+    return y.reshape(*lead, c, h, w)
+
+
+class GaussianPSF(nn.Module):
+    """Module twin of :func:`gaussian_psf`.
+
+    Parameters
+    ----------
+    sigma : float
+        PSF standard deviation in pixels (> 0).
+    """
+
+    def __init__(self, sigma: float) -> None:
+        super().__init__()
+        self.sigma = _check_sigma(sigma)
+        self.kernel_size = psf_kernel_size(self.sigma)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return gaussian_psf(x, self.sigma)
+
+    def extra_repr(self) -> str:
+        return f"sigma={self.sigma:g}, kernel_size={self.kernel_size}, border_type='reflect'"
+
+
+def decimate(x: torch.Tensor, ratio: int) -> torch.Tensor:
+    """Keep one sample per ``ratio × ratio`` block, taken at the block's centre.
+
+    An odd ``ratio`` keeps the centre pixel; an even one the mean of the central 2×2 pixels, so
+    each low-resolution pixel is centred on its block (no half-pixel shift: the LR grid is the
+    HR grid scaled by ``ratio`` from the same origin). Rows/columns beyond the last whole block
+    are dropped.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (*, C, H, W)
+    ratio : int
+        Integer >= 2.
+
+    Returns
+    -------
+    torch.Tensor, shape (*, C, H // ratio, W // ratio)
+
+    Raises
+    ------
+    SensorError
+        When ``ratio`` is not an integer >= 2.
+    ShapeError
+        When ``x`` is not ``(*, C, H, W)`` or H or W is smaller than ``ratio``.
+
+    Examples
+    --------
+    >>> decimate(torch.rand(3, 10, 9), 4).shape
+    torch.Size([3, 2, 2])
+    """
+    x = _check_tensor(x, "x")
+    r = check_ratio(ratio)
+    h, w = x.shape[-2], x.shape[-1]
+    if h < r or w < r:
+        raise ShapeError(f"image {h}×{w} is smaller than the decimation ratio {r}",
+                         actual_shape=tuple(x.shape), expected_shape=("*", "C", f">={r}", f">={r}"))
+    hc, wc = (h // r) * r, (w // r) * r
+    if r % 2:
+        c = r // 2
+        return x[..., c:hc:r, c:wc:r]
+    a, b = r // 2 - 1, r // 2
+    return (x[..., a:hc:r, a:wc:r] + x[..., a:hc:r, b:wc:r]
+            + x[..., b:hc:r, a:wc:r] + x[..., b:hc:r, b:wc:r]) / 4
+
+
+class Decimate(nn.Module):
+    """Module twin of :func:`decimate`.
+
+    Parameters
+    ----------
+    ratio : int
+        Integer >= 2.
+    """
+
+    def __init__(self, ratio: int) -> None:
+        super().__init__()
+        self.ratio = check_ratio(ratio)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return decimate(x, self.ratio)
+
+    def extra_repr(self) -> str:
+        how = "centre pixel" if self.ratio % 2 else "mean of central 2×2"
+        return f"ratio={self.ratio}, sample='{how}'"
+
+
+def wald_degradation(ratio: int, sigma: float | None = None) -> nn.Sequential:
+    """Spatial degradation of Wald's protocol: Gaussian PSF blur, then decimation.
+
+    Parameters
+    ----------
+    ratio : int
+        Resolution ratio (integer >= 2).
+    sigma : float, optional
+        PSF standard deviation in HR pixels; default ``ratio / 2``.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        ``Sequential(GaussianPSF(sigma), Decimate(ratio))`` mapping ``(*, C, H, W)`` to
+        ``(*, C, H // ratio, W // ratio)``.
+
+    Raises
+    ------
+    SensorError
+        Bad ratio or sigma.
+    """
+    r = check_ratio(ratio)
+    return nn.Sequential(GaussianPSF(r / 2.0 if sigma is None else sigma), Decimate(r))
+
+
+# ==================================================================================== cube level
+def crop_to_ratio(cube: Cube, ratio: int) -> Cube:
+    """Crop a cube at its bottom/right edges to ``H`` and ``W`` multiples of ``ratio``.
+
+    The origin and transform stay (this is the reference :func:`simulate_pair` degrades).
+
+    Raises
+    ------
+    SensorError
+        Bad ratio.
+    ShapeError
+        When the cube is smaller than ``ratio`` pixels.
+    """
+    from rasterio.windows import Window
+
+    r = check_ratio(ratio)
+    h, w = (cube.height // r) * r, (cube.width // r) * r
+    if h == 0 or w == 0:
+        raise ShapeError(f"cube {cube.name!r} of {cube.height}×{cube.width} pixels is smaller "
+                         f"than the ratio {r}", actual_shape=cube.shape,
+                         expected_shape=("bands", f">={r}", f">={r}"))
+    if (h, w) == (cube.height, cube.width):
+        return cube
+    return cube.crop(Window(0, 0, w, h))
+
+
+def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | None = None,
+                  *, device="cpu") -> tuple[Cube, Cube]:
+    """Simulate the low-resolution HSI and high-resolution MSI a fusion method gets (Wald).
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+        Reference hyperspectral cube with wavelengths (nm).
+    ratio : int
+        Resolution ratio (integer >= 2). ``H`` and ``W`` are first cropped to multiples of it
+        (:func:`crop_to_ratio`).
+    srf : SRF or str
+        The multispectral sensor: an :class:`SRF`, a preset name or an SRF file (:func:`load_srf`).
+    psf_sigma : float, optional
+        PSF standard deviation in HR pixels (default ``ratio / 2``).
+    device : str or torch.device
+        Where to compute: ``"cpu"``, ``"cuda"`` or ``"auto"`` (:func:`hsi.device.pick_device`).
+
+    Returns
+    -------
+    lr_hsi : Cube, shape (bands, H // ratio, W // ratio), float32
+        Blurred and decimated; the cube's wavelengths and FWHM; transform
+        ``transform @ Affine.scale(ratio)`` (same origin, pixels ``ratio`` times larger).
+    hr_msi : Cube, shape (msi_bands, H', W'), float32
+        The cropped cube seen through the SRF; wavelengths = band peak wavelengths when they
+        increase (else ``None``); band names in ``metadata["band_names"]``.
+
+    Raises
+    ------
+    WavelengthError
+        When the cube has no wavelengths.
+    SensorError
+        Bad ratio/sigma, unknown sensor, or an SRF band outside the cube's wavelength range.
+    ShapeError
+        When the cube is too small for the ratio or the PSF.
+    """
+    from hsi.device import pick_device
+
+    r = check_ratio(ratio)
+    sigma = r / 2.0 if psf_sigma is None else _check_sigma(psf_sigma)
+    srf = load_srf(srf)
+    if cube.wavelengths is None:
+        raise WavelengthError(f"cube {cube.name!r} has no wavelengths: the SRF {srf.name!r} "
+                              f"cannot be applied")
+    matrix = srf.matrix(cube.wavelengths)
+    ref = crop_to_ratio(cube, r)
+    dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    x = torch.as_tensor(np.asarray(ref.data, dtype=np.float32), device=dev)
+    with torch.no_grad():
+        lr = wald_degradation(r, sigma)(x)
+        hr = spectral_response(x, torch.as_tensor(matrix, dtype=torch.float32, device=dev))
+    lr_transform = ref.transform @ Affine.scale(r) if ref.transform is not None else None
+    centres = srf.centres
+    increasing = centres.size == 1 or bool(np.all(np.diff(centres) > 0))
+    meta = {"ratio": r, "psf_sigma": sigma, "srf": srf.name, "source": cube.name}
+    lr_cube = Cube(lr.cpu().numpy(), wavelengths=ref.wavelengths, fwhm=ref.fwhm, crs=ref.crs,
+                   transform=lr_transform, nodata=None, name=f"{cube.name}_lr_x{r}".lstrip("_"),
+                   metadata=dict(meta))
+    hr_cube = Cube(hr.cpu().numpy(), wavelengths=centres if increasing else None,
+                   fwhm=srf.fwhm if increasing else None, crs=ref.crs, transform=ref.transform,
+                   nodata=None, name=f"{cube.name}_{srf.name}".lstrip("_"),
+                   metadata={**meta, "band_names": list(srf.band_names)})
+    return lr_cube, hr_cube
+
+
+#: Metadata keys read as the integer-to-reflectance divisor by :func:`normalize_reflectance`.
+_SCALE_KEYS = ("maxValue", "max_value", "reflectance_scale", "scale_factor")
+
+
+def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, float]:
+    """Scale a cube to reflectance-like values in about ``[0, 1]``.
+
+    The divisor is, in order: a known maximum in ``cube.metadata`` (``maxValue``,
+    ``reflectance_scale`` or ``scale_factor``); 1 for float data already in ``[0, 1]`` (its
+    ``percentile`` ≤ 1); else the ``percentile`` of the valid (finite, non-nodata) values, robust
+    to a few hot pixels. Nodata pixels keep their value.
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+    percentile : float
+        Percentile used as the maximum.
+
+    Returns
+    -------
+    cube : Cube, float32 (lazy stays lazy)
+    scale : float
+        The divisor (``reflectance = data / scale``).
+
+    Raises
+    ------
+    SensorError
+        When the cube has no valid positive value to scale by.
+    """
+    scale = None
+    for key in _SCALE_KEYS:
+        if key in cube.metadata:
+            value = float(np.asarray(cube.metadata[key]).reshape(-1)[0])
+            if value > 0 and math.isfinite(value):
+                scale = value
+                break
+    if scale is None:
+        sample = cube.data
+        if cube.is_lazy:  # a strided subsample bounds the memory used
+            step = max(1, int(math.sqrt(cube.height * cube.width / 1e6)))
+            sample = sample[:, ::step, ::step]
+        sample = np.asarray(sample, dtype=np.float64).reshape(-1)
+        valid = np.isfinite(sample)
+        if cube.nodata is not None:
+            valid &= sample != cube.nodata
+        sample = sample[valid]
+        if sample.size == 0:
+            raise SensorError(f"cube {cube.name!r} has no valid pixel to scale by")
+        top = float(np.percentile(sample, percentile))
+        if np.issubdtype(cube.dtype, np.floating) and 0 < top <= 1.0:
+            scale = 1.0
+        elif top > 0:
+            scale = top
+        else:
+            raise SensorError(f"cube {cube.name!r}: its {percentile:g}th percentile is {top:g}; "
+                              f"cannot scale to reflectance")
+    data = cube.data.astype(np.float32) / np.float32(scale)
+    if cube.nodata is not None:
+        nodata = np.float32(cube.nodata)
+        where = cube.data == cube.nodata
+        data = np.where(where, nodata, data) if not cube.is_lazy else _dask_where(where, nodata, data)
+    out = cube.with_data(data)
+    out.metadata["reflectance_scale_applied"] = scale
+    return out, scale
+
+
+def _dask_where(cond, value, data):
+    import dask.array as da
+
+    return da.where(cond, value, data).astype(np.float32)

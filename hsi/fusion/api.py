@@ -1,0 +1,350 @@
+"""In-memory fusion: :func:`fuse` two cubes, and INFN checkpoints with their sensor metadata.
+
+A checkpoint (``hsi.checkpoint``, ``torch.load(weights_only=True)``) holds the state dict, the
+:class:`InfnConfig` and ``meta``: ``hsi_wavelengths`` (nm), ``msi_bands``, ``srf`` (name),
+``srf_matrix`` (msi × hsi), ``msi_wavelengths``, ``ratios``, ``normalisation``, and while
+training ``train_state`` (step, optimizer state) for ``--resume``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hsi.cube import Cube
+from hsi.errors import ModelError
+from hsi.fusion.config import InfnConfig
+from hsi.fusion.grid import check_pair
+from hsi.fusion.infn import INFN, _fit_size, autocast_for, base_image
+
+#: Folder of the checkpoints shipped with the package.
+CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
+#: Largest difference (nm) between a checkpoint's and a cube's band centres to call them equal.
+WAVELENGTH_TOLERANCE_NM = 10.0
+
+__all__ = ["check_pair", "fuse", "glp_moments", "load_infn", "predict", "resolve_model",
+           "save_infn", "shipped_checkpoints"]
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def save_infn(path: str | os.PathLike, model: INFN, *, meta: dict | None = None,
+              train_state: dict | None = None) -> Path:
+    """Write ``model`` (weights, config, ``meta`` or ``model.meta``) to ``path`` atomically.
+
+    ``train_state`` (``step``, ``optimizer`` state dict...) is stored under
+    ``meta["train_state"]`` for ``--resume``; leave it out for a small checkpoint to ship.
+    """
+    from hsi.checkpoint import save_checkpoint
+
+    meta = dict(model.meta if meta is None else meta)
+    meta.pop("train_state", None)
+    if train_state is not None:
+        meta["train_state"] = train_state
+    return save_checkpoint(path, kind="infn", model=model, config=model.config, meta=meta)
+
+
+def load_infn(path: str | os.PathLike, device="cpu") -> INFN:
+    """Load an INFN checkpoint (``weights_only=True``) into an eval-mode model.
+
+    Returns
+    -------
+    INFN
+        With ``.meta`` holding the sensor metadata (``train_state`` dropped) and
+        ``.meta["path"]`` the file it came from.
+
+    Raises
+    ------
+    HsiIOError
+        Missing file.
+    ModelError
+        Not an INFN checkpoint, or weights that do not fit its config.
+    """
+    from hsi.checkpoint import config_from_dict, load_checkpoint
+
+    ckpt = load_checkpoint(path, "infn")
+    config = config_from_dict(InfnConfig, ckpt["config"])
+    model = INFN(config)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise ModelError(f"{path}: weights do not match its config ({first})") from None
+    meta = dict(ckpt.get("meta") or {})
+    meta.pop("train_state", None)
+    meta["path"] = str(path)
+    model.meta = meta
+    return model.to(device).eval()
+
+
+def _describe(model: INFN) -> str:
+    c, meta = model.config, model.meta
+    wl = meta.get("hsi_wavelengths")
+    span = f" ({wl[0]:.0f}–{wl[-1]:.0f} nm)" if wl else ""
+    srf = f" ({meta['srf']})" if meta.get("srf") else ""
+    return f"{c.hsi_bands} HSI bands{span} and {c.msi_bands} MSI bands{srf}"
+
+
+def _mismatch(model: INFN, lr: Cube, msi: Cube) -> str | None:
+    """Why ``model`` cannot fuse this pair, or ``None`` when it can."""
+    c, meta = model.config, model.meta
+    if lr.bands != c.hsi_bands or msi.bands != c.msi_bands:
+        return f"got {lr.bands} HSI bands and {msi.bands} MSI bands"
+    for name, cube, key in (("HSI", lr, "hsi_wavelengths"), ("MSI", msi, "msi_wavelengths")):
+        ref = meta.get(key)
+        if ref is not None and cube.wavelengths is not None and len(ref) == cube.bands:
+            diff = float(np.max(np.abs(np.asarray(ref) - cube.wavelengths)))
+            if diff > WAVELENGTH_TOLERANCE_NM:
+                return (f"the {name} band centres differ by up to {diff:.0f} nm "
+                        f"(tolerance {WAVELENGTH_TOLERANCE_NM:g} nm)")
+    return None
+
+
+def check_model(model: INFN, lr_hsi: Cube, hr_msi: Cube) -> None:
+    """Raise a one-line :class:`ModelError` when ``model`` does not match the pair's bands."""
+    why = _mismatch(model, lr_hsi, hr_msi)
+    if why:
+        name = model.meta.get("path", "the model")
+        raise ModelError(f"{name} expects {_describe(model)}; {why}")
+
+
+def shipped_checkpoints() -> list[Path]:
+    """The INFN checkpoints shipped in ``hsi/data/checkpoints`` (sorted by name)."""
+    return sorted(CHECKPOINT_DIR.glob("*.pt"))
+
+
+def _shipped_for(lr: Cube, msi: Cube, device) -> INFN:
+    found = []
+    for path in shipped_checkpoints():
+        try:
+            model = load_infn(path, device)
+        except ModelError:
+            continue
+        if _mismatch(model, lr, msi) is None:
+            return model
+        found.append(f"{path.stem} ({_describe(model)})")
+    span = ""
+    if lr.wavelengths is not None:
+        span = f" ({lr.wavelengths[0]:.0f}–{lr.wavelengths[-1]:.0f} nm)"
+    have = "; ".join(found) if found else "none"
+    raise ModelError(
+        f"no shipped INFN checkpoint matches {lr.bands} HSI bands{span} and {msi.bands} MSI "
+        f"bands (shipped: {have}): give --model MODEL.pt, use --fit-scene, or --method glp"
+    )
+
+
+# ----------------------------------------------------------------------------- fusion
+def input_scales(lr_hsi: Cube, hr_msi: Cube) -> tuple[float, float]:
+    """Divisors that bring each input to reflectance (:func:`hsi.degrade.normalize_reflectance`).
+
+    A tiled run computes them once on the whole scene and passes them to every tile's
+    :func:`fuse` (``scales=``) so that tiles agree.
+    """
+    from hsi.degrade import normalize_reflectance
+
+    return normalize_reflectance(lr_hsi)[1], normalize_reflectance(hr_msi)[1]
+
+
+def resolve_model(
+    lr_hsi: Cube,
+    hr_msi: Cube,
+    *,
+    model=None,
+    ratio: int | None = None,
+    fit_scene: bool = False,
+    device="auto",
+    seed: int = 0,
+    progress: bool = True,
+    fit_steps: int | None = None,
+    fit_minutes: float | None = None,
+    scales: tuple[float, float] | None = None,
+) -> INFN:
+    """The INFN that :func:`fuse` would use for this pair (loaded, shipped or scene-fitted).
+
+    A tiled run calls this once on the whole scene (or a representative part of it), then
+    passes the model to :func:`fuse` for each tile.
+
+    Raises
+    ------
+    ModelError
+        A model whose bands do not match, both ``model`` and ``fit_scene``, or no shipped
+        checkpoint for these sensors.
+    GridError
+        The pair does not cover the same ground.
+    """
+    from hsi.device import pick_device
+
+    dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    if model is not None and fit_scene:
+        raise ModelError("give either a model or fit_scene=True, not both")
+    if fit_scene:
+        from hsi.fusion.fit import fit_scene as _fit
+
+        r = check_pair(lr_hsi, hr_msi, ratio)
+        s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
+        lr_n = lr_hsi.with_data(np.asarray(lr_hsi.data, dtype=np.float32) / np.float32(s_lr))
+        msi_n = hr_msi.with_data(np.asarray(hr_msi.data, dtype=np.float32) / np.float32(s_msi))
+        return _fit(lr_n, msi_n, ratio=r, steps=fit_steps, minutes=fit_minutes, seed=seed,
+                    device=dev, progress=progress)
+    if model is None:
+        return _shipped_for(lr_hsi, hr_msi, dev)
+    if isinstance(model, (str, os.PathLike)):
+        model = load_infn(model, dev)
+    if not isinstance(model, INFN):
+        raise ModelError(f"model must be a checkpoint path or an INFN, got {type(model).__name__}")
+    check_model(model, lr_hsi, hr_msi)
+    return model.to(dev).eval()
+
+
+def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
+            glp_gains=None) -> torch.Tensor:
+    """Apply ``model`` to one normalised pair (no grad; mixed precision on CUDA).
+
+    Parameters
+    ----------
+    lr : torch.Tensor, shape (C, h, w)
+    msi : torch.Tensor, shape (m, H, W)
+    glp_gains : torch.Tensor, shape (C, m), optional
+        Scene-wide GLP gains for a ``base="glp"`` model (tiled runs).
+
+    Returns
+    -------
+    torch.Tensor, shape (C, H, W), float32, on the model's device
+    """
+    dev = next(model.parameters()).device
+    lr = torch.nan_to_num(lr.to(dev, torch.float32))[None]
+    msi = torch.nan_to_num(msi.to(dev, torch.float32))[None]
+    model.check_inputs(lr, msi)
+    with torch.no_grad(), autocast_for(dev):
+        base = None
+        if glp_gains is not None and model.config.base == "glp":
+            base = base_image(lr, msi, ratio, "glp", gains=glp_gains)
+        out = model(lr, msi, ratio=ratio, base=base)
+    return out[0].float()
+
+
+def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
+                rows: slice = slice(None), cols: slice = slice(None)):
+    """GLP gain-regression moments of a pair (normalised like :func:`fuse` does).
+
+    A tiled run sums them over its tiles' cores (LR ``rows``/``cols`` inside each tile) and
+    passes ``total.solve()[0]`` to every tile's :func:`fuse` as ``glp_gains``.
+
+    Returns
+    -------
+    hsi.fusion.baselines.RegressionMoments
+    """
+    from hsi.fusion.baselines import glp_moments as _moments
+
+    r = int(ratio)
+    s_lr, s_msi = scales
+    lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32)) / s_lr
+    msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32)) / s_msi
+    h, w = lr.shape[-2:]
+    msi = _fit_size(torch.nan_to_num(msi), h * r, w * r)
+    return _moments(torch.nan_to_num(lr), msi, r, rows=rows, cols=cols)
+
+
+def fuse(
+    lr_hsi: Cube,
+    hr_msi: Cube,
+    *,
+    method: str = "infn",
+    model=None,
+    ratio: int | None = None,
+    fit_scene: bool = False,
+    device="auto",
+    seed: int = 0,
+    progress: bool = True,
+    fit_steps: int | None = None,
+    fit_minutes: float | None = None,
+    scales: tuple[float, float] | None = None,
+    glp_gains=None,
+) -> Cube:
+    """Fuse an LR-HSI with an HR-MSI into an HR-HSI on the HR-MSI grid.
+
+    Parameters
+    ----------
+    lr_hsi : Cube, shape (C, h, w)
+        Low-resolution hyperspectral image (any numeric scale; wavelengths in nm).
+    hr_msi : Cube, shape (m, H, W)
+        High-resolution multispectral image of the same ground.
+    method : str
+        ``"infn"`` or a classical baseline of :data:`hsi.fusion.baselines.BASELINES`
+        (``"bicubic"``, ``"glp"``, ``"gsa"``, ``"cnmf"``).
+    model : path or INFN, optional
+        INFN checkpoint or model. Without it (and without ``fit_scene``), a shipped
+        checkpoint whose sensor metadata matches the inputs is used.
+    ratio : int, optional
+        HR/LR ratio; needed only for images without georeference whose sizes are not an
+        exact multiple (see :func:`check_pair`).
+    fit_scene : bool
+        Fit INFN on this pair at reduced resolution first (:func:`hsi.fusion.fit.fit_scene`).
+    device : str
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    seed : int
+        Seed of scene fitting.
+    progress : bool
+        Progress bar while fitting.
+    fit_steps, fit_minutes : optional
+        Budget of scene fitting (defaults: :data:`hsi.fusion.fit.FIT_STEPS` /
+        :data:`~hsi.fusion.fit.FIT_MINUTES`).
+    scales : (float, float), optional
+        Normalisation divisors of the LR-HSI and HR-MSI (default: :func:`input_scales` of
+        these inputs); give the whole scene's when fusing tiles.
+    glp_gains : array-like, shape (C, m), optional
+        GLP regression gains of the whole scene (see :func:`glp_moments`), used by
+        ``method="glp"`` and by INFN models whose base image is GLP; give them when fusing
+        tiles so that tiles agree with the untiled result.
+
+    Returns
+    -------
+    Cube, shape (C, H, W), float32
+        In the LR-HSI's units, with its wavelengths/FWHM, on the HR-MSI's grid (CRS,
+        transform).
+
+    Raises
+    ------
+    GridError
+        The images do not cover the same ground (CRS, extents, ratio).
+    ModelError
+        Unknown method, or a model that does not match the bands (one line saying what it
+        expects).
+    """
+    from hsi.device import pick_device, seed_everything
+    from hsi.fusion.baselines import BASELINES
+
+    method = method.lower()
+    if method != "infn" and method not in BASELINES:
+        raise ModelError(f"unknown fusion method {method!r}: use infn or "
+                         f"{', '.join(sorted(BASELINES))}")
+    if method != "infn" and (model is not None or fit_scene):
+        raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
+    r = check_pair(lr_hsi, hr_msi, ratio)
+    lr_hsi, hr_msi = lr_hsi.compute(), hr_msi.compute()
+    dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    seed_everything(seed)
+    s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
+    lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev) / s_lr
+    msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev) / s_msi
+    if method == "infn":
+        net = resolve_model(lr_hsi, hr_msi, model=model, ratio=r, fit_scene=fit_scene,
+                            device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
+                            fit_minutes=fit_minutes, scales=(s_lr, s_msi))
+        est = predict(net, lr, msi, r, glp_gains=glp_gains)
+    else:
+        h, w = lr.shape[-2:]
+        msi_fit = _fit_size(torch.nan_to_num(msi), h * r, w * r)
+        kwargs = {"gains": glp_gains} if method == "glp" and glp_gains is not None else {}
+        est = BASELINES[method](torch.nan_to_num(lr), msi_fit, r, **kwargs)
+        est = _fit_size(torch.as_tensor(est, dtype=torch.float32), hr_msi.height, hr_msi.width)
+    data = (est * s_lr).cpu().numpy().astype(np.float32)
+    return Cube(
+        data, wavelengths=lr_hsi.wavelengths, fwhm=lr_hsi.fwhm, crs=hr_msi.crs,
+        transform=hr_msi.transform, nodata=None,
+        name=f"{lr_hsi.name or 'hsi'}_{method}_x{r}",
+        metadata={"fusion_method": method, "ratio": r, "lr_hsi": lr_hsi.name,
+                  "hr_msi": hr_msi.name},
+    )

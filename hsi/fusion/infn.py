@@ -1,0 +1,351 @@
+"""INFN: the Implicit Neural Fusion Network (Wu, Deng, Ran, Dou, Deng, IEEE TCI 10, 2024).
+
+Written from the paper's description (it has no public code):
+
+- a **spectral encoder** (small CNN) turns the LR-HSI into a latent code per LR pixel;
+- a **spatial encoder** (small CNN) turns the HR-MSI, its high-pass (MSI minus its Gaussian
+  low-pass at σ = ratio / 2, the detail the LR-HSI lacks) and a 1×1 projection of the base
+  image into a feature vector per HR pixel;
+- **INF** (implicit neural feature fusion function): each HR pixel is a continuous query; its
+  four nearest LR pixels supply their latent codes and relative coordinates (query minus LR
+  centre, in LR pixels), and an MLP fuses them with the HR feature at the query;
+- **DHFF** (dual high-frequency fusion): high frequency enters twice, from the HR-MSI (above)
+  and from the LR-HSI: ``LR − blur(LR)`` (σ = 1 LR pixel, the detail a smooth upsampling
+  misses) goes through its own small encoder and joins the MLP input; no positional encoding;
+- **INR-CS**: the four neighbours' outputs are averaged with weights from the cosine
+  similarity of the HR feature and each neighbour's latent code, ``(cos + 1) / 2`` normalised
+  to sum to one: no parameters (``weights="learned"`` and ``"area"`` are the ablations);
+- the output is a **residual** added to a base image: bicubic upsampling of the LR-HSI (the
+  paper) or the GLP detail-injection estimate (``InfnConfig.base``).
+
+The MLP's first layer is applied to each input block separately (at LR for the neighbour
+terms, once per HR pixel for the query term), and its last, linear layer after the weighted
+sum, which is the same function as an MLP on the concatenation, at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from hsi.errors import ModelError
+from hsi.fusion.config import InfnConfig
+from hsi.fusion.inr import area_weights, cosine_weights, lr_positions, neighbour_indices
+
+#: Smoothing of the LR-HSI for its high-frequency (DHFF second branch), in LR pixels.
+LR_HIGHPASS_SIGMA = 1.0
+
+
+# ----------------------------------------------------------------------------- base images
+def _bicubic(lr: torch.Tensor, ratio: int) -> torch.Tensor:
+    """``(bands, h, w)`` -> ``(bands, h*ratio, w*ratio)`` bicubic upsampling."""
+    from hsi.fusion.baselines import bicubic
+
+    return bicubic(lr, ratio)
+
+
+def _glp(lr: torch.Tensor, msi: torch.Tensor, ratio: int, gains=None) -> torch.Tensor:
+    """GLP detail-injection estimate ``(bands, h*ratio, w*ratio)``."""
+    from hsi.fusion.baselines import glp
+
+    return glp(lr, msi, ratio, gains=gains)
+
+
+def _fit_size(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Crop or replicate-pad the last two axes of ``x`` to ``(height, width)``."""
+    x = x[..., :height, :width]
+    ph, pw = height - x.shape[-2], width - x.shape[-1]
+    if ph > 0 or pw > 0:
+        squeeze = x.dim() == 3
+        x4 = x.unsqueeze(0) if squeeze else x
+        x4 = F.pad(x4, (0, pw, 0, ph), mode="replicate")
+        x = x4.squeeze(0) if squeeze else x4
+    return x
+
+
+def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
+               gains=None) -> torch.Tensor:
+    """The image INFN adds its residual to, on the HR-MSI grid.
+
+    Parameters
+    ----------
+    lr : torch.Tensor, shape (N, C, h, w)
+        LR-HSI batch (normalised reflectance).
+    msi : torch.Tensor, shape (N, m, H, W)
+        HR-MSI batch; ``H`` need not be exactly ``h * ratio``.
+    ratio : int
+        Integer HR/LR pixel-size ratio.
+    kind : {"bicubic", "glp"}
+        Bicubic upsampling or the GLP detail-injection estimate.
+    gains : torch.Tensor, shape (C, m), optional
+        GLP regression gains of the whole scene (tiled runs); estimated per image if omitted.
+
+    Returns
+    -------
+    torch.Tensor, shape (N, C, H, W), float32
+    """
+    ratio = int(ratio)
+    h, w = lr.shape[-2:]
+    H, W = msi.shape[-2:]
+    out = []
+    with _no_autocast(lr.device):
+        for i in range(lr.shape[0]):
+            x = lr[i].float()
+            if kind == "bicubic":
+                est = _bicubic(x, ratio)
+            elif kind == "glp":
+                est = _glp(x, _fit_size(msi[i].float(), h * ratio, w * ratio), ratio, gains)
+            else:
+                raise ModelError(f"base must be 'bicubic' or 'glp', got {kind!r}")
+            out.append(_fit_size(torch.as_tensor(est, device=lr.device, dtype=torch.float32), H, W))
+    return torch.stack(out)
+
+
+def _no_autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", enabled=False)
+    return contextlib.nullcontext()
+
+
+def high_pass(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``x`` minus its Gaussian low-pass (``hsi.degrade.gaussian_psf``), shape kept."""
+    from hsi.degrade import gaussian_psf
+
+    return x - gaussian_psf(x, float(sigma))
+
+
+# ----------------------------------------------------------------------------- building blocks
+class _Encoder(nn.Module):
+    """Conv3×3 stem then ``depth`` residual Conv3×3-ReLU layers (same size out)."""
+
+    def __init__(self, in_ch: int, hidden: int, depth: int) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(in_ch, hidden, 3, padding=1, padding_mode="replicate")
+        self.body = nn.ModuleList(
+            nn.Conv2d(hidden, hidden, 3, padding=1, padding_mode="replicate") for _ in range(depth)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for conv in self.body:
+            x = x + conv(F.relu(x))
+        return x
+
+
+class INFN(nn.Module):
+    """Implicit Neural Fusion Network.
+
+    Parameters
+    ----------
+    config : InfnConfig
+        Band counts, widths, base image and ablation switches.
+
+    Attributes
+    ----------
+    meta : dict
+        Sensor metadata carried with a checkpoint (``hsi_wavelengths``, ``msi_bands``, ``srf``,
+        ``ratios``...); empty for a fresh model.
+
+    Examples
+    --------
+    >>> model = INFN(InfnConfig(hsi_bands=31, msi_bands=3, base="bicubic"))
+    >>> model(torch.rand(1, 31, 8, 8), torch.rand(1, 3, 32, 32), ratio=4).shape
+    torch.Size([1, 31, 32, 32])
+    """
+
+    def __init__(self, config: InfnConfig | None = None) -> None:
+        super().__init__()
+        self.config = c = config or InfnConfig()
+        self.meta: dict = {}
+        C, m, d = c.hsi_bands, c.msi_bands, c.hidden
+        self.spectral = _Encoder(C, d, c.depth)
+        self.lr_detail = _Encoder(C, d, 1) if c.dhff_second_branch else None
+        self.base_proj = nn.Conv2d(C, c.base_features, 1) if c.base_features > 0 else None
+        self.spatial = _Encoder(2 * m + c.base_features, d, c.depth)
+        # first MLP layer, split by input block (same function as one Linear on the concat)
+        self.fc_lr = nn.Conv2d(d * (2 if c.dhff_second_branch else 1), d, 1)
+        self.fc_hr = nn.Conv2d(d, d, 1, bias=False)
+        self.fc_coord = nn.Linear(2, d, bias=False)
+        self.mlp = nn.ModuleList(nn.Linear(d, d) for _ in range(c.mlp_layers - 1))
+        self.weight_net = (
+            nn.Sequential(nn.Linear(d, d // 2), nn.ReLU(), nn.Linear(d // 2, 1))
+            if c.weights == "learned" else None
+        )
+        self.head = nn.Linear(d, C)
+        nn.init.zeros_(self.head.weight)  # start at the base image
+        nn.init.zeros_(self.head.bias)
+
+    # ------------------------------------------------------------------ checks
+    def check_inputs(self, lr: torch.Tensor, msi: torch.Tensor) -> None:
+        """Raise :class:`ModelError` (one line) when band counts differ from the config."""
+        c = self.config
+        if lr.dim() != 4 or msi.dim() != 4:
+            raise ModelError(
+                f"INFN expects batches (N, bands, H, W), got LR {tuple(lr.shape)} and "
+                f"MSI {tuple(msi.shape)}"
+            )
+        if lr.shape[1] != c.hsi_bands or msi.shape[1] != c.msi_bands:
+            raise ModelError(
+                f"model expects {c.hsi_bands} HSI bands and {c.msi_bands} MSI bands, got "
+                f"{lr.shape[1]} and {msi.shape[1]}"
+            )
+
+    # ------------------------------------------------------------------ parts
+    def encode(
+        self, lr: torch.Tensor, msi: torch.Tensor, base: torch.Tensor, ratio: float
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encoder outputs.
+
+        Returns
+        -------
+        latent : (N, d, h, w) spectral latent codes (keys of INR-CS)
+        lr_term : (N, d, h, w) first MLP layer's LR part (latent + LR high-frequency)
+        hr_feat : (N, d, H, W) spatial features (queries of INR-CS)
+        """
+        latent = self.spectral(lr)
+        parts = [latent]
+        if self.lr_detail is not None:
+            parts.append(self.lr_detail(high_pass(lr, LR_HIGHPASS_SIGMA)))
+        lr_term = self.fc_lr(torch.cat(parts, 1))
+        hr_in = [msi, high_pass(msi, max(float(ratio) / 2.0, 0.5))]
+        if self.base_proj is not None:
+            hr_in.append(self.base_proj(base))
+        hr_feat = self.spatial(torch.cat(hr_in, 1))
+        return latent, lr_term, hr_feat
+
+    def decode(
+        self,
+        latent: torch.Tensor,
+        lr_term: torch.Tensor,
+        hr_feat: torch.Tensor,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        return_weights: bool = False,
+    ):
+        """Query the implicit function at HR rows × cols (continuous LR positions).
+
+        Parameters
+        ----------
+        latent, lr_term : (N, d, h, w)
+        hr_feat : (N, d, Hq, Wq)
+            HR features of exactly the queried pixels.
+        rows, cols : (Hq,), (Wq,)
+            Continuous LR positions of the queries (see :func:`hsi.fusion.inr.lr_positions`).
+
+        Returns
+        -------
+        residual : (N, C, Hq, Wq)
+        weights : (N, Hq*Wq, 4), only with ``return_weights``
+        """
+        n, d, h, w = latent.shape
+        hq, wq = hr_feat.shape[-2:]
+        index, offset = neighbour_indices(rows, cols, h, w)
+        lat = latent.flatten(2).transpose(1, 2)  # (N, h*w, d)
+        lrt = lr_term.flatten(2).transpose(1, 2)
+        feat = hr_feat.flatten(2).transpose(1, 2)  # (N, Q, d)
+        hr_t = self.fc_hr(hr_feat).flatten(2).transpose(1, 2)
+        idx = torch.stack(index, 1)  # (Q, 4)
+        off = torch.stack(offset, 1).to(hr_feat.dtype)  # (Q, 4, 2)
+        hid = lrt[:, idx] + hr_t.unsqueeze(2) + self.fc_coord(off).unsqueeze(0)  # (N, Q, 4, d)
+        hid = F.relu(hid)
+        for layer in self.mlp:
+            hid = F.relu(layer(hid))
+        mode = self.config.weights
+        if mode == "cosine":
+            # normalise once per LR pixel / HR pixel, then gather (cheaper than per neighbour)
+            lat_n = F.normalize(lat.float(), dim=-1)
+            wts = cosine_weights(F.normalize(feat.float(), dim=-1), lat_n[:, idx], normalized=True)
+        elif mode == "area":
+            wts = area_weights(off).unsqueeze(0).expand(n, -1, -1)
+        else:
+            wts = torch.softmax(self.weight_net(hid).squeeze(-1).float(), dim=-1)
+        mixed = (hid * wts.unsqueeze(-1).to(hid.dtype)).sum(2)  # (N, Q, d)
+        res = self.head(mixed).transpose(1, 2).reshape(n, -1, hq, wq)
+        return (res, wts) if return_weights else res
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        lr: torch.Tensor,
+        msi: torch.Tensor,
+        ratio: float | None = None,
+        base: torch.Tensor | None = None,
+        chunk_pixels: int = 1 << 16,
+    ) -> torch.Tensor:
+        """Fuse a batch.
+
+        Parameters
+        ----------
+        lr : torch.Tensor, shape (N, C, h, w)
+            LR-HSI, normalised reflectance.
+        msi : torch.Tensor, shape (N, m, H, W)
+            HR-MSI on the output grid.
+        ratio : float, optional
+            HR/LR pixel-size ratio (default ``round(H / h)``). Any value works for the
+            implicit part (a model trained at x4 can be queried at x8); the base image needs
+            an integer.
+        base : torch.Tensor, shape (N, C, H, W), optional
+            Precomputed base image (computed with ``config.base`` when omitted).
+        chunk_pixels : int
+            HR pixels decoded at once (bounds memory for big images).
+
+        Returns
+        -------
+        torch.Tensor, shape (N, C, H, W)
+            ``base + residual``.
+        """
+        self.check_inputs(lr, msi)
+        H, W = msi.shape[-2:]
+        if ratio is None:
+            ratio = max(round(H / lr.shape[-2]), 1)
+        if base is None:
+            base = base_image(lr, msi, int(round(ratio)), self.config.base)
+        latent, lr_term, hr_feat = self.encode(lr, msi, base.to(lr.dtype), ratio)
+        rows = lr_positions(H, ratio, lr.device)
+        cols = lr_positions(W, ratio, lr.device)
+        step = max(1, chunk_pixels // max(W, 1))
+        out = []
+        for r0 in range(0, H, step):
+            r1 = min(H, r0 + step)
+            out.append(self.decode(latent, lr_term, hr_feat[..., r0:r1, :], rows[r0:r1], cols))
+        residual = torch.cat(out, dim=-2) if len(out) > 1 else out[0]
+        return base + residual.to(base.dtype)
+
+
+def autocast_for(device: torch.device):
+    """Mixed precision on CUDA (bfloat16 when supported, else float16); nothing on CPU."""
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+    return contextlib.nullcontext()
+
+
+def model_cost(model: INFN, lr_size: int = 64, ratio: int = 4) -> dict[str, int]:
+    """Parameter count and FLOPs of one forward pass on a ``lr_size``² LR patch.
+
+    Counted with :class:`torch.utils.flop_counter.FlopCounterMode` (matmuls and convolutions;
+    a multiply-add is 2 FLOPs). The base image is given as zeros so its cost is excluded.
+
+    Returns
+    -------
+    dict
+        ``params`` (int) and ``flops`` (int) for an LR patch of ``lr_size × lr_size`` fused
+        to ``lr_size·ratio`` squared.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    c = model.config
+    device = next(model.parameters()).device
+    lr = torch.zeros(1, c.hsi_bands, lr_size, lr_size, device=device)
+    msi = torch.zeros(1, c.msi_bands, lr_size * ratio, lr_size * ratio, device=device)
+    base = torch.zeros(1, c.hsi_bands, lr_size * ratio, lr_size * ratio, device=device)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(lr, msi, ratio=ratio, base=base)
+    return {
+        "params": sum(p.numel() for p in model.parameters()),
+        "flops": int(counter.get_total_flops()),
+    }

@@ -1,0 +1,319 @@
+"""Scene-scale fusion: read two files window by window, fuse tile by tile, write a tiled GeoTIFF.
+
+Memory is bounded by the tile, not the scene. Each tile's HR window is grown by an overlap that
+covers the method's receptive field (:func:`receptive_field`), fused with
+:func:`hsi.fusion.fuse`, and only its core is written into a
+:class:`hsi.io.geotiff.GeoTiffTileWriter` on the HR-MSI grid with the LR-HSI's wavelengths; the
+file appears only when every tile is written (Ctrl-C or an error leave nothing at the output
+path). Everything that depends on the whole scene is computed once and handed to every tile,
+so the tiled result equals the untiled one:
+
+- the normalisation divisors (:func:`hsi.fusion.api.input_scales`, a strided subsample of a
+  lazy cube);
+- the GLP regression gains (method ``glp`` and INFN models with a GLP base image), summed over
+  the tiles' cores in a first pass (:func:`hsi.fusion.api.glp_moments`);
+- the INFN model: loaded once, or fitted once (``fit_scene``) on a window of the scene of at
+  most :data:`FIT_WINDOW` HR pixels a side.
+
+``gsa`` and ``cnmf`` estimate other global statistics (intensity weights, endmembers) per tile;
+with more than one tile their result differs from an untiled run (a warning says so).
+
+Reading runs in a background thread one tile ahead, so I/O overlaps compute; on CPU torch keeps
+its default of one thread per core.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from hsi.cube import Cube
+from hsi.tiling import Tile, align_up, crop_to_core, tile_windows
+
+__all__ = ["FIT_WINDOW", "fuse_files", "receptive_field"]
+
+log = logging.getLogger(__name__)
+
+#: Largest HR window (pixels a side) that ``fit_scene`` trains on for a large scene.
+FIT_WINDOW = 512
+#: Methods whose tiles need the scene's GLP gains to agree with an untiled run.
+_GLP_METHODS = ("glp",)
+#: Methods that estimate global statistics per tile (tiled != untiled).
+_GLOBAL_METHODS = ("gsa", "cnmf")
+
+
+# ----------------------------------------------------------------------- receptive field
+def _psf_radius(ratio: int, psf_sigma: float | None = None) -> int:
+    from hsi.degrade import psf_kernel_size
+
+    sigma = ratio / 2 if psf_sigma is None else float(psf_sigma)
+    return psf_kernel_size(sigma) // 2
+
+
+def _glp_field(ratio: int) -> int:
+    """HR pixels on which one GLP output pixel depends (one side).
+
+    Bicubic upsampling reaches 2 LR pixels (``2·ratio``); the MSI low-pass reaches the PSF
+    radius around each LR block centre (``ratio / 2`` from its edge); one LR pixel of margin
+    more is added for the reflected borders of the PSF and the clamped ones of the upsampling.
+    """
+    return 3 * ratio + math.ceil(ratio / 2) + _psf_radius(ratio)
+
+
+def receptive_field(method: str, ratio: int, model=None) -> int:
+    """Overlap (HR pixels, a multiple of ``ratio``) that makes tiles agree with an untiled run.
+
+    Computed from the method's operators; for INFN from its config (encoder depths, the
+    high-pass filters, the four-neighbour query and the base image).
+
+    Parameters
+    ----------
+    method : str
+        ``"infn"``, ``"glp"``, ``"gsa"``, ``"cnmf"`` or ``"bicubic"``.
+    ratio : int
+        HR/LR ratio.
+    model : INFN, optional
+        The INFN that will be applied (its config decides the field).
+
+    Returns
+    -------
+    int
+    """
+    ratio = int(ratio)
+    method = method.lower()
+    if method == "bicubic":
+        field = 3 * ratio
+    elif method in ("glp", "gsa", "cnmf"):
+        field = _glp_field(ratio)
+    else:
+        from hsi.fusion.infn import LR_HIGHPASS_SIGMA
+
+        config = getattr(model, "config", None)
+        depth = int(getattr(config, "depth", 3))
+        base = getattr(config, "base", "glp")
+        # HR branch: base image, 1×1 projection, MSI high-pass, (1 + depth) 3×3 convs
+        hr = max(_glp_field(ratio) if base == "glp" else 3 * ratio, _psf_radius(ratio))
+        hr += 1 + depth
+        # LR branch: (1 + depth) 3×3 convs, or the LR high-pass then a 2-conv encoder; then the
+        # four neighbours (one LR pixel) and one LR pixel of margin
+        lr_hp = math.ceil(3 * LR_HIGHPASS_SIGMA) + 2
+        lr = max(1 + depth, lr_hp) + 2
+        field = max(hr, lr * ratio)
+    return align_up(field, ratio)
+
+
+# --------------------------------------------------------------------------------- reading
+class _WindowReader:
+    """Windowed reads of one input: GeoTIFF/ENVI from the file, other formats from memory."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        import hsi
+        from hsi.io.formats import detect_format
+
+        self.path = Path(path)
+        self.windowed = detect_format(self.path) in ("geotiff", "envi")
+        self.cube = hsi.open(self.path, lazy=True) if self.windowed else hsi.open(self.path)
+
+    def read(self, window) -> Cube:
+        import hsi
+
+        if self.windowed:
+            cube = hsi.open(self.path, window=window, lazy=False)
+        else:
+            cube = self.cube.crop(window)
+        # tiles carry no georeference: the scene was checked once, and a tile of a file
+        # without georeference would otherwise look georeferenced (shifted identity)
+        return cube.compute().with_data(cube.data if not cube.is_lazy else np.asarray(cube.data),
+                                        crs=None, transform=None)
+
+
+def _tile_pairs(lr: _WindowReader, hr: _WindowReader,
+                tiles: list[Tile]) -> Iterator[tuple[Tile, Cube, Cube]]:
+    """Yield ``(tile, lr_cube, hr_cube)``, reading the next tile in a thread meanwhile."""
+    def read(t: Tile) -> tuple[Cube, Cube]:
+        return lr.read(t.lr_read), hr.read(t.read)
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsi-read")
+    try:
+        pending = pool.submit(read, tiles[0]) if tiles else None
+        for i, t in enumerate(tiles):
+            lr_t, hr_t = pending.result()
+            pending = pool.submit(read, tiles[i + 1]) if i + 1 < len(tiles) else None
+            yield t, lr_t, hr_t
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lr_core(t: Tile, ratio: int) -> tuple[slice, slice]:
+    """LR rows/cols of ``t``'s core inside its LR read window."""
+    r0 = int(t.core.row_off) // ratio - int(t.lr_read.row_off)
+    c0 = int(t.core.col_off) // ratio - int(t.lr_read.col_off)
+    h = align_up(int(t.core.height), ratio) // ratio
+    w = align_up(int(t.core.width), ratio) // ratio
+    return slice(r0, r0 + h), slice(c0, c0 + w)
+
+
+def _scene_glp_gains(lr: _WindowReader, hr: _WindowReader, tiles: list[Tile], ratio: int,
+                     scales: tuple[float, float], progress: bool):
+    """GLP gains of the whole scene from per-tile moments (one pass over the inputs)."""
+    from tqdm.auto import tqdm
+
+    from hsi.fusion.api import glp_moments
+
+    total = None
+    with tqdm(total=len(tiles), desc="GLP gains", unit="tile", disable=not progress,
+              leave=False) as bar:
+        for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
+            rows, cols = _lr_core(t, ratio)
+            m = glp_moments(lr_t, hr_t, ratio=ratio, scales=scales, rows=rows, cols=cols)
+            total = m if total is None else total + m
+            bar.update(1)
+    return total.solve()[0]
+
+
+def _fit_window(height: int, width: int, ratio: int):
+    """The central HR window (at most :data:`FIT_WINDOW` a side, ratio-aligned) to fit on."""
+    from rasterio.windows import Window
+
+    size = FIT_WINDOW - FIT_WINDOW % ratio
+    h = height if height <= FIT_WINDOW else size
+    w = width if width <= FIT_WINDOW else size
+    r0 = ((height - h) // 2) // ratio * ratio
+    c0 = ((width - w) // 2) // ratio * ratio
+    hr_win = Window(c0, r0, w, h)
+    lr_win = Window(c0 // ratio, r0 // ratio, align_up(w, ratio) // ratio,
+                    align_up(h, ratio) // ratio)
+    return lr_win, hr_win
+
+
+# ------------------------------------------------------------------------------- driver
+def fuse_files(
+    lr_path: str | os.PathLike,
+    hr_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    method: str = "infn",
+    model=None,
+    ratio: int | None = None,
+    fit_scene: bool = False,
+    tile: int = 256,
+    overlap: int | None = None,
+    device="auto",
+    seed: int = 0,
+    progress: bool = True,
+    fit_steps: int | None = None,
+    fit_minutes: float | None = None,
+) -> Path:
+    """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
+
+    Parameters
+    ----------
+    lr_path, hr_path : path
+        Low-resolution hyperspectral and high-resolution multispectral images (any format
+        :func:`hsi.open` reads; GeoTIFF and ENVI are read window by window).
+    out_path : path
+        Output GeoTIFF: float32 ``(bands, H, W)`` on the HR-MSI grid (CRS, transform), with
+        the LR-HSI's wavelengths/FWHM, in the LR-HSI's units; tiled, deflate-compressed,
+        BigTIFF when needed. Written atomically.
+    method : str
+        ``"infn"`` or a baseline (``"glp"``, ``"gsa"``, ``"cnmf"``, ``"bicubic"``).
+    model : path or INFN, optional
+        INFN checkpoint; default a shipped one matching the sensors.
+    ratio : int, optional
+        HR/LR ratio for files without georeference (else from the pixel sizes).
+    fit_scene : bool
+        Fit INFN on the scene (a central window of at most :data:`FIT_WINDOW` HR pixels a
+        side) at reduced resolution, then apply it to every tile.
+    tile : int
+        Core tile size in HR pixels (rounded up to a multiple of the ratio).
+    overlap : int, optional
+        Margin read around each tile, HR pixels; default :func:`receptive_field`.
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    seed : int
+    progress : bool
+        Progress bar over tiles on stderr.
+    fit_steps, fit_minutes : optional
+        Budget of ``fit_scene``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_path``.
+
+    Raises
+    ------
+    GridError
+        The two images do not cover the same ground.
+    ModelError
+        Unknown method or a model that does not fit the bands.
+    HsiIOError, FormatError
+        Unreadable inputs or unwritable output (nothing is left at ``out_path``).
+    """
+    from tqdm.auto import tqdm
+
+    from hsi.device import pick_device
+    from hsi.errors import ModelError
+    from hsi.fusion.api import fuse, input_scales, resolve_model
+    from hsi.fusion.baselines import BASELINES
+    from hsi.fusion.grid import check_pair
+    from hsi.io.geotiff import GeoTiffTileWriter
+
+    method = method.lower()
+    if method != "infn" and method not in BASELINES:
+        raise ModelError(f"unknown fusion method {method!r}: use infn or "
+                         f"{', '.join(sorted(BASELINES))}")
+    if method != "infn" and (model is not None or fit_scene):
+        raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
+    out_path = Path(out_path)
+    lr = _WindowReader(lr_path)
+    hr = _WindowReader(hr_path)
+    r = check_pair(lr.cube, hr.cube, ratio)
+    dev = pick_device(device) if isinstance(device, str) else device
+    scales = input_scales(lr.cube, hr.cube)
+
+    net = None
+    if method == "infn":
+        if fit_scene:
+            lr_win, hr_win = _fit_window(hr.cube.height, hr.cube.width, r)
+            net = resolve_model(lr.read(lr_win), hr.read(hr_win), ratio=r, fit_scene=True,
+                                device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
+                                fit_minutes=fit_minutes, scales=scales)
+        else:
+            net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)
+    if overlap is None:
+        overlap = receptive_field(method, r, net)
+    tiles = tile_windows(hr.cube.height, hr.cube.width, tile=tile, overlap=overlap, ratio=r,
+                         lr_height=lr.cube.height, lr_width=lr.cube.width)
+
+    gains = None
+    needs_gains = method in _GLP_METHODS or (
+        method == "infn" and getattr(net.config, "base", None) == "glp")
+    if needs_gains and len(tiles) > 1:
+        gains = _scene_glp_gains(lr, hr, tiles, r, scales, progress)
+    if method in _GLOBAL_METHODS and len(tiles) > 1:
+        log.warning("%s estimates its statistics per tile: with %d tiles the result differs "
+                    "from an untiled run (use --tile %d for one tile)", method, len(tiles),
+                    max(hr.cube.height, hr.cube.width))
+
+    block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
+        1, min(hr.cube.height, hr.cube.width, 256) // 16)
+    with GeoTiffTileWriter(out_path, bands=lr.cube.bands, height=hr.cube.height,
+                           width=hr.cube.width, dtype="float32", crs=hr.cube.crs,
+                           transform=hr.cube.transform, nodata=None,
+                           wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
+                           tile=block) as writer, \
+            tqdm(total=len(tiles), desc=f"fuse {method}", unit="tile", disable=not progress,
+                 leave=False) as bar:
+        for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
+            est = fuse(lr_t, hr_t, method=method, model=net, ratio=r, device=dev, seed=seed,
+                       progress=False, scales=scales, glp_gains=gains)
+            writer.write(crop_to_core(np.asarray(est.data, dtype=np.float32), t), t.core)
+            bar.update(1)
+    return out_path

@@ -1,0 +1,123 @@
+"""Reading and writing cubes: ENVI, GeoTIFF, MATLAB ``.mat`` and CAVE-style PNG folders.
+
+>>> import hsi
+>>> cube = hsi.open("scene.hdr")                      # doctest: +SKIP
+>>> hsi.save(cube, "scene.tif")                       # doctest: +SKIP
+PosixPath('scene.tif')
+
+Format modules are imported on first use so ``import hsi`` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hsi.io.formats import detect_format, output_format
+
+if TYPE_CHECKING:
+    from rasterio.windows import Window
+
+    from hsi.cube import Cube
+
+__all__ = ["detect_format", "open", "output_format", "save"]
+
+
+def open(
+    path: str | os.PathLike,
+    *,
+    var: str | None = None,
+    window: Window | None = None,
+    lazy: bool | None = None,
+) -> Cube:
+    """Read a cube from a file or folder, choosing the reader from the file itself.
+
+    Parameters
+    ----------
+    path : path
+        ENVI header or data file (``.hdr``, ``.img``, ``.dat``, ``.raw``, ``.bsq``/``.bil``/``.bip``
+        or no extension beside a ``.hdr``), GeoTIFF (``.tif``/``.tiff``), MATLAB file (``.mat``,
+        v5 or v7.3) or a folder of one 16-bit PNG per band (CAVE).
+    var : str, optional
+        Variable to read from a ``.mat`` holding several 3-D arrays.
+    window : rasterio.windows.Window, optional
+        Read only these rows/columns; the transform is shifted to match.
+    lazy : bool, optional
+        Return a dask-backed cube instead of loading the data. ``None`` (default): lazy for
+        ENVI and GeoTIFF files over 512 MB.
+
+    Returns
+    -------
+    Cube
+        Data ``(bands, H, W)`` kept as stored (no scaling, except CAVE PNGs which are divided by
+        65535), wavelengths in nm when the file has them.
+
+    Raises
+    ------
+    HsiIOError
+        The file is missing, empty or cannot be read.
+    FormatError
+        The content is not a supported cube (e.g. a text file named ``.tif``).
+    WavelengthError
+        The file's wavelengths are not one per band or not increasing.
+    """
+    fmt = detect_format(path)
+    if fmt == "envi":
+        from hsi.io.envi import read_envi
+
+        cube = read_envi(path, window=window, lazy=lazy)
+    elif fmt == "geotiff":
+        from hsi.io.geotiff import read_geotiff
+
+        cube = read_geotiff(path, window=window, lazy=lazy)
+    elif fmt == "mat":
+        from hsi.io.mat import read_mat
+
+        cube = read_mat(path, var=var)
+        if window is not None:
+            cube = cube.crop(window)
+    else:  # "cave"
+        from hsi.io.cave import read_cave
+
+        cube = read_cave(path, window=window)
+    return cube
+
+
+def save(cube: Cube, path: str | os.PathLike, *, format: str | None = None) -> Path:
+    """Write ``cube`` atomically and return the path written.
+
+    Parameters
+    ----------
+    cube : Cube
+        The cube to write (a lazy cube is written block by block for GeoTIFF).
+    path : path
+        Destination. The format follows the extension (``.tif``/``.tiff`` GeoTIFF, ``.hdr``/
+        ``.img`` ENVI, ``.mat`` MATLAB v5) unless ``format`` is given.
+    format : {"geotiff", "envi", "mat"}, optional
+        Force a format.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file (for ENVI, the ``.hdr``; the data file sits beside it).
+
+    Raises
+    ------
+    FormatError
+        Unknown extension or format name.
+    HsiIOError
+        The destination folder cannot be written. Nothing is left at the destination on failure.
+    """
+    fmt = output_format(path, format)
+    if fmt == "geotiff":
+        from hsi.io.geotiff import write_geotiff
+
+        return write_geotiff(cube, path)
+    if fmt == "envi":
+        from hsi.io.envi import write_envi
+
+        return write_envi(cube, path)
+    from hsi.io.mat import write_mat
+
+    return write_mat(cube, path)

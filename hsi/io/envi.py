@@ -1,0 +1,449 @@
+"""ENVI images (``.hdr`` + raw data file): headers parsed and written with ``spectral`` (SPy).
+
+The pixels are memory-mapped with numpy from the header's own description (data type, byte
+order, interleave, header offset), after checking the data file's size against it: SPy does
+not, and it also ignores ``data ignore value``, which becomes :attr:`Cube.nodata` here. Map
+info / ``coordinate system string`` become the transform and CRS.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.windows import Window
+
+from hsi.cube import Cube
+from hsi.errors import FormatError, HsiIOError
+from hsi.io.atomic import atomic_files
+from hsi.io.formats import (
+    ENVI_DATA_EXTS,
+    build_cube,
+    check_readable,
+    find_envi_header,
+    parse_number_list,
+    unit_factor,
+)
+
+#: ENVI ``data type`` codes hsikit reads and writes (complex types are refused).
+ENVI_DTYPES = {1: np.uint8, 2: np.int16, 3: np.int32, 4: np.float32, 5: np.float64,
+               12: np.uint16, 13: np.uint32, 14: np.int64, 15: np.uint64}
+_DTYPE_TO_ENVI = {np.dtype(v): k for k, v in ENVI_DTYPES.items()}
+_COMPLEX_CODES = {6: "complex64", 9: "complex128"}
+
+#: Cubes larger than this many bytes are opened lazily when ``lazy=None``.
+LAZY_THRESHOLD_BYTES = 512 * 2**20
+#: Target size of one dask chunk.
+CHUNK_BYTES = 64 * 2**20
+
+
+def envi_paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """Return ``(header, data_file)`` for an ENVI header or data file path.
+
+    Raises
+    ------
+    HsiIOError
+        When the header or the data file does not exist.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".hdr":
+        hdr = path
+        stem = path.with_suffix("")
+        candidates = [stem] + [stem.with_suffix(e) for ext in ENVI_DATA_EXTS
+                               for e in (ext, ext.upper())]
+        if stem.suffix.lower() in ENVI_DATA_EXTS:  # x.img.hdr
+            candidates.insert(0, stem)
+        data = next((c for c in candidates if c.is_file()), None)
+        if data is None:
+            raise HsiIOError(f"{hdr}: ENVI data file not found (looked for "
+                             f"{stem.name} with no extension or .img/.dat/.raw/.bsq/.bil/.bip)")
+        return hdr, data
+    hdr = find_envi_header(path)
+    if hdr is None:
+        raise HsiIOError(f"{path}: ENVI header not found (looked for "
+                         f"{path.with_suffix('.hdr').name} and {path.name}.hdr)")
+    return hdr, path
+
+
+def read_header(hdr: str | os.PathLike) -> dict:
+    """Parse an ENVI header with SPy; keys are lower-case, ``{...}`` values are lists of str.
+
+    Raises
+    ------
+    FormatError
+        When the file is not an ENVI header or cannot be parsed.
+    """
+    import spectral.io.envi as spy_envi
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return spy_envi.read_envi_header(str(hdr))
+    except spy_envi.EnviException as exc:
+        raise FormatError(f"{hdr}: not a valid ENVI header ({exc or type(exc).__name__})") from None
+    except (UnicodeDecodeError, IndexError) as exc:
+        raise FormatError(f"{hdr}: not a valid ENVI header ({exc})") from None
+
+
+def _int_field(header: dict, key: str, hdr: Path, default: int | None = None) -> int:
+    value = header.get(key)
+    if value is None:
+        if default is None:
+            raise FormatError(f"{hdr}: ENVI header has no '{key}'")
+        return default
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise FormatError(f"{hdr}: ENVI header '{key}' must be an integer, got {value!r}") from None
+
+
+def header_dtype(header: dict, hdr: Path) -> np.dtype:
+    """Return the numpy dtype (with byte order) the header describes.
+
+    Raises
+    ------
+    FormatError
+        Unknown or complex ``data type``, or a ``byte order`` other than 0/1.
+    """
+    code = _int_field(header, "data type", hdr)
+    if code in _COMPLEX_CODES:
+        raise FormatError(f"{hdr}: ENVI data type {code} ({_COMPLEX_CODES[code]}) is not "
+                          f"supported (real-valued cubes only)")
+    if code not in ENVI_DTYPES:
+        raise FormatError(f"{hdr}: unknown ENVI data type {code} (expected one of "
+                          f"{', '.join(str(k) for k in sorted(ENVI_DTYPES))})")
+    order = _int_field(header, "byte order", hdr, default=0)
+    if order not in (0, 1):
+        raise FormatError(f"{hdr}: ENVI 'byte order' must be 0 or 1, got {order}")
+    return np.dtype(ENVI_DTYPES[code]).newbyteorder("<" if order == 0 else ">")
+
+
+class EnviArray:
+    """Array-like view of an ENVI data file in ``(bands, rows, cols)`` order.
+
+    Each ``__getitem__`` memory-maps the file and copies out only the slice asked for, in
+    native byte order, so the object pickles cheaply and works as a ``dask.array.from_array``
+    source (also on distributed workers).
+    """
+
+    def __init__(self, path: Path, dtype: np.dtype, bands: int, lines: int, samples: int,
+                 interleave: str, offset: int) -> None:
+        self.path = Path(path)
+        self.file_dtype = np.dtype(dtype)
+        self.dtype = self.file_dtype.newbyteorder("=")
+        self.shape = (bands, lines, samples)
+        self.ndim = 3
+        self.interleave = interleave
+        self.offset = offset
+
+    def _memmap(self) -> np.ndarray:
+        b, r, c = self.shape
+        raw = {"bsq": (b, r, c), "bil": (r, b, c), "bip": (r, c, b)}[self.interleave]
+        mm = np.memmap(self.path, dtype=self.file_dtype, mode="r", offset=self.offset, shape=raw)
+        axes = {"bsq": (0, 1, 2), "bil": (1, 0, 2), "bip": (2, 0, 1)}[self.interleave]
+        return mm.transpose(axes)
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.array(self._memmap()[key], dtype=self.dtype)
+
+    def chunks(self) -> tuple[int, int, int]:
+        """Dask chunk shape: whole bands for BSQ, all bands for BIL/BIP, rows to ~64 MB."""
+        b, r, c = self.shape
+        depth = 1 if self.interleave == "bsq" else b
+        rows = max(1, min(r, CHUNK_BYTES // max(1, depth * c * self.dtype.itemsize)))
+        return (depth, rows, c)
+
+
+def _map_info(header: dict, hdr: Path) -> tuple[Affine | None, CRS | None]:
+    """Transform and CRS from ``map info`` / ``coordinate system string`` (None when absent)."""
+    crs = None
+    css = header.get("coordinate system string")
+    if css:
+        wkt = ",".join(css) if isinstance(css, list) else str(css)
+        wkt = wkt.strip().strip("{}").strip()
+        try:
+            crs = CRS.from_wkt(wkt)
+            code = crs.to_epsg()
+            if code is not None:
+                crs = CRS.from_epsg(code)
+        except Exception:
+            crs = None
+    info = header.get("map info")
+    if not info:
+        return None, crs
+    if isinstance(info, str):
+        info = [v.strip() for v in info.strip("{}").split(",")]
+    name = info[0].strip()
+    keyed = {k.strip().lower(): v.strip() for k, _, v in
+             (item.partition("=") for item in info if "=" in item)}
+    plain = [item for item in info[1:] if "=" not in item]
+    try:
+        rx, ry, east, north, xs, ys = (float(v) for v in plain[:6])
+    except ValueError:
+        raise FormatError(f"{hdr}: cannot parse 'map info' {info!r}") from None
+    theta = math.radians(float(keyed.get("rotation", 0.0)))
+    cos, sin = math.cos(theta), math.sin(theta)
+    a, b, d, e = xs * cos, ys * sin, xs * sin, -ys * cos
+    if abs(sin) < 1e-12:
+        a, b, d, e = xs, 0.0, 0.0, -ys
+    x0 = east - (rx - 1) * a - (ry - 1) * b
+    y0 = north - (rx - 1) * d - (ry - 1) * e
+    transform = Affine(a, b, x0, d, e, y0)
+    rest = [v.strip() for v in plain[6:]]
+    datum = rest[2].lower().replace("-", "").replace(" ", "") if len(rest) > 2 else ""
+    if crs is None and name.upper() == "UTM" and len(rest) >= 2:
+        zone, hemi = int(float(rest[0])), rest[1].lower()
+        if datum in ("wgs84", ""):
+            crs = CRS.from_epsg((32700 if hemi.startswith("s") else 32600) + zone)
+        elif datum in ("nad83", "northamerica1983") and not hemi.startswith("s"):
+            crs = CRS.from_epsg(26900 + zone)
+    elif crs is None and name.lower().startswith("geographic lat/lon"):
+        datum = rest[0].lower().replace("-", "").replace(" ", "") if rest else "wgs84"
+        if datum == "wgs84":
+            crs = CRS.from_epsg(4326)
+    if name.lower() == "arbitrary" and transform == Affine(1, 0, 0, 0, -1, 0) and crs is None:
+        transform = None
+    return transform, crs
+
+
+def _wavelengths(header: dict, bands: int, hdr: Path):
+    """Wavelengths and FWHM in nm (``None`` when absent or the units are band indices)."""
+    units = header.get("wavelength units")
+    if isinstance(units, list):
+        units = ",".join(units)
+    if units and units.strip().lower() == "index":
+        return None, None
+    wl = fwhm = None
+    try:
+        if header.get("wavelength") is not None:
+            wl = parse_number_list(header["wavelength"])
+        if header.get("fwhm") is not None:
+            fwhm = parse_number_list(header["fwhm"])
+    except ValueError:
+        raise FormatError(f"{hdr}: 'wavelength' or 'fwhm' holds a value that is not a "
+                          f"number") from None
+    if wl is None:
+        return None, None
+    factor = unit_factor(wl, units)
+    return wl * factor, (fwhm * factor if fwhm is not None else None)
+
+
+def _nodata(header: dict, dtype: np.dtype, hdr: Path):
+    value = header.get("data ignore value")
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        v = float(str(value).strip())
+    except ValueError:
+        raise FormatError(f"{hdr}: 'data ignore value' must be a number, got {value!r}") from None
+    if dtype.kind in "iu" and v.is_integer():
+        return int(v)
+    return v
+
+
+def open_envi_array(path: str | os.PathLike) -> tuple[EnviArray, dict, Path]:
+    """Return ``(array, header, hdr_path)`` after checking the data file against the header.
+
+    Raises
+    ------
+    HsiIOError
+        Header or data file missing.
+    FormatError
+        Malformed header, unknown data type or interleave, or a data file whose size differs
+        from ``header offset + bands × lines × samples × item size``.
+    """
+    hdr, data_file = envi_paths(check_readable(path))
+    check_readable(hdr)
+    header = read_header(hdr)
+    samples = _int_field(header, "samples", hdr)
+    lines = _int_field(header, "lines", hdr)
+    bands = _int_field(header, "bands", hdr)
+    offset = _int_field(header, "header offset", hdr, default=0)
+    if min(samples, lines, bands) <= 0 or offset < 0:
+        raise FormatError(f"{hdr}: ENVI header sizes must be positive, got samples={samples}, "
+                          f"lines={lines}, bands={bands}, header offset={offset}")
+    interleave = str(header.get("interleave", "bsq")).strip().lower()
+    if interleave not in ("bsq", "bil", "bip"):
+        raise FormatError(f"{hdr}: unknown ENVI interleave {interleave!r} (expected bsq, bil "
+                          f"or bip)")
+    dtype = header_dtype(header, hdr)
+    expected = offset + bands * lines * samples * dtype.itemsize
+    actual = data_file.stat().st_size
+    if actual != expected:
+        raise FormatError(
+            f"{data_file}: data file is {actual} bytes but its header {hdr.name} describes "
+            f"{expected} bytes ({bands} bands × {lines} lines × {samples} samples × "
+            f"{dtype.itemsize} bytes + {offset} offset)"
+            + (": truncated?" if actual < expected else ""))
+    return EnviArray(data_file, dtype, bands, lines, samples, interleave, offset), header, hdr
+
+
+def read_envi(path: str | os.PathLike, *, window: Window | None = None,
+              lazy: bool | None = None) -> Cube:
+    """Read an ENVI image.
+
+    Parameters
+    ----------
+    path : path
+        The ``.hdr`` or the data file beside it.
+    window : rasterio.windows.Window, optional
+        Rows/columns to read; only those bytes are read from disk.
+    lazy : bool, optional
+        Return a dask-backed cube (memory-mapped chunks). ``None``: lazy above 512 MB.
+
+    Returns
+    -------
+    Cube
+        ``(bands, H, W)`` in the file's data type (native byte order), wavelengths/FWHM in nm,
+        ``nodata`` from ``data ignore value``, CRS/transform from the map info.
+    """
+    arr, header, hdr = open_envi_array(path)
+    transform, crs = _map_info(header, hdr)
+    wl, fwhm = _wavelengths(header, arr.shape[0], hdr)
+    _, lines, samples = arr.shape
+    if window is not None:
+        window = window.round_offsets().round_lengths()
+        r0, c0, h, w = (int(window.row_off), int(window.col_off), int(window.height),
+                        int(window.width))
+        if h <= 0 or w <= 0 or r0 < 0 or c0 < 0 or r0 + h > lines or c0 + w > samples:
+            raise FormatError(f"{hdr}: window rows {r0}:{r0 + h}, cols {c0}:{c0 + w} is not "
+                              f"inside the {lines}×{samples} image")
+    else:
+        r0, c0, h, w = 0, 0, lines, samples
+    nbytes = arr.shape[0] * h * w * arr.dtype.itemsize
+    if lazy is None:
+        lazy = nbytes > LAZY_THRESHOLD_BYTES
+    if lazy:
+        import dask.array as da
+
+        data = da.from_array(arr, chunks=arr.chunks(), asarray=False,
+                             name=f"envi-{arr.path.name}-{os.stat(arr.path).st_mtime_ns}")
+        data = data[:, r0:r0 + h, c0:c0 + w]
+    else:
+        data = arr[:, r0:r0 + h, c0:c0 + w]
+    if transform is not None and window is not None:
+        from rasterio.windows import transform as window_transform
+
+        transform = window_transform(window, transform)
+    metadata = {"format": "ENVI", "interleave": arr.interleave}
+    if header.get("band names"):
+        metadata["band_names"] = list(header["band names"])
+    if header.get("reflectance scale factor"):
+        metadata["reflectance_scale_factor"] = float(header["reflectance scale factor"])
+    return build_cube(hdr, data, wavelengths=wl, fwhm=fwhm, crs=crs, transform=transform,
+                      nodata=_nodata(header, arr.dtype, hdr), name=hdr.stem, metadata=metadata)
+
+
+def _fmt(v: float) -> str:
+    return repr(float(v))
+
+
+def _map_info_fields(crs: CRS | None, t: Affine) -> dict:
+    fields: dict = {}
+    rotation = ""
+    if t.b != 0 or t.d != 0:
+        rot = -math.degrees(math.atan2(-t.b, t.a))
+        rotation = f"rotation={rot:.15g}"
+    xs, ys = math.hypot(t.a, t.b), math.hypot(t.d, t.e)
+    loc = ["1", "1", _fmt(t.c), _fmt(t.f), _fmt(xs), _fmt(ys)]
+    code = crs.to_epsg() if crs is not None else None
+    if code is not None and (32601 <= code <= 32660 or 32701 <= code <= 32760):
+        info = ["UTM", *loc, str(code % 100), "North" if code < 32700 else "South", "WGS-84",
+                "units=Meters"]
+    elif code == 4326:
+        info = ["Geographic Lat/Lon", *loc, "WGS-84", "units=Degrees"]
+    elif crs is not None:
+        units = "Degrees" if crs.is_geographic else "Meters"
+        info = ["Custom", *loc, f"units={units}"]
+    else:
+        info = ["Arbitrary", *loc, "0", "North"]
+    if rotation:
+        info.append(rotation)
+    fields["map info"] = info
+    if crs is not None:
+        fields["coordinate system string"] = "{" + crs.to_wkt(version="WKT1_ESRI") + "}"
+    return fields
+
+
+def _write_dtype(dtype: np.dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return np.dtype(np.uint8)
+    if dtype == np.int8:
+        return np.dtype(np.int16)
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    if dtype.newbyteorder("=") not in _DTYPE_TO_ENVI:
+        raise FormatError(f"cannot write data type {dtype} to ENVI (supported: "
+                          f"{', '.join(str(np.dtype(v)) for v in ENVI_DTYPES.values())})")
+    return dtype.newbyteorder("=")
+
+
+def envi_header_fields(cube: Cube, dtype: np.dtype) -> dict:
+    """The ENVI header dictionary (SPy's format) describing ``cube`` stored BSQ, little-endian."""
+    fields: dict = {
+        "description": f"hsikit cube {cube.name}".strip(),
+        "samples": cube.width, "lines": cube.height, "bands": cube.bands,
+        "header offset": 0, "file type": "ENVI Standard",
+        "data type": _DTYPE_TO_ENVI[np.dtype(dtype)], "interleave": "bsq", "byte order": 0,
+    }
+    if cube.wavelengths is not None:
+        fields["wavelength units"] = "Nanometers"
+        fields["wavelength"] = [_fmt(v) for v in cube.wavelengths]
+        fields["band names"] = [f"{v:g} nm" for v in cube.wavelengths]
+    if cube.fwhm is not None:
+        fields["fwhm"] = [_fmt(v) for v in cube.fwhm]
+    if cube.nodata is not None:
+        fields["data ignore value"] = _fmt(cube.nodata) if np.dtype(dtype).kind == "f" \
+            else str(int(cube.nodata))
+    if cube.transform is not None:
+        fields.update(_map_info_fields(cube.crs, cube.transform))
+    return fields
+
+
+def write_envi(cube: Cube, path: str | os.PathLike) -> Path:
+    """Write ``cube`` as ENVI (BSQ, little-endian) with an SPy-written header, atomically.
+
+    Parameters
+    ----------
+    cube : Cube
+        Cube to write; a lazy cube is written one band at a time.
+    path : path
+        ``x.hdr`` (data goes to ``x.img``) or the data file name (header ``x.hdr`` beside it).
+
+    Returns
+    -------
+    pathlib.Path
+        The header path.
+
+    Raises
+    ------
+    HsiIOError
+        The folder cannot be written; neither file is left behind on failure.
+    FormatError
+        A data type ENVI cannot hold (e.g. complex).
+    """
+    import spectral.io.envi as spy_envi
+
+    path = Path(path)
+    if path.suffix.lower() == ".hdr":
+        hdr, data_file = path, path.with_suffix(".img")
+    else:
+        hdr, data_file = path.with_suffix(".hdr"), path
+    dtype = _write_dtype(cube.dtype)
+    file_dtype = dtype.newbyteorder("<")
+    fields = envi_header_fields(cube, dtype)
+    with atomic_files([hdr, data_file]) as (tmp_hdr, tmp_data):
+        spy_envi.write_envi_header(str(tmp_hdr), fields)
+        with open(tmp_data, "wb") as f:
+            if cube.is_lazy:
+                for b in range(cube.bands):
+                    np.asarray(cube.data[b]).astype(file_dtype).tofile(f)
+            else:
+                np.ascontiguousarray(cube.data, dtype=file_dtype).tofile(f)
+    return hdr

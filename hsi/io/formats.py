@@ -1,0 +1,187 @@
+"""Which reader or writer handles a path: extension first, then the file's first bytes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hsi.errors import FormatError, HsiIOError, ShapeError, WavelengthError
+
+if TYPE_CHECKING:
+    from hsi.cube import Cube
+
+#: Data-file extensions of ENVI images (besides no extension at all).
+ENVI_DATA_EXTS = (".img", ".dat", ".raw", ".bin", ".bsq", ".bil", ".bip", ".hyspex", ".envi")
+TIFF_EXTS = (".tif", ".tiff", ".gtif", ".gtiff")
+MAT_EXTS = (".mat",)
+
+_TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+#: Output format names accepted by :func:`hsi.save` and the extensions mapped to them.
+OUTPUT_FORMATS = {"geotiff": TIFF_EXTS, "envi": (".hdr", *ENVI_DATA_EXTS), "mat": MAT_EXTS}
+_FORMAT_ALIASES = {"gtiff": "geotiff", "tif": "geotiff", "tiff": "geotiff", "hdr": "envi",
+                   "matlab": "mat"}
+
+
+def check_readable(path: str | os.PathLike) -> Path:
+    """Return ``path`` as a Path after checking it exists and is a non-empty file or a folder.
+
+    Raises
+    ------
+    HsiIOError
+        The path does not exist or cannot be read.
+    FormatError
+        The file is empty.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise HsiIOError(f"{path}: no such file or folder")
+    if not os.access(path, os.R_OK):
+        raise HsiIOError(f"{path}: permission denied")
+    if path.is_file() and path.stat().st_size == 0:
+        raise FormatError(f"{path}: file is empty (0 bytes)")
+    return path
+
+
+def _head(path: Path, n: int = 1024) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(n)
+    except OSError as exc:
+        raise HsiIOError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def is_tiff(head: bytes) -> bool:
+    return head[:4] in _TIFF_MAGICS
+
+
+def is_mat(head: bytes) -> bool:
+    """True for MATLAB v5/v7 (text header) and v7.3 (HDF5) files."""
+    return head.startswith(b"MATLAB") or head.startswith(_HDF5_MAGIC) or (
+        len(head) >= 520 and head[512:520] == _HDF5_MAGIC)
+
+
+def find_envi_header(path: Path) -> Path | None:
+    """Return the ``.hdr`` of an ENVI data file (``x.img`` -> ``x.hdr`` or ``x.img.hdr``)."""
+    for cand in (path.with_suffix(".hdr"), path.with_suffix(".HDR"),
+                 Path(str(path) + ".hdr"), Path(str(path) + ".HDR")):
+        if cand != path and cand.is_file():
+            return cand
+    return None
+
+
+def detect_format(path: str | os.PathLike) -> str:
+    """Return the reader for ``path``: ``"envi"``, ``"geotiff"``, ``"mat"`` or ``"cave"``.
+
+    The extension decides, and the first bytes must agree with it (a text file named
+    ``.tif`` is an error, not a crash inside GDAL). Unknown extensions are sniffed.
+
+    Raises
+    ------
+    HsiIOError
+        Missing or unreadable path.
+    FormatError
+        Empty file, content that does not match its extension, or an unknown format.
+    """
+    path = check_readable(path)
+    if path.is_dir():
+        return "cave"
+    ext = path.suffix.lower()
+    head = _head(path)
+    if ext in TIFF_EXTS:
+        if not is_tiff(head):
+            raise FormatError(f"{path}: not a TIFF file (the first bytes are not a TIFF header)")
+        return "geotiff"
+    if ext in MAT_EXTS:
+        if not is_mat(head):
+            raise FormatError(f"{path}: not a MATLAB .mat file (no MATLAB or HDF5 header)")
+        return "mat"
+    if ext == ".hdr":
+        if not head.lstrip().startswith(b"ENVI"):
+            raise FormatError(f"{path}: not an ENVI header (first line must be 'ENVI')")
+        return "envi"
+    if find_envi_header(path) is not None:
+        return "envi"
+    if is_tiff(head):
+        return "geotiff"
+    if is_mat(head):
+        return "mat"
+    if head.lstrip().startswith(b"ENVI"):
+        return "envi"
+    if ext in ENVI_DATA_EXTS:
+        raise HsiIOError(f"{path}: ENVI data file without a header (looked for "
+                          f"{path.with_suffix('.hdr').name} and {path.name}.hdr)")
+    raise FormatError(f"{path}: unknown file format (expected ENVI .hdr, GeoTIFF .tif, "
+                      f".mat or a folder of PNG bands)")
+
+
+def output_format(path: str | os.PathLike, format: str | None = None) -> str:
+    """Return the writer for ``path``: ``"geotiff"``, ``"envi"`` or ``"mat"``.
+
+    Raises
+    ------
+    FormatError
+        Unknown ``format`` name or extension.
+    """
+    if format is not None:
+        key = _FORMAT_ALIASES.get(format.lower(), format.lower())
+        if key not in OUTPUT_FORMATS:
+            raise FormatError(f"{path}: unknown output format {format!r} "
+                              f"(expected one of {', '.join(OUTPUT_FORMATS)})")
+        return key
+    ext = Path(path).suffix.lower()
+    for key, exts in OUTPUT_FORMATS.items():
+        if ext in exts:
+            return key
+    raise FormatError(f"{path}: cannot tell the output format from the extension {ext!r} "
+                      f"(use .tif, .hdr or .mat)")
+
+
+def build_cube(path: str | os.PathLike, data, **fields) -> Cube:
+    """Return ``Cube(data, **fields)``, prefixing validation errors with the file name.
+
+    Raises
+    ------
+    WavelengthError, ShapeError
+        As :class:`hsi.cube.Cube` does, with ``path`` at the start of the message.
+    """
+    from hsi.cube import Cube
+
+    try:
+        return Cube(data=data, **fields)
+    except (WavelengthError, ShapeError) as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def unit_factor(values, units: str | None) -> float:
+    """Return the factor turning ``values`` (wavelengths in ``units``) into nm.
+
+    The same factor converts FWHM values, which are too small for the µm/nm guess of
+    :func:`hsi.cube.wavelengths_in_nm`.
+    """
+    from hsi.cube import wavelengths_in_nm
+
+    wl = np.asarray(values, dtype=np.float64).reshape(-1)
+    nz = wl[np.isfinite(wl) & (wl != 0)]
+    if nz.size == 0:
+        return 1.0
+    return float(np.median(wavelengths_in_nm(nz, units) / nz))
+
+
+def parse_number_list(value) -> np.ndarray:
+    """Parse ``"{450, 460.5}"``, ``"450,460.5"``, ``"450 460.5"`` or a list into float64 values.
+
+    Raises
+    ------
+    ValueError
+        When an item is not a number.
+    """
+    if isinstance(value, str):
+        items = value.strip().strip("{}[]()").replace(",", " ").split()
+    else:
+        items = [str(v).strip() for v in value]
+    return np.array([float(v) for v in items if v != ""], dtype=np.float64)

@@ -1,0 +1,390 @@
+"""GeoTIFF cubes through rasterio: windowed and lazy reads, tiled compressed atomic writes.
+
+Wavelengths are read, in this order, from GDAL's band metadata ``CENTRAL_WAVELENGTH_UM`` /
+``FWHM_UM`` in the ``IMAGERY`` domain (the GDAL >= 3.10 convention), ENVI-style ``wavelength``
+tags (dataset or ``ENVI`` domain, with ``wavelength_units``; or per band), or band
+descriptions such as ``"450.5 nm"``. Writing puts them in the ``IMAGERY`` domain (µm) and in the
+band descriptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.errors import RasterioError
+from rasterio.windows import Window
+
+from hsi.cube import Cube
+from hsi.errors import FormatError, HsiIOError
+from hsi.io.atomic import atomic_path
+from hsi.io.formats import build_cube, check_readable, parse_number_list, unit_factor
+
+#: Cubes larger than this many bytes (uncompressed) are opened lazily when ``lazy=None``.
+LAZY_THRESHOLD_BYTES = 512 * 2**20
+#: Target size of one dask chunk (whole blocks are grouped up to this size).
+CHUNK_BYTES = 64 * 2**20
+
+_DESCRIPTION_RE = re.compile(
+    r"^\s*(?:band\s*\d+\s*[:=-]?\s*)?([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*"
+    r"(nm|nanometers?|nanometres?|um|µm|μm|micrometers?|micrometres?|microns?)\b",
+    re.IGNORECASE)
+
+
+def _open(path: Path):
+    try:
+        return rasterio.open(path)
+    except RasterioError as exc:
+        raise FormatError(f"{path}: cannot be read as GeoTIFF ({exc})") from None
+
+
+def _float_tag(tags: dict, key: str) -> float | None:
+    value = tags.get(key)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _ci(tags: dict, *keys: str):
+    lower = {k.lower(): v for k, v in tags.items()}
+    for key in keys:
+        if key in lower:
+            return lower[key]
+    return None
+
+
+def band_wavelengths(src) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Return ``(wavelengths, fwhm)`` in nm found in an open rasterio dataset (or ``None``)."""
+    n = src.count
+    # 1. GDAL >= 3.10 IMAGERY domain, micrometres.
+    imagery = [src.tags(b, ns="IMAGERY") for b in range(1, n + 1)]
+    wl = [_float_tag(t, "CENTRAL_WAVELENGTH_UM") for t in imagery]
+    if all(v is not None for v in wl):
+        fw = [_float_tag(t, "FWHM_UM") for t in imagery]
+        fwhm = np.round(np.array(fw) * 1e3, 9) if all(v is not None for v in fw) else None
+        return np.round(np.array(wl) * 1e3, 9), fwhm
+    # 2. ENVI-style lists on the dataset (default or ENVI domain).
+    for ns in (None, "ENVI"):
+        tags = src.tags(ns=ns) if ns else src.tags()
+        value = _ci(tags, "wavelength", "wavelengths")
+        if value is None:
+            continue
+        try:
+            wl_arr = parse_number_list(value)
+            fw_value = _ci(tags, "fwhm")
+            fw_arr = parse_number_list(fw_value) if fw_value is not None else None
+        except ValueError:
+            continue
+        if wl_arr.size != n:
+            continue
+        factor = unit_factor(wl_arr, _ci(tags, "wavelength_units", "wavelength units"))
+        fw_ok = fw_arr is not None and fw_arr.size == n
+        return wl_arr * factor, (fw_arr * factor if fw_ok else None)
+    # 2b. per-band ENVI-style tags (GDAL's ENVI driver sets them per band).
+    per_band = [src.tags(b) for b in range(1, n + 1)]
+    values = [_float_tag({k.lower(): v for k, v in t.items()}, "wavelength") for t in per_band]
+    if all(v is not None for v in values):
+        units = _ci(per_band[0], "wavelength_units", "wavelength units")
+        wl_arr = np.array(values, dtype=np.float64)
+        fws = [_float_tag({k.lower(): v for k, v in t.items()}, "fwhm") for t in per_band]
+        factor = unit_factor(wl_arr, units)
+        fw = np.array(fws) * factor if all(v is not None for v in fws) else None
+        return wl_arr * factor, fw
+    # 3. band descriptions "450.5 nm".
+    parsed = []
+    for desc in src.descriptions:
+        m = _DESCRIPTION_RE.match(desc or "")
+        if m is None:
+            return None, None
+        value = float(m.group(1))
+        unit = m.group(2).lower()
+        parsed.append(value if unit.startswith("n") else value * 1e3)
+    return (np.array(parsed, dtype=np.float64), None) if parsed else (None, None)
+
+
+class GeoTiffArray:
+    """Array-like ``(bands, rows, cols)`` view of a raster file read by windows.
+
+    Each ``__getitem__`` opens the file and reads only the window asked for, so the object
+    pickles cheaply and serves as a ``dask.array.from_array`` source on any worker.
+    """
+
+    def __init__(self, path: str | os.PathLike, shape: tuple[int, int, int], dtype,
+                 block: tuple[int, int]) -> None:
+        self.path = str(path)
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = 3
+        self.block = block
+
+    def __getitem__(self, key) -> np.ndarray:
+        if not isinstance(key, tuple):
+            key = (key,)
+        key = key + (slice(None),) * (3 - len(key))
+        ranges = [k.indices(n) if isinstance(k, slice) else None for k, n in
+                  zip(key, self.shape, strict=True)]
+        if any(r is None or r[2] != 1 for r in ranges):
+            # Rare general indexing: read the whole bounding box, then index it.
+            full = self[:, :, :]
+            return full[key]
+        (b0, b1, _), (r0, r1, _), (c0, c1, _) = ranges
+        if b1 <= b0 or r1 <= r0 or c1 <= c0:
+            return np.empty((max(0, b1 - b0), max(0, r1 - r0), max(0, c1 - c0)), self.dtype)
+        with rasterio.open(self.path) as src:
+            return src.read(list(range(b0 + 1, b1 + 1)),
+                            window=Window(c0, r0, c1 - c0, r1 - r0))
+
+    def chunks(self) -> tuple[int, int, int]:
+        """One chunk per block (all bands); strips (full-width blocks) grouped up to ~64 MB."""
+        bands, rows, cols = self.shape
+        bh, bw = self.block
+        if bw < cols:  # tiled
+            return (bands, min(rows, bh), bw)
+        per_strip = max(1, bands * bh * cols * self.dtype.itemsize)
+        k = max(1, CHUNK_BYTES // per_strip)
+        return (bands, min(rows, bh * k), cols)
+
+
+def _check_window(window: Window, height: int, width: int, path) -> Window:
+    window = window.round_offsets().round_lengths()
+    r0, c0, h, w = (int(window.row_off), int(window.col_off), int(window.height),
+                    int(window.width))
+    if h <= 0 or w <= 0 or r0 < 0 or c0 < 0 or r0 + h > height or c0 + w > width:
+        raise FormatError(f"{path}: window rows {r0}:{r0 + h}, cols {c0}:{c0 + w} is not "
+                          f"inside the {height}×{width} image")
+    return window
+
+
+def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
+                 lazy: bool | None = None) -> Cube:
+    """Read a GeoTIFF (or any raster rasterio opens) as a cube.
+
+    Parameters
+    ----------
+    path : path
+        The raster file.
+    window : rasterio.windows.Window, optional
+        Rows/columns to read (only those blocks are read); the transform follows the window.
+    lazy : bool, optional
+        Return a dask-backed cube reading block-aligned windows on demand. ``None``: lazy when
+        the (window's) uncompressed data exceeds 512 MB.
+
+    Returns
+    -------
+    Cube
+        ``(bands, H, W)`` as stored, wavelengths/FWHM in nm when present, CRS, transform, nodata.
+
+    Raises
+    ------
+    FormatError
+        Not a raster GDAL can read, or bands of differing data types.
+    """
+    path = check_readable(path)
+    with _open(path) as src:
+        if len(set(src.dtypes)) != 1:
+            raise FormatError(f"{path}: bands have differing data types {sorted(set(src.dtypes))}")
+        dtype = np.dtype(src.dtypes[0])
+        height, width, count = src.height, src.width, src.count
+        crs = src.crs if src.crs else None
+        transform = src.transform
+        if transform == Affine.identity() and crs is None:
+            transform = None
+        if window is not None:
+            window = _check_window(window, height, width, path)
+            if transform is not None:
+                transform = src.window_transform(window)
+        nodata = src.nodata
+        if nodata is not None and dtype.kind in "iu" and float(nodata).is_integer():
+            nodata = int(nodata)
+        wl, fwhm = band_wavelengths(src)
+        h = int(window.height) if window is not None else height
+        w = int(window.width) if window is not None else width
+        if lazy is None:
+            lazy = count * h * w * dtype.itemsize > LAZY_THRESHOLD_BYTES
+        block = src.block_shapes[0]
+        tags = src.tags()
+        if not lazy:
+            try:
+                data = src.read(window=window)
+            except RasterioError as exc:
+                raise HsiIOError(f"{path}: read failed ({exc})") from None
+    if lazy:
+        import dask.array as da
+
+        arr = GeoTiffArray(path, (count, height, width), dtype, block)
+        data = da.from_array(arr, chunks=arr.chunks(), asarray=False,
+                             meta=np.empty((0, 0, 0), dtype),
+                             name=f"geotiff-{path.name}-{os.stat(path).st_mtime_ns}")
+        if window is not None:
+            r0, c0 = int(window.row_off), int(window.col_off)
+            data = data[:, r0:r0 + h, c0:c0 + w]
+    metadata = {"format": "GTiff"}
+    if "CLASS_NAMES" in tags:
+        metadata["class_names"] = tags["CLASS_NAMES"]
+    return build_cube(path, data, wavelengths=wl, fwhm=fwhm, crs=crs, transform=transform,
+                      nodata=nodata, name=path.stem, metadata=metadata)
+
+
+def read_window(path: str | os.PathLike, window: Window) -> Cube:
+    """Read the pixels of ``window`` (eagerly), with the transform shifted to match."""
+    return read_geotiff(path, window=window, lazy=False)
+
+
+def geotiff_profile(*, bands: int, height: int, width: int, dtype, crs, transform, nodata,
+                    tile: int = 256) -> dict:
+    """The creation profile hsikit writes: tiled, deflate, predictor, BigTIFF if safer."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        predictor = 3
+    elif dtype.kind in "iu" and dtype.itemsize > 1:
+        predictor = 2
+    else:
+        predictor = 1
+    profile = {
+        "driver": "GTiff", "count": bands, "height": height, "width": width,
+        "dtype": dtype.name, "crs": crs, "transform": transform or Affine.identity(),
+        "nodata": nodata, "tiled": True, "blockxsize": tile, "blockysize": tile,
+        "compress": "deflate", "predictor": predictor, "BIGTIFF": "IF_SAFER",
+        "interleave": "band", "photometric": "MINISBLACK",
+    }
+    if crs is None:
+        profile.pop("crs")
+    if transform is None:
+        profile.pop("transform")
+    if nodata is None:
+        profile.pop("nodata")
+    return profile
+
+
+def write_wavelength_tags(dst, wavelengths, fwhm) -> None:
+    """Write band wavelengths/FWHM (nm) into the IMAGERY domain (µm) and band descriptions."""
+    if wavelengths is None:
+        return
+    for b, nm in enumerate(np.asarray(wavelengths, dtype=np.float64), start=1):
+        items = {"CENTRAL_WAVELENGTH_UM": repr(float(nm) / 1e3)}
+        if fwhm is not None:
+            items["FWHM_UM"] = repr(float(fwhm[b - 1]) / 1e3)
+        dst.update_tags(b, ns="IMAGERY", **items)
+        dst.set_band_description(b, f"{nm:g} nm")
+
+
+class GeoTiffTileWriter:
+    """Write a GeoTIFF window by window; the file appears only when the block exits cleanly.
+
+    Parameters
+    ----------
+    path : path
+        Destination ``.tif``.
+    bands, height, width : int
+        Size of the full raster.
+    dtype : numpy dtype
+        Data type of the pixels.
+    crs, transform, nodata
+        Georeference and nodata (each may be ``None``).
+    wavelengths, fwhm : array-like (bands,) in nm, optional
+        Written to the IMAGERY domain and band descriptions.
+    tile : int
+        Tile size (multiple of 16).
+
+    Examples
+    --------
+    >>> with GeoTiffTileWriter("out.tif", bands=3, height=512, width=512, dtype="float32",
+    ...                        crs=None, transform=None, nodata=None, wavelengths=None,
+    ...                        fwhm=None) as w:                       # doctest: +SKIP
+    ...     w.write(block, Window(0, 0, 256, 256))
+    """
+
+    def __init__(self, path: str | os.PathLike, *, bands: int, height: int, width: int, dtype,
+                 crs, transform, nodata, wavelengths, fwhm, tile: int = 256) -> None:
+        self.path = Path(path)
+        self.profile = geotiff_profile(bands=bands, height=height, width=width, dtype=dtype,
+                                       crs=crs, transform=transform, nodata=nodata, tile=tile)
+        self.wavelengths = None if wavelengths is None else np.asarray(wavelengths, float)
+        self.fwhm = None if fwhm is None else np.asarray(fwhm, float)
+        if self.wavelengths is not None and self.wavelengths.size != bands:
+            from hsi.errors import WavelengthError
+
+            raise WavelengthError(f"{self.path}: expected {bands} wavelengths, got "
+                                  f"{self.wavelengths.size}")
+        self._stack: contextlib.ExitStack | None = None
+        self._dst = None
+
+    def __enter__(self) -> GeoTiffTileWriter:
+        stack = contextlib.ExitStack()
+        try:
+            tmp = stack.enter_context(atomic_path(self.path))
+            try:
+                self._dst = stack.enter_context(rasterio.open(tmp, "w", **self.profile))
+            except RasterioError as exc:
+                raise HsiIOError(f"{self.path}: cannot create GeoTIFF ({exc})") from None
+            write_wavelength_tags(self._dst, self.wavelengths, self.fwhm)
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def write(self, array, window: Window) -> None:
+        """Write ``array`` of shape ``(bands, window.height, window.width)`` at ``window``."""
+        if self._dst is None:
+            raise HsiIOError(f"{self.path}: writer is not open (use it in a `with` block)")
+        array = np.asarray(array)
+        if array.ndim == 2:
+            array = array[None]
+        self._dst.write(array.astype(self.profile["dtype"], copy=False), window=window)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        stack, self._stack, self._dst = self._stack, None, None
+        if stack is None:
+            return False
+        return bool(stack.__exit__(exc_type, exc, tb))
+
+
+def _block_windows(height: int, width: int, rows: int):
+    for r0 in range(0, height, rows):
+        yield Window(0, r0, width, min(rows, height - r0))
+
+
+def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256) -> Path:
+    """Write ``cube`` as a tiled, deflate-compressed GeoTIFF, atomically.
+
+    Rows are written in strips of whole tiles, so a lazy cube is never loaded at once.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    HsiIOError
+        The folder cannot be written; no file (and no temporary) is left on failure.
+    """
+    path = Path(path)
+    dtype = np.dtype(cube.dtype)
+    if dtype == np.bool_:
+        dtype = np.dtype(np.uint8)
+    if dtype.kind == "c":
+        raise FormatError(f"{path}: complex data cannot be written as GeoTIFF")
+    crs = cube.crs if isinstance(cube.crs, CRS) or cube.crs is None else CRS.from_user_input(
+        cube.crs)
+    per_row = max(1, cube.bands * cube.width * dtype.itemsize)
+    rows = max(tile, (CHUNK_BYTES // per_row) // tile * tile)
+    with GeoTiffTileWriter(path, bands=cube.bands, height=cube.height, width=cube.width,
+                           dtype=dtype, crs=crs, transform=cube.transform, nodata=cube.nodata,
+                           wavelengths=cube.wavelengths, fwhm=cube.fwhm, tile=tile) as writer:
+        for win in _block_windows(cube.height, cube.width, rows):
+            r0, h = int(win.row_off), int(win.height)
+            writer.write(np.asarray(cube.data[:, r0:r0 + h, :]), win)
+    return path

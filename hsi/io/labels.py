@@ -1,0 +1,203 @@
+"""Label rasters: ground truth in (GeoTIFF, ENVI, ``.mat``) and class maps out (GeoTIFF).
+
+A class map is a uint8 GeoTIFF: 0 means "no class", value ``i`` (1..K) is ``class_names[i-1]``.
+It carries a colour table (0 black), the names as JSON in the ``CLASS_NAMES`` tag and a band
+description, so GIS tools and :func:`read_class_map` both find them.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.errors import RasterioError
+
+from hsi.check import check_shape
+from hsi.errors import FormatError, HsiIOError
+from hsi.io.atomic import atomic_path
+from hsi.io.formats import check_readable, detect_format
+
+#: Distinct colours for classes 1.. (0 is black); beyond these, hues are spread evenly.
+PALETTE: list[tuple[int, int, int]] = [
+    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
+    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
+    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (128, 128, 128),
+]
+
+
+def default_colors(n: int) -> list[tuple[int, int, int]]:
+    """``n`` distinct RGB colours for classes 1..n (none of them black)."""
+    colors = list(PALETTE[:n])
+    for i in range(len(colors), n):
+        h = (i * 0.618033988749895) % 1.0
+        r, g, b = colorsys.hsv_to_rgb(h, 0.65 + 0.35 * (i % 2), 0.75 + 0.25 * ((i // 2) % 2))
+        colors.append((int(r * 255), int(g * 255), int(b * 255)))
+    return colors
+
+
+def _as_int_labels(arr: np.ndarray, path) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.dtype.kind == "b":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr)
+        if not finite.all() or not np.all(arr == np.round(arr)):
+            raise FormatError(f"{path}: labels must be whole numbers, got non-integer values")
+    elif arr.dtype.kind not in "iu":
+        raise FormatError(f"{path}: labels must be integers, got {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def read_labels(path: str | os.PathLike, var: str | None = None
+                ) -> tuple[np.ndarray, CRS | None, Affine | None]:
+    """Read a label raster.
+
+    Parameters
+    ----------
+    path : path
+        Single-band GeoTIFF or ENVI file, or a ``.mat`` holding one 2-D integer array.
+    var : str, optional
+        Variable of a ``.mat`` holding several 2-D arrays.
+
+    Returns
+    -------
+    labels : numpy.ndarray, shape (H, W), int64
+        Class ids (0 usually means unlabelled).
+    crs : rasterio.crs.CRS or None
+    transform : affine.Affine or None
+
+    Raises
+    ------
+    FormatError
+        Several bands, non-integer values, or no (or several) 2-D arrays in a ``.mat``.
+    """
+    fmt = detect_format(path)
+    path = Path(path)
+    if fmt == "mat":
+        from hsi.io.mat import read_mat_array
+
+        return _as_int_labels(read_mat_array(path, var=var, ndim=2), path), None, None
+    if fmt == "cave":
+        raise FormatError(f"{path}: a folder is not a label raster")
+    if fmt == "envi":
+        from hsi.io.envi import read_envi
+
+        cube = read_envi(path, lazy=False)
+        if cube.bands != 1:
+            raise FormatError(f"{path}: label raster must have 1 band, got {cube.bands}")
+        return _as_int_labels(cube.data[0], path), cube.crs, cube.transform
+    check_readable(path)
+    try:
+        with rasterio.open(path) as src:
+            if src.count != 1:
+                raise FormatError(f"{path}: label raster must have 1 band, got {src.count}")
+            labels = src.read(1)
+            crs = src.crs if src.crs else None
+            transform = None if src.transform == Affine.identity() and crs is None \
+                else src.transform
+    except RasterioError as exc:
+        raise FormatError(f"{path}: cannot be read as a raster ({exc})") from None
+    return _as_int_labels(labels, path), crs, transform
+
+
+def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict]:
+    """Read a class map written by :func:`write_class_map`.
+
+    Returns
+    -------
+    labels : numpy.ndarray, shape (H, W), uint8
+    class_names : list of str
+        Names of classes 1..K (empty when the file has no ``CLASS_NAMES`` tag).
+    colormap : dict
+        ``{value: (r, g, b, a)}`` (empty without a colour table).
+    """
+    path = check_readable(path)
+    try:
+        with rasterio.open(path) as src:
+            labels = src.read(1)
+            names = json.loads(src.tags().get("CLASS_NAMES", "[]"))
+            if not isinstance(names, list):
+                names = []
+            try:
+                cmap = dict(src.colormap(1))
+            except ValueError:
+                cmap = {}
+    except RasterioError as exc:
+        raise FormatError(f"{path}: cannot be read as a raster ({exc})") from None
+    if names:  # GDAL pads colour tables to 256 entries
+        cmap = {k: v for k, v in cmap.items() if k <= len(names)}
+    return labels, list(names), cmap
+
+
+def write_class_map(path: str | os.PathLike, labels, *, crs, transform,
+                    class_names: list[str],
+                    colors: list[tuple[int, int, int]] | None = None) -> Path:
+    """Write a uint8 class map GeoTIFF with a colour table and class names, atomically.
+
+    Parameters
+    ----------
+    path : path
+        Destination ``.tif``.
+    labels : array-like, shape (H, W)
+        Class ids: 0 = no class, ``i`` in 1..K = ``class_names[i-1]``.
+    crs, transform
+        Georeference (``None`` allowed).
+    class_names : list of str, length K
+        Names of classes 1..K.
+    colors : list of (r, g, b), optional
+        Colours of classes 1..K (0-255); distinct defaults otherwise. Class 0 is black.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ShapeError
+        ``labels`` is not 2-D.
+    FormatError
+        Labels outside 0..K (or 0..255), or a colour list of the wrong length.
+    HsiIOError
+        The folder cannot be written.
+    """
+    path = Path(path)
+    labels = np.asarray(labels)
+    check_shape(labels, ["H", "W"], name="labels")
+    if labels.dtype.kind not in "iub" and not (
+            labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
+        raise FormatError(f"{path}: labels must be integers, got {labels.dtype}")
+    k = len(class_names)
+    lo, hi = (int(labels.min()), int(labels.max())) if labels.size else (0, 0)
+    if lo < 0 or hi > min(k, 255):
+        raise FormatError(f"{path}: labels must lie in 0..{min(k, 255)} (0 = no class, then one "
+                          f"value per class name), got {lo}..{hi}")
+    colors = default_colors(k) if colors is None else [tuple(c)[:3] for c in colors]
+    if len(colors) != k:
+        raise FormatError(f"{path}: expected {k} colours (one per class name), got {len(colors)}")
+    cmap = {0: (0, 0, 0, 255)}
+    cmap.update({i + 1: (int(c[0]), int(c[1]), int(c[2]), 255) for i, c in enumerate(colors)})
+    profile = {"driver": "GTiff", "count": 1, "height": labels.shape[0],
+               "width": labels.shape[1], "dtype": "uint8", "compress": "deflate",
+               "tiled": True, "blockxsize": 256, "blockysize": 256, "photometric": "PALETTE"}
+    if crs is not None:
+        profile["crs"] = crs
+    if transform is not None:
+        profile["transform"] = transform
+    with atomic_path(path) as tmp:
+        try:
+            with rasterio.open(tmp, "w", **profile) as dst:
+                dst.write(labels.astype(np.uint8), 1)
+                dst.write_colormap(1, cmap)
+                dst.update_tags(CLASS_NAMES=json.dumps(list(class_names)))
+                dst.set_band_description(1, "class: " + ", ".join(
+                    f"{i + 1}={n}" for i, n in enumerate(class_names)))
+        except RasterioError as exc:
+            raise HsiIOError(f"{path}: cannot write class map ({exc})") from None
+    return path

@@ -1,0 +1,119 @@
+"""napari reader: ENVI, GeoTIFF, MATLAB and CAVE PNG-folder cubes through :func:`hsi.open`.
+
+``napari_get_reader(path)`` answers quickly from the path and a cheap look inside the file,
+returning ``None`` for anything that is not a cube (so napari tries other readers). A file that
+is clearly a cube but broken gives a napari error notification with the one-line reason and no
+layer, never an exception in the viewer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hsi.errors import HsiError
+from hsi.io.formats import (
+    ENVI_DATA_EXTS,
+    MAT_EXTS,
+    TIFF_EXTS,
+    find_envi_header,
+    is_mat,
+    is_tiff,
+)
+
+
+def _single_path(path) -> str | None:
+    if isinstance(path, (list, tuple)):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    return str(path)
+
+
+def _head(path: Path, n: int = 1024) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def _mat_has_array(path: Path) -> bool:
+    """True when the .mat file holds a 2-D or 3-D variable (a cube or pixels × bands)."""
+    try:
+        from scipy.io import whosmat
+
+        return any(len(shape) in (2, 3) and min(shape) > 1 for _, shape, _ in whosmat(path))
+    except NotImplementedError:  # MATLAB v7.3 (HDF5)
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as f:
+                return any(getattr(v, "ndim", 0) in (2, 3) for v in f.values())
+        except OSError:
+            return False
+    except Exception:  # a corrupt header: let hsi.open report it
+        return True
+
+
+def is_cube_path(path: Path) -> bool:
+    """Cheap test (extension and first bytes) of whether ``path`` is a cube this plugin reads.
+
+    ENVI headers (or data files with one beside them), TIFFs, MATLAB files holding an array
+    and folders of PNG bands qualify; a file named like a cube whose first bytes disagree
+    (a text file called ``.tif``) does not.
+    """
+    if path.is_dir():
+        return any(p.suffix.lower() == ".png" for p in path.iterdir())
+    if not path.is_file():
+        return False
+    ext = path.suffix.lower()
+    if ext == ".hdr":
+        return _head(path).lstrip().startswith(b"ENVI")
+    if ext in ENVI_DATA_EXTS:
+        return find_envi_header(path) is not None
+    if ext in TIFF_EXTS:
+        return is_tiff(_head(path))
+    if ext in MAT_EXTS:
+        return is_mat(_head(path)) and _mat_has_array(path)
+    return False
+
+
+def napari_get_reader(path) -> Callable | None:
+    """Return :func:`read_cube` when ``path`` is a cube this plugin reads, else ``None``.
+
+    Parameters
+    ----------
+    path : str or list of str
+        One file (ENVI ``.hdr`` or data file, ``.tif``/``.tiff``, ``.mat``) or a folder of PNG
+        bands; lists of several paths are declined.
+    """
+    single = _single_path(path)
+    if single is None or not is_cube_path(Path(single)):
+        return None
+    return read_cube
+
+
+def read_cube(path) -> list[tuple]:
+    """Read a cube into one image layer (lazy for big files).
+
+    Returns
+    -------
+    list of LayerDataTuple
+        ``[(data (bands, H, W), kwargs, "image")]``, or ``[]`` after notifying the user
+        when the file is a broken cube.
+    """
+    import hsi
+    from hsi.viewer._convert import cube_layer_data
+
+    single = _single_path(path)
+    try:
+        cube = hsi.open(single)
+    except (HsiError, OSError, ValueError) as exc:
+        from napari.utils.notifications import show_error
+
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        show_error(f"hsikit cannot read {Path(single).name}: {reason}")
+        return []
+    name = cube.name or Path(single).stem
+    return [cube_layer_data(cube, name=name)]

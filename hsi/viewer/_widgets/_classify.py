@@ -1,0 +1,346 @@
+"""Classify dock: paint labels, train the GAN (+ CRF) in the background, inspect the class map."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QColor
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, georef_metadata
+from hsi.viewer._widgets._common import (
+    BackgroundJob,
+    LayerCombo,
+    is_cube_layer,
+    is_labels_layer,
+    kwargs_for,
+    layer_cube,
+    one_line,
+    run_cancel_row,
+)
+
+if TYPE_CHECKING:
+    import napari
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber painted labels to ``1..K`` (0 stays unlabelled).
+
+    Returns
+    -------
+    compact : numpy.ndarray of uint8, shape (H, W)
+    values : numpy.ndarray of int, shape (K,)
+        ``values[k - 1]`` is the painted value of compact class ``k``.
+    """
+    labels = np.asarray(labels)
+    values = np.unique(labels[labels > 0]).astype(np.int64)
+    lut = np.zeros(int(labels.max(initial=0)) + 1, dtype=np.uint8)
+    lut[values] = np.arange(1, values.size + 1, dtype=np.uint8)
+    return lut[np.clip(labels, 0, None)], values
+
+
+def normalized_entropy(probabilities: np.ndarray) -> np.ndarray:
+    """Per-pixel entropy of ``(K, H, W)`` class probabilities divided by ``log K`` (0..1)."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
+    k = p.shape[0]
+    h = -(p * np.log(p)).sum(axis=0)
+    return (h / np.log(k) if k > 1 else np.zeros_like(h)).astype(np.float32)
+
+
+def _rgba(color) -> np.ndarray:
+    return np.asarray(color, dtype=np.float32).reshape(-1)[:4]
+
+
+class ClassifyWidget(QWidget):
+    """Train a classifier on painted labels and add the class map with its legend.
+
+    Pick the cube layer and a Labels layer (or create one), paint a few strokes per class,
+    name the classes in the table, then *Train & classify*. Training (:func:`
+    hsi.classification.train_classifier`) and prediction run off the GUI thread; the result is a
+    Labels layer with the painted colours, a probability stack, an uncertainty image and a
+    legend (name, colour, pixel count). *Export* writes the class map as a GeoTIFF.
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.class_names: dict[int, str] = {}
+        self.class_map_layer = None
+        self.classifier = None
+        self._watched = None
+
+        self.cube_combo = LayerCombo(napari_viewer, is_cube_layer)
+        self.labels_combo = LayerCombo(napari_viewer, is_labels_layer)
+        self.new_labels_button = QPushButton("New training labels for this cube")
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["value", "colour", "name", "painted px"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.setToolTip("double-click a name to edit it")
+        self.refresh_button = QPushButton("Update classes from labels")
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(0, 10000)
+        self.epochs_spin.setSpecialValueText("default")
+        self.crf_check = QCheckBox("refine with CRF")
+        self.crf_check.setChecked(True)
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(DEVICES)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        row, self.run_button, self.cancel_button = run_cancel_row("Train && classify")
+        self.progress_bar = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.legend = QTableWidget(0, 3)
+        self.legend.setHorizontalHeaderLabels(["colour", "class", "pixels"])
+        self.legend.verticalHeader().setVisible(False)
+        self.legend.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.legend.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.export_button = QPushButton("Export class map (GeoTIFF)…")
+        self.export_button.setEnabled(False)
+
+        form = QFormLayout()
+        form.addRow("cube", self.cube_combo)
+        form.addRow("training labels", self.labels_combo)
+        options = QFormLayout()
+        options.addRow("epochs", self.epochs_spin)
+        options.addRow("", self.crf_check)
+        options.addRow("device", self.device_combo)
+        options.addRow("seed", self.seed_spin)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.new_labels_button)
+        layout.addWidget(QLabel("classes"))
+        layout.addWidget(self.table)
+        layout.addWidget(self.refresh_button)
+        layout.addLayout(options)
+        layout.addWidget(row)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status)
+        layout.addWidget(QLabel("legend"))
+        layout.addWidget(self.legend)
+        layout.addWidget(self.export_button)
+
+        self.job = BackgroundJob(self.progress_bar, self.run_button, self.cancel_button,
+                                 self.status)
+        self.new_labels_button.clicked.connect(self.new_labels_layer)
+        self.refresh_button.clicked.connect(self.refresh_classes)
+        self.labels_combo.currentTextChanged.connect(self._watch_labels)
+        self.table.itemChanged.connect(self._on_item_changed)
+        self.run_button.clicked.connect(self.run)
+        self.export_button.clicked.connect(self._export_dialog)
+        self._watch_labels()
+
+    # ------------------------------------------------------------- classes
+    def new_labels_layer(self):
+        """Add an empty Labels layer on the selected cube's grid and select it."""
+        cube = self.cube_combo.layer()
+        if cube is None:
+            return None
+        layer = self.viewer.add_labels(
+            np.zeros(cube.data.shape[-2:], dtype=np.uint8), name=f"{cube.name} training labels",
+            scale=cube.scale[-2:], translate=cube.translate[-2:],
+            metadata={**georef_metadata(layer_cube(cube)), "class_names": {}},
+        )
+        self.labels_combo.select(layer)
+        return layer
+
+    def _watch_labels(self, *args) -> None:
+        if self._watched is not None:
+            try:
+                self._watched.events.paint.disconnect(self.refresh_classes)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        self._watched = self.labels_combo.layer()
+        if self._watched is not None:
+            self._watched.events.paint.connect(self.refresh_classes)
+            names = (self._watched.metadata or {}).get("class_names") or {}
+            for key, value in dict(names).items():
+                self.class_names.setdefault(int(key), str(value))
+        self.refresh_classes()
+
+    def class_color(self, value: int) -> np.ndarray:
+        """RGBA (0-1) of ``value`` in the training Labels layer (default classes otherwise)."""
+        layer = self.labels_combo.layer()
+        if layer is not None:
+            rgba = _rgba(layer.colormap.map(np.asarray([value]))[0])
+            if rgba[3] > 0:
+                return rgba
+        return np.asarray([*(np.asarray(class_color(value)) / 255), 1.0], dtype=np.float32)
+
+    def refresh_classes(self, *args) -> None:
+        """Rebuild the class table from the values painted in the training layer."""
+        layer = self.labels_combo.layer()
+        values, counts = np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+        if layer is not None:
+            data = np.asarray(layer.data)
+            values, counts = np.unique(data[data > 0], return_counts=True)
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(values))
+        for row, (value, count) in enumerate(zip(values, counts, strict=True)):
+            value = int(value)
+            name = self.class_names.setdefault(value, f"class {value}")
+            cells = [QTableWidgetItem(str(value)), QTableWidgetItem(""),
+                     QTableWidgetItem(name), QTableWidgetItem(str(int(count)))]
+            rgba = self.class_color(value)
+            cells[1].setBackground(QColor.fromRgbF(*(float(c) for c in rgba[:3])))
+            for col, cell in enumerate(cells):
+                if col != 2:
+                    cell.setFlags(cell.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.table.setItem(row, col, cell)
+        self.table.blockSignals(False)
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if item.column() != 2:
+            return
+        value = int(self.table.item(item.row(), 0).text())
+        self.class_names[value] = item.text().strip() or f"class {value}"
+
+    def set_class_name(self, value: int, name: str) -> None:
+        """Name class ``value`` (as editing the table does)."""
+        self.class_names[int(value)] = name
+        self.refresh_classes()
+
+    # ----------------------------------------------------------------- run
+    def run(self) -> None:
+        """Train on the painted pixels and classify the whole cube in the background."""
+        from napari.utils.notifications import show_error
+
+        from hsi.classification import train_classifier
+
+        cube_layer, labels_layer = self.cube_combo.layer(), self.labels_combo.layer()
+        self.refresh_classes()
+        try:
+            if cube_layer is None or labels_layer is None:
+                raise ValueError("choose a cube layer and a Labels layer with painted classes")
+            painted = np.asarray(labels_layer.data)
+            if painted.shape != tuple(cube_layer.data.shape[-2:]):
+                raise ValueError(f"labels layer {labels_layer.name!r}: expected shape "
+                                 f"{tuple(cube_layer.data.shape[-2:])} (the cube's H, W), "
+                                 f"got {painted.shape}")
+            compact, values = compact_labels(painted)
+            if values.size < 2:
+                raise ValueError(f"labels layer {labels_layer.name!r}: paint at least 2 "
+                                 f"classes, got {values.size}")
+        except ValueError as exc:
+            self.status.setText(f"error: {one_line(exc)}")
+            show_error(f"classify: {one_line(exc)}")
+            return
+        cube = layer_cube(cube_layer)
+        epochs = self.epochs_spin.value() or None
+        use_crf = self.crf_check.isChecked()
+        options: dict[str, Any] = {"epochs": epochs, "seed": self.seed_spin.value(),
+                                   "device": self.device_combo.currentText()}
+
+        def work(report):
+            data = cube.compute()
+            classifier = train_classifier(data, compact, progress=False, **options,
+                                          **kwargs_for(train_classifier, callback=report))
+            class_map, probabilities = classifier.predict(data, use_crf=use_crf)
+            return classifier, np.asarray(class_map), np.asarray(probabilities, np.float32)
+
+        def done(result) -> None:
+            classifier, class_map, probabilities = result
+            self.classifier = classifier
+            self._add_results(cube_layer, class_map, probabilities, values)
+
+        self.job.start(work, desc="training classifier", on_result=done)
+
+    def _add_results(self, cube_layer, class_map: np.ndarray, probabilities: np.ndarray,
+                     values: np.ndarray) -> None:
+        from napari.utils.colormaps import DirectLabelColormap
+
+        lut = np.zeros(values.size + 1, dtype=np.int64)
+        lut[1:] = values
+        mapped = lut[np.clip(class_map.astype(np.int64), 0, values.size)].astype(np.uint8)
+        geo = georef_metadata(layer_cube(cube_layer))
+        plane = {"scale": cube_layer.scale[-2:], "translate": cube_layer.translate[-2:]}
+        names = {int(v): self.class_names.get(int(v), f"class {int(v)}") for v in values}
+        colors = {int(v): self.class_color(int(v)) for v in values}
+        color_dict: dict[int | None, Any] = {None: np.zeros(4), 0: np.zeros(4)}
+        color_dict.update(colors)
+        base = cube_layer.name
+        self.viewer.add_image(
+            probabilities, name=f"{base} class probabilities", colormap="viridis",
+            contrast_limits=(0.0, 1.0), visible=False, axis_labels=("class", *PLANE_AXIS_LABELS),
+            scale=(1.0, *plane["scale"]), translate=(0.0, *plane["translate"]),
+            metadata={**geo, "class_values": [int(v) for v in values],
+                      "class_names": [names[int(v)] for v in values]})
+        self.viewer.add_image(
+            normalized_entropy(probabilities), name=f"{base} uncertainty", colormap="magma",
+            contrast_limits=(0.0, 1.0), visible=False, axis_labels=PLANE_AXIS_LABELS, **plane,
+            metadata={**geo, "description": "class entropy / log K (0 = certain, 1 = uniform)"})
+        self.class_map_layer = self.viewer.add_labels(
+            mapped, name=f"{base} class map", colormap=DirectLabelColormap(color_dict=color_dict),
+            axis_labels=PLANE_AXIS_LABELS, **plane,
+            metadata={**geo, "class_names": names,
+                      "class_colors": {v: tuple(round(float(c) * 255) for c in rgba[:3])
+                                       for v, rgba in colors.items()}})
+        self._fill_legend(mapped, names, colors)
+        self.export_button.setEnabled(True)
+        self.status.setText(f"added {self.class_map_layer.name!r}: {values.size} classes")
+
+    def _fill_legend(self, class_map: np.ndarray, names: dict[int, str],
+                     colors: dict[int, np.ndarray]) -> None:
+        counts = np.bincount(class_map.reshape(-1), minlength=max(names, default=0) + 1)
+        self.legend.setRowCount(len(names))
+        for row, value in enumerate(sorted(names)):
+            swatch = QTableWidgetItem("")
+            swatch.setBackground(QColor.fromRgbF(*(float(c) for c in colors[value][:3])))
+            self.legend.setItem(row, 0, swatch)
+            self.legend.setItem(row, 1, QTableWidgetItem(names[value]))
+            self.legend.setItem(row, 2, QTableWidgetItem(str(int(counts[value]))))
+
+    def legend_rows(self) -> list[tuple[str, tuple[int, int, int], int]]:
+        """The legend as ``(name, (r, g, b) 0-255, pixel count)`` rows."""
+        rows = []
+        for row in range(self.legend.rowCount()):
+            color = self.legend.item(row, 0).background().color()
+            rows.append((self.legend.item(row, 1).text(),
+                         (color.red(), color.green(), color.blue()),
+                         int(self.legend.item(row, 2).text())))
+        return rows
+
+    # -------------------------------------------------------------- export
+    def export(self, path: str) -> list[str]:
+        """Write the last class map as a GeoTIFF with its colour table and class names."""
+        from hsi.viewer._writer import write_labels
+
+        layer = self.class_map_layer
+        if layer is None:
+            raise ValueError("export: no class map yet (train & classify first)")
+        return write_labels(path, layer.data, {"name": layer.name, "metadata": layer.metadata,
+                                               "colormap": layer.colormap})
+
+    def _export_dialog(self) -> None:
+        from napari.utils.notifications import show_error, show_info
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export class map", "class_map.tif",
+                                              "GeoTIFF (*.tif *.tiff)")
+        if not path:
+            return
+        try:
+            self.export(path)
+        except (ValueError, OSError) as exc:
+            show_error(f"export: {one_line(exc)}")
+            return
+        show_info(f"wrote {path}")

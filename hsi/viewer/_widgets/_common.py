@@ -1,0 +1,269 @@
+"""Pieces shared by the hsikit dock widgets: layer pickers, background jobs, theme colours."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtCore import QObject, Signal
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from hsi.viewer._convert import cube_from_layer
+
+if TYPE_CHECKING:
+    import napari
+
+NONE_CHOICE = "(none)"
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when empty)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def is_cube_layer(layer) -> bool:
+    """True for image layers with a band axis: ``(bands, H, W)`` data, not RGB."""
+    from napari.layers import Image
+
+    return isinstance(layer, Image) and not layer.rgb and layer.ndim == 3
+
+
+def is_labels_layer(layer) -> bool:
+    from napari.layers import Labels
+
+    return isinstance(layer, Labels) and layer.ndim == 2
+
+
+def layer_cube(layer):
+    """The :class:`hsi.cube.Cube` held by an image layer (data and metadata, not copied)."""
+    return cube_from_layer(layer.data, layer.metadata, name=layer.name)
+
+
+class LayerCombo(QComboBox):
+    """A combo box listing the viewer's layers that pass ``accept``, kept up to date.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    accept : callable
+        ``accept(layer) -> bool``.
+    optional : bool
+        Offer a ``(none)`` entry first.
+    """
+
+    def __init__(self, viewer: napari.Viewer, accept: Callable[[Any], bool],
+                 optional: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._viewer = viewer
+        self._accept = accept
+        self._optional = optional
+        events = viewer.layers.events
+        for ev in (events.inserted, events.removed, events.reordered):
+            ev.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, event=None) -> None:
+        current = self.currentText()
+        names = [layer.name for layer in self._viewer.layers if self._accept(layer)]
+        if self._optional:
+            names = [NONE_CHOICE, *names]
+        self.blockSignals(True)
+        self.clear()
+        self.addItems(names)
+        if current in names:
+            self.setCurrentText(current)
+        self.blockSignals(False)
+        if current not in names:
+            self.currentTextChanged.emit(self.currentText())
+
+    def layer(self):
+        """The selected layer, or ``None``."""
+        name = self.currentText()
+        if not name or name == NONE_CHOICE or name not in self._viewer.layers:
+            return None
+        return self._viewer.layers[name]
+
+    def select(self, layer) -> None:
+        """Select ``layer`` (by name)."""
+        self.refresh()
+        self.setCurrentText(layer.name)
+
+
+def theme_colors(viewer: napari.Viewer) -> dict[str, str]:
+    """Hex colours of the viewer's theme: ``background``, ``foreground``, ``text``, ``canvas``."""
+    from napari.utils.theme import get_theme
+
+    theme = get_theme(viewer.theme)
+    return {key: getattr(theme, key).as_hex() for key in ("background", "foreground", "text",
+                                                           "canvas", "highlight")}
+
+
+class _Bridge(QObject):
+    progressed = Signal(int, int)
+
+
+class Cancelled(Exception):
+    """Raised inside a job's ``report`` callback after the user pressed Cancel."""
+
+
+class BackgroundJob:
+    """Run one blocking hsi function off the GUI thread with progress and cancel.
+
+    The function runs in a napari ``thread_worker`` (a generator that polls it), so the viewer
+    stays responsive; results and errors come back on the GUI thread. ``report(done, total)``
+    is handed to the function as ``report=`` so it can advance the progress bars; it raises
+    :class:`Cancelled` once the user cancels. Without reports the bars stay busy
+    (indeterminate), and Cancel discards the result as soon as it is pressed.
+
+    Parameters
+    ----------
+    bar : QProgressBar
+        The widget's own progress bar (a napari activity progress bar is shown too).
+    run_button, cancel_button : QPushButton
+        Disabled/enabled while the job runs.
+    status : QLabel
+        Receives one-line messages.
+    """
+
+    def __init__(self, bar: QProgressBar, run_button: QPushButton, cancel_button: QPushButton,
+                 status: QLabel) -> None:
+        self.bar = bar
+        self.run_button = run_button
+        self.cancel_button = cancel_button
+        self.status = status
+        self.worker = None
+        self._pbar = None
+        self._cancel = threading.Event()
+        self._bridge = _Bridge()
+        self._bridge.progressed.connect(self._on_progress)
+        cancel_button.clicked.connect(self.cancel)
+        cancel_button.setEnabled(False)
+        bar.setVisible(False)
+
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
+    def start(self, fn: Callable[..., Any], *, desc: str, on_result: Callable[[Any], None],
+              on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Call ``fn(report)`` in the background; ``on_result(value)`` on the GUI thread."""
+        from napari.qt.threading import create_worker
+        from napari.utils import progress
+
+        self._cancel = threading.Event()
+        cancel = self._cancel
+        bridge = self._bridge
+
+        def report(done: int, total: int) -> None:
+            bridge.progressed.emit(int(done), int(total))
+            if cancel.is_set():
+                raise Cancelled
+
+        def job():
+            box: dict[str, Any] = {}
+
+            def target() -> None:
+                try:
+                    box["value"] = fn(report)
+                except BaseException as exc:  # handed back to the GUI thread
+                    box["error"] = exc
+
+            thread = threading.Thread(target=target, name="hsikit-job", daemon=True)
+            thread.start()
+            while thread.is_alive():
+                yield
+                thread.join(0.05)
+            if "error" in box:
+                raise box["error"]
+            return box["value"]
+
+        def finished() -> None:
+            self.worker = None
+            if self._pbar is not None:
+                self._pbar.close()
+                self._pbar = None
+            self.bar.setVisible(False)
+            self.run_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+
+        def returned(value) -> None:
+            if not cancel.is_set():
+                on_result(value)
+
+        def errored(exc: BaseException) -> None:
+            if isinstance(exc, Cancelled) or cancel.is_set():
+                self.status.setText("cancelled")
+                return
+            self.status.setText(f"error: {one_line(exc)}")
+            if on_error is not None:
+                on_error(exc)
+            else:
+                from napari.utils.notifications import show_error
+
+                show_error(f"{desc} failed: {one_line(exc)}")
+
+        self._pbar = progress(total=0, desc=desc)
+        self.bar.setRange(0, 0)
+        self.bar.setVisible(True)
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText(f"{desc}…")
+        worker = create_worker(job, _ignore_errors=True)
+        worker.returned.connect(returned)
+        worker.errored.connect(errored)
+        worker.aborted.connect(lambda: self.status.setText("cancelled"))
+        worker.finished.connect(finished)
+        self.worker = worker
+        worker.start()
+
+    def cancel(self) -> None:
+        """Stop waiting for the job: its result is discarded; reporting functions stop early."""
+        if self.worker is None:
+            return
+        self._cancel.set()
+        self.status.setText("cancelling…")
+        self.worker.quit()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if total <= 0:
+            return
+        self.bar.setRange(0, total)
+        self.bar.setValue(min(done, total))
+        if self._pbar is not None:
+            if self._pbar.total != total:
+                self._pbar.total = total
+            self._pbar.n = min(done, total)
+            self._pbar.refresh()
+
+
+def run_cancel_row(run_text: str) -> tuple[QWidget, QPushButton, QPushButton]:
+    """A row with a Run and a Cancel button."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    run = QPushButton(run_text)
+    cancel = QPushButton("Cancel")
+    layout.addWidget(run)
+    layout.addWidget(cancel)
+    return row, run, cancel
+
+
+def kwargs_for(fn: Callable, **candidates) -> dict[str, Any]:
+    """The subset of ``candidates`` that ``fn`` accepts as keyword arguments."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return candidates
+    return {k: v for k, v in candidates.items() if k in params}
+
+
+def as_numpy(data) -> np.ndarray:
+    """``data`` as a numpy array (computes dask arrays)."""
+    return np.asarray(data)

@@ -1,0 +1,227 @@
+"""Fuse dock: LR-HSI + HR-MSI layers -> fused HR-HSI layer, in the background."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsi.viewer._convert import cube_layer_data
+from hsi.viewer._widgets._common import (
+    BackgroundJob,
+    LayerCombo,
+    is_cube_layer,
+    kwargs_for,
+    layer_cube,
+    one_line,
+    run_cancel_row,
+)
+
+if TYPE_CHECKING:
+    import napari
+
+#: (label shown, fusion method, fit to the scene)
+METHOD_CHOICES: tuple[tuple[str, str, bool], ...] = (
+    ("INFN (checkpoint)", "infn", False),
+    ("INFN (fit to scene)", "infn", True),
+    ("GLP (baseline)", "glp", False),
+    ("GSA (baseline)", "gsa", False),
+    ("CNMF (baseline)", "cnmf", False),
+    ("bicubic (baseline)", "bicubic", False),
+)
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def shape_ratio(lr_shape, hr_shape) -> int | None:
+    """The integer HR/LR size ratio when both image sides agree on it, else ``None``."""
+    (h_lr, w_lr), (h_hr, w_hr) = lr_shape[-2:], hr_shape[-2:]
+    if h_lr and w_lr and h_hr % h_lr == 0 and w_hr % w_lr == 0 and h_hr // h_lr == w_hr // w_lr:
+        return int(h_hr // h_lr)
+    return None
+
+
+class FuseWidget(QWidget):
+    """Pick the LR-HSI and HR-MSI layers and a method; adds the fused cube as a layer.
+
+    The pair is checked like the CLI does (:func:`hsi.fusion.check_pair`) before anything runs;
+    the fusion itself (:func:`hsi.fusion.fuse`) runs off the GUI thread with a progress bar and
+    a Cancel button. With a reference layer chosen, PSNR/SSIM/SAM/ERGAS/Q2n are shown.
+    """
+
+    def __init__(self, napari_viewer: napari.Viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.last_result = None
+        self.last_metrics: dict[str, float] | None = None
+
+        self.lr_combo = LayerCombo(napari_viewer, is_cube_layer)
+        self.hr_combo = LayerCombo(napari_viewer, is_cube_layer)
+        self.ref_combo = LayerCombo(napari_viewer, is_cube_layer, optional=True)
+        self.method_combo = QComboBox()
+        self.method_combo.addItems([label for label, _, _ in METHOD_CHOICES])
+        self.checkpoint_edit = QLineEdit()
+        self.checkpoint_edit.setPlaceholderText("shipped checkpoint for these sensors")
+        browse = QPushButton("…")
+        browse.setMaximumWidth(30)
+        browse.clicked.connect(self._browse_checkpoint)
+        ckpt_row = QHBoxLayout()
+        ckpt_row.addWidget(self.checkpoint_edit)
+        ckpt_row.addWidget(browse)
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(DEVICES)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+
+        form = QFormLayout()
+        form.addRow("LR-HSI", self.lr_combo)
+        form.addRow("HR-MSI", self.hr_combo)
+        form.addRow("method", self.method_combo)
+        form.addRow("checkpoint", ckpt_row)
+        form.addRow("device", self.device_combo)
+        form.addRow("seed", self.seed_spin)
+        form.addRow("reference", self.ref_combo)
+        row, self.run_button, self.cancel_button = run_cancel_row("Fuse")
+        self.progress_bar = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.metrics_label = QLabel("")
+        self.metrics_label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(row)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.metrics_label)
+        layout.addStretch(1)
+
+        self.job = BackgroundJob(self.progress_bar, self.run_button, self.cancel_button,
+                                 self.status)
+        self.run_button.clicked.connect(self.run)
+        self.method_combo.currentIndexChanged.connect(self._on_method)
+        self._default_pair()
+        self._on_method()
+
+    # ----------------------------------------------------------------- setup
+    def _default_pair(self) -> None:
+        """Preselect the layer with the most bands as LR and the one with the fewest as HR."""
+        cubes = [layer for layer in self.viewer.layers if is_cube_layer(layer)]
+        if len(cubes) >= 2:
+            by_bands = sorted(cubes, key=lambda layer: layer.data.shape[0])
+            self.hr_combo.select(by_bands[0])
+            lr = max((c for c in cubes if c.data.shape[-1] < by_bands[0].data.shape[-1]),
+                     key=lambda layer: layer.data.shape[0], default=by_bands[-1])
+            self.lr_combo.select(lr)
+
+    def _on_method(self, *args) -> None:
+        _, method, fit = METHOD_CHOICES[self.method_combo.currentIndex()]
+        self.checkpoint_edit.setEnabled(method == "infn" and not fit)
+
+    def _browse_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "INFN checkpoint", "", "checkpoints (*.pt)")
+        if path:
+            self.checkpoint_edit.setText(path)
+
+    def set_method(self, method: str, fit_scene: bool = False) -> None:
+        """Select ``method`` (``"infn"``, ``"glp"``...) in the method box."""
+        for i, (_, m, fit) in enumerate(METHOD_CHOICES):
+            if m == method and fit == fit_scene:
+                self.method_combo.setCurrentIndex(i)
+                return
+        raise ValueError(f"method: expected one of {sorted({m for _, m, _ in METHOD_CHOICES})}, "
+                         f"got {method!r}")
+
+    # ------------------------------------------------------------------- run
+    def run(self) -> None:
+        """Check the pair on the GUI thread, then fuse in the background."""
+        from napari.layers import Layer
+        from napari.utils.notifications import show_error
+
+        from hsi.fusion import check_pair, fuse
+
+        lr_layer, hr_layer = self.lr_combo.layer(), self.hr_combo.layer()
+        ref_layer = self.ref_combo.layer()
+        if lr_layer is None or hr_layer is None or lr_layer is hr_layer:
+            show_error("fuse: choose two different cube layers (LR-HSI and HR-MSI)")
+            return
+        _, method, fit_scene = METHOD_CHOICES[self.method_combo.currentIndex()]
+        lr, hr = layer_cube(lr_layer), layer_cube(hr_layer)
+        try:
+            ratio = None
+            if lr.transform is None or hr.transform is None:
+                ratio = shape_ratio(lr.shape, hr.shape)
+            ratio = check_pair(lr, hr, ratio=ratio)
+            reference = None
+            if ref_layer is not None:
+                reference = np.asarray(ref_layer.data, dtype=np.float32)
+                if reference.shape != (lr.bands, hr.height, hr.width):
+                    raise ValueError(
+                        f"reference layer {ref_layer.name!r}: expected shape "
+                        f"{(lr.bands, hr.height, hr.width)} (LR bands on the HR grid), "
+                        f"got {reference.shape}")
+        except (ValueError, OSError) as exc:
+            self.status.setText(f"error: {one_line(exc)}")
+            show_error(f"fuse: {one_line(exc)}")
+            return
+        model = self.checkpoint_edit.text().strip() or None
+        if method != "infn" or fit_scene:
+            model = None
+        options: dict[str, Any] = {
+            "method": method, "model": model, "ratio": ratio, "fit_scene": fit_scene,
+            "device": self.device_combo.currentText(), "seed": self.seed_spin.value(),
+        }
+        label = METHOD_CHOICES[self.method_combo.currentIndex()][0].split(" (")[0]
+        name = f"{lr_layer.name} fused ({label})"
+        hr_geometry = {"scale": (1.0, *hr_layer.scale[-2:]),
+                       "translate": (0.0, *hr_layer.translate[-2:])}
+
+        def work(report):
+            fused = fuse(lr.compute(), hr.compute(), progress=False, **options,
+                         **kwargs_for(fuse, callback=report))
+            metrics = None
+            if reference is not None:
+                from hsi.metrics import fusion_metrics
+
+                metrics = fusion_metrics(reference, np.asarray(fused.data, np.float32), ratio)
+            return fused, metrics
+
+        def done(result) -> None:
+            fused, metrics = result
+            data, attrs, kind = cube_layer_data(fused, name=name)
+            if fused.transform is None:
+                attrs.update(hr_geometry)
+            attrs["metadata"].update({"method": method, "ratio": ratio,
+                                      "seed": options["seed"]})
+            if metrics:
+                attrs["metadata"]["metrics"] = dict(metrics)
+            self.viewer.add_layer(Layer.create(data, attrs, kind))
+            self.last_result, self.last_metrics = fused, metrics
+            self.status.setText(f"added {name!r} ({fused.bands}×{fused.height}×{fused.width})")
+            self.metrics_label.setText(format_metrics(metrics) if metrics else "")
+
+        self.job.start(work, desc=f"fusing ({label})", on_result=done)
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    """One line such as ``PSNR 38.21 dB · SAM 2.10° · ERGAS 1.95`` (plus SSIM/Q2n if present)."""
+    parts = []
+    units = {"psnr": (" dB", 2), "sam": ("°", 2), "ergas": ("", 3), "ssim": ("", 4),
+             "q2n": ("", 4)}
+    for key in ("psnr", "sam", "ergas", "ssim", "q2n"):
+        if key in metrics:
+            unit, digits = units[key]
+            name = "Q2n" if key == "q2n" else key.upper()
+            parts.append(f"{name} {metrics[key]:.{digits}f}{unit}")
+    return " · ".join(parts)

@@ -1,0 +1,37 @@
+"""True colour: an RGB composite layer of a cube, bands chosen from its wavelengths."""
+
+from napari.layers import Image
+from napari.types import LayerDataTuple
+
+from hsi.viewer._convert import PLANE_AXIS_LABELS
+from hsi.viewer._widgets._common import layer_cube
+
+
+def true_colour(cube: Image, low_percentile: float = 2.0,
+                high_percentile: float = 98.0) -> LayerDataTuple:
+    """Add an RGB composite of ``cube`` (bands nearest 640/550/460 nm, else the first three).
+
+    Parameters
+    ----------
+    cube : napari.layers.Image
+        A ``(bands, H, W)`` cube layer (wavelengths in ``metadata["wavelengths"]``).
+    low_percentile, high_percentile : float
+        Each channel is stretched between these percentiles of its values.
+
+    Returns
+    -------
+    LayerDataTuple
+        ``(rgb (H, W, 3) float32 in [0, 1], kwargs, "image")`` on the cube's grid.
+    """
+    if cube is None:
+        raise ValueError("true colour: choose a cube layer")
+    source = layer_cube(cube)
+    rgb = source.rgb((float(low_percentile), float(high_percentile)))
+    bands = source.rgb_bands()
+    meta = dict(cube.metadata or {})
+    meta.update({"rgb_bands": list(bands), "wavelengths": None, "fwhm": None})
+    if source.wavelengths is not None:
+        meta["rgb_wavelengths"] = [float(source.wavelengths[i]) for i in bands]
+    return (rgb, {"name": f"{cube.name} true colour", "rgb": True,
+                  "scale": tuple(cube.scale[-2:]), "translate": tuple(cube.translate[-2:]),
+                  "axis_labels": PLANE_AXIS_LABELS, "metadata": meta}, "image")

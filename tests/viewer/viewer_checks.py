@@ -1,0 +1,22 @@
+"""Checks on real viewer screenshots shared by the plugin tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: A georeference for the (non-georeferenced) Salinas-A sample: UTM 10N, 3.7 m AVIRIS pixels.
+SAMPLE_CRS = "EPSG:32610"
+SAMPLE_TRANSFORM = (3.7, 0.0, 620000.0, 0.0, -3.7, 4060000.0)
+
+def canvas_std(viewer) -> float:
+    """Standard deviation of the canvas screenshot's RGB values (0 for a blank canvas)."""
+    shot = viewer.screenshot(canvas_only=True, flash=False)
+    return float(np.asarray(shot)[..., :3].astype(np.float64).std())
+
+
+def colors_present(viewer, colors, tol: int = 12, min_pixels: int = 20) -> list[bool]:
+    """For each 0-255 RGB colour: are ``min_pixels`` canvas pixels within ``tol`` of it?"""
+    shot = np.asarray(viewer.screenshot(canvas_only=True, flash=False))[..., :3].astype(int)
+    flat = shot.reshape(-1, 3)
+    return [int((np.abs(flat - np.asarray(c)).max(axis=1) <= tol).sum()) >= min_pixels
+            for c in colors]
