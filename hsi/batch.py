@@ -255,9 +255,10 @@ def _cached_model(path: str, sha256: str, device: str):
     global MODEL_LOADS
     key = (path, sha256, device)
     if key not in _MODEL_CACHE:
-        from hsi.fusion import load_model  # type: ignore[attr-defined]
+        from hsi.device import pick_device
+        from hsi.fusion import load_infn
 
-        _MODEL_CACHE[key] = load_model(path, device=device)
+        _MODEL_CACHE[key] = load_infn(path, device=pick_device(device))
         MODEL_LOADS += 1
     return _MODEL_CACHE[key]
 

@@ -108,7 +108,8 @@ class SRF:
     def __post_init__(self) -> None:
         curves = np.atleast_2d(np.asarray(self.curves, dtype=np.float64))
         if curves.ndim != 2:
-            raise SensorError(f"SRF {self.name!r}: curves must be (msi_bands, n), got {curves.shape}")
+            raise SensorError(f"SRF {self.name!r}: curves must be (msi_bands, n), "
+                              f"got {curves.shape}")
         self.wavelengths = check_wavelengths(self.wavelengths, curves.shape[1],
                                              name=f"SRF {self.name!r} wavelengths")
         if not np.all(np.isfinite(curves)):
@@ -121,7 +122,7 @@ class SRF:
                 f"SRF {self.name!r}: expected {curves.shape[0]} band names (one per curve), "
                 f"got {len(names)}")
         self.band_names = [str(n) for n in names]
-        empty = [n for n, c in zip(self.band_names, curves) if not c.max() > 0]
+        empty = [n for n, c in zip(self.band_names, curves, strict=True) if not c.max() > 0]
         if empty:
             raise SensorError(f"SRF {self.name!r}: band(s) {', '.join(empty)} have no response")
         self.curves = curves
@@ -316,7 +317,7 @@ class SRF:
         step = float(step_nm) if step_nm is not None else min(1.0, float(fwhm.min()) / 10.0)
         lo = float(np.min(centres - 3 * fwhm))
         hi = float(np.max(centres + 3 * fwhm))
-        grid = lo + step * np.arange(int(math.ceil((hi - lo) / step)) + 1)
+        grid = lo + step * np.arange(math.ceil((hi - lo) / step) + 1)
         sigma = fwhm * _FWHM_TO_SIGMA
         curves = np.exp(-0.5 * ((grid[None, :] - centres[:, None]) / sigma[:, None]) ** 2)
         srf = cls(wavelengths=grid, curves=curves, band_names=names or [], name=name)
@@ -353,7 +354,8 @@ class SRF:
             half = curve.max() / 2
             above = np.flatnonzero(curve >= half)
             i, j = above[0], above[-1]
-            left = wl[i] if i == 0 else np.interp(half, [curve[i - 1], curve[i]], [wl[i - 1], wl[i]])
+            left = wl[i] if i == 0 else np.interp(
+                half, [curve[i - 1], curve[i]], [wl[i - 1], wl[i]])
             right = wl[j] if j == wl.size - 1 else np.interp(
                 half, [curve[j + 1], curve[j]], [wl[j + 1], wl[j]])
             out[b] = right - left
@@ -406,7 +408,7 @@ class SRF:
         wl = check_wavelengths(wl, wl.size, name="cube wavelengths")
         lo, hi = float(wl[0]), float(wl[-1])
         span = self.significant_range(threshold)
-        outside = [f"{n} ({a:g}-{b:g} nm)" for n, (a, b) in zip(self.band_names, span)
+        outside = [f"{n} ({a:g}-{b:g} nm)" for n, (a, b) in zip(self.band_names, span, strict=True)
                    if a < lo or b > hi]
         if outside:
             raise SensorError(
@@ -418,7 +420,7 @@ class SRF:
         # A band whose significant part falls between two cube bands is seen by none of them.
         unseen = mat.max(axis=1) <= threshold * self.curves.max(axis=1)
         if np.any(unseen):
-            names = ", ".join(n for n, u in zip(self.band_names, unseen) if u)
+            names = ", ".join(n for n, u in zip(self.band_names, unseen, strict=True) if u)
             raise SensorError(f"SRF {self.name!r}: band(s) {names} overlap no band of the cube "
                               f"({lo:g}-{hi:g} nm, {wl.size} bands)")
         return mat / mat.sum(axis=1)[:, None]
@@ -483,7 +485,7 @@ def load_srf(name_or_path, *, var: str | None = None, wavelengths=None) -> SRF:
         if "csv" in spec:
             srf = SRF.from_csv(spec["csv"], name=key)
         else:
-            names, centres, fwhm = zip(*spec["bands"])
+            names, centres, fwhm = zip(*spec["bands"], strict=True)
             srf = SRF.gaussian(centres, fwhm, names=list(names), name=key)
         return srf
     path = Path(text)
@@ -592,7 +594,7 @@ class SpectralResponse(nn.Module):
 
 def psf_kernel_size(sigma: float) -> int:
     """Odd PSF kernel size ``2·ceil(3σ) + 1`` covering ±3 σ."""
-    return 2 * int(math.ceil(3.0 * _check_sigma(sigma))) + 1
+    return 2 * math.ceil(3.0 * _check_sigma(sigma)) + 1
 
 
 def gaussian_psf_kernel(sigma: float, *, device=None, dtype=None) -> torch.Tensor:
@@ -916,7 +918,10 @@ def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, f
     if cube.nodata is not None:
         nodata = np.float32(cube.nodata)
         where = cube.data == cube.nodata
-        data = np.where(where, nodata, data) if not cube.is_lazy else _dask_where(where, nodata, data)
+        if cube.is_lazy:
+            data = _dask_where(where, nodata, data)
+        else:
+            data = np.where(where, nodata, data)
     out = cube.with_data(data)
     out.metadata["reflectance_scale_applied"] = scale
     return out, scale

@@ -111,7 +111,7 @@ def ssim(ref, est, peak: float = 1.0) -> float:
                          expected_shape=("bands", ">=11", ">=11"))
     values = [structural_similarity(r, e, data_range=float(peak), gaussian_weights=True,
                                     sigma=1.5, use_sample_covariance=False)
-              for r, e in zip(ref, est)]
+              for r, e in zip(ref, est, strict=True)]
     return float(np.mean(values))
 
 

@@ -108,7 +108,7 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
         loss.backward()
         opt_d.step()
         for name, value in losses.items():
-            sums[name] += float(value)
+            sums[name] += float(value.detach())
 
         if config.adversarial:
             upick = torch.randint(len(urows), (bs,), generator=gen).to(device)
@@ -119,7 +119,7 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
-            sums["generator"] += float(g_loss)
+            sums["generator"] += float(g_loss.detach())
 
         bar.update(1)
         if (step + 1) % steps_per_epoch == 0:

@@ -39,10 +39,11 @@ def list_(root: str | None) -> None:
         present = "yes" if missing == 0 else ("no" if missing == total else
                                               f"{total - missing}/{total}")
         rows.append((name, present, _size(cls.size_bytes(folder)), cls.licence))
-    widths = [max(len(r[i]) for r in [("name", "present", "size", "")] + rows) for i in range(3)]
+    widths = [max(len(r[i]) for r in [("name", "present", "size", ""), *rows]) for i in range(3)]
     header = ("name", "present", "size", "licence")
     for row in [header, *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row[:3], widths)) + "  " + row[3])
+        cells = [c.ljust(w) for c, w in zip(row[:3], widths, strict=True)]
+        click.echo("  ".join([*cells, row[3]]))
 
 
 @data.command("verify")

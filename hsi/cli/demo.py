@@ -128,7 +128,8 @@ DEMO_STEPS: list[tuple[str, Callable[[DemoState], None]]] = [
 
 def format_table(scores: dict[str, dict[str, float]]) -> str:
     """A plain-text table of the fusion scores, one row per method."""
-    head = f"   {'method':<12}{'PSNR dB':>9}{'SSIM':>8}{'SAM deg':>9}{'ERGAS':>8}{'Q2n':>8}{'time s':>8}"
+    head = (f"   {'method':<12}{'PSNR dB':>9}{'SSIM':>8}{'SAM deg':>9}{'ERGAS':>8}{'Q2n':>8}"
+            f"{'time s':>8}")
     rows = [head]
     for name, s in scores.items():
         rows.append(f"   {name:<12}{s['psnr']:>9.2f}{s['ssim']:>8.4f}{s['sam']:>9.3f}"

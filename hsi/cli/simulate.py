@@ -48,15 +48,37 @@ def simulate_files(cube, out_dir: str | os.PathLike, ratio: int, sensor: str,
     from hsi.io.atomic import atomic_files, check_writable_dir
 
     r = check_ratio(ratio)
+    check_output_folder(out_dir)
     cube, _ = normalize_reflectance(cube.compute().astype("float32"))
     lr, hr = simulate_pair(cube, r, sensor, psf_sigma, device=device)
     reference = crop_to_ratio(cube, r)
     folder = check_writable_dir(out_dir)
     dests = [folder / name for name in SIMULATION_FILES]
     with atomic_files(dests) as tmps:
-        for c, tmp in zip((reference, lr, hr), tmps):
+        for c, tmp in zip((reference, lr, hr), tmps, strict=True):
             hsi.save(c, tmp, format="geotiff")
-    return {Path(name).stem: dest for name, dest in zip(SIMULATION_FILES, dests)}
+    return {Path(name).stem: dest for name, dest in zip(SIMULATION_FILES, dests, strict=True)}
+
+
+def check_output_folder(folder: str | os.PathLike) -> Path:
+    """Check, without creating anything, that ``folder`` exists or can be created, writable.
+
+    Raises
+    ------
+    HsiIOError
+        When ``folder`` (or its nearest existing parent) is not a writable folder.
+    """
+    from hsi.errors import HsiIOError
+
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise HsiIOError(f"{folder}: cannot create output folder ({probe} is not a folder)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise HsiIOError(f"{folder}: output folder is not writable ({probe})")
+    return folder
 
 
 @click.command("simulate")

@@ -178,7 +178,8 @@ class Dataset:
         """
         missing = self.missing_files(self.root)
         if missing:
-            raise DatasetNotFoundError(f"dataset {self.name!r}: {self.root / missing[0]} is missing")
+            raise DatasetNotFoundError(
+                f"dataset {self.name!r}: {self.root / missing[0]} is missing")
         self._check_checksums()
 
     def _check_checksums(self) -> None:
@@ -274,4 +275,5 @@ def loadmat(path: Path, variables: list[str] | None = None) -> dict[str, Any]:
 
 def mat_strings(cell) -> list[str]:
     """Flatten a MATLAB cell array of strings (``cood`` in the unmixing benchmarks)."""
-    return [str(np.asarray(item).reshape(-1)[0]) for item in np.asarray(cell, dtype=object).reshape(-1)]
+    items = np.asarray(cell, dtype=object).reshape(-1)
+    return [str(np.asarray(item).reshape(-1)[0]) for item in items]

@@ -7,6 +7,8 @@ calibration ``92AV3C.spc`` that :mod:`hsi.data.salinas_a` uses for wavelengths.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from hsi.data.base import Dataset, Sample, github_raw, loadmat
 
 GT = "indian_pines/Indian_pines_gt.mat"
@@ -19,14 +21,14 @@ class IndianPines(Dataset):
 
     name = "indian_pines"
     description = "AVIRIS 1992 Indian Pines: 145×145 16-class ground truth + band calibration"
-    files = {
+    files: ClassVar[dict[str, str]] = {
         GT: "65c4687a8ab04f6da4789799bc3bc4f6e88bccac3ed6a2e6ae367e5e6b9e429c",
         "indian_pines/92AV3GT.GIS":
             "4264595a73b804d0321f882cfc5667c24ced5d9166a30fe2867ba35975070d94",
         "indian_pines/92AV3C.spc":
             "beab701c26ba0c2430e1e0e4073e2179092c8c5bb281f5578dba6694906c5c4c",
     }
-    urls = {
+    urls: ClassVar[dict[str, tuple[str, ...]]] = {
         GT: (github_raw("helloworld-wuch/MATLAB", "4cb1f83be67f0ca4900d85d7bbce257cf68f4fa0",
                         "Indian_pines_gt.mat"),
              "http://www.ehu.eus/ccwintco/uploads/c/c4/Indian_pines_gt.mat"),
@@ -39,7 +41,7 @@ class IndianPines(Dataset):
                 "Image Data Set: June 12, 1992 Indian Pine Test Site 3', Purdue University "
                 "Research Repository (2015), doi:10.4231/R7RX991C")
     licence = "public (Purdue; EHU GIC redistribution)"
-    class_names = [
+    class_names: ClassVar[list[str]] = [
         "Alfalfa", "Corn-notill", "Corn-mintill", "Corn", "Grass-pasture", "Grass-trees",
         "Grass-pasture-mowed", "Hay-windrowed", "Oats", "Soybean-notill", "Soybean-mintill",
         "Soybean-clean", "Wheat", "Woods", "Buildings-Grass-Trees-Drives", "Stone-Steel-Towers",

@@ -10,6 +10,8 @@ keeps those listed in ``SlectBands`` (1-based); the loader takes them from the n
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from hsi.cube import Cube
@@ -29,17 +31,19 @@ class JasperRidge(Dataset):
 
     name = "jasper_ridge"
     description = "AVIRIS Jasper Ridge, 100×100 px, 198 bands 380–2500 nm, 4 endmembers"
-    files = {FILE: "7dd702f9958510f35c7fee35f7f18ecfca393c9eebd39bddf6c9b7d147754caa"}
-    urls = {FILE: (github_raw("MeiShaohui/Spectral-Variability-Augmented-Sparse-Unmixing",
-                              "9e3e2264f0b4547780d6da79f69973f93599bb45",
-                              "data/jasperRidge2_R198.mat"),)}
+    files: ClassVar[dict[str, str]] = {
+        FILE: "7dd702f9958510f35c7fee35f7f18ecfca393c9eebd39bddf6c9b7d147754caa"}
+    urls: ClassVar[dict[str, tuple[str, ...]]] = {
+        FILE: (github_raw("MeiShaohui/Spectral-Variability-Augmented-Sparse-Unmixing",
+                          "9e3e2264f0b4547780d6da79f69973f93599bb45",
+                          "data/jasperRidge2_R198.mat"),)}
     homepage = "https://rslab.ut.ac.ir/data"
     citation = ("F. Zhu, 'Hyperspectral unmixing: ground truth labeling, datasets, benchmark "
                 "performances and survey', arXiv:1708.05125 (2017)")
     licence = "public for research (unmixing benchmark of F. Zhu et al.)"
     wavelengths = NOMINAL_GRID[SELECTED - 1]
     rgb_bands = (24, 15, 5)  # nearest 640/550/460 nm on the nominal grid
-    class_names = ["tree", "water", "dirt", "road"]
+    class_names: ClassVar[list[str]] = ["tree", "water", "dirt", "road"]
 
     def load(self) -> Sample:
         """Return the cube (float32, ``Y / maxValue``), argmax labels 1..4 and the abundances.

@@ -17,6 +17,7 @@ original channel numbers, in cube order, are in ``cube.metadata["aviris_channels
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -102,7 +103,7 @@ class SalinasA(Dataset):
 
     name = "salinas_a"
     description = "AVIRIS 1998 Salinas-A, 83×86 px, 204 bands, 6 crop classes"
-    files = {
+    files: ClassVar[dict[str, str]] = {
         "salinas_a/salinasA_corrected.mat":
             "b691a7a180e562812655271e356898b6b41a8c745f82230128233ad6f8d446cc",
         "salinas_a/SalinasA_gt.mat":
@@ -111,7 +112,7 @@ class SalinasA(Dataset):
     }
     # The cube is a re-saved copy (same data as EHU's SalinasA_corrected.mat, other bytes), so
     # only its GitHub copy matches the sha256; the ground truth is EHU's original file.
-    urls = {
+    urls: ClassVar[dict[str, tuple[str, ...]]] = {
         "salinas_a/salinasA_corrected.mat": (github_raw(
             "mavericksgeek/Multi-objective-GA-BandClassification",
             "0546d13bb458b9e25b4e7ddb106efa38473ae107", "salinasA_corrected.mat"),),
@@ -128,7 +129,7 @@ class SalinasA(Dataset):
     citation = ("AVIRIS Salinas-A scene, Grupo de Inteligencia Computacional (GIC), UPV/EHU, "
                 "'Hyperspectral Remote Sensing Scenes'; original data NASA/JPL AVIRIS (1998)")
     licence = "public (EHU GIC redistribution of NASA/JPL AVIRIS data)"
-    class_names = [SALINAS_CLASSES[c] for c in CODES]
+    class_names: ClassVar[list[str]] = [SALINAS_CLASSES[c] for c in CODES]
     #: Bands nearest 640/550/460 nm (AVIRIS channels 26, 17, 8). The wavelengths themselves come
     #: from the .spc file at load time (see :func:`band_order`).
     rgb_bands = (25, 16, 7)

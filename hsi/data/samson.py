@@ -8,6 +8,8 @@ the argmax of the abundance ground truth plus 1 (every pixel labelled).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from hsi.cube import Cube
@@ -21,16 +23,18 @@ class Samson(Dataset):
 
     name = "samson"
     description = "SAMSON sensor, 95×95 px, 156 bands 401–889 nm, 3 endmembers (abundances)"
-    files = {FILE: "3c824a1ba6fb087d5ae015038a94c70c68008f371fac22bcd573ba83585e60e4"}
-    urls = {FILE: (github_raw("florian6973/hyperspectral-imaging",
-                              "20e7a02ffbaecfa8d7682a9b15f7e3c5851c36bf", "Samson.mat"),)}
+    files: ClassVar[dict[str, str]] = {
+        FILE: "3c824a1ba6fb087d5ae015038a94c70c68008f371fac22bcd573ba83585e60e4"}
+    urls: ClassVar[dict[str, tuple[str, ...]]] = {
+        FILE: (github_raw("florian6973/hyperspectral-imaging",
+                          "20e7a02ffbaecfa8d7682a9b15f7e3c5851c36bf", "Samson.mat"),)}
     homepage = "https://rslab.ut.ac.ir/data"
     citation = ("F. Zhu, 'Hyperspectral unmixing: ground truth labeling, datasets, benchmark "
                 "performances and survey', arXiv:1708.05125 (2017)")
     licence = "public for research (unmixing benchmark of F. Zhu et al.)"
     wavelengths = np.linspace(401.0, 889.0, 156)
     rgb_bands = (76, 47, 19)  # nearest 640/550/460 nm on the nominal grid
-    class_names = ["rock", "tree", "water"]
+    class_names: ClassVar[list[str]] = ["rock", "tree", "water"]
 
     def load(self) -> Sample:
         """Return the cube (float32 in [0, 1]), argmax labels 1..3 and the abundances.

@@ -29,8 +29,9 @@ def sample_cube() -> Cube:
         nm from the AVIRIS 1992 calibration (approximate for this 1998 scene, see
         :mod:`hsi.data.salinas_a`); no CRS or transform (the source has none).
     """
-    import hsi
     from rasterio.errors import NotGeoreferencedWarning
+
+    import hsi
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)

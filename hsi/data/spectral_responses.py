@@ -6,6 +6,8 @@ The Nikon D700 curves are CC BY-NC-SA 4.0 (non-commercial use only).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from hsi.data.base import Dataset, github_raw
@@ -20,12 +22,12 @@ class NikonD700(Dataset):
 
     name = "nikon_d700"
     description = "Nikon D700 RGB spectral sensitivities, 400-720 nm (camspec)"
-    files = {
+    files: ClassVar[dict[str, str]] = {
         CAMSPEC + "Nikon_D700.csv":
             "d03350d72808b20debc62cb2cb4229b65c0a012afe5c892bcc5106286efa92e5",
         CAMSPEC + "README.md": "7a121bc590a2aaae98f5661c093a42435e238de34379b0db3437ee93ced7e3d7",
     }
-    urls = {CAMSPEC + name: (github_raw("butcherg/ssf-data",
+    urls: ClassVar[dict[str, tuple[str, ...]]] = {CAMSPEC + name: (github_raw("butcherg/ssf-data",
                                         "ae8620d680877716671c0f0772ef4e625eb9039c",
                                         f"Nikon/D700/camspec/{name}"),)
             for name in ("Nikon_D700.csv", "README.md")}
@@ -46,7 +48,7 @@ class MhfNetSrf(Dataset):
 
     name = "mhf_net_srf"
     description = "MHF-net SRFs: CAVE RGB (31×3 at 400-700 nm), 52-camera bank, ROSIS 4-band"
-    files = {
+    files: ClassVar[dict[str, str]] = {
         MHF + "CAVEdata/response coefficient.mat":
             "d9aceda6c253841cdff64d5c9a2aa2cc8f58f53ce7b684c008eab21c15692af6",
         MHF + "CAVEdata/AllR.mat":
@@ -54,7 +56,7 @@ class MhfNetSrf(Dataset):
         MHF + "ROSIS_Pavia/R.mat":
             "851e79bac37fb3af2499ddc44a2b5e07d23bd86e14583fc12c899f9a7227d4a5",
     }
-    urls = {
+    urls: ClassVar[dict[str, tuple[str, ...]]] = {
         MHF + "CAVEdata/response coefficient.mat":
             (github_raw(*MHF_REPO, "CMHF-net/rowData/CAVEdata/response coefficient.mat"),),
         MHF + "CAVEdata/AllR.mat": (github_raw(*MHF_REPO, "BMHF-net/rowData/CAVEdata/AllR.mat"),),

@@ -372,7 +372,7 @@ def _correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def estimate_srf(lr, msi, ratio: int, *, psf_sigma: float | None = None,
-                 ridge: float = 1e-4) -> torch.Tensor:
+                 ridge: float = 1e-6) -> torch.Tensor:
     """Estimate the spectral response matrix from the data by non-negative least squares.
 
     Solves ``min_{R >= 0} ||lowres(msi) - R lr||^2 + ridge * s * ||R||^2`` row by row

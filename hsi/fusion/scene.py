@@ -129,8 +129,8 @@ class _WindowReader:
             cube = self.cube.crop(window)
         # tiles carry no georeference: the scene was checked once, and a tile of a file
         # without georeference would otherwise look georeferenced (shifted identity)
-        return cube.compute().with_data(cube.data if not cube.is_lazy else np.asarray(cube.data),
-                                        crs=None, transform=None)
+        cube = cube.compute()
+        return cube.with_data(cube.data, crs=None, transform=None)
 
 
 def _tile_pairs(lr: _WindowReader, hr: _WindowReader,

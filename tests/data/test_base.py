@@ -96,7 +96,7 @@ class TestDownload:
         urls["indian_pines/Indian_pines_gt.mat"] = (bad.as_uri(),)
         monkeypatch.setattr(IndianPines, "urls", urls)
         root = tmp_path / "data"
-        with pytest.raises(ChecksumError, match="Indian_pines_gt.mat"):
+        with pytest.raises(ChecksumError, match=r"Indian_pines_gt\.mat"):
             IndianPines(root=root, download=True)
         assert not (root / "indian_pines" / "Indian_pines_gt.mat").exists()
         assert [p.name for p in (root / "indian_pines").iterdir() if p.name.startswith(".")] == []
@@ -132,7 +132,7 @@ class TestVerify:
         target.write_text(target.read_text().replace("400.019989", "400.019990"))
         problems = IndianPines.check_files(tmp_path)
         assert len(problems) == 1 and str(target) in problems[0] and "sha256" in problems[0]
-        with pytest.raises(ChecksumError, match="92AV3C.spc"):
+        with pytest.raises(ChecksumError, match=r"92AV3C\.spc"):
             IndianPines(root=tmp_path).verify()
         with pytest.raises(ChecksumError):
             IndianPines(root=tmp_path, checksum=True)

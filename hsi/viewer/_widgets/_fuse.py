@@ -33,24 +33,16 @@ from hsi.viewer._widgets._common import (
 if TYPE_CHECKING:
     import napari
 
-#: (label shown, fusion method, fit to the scene)
-METHOD_CHOICES: tuple[tuple[str, str, bool], ...] = (
-    ("INFN (checkpoint)", "infn", False),
-    ("INFN (fit to scene)", "infn", True),
-    ("GLP (baseline)", "glp", False),
-    ("GSA (baseline)", "gsa", False),
-    ("CNMF (baseline)", "cnmf", False),
-    ("bicubic (baseline)", "bicubic", False),
-)
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def shape_ratio(lr_shape, hr_shape) -> int | None:
-    """The integer HR/LR size ratio when both image sides agree on it, else ``None``."""
-    (h_lr, w_lr), (h_hr, w_hr) = lr_shape[-2:], hr_shape[-2:]
-    if h_lr and w_lr and h_hr % h_lr == 0 and w_hr % w_lr == 0 and h_hr // h_lr == w_hr // w_lr:
-        return int(h_hr // h_lr)
-    return None
+def method_choices() -> list[tuple[str, str, bool]]:
+    """``(label shown, fusion method, fit to the scene)`` for INFN and every baseline."""
+    from hsi.fusion.baselines import BASELINES
+
+    return [("INFN (checkpoint)", "infn", False), ("INFN (fit to scene)", "infn", True),
+            *((f"{name.upper() if name != 'bicubic' else name} (baseline)", name, False)
+              for name in BASELINES)]
 
 
 class FuseWidget(QWidget):
@@ -70,8 +62,9 @@ class FuseWidget(QWidget):
         self.lr_combo = LayerCombo(napari_viewer, is_cube_layer)
         self.hr_combo = LayerCombo(napari_viewer, is_cube_layer)
         self.ref_combo = LayerCombo(napari_viewer, is_cube_layer, optional=True)
+        self.methods = method_choices()
         self.method_combo = QComboBox()
-        self.method_combo.addItems([label for label, _, _ in METHOD_CHOICES])
+        self.method_combo.addItems([label for label, _, _ in self.methods])
         self.checkpoint_edit = QLineEdit()
         self.checkpoint_edit.setPlaceholderText("shipped checkpoint for these sensors")
         browse = QPushButton("…")
@@ -126,7 +119,7 @@ class FuseWidget(QWidget):
             self.lr_combo.select(lr)
 
     def _on_method(self, *args) -> None:
-        _, method, fit = METHOD_CHOICES[self.method_combo.currentIndex()]
+        _, method, fit = self.methods[self.method_combo.currentIndex()]
         self.checkpoint_edit.setEnabled(method == "infn" and not fit)
 
     def _browse_checkpoint(self) -> None:
@@ -136,11 +129,11 @@ class FuseWidget(QWidget):
 
     def set_method(self, method: str, fit_scene: bool = False) -> None:
         """Select ``method`` (``"infn"``, ``"glp"``...) in the method box."""
-        for i, (_, m, fit) in enumerate(METHOD_CHOICES):
+        for i, (_, m, fit) in enumerate(self.methods):
             if m == method and fit == fit_scene:
                 self.method_combo.setCurrentIndex(i)
                 return
-        raise ValueError(f"method: expected one of {sorted({m for _, m, _ in METHOD_CHOICES})}, "
+        raise ValueError(f"method: expected one of {sorted({m for _, m, _ in self.methods})}, "
                          f"got {method!r}")
 
     # ------------------------------------------------------------------- run
@@ -156,13 +149,10 @@ class FuseWidget(QWidget):
         if lr_layer is None or hr_layer is None or lr_layer is hr_layer:
             show_error("fuse: choose two different cube layers (LR-HSI and HR-MSI)")
             return
-        _, method, fit_scene = METHOD_CHOICES[self.method_combo.currentIndex()]
+        _, method, fit_scene = self.methods[self.method_combo.currentIndex()]
         lr, hr = layer_cube(lr_layer), layer_cube(hr_layer)
         try:
-            ratio = None
-            if lr.transform is None or hr.transform is None:
-                ratio = shape_ratio(lr.shape, hr.shape)
-            ratio = check_pair(lr, hr, ratio=ratio)
+            ratio = check_pair(lr, hr)
             reference = None
             if ref_layer is not None:
                 reference = np.asarray(ref_layer.data, dtype=np.float32)
@@ -182,7 +172,7 @@ class FuseWidget(QWidget):
             "method": method, "model": model, "ratio": ratio, "fit_scene": fit_scene,
             "device": self.device_combo.currentText(), "seed": self.seed_spin.value(),
         }
-        label = METHOD_CHOICES[self.method_combo.currentIndex()][0].split(" (")[0]
+        label = self.methods[self.method_combo.currentIndex()][0].split(" (")[0]
         name = f"{lr_layer.name} fused ({label})"
         hr_geometry = {"scale": (1.0, *hr_layer.scale[-2:]),
                        "translate": (0.0, *hr_layer.translate[-2:])}

@@ -1,0 +1,21 @@
+"""Unsupervised clustering of hyperspectral scenes.
+
+>>> from hsi.clustering import cluster, evaluate
+>>> result = cluster(cube, 6, method="spectralnet", seed=0)      # doctest: +SKIP
+>>> result.labels.shape, result.labels.max()                     # doctest: +SKIP
+((83, 86), 6)
+>>> evaluate(result.labels, labels)                              # doctest: +SKIP
+{'acc': ..., 'nmi': ..., 'ari': ..., 'pixels': ...}
+
+Methods: ``kmeans`` and ``spectral`` (scikit-learn baselines), ``spectralnet`` (Shaham et al.),
+``cc`` (Contrastive Clustering, Li et al.), ``agc`` (adaptive graph convolution on a superpixel
+graph), ``mincut`` (minCUT pooling GNN), ``dinknet`` (Dink-Net, mini-batch, scales to millions
+of pixels). All work on :func:`hsi.clustering.features.pixel_features`.
+"""
+
+from hsi.clustering.api import METHODS, SCALABLE_METHODS, ClusterResult, check_k, cluster
+from hsi.clustering.auto_k import estimate_k
+from hsi.clustering.evaluate import clustering_accuracy, evaluate, match_clusters
+
+__all__ = ["METHODS", "SCALABLE_METHODS", "ClusterResult", "check_k", "cluster",
+           "clustering_accuracy", "estimate_k", "evaluate", "match_clusters"]

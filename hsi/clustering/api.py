@@ -1,0 +1,186 @@
+"""``cluster(cube, k, method=...)``: one entry point for every clustering method."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields, is_dataclass
+
+import numpy as np
+
+from hsi.errors import HsiError, ShapeError
+
+#: Method names accepted by :func:`cluster`, in the order benchmarks list them.
+METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet")
+
+#: Methods whose memory grows with the batch, not the scene (for scenes of millions of pixels).
+SCALABLE_METHODS = ("kmeans", "spectralnet", "dinknet")
+
+
+@dataclass
+class ClusterResult:
+    """What :func:`cluster` returns.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray, uint8, shape (H, W)
+        Cluster ids 1..k; 0 for nodata pixels.
+    confidence : numpy.ndarray, float32, shape (H, W)
+        Per-pixel confidence in [0, 1] (0 on nodata): the method's assignment probability, or
+        the distance margin ``1 - d_nearest / d_second`` for centroid-based methods.
+    method : str
+    k : int
+    criterion : str
+        How ``k`` was chosen (``"given"`` or the automatic criterion).
+    seconds : float
+        Wall-clock time of the clustering (features included).
+    """
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    method: str
+    k: int
+    criterion: str = "given"
+    seconds: float = 0.0
+    info: dict = field(default_factory=dict)
+
+    @property
+    def class_names(self) -> list[str]:
+        """``["cluster 1", ..., "cluster k"]`` for the class map's tags."""
+        return [f"cluster {i + 1}" for i in range(self.k)]
+
+
+def _config(method: str, config):
+    """The method's config dataclass from ``None``, an instance, or a dict of overrides."""
+    import importlib
+
+    where = {"spectralnet": ("spectralnet", "SpectralNetConfig"),
+             "cc": ("contrastive", "ContrastiveConfig"), "agc": ("graph", "GraphConfig"),
+             "mincut": ("graph", "GraphConfig"), "dinknet": ("dinknet", "DinkNetConfig")}
+    cls = None
+    if method in where and config is not None and not is_dataclass(config):
+        module, name = where[method]
+        cls = getattr(importlib.import_module(f"hsi.clustering.{module}"), name)
+    if config is None or is_dataclass(config):
+        return config
+    if cls is None:
+        return dict(config)
+    names = {f.name for f in fields(cls)}
+    unknown = set(config) - names
+    if unknown:
+        raise HsiError(f"config: unknown option(s) {sorted(unknown)} for method {method!r}; "
+                       f"expected some of {sorted(names)}")
+    return cls(**config)
+
+
+def check_k(k, n_pixels: int) -> None:
+    """Raise :class:`ShapeError` unless ``2 <= k <= min(n_pixels, 255)``."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
+    if k < 2:
+        raise ShapeError(f"k: expected at least 2 clusters, got {k}")
+    if k > min(n_pixels, 255):
+        raise ShapeError(f"k: expected at most {min(n_pixels, 255)} clusters (the valid pixel "
+                         f"count, and 255 for a uint8 map), got {k}")
+
+
+def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "auto",
+            progress: bool = True, config=None, n_components: int = 10,
+            spatial: bool = True) -> ClusterResult:
+    """Cluster the pixels of a scene without labels.
+
+    Parameters
+    ----------
+    cube : Cube or array-like, shape (bands, H, W)
+        Numpy or dask data (reflectance or any consistent units); pixels whose bands all
+        equal ``cube.nodata`` get label 0.
+    k : int or "auto"
+        Number of clusters (2..255), or ``"auto"`` to estimate it
+        (:func:`hsi.clustering.auto_k.estimate_k`; the criterion is in ``result.criterion``).
+    method : {"kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet"}
+    seed : int
+        Seeds sampling, initialisation and training: same seed, same labels (on CPU).
+    device : {"auto", "cpu", "cuda"}
+        Torch device for the network methods.
+    progress : bool
+        Show tqdm progress bars on stderr.
+    config : dataclass or dict, optional
+        The method's hyper-parameters (``SpectralNetConfig``, ``ContrastiveConfig``,
+        ``GraphConfig``, ``DinkNetConfig``), or a dict overriding some of their fields.
+    n_components : int
+        PCA components of the features.
+    spatial : bool
+        Append each pixel's 3×3 neighbourhood mean to its features.
+
+    Returns
+    -------
+    ClusterResult
+
+    Raises
+    ------
+    ShapeError
+        Not a 3-D cube, or ``k`` outside 2..min(valid pixels, 255).
+    FormatError
+        NaN or infinite values in pixels not marked nodata.
+    HsiError
+        Unknown method or device.
+    """
+    from hsi.clustering.features import pixel_features
+    from hsi.device import pick_device, seed_everything
+
+    method = str(method).lower()
+    if method not in METHODS:
+        raise HsiError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if isinstance(k, str) and k.lower() != "auto":
+        raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
+    if not isinstance(k, str):
+        check_k(k, 10**9)
+    dev = pick_device(device)
+    cfg = _config(method, config)
+    start = time.perf_counter()
+    seed_everything(seed)
+    feats = pixel_features(cube, n_components=n_components, spatial=spatial, seed=seed)
+    x = feats.pixels()
+    criterion = "given"
+    if isinstance(k, str):
+        from hsi.clustering.auto_k import estimate_k
+
+        k, criterion = estimate_k(x, seed=seed)
+    check_k(k, len(x))
+    seed_everything(seed)
+    labels, conf = _run(method, feats, x, int(k), cfg, seed=seed, device=dev, progress=progress)
+    out = np.zeros(feats.shape, dtype=np.uint8)
+    out[feats.valid] = labels.astype(np.uint8) + 1
+    confidence = np.zeros(feats.shape, dtype=np.float32)
+    confidence[feats.valid] = np.clip(conf, 0, 1)
+    return ClusterResult(labels=out, confidence=confidence, method=method, k=int(k),
+                         criterion=criterion, seconds=time.perf_counter() - start)
+
+
+def _run(method, feats, x, k, cfg, *, seed, device, progress):
+    if method == "kmeans":
+        from hsi.clustering.baselines import kmeans_cluster
+
+        return kmeans_cluster(x, k, seed=seed, **(cfg or {}))
+    if method == "spectral":
+        from hsi.clustering.baselines import spectral_cluster
+
+        return spectral_cluster(x, k, seed=seed, **(cfg or {}))
+    if method == "spectralnet":
+        from hsi.clustering.spectralnet import spectralnet_cluster
+
+        return spectralnet_cluster(x, k, cfg, seed=seed, device=device, progress=progress)
+    if method == "cc":
+        from hsi.clustering.contrastive import contrastive_cluster
+
+        return contrastive_cluster(feats, k, cfg, seed=seed, device=device, progress=progress)
+    if method == "agc":
+        from hsi.clustering.graph import agc_cluster
+
+        return agc_cluster(feats, x, k, cfg, seed=seed)
+    if method == "mincut":
+        from hsi.clustering.graph import mincut_cluster
+
+        return mincut_cluster(feats, x, k, cfg, seed=seed, device=device, progress=progress)
+    from hsi.clustering.dinknet import dinknet_cluster
+
+    return dinknet_cluster(feats, x, k, cfg, seed=seed, device=device, progress=progress)

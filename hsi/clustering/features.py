@@ -1,0 +1,171 @@
+"""Per-pixel clustering features: scene PCA spectra plus their spatial neighbourhood mean.
+
+Built from :mod:`hsi.classification.features` (``valid_mask``, ``fit_pca``, ``PcaTransform``)
+and computed row block by row block, so a lazy (dask) cube of millions of pixels is never
+loaded whole: only the ``(n_components, H, W)`` feature image is kept in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hsi.classification.features import PCA_MAX_PIXELS, PcaTransform, fit_pca, valid_mask
+from hsi.errors import FormatError, HsiError, ShapeError
+
+#: Rows of the cube read at a time when computing features.
+ROW_BLOCK = 256
+
+
+@dataclass
+class PixelFeatures:
+    """The features every clustering method works on.
+
+    Attributes
+    ----------
+    image : numpy.ndarray, float32, shape (C, H, W)
+        PCA scores of each pixel, all divided by the first component's standard deviation
+        (relative variances are kept, unlike whitening). Invalid pixels hold 0.
+    valid : numpy.ndarray of bool, shape (H, W)
+        Pixels to cluster (finite and not nodata).
+    pca : PcaTransform
+        The projection (``scale`` constant over components).
+    spatial : bool
+        Whether :meth:`pixels` appends the 3×3 neighbourhood mean of the scores.
+    """
+
+    image: np.ndarray
+    valid: np.ndarray
+    pca: PcaTransform
+    spatial: bool = True
+
+    @property
+    def n_pixels(self) -> int:
+        return int(self.valid.sum())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.valid.shape)
+
+    def smoothed(self, radius: int = 1) -> np.ndarray:
+        """Mean of the valid scores in a ``(2r+1)²`` window, ``(C, H, W)`` float32."""
+        from scipy.ndimage import uniform_filter
+
+        size = 2 * radius + 1
+        w = uniform_filter(self.valid.astype(np.float32), size=size, mode="reflect")
+        out = np.empty_like(self.image)
+        for c in range(self.image.shape[0]):
+            out[c] = uniform_filter(self.image[c] * self.valid, size=size, mode="reflect")
+        out /= np.maximum(w, 1e-6)[None]
+        out[:, ~self.valid] = 0
+        return out
+
+    def pixels(self) -> np.ndarray:
+        """Feature matrix of the valid pixels (row-major order), ``(N, C)`` or ``(N, 2C)``."""
+        parts = [self.image]
+        if self.spatial:
+            parts.append(self.smoothed())
+        return np.ascontiguousarray(
+            np.concatenate([p[:, self.valid] for p in parts], axis=0).T, dtype=np.float32)
+
+    def spectra_from_scores(self, scores):
+        """Spectra (cube units) reconstructed from scores: ``mean + scale * components^T z``.
+
+        Parameters
+        ----------
+        scores : numpy.ndarray or torch.Tensor, shape (..., C)
+
+        Returns
+        -------
+        Same type, shape (..., bands)
+        """
+        import torch
+
+        comp = self.pca.components * self.pca.scale[:, None]
+        if isinstance(scores, torch.Tensor):
+            comp_t = torch.as_tensor(comp, dtype=scores.dtype, device=scores.device)
+            mean_t = torch.as_tensor(self.pca.mean, dtype=scores.dtype, device=scores.device)
+            return scores @ comp_t + mean_t
+        return scores @ comp + self.pca.mean
+
+
+def _data_and_nodata(cube):
+    from hsi.cube import Cube
+
+    if isinstance(cube, Cube):
+        return cube.data, cube.nodata
+    data = cube
+    if not hasattr(data, "ndim"):
+        data = np.asarray(data)
+    return data, None
+
+
+def check_cube(cube) -> tuple[int, int, int]:
+    """Check a cube's rank and return ``(bands, H, W)``."""
+    data, _ = _data_and_nodata(cube)
+    if data.ndim != 3:
+        raise ShapeError(f"cube: expected (bands, H, W), got {tuple(data.shape)}",
+                         actual_shape=tuple(data.shape), expected_shape=("bands", "H", "W"))
+    return tuple(int(s) for s in data.shape)
+
+
+def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
+                   seed: int = 0) -> PixelFeatures:
+    """Compute :class:`PixelFeatures` of a cube.
+
+    Parameters
+    ----------
+    cube : Cube or array-like, shape (bands, H, W)
+        Numpy or dask data; pixels whose bands all equal ``cube.nodata`` are not clustered.
+    n_components : int
+        PCA components kept (at most ``bands``).
+    spatial : bool
+        Append the 3×3 neighbourhood mean to each pixel's scores.
+    seed : int
+        Seeds the pixel subset the PCA is fitted on.
+
+    Raises
+    ------
+    ShapeError
+        The cube is not 3-D.
+    FormatError
+        A pixel not marked nodata holds NaN or infinity (the message counts them).
+    HsiError
+        Too few valid pixels.
+    """
+    bands, h, w = check_cube(cube)
+    data, nodata = _data_and_nodata(cube)
+    valid = np.zeros((h, w), dtype=bool)
+    rate = min(1.0, PCA_MAX_PIXELS / max(h * w, 1))
+    rng = np.random.default_rng(seed)
+    samples = []
+    bad = 0
+    for r0 in range(0, h, ROW_BLOCK):
+        block = np.asarray(data[:, r0:r0 + ROW_BLOCK, :])
+        ok = valid_mask(block, nodata)
+        if nodata is not None and np.isnan(nodata) and np.issubdtype(block.dtype, np.floating):
+            ok = ~np.isnan(block).all(axis=0)  # NaN nodata: an all-NaN pixel is missing
+        if np.issubdtype(block.dtype, np.floating):
+            bad += int((~np.isfinite(block[:, ok])).sum())
+        valid[r0:r0 + ROW_BLOCK] = ok
+        px = block[:, ok]
+        if rate < 1.0:
+            px = px[:, rng.random(px.shape[1]) < rate]
+        samples.append(px.astype(np.float64))
+    if bad:
+        raise FormatError(f"cube: {bad} NaN/infinite values in pixels not marked nodata; "
+                          "fill them or set the cube's nodata")
+    sample = np.concatenate(samples, axis=1)
+    if sample.shape[1] < 2:
+        raise HsiError(f"cube: clustering needs at least 2 valid pixels, got {int(valid.sum())}")
+    n_components = max(1, min(int(n_components), bands, sample.shape[1] - 1))
+    pca = fit_pca(sample[:, :, None], n_components, seed=seed)
+    pca = PcaTransform(mean=pca.mean, components=pca.components,
+                       scale=np.full(pca.n_components, pca.scale[0]))
+    image = np.zeros((pca.n_components, h, w), dtype=np.float32)
+    for r0 in range(0, h, ROW_BLOCK):
+        block = np.asarray(data[:, r0:r0 + ROW_BLOCK, :])
+        image[:, r0:r0 + ROW_BLOCK] = pca.transform(block, valid[r0:r0 + ROW_BLOCK])
+    image[:, ~valid] = 0
+    return PixelFeatures(image=image, valid=valid, pca=pca, spatial=spatial)

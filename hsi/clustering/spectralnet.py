@@ -1,0 +1,179 @@
+"""SpectralNet (Shaham et al., ICLR 2018): a network mapping pixels into the Laplacian eigenspace.
+
+An MLP maps features to ``k`` outputs; an orthonormalisation layer (QR of the batch output)
+makes them orthogonal on each mini-batch, ``Y^T Y / n = I``. The loss
+``sum_ij W_ij ||y_i - y_j||^2 / n`` uses Gaussian affinities between each point and its
+nearest neighbours *within the batch*, so training is stochastic and memory stays bounded by
+the batch. k-means on the embedding gives the clusters; unseen pixels are embedded by the same
+network (out-of-sample), the orthonormalisation frozen at its last estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass
+class SpectralNetConfig:
+    """Hyper-parameters of :class:`SpectralNet` and its training.
+
+    Attributes
+    ----------
+    hidden : int
+        Width of the two hidden layers.
+    steps : int
+        Optimisation steps (one mini-batch each).
+    batch_size : int
+        Pixels per batch (affinities are computed within a batch).
+    n_neighbors : int
+        Neighbours per pixel in the batch affinity graph.
+    lr : float
+        Adam learning rate.
+    freeze_pixels : int
+        Pixels used to estimate the final orthonormalisation for inference.
+    """
+
+    hidden: int = 128
+    steps: int = 400
+    batch_size: int = 1024
+    n_neighbors: int = 8
+    lr: float = 1e-3
+    freeze_pixels: int = 8192
+
+
+class Orthonorm(nn.Module):
+    """Output layer making a batch's columns orthonormal: ``Y = Ỹ R^{-1} sqrt(n)``, ``Ỹ = QR``.
+
+    In training mode the factor comes from the current batch (gradients flow through the QR);
+    the last factor is kept in a buffer and used in eval mode (out-of-sample embedding).
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.eye(dim))
+
+    @staticmethod
+    def factor(y: torch.Tensor) -> torch.Tensor:
+        """``R^{-1} sqrt(n)`` for a batch ``y`` (n, dim)."""
+        _, r = torch.linalg.qr(y)
+        eye = torch.eye(r.shape[0], dtype=y.dtype, device=y.device)
+        r = r + 1e-6 * eye * torch.sign(torch.diagonal(r) + 1e-12)[None]
+        return torch.linalg.solve_triangular(r, eye, upper=True) * (y.shape[0] ** 0.5)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            w = self.factor(y)
+            self.weight.copy_(w.detach())
+            return y @ w
+        return y @ self.weight
+
+    def freeze(self, y: torch.Tensor) -> None:
+        """Set the eval-mode factor from a (large) batch of raw outputs."""
+        self.weight.copy_(self.factor(y).detach())
+
+
+class SpectralNet(nn.Module):
+    """MLP + :class:`Orthonorm`: ``(n, in_features) -> (n, k)``.
+
+    Parameters
+    ----------
+    in_features : int
+    k : int
+        Embedding dimension (the number of clusters).
+    hidden : int
+    """
+
+    def __init__(self, in_features: int, k: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(in_features, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Linear(hidden, k),
+        )
+        self.orthonorm = Orthonorm(k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.orthonorm(self.body(x))
+
+    @torch.no_grad()
+    def embed(self, x, batch: int = 65536) -> np.ndarray:
+        """Out-of-sample embedding of pixels ``x`` (N, in_features) -> ``(N, k)`` float32."""
+        was = self.training
+        self.eval()
+        dev = next(self.parameters()).device
+        out = [self(torch.as_tensor(np.asarray(x[s:s + batch]), dtype=torch.float32,
+                                    device=dev)).cpu().numpy()
+               for s in range(0, len(x), batch)]
+        self.train(was)
+        return np.concatenate(out) if out else np.zeros((0, self.orthonorm.weight.shape[0]))
+
+
+def batch_affinity(x: torch.Tensor, n_neighbors: int) -> torch.Tensor:
+    """Symmetric kNN Gaussian affinity ``(n, n)`` within a batch ``x`` (n, d).
+
+    Bandwidth: the median distance to the ``n_neighbors``-th neighbour.
+    """
+    d2 = torch.cdist(x, x).pow(2)
+    kk = min(n_neighbors + 1, x.shape[0])
+    vals, idx = d2.topk(kk, dim=1, largest=False)
+    sigma2 = vals[:, -1].median().clamp_min(1e-12)
+    w = torch.zeros_like(d2)
+    w.scatter_(1, idx[:, 1:], torch.exp(-vals[:, 1:] / (2 * sigma2)))
+    return torch.maximum(w, w.T)
+
+
+def spectral_loss(y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``sum_ij W_ij ||y_i - y_j||^2 / n`` (the Laplacian quadratic form per pixel)."""
+    d2 = torch.cdist(y, y).pow(2)
+    return (w * d2).sum() / y.shape[0]
+
+
+def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
+                    seed: int = 0, device=None, progress: bool = False) -> SpectralNet:
+    """Train :class:`SpectralNet` on pixel features ``x`` (N, d) by mini-batch optimisation.
+
+    Returns the trained network in eval mode, its orthonormalisation frozen on up to
+    ``config.freeze_pixels`` pixels.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = config or SpectralNetConfig()
+    device = device or torch.device("cpu")
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = SpectralNet(x.shape[1], k, cfg.hidden).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    n = len(xt)
+    b = min(cfg.batch_size, n)
+    net.train()
+    for _ in tqdm(range(cfg.steps), desc="spectralnet", disable=not progress, leave=False):
+        idx = torch.randperm(n, generator=gen)[:b]
+        xb = xt[idx].to(device)
+        w = batch_affinity(xb, cfg.n_neighbors)
+        loss = spectral_loss(net(xb), w)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    idx = torch.randperm(n, generator=gen)[:min(cfg.freeze_pixels, n)]
+    with torch.no_grad():
+        net.orthonorm.freeze(net.body(xt[idx].to(device)))
+    return net.eval()
+
+
+def spectralnet_cluster(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
+                        seed: int = 0, device=None, progress: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Train SpectralNet, embed every pixel, k-means the embedding.
+
+    Returns ``labels`` (N,) 0..k-1 and margin ``confidence`` (N,) in the embedding.
+    """
+    from hsi.clustering.baselines import kmeans_cluster
+
+    net = fit_spectralnet(x, k, config, seed=seed, device=device, progress=progress)
+    emb = net.embed(x)
+    return kmeans_cluster(emb, k, seed=seed, n_init=10)

@@ -1,0 +1,260 @@
+"""Tests of hsi.metrics against scikit-image and hand-worked cases."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from hsi.errors import SensorError, ShapeError
+from hsi.metrics import ergas, fusion_metrics, psnr, q2n, rmse, sam, ssim
+
+
+@pytest.fixture
+def pair(rng):
+    ref = rng.random((5, 40, 36))
+    est = np.clip(ref + 0.05 * rng.standard_normal(ref.shape), 0, 1)
+    return ref, est
+
+
+class TestInputs:
+    @pytest.mark.parametrize("fn", [psnr, ssim, sam, rmse, q2n])
+    def test_shape_mismatch(self, fn):
+        with pytest.raises(ShapeError, match="same shape"):
+            fn(np.zeros((3, 16, 16)), np.zeros((3, 16, 15)))
+        with pytest.raises(ShapeError):
+            fn(np.zeros((16, 16)), np.zeros((16, 16)))
+
+    def test_ergas_shape_mismatch(self):
+        with pytest.raises(ShapeError):
+            ergas(np.ones((3, 4, 4)), np.ones((4, 4, 4)), 4)
+
+    @pytest.mark.parametrize("fn", [psnr, ssim, sam, rmse, q2n])
+    def test_torch_equals_numpy(self, fn, pair):
+        ref, est = (a.astype(np.float32) for a in pair)
+        assert fn(torch.from_numpy(ref), torch.from_numpy(est)) == fn(ref, est)
+        assert fn(torch.from_numpy(ref), est) == fn(ref, est)
+
+    def test_torch_ergas_and_bundle(self, pair):
+        ref, est = pair
+        assert ergas(torch.from_numpy(ref), torch.from_numpy(est), 4) == ergas(ref, est, 4)
+        assert fusion_metrics(torch.from_numpy(ref), torch.from_numpy(est), 4) == \
+            fusion_metrics(ref, est, 4)
+
+
+class TestPSNR:
+    def test_against_skimage(self, pair):
+        ref, est = pair
+        expected = np.mean([peak_signal_noise_ratio(r, e, data_range=1.0)
+                            for r, e in zip(ref, est, strict=True)])
+        assert psnr(ref, est) == pytest.approx(expected, rel=1e-12)
+
+    def test_peak(self, pair):
+        ref, est = pair
+        expected = np.mean([peak_signal_noise_ratio(r, e, data_range=4000.0)
+                            for r, e in zip(ref * 4000, est * 4000, strict=True)])
+        assert psnr(ref * 4000, est * 4000, peak=4000.0) == pytest.approx(expected, rel=1e-12)
+
+    def test_hand_worked(self):
+        ref = np.zeros((2, 4, 4))
+        est = ref.copy()
+        est[0] += 0.1  # MSE 0.01 -> 20 dB
+        est[1] += 0.01  # MSE 1e-4 -> 40 dB
+        assert psnr(ref, est) == pytest.approx(30.0)
+        assert psnr(ref, ref) == math.inf
+
+
+class TestSSIM:
+    def test_against_skimage(self, pair):
+        ref, est = pair
+        expected = np.mean([structural_similarity(r, e, data_range=1.0, gaussian_weights=True,
+                                                  sigma=1.5, use_sample_covariance=False)
+                            for r, e in zip(ref, est, strict=True)])
+        assert ssim(ref, est) == pytest.approx(expected, rel=1e-12)
+        assert 0.5 < ssim(ref, est) < 1.0
+
+    def test_identical(self, pair):
+        assert ssim(pair[0], pair[0]) == pytest.approx(1.0)
+
+    def test_too_small(self):
+        with pytest.raises(ShapeError, match="11×11"):
+            ssim(np.zeros((2, 8, 20)), np.zeros((2, 8, 20)))
+
+
+class TestSAM:
+    def test_orthogonal_is_90(self):
+        ref = np.zeros((3, 2, 2))
+        est = np.zeros((3, 2, 2))
+        ref[0] = 1.0
+        est[1] = 2.0
+        assert sam(ref, est) == pytest.approx(90.0, abs=1e-12)
+
+    def test_scaled_is_0(self, rng):
+        ref = rng.random((10, 6, 6)) + 0.1
+        assert sam(ref, 3.7 * ref) == pytest.approx(0.0, abs=1e-6)
+        assert sam(ref, ref) == 0.0
+
+    def test_mean_over_pixels_in_degrees(self):
+        ref = np.zeros((2, 1, 3))
+        est = np.zeros((2, 1, 3))
+        ref[0] = 1.0
+        est[:, 0, 0] = [1.0, 0.0]  # 0°
+        est[:, 0, 1] = [1.0, 1.0]  # 45°
+        est[:, 0, 2] = [0.0, 1.0]  # 90°
+        assert sam(ref, est) == pytest.approx(45.0, abs=1e-12)
+        est[:, 0, 2] = [-1.0, 0.0]  # 180°
+        assert sam(ref, est) == pytest.approx((0 + 45 + 180) / 3, abs=1e-12)
+
+    def test_zero_norm_pixels_skipped(self):
+        ref = np.zeros((2, 1, 2))
+        est = np.zeros((2, 1, 2))
+        ref[:, 0, 0] = [1.0, 0.0]
+        est[:, 0, 0] = [1.0, 1.0]  # 45°; pixel 1 is zero in both
+        assert sam(ref, est) == pytest.approx(45.0)
+        assert math.isnan(sam(np.zeros((2, 3, 3)), np.zeros((2, 3, 3))))
+
+
+class TestERGAS:
+    def test_hand_worked(self):
+        ref = np.stack([np.full((4, 4), 2.0), np.full((4, 4), 4.0)])
+        est = ref.copy()
+        est[0, :2] += 0.2
+        est[0, 2:] -= 0.2  # RMSE 0.2, mean 2 -> 0.01
+        est[1] += 0.4  # RMSE 0.4, mean 4 -> 0.01
+        assert ergas(ref, est, 4) == pytest.approx(100 / 4 * math.sqrt(0.01))
+        assert ergas(ref, est, 2) == pytest.approx(5.0)
+        assert ergas(ref, ref, 4) == 0.0
+
+    def test_unequal_bands(self):
+        ref = np.stack([np.full((2, 2), 1.0), np.full((2, 2), 10.0)])
+        est = ref + np.array([0.1, 3.0])[:, None, None]  # ratios 0.01 and 0.09
+        assert ergas(ref, est, 4) == pytest.approx(25 * math.sqrt(0.05))
+
+    def test_bad_ratio(self):
+        for bad in (0, -4, "x", float("nan")):
+            with pytest.raises(SensorError, match="ratio"):
+                ergas(np.ones((1, 2, 2)), np.ones((1, 2, 2)), bad)
+
+
+class TestRMSE:
+    def test_hand_worked(self):
+        ref = np.zeros((2, 2, 2))
+        est = ref.copy()
+        est[0, 0, 0] = 4.0  # one error of 4 among 8 values -> sqrt(16 / 8)
+        assert rmse(ref, est) == pytest.approx(math.sqrt(2.0))
+
+
+# ================================================================================== Q2^n
+def _conj(x):
+    return np.concatenate([x[:1], -x[1:]])
+
+
+def _onion_mult(o1, o2):
+    """Literal transcription of the toolbox's recursive onion_mult (components on axis 0)."""
+    n = o1.shape[0]
+    if n == 1:
+        return o1 * o2
+    h = n // 2
+    a, b, c, d = o1[:h], _conj(o1[h:]), o2[:h], _conj(o2[h:])
+    if n == 2:
+        return np.concatenate([a * c - d * b, a * d + c * b])
+    return np.concatenate([_onion_mult(a, c) - _onion_mult(d, _conj(b)),
+                           _onion_mult(_conj(a), d) + _onion_mult(c, b)])
+
+
+class TestQ2n:
+    def test_identical_is_one(self, rng):
+        for bands in (1, 3, 4, 7):
+            x = rng.random((bands, 40, 50))
+            assert q2n(x, x) == pytest.approx(1.0, abs=1e-12)
+
+    def test_decreases_with_noise(self, rng):
+        x = rng.random((6, 64, 64))
+        values = [q2n(x, x + s * rng.standard_normal(x.shape)) for s in (0.01, 0.05, 0.2, 0.5)]
+        assert all(a > b for a, b in itertools.pairwise(values))
+        assert values[0] > 0.99 and values[-1] < 0.5
+
+    def test_single_band_hand_worked(self):
+        # one 2×2 block: ref 1,2,3,4 and est = ref + 1. After the toolbox's normalisation by the
+        # reference's mean 2.5 and sample std s = sqrt(5/3): z' has mean 1, v' = z' + 1/s, equal
+        # variances and correlation 1, so Q = 2·1·(1 + c) / (1 + (1 + c)²) with c = sqrt(3/5).
+        ref = np.array([[[1.0, 2.0], [3.0, 4.0]]])
+        c = math.sqrt(3 / 5)
+        assert q2n(ref, ref + 1, block=2) == pytest.approx(2 * (1 + c) / (1 + (1 + c) ** 2))
+        # est = -ref: correlation -1, |Q| keeps the modulus of the (negative) covariance
+        zn = (ref - 2.5) / math.sqrt(5 / 3) + 1
+        vn = (-ref - 2.5) / math.sqrt(5 / 3) + 1
+        expected = abs(np.cov(zn.ravel(), vn.ravel())[0, 1]) * 2 / (zn.var(ddof=1)
+                                                                     + vn.var(ddof=1))
+        expected *= 2 * zn.mean() * abs(vn.mean()) / (zn.mean() ** 2 + vn.mean() ** 2)
+        assert q2n(ref, -ref, block=2) == pytest.approx(expected)
+
+    def test_two_bands_against_complex_numbers(self, rng):
+        ref = rng.random((2, 8, 8))
+        est = ref + 0.3 * rng.standard_normal(ref.shape)
+        mu = ref.mean(axis=(1, 2), keepdims=True)
+        sd = ref.std(axis=(1, 2), ddof=1, keepdims=True)
+        zn, vn = (ref - mu) / sd + 1, (est - mu) / sd + 1
+        z = (zn[0] + 1j * zn[1]).ravel()
+        v = (vn[0] + 1j * vn[1]).ravel()
+        cov = np.sum((z - z.mean()) * np.conj(v - v.mean())) / (z.size - 1)
+        var_z = np.sum(np.abs(z - z.mean()) ** 2) / (z.size - 1)
+        var_v = np.sum(np.abs(v - v.mean()) ** 2) / (z.size - 1)
+        mz, mv = abs(z.mean()), abs(v.mean())
+        expected = abs(cov) * 2 / (var_z + var_v) * 2 * mz * mv / (mz ** 2 + mv ** 2)
+        assert q2n(ref, est, block=8) == pytest.approx(expected, rel=1e-12)
+
+    def test_product_table_matches_toolbox_recursion(self, rng):
+        from hsi.metrics import _hypercomplex_product
+
+        for n in (2, 4, 8, 16):
+            a, b = rng.standard_normal((n, 5)), rng.standard_normal((n, 5))
+            np.testing.assert_allclose(_hypercomplex_product(a, b), _onion_mult(a, b),
+                                       atol=1e-12)
+            # z·z̄ = |z|², a real number: what makes q2n(x, x) = 1
+            zz = _hypercomplex_product(a, _conj(a))
+            np.testing.assert_allclose(zz[0], np.sum(a ** 2, axis=0))
+            np.testing.assert_allclose(zz[1:], 0, atol=1e-12)
+
+    def test_blocks_are_averaged(self, rng):
+        ref = rng.random((3, 64, 64))
+        est = ref + 0.1 * rng.standard_normal(ref.shape)
+        quads = [q2n(ref[:, i:i + 32, j:j + 32], est[:, i:i + 32, j:j + 32])
+                 for i in (0, 32) for j in (0, 32)]
+        assert q2n(ref, est) == pytest.approx(np.mean(quads), rel=1e-12)
+
+    def test_bands_padded_with_zeros(self, rng):
+        ref = rng.random((3, 32, 32))
+        est = ref + 0.1 * rng.standard_normal(ref.shape)
+        pad = np.zeros((1, 32, 32))
+        assert q2n(ref, est) == pytest.approx(q2n(np.concatenate([ref, pad]),
+                                                  np.concatenate([est, pad])), rel=1e-12)
+
+    def test_scale_invariant_and_partial_blocks(self, rng):
+        ref = rng.random((4, 45, 50))  # 2×2 blocks, mirrored padding
+        est = ref + 0.05 * rng.standard_normal(ref.shape)
+        value = q2n(ref, est)
+        assert 0.8 < value < 1.0
+        assert q2n(1000 * ref, 1000 * est) == pytest.approx(value, rel=1e-9)
+
+    def test_bad_block(self):
+        with pytest.raises(ShapeError, match="block"):
+            q2n(np.ones((1, 4, 4)), np.ones((1, 4, 4)), block=1)
+
+
+class TestFusionMetrics:
+    def test_bundle(self, pair):
+        ref, est = pair
+        out = fusion_metrics(ref, est, 4)
+        assert list(out) == ["psnr", "ssim", "sam", "ergas", "q2n"]
+        assert out == {"psnr": psnr(ref, est), "ssim": ssim(ref, est), "sam": sam(ref, est),
+                       "ergas": ergas(ref, est, 4), "q2n": q2n(ref, est)}
+        assert all(isinstance(v, float) for v in out.values())
+
+    def test_shape_mismatch(self):
+        with pytest.raises(ShapeError):
+            fusion_metrics(np.ones((3, 16, 16)), np.ones((3, 16, 17)), 4)

@@ -1,0 +1,220 @@
+"""The plugin's dock widgets driven in a real viewer (Xvfb), results checked against hsi."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from viewer_checks import canvas_std, colors_present
+
+pytestmark = pytest.mark.gui
+
+WAIT_MS = 120_000
+
+
+def _canvas(viewer):
+    # the vispy canvas widget: where a user's click lands (no public accessor in napari)
+    return viewer.window._qt_viewer.canvas.native
+
+
+def test_spectrum_click_plots_the_pixel_spectrum(make_napari_viewer, qtbot, sample):
+    from qtpy.QtCore import QPoint, Qt
+
+    from hsi.viewer._convert import cube_layer_data
+
+    viewer = make_napari_viewer(show=True)
+    data, attrs, _ = cube_layer_data(sample, name="salinas")
+    layer = viewer.add_image(data, **attrs)
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Spectrum")
+    assert widget.layer_combo.currentText() == layer.name
+
+    # put pixel (row 30, col 40) under the canvas centre, zoomed in, then click there
+    viewer.camera.center = tuple(layer.data_to_world((0, 30, 40))[1:])
+    viewer.camera.zoom = 8 / layer.scale[1]
+    canvas = _canvas(viewer)
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton,
+                     pos=QPoint(canvas.width() // 2, canvas.height() // 2))
+    qtbot.waitUntil(lambda: widget.current is not None, timeout=5000)
+    spec = widget.current
+    assert (spec.row, spec.col) == (30, 40)
+    np.testing.assert_array_equal(spec.values, np.asarray(sample.data[:, 30, 40], np.float64))
+    np.testing.assert_allclose(spec.x, sample.wavelengths)
+    line = widget.axes.get_lines()[0]  # what the plot shows
+    np.testing.assert_allclose(line.get_xdata(), sample.wavelengths)
+    np.testing.assert_allclose(line.get_ydata(), sample.data[:, 30, 40])
+
+    # pin it, plot a second pixel: both on the plot
+    widget.pin()
+    widget.show_pixel(5, 6)
+    ys = [ln.get_ydata() for ln in widget.axes.get_lines()[:2]]
+    np.testing.assert_allclose(ys[0], sample.data[:, 30, 40])
+    np.testing.assert_allclose(ys[1], sample.data[:, 5, 6])
+
+    # the band slider's wavelength readout
+    viewer.dims.set_current_step(0, 50)
+    assert widget.current_band() == 50
+    assert f"{sample.wavelengths[50]:.1f} nm" in widget.readout.text()
+    assert canvas_std(viewer) > 5
+
+
+def test_true_colour_adds_rgb_composite(make_napari_viewer, sample):
+    from hsi.viewer._convert import cube_layer_data
+
+    viewer = make_napari_viewer(show=True)
+    data, attrs, _ = cube_layer_data(sample, name="salinas")
+    layer = viewer.add_image(data, **attrs)
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "True colour")
+    widget.cube.value = layer
+    widget()
+    rgb = viewer.layers["salinas true colour"]
+    assert rgb.rgb and rgb.data.shape == (83, 86, 3)
+    np.testing.assert_allclose(rgb.data, sample.rgb())
+    wl = sample.wavelengths[rgb.metadata["rgb_bands"]]
+    np.testing.assert_allclose(wl, [sample.wavelengths[np.argmin(abs(sample.wavelengths - nm))]
+                                    for nm in (640, 550, 460)])
+    assert rgb.scale == pytest.approx(layer.scale[1:])
+    layer.visible = False
+    shot = np.asarray(viewer.screenshot(canvas_only=True, flash=False))[..., :3].astype(float)
+    assert canvas_std(viewer) > 5
+    # a colour image: the channels differ somewhere
+    assert np.abs(shot[..., 0] - shot[..., 2]).mean() > 1
+
+
+@pytest.fixture
+def pair_viewer(make_napari_viewer):
+    viewer = make_napari_viewer(show=True)
+    reference, lr, hr = viewer.open_sample("hsikit", "fusion_pair")
+    return viewer, reference, lr, hr
+
+
+def test_fuse_widget_matches_hsi_fuse(pair_viewer, qtbot):
+    from hsi.data import sample_cube
+    from hsi.degrade import crop_to_ratio, simulate_pair
+    from hsi.fusion import fuse
+    from hsi.metrics import fusion_metrics
+
+    viewer, reference, lr, hr = pair_viewer
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Fuse")
+    assert (widget.lr_combo.currentText(), widget.hr_combo.currentText()) == (lr.name, hr.name)
+    widget.ref_combo.select(reference)
+    widget.set_method("glp")
+    widget.device_combo.setCurrentText("cpu")
+    n_layers = len(viewer.layers)
+    widget.run_button.click()
+    assert widget.job.running and not widget.run_button.isEnabled()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=WAIT_MS)
+    assert widget.run_button.isEnabled()
+    assert len(viewer.layers) == n_layers + 1, widget.status.text()
+    fused = viewer.layers[-1]
+
+    # the same as the CLI's function on the same pair, method and seed
+    lr_cube, hr_cube = simulate_pair(sample_cube(), 4, "sentinel2")
+    expected = fuse(lr_cube, hr_cube, method="glp", seed=0, device="cpu", progress=False)
+    assert fused.data.shape == (204, 80, 84)
+    np.testing.assert_array_equal(np.asarray(fused.data), np.asarray(expected.data))
+    np.testing.assert_allclose(fused.metadata["wavelengths"], lr_cube.wavelengths)
+    assert fused.scale == pytest.approx(hr.scale) and fused.translate == pytest.approx(hr.translate)
+
+    ref = np.asarray(crop_to_ratio(sample_cube(), 4).data, np.float32)
+    metrics = fusion_metrics(ref, np.asarray(expected.data, np.float32), 4)
+    assert widget.last_metrics == pytest.approx(metrics)
+    assert f"PSNR {metrics['psnr']:.2f} dB" in widget.metrics_label.text()
+    assert canvas_std(viewer) > 5
+
+
+def test_fuse_cancel_discards_result(pair_viewer, qtbot):
+    viewer, _, _, _ = pair_viewer
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Fuse")
+    widget.set_method("glp")
+    n_layers = len(viewer.layers)
+    widget.run_button.click()
+    widget.cancel_button.click()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=WAIT_MS)
+    assert len(viewer.layers) == n_layers
+    assert widget.status.text() == "cancelled"
+    assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
+
+
+def test_fuse_widget_reports_swapped_pair(pair_viewer):
+    """HR-MSI picked as the LR-HSI and vice versa: one-line error, nothing runs."""
+    viewer, _, lr, hr = pair_viewer
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Fuse")
+    widget.lr_combo.select(hr)
+    widget.hr_combo.select(lr)
+    n_layers = len(viewer.layers)
+    widget.run_button.click()
+    assert not widget.job.running
+    assert widget.status.text().startswith("error: ")
+    assert "\n" not in widget.status.text()
+    assert len(viewer.layers) == n_layers
+
+
+def test_classify_widget_paint_train_legend_export(make_napari_viewer, qtbot, sample, tmp_path):
+    from hsi.data import sample_labels
+    from hsi.io.labels import read_labels
+    from hsi.viewer._convert import cube_layer_data
+
+    viewer = make_napari_viewer(show=True)
+    data, attrs, _ = cube_layer_data(sample, name="salinas")
+    cube_layer = viewer.add_image(data, **attrs)
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
+    labels_layer = widget.new_labels_layer()
+    assert labels_layer.data.shape == (83, 86) and labels_layer.scale == pytest.approx((3.7, 3.7))
+
+    # paint 12 ground-truth pixels per class, with non-consecutive label values
+    truth, names = sample_labels()
+    painted_values = {1: 3, 2: 5, 3: 8, 4: 11, 5: 12, 6: 20}
+    rng = np.random.default_rng(0)
+    painted = np.zeros_like(truth)
+    for k, value in painted_values.items():
+        rows, cols = np.nonzero(truth == k)
+        pick = rng.choice(rows.size, 12, replace=False)
+        painted[rows[pick], cols[pick]] = value
+    labels_layer.data[...] = painted
+    labels_layer.refresh()
+    widget.refresh_classes()
+    assert widget.table.rowCount() == 6
+    widget.set_class_name(3, names[0])
+    widget.epochs_spin.setValue(3)
+    widget.device_combo.setCurrentText("cpu")
+    widget.run_button.click()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=WAIT_MS)
+    class_layer = widget.class_map_layer
+    assert class_layer is not None, widget.status.text()
+    assert viewer.layers[-1].name == class_layer.name
+    class_map = np.asarray(class_layer.data)
+    values = set(np.unique(class_map)) - {0}
+    assert len(values) > 1 and values <= set(painted_values.values())
+    # the painted values come back: the map agrees with the ground truth where it has one
+    truth_as_painted = np.vectorize(lambda k: painted_values.get(k, 0))(truth)
+    known = truth > 0
+    assert (class_map[known] == truth_as_painted[known]).mean() > 0.6
+
+    legend = widget.legend_rows()
+    assert len(legend) == 6
+    assert legend[0][0] == names[0]
+    assert sum(count for _, _, count in legend) == int((class_map > 0).sum())
+    for (_, rgb, count), value in zip(legend, sorted(painted_values.values()), strict=True):
+        assert count == int((class_map == value).sum())
+        expected = np.round(labels_layer.colormap.map(np.asarray([value]))[0][:3] * 255)
+        assert rgb == pytest.approx(tuple(expected), abs=1)
+    assert {layer.name for layer in viewer.layers} >= {"salinas class probabilities",
+                                                       "salinas uncertainty"}
+    probs = viewer.layers["salinas class probabilities"].data
+    assert probs.shape == (6, 83, 86)
+    np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-4)
+
+    # the class colours are on the canvas
+    cube_layer.visible = False
+    labels_layer.visible = False
+    class_layer.opacity = 1.0
+    assert canvas_std(viewer) > 5
+    present = colors_present(viewer, [rgb for _, rgb, count in legend if count > 200])
+    assert present and all(present)
+
+    # export: GeoTIFF with the map, georeference and colours
+    out = tmp_path / "classes.tif"
+    widget.export(str(out))
+    back, crs, transform = read_labels(out)
+    assert tuple(transform)[:6] == pytest.approx(tuple(sample.transform)[:6])
+    np.testing.assert_array_equal(back, class_map)
+    assert crs == sample.crs
