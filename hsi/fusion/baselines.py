@@ -73,7 +73,7 @@ def _as_tensor(x, name: str) -> torch.Tensor:
 
 
 def _check_pair(lr, msi, ratio) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Check that ``msi`` is ``ratio`` times larger than ``lr``; return float32 tensors on one device."""
+    """Check that ``msi`` is ``ratio`` times ``lr``'s size; return float32 tensors, one device."""
     ratio = check_ratio(ratio)
     lr = _as_tensor(lr, "lr")
     msi = _as_tensor(msi, "msi")
@@ -181,7 +181,8 @@ class RegressionMoments:
         return gains.float(), offset.float()
 
 
-def _regress(y: torch.Tensor, x: torch.Tensor, ridge: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
+def _regress(y: torch.Tensor, x: torch.Tensor,
+             ridge: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
     """Least-squares fit ``y ≈ gains @ x + offset`` (float64, with a small ridge).
 
     Parameters

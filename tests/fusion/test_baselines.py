@@ -141,21 +141,21 @@ class TestGLP:
                                    atol=1e-5, rtol=0)
 
     def test_beats_bicubic_on_real_data(self, salinas_scores):
-        # measured 80×84 Salinas-A, Sentinel-2, x4: bicubic 41.8 dB / 1.64°, GLP 54.4 dB / 0.37°
+        # measured 80×84 Salinas-A, Sentinel-2, x4: bicubic 44.3 dB / 1.57°, GLP 59.1 dB / 0.34°
         bic_psnr, bic_sam = salinas_scores["bicubic"]
         glp_psnr, glp_sam = salinas_scores["glp"]
-        assert 40.0 < bic_psnr < 44.0
-        assert glp_psnr > bic_psnr + 10.0
-        assert glp_sam < 0.5 * bic_sam
+        assert 42.0 < bic_psnr < 46.0
+        assert glp_psnr > bic_psnr + 12.0
+        assert glp_sam < 0.3 * bic_sam
 
 
 class TestGSA:
     def test_beats_bicubic_on_real_data(self, salinas_scores):
-        # measured: GSA 48.5 dB / 0.83° against bicubic 41.8 dB / 1.64°
+        # measured: GSA 51.2 dB / 0.78° against bicubic 44.3 dB / 1.57°
         bic_psnr, bic_sam = salinas_scores["bicubic"]
         gsa_psnr, gsa_sam = salinas_scores["gsa"]
         assert gsa_psnr > bic_psnr + 5.0
-        assert gsa_sam < bic_sam
+        assert gsa_sam < 0.6 * bic_sam
 
     def test_flat_msi_gives_bicubic(self, rng):
         lr = torch.as_tensor(rng.random((6, 8, 8)), dtype=torch.float32)
@@ -165,11 +165,11 @@ class TestGSA:
 
 class TestCNMF:
     def test_beats_bicubic_on_real_data(self, salinas_scores):
-        # measured: CNMF (estimated SRF) 53.2 dB / 0.40° against bicubic 41.8 dB / 1.64°
+        # measured: CNMF (SRF estimated by NNLS) 53.0 dB / 0.47° against bicubic 44.3 dB / 1.57°
         bic_psnr, bic_sam = salinas_scores["bicubic"]
         cnmf_psnr, cnmf_sam = salinas_scores["cnmf"]
-        assert cnmf_psnr > bic_psnr + 8.0
-        assert cnmf_sam < 0.5 * bic_sam
+        assert cnmf_psnr > bic_psnr + 7.0
+        assert cnmf_sam < 0.4 * bic_sam
 
     def test_recovers_low_rank_mixture(self, rng):
         # 3 endmembers (smooth positive spectra) mixed by smooth sum-to-one abundances; with the
@@ -186,10 +186,10 @@ class TestCNMF:
         lr = _lowres(ref, r)
         msi = torch.einsum("mb,bhw->mhw", srf, ref)
         est = cnmf(lr, msi, r, srf_matrix=srf, endmembers=k)
-        # measured: 46.9 dB / 0.20° against bicubic 26.6 dB / 2.2°
-        assert psnr(ref, est) > 42.0
-        assert psnr(ref, est) > psnr(ref, bicubic(lr, r)) + 15.0
-        assert sam(ref, est) < 0.5
+        # measured: 51.5 dB / 0.17° against bicubic 28.0 dB / 5.0°
+        assert psnr(ref, est) > 46.0
+        assert psnr(ref, est) > psnr(ref, bicubic(lr, r)) + 18.0
+        assert sam(ref, est) < 0.3
 
     def test_estimate_srf_recovers_true_matrix(self, rng):
         bands, r = 10, 4
@@ -220,7 +220,7 @@ class TestErrors:
             BASELINES[name](torch.rand(4, 8, 8), torch.rand(3, 32, 32), 1.5)
 
     def test_srf_of_wrong_shape(self):
-        with pytest.raises(ShapeError, match=r"srf_matrix must have shape .* \(3, 4\), got \(4, 3\)"):
+        with pytest.raises(ShapeError, match=r"srf_matrix must .*\(3, 4\), got \(4, 3\)"):
             cnmf(torch.rand(4, 8, 8), torch.rand(3, 32, 32), 4, srf_matrix=torch.rand(4, 3))
 
     def test_bicubic_lr_not_3d(self):

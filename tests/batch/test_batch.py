@@ -1,0 +1,135 @@
+"""Batch fusion on a real two-process Dask cluster: failures isolated, resume, model cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import hsi
+from hsi.batch import Scene, read_manifest, run_batch
+from hsi.errors import FormatError, HsiIOError
+from hsi.fusion import fuse
+
+
+class TestManifest:
+    def test_csv_paths_relative_to_csv(self, scenes_dir):
+        scenes = read_manifest(scenes_dir / "manifest.csv")
+        assert [s.name for s in scenes] == ["north", "east", "south"]
+        assert scenes[1] == Scene("east", scenes_dir / "east_lr.tif", scenes_dir / "east_hr.tif")
+
+    def test_folder_of_pairs(self, scenes_dir, tmp_path):
+        for p in scenes_dir.glob("*_?r.tif"):
+            shutil.copy(p, tmp_path / p.name)
+        (tmp_path / "east_lr.hdr").write_text("ENVI\n")  # an ENVI header wins over .tif
+        scenes = read_manifest(tmp_path)
+        assert [s.name for s in scenes] == ["east", "north", "south"]
+        assert scenes[0].lr_hsi.name == "east_lr.hdr"
+        assert scenes[0].hr_msi.name == "east_hr.tif"
+
+    def test_folder_with_unpaired_file(self, scenes_dir, tmp_path):
+        shutil.copy(scenes_dir / "north_lr.tif", tmp_path)
+        with pytest.raises(HsiIOError, match="scene 'north' has north_lr.tif but no north_hr"):
+            read_manifest(tmp_path)
+
+    def test_missing_column(self, tmp_path):
+        (tmp_path / "m.csv").write_text("name,lr_hsi\na,a_lr.tif\n")
+        with pytest.raises(FormatError, match="missing column hr_msi") as info:
+            read_manifest(tmp_path / "m.csv")
+        assert "\n" not in str(info.value)
+
+    def test_missing_file_names_scene_and_line(self, scenes_dir, tmp_path):
+        text = (scenes_dir / "manifest.csv").read_text().replace("south_hr.tif", "gone.tif")
+        (scenes_dir / "bad.csv").write_text(text)
+        try:
+            with pytest.raises(HsiIOError, match=r"bad.csv:4: scene 'south': hr_msi file .*gone"):
+                read_manifest(scenes_dir / "bad.csv")
+        finally:
+            (scenes_dir / "bad.csv").unlink()
+
+    def test_duplicate_and_unsafe_names(self, scenes_dir, tmp_path):
+        for name, message in (("north", "appears twice"), ("../x", "not a plain file name")):
+            csv = tmp_path / "m.csv"
+            csv.write_text(f"name,lr_hsi,hr_msi\nnorth,{scenes_dir}/north_lr.tif,"
+                           f"{scenes_dir}/north_hr.tif\n{name},{scenes_dir}/east_lr.tif,"
+                           f"{scenes_dir}/east_hr.tif\n")
+            with pytest.raises(FormatError, match=message):
+                read_manifest(csv)
+
+
+def _manifest_with_corrupt_scene(scenes_dir, folder):
+    """The three real scenes plus 'broken', whose LR-HSI is a truncated GeoTIFF."""
+    data = (scenes_dir / "north_lr.tif").read_bytes()
+    (folder / "broken_lr.tif").write_bytes(data[: len(data) // 3])
+    lines = (scenes_dir / "manifest.csv").read_text().splitlines()
+    lines = [lines[0]] + [",".join([ln.split(",")[0]] + [str(scenes_dir / p) for p in
+                                                          ln.split(",")[1:]]) for ln in lines[1:]]
+    lines.insert(2, f"broken,broken_lr.tif,{scenes_dir / 'north_hr.tif'}")
+    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
+    return folder / "manifest.csv"
+
+
+class TestRunBatch:
+    def test_corrupt_scene_isolated_then_resume(self, scenes_dir, tmp_path, client):
+        manifest = _manifest_with_corrupt_scene(scenes_dir, tmp_path)
+        out = tmp_path / "out"
+        out.mkdir()
+        stale = out / ".east.tif.k2j3h4.tif.part"  # left by a killed earlier run
+        stale.write_bytes(b"partial")
+
+        report = run_batch(manifest, out, method="glp", client=client, progress=False)
+        assert report.done == ["north", "east", "south"]
+        assert report.failed == ["broken"]
+        assert report.exit_code == 1
+        reason = next(s.reason for s in report.scenes if s.name == "broken")
+        assert "broken_lr.tif" in reason and "\n" not in reason
+        assert not stale.exists()
+        saved = json.loads((out / "batch-report.json").read_text())
+        assert saved["counts"] == {"done": 3, "skipped": 0, "failed": 1}
+        assert [s["name"] for s in saved["scenes"] if s["status"] == "failed"] == ["broken"]
+        assert "broken" in report.table() and "1 failed" in report.table()
+
+        # outputs are the fusion of each pair, on its grid
+        for name in ("north", "east", "south"):
+            got = hsi.open(out / f"{name}.tif")
+            lr, hr = hsi.open(scenes_dir / f"{name}_lr.tif"), hsi.open(scenes_dir / f"{name}_hr.tif")
+            np.testing.assert_allclose(got.data, fuse(lr, hr, method="glp").data, atol=2e-6)
+            assert got.transform == hr.transform and got.crs == hr.crs
+            record = json.loads((out / f"{name}.tif.done.json").read_text())
+            assert record["method"] == "glp"
+            assert record["inputs"]["lr_hsi"]["size"] == (scenes_dir / f"{name}_lr.tif").stat().st_size
+
+        # re-run: finished scenes are skipped, the broken one is tried again
+        again = run_batch(manifest, out, method="glp", client=client, progress=False)
+        assert again.skipped == ["north", "east", "south"] and again.failed == ["broken"]
+        mtime = (out / "east.tif").stat().st_mtime_ns
+
+        # an input that changed is redone; another method redoes everything
+        os.utime(scenes_dir / "south_hr.tif")
+        third = run_batch(manifest, out, method="glp", client=client, progress=False)
+        assert third.done == ["south"] and third.skipped == ["north", "east"]
+        assert (out / "east.tif").stat().st_mtime_ns == mtime
+        assert sorted(p.name for p in out.iterdir()) == sorted(
+            ["batch-report.json"] + [f"{n}.tif{s}" for n in ("north", "east", "south")
+                                     for s in ("", ".done.json")])
+
+    def test_model_loaded_once_per_worker(self, scenes_dir, tmp_path, client):
+        import torch
+
+        from hsi.batch import model_loads
+        from hsi.fusion import INFN, InfnConfig, save_infn
+
+        torch.manual_seed(0)
+        net = INFN(InfnConfig(hsi_bands=204, msi_bands=13, hidden=8, depth=1, base_features=4))
+        ckpt = save_infn(tmp_path / "tiny.pt", net, meta={"ratios": [4]})
+        report = run_batch(scenes_dir / "manifest.csv", tmp_path / "out", method="infn",
+                           model=ckpt, client=client, progress=False, device="cpu")
+        assert report.exit_code == 0 and len(report.done) == 3
+        loads = client.run(model_loads)  # {worker address: models loaded by that process}
+        assert len(loads) == 2
+        assert all(n <= 1 for n in loads.values()) and sum(loads.values()) >= 1
+        record = json.loads((tmp_path / "out" / "east.tif.done.json").read_text())
+        assert record["model_sha256"] and record["method"] == "infn"
