@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-MAX_WIDTH = 960
-COLORS = 96
+MAX_WIDTH = 1000
+COLORS = 128
 
 
 def save_small(image: np.ndarray, path: Path) -> int:
@@ -54,8 +54,9 @@ def spectrum_shot(out: Path) -> int:
     import napari
 
     viewer = napari.Viewer(title="hsikit: Spectrum", show=True)
-    viewer.window.resize(1200, 720)
+    viewer.window.resize(1400, 760)
     cube, _ = viewer.open_sample("hsikit", "salinas_a")
+    viewer.layers.selection.active = cube
     viewer.dims.set_current_step(0, 30)
     _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Spectrum")
     for row, col in ((10, 12), (40, 60), (70, 30)):
@@ -74,7 +75,7 @@ def fuse_shot(out: Path) -> int:
     from hsi.viewer._widgets import true_colour
 
     viewer = napari.Viewer(title="hsikit: Fuse", show=True)
-    viewer.window.resize(1200, 720)
+    viewer.window.resize(1400, 760)
     reference, lr, hr = viewer.open_sample("hsikit", "fusion_pair")
     _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Fuse")
     widget.ref_combo.select(reference)
@@ -85,7 +86,7 @@ def fuse_shot(out: Path) -> int:
     for layer in list(viewer.layers):
         layer.visible = False
     for source, title in ((lr, "LR-HSI x4"), (hr, "HR-MSI"), (fused, "fused")):
-        data, attrs, kind = true_colour(source)
+        data, attrs, _kind = true_colour(source)
         attrs["name"] = title
         viewer.add_image(data, **attrs)
     viewer.grid.enabled = True
@@ -103,8 +104,8 @@ def classify_shot(out: Path) -> int:
     from hsi.data import sample_labels
 
     viewer = napari.Viewer(title="hsikit: Classify", show=True)
-    viewer.window.resize(1200, 760)
-    cube, truth_layer = viewer.open_sample("hsikit", "salinas_a")
+    viewer.window.resize(1400, 800)
+    cube, _truth_layer = viewer.open_sample("hsikit", "salinas_a")
     _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
     widget.cube_combo.select(cube)
     labels = widget.new_labels_layer()

@@ -37,7 +37,7 @@ def valid_mask(data: np.ndarray, nodata: float | None = None) -> np.ndarray:
 
 @dataclass
 class PcaTransform:
-    """A PCA of the spectra followed by per-component standardisation.
+    """A PCA of the spectra, scores divided by the first component's standard deviation.
 
     Parameters
     ----------
@@ -46,7 +46,8 @@ class PcaTransform:
     components : numpy.ndarray, shape (n_components, bands)
         Orthonormal principal axes, strongest first.
     scale : numpy.ndarray, shape (n_components,)
-        Standard deviation of each component's scores; scores are divided by it.
+        Divisor of each component's scores (the first component's standard deviation for all,
+        so relative strengths are kept and the first component has unit variance).
     """
 
     mean: np.ndarray
@@ -73,7 +74,7 @@ class PcaTransform:
         Returns
         -------
         numpy.ndarray, float32, shape (n_components, H, W)
-            Standardised scores.
+            Scaled scores (the first component has unit variance on the fitted scene).
         """
         data = np.asarray(data)
         if data.ndim != 3 or data.shape[0] != self.bands:
@@ -128,7 +129,9 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
     # a deterministic sign: the largest loading of each axis is positive
     signs = np.sign(components[np.arange(n_components), np.abs(components).argmax(axis=1)])
     components *= signs[:, None]
-    scale = np.sqrt(np.maximum(pca.explained_variance_, 1e-12))
+    # one scale for all components (the first one's std): per-component standardisation would
+    # blow the noise of the weak components up to the strength of the signal
+    scale = np.full(n_components, np.sqrt(max(pca.explained_variance_[0], 1e-12)))
     return PcaTransform(mean=pca.mean_.copy(), components=components, scale=scale)
 
 

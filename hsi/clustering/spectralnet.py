@@ -35,14 +35,18 @@ class SpectralNetConfig:
         Adam learning rate.
     freeze_pixels : int
         Pixels used to estimate the final orthonormalisation for inference.
+    normalized : bool
+        Minimise the normalised-Laplacian form (and k-means the row-normalised embedding, as
+        Ng, Jordan & Weiss) rather than the unnormalised one.
     """
 
     hidden: int = 128
     steps: int = 400
-    batch_size: int = 1024
+    batch_size: int = 512
     n_neighbors: int = 8
     lr: float = 1e-3
     freeze_pixels: int = 8192
+    normalized: bool = True
 
 
 class Orthonorm(nn.Module):
@@ -126,8 +130,14 @@ def batch_affinity(x: torch.Tensor, n_neighbors: int) -> torch.Tensor:
     return torch.maximum(w, w.T)
 
 
-def spectral_loss(y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """``sum_ij W_ij ||y_i - y_j||^2 / n`` (the Laplacian quadratic form per pixel)."""
+def spectral_loss(y: torch.Tensor, w: torch.Tensor, normalized: bool = True) -> torch.Tensor:
+    """``sum_ij W_ij ||y_i - y_j||^2 / n`` (the Laplacian quadratic form per pixel).
+
+    With ``normalized``, rows are divided by ``sqrt(degree)`` first: the form of the symmetric
+    normalised Laplacian (normalised cut) instead of the unnormalised one (ratio cut).
+    """
+    if normalized:
+        y = y / w.sum(1, keepdim=True).clamp_min(1e-12).sqrt()
     d2 = torch.cdist(y, y).pow(2)
     return (w * d2).sum() / y.shape[0]
 
@@ -155,7 +165,7 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
         idx = torch.randperm(n, generator=gen)[:b]
         xb = xt[idx].to(device)
         w = batch_affinity(xb, cfg.n_neighbors)
-        loss = spectral_loss(net(xb), w)
+        loss = spectral_loss(net(xb), w, cfg.normalized)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -174,6 +184,9 @@ def spectralnet_cluster(x: np.ndarray, k: int, config: SpectralNetConfig | None 
     """
     from hsi.clustering.baselines import kmeans_cluster
 
-    net = fit_spectralnet(x, k, config, seed=seed, device=device, progress=progress)
+    cfg = config or SpectralNetConfig()
+    net = fit_spectralnet(x, k, cfg, seed=seed, device=device, progress=progress)
     emb = net.embed(x)
+    if cfg.normalized:
+        emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
     return kmeans_cluster(emb, k, seed=seed, n_init=10)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from hsi.errors import HsiError
 from hsi.io.formats import (
     ENVI_DATA_EXTS,
     MAT_EXTS,
@@ -109,7 +108,7 @@ def read_cube(path) -> list[tuple]:
     single = _single_path(path)
     try:
         cube = hsi.open(single)
-    except (HsiError, OSError, ValueError) as exc:
+    except Exception as exc:  # any failure: a message in the viewer, never a traceback
         from napari.utils.notifications import show_error
 
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -68,6 +68,20 @@ def test_reader_gives_cube_layer_with_georeference(sample, sample_tif):
     assert attrs["axis_labels"] == ("wavelength (nm)", "y", "x")
 
 
+def test_lazy_cube_layer_stays_dask(sample, sample_tif):
+    """A lazily opened cube is handed to napari as dask, contrast set from a band-0 sample."""
+    import dask.array as da
+
+    import hsi
+    from hsi.viewer._convert import cube_layer_data
+
+    cube = hsi.open(sample_tif, lazy=True)
+    data, attrs, _ = cube_layer_data(cube)
+    assert isinstance(data, da.Array)
+    expected = np.percentile(np.asarray(sample.data[0], np.float64), [1.0, 99.0])
+    assert attrs["contrast_limits"] == pytest.approx(tuple(expected))
+
+
 def test_viewer_opens_sample_through_plugin(make_napari_viewer, sample, sample_tif):
     viewer = make_napari_viewer(show=True)
     [layer] = viewer.open(str(sample_tif), plugin="hsikit")

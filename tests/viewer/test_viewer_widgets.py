@@ -53,6 +53,14 @@ def test_spectrum_click_plots_the_pixel_spectrum(make_napari_viewer, qtbot, samp
     viewer.dims.set_current_step(0, 50)
     assert widget.current_band() == 50
     assert f"{sample.wavelengths[50]:.1f} nm" in widget.readout.text()
+
+    # plots follow the napari theme
+    from matplotlib.colors import to_hex
+    from napari.utils.theme import get_theme
+
+    for theme in ("light", "dark"):
+        viewer.theme = theme
+        assert to_hex(widget.axes.get_facecolor()) == get_theme(theme).background.as_hex()
     assert canvas_std(viewer) > 5
 
 

@@ -104,12 +104,21 @@ class FuseWidget(QWidget):
                                  self.status)
         self.run_button.clicked.connect(self.run)
         self.method_combo.currentIndexChanged.connect(self._on_method)
+        napari_viewer.layers.events.inserted.connect(self._default_pair)
         self._default_pair()
         self._on_method()
 
     # ----------------------------------------------------------------- setup
-    def _default_pair(self) -> None:
-        """Preselect the layer with the most bands as LR and the one with the fewest as HR."""
+    def _default_pair(self, *args) -> None:
+        """Preselect the layer with the most bands as LR and the one with the fewest as HR.
+
+        Only while the choice is not made yet (both boxes on the same layer, or empty).
+        """
+        self.lr_combo.refresh()
+        self.hr_combo.refresh()
+        lr, hr = self.lr_combo.currentText(), self.hr_combo.currentText()
+        if lr and lr != hr:
+            return
         cubes = [layer for layer in self.viewer.layers if is_cube_layer(layer)]
         if len(cubes) >= 2:
             by_bands = sorted(cubes, key=lambda layer: layer.data.shape[0])

@@ -104,15 +104,27 @@ class SpectrumWidget(QWidget):
             return None
         return row, col
 
+    def _detached(self) -> bool:
+        """True (after removing the mouse callbacks) once the Qt widget has been deleted."""
+        try:
+            self.objectName()
+        except RuntimeError:  # the C++ widget is gone: the dock was closed
+            for callbacks, cb in ((self.viewer.mouse_drag_callbacks, self._on_click),
+                                  (self.viewer.mouse_move_callbacks, self._on_move)):
+                if cb in callbacks:
+                    callbacks.remove(cb)
+            return True
+        return False
+
     def _on_click(self, viewer, event) -> None:
-        if event.button not in (None, 1):
+        if event.button not in (None, 1) or self._detached():
             return
         pixel = self._pixel_under(event.position)
         if pixel is not None:
             self.show_pixel(*pixel)
 
     def _on_move(self, viewer, event) -> None:
-        if "Shift" not in event.modifiers:
+        if "Shift" not in event.modifiers or self._detached():
             return
         pixel = self._pixel_under(event.position)
         if pixel is not None:
@@ -174,9 +186,9 @@ class SpectrumWidget(QWidget):
         ax.set_facecolor(colors["background"])
         for i, spec in enumerate(self.pins):
             rgb = np.asarray(class_color(i + 1)) / 255
-            ax.plot(spec.x, spec.values, color=rgb, lw=1.2, label=spec.label)
+            ax.plot(spec.x, spec.values, color=rgb, lw=1.5, label=spec.label)
         if self.current is not None:
-            ax.plot(self.current.x, self.current.values, color=colors["highlight"], lw=1.8,
+            ax.plot(self.current.x, self.current.values, color=colors["text"], lw=1.8,
                     label=self.current.label)
         layer = self.layer_combo.layer()
         has_wl = layer is not None and (layer.metadata or {}).get("wavelengths") is not None
