@@ -68,10 +68,17 @@ class LazyGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context):
+        import warnings
+
+        from rasterio.errors import NotGeoreferencedWarning
+
         from hsi.errors import HsiError
 
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                # Cubes without a geotransform are normal here (lab scenes, .mat benchmarks).
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                return super().invoke(ctx)
         except HsiError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
