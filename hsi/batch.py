@@ -26,6 +26,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import sys
 import time
 import uuid
@@ -277,6 +278,8 @@ def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: 
     dict
         ``name``, ``status`` ("done"), ``output``, ``seconds``.
     """
+    import dask
+
     from hsi.fusion.scene import fuse_files
     from hsi.io.atomic import atomic_path
 
@@ -290,9 +293,11 @@ def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: 
     model = None
     if settings.get("model"):
         model = _cached_model(settings["model"], settings["model_sha256"], device)
-    output = fuse_files(scene.lr_hsi, scene.hr_msi, out / scene.output_name,
-                        method=settings["method"], model=model, device=device,
-                        seed=settings["seed"], progress=False)
+    # lazy reads run here, not as tasks of the cluster this function is itself a task of
+    with dask.config.set(scheduler="synchronous"):
+        output = fuse_files(scene.lr_hsi, scene.hr_msi, out / scene.output_name,
+                            method=settings["method"], model=model, device=device,
+                            seed=settings["seed"], progress=False)
     seconds = time.perf_counter() - start
     record = {**key, "output": scene.output_name, "output_size": output.stat().st_size,
               "seconds": round(seconds, 3),
@@ -383,9 +388,15 @@ class BatchReport:
         return Path(path)
 
 
+#: ``Name('message')``: how distributed passes on an exception it could not pickle.
+_REPR_RE = re.compile(r"""^(\w+)\((['"])(.*)\2\)$""", re.DOTALL)
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     name = type(exc).__name__
+    if type(exc) is Exception and (m := _REPR_RE.match(text)):
+        name, text = m.group(1), m.group(3).strip().splitlines()[0]
     if name == "KilledWorker":
         return ("KilledWorker: the worker running this scene died (out of memory? raise the "
                 "memory limit or use a smaller --tile)")
@@ -496,7 +507,7 @@ def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
             has_bokeh = importlib.util.find_spec("bokeh") is not None
             cluster = stack.enter_context(LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                dashboard_address=":0" if has_bokeh else None, silence_logs=logging.ERROR))
+                dashboard_address=":0" if has_bokeh else None, silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster))
         report.dashboard = _dashboard_link(client)
         if report.dashboard and progress:

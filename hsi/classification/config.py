@@ -59,11 +59,11 @@ class GanConfig:
     """
 
     n_components: int = 10
-    patch_size: int = 7
+    patch_size: int = 5
     noise_dim: int = 32
-    width: int = 32
+    width: int = 16
     dropout: float = 0.3
-    epochs: int = 8
+    epochs: int = 4
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4

@@ -78,7 +78,8 @@ def crf_refine(probabilities: np.ndarray, guide: np.ndarray, params: CrfParams |
     unary = np.ascontiguousarray(unary_from_softmax(prob, scale=scale))
     crf = dcrf.DenseCRF2D(w, h, k)
     crf.setUnaryEnergy(unary)
-    crf.addPairwiseGaussian(sxy=params.gaussian_sxy, compat=params.gaussian_weight)
+    if params.gaussian_weight > 0:
+        crf.addPairwiseGaussian(sxy=params.gaussian_sxy, compat=params.gaussian_weight)
     guide = np.asarray(guide, dtype=np.float32)
     if valid is not None:
         guide = np.where(valid[None], guide, np.float32(0.0))
@@ -86,7 +87,8 @@ def crf_refine(probabilities: np.ndarray, guide: np.ndarray, params: CrfParams |
         sdims=(params.bilateral_sxy, params.bilateral_sxy),
         schan=(params.bilateral_schan,) * guide.shape[0], img=guide, chdim=0,
     )
-    crf.addPairwiseEnergy(np.ascontiguousarray(feats, dtype=np.float32),
-                          compat=params.bilateral_weight)
+    if params.bilateral_weight > 0:
+        crf.addPairwiseEnergy(np.ascontiguousarray(feats, dtype=np.float32),
+                              compat=params.bilateral_weight)
     q = crf.inference(params.iterations)
     return np.asarray(q, dtype=np.float32).reshape(k, h, w)

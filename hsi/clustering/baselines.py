@@ -98,8 +98,17 @@ def subsample(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
 
 
+def connected_count(x: np.ndarray, n_neighbors: int) -> int:
+    """Connected components of the symmetrised kNN graph of the rows of ``x``."""
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import kneighbors_graph
+
+    g = kneighbors_graph(x, n_neighbors)
+    return int(connected_components(g.maximum(g.T), directed=False)[0])
+
+
 def spectral_cluster(x: np.ndarray, k: int, *, seed: int = 0,
-                     max_pixels: int = SPECTRAL_MAX_PIXELS, n_neighbors: int = 10
+                     max_pixels: int = SPECTRAL_MAX_PIXELS, n_neighbors: int = 20
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Spectral clustering (kNN affinity) on a subsample, extended to all rows by kNN vote.
 
@@ -110,7 +119,8 @@ def spectral_cluster(x: np.ndarray, k: int, *, seed: int = 0,
     max_pixels : int
         Size of the subsample the affinity matrix is built on.
     n_neighbors : int
-        Neighbours of the affinity graph and of the out-of-sample vote.
+        Neighbours of the affinity graph (doubled, up to 160, while the graph has more
+        connected components than ``k``) and of the out-of-sample vote.
 
     Returns
     -------
@@ -125,6 +135,8 @@ def spectral_cluster(x: np.ndarray, k: int, *, seed: int = 0,
     idx = subsample(len(x), max_pixels, seed)
     xs = x[idx]
     nn = min(n_neighbors, len(xs) - 1)
+    while nn < min(160, len(xs) - 1) and connected_count(xs, nn) > k:
+        nn = min(2 * nn, len(xs) - 1)
     sc = SpectralClustering(n_clusters=k, affinity="nearest_neighbors", n_neighbors=nn,
                             assign_labels="cluster_qr", random_state=seed)
     sub_labels = sc.fit_predict(xs)

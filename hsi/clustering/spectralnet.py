@@ -43,7 +43,7 @@ class SpectralNetConfig:
     hidden: int = 128
     steps: int = 400
     batch_size: int = 512
-    n_neighbors: int = 8
+    n_neighbors: int = 16
     lr: float = 1e-3
     freeze_pixels: int = 8192
     normalized: bool = True

@@ -8,8 +8,8 @@ file appears only when every tile is written (Ctrl-C or an error leave nothing a
 path). Everything that depends on the whole scene is computed once and handed to every tile,
 so the tiled result equals the untiled one:
 
-- the normalisation divisors (:func:`hsi.fusion.api.input_scales`, a strided subsample of a
-  lazy cube);
+- the normalisation divisors (:func:`hsi.degrade.normalize_reflectance` of each input, as
+  :func:`hsi.fusion.api.input_scales` does, on a strided subsample of a lazy cube);
 - the GLP regression gains (method ``glp`` and INFN models with a GLP base image), summed over
   the tiles' cores in a first pass (:func:`hsi.fusion.api.glp_moments`);
 - the INFN model: loaded once, or fitted once (``fit_scene``) on a window of the scene of at
@@ -25,6 +25,7 @@ its default of one thread per core.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import math
 import os
@@ -109,6 +110,21 @@ def receptive_field(method: str, ratio: int, model=None) -> int:
 
 
 # --------------------------------------------------------------------------------- reading
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn a low-level read failure (GDAL, a memory map...) into a one-line HsiIOError."""
+    from hsi.errors import HsiError, HsiIOError
+
+    try:
+        yield
+    except HsiError:
+        raise
+    except (OSError, ValueError, RuntimeError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # no chained cause: the error must pickle to cross Dask process boundaries intact
+        raise HsiIOError(f"{path}: read failed ({text})") from None
+
+
 class _WindowReader:
     """Windowed reads of one input: GeoTIFF/ENVI from the file, other formats from memory."""
 
@@ -120,16 +136,24 @@ class _WindowReader:
         self.windowed = detect_format(self.path) in ("geotiff", "envi")
         self.cube = hsi.open(self.path, lazy=True) if self.windowed else hsi.open(self.path)
 
+    def scale(self) -> float:
+        """Divisor to reflectance of the whole input (a strided subsample when lazy)."""
+        from hsi.degrade import normalize_reflectance
+
+        with _reading(self.path):
+            return normalize_reflectance(self.cube)[1]
+
     def read(self, window) -> Cube:
         import hsi
 
-        if self.windowed:
-            cube = hsi.open(self.path, window=window, lazy=False)
-        else:
-            cube = self.cube.crop(window)
+        with _reading(self.path):
+            if self.windowed:
+                cube = hsi.open(self.path, window=window, lazy=False)
+            else:
+                cube = self.cube.crop(window)
+            cube = cube.compute()
         # tiles carry no georeference: the scene was checked once, and a tile of a file
         # without georeference would otherwise look georeferenced (shifted identity)
-        cube = cube.compute()
         return cube.with_data(cube.data, crs=None, transform=None)
 
 
@@ -260,7 +284,7 @@ def fuse_files(
 
     from hsi.device import pick_device
     from hsi.errors import ModelError
-    from hsi.fusion.api import fuse, input_scales, resolve_model
+    from hsi.fusion.api import fuse, resolve_model
     from hsi.fusion.baselines import BASELINES
     from hsi.fusion.grid import check_pair
     from hsi.io.geotiff import GeoTiffTileWriter
@@ -276,7 +300,7 @@ def fuse_files(
     hr = _WindowReader(hr_path)
     r = check_pair(lr.cube, hr.cube, ratio)
     dev = pick_device(device) if isinstance(device, str) else device
-    scales = input_scales(lr.cube, hr.cube)
+    scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
 
     net = None
     if method == "infn":

@@ -32,7 +32,7 @@ class TestManifest:
 
     def test_folder_with_unpaired_file(self, scenes_dir, tmp_path):
         shutil.copy(scenes_dir / "north_lr.tif", tmp_path)
-        with pytest.raises(HsiIOError, match="scene 'north' has north_lr.tif but no north_hr"):
+        with pytest.raises(HsiIOError, match=r"scene 'north' has north_lr\.tif but no north_hr"):
             read_manifest(tmp_path)
 
     def test_missing_column(self, tmp_path):
@@ -74,33 +74,44 @@ def _manifest_with_corrupt_scene(scenes_dir, folder):
 
 class TestRunBatch:
     def test_corrupt_scene_isolated_then_resume(self, scenes_dir, tmp_path, client):
+        """``hsi fuse-batch --scheduler`` on the two-worker cluster, then resumes."""
+        from click.testing import CliRunner
+
+        from hsi.cli.main import cli
+
         manifest = _manifest_with_corrupt_scene(scenes_dir, tmp_path)
         out = tmp_path / "out"
         out.mkdir()
         stale = out / ".east.tif.k2j3h4.tif.part"  # left by a killed earlier run
         stale.write_bytes(b"partial")
 
-        report = run_batch(manifest, out, method="glp", client=client, progress=False)
-        assert report.done == ["north", "east", "south"]
-        assert report.failed == ["broken"]
-        assert report.exit_code == 1
-        reason = next(s.reason for s in report.scenes if s.name == "broken")
-        assert "broken_lr.tif" in reason and "\n" not in reason
+        result = CliRunner().invoke(cli, ["fuse-batch", str(manifest), "-o", str(out),
+                                          "--method", "glp", "--scheduler",
+                                          client.scheduler.address])
+        assert result.exit_code == 1, result.output
+        rows = [ln.split(None, 2) for ln in result.stdout.splitlines()[1:5]]
+        assert [(r[0], r[1]) for r in rows] == [("north", "done"), ("broken", "failed"),
+                                                ("east", "done"), ("south", "done")]
+        assert "broken_lr.tif" in rows[1][2]  # the one-line reason names the bad file
+        assert "3 done, 0 skipped, 1 failed" in result.stdout
         assert not stale.exists()
         saved = json.loads((out / "batch-report.json").read_text())
         assert saved["counts"] == {"done": 3, "skipped": 0, "failed": 1}
-        assert [s["name"] for s in saved["scenes"] if s["status"] == "failed"] == ["broken"]
-        assert "broken" in report.table() and "1 failed" in report.table()
+        failed = [s for s in saved["scenes"] if s["status"] == "failed"]
+        assert [s["name"] for s in failed] == ["broken"]
+        assert failed[0]["reason"].startswith("HsiIOError: ") and "\n" not in failed[0]["reason"]
 
         # outputs are the fusion of each pair, on its grid
         for name in ("north", "east", "south"):
             got = hsi.open(out / f"{name}.tif")
-            lr, hr = hsi.open(scenes_dir / f"{name}_lr.tif"), hsi.open(scenes_dir / f"{name}_hr.tif")
+            lr = hsi.open(scenes_dir / f"{name}_lr.tif")
+            hr = hsi.open(scenes_dir / f"{name}_hr.tif")
             np.testing.assert_allclose(got.data, fuse(lr, hr, method="glp").data, atol=2e-6)
             assert got.transform == hr.transform and got.crs == hr.crs
             record = json.loads((out / f"{name}.tif.done.json").read_text())
             assert record["method"] == "glp"
-            assert record["inputs"]["lr_hsi"]["size"] == (scenes_dir / f"{name}_lr.tif").stat().st_size
+            size = (scenes_dir / f"{name}_lr.tif").stat().st_size
+            assert record["inputs"]["lr_hsi"]["size"] == size
 
         # re-run: finished scenes are skipped, the broken one is tried again
         again = run_batch(manifest, out, method="glp", client=client, progress=False)

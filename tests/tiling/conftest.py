@@ -12,7 +12,7 @@ TRANSFORM = Affine(3.7, 0.0, 612000.0, 0.0, -3.7, 4062000.0)
 
 @pytest.fixture(scope="module")
 def pair_files(tmp_path_factory):
-    """``(lr_path, hr_path, lr_cube, hr_cube)``: 204×16×16 LR-HSI, 13×64×64 Sentinel-2 HR-MSI, x4."""
+    """``(lr_path, hr_path, lr, hr)``: 204×16×16 LR-HSI, 13×64×64 Sentinel-2 HR-MSI, x4."""
     from hsi.data import sample_cube
     from hsi.degrade import simulate_pair
     from hsi.io.geotiff import write_geotiff

@@ -88,7 +88,7 @@ class TestOutputFile:
 
         from hsi.io.geotiff import write_geotiff
 
-        lr_path, hr_path, lr, hr = pair_files
+        lr_path, _, _, hr = pair_files
         shifted = hr.with_data(hr.data, transform=hr.transform * Affine.translation(8, 0))
         write_geotiff(shifted, tmp_path / "shifted.tif", tile=16)
         with pytest.raises(GridError, match="extents differ: left edge"):

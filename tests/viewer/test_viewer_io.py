@@ -38,7 +38,7 @@ def test_plane_geometry_overlays_lr_and_hr():
     from hsi.viewer._convert import plane_geometry
 
     hr = Affine(10.0, 0, 500000.0, 0, -10.0, 4000000.0)
-    lr = hr * Affine.scale(4)
+    lr = hr @ Affine.scale(4)
     (sy_h, sx_h), (ty_h, tx_h) = plane_geometry(hr)
     (sy_l, sx_l), (ty_l, tx_l) = plane_geometry(lr)
     assert (sy_h, sx_h, sy_l, sx_l) == (10.0, 10.0, 40.0, 40.0)

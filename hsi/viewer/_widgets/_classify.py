@@ -248,8 +248,11 @@ class ClassifyWidget(QWidget):
         cube = layer_cube(cube_layer)
         epochs = self.epochs_spin.value() or None
         use_crf = self.crf_check.isChecked()
-        options: dict[str, Any] = {"epochs": epochs, "seed": self.seed_spin.value(),
-                                   "device": self.device_combo.currentText()}
+        options: dict[str, Any] = {
+            "epochs": epochs, "seed": self.seed_spin.value(),
+            "device": self.device_combo.currentText(),
+            "class_names": [self.class_names.get(int(v), f"class {int(v)}") for v in values],
+        }
 
         def work(report):
             data = cube.compute()

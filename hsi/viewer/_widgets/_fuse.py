@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from qtpy.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -73,6 +74,12 @@ class FuseWidget(QWidget):
         ckpt_row = QHBoxLayout()
         ckpt_row.addWidget(self.checkpoint_edit)
         ckpt_row.addWidget(browse)
+        self.fit_minutes_spin = QDoubleSpinBox()
+        self.fit_minutes_spin.setRange(0.0, 600.0)
+        self.fit_minutes_spin.setDecimals(1)
+        self.fit_minutes_spin.setSpecialValueText("default")
+        self.fit_minutes_spin.setSuffix(" min")
+        self.fit_minutes_spin.setToolTip("time budget of fitting INFN to the scene")
         self.device_combo = QComboBox()
         self.device_combo.addItems(DEVICES)
         self.seed_spin = QSpinBox()
@@ -83,6 +90,7 @@ class FuseWidget(QWidget):
         form.addRow("HR-MSI", self.hr_combo)
         form.addRow("method", self.method_combo)
         form.addRow("checkpoint", ckpt_row)
+        form.addRow("fit budget", self.fit_minutes_spin)
         form.addRow("device", self.device_combo)
         form.addRow("seed", self.seed_spin)
         form.addRow("reference", self.ref_combo)
@@ -130,6 +138,7 @@ class FuseWidget(QWidget):
     def _on_method(self, *args) -> None:
         _, method, fit = self.methods[self.method_combo.currentIndex()]
         self.checkpoint_edit.setEnabled(method == "infn" and not fit)
+        self.fit_minutes_spin.setEnabled(fit)
 
     def _browse_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "INFN checkpoint", "", "checkpoints (*.pt)")
@@ -181,6 +190,8 @@ class FuseWidget(QWidget):
             "method": method, "model": model, "ratio": ratio, "fit_scene": fit_scene,
             "device": self.device_combo.currentText(), "seed": self.seed_spin.value(),
         }
+        if fit_scene and self.fit_minutes_spin.value() > 0:
+            options["fit_minutes"] = self.fit_minutes_spin.value()
         label = self.methods[self.method_combo.currentIndex()][0].split(" (")[0]
         name = f"{lr_layer.name} fused ({label})"
         hr_geometry = {"scale": (1.0, *hr_layer.scale[-2:]),

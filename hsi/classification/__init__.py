@@ -1,0 +1,24 @@
+"""Semi-supervised spectral-spatial GAN + dense-CRF classification of hyperspectral scenes.
+
+After Zhong and Li, "Generative adversarial networks and probabilistic graph models for
+hyperspectral image classification" (2018) and Zhong, Li, Clausi and Wong, IEEE Transactions on
+Cybernetics 50(7), 2020: a (K + 1)-way discriminator trained on a few labelled and all
+unlabelled pixels of a scene, refined by a fully connected CRF.
+
+>>> from hsi.classification import train_classifier
+>>> clf = train_classifier(cube, labels, class_names=names)   # doctest: +SKIP
+>>> class_map, prob = clf.predict(cube)                       # doctest: +SKIP
+"""
+
+from hsi.classification.config import GanConfig
+from hsi.classification.evaluate import ClassificationReport, evaluate_class_map
+from hsi.classification.pipeline import (
+    Classifier,
+    demo_classification,
+    load_classifier,
+    train_classifier,
+)
+from hsi.classification.splits import split_labels
+
+__all__ = ["ClassificationReport", "Classifier", "GanConfig", "demo_classification",
+           "evaluate_class_map", "load_classifier", "split_labels", "train_classifier"]

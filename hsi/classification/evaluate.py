@@ -1,0 +1,182 @@
+"""Accuracy of a class map against test labels: OA, AA, kappa, per-class accuracies, confusion."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from hsi.errors import FormatError, ShapeError
+
+
+@dataclass
+class ClassificationReport:
+    """Scores of a class map on the labelled pixels of a test raster.
+
+    Attributes
+    ----------
+    confusion : numpy.ndarray of int, shape (K, K + 1)
+        Rows = true class 1..K, columns = predicted 1..K then "unclassified" (0).
+    class_names : list of str
+        K names.
+    oa : float
+        Overall accuracy in % (correct / test pixels).
+    aa : float
+        Average of the producer's accuracies of the classes present in the test set, in %.
+    kappa : float
+        Cohen's kappa.
+    producers : numpy.ndarray, shape (K,)
+        Producer's accuracy (recall) per class in %, NaN for a class absent from the test set.
+    users : numpy.ndarray, shape (K,)
+        User's accuracy (precision) per class in %, NaN for a class never predicted.
+    """
+
+    confusion: np.ndarray
+    class_names: list[str]
+    oa: float
+    aa: float
+    kappa: float
+    producers: np.ndarray
+    users: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_test(self) -> int:
+        return int(self.confusion.sum())
+
+    def as_dict(self) -> dict[str, float]:
+        """``{"oa", "aa", "kappa"}`` (percent, percent, [-1, 1])."""
+        return {"oa": self.oa, "aa": self.aa, "kappa": self.kappa}
+
+    def to_markdown(self) -> str:
+        """The report as Markdown: summary, per-class table, confusion matrix."""
+        k = len(self.class_names)
+        lines = [
+            "# Classification report", "",
+            f"Test pixels: {self.n_test}", "",
+            "| metric | value |", "|---|---|",
+            f"| overall accuracy (OA) | {self.oa:.2f} % |",
+            f"| average accuracy (AA) | {self.aa:.2f} % |",
+            f"| kappa | {self.kappa:.4f} |", "",
+            "| class | name | test pixels | producer's accuracy | user's accuracy |",
+            "|---|---|---|---|---|",
+        ]
+        rows = self.confusion.sum(1)
+        for i in range(k):
+            lines.append(f"| {i + 1} | {self.class_names[i]} | {rows[i]} | "
+                         f"{_pct(self.producers[i])} | {_pct(self.users[i])} |")
+        lines += ["", "Confusion matrix (rows: truth, columns: prediction; 0 = unclassified):", "",
+                  "| truth \\ pred | " + " | ".join(str(i + 1) for i in range(k)) + " | 0 |",
+                  "|---" * (k + 2) + "|"]
+        for i in range(k):
+            lines.append(f"| {i + 1} {self.class_names[i]} | "
+                         + " | ".join(str(int(v)) for v in self.confusion[i]) + " |")
+        return "\n".join(lines) + "\n"
+
+
+def _pct(v: float) -> str:
+    return "n/a" if not np.isfinite(v) else f"{v:.2f} %"
+
+
+def evaluate_class_map(prediction: np.ndarray, truth: np.ndarray,
+                       class_names: list[str] | None = None) -> ClassificationReport:
+    """Score a class map on the labelled pixels of ``truth``.
+
+    Parameters
+    ----------
+    prediction : numpy.ndarray of int, shape (H, W)
+        Classes 1..K, 0 = not classified (counted as wrong).
+    truth : numpy.ndarray of int, shape (H, W)
+        Test labels, 0 = not a test pixel.
+    class_names : list of str, optional
+        K names (default ``"class 1"``...). K is ``max(len(class_names), max label)``.
+
+    Raises
+    ------
+    ShapeError
+        When the rasters differ in shape.
+    FormatError
+        When ``truth`` has no labelled pixel or a negative value.
+    """
+    prediction = np.asarray(prediction)
+    truth = np.asarray(truth)
+    if prediction.shape != truth.shape:
+        raise ShapeError(
+            f"class map is {prediction.shape[0]}×{prediction.shape[1]} but test labels are "
+            f"{truth.shape[0]}×{truth.shape[1]}",
+            actual_shape=prediction.shape, expected_shape=truth.shape,
+        )
+    mask = truth > 0
+    if not mask.any():
+        raise FormatError("test labels: no labelled pixel (all 0)")
+    if (truth < 0).any() or (prediction < 0).any():
+        raise FormatError("labels: negative class values")
+    t = truth[mask].astype(np.int64)
+    p = prediction[mask].astype(np.int64)
+    k = int(max(t.max(), p.max(), len(class_names or [])))
+    names = list(class_names or [])
+    names += [f"class {i + 1}" for i in range(len(names), k)]
+    cols = np.where(p == 0, k, p - 1)  # "unclassified" goes to the last column
+    confusion = np.zeros((k, k + 1), dtype=np.int64)
+    np.add.at(confusion, (t - 1, cols), 1)
+    n = confusion.sum()
+    diag = np.diag(confusion[:, :k]).astype(np.float64)
+    rows = confusion.sum(1).astype(np.float64)
+    colsum = confusion[:, :k].sum(0).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        producers = 100.0 * diag / rows
+        users = 100.0 * diag / colsum
+    oa = 100.0 * diag.sum() / n
+    aa = float(np.nanmean(producers[rows > 0]))
+    pe = float((rows * colsum).sum()) / float(n) ** 2
+    po = diag.sum() / n
+    kappa = float((po - pe) / (1.0 - pe)) if pe < 1 else 1.0
+    return ClassificationReport(confusion=confusion, class_names=names, oa=float(oa), aa=aa,
+                                kappa=kappa, producers=producers, users=users)
+
+
+def plot_confusion(report: ClassificationReport, path: str | os.PathLike) -> Path | None:
+    """Write the confusion matrix as a PNG (row-normalised colours, counts printed).
+
+    Returns
+    -------
+    Path or None
+        ``None`` when matplotlib is not installed (nothing written).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    from hsi.io.atomic import atomic_path
+
+    k = len(report.class_names)
+    cm = report.confusion[:, :k].astype(np.float64)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * k, 0.8 + 0.6 * k), dpi=100)
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), report.class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), report.class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"OA {report.oa:.1f} %  AA {report.aa:.1f} %  κ {report.kappa:.3f}", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and (population) standard deviation of repeated scores."""
+    arr = np.asarray(values, dtype=np.float64)
+    return float(arr.mean()), float(arr.std())

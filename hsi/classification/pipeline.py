@@ -1,0 +1,405 @@
+"""Train, save, load and apply the GAN + CRF classifier; the demo entry point.
+
+>>> from hsi.classification import train_classifier, load_classifier
+>>> clf = train_classifier(cube, train_labels, class_names=names)   # doctest: +SKIP
+>>> class_map, prob = clf.predict(cube)                             # doctest: +SKIP
+>>> clf.save("model.pt"); clf = load_classifier("model.pt")         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hsi.classification.config import GanConfig
+from hsi.classification.features import PcaTransform, fit_pca, valid_mask
+from hsi.classification.gan import Discriminator
+from hsi.errors import FormatError, GridError, HsiError, ModelError, ShapeError
+
+#: ``kind`` of classifier checkpoints.
+CHECKPOINT_KIND = "gan_crf_classifier"
+
+
+def check_labels(labels: np.ndarray, cube, class_names: list[str] | None = None,
+                 *, labels_crs=None, labels_transform=None, name: str = "labels") -> int:
+    """Check a training label raster against its cube; return the class count K.
+
+    Classes are the values 1..K with ``K = len(class_names)`` when names are given, else the
+    largest label. Every class must have at least one labelled (valid) pixel.
+
+    Raises
+    ------
+    ShapeError
+        The raster is not ``(H, W)`` of the cube.
+    GridError
+        Both have a CRS/transform and they differ.
+    FormatError
+        Negative values, labels above K, fewer than two classes, or a class without pixels.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.shape != (cube.height, cube.width):
+        raise ShapeError(
+            f"{name}: expected the cube's grid {cube.height}×{cube.width}, got "
+            f"{'×'.join(map(str, labels.shape))}",
+            actual_shape=labels.shape, expected_shape=(cube.height, cube.width),
+        )
+    if labels_crs is not None and cube.crs is not None and labels_crs != cube.crs:
+        raise GridError(f"{name}: CRS {labels_crs} differs from the cube's {cube.crs}")
+    if labels_transform is not None and cube.transform is not None and not \
+            labels_transform.almost_equals(cube.transform, precision=1e-6):
+        raise GridError(f"{name}: transform {tuple(labels_transform)[:6]} differs from the "
+                        f"cube's {tuple(cube.transform)[:6]}")
+    if labels.dtype.kind not in "iub":
+        raise FormatError(f"{name}: expected integer class values, got {labels.dtype}")
+    if (labels < 0).any():
+        raise FormatError(f"{name}: negative class values")
+    top = int(labels.max())
+    k = len(class_names) if class_names else top
+    if top > k:
+        raise FormatError(f"{name}: label {top} has no class name ({k} names given)")
+    if k < 2:
+        raise FormatError(f"{name}: expected at least two classes, got {k}")
+    counts = np.bincount(labels.ravel().astype(np.int64), minlength=k + 1)[1:]
+    missing = [i + 1 for i in range(k) if counts[i] == 0]
+    if missing:
+        label = ", ".join(
+            f"{m} ({class_names[m - 1]})" if class_names else str(m) for m in missing[:5])
+        raise FormatError(f"{name}: class {label} has no labelled pixel")
+    return k
+
+
+def read_class_names(path: str | os.PathLike) -> list[str]:
+    """Class names from a JSON list/dict or a CSV/text file.
+
+    JSON: ``["a", "b"]`` or ``{"1": "a", "2": "b"}``. CSV: one class per line, either
+    ``name`` or ``value,name`` (a header line ``value,name`` is skipped). Values must be 1..K.
+
+    Raises
+    ------
+    HsiIOError
+        Missing file.
+    FormatError
+        Unparsable content or values that are not 1..K.
+    """
+    from hsi.errors import HsiIOError
+
+    path = Path(path)
+    if not path.is_file():
+        raise HsiIOError(f"{path}: no such class-names file")
+    text = path.read_text(encoding="utf-8-sig")
+    pairs: dict[int, str] = {}
+    if path.suffix.lower() == ".json" or text.lstrip()[:1] in "[{":
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FormatError(f"{path}: not valid JSON ({exc.msg})") from None
+        if isinstance(obj, list):
+            return [str(n) for n in obj]
+        if not isinstance(obj, dict):
+            raise FormatError(f"{path}: expected a JSON list or object of class names")
+        try:
+            pairs = {int(k): str(v) for k, v in obj.items()}
+        except ValueError:
+            raise FormatError(f"{path}: JSON keys must be class values 1..K") from None
+    else:
+        import csv
+
+        rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+        if rows and len(rows[0]) >= 2 and not rows[0][0].strip().isdigit():
+            rows = rows[1:]  # header
+        if rows and all(len(r) == 1 for r in rows):
+            return [r[0].strip() for r in rows]
+        try:
+            pairs = {int(r[0]): r[1].strip() for r in rows}
+        except (ValueError, IndexError):
+            raise FormatError(f"{path}: expected lines 'name' or 'value,name'") from None
+    if sorted(pairs) != list(range(1, len(pairs) + 1)):
+        raise FormatError(f"{path}: class values must be 1..{len(pairs)}, got {sorted(pairs)}")
+    return [pairs[i] for i in range(1, len(pairs) + 1)]
+
+
+@dataclass
+class Classifier:
+    """A trained spectral-spatial GAN discriminator with its PCA, classes and sensor.
+
+    Attributes
+    ----------
+    model : Discriminator
+        K + 1 outputs; the K real-class probabilities are used.
+    config : GanConfig
+    pca : PcaTransform
+    class_names : list of str
+        Names of classes 1..K.
+    wavelengths : numpy.ndarray or None
+        Band centres (nm) of the training cube.
+    history : dict
+        Per-epoch losses of the training run (not saved).
+    """
+
+    model: Discriminator
+    config: GanConfig
+    pca: PcaTransform
+    class_names: list[str]
+    wavelengths: np.ndarray | None = None
+    history: dict | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def bands(self) -> int:
+        return self.pca.bands
+
+    def check_cube(self, cube) -> None:
+        """Raise :class:`ModelError` when ``cube``'s bands do not match the training cube's."""
+        if cube.bands != self.bands:
+            raise ModelError(
+                f"model expects {self.bands} bands, the cube has {cube.bands}")
+        if self.wavelengths is not None and cube.wavelengths is not None:
+            diff = float(np.max(np.abs(np.asarray(cube.wavelengths) - self.wavelengths)))
+            if diff > 1.0:
+                raise ModelError(
+                    f"model wavelengths differ from the cube's by up to {diff:.1f} nm "
+                    "(trained on another sensor?)")
+
+    def predict(self, cube, use_crf: bool = True, *, tile: int | None = None,
+                progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Classify every pixel of a scene.
+
+        Parameters
+        ----------
+        cube : hsi.Cube, shape (bands, H, W)
+            Same sensor (band count) as the training cube.
+        use_crf : bool
+            Refine with the dense CRF (``False``: the discriminator's argmax).
+        tile : int, optional
+            Tile side in pixels (default :data:`hsi.classification.predict.TILE`).
+
+        Returns
+        -------
+        class_map : numpy.ndarray, uint8, shape (H, W)
+            1..K; 0 where the pixel is NaN or nodata.
+        probabilities : numpy.ndarray, float32, shape (K, H, W)
+            Class probabilities (CRF marginals with ``use_crf``); 0 at nodata pixels.
+
+        Raises
+        ------
+        ModelError
+            When the cube's bands do not match.
+        """
+        from hsi.classification.predict import TILE, predict_tiles
+
+        self.check_cube(cube)
+        class_map = np.zeros((cube.height, cube.width), dtype=np.uint8)
+        prob = np.zeros((self.n_classes, cube.height, cube.width), dtype=np.float32)
+        for t in predict_tiles(self, cube, use_crf=use_crf, tile=tile or TILE, progress=progress):
+            r0, c0 = int(t.window.row_off), int(t.window.col_off)
+            h, w = t.class_map.shape
+            class_map[r0:r0 + h, c0:c0 + w] = t.class_map
+            prob[:, r0:r0 + h, c0:c0 + w] = t.probabilities
+        return class_map, prob
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a checkpoint (loads with ``weights_only=True`` via :func:`load_classifier`)."""
+        from hsi.checkpoint import save_checkpoint
+
+        meta = {
+            "pca_mean": self.pca.mean, "pca_components": self.pca.components,
+            "pca_scale": self.pca.scale, "class_names": list(self.class_names),
+            "bands": self.bands,
+            "wavelengths": None if self.wavelengths is None else np.asarray(self.wavelengths),
+        }
+        return save_checkpoint(path, kind=CHECKPOINT_KIND, model=self.model, config=self.config,
+                               meta=meta)
+
+
+def load_classifier(path: str | os.PathLike, device="auto") -> Classifier:
+    """Load a classifier saved by :meth:`Classifier.save`.
+
+    Raises
+    ------
+    HsiIOError
+        Missing file.
+    ModelError
+        Not a classifier checkpoint, or inconsistent content.
+    """
+    from hsi.checkpoint import config_from_dict, load_checkpoint
+    from hsi.device import pick_device
+
+    payload = load_checkpoint(path, CHECKPOINT_KIND)
+    try:
+        config = config_from_dict(GanConfig, payload["config"])
+        meta = payload["meta"]
+        pca = PcaTransform(mean=np.asarray(meta["pca_mean"], dtype=np.float64),
+                           components=np.asarray(meta["pca_components"], dtype=np.float64),
+                           scale=np.asarray(meta["pca_scale"], dtype=np.float64))
+        names = [str(n) for n in meta["class_names"]]
+        wl = meta.get("wavelengths")
+        model = Discriminator(pca.n_components, len(names), config.patch_size, config.width,
+                              config.dropout)
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, RuntimeError, TypeError, ValueError, HsiError) as exc:
+        raise ModelError(f"{path}: malformed classifier checkpoint ({exc})") from None
+    model.to(pick_device(device)).eval()
+    return Classifier(model=model, config=config, pca=pca, class_names=names,
+                      wavelengths=None if wl is None else np.asarray(wl, dtype=np.float64))
+
+
+def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None = None,
+                     config: GanConfig | None = None, epochs: int | None = None, seed: int = 0,
+                     device="auto", progress: bool = True) -> Classifier:
+    """Train the semi-supervised spectral-spatial GAN classifier on one scene.
+
+    The PCA is fitted on every valid pixel of ``cube``; all valid pixels are the unlabelled
+    examples of the GAN, the labelled ones also the supervised examples.
+
+    Parameters
+    ----------
+    cube : hsi.Cube, shape (bands, H, W)
+        Reflectance (any consistent scale); NaN / ``cube.nodata`` pixels are ignored.
+    labels : numpy.ndarray of int, shape (H, W)
+        0 = unlabelled, 1..K = class.
+    class_names : list of str, optional
+        Names of classes 1..K (default ``"class 1"``...).
+    config : GanConfig, optional
+    epochs : int, optional
+        Overrides ``config.epochs``.
+    seed : int
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    progress : bool
+
+    Returns
+    -------
+    Classifier
+
+    Raises
+    ------
+    ShapeError, GridError, FormatError
+        See :func:`check_labels`.
+    """
+    from hsi.classification.train import train_networks
+    from hsi.device import pick_device, seed_everything
+
+    config = config or GanConfig()
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=int(epochs))
+    labels = np.asarray(labels)
+    k = check_labels(labels, cube, class_names)
+    names = list(class_names) if class_names else [f"class {i + 1}" for i in range(k)]
+    data = np.asarray(cube.data, dtype=np.float32)
+    valid = valid_mask(data, cube.nodata)
+    usable = np.bincount(labels[valid].ravel().astype(np.int64), minlength=k + 1)[1:]
+    if (usable == 0).any():
+        bad = int(np.flatnonzero(usable == 0)[0]) + 1
+        raise FormatError(f"labels: class {bad} ({names[bad - 1]}) has labelled pixels only "
+                          "on nodata pixels")
+    seed_everything(seed)
+    pca = fit_pca(data, config.n_components, valid, seed=seed)
+    config = dataclasses.replace(config, n_components=pca.n_components,
+                                 crf_components=min(config.crf_components, pca.n_components))
+    features = pca.transform(data, valid)
+    model, history = train_networks(features, labels, valid, k, config, seed=seed,
+                                    device=pick_device(device), progress=progress)
+    return Classifier(model=model, config=config, pca=pca, class_names=names,
+                      wavelengths=cube.wavelengths, history=history)
+
+
+def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *,
+                      use_crf: bool = True, probabilities: str | os.PathLike | None = None,
+                      uncertainty: str | os.PathLike | None = None, tile: int | None = None,
+                      progress: bool = False) -> dict:
+    """Classify a scene tile by tile and write the class map (and optional rasters).
+
+    Outputs are georeferenced like ``cube``: ``output`` a uint8 class map with a colour table
+    and the class names; ``probabilities`` a float32 raster with one band per class (0 at
+    nodata); ``uncertainty`` the per-pixel entropy in nats (float32, NaN at nodata). Each file
+    is written atomically; nothing is written when the model does not fit the cube.
+
+    Returns
+    -------
+    dict
+        ``{"classes": K, "pixels": classified pixels, "nodata": unclassified pixels,
+        "counts": {name: pixels}}``
+    """
+    import contextlib
+
+    from hsi.classification.predict import TILE, entropy, predict_tiles
+    from hsi.io.geotiff import GeoTiffTileWriter
+    from hsi.io.labels import write_class_map
+
+    classifier.check_cube(cube)
+    k, h, w = classifier.n_classes, cube.height, cube.width
+    class_map = np.zeros((h, w), dtype=np.uint8)
+    with contextlib.ExitStack() as stack:
+        pw = uw = None
+        if probabilities is not None:
+            pw = stack.enter_context(GeoTiffTileWriter(
+                probabilities, bands=k, height=h, width=w, dtype="float32", crs=cube.crs,
+                transform=cube.transform, nodata=None, wavelengths=None, fwhm=None))
+        if uncertainty is not None:
+            uw = stack.enter_context(GeoTiffTileWriter(
+                uncertainty, bands=1, height=h, width=w, dtype="float32", crs=cube.crs,
+                transform=cube.transform, nodata=float("nan"), wavelengths=None, fwhm=None))
+        for t in predict_tiles(classifier, cube, use_crf=use_crf, tile=tile or TILE,
+                               progress=progress):
+            r0, c0 = int(t.window.row_off), int(t.window.col_off)
+            th, tw = t.class_map.shape
+            class_map[r0:r0 + th, c0:c0 + tw] = t.class_map
+            if pw is not None:
+                pw.write(t.probabilities, t.window)
+            if uw is not None:
+                uw.write(entropy(t.probabilities, t.valid)[None], t.window)
+        write_class_map(output, class_map, crs=cube.crs, transform=cube.transform,
+                        class_names=classifier.class_names)
+    counts = np.bincount(class_map.ravel(), minlength=k + 1)
+    return {"classes": k, "pixels": int(counts[1:].sum()), "nodata": int(counts[0]),
+            "counts": {n: int(c) for n, c in zip(classifier.class_names, counts[1:],
+                                                 strict=True)}}
+
+
+def demo_classification(out_dir: str | os.PathLike, *, per_class: int = 5, seed: int = 0,
+                        epochs: int | None = None, progress: bool = False) -> dict:
+    """Train on a few labels of the shipped Salinas-A sample and write its class map.
+
+    Takes ``per_class`` random labelled pixels of each class of
+    :func:`hsi.data.sample_labels` for training, classifies the whole
+    :func:`hsi.data.sample_cube` with the CRF, writes ``classification.tif`` (class map) and
+    ``classification_report.md`` in ``out_dir`` and scores the held-out labelled pixels.
+
+    Returns
+    -------
+    dict
+        ``oa``, ``aa``, ``kappa`` (held-out pixels, with CRF), ``oa_no_crf``, ``n_train``,
+        ``n_test``, ``class_map`` (path), ``report`` (path).
+    """
+    from hsi.classification.evaluate import evaluate_class_map
+    from hsi.classification.splits import split_labels
+    from hsi.data import sample_cube, sample_labels
+    from hsi.io.atomic import atomic_path, check_writable_dir
+    from hsi.io.labels import write_class_map
+
+    out = check_writable_dir(out_dir)
+    cube = sample_cube()
+    labels, names = sample_labels()
+    train, test = split_labels(labels, per_class=per_class, mode="random", seed=seed)
+    clf = train_classifier(cube, train, class_names=names, epochs=epochs, seed=seed,
+                           device="cpu", progress=progress)
+    class_map, _ = clf.predict(cube, use_crf=True)
+    plain, _ = clf.predict(cube, use_crf=False)
+    report = evaluate_class_map(class_map, test, names)
+    map_path = write_class_map(out / "classification.tif", class_map, crs=cube.crs,
+                               transform=cube.transform, class_names=names)
+    report_path = out / "classification_report.md"
+    with atomic_path(report_path) as tmp:
+        tmp.write_text(report.to_markdown(), encoding="utf-8")
+    return {"oa": report.oa, "aa": report.aa, "kappa": report.kappa,
+            "oa_no_crf": evaluate_class_map(plain, test, names).oa,
+            "n_train": int((train > 0).sum()), "n_test": int((test > 0).sum()),
+            "class_map": str(map_path), "report": str(report_path)}

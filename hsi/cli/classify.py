@@ -1,0 +1,130 @@
+"""``hsi classify``: train, predict, evaluate and split for the GAN + CRF classifier."""
+
+from __future__ import annotations
+
+import click
+
+from hsi.cli.options import device_option, output_file_option, seed_option, var_option
+
+
+@click.group("classify")
+def classify() -> None:
+    """Semi-supervised spectral-spatial GAN + dense-CRF classification."""
+
+
+@classify.command("train")
+@click.argument("cube_path", metavar="CUBE", type=click.Path(exists=True))
+@click.argument("labels_path", metavar="TRAIN_LABELS", type=click.Path(exists=True))
+@output_file_option
+@click.option("--class-names", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Class names of values 1..K: a JSON list/object or CSV ('value,name').")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Passes over the scene's pixels [default: the config's].")
+@seed_option
+@device_option
+@var_option
+@click.option("--labels-var", default=None, help="Variable of a .mat label file.")
+def train(cube_path, labels_path, output, class_names, epochs, seed, device, var,
+          labels_var) -> None:
+    """Train on every labelled pixel (1..K; 0 = unlabelled) of TRAIN_LABELS over CUBE."""
+    import hsi
+    from hsi.classification.pipeline import check_labels, read_class_names, train_classifier
+    from hsi.io.labels import read_labels
+
+    cube = hsi.open(cube_path, var=var, lazy=False)
+    labels, crs, transform = read_labels(labels_path, var=labels_var)
+    names = read_class_names(class_names) if class_names else None
+    check_labels(labels, cube, names, labels_crs=crs, labels_transform=transform,
+                 name=str(labels_path))
+    clf = train_classifier(cube, labels, class_names=names, epochs=epochs, seed=seed,
+                           device=device, progress=True)
+    clf.save(output)
+    n = int((labels > 0).sum())
+    click.echo(f"trained on {n} labelled pixels, {clf.n_classes} classes "
+               f"({clf.config.epochs} epochs) -> {output}")
+
+
+@classify.command("predict")
+@click.argument("cube_path", metavar="CUBE", type=click.Path(exists=True))
+@click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Checkpoint written by `hsi classify train`.")
+@output_file_option
+@click.option("--no-crf", is_flag=True, help="Skip the dense-CRF refinement.")
+@click.option("--probabilities", type=click.Path(dir_okay=False), default=None,
+              help="Also write per-class probabilities (float32 GeoTIFF, one band per class).")
+@click.option("--uncertainty", type=click.Path(dir_okay=False), default=None,
+              help="Also write the per-pixel entropy in nats (float32 GeoTIFF).")
+@click.option("--tile", type=click.IntRange(min=32), default=512, show_default=True,
+              help="Tile side in pixels.")
+@device_option
+@var_option
+def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, tile, device,
+            var) -> None:
+    """Classify every pixel of CUBE into a uint8 GeoTIFF class map (0 = nodata)."""
+    import hsi
+    from hsi.classification.pipeline import classify_to_files, load_classifier
+
+    clf = load_classifier(model_path, device=device)
+    cube = hsi.open(cube_path, var=var)
+    clf.check_cube(cube)
+    summary = classify_to_files(clf, cube, output, use_crf=not no_crf,
+                                probabilities=probabilities, uncertainty=uncertainty, tile=tile,
+                                progress=True)
+    click.echo(f"{summary['pixels']} pixels classified into {summary['classes']} classes"
+               f" ({summary['nodata']} nodata) -> {output}")
+
+
+@classify.command("evaluate")
+@click.argument("classmap_path", metavar="CLASSMAP", type=click.Path(exists=True))
+@click.argument("labels_path", metavar="TEST_LABELS", type=click.Path(exists=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write a Markdown report (and a confusion-matrix PNG beside it).")
+@click.option("--labels-var", default=None, help="Variable of a .mat label file.")
+def evaluate(classmap_path, labels_path, output, labels_var) -> None:
+    """Score CLASSMAP on the labelled pixels of TEST_LABELS (OA, AA, kappa, confusion)."""
+    from pathlib import Path
+
+    from hsi.classification.evaluate import evaluate_class_map, plot_confusion
+    from hsi.io.atomic import atomic_path
+    from hsi.io.labels import read_class_map, read_labels
+
+    pred, names, _ = read_class_map(classmap_path)
+    truth, _, _ = read_labels(labels_path, var=labels_var)
+    report = evaluate_class_map(pred, truth, names or None)
+    text = report.to_markdown()
+    if output:
+        with atomic_path(output) as tmp:
+            Path(tmp).write_text(text, encoding="utf-8")
+        png = plot_confusion(report, Path(output).with_suffix(".png"))
+        click.echo(f"report -> {output}" + (f", confusion matrix -> {png}" if png else ""))
+    click.echo(f"OA {report.oa:.2f} %  AA {report.aa:.2f} %  kappa {report.kappa:.4f}  "
+               f"({report.n_test} test pixels)")
+
+
+@classify.command("split")
+@click.argument("labels_path", metavar="LABELS", type=click.Path(exists=True))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for train.tif and test.tif.")
+@click.option("--per-class", type=click.IntRange(min=1), default=None,
+              help="Training pixels per class.")
+@click.option("--fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None, help="Fraction of each class's pixels for training.")
+@click.option("--mode", type=click.Choice(["random", "spatial"]), default="random",
+              show_default=True)
+@click.option("--margin", type=click.IntRange(min=0), default=None,
+              help="Spatial mode: gap in pixels between training and test pixels "
+                   "[default: the classifier's patch radius].")
+@seed_option
+@click.option("--labels-var", default=None, help="Variable of a .mat label file.")
+def split(labels_path, out_dir, per_class, fraction, mode, margin, seed, labels_var) -> None:
+    """Split LABELS into train.tif and test.tif (random stratified or spatially disjoint)."""
+    if (per_class is None) == (fraction is None):
+        raise click.UsageError("give exactly one of --per-class and --fraction")
+    from hsi.classification.splits import write_split
+    from hsi.io.labels import read_labels
+
+    labels, crs, transform = read_labels(labels_path, var=labels_var)
+    train_path, test_path, n_train, n_test = write_split(
+        labels, out_dir, per_class=per_class, fraction=fraction, mode=mode, seed=seed,
+        margin=margin, crs=crs, transform=transform)
+    click.echo(f"{n_train} training pixels -> {train_path}; {n_test} test pixels -> {test_path}")

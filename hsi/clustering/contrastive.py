@@ -1,0 +1,194 @@
+"""Contrastive Clustering (Li et al., AAAI 2021) on small spectral-spatial patches.
+
+A shared backbone feeds an instance head (NT-Xent between two augmented views of each patch)
+and a cluster head (softmax over ``k``; NT-Xent between the *columns* of the two views, minus
+the entropy of the cluster-assignment marginal to avoid a trivial one-cluster solution). The
+cluster head's argmax is the cluster and its maximum the confidence.
+
+Views are adapted to spectra: patches of PCA scores are turned back into spectra, augmented in
+band space (Gaussian band noise, band dropout, brightness scaling), projected again, then
+flipped/transposed spatially.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hsi.classification.features import extract_patches, pad_features
+
+
+@dataclass
+class ContrastiveConfig:
+    """Hyper-parameters of :class:`ContrastiveClusterer` and its training.
+
+    Attributes
+    ----------
+    patch_size : int
+        Odd side of the patch around each pixel.
+    width : int
+        Convolution channels of the backbone.
+    hidden, feature_dim : int
+        Backbone output width and instance-embedding width.
+    steps, batch_size : int
+        Optimisation steps and patches per step.
+    lr : float
+        Adam learning rate.
+    instance_temperature, cluster_temperature : float
+        NT-Xent temperatures (0.5 and 1.0 in the paper).
+    noise : float
+        Band-noise std relative to the mean absolute spectrum value.
+    band_dropout : float
+        Probability of zeroing each band (per view).
+    brightness : float
+        Spectra are scaled by ``U(1 - brightness, 1 + brightness)`` (per view).
+    """
+
+    patch_size: int = 5
+    width: int = 64
+    hidden: int = 128
+    feature_dim: int = 64
+    steps: int = 300
+    batch_size: int = 256
+    lr: float = 3e-4
+    instance_temperature: float = 0.5
+    cluster_temperature: float = 1.0
+    noise: float = 0.02
+    band_dropout: float = 0.05
+    brightness: float = 0.2
+
+
+class ContrastiveClusterer(nn.Module):
+    """Backbone + instance head + cluster head on ``(B, C, p, p)`` patches."""
+
+    def __init__(self, channels: int, k: int, config: ContrastiveConfig) -> None:
+        super().__init__()
+        w, h = config.width, config.hidden
+        self.backbone = nn.Sequential(
+            nn.Conv2d(channels, w, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(w, w, 3, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(w, h), nn.ReLU(),
+        )
+        self.instance_head = nn.Sequential(nn.Linear(h, h), nn.ReLU(),
+                                           nn.Linear(h, config.feature_dim))
+        self.cluster_head = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, k))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return unit-norm instance features ``(B, feature_dim)`` and cluster probabilities
+        ``(B, k)``."""
+        h = self.backbone(x)
+        return F.normalize(self.instance_head(h), dim=1), self.cluster_head(h).softmax(1)
+
+
+def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
+    """NT-Xent between matched rows of ``a`` and ``b`` (n, d), each pair a positive."""
+    z = F.normalize(torch.cat([a, b]), dim=1)
+    n = a.shape[0]
+    sim = z @ z.T / temperature
+    sim.fill_diagonal_(float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(a.device)
+    return F.cross_entropy(sim, target)
+
+
+def cluster_loss(pa: torch.Tensor, pb: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cluster-level contrastive loss on the columns of ``pa``, ``pb`` (B, k), plus the
+    negative-entropy terms ``log k - H(P)`` of both views' marginals."""
+    k = pa.shape[1]
+    loss = nt_xent(pa.T, pb.T, temperature)
+    for p in (pa, pb):
+        m = p.sum(0) / p.sum()
+        loss = loss + np.log(k) + (m * torch.log(m.clamp_min(1e-12))).sum()
+    return loss
+
+
+class SpectralViews:
+    """Random views of score patches, augmented in band space (see module docstring)."""
+
+    def __init__(self, feats, config: ContrastiveConfig, device) -> None:
+        comp = feats.pca.components * feats.pca.scale[:, None]  # (C, bands)
+        self.comp = torch.as_tensor(comp, dtype=torch.float32, device=device)
+        self.proj = torch.as_tensor(feats.pca.components.T / feats.pca.scale[None],
+                                    dtype=torch.float32, device=device)  # (bands, C)
+        self.mean = torch.as_tensor(feats.pca.mean, dtype=torch.float32, device=device)
+        self.level = float(np.abs(feats.pca.mean).mean()) or 1.0
+        self.cfg = config
+
+    def __call__(self, patches: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        cfg = self.cfg
+        dev = patches.device
+        b, _, p, _ = patches.shape
+        x = patches.permute(0, 2, 3, 1) @ self.comp + self.mean  # (B, p, p, bands)
+        bands = x.shape[-1]
+
+        def rand(*shape):
+            return torch.rand(*shape, generator=gen).to(dev)
+
+        scale = 1 + cfg.brightness * (2 * rand(b, 1, 1, 1) - 1)
+        keep = (rand(b, 1, 1, bands) >= cfg.band_dropout).float()
+        noise = torch.randn(x.shape, generator=gen).to(dev) * (cfg.noise * self.level)
+        x = (x * scale + noise) * keep
+        z = ((x - self.mean) @ self.proj).permute(0, 3, 1, 2)
+        flip_h, flip_v, swap = (rand(b) < 0.5 for _ in range(3))
+        z = torch.where(flip_h[:, None, None, None], z.flip(-1), z)
+        z = torch.where(flip_v[:, None, None, None], z.flip(-2), z)
+        return torch.where(swap[:, None, None, None], z.transpose(-1, -2), z)
+
+
+def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, seed: int = 0,
+                    device=None, progress: bool = False) -> ContrastiveClusterer:
+    """Train :class:`ContrastiveClusterer` on random valid pixels of :class:`PixelFeatures`."""
+    from tqdm.auto import tqdm
+
+    cfg = config or ContrastiveConfig()
+    device = device or torch.device("cpu")
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    padded = torch.as_tensor(pad_features(feats.image, cfg.patch_size // 2), device=device)
+    rows, cols = (torch.as_tensor(a) for a in np.nonzero(feats.valid))
+    n = len(rows)
+    b = min(cfg.batch_size, n)
+    net = ContrastiveClusterer(feats.image.shape[0], k, cfg).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    views = SpectralViews(feats, cfg, device)
+    net.train()
+    for _ in tqdm(range(cfg.steps), desc="contrastive", disable=not progress, leave=False):
+        idx = torch.randperm(n, generator=gen)[:b]
+        patches = extract_patches(padded, rows[idx], cols[idx], cfg.patch_size)
+        za, pa = net(views(patches, gen))
+        zb, pb = net(views(patches, gen))
+        loss = (nt_xent(za, zb, cfg.instance_temperature)
+                + cluster_loss(pa, pb, cfg.cluster_temperature))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+@torch.no_grad()
+def predict_probabilities(net: ContrastiveClusterer, feats, patch_size: int, *,
+                          batch: int = 4096, device=None) -> np.ndarray:
+    """Cluster probabilities ``(N, k)`` of the valid pixels (row-major), unaugmented patches."""
+    device = device or next(net.parameters()).device
+    padded = torch.as_tensor(pad_features(feats.image, patch_size // 2), device=device)
+    rows, cols = np.nonzero(feats.valid)
+    out = []
+    for s in range(0, len(rows), batch):
+        patches = extract_patches(padded, rows[s:s + batch], cols[s:s + batch], patch_size)
+        out.append(net(patches)[1].cpu().numpy())
+    return np.concatenate(out)
+
+
+def contrastive_cluster(feats, k: int, config: ContrastiveConfig | None = None, *,
+                        seed: int = 0, device=None, progress: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Contrastive Clustering of the valid pixels: labels ``(N,)`` 0..k-1 and confidence
+    (the cluster head's maximum probability)."""
+    cfg = config or ContrastiveConfig()
+    net = fit_contrastive(feats, k, cfg, seed=seed, device=device, progress=progress)
+    proba = predict_probabilities(net, feats, cfg.patch_size, device=device)
+    return proba.argmax(1), proba.max(1).astype(np.float32)

@@ -1,0 +1,179 @@
+"""Dink-Net (Liu et al., ICML 2023): cluster dilation and shrink losses on mini-batches.
+
+Pixels are the nodes of the 4-neighbour pixel-grid graph; each pixel's features are its PCA
+scores and their 3×3 neighbourhood mean (one step of graph propagation, computed once for the
+whole scene, so training never needs the graph in memory).
+
+1. Pre-training, group discrimination (DGI/GGD style): an MLP encoder embeds pixels; a linear
+   scorer tells real pixels from corrupted ones whose neighbourhood half comes from another
+   random pixel (binary cross-entropy).
+2. Cluster centres are initialised by k-means of the embeddings of a sample of pixels.
+3. Fine-tuning on mini-batches of unit-norm embeddings ``h`` and centres ``c``: the shrink
+   loss ``mean_{i,j} ||h_i - c_j||^2`` minus the dilation term ``mean_{j != l} ||c_j - c_l||^2``.
+4. Each pixel goes to its nearest centre; confidence is the distance margin.
+
+Memory grows with the batch, not the scene: a 4-megapixel scene needs its feature matrix and
+the label map only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class DinkNetConfig:
+    """Hyper-parameters of :class:`DinkNet` and its two training stages.
+
+    Attributes
+    ----------
+    hidden, embed_dim : int
+        Encoder widths.
+    pretrain_steps, finetune_steps : int
+        Mini-batch steps of the discrimination pre-training and of the clustering fine-tuning.
+    batch_size : int
+    lr, finetune_lr : float
+        Adam learning rates of the two stages.
+    init_pixels : int
+        Pixels embedded to initialise the centres by k-means.
+    """
+
+    hidden: int = 256
+    embed_dim: int = 64
+    pretrain_steps: int = 300
+    finetune_steps: int = 200
+    batch_size: int = 1024
+    lr: float = 1e-3
+    finetune_lr: float = 1e-4
+    init_pixels: int = 20000
+    shrink: str = "nearest"
+    joint_discrimination: bool = True
+
+
+class DinkNet(nn.Module):
+    """Encoder, discrimination scorer and ``k`` learnable cluster centres."""
+
+    def __init__(self, in_features: int, k: int, hidden: int = 256, embed_dim: int = 64) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Linear(in_features, hidden), nn.PReLU(),
+            nn.Linear(hidden, embed_dim),
+        )
+        self.scorer = nn.Linear(embed_dim, 1)
+        self.centres = nn.Parameter(torch.zeros(k, embed_dim))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Unit-norm embeddings ``(n, embed_dim)``."""
+        return F.normalize(self.encoder(x), dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(x)
+
+
+def corrupt(x: torch.Tensor, spatial: bool, gen: torch.Generator) -> torch.Tensor:
+    """Corrupted copies of a batch: the neighbourhood half of each row taken from another
+    row (``spatial``), else each row's features permuted."""
+    n, d = x.shape
+    if spatial and d % 2 == 0:
+        perm = torch.randperm(n, generator=gen).to(x.device)
+        return torch.cat([x[:, : d // 2], x[perm, d // 2:]], dim=1)
+    perm = torch.argsort(torch.rand(n, d, generator=gen), dim=1).to(x.device)
+    return torch.gather(x, 1, perm)
+
+
+def discrimination_loss(net: DinkNet, x: torch.Tensor, x_fake: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the scorer: real rows 1, corrupted rows 0."""
+    logits = torch.cat([net.scorer(net.embed(x)), net.scorer(net.embed(x_fake))]).squeeze(1)
+    target = torch.cat([torch.ones(len(x)), torch.zeros(len(x_fake))]).to(x.device)
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+def dilation_shrink_losses(h: torch.Tensor, centres: torch.Tensor, shrink: str = "nearest"
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dink-Net's losses for embeddings ``h`` (n, e) and centres (k, e), both unit-normed here.
+
+    Returns
+    -------
+    dilation : torch.Tensor
+        ``-mean_{j != l} ||c_j - c_l||^2`` (pushes centres apart).
+    shrink : torch.Tensor
+        ``mean_{i, j} ||h_i - c_j||^2`` (pulls samples and centres together).
+    """
+    c = F.normalize(centres, dim=1)
+    k = c.shape[0]
+    dc = torch.cdist(c, c).pow(2)
+    dilation = -dc.sum() / (k * (k - 1))
+    d = torch.cdist(h, c).pow(2)
+    shrink = d.min(1).values.mean() if shrink == "nearest" else d.mean()
+    return dilation, shrink
+
+
+def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
+                spatial: bool = True, seed: int = 0, device=None, progress: bool = False
+                ) -> DinkNet:
+    """Pre-train, initialise centres and fine-tune :class:`DinkNet` on pixel features
+    ``x`` (N, d)."""
+    from tqdm.auto import tqdm
+
+    from hsi.clustering.baselines import kmeans_centres, subsample
+
+    cfg = config or DinkNetConfig()
+    device = device or torch.device("cpu")
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    net = DinkNet(x.shape[1], k, cfg.hidden, cfg.embed_dim).to(device)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    n = len(xt)
+    b = min(cfg.batch_size, n)
+    opt = torch.optim.Adam([*net.encoder.parameters(), *net.scorer.parameters()], lr=cfg.lr)
+    for _ in tqdm(range(cfg.pretrain_steps), desc="dinknet pretrain", disable=not progress,
+                  leave=False):
+        xb = xt[torch.randperm(n, generator=gen)[:b]].to(device)
+        loss = discrimination_loss(net, xb, corrupt(xb, spatial, gen))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    idx = subsample(n, cfg.init_pixels, seed)
+    emb = embed(net, x[idx])
+    with torch.no_grad():
+        net.centres.copy_(torch.as_tensor(kmeans_centres(emb, k, seed=seed, n_init=10),
+                                          dtype=torch.float32))
+    opt = torch.optim.Adam([*net.encoder.parameters(), net.centres], lr=cfg.finetune_lr)
+    for _ in tqdm(range(cfg.finetune_steps), desc="dinknet finetune", disable=not progress,
+                  leave=False):
+        xb = xt[torch.randperm(n, generator=gen)[:b]].to(device)
+        dilation, shrink = dilation_shrink_losses(net.embed(xb), net.centres, cfg.shrink)
+        loss = dilation + shrink
+        if cfg.joint_discrimination:
+            loss = loss + discrimination_loss(net, xb, corrupt(xb, spatial, gen))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+@torch.no_grad()
+def embed(net: DinkNet, x: np.ndarray, batch: int = 65536) -> np.ndarray:
+    """Embeddings ``(N, embed_dim)`` float32 of pixel features, in chunks."""
+    dev = net.centres.device
+    out = [net.embed(torch.as_tensor(x[s:s + batch], dtype=torch.float32, device=dev))
+           .cpu().numpy() for s in range(0, len(x), batch)]
+    return np.concatenate(out)
+
+
+def dinknet_cluster(feats, x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
+                    seed: int = 0, device=None, progress: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Dink-Net clustering of pixel features ``x`` (N, d): nearest-centre labels and margin
+    confidence."""
+    from hsi.clustering.baselines import assign_to_centres
+
+    net = fit_dinknet(x, k, config, spatial=feats.spatial, seed=seed, device=device,
+                      progress=progress)
+    centres = F.normalize(net.centres.detach(), dim=1).cpu().numpy()
+    return assign_to_centres(embed(net, x), centres)

@@ -1,0 +1,298 @@
+"""Graph clustering of a scene: a superpixel (or pixel) graph, AGC and minCUT pooling.
+
+The graph's nodes are SLIC superpixels of the first PCA components (or single pixels with
+``superpixel_size=1``), each carrying the mean features of its pixels. Edges join spatially
+adjacent nodes and each node's spectral nearest neighbours, weighted by a Gaussian of the
+feature distance.
+
+* AGC (Zhang et al., IJCAI 2019): low-pass graph filtering ``X̄ = (I - L_s/2)^t X`` with the
+  order ``t`` raised until the intra-cluster distance of the resulting clustering grows;
+  clusters are k-means of the top-``k`` left singular vectors of ``X̄`` (spectral clustering of
+  the linear kernel ``X̄ X̄^T``).
+* minCUT pooling (Bianchi et al., ICML 2020): a small GNN outputs soft assignments ``S`` trained
+  on the relaxed normalised cut ``-Tr(S^T A S) / Tr(S^T D S)`` plus the orthogonality term
+  ``||S^T S / ||S^T S||_F - I / sqrt(k)||_F``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass
+class GraphConfig:
+    """Graph construction and the AGC / minCUT settings.
+
+    Attributes
+    ----------
+    superpixel_size : int
+        Mean pixels per SLIC superpixel; 1: every pixel is a node; 0 (automatic): pixels when
+        the scene has at most ``max_nodes`` valid pixels, else about ``max_nodes`` superpixels.
+    max_nodes : int
+        Cap on the number of nodes (AGC's spectral step is dense in the nodes).
+    compactness : float
+        SLIC compactness (on PCA components scaled to [0, 1]).
+    n_neighbors : int
+        Spectral nearest-neighbour edges per node (besides spatial adjacency).
+    max_order : int
+        Largest AGC filter order tried.
+    steps, hidden, lr : int, int, float
+        minCUT GNN training steps (full batch), width and Adam learning rate.
+    """
+
+    superpixel_size: int = 0
+    max_nodes: int = 3000
+    compactness: float = 10.0
+    n_neighbors: int = 10
+    max_order: int = 30
+    steps: int = 400
+    hidden: int = 64
+    lr: float = 5e-3
+
+
+@dataclass
+class SceneGraph:
+    """Nodes, features and weighted adjacency of a scene graph.
+
+    Attributes
+    ----------
+    segments : numpy.ndarray of int64, shape (H, W)
+        Node id of each pixel (-1 for nodata).
+    features : numpy.ndarray, float32, shape (n_nodes, d)
+        Mean pixel features per node.
+    adjacency : scipy.sparse.csr_matrix, shape (n_nodes, n_nodes)
+        Symmetric, non-negative weights, zero diagonal.
+    """
+
+    segments: np.ndarray
+    features: np.ndarray
+    adjacency: sp.csr_matrix
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.features.shape[0])
+
+    def node_of_pixel(self, valid: np.ndarray) -> np.ndarray:
+        """Node id of each valid pixel, row-major, ``(N,)``."""
+        return self.segments[valid]
+
+
+def superpixels(feats, size: int, max_nodes: int, compactness: float, seed: int = 0
+                ) -> np.ndarray:
+    """SLIC superpixels of the first three PCA components, ``(H, W)`` int64, -1 off ``valid``.
+
+    Segment ids are made consecutive (0..n-1) over valid pixels.
+    """
+    from skimage.segmentation import slic
+
+    h, w = feats.shape
+    n_valid = feats.n_pixels
+    if size == 0:
+        size = 1 if n_valid <= max_nodes else int(np.ceil(n_valid / max_nodes))
+    if size <= 1:
+        seg = np.full((h, w), -1, dtype=np.int64)
+        seg[feats.valid] = np.arange(n_valid)
+        return seg
+    img = feats.image[: min(3, feats.image.shape[0])].transpose(1, 2, 0).astype(np.float64)
+    lo, hi = img[feats.valid].min(0), img[feats.valid].max(0)
+    img = (img - lo) / np.maximum(hi - lo, 1e-12)
+    n_seg = int(np.clip(n_valid / size, 2, max_nodes))
+    seg = slic(img, n_segments=n_seg, compactness=compactness, mask=feats.valid,
+               channel_axis=-1, start_label=1, enforce_connectivity=True)
+    seg = seg.astype(np.int64)
+    out = np.full((h, w), -1, dtype=np.int64)
+    ids, inverse = np.unique(seg[feats.valid], return_inverse=True)
+    out[feats.valid] = inverse
+    return out
+
+
+def scene_graph(feats, x: np.ndarray, config: GraphConfig | None = None, *,
+                seed: int = 0) -> SceneGraph:
+    """Build the :class:`SceneGraph` of :class:`PixelFeatures` ``feats`` with pixel features
+    ``x`` (N, d) (valid pixels, row-major)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    cfg = config or GraphConfig()
+    seg = superpixels(feats, cfg.superpixel_size, cfg.max_nodes, cfg.compactness, seed)
+    node = seg[feats.valid]
+    n = int(node.max()) + 1
+    counts = np.bincount(node, minlength=n).astype(np.float64)
+    f = np.zeros((n, x.shape[1]))
+    np.add.at(f, node, x)
+    f = (f / np.maximum(counts, 1)[:, None]).astype(np.float32)
+    # spatial adjacency: 4-neighbour pixel pairs in different segments
+    pairs = []
+    for a, b in ((seg[:, :-1], seg[:, 1:]), (seg[:-1, :], seg[1:, :])):
+        m = (a >= 0) & (b >= 0) & (a != b)
+        pairs.append(np.stack([a[m], b[m]], 1))
+    # spectral neighbours
+    nn = min(cfg.n_neighbors, n - 1)
+    if nn > 0:
+        _, idx = NearestNeighbors(n_neighbors=nn + 1).fit(f).kneighbors(f)
+        pairs.append(np.stack([np.repeat(np.arange(n), nn), idx[:, 1:].ravel()], 1))
+    e = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
+    e = np.unique(np.sort(e, axis=1), axis=0)
+    e = e[e[:, 0] != e[:, 1]]
+    d2 = ((f[e[:, 0]] - f[e[:, 1]]) ** 2).sum(1)
+    sigma2 = float(np.median(d2)) if len(d2) else 1.0
+    wts = np.exp(-d2 / (2 * max(sigma2, 1e-12)))
+    a = sp.coo_matrix((wts, (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    return SceneGraph(segments=seg, features=f, adjacency=(a + a.T).tocsr())
+
+
+def agc_filter(adjacency: sp.spmatrix) -> sp.csr_matrix:
+    """AGC's low-pass filter ``G = (I + D̃^{-1/2} (A + I) D̃^{-1/2}) / 2``."""
+    n = adjacency.shape[0]
+    a = adjacency + sp.eye(n)
+    d = np.asarray(a.sum(1)).ravel()
+    dinv = sp.diags(1 / np.sqrt(d))
+    return ((sp.eye(n) + dinv @ a @ dinv) / 2).tocsr()
+
+
+def intra_distance(x: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over clusters of the mean squared pairwise distance within the cluster, divided by
+    the mean squared pairwise distance of all rows (scale-free, so filtering's shrinkage does
+    not decide the order)."""
+    def spread(v):  # mean pairwise squared distance = 2 * total variance
+        return 2 * float(((v - v.mean(0)) ** 2).sum(1).mean()) if len(v) > 1 else 0.0
+
+    total = spread(x)
+    per = [spread(x[labels == c]) for c in np.unique(labels)]
+    return float(np.mean(per)) / max(total, 1e-12)
+
+
+def svd_kmeans(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """k-means on the top-``k`` left singular vectors of ``x`` (spectral clustering of
+    ``x x^T``)."""
+    from sklearn.cluster import KMeans
+
+    u, _, _ = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(u[:, :k])
+
+
+def agc(graph: SceneGraph, k: int, *, max_order: int = 30, seed: int = 0
+        ) -> tuple[np.ndarray, int]:
+    """Adaptive graph convolution clustering of the nodes.
+
+    Returns
+    -------
+    labels : numpy.ndarray of int64, shape (n_nodes,)
+    order : int
+        The filter order chosen (the last before the intra-cluster distance grew).
+    """
+    g = agc_filter(graph.adjacency)
+    x = graph.features.astype(np.float64)
+    best_labels, best_intra, order = None, np.inf, 0
+    for t in range(1, max_order + 1):
+        x = g @ x
+        labels = svd_kmeans(x, k, seed)
+        d = intra_distance(x, labels)
+        if d > best_intra:
+            break
+        best_labels, best_intra, order = labels, d, t
+    return best_labels, order
+
+
+def agc_cluster(feats, x: np.ndarray, k: int, config: GraphConfig | None = None, *,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """AGC on the scene graph; pixels take their node's cluster, confidence is the pixel's
+    centroid margin in feature space."""
+    from hsi.clustering.baselines import centroid_confidence
+
+    cfg = config or GraphConfig()
+    graph = scene_graph(feats, x, cfg, seed=seed)
+    if graph.n_nodes < k:
+        cfg = GraphConfig(**{**cfg.__dict__, "superpixel_size": 1})
+        graph = scene_graph(feats, x, cfg, seed=seed)
+    node_labels, _ = agc(graph, k, max_order=cfg.max_order, seed=seed)
+    labels = node_labels[graph.node_of_pixel(feats.valid)]
+    return labels, centroid_confidence(x, labels, k)
+
+
+# --------------------------------------------------------------------------- minCUT pooling
+
+
+def mincut_losses(s, adjacency, degree):
+    """minCUT (``-Tr(S^T A S) / Tr(S^T D S)``) and orthogonality losses of assignments ``s``
+    (n, k), with ``adjacency`` a torch sparse or dense (n, n) matrix and ``degree`` (n,)."""
+    import torch
+
+    k = s.shape[1]
+    a_s = adjacency @ s
+    cut = -torch.trace(s.T @ a_s) / torch.trace(s.T @ (degree[:, None] * s)).clamp_min(1e-12)
+    ss = s.T @ s
+    eye = torch.eye(k, dtype=s.dtype, device=s.device)
+    ortho = torch.linalg.norm(ss / torch.linalg.norm(ss) - eye / k**0.5)
+    return cut, ortho
+
+
+def _mincut_net(d: int, k: int, hidden: int):
+    import torch
+    from torch import nn
+
+    class MinCutGNN(nn.Module):
+        """One graph convolution with skip (``Â X W + X V``), then an MLP to ``k`` softmax."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Linear(d, hidden)
+            self.v = nn.Linear(d, hidden, bias=False)
+            self.mlp = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, k))
+
+        def forward(self, x, a_norm):
+            return self.mlp(a_norm @ self.w(x) + self.v(x)).softmax(1)
+
+    torch.nn.Module  # noqa: B018 - keep torch imported for the class above
+    return MinCutGNN()
+
+
+def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed: int = 0,
+           device=None, progress: bool = False) -> np.ndarray:
+    """Train the minCUT GNN on the whole graph; return soft assignments ``(n_nodes, k)``."""
+    import torch
+    from tqdm.auto import tqdm
+
+    cfg = config or GraphConfig()
+    device = device or torch.device("cpu")
+    torch.manual_seed(seed)
+    a = graph.adjacency.tocoo()
+    deg = np.asarray(graph.adjacency.sum(1)).ravel()
+    dinv = 1 / np.sqrt(np.maximum(deg, 1e-12))
+    norm_vals = a.data * dinv[a.row] * dinv[a.col]
+
+    def sparse(vals):
+        idx = torch.as_tensor(np.stack([a.row, a.col]), dtype=torch.long)
+        return torch.sparse_coo_tensor(idx, torch.as_tensor(vals, dtype=torch.float32),
+                                       a.shape).coalesce().to(device)
+
+    adj, adj_norm = sparse(a.data), sparse(norm_vals)
+    degree = torch.as_tensor(deg, dtype=torch.float32, device=device)
+    x = torch.as_tensor(graph.features, dtype=torch.float32, device=device)
+    net = _mincut_net(x.shape[1], k, cfg.hidden).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    for _ in tqdm(range(cfg.steps), desc="mincut", disable=not progress, leave=False):
+        cut, ortho = mincut_losses(net(x, adj_norm), adj, degree)
+        loss = cut + ortho
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return net(x, adj_norm).cpu().numpy()
+
+
+def mincut_cluster(feats, x: np.ndarray, k: int, config: GraphConfig | None = None, *,
+                   seed: int = 0, device=None, progress: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """minCUT pooling on the scene graph; confidence is the node's assignment probability."""
+    cfg = config or GraphConfig()
+    graph = scene_graph(feats, x, cfg, seed=seed)
+    if graph.n_nodes < k:
+        cfg = GraphConfig(**{**cfg.__dict__, "superpixel_size": 1})
+        graph = scene_graph(feats, x, cfg, seed=seed)
+    s = mincut(graph, k, cfg, seed=seed, device=device, progress=progress)
+    node = graph.node_of_pixel(feats.valid)
+    return s.argmax(1)[node], s.max(1).astype(np.float32)[node]

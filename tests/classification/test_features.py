@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hsi.classification.features import extract_patches, fit_pca, pad_features, valid_mask
+from hsi.errors import ShapeError
+
+
+class TestPatches:
+    def test_interior_patch_is_the_window(self, rng):
+        f = rng.normal(size=(3, 9, 11)).astype(np.float32)
+        padded = pad_features(f, 2)
+        p = extract_patches(padded, [4], [5], 5)
+        assert p.shape == (1, 3, 5, 5)
+        np.testing.assert_array_equal(p[0], f[:, 2:7, 3:8])
+
+    def test_border_patch_is_reflected(self, rng):
+        f = rng.normal(size=(2, 6, 6)).astype(np.float32)
+        p = extract_patches(pad_features(f, 1), [0], [0], 3)[0]
+        # reflect (no edge repeat): row -1 is row 1, column -1 is column 1
+        np.testing.assert_array_equal(p[:, 0, 0], f[:, 1, 1])
+        np.testing.assert_array_equal(p[:, 1, 1], f[:, 0, 0])
+        np.testing.assert_array_equal(p[:, 2, 0], f[:, 1, 1])
+        np.testing.assert_array_equal(p[:, 0, 2], f[:, 1, 1])
+
+    def test_torch_equals_numpy(self, rng):
+        f = rng.normal(size=(4, 10, 8)).astype(np.float32)
+        padded = pad_features(f, 3)
+        rows, cols = np.array([0, 9, 4, 2]), np.array([7, 0, 3, 5])
+        a = extract_patches(padded, rows, cols, 7)
+        b = extract_patches(torch.from_numpy(padded), rows, cols, 7).numpy()
+        np.testing.assert_array_equal(a, b)
+
+
+class TestPca:
+    def test_matches_sklearn_scores(self, rng):
+        from sklearn.decomposition import PCA
+
+        x = rng.normal(size=(20, 12, 13)) * np.linspace(3, 0.1, 20)[:, None, None]
+        pca = fit_pca(x, 4)
+        scores = pca.transform(x)
+        ref = PCA(4, svd_solver="full").fit_transform(x.reshape(20, -1).T).T.reshape(4, 12, 13)
+        ref = ref / ref[0].std()
+        # same axes up to sign, one common scale (the first component's std)
+        for i in range(4):
+            s = np.sign((scores[i] * ref[i]).sum())
+            np.testing.assert_allclose(scores[i], s * ref[i], rtol=1e-3, atol=1e-4)
+        assert scores[0].std() == pytest.approx(1.0, rel=1e-3)
+
+    def test_invalid_pixels_get_zero_and_are_ignored(self, rng):
+        x = rng.normal(size=(5, 8, 8)).astype(np.float32)
+        clean = fit_pca(x, 2)
+        x2 = x.copy()
+        x2[:, 3, 4] = np.nan
+        x2[:, 0, 0] = 1e6  # a wild value, ignored as invalid
+        valid = valid_mask(x2)
+        valid[0, 0] = False
+        pca = fit_pca(x2, 2, valid)
+        s = pca.transform(x2, valid)
+        assert s[:, 3, 4].tolist() == [0.0, 0.0] and s[:, 0, 0].tolist() == [0.0, 0.0]
+        assert np.isfinite(s).all()
+        assert np.abs(pca.mean - clean.mean).max() < 0.2
+
+    def test_wrong_bands(self, rng):
+        pca = fit_pca(rng.normal(size=(5, 6, 6)), 2)
+        with pytest.raises(ShapeError):
+            pca.transform(np.zeros((4, 6, 6)))
+
+
+def test_valid_mask_nan_and_nodata():
+    x = np.ones((3, 2, 3), dtype=np.float32)
+    x[1, 0, 0] = np.nan
+    x[:, 1, 2] = -9999
+    x[0, 0, 1] = -9999  # one band at the nodata value is still a real pixel
+    m = valid_mask(x, nodata=-9999)
+    assert m.tolist() == [[False, True, True], [True, True, False]]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hsi.classification.gan import (
+    Discriminator,
+    Generator,
+    discriminator_losses,
+    feature_matching_loss,
+)
+
+
+@pytest.mark.parametrize("patch", [3, 5, 7])
+def test_discriminator_has_k_plus_one_outputs(patch):
+    d = Discriminator(channels=10, n_classes=6, patch_size=patch)
+    out = d(torch.randn(4, 10, patch, patch))
+    assert out.shape == (4, 7)
+    p = d.eval().class_probabilities(torch.randn(4, 10, patch, patch))
+    assert p.shape == (4, 6)
+    torch.testing.assert_close(p.sum(1), torch.ones(4))
+
+
+@pytest.mark.parametrize("patch", [3, 5, 7])
+def test_generator_makes_patches(patch):
+    g = Generator(noise_dim=8, channels=10, patch_size=patch)
+    assert g(torch.randn(3, 8)).shape == (3, 10, patch, patch)
+    assert g.sample(2).shape == (2, 10, patch, patch)
+
+
+def test_losses_hand_computed():
+    # K = 2: logits (a, b, fake)
+    lab = torch.tensor([[2.0, 0.0, 1.0]])
+    unl = torch.tensor([[0.0, 0.0, math.log(2.0)]])  # p_fake = 2/4
+    fake = torch.tensor([[0.0, 0.0, math.log(6.0)]])  # p_fake = 6/8
+    out = discriminator_losses(lab, torch.tensor([0]), unl, fake)
+    # supervised: -log(e^2 / (e^2 + 1)), the fake logit ignored
+    assert out["supervised"].item() == pytest.approx(-math.log(math.e**2 / (math.e**2 + 1)))
+    assert out["real"].item() == pytest.approx(-math.log(1 - 0.5))
+    assert out["fake"].item() == pytest.approx(-math.log(0.75))
+
+
+def test_feature_matching_zero_for_equal_means():
+    a = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    b = torch.tensor([[2.0, 3.0], [2.0, 3.0]])
+    assert feature_matching_loss(a, b).item() == 0.0
+    assert feature_matching_loss(a, b + 1).item() == pytest.approx(1.0)

@@ -1,0 +1,86 @@
+"""``hsi fuse``: tiled scene fusion from the command line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from affine import Affine
+
+import hsi
+from hsi.fusion import fuse
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """Salinas-A 48×48 HR crop simulated at x4 for Sentinel-2, as georeferenced GeoTIFFs."""
+    from hsi.data import sample_cube
+    from hsi.degrade import simulate_pair
+    from hsi.io.geotiff import write_geotiff
+
+    cube = sample_cube()
+    crop = cube.with_data(cube.data[:, 20:68, 30:78], crs="EPSG:32610",
+                          transform=Affine(3.7, 0, 612111.0, 0, -3.7, 4061925.9))
+    lr, hr = simulate_pair(crop, 4, "sentinel2")
+    folder = tmp_path_factory.mktemp("fuse_cli")
+    write_geotiff(lr, folder / "lr.tif", tile=16)
+    write_geotiff(hr, folder / "hr.tif", tile=16)
+    return folder, lr, hr
+
+
+def test_fuse_glp_tiled(invoke, pair, tmp_path):
+    folder, lr, hr = pair
+    out = tmp_path / "fused.tif"
+    result = invoke("fuse", folder / "lr.tif", folder / "hr.tif", "-o", out, "--method", "glp",
+                    "--tile", "16")
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.stdout
+    got = hsi.open(out)
+    np.testing.assert_allclose(got.data, fuse(lr, hr, method="glp").data, rtol=0, atol=2e-6)
+    assert got.crs == hr.crs and got.transform == hr.transform
+    np.testing.assert_allclose(got.wavelengths, lr.wavelengths, atol=1e-6)
+
+
+def test_fuse_without_georeference_needs_ratio(invoke, pair, tmp_path):
+    from hsi.io.geotiff import write_geotiff
+
+    _, lr, hr = pair
+    write_geotiff(lr.with_data(lr.data[:, :10, :11], crs=None, transform=None),
+                  tmp_path / "lr.tif", tile=16)
+    write_geotiff(hr.with_data(hr.data[:, :41, :44], crs=None, transform=None),
+                  tmp_path / "hr.tif", tile=16)  # 41 rows: not exactly 10 × 4
+    result = invoke("fuse", tmp_path / "lr.tif", tmp_path / "hr.tif", "-o", tmp_path / "o.tif",
+                    "--method", "bicubic", "--ratio", "4", "--tile", "16")
+    assert result.exit_code == 0, result.output
+    got = hsi.open(tmp_path / "o.tif")
+    assert got.shape == (204, 41, 44) and got.crs is None
+
+
+def test_shifted_grid_is_one_line_error(invoke, one_line_error, pair, tmp_path):
+    from hsi.io.geotiff import write_geotiff
+
+    folder, _, hr = pair
+    write_geotiff(hr.with_data(hr.data, transform=hr.transform * Affine.translation(0, 6)),
+                  tmp_path / "shifted.tif", tile=16)
+    out = tmp_path / "out.tif"
+    result = invoke("fuse", folder / "lr.tif", tmp_path / "shifted.tif", "-o", out,
+                    "--method", "glp")
+    one_line_error(result, "extents differ")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--model", "{ckpt}", "--fit-scene"], "either --model or --fit-scene"),
+    (["--model", "{ckpt}", "--method", "glp"], "apply to --method infn"),
+    (["--fit-steps", "3"], "need --fit-scene"),
+    (["--tile", "8"], "--tile"),
+])
+def test_bad_options_are_usage_errors(invoke, pair, tmp_path, extra, message):
+    folder, *_ = pair
+    ckpt = tmp_path / "m.pt"
+    ckpt.write_bytes(b"x")
+    args = [a.format(ckpt=ckpt) for a in extra]
+    result = invoke("fuse", folder / "lr.tif", folder / "hr.tif", "-o", tmp_path / "o.tif",
+                    *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "o.tif").exists()

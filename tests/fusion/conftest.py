@@ -1,0 +1,24 @@
+"""Fixtures for the INFN tests: small real crops of Salinas-A and their Wald pairs."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def salinas(data_dir):
+    """The Salinas-A cube (204 bands, 83×86), reflectance-scaled by its loader."""
+    import hsi.data
+
+    return hsi.data.load("salinas_a", root=data_dir).cube
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Keep the shared CPU usable by others and make timings of the file comparable."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
