@@ -154,6 +154,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", type=int, default=[512, 2048, 4096])
     ap.add_argument("--methods", nargs="+", default=["glp", "infn"])
+    ap.add_argument("--infn-sizes", nargs="+", type=int, default=None,
+                    help="Sizes at which to run INFN (default: all --sizes).")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--no-append", action="store_true", help="Do not touch RESULTS.md.")
     args = ap.parse_args(argv)
@@ -186,6 +188,8 @@ def main(argv=None) -> int:
                   f"({(lr_path.stat().st_size + hr_path.stat().st_size) / 2**20:.0f} MB)",
                   flush=True)
             for method in args.methods:
+                if method == "infn" and args.infn_sizes and size not in args.infn_sizes:
+                    continue
                 m = model if method == "infn" else None
                 res = run_child(lr_path, hr_path, folder / f"out_{size}_{method}.tif",
                                 method, m, args.device)
@@ -204,18 +208,19 @@ def main(argv=None) -> int:
             lr_path.unlink()
             hr_path.unlink()
 
-    lines = ["| HR scene | method | time (s) | MP/s | peak RSS (MB) | GFLOP/s | % of matmul |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['size']}² | {r['method']} | {r['seconds']:.1f} | {r['mp_s']:.3f} | "
-                     f"{r['rss_mb']:.0f} | {r['gflop_s']:.1f} | {100 * r['bound']:.1f} |")
+    from benchmarks.common import markdown_table
+
+    table = markdown_table(
+        ["HR scene", "method", "time (s)", "MP/s", "peak RSS (MB)", "GFLOP/s", "% of matmul"],
+        [[f"{r['size']}²", r["method"], f"{r['seconds']:.1f}", f"{r['mp_s']:.3f}",
+          f"{r['rss_mb']:.0f}", f"{r['gflop_s']:.1f}", f"{100 * r['bound']:.1f}"] for r in rows],
+        align="llrrrrr")
     growth = []
     for method in args.methods:
         rss = {r["size"]: r["rss_mb"] for r in rows if r["method"] == method}
         if len(rss) > 1:
             lo, hi = min(rss), max(rss)
             growth.append(f"{method}: peak RSS x{rss[hi] / rss[lo]:.2f} from {lo}² to {hi}²")
-    table = "\n".join(lines)
     print()
     print(table)
     print("\n".join(growth))
@@ -227,8 +232,12 @@ def main(argv=None) -> int:
                  f"{device}, {os.cpu_count()} CPU cores, torch threads "
                  f"{torch.get_num_threads()}; numpy fp32 matmul {gflops_bound:.0f} GFLOP/s. "
                  f"Peak RSS includes imports (torch). INFN: default InfnConfig, untrained "
-                 f"weights (speed only). " + "; ".join(growth) + ".")
-        append_results("Scene-scale fusion: memory and throughput", table, notes=notes)
+                 f"weights (speed only). FLOPs: convolutions and matmuls counted by torch's "
+                 f"FlopCounterMode on one tile (GLP's bicubic interpolation and kornia's CPU "
+                 f"blur are not counted, so its ratio is a lower bound). "
+                 + "; ".join(growth) + ".")
+        append_results("Scene-scale fusion: memory and throughput", table, notes=notes,
+                       device=device)
     return 0
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_WIDTH = 1000
-COLORS = 128
+COLORS = 256
 
 
 def save_small(image: np.ndarray, path: Path) -> int:

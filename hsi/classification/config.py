@@ -59,7 +59,7 @@ class GanConfig:
     """
 
     n_components: int = 10
-    patch_size: int = 5
+    patch_size: int = 3
     noise_dim: int = 32
     width: int = 16
     dropout: float = 0.3

@@ -175,8 +175,3 @@ def plot_confusion(report: ClassificationReport, path: str | os.PathLike) -> Pat
     plt.close(fig)
     return path
 
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and (population) standard deviation of repeated scores."""
-    arr = np.asarray(values, dtype=np.float64)
-    return float(arr.mean()), float(arr.std())

@@ -131,7 +131,8 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
     components *= signs[:, None]
     # one scale for all components (the first one's std): per-component standardisation would
     # blow the noise of the weak components up to the strength of the signal
-    scale = np.full(n_components, np.sqrt(max(pca.explained_variance_[0], 1e-12)))
+    std = np.sqrt(np.maximum(pca.explained_variance_, 1e-12))
+    scale = np.sqrt(std * std[0])
     return PcaTransform(mean=pca.mean_.copy(), components=components, scale=scale)
 
 

@@ -34,7 +34,8 @@ def _dilate(mask: np.ndarray, margin: int) -> np.ndarray:
 
 def split_labels(labels: np.ndarray, *, per_class: int | None = None,
                  fraction: float | None = None, mode: str = "random", seed: int = 0,
-                 margin: int | None = None, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 margin: int | None = None,
+                 block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Split labelled pixels into a training and a test raster.
 
     Parameters
@@ -110,7 +111,7 @@ def split_labels(labels: np.ndarray, *, per_class: int | None = None,
 def _count(available: int, per_class: int | None, fraction: float | None) -> int:
     if per_class is not None:
         return min(per_class, max(available - 1, 1))
-    return max(1, min(available - 1, int(round(fraction * available)))) if available > 1 else 1
+    return max(1, min(available - 1, round(fraction * available))) if available > 1 else 1
 
 
 def windows_overlap(train: np.ndarray, test: np.ndarray, radius: int) -> np.ndarray:

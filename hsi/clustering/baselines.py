@@ -6,6 +6,8 @@ Every method returns ``(labels (N,) int 0..k-1, confidence (N,) float32 in [0, 1
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 #: Above this many pixels k-means runs mini-batch (bounded memory, one pass per iteration).
@@ -139,7 +141,9 @@ def spectral_cluster(x: np.ndarray, k: int, *, seed: int = 0,
         nn = min(2 * nn, len(xs) - 1)
     sc = SpectralClustering(n_clusters=k, affinity="nearest_neighbors", n_neighbors=nn,
                             assign_labels="cluster_qr", random_state=seed)
-    sub_labels = sc.fit_predict(xs)
+    with warnings.catch_warnings():  # "not fully connected": k components are expected
+        warnings.simplefilter("ignore", UserWarning)
+        sub_labels = sc.fit_predict(xs)
     knn = KNeighborsClassifier(n_neighbors=nn).fit(xs, sub_labels)
     labels = np.empty(len(x), dtype=np.int64)
     conf = np.empty(len(x), dtype=np.float32)

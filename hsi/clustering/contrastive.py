@@ -121,7 +121,7 @@ class SpectralViews:
     def __call__(self, patches: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         cfg = self.cfg
         dev = patches.device
-        b, _, p, _ = patches.shape
+        b = patches.shape[0]
         x = patches.permute(0, 2, 3, 1) @ self.comp + self.mean  # (B, p, p, bands)
         bands = x.shape[-1]
 

@@ -9,7 +9,9 @@ whole scene, so training never needs the graph in memory).
    random pixel (binary cross-entropy).
 2. Cluster centres are initialised by k-means of the embeddings of a sample of pixels.
 3. Fine-tuning on mini-batches of unit-norm embeddings ``h`` and centres ``c``: the shrink
-   loss ``mean_{i,j} ||h_i - c_j||^2`` minus the dilation term ``mean_{j != l} ||c_j - c_l||^2``.
+   loss ``mean_i min_j ||h_i - c_j||^2`` minus the dilation term
+   ``mean_{j != l} ||c_j - c_l||^2``, plus the discrimination loss (see
+   :class:`DinkNetConfig` for the paper's all-centre shrink variant).
 4. Each pixel goes to its nearest centre; confidence is the distance margin.
 
 Memory grows with the batch, not the scene: a 4-megapixel scene needs its feature matrix and
@@ -41,6 +43,12 @@ class DinkNetConfig:
         Adam learning rates of the two stages.
     init_pixels : int
         Pixels embedded to initialise the centres by k-means.
+    shrink : {"nearest", "all"}
+        Shrink each sample towards its nearest centre (default), or towards all centres as the
+        paper's formula (on our features that pulls every pixel to the centres' mean and
+        collapses the clustering: ACC 0.56 vs 1.0 on the synthetic test scene).
+    joint_discrimination : bool
+        Keep the discrimination loss during fine-tuning (keeps the embedding informative).
     """
 
     hidden: int = 256
@@ -176,4 +184,10 @@ def dinknet_cluster(feats, x: np.ndarray, k: int, config: DinkNetConfig | None =
     net = fit_dinknet(x, k, config, spatial=feats.spatial, seed=seed, device=device,
                       progress=progress)
     centres = F.normalize(net.centres.detach(), dim=1).cpu().numpy()
-    return assign_to_centres(embed(net, x), centres)
+    labels = np.empty(len(x), dtype=np.int64)
+    conf = np.empty(len(x), dtype=np.float32)
+    step = 262144  # embed and assign in chunks: the (N, embed_dim) matrix is never whole
+    for s in range(0, len(x), step):
+        labels[s:s + step], conf[s:s + step] = assign_to_centres(embed(net, x[s:s + step]),
+                                                                 centres)
+    return labels, conf

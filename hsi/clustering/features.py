@@ -14,8 +14,8 @@ import numpy as np
 from hsi.classification.features import PCA_MAX_PIXELS, PcaTransform, fit_pca, valid_mask
 from hsi.errors import FormatError, HsiError, ShapeError
 
-#: Rows of the cube read at a time when computing features.
-ROW_BLOCK = 256
+#: Bytes of cube data read at a time when computing features (whole rows).
+BLOCK_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -136,19 +136,26 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
     """
     bands, h, w = check_cube(cube)
     data, nodata = _data_and_nodata(cube)
+    rows = max(1, BLOCK_BYTES // (bands * w * 4))
     valid = np.zeros((h, w), dtype=bool)
     rate = min(1.0, PCA_MAX_PIXELS / max(h * w, 1))
     rng = np.random.default_rng(seed)
     samples = []
     bad = 0
-    for r0 in range(0, h, ROW_BLOCK):
-        block = np.asarray(data[:, r0:r0 + ROW_BLOCK, :])
+    for r0 in range(0, h, rows):
+        block = np.asarray(data[:, r0:r0 + rows, :])
         ok = valid_mask(block, nodata)
-        if nodata is not None and np.isnan(nodata) and np.issubdtype(block.dtype, np.floating):
-            ok = ~np.isnan(block).all(axis=0)  # NaN nodata: an all-NaN pixel is missing
         if np.issubdtype(block.dtype, np.floating):
-            bad += int((~np.isfinite(block[:, ok])).sum())
-        valid[r0:r0 + ROW_BLOCK] = ok
+            # pixels marked nodata (all bands == nodata, or all NaN for a NaN nodata) are
+            # skipped; any other non-finite value is an error
+            if nodata is not None and np.isnan(nodata):
+                marked = np.isnan(block).all(axis=0)
+            elif nodata is not None:
+                marked = (block == nodata).all(axis=0)
+            else:
+                marked = np.zeros(ok.shape, dtype=bool)
+            bad += int((~np.isfinite(block[:, ~marked])).sum())
+        valid[r0:r0 + rows] = ok
         px = block[:, ok]
         if rate < 1.0:
             px = px[:, rng.random(px.shape[1]) < rate]
@@ -164,8 +171,8 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
     pca = PcaTransform(mean=pca.mean, components=pca.components,
                        scale=np.full(pca.n_components, pca.scale[0]))
     image = np.zeros((pca.n_components, h, w), dtype=np.float32)
-    for r0 in range(0, h, ROW_BLOCK):
-        block = np.asarray(data[:, r0:r0 + ROW_BLOCK, :])
-        image[:, r0:r0 + ROW_BLOCK] = pca.transform(block, valid[r0:r0 + ROW_BLOCK])
+    for r0 in range(0, h, rows):
+        block = np.asarray(data[:, r0:r0 + rows, :])
+        image[:, r0:r0 + rows] = pca.transform(block, valid[r0:r0 + rows])
     image[:, ~valid] = 0
     return PixelFeatures(image=image, valid=valid, pca=pca, spatial=spatial)

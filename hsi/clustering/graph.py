@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+import torch
+from torch import nn
 
 
 @dataclass
@@ -104,7 +106,7 @@ def superpixels(feats, size: int, max_nodes: int, compactness: float, seed: int 
                channel_axis=-1, start_label=1, enforce_connectivity=True)
     seg = seg.astype(np.int64)
     out = np.full((h, w), -1, dtype=np.int64)
-    ids, inverse = np.unique(seg[feats.valid], return_inverse=True)
+    _, inverse = np.unique(seg[feats.valid], return_inverse=True)
     out[feats.valid] = inverse
     return out
 
@@ -215,45 +217,51 @@ def agc_cluster(feats, x: np.ndarray, k: int, config: GraphConfig | None = None,
 # --------------------------------------------------------------------------- minCUT pooling
 
 
-def mincut_losses(s, adjacency, degree):
-    """minCUT (``-Tr(S^T A S) / Tr(S^T D S)``) and orthogonality losses of assignments ``s``
-    (n, k), with ``adjacency`` a torch sparse or dense (n, n) matrix and ``degree`` (n,)."""
-    import torch
+def mincut_losses(s: torch.Tensor, adjacency: torch.Tensor, degree: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """minCUT and orthogonality losses of soft assignments ``s`` (n, k).
 
+    Parameters
+    ----------
+    s : torch.Tensor, shape (n, k)
+        Rows sum to 1.
+    adjacency : torch.Tensor, shape (n, n)
+    degree : torch.Tensor, shape (n,)
+
+    Returns
+    -------
+    cut : torch.Tensor
+        ``-Tr(S^T A S) / Tr(S^T D S)`` (in [-1, 0]).
+    ortho : torch.Tensor
+        ``||S^T S / ||S^T S||_F - I_k / sqrt(k)||_F``.
+    """
     k = s.shape[1]
-    a_s = adjacency @ s
-    cut = -torch.trace(s.T @ a_s) / torch.trace(s.T @ (degree[:, None] * s)).clamp_min(1e-12)
+    cut = -torch.trace(s.T @ (adjacency @ s)) / torch.trace(
+        s.T @ (degree[:, None] * s)).clamp_min(1e-12)
     ss = s.T @ s
     eye = torch.eye(k, dtype=s.dtype, device=s.device)
     ortho = torch.linalg.norm(ss / torch.linalg.norm(ss) - eye / k**0.5)
     return cut, ortho
 
 
-def _mincut_net(d: int, k: int, hidden: int):
-    import torch
-    from torch import nn
+class MinCutGNN(nn.Module):
+    """One graph convolution with skip (``Â X W + X V``), then an MLP to ``k`` softmax."""
 
-    class MinCutGNN(nn.Module):
-        """One graph convolution with skip (``Â X W + X V``), then an MLP to ``k`` softmax."""
+    def __init__(self, in_features: int, k: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.w = nn.Linear(in_features, hidden)
+        self.v = nn.Linear(in_features, hidden, bias=False)
+        self.mlp = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, k))
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.w = nn.Linear(d, hidden)
-            self.v = nn.Linear(d, hidden, bias=False)
-            self.mlp = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                     nn.Linear(hidden, k))
-
-        def forward(self, x, a_norm):
-            return self.mlp(a_norm @ self.w(x) + self.v(x)).softmax(1)
-
-    torch.nn.Module  # noqa: B018 - keep torch imported for the class above
-    return MinCutGNN()
+    def forward(self, x: torch.Tensor, a_norm: torch.Tensor) -> torch.Tensor:
+        """Assignments ``(n, k)`` of node features ``x`` (n, d) with ``Â`` (n, n)."""
+        return self.mlp(a_norm @ self.w(x) + self.v(x)).softmax(1)
 
 
 def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed: int = 0,
            device=None, progress: bool = False) -> np.ndarray:
     """Train the minCUT GNN on the whole graph; return soft assignments ``(n_nodes, k)``."""
-    import torch
     from tqdm.auto import tqdm
 
     cfg = config or GraphConfig()
@@ -262,17 +270,17 @@ def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed
     a = graph.adjacency.tocoo()
     deg = np.asarray(graph.adjacency.sum(1)).ravel()
     dinv = 1 / np.sqrt(np.maximum(deg, 1e-12))
-    norm_vals = a.data * dinv[a.row] * dinv[a.col]
+    index = torch.as_tensor(np.stack([a.row, a.col]), dtype=torch.long)
 
-    def sparse(vals):
-        idx = torch.as_tensor(np.stack([a.row, a.col]), dtype=torch.long)
-        return torch.sparse_coo_tensor(idx, torch.as_tensor(vals, dtype=torch.float32),
-                                       a.shape).coalesce().to(device)
+    def sparse(values: np.ndarray) -> torch.Tensor:
+        return torch.sparse_coo_tensor(index, torch.as_tensor(values, dtype=torch.float32),
+                                       a.shape, check_invariants=False).coalesce().to(device)
 
-    adj, adj_norm = sparse(a.data), sparse(norm_vals)
+    adj = sparse(a.data)
+    adj_norm = sparse(a.data * dinv[a.row] * dinv[a.col])
     degree = torch.as_tensor(deg, dtype=torch.float32, device=device)
     x = torch.as_tensor(graph.features, dtype=torch.float32, device=device)
-    net = _mincut_net(x.shape[1], k, cfg.hidden).to(device)
+    net = MinCutGNN(x.shape[1], k, cfg.hidden).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     for _ in tqdm(range(cfg.steps), desc="mincut", disable=not progress, leave=False):
         cut, ortho = mincut_losses(net(x, adj_norm), adj, degree)

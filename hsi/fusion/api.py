@@ -41,6 +41,7 @@ def save_infn(path: str | os.PathLike, model: INFN, *, meta: dict | None = None,
 
     meta = dict(model.meta if meta is None else meta)
     meta.pop("train_state", None)
+    meta.pop("path", None)  # where it was loaded from: not part of the model
     if train_state is not None:
         meta["train_state"] = train_state
     return save_checkpoint(path, kind="infn", model=model, config=model.config, meta=meta)

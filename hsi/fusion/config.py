@@ -60,14 +60,16 @@ class InfnConfig:
     ratios: tuple = (4,)
     patch: int = 32
     batch: int = 8
-    lr: float = 1e-3
+    lr: float = 3e-4
     checkpoint_every: int = 200
 
     def __post_init__(self) -> None:
         from hsi.errors import ModelError
 
         if self.base not in BASES:
-            raise ModelError(f"InfnConfig.base must be one of {', '.join(BASES)}, got {self.base!r}")
+            raise ModelError(
+                f"InfnConfig.base must be one of {', '.join(BASES)}, got {self.base!r}"
+            )
         if self.weights not in WEIGHTS:
             raise ModelError(
                 f"InfnConfig.weights must be one of {', '.join(WEIGHTS)}, got {self.weights!r}"

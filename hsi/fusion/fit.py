@@ -47,7 +47,8 @@ def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
         raise ShapeError(
             f"--fit-scene needs an LR-HSI of at least {2 * ratio}×{2 * ratio} pixels at ratio "
             f"{ratio}, got {lr.shape[-2]}×{lr.shape[-1]}",
-            actual_shape=tuple(lr.shape), expected_shape=("bands", f">={2 * ratio}", f">={2 * ratio}"),
+            actual_shape=tuple(lr.shape),
+            expected_shape=("bands", f">={2 * ratio}", f">={2 * ratio}"),
         )
     target = lr[:, :h, :w]
     degrade = wald_degradation(ratio, psf_sigma)

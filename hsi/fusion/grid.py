@@ -106,7 +106,7 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
         raise GridError(f"--ratio {ratio} disagrees with the pixel sizes, whose ratio is {nearest}")
     half = 0.5 * max(lx, ly)
     names = ("left", "bottom", "right", "top")
-    for edge, a, b in zip(names, lr_hsi.bounds, hr_msi.bounds):
+    for edge, a, b in zip(names, lr_hsi.bounds, hr_msi.bounds, strict=True):
         if math.fabs(a - b) > half:
             raise GridError(
                 f"extents differ: {edge} edge of LR-HSI is {a:g}, of HR-MSI {b:g} "

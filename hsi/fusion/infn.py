@@ -240,7 +240,7 @@ class INFN(nn.Module):
         residual : (N, C, Hq, Wq)
         weights : (N, Hq*Wq, 4), only with ``return_weights``
         """
-        n, d, h, w = latent.shape
+        n, _, h, w = latent.shape
         hq, wq = hr_feat.shape[-2:]
         index, offset = neighbour_indices(rows, cols, h, w)
         lat = latent.flatten(2).transpose(1, 2)  # (N, h*w, d)
@@ -302,7 +302,7 @@ class INFN(nn.Module):
         if ratio is None:
             ratio = max(round(H / lr.shape[-2]), 1)
         if base is None:
-            base = base_image(lr, msi, int(round(ratio)), self.config.base)
+            base = base_image(lr, msi, round(ratio), self.config.base)
         latent, lr_term, hr_feat = self.encode(lr, msi, base.to(lr.dtype), ratio)
         rows = lr_positions(H, ratio, lr.device)
         cols = lr_positions(W, ratio, lr.device)

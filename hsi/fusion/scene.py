@@ -18,8 +18,8 @@ so the tiled result equals the untiled one:
 ``gsa`` and ``cnmf`` estimate other global statistics (intensity weights, endmembers) per tile;
 with more than one tile their result differs from an untiled run (a warning says so).
 
-Reading runs in a background thread one tile ahead, so I/O overlaps compute; on CPU torch keeps
-its default of one thread per core.
+Reading runs in a background thread one tile ahead and writing (compression) in another, so
+I/O overlaps compute; on CPU torch keeps its default of one thread per core.
 """
 
 from __future__ import annotations
@@ -295,6 +295,8 @@ def fuse_files(
                          f"{', '.join(sorted(BASELINES))}")
     if method != "infn" and (model is not None or fit_scene):
         raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
+    if model is not None and fit_scene:
+        raise ModelError("give either a model or fit_scene=True, not both")
     out_path = Path(out_path)
     lr = _WindowReader(lr_path)
     hr = _WindowReader(hr_path)
@@ -335,9 +337,18 @@ def fuse_files(
                            tile=block) as writer, \
             tqdm(total=len(tiles), desc=f"fuse {method}", unit="tile", disable=not progress,
                  leave=False) as bar:
-        for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
-            est = fuse(lr_t, hr_t, method=method, model=net, ratio=r, device=dev, seed=seed,
-                       progress=False, scales=scales, glp_gains=gains)
-            writer.write(crop_to_core(np.asarray(est.data, dtype=np.float32), t), t.core)
-            bar.update(1)
+        # one writer thread: compression of tile i overlaps the fusion of tile i + 1; at
+        # most two tiles wait, so memory stays bounded
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hsi-write") as pool:
+            pending: list[concurrent.futures.Future] = []
+            for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
+                est = fuse(lr_t, hr_t, method=method, model=net, ratio=r, device=dev,
+                           seed=seed, progress=False, scales=scales, glp_gains=gains)
+                core = crop_to_core(np.asarray(est.data, dtype=np.float32), t)
+                while len(pending) >= 2:
+                    pending.pop(0).result()
+                pending.append(pool.submit(writer.write, core, t.core))
+                bar.update(1)
+            for f in pending:
+                f.result()
     return out_path

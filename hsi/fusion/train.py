@@ -99,7 +99,7 @@ class PatchSampler:
             hi, hj, hp = i * r, j * r, p * r
             parts = (s.target[:, hi:hi + hp, hj:hj + hp], s.lr[:, i:i + p, j:j + p],
                      s.msi[:, hi:hi + hp, hj:hj + hp], s.base[:, hi:hi + hp, hj:hj + hp])
-            for lst, a in zip(out, parts):
+            for lst, a in zip(out, parts, strict=True):
                 a = torch.rot90(a, k, dims=(-2, -1))
                 lst.append(torch.flip(a, dims=(-1,)) if flip else a)
         return tuple(torch.stack(lst) for lst in out)
@@ -262,8 +262,8 @@ def train_infn(
     ModelError
         When ``resume_from`` is for other bands or another ratio.
     """
-    from hsi.checkpoint import config_from_dict, load_checkpoint
     from hsi.check import check_ratio
+    from hsi.checkpoint import config_from_dict, load_checkpoint
     from hsi.degrade import load_srf, normalize_reflectance, simulate_pair
     from hsi.device import pick_device, seed_everything
 
@@ -326,7 +326,8 @@ def train_infn(
     }
     total = int(steps) if steps is not None else (
         int(train_state["steps"]) if train_state and "steps" in train_state else DEFAULT_STEPS)
-    sampler = PatchSampler(scenes, ratio, config.patch, seed + int((train_state or {}).get("step", 0)))
+    done = int((train_state or {}).get("step", 0))
+    sampler = PatchSampler(scenes, ratio, config.patch, seed + done)
     return run_training(model, sampler, steps=total, max_minutes=max_minutes, device=dev,
                         progress=progress, out_path=out_path, meta=meta, train_state=train_state,
                         desc="INFN train")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hsi.classification.evaluate import evaluate_class_map, mean_std, plot_confusion
+from hsi.classification.evaluate import evaluate_class_map, plot_confusion
 from hsi.errors import FormatError, ShapeError
 
 
@@ -47,6 +47,3 @@ def test_png(tmp_path):
     out = plot_confusion(r, tmp_path / "cm.png")
     assert out is not None and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-
-def test_mean_std():
-    assert mean_std([1.0, 3.0]) == (2.0, 1.0)

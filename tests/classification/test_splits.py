@@ -35,7 +35,6 @@ def test_spatial_no_window_overlap_pixel_by_pixel(salinas_crop, radius, seed):
     train, test = split_labels(labels, per_class=10, mode="spatial", seed=seed, margin=radius)
     assert (test > 0).sum() > 100
     assert (np.bincount(train.ravel(), minlength=7)[1:] > 0).all()
-    h, w = labels.shape
     tr = np.argwhere(train > 0)
     for r, c in np.argwhere(test > 0):
         # no training pixel inside this test pixel's (2 radius + 1)² window

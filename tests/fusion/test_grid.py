@@ -69,7 +69,7 @@ class TestGeoreferenced:
                                   "must be an integer >= 2")
 
     def test_ratio_one(self):
-        with pytest.raises(GridError, match="is 1 .* must be an integer >= 2"):
+        with pytest.raises(GridError, match=r"is 1 .* must be an integer >= 2"):
             check_pair(*_pair(lr_px=10.0))
 
     def test_anisotropic_ratio(self):

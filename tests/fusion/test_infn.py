@@ -100,7 +100,7 @@ class TestInrCs:
         assert w.shape == (1, 400, 4)
         assert (w >= 0).all()
         torch.testing.assert_close(w.sum(-1), torch.ones(1, 400))
-        # independent computation for HR pixel (7, 11): its neighbours are LR (1,2),(1,3),(2,2),(2,3)
+        # by hand for HR pixel (7, 11): its neighbours are LR (1,2), (1,3), (2,2), (2,3)
         q = hr_feat[0, :, 7, 11]
         keys = [latent[0, :, r, c] for r, c in ((1, 2), (1, 3), (2, 2), (2, 3))]
         s = torch.stack([(F.cosine_similarity(q, k, dim=0) + 1) / 2 for k in keys])
@@ -123,7 +123,8 @@ class TestInrCs:
     def test_area_weights_are_bilinear(self):
         model = _model(weights="area")
         lr = torch.rand(1, 31, 4, 4)
-        latent, lr_term, hr_feat = model.encode(lr, torch.rand(1, 3, 16, 16), torch.rand(1, 31, 16, 16), 4)
+        msi, base = torch.rand(1, 3, 16, 16), torch.rand(1, 31, 16, 16)
+        latent, lr_term, hr_feat = model.encode(lr, msi, base, 4)
         _, w = model.decode(latent, lr_term, hr_feat, lr_positions(16, 4), lr_positions(16, 4),
                             return_weights=True)
         # HR pixel (5, 5): LR position 0.875 -> neighbours 0 and 1 with weights 0.125 / 0.875

@@ -31,7 +31,7 @@ class TestPatchSampler:
         lr = torch.arange(2 * 6 * 6, dtype=torch.float32).reshape(2, 6, 6)
         hr = lr.repeat_interleave(4, -2).repeat_interleave(4, -1)
         scene = TrainScene(hr, lr, hr[:1], hr)
-        target, lr_b, msi_b, base_b = PatchSampler([scene], 4, 8, seed=0).batch(16)
+        target, lr_b, msi_b, _ = PatchSampler([scene], 4, 8, seed=0).batch(16)
         assert lr_b.shape == (16, 2, 2, 2) and target.shape == (16, 2, 8, 8)
         torch.testing.assert_close(target, lr_b.repeat_interleave(4, -2).repeat_interleave(4, -1))
         torch.testing.assert_close(msi_b, target[:, :1])
@@ -41,7 +41,7 @@ class TestPatchSampler:
         scene = TrainScene(torch.rand(1, 32, 32), lr, torch.rand(1, 32, 32), torch.rand(1, 32, 32))
         a = PatchSampler([scene], 4, 16, seed=3).batch(4)
         b = PatchSampler([scene], 4, 16, seed=3).batch(4)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             torch.testing.assert_close(x, y)
 
 
@@ -105,6 +105,7 @@ class TestCheckpoints:
     def test_resume_other_ratio(self, crop, tmp_path):
         out = tmp_path / "run.pt"
         _train(crop, steps=1, out_path=out)
-        with pytest.raises(ModelError, match="checkpoint is for 204 bands at x4, got 204 bands at x2"):
+        msg = "checkpoint is for 204 bands at x4, got 204 bands at x2"
+        with pytest.raises(ModelError, match=msg):
             train_infn([crop], srf="sentinel2", ratio=2, steps=1, max_minutes=None,
                        device="cpu", progress=False, resume_from=out)

@@ -28,8 +28,8 @@ def test_spectrum_click_plots_the_pixel_spectrum(make_napari_viewer, qtbot, samp
     assert widget.layer_combo.currentText() == layer.name
 
     # put pixel (row 30, col 40) under the canvas centre, zoomed in, then click there
-    viewer.camera.center = tuple(layer.data_to_world((0, 30, 40))[1:])
-    viewer.camera.zoom = 8 / layer.scale[1]
+    viewer.scene.camera.center = tuple(layer.data_to_world((0, 30, 40))[1:])
+    viewer.scene.camera.zoom = 8 / layer.scale[1]
     canvas = _canvas(viewer)
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton,
                      pos=QPoint(canvas.width() // 2, canvas.height() // 2))
@@ -205,11 +205,13 @@ def test_classify_widget_paint_train_legend_export(make_napari_viewer, qtbot, sa
         assert count == int((class_map == value).sum())
         expected = np.round(labels_layer.colormap.map(np.asarray([value]))[0][:3] * 255)
         assert rgb == pytest.approx(tuple(expected), abs=1)
-    assert {layer.name for layer in viewer.layers} >= {"salinas class probabilities",
-                                                       "salinas uncertainty"}
-    probs = viewer.layers["salinas class probabilities"].data
+    probs = widget.probabilities
     assert probs.shape == (6, 83, 86)
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-4)
+    np.testing.assert_array_equal(viewer.layers["salinas class probability"].data,
+                                  probs.max(axis=0))
+    entropy = -(np.clip(probs, 1e-12, 1) * np.log(np.clip(probs, 1e-12, 1))).sum(0) / np.log(6)
+    np.testing.assert_allclose(viewer.layers["salinas uncertainty"].data, entropy, atol=1e-5)
 
     # the class colours are on the canvas
     cube_layer.visible = False

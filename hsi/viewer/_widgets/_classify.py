@@ -70,13 +70,23 @@ def _rgba(color) -> np.ndarray:
     return np.asarray(color, dtype=np.float32).reshape(-1)[:4]
 
 
+def _fit_columns(table: QTableWidget, stretch: int) -> None:
+    """Size the columns to their contents except ``stretch``, which takes the rest."""
+    header = table.horizontalHeader()
+    for col in range(table.columnCount()):
+        mode = QHeaderView.ResizeMode.Stretch if col == stretch else \
+            QHeaderView.ResizeMode.ResizeToContents
+        header.setSectionResizeMode(col, mode)
+
+
 class ClassifyWidget(QWidget):
     """Train a classifier on painted labels and add the class map with its legend.
 
     Pick the cube layer and a Labels layer (or create one), paint a few strokes per class,
     name the classes in the table, then *Train & classify*. Training (:func:`
     hsi.classification.train_classifier`) and prediction run off the GUI thread; the result is a
-    Labels layer with the painted colours, a probability stack, an uncertainty image and a
+    Labels layer with the painted colours, a class-probability (confidence) image, an
+    uncertainty image (normalised entropy) and a
     legend (name, colour, pixel count). *Export* writes the class map as a GeoTIFF.
     """
 
@@ -86,6 +96,8 @@ class ClassifyWidget(QWidget):
         self.class_names: dict[int, str] = {}
         self.class_map_layer = None
         self.classifier = None
+        #: (K, H, W) class probabilities of the last run, in the order of the legend.
+        self.probabilities: np.ndarray | None = None
         self._watched = None
 
         self.cube_combo = LayerCombo(napari_viewer, is_cube_layer)
@@ -94,7 +106,7 @@ class ClassifyWidget(QWidget):
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["value", "colour", "name", "painted px"])
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        _fit_columns(self.table, stretch=2)
         self.table.setToolTip("double-click a name to edit it")
         self.refresh_button = QPushButton("Update classes from labels")
         self.epochs_spin = QSpinBox()
@@ -114,7 +126,7 @@ class ClassifyWidget(QWidget):
         self.legend.setHorizontalHeaderLabels(["colour", "class", "pixels"])
         self.legend.verticalHeader().setVisible(False)
         self.legend.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.legend.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        _fit_columns(self.legend, stretch=1)
         self.export_button = QPushButton("Export class map (GeoTIFF)…")
         self.export_button.setEnabled(False)
 
@@ -282,12 +294,11 @@ class ClassifyWidget(QWidget):
         color_dict: dict[int | None, Any] = {None: np.zeros(4), 0: np.zeros(4)}
         color_dict.update(colors)
         base = cube_layer.name
+        self.probabilities = probabilities
         self.viewer.add_image(
-            probabilities, name=f"{base} class probabilities", colormap="viridis",
-            contrast_limits=(0.0, 1.0), visible=False, axis_labels=("class", *PLANE_AXIS_LABELS),
-            scale=(1.0, *plane["scale"]), translate=(0.0, *plane["translate"]),
-            metadata={**geo, "class_values": [int(v) for v in values],
-                      "class_names": [names[int(v)] for v in values]})
+            probabilities.max(axis=0), name=f"{base} class probability", colormap="viridis",
+            contrast_limits=(0.0, 1.0), visible=False, axis_labels=PLANE_AXIS_LABELS, **plane,
+            metadata={**geo, "description": "highest class probability (confidence)"})
         self.viewer.add_image(
             normalized_entropy(probabilities), name=f"{base} uncertainty", colormap="magma",
             contrast_limits=(0.0, 1.0), visible=False, axis_labels=PLANE_AXIS_LABELS, **plane,

@@ -66,7 +66,7 @@ class SpectrumWidget(QWidget):
         hint.setWordWrap(True)
         self.figure = Figure(figsize=(4, 3), tight_layout=True)
         self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(220)
+        self.canvas.setMinimumHeight(260)
         self.axes = self.figure.add_subplot(111)
         self.pin_button = QPushButton("Pin")
         self.pin_button.setToolTip("keep the current spectrum on the plot")

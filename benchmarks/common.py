@@ -1,0 +1,219 @@
+"""Helpers shared by the benchmark scripts: tables, device description, timing, RESULTS.md.
+
+Every benchmark prints its table and, unless told not to, appends one dated section to
+``benchmarks/RESULTS.md`` with :func:`append_results`::
+
+    from benchmarks.common import append_results, markdown_table
+
+    table = markdown_table(["method", "PSNR (dB)"], [["glp", "47.1"], ["infn", "48.3"]])
+    append_results("Fusion: INFN vs baselines", table, notes="3 seeds", device="cpu")
+
+The section names the date, the machine (CPU model from ``/proc/cpuinfo``, core count, torch
+version, and the GPU when the run used CUDA) and the command line, so numbers stay comparable.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+#: The results file every benchmark appends to.
+RESULTS_PATH = Path(__file__).resolve().with_name("RESULTS.md")
+
+_HEADER = ("# Benchmark results\n\n"
+           "Appended by the scripts in `benchmarks/` (see `benchmarks/README.md`); newest last.\n")
+
+
+def cpu_model() -> str:
+    """The CPU model name (``/proc/cpuinfo``'s ``model name``; ``platform`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def device_description(device=None) -> str:
+    """One line naming the machine a benchmark ran on.
+
+    Parameters
+    ----------
+    device : str or torch.device, optional
+        The torch device the benchmark used; for CUDA the GPU's name is added.
+
+    Returns
+    -------
+    str
+        e.g. ``"CPU: Intel(R) Xeon(R) ... (2 cores); torch 2.13.0+cpu; device cpu"``.
+    """
+    parts = [f"CPU: {cpu_model()} ({os.cpu_count()} cores)"]
+    try:
+        import torch
+
+        parts.append(f"torch {torch.__version__}")
+        dev = str(device) if device is not None else "cpu"
+        if dev.startswith("cuda") and torch.cuda.is_available():
+            index = torch.device(dev).index or 0
+            parts.append(f"GPU: {torch.cuda.get_device_name(index)}")
+        parts.append(f"device {dev}")
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    parts.append(f"Python {platform.python_version()}")
+    return "; ".join(parts)
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence],
+                   align: str | None = None) -> str:
+    """Format a GitHub-flavoured markdown table.
+
+    Parameters
+    ----------
+    headers : sequence of str
+        Column titles.
+    rows : iterable of sequences
+        Cells, converted with ``str`` (``None`` becomes ``—``).
+    align : str, optional
+        One letter per column, ``l``, ``r`` or ``c`` (default: left for the first column, right
+        for the others).
+
+    Returns
+    -------
+    str
+        The table, without a trailing newline.
+    """
+    headers = [str(h) for h in headers]
+    align = align or ("l" + "r" * (len(headers) - 1))
+    if len(align) != len(headers):
+        raise ValueError(f"align must have one letter per column ({len(headers)}), got {align!r}")
+    rule = {"l": ":---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join(rule[a] for a in align) + "|"]
+    for row in rows:
+        cells = ["—" if c is None else str(c) for c in row]
+        if len(cells) != len(headers):
+            raise ValueError(f"row has {len(cells)} cells, expected {len(headers)}: {cells}")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value) of the finite values."""
+    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not vals:
+        return math.nan, math.nan
+    mean = sum(vals) / len(vals)
+    if len(vals) < 2:
+        return mean, 0.0
+    var = sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)
+    return mean, math.sqrt(var)
+
+
+def format_mean_std(values: Iterable[float], digits: int = 2) -> str:
+    """``"mean ± std"`` with ``digits`` decimals (just ``"mean"`` for one value, ``—`` for none)."""
+    vals = list(values)
+    mean, std = mean_std(vals)
+    if math.isnan(mean):
+        return "—"
+    if len(vals) < 2:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+@contextmanager
+def timer(device=None):
+    """Context manager measuring wall time, synchronising CUDA before and after.
+
+    >>> with timer() as t:
+    ...     pass
+    >>> t.seconds >= 0
+    True
+    """
+
+    class _Elapsed:
+        seconds = 0.0
+
+    def _sync() -> None:
+        if device is not None and str(device).startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+
+    out = _Elapsed()
+    _sync()
+    start = time.perf_counter()
+    try:
+        yield out
+    finally:
+        _sync()
+        out.seconds = time.perf_counter() - start
+
+
+def command_line() -> str:
+    """The command that started this process, as a shell would show it."""
+    argv = list(sys.argv)
+    if argv:
+        try:
+            argv[0] = os.path.relpath(argv[0])
+        except ValueError:
+            pass
+    return "python " + " ".join(shlex.quote(a) for a in argv)
+
+
+def results_section(title: str, table: str, *, notes: str = "", device=None,
+                    command: str | None = None, when: _dt.datetime | None = None) -> str:
+    """The markdown section :func:`append_results` appends (exposed for tests and dry runs)."""
+    when = when or _dt.datetime.now().astimezone()
+    lines = [f"## {title} ({when:%Y-%m-%d %H:%M %Z})".replace(" )", ")"), "",
+             f"- Machine: {device_description(device)}",
+             f"- Command: `{command or command_line()}`", "", table.strip(), ""]
+    if notes.strip():
+        lines += [notes.strip(), ""]
+    return "\n".join(lines)
+
+
+def append_results(title: str, table: str, *, notes: str = "", device=None,
+                   command: str | None = None, path: str | os.PathLike | None = None) -> Path:
+    """Append a dated section with ``table`` to ``benchmarks/RESULTS.md`` (atomically).
+
+    Parameters
+    ----------
+    title : str
+        Section title, e.g. ``"Fusion: INFN vs classical baselines"``.
+    table : str
+        Markdown (usually from :func:`markdown_table`).
+    notes : str
+        Free text printed under the table (settings, budgets, caveats).
+    device : str or torch.device, optional
+        Device the benchmark ran on (named in the section with the CPU model and torch version).
+    command : str, optional
+        Command line to record (default: this process's ``sys.argv``).
+    path : path, optional
+        Results file (default :data:`RESULTS_PATH`).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from hsi.io.atomic import atomic_path
+
+    dest = Path(path) if path is not None else RESULTS_PATH
+    old = dest.read_text(encoding="utf-8") if dest.exists() else _HEADER
+    if not old.endswith("\n"):
+        old += "\n"
+    text = old + "\n" + results_section(title, table, notes=notes, device=device,
+                                        command=command)
+    with atomic_path(dest) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return dest

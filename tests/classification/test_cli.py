@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+
+import hsi
+from hsi.cli.main import cli
+
+CRS = "EPSG:32610"
+TRANSFORM = Affine(3.7, 0.0, 600000.0, 0.0, -3.7, 4000000.0)
+
+
+def write_labels(path, labels, crs=CRS, transform=TRANSFORM):
+    profile = {"driver": "GTiff", "count": 1, "height": labels.shape[0],
+               "width": labels.shape[1], "dtype": "uint8", "crs": crs, "transform": transform}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(labels.astype(np.uint8), 1)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(salinas_crop, tmp_path_factory):
+    """The real crop as a georeferenced GeoTIFF, its labels, class names, a trained model."""
+    cube, labels, names = salinas_crop
+    d = tmp_path_factory.mktemp("cli")
+    geo = cube.with_data(np.asarray(cube.data, dtype=np.float32), crs=CRS, transform=TRANSFORM)
+    cube_path = hsi.save(geo, d / "crop.tif")
+    labels_path = write_labels(d / "labels.tif", labels)
+    names_path = d / "names.json"
+    names_path.write_text(json.dumps(names))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["classify", "split", str(labels_path), "-o", str(d / "split"),
+                              "--per-class", "5", "--mode", "random", "--seed", "0"])
+    assert res.exit_code == 0, res.output
+    model = d / "model.pt"
+    res = runner.invoke(cli, ["classify", "train", str(cube_path), str(d / "split" / "train.tif"),
+                              "-o", str(model), "--class-names", str(names_path), "--epochs", "2",
+                              "--seed", "0", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    return {"dir": d, "cube": cube_path, "labels": labels_path, "names": names_path,
+            "model": model, "class_names": names}
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, ["classify", *map(str, args)])
+
+
+def test_split_spatial_writes_disjoint_rasters(files, tmp_path, salinas_crop):
+    res = invoke("split", files["labels"], "-o", tmp_path / "s", "--per-class", "8", "--mode",
+                 "spatial", "--seed", "1")
+    assert res.exit_code == 0, res.output
+    with rasterio.open(tmp_path / "s" / "train.tif") as a, \
+            rasterio.open(tmp_path / "s" / "test.tif") as b:
+        train, test = a.read(1), b.read(1)
+        assert a.crs == rasterio.crs.CRS.from_string(CRS) and a.transform == TRANSFORM
+    avail = np.bincount(salinas_crop[1].ravel(), minlength=7)[1:]
+    assert np.bincount(train.ravel(), minlength=7)[1:].tolist() == [min(8, a - 1) for a in avail]
+    tr = np.argwhere(train > 0)
+    for r, c in np.argwhere(test > 0):  # radius 2 windows (default 5×5 patches)
+        assert np.maximum(np.abs(tr[:, 0] - r), np.abs(tr[:, 1] - c)).min() > 2
+
+
+def test_split_needs_one_of_per_class_fraction(files, tmp_path):
+    res = invoke("split", files["labels"], "-o", tmp_path / "s")
+    assert res.exit_code == 2 and not (tmp_path / "s").exists()
+
+
+def test_predict_writes_class_map_probabilities_entropy(files, tmp_path):
+    out = tmp_path / "map.tif"
+    res = invoke("predict", files["cube"], "--model", files["model"], "-o", out,
+                 "--probabilities", tmp_path / "p.tif", "--uncertainty", tmp_path / "u.tif",
+                 "--tile", "32")
+    assert res.exit_code == 0, res.output
+    with rasterio.open(out) as src:  # plain rasterio
+        assert src.dtypes[0] == "uint8" and src.count == 1
+        assert src.crs == rasterio.crs.CRS.from_string(CRS)
+        assert src.transform.almost_equals(TRANSFORM)
+        cmap = src.colormap(1)
+        assert cmap[0][:3] == (0, 0, 0) and len({cmap[i] for i in range(1, 7)}) == 6
+        assert json.loads(src.tags()["CLASS_NAMES"]) == files["class_names"]
+        class_map = src.read(1)
+    assert class_map.min() >= 1 and class_map.max() <= 6
+    with rasterio.open(tmp_path / "p.tif") as src:
+        prob = src.read()
+        assert src.count == 6 and src.crs is not None
+    np.testing.assert_allclose(prob.sum(0), 1.0, atol=1e-4)
+    np.testing.assert_array_equal(prob.argmax(0) + 1, class_map)
+    with rasterio.open(tmp_path / "u.tif") as src:
+        ent = src.read(1)
+    assert (ent >= -1e-6).all() and (ent <= math.log(6) + 1e-5).all()
+
+
+def test_evaluate_report(files, tmp_path):
+    out = tmp_path / "map.tif"
+    assert invoke("predict", files["cube"], "--model", files["model"], "-o", out,
+                  "--no-crf").exit_code == 0
+    test = files["dir"] / "split" / "test.tif"
+    res = invoke("evaluate", out, test, "-o", tmp_path / "report.md")
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "report.md").read_text()
+    assert "overall accuracy" in text and "Lettuce_romaine_4wk" in text
+    oa = float(res.output.split("OA ")[1].split(" %")[0])
+    assert oa > 70.0
+
+
+def test_label_shape_mismatch_is_one_line_error(files, tmp_path, salinas_crop):
+    _, labels, _ = salinas_crop
+    bad = write_labels(tmp_path / "bad.tif", labels[:-2])
+    model = tmp_path / "m.pt"
+    res = invoke("train", files["cube"], bad, "-o", model)
+    assert res.exit_code == 2
+    assert res.output.strip().count("\n") == 0 and "hsi: error:" in res.output
+    assert "42×64" in res.output and not model.exists()
+
+
+def test_class_without_pixels_and_single_class(files, tmp_path, salinas_crop):
+    _, labels, names = salinas_crop
+    extra = tmp_path / "names.csv"
+    extra.write_text("\n".join([*names, "Fallow"]) + "\n")
+    model = tmp_path / "m.pt"
+    res = invoke("train", files["cube"], files["labels"], "-o", model, "--class-names", extra)
+    assert res.exit_code == 2 and "class 7 (Fallow) has no labelled pixel" in res.output
+    one = write_labels(tmp_path / "one.tif", (labels == 4).astype(np.uint8))
+    res = invoke("train", files["cube"], one, "-o", model)
+    assert res.exit_code == 2 and "at least two classes" in res.output
+    assert not model.exists()
+
+
+def test_model_bands_must_match_cube(files, tmp_path, salinas_crop):
+    cube, _, _ = salinas_crop
+    small = hsi.save(cube.with_data(np.asarray(cube.data)[:50], wavelengths=None, fwhm=None),
+                     tmp_path / "small.tif")
+    out = tmp_path / "map.tif"
+    res = invoke("predict", small, "--model", files["model"], "-o", out)
+    assert res.exit_code == 2 and "model expects 204 bands, the cube has 50" in res.output
+    assert not out.exists()

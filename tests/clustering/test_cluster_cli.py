@@ -1,0 +1,97 @@
+"""``hsi cluster`` and ``hsi cluster-evaluate`` through the real click group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+from rasterio.crs import CRS
+
+import hsi
+from hsi.cli import main
+from hsi.cube import Cube
+from hsi.io.labels import read_class_map, write_class_map
+
+CRS_UTM = CRS.from_epsg(32611)
+TRANSFORM = Affine(30.0, 0, 500000.0, 0, -30.0, 4000000.0)
+
+
+@pytest.fixture(autouse=True)
+def registered(monkeypatch):
+    """The commands as the lead registers them in ``hsi.cli.main.COMMANDS``."""
+    monkeypatch.setitem(main.COMMANDS, "cluster", ("hsi.cli.cluster", "cluster", "Cluster."))
+    monkeypatch.setitem(main.COMMANDS, "cluster-evaluate",
+                        ("hsi.cli.cluster", "cluster_evaluate", "Score clusters."))
+
+
+@pytest.fixture
+def scene(tmp_path, blocks):
+    cube, labels = blocks
+    path = hsi.save(Cube(cube, crs=CRS_UTM, transform=TRANSFORM), tmp_path / "cube.tif")
+    lab = write_class_map(tmp_path / "truth.tif", labels.astype(np.uint8), crs=CRS_UTM,
+                          transform=TRANSFORM, class_names=["a", "b", "c"])
+    return path, lab
+
+
+def test_cluster_writes_class_map_and_confidence(tmp_path, scene):
+    cube, truth = scene
+    out, conf = tmp_path / "clusters.tif", tmp_path / "conf.tif"
+    r = CliRunner().invoke(main.cli, ["cluster", str(cube), "-k", "3", "-o", str(out),
+                                      "--method", "kmeans", "--confidence", str(conf)])
+    assert r.exit_code == 0, r.output
+    labels, names, cmap = read_class_map(out)
+    assert labels.dtype == np.uint8 and set(np.unique(labels)) == {1, 2, 3}
+    assert names == ["cluster 1", "cluster 2", "cluster 3"] and len(cmap) == 4
+    with rasterio.open(out) as src:
+        assert src.crs == CRS_UTM and src.transform == TRANSFORM
+    with rasterio.open(conf) as src:
+        c = src.read(1)
+        assert src.dtypes[0] == "float32" and 0 <= c.min() and c.max() <= 1
+    r = CliRunner().invoke(main.cli, ["cluster-evaluate", str(out), str(truth)])
+    assert r.exit_code == 0, r.output
+    acc = float(r.output.split("ACC")[1].split()[0])
+    assert acc > 0.9
+    assert "NMI" in r.output and "ARI" in r.output
+
+
+def test_cluster_auto_k_says_criterion(tmp_path, scene):
+    out = tmp_path / "clusters.tif"
+    r = CliRunner().invoke(main.cli, ["cluster", str(scene[0]), "-k", "auto", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "estimated by the relative eigengap" in r.output
+
+
+@pytest.mark.parametrize("k", ["1", "three"])
+def test_bad_k_is_a_usage_error(tmp_path, scene, k):
+    out = tmp_path / "clusters.tif"
+    r = CliRunner().invoke(main.cli, ["cluster", str(scene[0]), "-k", k, "-o", str(out)])
+    assert r.exit_code == 2 and "Invalid value for '-k'" in r.output
+    assert not out.exists()
+
+
+def test_k_above_pixel_count_one_line_and_nothing_written(tmp_path):
+    path = hsi.save(Cube(np.random.default_rng(0).random((4, 2, 2)).astype(np.float32)),
+                    tmp_path / "tiny.tif")
+    out = tmp_path / "clusters.tif"
+    r = CliRunner().invoke(main.cli, ["cluster", str(path), "-k", "5", "-o", str(out)])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        "hsi: error: k: expected at most 4 clusters (the valid pixel count, and 255 for a "
+        "uint8 map), got 5"]
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_nan_cube_one_line_and_nothing_written(tmp_path, blocks):
+    data = blocks[0].copy()
+    data[:, 2, 2] = np.nan
+    data[0, 5, 5] = np.nan
+    path = hsi.save(Cube(data), tmp_path / "nan.tif")
+    out, conf = tmp_path / "clusters.tif", tmp_path / "conf.tif"
+    r = CliRunner().invoke(main.cli, ["cluster", str(path), "-k", "3", "-o", str(out),
+                                      "--confidence", str(conf)])
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hsi: error: cube: 41 NaN/infinite")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nan.tif"]

@@ -1,0 +1,46 @@
+"""``hsi fusion train`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import torch
+from click.testing import CliRunner
+from rasterio.windows import Window
+
+import hsi
+from hsi.cli.main import cli
+
+
+def test_train_and_resume(salinas, tmp_path):
+    src = hsi.save(salinas.crop(Window(0, 0, 32, 32)), tmp_path / "crop.tif")
+    out = tmp_path / "model.pt"
+    args = ["fusion", "train", str(src), "-o", str(out), "--ratio", "4", "--sensor", "sentinel2",
+            "--base", "bicubic", "--device", "cpu", "--max-minutes", "5"]
+    result = CliRunner().invoke(cli, [*args, "--steps", "2"])
+    assert result.exit_code == 0, result.output
+    assert "INFN 204 HSI bands, 13 MSI bands (sentinel2), x4, 2 steps" in result.output
+    assert torch.load(out, weights_only=True)["meta"]["train_state"]["step"] == 2
+    result = CliRunner().invoke(cli, [*args, "--steps", "3", "--resume"])
+    assert result.exit_code == 0, result.output
+    assert torch.load(out, weights_only=True)["meta"]["train_state"]["step"] == 3
+
+
+def test_resume_needs_the_checkpoint(salinas, tmp_path):
+    src = hsi.save(salinas.crop(Window(0, 0, 16, 16)), tmp_path / "crop.tif")
+    result = CliRunner().invoke(cli, ["fusion", "train", str(src), "-o", str(tmp_path / "no.pt"),
+                                      "--ratio", "4", "--sensor", "sentinel2", "--resume"])
+    assert result.exit_code == 2
+    assert "does not exist: nothing to resume" in result.output
+
+
+def test_ratio_is_required(tmp_path):
+    result = CliRunner().invoke(cli, ["fusion", "train", __file__, "-o", str(tmp_path / "m.pt"),
+                                      "--sensor", "sentinel2"])
+    assert result.exit_code == 2 and "--ratio" in result.output
+
+
+def test_unknown_sensor_is_one_line(salinas, tmp_path):
+    src = hsi.save(salinas.crop(Window(0, 0, 16, 16)), tmp_path / "crop.tif")
+    result = CliRunner().invoke(cli, ["fusion", "train", str(src), "-o", str(tmp_path / "m.pt"),
+                                      "--ratio", "4", "--sensor", "nosuchsensor", "--steps", "1"])
+    assert result.exit_code == 2
+    assert result.output.startswith("hsi: error: ") and result.output.count("\n") == 1
