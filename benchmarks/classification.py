@@ -146,7 +146,7 @@ def table_markdown(summary: list[dict]) -> str:
 def seconds_text(summary: list[dict]) -> str:
     """Mean CPU seconds per run of each method (training + whole-scene prediction)."""
     per = {m: [s for e in summary if e["method"] == m for s in e["seconds"]] for m in METHODS}
-    return "CPU seconds per run (train + predict): " + ", ".join(
+    return "CPU seconds per run (train + predict; gan_crf: the CRF prediction only): " + ", ".join(
         f"{m} {np.mean(v):.1f}" for m, v in per.items() if v)
 
 

@@ -41,13 +41,16 @@ class TestPca:
         x = rng.normal(size=(20, 12, 13)) * np.linspace(3, 0.1, 20)[:, None, None]
         pca = fit_pca(x, 4)
         scores = pca.transform(x)
-        ref = PCA(4, svd_solver="full").fit_transform(x.reshape(20, -1).T).T.reshape(4, 12, 13)
-        ref = ref / ref[0].std()
-        # same axes up to sign, one common scale (the first component's std)
+        sk = PCA(4, svd_solver="full").fit(x.reshape(20, -1).T)
+        ref = sk.transform(x.reshape(20, -1).T).T.reshape(4, 12, 13)
+        std = np.sqrt(sk.explained_variance_)
+        ref = ref / np.sqrt(std * std[0])[:, None, None]
+        # same axes up to sign, half-whitened: component i divided by sqrt(std_i * std_0)
         for i in range(4):
             s = np.sign((scores[i] * ref[i]).sum())
             np.testing.assert_allclose(scores[i], s * ref[i], rtol=1e-3, atol=1e-4)
-        assert scores[0].std() == pytest.approx(1.0, rel=1e-3)
+        assert scores[0].std(ddof=1) == pytest.approx(1.0, rel=1e-4)
+        assert scores[3].std(ddof=1) == pytest.approx(np.sqrt(std[3] / std[0]), rel=1e-4)
 
     def test_invalid_pixels_get_zero_and_are_ignored(self, rng):
         x = rng.normal(size=(5, 8, 8)).astype(np.float32)

@@ -54,7 +54,6 @@ def test_nodata_pixels_get_label_zero(blocks):
 
 
 def test_auto_k_finds_three_endmembers(blocks):
-    cube, labels = blocks
-    res = cluster(cube, "auto", "spectral", progress=False, spatial=False)
+    res = cluster(blocks[0], "auto", "spectral", progress=False, spatial=False)
     assert res.k == 3
     assert "eigengap" in res.criterion
