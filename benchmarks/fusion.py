@@ -47,6 +47,7 @@ import sys
 import time
 import traceback
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -199,6 +200,16 @@ def _row(scene, sensor_label, ratio, method, mode, seed, metrics, fit_s=None, fu
             "cpu_s": cpu_s}
 
 
+@contextmanager
+def _guard(out: dict, what: str):
+    """Turn an exception into a note of ``out`` so that one failure loses one result only."""
+    try:
+        yield
+    except Exception as exc:  # reported under the table
+        out["notes"].append(f"{what}: FAILED {type(exc).__name__}: {exc}")
+        out.setdefault("tracebacks", []).append(traceback.format_exc(limit=4))
+
+
 def run_task(task: dict) -> dict:
     """Score every method on one (held-out scene, sensor, seed); returns rows and notes."""
     import torch
@@ -233,16 +244,17 @@ def run_task(task: dict) -> dict:
             lr_t = torch.as_tensor(lr.data, device=dev)
             msi_t = torch.as_tensor(msi.data, device=dev)
             for name in task["baseline_methods"]:
-                kwargs = {"srf_matrix": matrix.to(dev)} if name == "cnmf" else {}
-                with timer(dev) as t:
-                    est = FUNCS[name](lr_t, msi_t, r, **kwargs)
-                cpu_s = None
-                if dev.type == "cuda":
-                    with timer() as tc:
-                        FUNCS[name](lr_t.cpu(), msi_t.cpu(), r, **kwargs_cpu(kwargs))
-                    cpu_s = tc.seconds
-                out["rows"].append(_row(scene, label, r, name, "classical", None,
-                                        _score(ref, est, r), fuse_s=t.seconds, cpu_s=cpu_s))
+                with _guard(out, f"{scene} {label} x{r} {name}"):
+                    kwargs = {"srf_matrix": matrix.to(dev)} if name == "cnmf" else {}
+                    with timer(dev) as t:
+                        est = FUNCS[name](lr_t, msi_t, r, **kwargs)
+                    cpu_s = None
+                    if dev.type == "cuda":
+                        with timer() as tc:
+                            FUNCS[name](lr_t.cpu(), msi_t.cpu(), r, **kwargs_cpu(kwargs))
+                        cpu_s = tc.seconds
+                    out["rows"].append(_row(scene, label, r, name, "classical", None,
+                                            _score(ref, est, r), fuse_s=t.seconds, cpu_s=cpu_s))
 
     if not task["variants"] and not task["fit"]:
         return out
@@ -277,18 +289,23 @@ def run_task(task: dict) -> dict:
         if not train:
             out["notes"].append(f"{scene}: no training scene covers its range; no INFN LOSO")
         for variant in loso_variants if train else []:
-            seed_everything(seed)
-            config = InfnConfig(**VARIANTS[variant])
-            with timer(dev) as t:
-                model = train_infn(train, srf=srf, ratio=TRAIN_RATIO, config=config,
-                                   steps=task["train_steps"], max_minutes=task["train_minutes"],
-                                   seed=seed, device=dev, progress=False)
-            steps_done = model.meta.get("steps_done")
-            out.setdefault("steps", []).append(("LOSO", variant, steps_done))
+            model = None
+            with _guard(out, f"{scene} {label} {variant} LOSO training"):
+                seed_everything(seed)
+                config = InfnConfig(**VARIANTS[variant])
+                with timer(dev) as t:
+                    model = train_infn(train, srf=srf, ratio=TRAIN_RATIO, config=config,
+                                       steps=task["train_steps"],
+                                       max_minutes=task["train_minutes"], seed=seed,
+                                       device=dev, progress=False)
+                out.setdefault("steps", []).append(("LOSO", variant, model.meta.get("steps_done")))
+            if model is None:
+                continue
             for r, (lr, msi, ref) in pairs.items():
-                est, fuse_s, cpu_s = infer(model, lr, msi, r)
-                out["rows"].append(_row(scene, label, r, variant, f"LOSO x{TRAIN_RATIO}", seed,
-                                        _score(ref, est, r), t.seconds, fuse_s, cpu_s))
+                with _guard(out, f"{scene} {label} x{r} {variant} LOSO"):
+                    est, fuse_s, cpu_s = infer(model, lr, msi, r)
+                    out["rows"].append(_row(scene, label, r, variant, f"LOSO x{TRAIN_RATIO}",
+                                            seed, _score(ref, est, r), t.seconds, fuse_s, cpu_s))
 
     # INFN fitted on the test pair itself (and the ablations, with --ablation-mode fit)
     fit_variants = ["infn"] if task["fit"] else []
@@ -300,18 +317,20 @@ def run_task(task: dict) -> dict:
                 out["notes"].append(f"{scene} x{r}: no scene fitting (LR-HSI {lr.height}×"
                                     f"{lr.width} < {2 * r}×{2 * r})")
                 continue
-            seed_everything(seed)
-            s_lr, s_msi = input_scales(lr, msi)
-            lr_n = lr.with_data(np.asarray(lr.data, dtype=np.float32) / np.float32(s_lr))
-            msi_n = msi.with_data(np.asarray(msi.data, dtype=np.float32) / np.float32(s_msi))
-            with timer(dev) as t:
-                model = fit_scene(lr_n, msi_n, ratio=r, config=InfnConfig(**VARIANTS[variant]),
-                                  steps=task["fit_steps"], minutes=task["fit_minutes"],
-                                  seed=seed, device=dev, progress=False)
-            out.setdefault("steps", []).append(("fit", variant, model.meta.get("steps_done")))
-            est, fuse_s, cpu_s = infer(model, lr, msi, r)
-            out["rows"].append(_row(scene, label, r, variant, "fit", seed, _score(ref, est, r),
-                                    t.seconds, fuse_s, cpu_s))
+            with _guard(out, f"{scene} {label} x{r} {variant} fit"):
+                seed_everything(seed)
+                s_lr, s_msi = input_scales(lr, msi)
+                lr_n = lr.with_data(np.asarray(lr.data, dtype=np.float32) / np.float32(s_lr))
+                msi_n = msi.with_data(np.asarray(msi.data, dtype=np.float32) / np.float32(s_msi))
+                with timer(dev) as t:
+                    model = fit_scene(lr_n, msi_n, ratio=r,
+                                      config=InfnConfig(**VARIANTS[variant]),
+                                      steps=task["fit_steps"], minutes=task["fit_minutes"],
+                                      seed=seed, device=dev, progress=False)
+                out.setdefault("steps", []).append(("fit", variant, model.meta.get("steps_done")))
+                est, fuse_s, cpu_s = infer(model, lr, msi, r)
+                out["rows"].append(_row(scene, label, r, variant, "fit", seed,
+                                        _score(ref, est, r), t.seconds, fuse_s, cpu_s))
     return out
 
 
@@ -464,11 +483,11 @@ def main(argv=None) -> int:
     ap.add_argument("--no-fit", action="store_true", help="Skip INFN scene fitting.")
     ap.add_argument("--baselines-only", action="store_true", help="Classical methods only.")
     ap.add_argument("--train-steps", type=int, default=400, help="Max steps per LOSO training.")
-    ap.add_argument("--train-minutes", type=float, default=0.4,
-                    help="Time budget per LOSO training (default 0.4 min).")
+    ap.add_argument("--train-minutes", type=float, default=0.3,
+                    help="Time budget per LOSO training (default 0.3 min).")
     ap.add_argument("--fit-steps", type=int, default=200, help="Max steps per scene fit.")
-    ap.add_argument("--fit-minutes", type=float, default=0.2,
-                    help="Time budget per scene fit (default 0.2 min).")
+    ap.add_argument("--fit-minutes", type=float, default=0.15,
+                    help="Time budget per scene fit (default 0.15 min).")
     ap.add_argument("--cave-size", type=int, default=256,
                     help="Centre crop of the CAVE scenes in pixels (0: whole 512×640).")
     ap.add_argument("--no-append", action="store_true", help="Do not touch RESULTS.md.")
@@ -520,7 +539,9 @@ def main(argv=None) -> int:
                           for r in rows) + f"  ({time.time() - start:.0f} s)", flush=True)
         for n in res["notes"]:
             if "FAILED" in n:
-                print("  " + n + "\n" + res.get("traceback", ""), flush=True)
+                print("  " + n, flush=True)
+        for tb in res.get("tracebacks", []) + ([res["traceback"]] if "traceback" in res else []):
+            print(tb, flush=True)
 
     if jobs > 1:
         import multiprocessing as mp

@@ -20,11 +20,11 @@ class CrfParams:
 
     iterations: int = 5
     gaussian_sxy: float = 3.0
-    gaussian_weight: float = 3.0
+    gaussian_weight: float = 1.0
     bilateral_sxy: float = 10.0
-    bilateral_schan: float = 1.0
-    bilateral_weight: float = 5.0
-    confidence: float = 0.9
+    bilateral_schan: float = 0.1
+    bilateral_weight: float = 3.0
+    confidence: float = 1.0
 
     @classmethod
     def from_config(cls, config) -> CrfParams:

@@ -155,7 +155,8 @@ def run_training(
         if out_path is not None:
             state = {"step": step, "elapsed_s": elapsed0 + time.perf_counter() - start,
                      "steps": steps, "optimizer": opt.state_dict()}
-            save_infn(out_path, model, meta=meta, train_state=state)
+            save_infn(out_path, model, meta={**(meta or {}), "steps_done": step},
+                      train_state=state)
 
     f0 = step / steps if steps else 1.0
     try:

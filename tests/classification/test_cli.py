@@ -10,6 +10,7 @@ from affine import Affine
 from click.testing import CliRunner
 
 import hsi
+from hsi.classification import GanConfig
 from hsi.cli.main import cli
 
 CRS = "EPSG:32610"
@@ -61,9 +62,10 @@ def test_split_spatial_writes_disjoint_rasters(files, tmp_path, salinas_crop):
         assert a.crs == rasterio.crs.CRS.from_string(CRS) and a.transform == TRANSFORM
     avail = np.bincount(salinas_crop[1].ravel(), minlength=7)[1:]
     assert np.bincount(train.ravel(), minlength=7)[1:].tolist() == [min(8, a - 1) for a in avail]
+    radius = GanConfig().radius  # the default margin is the default patch radius
     tr = np.argwhere(train > 0)
-    for r, c in np.argwhere(test > 0):  # radius 2 windows (default 5×5 patches)
-        assert np.maximum(np.abs(tr[:, 0] - r), np.abs(tr[:, 1] - c)).min() > 2
+    for r, c in np.argwhere(test > 0):
+        assert np.maximum(np.abs(tr[:, 0] - r), np.abs(tr[:, 1] - c)).min() > radius
 
 
 def test_split_needs_one_of_per_class_fraction(files, tmp_path):
