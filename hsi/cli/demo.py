@@ -53,7 +53,7 @@ class DemoState:
 DemoMethod = tuple[str, Callable[[DemoState], Any]]
 
 
-def _baseline(name: str) -> Callable[[DemoState], Any]:
+def _fused_with(name: str) -> Callable[[DemoState], Any]:
     def run(state: DemoState):
         from hsi.fusion import fuse
 
@@ -65,7 +65,11 @@ def _baseline(name: str) -> Callable[[DemoState], Any]:
 def demo_methods() -> list[DemoMethod]:
     """The fusion methods the demo scores, in table order (add one line per method)."""
     return [
-        ("bicubic", _baseline("bicubic")),
+        ("infn", _fused_with("infn")),  # the shipped checkpoint (trained on Jasper Ridge)
+        ("glp", _fused_with("glp")),
+        ("gsa", _fused_with("gsa")),
+        ("cnmf", _fused_with("cnmf")),
+        ("bicubic", _fused_with("bicubic")),
     ]
 
 
