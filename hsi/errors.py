@@ -59,3 +59,7 @@ class DatasetNotFoundError(HsiError, FileNotFoundError):
 
 class ChecksumError(HsiError, OSError):
     """A file's sha256 differs from the registry's."""
+
+
+class Cancelled(HsiError):
+    """The user cancelled a long job."""

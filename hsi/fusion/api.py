@@ -19,6 +19,7 @@ from hsi.errors import ModelError
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.grid import check_pair
 from hsi.fusion.infn import INFN, _fit_size, autocast_for, base_image
+from hsi.progress import ProgressCallback, report_progress
 
 #: Folder of the checkpoints shipped with the package.
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
@@ -161,14 +162,18 @@ def resolve_model(
     fit_steps: int | None = None,
     fit_minutes: float | None = None,
     scales: tuple[float, float] | None = None,
+    callback: ProgressCallback | None = None,
 ) -> INFN:
     """The INFN that :func:`fuse` would use for this pair (loaded, shipped or scene-fitted).
 
     A tiled run calls this once on the whole scene (or a representative part of it), then
-    passes the model to :func:`fuse` for each tile.
+    passes the model to :func:`fuse` for each tile. ``callback`` follows scene fitting
+    (:func:`hsi.fusion.fit.fit_scene`); it is not called otherwise.
 
     Raises
     ------
+    Cancelled
+        When ``callback`` returns ``True``.
     ModelError
         A model whose bands do not match, both ``model`` and ``fit_scene``, or no shipped
         checkpoint for these sensors.
@@ -188,7 +193,7 @@ def resolve_model(
         lr_n = lr_hsi.with_data(np.asarray(lr_hsi.data, dtype=np.float32) / np.float32(s_lr))
         msi_n = hr_msi.with_data(np.asarray(hr_msi.data, dtype=np.float32) / np.float32(s_msi))
         return _fit(lr_n, msi_n, ratio=r, steps=fit_steps, minutes=fit_minutes, seed=seed,
-                    device=dev, progress=progress)
+                    device=dev, progress=progress, callback=callback)
     if model is None:
         return _shipped_for(lr_hsi, hr_msi, dev)
     if isinstance(model, (str, os.PathLike)):
@@ -263,6 +268,7 @@ def fuse(
     fit_minutes: float | None = None,
     scales: tuple[float, float] | None = None,
     glp_gains=None,
+    callback: ProgressCallback | None = None,
 ) -> Cube:
     """Fuse an LR-HSI with an HR-MSI into an HR-HSI on the HR-MSI grid.
 
@@ -299,6 +305,11 @@ def fuse(
         GLP regression gains of the whole scene (see :func:`glp_moments`), used by
         ``method="glp"`` and by INFN models whose base image is GLP; give them when fusing
         tiles so that tiles agree with the untiled result.
+    callback : callable, optional
+        ``callback(done_steps, total_steps)`` (:mod:`hsi.progress`); return ``True`` from it
+        to stop. With ``fit_scene`` it follows every fitting step and counts the prediction
+        as one more step; otherwise it is called with ``(0, 1)`` before and ``(1, 1)`` after
+        fusing.
 
     Returns
     -------
@@ -308,6 +319,8 @@ def fuse(
 
     Raises
     ------
+    Cancelled
+        When ``callback`` returns ``True``.
     GridError
         The images do not cover the same ground (CRS, extents, ratio).
     ModelError
@@ -324,6 +337,15 @@ def fuse(
     if method != "infn" and (model is not None or fit_scene):
         raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
     r = check_pair(lr_hsi, hr_msi, ratio)
+    fitting = method == "infn" and fit_scene
+    steps = {"total": 1}  # fitting steps + 1 for the prediction, once fitting has said
+
+    def fit_callback(done: int, total: int) -> bool | None:
+        steps["total"] = total + 1
+        return callback(done, total + 1)
+
+    if not fitting:
+        report_progress(callback, 0, 1, "fusion")
     lr_hsi, hr_msi = lr_hsi.compute(), hr_msi.compute()
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
@@ -333,7 +355,8 @@ def fuse(
     if method == "infn":
         net = resolve_model(lr_hsi, hr_msi, model=model, ratio=r, fit_scene=fit_scene,
                             device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
-                            fit_minutes=fit_minutes, scales=(s_lr, s_msi))
+                            fit_minutes=fit_minutes, scales=(s_lr, s_msi),
+                            callback=fit_callback if fitting and callback is not None else None)
         est = predict(net, lr, msi, r, glp_gains=glp_gains)
     else:
         h, w = lr.shape[-2:]
@@ -342,6 +365,7 @@ def fuse(
         est = BASELINES[method](torch.nan_to_num(lr), msi_fit, r, **kwargs)
         est = _fit_size(torch.as_tensor(est, dtype=torch.float32), hr_msi.height, hr_msi.width)
     data = (est * s_lr).cpu().numpy().astype(np.float32)
+    report_progress(callback, steps["total"], steps["total"], "fusion")
     return Cube(
         data, wavelengths=lr_hsi.wavelengths, fwhm=lr_hsi.fwhm, crs=hr_msi.crs,
         transform=hr_msi.transform, nodata=None,

@@ -17,12 +17,73 @@ import torch
 from hsi.cube import Cube
 from hsi.errors import ShapeError
 from hsi.fusion.config import InfnConfig
-from hsi.fusion.infn import INFN
+from hsi.fusion.infn import INFN, LR_HIGHPASS_SIGMA
 from hsi.fusion.train import PatchSampler, make_scene, run_training
+from hsi.progress import ProgressCallback
 
 #: Default budget of ``--fit-scene``: a 512×512 HR-MSI in about 3 minutes on a 2-core CPU.
 FIT_STEPS = 600
 FIT_MINUTES = 3.0
+
+
+def min_patch_lr(ratio: int, config: InfnConfig | None = None) -> int:
+    """Smallest LR side (pixels) of a training patch that INFN's filters accept at ``ratio``.
+
+    The LR-HSI high-pass (σ = :data:`~hsi.fusion.infn.LR_HIGHPASS_SIGMA`, when
+    ``config.dhff_second_branch``) needs more LR pixels than its kernel radius, and the HR-MSI
+    high-pass (σ = ratio / 2) more HR pixels than its radius (:func:`hsi.degrade.gaussian_psf`).
+    """
+    from hsi.degrade import psf_kernel_size
+
+    config = config or InfnConfig()
+    ratio = int(ratio)
+    need = psf_kernel_size(max(ratio / 2.0, 0.5)) // 2 // ratio + 1
+    if config.dhff_second_branch:
+        need = max(need, psf_kernel_size(LR_HIGHPASS_SIGMA) // 2 + 1)
+    return need
+
+
+def min_fit_size(ratio: int, config: InfnConfig | None = None) -> int:
+    """Smallest LR-HSI side (pixels) that :func:`fit_scene` can train on at ``ratio``.
+
+    Degraded once more by ``ratio`` (:func:`reduced_pair`), the LR-HSI must keep
+    :func:`min_patch_lr` pixels a side for the training patches, and its HR twin must exceed
+    the radius of the PSF (σ = ratio / 2) that degrades it.
+
+    Returns
+    -------
+    int
+        ``ratio`` times the smallest side of the reduced LR-HSI (e.g. 16 at x4, 32 at x8).
+    """
+    from hsi.degrade import psf_kernel_size
+
+    ratio = int(ratio)
+    psf = psf_kernel_size(ratio / 2.0) // 2 // ratio + 1
+    return ratio * max(min_patch_lr(ratio, config), psf)
+
+
+def check_fit_size(height: int, width: int, ratio: int, config: InfnConfig | None = None,
+                   shape: tuple | None = None) -> None:
+    """Raise a one-line :class:`ShapeError` when an LR-HSI is too small to fit INFN on.
+
+    Parameters
+    ----------
+    height, width : int
+        LR-HSI size in pixels.
+    ratio : int
+    config : InfnConfig, optional
+    shape : tuple, optional
+        The LR-HSI's full shape, for the error's ``actual_shape``.
+    """
+    need = min_fit_size(ratio, config)
+    if height < need or width < need:
+        raise ShapeError(
+            f"--fit-scene at ratio {ratio} needs an LR-HSI of at least {need}×{need} pixels "
+            f"(degraded once more by {ratio} for training, it must keep {need // ratio}×"
+            f"{need // ratio} pixels for the PSF and the training patches), got {height}×{width}",
+            actual_shape=shape or (height, width),
+            expected_shape=("bands", f">={need}", f">={need}"),
+        )
 
 
 def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
@@ -69,6 +130,7 @@ def fit_scene(
     seed: int = 0,
     device="auto",
     progress: bool = True,
+    callback: ProgressCallback | None = None,
 ) -> INFN:
     """Fit INFN to one scene at reduced resolution.
 
@@ -89,6 +151,9 @@ def fit_scene(
     seed : int
     device : str or torch.device
     progress : bool
+    callback : callable, optional
+        ``callback(done_steps, total_steps)``, called before the first step and after each
+        step (:mod:`hsi.progress`); return ``True`` from it to stop fitting.
 
     Returns
     -------
@@ -98,19 +163,24 @@ def fit_scene(
     Raises
     ------
     ShapeError
-        When the LR-HSI is smaller than twice the ratio.
+        When the LR-HSI is smaller than :func:`min_fit_size` (checked before any work).
+    Cancelled
+        When ``callback`` returns ``True``.
     """
     from hsi.check import check_ratio
     from hsi.device import pick_device, seed_everything
 
     ratio = check_ratio(ratio)
+    check_fit_size(lr_hsi.height, lr_hsi.width, ratio, config, shape=tuple(lr_hsi.shape))
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
     lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev)
     msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev)
     target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio)
-    config = dataclasses.replace(config or InfnConfig(), hsi_bands=lr_hsi.bands,
-                                 msi_bands=hr_msi.bands, ratios=(ratio,))
+    config = config or InfnConfig()
+    config = dataclasses.replace(config, hsi_bands=lr_hsi.bands, msi_bands=hr_msi.bands,
+                                 ratios=(ratio,),
+                                 patch=max(config.patch, ratio * min_patch_lr(ratio, config)))
     scene = make_scene(target, lr_r, msi_r, ratio, config.base, dev)
     model = INFN(config)
     meta = {
@@ -127,5 +197,5 @@ def fit_scene(
     return run_training(
         model, sampler, steps=FIT_STEPS if steps is None else int(steps),
         max_minutes=FIT_MINUTES if minutes is None else float(minutes), device=dev,
-        progress=progress, meta=meta, desc="INFN fit-scene",
+        progress=progress, meta=meta, desc="INFN fit-scene", callback=callback,
     )

@@ -25,6 +25,7 @@ from hsi.cube import Cube
 from hsi.errors import ModelError, WavelengthError
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN, autocast_for, base_image
+from hsi.progress import ProgressCallback, report_progress
 
 #: Defaults of ``hsi fusion train``: about 10 minutes on a 2-core CPU.
 DEFAULT_STEPS = 3000
@@ -123,6 +124,7 @@ def run_training(
     meta: dict | None = None,
     train_state: dict | None = None,
     desc: str = "INFN",
+    callback: ProgressCallback | None = None,
 ) -> INFN:
     """The training loop shared by :func:`train_infn` and :func:`~hsi.fusion.fit.fit_scene`.
 
@@ -130,6 +132,12 @@ def run_training(
     of ``step / steps`` and the fraction of this call's time budget spent, so a time-limited
     run still anneals. ``max_minutes`` limits this call (a resumed run gets a new budget). Only
     a run that stops on ``steps`` is bit-reproducible (a time budget makes the step count vary).
+
+    ``callback(done, steps)`` (see :mod:`hsi.progress`) is called before the first step and
+    after every step, and once with ``(steps, steps)`` when the time budget ends the run early;
+    when it returns ``True`` the run stops at once with :class:`~hsi.errors.Cancelled`: no
+    final checkpoint is written (the last periodic one, written atomically, stays valid for
+    ``--resume``), the optimizer state and gradients are dropped.
     """
     from tqdm.auto import tqdm
 
@@ -160,6 +168,7 @@ def run_training(
 
     f0 = step / steps if steps else 1.0
     try:
+        report_progress(callback, step, steps, desc)
         while step < steps:
             elapsed = time.perf_counter() - start
             if budget is not None and elapsed >= budget:
@@ -187,6 +196,13 @@ def run_training(
                 bar.set_postfix(l1=f"{loss.item():.4f}")
             if out_path is not None and c.checkpoint_every and step % c.checkpoint_every == 0:
                 save()
+            report_progress(callback, step, steps, desc)
+        if step < steps:  # the time budget ended the run: the job is complete
+            report_progress(callback, steps, steps, desc)
+    except BaseException:  # Cancelled, Ctrl-C, errors: free the optimizer's device memory now
+        opt.state.clear()
+        model.zero_grad(set_to_none=True)
+        raise
     finally:
         bar.close()
     model.meta = dict(meta or {})
@@ -217,6 +233,7 @@ def train_infn(
     out_path: str | os.PathLike | None = None,
     progress: bool = True,
     psf_sigma: float | None = None,
+    callback: ProgressCallback | None = None,
 ) -> INFN:
     """Train INFN on reference cubes by Wald's protocol.
 
@@ -250,6 +267,11 @@ def train_infn(
         Checkpoint written every ``config.checkpoint_every`` steps and at the end.
     progress : bool
         Show a tqdm bar on stderr.
+    psf_sigma : float, optional
+        Gaussian PSF sigma of the simulated pairs in HR pixels (default ``ratio / 2``).
+    callback : callable, optional
+        ``callback(done_steps, total_steps)``, called before the first step and after each
+        step (:mod:`hsi.progress`); return ``True`` from it to stop training.
 
     Returns
     -------
@@ -258,6 +280,9 @@ def train_infn(
 
     Raises
     ------
+    Cancelled
+        When ``callback`` returns ``True`` (``out_path`` then holds the last periodic
+        checkpoint, if any, never a partial file).
     WavelengthError
         When the cubes have no wavelengths or differ in band count.
     ModelError
@@ -331,4 +356,4 @@ def train_infn(
     sampler = PatchSampler(scenes, ratio, config.patch, seed + done)
     return run_training(model, sampler, steps=total, max_minutes=max_minutes, device=dev,
                         progress=progress, out_path=out_path, meta=meta, train_state=train_state,
-                        desc="INFN train")
+                        desc="INFN train", callback=callback)

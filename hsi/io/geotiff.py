@@ -133,10 +133,14 @@ class GeoTiffArray:
         key = key + (slice(None),) * (3 - len(key))
         ranges = [k.indices(n) if isinstance(k, slice) else None for k, n in
                   zip(key, self.shape, strict=True)]
-        if any(r is None or r[2] != 1 for r in ranges):
+        if any(r is None or r[2] < 1 for r in ranges):
             # Rare general indexing: read the whole bounding box, then index it.
             full = self[:, :, :]
             return full[key]
+        if any(r[2] != 1 for r in ranges):
+            # Strided (e.g. a subsample): read the slices' bounding box only, then stride.
+            box = self[tuple(slice(start, stop) for start, stop, _ in ranges)]
+            return box[tuple(slice(None, None, step) for _, _, step in ranges)]
         (b0, b1, _), (r0, r1, _), (c0, c1, _) = ranges
         if b1 <= b0 or r1 <= r0 or c1 <= c0:
             return np.empty((max(0, b1 - b0), max(0, r1 - r0), max(0, c1 - c0)), self.dtype)

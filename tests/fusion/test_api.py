@@ -102,5 +102,5 @@ class TestFitScene:
 
         lr = Cube(np.random.default_rng(0).random((5, 6, 6), dtype=np.float32))
         msi = Cube(np.random.default_rng(1).random((3, 24, 24), dtype=np.float32))
-        with pytest.raises(ShapeError, match="needs an LR-HSI of at least 8×8 pixels"):
+        with pytest.raises(ShapeError, match="ratio 4 needs an LR-HSI of at least 16×16 pixels"):
             fit_scene(lr, msi, ratio=4, steps=1, device="cpu", progress=False)

@@ -142,6 +142,43 @@ def test_fuse_cancel_discards_result(pair_viewer, qtbot):
     assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
 
 
+def _job_threads() -> list:
+    """The threads running BackgroundJob functions (named by hsi.viewer._widgets._common)."""
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "hsikit-job" and t.is_alive()]
+
+
+def test_fuse_cancel_stops_scene_fitting(pair_viewer, qtbot):
+    """Cancel during "INFN (fit to scene)": the fitting itself stops, and no layer is added."""
+    from hsi.fusion.fit import FIT_STEPS
+
+    viewer, _, _, _ = pair_viewer
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Fuse")
+    widget.set_method("infn", fit_scene=True)
+    widget.device_combo.setCurrentText("cpu")
+    widget.fit_minutes_spin.setValue(60.0)  # far more than the test waits for
+    qtbot.waitUntil(lambda: not _job_threads(), timeout=WAIT_MS)  # earlier tests' jobs
+    n_layers = len(viewer.layers)
+    widget.run_button.click()
+    # determinate progress: the fitting steps plus one for the prediction
+    bar = widget.progress_bar
+    qtbot.waitUntil(lambda: bar.maximum() == FIT_STEPS + 1 and bar.value() >= 2,
+                    timeout=WAIT_MS)
+    assert widget.job._pbar.total == FIT_STEPS + 1  # napari's activity bar too
+    assert len(_job_threads()) == 1
+    widget.cancel_button.click()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=5000)
+    assert widget.status.text() == "cancelled"
+    assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
+    # the fitting thread ends at its next step (Cancelled), long before its budget
+    qtbot.waitUntil(lambda: not _job_threads(), timeout=30_000)
+    assert bar.value() < FIT_STEPS
+    qtbot.wait(200)  # let any late signal arrive
+    assert len(viewer.layers) == n_layers
+    assert widget.last_result is None
+
+
 def test_fuse_widget_reports_swapped_pair(pair_viewer):
     """HR-MSI picked as the LR-HSI and vice versa: one-line error, nothing runs."""
     viewer, _, lr, hr = pair_viewer

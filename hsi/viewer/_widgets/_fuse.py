@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
 from hsi.viewer._convert import cube_layer_data
 from hsi.viewer._widgets._common import (
     BackgroundJob,
+    Cancelled,
     LayerCombo,
     is_cube_layer,
     kwargs_for,
@@ -51,7 +52,10 @@ class FuseWidget(QWidget):
 
     The pair is checked like the CLI does (:func:`hsi.fusion.check_pair`) before anything runs;
     the fusion itself (:func:`hsi.fusion.fuse`) runs off the GUI thread with a progress bar and
-    a Cancel button. With a reference layer chosen, PSNR/SSIM/SAM/ERGAS/Q2n are shown.
+    a Cancel button. The bar follows ``fuse``'s progress callback (every fitting step with
+    "INFN (fit to scene)"), and Cancel makes that callback return ``True`` so that the fitting
+    stops at its next step (:class:`hsi.errors.Cancelled`) rather than running on unseen. With a
+    reference layer chosen, PSNR/SSIM/SAM/ERGAS/Q2n are shown.
     """
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
@@ -198,8 +202,16 @@ class FuseWidget(QWidget):
                        "translate": (0.0, *hr_layer.translate[-2:])}
 
         def work(report):
+            def callback(done: int, total: int) -> bool:
+                """Advance the bars; ``True`` (stop) once the user has pressed Cancel."""
+                try:
+                    report(done, total)
+                except Cancelled:
+                    return True
+                return False
+
             fused = fuse(lr.compute(), hr.compute(), progress=False, **options,
-                         **kwargs_for(fuse, callback=report))
+                         **kwargs_for(fuse, callback=callback))
             metrics = None
             if reference is not None:
                 from hsi.metrics import fusion_metrics
