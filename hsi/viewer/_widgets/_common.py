@@ -230,8 +230,11 @@ class BackgroundJob:
     def _on_progress(self, done: int, total: int) -> None:
         if total <= 0:
             return
-        self.bar.setRange(0, total)
-        self.bar.setValue(min(done, total))
+        try:
+            self.bar.setRange(0, total)
+            self.bar.setValue(min(done, total))
+        except RuntimeError:  # the widget was closed while its job still runs
+            return
         if self._pbar is not None:
             if self._pbar.total != total:
                 self._pbar.total = total
