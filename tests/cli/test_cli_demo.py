@@ -17,23 +17,39 @@ def test_demo_outputs_and_scores(invoke, tmp_path):
     out = tmp_path / "demo-out"
     result = invoke("demo", "-o", out, "--device", "cpu")
     assert result.exit_code == 0, result.output
+    methods = [name for name, _ in demo_module.demo_methods()]
+    assert methods[0] == "infn" and {"glp", "gsa", "cnmf", "bicubic"} <= set(methods)
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["fused_bicubic.tif", "hr_msi.tif", "lr_hsi.tif", "metrics.csv",
-                     "reference.tif"]
+    assert names == sorted(["hr_msi.tif", "lr_hsi.tif", "metrics.csv", "reference.tif",
+                            "classification.tif", "classification_report.md",
+                            *(f"fused_{m}.tif" for m in methods)])
     ref = hsi.open(out / "reference.tif")
     np.testing.assert_array_equal(ref.data, sample_cube().data[:, :80, :84])  # x4 crop
     assert hsi.open(out / "lr_hsi.tif").shape == (204, 20, 21)
     assert hsi.open(out / "hr_msi.tif").shape == (13, 80, 84)  # Sentinel-2 B1-B12 + B8A
-    est = hsi.open(out / "fused_bicubic.tif")
-    want = fusion_metrics(ref.data.astype(np.float64), est.data.astype(np.float64), 4)
     with open(out / "metrics.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["method"] for r in rows] == [name for name, _ in demo_module.demo_methods()]
-    for key, value in want.items():
-        assert float(rows[0][key]) == pytest.approx(value, rel=1e-4)
-    assert "bicubic" in result.stdout and "PSNR dB" in result.stdout
-    # Running again overwrites in place.
+        rows = {r["method"]: r for r in csv.DictReader(f)}
+    assert list(rows) == methods
+    for method in methods:
+        est = hsi.open(out / f"fused_{method}.tif")
+        want = fusion_metrics(ref.data.astype(np.float64), est.data.astype(np.float64), 4)
+        for key, value in want.items():
+            assert float(rows[method][key]) == pytest.approx(value, rel=1e-4)
+    # Detail injection and INFN must clearly beat plain interpolation on this pair.
+    assert float(rows["glp"]["psnr"]) > float(rows["bicubic"]["psnr"]) + 5
+    assert float(rows["infn"]["psnr"]) > float(rows["bicubic"]["psnr"]) + 5
+    assert "PSNR dB" in result.stdout and "OA" in result.stdout
+    class_map = hsi.open(out / "classification.tif")
+    assert class_map.shape == (1, 83, 86)
+    assert set(np.unique(class_map.data)) <= set(range(0, 7))
+
+
+def test_demo_rerun_overwrites(invoke, tmp_path, monkeypatch):
+    monkeypatch.setattr(demo_module, "DEMO_STEPS", demo_module.DEMO_STEPS[:2])
+    out = tmp_path / "demo-out"
     assert invoke("demo", "-o", out, "--device", "cpu").exit_code == 0
+    assert invoke("demo", "-o", out, "--device", "cpu").exit_code == 0
+    assert (out / "reference.tif").is_file()
 
 
 def test_demo_steps_are_a_list():
