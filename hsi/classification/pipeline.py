@@ -20,6 +20,7 @@ from hsi.classification.config import GanConfig
 from hsi.classification.features import PcaTransform, fit_pca, valid_mask
 from hsi.classification.gan import Discriminator
 from hsi.errors import FormatError, GridError, HsiError, ModelError, ShapeError
+from hsi.progress import ProgressCallback
 
 #: ``kind`` of classifier checkpoints.
 CHECKPOINT_KIND = "gan_crf_classifier"
@@ -253,7 +254,8 @@ def load_classifier(path: str | os.PathLike, device="auto") -> Classifier:
 
 def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None = None,
                      config: GanConfig | None = None, epochs: int | None = None, seed: int = 0,
-                     device="auto", progress: bool = True) -> Classifier:
+                     device="auto", progress: bool = True,
+                     callback: ProgressCallback | None = None) -> Classifier:
     """Train the semi-supervised spectral-spatial GAN classifier on one scene.
 
     The PCA is fitted on every valid pixel of ``cube``; all valid pixels are the unlabelled
@@ -274,6 +276,9 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
     progress : bool
+    callback : callable, optional
+        ``callback(done_steps, total_steps)`` (:mod:`hsi.progress`), called before the first
+        training step and after every step; return ``True`` from it to stop training.
 
     Returns
     -------
@@ -283,6 +288,8 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
     ------
     ShapeError, GridError, FormatError
         See :func:`check_labels`.
+    Cancelled
+        When ``callback`` returns ``True``.
     """
     from hsi.classification.train import train_networks
     from hsi.device import pick_device, seed_everything
@@ -306,7 +313,8 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
                                  crf_components=min(config.crf_components, pca.n_components))
     features = pca.transform(data, valid)
     model, history = train_networks(features, labels, valid, k, config, seed=seed,
-                                    device=pick_device(device), progress=progress)
+                                    device=pick_device(device), progress=progress,
+                                    callback=callback)
     return Classifier(model=model, config=config, pca=pca, class_names=names,
                       wavelengths=cube.wavelengths, history=history)
 

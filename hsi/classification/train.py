@@ -16,6 +16,7 @@ from hsi.classification.gan import (
     discriminator_losses,
     feature_matching_loss,
 )
+from hsi.progress import ProgressCallback, report_progress
 
 
 def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -27,7 +28,8 @@ def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
 
 def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
                    n_classes: int, config: GanConfig, *, seed: int = 0, device="cpu",
-                   progress: bool = True) -> tuple[Discriminator, dict[str, list[float]]]:
+                   progress: bool = True, callback: ProgressCallback | None = None,
+                   ) -> tuple[Discriminator, dict[str, list[float]]]:
     """Train the discriminator (and, when ``config.adversarial``, the generator) on a scene.
 
     Every valid pixel of the scene is an unlabelled example; the labelled ones also give the
@@ -49,6 +51,10 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     device : torch.device or str
     progress : bool
         Show a tqdm bar on stderr.
+    callback : callable, optional
+        ``callback(done_steps, total_steps)`` (:mod:`hsi.progress`), called before the first
+        step and after every step (``total_steps = epochs * steps per epoch``); return ``True``
+        from it to stop training.
 
     Returns
     -------
@@ -56,6 +62,11 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
         In eval mode, on ``device``.
     history : dict
         Per-epoch mean of each loss term.
+
+    Raises
+    ------
+    Cancelled
+        When ``callback`` returns ``True``.
     """
     from tqdm.auto import tqdm
 
@@ -89,6 +100,7 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     gnet.train()
     bar = tqdm(total=total, disable=not progress, file=sys.stderr, desc="training", unit="step",
                leave=False)
+    report_progress(callback, 0, total, "classifier training")
     for step in range(total):
         pick = torch.randint(len(lrows), (bs,), generator=gen).to(device)
         k = int(torch.randint(8, (1,), generator=gen))
@@ -127,6 +139,11 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
                 history[name].append(sums[name] / steps_per_epoch)
                 sums[name] = 0.0
             bar.set_postfix(loss=f"{history['supervised'][-1]:.3f}")
+        try:
+            report_progress(callback, step + 1, total, "classifier training")
+        except BaseException:
+            bar.close()
+            raise
     bar.close()
     disc.eval()
     return disc, history
