@@ -8,7 +8,7 @@
 
 from hsi import errors
 from hsi.cube import Cube
-from hsi.io import open, save  # noqa: A004 - `hsi.open` mirrors rasterio.open
+from hsi.io import open, save  # `hsi.open` mirrors rasterio.open
 
 __all__ = ["Cube", "errors", "open", "save"]
 __version__ = "0.1.0"

@@ -39,7 +39,7 @@ def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
         ok = len(shape) == len(wanted)
         tail = shape
     if ok:
-        for size, dim in zip(tail, wanted):
+        for size, dim in zip(tail, wanted, strict=True):
             if dim.isdigit() and int(dim) != size:
                 ok = False
                 break

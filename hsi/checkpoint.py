@@ -1,4 +1,7 @@
-"""Model checkpoints: state dict + config dataclass + metadata, loadable with ``weights_only=True``."""
+"""Model checkpoints: state dict, config dataclass and metadata.
+
+Loadable with ``torch.load(weights_only=True)``.
+"""
 
 from __future__ import annotations
 

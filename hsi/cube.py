@@ -94,7 +94,8 @@ class Cube:
         if self.fwhm is not None:
             fwhm = np.asarray(self.fwhm, dtype=np.float64).reshape(-1)
             if fwhm.size != bands:
-                raise WavelengthError(f"fwhm: expected {bands} values (one per band), got {fwhm.size}")
+                raise WavelengthError(
+                    f"fwhm: expected {bands} values (one per band), got {fwhm.size}")
             self.fwhm = fwhm
         if self.crs is not None and not isinstance(self.crs, CRS):
             self.crs = CRS.from_user_input(self.crs)
@@ -221,7 +222,7 @@ class Cube:
         valid = np.isfinite(planes)
         if self.nodata is not None:
             valid &= planes != np.float32(self.nodata)
-        out = np.zeros(planes.shape[1:] + (3,), dtype=np.float32)
+        out = np.zeros((*planes.shape[1:], 3), dtype=np.float32)
         for c in range(3):
             v = planes[c][valid[c]]
             if v.size == 0:
@@ -276,7 +277,7 @@ class Cube:
 
     @classmethod
     def from_xarray(cls, da) -> Cube:
-        """Build a cube from a ``(band, y, x)`` DataArray written by :meth:`to_xarray` or rioxarray."""
+        """Build a cube from a ``(band, y, x)`` DataArray (from :meth:`to_xarray` or rioxarray)."""
         check_shape(da, ["band", "y", "x"], name="DataArray")
         wavelengths = None
         if da.attrs.get("wavelength_units") or "wavelength" in da.coords:
@@ -303,4 +304,5 @@ class Cube:
             wl = f", {self.wavelengths[0]:.1f}–{self.wavelengths[-1]:.1f} nm"
         geo = f", crs={self.crs.to_string()}" if self.crs is not None else ""
         lazy = ", lazy" if self.is_lazy else ""
-        return f"Cube({self.name!r}, {self.bands}×{self.height}×{self.width} {self.dtype}{wl}{geo}{lazy})"
+        size = f"{self.bands}×{self.height}×{self.width}"
+        return f"Cube({self.name!r}, {size} {self.dtype}{wl}{geo}{lazy})"

@@ -25,7 +25,8 @@ def pick_device(name: str = "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise HsiError(f"device {name!r} asked for, but CUDA is not available here (use --device cpu)")
+            raise HsiError(
+                f"device {name!r} asked for, but CUDA is not available here (use --device cpu)")
         return torch.device(name)
     if name == "cpu":
         return torch.device("cpu")
@@ -40,5 +41,5 @@ def seed_everything(seed: int) -> None:
     import torch
 
     random.seed(seed)
-    np.random.seed(seed % (2**32))
+    np.random.seed(seed % (2**32))  # noqa: NPY002 - seeds code that uses the legacy global RNG
     torch.manual_seed(seed)

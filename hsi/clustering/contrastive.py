@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hsi.classification.features import extract_patches, pad_features
+from hsi.progress import ProgressCallback, report_progress
 
 
 @dataclass
@@ -140,8 +141,13 @@ class SpectralViews:
 
 
 def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, seed: int = 0,
-                    device=None, progress: bool = False) -> ContrastiveClusterer:
-    """Train :class:`ContrastiveClusterer` on random valid pixels of :class:`PixelFeatures`."""
+                    device=None, progress: bool = False,
+                    callback: ProgressCallback | None = None) -> ContrastiveClusterer:
+    """Train :class:`ContrastiveClusterer` on random valid pixels of :class:`PixelFeatures`.
+
+    ``callback(done, config.steps)`` (:mod:`hsi.progress`) is called before the first step and
+    after each; returning ``True`` raises :class:`~hsi.errors.Cancelled`.
+    """
     from tqdm.auto import tqdm
 
     cfg = config or ContrastiveConfig()
@@ -156,7 +162,8 @@ def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, s
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     views = SpectralViews(feats, cfg, device)
     net.train()
-    for _ in tqdm(range(cfg.steps), desc="contrastive", disable=not progress, leave=False):
+    report_progress(callback, 0, cfg.steps, "contrastive clustering")
+    for step in tqdm(range(cfg.steps), desc="contrastive", disable=not progress, leave=False):
         idx = torch.randperm(n, generator=gen)[:b]
         patches = extract_patches(padded, rows[idx], cols[idx], cfg.patch_size)
         za, pa = net(views(patches, gen))
@@ -166,6 +173,7 @@ def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, s
         opt.zero_grad()
         loss.backward()
         opt.step()
+        report_progress(callback, step + 1, cfg.steps, "contrastive clustering")
     return net.eval()
 
 
@@ -184,11 +192,13 @@ def predict_probabilities(net: ContrastiveClusterer, feats, patch_size: int, *,
 
 
 def contrastive_cluster(feats, k: int, config: ContrastiveConfig | None = None, *,
-                        seed: int = 0, device=None, progress: bool = False
+                        seed: int = 0, device=None, progress: bool = False,
+                        callback: ProgressCallback | None = None
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Contrastive Clustering of the valid pixels: labels ``(N,)`` 0..k-1 and confidence
     (the cluster head's maximum probability)."""
     cfg = config or ContrastiveConfig()
-    net = fit_contrastive(feats, k, cfg, seed=seed, device=device, progress=progress)
+    net = fit_contrastive(feats, k, cfg, seed=seed, device=device, progress=progress,
+                          callback=callback)
     proba = predict_probabilities(net, feats, cfg.patch_size, device=device)
     return proba.argmax(1), proba.max(1).astype(np.float32)

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hsi.progress import ProgressCallback, report_progress
+
 
 @dataclass
 class DinkNetConfig:
@@ -122,10 +124,15 @@ def dilation_shrink_losses(h: torch.Tensor, centres: torch.Tensor, shrink: str =
 
 
 def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
-                spatial: bool = True, seed: int = 0, device=None, progress: bool = False
-                ) -> DinkNet:
+                spatial: bool = True, seed: int = 0, device=None, progress: bool = False,
+                callback: ProgressCallback | None = None) -> DinkNet:
     """Pre-train, initialise centres and fine-tune :class:`DinkNet` on pixel features
-    ``x`` (N, d)."""
+    ``x`` (N, d).
+
+    ``callback(done, pretrain_steps + finetune_steps)`` (:mod:`hsi.progress`) is called
+    before the first step and after each; returning ``True`` raises
+    :class:`~hsi.errors.Cancelled`.
+    """
     from tqdm.auto import tqdm
 
     from hsi.clustering.baselines import kmeans_centres, subsample
@@ -139,20 +146,23 @@ def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
     n = len(xt)
     b = min(cfg.batch_size, n)
     opt = torch.optim.Adam([*net.encoder.parameters(), *net.scorer.parameters()], lr=cfg.lr)
-    for _ in tqdm(range(cfg.pretrain_steps), desc="dinknet pretrain", disable=not progress,
+    total = cfg.pretrain_steps + cfg.finetune_steps
+    report_progress(callback, 0, total, "dinknet")
+    for step in tqdm(range(cfg.pretrain_steps), desc="dinknet pretrain", disable=not progress,
                   leave=False):
         xb = xt[torch.randperm(n, generator=gen)[:b]].to(device)
         loss = discrimination_loss(net, xb, corrupt(xb, spatial, gen))
         opt.zero_grad()
         loss.backward()
         opt.step()
+        report_progress(callback, step + 1, total, "dinknet")
     idx = subsample(n, cfg.init_pixels, seed)
     emb = embed(net, x[idx])
     with torch.no_grad():
         net.centres.copy_(torch.as_tensor(kmeans_centres(emb, k, seed=seed, n_init=10),
                                           dtype=torch.float32))
     opt = torch.optim.Adam([*net.encoder.parameters(), net.centres], lr=cfg.finetune_lr)
-    for _ in tqdm(range(cfg.finetune_steps), desc="dinknet finetune", disable=not progress,
+    for step in tqdm(range(cfg.finetune_steps), desc="dinknet finetune", disable=not progress,
                   leave=False):
         xb = xt[torch.randperm(n, generator=gen)[:b]].to(device)
         dilation, shrink = dilation_shrink_losses(net.embed(xb), net.centres, cfg.shrink)
@@ -162,6 +172,7 @@ def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
         opt.zero_grad()
         loss.backward()
         opt.step()
+        report_progress(callback, cfg.pretrain_steps + step + 1, total, "dinknet")
     return net.eval()
 
 
@@ -175,14 +186,15 @@ def embed(net: DinkNet, x: np.ndarray, batch: int = 65536) -> np.ndarray:
 
 
 def dinknet_cluster(feats, x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
-                    seed: int = 0, device=None, progress: bool = False
+                    seed: int = 0, device=None, progress: bool = False,
+                    callback: ProgressCallback | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Dink-Net clustering of pixel features ``x`` (N, d): nearest-centre labels and margin
     confidence."""
     from hsi.clustering.baselines import assign_to_centres
 
     net = fit_dinknet(x, k, config, spatial=feats.spatial, seed=seed, device=device,
-                      progress=progress)
+                      progress=progress, callback=callback)
     centres = F.normalize(net.centres.detach(), dim=1).cpu().numpy()
     labels = np.empty(len(x), dtype=np.int64)
     conf = np.empty(len(x), dtype=np.float32)

@@ -23,6 +23,8 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from hsi.progress import ProgressCallback, report_progress
+
 
 @dataclass
 class GraphConfig:
@@ -260,8 +262,13 @@ class MinCutGNN(nn.Module):
 
 
 def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed: int = 0,
-           device=None, progress: bool = False) -> np.ndarray:
-    """Train the minCUT GNN on the whole graph; return soft assignments ``(n_nodes, k)``."""
+           device=None, progress: bool = False,
+           callback: ProgressCallback | None = None) -> np.ndarray:
+    """Train the minCUT GNN on the whole graph; return soft assignments ``(n_nodes, k)``.
+
+    ``callback(done, config.steps)`` (:mod:`hsi.progress`) is called before the first step and
+    after each; returning ``True`` raises :class:`~hsi.errors.Cancelled`.
+    """
     from tqdm.auto import tqdm
 
     cfg = config or GraphConfig()
@@ -282,18 +289,21 @@ def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed
     x = torch.as_tensor(graph.features, dtype=torch.float32, device=device)
     net = MinCutGNN(x.shape[1], k, cfg.hidden).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    for _ in tqdm(range(cfg.steps), desc="mincut", disable=not progress, leave=False):
+    report_progress(callback, 0, cfg.steps, "mincut")
+    for step in tqdm(range(cfg.steps), desc="mincut", disable=not progress, leave=False):
         cut, ortho = mincut_losses(net(x, adj_norm), adj, degree)
         loss = cut + ortho
         opt.zero_grad()
         loss.backward()
         opt.step()
+        report_progress(callback, step + 1, cfg.steps, "mincut")
     with torch.no_grad():
         return net(x, adj_norm).cpu().numpy()
 
 
 def mincut_cluster(feats, x: np.ndarray, k: int, config: GraphConfig | None = None, *,
-                   seed: int = 0, device=None, progress: bool = False
+                   seed: int = 0, device=None, progress: bool = False,
+                   callback: ProgressCallback | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """minCUT pooling on the scene graph; confidence is the node's assignment probability."""
     cfg = config or GraphConfig()
@@ -301,6 +311,6 @@ def mincut_cluster(feats, x: np.ndarray, k: int, config: GraphConfig | None = No
     if graph.n_nodes < k:
         cfg = GraphConfig(**{**cfg.__dict__, "superpixel_size": 1})
         graph = scene_graph(feats, x, cfg, seed=seed)
-    s = mincut(graph, k, cfg, seed=seed, device=device, progress=progress)
+    s = mincut(graph, k, cfg, seed=seed, device=device, progress=progress, callback=callback)
     node = graph.node_of_pixel(feats.valid)
     return s.argmax(1)[node], s.max(1).astype(np.float32)[node]

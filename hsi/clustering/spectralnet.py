@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from hsi.progress import ProgressCallback, report_progress
+
 
 @dataclass
 class SpectralNetConfig:
@@ -143,11 +145,14 @@ def spectral_loss(y: torch.Tensor, w: torch.Tensor, normalized: bool = True) -> 
 
 
 def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
-                    seed: int = 0, device=None, progress: bool = False) -> SpectralNet:
+                    seed: int = 0, device=None, progress: bool = False,
+                    callback: ProgressCallback | None = None) -> SpectralNet:
     """Train :class:`SpectralNet` on pixel features ``x`` (N, d) by mini-batch optimisation.
 
     Returns the trained network in eval mode, its orthonormalisation frozen on up to
-    ``config.freeze_pixels`` pixels.
+    ``config.freeze_pixels`` pixels. ``callback(done, config.steps)`` (:mod:`hsi.progress`)
+    is called before the first step and after each; returning ``True`` raises
+    :class:`~hsi.errors.Cancelled`.
     """
     from tqdm.auto import tqdm
 
@@ -161,7 +166,8 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
     n = len(xt)
     b = min(cfg.batch_size, n)
     net.train()
-    for _ in tqdm(range(cfg.steps), desc="spectralnet", disable=not progress, leave=False):
+    report_progress(callback, 0, cfg.steps, "spectralnet")
+    for step in tqdm(range(cfg.steps), desc="spectralnet", disable=not progress, leave=False):
         idx = torch.randperm(n, generator=gen)[:b]
         xb = xt[idx].to(device)
         w = batch_affinity(xb, cfg.n_neighbors)
@@ -169,6 +175,7 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
         opt.zero_grad()
         loss.backward()
         opt.step()
+        report_progress(callback, step + 1, cfg.steps, "spectralnet")
     idx = torch.randperm(n, generator=gen)[:min(cfg.freeze_pixels, n)]
     with torch.no_grad():
         net.orthonorm.freeze(net.body(xt[idx].to(device)))
@@ -176,7 +183,8 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
 
 
 def spectralnet_cluster(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
-                        seed: int = 0, device=None, progress: bool = False
+                        seed: int = 0, device=None, progress: bool = False,
+                        callback: ProgressCallback | None = None
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Train SpectralNet, embed every pixel, k-means the embedding.
 
@@ -185,7 +193,8 @@ def spectralnet_cluster(x: np.ndarray, k: int, config: SpectralNetConfig | None 
     from hsi.clustering.baselines import kmeans_cluster
 
     cfg = config or SpectralNetConfig()
-    net = fit_spectralnet(x, k, cfg, seed=seed, device=device, progress=progress)
+    net = fit_spectralnet(x, k, cfg, seed=seed, device=device, progress=progress,
+                          callback=callback)
     emb = net.embed(x)
     if cfg.normalized:
         emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
