@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 import numpy as np
 
 from hsi.errors import HsiError, ShapeError
+from hsi.progress import ProgressCallback, report_progress
 
 #: Method names accepted by :func:`cluster`, in the order benchmarks list them.
 METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet")
@@ -85,7 +86,7 @@ def check_k(k, n_pixels: int) -> None:
 
 def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "auto",
             progress: bool = True, config=None, n_components: int = 10,
-            spatial: bool = True) -> ClusterResult:
+            spatial: bool = True, callback: ProgressCallback | None = None) -> ClusterResult:
     """Cluster the pixels of a scene without labels.
 
     Parameters
@@ -110,6 +111,11 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
         PCA components of the features.
     spatial : bool
         Append each pixel's 3×3 neighbourhood mean to its features.
+    callback : callable, optional
+        ``callback(done_steps, total_steps)`` (:mod:`hsi.progress`): called at the start, after
+        the features, after every training step of the network methods (``spectralnet``,
+        ``cc``, ``mincut``, ``dinknet``; their steps raise ``total_steps`` once training
+        starts) and with ``done == total`` at the end. Return ``True`` from it to stop.
 
     Returns
     -------
@@ -123,6 +129,8 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
         NaN or infinite values in pixels not marked nodata.
     HsiError
         Unknown method or device.
+    Cancelled
+        When ``callback`` returns ``True``.
     """
     from hsi.clustering.features import pixel_features
     from hsi.device import pick_device, seed_everything
@@ -137,6 +145,8 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
     dev = pick_device(device)
     cfg = _config(method, config)
     start = time.perf_counter()
+    steps = {"total": 2}  # features + final assignment, plus the training steps once known
+    report_progress(callback, 0, steps["total"], "clustering")
     seed_everything(seed)
     feats = pixel_features(cube, n_components=n_components, spatial=spatial, seed=seed)
     x = feats.pixels()
@@ -146,17 +156,25 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
 
         k, criterion = estimate_k(x, seed=seed)
     check_k(k, len(x))
+    report_progress(callback, 1, steps["total"], "clustering")
+
+    def fit_callback(done: int, total: int) -> bool | None:
+        steps["total"] = total + 2
+        return callback(done + 1, total + 2)
+
     seed_everything(seed)
-    labels, conf = _run(method, feats, x, int(k), cfg, seed=seed, device=dev, progress=progress)
+    labels, conf = _run(method, feats, x, int(k), cfg, seed=seed, device=dev, progress=progress,
+                        callback=fit_callback if callback is not None else None)
     out = np.zeros(feats.shape, dtype=np.uint8)
     out[feats.valid] = labels.astype(np.uint8) + 1
     confidence = np.zeros(feats.shape, dtype=np.float32)
     confidence[feats.valid] = np.clip(conf, 0, 1)
+    report_progress(callback, steps["total"], steps["total"], "clustering")
     return ClusterResult(labels=out, confidence=confidence, method=method, k=int(k),
                          criterion=criterion, seconds=time.perf_counter() - start)
 
 
-def _run(method, feats, x, k, cfg, *, seed, device, progress):
+def _run(method, feats, x, k, cfg, *, seed, device, progress, callback=None):
     if method == "kmeans":
         from hsi.clustering.baselines import kmeans_cluster
 
@@ -168,11 +186,13 @@ def _run(method, feats, x, k, cfg, *, seed, device, progress):
     if method == "spectralnet":
         from hsi.clustering.spectralnet import spectralnet_cluster
 
-        return spectralnet_cluster(x, k, cfg, seed=seed, device=device, progress=progress)
+        return spectralnet_cluster(x, k, cfg, seed=seed, device=device, progress=progress,
+                                   callback=callback)
     if method == "cc":
         from hsi.clustering.contrastive import contrastive_cluster
 
-        return contrastive_cluster(feats, k, cfg, seed=seed, device=device, progress=progress)
+        return contrastive_cluster(feats, k, cfg, seed=seed, device=device, progress=progress,
+                                   callback=callback)
     if method == "agc":
         from hsi.clustering.graph import agc_cluster
 
@@ -180,7 +200,9 @@ def _run(method, feats, x, k, cfg, *, seed, device, progress):
     if method == "mincut":
         from hsi.clustering.graph import mincut_cluster
 
-        return mincut_cluster(feats, x, k, cfg, seed=seed, device=device, progress=progress)
+        return mincut_cluster(feats, x, k, cfg, seed=seed, device=device, progress=progress,
+                              callback=callback)
     from hsi.clustering.dinknet import dinknet_cluster
 
-    return dinknet_cluster(feats, x, k, cfg, seed=seed, device=device, progress=progress)
+    return dinknet_cluster(feats, x, k, cfg, seed=seed, device=device, progress=progress,
+                           callback=callback)

@@ -149,6 +149,25 @@ def input_scales(lr_hsi: Cube, hr_msi: Cube) -> tuple[float, float]:
     return normalize_reflectance(lr_hsi)[1], normalize_reflectance(hr_msi)[1]
 
 
+def checked_method(method: str, *, model=None, fit_scene: bool = False) -> str:
+    """Return ``method`` lower-cased after checking it exists and fits ``model``/``fit_scene``.
+
+    Raises
+    ------
+    ModelError
+        For an unknown method, or a model / scene fitting given to a classical baseline.
+    """
+    from hsi.fusion.baselines import BASELINES
+
+    method = method.lower()
+    if method != "infn" and method not in BASELINES:
+        raise ModelError(f"unknown fusion method {method!r}: use infn or "
+                         f"{', '.join(sorted(BASELINES))}")
+    if method != "infn" and (model is not None or fit_scene):
+        raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
+    return method
+
+
 def resolve_model(
     lr_hsi: Cube,
     hr_msi: Cube,
@@ -330,12 +349,7 @@ def fuse(
     from hsi.device import pick_device, seed_everything
     from hsi.fusion.baselines import BASELINES
 
-    method = method.lower()
-    if method != "infn" and method not in BASELINES:
-        raise ModelError(f"unknown fusion method {method!r}: use infn or "
-                         f"{', '.join(sorted(BASELINES))}")
-    if method != "infn" and (model is not None or fit_scene):
-        raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
+    method = checked_method(method, model=model, fit_scene=fit_scene)
     r = check_pair(lr_hsi, hr_msi, ratio)
     fitting = method == "infn" and fit_scene
     steps = {"total": 1}  # fitting steps + 1 for the prediction, once fitting has said

@@ -284,17 +284,11 @@ def fuse_files(
 
     from hsi.device import pick_device
     from hsi.errors import ModelError
-    from hsi.fusion.api import fuse, resolve_model
-    from hsi.fusion.baselines import BASELINES
+    from hsi.fusion.api import checked_method, fuse, resolve_model
     from hsi.fusion.grid import check_pair
     from hsi.io.geotiff import GeoTiffTileWriter
 
-    method = method.lower()
-    if method != "infn" and method not in BASELINES:
-        raise ModelError(f"unknown fusion method {method!r}: use infn or "
-                         f"{', '.join(sorted(BASELINES))}")
-    if method != "infn" and (model is not None or fit_scene):
-        raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
+    method = checked_method(method, model=model, fit_scene=fit_scene)
     if model is not None and fit_scene:
         raise ModelError("give either a model or fit_scene=True, not both")
     out_path = Path(out_path)

@@ -30,10 +30,10 @@ from hsi.viewer._widgets._common import (
     LayerCombo,
     is_cube_layer,
     is_labels_layer,
-    kwargs_for,
     layer_cube,
     one_line,
     run_cancel_row,
+    stop_callback,
 )
 
 if TYPE_CHECKING:
@@ -83,8 +83,12 @@ class ClassifyWidget(QWidget):
     """Train a classifier on painted labels and add the class map with its legend.
 
     Pick the cube layer and a Labels layer (or create one), paint a few strokes per class,
-    name the classes in the table, then *Train & classify*. Training (:func:`
-    hsi.classification.train_classifier`) and prediction run off the GUI thread; the result is a
+    name the classes in the table, then *Train & classify*. Class names live in the Labels
+    layer's ``metadata["class_names"]`` (value -> name) when it has one, so a layer arriving
+    with names (e.g. from the *Cluster* widget) shows them. Training (:func:`
+    hsi.classification.train_classifier`) and prediction run off the GUI thread with a
+    determinate progress bar (every training step, then the prediction); Cancel stops the
+    training at its next step. The result is a
     Labels layer with the painted colours, a class-probability (confidence) image, an
     uncertainty image (normalised entropy) and a
     legend (name, colour, pixel count). *Export* writes the class map as a GeoTIFF.
@@ -178,17 +182,24 @@ class ClassifyWidget(QWidget):
 
     def _watch_labels(self, *args) -> None:
         if self._watched is not None:
-            try:
-                self._watched.events.paint.disconnect(self.refresh_classes)
-            except (TypeError, ValueError, RuntimeError):
-                pass
+            for event in (self._watched.events.paint, self._watched.events.data):
+                try:
+                    event.disconnect(self.refresh_classes)
+                except (TypeError, ValueError, RuntimeError):
+                    pass
         self._watched = self.labels_combo.layer()
         if self._watched is not None:
             self._watched.events.paint.connect(self.refresh_classes)
-            names = (self._watched.metadata or {}).get("class_names") or {}
-            for key, value in dict(names).items():
-                self.class_names.setdefault(int(key), str(value))
+            self._watched.events.data.connect(self.refresh_classes)
         self.refresh_classes()
+
+    @staticmethod
+    def _layer_names(layer) -> dict | None:
+        """The layer's ``metadata["class_names"]`` dict (``None`` when it has none)."""
+        if layer is None:
+            return None
+        names = (layer.metadata or {}).get("class_names")
+        return names if isinstance(names, dict) else None
 
     def class_color(self, value: int) -> np.ndarray:
         """RGBA (0-1) of ``value`` in the training Labels layer (default classes otherwise)."""
@@ -203,6 +214,8 @@ class ClassifyWidget(QWidget):
         """Rebuild the class table from the values painted in the training layer."""
         layer = self.labels_combo.layer()
         values, counts = np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+        for key, value in (self._layer_names(layer) or {}).items():
+            self.class_names[int(key)] = str(value)
         if layer is not None:
             data = np.asarray(layer.data)
             values, counts = np.unique(data[data > 0], return_counts=True)
@@ -225,12 +238,23 @@ class ClassifyWidget(QWidget):
         if item.column() != 2:
             return
         value = int(self.table.item(item.row(), 0).text())
-        self.class_names[value] = item.text().strip() or f"class {value}"
+        self._store_name(value, item.text().strip() or f"class {value}")
+
+    def _store_name(self, value: int, name: str) -> None:
+        self.class_names[int(value)] = name
+        names = self._layer_names(self.labels_combo.layer())
+        if names is not None:
+            names[int(value)] = name
 
     def set_class_name(self, value: int, name: str) -> None:
         """Name class ``value`` (as editing the table does)."""
-        self.class_names[int(value)] = name
+        self._store_name(value, name)
         self.refresh_classes()
+
+    def class_table(self) -> list[tuple[int, str, int]]:
+        """The class table as ``(value, name, painted pixels)`` rows."""
+        return [(int(self.table.item(row, 0).text()), self.table.item(row, 2).text(),
+                 int(self.table.item(row, 3).text())) for row in range(self.table.rowCount())]
 
     # ----------------------------------------------------------------- run
     def run(self) -> None:
@@ -267,10 +291,18 @@ class ClassifyWidget(QWidget):
         }
 
         def work(report):
+            stop = stop_callback(report)
+            steps = {"total": 1}  # training steps + 1 for the prediction, once training says
+
+            def callback(done: int, total: int) -> bool:
+                steps["total"] = total + 1
+                return stop(done, total + 1)
+
             data = cube.compute()
-            classifier = train_classifier(data, compact, progress=False, **options,
-                                          **kwargs_for(train_classifier, callback=report))
+            classifier = train_classifier(data, compact, progress=False, callback=callback,
+                                          **options)
             class_map, probabilities = classifier.predict(data, use_crf=use_crf)
+            report(steps["total"], steps["total"])
             return classifier, np.asarray(class_map), np.asarray(probabilities, np.float32)
 
         def done(result) -> None:

@@ -242,6 +242,21 @@ class BackgroundJob:
             self._pbar.refresh()
 
 
+def stop_callback(report: Callable[[int, int], None]) -> Callable[[int, int], bool]:
+    """An :mod:`hsi.progress` callback from a job's ``report``: it advances the bars and
+    returns ``True`` (stop) once the user has pressed Cancel, so the hsi function raises
+    :class:`hsi.errors.Cancelled` at its next step instead of running on unseen."""
+
+    def callback(done: int, total: int) -> bool:
+        try:
+            report(done, total)
+        except Cancelled:
+            return True
+        return False
+
+    return callback
+
+
 def run_cancel_row(run_text: str) -> tuple[QWidget, QPushButton, QPushButton]:
     """A row with a Run and a Cancel button."""
     row = QWidget()

@@ -23,13 +23,13 @@ from qtpy.QtWidgets import (
 from hsi.viewer._convert import cube_layer_data
 from hsi.viewer._widgets._common import (
     BackgroundJob,
-    Cancelled,
     LayerCombo,
     is_cube_layer,
     kwargs_for,
     layer_cube,
     one_line,
     run_cancel_row,
+    stop_callback,
 )
 
 if TYPE_CHECKING:
@@ -202,16 +202,8 @@ class FuseWidget(QWidget):
                        "translate": (0.0, *hr_layer.translate[-2:])}
 
         def work(report):
-            def callback(done: int, total: int) -> bool:
-                """Advance the bars; ``True`` (stop) once the user has pressed Cancel."""
-                try:
-                    report(done, total)
-                except Cancelled:
-                    return True
-                return False
-
             fused = fuse(lr.compute(), hr.compute(), progress=False, **options,
-                         **kwargs_for(fuse, callback=callback))
+                         **kwargs_for(fuse, callback=stop_callback(report)))
             metrics = None
             if reference is not None:
                 from hsi.metrics import fusion_metrics
