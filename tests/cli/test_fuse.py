@@ -59,7 +59,7 @@ def test_shifted_grid_is_one_line_error(invoke, one_line_error, pair, tmp_path):
     from hsi.io.geotiff import write_geotiff
 
     folder, _, hr = pair
-    write_geotiff(hr.with_data(hr.data, transform=hr.transform * Affine.translation(0, 6)),
+    write_geotiff(hr.with_data(hr.data, transform=hr.transform @ Affine.translation(0, 6)),
                   tmp_path / "shifted.tif", tile=16)
     out = tmp_path / "out.tif"
     result = invoke("fuse", folder / "lr.tif", tmp_path / "shifted.tif", "-o", out,

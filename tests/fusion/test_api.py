@@ -47,7 +47,7 @@ class TestFuse:
 
     def test_grid_error_before_any_work(self, pair):
         _, lr, msi = pair
-        moved = msi.with_data(msi.data, transform=msi.transform * Affine.translation(3, 0))
+        moved = msi.with_data(msi.data, transform=msi.transform @ Affine.translation(3, 0))
         with pytest.raises(GridError, match="extents differ"):
             fuse(lr, moved, method="glp")
 

@@ -89,7 +89,7 @@ class TestOutputFile:
         from hsi.io.geotiff import write_geotiff
 
         lr_path, _, _, hr = pair_files
-        shifted = hr.with_data(hr.data, transform=hr.transform * Affine.translation(8, 0))
+        shifted = hr.with_data(hr.data, transform=hr.transform @ Affine.translation(8, 0))
         write_geotiff(shifted, tmp_path / "shifted.tif", tile=16)
         with pytest.raises(GridError, match="extents differ: left edge"):
             fuse_files(lr_path, tmp_path / "shifted.tif", tmp_path / "no.tif", method="glp",
