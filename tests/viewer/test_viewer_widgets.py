@@ -265,3 +265,45 @@ def test_classify_widget_paint_train_legend_export(make_napari_viewer, qtbot, sa
     assert tuple(transform)[:6] == pytest.approx(tuple(sample.transform)[:6])
     np.testing.assert_array_equal(back, class_map)
     assert crs == sample.crs
+
+
+def test_classify_cancel_stops_training(make_napari_viewer, qtbot, sample):
+    """Cancel during training: the training thread stops at its next step, no layer is added."""
+    import math
+
+    from hsi.data import sample_labels
+    from hsi.viewer._convert import cube_layer_data
+
+    viewer = make_napari_viewer(show=True)
+    data, attrs, _ = cube_layer_data(sample, name="salinas")
+    viewer.add_image(data, **attrs)
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
+    labels_layer = widget.new_labels_layer()
+    truth, _ = sample_labels()
+    painted = np.zeros_like(truth)
+    for k in (1, 2):
+        rows, cols = np.nonzero(truth == k)
+        painted[rows[:10], cols[:10]] = k
+    labels_layer.data = painted
+    epochs = 1000  # far more than the test waits for
+    widget.epochs_spin.setValue(epochs)
+    widget.crf_check.setChecked(False)
+    widget.device_combo.setCurrentText("cpu")
+    qtbot.waitUntil(lambda: not _job_threads(), timeout=WAIT_MS)  # earlier tests' jobs
+    n_layers = len(viewer.layers)
+    widget.run_button.click()
+    # determinate progress: every training step (batch 64 over the 83 × 86 pixels) + predict
+    total = epochs * math.ceil(83 * 86 / 64) + 1
+    bar = widget.progress_bar
+    qtbot.waitUntil(lambda: bar.maximum() == total and bar.value() >= 2, timeout=WAIT_MS)
+    assert widget.job._pbar.total == total
+    assert len(_job_threads()) == 1
+    widget.cancel_button.click()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=5000)
+    assert widget.status.text() == "cancelled"
+    assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not _job_threads(), timeout=30_000)
+    assert bar.value() < total // 10
+    qtbot.wait(200)  # let any late signal arrive
+    assert len(viewer.layers) == n_layers
+    assert widget.class_map_layer is None and widget.classifier is None

@@ -1,0 +1,53 @@
+"""Progress callback and cancellation of classifier training (hsi.progress)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hsi.classification import train_classifier
+from hsi.errors import Cancelled
+
+
+def test_callback_counts_every_step_up_to_total(salinas_crop, salinas_split):
+    torch.set_num_threads(1)
+    cube, _, names = salinas_crop
+    train, _ = salinas_split
+    calls: list[tuple[int, int]] = []
+    clf = train_classifier(cube, train, class_names=names, epochs=2, seed=0, device="cpu",
+                           progress=False, callback=lambda d, t: calls.append((d, t)))
+    # 42 × 64 valid pixels, batch 64: 42 steps per epoch, 2 epochs
+    total = 2 * math.ceil(42 * 64 / 64)
+    assert calls == [(i, total) for i in range(total + 1)]
+    assert len(clf.history["supervised"]) == 2
+
+
+def test_callback_does_not_change_the_result(salinas_crop, salinas_split):
+    cube, _, names = salinas_crop
+    train, _ = salinas_split
+    kw = dict(class_names=names, epochs=1, seed=3, device="cpu", progress=False)
+    plain = train_classifier(cube, train, **kw)
+    watched = train_classifier(cube, train, callback=lambda d, t: None, **kw)
+    for a, b in zip(plain.model.state_dict().values(), watched.model.state_dict().values(),
+                    strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("stop_at", [0, 5])
+def test_true_cancels_training(salinas_crop, salinas_split, stop_at):
+    cube, _, names = salinas_crop
+    train, _ = salinas_split
+    calls: list[int] = []
+
+    def callback(done: int, total: int) -> bool:
+        calls.append(done)
+        return done >= stop_at
+
+    with pytest.raises(Cancelled, match=f"after {stop_at} of 84 steps"):
+        train_classifier(cube, train, class_names=names, epochs=2, seed=0, device="cpu",
+                         progress=False, callback=callback)
+    # no call after the one that returned True (at most 2 are allowed)
+    assert calls[-1] - stop_at <= 2
+    assert calls == list(range(stop_at + 1))
