@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 
 from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, georef_metadata
 from hsi.viewer._widgets._common import (
+    DEVICES,
     BackgroundJob,
     LayerCombo,
     is_cube_layer,
@@ -39,7 +40,6 @@ from hsi.viewer._widgets._common import (
 if TYPE_CHECKING:
     import napari
 
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def compact_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import (
 from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, georef_metadata
 from hsi.viewer._widgets._classify import _fit_columns
 from hsi.viewer._widgets._common import (
+    DEVICES,
     BackgroundJob,
     LayerCombo,
     is_cube_layer,
@@ -36,7 +37,6 @@ from hsi.viewer._widgets._common import (
 if TYPE_CHECKING:
     import napari
 
-DEVICES = ("auto", "cpu", "cuda")
 
 #: Metadata key of a cluster layer naming the cube layer it was computed from.
 SOURCE_KEY = "source_layer"

@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
 
 from hsi.viewer._convert import cube_layer_data
 from hsi.viewer._widgets._common import (
+    DEVICES,
     BackgroundJob,
     LayerCombo,
     is_cube_layer,
@@ -35,7 +36,6 @@ from hsi.viewer._widgets._common import (
 if TYPE_CHECKING:
     import napari
 
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def method_choices() -> list[tuple[str, str, bool]]:
