@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 NONE_CHOICE = "(none)"
 
-
 #: Torch devices a widget offers (``auto`` picks CUDA when present).
 DEVICES = ("auto", "cpu", "cuda")
+
 
 def one_line(exc: BaseException) -> str:
     """The first line of an exception's message (its class name when empty)."""
