@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("napari")
 
-from viewer_checks import SAMPLE_CRS, SAMPLE_TRANSFORM
+from tests.viewer.viewer_checks import SAMPLE_CRS, SAMPLE_TRANSFORM
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from viewer_checks import canvas_std, colors_present
+
+from tests.viewer.viewer_checks import canvas_std, colors_present
 
 pytestmark = pytest.mark.gui
 
@@ -51,7 +52,9 @@ def test_cluster_kmeans_rename_merge_and_use_as_training_labels(cluster_viewer, 
     # the same as hsi.clustering.cluster on the same cube and seed, on the cube's grid
     expected = cluster(sample, 6, method="kmeans", seed=0, device="cpu", progress=False)
     np.testing.assert_array_equal(layer.data, expected.labels)
-    np.testing.assert_array_equal(widget.confidence_layer.data, expected.confidence)
+    # float sums differ in the last bits between threads (BLAS blocking): compare to 1e-4
+    np.testing.assert_allclose(widget.confidence_layer.data, expected.confidence, rtol=1e-4,
+                               atol=1e-5)
     assert set(np.unique(layer.data)) == set(range(1, 7))
     assert layer.scale == pytest.approx(cube_layer.scale[1:])
     assert layer.translate == pytest.approx(cube_layer.translate[1:])

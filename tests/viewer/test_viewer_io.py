@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from viewer_checks import SAMPLE_TRANSFORM, canvas_std
+
+from tests.viewer.viewer_checks import SAMPLE_TRANSFORM, canvas_std
 
 pytestmark = pytest.mark.gui
 

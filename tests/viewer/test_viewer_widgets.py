@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from viewer_checks import canvas_std, colors_present
+
+from tests.viewer.viewer_checks import canvas_std, colors_present
 
 pytestmark = pytest.mark.gui
 
