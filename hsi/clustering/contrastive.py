@@ -64,12 +64,17 @@ class ContrastiveConfig:
 
 
 class ContrastiveClusterer(nn.Module):
-    """Backbone + instance head + cluster head on ``(B, C, p, p)`` patches."""
+    """Backbone + instance head + cluster head on ``(B, C, p, p)`` patches.
 
-    def __init__(self, channels: int, k: int, config: ContrastiveConfig) -> None:
+    ``backbone``, when given, replaces the default one: any module mapping the patches to
+    ``(B, config.hidden)`` features (e.g. a classifier's feature trunk, trained in place).
+    """
+
+    def __init__(self, channels: int, k: int, config: ContrastiveConfig,
+                 backbone: nn.Module | None = None) -> None:
         super().__init__()
         w, h = config.width, config.hidden
-        self.backbone = nn.Sequential(
+        self.backbone = backbone if backbone is not None else nn.Sequential(
             nn.Conv2d(channels, w, 3, padding=1), nn.ReLU(),
             nn.Conv2d(w, w, 3, padding=1), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1), nn.Flatten(),
@@ -108,15 +113,18 @@ def cluster_loss(pa: torch.Tensor, pb: torch.Tensor, temperature: float) -> torc
 
 
 class SpectralViews:
-    """Random views of score patches, augmented in band space (see module docstring)."""
+    """Random views of score patches, augmented in band space (see module docstring).
 
-    def __init__(self, feats, config: ContrastiveConfig, device) -> None:
-        comp = feats.pca.components * feats.pca.scale[:, None]  # (C, bands)
+    ``pca`` is the :class:`~hsi.classification.features.PcaTransform` that made the scores.
+    """
+
+    def __init__(self, pca, config: ContrastiveConfig, device) -> None:
+        comp = pca.components * pca.scale[:, None]  # (C, bands)
         self.comp = torch.as_tensor(comp, dtype=torch.float32, device=device)
-        self.proj = torch.as_tensor(feats.pca.components.T / feats.pca.scale[None],
+        self.proj = torch.as_tensor(pca.components.T / pca.scale[None],
                                     dtype=torch.float32, device=device)  # (bands, C)
-        self.mean = torch.as_tensor(feats.pca.mean, dtype=torch.float32, device=device)
-        self.level = float(np.abs(feats.pca.mean).mean()) or 1.0
+        self.mean = torch.as_tensor(pca.mean, dtype=torch.float32, device=device)
+        self.level = float(np.abs(pca.mean).mean()) or 1.0
         self.cfg = config
 
     def __call__(self, patches: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -153,14 +161,47 @@ def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, s
     cfg = config or ContrastiveConfig()
     device = device or torch.device("cpu")
     torch.manual_seed(seed)
+    net = ContrastiveClusterer(feats.image.shape[0], k, cfg).to(device)
+    return train_contrastive(net, feats.image, feats.valid, feats.pca, cfg, seed=seed,
+                             device=device, progress=progress, callback=callback)
+
+
+def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.ndarray, pca,
+                      config: ContrastiveConfig, *, seed: int = 0, device=None,
+                      progress: bool = False, callback: ProgressCallback | None = None
+                      ) -> ContrastiveClusterer:
+    """Train ``net`` (in place) with the Contrastive Clustering objective on random patches.
+
+    Parameters
+    ----------
+    net : ContrastiveClusterer
+        On ``device``; its backbone must take ``config.patch_size`` patches.
+    image : numpy.ndarray, float32, shape (C, H, W)
+        PCA scores made by ``pca``.
+    valid : numpy.ndarray of bool, shape (H, W)
+        Pixels whose patches are drawn.
+    pca : PcaTransform
+        Turns scores back into spectra for the band-space augmentations.
+    config : ContrastiveConfig
+    seed : int
+        Seeds the batches and the augmentations.
+
+    Returns
+    -------
+    ContrastiveClusterer
+        ``net``, in eval mode.
+    """
+    from tqdm.auto import tqdm
+
+    cfg = config
+    device = device or torch.device("cpu")
     gen = torch.Generator().manual_seed(seed)
-    padded = torch.as_tensor(pad_features(feats.image, cfg.patch_size // 2), device=device)
-    rows, cols = (torch.as_tensor(a) for a in np.nonzero(feats.valid))
+    padded = torch.as_tensor(pad_features(image, cfg.patch_size // 2), device=device)
+    rows, cols = (torch.as_tensor(a) for a in np.nonzero(valid))
     n = len(rows)
     b = min(cfg.batch_size, n)
-    net = ContrastiveClusterer(feats.image.shape[0], k, cfg).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    views = SpectralViews(feats, cfg, device)
+    views = SpectralViews(pca, cfg, device)
     net.train()
     report_progress(callback, 0, cfg.steps, "contrastive clustering")
     for step in tqdm(range(cfg.steps), desc="contrastive", disable=not progress, leave=False):
