@@ -11,7 +11,10 @@ Methods:
   unlabelled term), same PCA patches, same number of steps;
 - ``gan``: the semi-supervised GAN's discriminator (argmax);
 - ``gan_crf``: the same probabilities refined by the dense CRF (default parameters, chosen
-  with ``--tune-crf`` on validation pixels of training labels only).
+  with ``--tune-crf`` on validation pixels of training labels only);
+- ``gan_cc`` / ``gan_cc_crf``: the same GAN whose discriminator trunk is first pretrained
+  with the Contrastive Clustering objective on every pixel (``GanConfig(pretrain=
+  "contrastive")``), without / with the CRF (not in the default run: ``--methods``).
 
 Epochs are kept small (GanConfig default) so the full run fits in ~25 min on a 2-core CPU.
 
@@ -21,6 +24,8 @@ Usage::
     python benchmarks/classification.py --quick         # 1 scene, 5 labels, 2 seeds, no append
     python benchmarks/classification.py --seeds 10 --jobs 2
     python benchmarks/classification.py --tune-crf      # choose CRF defaults on validation pixels
+    python benchmarks/classification.py --methods gan gan_cc --labels 5 --modes random \
+        --title "Classification: contrastive pretraining of the discriminator at 5 labels/class"
 """
 
 from __future__ import annotations
@@ -40,7 +45,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DATASETS = ("salinas_a", "samson", "jasper_ridge")
-METHODS = ("svm", "cnn", "gan", "gan_crf")
+METHODS = ("svm", "cnn", "gan", "gan_crf", "gan_cc", "gan_cc_crf")
+#: Methods of the default run.
+DEFAULT_METHODS = ("svm", "cnn", "gan", "gan_crf")
+#: Title of the default run's RESULTS.md section.
+DEFAULT_TITLE = "Classification: GAN + CRF vs RBF-SVM and plain CNN"
 LABELS_PER_CLASS = (5, 10, 30)
 MODES = ("random", "spatial")
 
@@ -70,13 +79,17 @@ def svm_predict(cube, train: np.ndarray) -> np.ndarray:
 
 
 def run_one(task: tuple) -> list[dict]:
-    """Train and score every method on one (dataset, labels per class, mode, seed) split."""
+    """Train and score the methods on one (dataset, labels per class, mode, seed) split.
+
+    ``task`` is ``(dataset, labels per class, mode, seed, epochs, methods)``; ``gan_crf``
+    (``gan_cc_crf``) also trains the GAN of ``gan`` (``gan_cc``) but scores only its CRF map.
+    """
     import torch
 
     from hsi.classification import GanConfig, evaluate_class_map, split_labels, train_classifier
 
     torch.set_num_threads(1)
-    name, n, mode, seed, epochs = task
+    name, n, mode, seed, epochs, methods = task
     cube, labels, names = scene(name)
     config = GanConfig() if epochs is None else GanConfig(epochs=epochs)
     train, test = split_labels(labels, per_class=n, mode=mode, seed=seed, margin=config.radius)
@@ -88,19 +101,27 @@ def run_one(task: tuple) -> list[dict]:
                      "oa": r.oa, "aa": r.aa, "kappa": r.kappa, "seconds": seconds,
                      "n_test": r.n_test})
 
-    t = time.process_time()
-    score("svm", svm_predict(cube, train), time.process_time() - t)
-    t = time.process_time()
-    cnn = train_classifier(cube, train, class_names=names, seed=seed, device="cpu",
-                           progress=False,
-                           config=dataclasses.replace(config, adversarial=False))
-    score("cnn", cnn.predict(cube, use_crf=False)[0], time.process_time() - t)
-    t = time.process_time()
-    gan = train_classifier(cube, train, class_names=names, config=config, seed=seed,
-                           device="cpu", progress=False)
-    score("gan", gan.predict(cube, use_crf=False)[0], time.process_time() - t)
-    t = time.process_time()
-    score("gan_crf", gan.predict(cube, use_crf=True)[0], time.process_time() - t)
+    if "svm" in methods:
+        t = time.process_time()
+        score("svm", svm_predict(cube, train), time.process_time() - t)
+    if "cnn" in methods:
+        t = time.process_time()
+        cnn = train_classifier(cube, train, class_names=names, seed=seed, device="cpu",
+                               progress=False,
+                               config=dataclasses.replace(config, adversarial=False))
+        score("cnn", cnn.predict(cube, use_crf=False)[0], time.process_time() - t)
+    for method, cfg in (("gan", config),
+                        ("gan_cc", dataclasses.replace(config, pretrain="contrastive"))):
+        if method not in methods and f"{method}_crf" not in methods:
+            continue
+        t = time.process_time()
+        gan = train_classifier(cube, train, class_names=names, config=cfg, seed=seed,
+                               device="cpu", progress=False)
+        if method in methods:
+            score(method, gan.predict(cube, use_crf=False)[0], time.process_time() - t)
+        if f"{method}_crf" in methods:
+            t = time.process_time()
+            score(f"{method}_crf", gan.predict(cube, use_crf=True)[0], time.process_time() - t)
     return rows
 
 
@@ -128,18 +149,19 @@ def table_markdown(summary: list[dict]) -> str:
     groups: dict = {}
     for e in summary:
         groups.setdefault((e["dataset"], e["mode"], e["n"]), {})[e["method"]] = e
+    methods = [m for m in METHODS if any(e["method"] == m for e in summary)]
     rows = []
     for (ds, mode, n), by in groups.items():
         first = next(iter(by.values()))
         row = [ds, mode, n, f"{np.mean(first['n_test']):.0f}", len(first["oa"])]
-        for m in METHODS:
+        for m in methods:
             e = by.get(m)
             row.append(None if e is None else
                        f"{format_mean_std(e['oa'], 1)} / {format_mean_std(e['aa'], 1)} / "
                        f"{format_mean_std(e['kappa'], 3)}")
         rows.append(row)
     heads = ["dataset", "split", "labels/class", "test px", "seeds"]
-    heads += [f"{m} OA / AA / κ" for m in METHODS]
+    heads += [f"{m} OA / AA / κ" for m in methods]
     return markdown_table(heads, rows)
 
 
@@ -151,13 +173,25 @@ def seconds_text(summary: list[dict]) -> str:
 
 
 def targets_text(summary: list[dict]) -> str:
-    """The issue's targets at 5 labels/class, checked per scene and split."""
+    """The issue's targets at 5 labels/class, checked per scene and split (when the run has
+    svm, gan and gan_crf); the gain of contrastive pretraining when it has gan and gan_cc."""
     lines = []
     by = {(e["dataset"], e["mode"], e["n"], e["method"]): float(np.mean(e["oa"]))
           for e in summary}
+    paired = {(e["dataset"], e["mode"], e["n"], e["method"]): np.asarray(e["oa"])
+              for e in summary}
+    for ds, mode, n in sorted({k[:3] for k in by}, key=lambda k: (DATASETS.index(k[0]),
+                                                                   MODES.index(k[1]), k[2])):
+        for base, cc in (("gan", "gan_cc"), ("gan_crf", "gan_cc_crf")):
+            if (ds, mode, n, base) in by and (ds, mode, n, cc) in by:
+                d = paired[(ds, mode, n, cc)] - paired[(ds, mode, n, base)]
+                lines.append(
+                    f"- {ds} {mode} {n}/class: {cc} - {base} OA {d.mean():+.1f} "
+                    f"(per seed {', '.join(f'{v:+.1f}' for v in d)}; better on "
+                    f"{int((d > 0).sum())}/{len(d)} seeds)")
     for ds in DATASETS:
         for mode in MODES:
-            if (ds, mode, 5, "gan_crf") not in by:
+            if any((ds, mode, 5, m) not in by for m in ("svm", "gan", "gan_crf")):
                 continue
             svm, gan, crf = (by[(ds, mode, 5, m)] for m in ("svm", "gan", "gan_crf"))
             lines.append(
@@ -250,6 +284,9 @@ def main(argv=None) -> int:
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     ap.add_argument("--labels", nargs="+", type=int, default=list(LABELS_PER_CLASS))
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    ap.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), choices=METHODS,
+                    help=f"Methods to run (default {' '.join(DEFAULT_METHODS)}).")
+    ap.add_argument("--title", default=DEFAULT_TITLE, help="Title of the RESULTS.md section.")
     ap.add_argument("--epochs", type=int, default=None, help="Override GanConfig.epochs.")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                     help="Worker processes (one thread each).")
@@ -265,8 +302,9 @@ def main(argv=None) -> int:
     if args.quick:
         args.datasets, args.labels, args.modes, args.seeds = ["salinas_a"], [5], ["random"], 2
         args.no_append = True
-    tasks = [(ds, n, mode, seed, args.epochs) for ds in args.datasets for mode in args.modes
-             for n in args.labels for seed in range(args.seeds)]
+    methods = tuple(m for m in METHODS if m in args.methods)
+    tasks = [(ds, n, mode, seed, args.epochs, methods) for ds in args.datasets
+             for mode in args.modes for n in args.labels for seed in range(args.seeds)]
     start = time.time()
     rows: list[dict] = []
     if args.jobs > 1:
@@ -301,7 +339,10 @@ def main(argv=None) -> int:
         notes = (f"OA/AA in %, mean ± std over {args.seeds} seeds; GanConfig: patch "
                  f"{cfg.patch_size}, {cfg.n_components} PCA components, {cfg.epochs} epochs; "
                  f"wall {wall / 60:.1f} min, {args.jobs} worker(s).\n\n{targets}")
-        append_results("Classification: GAN + CRF vs RBF-SVM and plain CNN", table, notes=notes)
+        if "gan_cc" in methods or "gan_cc_crf" in methods:
+            notes += (f"\n\ngan_cc: GanConfig(pretrain=\"contrastive\", pretrain_steps="
+                      f"{cfg.pretrain_steps}); same splits and seeds as gan.")
+        append_results(args.title, table, notes=notes)
     return 0
 
 

@@ -192,7 +192,9 @@ class SRF:
             Neither axis of the matrix matches the number of wavelengths.
         """
         path = Path(path)
-        arrays = _read_mat_arrays(path)
+        from hsi.io.mat import read_mat_variables
+
+        arrays = read_mat_variables(path)
         wl_keys = ("wavelengths", "wavelength", "wl", "lambda", "wavelength_nm")
         if wavelengths is None:
             for key in wl_keys:
@@ -389,26 +391,6 @@ class SRF:
 
 def _default_band_names(n: int) -> list[str]:
     return ["R", "G", "B"] if n == 3 else [f"B{i + 1}" for i in range(n)]
-
-
-def _read_mat_arrays(path: Path) -> dict[str, np.ndarray]:
-    import scipy.io
-
-    if not path.is_file():
-        raise HsiIOError(f"{path}: no such SRF file")
-    try:
-        return {k: v for k, v in scipy.io.loadmat(str(path)).items() if not k.startswith("__")}
-    except NotImplementedError:  # MATLAB v7.3 = HDF5
-        import h5py
-
-        out = {}
-        with h5py.File(path, "r") as f:
-            for k, v in f.items():
-                if isinstance(v, h5py.Dataset):
-                    out[k] = np.asarray(v).T  # h5py reads MATLAB arrays transposed
-        return out
-    except (ValueError, TypeError, OSError) as exc:
-        raise FormatError(f"{path}: not a readable MATLAB file ({exc})") from None
 
 
 def load_srf(name_or_path, *, var: str | None = None, wavelengths=None) -> SRF:

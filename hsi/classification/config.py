@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from hsi.errors import HsiError
 
+#: Values of :attr:`GanConfig.pretrain`.
+PRETRAIN_METHODS = ("none", "contrastive")
+
 
 @dataclass
 class GanConfig:
@@ -37,6 +40,13 @@ class GanConfig:
     adversarial : bool
         ``False`` trains the same discriminator on the labelled pixels only (the plain
         spectral-spatial CNN baseline); the fake output is then never used.
+    pretrain : str
+        ``"none"`` or ``"contrastive"``: before the GAN training, train the discriminator's
+        own feature trunk on every valid pixel's patch with the Contrastive Clustering
+        objective (:mod:`hsi.clustering.contrastive`; K clusters, band-space augmentations),
+        then go on from those weights.
+    pretrain_steps : int
+        Steps of that pretraining (256 patches, two views each).
     crf_iterations : int
         Mean-field iterations of the dense CRF.
     crf_gaussian_sxy, crf_gaussian_weight : float
@@ -71,6 +81,8 @@ class GanConfig:
     weight_decay: float = 1e-4
     unsup_weight: float = 1.0
     adversarial: bool = True
+    pretrain: str = "none"
+    pretrain_steps: int = 300
     crf_iterations: int = 5
     crf_gaussian_sxy: float = 3.0
     crf_gaussian_weight: float = 1.0
@@ -92,6 +104,11 @@ class GanConfig:
             )
         if self.epochs < 1:
             raise HsiError(f"epochs: expected >= 1, got {self.epochs}")
+        if self.pretrain not in PRETRAIN_METHODS:
+            raise HsiError(f"pretrain: expected one of {', '.join(PRETRAIN_METHODS)}, "
+                           f"got {self.pretrain!r}")
+        if self.pretrain_steps < 1:
+            raise HsiError(f"pretrain_steps: expected >= 1, got {self.pretrain_steps}")
         if not 0.0 < self.crf_confidence <= 1.0:
             raise HsiError(f"crf_confidence: expected in (0, 1], got {self.crf_confidence}")
 

@@ -314,7 +314,7 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
     features = pca.transform(data, valid)
     model, history = train_networks(features, labels, valid, k, config, seed=seed,
                                     device=pick_device(device), progress=progress,
-                                    callback=callback)
+                                    callback=callback, pca=pca)
     return Classifier(model=model, config=config, pca=pca, class_names=names,
                       wavelengths=cube.wavelengths, history=history)
 

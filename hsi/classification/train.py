@@ -9,13 +9,14 @@ import numpy as np
 import torch
 
 from hsi.classification.config import GanConfig
-from hsi.classification.features import extract_patches, pad_features
+from hsi.classification.features import PcaTransform, extract_patches, pad_features
 from hsi.classification.gan import (
     Discriminator,
     Generator,
     discriminator_losses,
     feature_matching_loss,
 )
+from hsi.errors import HsiError
 from hsi.progress import ProgressCallback, report_progress
 
 
@@ -29,6 +30,7 @@ def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
 def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
                    n_classes: int, config: GanConfig, *, seed: int = 0, device="cpu",
                    progress: bool = True, callback: ProgressCallback | None = None,
+                   pca: PcaTransform | None = None,
                    ) -> tuple[Discriminator, dict[str, list[float]]]:
     """Train the discriminator (and, when ``config.adversarial``, the generator) on a scene.
 
@@ -55,6 +57,9 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
         ``callback(done_steps, total_steps)`` (:mod:`hsi.progress`), called before the first
         step and after every step (``total_steps = epochs * steps per epoch``); return ``True``
         from it to stop training.
+    pca : PcaTransform, optional
+        The PCA that made ``features``; needed by ``config.pretrain == "contrastive"``
+        (its augmentations work on spectra).
 
     Returns
     -------
@@ -67,6 +72,8 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     ------
     Cancelled
         When ``callback`` returns ``True``.
+    HsiError
+        ``config.pretrain == "contrastive"`` without ``pca``.
     """
     from tqdm.auto import tqdm
 
@@ -87,6 +94,13 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     disc = Discriminator(channels, n_classes, config.patch_size, config.width,
                          config.dropout).to(device)
     gnet = Generator(config.noise_dim, channels, config.patch_size, config.width).to(device)
+    if config.pretrain == "contrastive":
+        from hsi.classification.pretrain import pretrain_contrastive
+
+        if pca is None:
+            raise HsiError('pca: required with config.pretrain="contrastive", got None')
+        pretrain_contrastive(disc, features, valid, pca, n_classes, config, seed=seed,
+                             device=device, progress=progress)
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999),
                              weight_decay=config.weight_decay)
     opt_g = torch.optim.Adam(gnet.parameters(), lr=config.lr, betas=(0.5, 0.999))

@@ -156,8 +156,6 @@ def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, s
     ``callback(done, config.steps)`` (:mod:`hsi.progress`) is called before the first step and
     after each; returning ``True`` raises :class:`~hsi.errors.Cancelled`.
     """
-    from tqdm.auto import tqdm
-
     cfg = config or ContrastiveConfig()
     device = device or torch.device("cpu")
     torch.manual_seed(seed)
@@ -185,6 +183,8 @@ def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.nd
     config : ContrastiveConfig
     seed : int
         Seeds the batches and the augmentations.
+    device, progress, callback
+        As in :func:`fit_contrastive`.
 
     Returns
     -------

@@ -235,6 +235,23 @@ def read_mat(path: str | os.PathLike, *, var: str | None = None) -> Cube:
                       nodata=nodata, name=path.stem, metadata=metadata)
 
 
+def read_mat_variables(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every numeric or char variable of a small ``.mat`` (v5 or v7.3), in MATLAB axis order.
+
+    Raises
+    ------
+    HsiIOError
+        When the file is missing or unreadable.
+    FormatError
+        When it is not a MATLAB file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HsiIOError(f"{path}: no such file")
+    mat = MatFile(path)
+    return {name: mat.load(name) for name in mat.shapes}
+
+
 def read_mat_array(path: str | os.PathLike, var: str | None = None, ndim: int = 2) -> np.ndarray:
     """Return the single ``ndim``-D numeric array of a ``.mat`` (or ``var``), MATLAB axis order.
 
