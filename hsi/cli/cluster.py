@@ -33,24 +33,18 @@ def cluster_file(cube_path: str, k, output: str, *, method: str = "kmeans", seed
 
     Nothing is written when clustering fails. Returns the :class:`ClusterResult`.
     """
-    import warnings
-
-    from rasterio.errors import NotGeoreferencedWarning
-
     import hsi
     from hsi.clustering import cluster
     from hsi.cube import Cube
     from hsi.io.labels import write_class_map
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        cube = hsi.open(cube_path, var=var)
-        result = cluster(cube, k, method=method, seed=seed, device=device, progress=True)
-        write_class_map(output, result.labels, crs=cube.crs, transform=cube.transform,
-                        class_names=result.class_names)
-        if confidence is not None:
-            hsi.save(Cube(result.confidence[None], crs=cube.crs, transform=cube.transform,
-                          name="cluster confidence"), confidence)
+    cube = hsi.open(cube_path, var=var)
+    result = cluster(cube, k, method=method, seed=seed, device=device, progress=True)
+    write_class_map(output, result.labels, crs=cube.crs, transform=cube.transform,
+                    class_names=result.class_names)
+    if confidence is not None:
+        hsi.save(Cube(result.confidence[None], crs=cube.crs, transform=cube.transform,
+                      name="cluster confidence"), confidence)
     return result
 
 

@@ -18,10 +18,6 @@ def convert(src: str, dst: str, var: str | None) -> None:
 
     Data, wavelengths, CRS, transform and nodata are kept; OUT appears only once complete.
     """
-    import warnings
-
-    from rasterio.errors import NotGeoreferencedWarning
-
     import hsi
     from hsi.errors import HsiIOError
     from hsi.io import output_format
@@ -29,8 +25,6 @@ def convert(src: str, dst: str, var: str | None) -> None:
     output_format(dst)  # an unsupported OUT extension fails before anything is read
     if Path(dst).resolve() == Path(src).resolve():
         raise HsiIOError(f"{dst}: output is the input file")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        cube = hsi.open(src, var=var)
-        out = hsi.save(cube, dst)
+    cube = hsi.open(src, var=var)
+    out = hsi.save(cube, dst)
     click.echo(f"wrote {out} ({cube.bands} bands × {cube.height} × {cube.width}, {cube.dtype})")

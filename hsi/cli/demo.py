@@ -193,11 +193,6 @@ def run_demo(out: str | Path = "demo-out", device: str = "auto") -> DemoState:
 def demo(out: str, device: str) -> None:
     """Run the demo on the shipped Salinas-A sample: info, simulate (x4, Sentinel-2), fusion
     scores; outputs go to OUTPUT."""
-    import warnings
 
-    from rasterio.errors import NotGeoreferencedWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        state = run_demo(out, device=device)
+    state = run_demo(out, device=device)
     click.echo(f"== outputs in {state.out}/: " + ", ".join(p.name for p in state.files.values()))

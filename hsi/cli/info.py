@@ -40,14 +40,8 @@ def describe(cube, path: str = "") -> list[tuple[str, str]]:
 @var_option
 def info(path: str, var: str | None) -> None:
     """Describe the cube at PATH: shape, dtype, bands, wavelength range, CRS, pixel size, nodata."""
-    import warnings
-
-    from rasterio.errors import NotGeoreferencedWarning
-
     import hsi
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        cube = hsi.open(path, var=var)
+    cube = hsi.open(path, var=var)
     for key, value in describe(cube, path):
         click.echo(f"{key + ':':<13}{value}")

@@ -19,20 +19,15 @@ def score_files(reference: str, estimate: str, ratio: int | None) -> dict[str, f
     ShapeError
         When the two cubes differ in shape (the message names both files).
     """
-    import warnings
-
     import numpy as np
-    from rasterio.errors import NotGeoreferencedWarning
 
     import hsi
     from hsi import metrics
     from hsi.check import check_ratio
     from hsi.errors import ShapeError
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        ref = hsi.open(reference, lazy=True)
-        est = hsi.open(estimate, lazy=True)
+    ref = hsi.open(reference, lazy=True)
+    est = hsi.open(estimate, lazy=True)
     if ref.shape != est.shape:
         raise ShapeError(f"{estimate}: shape {est.shape} differs from the reference "
                          f"{reference} {ref.shape}", actual_shape=est.shape,

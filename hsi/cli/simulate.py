@@ -100,16 +100,11 @@ def simulate(cube: str, out_dir: str, ratio: int | None, sensor: str, psf_sigma:
     """
     if ratio is None:
         raise click.UsageError("--ratio is required (an integer >= 2)")
-    import warnings
-
-    from rasterio.errors import NotGeoreferencedWarning
 
     import hsi
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        ref = hsi.open(cube, var=var)
-        paths = simulate_files(ref, out_dir, ratio, sensor, psf_sigma, device=device)
+    ref = hsi.open(cube, var=var)
+    paths = simulate_files(ref, out_dir, ratio, sensor, psf_sigma, device=device)
     for key, path in paths.items():
         c = hsi.open(path, lazy=True)
         click.echo(f"{key:<10} {c.bands:>4} bands × {c.height} × {c.width}  {path}")
