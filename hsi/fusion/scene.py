@@ -49,7 +49,12 @@ _GLP_METHODS = ("glp",)
 _GLOBAL_METHODS = ("gsa", "cnmf")
 
 
+#: GDAL block cache while fusing a scene, in bytes.
+GDAL_CACHE_BYTES = 256 * 2**20
+
+
 # ----------------------------------------------------------------------- receptive field
+
 def _psf_radius(ratio: int, psf_sigma: float | None = None) -> int:
     from hsi.degrade import psf_kernel_size
 
@@ -280,6 +285,7 @@ def fuse_files(
     HsiIOError, FormatError
         Unreadable inputs or unwritable output (nothing is left at ``out_path``).
     """
+    import rasterio
     from tqdm.auto import tqdm
 
     from hsi.device import pick_device
@@ -291,58 +297,61 @@ def fuse_files(
     method = checked_method(method, model=model, fit_scene=fit_scene)
     if model is not None and fit_scene:
         raise ModelError("give either a model or fit_scene=True, not both")
-    out_path = Path(out_path)
-    lr = _WindowReader(lr_path)
-    hr = _WindowReader(hr_path)
-    r = check_pair(lr.cube, hr.cube, ratio)
-    dev = pick_device(device) if isinstance(device, str) else device
-    scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
+    # GDAL caches dirty output blocks (204 bands × 256² per tile) up to 5 % of RAM by default;
+    # a fixed cap keeps memory bounded by the tile, not by a row of tiles of the scene.
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
+        out_path = Path(out_path)
+        lr = _WindowReader(lr_path)
+        hr = _WindowReader(hr_path)
+        r = check_pair(lr.cube, hr.cube, ratio)
+        dev = pick_device(device) if isinstance(device, str) else device
+        scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
 
-    net = None
-    if method == "infn":
-        if fit_scene:
-            lr_win, hr_win = _fit_window(hr.cube.height, hr.cube.width, r)
-            net = resolve_model(lr.read(lr_win), hr.read(hr_win), ratio=r, fit_scene=True,
-                                device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
-                                fit_minutes=fit_minutes, scales=scales)
-        else:
-            net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)
-    if overlap is None:
-        overlap = receptive_field(method, r, net)
-    tiles = tile_windows(hr.cube.height, hr.cube.width, tile=tile, overlap=overlap, ratio=r,
-                         lr_height=lr.cube.height, lr_width=lr.cube.width)
+        net = None
+        if method == "infn":
+            if fit_scene:
+                lr_win, hr_win = _fit_window(hr.cube.height, hr.cube.width, r)
+                net = resolve_model(lr.read(lr_win), hr.read(hr_win), ratio=r, fit_scene=True,
+                                    device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
+                                    fit_minutes=fit_minutes, scales=scales)
+            else:
+                net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)
+        if overlap is None:
+            overlap = receptive_field(method, r, net)
+        tiles = tile_windows(hr.cube.height, hr.cube.width, tile=tile, overlap=overlap, ratio=r,
+                             lr_height=lr.cube.height, lr_width=lr.cube.width)
 
-    gains = None
-    needs_gains = method in _GLP_METHODS or (
-        method == "infn" and getattr(net.config, "base", None) == "glp")
-    if needs_gains and len(tiles) > 1:
-        gains = _scene_glp_gains(lr, hr, tiles, r, scales, progress)
-    if method in _GLOBAL_METHODS and len(tiles) > 1:
-        log.warning("%s estimates its statistics per tile: with %d tiles the result differs "
-                    "from an untiled run (use --tile %d for one tile)", method, len(tiles),
-                    max(hr.cube.height, hr.cube.width))
+        gains = None
+        needs_gains = method in _GLP_METHODS or (
+            method == "infn" and getattr(net.config, "base", None) == "glp")
+        if needs_gains and len(tiles) > 1:
+            gains = _scene_glp_gains(lr, hr, tiles, r, scales, progress)
+        if method in _GLOBAL_METHODS and len(tiles) > 1:
+            log.warning("%s estimates its statistics per tile: with %d tiles the result differs "
+                        "from an untiled run (use --tile %d for one tile)", method, len(tiles),
+                        max(hr.cube.height, hr.cube.width))
 
-    block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
-        1, min(hr.cube.height, hr.cube.width, 256) // 16)
-    with GeoTiffTileWriter(out_path, bands=lr.cube.bands, height=hr.cube.height,
-                           width=hr.cube.width, dtype="float32", crs=hr.cube.crs,
-                           transform=hr.cube.transform, nodata=None,
-                           wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
-                           tile=block) as writer, \
-            tqdm(total=len(tiles), desc=f"fuse {method}", unit="tile", disable=not progress,
-                 leave=False) as bar:
-        # one writer thread: compression of tile i overlaps the fusion of tile i + 1; at
-        # most two tiles wait, so memory stays bounded
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hsi-write") as pool:
-            pending: list[concurrent.futures.Future] = []
-            for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
-                est = fuse(lr_t, hr_t, method=method, model=net, ratio=r, device=dev,
-                           seed=seed, progress=False, scales=scales, glp_gains=gains)
-                core = crop_to_core(np.asarray(est.data, dtype=np.float32), t)
-                while len(pending) >= 2:
-                    pending.pop(0).result()
-                pending.append(pool.submit(writer.write, core, t.core))
-                bar.update(1)
-            for f in pending:
-                f.result()
-    return out_path
+        block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
+            1, min(hr.cube.height, hr.cube.width, 256) // 16)
+        with GeoTiffTileWriter(out_path, bands=lr.cube.bands, height=hr.cube.height,
+                               width=hr.cube.width, dtype="float32", crs=hr.cube.crs,
+                               transform=hr.cube.transform, nodata=None,
+                               wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
+                               tile=block) as writer, \
+                tqdm(total=len(tiles), desc=f"fuse {method}", unit="tile", disable=not progress,
+                     leave=False) as bar:
+            # one writer thread: compression of tile i overlaps the fusion of tile i + 1; at
+            # most two tiles wait, so memory stays bounded
+            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hsi-write") as pool:
+                pending: list[concurrent.futures.Future] = []
+                for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
+                    est = fuse(lr_t, hr_t, method=method, model=net, ratio=r, device=dev,
+                               seed=seed, progress=False, scales=scales, glp_gains=gains)
+                    core = crop_to_core(np.asarray(est.data, dtype=np.float32), t)
+                    while len(pending) >= 2:
+                        pending.pop(0).result()
+                    pending.append(pool.submit(writer.write, core, t.core))
+                    bar.update(1)
+                for f in pending:
+                    f.result()
+        return out_path
