@@ -453,8 +453,8 @@ def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, f
                 break
     if scale is None:
         sample = cube.data
-        if cube.is_lazy:  # a strided subsample (≤ ~1e7 values, all bands) bounds the memory
-            step = max(1, math.ceil(math.sqrt(cube.bands * cube.height * cube.width / 1e7)))
+        if cube.is_lazy:  # a strided subsample (≤ ~2e6 values, all bands) bounds the memory
+            step = max(1, math.ceil(math.sqrt(cube.bands * cube.height * cube.width / 2e6)))
             sample = sample[:, ::step, ::step]
         sample = np.asarray(sample, dtype=np.float64).reshape(-1)
         valid = np.isfinite(sample)

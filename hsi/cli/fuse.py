@@ -33,14 +33,16 @@ method_option = click.option(
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
               help="Margin read around each tile, HR pixels [default: the method's receptive "
                    "field].")
+@click.option("--batch", default=None, type=click.IntRange(min=1),
+              help="Tiles fused at once [default: 8 on CUDA, 1 on CPU].")
 @device_option
 @seed_option
 @click.option("--fit-steps", type=click.IntRange(min=1), default=None,
               help="Training steps of --fit-scene.")
 @click.option("--fit-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time budget of --fit-scene in minutes.")
-def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap, device, seed,
-         fit_steps, fit_minutes):
+def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap, batch, device,
+         seed, fit_steps, fit_minutes):
     """Fuse LR_HSI with HR_MSI into OUTPUT on the HR-MSI grid with the LR-HSI's wavelengths.
 
     The two images must cover the same ground (same CRS, extents within half an LR pixel);
@@ -59,5 +61,5 @@ def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap,
     start = time.perf_counter()
     out = fuse_files(lr_hsi, hr_msi, output, method=method, model=model, ratio=ratio,
                      fit_scene=fit_scene, tile=tile, overlap=overlap, device=device, seed=seed,
-                     progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes)
+                     progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes, batch=batch)
     click.echo(f"wrote {out} ({method}, {time.perf_counter() - start:.1f} s)")

@@ -26,7 +26,7 @@ CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
 #: Largest difference (nm) between a checkpoint's and a cube's band centres to call them equal.
 WAVELENGTH_TOLERANCE_NM = 10.0
 
-__all__ = ["check_pair", "fuse", "glp_moments", "load_infn", "predict", "resolve_model",
+__all__ = ["check_pair", "estimate", "fuse", "glp_moments", "load_infn", "predict", "resolve_model",
            "save_infn", "shipped_checkpoints"]
 
 
@@ -225,29 +225,66 @@ def resolve_model(
 
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
             glp_gains=None) -> torch.Tensor:
-    """Apply ``model`` to one normalised pair (no grad; mixed precision on CUDA).
+    """Apply ``model`` to a batch of normalised pairs (no grad; mixed precision on CUDA).
 
     Parameters
     ----------
-    lr : torch.Tensor, shape (C, h, w)
-    msi : torch.Tensor, shape (m, H, W)
+    lr : torch.Tensor, shape (N, C, h, w)
+    msi : torch.Tensor, shape (N, m, H, W)
     glp_gains : torch.Tensor, shape (C, m), optional
         Scene-wide GLP gains for a ``base="glp"`` model (tiled runs).
 
     Returns
     -------
-    torch.Tensor, shape (C, H, W), float32, on the model's device
+    torch.Tensor, shape (N, C, H, W), float32, on the model's device
     """
     dev = next(model.parameters()).device
-    lr = torch.nan_to_num(lr.to(dev, torch.float32))[None]
-    msi = torch.nan_to_num(msi.to(dev, torch.float32))[None]
+    lr = torch.nan_to_num(lr.to(dev, torch.float32))
+    msi = torch.nan_to_num(msi.to(dev, torch.float32))
     model.check_inputs(lr, msi)
     with torch.no_grad(), autocast_for(dev):
         base = None
         if glp_gains is not None and model.config.base == "glp":
             base = base_image(lr, msi, ratio, "glp", gains=glp_gains)
         out = model(lr, msi, ratio=ratio, base=base)
-    return out[0].float()
+    return out.float()
+
+
+def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
+             model: INFN | None = None, glp_gains=None) -> torch.Tensor:
+    """Fused estimate of a batch of normalised pairs, by INFN or a classical baseline.
+
+    Parameters
+    ----------
+    method : str
+        ``"infn"`` (needs ``model``) or a key of :data:`hsi.fusion.baselines.BASELINES`.
+    lr : torch.Tensor, shape (N, C, h, w)
+        LR-HSI batch, reflectance in about [0, 1].
+    msi : torch.Tensor, shape (N, m, H, W)
+        HR-MSI batch on the output grid (``H`` need not be exactly ``h * ratio``).
+    ratio : int
+    model : INFN, optional
+    glp_gains : torch.Tensor, shape (C, m), optional
+        Scene-wide GLP gains (method ``"glp"`` and GLP-based INFN models).
+
+    Returns
+    -------
+    torch.Tensor, shape (N, C, H, W), float32
+    """
+    from hsi.fusion.baselines import BASELINES
+
+    if method == "infn":
+        return predict(model, lr, msi, ratio, glp_gains=glp_gains)
+    r = int(ratio)
+    out = []
+    for x, m in zip(lr, msi, strict=True):
+        h, w = x.shape[-2:]
+        m_fit = _fit_size(torch.nan_to_num(m), h * r, w * r)
+        kwargs = {"gains": glp_gains} if method == "glp" and glp_gains is not None else {}
+        est = BASELINES[method](torch.nan_to_num(x), m_fit, r, **kwargs)
+        est = torch.as_tensor(est, dtype=torch.float32, device=x.device)
+        out.append(_fit_size(est, *m.shape[-2:]))
+    return torch.stack(out)
 
 
 def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
@@ -347,7 +384,6 @@ def fuse(
         expects).
     """
     from hsi.device import pick_device, seed_everything
-    from hsi.fusion.baselines import BASELINES
 
     method = checked_method(method, model=model, fit_scene=fit_scene)
     r = check_pair(lr_hsi, hr_msi, ratio)
@@ -366,18 +402,13 @@ def fuse(
     s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
     lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev) / s_lr
     msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev) / s_msi
+    net = None
     if method == "infn":
         net = resolve_model(lr_hsi, hr_msi, model=model, ratio=r, fit_scene=fit_scene,
                             device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
                             fit_minutes=fit_minutes, scales=(s_lr, s_msi),
                             callback=fit_callback if fitting and callback is not None else None)
-        est = predict(net, lr, msi, r, glp_gains=glp_gains)
-    else:
-        h, w = lr.shape[-2:]
-        msi_fit = _fit_size(torch.nan_to_num(msi), h * r, w * r)
-        kwargs = {"gains": glp_gains} if method == "glp" and glp_gains is not None else {}
-        est = BASELINES[method](torch.nan_to_num(lr), msi_fit, r, **kwargs)
-        est = _fit_size(torch.as_tensor(est, dtype=torch.float32), hr_msi.height, hr_msi.width)
+    est = estimate(method, lr[None], msi[None], r, model=net, glp_gains=glp_gains)[0]
     data = (est * s_lr).cpu().numpy().astype(np.float32)
     report_progress(callback, steps["total"], steps["total"], "fusion")
     return Cube(

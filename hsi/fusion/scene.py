@@ -18,8 +18,11 @@ so the tiled result equals the untiled one:
 ``gsa`` and ``cnmf`` estimate other global statistics (intensity weights, endmembers) per tile;
 with more than one tile their result differs from an untiled run (a warning says so).
 
-Reading runs in a background thread one tile ahead and writing (compression) in another, so
-I/O overlaps compute; on CPU torch keeps its default of one thread per core.
+Reading runs in a background thread one batch of tiles ahead and writing (compression) in
+another, so I/O overlaps compute. On CUDA, tiles of the same shape are stacked into batches of
+:data:`CUDA_TILE_BATCH`, staged in pinned memory and copied on a side stream (the copy of the
+next batch overlaps the current one's compute), and results come back asynchronously; on CPU
+tiles go one at a time and torch keeps its default of one thread per core.
 """
 
 from __future__ import annotations
@@ -29,15 +32,19 @@ import contextlib
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from hsi.cube import Cube
 from hsi.tiling import Tile, align_up, crop_to_core, tile_windows
 
-__all__ = ["FIT_WINDOW", "fuse_files", "receptive_field"]
+__all__ = ["CUDA_TILE_BATCH", "FIT_WINDOW", "fuse_files", "receptive_field", "tile_batches"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +56,10 @@ _GLP_METHODS = ("glp",)
 _GLOBAL_METHODS = ("gsa", "cnmf")
 
 
+#: Tiles fused at once on CUDA (tiles of one read shape are stacked into a batch).
+CUDA_TILE_BATCH = 8
 #: GDAL block cache while fusing a scene, in bytes.
-GDAL_CACHE_BYTES = 256 * 2**20
+GDAL_CACHE_BYTES = 64 * 2**20
 
 
 # ----------------------------------------------------------------------- receptive field
@@ -162,21 +171,123 @@ class _WindowReader:
         return cube.with_data(cube.data, crs=None, transform=None)
 
 
+def _read_ahead(fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
+    """Yield ``(item, fn(item))``, computing the next item's ``fn`` in a thread meanwhile."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsi-read")
+    try:
+        pending = pool.submit(fn, items[0]) if items else None
+        for i, item in enumerate(items):
+            result = pending.result()
+            pending = pool.submit(fn, items[i + 1]) if i + 1 < len(items) else None
+            yield item, result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _tile_pairs(lr: _WindowReader, hr: _WindowReader,
                 tiles: list[Tile]) -> Iterator[tuple[Tile, Cube, Cube]]:
     """Yield ``(tile, lr_cube, hr_cube)``, reading the next tile in a thread meanwhile."""
-    def read(t: Tile) -> tuple[Cube, Cube]:
-        return lr.read(t.lr_read), hr.read(t.read)
+    for t, (lr_t, hr_t) in _read_ahead(lambda t: (lr.read(t.lr_read), hr.read(t.read)), tiles):
+        yield t, lr_t, hr_t
 
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsi-read")
-    try:
-        pending = pool.submit(read, tiles[0]) if tiles else None
-        for i, t in enumerate(tiles):
-            lr_t, hr_t = pending.result()
-            pending = pool.submit(read, tiles[i + 1]) if i + 1 < len(tiles) else None
-            yield t, lr_t, hr_t
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+def tile_batches(tiles: Sequence[Tile], size: int) -> list[list[Tile]]:
+    """Group consecutive tiles whose read windows have the same shape, ``size`` at most.
+
+    Parameters
+    ----------
+    tiles : sequence of Tile
+        In scene order.
+    size : int
+        Largest batch (1: every tile alone).
+
+    Returns
+    -------
+    list of list of Tile
+        Every tile exactly once, in order; the tiles of one batch can be stacked.
+    """
+    def shape(t: Tile) -> tuple[int, ...]:
+        return tuple(int(v) for v in (t.read.height, t.read.width, t.lr_read.height,
+                                      t.lr_read.width))
+
+    batches: list[list[Tile]] = []
+    for t in tiles:
+        if batches and len(batches[-1]) < size and shape(batches[-1][0]) == shape(t):
+            batches[-1].append(t)
+        else:
+            batches.append([t])
+    return batches
+
+
+class _TileBatch:
+    """LR and HR reads of a batch of tiles as normalised tensors, staged on the device.
+
+    On CUDA the host tensors are pinned and copied on a side stream, so the copy of batch
+    ``i + 1`` (made in the reading thread) overlaps the fusion of batch ``i``; :meth:`tensors`
+    makes the compute stream wait for the copy.
+    """
+
+    def __init__(self, lr_cubes: list[Cube], hr_cubes: list[Cube], scales: tuple[float, float],
+                 device, stream=None) -> None:
+        import torch
+
+        def stacked(cubes: list[Cube], scale: float):
+            x = torch.from_numpy(np.stack([np.asarray(c.data, dtype=np.float32)
+                                           for c in cubes])) / scale
+            return x.pin_memory() if stream is not None else x
+
+        lr, msi = stacked(lr_cubes, scales[0]), stacked(hr_cubes, scales[1])
+        self.event = None
+        if stream is None:
+            self.lr, self.msi = lr.to(device), msi.to(device)
+        else:
+            with torch.cuda.stream(stream):
+                self.lr = lr.to(device, non_blocking=True)
+                self.msi = msi.to(device, non_blocking=True)
+                self.event = torch.cuda.Event()
+                self.event.record(stream)
+
+    def tensors(self):
+        """``(lr, msi)`` of shapes ``(N, C, h, w)``, ``(N, m, H, W)``, ready for compute."""
+        import torch
+
+        if self.event is not None:
+            current = torch.cuda.current_stream()
+            current.wait_event(self.event)
+            # the side stream allocated them: keep their memory until the compute is done
+            self.lr.record_stream(current)
+            self.msi.record_stream(current)
+        return self.lr, self.msi
+
+
+def _to_host(est):
+    """``est`` copied to host memory, and a function that waits for the copy, then returns it.
+
+    On CUDA the copy is asynchronous into pinned memory (it overlaps the next batch's
+    compute); the writer thread waits for it.
+    """
+    import torch
+
+    if est.device.type != "cuda":
+        host = est.cpu()
+        return lambda: host.numpy()
+    host = torch.empty(est.shape, dtype=est.dtype, pin_memory=True)
+    host.copy_(est, non_blocking=True)
+    done = torch.cuda.Event()
+    done.record()
+
+    def wait():
+        done.synchronize()
+        return host.numpy()
+
+    return wait
+
+
+def _write_batch(writer, group: list[Tile], result: Callable[[], np.ndarray]) -> None:
+    """Write the cores of a batch's results ``(N, C, h, w)`` (waits for their copy first)."""
+    est = result()
+    for t, tile_est in zip(group, est, strict=True):
+        writer.write(crop_to_core(tile_est, t), t.core)
 
 
 def _lr_core(t: Tile, ratio: int) -> tuple[slice, slice]:
@@ -238,6 +349,7 @@ def fuse_files(
     progress: bool = True,
     fit_steps: int | None = None,
     fit_minutes: float | None = None,
+    batch: int | None = None,
 ) -> Path:
     """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
 
@@ -270,6 +382,10 @@ def fuse_files(
         Progress bar over tiles on stderr.
     fit_steps, fit_minutes : optional
         Budget of ``fit_scene``.
+    batch : int, optional
+        Tiles of the same shape fused at once; default :data:`CUDA_TILE_BATCH` on CUDA
+        (their host-to-device copy overlaps the previous batch's compute), 1 on CPU (where
+        torch already uses every core on one tile).
 
     Returns
     -------
@@ -286,17 +402,20 @@ def fuse_files(
         Unreadable inputs or unwritable output (nothing is left at ``out_path``).
     """
     import rasterio
+    import torch
     from tqdm.auto import tqdm
 
-    from hsi.device import pick_device
+    from hsi.device import pick_device, seed_everything
     from hsi.errors import ModelError
-    from hsi.fusion.api import checked_method, fuse, resolve_model
+    from hsi.fusion.api import checked_method, estimate, resolve_model
     from hsi.fusion.grid import check_pair
     from hsi.io.geotiff import GeoTiffTileWriter
+    from hsi.memory import limit_heap_growth, release_free_memory
 
     method = checked_method(method, model=model, fit_scene=fit_scene)
     if model is not None and fit_scene:
         raise ModelError("give either a model or fit_scene=True, not both")
+    limit_heap_growth()
     # GDAL caches dirty output blocks (204 bands × 256² per tile) up to 5 % of RAM by default;
     # a fixed cap keeps memory bounded by the tile, not by a row of tiles of the scene.
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
@@ -306,6 +425,7 @@ def fuse_files(
         r = check_pair(lr.cube, hr.cube, ratio)
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
+        release_free_memory()
 
         net = None
         if method == "infn":
@@ -326,10 +446,20 @@ def fuse_files(
             method == "infn" and getattr(net.config, "base", None) == "glp")
         if needs_gains and len(tiles) > 1:
             gains = _scene_glp_gains(lr, hr, tiles, r, scales, progress)
+            release_free_memory()
         if method in _GLOBAL_METHODS and len(tiles) > 1:
             log.warning("%s estimates its statistics per tile: with %d tiles the result differs "
                         "from an untiled run (use --tile %d for one tile)", method, len(tiles),
                         max(hr.cube.height, hr.cube.width))
+
+        if batch is None:
+            batch = CUDA_TILE_BATCH if dev.type == "cuda" else 1
+        batches = tile_batches(tiles, max(1, int(batch)))
+        stream = torch.cuda.Stream(dev) if dev.type == "cuda" else None
+
+        def stage(group: list[Tile]) -> _TileBatch:
+            return _TileBatch([lr.read(t.lr_read) for t in group],
+                              [hr.read(t.read) for t in group], scales, dev, stream)
 
         block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
             1, min(hr.cube.height, hr.cube.width, 256) // 16)
@@ -340,18 +470,21 @@ def fuse_files(
                                tile=block) as writer, \
                 tqdm(total=len(tiles), desc=f"fuse {method}", unit="tile", disable=not progress,
                      leave=False) as bar:
-            # one writer thread: compression of tile i overlaps the fusion of tile i + 1; at
-            # most two tiles wait, so memory stays bounded
+            # one writer thread: compression of batch i overlaps the fusion of batch i + 1;
+            # at most one batch waits, so memory stays bounded
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hsi-write") as pool:
                 pending: list[concurrent.futures.Future] = []
-                for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
-                    est = fuse(lr_t, hr_t, method=method, model=net, ratio=r, device=dev,
-                               seed=seed, progress=False, scales=scales, glp_gains=gains)
-                    core = crop_to_core(np.asarray(est.data, dtype=np.float32), t)
-                    while len(pending) >= 2:
+                for group, staged in _read_ahead(stage, batches):
+                    seed_everything(seed)
+                    lr_b, msi_b = staged.tensors()
+                    with torch.no_grad():
+                        est = estimate(method, lr_b, msi_b, r, model=net, glp_gains=gains)
+                    result = _to_host(est.mul_(scales[0]))
+                    del est
+                    while pending:
                         pending.pop(0).result()
-                    pending.append(pool.submit(writer.write, core, t.core))
-                    bar.update(1)
+                    pending.append(pool.submit(_write_batch, writer, group, result))
+                    bar.update(len(group))
                 for f in pending:
                     f.result()
         return out_path

@@ -27,11 +27,12 @@ def pair(tmp_path_factory):
     return folder, lr, hr
 
 
-def test_fuse_glp_tiled(invoke, pair, tmp_path):
+@pytest.mark.parametrize("batch", [[], ["--batch", "3"]])
+def test_fuse_glp_tiled(invoke, pair, tmp_path, batch):
     folder, lr, hr = pair
     out = tmp_path / "fused.tif"
     result = invoke("fuse", folder / "lr.tif", folder / "hr.tif", "-o", out, "--method", "glp",
-                    "--tile", "16")
+                    "--tile", "16", *batch)
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.stdout
     got = hsi.open(out)

@@ -173,7 +173,7 @@ def test_cuda_autocast_matches_cpu_float32():
 
     model = _model(31, 3)
     _randomise_head(model)
-    lr, msi = torch.rand(31, 8, 8), torch.rand(3, 32, 32)
+    lr, msi = torch.rand(1, 31, 8, 8), torch.rand(1, 3, 32, 32)
     cpu = predict(model, lr, msi, 4)
     gpu = predict(model.to("cuda"), lr, msi, 4).cpu()
     torch.testing.assert_close(gpu, cpu, atol=2e-2, rtol=2e-2)

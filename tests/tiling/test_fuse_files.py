@@ -10,7 +10,14 @@ import torch
 import hsi
 from hsi.errors import GridError
 from hsi.fusion import fuse
-from hsi.fusion.scene import FIT_WINDOW, _fit_window, fuse_files, receptive_field
+from hsi.fusion.scene import (
+    FIT_WINDOW,
+    _fit_window,
+    fuse_files,
+    receptive_field,
+    tile_batches,
+)
+from hsi.tiling import tile_windows
 
 
 def _read(path):
@@ -51,6 +58,17 @@ class TestTiledEqualsUntiled:
         glp = fuse(lr, hr, method="glp").data
         assert np.abs(untiled - glp).max() > 1e-3  # the network adds something to its base
         np.testing.assert_allclose(tiled, untiled, rtol=0, atol=1e-5)
+
+    @pytest.mark.parametrize("method", ["infn", "glp"])
+    def test_batched_tiles_equal_one_by_one(self, pair_files, tmp_path, method):
+        """Stacking tiles of one shape into a batch (the CUDA path) changes nothing."""
+        lr_path, hr_path, lr, hr = pair_files
+        model = _tiny_infn(tmp_path / "tiny.pt", lr, hr) if method == "infn" else None
+        runs = [_read(fuse_files(lr_path, hr_path, tmp_path / f"b{b}.tif", method=method,
+                                 model=model, tile=16, device="cpu", batch=b,
+                                 progress=False)).data for b in (1, 4)]
+        np.testing.assert_allclose(runs[1], runs[0], rtol=0, atol=1e-5)
+        assert runs[0].max() > 0.1
 
     def test_without_overlap_tiles_disagree(self, pair_files, tmp_path):
         """The default overlap is what makes tiles agree: without it seams appear."""
@@ -101,15 +119,15 @@ class TestOutputFile:
         import hsi.fusion.api as api
 
         lr_path, hr_path, *_ = pair_files
-        real_fuse, calls = api.fuse, []
+        real_estimate, calls = api.estimate, []
 
-        def failing_fuse(*args, **kwargs):  # the third tile fails, after two were written
+        def failing_estimate(*args, **kwargs):  # the third tile fails, after two were written
             calls.append(1)
             if len(calls) == 3:
                 raise exc("stop")
-            return real_fuse(*args, **kwargs)
+            return real_estimate(*args, **kwargs)
 
-        monkeypatch.setattr(api, "fuse", failing_fuse)
+        monkeypatch.setattr(api, "estimate", failing_estimate)
         dest = tmp_path / "out.tif"
         with pytest.raises(exc):
             fuse_files(lr_path, hr_path, dest, method="bicubic", tile=16, progress=False)
@@ -133,3 +151,14 @@ class TestOutputFile:
         assert hr_win == Window(244, 768, FIT_WINDOW, FIT_WINDOW)
         assert lr_win == Window(61, 192, FIT_WINDOW // 4, FIT_WINDOW // 4)
         assert _fit_window(64, 64, 4)[1] == Window(0, 0, 64, 64)
+
+
+def test_tile_batches_group_consecutive_tiles_of_one_shape():
+    tiles = tile_windows(200, 200, tile=32, overlap=8, ratio=4)  # 7×7 tiles, edges differ
+    batches = tile_batches(tiles, 3)
+    assert [t.index for b in batches for t in b] == [t.index for t in tiles]
+    assert max(len(b) for b in batches) == 3
+    for b in batches:
+        shapes = {(t.read.height, t.read.width, t.lr_read.height, t.lr_read.width) for t in b}
+        assert len(shapes) == 1
+    assert len(tile_batches(tiles, 1)) == len(tiles)
