@@ -26,8 +26,8 @@ CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
 #: Largest difference (nm) between a checkpoint's and a cube's band centres to call them equal.
 WAVELENGTH_TOLERANCE_NM = 10.0
 
-__all__ = ["check_pair", "estimate", "fuse", "glp_moments", "load_infn", "predict", "resolve_model",
-           "save_infn", "shipped_checkpoints"]
+__all__ = ["check_pair", "estimate", "fuse", "glp_moments", "gsa_statistics", "load_infn",
+           "predict", "resolve_model", "save_infn", "shipped_checkpoints"]
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -251,7 +251,7 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
 
 
 def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
-             model: INFN | None = None, glp_gains=None) -> torch.Tensor:
+             model: INFN | None = None, glp_gains=None, gsa_statistics=None) -> torch.Tensor:
     """Fused estimate of a batch of normalised pairs, by INFN or a classical baseline.
 
     Parameters
@@ -266,6 +266,8 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     model : INFN, optional
     glp_gains : torch.Tensor, shape (C, m), optional
         Scene-wide GLP gains (method ``"glp"`` and GLP-based INFN models).
+    gsa_statistics : hsi.fusion.baselines.GsaStatistics, optional
+        Scene-wide statistics of method ``"gsa"``.
 
     Returns
     -------
@@ -280,11 +282,26 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     for x, m in zip(lr, msi, strict=True):
         h, w = x.shape[-2:]
         m_fit = _fit_size(torch.nan_to_num(m), h * r, w * r)
-        kwargs = {"gains": glp_gains} if method == "glp" and glp_gains is not None else {}
+        kwargs = {}
+        if method == "glp" and glp_gains is not None:
+            kwargs["gains"] = glp_gains
+        if method == "gsa" and gsa_statistics is not None:
+            kwargs["statistics"] = gsa_statistics
         est = BASELINES[method](torch.nan_to_num(x), m_fit, r, **kwargs)
         est = torch.as_tensor(est, dtype=torch.float32, device=x.device)
         out.append(_fit_size(est, *m.shape[-2:]))
     return torch.stack(out)
+
+
+def _normalised_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int,
+                     scales: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(lr, msi)`` tensors divided by ``scales``, NaN-free, MSI cut or padded to ``ratio``×LR."""
+    r = int(ratio)
+    s_lr, s_msi = scales
+    lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32)) / s_lr
+    msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32)) / s_msi
+    h, w = lr.shape[-2:]
+    return torch.nan_to_num(lr), _fit_size(torch.nan_to_num(msi), h * r, w * r)
 
 
 def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
@@ -300,13 +317,25 @@ def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, 
     """
     from hsi.fusion.baselines import glp_moments as _moments
 
-    r = int(ratio)
-    s_lr, s_msi = scales
-    lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32)) / s_lr
-    msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32)) / s_msi
-    h, w = lr.shape[-2:]
-    msi = _fit_size(torch.nan_to_num(msi), h * r, w * r)
-    return _moments(torch.nan_to_num(lr), msi, r, rows=rows, cols=cols)
+    return _moments(*_normalised_pair(lr_hsi, hr_msi, ratio, scales), int(ratio), rows=rows,
+                    cols=cols)
+
+
+def gsa_statistics(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
+                   rows: slice = slice(None), cols: slice = slice(None)):
+    """GSA's scene statistics of a pair (normalised like :func:`fuse` does).
+
+    A tiled run sums them over its tiles' cores and passes the total to every tile's
+    :func:`estimate` as ``gsa_statistics``.
+
+    Returns
+    -------
+    hsi.fusion.baselines.GsaStatistics
+    """
+    from hsi.fusion.baselines import gsa_statistics as _statistics
+
+    return _statistics(*_normalised_pair(lr_hsi, hr_msi, ratio, scales), int(ratio), rows=rows,
+                       cols=cols)
 
 
 def fuse(

@@ -51,6 +51,7 @@ from hsi.errors import ShapeError
 
 __all__ = [
     "BASELINES",
+    "GsaStatistics",
     "RegressionMoments",
     "bicubic",
     "cnmf",
@@ -58,6 +59,7 @@ __all__ = [
     "glp",
     "glp_moments",
     "gsa",
+    "gsa_statistics",
 ]
 
 _EPS = 1e-9
@@ -134,6 +136,8 @@ class RegressionMoments:
         Centred scatter of the regressors.
     xy : tensor, shape (q, p)
         Centred cross scatter of regressors and responses.
+    yy : tensor, shape (p,)
+        Centred sums of squares of the responses.
     """
 
     n: int
@@ -141,6 +145,7 @@ class RegressionMoments:
     y_mean: torch.Tensor
     xx: torch.Tensor
     xy: torch.Tensor
+    yy: torch.Tensor
 
     @classmethod
     def of(cls, y: torch.Tensor, x: torch.Tensor) -> RegressionMoments:
@@ -151,7 +156,8 @@ class RegressionMoments:
         ym = y.mean(dim=1, keepdim=True)
         xc = x - xm
         yc = y - ym
-        return cls(int(x.shape[1]), xm[:, 0], ym[:, 0], xc @ xc.T, xc @ yc.T)
+        return cls(int(x.shape[1]), xm[:, 0], ym[:, 0], xc @ xc.T, xc @ yc.T,
+                   (yc * yc).sum(1))
 
     def __add__(self, other: RegressionMoments) -> RegressionMoments:
         if self.n == 0:
@@ -165,11 +171,18 @@ class RegressionMoments:
         return RegressionMoments(
             n, self.x_mean + dx * (other.n / n), self.y_mean + dy * (other.n / n),
             self.xx + other.xx + w * torch.outer(dx, dx),
-            self.xy + other.xy + w * torch.outer(dx, dy))
+            self.xy + other.xy + w * torch.outer(dx, dy),
+            self.yy + other.yy + w * dy * dy)
 
     def to(self, device) -> RegressionMoments:
-        return RegressionMoments(self.n, self.x_mean.to(device), self.y_mean.to(device),
-                                 self.xx.to(device), self.xy.to(device))
+        return RegressionMoments(self.n, *(t.to(device) for t in (
+            self.x_mean, self.y_mean, self.xx, self.xy, self.yy)))
+
+    def correlation(self) -> torch.Tensor:
+        """Pearson correlation of every regressor with every response, shape (q, p)."""
+        sx = torch.diagonal(self.xx).clamp_min(1e-30).sqrt()
+        sy = self.yy.clamp_min(1e-30).sqrt()
+        return self.xy / sx[:, None] / sy[None, :]
 
     def solve(self, ridge: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(gains (p, q), offset (p,))`` in float32.
@@ -307,8 +320,63 @@ def glp_moments(lr, msi, ratio: int, *, psf_sigma: float | None = None,
     return RegressionMoments.of(lr[:, rows, cols].flatten(1), msi_lr[:, rows, cols].flatten(1))
 
 
+@dataclass
+class GsaStatistics:
+    """What :func:`gsa` estimates from the whole image, mergeable over tiles (``a + b``).
+
+    Attributes
+    ----------
+    low : RegressionMoments
+        Low resolution: the PSF-degraded, decimated MSI bands (responses) on the LR-HSI bands
+        (regressors); gives the intensity weights and the band groups.
+    high : RegressionMoments
+        High resolution: the MSI bands (responses) on the bicubic-upsampled HSI bands
+        (regressors); gives the intensities' means, variances and covariances with the bands.
+    """
+
+    low: RegressionMoments
+    high: RegressionMoments
+
+    def __add__(self, other: GsaStatistics) -> GsaStatistics:
+        return GsaStatistics(self.low + other.low, self.high + other.high)
+
+    def to(self, device) -> GsaStatistics:
+        return GsaStatistics(self.low.to(device), self.high.to(device))
+
+
+def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | None = None,
+                   rows: slice = slice(None), cols: slice = slice(None)) -> GsaStatistics:
+    """:class:`GsaStatistics` of the LR pixels ``[rows, cols]`` of a pair (and their HR blocks).
+
+    A tiled run sums them over the tiles' cores (each tile read with a margin of at least the
+    PSF radius and the bicubic support) and passes the sum to :func:`gsa` for every tile, which
+    then agree with the untiled result.
+
+    Parameters
+    ----------
+    lr : tensor, shape (bands, h, w)
+    msi : tensor, shape (msi_bands, h * ratio, w * ratio)
+    ratio : int
+    psf_sigma : float, optional
+    rows, cols : slice
+        LR pixels to count (default: all); the HR pixels counted are their ``ratio`` blocks.
+
+    Returns
+    -------
+    GsaStatistics
+    """
+    lr, msi, ratio = _check_pair(lr, msi, ratio)
+    msi_lr = _lowres(msi, ratio, psf_sigma)
+    low = RegressionMoments.of(msi_lr[:, rows, cols].flatten(1), lr[:, rows, cols].flatten(1))
+    hr_rows, hr_cols = (slice(None if s.start is None else s.start * ratio,
+                              None if s.stop is None else s.stop * ratio) for s in (rows, cols))
+    up = _upsample(lr, ratio)[:, hr_rows, hr_cols].flatten(1)
+    high = RegressionMoments.of(msi[:, hr_rows, hr_cols].flatten(1), up)
+    return GsaStatistics(low, high)
+
+
 def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
-        ridge: float = 1e-3) -> torch.Tensor:
+        ridge: float = 1e-3, statistics: GsaStatistics | None = None) -> torch.Tensor:
     """Gram–Schmidt adaptive (GSA) component substitution, one MSI band per HSI band group.
 
     The variant implemented (Yokoya et al. 2017's adaptation of Aiazzi et al. 2007):
@@ -324,6 +392,9 @@ def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
        detail ``P_m - I_m`` is injected with the GSA gains
        ``g_b = cov(up_b, I_m) / var(I_m)`` (global, computed at high resolution).
 
+    Every global quantity comes from :class:`GsaStatistics` (float64 moments), so a scene
+    fused tile by tile with the scene's statistics equals the untiled result.
+
     Parameters
     ----------
     lr : tensor, shape (bands, h, w)
@@ -335,6 +406,8 @@ def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
         Gaussian PSF sigma used to degrade the MSI for the regression; default ``ratio / 2``.
     ridge : float
         Relative Tikhonov weight of the intensity regression.
+    statistics : GsaStatistics, optional
+        The whole scene's (:func:`gsa_statistics` summed over tiles); of this pair if omitted.
 
     Returns
     -------
@@ -347,32 +420,27 @@ def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
         When the inputs are not 3-D or the MSI is not ``ratio`` times the LR size.
     """
     lr, msi, ratio = _check_pair(lr, msi, ratio)
-    msi_lr = _lowres(msi, ratio, psf_sigma)
-    lr_flat = lr.flatten(1)
-    weights, offset = _regress(msi_lr.flatten(1), lr_flat, ridge=ridge)  # (m, b), (m,)
+    stats = gsa_statistics(lr, msi, ratio, psf_sigma=psf_sigma) if statistics is None \
+        else statistics.to(lr.device)
+    weights, offset = stats.low.solve(ridge=ridge)  # (m, b), (m,)
+    group = stats.low.correlation().argmax(dim=1)  # (b,): best-correlated MSI band
+    hi = stats.high
+    w64 = weights.double()
+    cov_up = hi.xx / hi.n  # (b, b) population covariance of the upsampled bands
+    cov_up_i = cov_up @ w64.T  # (b, m): cov(up_b, I_m)
+    var_i = (w64 * cov_up_i.T).sum(1)  # (m,)
+    mean_i = w64 @ hi.x_mean + offset.double()
+    std_i, std_p = var_i.clamp_min(0).sqrt(), (hi.yy / hi.n).sqrt()
+    gains = cov_up_i[torch.arange(len(group), device=lr.device), group] / var_i[group].clamp_min(
+        _EPS)
     up = _upsample(lr, ratio)
     up_flat = up.flatten(1)
     intensity = weights @ up_flat + offset[:, None]  # (m, N)
     pan = msi.flatten(1)
-    pan = (pan - pan.mean(1, keepdim=True)) / pan.std(1, keepdim=True).clamp_min(_EPS)
-    pan = pan * intensity.std(1, keepdim=True) + intensity.mean(1, keepdim=True)
-    # group: the MSI band each HSI band correlates with best at low resolution
-    group = _correlation(lr_flat, msi_lr.flatten(1)).argmax(dim=1)  # (b,)
-    ic = intensity - intensity.mean(1, keepdim=True)
-    uc = up_flat - up_flat.mean(1, keepdim=True)
-    icg = ic[group]  # (b, N)
-    gains = (uc * icg).mean(1) / (icg * icg).mean(1).clamp_min(_EPS)  # (b,)
-    est = up_flat + gains[:, None] * (pan - intensity)[group]
+    pan = ((pan - hi.y_mean.float()[:, None]) / std_p.float().clamp_min(_EPS)[:, None]
+           * std_i.float()[:, None] + mean_i.float()[:, None])
+    est = up_flat + gains.float()[:, None] * (pan - intensity)[group]
     return est.view_as(up).clamp_min(0)
-
-
-def _correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Pearson correlation between the rows of ``a`` (p, n) and of ``b`` (q, n): (p, q)."""
-    ac = a - a.mean(1, keepdim=True)
-    bc = b - b.mean(1, keepdim=True)
-    ac = ac / ac.norm(dim=1, keepdim=True).clamp_min(_EPS)
-    bc = bc / bc.norm(dim=1, keepdim=True).clamp_min(_EPS)
-    return ac @ bc.T
 
 
 def estimate_srf(lr, msi, ratio: int, *, psf_sigma: float | None = None,

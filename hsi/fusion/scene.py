@@ -12,11 +12,13 @@ so the tiled result equals the untiled one:
   :func:`hsi.fusion.api.input_scales` does, on a strided subsample of a lazy cube);
 - the GLP regression gains (method ``glp`` and INFN models with a GLP base image), summed over
   the tiles' cores in a first pass (:func:`hsi.fusion.api.glp_moments`);
+- GSA's intensity weights, band groups and injection gains (method ``gsa``), from moments
+  summed the same way (:func:`hsi.fusion.api.gsa_statistics`);
 - the INFN model: loaded once, or fitted once (``fit_scene``) on a window of the scene of at
   most :data:`FIT_WINDOW` HR pixels a side.
 
-``gsa`` and ``cnmf`` estimate other global statistics (intensity weights, endmembers) per tile;
-with more than one tile their result differs from an untiled run (a warning says so).
+``cnmf`` learns its endmembers per tile; with more than one tile its result differs from an
+untiled run (a warning says so).
 
 Reading runs in a background thread one batch of tiles ahead and writing (compression) in
 another, so I/O overlaps compute. On CUDA, tiles of the same shape are stacked into batches of
@@ -50,10 +52,8 @@ log = logging.getLogger(__name__)
 
 #: Largest HR window (pixels a side) that ``fit_scene`` trains on for a large scene.
 FIT_WINDOW = 512
-#: Methods whose tiles need the scene's GLP gains to agree with an untiled run.
-_GLP_METHODS = ("glp",)
 #: Methods that estimate global statistics per tile (tiled != untiled).
-_GLOBAL_METHODS = ("gsa", "cnmf")
+_GLOBAL_METHODS = ("cnmf",)
 
 
 #: Tiles fused at once on CUDA (tiles of one read shape are stacked into a batch).
@@ -299,22 +299,27 @@ def _lr_core(t: Tile, ratio: int) -> tuple[slice, slice]:
     return slice(r0, r0 + h), slice(c0, c0 + w)
 
 
-def _scene_glp_gains(lr: _WindowReader, hr: _WindowReader, tiles: list[Tile], ratio: int,
-                     scales: tuple[float, float], progress: bool):
-    """GLP gains of the whole scene from per-tile moments (one pass over the inputs)."""
+def _scene_statistics(kind: str, lr: _WindowReader, hr: _WindowReader, tiles: list[Tile],
+                      ratio: int, scales: tuple[float, float], progress: bool):
+    """Statistics of the whole scene from per-tile moments (one pass over the inputs).
+
+    ``kind`` ``"glp"``: the GLP regression gains, shape (C, m); ``"gsa"``: the
+    :class:`hsi.fusion.baselines.GsaStatistics`.
+    """
     from tqdm.auto import tqdm
 
-    from hsi.fusion.api import glp_moments
+    from hsi.fusion.api import glp_moments, gsa_statistics
 
+    moments = glp_moments if kind == "glp" else gsa_statistics
     total = None
-    with tqdm(total=len(tiles), desc="GLP gains", unit="tile", disable=not progress,
-              leave=False) as bar:
+    with tqdm(total=len(tiles), desc=f"{kind.upper()} statistics", unit="tile",
+              disable=not progress, leave=False) as bar:
         for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
             rows, cols = _lr_core(t, ratio)
-            m = glp_moments(lr_t, hr_t, ratio=ratio, scales=scales, rows=rows, cols=cols)
+            m = moments(lr_t, hr_t, ratio=ratio, scales=scales, rows=rows, cols=cols)
             total = m if total is None else total + m
             bar.update(1)
-    return total.solve()[0]
+    return total.solve()[0] if kind == "glp" else total
 
 
 def _fit_window(height: int, width: int, ratio: int):
@@ -441,12 +446,14 @@ def fuse_files(
         tiles = tile_windows(hr.cube.height, hr.cube.width, tile=tile, overlap=overlap, ratio=r,
                              lr_height=lr.cube.height, lr_width=lr.cube.width)
 
-        gains = None
-        needs_gains = method in _GLP_METHODS or (
+        gains = gsa_stats = None
+        needs_gains = method == "glp" or (
             method == "infn" and getattr(net.config, "base", None) == "glp")
         if needs_gains and len(tiles) > 1:
-            gains = _scene_glp_gains(lr, hr, tiles, r, scales, progress)
-            release_free_memory()
+            gains = _scene_statistics("glp", lr, hr, tiles, r, scales, progress)
+        if method == "gsa" and len(tiles) > 1:
+            gsa_stats = _scene_statistics("gsa", lr, hr, tiles, r, scales, progress)
+        release_free_memory()
         if method in _GLOBAL_METHODS and len(tiles) > 1:
             log.warning("%s estimates its statistics per tile: with %d tiles the result differs "
                         "from an untiled run (use --tile %d for one tile)", method, len(tiles),
@@ -478,7 +485,8 @@ def fuse_files(
                     seed_everything(seed)
                     lr_b, msi_b = staged.tensors()
                     with torch.no_grad():
-                        est = estimate(method, lr_b, msi_b, r, model=net, glp_gains=gains)
+                        est = estimate(method, lr_b, msi_b, r, model=net, glp_gains=gains,
+                                       gsa_statistics=gsa_stats)
                     result = _to_host(est.mul_(scales[0]))
                     del est
                     while pending:

@@ -38,7 +38,7 @@ def _tiny_infn(path, lr, hr):
 
 
 class TestTiledEqualsUntiled:
-    @pytest.mark.parametrize("method", ["glp", "bicubic"])
+    @pytest.mark.parametrize("method", ["glp", "gsa", "bicubic"])
     def test_baseline(self, pair_files, tmp_path, method):
         lr_path, hr_path, lr, hr = pair_files
         tiled = fuse_files(lr_path, hr_path, tmp_path / "tiled.tif", method=method, tile=16,
@@ -69,6 +69,13 @@ class TestTiledEqualsUntiled:
                                  progress=False)).data for b in (1, 4)]
         np.testing.assert_allclose(runs[1], runs[0], rtol=0, atol=1e-5)
         assert runs[0].max() > 0.1
+
+    def test_cnmf_warns_that_tiles_differ(self, pair_files, tmp_path, caplog):
+        lr_path, hr_path, *_ = pair_files
+        with caplog.at_level("WARNING", logger="hsi.fusion.scene"):
+            fuse_files(lr_path, hr_path, tmp_path / "c.tif", method="cnmf", tile=32,
+                       progress=False)
+        assert "cnmf estimates its statistics per tile" in caplog.text
 
     def test_without_overlap_tiles_disagree(self, pair_files, tmp_path):
         """The default overlap is what makes tiles agree: without it seams appear."""
