@@ -149,6 +149,11 @@ def input_scales(lr_hsi: Cube, hr_msi: Cube) -> tuple[float, float]:
     return normalize_reflectance(lr_hsi)[1], normalize_reflectance(hr_msi)[1]
 
 
+def scaled(cube: Cube, scale: float) -> Cube:
+    """``cube`` divided by ``scale`` (float32, in memory): reflectance for the models."""
+    return cube.with_data(np.asarray(cube.data, dtype=np.float32) / np.float32(scale))
+
+
 def checked_method(method: str, *, model=None, fit_scene: bool = False) -> str:
     """Return ``method`` lower-cased after checking it exists and fits ``model``/``fit_scene``.
 
@@ -209,10 +214,9 @@ def resolve_model(
 
         r = check_pair(lr_hsi, hr_msi, ratio)
         s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
-        lr_n = lr_hsi.with_data(np.asarray(lr_hsi.data, dtype=np.float32) / np.float32(s_lr))
-        msi_n = hr_msi.with_data(np.asarray(hr_msi.data, dtype=np.float32) / np.float32(s_msi))
-        return _fit(lr_n, msi_n, ratio=r, steps=fit_steps, minutes=fit_minutes, seed=seed,
-                    device=dev, progress=progress, callback=callback)
+        return _fit(scaled(lr_hsi, s_lr), scaled(hr_msi, s_msi), ratio=r, steps=fit_steps,
+                    minutes=fit_minutes, seed=seed, device=dev, progress=progress,
+                    callback=callback)
     if model is None:
         return _shipped_for(lr_hsi, hr_msi, dev)
     if isinstance(model, (str, os.PathLike)):

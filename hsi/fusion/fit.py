@@ -10,6 +10,7 @@ given pair at full resolution (scale invariance assumption).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -120,8 +121,8 @@ def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
 
 
 def fit_scene(
-    lr_hsi: Cube,
-    hr_msi: Cube,
+    lr_hsi: Cube | Sequence[Cube],
+    hr_msi: Cube | Sequence[Cube],
     *,
     ratio: int,
     config: InfnConfig | None = None,
@@ -136,10 +137,11 @@ def fit_scene(
 
     Parameters
     ----------
-    lr_hsi : Cube, shape (C, h, w)
-        LR-HSI, already normalised (as :func:`hsi.fusion.fuse` does) or raw.
-    hr_msi : Cube, shape (m, H, W)
-        HR-MSI on a grid ``ratio`` times finer.
+    lr_hsi : Cube, shape (C, h, w), or a list of them
+        LR-HSI, already normalised (as :func:`hsi.fusion.fuse` does) or raw; a list holds
+        windows of one large scene (a sample of its tiles), trained on together.
+    hr_msi : Cube, shape (m, H, W), or a list of them
+        HR-MSI on a grid ``ratio`` times finer (one per LR-HSI window).
     ratio : int
         The pair's ratio (see :func:`hsi.fusion.check_pair`).
     config : InfnConfig, optional
@@ -171,17 +173,26 @@ def fit_scene(
     from hsi.device import pick_device, seed_everything
 
     ratio = check_ratio(ratio)
-    check_fit_size(lr_hsi.height, lr_hsi.width, ratio, config, shape=tuple(lr_hsi.shape))
+    lrs = [lr_hsi] if isinstance(lr_hsi, Cube) else list(lr_hsi)
+    msis = [hr_msi] if isinstance(hr_msi, Cube) else list(hr_msi)
+    if not lrs or len(lrs) != len(msis):
+        raise ShapeError(f"fit_scene needs as many HR-MSI as LR-HSI windows (at least one), "
+                         f"got {len(lrs)} and {len(msis)}")
+    for lr_w in lrs:
+        check_fit_size(lr_w.height, lr_w.width, ratio, config, shape=tuple(lr_w.shape))
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
-    lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev)
-    msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev)
-    target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio)
     config = config or InfnConfig()
-    config = dataclasses.replace(config, hsi_bands=lr_hsi.bands, msi_bands=hr_msi.bands,
+    config = dataclasses.replace(config, hsi_bands=lrs[0].bands, msi_bands=msis[0].bands,
                                  ratios=(ratio,),
                                  patch=max(config.patch, ratio * min_patch_lr(ratio, config)))
-    scene = make_scene(target, lr_r, msi_r, ratio, config.base, dev)
+    scenes = []
+    for lr_w, msi_w in zip(lrs, msis, strict=True):
+        lr = torch.as_tensor(np.asarray(lr_w.data, dtype=np.float32), device=dev)
+        msi = torch.as_tensor(np.asarray(msi_w.data, dtype=np.float32), device=dev)
+        target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio)
+        scenes.append(make_scene(target, lr_r, msi_r, ratio, config.base, dev))
+    lr_hsi, hr_msi = lrs[0], msis[0]
     model = INFN(config)
     meta = {
         "hsi_wavelengths": lr_hsi.wavelengths,
@@ -193,7 +204,7 @@ def fit_scene(
         "seed": seed,
     }
     meta = {k: v for k, v in meta.items() if v is not None}
-    sampler = PatchSampler([scene], ratio, config.patch, seed)
+    sampler = PatchSampler(scenes, ratio, config.patch, seed)
     return run_training(
         model, sampler, steps=FIT_STEPS if steps is None else int(steps),
         max_minutes=FIT_MINUTES if minutes is None else float(minutes), device=dev,

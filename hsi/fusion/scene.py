@@ -14,8 +14,8 @@ so the tiled result equals the untiled one:
   the tiles' cores in a first pass (:func:`hsi.fusion.api.glp_moments`);
 - GSA's intensity weights, band groups and injection gains (method ``gsa``), from moments
   summed the same way (:func:`hsi.fusion.api.gsa_statistics`);
-- the INFN model: loaded once, or fitted once (``fit_scene``) on a window of the scene of at
-  most :data:`FIT_WINDOW` HR pixels a side.
+- the INFN model: loaded once, or fitted once (``fit_scene``) on a sample of the scene's
+  tiles (:func:`fit_windows`).
 
 ``cnmf`` learns its endmembers per tile; with more than one tile its result differs from an
 untiled run (a warning says so).
@@ -39,19 +39,32 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from rasterio.windows import Window
 
 from hsi.cube import Cube
 from hsi.tiling import Tile, align_up, crop_to_core, tile_windows
 
-__all__ = ["CUDA_TILE_BATCH", "FIT_WINDOW", "fuse_files", "receptive_field", "tile_batches"]
+__all__ = [
+    "CUDA_TILE_BATCH",
+    "FIT_TILE",
+    "FIT_TILES",
+    "FIT_WINDOW",
+    "fit_windows",
+    "fuse_files",
+    "receptive_field",
+    "tile_batches",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
-#: Largest HR window (pixels a side) that ``fit_scene`` trains on for a large scene.
+#: Largest scene (HR pixels a side) that ``fit_scene`` trains on whole.
 FIT_WINDOW = 512
+#: Windows (a square number) sampled from a larger scene for ``fit_scene``, and their side.
+FIT_TILES = 4
+FIT_TILE = 256
 #: Methods that estimate global statistics per tile (tiled != untiled).
 _GLOBAL_METHODS = ("cnmf",)
 
@@ -322,19 +335,45 @@ def _scene_statistics(kind: str, lr: _WindowReader, hr: _WindowReader, tiles: li
     return total.solve()[0] if kind == "glp" else total
 
 
-def _fit_window(height: int, width: int, ratio: int):
-    """The central HR window (at most :data:`FIT_WINDOW` a side, ratio-aligned) to fit on."""
-    from rasterio.windows import Window
+def fit_windows(height: int, width: int, ratio: int) -> list[tuple[Window, Window]]:
+    """The sample of tiles that ``fit_scene`` trains on: ``[(lr_window, hr_window), ...]``.
 
-    size = FIT_WINDOW - FIT_WINDOW % ratio
-    h = height if height <= FIT_WINDOW else size
-    w = width if width <= FIT_WINDOW else size
-    r0 = ((height - h) // 2) // ratio * ratio
-    c0 = ((width - w) // 2) // ratio * ratio
-    hr_win = Window(c0, r0, w, h)
-    lr_win = Window(c0 // ratio, r0 // ratio, align_up(w, ratio) // ratio,
-                    align_up(h, ratio) // ratio)
-    return lr_win, hr_win
+    A scene of at most :data:`FIT_WINDOW` HR pixels a side is used whole. A larger one gives
+    :data:`FIT_TILES` square windows of :data:`FIT_TILE` HR pixels (or the smallest size
+    fitting accepts at this ratio), ratio-aligned and centred in the cells of an even grid over
+    the scene, so the fit sees several parts of it while memory stays bounded.
+
+    Parameters
+    ----------
+    height, width : int
+        HR-MSI size, pixels.
+    ratio : int
+
+    Returns
+    -------
+    list of (rasterio.windows.Window, rasterio.windows.Window)
+        LR and HR windows (LR = HR / ratio, exact).
+    """
+    from hsi.fusion.fit import min_fit_size
+
+    def pair(r0: int, c0: int, h: int, w: int) -> tuple[Window, Window]:
+        return (Window(c0 // ratio, r0 // ratio, align_up(w, ratio) // ratio,
+                       align_up(h, ratio) // ratio), Window(c0, r0, w, h))
+
+    if height <= FIT_WINDOW and width <= FIT_WINDOW:
+        return [pair(0, 0, height, width)]
+    size = align_up(max(FIT_TILE, ratio * min_fit_size(ratio)), ratio)
+    h, w = min(size, height // ratio * ratio), min(size, width // ratio * ratio)
+    grid = math.isqrt(FIT_TILES)
+    windows = []
+    for i in range(grid):
+        for j in range(grid):
+            r0 = int((i + 0.5) * height / grid - h / 2)
+            c0 = int((j + 0.5) * width / grid - w / 2)
+            r0 = min(max(r0, 0), height - h) // ratio * ratio
+            c0 = min(max(c0, 0), width - w) // ratio * ratio
+            windows.append(pair(r0, c0, h, w))
+    return list(dict.fromkeys(windows))  # a thin scene can give the same window twice
 
 
 # ------------------------------------------------------------------------------- driver
@@ -374,8 +413,9 @@ def fuse_files(
     ratio : int, optional
         HR/LR ratio for files without georeference (else from the pixel sizes).
     fit_scene : bool
-        Fit INFN on the scene (a central window of at most :data:`FIT_WINDOW` HR pixels a
-        side) at reduced resolution, then apply it to every tile.
+        Fit INFN on the scene (whole up to :data:`FIT_WINDOW` HR pixels a side, else on a
+        sample of tiles, :func:`fit_windows`) at reduced resolution, then apply it to every
+        tile.
     tile : int
         Core tile size in HR pixels (rounded up to a multiple of the ratio).
     overlap : int, optional
@@ -412,7 +452,8 @@ def fuse_files(
 
     from hsi.device import pick_device, seed_everything
     from hsi.errors import ModelError
-    from hsi.fusion.api import checked_method, estimate, resolve_model
+    from hsi.fusion.api import checked_method, estimate, resolve_model, scaled
+    from hsi.fusion.fit import fit_scene as fit_scene_model
     from hsi.fusion.grid import check_pair
     from hsi.io.geotiff import GeoTiffTileWriter
     from hsi.memory import limit_heap_growth, release_free_memory
@@ -435,10 +476,11 @@ def fuse_files(
         net = None
         if method == "infn":
             if fit_scene:
-                lr_win, hr_win = _fit_window(hr.cube.height, hr.cube.width, r)
-                net = resolve_model(lr.read(lr_win), hr.read(hr_win), ratio=r, fit_scene=True,
-                                    device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
-                                    fit_minutes=fit_minutes, scales=scales)
+                windows = fit_windows(hr.cube.height, hr.cube.width, r)
+                net = fit_scene_model([scaled(lr.read(w), scales[0]) for w, _ in windows],
+                                      [scaled(hr.read(w), scales[1]) for _, w in windows],
+                                      ratio=r, steps=fit_steps, minutes=fit_minutes, seed=seed,
+                                      device=dev, progress=progress)
             else:
                 net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)
         if overlap is None:

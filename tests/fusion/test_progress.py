@@ -103,6 +103,23 @@ class TestFitScene:
                       progress=False, callback=rec)
         assert rec.calls == [(0, 1000), (1, 1000)]
 
+    def test_several_windows_of_one_scene(self, salinas):
+        """A sample of tiles (windows of different sizes) is fitted on together."""
+        pairs = [simulate_pair(salinas.crop(w), 4, "sentinel2")
+                 for w in (Window(0, 0, 64, 64), Window(4, 12, 80, 64))]
+        model = fit_scene([p[0] for p in pairs], [p[1] for p in pairs], ratio=4, config=TINY,
+                          steps=2, device="cpu", progress=False)
+        assert model.config.hsi_bands == 204 and model.config.msi_bands == 13
+        est = fuse(*pairs[1], model=model, device="cpu").data
+        assert est.shape == (204, 64, 80) and np.isfinite(est).all()
+        with pytest.raises(ShapeError, match="as many HR-MSI as LR-HSI windows"):
+            fit_scene([p[0] for p in pairs], [pairs[0][1]], ratio=4, config=TINY, steps=1,
+                      device="cpu", progress=False)
+        with pytest.raises(ShapeError):  # every window is checked against the smallest size
+            fit_scene([pairs[0][0], pairs[0][0].crop(Window(0, 0, 8, 8))],
+                      [pairs[0][1], pairs[0][1].crop(Window(0, 0, 32, 32))], ratio=4,
+                      config=TINY, steps=1, device="cpu", progress=False)
+
 
 class TestFuse:
     def test_glp_reports_start_and_end(self, pair):

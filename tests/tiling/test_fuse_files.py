@@ -11,8 +11,9 @@ import hsi
 from hsi.errors import GridError
 from hsi.fusion import fuse
 from hsi.fusion.scene import (
-    FIT_WINDOW,
-    _fit_window,
+    FIT_TILE,
+    FIT_TILES,
+    fit_windows,
     fuse_files,
     receptive_field,
     tile_batches,
@@ -151,13 +152,23 @@ class TestOutputFile:
         glp = fuse(lr, hr, method="glp").data
         assert np.abs(data - glp).mean() < 0.05 * np.abs(glp).mean()
 
-    def test_fit_window_is_central_and_bounded(self):
+    def test_fit_windows_sample_the_scene_within_bounds(self):
         from rasterio.windows import Window
 
-        lr_win, hr_win = _fit_window(2048, 1000, 4)
-        assert hr_win == Window(244, 768, FIT_WINDOW, FIT_WINDOW)
-        assert lr_win == Window(61, 192, FIT_WINDOW // 4, FIT_WINDOW // 4)
-        assert _fit_window(64, 64, 4)[1] == Window(0, 0, 64, 64)
+        windows = fit_windows(2048, 1000, 4)
+        assert len(windows) == FIT_TILES
+        for lr_win, hr_win in windows:
+            assert hr_win.width == hr_win.height == FIT_TILE
+            assert hr_win.row_off % 4 == 0 and hr_win.col_off % 4 == 0
+            assert 0 <= hr_win.row_off <= 2048 - FIT_TILE and 0 <= hr_win.col_off <= 1000 - FIT_TILE
+            assert lr_win == Window(hr_win.col_off // 4, hr_win.row_off // 4, FIT_TILE // 4,
+                                    FIT_TILE // 4)
+        # one per quadrant: the fit sees several parts of the scene
+        quadrants = {(w.row_off >= 1024, w.col_off >= 500) for _, w in windows}
+        assert len(quadrants) == 4
+        assert fit_windows(64, 64, 4) == [(Window(0, 0, 16, 16), Window(0, 0, 64, 64))]
+        # x16 needs larger windows than FIT_TILE for the reduced pair
+        assert fit_windows(4096, 4096, 16)[0][1].width == 1024
 
 
 def test_tile_batches_group_consecutive_tiles_of_one_shape():
