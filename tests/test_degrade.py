@@ -552,3 +552,15 @@ class TestNormalizeReflectance:
     def test_no_valid_pixels(self):
         with pytest.raises(SensorError):
             normalize_reflectance(Cube(np.zeros((2, 4, 4), np.int16)))
+
+
+def test_strided_sample_of_a_lazy_cube_equals_numpy_striding():
+    """The chunk-by-chunk subsample that scales a lazy cube is exactly ``[:, ::s, ::s]``."""
+    import dask.array as da
+
+    from hsi.degrade import _strided_sample
+
+    x = np.random.default_rng(0).random((5, 103, 97))
+    lazy = da.from_array(x, chunks=(2, 17, 30))
+    for step in (1, 3, 11, 200):
+        np.testing.assert_array_equal(_strided_sample(lazy, step), x[:, ::step, ::step])
