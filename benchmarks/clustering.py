@@ -48,10 +48,13 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, MB."""
-    import resource
+    """Peak resident set size of this process's own address space so far, MB (``VmHWM``).
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Not ``getrusage``'s ``ru_maxrss``: Linux carries the parent's high-water mark into a
+    spawned (fork + exec) child, so that would report at least the parent's peak.
+    """
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 
 
 def _scene_runs(args) -> dict:

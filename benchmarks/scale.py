@@ -5,11 +5,11 @@ Sentinel-2 (204-band LR-HSI, 13-band HR-MSI), then mirror-tiled (symmetric refle
 blocks of a multiple of the ratio so the LR grid stays aligned) into GeoTIFFs in a temporary
 folder, strip by strip so building them never holds a scene in memory.
 
-Each fusion runs in a fresh subprocess that reports its peak RSS (``resource.getrusage``,
-imports included) and the wall time of ``fuse_files`` alone. FLOPs are counted with
-:class:`torch.utils.flop_counter.FlopCounterMode` (convolutions and matmuls) on one full tile
-and scaled by the pixels read; the ratio of achieved FLOP/s to the machine's numpy fp32
-matmul rate says how far from the hardware bound the run is.
+Each fusion runs in a fresh subprocess that reports its peak RSS (``VmHWM`` of
+``/proc/self/status``, imports included) and the wall time of ``fuse_files`` alone. FLOPs are
+counted with :class:`torch.utils.flop_counter.FlopCounterMode` (convolutions and matmuls) on
+one full tile and scaled by the pixels read; the ratio of achieved FLOP/s to the machine's
+numpy fp32 matmul rate says how far from the hardware bound the run is.
 
 Usage::
 
@@ -87,8 +87,11 @@ def build_scene(folder: Path, size: int, lr, hr) -> tuple[Path, Path]:
     return lr_path, hr_path
 
 
+# Peak RSS is the child's VmHWM (the high-water mark of its own address space), not
+# getrusage's ru_maxrss: Linux carries the parent's high-water mark into a child that was
+# forked (or vforked) and exec'd, so ru_maxrss would report this benchmark process's own peak.
 _CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import torch
 from hsi.fusion.scene import fuse_files
 args = json.loads(sys.argv[1])
@@ -96,8 +99,10 @@ t = time.perf_counter()
 fuse_files(args["lr"], args["hr"], args["out"], method=args["method"], model=args["model"],
            tile=args["tile"], device=args["device"], progress=False)
 seconds = time.perf_counter() - t
-print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(
-    resource.RUSAGE_SELF).ru_maxrss / 1024, "threads": torch.get_num_threads()}))
+with open("/proc/self/status") as f:
+    hwm_kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "peak_rss_mb": hwm_kb / 1024,
+                  "threads": torch.get_num_threads()}))
 """
 
 
