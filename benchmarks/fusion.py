@@ -61,8 +61,8 @@ SCENES: dict[str, str] = {
     "salinas_a": "airborne",
     "samson": "airborne",
     "jasper_ridge": "airborne",
-    "cave_balloons": "lab",
-    "cave_oil_painting": "lab",
+    "cave_partial_balloons": "lab",
+    "cave_partial_oil_painting": "lab",
 }
 SENSORS = ("nikon_d700", "sentinel2")
 #: Sensors that stand for "an RGB camera": replaced by VIS3 where fewer than 2 bands fit.

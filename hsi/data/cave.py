@@ -111,7 +111,7 @@ def _urls(folder: str, source: str, shas: dict[str, str]) -> dict[str, tuple[str
 class CaveBalloons(_CaveScene):
     """CAVE "balloons", bands 400-590 nm."""
 
-    name = "cave_balloons"
+    name = "cave_partial_balloons"
     description = "CAVE balloons (partial): 20 bands 400-590 nm, 512×640, resampled"
     files = _files("balloons_ms", BALLOONS)
     urls = _urls("balloons_ms", "DemoImage/Demo_Balloons", BALLOONS)
@@ -120,7 +120,7 @@ class CaveBalloons(_CaveScene):
 class CaveOilPainting(_CaveScene):
     """CAVE "oil painting", bands 400-590 nm."""
 
-    name = "cave_oil_painting"
+    name = "cave_partial_oil_painting"
     description = "CAVE oil painting (partial): 20 bands 400-590 nm, 512×640, resampled"
     files = _files("oil_painting_ms", OIL_PAINTING)
     urls = _urls("oil_painting_ms", "DemoImage/Demo_Oil_Painting", OIL_PAINTING)

@@ -10,7 +10,7 @@ from hsi.data import load
 
 
 def test_balloons(data_dir):
-    s = load("cave_balloons", root=data_dir)
+    s = load("cave_partial_balloons", root=data_dir)
     cube = s.cube
     assert cube.shape == (20, 512, 640) and cube.dtype == np.float32
     assert cube.wavelengths.tolist() == list(range(400, 591, 10))

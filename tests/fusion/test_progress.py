@@ -44,7 +44,7 @@ def cave_pairs(data_dir):
     """x8 pairs of 128×128 and 256×256 crops of CAVE balloons (LR 16×16 and 32×32)."""
     import hsi.data
 
-    cube = hsi.data.load("cave_balloons", root=data_dir).cube
+    cube = hsi.data.load("cave_partial_balloons", root=data_dir).cube
     # a sensor inside the partial CAVE range (400-590 nm)
     srf = SRF.gaussian([460, 510, 550], [20, 20, 20], ["B", "G", "R"], "test_rgb")
     return {size: simulate_pair(cube.crop(Window(0, 0, size, size)), 8, srf)

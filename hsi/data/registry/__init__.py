@@ -9,6 +9,7 @@ import os
 
 from hsi.data.base import Dataset, Sample
 from hsi.data.cave import CaveBalloons, CaveOilPainting
+from hsi.data.cave_database import CAVE_DATASETS
 from hsi.data.indian_pines import IndianPines
 from hsi.data.jasper_ridge import JasperRidge
 from hsi.data.pavia_university import PaviaUniversity
@@ -22,6 +23,7 @@ DATASETS: dict[str, type[Dataset]] = {
     for cls in (SalinasA, Samson, JasperRidge, IndianPines, PaviaUniversity, CaveBalloons,
                 CaveOilPainting, NikonD700, MhfNetSrf)
 }
+DATASETS.update(CAVE_DATASETS)
 
 
 def get_dataset(name: str) -> type[Dataset]:
@@ -47,7 +49,8 @@ def load(name: str, root: str | os.PathLike | None = None, *, download: bool = F
     ----------
     name : str
         Registry name, e.g. ``"salinas_a"``, ``"samson"``, ``"jasper_ridge"``,
-        ``"cave_balloons"``, ``"indian_pines"`` (ground truth only).
+        ``"cave_jelly_beans"`` (whole CAVE database), ``"cave_partial_balloons"``,
+        ``"indian_pines"``.
     root : path, optional
         Data folder (default :func:`hsi.data.data_dir`).
     download : bool

@@ -1,0 +1,81 @@
+"""The output guard: an output may never be, or replace, one of the inputs.
+
+:func:`check_outputs` is called before any work by every command that writes files. It
+compares each output with each input and with the other outputs, looking through symbolic
+links, hard links and the companion files of an ENVI cube (``cube.hdr`` + ``cube.img``), and
+checks that each output's folder exists (or can be created) and is writable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from hsi.errors import HsiIOError
+
+#: Extensions of the data file that goes with an ENVI header (and the header itself).
+_ENVI_SIDE = ("", ".hdr", ".img", ".dat", ".raw", ".bsq", ".bil", ".bip")
+
+
+def related_files(path: str | os.PathLike) -> list[Path]:
+    """``path`` and the files written or read with it (an ENVI header's data file and back)."""
+    p = Path(path)
+    if p.suffix.lower() in _ENVI_SIDE[1:]:
+        stem = p.with_suffix("")
+        return [p, *(stem.with_suffix(ext) for ext in _ENVI_SIDE[1:] if ext != p.suffix.lower()),
+                stem]
+    return [p]
+
+
+def _identity(path: Path) -> tuple:
+    """A key equal for two names of the same file: (device, inode) if it exists, else its path."""
+    try:
+        st = path.stat()  # follows symbolic links
+        return ("inode", st.st_dev, st.st_ino)
+    except OSError:
+        return ("path", os.path.realpath(path))
+
+
+def _clash(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    keys_b = {_identity(p) for p in related_files(b)}
+    return any(_identity(p) in keys_b for p in related_files(a))
+
+
+def check_outputs(outputs: Iterable[str | os.PathLike | None],
+                  inputs: Iterable[str | os.PathLike | None] = ()) -> None:
+    """Refuse outputs that are inputs, outputs written twice, and unwritable output folders.
+
+    Parameters
+    ----------
+    outputs : paths
+        Files the command will write (``None`` entries are skipped).
+    inputs : paths
+        Files (or folders) the command reads (``None`` entries are skipped).
+
+    Raises
+    ------
+    HsiIOError
+        ``OUT: output is the input file IN`` (same file through any link, or an ENVI
+        companion), ``OUT: given as two outputs``, or an output folder that cannot be written.
+    """
+    from hsi.io.atomic import check_writable_dir
+
+    outs = [Path(o) for o in outputs if o is not None]
+    ins = [Path(i) for i in inputs if i is not None]
+    for k, out in enumerate(outs):
+        for src in ins:
+            if _clash(out, src):
+                raise HsiIOError(f"{out}: output is the input file {src}: refusing to overwrite "
+                                 f"an input (choose another output name)")
+        for other in outs[:k]:
+            if _clash(out, other):
+                raise HsiIOError(f"{out}: given as two outputs ({other}): each output needs "
+                                 f"its own name")
+    for out in outs:
+        if out.is_dir():
+            raise HsiIOError(f"{out}: is a folder, expected an output file name")
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.exists():
+            continue  # created by the writer; its first existing ancestor must be writable
+        check_writable_dir(parent)
