@@ -47,6 +47,10 @@ MANIFEST_COLUMNS = ("name", "lr_hsi", "hr_msi")
 REPORT_NAME = "batch-report.json"
 #: Suffix of the done-record written beside each output.
 DONE_SUFFIX = ".done.json"
+#: Scene names: a safe file-name character set (no globbing, no hidden files).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
+#: Lock file that keeps two batches out of one output folder.
+LOCK_NAME = ".hsi-batch.lock"
 #: Preference among files of one stem in a folder manifest (ENVI: the header, not the data file).
 _EXT_PREFERENCE = (".hdr", ".tif", ".tiff", ".mat")
 _IGNORED_SUFFIXES = (".part", ".aux.xml", ".json", ".csv", ".txt", ".md", ".ovr")
@@ -169,8 +173,9 @@ def _check_scenes(scenes: list[Scene], where: str) -> None:
         raise FormatError(f"{where}: manifest lists no scenes")
     seen: set[str] = set()
     for s in scenes:
-        if s.name in (".", "..") or any(c in s.name for c in '/\\\0:') or s.name.startswith("."):
-            raise FormatError(f"{where}: scene name {s.name!r} is not a plain file name")
+        if not _SAFE_NAME.fullmatch(s.name):
+            raise FormatError(f"{where}: scene name {s.name!r} is not a plain file name (use "
+                              f"letters, digits, '.', '_' and '-', not starting with '.')")
         if s.name in seen:
             raise FormatError(f"{where}: scene name {s.name!r} appears twice")
         seen.add(s.name)
@@ -229,13 +234,18 @@ def _is_done(out_dir: Path, scene: Scene, settings: dict[str, Any]) -> bool:
         return False
     if any(record.get(k) != v for k, v in key.items()):
         return False
-    return record.get("output_size") == output.stat().st_size
+    if record.get("output_size") != output.stat().st_size:
+        return False
+    return record.get("output_sha256") == file_sha256(output)  # a corrupt output is redone
 
 
 def _clean_stale_temporaries(out_dir: Path, scenes: Iterable[Scene]) -> list[Path]:
     """Remove ``.NAME.tif.*.part`` files (and the report's) left by a killed earlier run."""
     removed = []
-    patterns = [f".{s.output_name}.*.part" for s in scenes] + [f".{REPORT_NAME}.*.part"]
+    import glob
+
+    names = [s.output_name for s in scenes] + [REPORT_NAME]
+    patterns = [f".{glob.escape(name)}.*.part" for name in names]
     for pattern in patterns:
         for p in out_dir.glob(pattern):
             with contextlib.suppress(FileNotFoundError):
@@ -300,6 +310,7 @@ def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: 
                             seed=settings["seed"], progress=False)
     seconds = time.perf_counter() - start
     record = {**key, "output": scene.output_name, "output_size": output.stat().st_size,
+              "output_sha256": file_sha256(output),
               "seconds": round(seconds, 3),
               "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     with atomic_path(_done_path(out, scene)) as tmp:
@@ -408,7 +419,7 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
               method: str = "infn", model: str | os.PathLike | None = None, client=None,
               scheduler: str | None = None, workers: int | None = None, retries: int = 0,
               progress: bool = True, device: str = "auto", seed: int = 0,
-              memory_limit: str | float | None = "auto") -> BatchReport:
+              memory_limit: str | float | None = "auto", wait: bool = False) -> BatchReport:
     """Fuse every scene of ``manifest`` into ``out_dir/NAME.tif`` on a Dask cluster.
 
     Parameters
@@ -439,6 +450,8 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
         Seed passed to each fusion.
     memory_limit : str or float, optional
         Memory limit per local worker (``"auto"``: system memory divided among workers).
+    wait : bool
+        When another batch is writing to ``out_dir``, wait for it instead of raising.
 
     Returns
     -------
@@ -448,7 +461,8 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
     Raises
     ------
     FormatError, HsiIOError
-        For a bad manifest (before anything is written).
+        For a bad manifest, an output that is an input, or an ``out_dir`` another batch is
+        writing to (before anything is written).
     """
     start = time.perf_counter()
     scenes = read_manifest(manifest)
@@ -458,7 +472,52 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
         model = Path(model).resolve()
         if not model.is_file():
             raise HsiIOError(f"{model}: no such model file")
+    _check_batch_outputs(scenes, Path(out_dir), model)
     out = check_writable_dir(out_dir).resolve()
+    with _batch_lock(out, wait=wait):
+        return _run_locked(scenes, out, start, method=method, model=model, client=client,
+                           scheduler=scheduler, workers=workers, retries=retries,
+                           progress=progress, device=device, seed=seed,
+                           memory_limit=memory_limit)
+
+
+def _check_batch_outputs(scenes: list[Scene], out_dir: Path, model: Path | None) -> None:
+    """No scene's output (or done-record) may be one of the batch's inputs."""
+    from hsi.io.guard import check_outputs
+
+    inputs = [p for s in scenes for p in (s.lr_hsi, s.hr_msi)] + [model]
+    for s in scenes:
+        check_outputs([out_dir / s.output_name, _done_path(out_dir, s)], inputs)
+    check_outputs([out_dir / REPORT_NAME], inputs)
+
+
+@contextlib.contextmanager
+def _batch_lock(out: Path, *, wait: bool):
+    """Hold an exclusive lock on ``out`` (``fcntl.flock`` on :data:`LOCK_NAME`).
+
+    Raises
+    ------
+    HsiIOError
+        When another batch holds the lock and ``wait`` is False.
+    """
+    import fcntl
+
+    path = out / LOCK_NAME
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise HsiIOError(f"{out}: another batch is writing to this folder (give --wait to "
+                             f"wait for it)") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _run_locked(scenes: list[Scene], out: Path, start: float, *, method, model, client,
+                scheduler, workers, retries, progress, device, seed,
+                memory_limit) -> BatchReport:
     settings: dict[str, Any] = {
         "method": method,
         "model": str(model) if model is not None else None,
@@ -507,7 +566,8 @@ def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
             has_bokeh = importlib.util.find_spec("bokeh") is not None
             cluster = stack.enter_context(LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                dashboard_address=":0" if has_bokeh else None, silence_logs=logging.CRITICAL))
+                dashboard_address="127.0.0.1:0" if has_bokeh else None,  # local access only
+                silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster))
         report.dashboard = _dashboard_link(client)
         if report.dashboard and progress:

@@ -61,5 +61,9 @@ class ChecksumError(HsiError, OSError):
     """A file's sha256 differs from the registry's."""
 
 
+class ResourceError(HsiError, MemoryError):
+    """A file declares more data than the memory budget allows (checked before decoding)."""
+
+
 class Cancelled(HsiError):
     """The user cancelled a long job."""

@@ -15,7 +15,12 @@ import ctypes
 import ctypes.util
 import functools
 
-__all__ = ["limit_heap_growth", "release_free_memory"]
+import os
+
+__all__ = ["check_allocation", "limit_heap_growth", "memory_budget", "release_free_memory"]
+
+#: Environment variable: the most bytes one read may allocate (e.g. ``4e9``).
+BUDGET_ENV = "HSI_MEMORY_LIMIT"
 
 #: ``mallopt`` parameters (glibc's malloc.h).
 _M_MMAP_THRESHOLD = -3
@@ -58,3 +63,44 @@ def release_free_memory() -> None:
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def memory_budget() -> int:
+    """The most bytes one array read from a file may take.
+
+    ``$HSI_MEMORY_LIMIT`` (bytes, e.g. ``4e9``) when set, else half the memory available now
+    (``MemAvailable`` of ``/proc/meminfo``; 4 GiB where that cannot be read).
+    """
+    env = os.environ.get(BUDGET_ENV)
+    if env:
+        try:
+            return int(float(env))
+        except ValueError:
+            pass
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except OSError:
+        pass
+    return 4 << 30
+
+
+def check_allocation(nbytes: int, what: str) -> None:
+    """Refuse to allocate ``nbytes`` for ``what`` when it exceeds :func:`memory_budget`.
+
+    Called with sizes *declared* by a file (shapes in a header) before anything is decoded, so
+    a small compressed file that claims a huge array fails at once.
+
+    Raises
+    ------
+    hsi.errors.ResourceError
+        When ``nbytes`` is over the budget (the message gives both sizes in MB).
+    """
+    from hsi.errors import ResourceError
+
+    budget = memory_budget()
+    if nbytes > budget:
+        raise ResourceError(f"{what}: declares {nbytes / 1e6:,.0f} MB, over the memory budget of "
+                            f"{budget / 1e6:,.0f} MB (set {BUDGET_ENV} to raise it)")

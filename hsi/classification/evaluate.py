@@ -18,9 +18,10 @@ class ClassificationReport:
     Attributes
     ----------
     confusion : numpy.ndarray of int, shape (K, K + 1)
-        Rows = true class 1..K, columns = predicted 1..K then "unclassified" (0).
+        Rows = true class ``codes[i]``, columns = predicted ``codes[j]`` then
+        "unclassified" (0).
     class_names : list of str
-        K names.
+        K names, one per code.
     oa : float
         Overall accuracy in % (correct / test pixels).
     aa : float
@@ -41,6 +42,11 @@ class ClassificationReport:
     producers: np.ndarray
     users: np.ndarray
     extra: dict = field(default_factory=dict)
+    codes: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.codes is None:
+            self.codes = list(range(1, len(self.class_names) + 1))
 
     @property
     def n_test(self) -> int:
@@ -65,13 +71,13 @@ class ClassificationReport:
         ]
         rows = self.confusion.sum(1)
         for i in range(k):
-            lines.append(f"| {i + 1} | {self.class_names[i]} | {rows[i]} | "
+            lines.append(f"| {self.codes[i]} | {self.class_names[i]} | {rows[i]} | "
                          f"{_pct(self.producers[i])} | {_pct(self.users[i])} |")
         lines += ["", "Confusion matrix (rows: truth, columns: prediction; 0 = unclassified):", "",
-                  "| truth \\ pred | " + " | ".join(str(i + 1) for i in range(k)) + " | 0 |",
+                  "| truth \\ pred | " + " | ".join(str(c) for c in self.codes) + " | 0 |",
                   "|---" * (k + 2) + "|"]
         for i in range(k):
-            lines.append(f"| {i + 1} {self.class_names[i]} | "
+            lines.append(f"| {self.codes[i]} {self.class_names[i]} | "
                          + " | ".join(str(int(v)) for v in self.confusion[i]) + " |")
         return "\n".join(lines) + "\n"
 
@@ -91,7 +97,8 @@ def evaluate_class_map(prediction: np.ndarray, truth: np.ndarray,
     truth : numpy.ndarray of int, shape (H, W)
         Test labels, 0 = not a test pixel.
     class_names : list of str, optional
-        K names (default ``"class 1"``...). K is ``max(len(class_names), max label)``.
+        Names of codes ``1..len(class_names)`` (others are named ``"class <code>"``). The
+        report has one row per code present in either raster or named.
 
     Raises
     ------
@@ -115,12 +122,15 @@ def evaluate_class_map(prediction: np.ndarray, truth: np.ndarray,
         raise FormatError("labels: negative class values")
     t = truth[mask].astype(np.int64)
     p = prediction[mask].astype(np.int64)
-    k = int(max(t.max(), p.max(), len(class_names or [])))
-    names = list(class_names or [])
-    names += [f"class {i + 1}" for i in range(len(names), k)]
-    cols = np.where(p == 0, k, p - 1)  # "unclassified" goes to the last column
+    given = list(class_names or [])
+    # matrices are sized by the codes present, never by the largest code value
+    codes = np.unique(np.concatenate([t, p[p > 0], np.arange(1, len(given) + 1)]))
+    k = len(codes)
+    names = [given[c - 1] if c <= len(given) else f"class {c}" for c in codes.tolist()]
+    rows_idx = np.searchsorted(codes, t)
+    cols = np.where(p == 0, k, np.searchsorted(codes, p))  # "unclassified": the last column
     confusion = np.zeros((k, k + 1), dtype=np.int64)
-    np.add.at(confusion, (t - 1, cols), 1)
+    np.add.at(confusion, (rows_idx, cols), 1)
     n = confusion.sum()
     diag = np.diag(confusion[:, :k]).astype(np.float64)
     rows = confusion.sum(1).astype(np.float64)
@@ -134,7 +144,8 @@ def evaluate_class_map(prediction: np.ndarray, truth: np.ndarray,
     po = diag.sum() / n
     kappa = float((po - pe) / (1.0 - pe)) if pe < 1 else 1.0
     return ClassificationReport(confusion=confusion, class_names=names, oa=float(oa), aa=aa,
-                                kappa=kappa, producers=producers, users=users)
+                                kappa=kappa, producers=producers, users=users,
+                                codes=codes.tolist())
 
 
 def plot_confusion(report: ClassificationReport, path: str | os.PathLike) -> Path | None:

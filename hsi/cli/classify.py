@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hsi.cli.options import device_option, output_file_option, seed_option, var_option
+from hsi.cli.options import device_option, guarded, output_file_option, seed_option, var_option
 
 
 @click.group("classify")
@@ -24,6 +24,7 @@ def classify() -> None:
 @device_option
 @var_option
 @click.option("--labels-var", default=None, help="Variable of a .mat label file.")
+@guarded(outputs=("output",), inputs=("cube_path", "labels_path", "class_names"))
 def train(cube_path, labels_path, output, class_names, epochs, seed, device, var,
           labels_var) -> None:
     """Train on every labelled pixel (1..K; 0 = unlabelled) of TRAIN_LABELS over CUBE."""
@@ -58,6 +59,7 @@ def train(cube_path, labels_path, output, class_names, epochs, seed, device, var
               help="Tile side in pixels.")
 @device_option
 @var_option
+@guarded(outputs=("output", "probabilities", "uncertainty"), inputs=("cube_path", "model_path"))
 def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, tile, device,
             var) -> None:
     """Classify every pixel of CUBE into a uint8 GeoTIFF class map (0 = nodata)."""
@@ -80,6 +82,7 @@ def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, t
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write a Markdown report (and a confusion-matrix PNG beside it).")
 @click.option("--labels-var", default=None, help="Variable of a .mat label file.")
+@guarded(outputs=("output",), inputs=("classmap_path", "labels_path"))
 def evaluate(classmap_path, labels_path, output, labels_var) -> None:
     """Score CLASSMAP on the labelled pixels of TEST_LABELS (OA, AA, kappa, confusion)."""
     from pathlib import Path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hsi.cli.options import device_option, output_file_option, seed_option, var_option
+from hsi.cli.options import device_option, guarded, output_file_option, seed_option, var_option
 
 #: Clustering methods (``hsi.clustering.METHODS``, kept here so ``--help`` needs no torch).
 METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet")
@@ -60,6 +60,7 @@ def cluster_file(cube_path: str, k, output: str, *, method: str = "kmeans", seed
 @click.option("--confidence", type=click.Path(dir_okay=False), default=None,
               help="Also write per-pixel confidence in [0, 1] (float32 GeoTIFF).")
 @var_option
+@guarded(outputs=("output", "confidence"), inputs=("cube",))
 def cluster(cube, k, output, method, seed, device, confidence, var):
     """Cluster the pixels of CUBE into K clusters and write a uint8 class map to OUTPUT.
 

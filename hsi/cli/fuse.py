@@ -6,7 +6,7 @@ import time
 
 import click
 
-from hsi.cli.options import device_option, output_file_option, ratio_option, seed_option
+from hsi.cli.options import device_option, guarded, output_file_option, ratio_option, seed_option
 
 #: Fusion methods the CLI offers (INFN and the classical baselines of ``hsi.fusion``).
 METHODS = ("infn", "glp", "gsa", "cnmf", "bicubic")
@@ -41,6 +41,7 @@ method_option = click.option(
               help="Training steps of --fit-scene.")
 @click.option("--fit-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time budget of --fit-scene in minutes.")
+@guarded(outputs=("output",), inputs=("lr_hsi", "hr_msi", "model"))
 def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap, batch, device,
          seed, fit_steps, fit_minutes):
     """Fuse LR_HSI with HR_MSI into OUTPUT on the HR-MSI grid with the LR-HSI's wavelengths.

@@ -21,10 +21,13 @@ from hsi.cli.options import device_option, seed_option
               help="Worker processes of the local cluster [default: CPU count].")
 @click.option("--retries", type=click.IntRange(min=0), default=0, show_default=True,
               help="Retries of a failing scene before it counts as failed.")
+@click.option("--wait", is_flag=True,
+              help="When another batch is writing to OUTPUT, wait for it instead of stopping.")
 @device_option
 @seed_option
 @click.pass_context
-def fuse_batch(ctx, manifest, output, method, model, scheduler, workers, retries, device, seed):
+def fuse_batch(ctx, manifest, output, method, model, scheduler, workers, retries, wait, device,
+               seed):
     """Fuse every scene of MANIFEST into OUTPUT/NAME.tif.
 
     MANIFEST is a CSV with columns name,lr_hsi,hr_msi (paths relative to the CSV) or a folder
@@ -41,7 +44,8 @@ def fuse_batch(ctx, manifest, output, method, model, scheduler, workers, retries
     from hsi.batch import REPORT_NAME, run_batch
 
     report = run_batch(manifest, output, method=method, model=model, scheduler=scheduler,
-                       workers=workers, retries=retries, progress=True, device=device, seed=seed)
+                       workers=workers, retries=retries, progress=True, device=device, seed=seed,
+                       wait=wait)
     click.echo(report.table())
     click.echo(f"report: {report.out_dir}/{REPORT_NAME}")
     ctx.exit(report.exit_code)

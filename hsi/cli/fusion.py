@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from hsi.cli.options import device_option, output_file_option, psf_sigma_option, seed_option
+from hsi.cli.options import (
+    device_option,
+    guarded,
+    output_file_option,
+    psf_sigma_option,
+    seed_option,
+)
 
 
 @click.group("fusion")
@@ -31,6 +37,7 @@ def fusion() -> None:
 @device_option
 @click.option("--resume", is_flag=True, help="Continue from OUTPUT's step and optimizer state.")
 @click.option("--var", default=None, help="Variable to read from .mat cubes.")
+@guarded(outputs=("output",), inputs=("cubes",))
 def train(cubes, output, ratio, sensor, steps, max_minutes, base, psf_sigma, seed, device,
           resume, var):
     """Train INFN on reference CUBES degraded by Wald's protocol; write the checkpoint OUTPUT.

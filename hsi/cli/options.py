@@ -27,3 +27,32 @@ output_file_option = click.option(
     help="Output file.",
 )
 var_option = click.option("--var", default=None, help="Variable to read from a .mat file.")
+
+
+def guarded(outputs: tuple[str, ...], inputs: tuple[str, ...] = ()):
+    """Decorate a command's callback: check its outputs against its inputs before any work.
+
+    ``outputs`` and ``inputs`` name the callback's parameters holding paths (a tuple-valued
+    parameter counts each path). See :func:`hsi.io.guard.check_outputs` for what is refused.
+    Put it below the click decorators.
+    """
+    import functools
+
+    def paths(kwargs: dict, names: tuple[str, ...]) -> list:
+        out = []
+        for name in names:
+            value = kwargs.get(name)
+            out.extend(value if isinstance(value, (tuple, list)) else [value])
+        return out
+
+    def decorate(callback):
+        @functools.wraps(callback)
+        def wrapper(*args, **kwargs):
+            from hsi.io.guard import check_outputs
+
+            check_outputs(paths(kwargs, outputs), paths(kwargs, inputs))
+            return callback(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -32,6 +32,10 @@ PALETTE: list[tuple[int, int, int]] = [
 ]
 
 
+#: Largest class code a label raster may hold (codes are mapped, never used as sizes).
+MAX_CODE = 65535
+
+
 def default_colors(n: int) -> list[tuple[int, int, int]]:
     """``n`` distinct RGB colours for classes 1..n (none of them black)."""
     colors = list(PALETTE[:n])
@@ -52,6 +56,10 @@ def _as_int_labels(arr: np.ndarray, path) -> np.ndarray:
             raise FormatError(f"{path}: labels must be whole numbers, got non-integer values")
     elif arr.dtype.kind not in "iu":
         raise FormatError(f"{path}: labels must be integers, got {arr.dtype}")
+    if arr.size and (arr.max() > MAX_CODE or arr.min() < 0):
+        bad = arr.max() if arr.max() > MAX_CODE else arr.min()
+        raise FormatError(f"{path}: label value {bad:g} outside 0..{MAX_CODE} (0 = unlabelled, "
+                          f"classes are positive codes)")
     return arr.astype(np.int64)
 
 

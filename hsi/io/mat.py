@@ -50,41 +50,64 @@ class MatFile:
         if self.v73:
             import h5py
 
-            with h5py.File(path, "r") as f:
-                for name, obj in f.items():
-                    if name.startswith("#") or not isinstance(obj, h5py.Dataset):
-                        continue
-                    if obj.attrs.get("MATLAB_class", b"") in (b"cell", b"struct"):
-                        continue
-                    self.shapes[name] = tuple(reversed(obj.shape))
+            try:
+                with h5py.File(path, "r") as f:
+                    for name, obj in f.items():
+                        if name.startswith("#") or not isinstance(obj, h5py.Dataset):
+                            continue
+                        if obj.attrs.get("MATLAB_class", b"") in (b"cell", b"struct"):
+                            continue
+                        self.shapes[name] = tuple(reversed(obj.shape))
+            except Exception as exc:  # h5py raises OSError, KeyError, ValueError... on junk
+                raise FormatError(f"{path}: not a readable MATLAB v7.3 file ({exc})") from None
         else:
             import scipy.io
 
             try:
                 listing = scipy.io.whosmat(path)
-            except (ValueError, TypeError, NotImplementedError, scipy.io.matlab.MatReadError) as e:
-                raise FormatError(f"{path}: not a readable MATLAB file ({e})") from None
-            except OSError as exc:
+            except PermissionError as exc:
                 raise HsiIOError(f"{path}: cannot read ({exc.strerror or exc})") from None
+            except Exception as exc:  # scipy raises many kinds on junk (IndexError, OSError...)
+                raise FormatError(f"{path}: not a readable MATLAB file ({exc})") from None
             self.shapes = {name: tuple(shape) for name, shape, cls in listing
                            if cls not in ("cell", "struct", "object", "function_handle")}
 
     def load(self, name: str) -> np.ndarray:
-        """Return variable ``name`` in MATLAB axis order (char arrays as ``str``)."""
+        """Return variable ``name`` in MATLAB axis order (char arrays as ``str``).
+
+        Raises
+        ------
+        ResourceError
+            When the variable's declared size is over :func:`hsi.memory.memory_budget`
+            (checked before anything is decompressed).
+        FormatError
+            When the variable cannot be decoded.
+        """
+        from hsi.memory import check_allocation
+
+        shape = self.shapes.get(name)
+        if shape is not None:  # 8 bytes per element: the widest numeric type scipy returns
+            check_allocation(8 * int(np.prod(shape, dtype=np.float64)),
+                             f"{self.path}: variable {name!r}")
         if self.v73:
             import h5py
 
-            with h5py.File(self.path, "r") as f:
-                ds = f[name]
-                arr = ds[()]
-                if ds.attrs.get("MATLAB_class", b"") == b"char":
-                    return "".join(chr(c) for c in np.asarray(arr).T.reshape(-1))
-                return np.asarray(arr).T
+            try:
+                with h5py.File(self.path, "r") as f:
+                    ds = f[name]
+                    arr = ds[()]
+                    if ds.attrs.get("MATLAB_class", b"") == b"char":
+                        return "".join(chr(c) for c in np.asarray(arr).T.reshape(-1))
+                    return np.asarray(arr).T
+            except Exception as exc:  # corrupt chunks, bad filters...
+                raise FormatError(f"{self.path}: cannot read variable {name!r} ({exc})") from None
         import scipy.io
 
         try:
             out = scipy.io.loadmat(self.path, variable_names=[name], squeeze_me=False)[name]
-        except (ValueError, TypeError, scipy.io.matlab.MatReadError) as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # truncated or corrupt data: IndexError, OSError, zlib...
             raise FormatError(f"{self.path}: cannot read variable {name!r} ({exc})") from None
         if out.dtype.kind == "U":
             return "".join(np.asarray(out).reshape(-1).tolist())

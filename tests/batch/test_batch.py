@@ -124,7 +124,8 @@ class TestRunBatch:
         assert third.done == ["south"] and third.skipped == ["north", "east"]
         assert (out / "east.tif").stat().st_mtime_ns == mtime
         assert sorted(p.name for p in out.iterdir()) == sorted(
-            ["batch-report.json"] + [f"{n}.tif{s}" for n in ("north", "east", "south")
+            [".hsi-batch.lock", "batch-report.json"]
+            + [f"{n}.tif{s}" for n in ("north", "east", "south")
                                      for s in ("", ".done.json")])
 
     def test_model_loaded_once_per_worker(self, scenes_dir, tmp_path, client):

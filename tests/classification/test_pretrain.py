@@ -102,8 +102,9 @@ def test_no_pretraining_keeps_previous_weights(salinas_crop, salinas_split):
     assert set(state) == set(REFERENCE_NONE)
     for name, (total, first) in REFERENCE_NONE.items():
         value = state[name].double()
-        assert float(value.sum()) == pytest.approx(total, abs=1e-3), name
-        assert float(value.flatten()[0]) == pytest.approx(first, abs=1e-4), name
+        # CPU kernels (AVX2 vs AVX-512) differ in the last bits, which training amplifies
+        assert float(value.sum()) == pytest.approx(total, rel=2e-3, abs=1e-3), name
+        assert float(value.flatten()[0]) == pytest.approx(first, abs=1e-3), name
 
 
 def test_bad_pretrain_settings():

@@ -121,7 +121,8 @@ def test_sigkill_then_resume(scenes, tmp_path):
 
     # every output exactly once, no temporaries
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["batch-report.json"] + [f"{n}.tif" for n in NAMES] + [f"{n}.tif.done.json" for n in NAMES])
+        [".hsi-batch.lock", "batch-report.json"] + [f"{n}.tif" for n in NAMES]
+        + [f"{n}.tif.done.json" for n in NAMES])
 
     # byte-identical to an uninterrupted fusion of each scene
     from hsi.fusion.scene import fuse_files
