@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-
 import os
 
 __all__ = ["check_allocation", "limit_heap_growth", "memory_budget", "release_free_memory"]
