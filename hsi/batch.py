@@ -416,7 +416,7 @@ def _one_line(exc: BaseException) -> str:
 
 # ------------------------------------------------------------------------------ driver
 def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.PathLike, *,
-              method: str = "infn", model: str | os.PathLike | None = None, client=None,
+              method: str = "auto", model: str | os.PathLike | None = None, client=None,
               scheduler: str | None = None, workers: int | None = None, retries: int = 0,
               progress: bool = True, device: str = "auto", seed: int = 0,
               memory_limit: str | float | None = "auto", wait: bool = False) -> BatchReport:

@@ -9,12 +9,13 @@ import click
 from hsi.cli.options import device_option, guarded, output_file_option, ratio_option, seed_option
 
 #: Fusion methods the CLI offers (INFN and the classical baselines of ``hsi.fusion``).
-METHODS = ("infn", "glp", "gsa", "cnmf", "bicubic")
+METHODS = ("auto", "infn", "glp", "gsa", "cnmf", "bicubic")
 
 method_option = click.option(
-    "--method", default="infn", show_default=True,
+    "--method", default="auto", show_default=True,
     type=click.Choice(METHODS, case_sensitive=False),
-    help="Fusion method: INFN or a classical baseline.",
+    help="Fusion method: auto (a shipped INFN checkpoint validated for these sensors and this "
+         "ratio, else GLP, said in one line), INFN or a classical baseline.",
 )
 
 
@@ -52,7 +53,7 @@ def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap,
     method = method.lower()
     if model is not None and fit_scene:
         raise click.UsageError("give either --model or --fit-scene, not both")
-    if (model is not None or fit_scene) and method != "infn":
+    if (model is not None or fit_scene) and method not in ("infn", "auto"):
         raise click.UsageError(f"--model and --fit-scene apply to --method infn, not {method}")
     if (fit_steps is not None or fit_minutes is not None) and not fit_scene:
         raise click.UsageError("--fit-steps and --fit-minutes need --fit-scene")

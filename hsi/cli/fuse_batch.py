@@ -35,7 +35,7 @@ def fuse_batch(ctx, manifest, output, method, model, scheduler, workers, retries
     a killed batch finishes it. Exit code 1 when any scene failed.
     """
     method = method.lower()
-    if model is not None and method != "infn":
+    if model is not None and method not in ("infn", "auto"):
         raise click.UsageError(f"--model applies to --method infn, not {method}")
     if scheduler is not None and workers is not None:
         raise click.UsageError("--workers sizes the local cluster; it cannot be used with "

@@ -8,6 +8,7 @@ training ``train_state`` (step, optimizer state) for ``--resume``.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -25,8 +26,15 @@ from hsi.progress import ProgressCallback, report_progress
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
 #: Largest difference (nm) between a checkpoint's and a cube's band centres to call them equal.
 WAVELENGTH_TOLERANCE_NM = 10.0
+#: ``method="auto"``: a shipped INFN checkpoint validated for the inputs' sensors and ratio,
+#: else GLP (the classical method INFN must beat), with a one-line notice saying why.
+AUTO = "auto"
+#: The method ``auto`` falls back to.
+FALLBACK = "glp"
 
-__all__ = ["check_pair", "estimate", "fuse", "glp_moments", "gsa_statistics", "load_infn",
+log = logging.getLogger("hsi.fusion")
+
+__all__ = ["check_pair", "default_model", "estimate", "fuse", "glp_moments", "gsa_statistics", "load_infn",
            "predict", "resolve_model", "save_infn", "shipped_checkpoints"]
 
 
@@ -104,12 +112,82 @@ def _mismatch(model: INFN, lr: Cube, msi: Cube) -> str | None:
     return None
 
 
-def check_model(model: INFN, lr_hsi: Cube, hr_msi: Cube) -> None:
-    """Raise a one-line :class:`ModelError` when ``model`` does not match the pair's bands."""
-    why = _mismatch(model, lr_hsi, hr_msi)
+def check_model(model: INFN, lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> None:
+    """Refuse a model that cannot run on the pair; warn when it runs outside its sensors.
+
+    A band-count mismatch raises (the network cannot run); band centres beyond
+    :data:`WAVELENGTH_TOLERANCE_NM`, inputs without wavelengths, or a ratio the checkpoint was
+    not validated at log one warning line (the user chose the model; it runs).
+
+    Raises
+    ------
+    ModelError
+        When the band counts differ from the model's.
+    """
+    c = model.config
+    name = model.meta.get("path", "the model")
+    if lr_hsi.bands != c.hsi_bands or hr_msi.bands != c.msi_bands:
+        raise ModelError(f"{name} expects {_describe(model)}; got {lr_hsi.bands} HSI bands and "
+                         f"{hr_msi.bands} MSI bands")
+    why = _outside_validation(model, lr_hsi, hr_msi, ratio)
     if why:
-        name = model.meta.get("path", "the model")
-        raise ModelError(f"{name} expects {_describe(model)}; {why}")
+        log.warning("%s is used outside what it was validated for: %s", name, why)
+
+
+def _outside_validation(model: INFN, lr: Cube, msi: Cube, ratio: int | None) -> str | None:
+    """Why ``model`` is not known to beat GLP on this pair, or ``None`` when it is."""
+    if lr.wavelengths is None or msi.wavelengths is None:
+        return "the inputs carry no wavelengths, so their sensors cannot be checked"
+    why = _mismatch(model, lr, msi)
+    if why:
+        return why
+    validated = [int(r) for r in model.meta.get("validated_ratios", [])]
+    if ratio is not None and int(ratio) not in validated:
+        at = "x" + "/x".join(map(str, validated)) if validated else "no ratio"
+        return f"ratio x{ratio} (validated against GLP at {at})"
+    return None
+
+
+def default_model(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu"
+                  ) -> tuple[INFN | None, str]:
+    """The shipped checkpoint ``method="auto"`` uses for this pair, or ``None`` and why not.
+
+    A checkpoint qualifies when the inputs carry wavelengths, its sensors match them (band
+    counts, centres within :data:`WAVELENGTH_TOLERANCE_NM`) and ``ratio`` is one of its
+    ``meta["validated_ratios"]``: the ratios at which it beat GLP on scenes it never saw.
+
+    Returns
+    -------
+    (INFN or None, str)
+        The model and its file name, or ``None`` and the reason in words.
+    """
+    reasons = []
+    for path in shipped_checkpoints():
+        try:
+            model = load_infn(path, device)
+        except ModelError:
+            continue
+        c = model.config
+        if lr_hsi.bands != c.hsi_bands or hr_msi.bands != c.msi_bands:
+            reasons.append(f"{path.stem}: {_describe(model)}")
+            continue
+        why = _outside_validation(model, lr_hsi, hr_msi, ratio)
+        if why is None:
+            return model, path.name
+        reasons.append(f"{path.stem}: {why}")
+    detail = "; ".join(reasons) if reasons else "none shipped"
+    return None, (f"no shipped INFN checkpoint is validated for {lr_hsi.bands} HSI and "
+                  f"{hr_msi.bands} MSI bands at x{ratio} ({detail})")
+
+
+def auto_method(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu") -> tuple[str, INFN | None]:
+    """Resolve ``method="auto"``: ``("infn", model)`` or ``("glp", None)`` with a notice line."""
+    model, why = default_model(lr_hsi, hr_msi, ratio, device)
+    if model is None:
+        log.warning("using %s: %s", FALLBACK.upper(), why)
+        return FALLBACK, None
+    log.info("using INFN (%s)", why)
+    return "infn", model
 
 
 def shipped_checkpoints() -> list[Path]:
@@ -165,8 +243,10 @@ def checked_method(method: str, *, model=None, fit_scene: bool = False) -> str:
     from hsi.fusion.baselines import BASELINES
 
     method = method.lower()
-    if method != "infn" and method not in BASELINES:
-        raise ModelError(f"unknown fusion method {method!r}: use infn or "
+    if method == AUTO and (model is not None or fit_scene):
+        method = "infn"  # a model or scene fitting says which method the user wants
+    if method not in ("infn", AUTO) and method not in BASELINES:
+        raise ModelError(f"unknown fusion method {method!r}: use auto, infn or "
                          f"{', '.join(sorted(BASELINES))}")
     if method != "infn" and (model is not None or fit_scene):
         raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
@@ -223,7 +303,7 @@ def resolve_model(
         model = load_infn(model, dev)
     if not isinstance(model, INFN):
         raise ModelError(f"model must be a checkpoint path or an INFN, got {type(model).__name__}")
-    check_model(model, lr_hsi, hr_msi)
+    check_model(model, lr_hsi, hr_msi, ratio)
     return model.to(dev).eval()
 
 
@@ -346,7 +426,7 @@ def fuse(
     lr_hsi: Cube,
     hr_msi: Cube,
     *,
-    method: str = "infn",
+    method: str = AUTO,
     model=None,
     ratio: int | None = None,
     fit_scene: bool = False,
@@ -368,11 +448,13 @@ def fuse(
     hr_msi : Cube, shape (m, H, W)
         High-resolution multispectral image of the same ground.
     method : str
-        ``"infn"`` or a classical baseline of :data:`hsi.fusion.baselines.BASELINES`
-        (``"bicubic"``, ``"glp"``, ``"gsa"``, ``"cnmf"``).
+        ``"auto"`` (default: a shipped INFN checkpoint validated for these sensors and this
+        ratio, else GLP with a one-line notice, see :func:`default_model`), ``"infn"`` or a
+        classical baseline of :data:`hsi.fusion.baselines.BASELINES` (``"bicubic"``,
+        ``"glp"``, ``"gsa"``, ``"cnmf"``).
     model : path or INFN, optional
-        INFN checkpoint or model. Without it (and without ``fit_scene``), a shipped
-        checkpoint whose sensor metadata matches the inputs is used.
+        INFN checkpoint or model. With ``method="infn"`` and neither a model nor
+        ``fit_scene``, a shipped checkpoint whose sensor metadata matches the inputs is used.
     ratio : int, optional
         HR/LR ratio; needed only for images without georeference whose sizes are not an
         exact multiple (see :func:`check_pair`).
@@ -436,7 +518,9 @@ def fuse(
     lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev) / s_lr
     msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev) / s_msi
     net = None
-    if method == "infn":
+    if method == AUTO:
+        method, net = auto_method(lr_hsi, hr_msi, r, dev)
+    elif method == "infn":
         net = resolve_model(lr_hsi, hr_msi, model=model, ratio=r, fit_scene=fit_scene,
                             device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
                             fit_minutes=fit_minutes, scales=(s_lr, s_msi),

@@ -382,7 +382,7 @@ def fuse_files(
     hr_path: str | os.PathLike,
     out_path: str | os.PathLike,
     *,
-    method: str = "infn",
+    method: str = "auto",
     model=None,
     ratio: int | None = None,
     fit_scene: bool = False,
@@ -452,7 +452,7 @@ def fuse_files(
 
     from hsi.device import pick_device, seed_everything
     from hsi.errors import ModelError
-    from hsi.fusion.api import checked_method, estimate, resolve_model, scaled
+    from hsi.fusion.api import AUTO, auto_method, checked_method, estimate, resolve_model, scaled
     from hsi.fusion.fit import fit_scene as fit_scene_model
     from hsi.fusion.grid import check_pair
     from hsi.io.geotiff import GeoTiffTileWriter
@@ -474,7 +474,9 @@ def fuse_files(
         release_free_memory()
 
         net = None
-        if method == "infn":
+        if method == AUTO:
+            method, net = auto_method(lr.cube, hr.cube, r, dev)
+        elif method == "infn":
             if fit_scene:
                 windows = fit_windows(hr.cube.height, hr.cube.width, r)
                 net = fit_scene_model([scaled(lr.read(w), scales[0]) for w, _ in windows],

@@ -53,28 +53,101 @@ class TestFuse:
 
     def test_unknown_method(self, pair):
         _, lr, msi = pair
-        with pytest.raises(ModelError, match="unknown fusion method 'pca': use infn or "):
+        with pytest.raises(ModelError, match="unknown fusion method 'pca': use auto, infn or "):
             fuse(lr, msi, method="pca")
 
     def test_no_matching_shipped_checkpoint_names_the_options(self):
         lr = Cube(np.random.default_rng(0).random((31, 8, 8), dtype=np.float32))
         msi = Cube(np.random.default_rng(1).random((3, 32, 32), dtype=np.float32))
         with pytest.raises(ModelError) as exc:
-            fuse(lr, msi, device="cpu")
+            fuse(lr, msi, method="infn", device="cpu")
         msg = str(exc.value)
         assert "\n" not in msg
         assert msg.startswith("no shipped INFN checkpoint matches 31 HSI bands and 3 MSI bands")
         assert msg.endswith("give --model MODEL.pt, use --fit-scene, or --method glp")
 
-    @pytest.mark.skipif(not shipped_checkpoints(), reason="no shipped checkpoint")
-    def test_shipped_checkpoint_is_picked_for_the_sample_sensors(self, pair):
-        crop, lr, msi = pair
-        ref = crop.data
-        out = fuse(lr, msi, device="cpu")  # no model: the shipped AVIRIS/Sentinel-2 x4 one
+
+def _notices(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+class TestDefaultMethod:
+    """``method="auto"``: a shipped checkpoint only where it was validated, else GLP, said once."""
+
+    @pytest.fixture
+    def validated_dir(self, tmp_path, monkeypatch):
+        """A checkpoint folder holding the shipped AVIRIS/Sentinel-2 model, marked validated
+        at x4 (its real metadata says no ratio: it never beat GLP)."""
+        from hsi.fusion import api, load_infn, save_infn
+
+        src = shipped_checkpoints()[0]
+        model = load_infn(src)
+        model.meta["validated_ratios"] = [4]
+        save_infn(tmp_path / src.name, model)
+        monkeypatch.setattr(api, "CHECKPOINT_DIR", tmp_path)
+        return tmp_path
+
+    def test_matching_sensors_and_validated_ratio_use_the_checkpoint(self, pair, validated_dir,
+                                                                     caplog):
+        _, lr, msi = pair
+        with caplog.at_level("INFO", logger="hsi.fusion"):
+            out = fuse(lr, msi, device="cpu")
         assert out.metadata["fusion_method"] == "infn"
-        p_infn = psnr(ref / 1e4, out.data / 1e4)
-        p_bic = psnr(ref / 1e4, fuse(lr, msi, method="bicubic").data / 1e4)
-        assert p_infn > p_bic + 5
+        assert not _notices(caplog)
+        explicit = fuse(lr, msi, method="infn", model=validated_dir / shipped_checkpoints()[0].name)
+        np.testing.assert_array_equal(out.data, explicit.data)
+
+    def test_unvalidated_ratio_falls_back_to_glp_with_one_line(self, salinas, validated_dir,
+                                                               caplog):
+        crop = salinas.crop(Window(0, 0, 64, 64))
+        lr, msi = simulate_pair(crop, 2, "sentinel2")  # x2: the checkpoint is validated at x4
+        with caplog.at_level("WARNING", logger="hsi.fusion"):
+            out = fuse(lr, msi, device="cpu")
+        assert out.metadata["fusion_method"] == "glp"
+        (line,) = _notices(caplog)
+        assert line.startswith("using GLP: ") and "x2" in line and "\n" not in line
+        np.testing.assert_array_equal(out.data, fuse(lr, msi, method="glp").data)
+
+    def test_inputs_without_wavelengths_fall_back_to_glp(self, pair, validated_dir, caplog):
+        _, lr, msi = pair
+        bare_lr = Cube(lr.data, transform=lr.transform, crs=lr.crs)
+        bare_msi = Cube(msi.data, transform=msi.transform, crs=msi.crs)
+        with caplog.at_level("WARNING", logger="hsi.fusion"):
+            out = fuse(bare_lr, bare_msi, device="cpu")
+        assert out.metadata["fusion_method"] == "glp"
+        (line,) = _notices(caplog)
+        assert "no wavelengths" in line
+
+    def test_other_sensor_falls_back_to_glp(self, pair, validated_dir, caplog):
+        _, lr, msi = pair
+        shifted = msi.with_data(msi.data, wavelengths=msi.wavelengths + 40.0)
+        with caplog.at_level("WARNING", logger="hsi.fusion"):
+            out = fuse(lr, shifted, device="cpu")
+        assert out.metadata["fusion_method"] == "glp"
+        (line,) = _notices(caplog)
+        assert "MSI band centres differ" in line
+
+    def test_shipped_checkpoint_without_validation_is_not_the_default(self, pair, caplog):
+        _, lr, msi = pair
+        with caplog.at_level("WARNING", logger="hsi.fusion"):
+            out = fuse(lr, msi, device="cpu")
+        expect = "infn" if any(load_validated(p) for p in shipped_checkpoints()) else "glp"
+        assert out.metadata["fusion_method"] == expect
+
+    def test_explicit_model_outside_its_ratio_runs_and_warns(self, salinas, caplog):
+        crop = salinas.crop(Window(0, 0, 64, 64))
+        lr, msi = simulate_pair(crop, 2, "sentinel2")
+        with caplog.at_level("WARNING", logger="hsi.fusion"):
+            out = fuse(lr, msi, method="infn", model=shipped_checkpoints()[0], device="cpu")
+        assert out.metadata["fusion_method"] == "infn"
+        (line,) = _notices(caplog)
+        assert "outside what it was validated for" in line and "x2" in line
+
+
+def load_validated(path) -> list[int]:
+    from hsi.fusion import load_infn
+
+    return list(load_infn(path).meta.get("validated_ratios", []))
 
 
 class TestFitScene:
