@@ -170,12 +170,28 @@ def command_line() -> str:
     return "python " + " ".join(shlex.quote(a) for a in argv)
 
 
+def git_commit() -> str:
+    """The checkout's commit, ``+dirty`` when files differ from it (``"unknown"`` outside git)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty.strip() else "")
+
+
 def results_section(title: str, table: str, *, notes: str = "", device=None,
                     command: str | None = None, when: _dt.datetime | None = None) -> str:
     """The markdown section :func:`append_results` appends (exposed for tests and dry runs)."""
     when = when or _dt.datetime.now().astimezone()
     lines = [f"## {title} ({when:%Y-%m-%d %H:%M %Z})".replace(" )", ")"), "",
              f"- Machine: {device_description(device)}",
+             f"- Commit: {git_commit()}",
              f"- Command: `{command or command_line()}`", "", table.strip(), ""]
     if notes.strip():
         lines += [notes.strip(), ""]

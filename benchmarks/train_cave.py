@@ -14,20 +14,12 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import subprocess
 import sys
 import time
 
 import torch
 
-
-def git_commit() -> str:
-    """The checkout's commit (``"unknown"`` outside git)."""
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+from benchmarks.common import git_commit
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -51,8 +51,13 @@ def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
         )
 
 
-def check_wavelengths(wavelengths, bands: int, name: str = "wavelengths") -> np.ndarray:
+def check_wavelengths(wavelengths, bands: int, name: str = "wavelengths", *,
+                      increasing: bool = False) -> np.ndarray:
     """Return ``wavelengths`` as a float64 array in nm after checking them.
+
+    A cube's bands keep the file's order: RGB cameras store R, G, B (600/530/460 nm) and
+    AVIRIS's spectrometers overlap (696.5 nm then 686.9 nm), so order is only enforced where a
+    method needs a sorted grid (``increasing=True``, e.g. the sample grid of a response curve).
 
     Parameters
     ----------
@@ -60,18 +65,25 @@ def check_wavelengths(wavelengths, bands: int, name: str = "wavelengths") -> np.
         Band centres in nm.
     bands : int
         The cube's band count.
+    increasing : bool
+        Also require strictly increasing values.
 
     Raises
     ------
     WavelengthError
-        Wrong count, non-finite values or not strictly increasing.
+        Wrong count, non-finite or non-positive values, or (``increasing``) not strictly
+        increasing.
     """
     wl = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
     if wl.size != bands:
         raise WavelengthError(f"{name}: expected {bands} values (one per band), got {wl.size}")
     if not np.all(np.isfinite(wl)):
         raise WavelengthError(f"{name}: contains NaN or infinite values")
-    if wl.size > 1 and not np.all(np.diff(wl) > 0):
+    if np.any(wl <= 0):
+        i = int(np.argmax(wl <= 0))
+        raise WavelengthError(f"{name}: band {i + 1} is {wl[i]:g} nm; wavelengths must be "
+                              f"positive")
+    if increasing and wl.size > 1 and not np.all(np.diff(wl) > 0):
         i = int(np.argmax(np.diff(wl) <= 0))
         raise WavelengthError(
             f"{name}: must be strictly increasing, but band {i + 1} is {wl[i]:g} nm "

@@ -64,7 +64,7 @@ class Cube:
         Pixel values; reflectance in [0, 1] by convention after :meth:`normalized`, but any
         numeric dtype is kept as read.
     wavelengths : numpy.ndarray, shape (bands,), optional
-        Band centres in nm, strictly increasing.
+        Band centres in nm, in the file's band order (not necessarily increasing).
     fwhm : numpy.ndarray, shape (bands,), optional
         Full width at half maximum of each band, in nm.
     crs : rasterio.crs.CRS, optional
@@ -301,7 +301,7 @@ class Cube:
     def __repr__(self) -> str:
         wl = ""
         if self.wavelengths is not None:
-            wl = f", {self.wavelengths[0]:.1f}–{self.wavelengths[-1]:.1f} nm"
+            wl = f", {self.wavelengths.min():.1f}–{self.wavelengths.max():.1f} nm"
         geo = f", crs={self.crs.to_string()}" if self.crs is not None else ""
         lazy = ", lazy" if self.is_lazy else ""
         size = f"{self.bands}×{self.height}×{self.width}"

@@ -374,8 +374,8 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
         Blurred and decimated; the cube's wavelengths and FWHM; transform
         ``transform @ Affine.scale(ratio)`` (same origin, pixels ``ratio`` times larger).
     hr_msi : Cube, shape (msi_bands, H', W'), float32
-        The cropped cube seen through the SRF; wavelengths = band peak wavelengths when they
-        increase (else ``None``); band names in ``metadata["band_names"]``.
+        The cropped cube seen through the SRF, bands in the sensor's order (R, G, B for a
+        camera); wavelengths = band peak wavelengths; band names in ``metadata["band_names"]``.
 
     Raises
     ------
@@ -403,13 +403,12 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
         hr = spectral_response(x, torch.as_tensor(matrix, dtype=torch.float32, device=dev))
     lr_transform = ref.transform @ Affine.scale(r) if ref.transform is not None else None
     centres = srf.centres
-    increasing = centres.size == 1 or bool(np.all(np.diff(centres) > 0))
     meta = {"ratio": r, "psf_sigma": sigma, "srf": srf.name, "source": cube.name}
     lr_cube = Cube(lr.cpu().numpy(), wavelengths=ref.wavelengths, fwhm=ref.fwhm, crs=ref.crs,
                    transform=lr_transform, nodata=None, name=f"{cube.name}_lr_x{r}".lstrip("_"),
                    metadata=dict(meta))
-    hr_cube = Cube(hr.cpu().numpy(), wavelengths=centres if increasing else None,
-                   fwhm=srf.fwhm if increasing else None, crs=ref.crs, transform=ref.transform,
+    hr_cube = Cube(hr.cpu().numpy(), wavelengths=centres, fwhm=srf.fwhm, crs=ref.crs,
+                   transform=ref.transform,
                    nodata=None, name=f"{cube.name}_{srf.name}".lstrip("_"),
                    metadata={**meta, "band_names": list(srf.band_names)})
     return lr_cube, hr_cube

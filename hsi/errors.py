@@ -38,7 +38,7 @@ class ShapeError(HsiError, ValueError):
 
 
 class WavelengthError(HsiError, ValueError):
-    """Wavelengths are missing, of the wrong count, not increasing, or outside a sensor's range."""
+    """Wavelengths are missing, of the wrong count, not positive, or outside a sensor's range."""
 
 
 class SensorError(HsiError, ValueError):

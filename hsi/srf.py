@@ -8,6 +8,7 @@ matrix whose rows sum to 1. :func:`load_srf` gives the presets (:data:`SRF_PRESE
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,11 @@ from hsi.check import check_wavelengths
 from hsi.cube import wavelengths_in_nm
 from hsi.errors import FormatError, HsiIOError, SensorError, ShapeError, WavelengthError
 from hsi.srf_presets import PRESETS
+
+log = logging.getLogger("hsi.srf")
+#: A band reaching outside a cube's range is truncated (with a warning) when at least this
+#: share of its response area lies inside the range, and refused otherwise.
+MIN_INSIDE_AREA = 0.9
 
 __all__ = ["SIGNIFICANT_RESPONSE", "SRF", "SRF_PRESETS", "load_srf"]
 
@@ -68,7 +74,8 @@ class SRF:
             raise SensorError(f"SRF {self.name!r}: curves must be (msi_bands, n), "
                               f"got {curves.shape}")
         self.wavelengths = check_wavelengths(self.wavelengths, curves.shape[1],
-                                             name=f"SRF {self.name!r} wavelengths")
+                                             name=f"SRF {self.name!r} wavelengths",
+                                             increasing=True)
         if not np.all(np.isfinite(curves)):
             raise SensorError(f"SRF {self.name!r}: curves contain NaN or infinite values")
         if np.any(curves < 0):
@@ -320,6 +327,25 @@ class SRF:
             out[b] = right - left
         return out
 
+    def area_inside(self, lo: float, hi: float) -> np.ndarray:
+        """Fraction of each band's response area (trapezoids on its grid) within ``[lo, hi]`` nm.
+
+        Returns
+        -------
+        numpy.ndarray, shape (msi_bands,)
+        """
+        from scipy.integrate import trapezoid
+
+        fine = np.union1d(self.wavelengths, [lo, hi])
+        fine = fine[(fine >= self.wavelengths[0]) & (fine <= self.wavelengths[-1])]
+        out = np.empty(self.msi_bands)
+        for b, curve in enumerate(self.curves):
+            y = np.interp(fine, self.wavelengths, curve)
+            total = trapezoid(y, fine)
+            keep = (fine >= lo) & (fine <= hi)
+            out[b] = trapezoid(y[keep], fine[keep]) / total if total > 0 else 0.0
+        return out
+
     def significant_range(self, threshold: float = SIGNIFICANT_RESPONSE) -> np.ndarray:
         """Wavelength span where each band's response exceeds ``threshold`` × its peak.
 
@@ -344,7 +370,7 @@ class SRF:
         Parameters
         ----------
         hsi_wavelengths : array-like, shape (hsi_bands,)
-            The cube's band centres in nm, strictly increasing.
+            The cube's band centres in nm, in the cube's order (any order).
         threshold : float
             Fraction of a band's peak above which its response must lie within the cube's
             wavelength range.
@@ -352,28 +378,37 @@ class SRF:
         Returns
         -------
         numpy.ndarray, shape (msi_bands, hsi_bands), float64
-            Non-negative rows summing to 1.
+            Non-negative rows summing to 1, columns in the cube's band order.
 
         Raises
         ------
         SensorError
             Naming every band whose significant response reaches outside the cube's range
-            ``[min, max]`` (it would be only partly observed) or that no cube band samples above
-            ``threshold`` × its peak (it overlaps no band).
+            ``[min, max]`` with less than :data:`MIN_INSIDE_AREA` of its area inside (a band
+            with at least that much inside is truncated to the range and renormalised, with a
+            one-line warning), or that no cube band samples above ``threshold`` × its peak.
         WavelengthError
-            Wavelengths not strictly increasing.
+            Non-finite or non-positive wavelengths.
         """
         wl = np.asarray(hsi_wavelengths, dtype=np.float64).reshape(-1)
         wl = check_wavelengths(wl, wl.size, name="cube wavelengths")
-        lo, hi = float(wl[0]), float(wl[-1])
+        lo, hi = float(wl.min()), float(wl.max())
         span = self.significant_range(threshold)
-        outside = [f"{n} ({a:g}-{b:g} nm)" for n, (a, b) in zip(self.band_names, span, strict=True)
-                   if a < lo or b > hi]
+        inside = self.area_inside(lo, hi)
+        outside, truncated = [], []
+        for n, (a, b), frac in zip(self.band_names, span, inside, strict=True):
+            if a >= lo and b <= hi:
+                continue
+            (truncated if frac >= MIN_INSIDE_AREA else outside).append(
+                f"{n} ({a:g}-{b:g} nm, {frac:.0%} of its area inside)")
         if outside:
             raise SensorError(
                 f"SRF {self.name!r}: band(s) {', '.join(outside)} fall outside the cube's "
-                f"wavelength range {lo:g}-{hi:g} nm (response above {threshold:.0%} of peak "
-                f"must be observed); use a sensor inside that range")
+                f"wavelength range {lo:g}-{hi:g} nm (at least {MIN_INSIDE_AREA:.0%} of a band's "
+                f"response must be observed); use a sensor inside that range")
+        if truncated:
+            log.warning("SRF %r: band(s) %s truncated to the cube's range %g-%g nm and "
+                        "renormalised", self.name, ", ".join(truncated), lo, hi)
         mat = np.stack([np.interp(wl, self.wavelengths, c, left=0.0, right=0.0)
                         for c in self.curves])
         # A band whose significant part falls between two cube bands is seen by none of them.

@@ -564,3 +564,44 @@ def test_strided_sample_of_a_lazy_cube_equals_numpy_striding():
     lazy = da.from_array(x, chunks=(2, 17, 30))
     for step in (1, 3, 11, 200):
         np.testing.assert_array_equal(_strided_sample(lazy, step), x[:, ::step, ::step])
+
+
+class TestBandOrderAndTruncation:
+    """Issue 12: a camera's R, G, B order is kept; a band mostly inside the range is truncated."""
+
+    def test_band_mostly_inside_is_truncated_and_renormalised(self, caplog):
+        srf = SRF.gaussian([440.0, 550.0], [40.0, 40.0], names=["b", "g"], name="edge")
+        wl = np.arange(410.0, 701.0, 10.0)
+        with caplog.at_level("WARNING", logger="hsi.srf"):
+            m = srf.matrix(wl)
+        np.testing.assert_allclose(m.sum(1), 1.0)
+        (line,) = [r.getMessage() for r in caplog.records]
+        assert "b (" in line and "truncated" in line and "\n" not in line
+        assert srf.area_inside(410.0, 700.0)[0] == pytest.approx(0.962, abs=0.01)
+
+    def test_band_mostly_outside_is_refused(self):
+        srf = SRF.gaussian([410.0, 550.0], [40.0, 40.0], names=["b", "g"], name="edge")
+        with pytest.raises(SensorError, match=r"band\(s\) b \(.*% of its area inside"):
+            srf.matrix(np.arange(410.0, 701.0, 10.0))
+
+    def test_camera_bands_keep_their_order_through_files(self, tmp_path):
+        from click.testing import CliRunner
+
+        import hsi
+        from hsi.cli.main import cli
+
+        wl = np.arange(400.0, 701.0, 10.0)
+        rng = np.random.default_rng(0)
+        ref = Cube(rng.random((31, 32, 32), dtype=np.float32), wavelengths=wl)
+        lr, msi = simulate_pair(ref, 4, "nikon_d700")
+        assert np.all(np.diff(msi.wavelengths) < 0)  # R, G, B: decreasing band centres
+        hsi.save(lr, tmp_path / "lr.tif")
+        hsi.save(msi, tmp_path / "rgb.tif")
+        back = hsi.open(tmp_path / "rgb.tif")
+        np.testing.assert_allclose(back.wavelengths, msi.wavelengths)
+        result = CliRunner().invoke(cli, ["fuse", str(tmp_path / "lr.tif"),
+                                          str(tmp_path / "rgb.tif"), "-o",
+                                          str(tmp_path / "out.tif"), "--method", "glp",
+                                          "--ratio", "4"])
+        assert result.exit_code == 0, result.output
+        assert hsi.open(tmp_path / "out.tif").shape == (31, 32, 32)

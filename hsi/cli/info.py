@@ -14,7 +14,7 @@ def describe(cube, path: str = "") -> list[tuple[str, str]]:
             ("dtype", str(cube.dtype))]
     if cube.wavelengths is not None:
         wl = cube.wavelengths
-        rows.append(("wavelengths", f"{wl[0]:.1f}–{wl[-1]:.1f} nm ({wl.size} bands)"))
+        rows.append(("wavelengths", f"{wl.min():.1f}–{wl.max():.1f} nm ({wl.size} bands)"))
     else:
         rows.append(("wavelengths", "none"))
     if cube.fwhm is not None:

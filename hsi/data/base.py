@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -228,8 +230,7 @@ class Dataset:
         for url in urls:
             try:
                 with atomic_path(dest) as tmp:
-                    with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as f:
-                        shutil.copyfileobj(response, f)
+                    _fetch(url, tmp)
                     got = sha256sum(tmp)
                     if got != expected:
                         raise ChecksumError(f"{url}: sha256 {got} differs from the registry's "
@@ -237,7 +238,7 @@ class Dataset:
                 return dest
             except ChecksumError as exc:
                 error = exc
-            except (urllib.error.URLError, OSError) as exc:
+            except (urllib.error.URLError, OSError, zipfile.BadZipFile, KeyError) as exc:
                 error = HsiIOError(f"{url}: download failed ({getattr(exc, 'reason', exc)})")
         assert error is not None
         raise error
@@ -249,6 +250,20 @@ class Dataset:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(root={str(self.root)!r})"
+
+
+def _fetch(url: str, dest: Path) -> None:
+    """Copy ``url`` to ``dest``; ``URL#member=PATH`` extracts one member of a zip (a wheel)."""
+    base, _, member = url.partition("#member=")
+    if not member:
+        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as f:
+            shutil.copyfileobj(response, f)
+        return
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmpdir:
+        archive = Path(tmpdir) / "archive.zip"
+        _fetch(base, archive)
+        with zipfile.ZipFile(archive) as z, z.open(member) as src, open(dest, "wb") as f:
+            shutil.copyfileobj(src, f)
 
 
 def loadmat(path: Path, variables: list[str] | None = None) -> dict[str, Any]:

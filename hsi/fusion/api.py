@@ -34,8 +34,9 @@ FALLBACK = "glp"
 
 log = logging.getLogger("hsi.fusion")
 
-__all__ = ["check_pair", "default_model", "estimate", "fuse", "glp_moments", "gsa_statistics", "load_infn",
-           "predict", "resolve_model", "save_infn", "shipped_checkpoints"]
+__all__ = ["auto_method", "check_pair", "default_model", "estimate", "fuse", "glp_moments",
+           "gsa_statistics", "load_infn", "predict", "resolve_model", "save_infn",
+           "shipped_checkpoints"]
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -92,7 +93,7 @@ def load_infn(path: str | os.PathLike, device="cpu") -> INFN:
 def _describe(model: INFN) -> str:
     c, meta = model.config, model.meta
     wl = meta.get("hsi_wavelengths")
-    span = f" ({wl[0]:.0f}–{wl[-1]:.0f} nm)" if wl else ""
+    span = f" ({min(wl):.0f}–{max(wl):.0f} nm)" if wl else ""
     srf = f" ({meta['srf']})" if meta.get("srf") else ""
     return f"{c.hsi_bands} HSI bands{span} and {c.msi_bands} MSI bands{srf}"
 
@@ -129,21 +130,27 @@ def check_model(model: INFN, lr_hsi: Cube, hr_msi: Cube, ratio: int | None = Non
     if lr_hsi.bands != c.hsi_bands or hr_msi.bands != c.msi_bands:
         raise ModelError(f"{name} expects {_describe(model)}; got {lr_hsi.bands} HSI bands and "
                          f"{hr_msi.bands} MSI bands")
-    why = _outside_validation(model, lr_hsi, hr_msi, ratio)
+    known = {int(r) for r in model.meta.get("validated_ratios", [])} | set(c.ratios)
+    why = _outside_validation(model, lr_hsi, hr_msi, ratio, sorted(known))
     if why:
-        log.warning("%s is used outside what it was validated for: %s", name, why)
+        log.warning("%s is used outside its sensors or ratios: %s", name, why)
 
 
-def _outside_validation(model: INFN, lr: Cube, msi: Cube, ratio: int | None) -> str | None:
-    """Why ``model`` is not known to beat GLP on this pair, or ``None`` when it is."""
-    if lr.wavelengths is None or msi.wavelengths is None:
+def _outside_validation(model: INFN, lr: Cube, msi: Cube, ratio: int | None,
+                        ratios: list[int]) -> str | None:
+    """Why ``model`` is not known to fit this pair, or ``None`` when it is.
+
+    The pair must carry wavelengths where the model recorded its sensors', match them
+    (:func:`_mismatch`), and ``ratio`` must be one of ``ratios``.
+    """
+    recorded = model.meta.get("hsi_wavelengths") is not None
+    if recorded and (lr.wavelengths is None or msi.wavelengths is None):
         return "the inputs carry no wavelengths, so their sensors cannot be checked"
     why = _mismatch(model, lr, msi)
     if why:
         return why
-    validated = [int(r) for r in model.meta.get("validated_ratios", [])]
-    if ratio is not None and int(ratio) not in validated:
-        at = "x" + "/x".join(map(str, validated)) if validated else "no ratio"
+    if ratio is not None and int(ratio) not in ratios:
+        at = "x" + "/x".join(map(str, ratios)) if ratios else "no ratio"
         return f"ratio x{ratio} (validated against GLP at {at})"
     return None
 
@@ -171,7 +178,10 @@ def default_model(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu"
         if lr_hsi.bands != c.hsi_bands or hr_msi.bands != c.msi_bands:
             reasons.append(f"{path.stem}: {_describe(model)}")
             continue
-        why = _outside_validation(model, lr_hsi, hr_msi, ratio)
+        validated = [int(r) for r in model.meta.get("validated_ratios", [])]
+        why = _outside_validation(model, lr_hsi, hr_msi, ratio, validated)
+        if why is None and lr_hsi.wavelengths is None:
+            why = "the inputs carry no wavelengths, so their sensors cannot be checked"
         if why is None:
             return model, path.name
         reasons.append(f"{path.stem}: {why}")
@@ -207,7 +217,7 @@ def _shipped_for(lr: Cube, msi: Cube, device) -> INFN:
         found.append(f"{path.stem} ({_describe(model)})")
     span = ""
     if lr.wavelengths is not None:
-        span = f" ({lr.wavelengths[0]:.0f}–{lr.wavelengths[-1]:.0f} nm)"
+        span = f" ({lr.wavelengths.min():.0f}–{lr.wavelengths.max():.0f} nm)"
     have = "; ".join(found) if found else "none"
     raise ModelError(
         f"no shipped INFN checkpoint matches {lr.bands} HSI bands{span} and {msi.bands} MSI "

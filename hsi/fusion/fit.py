@@ -5,6 +5,12 @@ given pair itself: the LR-HSI (h × w) and the HR-MSI (H × W) are both blurred 
 (σ = ratio / 2) and decimated by the ratio, giving an (h/r × w/r) HSI and an (h × w) MSI; INFN
 learns to recover the given LR-HSI from them, and the fitted model is then applied to the
 given pair at full resolution (scale invariance assumption).
+
+A strip of the reduced pair (the right-most fifth of each window, :data:`HOLDOUT_FRACTION`) is
+held back from training. After training the fitted model and its own base image are scored
+there; when the model does not beat the base image on the held-back strip, its residual head is
+zeroed, so the result *is* the base image: scene fitting never does worse than the classical
+estimate it starts from by more than what the strip fails to predict.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from hsi.progress import ProgressCallback
 #: Default budget of ``--fit-scene``: a 512×512 HR-MSI in about 3 minutes on a 2-core CPU.
 FIT_STEPS = 600
 FIT_MINUTES = 3.0
+#: Share of each reduced window's width held back to validate the fitted model.
+HOLDOUT_FRACTION = 0.2
 
 
 def min_patch_lr(ratio: int, config: InfnConfig | None = None) -> int:
@@ -186,12 +194,16 @@ def fit_scene(
     config = dataclasses.replace(config, hsi_bands=lrs[0].bands, msi_bands=msis[0].bands,
                                  ratios=(ratio,),
                                  patch=max(config.patch, ratio * min_patch_lr(ratio, config)))
-    scenes = []
+    scenes, held_back = [], []
+    min_lr = min_patch_lr(ratio, config)
     for lr_w, msi_w in zip(lrs, msis, strict=True):
         lr = torch.as_tensor(np.asarray(lr_w.data, dtype=np.float32), device=dev)
         msi = torch.as_tensor(np.asarray(msi_w.data, dtype=np.float32), device=dev)
         target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio)
-        scenes.append(make_scene(target, lr_r, msi_r, ratio, config.base, dev))
+        train_part, val_part = _split_columns(target, lr_r, msi_r, ratio, min_lr)
+        scenes.append(make_scene(*train_part, ratio, config.base, dev))
+        if val_part is not None:
+            held_back.append(make_scene(*val_part, ratio, config.base, dev))
     lr_hsi, hr_msi = lrs[0], msis[0]
     model = INFN(config)
     meta = {
@@ -205,8 +217,64 @@ def fit_scene(
     }
     meta = {k: v for k, v in meta.items() if v is not None}
     sampler = PatchSampler(scenes, ratio, config.patch, seed)
-    return run_training(
+    model = run_training(
         model, sampler, steps=FIT_STEPS if steps is None else int(steps),
         max_minutes=FIT_MINUTES if minutes is None else float(minutes), device=dev,
         progress=progress, meta=meta, desc="INFN fit-scene", callback=callback,
     )
+    model.meta["fit_validation"] = keep_if_better(model, held_back, ratio)
+    return model
+
+
+def _split_columns(target: torch.Tensor, lr_r: torch.Tensor, msi_r: torch.Tensor, ratio: int,
+                   min_lr: int) -> tuple[tuple, tuple | None]:
+    """Split a reduced pair into a training part and a held-back right-hand strip.
+
+    The strip is :data:`HOLDOUT_FRACTION` of the reduced LR width (at least ``min_lr`` LR
+    pixels); ``None`` when the window is too narrow to spare it and still train.
+    """
+    w_lr = lr_r.shape[-1]
+    hold = max(min_lr, round(w_lr * HOLDOUT_FRACTION))
+    cut = w_lr - hold
+    if cut < min_lr:
+        return (target, lr_r, msi_r), None
+    hr_cut = cut * ratio
+    train = (target[..., :hr_cut], lr_r[..., :cut], msi_r[..., :hr_cut])
+    val = (target[..., hr_cut:], lr_r[..., cut:], msi_r[..., hr_cut:])
+    return train, val
+
+
+def keep_if_better(model: INFN, held_back: list, ratio: int) -> dict:
+    """Score ``model`` and its base image on the held-back strips; zero its head if not better.
+
+    Parameters
+    ----------
+    model : INFN
+        The fitted model (eval mode); its ``head`` is zeroed in place when it loses.
+    held_back : list of TrainScene
+        The strips :func:`fit_scene` kept out of training.
+
+    Returns
+    -------
+    dict
+        ``psnr_model`` and ``psnr_base`` (dB over the strips, peak 1), ``kept`` (bool); only
+        ``{"kept": True, "strips": 0}`` when no strip could be spared.
+    """
+    if not held_back:
+        return {"kept": True, "strips": 0}
+    err_model = err_base = 0.0
+    count = 0
+    with torch.no_grad():
+        for s in held_back:
+            pred = model(s.lr[None], s.msi[None], ratio=ratio, base=s.base[None])[0].float()
+            err_model += float(((pred - s.target) ** 2).sum())
+            err_base += float(((s.base - s.target) ** 2).sum())
+            count += s.target.numel()
+    psnr_model = float(10 * np.log10(count / max(err_model, 1e-30)))
+    psnr_base = float(10 * np.log10(count / max(err_base, 1e-30)))
+    kept = psnr_model > psnr_base
+    if not kept:
+        torch.nn.init.zeros_(model.head.weight)
+        torch.nn.init.zeros_(model.head.bias)
+    return {"kept": kept, "strips": len(held_back), "psnr_model": round(psnr_model, 3),
+            "psnr_base": round(psnr_base, 3)}

@@ -60,7 +60,7 @@ def open(
     FormatError
         The content is not a supported cube (e.g. a text file named ``.tif``).
     WavelengthError
-        The file's wavelengths are not one per band or not increasing.
+        The file's wavelengths are not one positive value per band.
     """
     fmt = detect_format(path)
     if fmt == "envi":

@@ -34,14 +34,14 @@ def bad(tmp_path):
     cases["envi_unknown_dtype"] = (hdr, "dtype.hdr")
     scipy.io.savemat(src / "flat.mat", {"x": np.zeros((4, 4)), "y": np.ones(3)})
     cases["mat_without_3d"] = (src / "flat.mat", "flat.mat")
-    cases["wavelengths_not_increasing"] = (_envi(src, "order", wavelength=[500, 400, 600]),
+    cases["wavelengths_not_positive"] = (_envi(src, "order", wavelength=[500, -400, 600]),
                                            "order.hdr")
     cases["wavelengths_wrong_count"] = (_envi(src, "count", wavelength=[400, 500]), "count.hdr")
     return cases
 
 
 READ_CASES = ["missing", "empty", "text_as_tif", "truncated_envi", "envi_unknown_dtype",
-              "mat_without_3d", "wavelengths_not_increasing", "wavelengths_wrong_count"]
+              "mat_without_3d", "wavelengths_not_positive", "wavelengths_wrong_count"]
 
 
 def _written(folder) -> list[str]:

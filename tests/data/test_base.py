@@ -113,6 +113,25 @@ class TestDownload:
         sample = IndianPines(root=tmp_path / "data", download=True).load()
         assert sample.labels.shape == (145, 145)
 
+    def test_member_of_a_zip_archive(self, tmp_path, data_dir, monkeypatch):
+        import zipfile
+
+        from hsi.data.indian_pines import CUBE, WHEEL_MEMBER
+
+        urls = _remote(tmp_path, data_dir, IndianPines)
+        wheel = tmp_path / "tensorly-0.10.0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as z:
+            z.write(data_dir / CUBE, WHEEL_MEMBER)
+            z.writestr("tensorly/__init__.py", "")
+        urls[CUBE] = (f"{wheel.as_uri()}#member={WHEEL_MEMBER}",)
+        assert IndianPines.urls[CUBE][0].endswith(f"#member={WHEEL_MEMBER}")
+        monkeypatch.setattr(IndianPines, "urls", urls)
+        root = tmp_path / "data"
+        sample = IndianPines(root=root, download=True, checksum=True).load()
+        assert sample.cube.shape == (200, 145, 145)
+        assert sorted(p.name for p in (root / "indian_pines").iterdir()) == sorted(
+            rel.split("/")[1] for rel in IndianPines.files)
+
     def test_unreachable_url(self, tmp_path, monkeypatch):
         monkeypatch.setattr(IndianPines, "urls", {
             rel: ((tmp_path / "nowhere" / "x").as_uri(),) for rel in IndianPines.files})
@@ -140,6 +159,6 @@ class TestVerify:
             IndianPines(root=tmp_path, checksum=True)
 
     def test_sizes(self, data_dir, tmp_path):
-        assert IndianPines.size_bytes(data_dir) == 1125 + 21153 + 10976
+        assert IndianPines.size_bytes(data_dir) == 8410128 + 1125 + 21153 + 10976
         assert IndianPines.size_bytes(tmp_path) == 0
         assert IndianPines.missing_files(tmp_path) == list(IndianPines.files)

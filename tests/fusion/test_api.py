@@ -141,7 +141,7 @@ class TestDefaultMethod:
             out = fuse(lr, msi, method="infn", model=shipped_checkpoints()[0], device="cpu")
         assert out.metadata["fusion_method"] == "infn"
         (line,) = _notices(caplog)
-        assert "outside what it was validated for" in line and "x2" in line
+        assert "outside its sensors or ratios" in line and "x2" in line
 
 
 def load_validated(path) -> list[int]:

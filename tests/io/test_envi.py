@@ -216,13 +216,21 @@ class TestErrors:
             hsi.open(img)
 
     @pytest.mark.parametrize("wl, match", [("{400, 500}", "expected 3 values"),
-                                           ("{400, 500, 450}", "strictly increasing")])
+                                           ("{400, -500, 450}", "must be positive")])
     def test_bad_wavelengths(self, tmp_path, rng, wl, match):
         hdr, _ = write_raw(tmp_path, rng.random((3, 4, 5)).astype(np.float32),
                            [f"wavelength = {wl}"])
         with pytest.raises(WavelengthError, match=match) as info:
             hsi.open(hdr)
         assert str(hdr) in str(info.value)
+
+    def test_band_order_of_the_file_is_kept(self, tmp_path, rng):
+        # AVIRIS's overlapping spectrometers: a band centre lower than the one before it
+        data = rng.random((3, 4, 5)).astype(np.float32)
+        hdr, _ = write_raw(tmp_path, data, ["wavelength = {696.5, 686.9, 705.0}"])
+        cube = hsi.open(hdr)
+        np.testing.assert_array_equal(cube.wavelengths, [696.5, 686.9, 705.0])
+        np.testing.assert_array_equal(np.asarray(cube.data), data)
 
     def test_failed_write_leaves_nothing(self, tmp_path, rng):
         import dask

@@ -1,0 +1,329 @@
+"""Benchmark: INFN checkpoints against the classical methods on the CAVE test split.
+
+The 11 test scenes of :data:`hsi.data.cave_database.CAVE_TEST` (never used in training), whole
+512 × 512 × 31, reflectance = PNG counts / 65535, peak 1. Two protocols, one run:
+
+- **paper** (the INFN paper's setting): Nikon D700 SRF (the camera the checkpoints were trained
+  for), Gaussian PSF σ = ratio / 2 (x4: σ = 2, 13 × 13 kernel; x8: σ = 4, 25 × 25 kernel,
+  both ±3σ), block-centre decimation, no noise; x4 and x8 (the x4 checkpoints are queried at
+  x8).
+- **realistic** (the inverse crime removed), x4: white Gaussian noise on both inputs (LR-HSI
+  at 35 dB SNR, HR-MSI at 40 dB, per band), a PSF the methods do not assume (cycling over the
+  scenes: Gaussian σ × 1.25, Gaussian σ × 0.75, a 4 × 4 box), and a camera never seen in
+  training (one of the 52 of ``srf/mhf_net/CAVEdata/AllR.mat``, named in the output).
+
+Methods: bicubic, GLP, GSA, CNMF (``hsi.fusion``), INFN with each ``--checkpoint`` given, and
+``--fit`` INFN fitted to each scene (GLP base, held-back validation). The script prints the
+per-scene table, the mean table (every method averaged over the same pairs) and the verdict
+lines against the issue's targets, and appends them to ``benchmarks/RESULTS.md`` with the
+commit, the data hashes and the machine.
+
+Usage::
+
+    python -m benchmarks.fusion_cave --checkpoint glp=cave_glp.pt bicubic=cave_bicubic.pt
+    python -m benchmarks.fusion_cave --scenes jelly_beans --quick --no-append
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import append_results, markdown_table  # noqa: E402
+
+CLASSICAL = ("bicubic", "glp", "gsa", "cnmf")
+METRICS = ("psnr", "sam", "ergas", "ssim", "q2n")
+#: Published CAVE x4 numbers quoted for context (their protocols differ from ours: see notes).
+PUBLISHED = ("PSRT (Deng lab protocol, CAVE x4): 48.78 dB PSNR, SAM 2.47°, as quoted in issue "
+             "12; their split, SRF and PSF settings are not the same as ours, so this is context, "
+             "not a comparison.")
+LR_SNR_DB, MSI_SNR_DB = 35.0, 40.0
+#: PSF variants of the realistic protocol, cycled over the scenes.
+PSF_VARIANTS = ("gauss×1.25", "gauss×0.75", "box4")
+
+
+# ------------------------------------------------------------------------------- inputs
+def psf_kernel(variant: str, ratio: int) -> torch.Tensor:
+    """The 2-D PSF (sums to 1) of a realistic-protocol variant at ``ratio``."""
+    from hsi.degrade import gaussian_psf_kernel
+
+    if variant.startswith("gauss×"):
+        return gaussian_psf_kernel(ratio / 2.0 * float(variant.split("×")[1]))
+    if variant == "box4":
+        return torch.full((4, 4), 1.0 / 16.0)
+    raise ValueError(variant)
+
+
+def blur_decimate(x: np.ndarray, kernel: torch.Tensor, ratio: int) -> np.ndarray:
+    """Blur ``(C, H, W)`` with ``kernel`` (reflect padding) and decimate on block centres."""
+    from torch.nn import functional as F
+
+    from hsi.degrade import decimate
+
+    t = torch.as_tensor(x)[None]
+    k = kernel.to(t.dtype)
+    kh, kw = k.shape
+    pad = (kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2)
+    t = F.pad(t, pad, mode="reflect")
+    weight = k[None, None].expand(t.shape[1], 1, kh, kw)
+    blurred = F.conv2d(t, weight, groups=t.shape[1])
+    return decimate(blurred, ratio)[0].numpy()
+
+
+def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """White Gaussian noise at ``snr_db`` per band (signal power = mean square of the band)."""
+    power = np.mean(x.astype(np.float64) ** 2, axis=(1, 2), keepdims=True)
+    sigma = np.sqrt(power / 10 ** (snr_db / 10.0))
+    return (x + rng.standard_normal(x.shape) * sigma).astype(np.float32)
+
+
+def unseen_camera():
+    """A camera of the 52-camera bank unlike the Nikon D700: the one at the median distance.
+
+    Returns
+    -------
+    (SRF, str)
+        The camera's SRF on 400-700 nm and its label (``AllR[k]``).
+    """
+    from hsi.data import data_dir
+    from hsi.io.mat import read_mat_variables
+    from hsi.srf import SRF, load_srf
+
+    bank = read_mat_variables(data_dir() / "srf/mhf_net/CAVEdata/AllR.mat")["R"]  # (3, 31, 52)
+    wl = np.arange(400.0, 701.0, 10.0)
+    nikon = load_srf("nikon_d700").matrix(wl)
+    nikon = nikon / nikon.sum(1, keepdims=True)
+    dist = []
+    for k in range(bank.shape[2]):
+        m = bank[:, :, k] / bank[:, :, k].sum(1, keepdims=True)
+        dist.append(float(np.linalg.norm(m - nikon)))
+    k = int(np.argsort(dist)[len(dist) // 2])
+    curves = np.clip(bank[:, :, k], 0, None)
+    return SRF(wl, curves, band_names=["R", "G", "B"], name=f"AllR[{k}]"), f"AllR[{k}]"
+
+
+def paper_pair(ref, ratio: int):
+    """Wald pair of the paper protocol (Nikon D700, Gaussian σ = ratio / 2, no noise)."""
+    from hsi.degrade import simulate_pair
+
+    return simulate_pair(ref, ratio, "nikon_d700")
+
+
+def realistic_pair(ref, ratio: int, variant: str, camera, seed: int):
+    """Noisy pair with a mismatched PSF and an unseen camera (see the module docstring)."""
+    from hsi.cube import Cube
+    from hsi.degrade import crop_to_ratio, spectral_response
+
+    rng = np.random.default_rng(seed)
+    ref = crop_to_ratio(ref, ratio)
+    x = np.asarray(ref.data, dtype=np.float32)
+    lr = blur_decimate(x, psf_kernel(variant, ratio), ratio)
+    matrix = torch.as_tensor(camera.matrix(ref.wavelengths), dtype=torch.float32)
+    msi = spectral_response(torch.as_tensor(x), matrix).numpy()
+    lr_cube = Cube(add_noise(lr, LR_SNR_DB, rng), wavelengths=ref.wavelengths, name=ref.name)
+    msi_cube = Cube(np.clip(add_noise(msi, MSI_SNR_DB, rng), 0, None), name=f"{ref.name}_msi")
+    return lr_cube, msi_cube
+
+
+# ------------------------------------------------------------------------------- running
+def run_methods(ref, lr, msi, ratio: int, checkpoints: dict[str, str], fit: bool,
+                fit_minutes: float, seed: int) -> dict[str, dict]:
+    """Scores (and seconds) of every method on one pair."""
+    from hsi.fusion import fuse
+    from hsi.metrics import fusion_metrics
+
+    out = {}
+    target = np.asarray(ref.data, dtype=np.float32)[:, : msi.height, : msi.width]
+    runs = [(m, {"method": m}) for m in CLASSICAL]
+    runs += [(f"INFN[{label}]", {"method": "infn", "model": path})
+             for label, path in checkpoints.items()]
+    if fit:
+        runs.append(("INFN fit", {"method": "infn", "fit_scene": True, "fit_minutes": fit_minutes,
+                                  "fit_steps": 100000, "seed": seed, "progress": False}))
+    for name, kwargs in runs:
+        start = time.perf_counter()
+        est = fuse(lr, msi, ratio=ratio, device="cpu", **kwargs)
+        seconds = time.perf_counter() - start
+        scores = fusion_metrics(target, np.clip(est.data, 0, None), ratio)
+        scores["seconds"] = seconds
+        out[name] = scores
+    return out
+
+
+def _fmt(v: float, key: str) -> str:
+    return f"{v:.4f}" if key in ("ssim", "q2n") else f"{v:.2f}"
+
+
+def tables(rows: list[dict]) -> tuple[str, str, dict]:
+    """Per-scene and mean tables; ``means[(protocol, ratio)][method] = {metric: mean}``."""
+    detail = [[r["protocol"], f"x{r['ratio']}", r["scene"], r["method"],
+               *(_fmt(r[k], k) for k in METRICS), f"{r['seconds']:.1f}"] for r in rows]
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["protocol"], r["ratio"]), {}).setdefault(r["method"], []).append(r)
+    means: dict = {}
+    summary = []
+    for (protocol, ratio), methods in groups.items():
+        counts = {len(v) for v in methods.values()}
+        assert len(counts) == 1, "every method must be averaged over the same pairs"
+        means[(protocol, ratio)] = {}
+        for method, rs in methods.items():
+            m = {k: float(np.mean([r[k] for r in rs])) for k in (*METRICS, "seconds")}
+            means[(protocol, ratio)][method] = m
+            summary.append([protocol, f"x{ratio}", method, str(len(rs)),
+                            *(_fmt(m[k], k) for k in METRICS), f"{m['seconds']:.1f}"])
+    head = ["protocol", "ratio", "scene", "method", "PSNR", "SAM (°)", "ERGAS", "SSIM", "Q2n",
+            "s"]
+    return (markdown_table(head, detail),
+            markdown_table(["protocol", "ratio", "method", "pairs", "PSNR", "SAM (°)", "ERGAS",
+                            "SSIM", "Q2n", "s"], summary), means)
+
+
+def verdicts(means: dict) -> list[str]:
+    """The target lines of issue 12, computed from the mean table."""
+    targets = {("paper", 4): 1.5, ("paper", 8): 1.0, ("realistic", 4): 1.0}
+    lines = []
+    for key, margin in targets.items():
+        if key not in means:
+            continue
+        table = means[key]
+        best = max(CLASSICAL, key=lambda m: table[m]["psnr"])
+        for method, m in table.items():
+            if method in CLASSICAL:
+                continue
+            gain = m["psnr"] - table[best]["psnr"]
+            sam_ok = m["sam"] < table[best]["sam"]
+            ok = gain >= margin and (key != ("paper", 4) or sam_ok)
+            lines.append(
+                f"- {key[0]} x{key[1]}: {method} {m['psnr']:.2f} dB / SAM {m['sam']:.2f}° vs best "
+                f"classical {best.upper()} {table[best]['psnr']:.2f} dB / SAM "
+                f"{table[best]['sam']:.2f}°: {gain:+.2f} dB (target +{margin:g} dB"
+                f"{' with lower SAM' if key == ('paper', 4) else ''}): "
+                f"{'MET' if ok else 'MISSED'}")
+        if "INFN fit" in table:
+            base = table["glp"]["psnr"]
+            gain = table["INFN fit"]["psnr"] - base
+            lines.append(f"- {key[0]} x{key[1]}: INFN fit vs its GLP base {gain:+.2f} dB "
+                         f"(target ≥ −0.1 dB): {'MET' if gain >= -0.1 else 'MISSED'}")
+    return lines
+
+
+def data_hashes(scenes: list[str]) -> str:
+    """sha256 of the registry manifest lines of the scenes scored (one digest)."""
+    from hsi.data.cave_database import CAVE_DATASETS
+
+    h = hashlib.sha256()
+    for s in scenes:
+        for rel, sha in sorted(CAVE_DATASETS[f"cave_{s}"].files.items()):
+            h.update(f"{sha}  {rel}\n".encode())
+    return h.hexdigest()
+
+
+def scene_rows(task: tuple) -> list[dict]:
+    """Score every protocol and method on one scene (runs in a worker with ``--jobs``)."""
+    from hsi.data.cave_database import cave_cubes
+
+    i, scene, args, checkpoints = task
+    torch.set_num_threads(args.threads or 1)
+    logging.getLogger("hsi.fusion").setLevel(logging.ERROR)
+    camera, _ = unseen_camera()
+    (ref,) = cave_cubes([scene])
+    jobs = []
+    if "paper" in args.protocols:
+        jobs += [("paper", r, *paper_pair(ref, r)) for r in (4, 8)]
+    if "realistic" in args.protocols:
+        variant = PSF_VARIANTS[i % len(PSF_VARIANTS)]
+        lr, msi = realistic_pair(ref, 4, variant, camera, args.seed + i)
+        jobs.append(("realistic", 4, lr, msi))
+    rows = []
+    start = time.perf_counter()
+    for protocol, ratio, lr, msi in jobs:
+        fit = args.fit and ratio == 4
+        scores = run_methods(ref, lr, msi, ratio, checkpoints, fit, args.fit_minutes, args.seed)
+        for method, sc in scores.items():
+            rows.append({"protocol": protocol, "ratio": ratio, "scene": scene, "method": method,
+                         **sc})
+        best = max(scores, key=lambda m: scores[m]["psnr"])
+        print(f"{scene} {protocol} x{ratio}: best {best} {scores[best]['psnr']:.2f} dB "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hsi.data.cave_database import CAVE_TEST
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", nargs="*", default=[], metavar="LABEL=PATH",
+                    help="INFN checkpoints to score, e.g. glp=cave_glp.pt")
+    ap.add_argument("--scenes", nargs="+", default=list(CAVE_TEST), choices=list(CAVE_TEST))
+    ap.add_argument("--protocols", nargs="+", default=["paper", "realistic"],
+                    choices=["paper", "realistic"])
+    ap.add_argument("--fit", action="store_true", help="Also score INFN fitted to each scene.")
+    ap.add_argument("--fit-minutes", type=float, default=1.0)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads per worker")
+    ap.add_argument("--jobs", type=int, default=1, help="scenes scored in parallel processes")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-append", action="store_true")
+    args = ap.parse_args(argv)
+    logging.getLogger("hsi.fusion").setLevel(logging.ERROR)  # x8 warnings are expected here
+    checkpoints = dict(item.split("=", 1) for item in args.checkpoint)
+
+    _, camera_label = unseen_camera()
+    start = time.perf_counter()
+    tasks = [(i, scene, args, checkpoints) for i, scene in enumerate(args.scenes)]
+    if args.jobs > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
+            results = list(pool.map(scene_rows, tasks))
+    else:
+        results = [scene_rows(t) for t in tasks]
+    rows = [r for scene in results for r in scene]
+
+    detail, summary, means = tables(rows)
+    lines = verdicts(means)
+    print(summary)
+    print("\n".join(lines))
+    if not args.no_append:
+        variants = ", ".join(f"{s}: {PSF_VARIANTS[i % 3]}" for i, s in enumerate(args.scenes))
+        ckpt_notes = "; ".join(f"INFN[{k}] = `{Path(v).name}` (sha256 "
+                               f"{hashlib.sha256(Path(v).read_bytes()).hexdigest()[:12]})"
+                               for k, v in checkpoints.items())
+        notes = "\n".join([
+            "Verdicts (printed by the script):", *lines, "",
+            f"Scenes (CAVE test split, never trained on): {', '.join(args.scenes)}; data: "
+            f"sha256 of their manifest lines {data_hashes(args.scenes)[:16]}.",
+            f"Checkpoints: {ckpt_notes or 'none'}.",
+            "Paper protocol: Nikon D700 (camspec curves), Gaussian PSF σ = 2 (13×13) at x4 and "
+            "σ = 4 (25×25) at x8, block-centre decimation, no noise; INFN's x4 checkpoints are "
+            "queried at x8.",
+            f"Realistic protocol (x4): LR-HSI noise {LR_SNR_DB:g} dB, HR-MSI noise "
+            f"{MSI_SNR_DB:g} dB SNR, unseen camera {camera_label} of AllR.mat (median distance "
+            f"to the D700), PSF per scene: {variants}.",
+            f"INFN fit: GLP base, {args.fit_minutes:g} min per scene, right fifth of the "
+            "reduced pair held back; the head is zeroed when it does not beat its base there.",
+            f"Context: {PUBLISHED}",
+            f"Total wall time {(time.perf_counter() - start) / 60:.1f} min (CPU, {args.jobs} "
+            f"process(es), {args.threads or 1} torch thread(s) each).",
+            "", "<details><summary>Per scene</summary>", "", detail, "", "</details>",
+        ])
+        append_results("Fusion on the CAVE test split: INFN vs classical (paper and realistic "
+                       "protocols)", summary, notes=notes, device="cpu")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
