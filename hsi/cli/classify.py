@@ -88,7 +88,8 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
     from pathlib import Path
 
     from hsi.classification.evaluate import evaluate_class_map, plot_confusion
-    from hsi.io.atomic import atomic_path
+    from hsi.io.atomic import atomic_files
+    from hsi.io.guard import check_outputs
     from hsi.io.labels import read_class_map, read_labels
 
     pred, names, _ = read_class_map(classmap_path)
@@ -96,10 +97,14 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
     report = evaluate_class_map(pred, truth, names or None)
     text = report.to_markdown()
     if output:
-        with atomic_path(output) as tmp:
-            Path(tmp).write_text(text, encoding="utf-8")
-        png = plot_confusion(report, Path(output).with_suffix(".png"))
-        click.echo(f"report -> {output}" + (f", confusion matrix -> {png}" if png else ""))
+        png = Path(output).with_suffix(".png")
+        check_outputs([png], [classmap_path, labels_path])
+        with atomic_files([output, png]) as (tmp_md, tmp_png):  # both or neither
+            Path(tmp_md).write_text(text, encoding="utf-8")
+            wrote_png = plot_confusion(report, tmp_png) is not None
+        if not wrote_png:
+            png.unlink(missing_ok=True)  # matplotlib missing: the report alone
+        click.echo(f"report -> {output}" + (f", confusion matrix -> {png}" if wrote_png else ""))
     click.echo(f"OA {report.oa:.2f} %  AA {report.aa:.2f} %  kappa {report.kappa:.4f}  "
                f"({report.n_test} test pixels)")
 

@@ -104,6 +104,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """hsikit: hyperspectral cubes, fusion and classification."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if not debug:
+        import logging
+
+        # GDAL's own messages (e.g. "_tiffWriteProc: No space left on device") would add lines
+        # to the one-line error that names the file and the cause.
+        logging.getLogger("rasterio").setLevel(logging.CRITICAL)
 
 
 def main() -> None:  # pragma: no cover - console entry point helper

@@ -45,14 +45,14 @@ def simulate_files(cube, out_dir: str | os.PathLike, ratio: int, sensor: str,
     import hsi
     from hsi.check import check_ratio
     from hsi.degrade import crop_to_ratio, normalize_reflectance, simulate_pair
-    from hsi.io.atomic import atomic_files, check_writable_dir
+    from hsi.io.atomic import atomic_files
 
     r = check_ratio(ratio)
     check_output_folder(out_dir)
     cube, _ = normalize_reflectance(cube.compute().astype("float32"))
     lr, hr = simulate_pair(cube, r, sensor, psf_sigma, device=device)
     reference = crop_to_ratio(cube, r)
-    folder = check_writable_dir(out_dir)
+    folder = Path(out_dir)  # created by the atomic writes, removed again if they fail
     dests = [folder / name for name in SIMULATION_FILES]
     with atomic_files(dests) as tmps:
         for c, tmp in zip((reference, lr, hr), tmps, strict=True):

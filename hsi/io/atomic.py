@@ -1,15 +1,25 @@
-"""Atomic writes: a failed or interrupted write leaves nothing at the destination."""
+"""Atomic, checked writes: a failed or interrupted write leaves nothing at the destination.
+
+:func:`atomic_path` yields a temporary file beside the destination. When the body succeeds the
+temporary is flushed to disk (``fsync``), given the mode the destination would have (the mode
+of the file it replaces, else ``0o666`` minus the umask, read without changing it) and renamed
+onto the destination. When anything fails (an exception, Ctrl-C, a full disk, a GDAL write
+error) the temporary and any folder created for it are removed, and an ``OSError`` becomes one
+:class:`~hsi.errors.HsiIOError` naming the destination and the cause, e.g.
+``OUT.tif: no space left on device (needs ~12 MB)``.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from hsi.errors import HsiIOError
+from hsi.errors import HsiError, HsiIOError
 
 
 def check_writable_dir(folder: str | os.PathLike) -> Path:
@@ -30,24 +40,119 @@ def check_writable_dir(folder: str | os.PathLike) -> Path:
     return folder
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _missing_parents(folder: Path) -> list[Path]:
+    """The folders ``mkdir(parents=True)`` would create for ``folder``, deepest first."""
+    out = []
+    probe = folder.absolute()
+    while not probe.exists() and probe != probe.parent:
+        out.append(probe)
+        probe = probe.parent
+    return out
 
 
-def _chmod_like_new_file(path: Path) -> None:
-    """Give a ``mkstemp`` file (mode 0600) the mode an ordinary new file would get."""
-    if path.exists():
-        os.chmod(path, 0o666 & ~_umask())
+@functools.cache
+def process_umask() -> int:
+    """The process umask, read from ``/proc/self/status`` (never set, so threads are safe).
+
+    Falls back to ``0o022`` where ``/proc`` does not say.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def _mode_for(dest: Path) -> int:
+    """The permission bits ``dest`` keeps (an existing file's) or gets (a new file's)."""
+    try:
+        return dest.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~process_umask()
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost useful message of ``exc`` (GDAL's, behind rasterio's "see previous")."""
+    seen = exc
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__
+    text = str(seen) or str(exc) or type(exc).__name__
+    return text.splitlines()[0].strip()
+
+
+#: Free bytes below which a failed write is put down to a full disk (GDAL reports the full
+#: disk only in a log line and raises a generic I/O error).
+NEARLY_FULL_BYTES = 1 << 20
+
+
+def _no_space(exc: BaseException, folder: Path | None) -> bool:
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    if any(getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e)
+           or "requested and" in str(e) for e in chain):
+        return True
+    try:
+        st = os.statvfs(folder) if folder is not None else None
+    except OSError:
+        return False
+    return st is not None and st.f_bavail * st.f_frsize < NEARLY_FULL_BYTES
+
+
+def write_error(dest: str | os.PathLike, exc: BaseException,
+                size_hint: int | None = None) -> HsiIOError:
+    """The one-line :class:`HsiIOError` for a failed write of ``dest``."""
+    folder = Path(dest).parent if str(Path(dest).parent) else Path(".")
+    if _no_space(exc, folder):
+        need = f" (needs ~{max(1, round(size_hint / 1e6))} MB)" if size_hint else ""
+        return HsiIOError(f"{dest}: no space left on device{need}")
+    return HsiIOError(f"{dest}: write failed ({_cause(exc)})")
+
+
+def _fsync(path: Path) -> None:
+    if path.is_file():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _verify_written(tmp: Path, dest: Path) -> None:
+    """Re-read a written GeoTIFF's last band: GDAL can fail at close without raising.
+
+    Raises
+    ------
+    OSError
+        (turned into a one-line :class:`HsiIOError` by :func:`atomic_path`) when the file is
+        empty or cannot be read back.
+    """
+    if dest.suffix.lower() not in (".tif", ".tiff") or not tmp.is_file():
+        return
+    if tmp.stat().st_size == 0:
+        raise OSError(errno.EIO, "nothing was written")
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    try:
+        with rasterio.open(tmp) as src:
+            src.checksum(src.count)
+    except RasterioError as exc:
+        raise OSError(errno.EIO, f"cannot read back the written file ({_cause(exc)})") from None
 
 
 @contextlib.contextmanager
-def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(dest: str | os.PathLike, suffix: str | None = None,
+                size_hint: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``dest``; move it onto ``dest`` only on success.
 
     The temporary file lives in the destination folder (so ``os.replace`` is atomic) and is
-    removed when the body raises, including on ``KeyboardInterrupt``.
+    removed when the body raises, including on ``KeyboardInterrupt``; so is any folder created
+    for it.
 
     Parameters
     ----------
@@ -56,59 +161,55 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     suffix : str, optional
         Suffix of the temporary file (defaults to ``dest``'s, so format drivers that look at the
         extension behave).
+    size_hint : int, optional
+        Expected size in bytes, named in the "no space left" message.
 
     Raises
     ------
     HsiIOError
-        When the destination folder cannot be written.
+        When the destination folder cannot be written, or writing fails (full disk, I/O or
+        GDAL error): one line naming ``dest`` and the cause.
     """
     dest = Path(dest)
-    folder = check_writable_dir(dest.parent if str(dest.parent) else ".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=(suffix or dest.suffix) + ".part",
-                               dir=folder)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    created = _missing_parents(folder)
+    check_writable_dir(folder)
+    tmp_path = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.",
+                                   suffix=(suffix or dest.suffix) + ".part", dir=folder)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        mode = _mode_for(dest)
         yield tmp_path
-        _chmod_like_new_file(tmp_path)
+        _verify_written(tmp_path, dest)
+        _fsync(tmp_path)
+        os.chmod(tmp_path, mode)
         os.replace(tmp_path, dest)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
+        for d in created:  # deepest first; only folders this write created and left empty
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        if isinstance(exc, HsiIOError) and tmp_path is not None and str(tmp_path) in str(exc):
+            # a nested atomic write of the temporary: name the real destination
+            raise HsiIOError(str(exc).replace(str(tmp_path), str(dest))) from None
+        if isinstance(exc, OSError) and not isinstance(exc, HsiError):
+            raise write_error(dest, exc, size_hint) from None
+        if type(exc).__module__.startswith("rasterio") and not isinstance(exc, HsiError):
+            raise write_error(dest, exc, size_hint) from None
         raise
 
 
 @contextlib.contextmanager
-def atomic_files(dests: list[str | os.PathLike]) -> Iterator[list[Path]]:
+def atomic_files(dests: list[str | os.PathLike],
+                 size_hint: int | None = None) -> Iterator[list[Path]]:
     """Like :func:`atomic_path` for several files written together (e.g. ENVI ``.hdr`` + data).
 
     All temporaries are moved into place only after the body succeeds; on failure none of the
     destinations is created.
     """
     with contextlib.ExitStack() as stack:
-        paths = [stack.enter_context(atomic_path(d)) for d in dests]
+        paths = [stack.enter_context(atomic_path(d, size_hint=size_hint)) for d in dests]
         yield paths
-
-
-@contextlib.contextmanager
-def atomic_dir(dest: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``dest``; rename it to ``dest`` on success.
-
-    Raises
-    ------
-    HsiIOError
-        When ``dest`` exists and is not an empty folder, or the parent is not writable.
-    """
-    dest = Path(dest)
-    parent = check_writable_dir(dest.parent if str(dest.parent) else ".")
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise HsiIOError(f"{dest}: already exists and is not an empty folder")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())
-        if dest.exists():
-            dest.rmdir()
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -1,0 +1,64 @@
+"""A full disk: one line naming the output, exit 2, no file, no temporary, no empty folder.
+
+The disk is a real 64 KiB tmpfs where this process may mount one (root on Linux); elsewhere a
+write stub raises ``ENOSPC`` when the written file is flushed (the same error path).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import uuid
+
+import pytest
+
+COMMANDS = [
+    ("convert_tif", "convert {cube} {out}/x.tif"),
+    ("convert_envi", "convert {cube} {out}/x.hdr"),
+    ("convert_mat", "convert {cube} {out}/x.mat"),
+    ("simulate", "simulate {cube} -o {out}/sim --ratio 2 --sensor nikon_d700"),
+    ("cluster", "cluster {cube} -k 3 -o {out}/c.tif"),
+    ("evaluate_report", "classify evaluate {classmap} {labels} -o {out}/sub/report.md"),
+]
+
+
+@pytest.fixture
+def full_disk(tmp_path, monkeypatch):
+    """A folder on a (nearly) full disk; yields it and unmounts afterwards."""
+    mnt = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    mnt.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                           capture_output=True)
+        mounted = r.returncode == 0
+    if mounted:
+        filler = mnt / "filler"
+        with open(filler, "wb", buffering=0) as f:  # fill it: every later write fails
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+    else:
+        import hsi.io.atomic as atomic
+
+        def no_space(path):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+        monkeypatch.setattr(atomic, "_fsync", no_space)
+    yield mnt
+    if mounted:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+@pytest.mark.parametrize("template", [c[1] for c in COMMANDS], ids=[c[0] for c in COMMANDS])
+def test_full_disk(template, work, full_disk, run_hostile):
+    names = {k: str(v) for k, v in work.items()}
+    args = template.format(out=full_disk, **names).split()
+    before = sorted(p.name for p in full_disk.iterdir())
+    line = run_hostile(args, work["cube"].parent)
+    assert "no space left on device" in line
+    assert str(full_disk) in line and ".part" not in line
+    assert sorted(p.name for p in full_disk.iterdir()) == before  # nothing left, no folder
