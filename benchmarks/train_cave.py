@@ -24,7 +24,7 @@ from benchmarks.common import git_commit
 
 def main(argv: list[str] | None = None) -> None:
     from hsi.data.cave_database import CAVE_TRAIN, cave_cubes
-    from hsi.fusion import InfnConfig, load_infn, save_infn, train_infn
+    from hsi.fusion import Augmentation, InfnConfig, load_infn, save_infn, train_infn
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", required=True)
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--augment", action="store_true",
+                   help="realistic-protocol augmentation (PSF σ ±30 %%, noise 30-50 dB SNR)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -46,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     partial = args.output + ".training"
     model = train_infn(cubes, srf=args.sensor, ratio=args.ratio, config=config,
                        steps=args.steps, max_minutes=args.max_minutes, seed=args.seed,
-                       device="auto", out_path=partial, progress=False)
+                       device="auto", out_path=partial, progress=False,
+                       augment=Augmentation() if args.augment else None)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])
     record = {

@@ -9,7 +9,17 @@ from hsi.fusion.config import InfnConfig
 from hsi.fusion.fit import fit_scene
 from hsi.fusion.grid import check_pair
 from hsi.fusion.infn import INFN, model_cost
-from hsi.fusion.train import train_infn
+from hsi.fusion.train import Augmentation, train_infn
 
-__all__ = ["INFN", "InfnConfig", "check_pair", "fit_scene", "fuse", "load_infn", "model_cost",
-           "save_infn", "train_infn"]
+__all__ = [
+           "INFN",
+           "Augmentation",
+           "InfnConfig",
+           "check_pair",
+           "fit_scene",
+           "fuse",
+           "load_infn",
+           "model_cost",
+           "save_infn",
+           "train_infn",
+]

@@ -106,6 +106,39 @@ class PatchSampler:
         return tuple(torch.stack(lst) for lst in out)
 
 
+@dataclass
+class Augmentation:
+    """Realistic-protocol augmentation of the simulated training pairs.
+
+    Attributes
+    ----------
+    realizations : int
+        Pairs simulated per reference cube (each with its own PSF σ and noise).
+    sigma_jitter : float
+        PSF σ drawn uniformly in ``nominal × [1 − jitter, 1 + jitter]``.
+    lr_snr_db, msi_snr_db : (float, float)
+        Ranges of the per-band SNR (dB) of the white noise added to the LR-HSI and HR-MSI.
+    """
+
+    realizations: int = 2
+    sigma_jitter: float = 0.3
+    lr_snr_db: tuple = (30.0, 45.0)
+    msi_snr_db: tuple = (35.0, 50.0)
+
+    def sigma(self, nominal: float, rng: np.random.Generator) -> float:
+        """A PSF σ (HR pixels) around ``nominal``."""
+        return float(nominal * rng.uniform(1 - self.sigma_jitter, 1 + self.sigma_jitter))
+
+    def noisy(self, cube: Cube, rng: np.random.Generator, hr: bool = False) -> Cube:
+        """``cube`` plus white Gaussian noise at an SNR drawn from the LR or HR range."""
+        lo, hi = self.msi_snr_db if hr else self.lr_snr_db
+        snr = rng.uniform(lo, hi)
+        x = np.asarray(cube.data, dtype=np.float32)
+        power = np.mean(x.astype(np.float64) ** 2, axis=(1, 2), keepdims=True)
+        noise = rng.standard_normal(x.shape) * np.sqrt(power / 10 ** (snr / 10.0))
+        return cube.with_data((x + noise).astype(np.float32))
+
+
 def _lr_at(progress: float, lr0: float) -> float:
     """Cosine annealing from ``lr0`` to ``lr0 / 20`` as ``progress`` goes 0 -> 1."""
     lo = lr0 / 20.0
@@ -234,6 +267,7 @@ def train_infn(
     progress: bool = True,
     psf_sigma: float | None = None,
     callback: ProgressCallback | None = None,
+    augment: Augmentation | None = None,
 ) -> INFN:
     """Train INFN on reference cubes by Wald's protocol.
 
@@ -272,6 +306,9 @@ def train_infn(
     callback : callable, optional
         ``callback(done_steps, total_steps)``, called before the first step and after each
         step (:mod:`hsi.progress`); return ``True`` from it to stop training.
+    augment : Augmentation, optional
+        Realistic-protocol augmentation: each cube is degraded ``augment.realizations`` times
+        with a PSF σ drawn around the nominal one and white noise on both inputs.
 
     Returns
     -------
@@ -320,16 +357,22 @@ def train_infn(
 
     scenes, scales = [], []
     msi_bands = srf.msi_bands
+    nominal = ratio / 2.0 if psf_sigma is None else float(psf_sigma)
+    rng = np.random.default_rng(seed)
     for cube in cubes:
         ref, _ = normalize_reflectance(cube.compute())
-        lr, msi = simulate_pair(ref, ratio, srf, psf_sigma, device=dev)
-        lr_n, s_lr = normalize_reflectance(lr)
-        msi_n, s_msi = normalize_reflectance(msi)
-        scales.append([s_lr, s_msi])
-        target = np.asarray(ref.data, dtype=np.float32) / np.float32(s_lr)
-        msi_bands = msi.bands
-        cfg_base = (config or InfnConfig()).base
-        scenes.append(make_scene(target, lr_n.data, msi_n.data, ratio, cfg_base, dev))
+        for _ in range(augment.realizations if augment else 1):
+            sigma = augment.sigma(nominal, rng) if augment else psf_sigma
+            lr, msi = simulate_pair(ref, ratio, srf, sigma, device=dev)
+            if augment:
+                lr, msi = augment.noisy(lr, rng), augment.noisy(msi, rng, hr=True)
+            lr_n, s_lr = normalize_reflectance(lr)
+            msi_n, s_msi = normalize_reflectance(msi)
+            scales.append([s_lr, s_msi])
+            target = np.asarray(ref.data, dtype=np.float32) / np.float32(s_lr)
+            msi_bands = msi.bands
+            cfg_base = (config or InfnConfig()).base
+            scenes.append(make_scene(target, lr_n.data, msi_n.data, ratio, cfg_base, dev))
 
     if config is None:
         config = InfnConfig()
@@ -350,6 +393,8 @@ def train_infn(
         "trained_on": [c.name for c in cubes],
         "seed": seed,
     }
+    if augment:
+        meta["augmentation"] = dataclasses.asdict(augment)
     total = int(steps) if steps is not None else (
         int(train_state["steps"]) if train_state and "steps" in train_state else DEFAULT_STEPS)
     done = int((train_state or {}).get("step", 0))
