@@ -240,17 +240,12 @@ def _is_done(out_dir: Path, scene: Scene, settings: dict[str, Any]) -> bool:
 
 
 def _clean_stale_temporaries(out_dir: Path, scenes: Iterable[Scene]) -> list[Path]:
-    """Remove ``.NAME.tif.*.part`` files (and the report's) left by a killed earlier run."""
-    removed = []
-    import glob
+    """Remove temporaries of the outputs (and the report) left by a killed earlier run."""
+    from hsi.io.atomic import clean_stale_temporaries
 
-    names = [s.output_name for s in scenes] + [REPORT_NAME]
-    patterns = [f".{glob.escape(name)}.*.part" for name in names]
-    for pattern in patterns:
-        for p in out_dir.glob(pattern):
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
-                removed.append(p)
+    removed = []
+    for name in [s.output_name for s in scenes] + [REPORT_NAME]:
+        removed += clean_stale_temporaries(out_dir / name)
     return removed
 
 

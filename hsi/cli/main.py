@@ -59,14 +59,16 @@ class LazyGroup(click.Group):
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
             sys.exit(2)
         except click.UsageError as exc:
-            where = exc.ctx.command_path + ": " if exc.ctx else ""
+            # "hsi fuse: Missing argument ..." -> "hsi: error: fuse: Missing argument ..."
+            path = exc.ctx.command_path.split(" ", 1) if exc.ctx else []
+            where = path[1] + ": " if len(path) > 1 else ""
             click.echo(f"hsi: error: {where}{exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
             click.echo(f"hsi: error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
-            click.echo("hsi: interrupted", err=True)
+            click.echo(_line_start() + "hsi: interrupted", err=True)
             sys.exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
 
@@ -88,8 +90,13 @@ class LazyGroup(click.Group):
             click.echo(f"hsi: error: {exc}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
-            click.echo("hsi: interrupted", err=True)
+            click.echo(_line_start() + "hsi: interrupted", err=True)
             ctx.exit(130)
+
+
+def _line_start() -> str:
+    """What moves a terminal's cursor to a clean line (a progress bar may be on it)."""
+    return "\r\033[K" if sys.stderr.isatty() else ""
 
 
 def _module_exists(module: str) -> bool:

@@ -147,7 +147,9 @@ def _reading(path: Path) -> Iterator[None]:
     except HsiError:
         raise
     except (OSError, ValueError, RuntimeError) as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        from hsi.io.atomic import _cause
+
+        text = _cause(exc) or type(exc).__name__  # GDAL's message, behind rasterio's own
         # no chained cause: the error must pickle to cross Dask process boundaries intact
         raise HsiIOError(f"{path}: read failed ({text})") from None
 
@@ -455,6 +457,7 @@ def fuse_files(
     from hsi.fusion.api import AUTO, auto_method, checked_method, estimate, resolve_model, scaled
     from hsi.fusion.fit import fit_scene as fit_scene_model
     from hsi.fusion.grid import check_pair
+    from hsi.io.atomic import clean_stale_temporaries
     from hsi.io.geotiff import GeoTiffTileWriter
     from hsi.memory import limit_heap_growth, release_free_memory
 
@@ -466,6 +469,7 @@ def fuse_files(
     # a fixed cap keeps memory bounded by the tile, not by a row of tiles of the scene.
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
         out_path = Path(out_path)
+        clean_stale_temporaries(out_path)  # left by a killed earlier run of this output
         lr = _WindowReader(lr_path)
         hr = _WindowReader(hr_path)
         r = check_pair(lr.cube, hr.cube, ratio)

@@ -76,10 +76,10 @@ def _mode_for(dest: Path) -> int:
 
 def _cause(exc: BaseException) -> str:
     """The innermost useful message of ``exc`` (GDAL's, behind rasterio's "see previous")."""
-    seen = exc
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        seen = seen.__cause__ or seen.__context__
-    text = str(seen) or str(exc) or type(exc).__name__
+    seen, depth = exc, 0
+    while (seen.__cause__ is not None or seen.__context__ is not None) and depth < 10:
+        seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    text = str(seen).strip() or str(exc).strip() or type(exc).__name__
     return text.splitlines()[0].strip()
 
 
@@ -176,7 +176,7 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None,
     check_writable_dir(folder)
     tmp_path = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.",
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.",
                                    suffix=(suffix or dest.suffix) + ".part", dir=folder)
         os.close(fd)
         tmp_path = Path(tmp)
@@ -200,6 +200,43 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None,
         if type(exc).__module__.startswith("rasterio") and not isinstance(exc, HsiError):
             raise write_error(dest, exc, size_hint) from None
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def clean_stale_temporaries(dest: str | os.PathLike) -> list[Path]:
+    """Remove temporaries of ``dest`` left by writers that were killed (SIGKILL, power loss).
+
+    Temporaries are named ``.NAME.PID.XXXX…part``; only those whose process no longer exists
+    are removed, so a concurrent writer of the same file keeps its own.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    import glob
+    import re
+
+    dest = Path(dest)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.(\d+)\..*\.part$")
+    removed = []
+    for p in folder.glob(f".{glob.escape(dest.name)}.*.part"):
+        m = pattern.match(p.name)
+        if m and not _pid_alive(int(m.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                removed.append(p)
+    return removed
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -72,6 +73,13 @@ def _manifest_with_corrupt_scene(scenes_dir, folder):
     return folder / "manifest.csv"
 
 
+def dead_pid() -> int:
+    """The pid of a process that has exited (a killed writer's)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
 class TestRunBatch:
     def test_corrupt_scene_isolated_then_resume(self, scenes_dir, tmp_path, client):
         """``hsi fuse-batch --scheduler`` on the two-worker cluster, then resumes."""
@@ -82,7 +90,7 @@ class TestRunBatch:
         manifest = _manifest_with_corrupt_scene(scenes_dir, tmp_path)
         out = tmp_path / "out"
         out.mkdir()
-        stale = out / ".east.tif.k2j3h4.tif.part"  # left by a killed earlier run
+        stale = out / f".east.tif.{dead_pid()}.k2j3h4.tif.part"  # left by a killed earlier run
         stale.write_bytes(b"partial")
 
         result = CliRunner().invoke(cli, ["fuse-batch", str(manifest), "-o", str(out),
