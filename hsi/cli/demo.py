@@ -65,7 +65,8 @@ def _fused_with(name: str) -> Callable[[DemoState], Any]:
 def demo_methods() -> list[DemoMethod]:
     """The fusion methods the demo scores, in table order (add one line per method)."""
     return [
-        ("infn", _fused_with("infn")),  # the shipped checkpoint (trained on Jasper Ridge)
+        ("auto", _fused_with("auto")),  # what `hsi fuse` does by default (INFN where validated)
+        ("infn", _fused_with("infn")),  # the shipped AVIRIS checkpoint (trained on Jasper Ridge)
         ("glp", _fused_with("glp")),
         ("gsa", _fused_with("gsa")),
         ("cnmf", _fused_with("cnmf")),

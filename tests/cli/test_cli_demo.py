@@ -18,7 +18,7 @@ def test_demo_outputs_and_scores(invoke, tmp_path):
     result = invoke("demo", "-o", out, "--device", "cpu")
     assert result.exit_code == 0, result.output
     methods = [name for name, _ in demo_module.demo_methods()]
-    assert methods[0] == "infn" and {"glp", "gsa", "cnmf", "bicubic"} <= set(methods)
+    assert methods[0] == "auto" and {"infn", "glp", "gsa", "cnmf", "bicubic"} <= set(methods)
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["hr_msi.tif", "lr_hsi.tif", "metrics.csv", "reference.tif",
                             "classification.tif", "classification_report.md",
@@ -35,9 +35,10 @@ def test_demo_outputs_and_scores(invoke, tmp_path):
         want = fusion_metrics(ref.data.astype(np.float64), est.data.astype(np.float64), 4)
         for key, value in want.items():
             assert float(rows[method][key]) == pytest.approx(value, rel=1e-4)
-    # Detail injection and INFN must clearly beat plain interpolation on this pair.
+    # Detail injection must clearly beat plain interpolation on this pair, and the default
+    # never does worse than GLP (it is GLP unless a checkpoint is validated for this pair).
     assert float(rows["glp"]["psnr"]) > float(rows["bicubic"]["psnr"]) + 5
-    assert float(rows["infn"]["psnr"]) > float(rows["bicubic"]["psnr"]) + 5
+    assert float(rows["auto"]["psnr"]) >= float(rows["glp"]["psnr"]) - 0.05
     assert "PSNR dB" in result.stdout and "OA" in result.stdout
     class_map = hsi.open(out / "classification.tif")
     assert class_map.shape == (1, 83, 86)
