@@ -82,10 +82,17 @@ def load_checkpoint(path: str | os.PathLike, kind: str) -> dict:
     path = Path(path)
     if not path.is_file():
         raise HsiIOError(f"{path}: no such checkpoint file")
+    import warnings
+
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own multi-line advice is not for our users
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
-        raise ModelError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+        why = ("it holds Python objects, not just weights, and is refused for safety"
+               if "weights_only" in str(exc) or "Unsupported global" in str(exc)
+               else type(exc).__name__)
+        raise ModelError(f"{path}: not a readable checkpoint ({why})") from None
     if not isinstance(payload, dict) or "state_dict" not in payload or "kind" not in payload:
         raise ModelError(f"{path}: not an hsikit checkpoint")
     if payload["kind"] != kind:
@@ -98,11 +105,25 @@ def load_checkpoint(path: str | os.PathLike, kind: str) -> dict:
     return payload
 
 
-def config_from_dict(cls, values: dict):
-    """Build dataclass ``cls`` from ``values``, ignoring unknown keys, tuples restored."""
+def config_from_dict(cls, values: dict, source: str | os.PathLike | None = None):
+    """Build dataclass ``cls`` from ``values``, ignoring unknown keys, tuples restored.
+
+    The dataclass validates its fields (sizes bounded) before any model is built.
+
+    Raises
+    ------
+    ModelError
+        When ``values`` is not a mapping or a field is invalid; prefixed with ``source``.
+    """
+    prefix = f"{source}: " if source is not None else ""
+    if not isinstance(values, dict):
+        raise ModelError(f"{prefix}checkpoint config is not a mapping")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for k, v in values.items():
         if k in fields:
             kwargs[k] = tuple(v) if isinstance(v, list) else v
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except (ModelError, TypeError, ValueError) as exc:
+        raise ModelError(f"{prefix}{exc}") from None

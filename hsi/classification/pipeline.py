@@ -235,7 +235,7 @@ def load_classifier(path: str | os.PathLike, device="auto") -> Classifier:
 
     payload = load_checkpoint(path, CHECKPOINT_KIND)
     try:
-        config = config_from_dict(GanConfig, payload["config"])
+        config = config_from_dict(GanConfig, payload["config"], path)
         meta = payload["meta"]
         pca = PcaTransform(mean=np.asarray(meta["pca_mean"], dtype=np.float64),
                            components=np.asarray(meta["pca_components"], dtype=np.float64),

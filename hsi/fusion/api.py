@@ -76,7 +76,7 @@ def load_infn(path: str | os.PathLike, device="cpu") -> INFN:
     from hsi.checkpoint import config_from_dict, load_checkpoint
 
     ckpt = load_checkpoint(path, "infn")
-    config = config_from_dict(InfnConfig, ckpt["config"])
+    config = config_from_dict(InfnConfig, ckpt["config"], path)
     model = INFN(config)
     try:
         model.load_state_dict(ckpt["state_dict"])

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 #: Base images INFN can add its residual to.
 BASES = ("bicubic", "glp")
 #: How the four neighbours' predictions are combined.
 WEIGHTS = ("cosine", "learned", "area")
+#: Upper bounds of the size fields: a checkpoint's config is refused before any allocation.
+LIMITS = {"hsi_bands": 8192, "msi_bands": 1024, "hidden": 2048, "depth": 64, "mlp_layers": 32,
+          "patch": 8192, "batch": 65536}
 
 
 @dataclass
@@ -74,7 +79,13 @@ class InfnConfig:
             raise ModelError(
                 f"InfnConfig.weights must be one of {', '.join(WEIGHTS)}, got {self.weights!r}"
             )
-        for name in ("hsi_bands", "msi_bands", "hidden", "depth", "mlp_layers", "patch", "batch"):
-            if int(getattr(self, name)) < 1:
-                raise ModelError(f"InfnConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+        for name, top in LIMITS.items():  # checked before anything is allocated
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) \
+                    or not 1 <= int(value) <= top:
+                raise ModelError(f"InfnConfig.{name} must be an integer in 1..{top}, got "
+                                 f"{value!r}")
+        if not 0 <= int(self.base_features) <= LIMITS["hidden"]:
+            raise ModelError(f"InfnConfig.base_features must be in 0..{LIMITS['hidden']}, got "
+                             f"{self.base_features!r}")
         self.ratios = tuple(int(r) for r in self.ratios)

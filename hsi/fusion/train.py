@@ -348,7 +348,7 @@ def train_infn(
     train_state, state_dict = None, None
     if resume_from is not None and Path(resume_from).is_file():
         ckpt = load_checkpoint(resume_from, "infn")
-        config = config_from_dict(InfnConfig, ckpt["config"])
+        config = config_from_dict(InfnConfig, ckpt["config"], resume_from)
         train_state = ckpt["meta"].get("train_state")
         state_dict = ckpt["state_dict"]
         if config.hsi_bands != bands or ratio not in config.ratios:
