@@ -298,8 +298,14 @@ def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: 
     model = None
     if settings.get("model"):
         model = _cached_model(settings["model"], settings["model_sha256"], device)
-    # lazy reads run here, not as tasks of the cluster this function is itself a task of
-    with dask.config.set(scheduler="synchronous"):
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    # lazy reads run here, not as tasks of the cluster this function is itself a task of;
+    # scenes without a geotransform are normal (the CLI filters the same warning)
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
         output = fuse_files(scene.lr_hsi, scene.hr_msi, out / scene.output_name,
                             method=settings["method"], model=model, device=device,
                             seed=settings["seed"], progress=False)
@@ -534,10 +540,14 @@ def _run_locked(scenes: list[Scene], out: Path, start: float, *, method, model, 
 
     report = BatchReport(out_dir=str(out))
     if todo:
-        _run_on_cluster(todo, out, settings, results, report, client=client,
-                        scheduler=scheduler, workers=workers, retries=retries,
-                        progress=progress, device=device, memory_limit=memory_limit,
-                        total=len(scenes))
+        try:
+            _run_on_cluster(todo, out, settings, results, report, client=client,
+                            scheduler=scheduler, workers=workers, retries=retries,
+                            progress=progress, device=device, memory_limit=memory_limit,
+                            total=len(scenes))
+        except BaseException:  # Ctrl-C: the cluster is closed, its workers' temporaries go
+            _clean_stale_temporaries(out, todo)
+            raise
     report.scenes = [results[s.name] for s in scenes]
     report.seconds = time.perf_counter() - start
     report.write(out / REPORT_NAME)
@@ -559,10 +569,12 @@ def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
             n = max(1, n)
             torch_threads = max(1, (os.cpu_count() or 1) // n)
             has_bokeh = importlib.util.find_spec("bokeh") is not None
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                dashboard_address="127.0.0.1:0" if has_bokeh else None,  # local access only
-                silence_logs=logging.CRITICAL))
+            with _workers_ignore_sigint():
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True,
+                    memory_limit=memory_limit,
+                    dashboard_address="127.0.0.1:0" if has_bokeh else None,  # local only
+                    silence_logs=logging.CRITICAL))
             client = stack.enter_context(Client(cluster))
         report.dashboard = _dashboard_link(client)
         if report.dashboard and progress:
@@ -594,6 +606,31 @@ def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
             raise
         finally:
             bar.close()
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint():
+    """Start worker processes with SIGINT ignored (inherited), so Ctrl-C reaches only us.
+
+    A terminal's Ctrl-C goes to the whole process group; the workers would each print a
+    traceback. This process handles it (one line, exit 130) and closes the cluster.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # the resource tracker process (started with our -W options) would report the cluster's
+    # semaphores as "leaked" after an interrupt: it cleans them up, the warning only alarms
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if quiet not in sys.warnoptions:
+        sys.warnoptions.append(quiet)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _dashboard_link(client) -> str:

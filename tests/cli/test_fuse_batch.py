@@ -109,7 +109,7 @@ def test_sigkill_then_resume(scenes, tmp_path):
     done_at_kill = {p.name for p in out.glob("*.done.json")}
     assert proc.returncode == -signal.SIGKILL
     assert 1 <= len(done_at_kill) < len(NAMES), "the kill must land mid-batch"
-    (out / ".s5.tif.x1y2z3.tif.part").write_bytes(b"half a GeoTIFF")  # as a killed write leaves
+    (out / f".s5.tif.{proc.pid}.x1y2z3.tif.part").write_bytes(b"half a GeoTIFF")  # killed write
 
     rerun = subprocess.run(cmd, capture_output=True, env=env, timeout=300)
     assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
