@@ -185,13 +185,17 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty.strip() else "")
 
 
+#: The commit the benchmark started from (files may change while a long run goes on).
+COMMIT_AT_START = git_commit()
+
+
 def results_section(title: str, table: str, *, notes: str = "", device=None,
                     command: str | None = None, when: _dt.datetime | None = None) -> str:
     """The markdown section :func:`append_results` appends (exposed for tests and dry runs)."""
     when = when or _dt.datetime.now().astimezone()
     lines = [f"## {title} ({when:%Y-%m-%d %H:%M %Z})".replace(" )", ")"), "",
              f"- Machine: {device_description(device)}",
-             f"- Commit: {git_commit()}",
+             f"- Commit: {COMMIT_AT_START}",
              f"- Command: `{command or command_line()}`", "", table.strip(), ""]
     if notes.strip():
         lines += [notes.strip(), ""]
