@@ -89,9 +89,13 @@ def load_checkpoint(path: str | os.PathLike, kind: str) -> dict:
             warnings.simplefilter("ignore")
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file
-        why = ("it holds Python objects, not just weights, and is refused for safety"
-               if "weights_only" in str(exc) or "Unsupported global" in str(exc)
-               else type(exc).__name__)
+        text = str(exc)
+        if "GLOBAL" in text or "Unsupported global" in text:
+            why = "it holds Python objects, not just weights, and is refused for safety"
+        elif "WeightsUnpickler error:" in text:
+            why = text.split("WeightsUnpickler error:", 1)[1].strip().splitlines()[0].strip()
+        else:
+            why = type(exc).__name__
         raise ModelError(f"{path}: not a readable checkpoint ({why})") from None
     if not isinstance(payload, dict) or "state_dict" not in payload or "kind" not in payload:
         raise ModelError(f"{path}: not an hsikit checkpoint")

@@ -66,8 +66,8 @@ def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, t
     import hsi
     from hsi.classification.pipeline import classify_to_files, load_classifier
 
+    cube = hsi.open(cube_path, var=var)  # the cheap check first
     clf = load_classifier(model_path, device=device)
-    cube = hsi.open(cube_path, var=var)
     clf.check_cube(cube)
     summary = classify_to_files(clf, cube, output, use_crf=not no_crf,
                                 probabilities=probabilities, uncertainty=uncertainty, tile=tile,
