@@ -420,7 +420,8 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
               method: str = "auto", model: str | os.PathLike | None = None, client=None,
               scheduler: str | None = None, workers: int | None = None, retries: int = 0,
               progress: bool = True, device: str = "auto", seed: int = 0,
-              memory_limit: str | float | None = "auto", wait: bool = False) -> BatchReport:
+              memory_limit: str | float | None = "auto", wait: bool = False,
+              security=None) -> BatchReport:
     """Fuse every scene of ``manifest`` into ``out_dir/NAME.tif`` on a Dask cluster.
 
     Parameters
@@ -453,6 +454,8 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
         Memory limit per local worker (``"auto"``: system memory divided among workers).
     wait : bool
         When another batch is writing to ``out_dir``, wait for it instead of raising.
+    security : distributed.Security, optional
+        TLS settings for a ``tls://`` scheduler (see :func:`tls_security`).
 
     Returns
     -------
@@ -479,7 +482,7 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
         return _run_locked(scenes, out, start, method=method, model=model, client=client,
                            scheduler=scheduler, workers=workers, retries=retries,
                            progress=progress, device=device, seed=seed,
-                           memory_limit=memory_limit)
+                           memory_limit=memory_limit, security=security)
 
 
 def _check_batch_outputs(scenes: list[Scene], out_dir: Path, model: Path | None) -> None:
@@ -518,7 +521,7 @@ def _batch_lock(out: Path, *, wait: bool):
 
 def _run_locked(scenes: list[Scene], out: Path, start: float, *, method, model, client,
                 scheduler, workers, retries, progress, device, seed,
-                memory_limit) -> BatchReport:
+                memory_limit, security) -> BatchReport:
     settings: dict[str, Any] = {
         "method": method,
         "model": str(model) if model is not None else None,
@@ -544,7 +547,7 @@ def _run_locked(scenes: list[Scene], out: Path, start: float, *, method, model, 
             _run_on_cluster(todo, out, settings, results, report, client=client,
                             scheduler=scheduler, workers=workers, retries=retries,
                             progress=progress, device=device, memory_limit=memory_limit,
-                            total=len(scenes))
+                            total=len(scenes), security=security)
         except BaseException:  # Ctrl-C: the cluster is closed, its workers' temporaries go
             _clean_stale_temporaries(out, todo)
             raise
@@ -556,14 +559,15 @@ def _run_locked(scenes: list[Scene], out: Path, start: float, *, method, model, 
 
 def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
                     results: dict[str, SceneResult], report: BatchReport, *, client, scheduler,
-                    workers, retries, progress, device, memory_limit, total) -> None:
+                    workers, retries, progress, device, memory_limit, total,
+                    security=None) -> None:
     from distributed import Client, LocalCluster, as_completed
     from tqdm.auto import tqdm
 
     with contextlib.ExitStack() as stack:
         torch_threads = None
         if client is None and scheduler:
-            client = stack.enter_context(Client(scheduler))
+            client = stack.enter_context(Client(scheduler, security=security))
         elif client is None:
             n = int(workers) if workers else min(os.cpu_count() or 1, len(todo))
             n = max(1, n)
@@ -606,6 +610,23 @@ def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
             raise
         finally:
             bar.close()
+
+
+def tls_security(ca_file: str, cert: str, key: str | None = None):
+    """Dask TLS settings for a ``tls://`` scheduler: encryption required, our client certificate.
+
+    Raises
+    ------
+    HsiIOError
+        When a certificate or key file does not exist.
+    """
+    from distributed.security import Security
+
+    for path in (ca_file, cert, key):
+        if path is not None and not Path(path).is_file():
+            raise HsiIOError(f"{path}: no such certificate or key file")
+    return Security(tls_ca_file=str(ca_file), tls_client_cert=str(cert),
+                    tls_client_key=str(key) if key else None, require_encryption=True)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,14 @@ from hsi.cli.options import device_option, seed_option
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="INFN checkpoint (.pt), loaded once per worker.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Use a running Dask scheduler (tcp://host:port) instead of a local cluster.")
+              help="Use a running Dask scheduler (tls://host:port with --tls-*, or tcp:// on a "
+                   "trusted network) instead of a local cluster.")
+@click.option("--tls-ca-file", type=click.Path(dir_okay=False), default=None,
+              help="CA certificate the tls:// scheduler's certificate is checked against.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
+              help="This client's TLS certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
+              help="This client's TLS private key (PEM), if not inside --tls-cert.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Worker processes of the local cluster [default: CPU count].")
 @click.option("--retries", type=click.IntRange(min=0), default=0, show_default=True,
@@ -26,8 +33,8 @@ from hsi.cli.options import device_option, seed_option
 @device_option
 @seed_option
 @click.pass_context
-def fuse_batch(ctx, manifest, output, method, model, scheduler, workers, retries, wait, device,
-               seed):
+def fuse_batch(ctx, manifest, output, method, model, scheduler, tls_ca_file, tls_cert, tls_key,
+               workers, retries, wait, device, seed):
     """Fuse every scene of MANIFEST into OUTPUT/NAME.tif.
 
     MANIFEST is a CSV with columns name,lr_hsi,hr_msi (paths relative to the CSV) or a folder
@@ -37,15 +44,22 @@ def fuse_batch(ctx, manifest, output, method, model, scheduler, workers, retries
     method = method.lower()
     if model is not None and method not in ("infn", "auto"):
         raise click.UsageError(f"--model applies to --method infn, not {method}")
+    tls = (tls_ca_file, tls_cert, tls_key)
+    if any(tls) and not (scheduler or "").startswith("tls://"):
+        raise click.UsageError("--tls-ca-file/--tls-cert/--tls-key need --scheduler tls://...")
+    if (scheduler or "").startswith("tls://") and not (tls_ca_file and tls_cert):
+        raise click.UsageError("a tls:// scheduler needs --tls-ca-file and --tls-cert")
     if scheduler is not None and workers is not None:
         raise click.UsageError("--workers sizes the local cluster; it cannot be used with "
                                "--scheduler")
 
-    from hsi.batch import REPORT_NAME, run_batch
+    from hsi.batch import REPORT_NAME, run_batch, tls_security
+
+    security = tls_security(tls_ca_file, tls_cert, tls_key) if tls_cert else None
 
     report = run_batch(manifest, output, method=method, model=model, scheduler=scheduler,
                        workers=workers, retries=retries, progress=True, device=device, seed=seed,
-                       wait=wait)
+                       wait=wait, security=security)
     click.echo(report.table())
     click.echo(f"report: {report.out_dir}/{REPORT_NAME}")
     ctx.exit(report.exit_code)

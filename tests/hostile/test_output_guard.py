@@ -104,3 +104,16 @@ def test_unsafe_scene_names_are_refused(name, work, run_hostile):
     manifest.write_text(f"name,lr_hsi,hr_msi\n{name},{work['cube'].name},{work['msi'].name}\n")
     run_hostile(["fuse-batch", manifest, "-o", folder / "out", "--method", "glp"], folder,
                 ("scene name",))
+
+
+def test_tls_scheduler_needs_certificates(work, run_hostile):
+    folder = work["cube"].parent
+    manifest = folder / "scenes.csv"
+    manifest.write_text(f"name,lr_hsi,hr_msi\nsc,{work['cube'].name},{work['msi'].name}\n")
+    run_hostile(["fuse-batch", manifest, "-o", folder / "out", "--scheduler",
+                 "tls://127.0.0.1:1"], folder, ("--tls-ca-file",))
+    run_hostile(["fuse-batch", manifest, "-o", folder / "out", "--tls-cert", "c.pem"], folder,
+                ("tls://",))
+    run_hostile(["fuse-batch", manifest, "-o", folder / "out", "--scheduler",
+                 "tls://127.0.0.1:1", "--tls-ca-file", folder / "ca.pem", "--tls-cert",
+                 folder / "c.pem"], folder, ("ca.pem", "no such certificate"))
