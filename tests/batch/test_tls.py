@@ -1,4 +1,4 @@
-"""``fuse-batch --scheduler tls://`` against a real TLS-only Dask cluster (certificates made here)."""
+"""``fuse-batch --scheduler tls://`` against a real TLS-only Dask cluster (certificates here)."""
 
 from __future__ import annotations
 
