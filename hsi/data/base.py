@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -115,6 +114,8 @@ class Dataset:
     description: ClassVar[str] = ""
     #: Relative path under the data folder -> sha256 of the file.
     files: ClassVar[dict[str, str]] = {}
+    #: Relative path -> size in bytes, where known: a download is stopped beyond it.
+    sizes: ClassVar[dict[str, int]] = {}
     #: Relative path -> download URLs tried in order (each checked against the sha256).
     urls: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: Where people find the data and its documentation.
@@ -230,7 +231,7 @@ class Dataset:
         for url in urls:
             try:
                 with atomic_path(dest) as tmp:
-                    _fetch(url, tmp)
+                    _fetch(url, tmp, self.sizes.get(relative, MAX_DOWNLOAD_BYTES))
                     got = sha256sum(tmp)
                     if got != expected:
                         raise ChecksumError(f"{url}: sha256 {got} differs from the registry's "
@@ -252,18 +253,39 @@ class Dataset:
         return f"{type(self).__name__}(root={str(self.root)!r})"
 
 
-def _fetch(url: str, dest: Path) -> None:
-    """Copy ``url`` to ``dest``; ``URL#member=PATH`` extracts one member of a zip (a wheel)."""
+#: Largest download of a file whose size the registry does not declare.
+MAX_DOWNLOAD_BYTES = 1 << 30
+#: Largest archive fetched to extract one member from.
+MAX_ARCHIVE_BYTES = 256 << 20
+
+
+def _copy_capped(src, dest: Path, limit: int, what: str) -> None:
+    """Copy the stream ``src`` to ``dest``, refusing to write more than ``limit`` bytes."""
+    written = 0
+    with open(dest, "wb") as f:
+        while block := src.read(1 << 20):
+            written += len(block)
+            if written > limit:
+                raise HsiIOError(f"{what}: larger than the {limit:,} bytes expected; stopped")
+            f.write(block)
+
+
+def _fetch(url: str, dest: Path, limit: int = MAX_DOWNLOAD_BYTES) -> None:
+    """Copy ``url`` to ``dest`` (at most ``limit`` bytes); ``URL#member=PATH`` extracts one
+    member of a zip (a wheel)."""
     base, _, member = url.partition("#member=")
     if not member:
-        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as f:
-            shutil.copyfileobj(response, f)
+        with urllib.request.urlopen(url, timeout=60) as response:
+            _copy_capped(response, dest, limit, url)
         return
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmpdir:
         archive = Path(tmpdir) / "archive.zip"
-        _fetch(base, archive)
-        with zipfile.ZipFile(archive) as z, z.open(member) as src, open(dest, "wb") as f:
-            shutil.copyfileobj(src, f)
+        _fetch(base, archive, MAX_ARCHIVE_BYTES)
+        with zipfile.ZipFile(archive) as z:
+            if z.getinfo(member).file_size > limit:  # declared before decompressing
+                raise HsiIOError(f"{url}: member larger than the {limit:,} bytes expected")
+            with z.open(member) as src:
+                _copy_capped(src, dest, limit, url)
 
 
 def loadmat(path: Path, variables: list[str] | None = None) -> dict[str, Any]:

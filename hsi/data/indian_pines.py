@@ -51,6 +51,8 @@ class IndianPines(Dataset):
         "indian_pines/92AV3C.spc":
             "beab701c26ba0c2430e1e0e4073e2179092c8c5bb281f5578dba6694906c5c4c",
     }
+    sizes: ClassVar[dict[str, int]] = {CUBE: 8410128, GT: 1125, "indian_pines/92AV3GT.GIS": 21153,
+                                       "indian_pines/92AV3C.spc": 10976}
     urls: ClassVar[dict[str, tuple[str, ...]]] = {
         CUBE: (f"{TENSORLY_WHEEL}#member={WHEEL_MEMBER}",),  # one file of the wheel (a zip)
         GT: (github_raw("helloworld-wuch/MATLAB", "4cb1f83be67f0ca4900d85d7bbce257cf68f4fa0",

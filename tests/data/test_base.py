@@ -132,6 +132,15 @@ class TestDownload:
         assert sorted(p.name for p in (root / "indian_pines").iterdir()) == sorted(
             rel.split("/")[1] for rel in IndianPines.files)
 
+    def test_download_stops_at_the_declared_size(self, tmp_path, data_dir, monkeypatch):
+        monkeypatch.setattr(IndianPines, "urls", _remote(tmp_path, data_dir, IndianPines))
+        gt = "indian_pines/Indian_pines_gt.mat"
+        monkeypatch.setattr(IndianPines, "sizes", {**IndianPines.sizes, gt: 100})
+        root = tmp_path / "data"
+        with pytest.raises(HsiIOError, match="larger than the 100 bytes expected"):
+            IndianPines(root=root, download=True)
+        assert not (root / gt).exists()
+
     def test_unreachable_url(self, tmp_path, monkeypatch):
         monkeypatch.setattr(IndianPines, "urls", {
             rel: ((tmp_path / "nowhere" / "x").as_uri(),) for rel in IndianPines.files})
