@@ -73,7 +73,8 @@ class Tile:
 
 
 def tile_windows(height: int, width: int, *, tile: int = 256, overlap: int = 0, ratio: int = 1,
-                 lr_height: int | None = None, lr_width: int | None = None) -> list[Tile]:
+                 lr_height: int | None = None, lr_width: int | None = None,
+                 min_read: int = 0) -> list[Tile]:
     """Cut an HR grid into tiles aligned to ``ratio``.
 
     Parameters
@@ -89,6 +90,9 @@ def tile_windows(height: int, width: int, *, tile: int = 256, overlap: int = 0, 
     lr_height, lr_width : int, optional
         LR grid size; defaults to ``ceil(height / ratio)`` and ``ceil(width / ratio)``. LR
         windows are clipped to it.
+    min_read : int
+        Smallest read window side in HR pixels (a method's filters need it): a thin edge tile
+        reads further into the scene (its core is unchanged).
 
     Returns
     -------
@@ -114,13 +118,20 @@ def tile_windows(height: int, width: int, *, tile: int = 256, overlap: int = 0, 
     lr_h = align_up(height, ratio) // ratio if lr_height is None else int(lr_height)
     lr_w = align_up(width, ratio) // ratio if lr_width is None else int(lr_width)
 
+    def widened(a: int, b: int, size: int) -> tuple[int, int]:
+        """Grow the read span [a, b) to ``min_read`` pixels, into the scene, ratio-aligned."""
+        if b - a >= min_read:
+            return a, b
+        a = max(0, (max(b - min_read, 0) // ratio) * ratio)
+        return a, min(size, max(b, a + min_read))
+
     tiles: list[Tile] = []
     for r0 in range(0, height, tile):
         r1 = min(r0 + tile, height)
-        rr0, rr1 = max(r0 - overlap, 0), min(r1 + overlap, height)
+        rr0, rr1 = widened(max(r0 - overlap, 0), min(r1 + overlap, height), height)
         for c0 in range(0, width, tile):
             c1 = min(c0 + tile, width)
-            cc0, cc1 = max(c0 - overlap, 0), min(c1 + overlap, width)
+            cc0, cc1 = widened(max(c0 - overlap, 0), min(c1 + overlap, width), width)
             lr_r0, lr_c0 = rr0 // ratio, cc0 // ratio
             lr_r1 = min(align_up(rr1, ratio) // ratio, lr_h)
             lr_c1 = min(align_up(cc1, ratio) // ratio, lr_w)

@@ -379,6 +379,15 @@ def fit_windows(height: int, width: int, ratio: int) -> list[tuple[Window, Windo
 
 
 # ------------------------------------------------------------------------------- driver
+def min_tile_read(ratio: int) -> int:
+    """Smallest tile read side (HR px) the fusion filters accept: the HR PSF (σ = ratio / 2)
+    and the LR high-pass (σ = 1 LR px) both need more pixels than their kernel's radius."""
+    from hsi.degrade import psf_kernel_size
+    from hsi.fusion.infn import LR_HIGHPASS_SIGMA
+
+    return max(psf_kernel_size(ratio / 2.0), ratio * psf_kernel_size(LR_HIGHPASS_SIGMA)) + ratio
+
+
 def fuse_files(
     lr_path: str | os.PathLike,
     hr_path: str | os.PathLike,
@@ -492,7 +501,8 @@ def fuse_files(
         if overlap is None:
             overlap = receptive_field(method, r, net)
         tiles = tile_windows(hr.cube.height, hr.cube.width, tile=tile, overlap=overlap, ratio=r,
-                             lr_height=lr.cube.height, lr_width=lr.cube.width)
+                             lr_height=lr.cube.height, lr_width=lr.cube.width,
+                             min_read=min_tile_read(r))
 
         gains = gsa_stats = None
         needs_gains = method == "glp" or (

@@ -100,3 +100,17 @@ class TestStitch:
         assert crop_to_core(np.zeros((2, 20, 20)), t).shape == (2, 16, 16)
         with pytest.raises(ShapeError, match="expected a result of 20×20"):
             crop_to_core(np.zeros((2, 16, 16)), t)
+
+
+def test_thin_edge_tiles_read_further_into_the_scene():
+    from hsi.tiling import tile_windows
+
+    tiles = tile_windows(84, 86, tile=16, overlap=0, ratio=4, min_read=32)
+    covered = np.zeros((84, 86), dtype=int)
+    for t in tiles:
+        core, read = t.core, t.read
+        covered[core.row_off:core.row_off + core.height, core.col_off:core.col_off + core.width] += 1
+        assert read.width >= 32 and read.height >= 32
+        assert read.col_off % 4 == 0 and read.row_off % 4 == 0
+        assert read.col_off <= core.col_off and read.col_off + read.width >= core.col_off + core.width
+    assert (covered == 1).all()
