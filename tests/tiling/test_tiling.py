@@ -109,8 +109,9 @@ def test_thin_edge_tiles_read_further_into_the_scene():
     covered = np.zeros((84, 86), dtype=int)
     for t in tiles:
         core, read = t.core, t.read
-        covered[core.row_off:core.row_off + core.height, core.col_off:core.col_off + core.width] += 1
+        r0, c0 = core.row_off, core.col_off
+        covered[r0:r0 + core.height, c0:c0 + core.width] += 1
         assert read.width >= 32 and read.height >= 32
         assert read.col_off % 4 == 0 and read.row_off % 4 == 0
-        assert read.col_off <= core.col_off and read.col_off + read.width >= core.col_off + core.width
+        assert read.col_off <= c0 and read.col_off + read.width >= c0 + core.width
     assert (covered == 1).all()
