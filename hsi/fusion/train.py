@@ -185,6 +185,8 @@ def run_training(
         elapsed0 = float(train_state.get("elapsed_s", 0.0))
         if train_state.get("optimizer"):
             opt.load_state_dict(_optimizer_state(train_state["optimizer"]))
+        if train_state.get("sampler_state"):  # the same patches an uninterrupted run draws
+            sampler.rng.bit_generator.state = _from_text(train_state["sampler_state"])
     use_scaler = device.type == "cuda" and not torch.cuda.is_bf16_supported()
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
     budget = None if max_minutes is None else float(max_minutes) * 60.0
@@ -195,7 +197,8 @@ def run_training(
     def save() -> None:
         if out_path is not None:
             state = {"step": step, "elapsed_s": elapsed0 + time.perf_counter() - start,
-                     "steps": steps, "optimizer": opt.state_dict()}
+                     "steps": steps, "optimizer": opt.state_dict(),
+                     "sampler_state": _to_text(sampler.rng.bit_generator.state)}
             save_infn(out_path, model, meta={**(meta or {}), "steps_done": step},
                       train_state=state)
 
@@ -243,6 +246,20 @@ def run_training(
     if out_path is not None:
         save()
     return model.eval()
+
+
+def _to_text(state):
+    """A numpy bit-generator state with its (128-bit) integers as strings, for checkpoints."""
+    if isinstance(state, dict):
+        return {k: _to_text(v) for k, v in state.items()}
+    return str(state) if isinstance(state, int) and not isinstance(state, bool) else state
+
+
+def _from_text(state):
+    """Undo :func:`_to_text`."""
+    if isinstance(state, dict):
+        return {k: _from_text(v) for k, v in state.items()}
+    return int(state) if isinstance(state, str) and state.lstrip("-").isdigit() else state
 
 
 def _optimizer_state(state: dict) -> dict:

@@ -98,9 +98,21 @@ class TestCheckpoints:
         assert torch.load(out, weights_only=True)["meta"]["train_state"]["step"] == 4
         assert resumed.meta["steps_done"] == 4
         assert not torch.equal(first.head.weight, resumed.head.weight)
-        # the same 4 steps in one go reach a model of the same kind (not bit-equal: the
-        # sampler is re-seeded on resume)
-        assert resumed.config == first.config
+
+    def test_interrupted_then_resumed_equals_uninterrupted(self, crop, tmp_path):
+        from hsi.errors import Cancelled
+
+        out = tmp_path / "run.pt"
+        with pytest.raises(Cancelled):  # stopped after step 2 (its periodic checkpoint)
+            _train(crop, steps=4, out_path=out, callback=lambda done, total: done >= 2)
+        assert torch.load(out, weights_only=True)["meta"]["train_state"]["step"] == 2
+        resumed = train_infn([crop], srf="sentinel2", ratio=4, config=TINY, steps=None,
+                             max_minutes=None, device="cpu", progress=False, out_path=out,
+                             resume_from=out)
+        straight = _train(crop, steps=4)
+        # weights, optimizer moments, patches and the learning-rate schedule all continue
+        for name, value in straight.state_dict().items():
+            torch.testing.assert_close(resumed.state_dict()[name], value, rtol=0, atol=1e-6)
 
     def test_resume_other_ratio(self, crop, tmp_path):
         out = tmp_path / "run.pt"
