@@ -339,6 +339,7 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
     import contextlib
 
     from hsi.classification.predict import TILE, entropy, predict_tiles
+    from hsi.io.atomic import atomic_path
     from hsi.io.geotiff import GeoTiffTileWriter
     from hsi.io.labels import write_class_map
 
@@ -346,6 +347,9 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
     k, h, w = classifier.n_classes, cube.height, cube.width
     class_map = np.zeros((h, w), dtype=np.uint8)
     with contextlib.ExitStack() as stack:
+        # the class map's temporary is entered first, so it is renamed into place last and
+        # removed with the others when anything fails: all the outputs or none
+        class_map_tmp = stack.enter_context(atomic_path(output))
         pw = uw = None
         if probabilities is not None:
             pw = stack.enter_context(GeoTiffTileWriter(
@@ -364,7 +368,7 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
                 pw.write(t.probabilities, t.window)
             if uw is not None:
                 uw.write(entropy(t.probabilities, t.valid)[None], t.window)
-        write_class_map(output, class_map, crs=cube.crs, transform=cube.transform,
+        write_class_map(class_map_tmp, class_map, crs=cube.crs, transform=cube.transform,
                         class_names=classifier.class_names)
     counts = np.bincount(class_map.ravel(), minlength=k + 1)
     return {"classes": k, "pixels": int(counts[1:].sum()), "nodata": int(counts[0]),

@@ -128,8 +128,13 @@ def split(labels_path, out_dir, per_class, fraction, mode, margin, seed, labels_
     """Split LABELS into train.tif and test.tif (random stratified or spatially disjoint)."""
     if (per_class is None) == (fraction is None):
         raise click.UsageError("give exactly one of --per-class and --fraction")
+    from pathlib import Path
+
     from hsi.classification.splits import write_split
+    from hsi.io.guard import check_outputs
     from hsi.io.labels import read_labels
+
+    check_outputs([Path(out_dir) / "train.tif", Path(out_dir) / "test.tif"], [labels_path])
 
     labels, crs, transform = read_labels(labels_path, var=labels_var)
     train_path, test_path, n_train, n_test = write_split(

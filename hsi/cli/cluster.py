@@ -36,15 +36,19 @@ def cluster_file(cube_path: str, k, output: str, *, method: str = "kmeans", seed
     import hsi
     from hsi.clustering import cluster
     from hsi.cube import Cube
+    from hsi.io import output_format
+    from hsi.io.atomic import atomic_files
     from hsi.io.labels import write_class_map
 
     cube = hsi.open(cube_path, var=var)
     result = cluster(cube, k, method=method, seed=seed, device=device, progress=True)
-    write_class_map(output, result.labels, crs=cube.crs, transform=cube.transform,
-                    class_names=result.class_names)
-    if confidence is not None:
-        hsi.save(Cube(result.confidence[None], crs=cube.crs, transform=cube.transform,
-                      name="cluster confidence"), confidence)
+    outputs = [output] + ([confidence] if confidence is not None else [])
+    with atomic_files(outputs) as tmps:  # both files or neither
+        write_class_map(tmps[0], result.labels, crs=cube.crs, transform=cube.transform,
+                        class_names=result.class_names)
+        if confidence is not None:
+            hsi.save(Cube(result.confidence[None], crs=cube.crs, transform=cube.transform,
+                          name="cluster confidence"), tmps[1], format=output_format(confidence))
     return result
 
 

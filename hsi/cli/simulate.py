@@ -102,7 +102,9 @@ def simulate(cube: str, out_dir: str, ratio: int | None, sensor: str, psf_sigma:
         raise click.UsageError("--ratio is required (an integer >= 2)")
 
     import hsi
+    from hsi.io.guard import check_outputs
 
+    check_outputs([Path(out_dir) / name for name in SIMULATION_FILES], [cube])
     ref = hsi.open(cube, var=var)
     paths = simulate_files(ref, out_dir, ratio, sensor, psf_sigma, device=device)
     for key, path in paths.items():

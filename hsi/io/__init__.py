@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from hsi.io.formats import detect_format, output_format
 
 if TYPE_CHECKING:
@@ -107,9 +109,14 @@ def save(cube: Cube, path: str | os.PathLike, *, format: str | None = None) -> P
     FormatError
         Unknown extension or format name.
     HsiIOError
-        The destination folder cannot be written. Nothing is left at the destination on failure.
+        The destination folder cannot be written, or (ENVI, .mat) the disk has less free space
+        than the file needs. Nothing is left at the destination on failure.
     """
+    from hsi.io.guard import check_free_space
+
     fmt = output_format(path, format)
+    if fmt in ("envi", "mat"):  # uncompressed: the size is known before writing
+        check_free_space(path, int(np.prod(cube.shape)) * np.dtype(cube.dtype).itemsize)
     if fmt == "geotiff":
         from hsi.io.geotiff import write_geotiff
 

@@ -79,3 +79,24 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None],
         if not parent.exists():
             continue  # created by the writer; its first existing ancestor must be writable
         check_writable_dir(parent)
+
+
+def check_free_space(path: str | os.PathLike, nbytes: int) -> None:
+    """Refuse to start writing ``nbytes`` to ``path`` when its disk has less free space.
+
+    Raises
+    ------
+    HsiIOError
+        ``PATH: no space left on device (needs ~N MB, M MB free)``.
+    """
+    folder = Path(path).absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if nbytes > free:
+        raise HsiIOError(f"{path}: no space left on device (needs ~{max(1, round(nbytes / 1e6))} "
+                         f"MB, {free / 1e6:.0f} MB free)")

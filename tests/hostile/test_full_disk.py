@@ -62,3 +62,17 @@ def test_full_disk(template, work, full_disk, run_hostile):
     assert "no space left on device" in line
     assert str(full_disk) in line and ".part" not in line
     assert sorted(p.name for p in full_disk.iterdir()) == before  # nothing left, no folder
+
+
+def test_cluster_writes_both_outputs_or_neither(work, run_hostile, tmp_path, monkeypatch):
+    import hsi
+
+    def failing_save(cube, path, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(hsi, "save", failing_save)  # the second output fails
+    out = tmp_path / "out"
+    out.mkdir()
+    run_hostile(["cluster", work["cube"], "-k", 3, "-o", out / "c.tif", "--confidence",
+                 out / "conf.tif"], work["cube"].parent, ("conf.tif", "no space left"))
+    assert list(out.iterdir()) == []  # the class map was not left behind

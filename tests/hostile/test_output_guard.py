@@ -117,3 +117,15 @@ def test_tls_scheduler_needs_certificates(work, run_hostile):
     run_hostile(["fuse-batch", manifest, "-o", folder / "out", "--scheduler",
                  "tls://127.0.0.1:1", "--tls-ca-file", folder / "ca.pem", "--tls-cert",
                  folder / "c.pem"], folder, ("ca.pem", "no such certificate"))
+
+
+def test_folder_outputs_never_replace_the_input(work, run_hostile):
+    folder = work["cube"].parent
+    reference = folder / "reference.tif"
+    work["cube"].rename(reference)
+    run_hostile(["simulate", reference, "-o", folder, "--ratio", 2, "--sensor", "nikon_d700"],
+                folder, ("reference.tif", "is the input"))
+    train = folder / "train.tif"
+    work["labels"].rename(train)
+    run_hostile(["classify", "split", train, "-o", folder, "--per-class", 2], folder,
+                ("train.tif", "is the input"))
