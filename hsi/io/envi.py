@@ -141,15 +141,46 @@ class EnviArray:
         self.interleave = interleave
         self.offset = offset
 
-    def _memmap(self) -> np.ndarray:
+    def _memmap(self, r0: int = 0, r1: int | None = None, band: int | None = None) -> np.ndarray:
+        """Map only rows ``r0:r1`` (of one band for BSQ), as ``(bands, rows, cols)``.
+
+        Mapping just the bytes a read needs keeps the address space a read takes bounded by
+        the read, not by the file (a 40 GB file reads under a small address-space limit).
+        """
         b, r, c = self.shape
-        raw = {"bsq": (b, r, c), "bil": (r, b, c), "bip": (r, c, b)}[self.interleave]
-        mm = np.memmap(self.path, dtype=self.file_dtype, mode="r", offset=self.offset, shape=raw)
-        axes = {"bsq": (0, 1, 2), "bil": (1, 0, 2), "bip": (2, 0, 1)}[self.interleave]
+        r1 = r if r1 is None else r1
+        item = self.file_dtype.itemsize
+        rows = max(r1 - r0, 0)
+        if self.interleave == "bsq":
+            start = self.offset + ((band * r) + r0) * c * item
+            mm = np.memmap(self.path, dtype=self.file_dtype, mode="r", offset=start,
+                           shape=(1, rows, c))
+            return mm
+        raw = {"bil": (rows, b, c), "bip": (rows, c, b)}[self.interleave]
+        mm = np.memmap(self.path, dtype=self.file_dtype, mode="r",
+                       offset=self.offset + r0 * b * c * item, shape=raw)
+        axes = {"bil": (1, 0, 2), "bip": (2, 0, 1)}[self.interleave]
         return mm.transpose(axes)
 
     def __getitem__(self, key) -> np.ndarray:
-        return np.array(self._memmap()[key], dtype=self.dtype)
+        key = key if isinstance(key, tuple) else (key,)
+        bands_key, rows_key, cols_key = key + (slice(None),) * (3 - len(key))
+        b, r, _ = self.shape
+        rows = np.arange(r)[rows_key]
+        bands = np.arange(b)[bands_key]
+        if rows.size == 0 or bands.size == 0:  # an empty selection: its shape, no read
+            return np.array(np.broadcast_to(np.zeros((), self.dtype), self.shape)[key])
+        r0, r1 = int(rows.min()), int(rows.max()) + 1
+        if isinstance(rows_key, slice):
+            step = rows_key.step or 1
+            local = slice(0, r1 - r0, step) if step > 0 else slice(r1 - 1 - r0, None, step)
+        else:
+            local = rows - r0 if np.ndim(rows) else int(rows) - r0
+        if self.interleave != "bsq":
+            return np.array(self._memmap(r0, r1)[bands_key, local, cols_key], dtype=self.dtype)
+        planes = [np.array(self._memmap(r0, r1, int(k))[0][local, cols_key], dtype=self.dtype)
+                  for k in np.atleast_1d(bands)]
+        return planes[0] if np.ndim(bands) == 0 else np.stack(planes)
 
     def chunks(self) -> tuple[int, int, int]:
         """Dask chunk shape: whole bands for BSQ, all bands for BIL/BIP, rows to ~64 MB."""

@@ -22,6 +22,7 @@ from hsi.check import check_shape
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_path
 from hsi.io.formats import check_readable, detect_format
+from hsi.memory import check_allocation
 
 #: Distinct colours for classes 1.. (0 is black); beyond these, hues are spread evenly.
 PALETTE: list[tuple[int, int, int]] = [
@@ -97,6 +98,8 @@ def read_labels(path: str | os.PathLike, var: str | None = None
     if fmt == "envi":
         from hsi.io.envi import read_envi
 
+        lazy = read_envi(path, lazy=True)
+        check_allocation(8 * lazy.height * lazy.width * lazy.bands, str(path))
         cube = read_envi(path, lazy=False)
         if cube.bands != 1:
             raise FormatError(f"{path}: label raster must have 1 band, got {cube.bands}")
@@ -106,6 +109,8 @@ def read_labels(path: str | os.PathLike, var: str | None = None
         with rasterio.open(path) as src:
             if src.count != 1:
                 raise FormatError(f"{path}: label raster must have 1 band, got {src.count}")
+            # declared size, checked before decompressing (a small file may claim a huge grid)
+            check_allocation(8 * src.height * src.width, str(path))
             labels = src.read(1)
             crs = src.crs if src.crs else None
             transform = None if src.transform == Affine.identity() and crs is None \
@@ -129,6 +134,7 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
     path = check_readable(path)
     try:
         with rasterio.open(path) as src:
+            check_allocation(8 * src.height * src.width, str(path))  # before decompressing
             labels = src.read(1)
             names = json.loads(src.tags().get("CLASS_NAMES", "[]"))
             if not isinstance(names, list):
