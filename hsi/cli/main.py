@@ -117,6 +117,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
         # GDAL's own messages (e.g. "_tiffWriteProc: No space left on device") would add lines
         # to the one-line error that names the file and the cause.
         logging.getLogger("rasterio").setLevel(logging.CRITICAL)
+        from hsi.io.geotiff import silence_libtiff_stderr
+
+        silence_libtiff_stderr()
 
 
 def main() -> None:  # pragma: no cover - console entry point helper

@@ -392,3 +392,26 @@ def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256) -> Pa
             r0, h = int(win.row_off), int(win.height)
             writer.write(np.asarray(cube.data[:, r0:r0 + h, :]), win)
     return path
+
+
+def silence_libtiff_stderr() -> bool:
+    """Stop libtiff printing its own error lines on stderr (the CLI's one-line contract).
+
+    GDAL still turns the failure into an exception that names the cause; only libtiff's
+    global default handler (``_tiffWriteProc: No space left on device.``) is removed. Acts on
+    the libtiff bundled with rasterio's wheels; returns ``False`` where none is found.
+    """
+    import ctypes
+    import glob
+
+    pattern = str(Path(rasterio.__file__).resolve().parents[1] / "rasterio.libs" / "libtiff-*")
+    for lib in glob.glob(pattern):
+        try:
+            tiff = ctypes.CDLL(lib)
+            tiff.TIFFSetErrorHandler.restype = ctypes.c_void_p
+            tiff.TIFFSetErrorHandler.argtypes = [ctypes.c_void_p]
+            tiff.TIFFSetErrorHandler(None)
+            return True
+        except (OSError, AttributeError):
+            continue
+    return False
