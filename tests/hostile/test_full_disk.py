@@ -76,3 +76,17 @@ def test_cluster_writes_both_outputs_or_neither(work, run_hostile, tmp_path, mon
     run_hostile(["cluster", work["cube"], "-k", 3, "-o", out / "c.tif", "--confidence",
                  out / "conf.tif"], work["cube"].parent, ("conf.tif", "no space left"))
     assert list(out.iterdir()) == []  # the class map was not left behind
+
+
+def test_full_disk_is_one_line_from_a_real_process(work, full_disk):
+    """libtiff prints on the C-level stderr, which only a separate process shows."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    hsi_cmd = shutil.which("hsi", path=str(Path(sys.executable).parent)) or "hsi"
+    r = subprocess.run([hsi_cmd, "convert", str(work["cube"]), str(full_disk / "x.tif")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no space left on device" in lines[0], r.stderr
