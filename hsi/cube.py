@@ -183,9 +183,19 @@ class Cube:
         return self.with_data(self.data[:, r0:r0 + h, c0:c0 + w], transform=transform)
 
     def compute(self) -> Cube:
-        """Return a cube whose data is a numpy array (loads a lazy cube)."""
+        """Return a cube whose data is a numpy array (loads a lazy cube).
+
+        Raises
+        ------
+        ResourceError
+            When the cube is larger than :func:`hsi.memory.memory_budget` (``HSI_MEMORY_LIMIT``).
+        """
         if not self.is_lazy:
             return self
+        from hsi.memory import check_allocation
+
+        check_allocation(int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize,
+                         self.name or "cube")
         return self.with_data(np.asarray(self.data))
 
     def astype(self, dtype) -> Cube:

@@ -356,6 +356,9 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
                              name=f"envi-{arr.path.name}-{os.stat(arr.path).st_mtime_ns}")
         data = data[:, r0:r0 + h, c0:c0 + w]
     else:
+        from hsi.memory import check_allocation
+
+        check_allocation(nbytes, str(arr.path))
         data = arr[:, r0:r0 + h, c0:c0 + w]
     if transform is not None and window is not None:
         from rasterio.windows import transform as window_transform

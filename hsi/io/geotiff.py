@@ -218,6 +218,9 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
         block = src.block_shapes[0]
         tags = src.tags()
         if not lazy:
+            from hsi.memory import check_allocation
+
+            check_allocation(count * h * w * dtype.itemsize, str(path))
             try:
                 data = src.read(window=window)
             except RasterioError as exc:

@@ -49,3 +49,10 @@ def test_label_raster_declaring_a_huge_grid(work, run_hostile, tmp_path, monkeyp
                  ["classify", "evaluate", work["classmap"], bomb],
                  ["classify", "split", bomb, "-o", tmp_path / "split", "--per-class", 2]):
         run_hostile(args, work["cube"].parent, ("bomb.tif", "memory budget"))
+
+
+def test_cube_over_the_memory_budget_is_refused_before_reading(work, run_hostile, monkeypatch):
+    monkeypatch.setenv("HSI_MEMORY_LIMIT", "1000")  # bytes: every eager read is over it
+    run_hostile(["classify", "train", work["cube"], work["labels"], "-o",
+                 work["cube"].parent / "m.pt"], work["cube"].parent, ("cube.tif",
+                                                                     "memory budget"))
