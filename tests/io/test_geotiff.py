@@ -183,7 +183,7 @@ class TestTileWriter:
 
         monkeypatch.setattr("hsi.io.geotiff.CHUNK_BYTES", 1)  # one strip of tiles per write
         monkeypatch.setattr(GeoTiffTileWriter, "write", failing_write)
-        with pytest.raises(OSError, match="(?i)no space"):
+        with pytest.raises(OSError, match=r"(?i)no space"):
             write_geotiff(make_cube(rng, shape=(2, 40, 7)), tmp_path / "x.tif", tile=16)
         assert len(calls) == 2
         assert list(tmp_path.iterdir()) == []

@@ -89,6 +89,6 @@ def test_failed_mat_write_leaves_nothing(tmp_path, rng, monkeypatch):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(scipy.io, "savemat", broken_savemat)
-    with pytest.raises(OSError, match="(?i)no space"):
+    with pytest.raises(OSError, match=r"(?i)no space"):
         hsi.save(hsi.Cube(rng.random((2, 3, 4))), tmp_path / "x.mat")
     assert list(tmp_path.iterdir()) == []
