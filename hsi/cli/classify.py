@@ -65,10 +65,14 @@ def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, t
     """Classify every pixel of CUBE into a uint8 GeoTIFF class map (0 = nodata)."""
     import hsi
     from hsi.classification.pipeline import classify_to_files, load_classifier
+    from hsi.errors import ModelError
 
     cube = hsi.open(cube_path, var=var)  # the cheap check first
     clf = load_classifier(model_path, device=device)
-    clf.check_cube(cube)
+    try:
+        clf.check_cube(cube)
+    except ModelError as exc:
+        raise ModelError(f"{model_path}: {exc} ({cube_path})") from None
     summary = classify_to_files(clf, cube, output, use_crf=not no_crf,
                                 probabilities=probabilities, uncertainty=uncertainty, tile=tile,
                                 progress=True)

@@ -141,4 +141,5 @@ def test_model_bands_must_match_cube(files, tmp_path, salinas_crop):
     out = tmp_path / "map.tif"
     res = invoke("predict", small, "--model", files["model"], "-o", out)
     assert res.exit_code == 2 and "model expects 204 bands, the cube has 50" in res.output
+    assert str(files["model"]) in res.output and "small.tif" in res.output  # names both files
     assert not out.exists()
