@@ -26,12 +26,12 @@ from hsi.progress import ProgressCallback
 CHECKPOINT_KIND = "gan_crf_classifier"
 
 
-def check_labels(labels: np.ndarray, cube, class_names: list[str] | None = None,
+def check_labels(labels: np.ndarray, cube, class_names=None,
                  *, labels_crs=None, labels_transform=None, name: str = "labels") -> int:
     """Check a training label raster against its cube; return the class count K.
 
-    Classes are the values 1..K with ``K = len(class_names)`` when names are given, else the
-    largest label. Every class must have at least one labelled (valid) pixel.
+    Classes are the positive codes present (any integers up to 65 535: Salinas' 1, 10–14,
+    land-cover codes 11, 21, 41...), see :func:`class_codes`.
 
     Raises
     ------
@@ -40,7 +40,8 @@ def check_labels(labels: np.ndarray, cube, class_names: list[str] | None = None,
     GridError
         Both have a CRS/transform and they differ.
     FormatError
-        Negative values, labels above K, fewer than two classes, or a class without pixels.
+        Negative values, fewer than two classes, names that do not fit the codes, or (names
+        given as a list of K names for codes 1..K) a class without pixels.
     """
     labels = np.asarray(labels)
     if labels.ndim != 2 or labels.shape != (cube.height, cube.width):
@@ -55,30 +56,76 @@ def check_labels(labels: np.ndarray, cube, class_names: list[str] | None = None,
             labels_transform.almost_equals(cube.transform, precision=1e-6):
         raise GridError(f"{name}: transform {tuple(labels_transform)[:6]} differs from the "
                         f"cube's {tuple(cube.transform)[:6]}")
+    codes, _ = class_codes(labels, class_names, name=name)
+    return len(codes)
+
+
+def class_codes(labels: np.ndarray, class_names=None, *, name: str = "labels"
+                ) -> tuple[list[int], list[str]]:
+    """The class codes of a label raster and one name per code.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray of int, shape (H, W)
+        0 = unlabelled; any positive codes (≤ 65 535).
+    class_names : list of str or dict, optional
+        A dict ``{code: name}``; or a list, read as the names of codes ``1..len(list)``
+        when it is that long (every one of those codes must then be labelled), else as the
+        names of the codes present in increasing order.
+
+    Returns
+    -------
+    codes : list of int
+        The positive codes present, increasing.
+    names : list of str
+        One name per code (``"class <code>"`` without names).
+
+    Raises
+    ------
+    FormatError
+        Non-integer or negative values, fewer than two classes, or names that do not fit.
+    """
+    from hsi.io.labels import MAX_CODE
+
+    labels = np.asarray(labels)
     if labels.dtype.kind not in "iub":
         raise FormatError(f"{name}: expected integer class values, got {labels.dtype}")
-    if (labels < 0).any():
-        raise FormatError(f"{name}: negative class values")
-    top = int(labels.max())
-    k = len(class_names) if class_names else top
-    if top > k:
-        raise FormatError(f"{name}: label {top} has no class name ({k} names given)")
-    if k < 2:
-        raise FormatError(f"{name}: expected at least two classes, got {k}")
-    counts = np.bincount(labels.ravel().astype(np.int64), minlength=k + 1)[1:]
-    missing = [i + 1 for i in range(k) if counts[i] == 0]
-    if missing:
-        label = ", ".join(
-            f"{m} ({class_names[m - 1]})" if class_names else str(m) for m in missing[:5])
-        raise FormatError(f"{name}: class {label} has no labelled pixel")
-    return k
+    if labels.size and (labels.min() < 0 or labels.max() > MAX_CODE):
+        raise FormatError(f"{name}: class values must lie in 0..{MAX_CODE}")
+    codes = [int(c) for c in np.unique(labels) if c > 0]
+    if isinstance(class_names, dict):
+        missing = [c for c in codes if c not in class_names]
+        if missing:
+            raise FormatError(f"{name}: label {missing[0]} has no class name")
+        names = [str(class_names[c]) for c in codes]
+    elif class_names:
+        given = [str(n) for n in class_names]
+        if codes and codes[-1] <= len(given):  # names of codes 1..K, every class labelled
+            absent = [c for c in range(1, len(given) + 1) if c not in codes]
+            if absent:
+                label = ", ".join(f"{m} ({given[m - 1]})" for m in absent[:5])
+                raise FormatError(f"{name}: class {label} has no labelled pixel")
+            codes = list(range(1, len(given) + 1))
+            names = given
+        elif len(given) == len(codes):
+            names = given
+        else:
+            raise FormatError(f"{name}: {len(given)} class names for {len(codes)} codes "
+                              f"({', '.join(map(str, codes[:8]))}); give one name per code, "
+                              f"or a 'value,name' file")
+    else:
+        names = [f"class {c}" for c in codes]
+    if len(codes) < 2:
+        raise FormatError(f"{name}: expected at least two classes, got {len(codes)}")
+    return codes, names
 
 
-def read_class_names(path: str | os.PathLike) -> list[str]:
+def read_class_names(path: str | os.PathLike) -> list[str] | dict[int, str]:
     """Class names from a JSON list/dict or a CSV/text file.
 
-    JSON: ``["a", "b"]`` or ``{"1": "a", "2": "b"}``. CSV: one class per line, either
-    ``name`` or ``value,name`` (a header line ``value,name`` is skipped). Values must be 1..K.
+    JSON: ``["a", "b"]`` or ``{"1": "a", "10": "b"}``. CSV: one class per line, either
+    ``name`` or ``value,name`` (a header line ``value,name`` is skipped). Names keyed by
+    values 1..K come back as a list, keyed by other positive codes as a dict.
 
     Raises
     ------
@@ -119,9 +166,11 @@ def read_class_names(path: str | os.PathLike) -> list[str]:
             pairs = {int(r[0]): r[1].strip() for r in rows}
         except (ValueError, IndexError):
             raise FormatError(f"{path}: expected lines 'name' or 'value,name'") from None
-    if sorted(pairs) != list(range(1, len(pairs) + 1)):
-        raise FormatError(f"{path}: class values must be 1..{len(pairs)}, got {sorted(pairs)}")
-    return [pairs[i] for i in range(1, len(pairs) + 1)]
+    if any(k < 1 for k in pairs):
+        raise FormatError(f"{path}: class values must be positive, got {sorted(pairs)}")
+    if sorted(pairs) == list(range(1, len(pairs) + 1)):
+        return [pairs[i] for i in range(1, len(pairs) + 1)]
+    return dict(sorted(pairs.items()))  # names keyed by any codes (1, 10, 11, ...)
 
 
 @dataclass
@@ -140,6 +189,9 @@ class Classifier:
         Band centres (nm) of the training cube.
     history : dict
         Per-epoch losses of the training run (not saved).
+    codes : list of int
+        The label code of each class (class ``i`` of the network is ``codes[i - 1]`` in the
+        label rasters and class maps); default ``1..K``.
     """
 
     model: Discriminator
@@ -148,6 +200,11 @@ class Classifier:
     class_names: list[str]
     wavelengths: np.ndarray | None = None
     history: dict | None = None
+    codes: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.codes is None:
+            self.codes = list(range(1, len(self.class_names) + 1))
 
     @property
     def n_classes(self) -> int:
@@ -213,6 +270,7 @@ class Classifier:
         meta = {
             "pca_mean": self.pca.mean, "pca_components": self.pca.components,
             "pca_scale": self.pca.scale, "class_names": list(self.class_names),
+            "class_codes": [int(c) for c in self.codes],
             "bands": self.bands,
             "wavelengths": None if self.wavelengths is None else np.asarray(self.wavelengths),
         }
@@ -248,8 +306,13 @@ def load_classifier(path: str | os.PathLike, device="auto") -> Classifier:
     except (KeyError, RuntimeError, TypeError, ValueError, HsiError) as exc:
         raise ModelError(f"{path}: malformed classifier checkpoint ({exc})") from None
     model.to(pick_device(device)).eval()
+    codes = [int(c) for c in meta.get("class_codes", range(1, len(names) + 1))]
+    if len(codes) != len(names):
+        raise ModelError(f"{path}: malformed classifier checkpoint ({len(codes)} codes for "
+                         f"{len(names)} classes)")
     return Classifier(model=model, config=config, pca=pca, class_names=names,
-                      wavelengths=None if wl is None else np.asarray(wl, dtype=np.float64))
+                      wavelengths=None if wl is None else np.asarray(wl, dtype=np.float64),
+                      codes=codes)
 
 
 def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None = None,
@@ -266,9 +329,9 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
     cube : hsi.Cube, shape (bands, H, W)
         Reflectance (any consistent scale); NaN / ``cube.nodata`` pixels are ignored.
     labels : numpy.ndarray of int, shape (H, W)
-        0 = unlabelled, 1..K = class.
-    class_names : list of str, optional
-        Names of classes 1..K (default ``"class 1"``...).
+        0 = unlabelled, any positive codes = classes (see :func:`class_codes`).
+    class_names : list of str or dict, optional
+        Names of the classes (see :func:`class_codes`; default ``"class <code>"``).
     config : GanConfig, optional
     epochs : int, optional
         Overrides ``config.epochs``.
@@ -298,15 +361,21 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
     if epochs is not None:
         config = dataclasses.replace(config, epochs=int(epochs))
     labels = np.asarray(labels)
-    k = check_labels(labels, cube, class_names)
-    names = list(class_names) if class_names else [f"class {i + 1}" for i in range(k)]
+    check_labels(labels, cube, class_names)
+    codes, names = class_codes(labels, class_names)
+    k = len(codes)
+    # the network's classes are 1..K; the codes are the raster's values
+    index = np.zeros(labels.shape, dtype=np.int64)
+    labelled = labels > 0
+    index[labelled] = np.searchsorted(codes, labels[labelled]) + 1
+    labels = index
     data = np.asarray(cube.data, dtype=np.float32)
     valid = valid_mask(data, cube.nodata)
     usable = np.bincount(labels[valid].ravel().astype(np.int64), minlength=k + 1)[1:]
     if (usable == 0).any():
-        bad = int(np.flatnonzero(usable == 0)[0]) + 1
-        raise FormatError(f"labels: class {bad} ({names[bad - 1]}) has labelled pixels only "
-                          "on nodata pixels")
+        bad = int(np.flatnonzero(usable == 0)[0])
+        raise FormatError(f"labels: class {codes[bad]} ({names[bad]}) has labelled pixels "
+                          "only on nodata pixels")
     seed_everything(seed)
     pca = fit_pca(data, config.n_components, valid, seed=seed)
     config = dataclasses.replace(config, n_components=pca.n_components,
@@ -316,7 +385,7 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
                                     device=pick_device(device), progress=progress,
                                     callback=callback, pca=pca)
     return Classifier(model=model, config=config, pca=pca, class_names=names,
-                      wavelengths=cube.wavelengths, history=history)
+                      wavelengths=cube.wavelengths, history=history, codes=codes)
 
 
 def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *,
@@ -368,8 +437,10 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
                 pw.write(t.probabilities, t.window)
             if uw is not None:
                 uw.write(entropy(t.probabilities, t.valid)[None], t.window)
-        write_class_map(class_map_tmp, class_map, crs=cube.crs, transform=cube.transform,
-                        class_names=classifier.class_names)
+        to_code = np.asarray([0, *classifier.codes], dtype=np.int64)
+        write_class_map(class_map_tmp, to_code[class_map], crs=cube.crs,
+                        transform=cube.transform, class_names=classifier.class_names,
+                        codes=classifier.codes)
     counts = np.bincount(class_map.ravel(), minlength=k + 1)
     return {"classes": k, "pixels": int(counts[1:].sum()), "nodata": int(counts[0]),
             "counts": {n: int(c) for n, c in zip(classifier.class_names, counts[1:],

@@ -125,9 +125,10 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
 
     Returns
     -------
-    labels : numpy.ndarray, shape (H, W), uint8
+    labels : numpy.ndarray, shape (H, W), uint8 or uint16
     class_names : list of str
-        Names of classes 1..K (empty when the file has no ``CLASS_NAMES`` tag).
+        Name of value ``v`` at ``class_names[v - 1]`` (``"class v"`` for values between
+        codes that have no class; empty when the file has no ``CLASS_NAMES`` tag).
     colormap : dict
         ``{value: (r, g, b, a)}`` (empty without a colour table).
     """
@@ -137,6 +138,9 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
             check_allocation(8 * src.height * src.width, str(path))  # before decompressing
             labels = src.read(1)
             names = json.loads(src.tags().get("CLASS_NAMES", "[]"))
+            if isinstance(names, dict):  # names keyed by codes (1, 10, 11...): by value
+                by_code = {int(k): str(v) for k, v in names.items()}
+                names = [by_code.get(c, f"class {c}") for c in range(1, max(by_code) + 1)]
             if not isinstance(names, list):
                 names = []
             try:
@@ -152,7 +156,8 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
 
 def write_class_map(path: str | os.PathLike, labels, *, crs, transform,
                     class_names: list[str],
-                    colors: list[tuple[int, int, int]] | None = None) -> Path:
+                    colors: list[tuple[int, int, int]] | None = None,
+                    codes: list[int] | None = None) -> Path:
     """Write a uint8 class map GeoTIFF with a colour table and class names, atomically.
 
     Parameters
@@ -160,13 +165,16 @@ def write_class_map(path: str | os.PathLike, labels, *, crs, transform,
     path : path
         Destination ``.tif``.
     labels : array-like, shape (H, W)
-        Class ids: 0 = no class, ``i`` in 1..K = ``class_names[i-1]``.
+        Class values: 0 = no class, ``codes[i]`` = ``class_names[i]``.
     crs, transform
         Georeference (``None`` allowed).
     class_names : list of str, length K
-        Names of classes 1..K.
+        Names of the classes.
     colors : list of (r, g, b), optional
-        Colours of classes 1..K (0-255); distinct defaults otherwise. Class 0 is black.
+        Colours of the classes (0-255); distinct defaults otherwise. Value 0 is black.
+    codes : list of int, optional
+        The value of each class in the raster (default ``1..K``); values above 255 make the
+        file uint16.
 
     Returns
     -------
@@ -188,17 +196,28 @@ def write_class_map(path: str | os.PathLike, labels, *, crs, transform,
             labels.dtype.kind == "f" and np.all(labels == np.round(labels))):
         raise FormatError(f"{path}: labels must be integers, got {labels.dtype}")
     k = len(class_names)
-    lo, hi = (int(labels.min()), int(labels.max())) if labels.size else (0, 0)
-    if lo < 0 or hi > min(k, 255):
-        raise FormatError(f"{path}: labels must lie in 0..{min(k, 255)} (0 = no class, then one "
-                          f"value per class name), got {lo}..{hi}")
+    codes = list(range(1, k + 1)) if codes is None else [int(c) for c in codes]
+    if len(codes) != k or len(set(codes)) != k or min(codes, default=1) < 1 \
+            or max(codes, default=1) > MAX_CODE:
+        raise FormatError(f"{path}: expected {k} distinct codes in 1..{MAX_CODE} (one per class "
+                          f"name), got {codes}")
+    present = np.unique(labels) if labels.size else np.zeros(0)
+    stray = sorted(set(present.tolist()) - {0, *codes})
+    if stray:
+        raise FormatError(f"{path}: labels must be 0 (no class) or one of the class codes "
+                          f"{codes[:10]}, got {stray[:5]}")
+    dtype = "uint8" if max(codes, default=0) <= 255 else "uint16"
     colors = default_colors(k) if colors is None else [tuple(c)[:3] for c in colors]
     if len(colors) != k:
         raise FormatError(f"{path}: expected {k} colours (one per class name), got {len(colors)}")
     cmap = {0: (0, 0, 0, 255)}
-    cmap.update({i + 1: (int(c[0]), int(c[1]), int(c[2]), 255) for i, c in enumerate(colors)})
+    cmap.update({code: (int(c[0]), int(c[1]), int(c[2]), 255)
+                 for code, c in zip(codes, colors, strict=True)})
+    consecutive = codes == list(range(1, k + 1))
+    names_tag = list(class_names) if consecutive else {
+        str(code): n for code, n in zip(codes, class_names, strict=True)}
     profile = {"driver": "GTiff", "count": 1, "height": labels.shape[0],
-               "width": labels.shape[1], "dtype": "uint8", "compress": "deflate",
+               "width": labels.shape[1], "dtype": dtype, "compress": "deflate",
                "tiled": True, "blockxsize": 256, "blockysize": 256, "photometric": "PALETTE"}
     if crs is not None:
         profile["crs"] = crs
@@ -207,11 +226,11 @@ def write_class_map(path: str | os.PathLike, labels, *, crs, transform,
     with atomic_path(path) as tmp:
         try:
             with rasterio.open(tmp, "w", **profile) as dst:
-                dst.write(labels.astype(np.uint8), 1)
+                dst.write(labels.astype(dtype), 1)
                 dst.write_colormap(1, cmap)
-                dst.update_tags(CLASS_NAMES=json.dumps(list(class_names)))
+                dst.update_tags(CLASS_NAMES=json.dumps(names_tag))
                 dst.set_band_description(1, "class: " + ", ".join(
-                    f"{i + 1}={n}" for i, n in enumerate(class_names)))
+                    f"{code}={n}" for code, n in zip(codes, class_names, strict=True)))
         except RasterioError as exc:
             raise HsiIOError(f"{path}: cannot write class map ({exc})") from None
     return path

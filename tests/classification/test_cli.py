@@ -143,3 +143,37 @@ def test_model_bands_must_match_cube(files, tmp_path, salinas_crop):
     assert res.exit_code == 2 and "model expects 204 bands, the cube has 50" in res.output
     assert str(files["model"]) in res.output and "small.tif" in res.output  # names both files
     assert not out.exists()
+
+
+def test_any_class_codes_round_trip(files, tmp_path, salinas_crop):
+    """Salinas' own codes 1, 10-14: trained, written and scored as those codes."""
+    from hsi.io.labels import read_class_map
+
+    cube, labels, names = salinas_crop
+    codes = np.array([0, 1, 10, 11, 12, 13, 14])
+    present = np.unique(labels[labels > 0])
+    ehu = codes[np.searchsorted(np.r_[0, present], labels)]  # 1..K -> 1, 10..14
+    assert set(np.unique(ehu)) <= set(codes.tolist())
+    labels_path = write_labels(tmp_path / "ehu.tif", ehu)
+    names_path = tmp_path / "names.csv"
+    used = [int(c) for c in np.unique(ehu) if c > 0]
+    names_path.write_text("value,name\n" + "".join(
+        f"{c},{names[i]}\n" for i, c in enumerate(used)))
+    res = invoke("split", labels_path, "-o", tmp_path / "split", "--per-class", "5", "--seed",
+                 "0")
+    assert res.exit_code == 0, res.output
+    model = tmp_path / "m.pt"
+    res = invoke("train", files["cube"], tmp_path / "split" / "train.tif", "-o", model,
+                 "--class-names", names_path, "--epochs", "2", "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "map.tif"
+    res = invoke("predict", files["cube"], "--model", model, "-o", out, "--no-crf", "--device",
+                 "cpu")
+    assert res.exit_code == 0, res.output
+    class_map, map_names, cmap = read_class_map(out)
+    assert set(np.unique(class_map)) <= {0, *used}  # the training codes, not 1..K
+    for i, c in enumerate(used):
+        assert map_names[c - 1] == names[i] and c in cmap
+    res = invoke("evaluate", out, tmp_path / "split" / "test.tif")
+    assert res.exit_code == 0, res.output
+    assert float(res.output.split("OA ")[1].split(" %")[0]) > 50.0
