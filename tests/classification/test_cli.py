@@ -149,7 +149,7 @@ def test_any_class_codes_round_trip(files, tmp_path, salinas_crop):
     """Salinas' own codes 1, 10-14: trained, written and scored as those codes."""
     from hsi.io.labels import read_class_map
 
-    cube, labels, names = salinas_crop
+    _, labels, names = salinas_crop
     codes = np.array([0, 1, 10, 11, 12, 13, 14])
     present = np.unique(labels[labels > 0])
     ehu = codes[np.searchsorted(np.r_[0, present], labels)]  # 1..K -> 1, 10..14
