@@ -169,11 +169,7 @@ def default_model(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu"
         The model and its file name, or ``None`` and the reason in words.
     """
     reasons = []
-    for path in shipped_checkpoints():
-        try:
-            model = load_infn(path, device)
-        except ModelError:
-            continue
+    for path, model in _shipped_models(device):
         c = model.config
         if lr_hsi.bands != c.hsi_bands or hr_msi.bands != c.msi_bands:
             reasons.append(f"{path.stem}: {_describe(model)}")
@@ -205,13 +201,18 @@ def shipped_checkpoints() -> list[Path]:
     return sorted(CHECKPOINT_DIR.glob("*.pt"))
 
 
-def _shipped_for(lr: Cube, msi: Cube, device) -> INFN:
-    found = []
+def _shipped_models(device):
+    """``(path, model)`` for every shipped checkpoint that loads (a broken one is skipped)."""
     for path in shipped_checkpoints():
         try:
-            model = load_infn(path, device)
+            yield path, load_infn(path, device)
         except ModelError:
             continue
+
+
+def _shipped_for(lr: Cube, msi: Cube, device) -> INFN:
+    found = []
+    for path, model in _shipped_models(device):
         if _mismatch(model, lr, msi) is None:
             return model
         found.append(f"{path.stem} ({_describe(model)})")
