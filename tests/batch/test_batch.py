@@ -136,6 +136,20 @@ class TestRunBatch:
             + [f"{n}.tif{s}" for n in ("north", "east", "south")
                                      for s in ("", ".done.json")])
 
+    def test_resume_redoes_an_output_corrupted_to_the_same_size(self, scenes_dir, tmp_path,
+                                                                 client):
+        manifest = scenes_dir / "manifest.csv"
+        out = tmp_path / "out"
+        first = run_batch(manifest, out, method="glp", client=client, progress=False)
+        assert first.done == ["north", "east", "south"]
+        good = (out / "east.tif").read_bytes()
+        bad = bytearray(good)
+        bad[len(bad) // 2] ^= 0xFF  # same size, one byte flipped
+        (out / "east.tif").write_bytes(bytes(bad))
+        again = run_batch(manifest, out, method="glp", client=client, progress=False)
+        assert again.done == ["east"] and again.skipped == ["north", "south"]
+        assert (out / "east.tif").read_bytes() == good
+
     def test_model_loaded_once_per_worker(self, scenes_dir, tmp_path, client):
         import torch
 
