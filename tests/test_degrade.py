@@ -119,11 +119,13 @@ class TestSRF:
             SRF.from_mat(path, wavelengths=np.linspace(430, 860, 50))
 
     def test_nikon_outside_cave_partial_range(self):
-        # CAVE partial scenes have 20 bands, 400-590 nm: the red and green bands reach beyond
+        # CAVE partial scenes have 20 bands, 400-590 nm: red is mostly beyond (refused); green
+        # reaches beyond with >= 90 % of its area inside (truncated, with a warning)
         srf = load_srf("nikon_d700")
-        with pytest.raises(SensorError, match=r"band\(s\) R \(420-680 nm\), G ") as info:
+        with pytest.raises(SensorError, match=r"band\(s\) R \(420-680 nm, 31% of its area "
+                                              r"inside\) fall outside") as info:
             srf.matrix(np.arange(400.0, 591.0, 10.0))
-        assert "B (" not in str(info.value)
+        assert "B (" not in str(info.value) and "G (" not in str(info.value)
         assert "400-590 nm" in str(info.value)
 
     def test_nikon_inside_aviris_range(self):
@@ -471,11 +473,12 @@ class TestSimulatePair:
         inner = slice(2, 8)  # more than 3σ = 1.5·ratio HR pixels from the border
         np.testing.assert_allclose(lr.data[0][inner, inner], expected[inner, inner], rtol=1e-5)
 
-    def test_rgb_camera_wavelengths_none(self):
+    def test_rgb_camera_keeps_its_band_order(self):
         cube = Cube(np.random.default_rng(1).random((31, 16, 16)),
                     wavelengths=np.arange(400.0, 701.0, 10.0))
         _, hr = simulate_pair(cube, 2, "nikon_d700")
-        assert hr.wavelengths is None and hr.fwhm is None  # peaks 590, 530, 460: decreasing
+        np.testing.assert_array_equal(hr.wavelengths, [590.0, 530.0, 460.0])  # R, G, B peaks
+        assert hr.fwhm is not None and hr.fwhm.size == 3
         assert hr.metadata["band_names"] == ["R", "G", "B"]
         assert hr.transform is None
 
