@@ -57,13 +57,13 @@ class TestFuse:
             fuse(lr, msi, method="pca")
 
     def test_no_matching_shipped_checkpoint_names_the_options(self):
-        lr = Cube(np.random.default_rng(0).random((31, 8, 8), dtype=np.float32))
+        lr = Cube(np.random.default_rng(0).random((30, 8, 8), dtype=np.float32))
         msi = Cube(np.random.default_rng(1).random((3, 32, 32), dtype=np.float32))
         with pytest.raises(ModelError) as exc:
             fuse(lr, msi, method="infn", device="cpu")
         msg = str(exc.value)
         assert "\n" not in msg
-        assert msg.startswith("no shipped INFN checkpoint matches 31 HSI bands and 3 MSI bands")
+        assert msg.startswith("no shipped INFN checkpoint matches 30 HSI bands and 3 MSI bands")
         assert msg.endswith("give --model MODEL.pt, use --fit-scene, or --method glp")
 
 
@@ -131,8 +131,9 @@ class TestDefaultMethod:
         _, lr, msi = pair
         with caplog.at_level("WARNING", logger="hsi.fusion"):
             out = fuse(lr, msi, device="cpu")
-        expect = "infn" if any(load_validated(p) for p in shipped_checkpoints()) else "glp"
-        assert out.metadata["fusion_method"] == expect
+        aviris = [p for p in shipped_checkpoints() if "aviris" in p.name]
+        assert aviris and load_validated(aviris[0]) == []  # it trails GLP: never the default
+        assert out.metadata["fusion_method"] == "glp"
 
     def test_explicit_model_outside_its_ratio_runs_and_warns(self, salinas, caplog):
         crop = salinas.crop(Window(0, 0, 64, 64))
@@ -177,3 +178,19 @@ class TestFitScene:
         msi = Cube(np.random.default_rng(1).random((3, 24, 24), dtype=np.float32))
         with pytest.raises(ShapeError, match="ratio 4 needs an LR-HSI of at least 16×16 pixels"):
             fit_scene(lr, msi, ratio=4, steps=1, device="cpu", progress=False)
+
+
+def test_shipped_cave_checkpoint_is_the_default_for_its_camera_and_ratios(caplog):
+    """31 bands at 400-700 nm + an RGB camera (Nikon D700) at x4/x8: the CAVE checkpoint."""
+    from hsi.data import sample_cube
+
+    s = sample_cube().crop(Window(0, 0, 64, 64))
+    wl = np.arange(400.0, 701.0, 10.0)
+    x = np.asarray(s.data, dtype=np.float64).reshape(s.bands, -1)
+    y = np.stack([np.interp(wl, s.wavelengths, x[:, k]) for k in range(x.shape[1])], 1)
+    cube = Cube(y.reshape(31, 64, 64).astype(np.float32), wavelengths=wl)
+    for ratio, expect in ((4, "infn"), (8, "infn"), (2, "glp")):
+        lr, msi = simulate_pair(cube, ratio, "nikon_d700")
+        with caplog.at_level("WARNING", logger="hsi.fusion"):
+            out = fuse(lr, msi, device="cpu")
+        assert out.metadata["fusion_method"] == expect, ratio
