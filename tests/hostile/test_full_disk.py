@@ -92,3 +92,38 @@ def test_full_disk_is_one_line_from_a_real_process(work, full_disk):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "no space left on device" in lines[0], r.stderr
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nobody may write: a read-only tmpfs as root, else a mode-555 folder."""
+    folder = tmp_path / f"ro-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+                           capture_output=True)
+        mounted = r.returncode == 0
+        if not mounted:
+            pytest.skip("root without permission to mount: a mode-555 folder would not stop it")
+    else:
+        folder.chmod(0o555)
+    yield folder
+    if mounted:
+        subprocess.run(["umount", str(folder)], check=False)
+    else:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("template", [
+    "convert {cube} {out}/x.tif", "cluster {cube} -k 3 -o {out}/c.tif",
+    "simulate {cube} -o {out}/sim --ratio 2 --sensor nikon_d700",
+    "classify split {labels} -o {out}/split --per-class 2",
+    "cluster {cube} -k 3 -o {tmp}/c.tif --confidence {out}/conf.tif",
+])
+def test_read_only_output_folder(template, work, read_only_folder, run_hostile, tmp_path):
+    args = template.format(out=read_only_folder, tmp=tmp_path,
+                           **{k: str(v) for k, v in work.items()}).split()
+    run_hostile(args, work["cube"].parent, (str(read_only_folder),))
+    assert list(read_only_folder.iterdir()) == []
+    assert not (tmp_path / "c.tif").exists()  # the other output of the pair was not written
