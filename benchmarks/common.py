@@ -25,6 +25,8 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 #: The results file every benchmark appends to.
 RESULTS_PATH = Path(__file__).resolve().with_name("RESULTS.md")
 
@@ -237,3 +239,53 @@ def append_results(title: str, table: str, *, notes: str = "", device=None,
     with atomic_path(dest) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     return dest
+
+
+def resample_cube(cube, wavelengths, *, tolerance_nm: float = 40.0):
+    """The cube's spectra linearly interpolated onto ``wavelengths`` (nm), edges repeated.
+
+    The cube's bands are sorted by wavelength first (AVIRIS files such as Indian Pines keep the
+    spectrometers' overlap in file order), a repeated centre keeping its first band.
+
+    Parameters
+    ----------
+    cube : Cube, (bands, H, W), with wavelengths in nm
+    wavelengths : array-like, (bands_out,), increasing, nm
+    tolerance_nm : float
+        How far the cube's range may fall short of ``wavelengths`` at either end.
+
+    Returns
+    -------
+    Cube or None
+        ``(bands_out, H, W)`` float32, or ``None`` when the cube's range falls short by more
+        than ``tolerance_nm``.
+    """
+    src = np.asarray(cube.wavelengths, dtype=np.float64)
+    order = np.argsort(src, kind="stable")
+    src, first = np.unique(src[order], return_index=True)
+    order = order[first]
+    dst = np.asarray(wavelengths, dtype=np.float64)
+    if src[0] - dst[0] > tolerance_nm or dst[-1] - src[-1] > tolerance_nm:
+        return None
+    hi = np.clip(np.searchsorted(src, dst), 1, src.size - 1)
+    lo = hi - 1
+    t = np.clip((dst - src[lo]) / (src[hi] - src[lo]), 0.0, 1.0).astype(np.float32)
+    x = np.asarray(cube.data, dtype=np.float32)[order]
+    data = (1 - t)[:, None, None] * x[lo] + t[:, None, None] * x[hi]
+    return cube.with_data(data.astype(np.float32), wavelengths=dst, fwhm=None)
+
+
+def finish_checkpoint(partial: str, output: str, record: dict) -> None:
+    """Write the trained checkpoint ``output`` from the trainer's ``partial`` file.
+
+    The training state (optimiser, sampler) is dropped, ``record`` (command, data, steps, wall
+    time, commit) goes into ``meta["training_record"]`` and the weights are stored in float16.
+    """
+    from hsi.fusion import load_infn, save_infn
+
+    model = load_infn(partial)
+    model.meta.pop("train_state", None)
+    model.meta.pop("path", None)
+    model.meta["training_record"] = record
+    save_infn(output, model.half())
+    print(f"wrote {output}: " + "; ".join(f"{k} {v}" for k, v in record.items()), flush=True)

@@ -114,24 +114,6 @@ def load_scene(name: str, cave_size: int):
     return _SCENE_CACHE[key]
 
 
-def resample_cube(cube, wavelengths):
-    """The cube's spectra linearly interpolated onto ``wavelengths`` (nm), edges repeated.
-
-    Returns ``None`` when the cube's range falls short of ``wavelengths`` by more than
-    :data:`SPECTRAL_TOLERANCE_NM` at either end.
-    """
-    src = np.asarray(cube.wavelengths, dtype=np.float64)
-    dst = np.asarray(wavelengths, dtype=np.float64)
-    if src[0] - dst[0] > SPECTRAL_TOLERANCE_NM or dst[-1] - src[-1] > SPECTRAL_TOLERANCE_NM:
-        return None
-    hi = np.clip(np.searchsorted(src, dst), 1, src.size - 1)
-    lo = hi - 1
-    t = np.clip((dst - src[lo]) / (src[hi] - src[lo]), 0.0, 1.0).astype(np.float32)
-    x = np.asarray(cube.data, dtype=np.float32)
-    data = (1 - t)[:, None, None] * x[lo] + t[:, None, None] * x[hi]
-    return cube.with_data(data.astype(np.float32), wavelengths=dst, fwhm=None)
-
-
 def _srf_subset(srf, keep: list[int], label: str):
     from hsi.degrade import SRF
 
@@ -214,7 +196,7 @@ def run_task(task: dict) -> dict:
     """Score every method on one (held-out scene, sensor, seed); returns rows and notes."""
     import torch
 
-    from benchmarks.common import timer
+    from benchmarks.common import resample_cube, timer
     from hsi.degrade import crop_to_ratio, simulate_pair
     from hsi.device import pick_device, seed_everything
     from hsi.fusion.baselines import BASELINES as FUNCS
@@ -280,7 +262,8 @@ def run_task(task: dict) -> dict:
         for other, kind in SCENES.items():
             if other == scene or kind != SCENES[scene]:
                 continue
-            res = resample_cube(load_scene(other, task["cave_size"]), cube.wavelengths)
+            res = resample_cube(load_scene(other, task["cave_size"]), cube.wavelengths,
+                                    tolerance_nm=SPECTRAL_TOLERANCE_NM)
             if res is None:
                 out["notes"].append(f"{scene}: LOSO leaves out {other} (its spectral range "
                                     f"does not cover {scene}'s)")

@@ -19,12 +19,12 @@ import time
 
 import torch
 
-from benchmarks.common import git_commit
+from benchmarks.common import finish_checkpoint, git_commit
 
 
 def main(argv: list[str] | None = None) -> None:
     from hsi.data.cave_database import CAVE_TRAIN, cave_cubes
-    from hsi.fusion import Augmentation, InfnConfig, load_infn, save_infn, train_infn
+    from hsi.fusion import Augmentation, InfnConfig, train_infn
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", required=True)
@@ -61,11 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         "torch_threads": torch.get_num_threads(),
         "git_commit": git_commit(),
     }
-    model = load_infn(partial)
-    model.meta.pop("train_state", None)
-    model.meta["training_record"] = record
-    save_infn(args.output, model.half())
-    print(f"wrote {args.output}: " + "; ".join(f"{k} {v}" for k, v in record.items()))
+    finish_checkpoint(partial, args.output, record)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 
 from hsi.data import DATASETS, base, get_dataset, load, sha256sum
 from hsi.data.cave_database import CAVE_SCENES
+from hsi.data.abu import ABU_FILES
 from hsi.data.indian_pines import IndianPines
 from hsi.data.salinas_a import SalinasA
 from hsi.errors import ChecksumError, DatasetNotFoundError, HsiIOError
@@ -35,7 +36,8 @@ class TestDataDir:
 class TestRegistry:
     def test_names(self):
         cave = {f"cave_{scene}" for scene in CAVE_SCENES}
-        assert set(DATASETS) == {"salinas_a", "samson", "jasper_ridge", "indian_pines",
+        abu = {s.replace("-", "_") for s in ABU_FILES}
+        assert set(DATASETS) == abu | {"salinas_a", "samson", "jasper_ridge", "indian_pines",
                                  "pavia_university", "cave_partial_balloons",
                                  "cave_partial_oil_painting", "nikon_d700", "mhf_net_srf"} | cave
 

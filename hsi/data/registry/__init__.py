@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+from hsi.data.abu import ABU_DATASETS
 from hsi.data.base import Dataset, Sample
 from hsi.data.cave import CaveBalloons, CaveOilPainting
 from hsi.data.cave_database import CAVE_DATASETS
@@ -24,6 +25,7 @@ DATASETS: dict[str, type[Dataset]] = {
                 CaveOilPainting, NikonD700, MhfNetSrf)
 }
 DATASETS.update(CAVE_DATASETS)
+DATASETS.update(ABU_DATASETS)
 
 
 def get_dataset(name: str) -> type[Dataset]:
