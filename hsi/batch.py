@@ -411,7 +411,7 @@ def _one_line(exc: BaseException) -> str:
         name, text = m.group(1), m.group(3).strip().splitlines()[0]
     if name == "KilledWorker":
         return ("KilledWorker: the worker running this scene died (out of memory? raise the "
-                "memory limit or use a smaller --tile)")
+                "memory limit or use smaller tiles)")
     return f"{name}: {text}" if text else name
 
 
@@ -511,8 +511,8 @@ def _batch_lock(out: Path, *, wait: bool):
         try:
             fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise HsiIOError(f"{out}: another batch is writing to this folder (give --wait to "
-                             f"wait for it)") from None
+            raise HsiIOError(f"{out}: another batch is writing to this folder (give wait=True "
+                             f"to wait for it)") from None
         try:
             yield
         finally:

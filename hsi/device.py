@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hsi.errors import HsiError
+from hsi.errors import ConfigError, DeviceError
 
 
 def pick_device(name: str = "auto"):
@@ -15,8 +15,10 @@ def pick_device(name: str = "auto"):
 
     Raises
     ------
-    HsiError
-        When CUDA is asked for but not available, or the name is unknown.
+    DeviceError
+        When CUDA is asked for but not available (a ``RuntimeError``).
+    ConfigError
+        When the name is unknown (a ``ValueError``).
     """
     import torch
 
@@ -25,12 +27,12 @@ def pick_device(name: str = "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise HsiError(
-                f"device {name!r} asked for, but CUDA is not available here (use --device cpu)")
+            raise DeviceError(
+                f"device {name!r} asked for, but CUDA is not available here (use device='cpu')")
         return torch.device(name)
     if name == "cpu":
         return torch.device("cpu")
-    raise HsiError(f"unknown device {name!r}: use auto, cpu or cuda")
+    raise ConfigError(f"unknown device {name!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
 
 def seed_everything(seed: int) -> None:

@@ -65,5 +65,20 @@ class ResourceError(HsiError, MemoryError):
     """A file declares more data than the memory budget allows (checked before decoding)."""
 
 
-class Cancelled(HsiError):
-    """The user cancelled a long job."""
+class ConfigError(HsiError, ValueError):
+    """A parameter or configuration value is invalid (out of range, unknown option or name)."""
+
+
+class DataError(HsiError, ValueError):
+    """Inputs are well formed but unusable for the request (too few valid or labelled pixels)."""
+
+
+class DeviceError(HsiError, RuntimeError):
+    """A compute device was asked for that this machine does not have (e.g. CUDA)."""
+
+
+class Cancelled(HsiError, RuntimeError):
+    """The user cancelled a long job (a progress callback returned ``True``).
+
+    The one cancellation error of hsikit: library code and the viewer raise this class.
+    """

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hsi.errors import HsiError
+from hsi.errors import ConfigError
 
 #: Values of :attr:`GanConfig.pretrain`.
 PRETRAIN_METHODS = ("none", "contrastive")
+#: Values of :attr:`GanConfig.crf_select`.
+CRF_SELECTION = ("cv", "fixed")
 
 
 @dataclass
@@ -59,15 +61,22 @@ class GanConfig:
         The network's probabilities are mixed with the uniform distribution,
         ``p' = c p + (1 - c) / K``, before the unary ``-log p'`` (pydensecrf's ``scale``): a
         confident wrong pixel can then still be outvoted by its neighbours.
+    crf_select : str
+        ``"cv"`` (default): after training, the CRF's kernel widths and weights are chosen by
+        cross-validation on the training labels alone (:mod:`hsi.classification.crf_select`;
+        ``crf_folds`` extra discriminators are trained), and stored in the ``crf_*`` fields;
+        the CRF is switched off (both weights 0) when no setting beats the network's argmax on
+        the held-out labels. ``"fixed"``: the ``crf_*`` fields as given.
+    crf_folds : int
+        Folds of that cross-validation (≥ 2).
 
     Notes
     -----
-    The CRF defaults were chosen on validation pixels only: on each benchmark scene (2 seeds)
-    30 labels per class were split into 15 for training and 15 for validation, and the 162
-    settings of ``benchmarks/classification.py --tune-crf`` were scored on the validation half
-    (test pixels never seen). The chosen setting gained +0.0 / +0.0 / +1.7 validation OA points
-    on Salinas-A / Samson / Jasper Ridge and hurt none; the best one (+0.0 / +1.1 / +0.8) drops
-    the position-only kernel (weight 0), within the noise of 45-90 validation pixels.
+    With ``crf_select="cv"`` the ``crf_*`` values here only seed the checkpoint's config: the
+    ones used are those the cross-validation on the training labels picks. With
+    ``crf_select="fixed"`` they are used as given; they were chosen earlier with
+    ``benchmarks/classification.py --tune-crf`` on a 15/15 split of 30 labels per class of the
+    benchmark scenes (pixels that are test pixels of other splits: prefer ``"cv"``).
     """
 
     n_components: int = 10
@@ -91,26 +100,33 @@ class GanConfig:
     crf_bilateral_weight: float = 3.0
     crf_components: int = 3
     crf_confidence: float = 1.0
+    crf_select: str = "cv"
+    crf_folds: int = 2
 
     def __post_init__(self) -> None:
         if self.patch_size < 3 or self.patch_size % 2 == 0:
-            raise HsiError(f"patch_size: expected an odd integer >= 3, got {self.patch_size}")
+            raise ConfigError(f"patch_size: expected an odd integer >= 3, got {self.patch_size}")
         if self.n_components < 1:
-            raise HsiError(f"n_components: expected >= 1, got {self.n_components}")
+            raise ConfigError(f"n_components: expected >= 1, got {self.n_components}")
         if not 1 <= self.crf_components <= self.n_components:
-            raise HsiError(
+            raise ConfigError(
                 f"crf_components: expected 1..n_components={self.n_components}, "
                 f"got {self.crf_components}"
             )
         if self.epochs < 1:
-            raise HsiError(f"epochs: expected >= 1, got {self.epochs}")
+            raise ConfigError(f"epochs: expected >= 1, got {self.epochs}")
         if self.pretrain not in PRETRAIN_METHODS:
-            raise HsiError(f"pretrain: expected one of {', '.join(PRETRAIN_METHODS)}, "
-                           f"got {self.pretrain!r}")
+            raise ConfigError(f"pretrain: expected one of {', '.join(PRETRAIN_METHODS)}, "
+                              f"got {self.pretrain!r}")
         if self.pretrain_steps < 1:
-            raise HsiError(f"pretrain_steps: expected >= 1, got {self.pretrain_steps}")
+            raise ConfigError(f"pretrain_steps: expected >= 1, got {self.pretrain_steps}")
+        if self.crf_select not in CRF_SELECTION:
+            raise ConfigError(f"crf_select: expected one of {', '.join(CRF_SELECTION)}, "
+                              f"got {self.crf_select!r}")
+        if not 2 <= self.crf_folds <= 10:
+            raise ConfigError(f"crf_folds: expected 2..10, got {self.crf_folds}")
         if not 0.0 < self.crf_confidence <= 1.0:
-            raise HsiError(f"crf_confidence: expected in (0, 1], got {self.crf_confidence}")
+            raise ConfigError(f"crf_confidence: expected in (0, 1], got {self.crf_confidence}")
 
     @property
     def radius(self) -> int:

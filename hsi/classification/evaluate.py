@@ -52,10 +52,6 @@ class ClassificationReport:
     def n_test(self) -> int:
         return int(self.confusion.sum())
 
-    def as_dict(self) -> dict[str, float]:
-        """``{"oa", "aa", "kappa"}`` (percent, percent, [-1, 1])."""
-        return {"oa": self.oa, "aa": self.aa, "kappa": self.kappa}
-
     def to_markdown(self) -> str:
         """The report as Markdown: summary, per-class table, confusion matrix."""
         k = len(self.class_names)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hsi.errors import HsiError, ShapeError
+from hsi.errors import ConfigError, DataError, ShapeError
 
 #: PCA is fitted on at most this many valid pixels (a seeded random subset beyond).
 PCA_MAX_PIXELS = 100_000
@@ -105,7 +105,7 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
 
     Raises
     ------
-    HsiError
+    DataError
         With fewer valid pixels than components.
     """
     from sklearn.decomposition import PCA
@@ -117,7 +117,7 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
     if valid is not None:
         x = x[valid.reshape(-1)]
     if x.shape[0] <= n_components:
-        raise HsiError(
+        raise DataError(
             f"cube: PCA needs more than {n_components} valid pixels, got {x.shape[0]}"
         )
     if x.shape[0] > PCA_MAX_PIXELS:
@@ -174,7 +174,7 @@ def extract_patches(padded, rows, cols, patch_size: int):
     Same type as ``padded``, shape (N, C, patch_size, patch_size)
     """
     if patch_size % 2 == 0:
-        raise HsiError(f"patch_size: expected odd, got {patch_size}")
+        raise ConfigError(f"patch_size: expected odd, got {patch_size}")
     try:
         import torch
 

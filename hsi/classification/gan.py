@@ -13,11 +13,14 @@ from torch import nn
 
 
 class Generator(nn.Module):
-    """Noise to fake spectral-spatial patches.
+    """Noise to fake spectral-spatial patches: a spatial decoder followed by a spectral one.
 
-    A stack of ``patch_size // 2`` 3×3 transposed convolutions grows a 1×1 map to
-    ``patch_size × patch_size``; the last one outputs the PCA channels (standardised units, no
-    output non-linearity).
+    A linear layer maps the noise to a ``2 * width``-channel map of the full
+    ``patch_size × patch_size`` window (each position its own code, so the patch has spatial
+    structure from the start); two padded 3×3 convolutions with batch norm and ReLU mix
+    neighbouring positions (spatial decoder); a two-layer 1×1 convolution stack decodes each
+    position's feature into the PCA channels (spectral decoder, standardised units, no output
+    non-linearity). Works at every odd patch size, including 3.
 
     Parameters
     ----------
@@ -27,7 +30,7 @@ class Generator(nn.Module):
     patch_size : int
         Odd window side.
     width : int
-        Hidden channels (the first hidden layer has ``2 * width``).
+        Hidden channels (the spatial decoder has ``2 * width``, the spectral one ``width``).
 
     Shape
     -----
@@ -37,20 +40,22 @@ class Generator(nn.Module):
     def __init__(self, noise_dim: int, channels: int, patch_size: int, width: int = 32) -> None:
         super().__init__()
         self.noise_dim = noise_dim
-        steps = patch_size // 2
-        layers: list[nn.Module] = []
-        in_ch = noise_dim
-        for i in range(steps):
-            last = i == steps - 1
-            out_ch = channels if last else max(width, 2 * width >> i)
-            layers.append(nn.ConvTranspose2d(in_ch, out_ch, 3, bias=last))
-            if not last:
-                layers += [nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
-            in_ch = out_ch
-        self.net = nn.Sequential(*layers)
+        self.patch_size = patch_size
+        hidden = 2 * width
+        self.project = nn.Sequential(
+            nn.Linear(noise_dim, hidden * patch_size * patch_size, bias=False),
+            nn.Unflatten(1, (hidden, patch_size, patch_size)),
+            nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
+        self.spatial = nn.Sequential(
+            nn.Conv2d(hidden, hidden, 3, padding=1, bias=False), nn.BatchNorm2d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, hidden, 3, padding=1, bias=False), nn.BatchNorm2d(hidden),
+            nn.ReLU(inplace=True))
+        self.spectral = nn.Sequential(
+            nn.Conv2d(hidden, width, 1), nn.ReLU(inplace=True), nn.Conv2d(width, channels, 1))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z[:, :, None, None])
+        return self.spectral(self.spatial(self.project(z)))
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` fake patches from standard normal noise."""

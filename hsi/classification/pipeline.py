@@ -381,11 +381,76 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
     config = dataclasses.replace(config, n_components=pca.n_components,
                                  crf_components=min(config.crf_components, pca.n_components))
     features = pca.transform(data, valid)
+    device = pick_device(device)
+    runs = 1 + (config.crf_folds if config.crf_select == "cv" else 0)
     model, history = train_networks(features, labels, valid, k, config, seed=seed,
-                                    device=pick_device(device), progress=progress,
-                                    callback=callback, pca=pca)
+                                    device=device, progress=progress,
+                                    callback=_share(callback, 0, runs), pca=pca)
+    if config.crf_select == "cv":
+        config, history["crf_selection"] = select_crf_by_cv(
+            features, labels, valid, k, config, seed=seed, device=device, progress=progress,
+            callbacks=[_share(callback, 1 + i, runs) for i in range(config.crf_folds)], pca=pca)
     return Classifier(model=model, config=config, pca=pca, class_names=names,
                       wavelengths=cube.wavelengths, history=history, codes=codes)
+
+
+def _share(callback: ProgressCallback | None, run: int, runs: int) -> ProgressCallback | None:
+    """``callback`` seen by training run ``run`` of ``runs`` equal runs (one progress scale)."""
+    if callback is None:
+        return None
+    return lambda done, total: callback(run * total + done, runs * total)
+
+
+def select_crf_by_cv(features: np.ndarray, labels: np.ndarray, valid: np.ndarray, k: int,
+                     config: GanConfig, *, seed: int = 0, device="cpu", progress: bool = False,
+                     callbacks: list | None = None, pca=None) -> tuple[GanConfig, dict]:
+    """``config`` with the CRF parameters chosen by cross-validation on ``labels``.
+
+    ``config.crf_folds`` discriminators are trained, each without one stratified fold of the
+    labelled pixels; every :func:`hsi.classification.crf_select.crf_grid` setting is scored on
+    the held-out folds (see :mod:`hsi.classification.crf_select`).
+
+    Parameters
+    ----------
+    features : numpy.ndarray, float32, shape (C, H, W)
+        Standardised PCA scores.
+    labels : numpy.ndarray of int, shape (H, W)
+        The training labels, 0 = unlabelled, 1..K = class: the only labels read.
+    valid : numpy.ndarray of bool, shape (H, W)
+    k : int
+    config : GanConfig
+
+    Returns
+    -------
+    config : GanConfig
+        With the chosen ``crf_*`` values.
+    record : dict
+        ``{"folds", "chosen", "no_crf_score", "chosen_score"}`` (held-out accuracies).
+    """
+    from hsi.classification.crf_select import crf_grid, label_folds, select_crf_params
+    from hsi.classification.train import predict_probabilities, train_networks
+
+    folds = label_folds(labels, config.crf_folds, seed=seed)
+    if any(not (f > 0).any() for f in folds):
+        return config, {"folds": len(folds), "chosen": None,
+                        "skipped": "fewer labelled pixels than folds: CRF parameters as given"}
+    results = []
+    for i, held_out in enumerate(folds):
+        fit = np.where(held_out > 0, 0, labels)
+        disc, _ = train_networks(features, fit, valid, k, config, seed=seed + 1 + i,
+                                 device=device, progress=progress,
+                                 callback=(callbacks or [None] * len(folds))[i], pca=pca)
+        results.append((predict_probabilities(disc, features, config.patch_size), held_out))
+    grid = crf_grid(config.crf_iterations)
+    params, scores = select_crf_params(results, features[: config.crf_components], valid, grid)
+    config = dataclasses.replace(
+        config, crf_gaussian_sxy=params.gaussian_sxy, crf_gaussian_weight=params.gaussian_weight,
+        crf_bilateral_sxy=params.bilateral_sxy, crf_bilateral_schan=params.bilateral_schan,
+        crf_bilateral_weight=params.bilateral_weight)
+    best = int(np.argmax(scores))
+    record = {"folds": len(folds), "chosen": dataclasses.asdict(params),
+              "no_crf_score": scores[0], "chosen_score": scores[best]}
+    return config, record
 
 
 def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *,

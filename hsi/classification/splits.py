@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hsi.errors import FormatError, HsiError
+from hsi.errors import ConfigError, DataError, FormatError
 
 
 def _check_request(labels: np.ndarray, per_class: int | None, fraction: float | None,
@@ -12,13 +12,13 @@ def _check_request(labels: np.ndarray, per_class: int | None, fraction: float | 
     if labels.ndim != 2:
         raise FormatError(f"labels: expected a (H, W) raster, got shape {labels.shape}")
     if (per_class is None) == (fraction is None):
-        raise HsiError("split: give exactly one of per_class and fraction")
+        raise ConfigError("split: give exactly one of per_class and fraction")
     if per_class is not None and per_class < 1:
-        raise HsiError(f"per_class: expected >= 1, got {per_class}")
+        raise ConfigError(f"per_class: expected >= 1, got {per_class}")
     if fraction is not None and not 0.0 < fraction < 1.0:
-        raise HsiError(f"fraction: expected in (0, 1), got {fraction}")
+        raise ConfigError(f"fraction: expected in (0, 1), got {fraction}")
     if mode not in ("random", "spatial"):
-        raise HsiError(f"mode: expected 'random' or 'spatial', got {mode!r}")
+        raise ConfigError(f"mode: expected 'random' or 'spatial', got {mode!r}")
     if not (labels > 0).any():
         raise FormatError("labels: no labelled pixel (all 0)")
 
@@ -145,7 +145,7 @@ def write_split(labels: np.ndarray, out_dir, *, per_class: int | None = None,
     train, test = split_labels(labels, per_class=per_class, fraction=fraction, mode=mode,
                                seed=seed, margin=margin)
     if int(test.max()) == 0:
-        raise HsiError("split: no test pixel left (fewer training pixels, or a smaller margin)")
+        raise DataError("split: no test pixel left (fewer training pixels, or a smaller margin)")
     folder = check_writable_dir(out_dir)
     dtype = "uint8" if int(labels.max()) <= 255 else "uint16"
     dests = [Path(folder) / "train.tif", Path(folder) / "test.tif"]

@@ -16,7 +16,7 @@ from hsi.classification.gan import (
     discriminator_losses,
     feature_matching_loss,
 )
-from hsi.errors import HsiError
+from hsi.errors import ConfigError
 from hsi.progress import ProgressCallback, report_progress
 
 
@@ -72,7 +72,7 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     ------
     Cancelled
         When ``callback`` returns ``True``.
-    HsiError
+    ConfigError
         ``config.pretrain == "contrastive"`` without ``pca``.
     """
     from tqdm.auto import tqdm
@@ -98,7 +98,7 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
         from hsi.classification.pretrain import pretrain_contrastive
 
         if pca is None:
-            raise HsiError('pca: required with config.pretrain="contrastive", got None')
+            raise ConfigError('pca: required with config.pretrain="contrastive", got None')
         pretrain_contrastive(disc, features, valid, pca, n_classes, config, seed=seed,
                              device=device, progress=progress)
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999),

@@ -2,7 +2,8 @@
 
 Subcommands live one per module and are imported only when invoked, so ``hsi --help`` stays
 fast despite torch. Every :class:`hsi.errors.HsiError` becomes one line on stderr
-(``hsi: error: <what is wrong>``) and exit code 2; ``--debug`` shows the traceback instead.
+(``hsi: error: <what is wrong>``, its parameter names spelt as options by
+:func:`hsi.cli.words.cli_words`) and exit code 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ class LazyGroup(click.Group):
         except HsiError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"hsi: error: {exc}", err=True)
+            from hsi.cli.words import cli_words
+
+            click.echo(f"hsi: error: {cli_words(str(exc))}", err=True)
             ctx.exit(2)
         except KeyboardInterrupt:
             click.echo(_line_start() + "hsi: interrupted", err=True)

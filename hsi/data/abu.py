@@ -26,7 +26,8 @@ COMMIT = "dd4a58097fc6b42c8d2eb6674bce8865cd39723a"
 SCALE = 10000.0
 #: scene -> (sha256, size in bytes) of ``abu/<scene>.mat``.
 ABU_FILES: dict[str, tuple[str, int]] = {
-    "abu-airport-1": ("5de3c0b74593552e21e88ee280d02c4acae60bd48a013d72bd28ef63815485f5", 4110248),
+    "abu-airport-1": ("5de3c0b74593552e21e88ee280d02c4acae60bd48a013d72bd28ef63815485f5",
+                      4110248),
     "abu-airport-2": ("7121476e700001e76191d6ee6bc6f2d5f680c0fe49186b61a57f10fcac7718b9", 2802536),
     "abu-airport-3": ("97b574be2de8c1ae3158b60b4aa34676c59a218398fc096c0dcdf125a6c74495", 2774082),
     "abu-airport-4": ("c10cb987f0a75ad5834da2be35e2cfe740660fd9094521dd6d047de535a2a72b", 2570267),
@@ -44,7 +45,8 @@ class AbuScene(Dataset):
 
     scene: str = ""
     homepage = "http://xudongkang.weebly.com/data-sets.html"
-    citation = ("X. Kang, X. Zhang, S. Li, K. Li, J. Li, J. A. Benediktsson, 'Hyperspectral anomaly "
+    citation = ("X. Kang, X. Zhang, S. Li, K. Li, J. Li, J. A. Benediktsson, "
+                "'Hyperspectral anomaly "
                 "detection with attribute and edge-preserving filters', IEEE TGRS 55(10), 2017")
     licence = "research use (no licence file in the source repository; cite Kang et al. 2017)"
     class_names: ClassVar[list[str]] = ["background", "anomaly"]

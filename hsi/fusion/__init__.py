@@ -4,7 +4,8 @@
 >>> hr_hsi = fuse(lr_hsi, hr_msi, method="infn")           # doctest: +SKIP
 """
 
-from hsi.fusion.api import fuse, load_infn, save_infn
+from hsi.fusion.api import fuse
+from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.fit import fit_scene
 from hsi.fusion.grid import check_pair

@@ -1,9 +1,6 @@
-"""In-memory fusion: :func:`fuse` two cubes, and INFN checkpoints with their sensor metadata.
+"""In-memory fusion: :func:`fuse` two cubes; choosing a model (shipped, given or fitted).
 
-A checkpoint (``hsi.checkpoint``, ``torch.load(weights_only=True)``) holds the state dict, the
-:class:`InfnConfig` and ``meta``: ``hsi_wavelengths`` (nm), ``msi_bands``, ``srf`` (name),
-``srf_matrix`` (msi × hsi), ``msi_wavelengths``, ``ratios``, ``normalisation``, and while
-training ``train_state`` (step, optimizer state) for ``--resume``.
+INFN checkpoints are read and written by :mod:`hsi.fusion.checkpoints` (re-exported here).
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import torch
 
 from hsi.cube import Cube
 from hsi.errors import ModelError
-from hsi.fusion.config import InfnConfig
+from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.grid import check_pair
 from hsi.fusion.infn import INFN, _fit_size, autocast_for, base_image
 from hsi.progress import ProgressCallback, report_progress
@@ -37,57 +34,6 @@ log = logging.getLogger("hsi.fusion")
 __all__ = ["auto_method", "check_pair", "default_model", "estimate", "fuse", "glp_moments",
            "gsa_statistics", "load_infn", "predict", "resolve_model", "save_infn",
            "shipped_checkpoints"]
-
-
-# ----------------------------------------------------------------------------- checkpoints
-def save_infn(path: str | os.PathLike, model: INFN, *, meta: dict | None = None,
-              train_state: dict | None = None) -> Path:
-    """Write ``model`` (weights, config, ``meta`` or ``model.meta``) to ``path`` atomically.
-
-    ``train_state`` (``step``, ``optimizer`` state dict...) is stored under
-    ``meta["train_state"]`` for ``--resume``; leave it out for a small checkpoint to ship.
-    """
-    from hsi.checkpoint import save_checkpoint
-
-    meta = dict(model.meta if meta is None else meta)
-    meta.pop("train_state", None)
-    meta.pop("path", None)  # where it was loaded from: not part of the model
-    if train_state is not None:
-        meta["train_state"] = train_state
-    return save_checkpoint(path, kind="infn", model=model, config=model.config, meta=meta)
-
-
-def load_infn(path: str | os.PathLike, device="cpu") -> INFN:
-    """Load an INFN checkpoint (``weights_only=True``) into an eval-mode model.
-
-    Returns
-    -------
-    INFN
-        With ``.meta`` holding the sensor metadata (``train_state`` dropped) and
-        ``.meta["path"]`` the file it came from.
-
-    Raises
-    ------
-    HsiIOError
-        Missing file.
-    ModelError
-        Not an INFN checkpoint, or weights that do not fit its config.
-    """
-    from hsi.checkpoint import config_from_dict, load_checkpoint
-
-    ckpt = load_checkpoint(path, "infn")
-    config = config_from_dict(InfnConfig, ckpt["config"], path)
-    model = INFN(config)
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise ModelError(f"{path}: weights do not match its config ({first})") from None
-    meta = dict(ckpt.get("meta") or {})
-    meta.pop("train_state", None)
-    meta["path"] = str(path)
-    model.meta = meta
-    return model.to(device).eval()
 
 
 def _describe(model: INFN) -> str:
@@ -222,7 +168,7 @@ def _shipped_for(lr: Cube, msi: Cube, device) -> INFN:
     have = "; ".join(found) if found else "none"
     raise ModelError(
         f"no shipped INFN checkpoint matches {lr.bands} HSI bands{span} and {msi.bands} MSI "
-        f"bands (shipped: {have}): give --model MODEL.pt, use --fit-scene, or --method glp"
+        f"bands (shipped: {have}): give model=PATH, use fit_scene=True, or method='glp'"
     )
 
 

@@ -87,7 +87,7 @@ def check_fit_size(height: int, width: int, ratio: int, config: InfnConfig | Non
     need = min_fit_size(ratio, config)
     if height < need or width < need:
         raise ShapeError(
-            f"--fit-scene at ratio {ratio} needs an LR-HSI of at least {need}×{need} pixels "
+            f"fit_scene=True at ratio {ratio} needs an LR-HSI of at least {need}×{need} pixels "
             f"(degraded once more by {ratio} for training, it must keep {need // ratio}×"
             f"{need // ratio} pixels for the PSF and the training patches), got {height}×{width}",
             actual_shape=shape or (height, width),
@@ -115,7 +115,7 @@ def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     h, w = (lr.shape[-2] // ratio) * ratio, (lr.shape[-1] // ratio) * ratio
     if h < 2 * ratio or w < 2 * ratio:
         raise ShapeError(
-            f"--fit-scene needs an LR-HSI of at least {2 * ratio}×{2 * ratio} pixels at ratio "
+            f"fit_scene=True needs an LR-HSI of at least {2 * ratio}×{2 * ratio} pixels at ratio "
             f"{ratio}, got {lr.shape[-2]}×{lr.shape[-1]}",
             actual_shape=tuple(lr.shape),
             expected_shape=("bands", f">={2 * ratio}", f">={2 * ratio}"),

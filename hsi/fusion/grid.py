@@ -30,7 +30,7 @@ def _shape_ratio(lr: Cube, hr: Cube, ratio: int | None) -> int:
             raise GridError(
                 f"without georeference the ratio comes from the sizes, but HR-MSI "
                 f"{hr.height}×{hr.width} over LR-HSI {lr.height}×{lr.width} is not one integer "
-                f"ratio: give --ratio"
+                f"ratio: give ratio=N"
             )
         ratio = int(ry)
     if ratio < 2:
@@ -103,7 +103,7 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
             f"integer >= 2"
         )
     if ratio is not None and ratio != nearest:
-        raise GridError(f"--ratio {ratio} disagrees with the pixel sizes, whose ratio is {nearest}")
+        raise GridError(f"ratio={ratio} disagrees with the pixel sizes, whose ratio is {nearest}")
     half = 0.5 * max(lx, ly)
     names = ("left", "bottom", "right", "top")
     for edge, a, b in zip(names, lr_hsi.bounds, hr_msi.bounds, strict=True):

@@ -514,7 +514,7 @@ def fuse_files(
         release_free_memory()
         if method in _GLOBAL_METHODS and len(tiles) > 1:
             log.warning("%s estimates its statistics per tile: with %d tiles the result differs "
-                        "from an untiled run (use --tile %d for one tile)", method, len(tiles),
+                        "from an untiled run (tile=%d makes it one tile)", method, len(tiles),
                         max(hr.cube.height, hr.cube.width))
 
         if batch is None:

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from hsi.cube import Cube
 from hsi.errors import ModelError, WavelengthError
+from hsi.fusion.checkpoints import save_infn
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN, autocast_for, base_image
 from hsi.progress import ProgressCallback, report_progress
@@ -170,11 +171,9 @@ def run_training(
     after every step, and once with ``(steps, steps)`` when the time budget ends the run early;
     when it returns ``True`` the run stops at once with :class:`~hsi.errors.Cancelled`: no
     final checkpoint is written (the last periodic one, written atomically, stays valid for
-    ``--resume``), the optimizer state and gradients are dropped.
+    ``resume_from``), the optimizer state and gradients are dropped.
     """
     from tqdm.auto import tqdm
-
-    from hsi.fusion.api import save_infn
 
     c = model.config
     model.to(device).train()

@@ -165,7 +165,7 @@ def _choose_variable(mat: MatFile, var: str | None) -> tuple[str, str]:
         return three_d[0], "cube"
     if len(three_d) > 1:
         raise FormatError(f"{path}: several 3-D arrays ({_describe(shapes, three_d)}); "
-                          f"choose one with var= / --var")
+                          f"choose one with var=")
     columns = [n for n in shapes if is_columns(n)]
     if "Y" in columns:
         return "Y", "columns"
@@ -173,7 +173,7 @@ def _choose_variable(mat: MatFile, var: str | None) -> tuple[str, str]:
         return columns[0], "columns"
     if len(columns) > 1:
         raise FormatError(f"{path}: several bands×pixels arrays ({_describe(shapes, columns)}); "
-                          f"choose one with var= / --var")
+                          f"choose one with var=")
     raise FormatError(f"{path}: no 3-D array (H×W×bands) in this .mat (variables: "
                       f"{_describe(shapes, shapes) or 'none'})")
 
@@ -298,7 +298,7 @@ def read_mat_array(path: str | os.PathLike, var: str | None = None, ndim: int = 
         if len(cands) != 1:
             what = "no" if not cands else f"several ({_describe(mat.shapes, cands)})"
             raise FormatError(f"{path}: {what} {ndim}-D arrays; "
-                              + ("choose one with var= / --var" if cands else
+                              + ("choose one with var=" if cands else
                                  f"variables: {_describe(mat.shapes, mat.shapes) or 'none'}"))
         name = cands[0]
     arr = mat.load(name)

@@ -24,10 +24,27 @@ def test_discriminator_has_k_plus_one_outputs(patch):
 
 
 @pytest.mark.parametrize("patch", [3, 5, 7])
-def test_generator_makes_patches(patch):
-    g = Generator(noise_dim=8, channels=10, patch_size=patch)
-    assert g(torch.randn(3, 8)).shape == (3, 10, patch, patch)
+def test_generator_makes_what_the_discriminator_reads(patch):
+    torch.manual_seed(0)
+    g = Generator(noise_dim=8, channels=10, patch_size=patch).eval()
+    d = Discriminator(channels=10, n_classes=6, patch_size=patch)
+    fake = g(torch.randn(3, 8))
+    assert fake.shape == (3, 10, patch, patch)
+    assert d(fake).shape == (3, 7)
     assert g.sample(2).shape == (2, 10, patch, patch)
+    # the output varies with the noise, across samples and across the window's positions
+    assert fake.std(0).mean() > 1e-3
+    assert fake.flatten(2).std(2).mean() > 1e-3
+
+
+def test_generator_is_more_than_an_affine_map_of_the_noise():
+    torch.manual_seed(0)
+    g = Generator(noise_dim=4, channels=5, patch_size=3).eval()
+    z1, z2 = torch.randn(1, 4), torch.randn(1, 4)
+    with torch.no_grad():
+        mid = g((z1 + z2) / 2)
+        avg = (g(z1) + g(z2)) / 2
+    assert (mid - avg).abs().max() > 1e-4  # an affine map would give mid == avg
 
 
 def test_losses_hand_computed():

@@ -7,20 +7,25 @@ import math
 import pytest
 import torch
 
-from hsi.classification import train_classifier
+from hsi.classification import GanConfig, train_classifier
 from hsi.errors import Cancelled
 
 
-def test_callback_counts_every_step_up_to_total(salinas_crop, salinas_split):
+@pytest.mark.parametrize("crf_select", ["fixed", "cv"])
+def test_callback_counts_every_step_up_to_total(salinas_crop, salinas_split, crf_select):
     torch.set_num_threads(1)
     cube, _, names = salinas_crop
     train, _ = salinas_split
     calls: list[tuple[int, int]] = []
-    clf = train_classifier(cube, train, class_names=names, epochs=2, seed=0, device="cpu",
-                           progress=False, callback=lambda d, t: calls.append((d, t)))
+    clf = train_classifier(cube, train, class_names=names, seed=0, device="cpu",
+                           progress=False, callback=lambda d, t: calls.append((d, t)),
+                           config=GanConfig(epochs=2, crf_select=crf_select, crf_folds=2))
     # 42 × 64 valid pixels, batch 64: 42 steps per epoch, 2 epochs
-    total = 2 * math.ceil(42 * 64 / 64)
-    assert calls == [(i, total) for i in range(total + 1)]
+    steps = 2 * math.ceil(42 * 64 / 64)
+    runs = 1 if crf_select == "fixed" else 3  # "cv": the classifier and one model per fold
+    total = runs * steps
+    # each run counts its steps on one scale; a run starts where the previous one ended
+    assert calls == [(run * steps + i, total) for run in range(runs) for i in range(steps + 1)]
     assert len(clf.history["supervised"]) == 2
 
 

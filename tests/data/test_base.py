@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hsi.data import DATASETS, base, get_dataset, load, sha256sum
-from hsi.data.cave_database import CAVE_SCENES
 from hsi.data.abu import ABU_FILES
+from hsi.data.cave_database import CAVE_SCENES
 from hsi.data.indian_pines import IndianPines
 from hsi.data.salinas_a import SalinasA
 from hsi.errors import ChecksumError, DatasetNotFoundError, HsiIOError

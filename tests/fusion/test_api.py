@@ -64,7 +64,7 @@ class TestFuse:
         msg = str(exc.value)
         assert "\n" not in msg
         assert msg.startswith("no shipped INFN checkpoint matches 30 HSI bands and 3 MSI bands")
-        assert msg.endswith("give --model MODEL.pt, use --fit-scene, or --method glp")
+        assert msg.endswith("give model=PATH, use fit_scene=True, or method='glp'")
 
 
 def _notices(caplog) -> list[str]:

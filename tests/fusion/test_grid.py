@@ -81,7 +81,7 @@ class TestGeoreferenced:
     def test_given_ratio_disagrees(self):
         with pytest.raises(GridError) as exc:
             check_pair(*_pair(ratio=4), ratio=2)
-        assert _one_line(exc) == "--ratio 2 disagrees with the pixel sizes, whose ratio is 4"
+        assert _one_line(exc) == "ratio=2 disagrees with the pixel sizes, whose ratio is 4"
 
 
 class TestWithoutGeoreference:
@@ -101,7 +101,7 @@ class TestWithoutGeoreference:
         hr = Cube(np.zeros((2, 21, 24), np.float32))
         with pytest.raises(GridError) as exc:
             check_pair(lr, hr)
-        assert "give --ratio" in _one_line(exc)
+        assert "give ratio=N" in _one_line(exc)
         assert check_pair(lr, hr, ratio=4) == 4  # 21 rows: within half an LR pixel of 20
 
     def test_sizes_disagree_with_ratio(self):

@@ -167,7 +167,7 @@ class TestFitSize:
             fit_scene(lr, msi, ratio=8, steps=1, device="cpu", progress=False, callback=rec)
         msg = str(exc.value)
         assert "\n" not in msg
-        assert msg.startswith("--fit-scene at ratio 8 needs an LR-HSI of at least 32×32 pixels")
+        assert msg.startswith("fit_scene=True at ratio 8 needs an LR-HSI of at least 32×32 pixels")
         assert msg.endswith("got 16×16")
         assert rec.calls == []  # nothing started
 

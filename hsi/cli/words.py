@@ -1,0 +1,40 @@
+"""Library words to command-line words.
+
+Library messages name Python parameters (``device='cpu'``, ``fit_scene=True``); on the command
+line the same advice reads ``--device cpu``, ``--fit-scene``. :func:`cli_words` rewrites the
+first into the second before the CLI prints an error, so the library never speaks CLI.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: (pattern, replacement), applied in order. Only parameters that are also options go here.
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), repl) for pattern, repl in (
+        (r"\bmodel=PATH\b", "--model MODEL.pt"),
+        (r"\bfit_scene=True\b", "--fit-scene"),
+        (r"\bwait=True\b", "--wait"),
+        (r"\b(device|method)='([\w:]+)'", r"--\1 \2"),
+        (r"\b(ratio|tile)=(\d+|N)\b", r"--\1 \2"),
+        (r"\bchoose one with var=(?=\W|$)", "choose one with --var"),  # a cube's variable
+    )
+)
+
+
+def cli_words(message: str) -> str:
+    """Rewrite the parameter spellings of a library message as command-line options.
+
+    Parameters
+    ----------
+    message : str
+        An error message from the library, e.g. ``"... (use device='cpu')"``.
+
+    Returns
+    -------
+    str
+        The same message for a shell user, e.g. ``"... (use --device cpu)"``.
+    """
+    for pattern, repl in _RULES:
+        message = pattern.sub(repl, message)
+    return message
