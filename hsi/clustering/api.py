@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 
 import numpy as np
 
-from hsi.errors import HsiError, ShapeError
+from hsi.errors import ConfigError, ShapeError
 from hsi.progress import ProgressCallback, report_progress
 
 #: Method names accepted by :func:`cluster`, in the order benchmarks list them.
@@ -68,7 +68,7 @@ def _config(method: str, config):
     names = {f.name for f in fields(cls)}
     unknown = set(config) - names
     if unknown:
-        raise HsiError(f"config: unknown option(s) {sorted(unknown)} for method {method!r}; "
+        raise ConfigError(f"config: unknown option(s) {sorted(unknown)} for method {method!r}; "
                        f"expected some of {sorted(names)}")
     return cls(**config)
 
@@ -127,7 +127,7 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
         Not a 3-D cube, or ``k`` outside 2..min(valid pixels, 255).
     FormatError
         NaN or infinite values in pixels not marked nodata.
-    HsiError
+    ConfigError
         Unknown method or device.
     Cancelled
         When ``callback`` returns ``True``.
@@ -137,7 +137,7 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
 
     method = str(method).lower()
     if method not in METHODS:
-        raise HsiError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+        raise ConfigError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
     if isinstance(k, str) and k.lower() != "auto":
         raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
     if not isinstance(k, str):

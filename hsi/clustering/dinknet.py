@@ -105,14 +105,24 @@ def discrimination_loss(net: DinkNet, x: torch.Tensor, x_fake: torch.Tensor) -> 
 
 def dilation_shrink_losses(h: torch.Tensor, centres: torch.Tensor, shrink: str = "nearest"
                            ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dink-Net's losses for embeddings ``h`` (n, e) and centres (k, e), both unit-normed here.
+    """Dink-Net's dilation and shrink losses (Liu et al., ICML 2023) on a batch.
+
+    Parameters
+    ----------
+    h : torch.Tensor, shape (n, e)
+        Sample embeddings (unit-norm in :func:`fit_dinknet`; used as given).
+    centres : torch.Tensor, shape (k, e)
+        Cluster centres, ``k >= 2``; L2-normalised here (the paper does not normalise them).
+    shrink : {"nearest", "all"}
+        Which centres each sample is pulled to (see :class:`DinkNetConfig`).
 
     Returns
     -------
-    dilation : torch.Tensor
-        ``-mean_{j != l} ||c_j - c_l||^2`` (pushes centres apart).
-    shrink : torch.Tensor
-        ``mean_{i, j} ||h_i - c_j||^2`` (pulls samples and centres together).
+    dilation : torch.Tensor, scalar
+        ``-1 / (k (k - 1)) sum_{j != l} ||c_j - c_l||^2`` (pushes centres apart).
+    shrink : torch.Tensor, scalar
+        ``"nearest"``: ``1 / n sum_i min_j ||h_i - c_j||^2``; ``"all"`` (the paper's):
+        ``1 / (n k) sum_{i, j} ||h_i - c_j||^2`` (pulls samples and centres together).
     """
     c = F.normalize(centres, dim=1)
     k = c.shape[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hsi.errors import HsiError, ShapeError
+from hsi.errors import DataError, ShapeError
 
 
 def match_clusters(pred: np.ndarray, truth: np.ndarray) -> dict[int, int]:
@@ -59,7 +59,7 @@ def evaluate(clusters, labels) -> dict[str, float]:
     ------
     ShapeError
         The two maps differ in shape.
-    HsiError
+    DataError
         No pixel is both labelled and clustered.
     """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
@@ -72,7 +72,7 @@ def evaluate(clusters, labels) -> dict[str, float]:
                          expected_shape=labels.shape)
     keep = (labels > 0) & (clusters > 0)
     if not keep.any():
-        raise HsiError("labels: no pixel is both labelled (> 0) and clustered (> 0)")
+        raise DataError("labels: no pixel is both labelled (> 0) and clustered (> 0)")
     pred = clusters[keep].astype(np.int64)
     truth = labels[keep].astype(np.int64)
     return {"acc": clustering_accuracy(pred, truth),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hsi.classification.features import PCA_MAX_PIXELS, PcaTransform, fit_pca, valid_mask
-from hsi.errors import FormatError, HsiError, ShapeError
+from hsi.errors import DataError, FormatError, ShapeError
 
 #: Bytes of cube data read at a time when computing features (whole rows).
 BLOCK_BYTES = 64 * 2**20
@@ -69,27 +69,6 @@ class PixelFeatures:
         return np.ascontiguousarray(
             np.concatenate([p[:, self.valid] for p in parts], axis=0).T, dtype=np.float32)
 
-    def spectra_from_scores(self, scores):
-        """Spectra (cube units) reconstructed from scores: ``mean + scale * components^T z``.
-
-        Parameters
-        ----------
-        scores : numpy.ndarray or torch.Tensor, shape (..., C)
-
-        Returns
-        -------
-        Same type, shape (..., bands)
-        """
-        import torch
-
-        comp = self.pca.components * self.pca.scale[:, None]
-        if isinstance(scores, torch.Tensor):
-            comp_t = torch.as_tensor(comp, dtype=scores.dtype, device=scores.device)
-            mean_t = torch.as_tensor(self.pca.mean, dtype=scores.dtype, device=scores.device)
-            return scores @ comp_t + mean_t
-        return scores @ comp + self.pca.mean
-
-
 def _data_and_nodata(cube):
     from hsi.cube import Cube
 
@@ -131,7 +110,7 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
         The cube is not 3-D.
     FormatError
         A pixel not marked nodata holds NaN or infinity (the message counts them).
-    HsiError
+    DataError
         Too few valid pixels.
     """
     bands, h, w = check_cube(cube)
@@ -165,7 +144,7 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
                           "fill them or set the cube's nodata")
     sample = np.concatenate(samples, axis=1)
     if sample.shape[1] < 2:
-        raise HsiError(f"cube: clustering needs at least 2 valid pixels, got {int(valid.sum())}")
+        raise DataError(f"cube: clustering needs at least 2 valid pixels, got {int(valid.sum())}")
     n_components = max(1, min(int(n_components), bands, sample.shape[1] - 1))
     pca = fit_pca(sample[:, :, None], n_components, seed=seed)
     pca = PcaTransform(mean=pca.mean, components=pca.components,

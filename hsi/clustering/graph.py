@@ -8,10 +8,13 @@ feature distance.
 * AGC (Zhang et al., IJCAI 2019): low-pass graph filtering ``X̄ = (I - L_s/2)^t X`` with the
   order ``t`` raised until the intra-cluster distance of the resulting clustering grows;
   clusters are k-means of the top-``k`` left singular vectors of ``X̄`` (spectral clustering of
-  the linear kernel ``X̄ X̄^T``).
+  the linear kernel ``X̄ X̄^T``, as the authors' code; the paper clusters
+  ``(|K| + |K^T|) / 2``). The intra-cluster distance is divided by the spread of all nodes
+  (:func:`intra_distance`), which the paper does not do.
 * minCUT pooling (Bianchi et al., ICML 2020): a small GNN outputs soft assignments ``S`` trained
-  on the relaxed normalised cut ``-Tr(S^T A S) / Tr(S^T D S)`` plus the orthogonality term
-  ``||S^T S / ||S^T S||_F - I / sqrt(k)||_F``.
+  on the relaxed normalised cut ``-Tr(S^T Ã S) / Tr(S^T D̃ S)`` plus the orthogonality term
+  ``||S^T S / ||S^T S||_F - I / sqrt(k)||_F``, with ``Ã = D^{-1/2} A D^{-1/2}`` the normalised
+  adjacency and ``D̃`` its degree matrix, as in the paper.
 """
 
 from __future__ import annotations
@@ -157,9 +160,25 @@ def agc_filter(adjacency: sp.spmatrix) -> sp.csr_matrix:
 
 
 def intra_distance(x: np.ndarray, labels: np.ndarray) -> float:
-    """Mean over clusters of the mean squared pairwise distance within the cluster, divided by
-    the mean squared pairwise distance of all rows (scale-free, so filtering's shrinkage does
-    not decide the order)."""
+    """AGC's order criterion: the intra-cluster distance of ``labels``, made scale-free.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (n, d)
+        Filtered node features.
+    labels : numpy.ndarray of int, shape (n,)
+
+    Returns
+    -------
+    float
+        ``mean_C [ |C|^-2 sum_{i, j in C} ||x_i - x_j||^2 ]`` (the mean over the clusters present
+        of the mean squared distance over all ordered pairs of the cluster, the pair ``i = j``
+        included: twice the cluster's total variance, as ``square_dist`` in the authors' code;
+        the paper divides by ``|C| (|C| - 1)`` instead), divided by the same mean over all rows
+        ``n^-2 sum_{i, j} ||x_i - x_j||^2``. The division makes the criterion scale-free, so
+        the shrinkage of repeated low-pass filtering does not decide the order; the paper uses
+        the raw distance.
+    """
     def spread(v):  # mean pairwise squared distance = 2 * total variance
         return 2 * float(((v - v.mean(0)) ** 2).sum(1).mean()) if len(v) > 1 else 0.0
 
@@ -185,7 +204,9 @@ def agc(graph: SceneGraph, k: int, *, max_order: int = 30, seed: int = 0
     -------
     labels : numpy.ndarray of int64, shape (n_nodes,)
     order : int
-        The filter order chosen (the last before the intra-cluster distance grew).
+        The filter order chosen: the last ``t`` before :func:`intra_distance` first grows
+        (``t`` such that ``intra(t + 1) > intra(t) <= ... <= intra(1)``), or ``max_order`` if
+        it never grows. Orders are tried from 1 (the paper and the authors' code start at 1).
     """
     g = agc_filter(graph.adjacency)
     x = graph.features.astype(np.float64)
@@ -219,25 +240,50 @@ def agc_cluster(feats, x: np.ndarray, k: int, config: GraphConfig | None = None,
 # --------------------------------------------------------------------------- minCUT pooling
 
 
-def mincut_losses(s: torch.Tensor, adjacency: torch.Tensor, degree: torch.Tensor
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """minCUT and orthogonality losses of soft assignments ``s`` (n, k).
+def normalized_adjacency(adjacency: sp.spmatrix) -> sp.csr_matrix:
+    """minCUT's ``Ã = D^{-1/2} A D^{-1/2}`` (no self-loops; isolated nodes keep zero rows).
+
+    Parameters
+    ----------
+    adjacency : scipy.sparse matrix, shape (n, n)
+        Symmetric, non-negative weights ``A``.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n, n)
+    """
+    deg = np.asarray(adjacency.sum(1), dtype=np.float64).ravel()
+    dinv = np.zeros_like(deg)
+    np.divide(1.0, np.sqrt(deg), out=dinv, where=deg > 0)
+    return (sp.diags(dinv) @ adjacency @ sp.diags(dinv)).tocsr()
+
+
+def mincut_losses(s: torch.Tensor, adjacency: torch.Tensor,
+                  degree: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """minCUT and orthogonality losses (Bianchi et al., ICML 2020) of soft assignments.
 
     Parameters
     ----------
     s : torch.Tensor, shape (n, k)
-        Rows sum to 1.
-    adjacency : torch.Tensor, shape (n, n)
-    degree : torch.Tensor, shape (n,)
+        Assignments ``S``, rows sum to 1.
+    adjacency : torch.Tensor, shape (n, n), dense or sparse
+        The adjacency the cut is measured on: the paper's (and :func:`mincut`'s) normalised
+        ``Ã = D^{-1/2} A D^{-1/2}`` (:func:`normalized_adjacency`).
+    degree : torch.Tensor, shape (n,), optional
+        Diagonal of ``D̃``; default: the row sums of ``adjacency``.
 
     Returns
     -------
-    cut : torch.Tensor
-        ``-Tr(S^T A S) / Tr(S^T D S)`` (in [-1, 0]).
-    ortho : torch.Tensor
-        ``||S^T S / ||S^T S||_F - I_k / sqrt(k)||_F``.
+    cut : torch.Tensor, scalar
+        ``-Tr(S^T Ã S) / Tr(S^T D̃ S)``, in [-1, 0]; -1 when no edge joins two clusters.
+    ortho : torch.Tensor, scalar
+        ``||S^T S / ||S^T S||_F - I_k / sqrt(k)||_F``, in [0, sqrt(2 - 2 / sqrt(k))]; 0 for
+        hard assignments to clusters of equal size.
     """
     k = s.shape[1]
+    if degree is None:
+        degree = (adjacency @ torch.ones(adjacency.shape[1], 1, dtype=s.dtype,
+                                         device=s.device)).ravel()
     cut = -torch.trace(s.T @ (adjacency @ s)) / torch.trace(
         s.T @ (degree[:, None] * s)).clamp_min(1e-12)
     ss = s.T @ s
@@ -274,24 +320,19 @@ def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed
     cfg = config or GraphConfig()
     device = device or torch.device("cpu")
     torch.manual_seed(seed)
-    a = graph.adjacency.tocoo()
-    deg = np.asarray(graph.adjacency.sum(1)).ravel()
-    dinv = 1 / np.sqrt(np.maximum(deg, 1e-12))
-    index = torch.as_tensor(np.stack([a.row, a.col]), dtype=torch.long)
-
-    def sparse(values: np.ndarray) -> torch.Tensor:
-        return torch.sparse_coo_tensor(index, torch.as_tensor(values, dtype=torch.float32),
-                                       a.shape, check_invariants=False).coalesce().to(device)
-
-    adj = sparse(a.data)
-    adj_norm = sparse(a.data * dinv[a.row] * dinv[a.col])
-    degree = torch.as_tensor(deg, dtype=torch.float32, device=device)
+    # Ã drives both the message passing and the cut loss, with D̃ its degrees (the paper's)
+    a = normalized_adjacency(graph.adjacency).tocoo()
+    adj_norm = torch.sparse_coo_tensor(
+        torch.as_tensor(np.stack([a.row, a.col]), dtype=torch.long),
+        torch.as_tensor(a.data, dtype=torch.float32), a.shape,
+        check_invariants=False).coalesce().to(device)
+    degree = torch.as_tensor(np.asarray(a.sum(1)).ravel(), dtype=torch.float32, device=device)
     x = torch.as_tensor(graph.features, dtype=torch.float32, device=device)
     net = MinCutGNN(x.shape[1], k, cfg.hidden).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     report_progress(callback, 0, cfg.steps, "mincut")
     for step in tqdm(range(cfg.steps), desc="mincut", disable=not progress, leave=False):
-        cut, ortho = mincut_losses(net(x, adj_norm), adj, degree)
+        cut, ortho = mincut_losses(net(x, adj_norm), adj_norm, degree)
         loss = cut + ortho
         opt.zero_grad()
         loss.backward()
