@@ -29,6 +29,7 @@ from hsi.io.formats import (
     parse_number_list,
     unit_factor,
 )
+from hsi.io.indexing import as_step, read_positions, runs
 
 #: ENVI ``data type`` codes hsikit reads and writes (complex types are refused).
 ENVI_DTYPES = {1: np.uint8, 2: np.int16, 3: np.int32, 4: np.float32, 5: np.float64,
@@ -40,6 +41,10 @@ _COMPLEX_CODES = {6: "complex64", 9: "complex128"}
 LAZY_THRESHOLD_BYTES = 512 * 2**20
 #: Target size of one dask chunk.
 CHUNK_BYTES = 64 * 2**20
+#: Pixels in a viewer's chunk (one band × about 1024 × 1024).
+VIEW_PIXELS = 1024 * 1024
+#: Largest single read of :class:`EnviArray` (whole rows are grouped up to this size).
+READ_BYTES = 8 * 2**20
 
 
 def envi_paths(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -126,9 +131,11 @@ def header_dtype(header: dict, hdr: Path) -> np.dtype:
 class EnviArray:
     """Array-like view of an ENVI data file in ``(bands, rows, cols)`` order.
 
-    Each ``__getitem__`` memory-maps the file and copies out only the slice asked for, in
-    native byte order, so the object pickles cheaply and works as a ``dask.array.from_array``
-    source (also on distributed workers).
+    Each ``__getitem__`` reads (``os.pread``, no memory map) only the bytes of the bands, rows
+    and columns asked for, in pieces of at most :data:`READ_BYTES`, and returns them in native
+    byte order; so the object pickles cheaply, works as a ``dask.array.from_array`` source
+    (also on distributed workers), and a read takes the memory and address space of its result,
+    never of the file. One band of a band-interleaved-by-line file is one read per line.
     """
 
     def __init__(self, path: Path, dtype: np.dtype, bands: int, lines: int, samples: int,
@@ -141,46 +148,54 @@ class EnviArray:
         self.interleave = interleave
         self.offset = offset
 
-    def _memmap(self, r0: int = 0, r1: int | None = None, band: int | None = None) -> np.ndarray:
-        """Map only rows ``r0:r1`` (of one band for BSQ), as ``(bands, rows, cols)``.
-
-        Mapping just the bytes a read needs keeps the address space a read takes bounded by
-        the read, not by the file (a 40 GB file reads under a small address-space limit).
-        """
-        b, r, c = self.shape
-        r1 = r if r1 is None else r1
-        item = self.file_dtype.itemsize
-        rows = max(r1 - r0, 0)
-        if self.interleave == "bsq":
-            start = self.offset + ((band * r) + r0) * c * item
-            mm = np.memmap(self.path, dtype=self.file_dtype, mode="r", offset=start,
-                           shape=(1, rows, c))
-            return mm
-        raw = {"bil": (rows, b, c), "bip": (rows, c, b)}[self.interleave]
-        mm = np.memmap(self.path, dtype=self.file_dtype, mode="r",
-                       offset=self.offset + r0 * b * c * item, shape=raw)
-        axes = {"bil": (1, 0, 2), "bip": (2, 0, 1)}[self.interleave]
-        return mm.transpose(axes)
-
     def __getitem__(self, key) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
-        bands_key, rows_key, cols_key = key + (slice(None),) * (3 - len(key))
-        b, r, _ = self.shape
-        rows = np.arange(r)[rows_key]
-        bands = np.arange(b)[bands_key]
-        if rows.size == 0 or bands.size == 0:  # an empty selection: its shape, no read
-            return np.array(np.broadcast_to(np.zeros((), self.dtype), self.shape)[key])
-        r0, r1 = int(rows.min()), int(rows.max()) + 1
-        if isinstance(rows_key, slice):
-            step = rows_key.step or 1
-            local = slice(0, r1 - r0, step) if step > 0 else slice(r1 - 1 - r0, None, step)
-        else:
-            local = rows - r0 if np.ndim(rows) else int(rows) - r0
-        if self.interleave != "bsq":
-            return np.array(self._memmap(r0, r1)[bands_key, local, cols_key], dtype=self.dtype)
-        planes = [np.array(self._memmap(r0, r1, int(k))[0][local, cols_key], dtype=self.dtype)
-                  for k in np.atleast_1d(bands)]
-        return planes[0] if np.ndim(bands) == 0 else np.stack(planes)
+        return read_positions(self._read, key, self.shape, self.dtype)
+
+    def _pread(self, fd: int, item: int, count: int) -> np.ndarray:
+        """``count`` file items starting at item ``item`` of the data."""
+        size = self.file_dtype.itemsize
+        buf = os.pread(fd, count * size, self.offset + item * size)
+        if len(buf) != count * size:
+            raise HsiIOError(f"{self.path}: short read at byte {self.offset + item * size} "
+                             f"(file truncated while open?)")
+        return np.frombuffer(buf, dtype=self.file_dtype)
+
+    def _read(self, bands: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Read ``bands × rows × cols`` (sorted unique positions, none empty)."""
+        nb, nr, nc = self.shape
+        out = np.empty((bands.size, rows.size, cols.size), self.dtype)
+        c0, c1 = int(cols[0]), int(cols[-1]) + 1
+        csel = as_step(cols)
+        per_read = max(1, READ_BYTES // max(1, nc * self.file_dtype.itemsize))
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            if self.interleave == "bip":  # a line is cols × bands: read the columns' span
+                for j, r in enumerate(rows.tolist()):
+                    line = self._pread(fd, (r * nc + c0) * nb, (c1 - c0) * nb)
+                    out[:, j] = line.reshape(c1 - c0, nb)[csel][:, bands].T
+                return out
+            # BSQ and BIL: a record (band, row) is one row of ``nc`` items; records adjacent in
+            # the file (rows of a band / bands of a line) are read together when full-width
+            bsq = self.interleave == "bsq"
+            outer, inner = (bands, rows) if bsq else (rows, bands)
+            for i, o in enumerate(outer.tolist()):
+                for s0, s1 in runs(inner):
+                    for t0 in range(s0, s1, per_read if c0 == 0 and c1 == nc else 1):
+                        t1 = min(s1, t0 + per_read) if c0 == 0 and c1 == nc else t0 + 1
+                        first = int(inner[t0])
+                        record = o * nr + first if bsq else o * nb + first
+                        if t1 - t0 > 1:
+                            block = self._pread(fd, record * nc, (t1 - t0) * nc)
+                            block = block.reshape(t1 - t0, nc)[:, csel]
+                        else:
+                            block = self._pread(fd, record * nc + c0, c1 - c0)[csel][None]
+                        if bsq:
+                            out[i, t0:t1] = block
+                        else:
+                            out[t0:t1, i] = block
+        finally:
+            os.close(fd)
+        return out
 
     def chunks(self) -> tuple[int, int, int]:
         """Dask chunk shape: whole bands for BSQ, all bands for BIL/BIP, rows to ~64 MB."""
@@ -188,6 +203,15 @@ class EnviArray:
         depth = 1 if self.interleave == "bsq" else b
         rows = max(1, min(r, CHUNK_BYTES // max(1, depth * c * self.dtype.itemsize)))
         return (depth, rows, c)
+
+    def band_chunks(self, pixels: int = VIEW_PIXELS) -> tuple[int, int, int]:
+        """One band × about ``pixels`` pixels (full rows up to 2048 columns, else square
+        tiles): what a viewer showing one band reads, whatever the interleave."""
+        _, r, c = self.shape
+        if c <= 2048:
+            return (1, max(1, min(r, pixels // c)), c)
+        side = max(1, math.isqrt(pixels))
+        return (1, min(r, side), min(c, side))
 
 
 def _map_info(header: dict, hdr: Path) -> tuple[Affine | None, CRS | None]:
@@ -315,7 +339,7 @@ def open_envi_array(path: str | os.PathLike) -> tuple[EnviArray, dict, Path]:
 
 
 def read_envi(path: str | os.PathLike, *, window: Window | None = None,
-              lazy: bool | None = None) -> Cube:
+              lazy: bool | None = None, band_chunks: bool = False) -> Cube:
     """Read an ENVI image.
 
     Parameters
@@ -326,6 +350,9 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
         Rows/columns to read; only those bytes are read from disk.
     lazy : bool, optional
         Return a dask-backed cube (memory-mapped chunks). ``None``: lazy above 512 MB.
+    band_chunks : bool
+        Lazy cubes only: one dask chunk per band × about 1024 × 1024 pixels (what a viewer
+        showing one band reads), instead of whole bands (BSQ) or all bands (BIL/BIP) × rows.
 
     Returns
     -------
@@ -351,9 +378,13 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
         lazy = nbytes > LAZY_THRESHOLD_BYTES
     if lazy:
         import dask.array as da
+        from dask.base import tokenize
 
-        data = da.from_array(arr, chunks=arr.chunks(), asarray=False,
-                             name=f"envi-{arr.path.name}-{os.stat(arr.path).st_mtime_ns}")
+        chunks = arr.band_chunks() if band_chunks else arr.chunks()
+        token = tokenize(str(arr.path.resolve()), os.stat(arr.path).st_mtime_ns, chunks)
+        data = da.from_array(arr, chunks=chunks, asarray=False,
+                             meta=np.empty((0, 0, 0), arr.dtype),
+                             name=f"envi-{arr.path.name}-{token}")
         data = data[:, r0:r0 + h, c0:c0 + w]
     else:
         from hsi.memory import check_allocation

@@ -26,11 +26,14 @@ from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_path
 from hsi.io.formats import build_cube, check_readable, parse_number_list, unit_factor
+from hsi.io.indexing import as_step, read_positions
 
 #: Cubes larger than this many bytes (uncompressed) are opened lazily when ``lazy=None``.
 LAZY_THRESHOLD_BYTES = 512 * 2**20
 #: Target size of one dask chunk (whole blocks are grouped up to this size).
 CHUNK_BYTES = 64 * 2**20
+#: Side (pixels) of a viewer's chunk: one band × about this many pixels square.
+VIEW_TILE = 1024
 
 _DESCRIPTION_RE = re.compile(
     r"^\s*(?:band\s*\d+\s*[:=-]?\s*)?([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*"
@@ -113,10 +116,24 @@ def band_wavelengths(src) -> tuple[np.ndarray | None, np.ndarray | None]:
 
 
 class GeoTiffArray:
-    """Array-like ``(bands, rows, cols)`` view of a raster file read by windows.
+    """Array-like ``(bands, rows, cols)`` view of a raster file read by windows and bands.
 
-    Each ``__getitem__`` opens the file and reads only the window asked for, so the object
-    pickles cheaply and serves as a ``dask.array.from_array`` source on any worker.
+    Each ``__getitem__`` opens the file and reads only the bands and the window asked for, so
+    the object pickles cheaply and serves as a ``dask.array.from_array`` source on any worker.
+    Integer indices read one band (``arr[0, ::7, ::7]`` reads band 1 only); strided rows are
+    read one band and one strip of blocks at a time and then subsampled, so the memory a read
+    takes is its result plus one strip (``block rows × window width`` pixels), never the file.
+
+    Parameters
+    ----------
+    path : path
+        The raster file.
+    shape : (int, int, int)
+        ``(bands, rows, cols)`` of the file.
+    dtype : numpy dtype
+        Data type of the bands.
+    block : (int, int)
+        The file's block (tile or strip) shape ``(rows, cols)``.
     """
 
     def __init__(self, path: str | os.PathLike, shape: tuple[int, int, int], dtype,
@@ -125,28 +142,34 @@ class GeoTiffArray:
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.ndim = 3
-        self.block = block
+        self.block = tuple(int(v) for v in block)
 
     def __getitem__(self, key) -> np.ndarray:
-        if not isinstance(key, tuple):
-            key = (key,)
-        key = key + (slice(None),) * (3 - len(key))
-        ranges = [k.indices(n) if isinstance(k, slice) else None for k, n in
-                  zip(key, self.shape, strict=True)]
-        if any(r is None or r[2] < 1 for r in ranges):
-            # Rare general indexing: read the whole bounding box, then index it.
-            full = self[:, :, :]
-            return full[key]
-        if any(r[2] != 1 for r in ranges):
-            # Strided (e.g. a subsample): read the slices' bounding box only, then stride.
-            box = self[tuple(slice(start, stop) for start, stop, _ in ranges)]
-            return box[tuple(slice(None, None, step) for _, _, step in ranges)]
-        (b0, b1, _), (r0, r1, _), (c0, c1, _) = ranges
-        if b1 <= b0 or r1 <= r0 or c1 <= c0:
-            return np.empty((max(0, b1 - b0), max(0, r1 - r0), max(0, c1 - c0)), self.dtype)
+        return read_positions(self._read, key, self.shape, self.dtype)
+
+    def _read(self, bands: np.ndarray, row_u: np.ndarray, col_u: np.ndarray) -> np.ndarray:
+        """Read ``bands × row_u × col_u`` (sorted unique positions, none empty)."""
+        c0, c1 = int(col_u[0]), int(col_u[-1]) + 1
+        col_sel = as_step(col_u)
+        contiguous_rows = int(row_u[-1]) - int(row_u[0]) + 1 == row_u.size
+        indexes = [int(b) + 1 for b in bands]
         with rasterio.open(self.path) as src:
-            return src.read(list(range(b0 + 1, b1 + 1)),
-                            window=Window(c0, r0, c1 - c0, r1 - r0))
+            if contiguous_rows and isinstance(col_sel, slice) and col_sel.step == 1:
+                win = Window(c0, int(row_u[0]), c1 - c0, row_u.size)
+                out = src.read(indexes, window=win)
+            else:  # strided: one band × one strip of blocks per read, then subsampled
+                out = np.empty((len(indexes), row_u.size, col_u.size), self.dtype)
+                strips = row_u // self.block[0]
+                cuts = np.flatnonzero(np.diff(strips)) + 1
+                starts = np.concatenate([[0], cuts]).tolist()
+                stops = np.concatenate([cuts, [row_u.size]]).tolist()
+                for i, b in enumerate(indexes):
+                    for s0, s1 in zip(starts, stops, strict=True):
+                        want = row_u[s0:s1]
+                        r0, r1 = int(want[0]), int(want[-1]) + 1
+                        strip = src.read(b, window=Window(c0, r0, c1 - c0, r1 - r0))
+                        out[i, s0:s1] = strip[as_step(want)][:, col_sel]
+        return out
 
     def chunks(self) -> tuple[int, int, int]:
         """One chunk per block (all bands); strips (full-width blocks) grouped up to ~64 MB."""
@@ -157,6 +180,19 @@ class GeoTiffArray:
         per_strip = max(1, bands * bh * cols * self.dtype.itemsize)
         k = max(1, CHUNK_BYTES // per_strip)
         return (bands, min(rows, bh * k), cols)
+
+    def band_chunks(self, tile: int = VIEW_TILE) -> tuple[int, int, int]:
+        """One band × about ``tile × tile`` pixels of whole blocks: what a viewer reads.
+
+        Tiled files get whole tiles grouped up to ``tile`` pixels a side; striped files get
+        full-width strips grouped up to about ``tile²`` pixels.
+        """
+        _, rows, cols = self.shape
+        bh, bw = self.block
+        if bw < cols:  # tiled
+            return (1, min(rows, max(1, tile // bh) * bh), min(cols, max(1, tile // bw) * bw))
+        per = max(1, tile * tile // cols)
+        return (1, min(rows, max(1, per // bh) * bh), cols)
 
 
 def _check_window(window: Window, height: int, width: int, path) -> Window:
@@ -170,7 +206,7 @@ def _check_window(window: Window, height: int, width: int, path) -> Window:
 
 
 def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
-                 lazy: bool | None = None) -> Cube:
+                 lazy: bool | None = None, band_chunks: bool = False) -> Cube:
     """Read a GeoTIFF (or any raster rasterio opens) as a cube.
 
     Parameters
@@ -182,6 +218,10 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
     lazy : bool, optional
         Return a dask-backed cube reading block-aligned windows on demand. ``None``: lazy when
         the (window's) uncompressed data exceeds 512 MB.
+    band_chunks : bool
+        Lazy cubes only: one dask chunk per band × about 1024 × 1024 pixels of whole blocks
+        (what a viewer showing one band reads), instead of all bands × one block (what
+        per-pixel processing reads).
 
     Returns
     -------
@@ -227,11 +267,14 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
                 raise HsiIOError(f"{path}: read failed ({exc})") from None
     if lazy:
         import dask.array as da
+        from dask.base import tokenize
 
         arr = GeoTiffArray(path, (count, height, width), dtype, block)
-        data = da.from_array(arr, chunks=arr.chunks(), asarray=False,
+        chunks = arr.band_chunks() if band_chunks else arr.chunks()
+        token = tokenize(str(path.resolve()), os.stat(path).st_mtime_ns, chunks)
+        data = da.from_array(arr, chunks=chunks, asarray=False,
                              meta=np.empty((0, 0, 0), dtype),
-                             name=f"geotiff-{path.name}-{os.stat(path).st_mtime_ns}")
+                             name=f"geotiff-{path.name}-{token}")
         if window is not None:
             r0, c0 = int(window.row_off), int(window.col_off)
             data = data[:, r0:r0 + h, c0:c0 + w]

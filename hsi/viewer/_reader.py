@@ -4,21 +4,34 @@
 returning ``None`` for anything that is not a cube (so napari tries other readers). A file that
 is clearly a cube but broken gives a napari error notification with the one-line reason and no
 layer, never an exception in the viewer.
+
+Big ENVI and GeoTIFF cubes stay on disk: they are opened as dask arrays of one band × about
+1024 × 1024 pixels per chunk, so showing a band reads that band only. A cube opens as its
+middle band with 2-98 % contrast from that band (nodata left out) and, when its wavelengths
+cover 460/550/640 nm, a true-colour layer on top.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hsi.io.formats import (
     ENVI_DATA_EXTS,
     MAT_EXTS,
     TIFF_EXTS,
+    detect_format,
     find_envi_header,
     is_mat,
     is_tiff,
 )
+
+if TYPE_CHECKING:
+    from hsi.cube import Cube
+
+#: ENVI and GeoTIFF cubes up to this many bytes are read into memory; larger ones stay lazy.
+VIEWER_EAGER_BYTES = 64 * 2**20
 
 
 def _single_path(path) -> str | None:
@@ -93,26 +106,61 @@ def napari_get_reader(path) -> Callable | None:
     return read_cube
 
 
+def open_for_viewer(path: str | Path) -> Cube:
+    """Open a cube for display: small ones in memory, big ENVI/GeoTIFF ones lazily by band.
+
+    Parameters
+    ----------
+    path : path
+        Anything :func:`hsi.open` reads.
+
+    Returns
+    -------
+    Cube
+        numpy data up to :data:`VIEWER_EAGER_BYTES`; above, for ENVI and GeoTIFF, dask data
+        chunked one band × about 1024 × 1024 pixels (only the header is read here).
+    """
+    import hsi
+
+    fmt = detect_format(path)
+    if fmt == "envi":
+        from hsi.io.envi import read_envi as read
+    elif fmt == "geotiff":
+        from hsi.io.geotiff import read_geotiff as read
+    else:
+        return hsi.open(path)
+    cube = read(path, lazy=True, band_chunks=True)
+    if cube.data.nbytes <= VIEWER_EAGER_BYTES:
+        cube = read(path, lazy=False)
+    return cube
+
+
 def read_cube(path) -> list[tuple]:
-    """Read a cube into one image layer (lazy for big files).
+    """Read a cube into a band-by-band image layer and, where possible, a true-colour layer.
 
     Returns
     -------
     list of LayerDataTuple
-        ``[(data (bands, H, W), kwargs, "image")]``, or ``[]`` after notifying the user
-        when the file is a broken cube.
+        ``[(data (bands, H, W), kwargs, "image")]``, followed by ``(rgb (H, W, 3) uint8,
+        kwargs, "image")`` when the wavelengths cover 460/550/640 nm; ``[]`` after notifying
+        the user when the file is a broken cube. Big files stay lazy (dask) in both layers.
     """
-    import hsi
-    from hsi.viewer._convert import cube_layer_data
+    from hsi.viewer._band_slider import follow_current_viewer
+    from hsi.viewer._convert import cube_layer_data, true_colour_layer_data
 
     single = _single_path(path)
     try:
-        cube = hsi.open(single)
+        cube = open_for_viewer(single)
+        name = cube.name or Path(single).stem
+        layers = [cube_layer_data(cube, name=name)]
+        rgb = true_colour_layer_data(cube, name=name)
     except Exception as exc:  # any failure: a message in the viewer, never a traceback
         from napari.utils.notifications import show_error
 
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         show_error(f"hsikit cannot read {Path(single).name}: {reason}")
         return []
-    name = cube.name or Path(single).stem
-    return [cube_layer_data(cube, name=name)]
+    if rgb is not None:
+        layers.append(rgb)
+    follow_current_viewer()
+    return layers

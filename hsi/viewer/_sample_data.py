@@ -21,7 +21,9 @@ def sample_cube_layers() -> list[tuple]:
         names in ``metadata["class_names"]``).
     """
     from hsi.data import sample_cube, sample_labels
+    from hsi.viewer._band_slider import follow_current_viewer
 
+    follow_current_viewer()
     cube = sample_cube()
     labels, names = sample_labels()
     image = cube_layer_data(cube, name="Salinas-A")
@@ -46,7 +48,9 @@ def sample_pair_layers() -> list[tuple]:
     """
     from hsi.data import sample_cube
     from hsi.degrade import crop_to_ratio, simulate_pair
+    from hsi.viewer._band_slider import follow_current_viewer
 
+    follow_current_viewer()
     cube = sample_cube()
     lr, hr = simulate_pair(cube, PAIR_RATIO, PAIR_SENSOR)
     reference = crop_to_ratio(cube, PAIR_RATIO)

@@ -12,6 +12,8 @@ from rasterio.windows import Window
 
 import hsi
 from hsi.errors import FormatError, HsiIOError, WavelengthError
+from hsi.io.envi import read_envi
+from tests.io.big_cubes import BIG_SHAPE
 
 T = Affine(30.0, 0.0, 553_410.0, 0.0, -30.0, 4_182_690.0)
 WL = np.array([412.5, 450.5, 500.0, 550.25, 600.0, 650.0, 700.0, 750.0, 800.0])
@@ -182,6 +184,47 @@ class TestWindowAndLazy:
     def test_small_file_is_eager_by_default(self, tmp_path, rng):
         hsi.save(make_cube(rng), tmp_path / "s.hdr")
         assert not hsi.open(tmp_path / "s.hdr").is_lazy
+
+
+class TestBandChunks:
+    """The viewer's chunking: one band × about 1024² pixels, whatever the interleave."""
+
+    @pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
+    def test_one_band_per_chunk_same_values(self, tmp_path, rng, interleave):
+        data = rng.random((3, 40, 50)).astype(np.float32)
+        hdr, _ = write_raw(tmp_path, data, [], interleave=interleave)
+        cube = read_envi(hdr, lazy=True, band_chunks=True)
+        assert cube.data.chunks[0] == (1, 1, 1)
+        np.testing.assert_array_equal(cube.compute().data, data)
+        np.testing.assert_array_equal(np.asarray(cube.data[1, ::7, ::3]), data[1, ::7, ::3])
+
+    def test_wide_images_get_square_tiles(self, tmp_path):
+        from hsi.io.envi import EnviArray
+
+        arr = EnviArray(tmp_path / "x.img", np.dtype("<f4"), 100, 5000, 9000, "bil", 0)
+        assert arr.band_chunks() == (1, 1024, 1024)
+        assert EnviArray(tmp_path / "x.img", np.dtype("<f4"), 100, 5000, 2000, "bsq",
+                         0).band_chunks() == (1, 524, 2000)
+
+    def test_big_bil_first_frame_copies_one_band(self, big_envi):
+        """384 MiB, band-interleaved by line: showing a band copies that band, not the rows
+        of every band (the old chunks held all 48 bands)."""
+        import tracemalloc
+
+        cube = read_envi(big_envi, lazy=True, band_chunks=True)
+        assert cube.data.chunksize == (1, 512, 2048)
+        band_bytes = BIG_SHAPE[1] * BIG_SHAPE[2] * 2
+        tracemalloc.start()
+        try:
+            band = cube.data[24].compute()
+            sample = cube.data[3, ::7, ::7].compute()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert band.shape == BIG_SHAPE[1:] and np.all(band[100:102] == 25)
+        assert band.sum() == 25 * 2 * BIG_SHAPE[2]
+        assert sample.shape == (293, 293) and np.all(sample[100 // 7 + 1:] == 0)
+        assert peak < 3 * band_bytes  # 24 MiB of a 384 MiB file
 
 
 class TestErrors:

@@ -12,7 +12,14 @@ from rasterio.windows import transform as window_transform
 
 import hsi
 from hsi.errors import FormatError, HsiIOError
-from hsi.io.geotiff import GeoTiffTileWriter, read_window, write_geotiff
+from hsi.io.geotiff import (
+    GeoTiffArray,
+    GeoTiffTileWriter,
+    read_geotiff,
+    read_window,
+    write_geotiff,
+)
+from tests.io.big_cubes import BIG_SHAPE, ReadCounter, pattern
 
 T = Affine(30.0, 0.0, 553_410.0, 0.0, -30.0, 4_182_690.0)
 WL = np.array([412.5, 450.5, 500.0, 550.25, 600.0, 650.0, 700.0, 750.0, 800.0])
@@ -146,6 +153,117 @@ class TestWindowsAndLazy:
         path = write_geotiff(cube, tmp_path / "a.tif", tile=16)
         out = hsi.save(hsi.open(path, lazy=True), tmp_path / "b.tif")
         np.testing.assert_array_equal(hsi.open(out).data, cube.data)
+
+
+class TestIndexing:
+    """``GeoTiffArray`` indexes like numpy, whatever the key (ints, steps, arrays, masks)."""
+
+    @pytest.fixture(params=["tiled", "striped"])
+    def source(self, request, tmp_path, rng):
+        data = rng.integers(-500, 500, (5, 70, 90)).astype(np.int16)
+        kw = ({"tiled": True, "blockxsize": 16, "blockysize": 16} if request.param == "tiled"
+              else {"blockysize": 3})
+        path = plain_tiff(tmp_path / "t.tif", data, **kw)
+        with rasterio.open(path) as src:
+            block = src.block_shapes[0]
+        return GeoTiffArray(path, data.shape, data.dtype, block), data
+
+    @pytest.mark.parametrize("key", [
+        (0, slice(None, None, 7), slice(None, None, 7)),
+        (slice(1, 4), slice(5, 60, 3), 4),
+        (-1,),
+        (slice(None, None, -1), slice(60, 2, -5), [3, 1, 1, 80]),
+        (np.array([4, 0]), slice(0, 70), slice(2, 89, 2)),
+        (2, 5, 7),
+        (Ellipsis, 3),
+        (slice(0, 0),),
+        (1, np.arange(70) % 2 == 0, slice(10, 20)),
+        (1, slice(0, 70, 20), slice(None)),
+        (slice(None), slice(17, 18), slice(None, None, 33)),
+    ])
+    def test_like_numpy(self, source, key):
+        arr, data = source
+        got = arr[key]
+        assert got.dtype == data.dtype
+        np.testing.assert_array_equal(got, data[key])
+
+    def test_random_slices_like_numpy(self, source):
+        arr, data = source
+        gen = np.random.default_rng(7)
+        for _ in range(60):
+            key = tuple(
+                int(gen.integers(-n, n)) if gen.random() < 0.2 else
+                slice(int(gen.integers(-n, n)), int(gen.integers(-n, n + 2)),
+                      int(gen.choice([1, 2, 3, 7, 17, -1, -4])))
+                for n in data.shape)
+            np.testing.assert_array_equal(arr[key], data[key], err_msg=str(key))
+
+    def test_out_of_range(self, source):
+        arr, _ = source
+        with pytest.raises(IndexError, match="band index 5"):
+            arr[5]
+        with pytest.raises(IndexError, match="too many"):
+            arr[0, 0, 0, 0]
+
+
+class TestBigTiledFile:
+    """A 384 MiB (uncompressed) file in 256 × 256 tiles: reads touch only what is asked."""
+
+    BAND_BYTES = BIG_SHAPE[1] * BIG_SHAPE[2] * 2
+    FILE_BYTES = BIG_SHAPE[0] * BAND_BYTES
+
+    @pytest.fixture
+    def reads(self, monkeypatch):
+        return ReadCounter(monkeypatch)
+
+    @pytest.fixture
+    def big(self, big_tif):
+        with rasterio.open(big_tif) as src:
+            assert src.block_shapes[0] == (256, 256) and src.count == BIG_SHAPE[0]
+            return GeoTiffArray(big_tif, BIG_SHAPE, np.int16, src.block_shapes[0])
+
+    def test_integer_band_with_steps_reads_that_band_only(self, big, reads):
+        """napari's contrast sample ``data[0, ::7, ::7]`` reads band 1, never the cube."""
+        got = big[0, ::7, ::7]
+        rows, cols = np.arange(0, 2048, 7), np.arange(0, 2048, 7)
+        np.testing.assert_array_equal(got, pattern(0, rows, cols))
+        assert 0 < reads.bytes <= self.BAND_BYTES
+
+    def test_window_of_one_band_reads_that_window(self, big, reads):
+        got = big[30, 100:300, 500:900]
+        np.testing.assert_array_equal(got, pattern(30, np.arange(100, 300), np.arange(500, 900)))
+        assert reads.bytes == got.nbytes and reads.calls == 1
+
+    def test_large_steps_read_one_row_per_strip(self, big, reads):
+        got = big[5, ::512, ::512]
+        np.testing.assert_array_equal(got, pattern(5, np.arange(0, 2048, 512),
+                                                   np.arange(0, 2048, 512)))
+        assert reads.bytes <= 4 * 2048 * 2  # four single rows
+
+    def test_band_chunks_first_frame_reads_one_band(self, big_tif, reads):
+        """The viewer's chunks: one band × 1024²; showing a band decodes that band."""
+        import tracemalloc
+
+        cube = read_geotiff(big_tif, lazy=True, band_chunks=True)
+        assert cube.is_lazy and cube.data.chunksize == (1, 1024, 1024)
+        assert cube.nodata == -9999 and cube.wavelengths[0] == 400.0
+        tracemalloc.start()
+        try:
+            sample = cube.data[0, ::7, ::7].compute()
+            band = cube.data[24].compute()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(sample, pattern(0, np.arange(0, 2048, 7),
+                                                      np.arange(0, 2048, 7)))
+        np.testing.assert_array_equal(band, pattern(24, np.arange(2048), np.arange(2048)))
+        assert reads.bytes <= 2 * self.BAND_BYTES
+        assert peak < 0.05 * self.FILE_BYTES  # 19 MiB: the band (8 MiB) and its chunks
+
+    def test_default_chunks_unchanged(self, big_tif):
+        """Processing keeps all bands × one block per chunk."""
+        cube = read_geotiff(big_tif, lazy=True)
+        assert cube.data.chunksize == (48, 256, 256)
 
 
 class TestTileWriter:

@@ -26,3 +26,19 @@ def sample_tif(sample, tmp_path_factory):
     import hsi
 
     return hsi.save(sample, tmp_path_factory.mktemp("viewer") / "salinas_a.tif")
+
+
+@pytest.fixture(scope="session")
+def big_tif(tmp_path_factory):
+    """A 384 MiB (uncompressed) int16 GeoTIFF, 48 bands in 256 × 256 tiles, nodata collar."""
+    from tests.io.big_cubes import write_big_geotiff
+
+    return write_big_geotiff(tmp_path_factory.mktemp("big") / "big.tif")
+
+
+@pytest.fixture(scope="session")
+def big_envi(tmp_path_factory):
+    """A 384 MiB sparse BIL ENVI cube (header path)."""
+    from tests.io.big_cubes import write_big_envi
+
+    return write_big_envi(tmp_path_factory.mktemp("big_envi") / "big.hdr")

@@ -55,8 +55,8 @@ def test_reader_gives_cube_layer_with_georeference(sample, sample_tif):
 
     reader = napari_get_reader(str(sample_tif))
     assert reader is not None
-    [(data, attrs, kind)] = reader(str(sample_tif))
-    assert kind == "image"
+    (data, attrs, kind), (rgb, rgb_attrs, _) = reader(str(sample_tif))
+    assert kind == "image" and rgb.shape == (83, 86, 3) and rgb_attrs["rgb"]
     assert data.shape == (204, 83, 86)
     np.testing.assert_array_equal(np.asarray(data), np.asarray(sample.data))
     meta = attrs["metadata"]
@@ -66,11 +66,12 @@ def test_reader_gives_cube_layer_with_georeference(sample, sample_tif):
     assert meta["transform"] == pytest.approx(SAMPLE_TRANSFORM)
     assert attrs["scale"] == pytest.approx((1.0, 3.7, 3.7))
     assert attrs["translate"] == pytest.approx((0.0, -(4060000.0 - 1.85), 620000.0 + 1.85))
-    assert attrs["axis_labels"] == ("wavelength (nm)", "y", "x")
+    assert attrs["axis_labels"] == ("band", "y", "x")
 
 
 def test_lazy_cube_layer_stays_dask(sample, sample_tif):
-    """A lazily opened cube is handed to napari as dask, contrast set from a band-0 sample."""
+    """A lazily opened cube is handed to napari as dask, contrast (2-98 %) set from the band
+    napari shows first: the middle one."""
     import dask.array as da
 
     import hsi
@@ -79,19 +80,22 @@ def test_lazy_cube_layer_stays_dask(sample, sample_tif):
     cube = hsi.open(sample_tif, lazy=True)
     data, attrs, _ = cube_layer_data(cube)
     assert isinstance(data, da.Array)
-    expected = np.percentile(np.asarray(sample.data[0], np.float64), [1.0, 99.0])
+    expected = np.percentile(np.asarray(sample.data[101], np.float64), [2.0, 98.0])
     assert attrs["contrast_limits"] == pytest.approx(tuple(expected))
 
 
 def test_viewer_opens_sample_through_plugin(make_napari_viewer, sample, sample_tif):
     viewer = make_napari_viewer(show=True)
-    [layer] = viewer.open(str(sample_tif), plugin="hsikit")
+    layer, rgb = viewer.open(str(sample_tif), plugin="hsikit")
     assert layer.data.shape == (204, 83, 86)
+    assert rgb.rgb and rgb.data.shape == (83, 86, 3) and rgb.scale == pytest.approx((3.7, 3.7))
     assert layer.scale == pytest.approx((1.0, 3.7, 3.7))
     assert set(layer.metadata) >= {"wavelengths", "fwhm", "crs", "transform"}
     assert layer.metadata["transform"] == pytest.approx(SAMPLE_TRANSFORM)
-    assert viewer.dims.axis_labels == ("wavelength (nm)", "y", "x")
+    assert viewer.dims.current_step[0] == 101
+    assert viewer.dims.axis_labels == (f"λ = {sample.wavelengths[101]:.1f} nm", "y", "x")
     viewer.dims.set_current_step(0, 30)
+    assert viewer.dims.axis_labels[0] == f"λ = {sample.wavelengths[30]:.1f} nm"
     assert canvas_std(viewer) > 5
 
 

@@ -261,7 +261,7 @@ class ClassifyWidget(QWidget):
         """Train on the painted pixels and classify the whole cube in the background."""
         from napari.utils.notifications import show_error
 
-        from hsi.classification import train_classifier
+        from hsi.classification import GanConfig, train_classifier
 
         cube_layer, labels_layer = self.cube_combo.layer(), self.labels_combo.layer()
         self.refresh_classes()
@@ -288,6 +288,8 @@ class ClassifyWidget(QWidget):
             "epochs": epochs, "seed": self.seed_spin.value(),
             "device": self.device_combo.currentText(),
             "class_names": [self.class_names.get(int(v), f"class {int(v)}") for v in values],
+            # without the CRF, its cross-validated parameter search would be wasted work
+            "config": GanConfig(crf_select="cv" if use_crf else "fixed"),
         }
 
         def work(report):

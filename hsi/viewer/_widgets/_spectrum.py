@@ -41,8 +41,12 @@ def layer_band_axis(layer) -> np.ndarray:
 
 
 def pixel_spectrum(layer, row: int, col: int) -> PixelSpectrum:
-    """The spectrum of ``layer`` at data pixel ``(row, col)``."""
-    values = np.asarray(layer.data[:, row, col], dtype=np.float64)
+    """The spectrum of ``layer`` at data pixel ``(row, col)``; nodata values become NaN
+    (left out of the plot)."""
+    values = np.array(layer.data[:, row, col], dtype=np.float64)  # a copy, never a view
+    nodata = (layer.metadata or {}).get("nodata")
+    if nodata is not None:
+        values[values == float(nodata)] = np.nan
     return PixelSpectrum(layer.name, int(row), int(col), layer_band_axis(layer), values)
 
 
