@@ -10,7 +10,9 @@ taken from the geotransform so that layers of different resolution on the same g
 
 ``wavelengths`` (nm, list or None), ``fwhm`` (nm, list or None), ``crs`` (WKT string or None),
 ``transform`` (6-tuple ``(a, b, c, d, e, f)`` or None), ``nodata`` and ``band_contrast`` (True:
-contrast limits follow the band slider until set by hand).
+contrast limits follow the band slider until set by hand); ``units``, ``quantity`` and
+``reflectance_scale_factor`` when the cube's own metadata has them (the spectrum plot names its
+y axis from them).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ PLANE_AXIS_LABELS = ("y", "x")
 STRETCH_PERCENTILES = (2.0, 98.0)
 #: A true-colour band must lie this close (nm) to 640/550/460 nm.
 RGB_TOLERANCE_NM = 40.0
+#: Keys of a cube's metadata describing its values, copied into the layer metadata.
+VALUE_KEYS = ("units", "quantity", "reflectance_scale_factor")
 
 def class_color(value: int) -> tuple[int, int, int]:
     """The default 0-255 RGB colour of class ``value`` (1-based), as class-map GeoTIFFs use."""
@@ -233,6 +237,8 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
     scale, translate = plane_geometry(cube.transform, ratio)
     meta = georef_metadata(cube)
     meta["name"] = cube.name
+    values = cube.metadata or {}
+    meta.update({k: values[k] for k in VALUE_KEYS if values.get(k) is not None})
     meta["band_contrast"] = True  # contrast follows the band slider (hsi.viewer._band_slider)
     attrs: dict[str, Any] = {
         "name": name or cube.name or "cube",

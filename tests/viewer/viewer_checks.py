@@ -20,3 +20,26 @@ def colors_present(viewer, colors, tol: int = 12, min_pixels: int = 20) -> list[
     flat = shot.reshape(-1, 3)
     return [int((np.abs(flat - np.asarray(c)).max(axis=1) <= tol).sum()) >= min_pixels
             for c in colors]
+
+
+#: Keys each :class:`SliceRecorder` was indexed with, by recorder name (module level, so the
+#: copies dask makes of a recorder when it builds a graph all record here).
+RECORDED: dict[str, list] = {}
+
+
+class SliceRecorder:
+    """A numpy array stand-in that records every ``__getitem__`` key in ``RECORDED[name]``."""
+
+    def __init__(self, data: np.ndarray, name: str) -> None:
+        self.data = data
+        self.name = name
+        self.shape, self.dtype, self.ndim = data.shape, data.dtype, data.ndim
+        RECORDED[name] = []
+
+    @property
+    def keys(self) -> list:
+        return RECORDED[self.name]
+
+    def __getitem__(self, key):
+        RECORDED[self.name].append(key)
+        return self.data[key]
