@@ -102,7 +102,8 @@ def svm_predict(cube, train: np.ndarray, features: np.ndarray | None = None) -> 
 def run_one(task: tuple) -> list[dict]:
     """Train and score the methods on one (dataset, labels per class, mode, seed) split.
 
-    ``task`` is ``(dataset, labels per class, mode, seed, epochs, methods)``; ``gan_crf``
+    ``task`` is ``(dataset, labels per class, mode, seed, GanConfig overrides, methods)``;
+    ``gan_crf``
     (``gan_cc_crf``) also trains the GAN of ``gan`` (``gan_cc``) but scores only its CRF map.
     """
     import torch
@@ -110,9 +111,9 @@ def run_one(task: tuple) -> list[dict]:
     from hsi.classification import GanConfig, evaluate_class_map, split_labels, train_classifier
 
     torch.set_num_threads(1)
-    name, n, mode, seed, epochs, methods = task
+    name, n, mode, seed, overrides, methods = task
     cube, labels, names = scene(name)
-    config = GanConfig() if epochs is None else GanConfig(epochs=epochs)
+    config = GanConfig(**overrides)
     train, test = split_labels(labels, per_class=n, mode=mode, seed=seed, margin=config.radius)
     rows = []
 
@@ -272,6 +273,10 @@ def main(argv=None) -> int:
                     help=f"Methods to run (default {' '.join(DEFAULT_METHODS)}).")
     ap.add_argument("--title", default=DEFAULT_TITLE, help="Title of the RESULTS.md section.")
     ap.add_argument("--epochs", type=int, default=None, help="Override GanConfig.epochs.")
+    ap.add_argument("--patch-size", type=int, default=None,
+                    help="Override GanConfig.patch_size (also the spatial splits' margin).")
+    ap.add_argument("--components", type=int, default=None,
+                    help="Override GanConfig.n_components.")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                     help="Worker processes (one thread each).")
     ap.add_argument("--no-append", action="store_true", help="Do not touch RESULTS.md.")
@@ -282,7 +287,9 @@ def main(argv=None) -> int:
         args.datasets, args.labels, args.modes, args.seeds = ["salinas_a"], [5], ["random"], 2
         args.no_append = True
     methods = tuple(m for m in METHODS if m in args.methods)
-    tasks = [(ds, n, mode, seed, args.epochs, methods) for ds in args.datasets
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("patch_size", args.patch_size),
+                                   ("n_components", args.components)) if v is not None}
+    tasks = [(ds, n, mode, seed, overrides, methods) for ds in args.datasets
              for mode in args.modes for n in args.labels for seed in range(args.seeds)]
     start = time.time()
     rows: list[dict] = []
@@ -314,7 +321,7 @@ def main(argv=None) -> int:
         from benchmarks.common import append_results
         from hsi.classification import GanConfig
 
-        cfg = GanConfig() if args.epochs is None else GanConfig(epochs=args.epochs)
+        cfg = GanConfig(**overrides)
         notes = (f"OA/AA in %, mean ± std over {args.seeds} seeds; GanConfig: patch "
                  f"{cfg.patch_size}, {cfg.n_components} PCA components, {cfg.epochs} epochs, "
                  f"CRF chosen by {cfg.crf_folds}-fold CV on the training labels; "
