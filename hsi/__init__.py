@@ -7,8 +7,8 @@
 """
 
 from hsi import errors
+from hsi._version import __version__ as __version__
 from hsi.cube import Cube
 from hsi.io import open, save  # `hsi.open` mirrors rasterio.open
 
 __all__ = ["Cube", "errors", "open", "save"]
-__version__ = "0.1.0"

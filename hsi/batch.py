@@ -208,7 +208,7 @@ def _file_stamp(path: Path) -> dict[str, Any]:
 
 def _record_key(scene: Scene, settings: dict[str, Any]) -> dict[str, Any]:
     """What a done-record must match for the scene to be skipped."""
-    from hsi import __version__
+    from hsi._version import __version__
 
     return {
         "name": scene.name,

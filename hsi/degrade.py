@@ -49,6 +49,7 @@ __all__ = [
     "load_srf",
     "normalize_reflectance",
     "psf_kernel_size",
+    "reflectance_scale",
     "simulate_pair",
     "spectral_response",
     "wald_degradation",
@@ -414,7 +415,7 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     return lr_cube, hr_cube
 
 
-#: Metadata keys read as the integer-to-reflectance divisor by :func:`normalize_reflectance`.
+#: Metadata keys read as the integer-to-reflectance divisor by :func:`reflectance_scale`.
 _SCALE_KEYS = ("maxValue", "max_value", "reflectance_scale", "scale_factor")
 
 
@@ -439,13 +440,61 @@ def _strided_sample(data, step: int) -> np.ndarray:
     return np.concatenate(rows, axis=1)
 
 
+def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
+    """The divisor that brings ``cube`` to reflectance-like values in about ``[0, 1]``.
+
+    In order: a known maximum in ``cube.metadata`` (``maxValue``, ``reflectance_scale`` or
+    ``scale_factor``); 1 for float data already in ``[0, 1]`` (its ``percentile`` ≤ 1); else the
+    ``percentile`` of the valid (finite, non-nodata) values, robust to a few hot pixels. A lazy
+    cube is sampled with a stride (about 2·10⁶ values, all bands), read chunk by chunk: it is
+    never loaded whole.
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+        Numpy or dask data, any numeric dtype.
+    percentile : float
+        Percentile used as the maximum.
+
+    Returns
+    -------
+    float
+        The divisor (``reflectance = data / scale``), positive and finite.
+
+    Raises
+    ------
+    SensorError
+        When the cube has no valid positive value to scale by.
+    """
+    for key in _SCALE_KEYS:
+        if key in cube.metadata:
+            value = float(np.asarray(cube.metadata[key]).reshape(-1)[0])
+            if value > 0 and math.isfinite(value):
+                return value
+    sample = cube.data
+    if cube.is_lazy:  # a strided subsample (≤ ~2e6 values, all bands) bounds the memory
+        step = max(1, math.ceil(math.sqrt(cube.bands * cube.height * cube.width / 2e6)))
+        sample = _strided_sample(sample, step)
+    sample = np.asarray(sample, dtype=np.float64).reshape(-1)
+    valid = np.isfinite(sample)
+    if cube.nodata is not None:
+        valid &= sample != cube.nodata
+    sample = sample[valid]
+    if sample.size == 0:
+        raise SensorError(f"cube {cube.name!r} has no valid pixel to scale by")
+    top = float(np.percentile(sample, percentile))
+    if np.issubdtype(cube.dtype, np.floating) and 0 < top <= 1.0:
+        return 1.0
+    if top > 0:
+        return top
+    raise SensorError(f"cube {cube.name!r}: its {percentile:g}th percentile is {top:g}; "
+                      f"cannot scale to reflectance")
+
+
 def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, float]:
     """Scale a cube to reflectance-like values in about ``[0, 1]``.
 
-    The divisor is, in order: a known maximum in ``cube.metadata`` (``maxValue``,
-    ``reflectance_scale`` or ``scale_factor``); 1 for float data already in ``[0, 1]`` (its
-    ``percentile`` ≤ 1); else the ``percentile`` of the valid (finite, non-nodata) values, robust
-    to a few hot pixels. Nodata pixels keep their value.
+    Divides by :func:`reflectance_scale`. Nodata pixels keep their value.
 
     Parameters
     ----------
@@ -464,33 +513,7 @@ def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, f
     SensorError
         When the cube has no valid positive value to scale by.
     """
-    scale = None
-    for key in _SCALE_KEYS:
-        if key in cube.metadata:
-            value = float(np.asarray(cube.metadata[key]).reshape(-1)[0])
-            if value > 0 and math.isfinite(value):
-                scale = value
-                break
-    if scale is None:
-        sample = cube.data
-        if cube.is_lazy:  # a strided subsample (≤ ~2e6 values, all bands) bounds the memory
-            step = max(1, math.ceil(math.sqrt(cube.bands * cube.height * cube.width / 2e6)))
-            sample = _strided_sample(sample, step)
-        sample = np.asarray(sample, dtype=np.float64).reshape(-1)
-        valid = np.isfinite(sample)
-        if cube.nodata is not None:
-            valid &= sample != cube.nodata
-        sample = sample[valid]
-        if sample.size == 0:
-            raise SensorError(f"cube {cube.name!r} has no valid pixel to scale by")
-        top = float(np.percentile(sample, percentile))
-        if np.issubdtype(cube.dtype, np.floating) and 0 < top <= 1.0:
-            scale = 1.0
-        elif top > 0:
-            scale = top
-        else:
-            raise SensorError(f"cube {cube.name!r}: its {percentile:g}th percentile is {top:g}; "
-                              f"cannot scale to reflectance")
+    scale = reflectance_scale(cube, percentile)
     data = cube.data.astype(np.float32) / np.float32(scale)
     if cube.nodata is not None:
         nodata = np.float32(cube.nodata)

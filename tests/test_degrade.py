@@ -28,6 +28,7 @@ from hsi.degrade import (
     load_srf,
     normalize_reflectance,
     psf_kernel_size,
+    reflectance_scale,
     simulate_pair,
     spectral_response,
     wald_degradation,
@@ -567,6 +568,64 @@ def test_strided_sample_of_a_lazy_cube_equals_numpy_striding():
     lazy = da.from_array(x, chunks=(2, 17, 30))
     for step in (1, 3, 11, 200):
         np.testing.assert_array_equal(_strided_sample(lazy, step), x[:, ::step, ::step])
+
+
+class TestReflectanceScale:
+    """Issue 16: the divisor alone, without building (and discarding) a normalised cube."""
+
+    def test_equals_normalize_reflectance_on_the_shipped_sample(self):
+        from hsi.data import sample_cube
+
+        cube = sample_cube()
+        assert reflectance_scale(cube) == normalize_reflectance(cube)[1] == 1.0
+        counts = Cube(np.round(cube.data * 10000).astype(np.int16), wavelengths=cube.wavelengths)
+        scale = reflectance_scale(counts)
+        assert scale == normalize_reflectance(counts)[1]
+        assert scale == pytest.approx(np.percentile(counts.data.astype(np.float64), 99.9))
+        assert 1000 < scale < 10000  # AVIRIS counts: reflectance × 10 000
+        counts.metadata["maxValue"] = 4095
+        assert reflectance_scale(counts) == normalize_reflectance(counts)[1] == 4095.0
+
+    def test_lazy_geotiff_is_sampled_never_loaded(self, tmp_path, monkeypatch):
+        """A lazy file is read chunk by chunk: no whole-cube compute, no read over a chunk."""
+        import dask.array as da
+
+        import hsi.io
+        from hsi.io.geotiff import GeoTiffArray
+        from tests.io.big_cubes import COLLAR, NODATA, pattern, write_big_geotiff
+
+        shape = (4, 1024, 1024)  # 4.2 M values: sampled with a stride of 2
+        path = write_big_geotiff(tmp_path / "big.tif", shape=shape)
+        cube = hsi.io.open(path, lazy=True)
+        chunk_bytes = shape[0] * 256 * 256 * 2
+        computed, reads = [], []
+        real_compute, real_read = da.Array.compute, GeoTiffArray._read
+
+        def compute(self, *args, **kwargs):
+            computed.append(self.nbytes)
+            return real_compute(self, *args, **kwargs)
+
+        def read(self, *args):
+            out = real_read(self, *args)
+            reads.append(out.nbytes)
+            return out
+
+        def no_compute(self):
+            raise AssertionError("the whole cube was loaded")
+
+        monkeypatch.setattr(da.Array, "compute", compute)
+        monkeypatch.setattr(GeoTiffArray, "_read", read)
+        monkeypatch.setattr(Cube, "compute", no_compute)
+        scale = reflectance_scale(cube)
+        assert computed and max(computed) <= chunk_bytes
+        assert reads and max(reads) <= chunk_bytes
+        monkeypatch.undo()
+        rows = cols = np.arange(0, 1024, 2)
+        sample = np.stack([pattern(b, rows, cols) for b in range(shape[0])]).astype(np.float64)
+        assert sample[:, : COLLAR // 2].max() == NODATA
+        expected = np.percentile(sample[sample != NODATA], 99.9)
+        assert scale == pytest.approx(expected) and scale > 0
+        assert scale == normalize_reflectance(cube)[1]
 
 
 class TestBandOrderAndTruncation:

@@ -27,29 +27,13 @@ class ClusterCount(click.ParamType):
         return k
 
 
-def cluster_file(cube_path: str, k, output: str, *, method: str = "kmeans", seed: int = 0,
-                 device: str = "auto", confidence: str | None = None, var: str | None = None):
-    """Cluster the cube at ``cube_path`` and write the class map (and confidence) GeoTIFFs.
+def __getattr__(name: str):
+    """``cluster_file`` moved to :mod:`hsi.clustering.files`; still importable from here."""
+    if name == "cluster_file":
+        from hsi.clustering.files import cluster_file
 
-    Nothing is written when clustering fails. Returns the :class:`ClusterResult`.
-    """
-    import hsi
-    from hsi.clustering import cluster
-    from hsi.cube import Cube
-    from hsi.io import output_format
-    from hsi.io.atomic import atomic_files
-    from hsi.io.labels import write_class_map
-
-    cube = hsi.open(cube_path, var=var)
-    result = cluster(cube, k, method=method, seed=seed, device=device, progress=True)
-    outputs = [output] + ([confidence] if confidence is not None else [])
-    with atomic_files(outputs) as tmps:  # both files or neither
-        write_class_map(tmps[0], result.labels, crs=cube.crs, transform=cube.transform,
-                        class_names=result.class_names)
-        if confidence is not None:
-            hsi.save(Cube(result.confidence[None], crs=cube.crs, transform=cube.transform,
-                          name="cluster confidence"), tmps[1], format=output_format(confidence))
-    return result
+        return cluster_file
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @click.command("cluster")
@@ -70,6 +54,8 @@ def cluster(cube, k, output, method, seed, device, confidence, var):
 
     The map has values 1..K (0 = nodata), a colour table and the cube's CRS.
     """
+    from hsi.clustering.files import cluster_file
+
     res = cluster_file(cube, k, output, method=method.lower(), seed=seed, device=device,
                        confidence=confidence, var=var)
     if res.criterion != "given":

@@ -88,7 +88,7 @@ def step_info(state: DemoState) -> None:
 def step_simulate(state: DemoState) -> None:
     """Simulate the LR-HSI / HR-MSI pair (Wald's protocol) and write it."""
     import hsi
-    from hsi.cli.simulate import simulate_files
+    from hsi.simulate import simulate_files
 
     click.echo(f"== simulate: ratio {state.ratio}, sensor {state.sensor}, PSF sigma "
                f"{state.ratio / 2:g} px")

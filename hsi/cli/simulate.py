@@ -2,83 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from hsi.cli.options import device_option, psf_sigma_option, ratio_option, sensor_option, var_option
 
-#: File names written into the output folder.
-SIMULATION_FILES = ("reference.tif", "lr_hsi.tif", "hr_msi.tif")
+#: Names that moved to the library, still importable from here: ``{name: module}``.
+_MOVED = {"SIMULATION_FILES": "hsi.simulate", "simulate_files": "hsi.simulate",
+          "check_output_folder": "hsi.io.guard"}
 
 
-def simulate_files(cube, out_dir: str | os.PathLike, ratio: int, sensor: str,
-                   psf_sigma: float | None = None, device: str = "auto") -> dict[str, Path]:
-    """Simulate a pair from ``cube`` and write ``reference.tif``, ``lr_hsi.tif``, ``hr_msi.tif``.
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
 
-    The cube is scaled to reflectance-like values (:func:`hsi.degrade.normalize_reflectance`)
-    and cropped to a multiple of ``ratio``; everything is computed before anything is written,
-    and the three files replace their destinations together only when all three are complete.
-
-    Parameters
-    ----------
-    cube : Cube, shape (bands, H, W)
-        Reference with wavelengths in nm.
-    out_dir : path
-        Output folder (created when missing).
-    ratio, sensor, psf_sigma, device
-        As :func:`hsi.degrade.simulate_pair`.
-
-    Returns
-    -------
-    dict
-        ``{"reference": path, "lr_hsi": path, "hr_msi": path}``.
-
-    Raises
-    ------
-    HsiIOError
-        When ``out_dir`` cannot be created or written (nothing is written).
-    SensorError, WavelengthError, ShapeError
-        From the simulation (nothing is written).
-    """
-    import hsi
-    from hsi.check import check_ratio
-    from hsi.degrade import crop_to_ratio, normalize_reflectance, simulate_pair
-    from hsi.io.atomic import atomic_files
-
-    r = check_ratio(ratio)
-    check_output_folder(out_dir)
-    cube, _ = normalize_reflectance(cube.compute().astype("float32"))
-    lr, hr = simulate_pair(cube, r, sensor, psf_sigma, device=device)
-    reference = crop_to_ratio(cube, r)
-    folder = Path(out_dir)  # created by the atomic writes, removed again if they fail
-    dests = [folder / name for name in SIMULATION_FILES]
-    with atomic_files(dests) as tmps:
-        for c, tmp in zip((reference, lr, hr), tmps, strict=True):
-            hsi.save(c, tmp, format="geotiff")
-    return {Path(name).stem: dest for name, dest in zip(SIMULATION_FILES, dests, strict=True)}
-
-
-def check_output_folder(folder: str | os.PathLike) -> Path:
-    """Check, without creating anything, that ``folder`` exists or can be created, writable.
-
-    Raises
-    ------
-    HsiIOError
-        When ``folder`` (or its nearest existing parent) is not a writable folder.
-    """
-    from hsi.errors import HsiIOError
-
-    folder = Path(folder)
-    probe = folder
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise HsiIOError(f"{folder}: cannot create output folder ({probe} is not a folder)")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise HsiIOError(f"{folder}: output folder is not writable ({probe})")
-    return folder
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @click.command("simulate")
@@ -103,6 +43,7 @@ def simulate(cube: str, out_dir: str, ratio: int | None, sensor: str, psf_sigma:
 
     import hsi
     from hsi.io.guard import check_outputs
+    from hsi.simulate import SIMULATION_FILES, simulate_files
 
     check_outputs([Path(out_dir) / name for name in SIMULATION_FILES], [cube])
     ref = hsi.open(cube, var=var)

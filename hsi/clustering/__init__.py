@@ -11,11 +11,13 @@ Methods: ``kmeans`` and ``spectral`` (scikit-learn baselines), ``spectralnet`` (
 ``cc`` (Contrastive Clustering, Li et al.), ``agc`` (adaptive graph convolution on a superpixel
 graph), ``mincut`` (minCUT pooling GNN), ``dinknet`` (Dink-Net, mini-batch, scales to millions
 of pixels). All work on :func:`hsi.clustering.features.pixel_features`.
+:func:`cluster_file` clusters a cube file into a class map file.
 """
 
 from hsi.clustering.api import METHODS, SCALABLE_METHODS, ClusterResult, check_k, cluster
 from hsi.clustering.auto_k import estimate_k
 from hsi.clustering.evaluate import clustering_accuracy, evaluate, match_clusters
+from hsi.clustering.files import cluster_file
 
-__all__ = ["METHODS", "SCALABLE_METHODS", "ClusterResult", "check_k", "cluster",
+__all__ = ["METHODS", "SCALABLE_METHODS", "ClusterResult", "check_k", "cluster", "cluster_file",
            "clustering_accuracy", "estimate_k", "evaluate", "match_clusters"]

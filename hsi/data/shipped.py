@@ -31,11 +31,11 @@ def sample_cube() -> Cube:
     """
     from rasterio.errors import NotGeoreferencedWarning
 
-    import hsi
+    from hsi.io import open as open_cube
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        raw = hsi.open(CUBE_PATH)
+        raw = open_cube(CUBE_PATH)
     data = np.asarray(raw.data, dtype=np.float32) / np.float32(SCALE)
     return Cube(data, wavelengths=raw.wavelengths, fwhm=raw.fwhm, name="salinas_a_sample",
                 metadata={"source": "hsikit sample: Salinas-A (AVIRIS 1998, UPV/EHU GIC)",

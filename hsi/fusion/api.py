@@ -174,14 +174,14 @@ def _shipped_for(lr: Cube, msi: Cube, device) -> INFN:
 
 # ----------------------------------------------------------------------------- fusion
 def input_scales(lr_hsi: Cube, hr_msi: Cube) -> tuple[float, float]:
-    """Divisors that bring each input to reflectance (:func:`hsi.degrade.normalize_reflectance`).
+    """Divisors that bring each input to reflectance (:func:`hsi.degrade.reflectance_scale`).
 
     A tiled run computes them once on the whole scene and passes them to every tile's
     :func:`fuse` (``scales=``) so that tiles agree.
     """
-    from hsi.degrade import normalize_reflectance
+    from hsi.degrade import reflectance_scale
 
-    return normalize_reflectance(lr_hsi)[1], normalize_reflectance(hr_msi)[1]
+    return reflectance_scale(lr_hsi), reflectance_scale(hr_msi)
 
 
 def scaled(cube: Cube, scale: float) -> Cube:

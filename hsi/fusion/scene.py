@@ -8,7 +8,7 @@ file appears only when every tile is written (Ctrl-C or an error leave nothing a
 path). Everything that depends on the whole scene is computed once and handed to every tile,
 so the tiled result equals the untiled one:
 
-- the normalisation divisors (:func:`hsi.degrade.normalize_reflectance` of each input, as
+- the normalisation divisors (:func:`hsi.degrade.reflectance_scale` of each input, as
   :func:`hsi.fusion.api.input_scales` does, on a strided subsample of a lazy cube);
 - the GLP regression gains (method ``glp`` and INFN models with a GLP base image), summed over
   the tiles' cores in a first pass (:func:`hsi.fusion.api.glp_moments`);
@@ -155,35 +155,33 @@ def _reading(path: Path) -> Iterator[None]:
 
 
 class _WindowReader:
-    """Windowed reads of one input: GeoTIFF/ENVI from the file, other formats from memory."""
+    """Windowed reads of one input, opened once: GeoTIFF/ENVI lazily (each window read from the
+    file through the cube's file view, :func:`hsi.io.indexing.load_window`), other formats into
+    memory."""
 
     def __init__(self, path: str | os.PathLike) -> None:
-        import hsi
-        from hsi.io.formats import detect_format
+        from hsi.io import open as open_cube
 
         self.path = Path(path)
-        self.windowed = detect_format(self.path) in ("geotiff", "envi")
-        self.cube = hsi.open(self.path, lazy=True) if self.windowed else hsi.open(self.path)
+        self.cube = open_cube(self.path, lazy=True)  # mat and CAVE are read into memory
+        self.windowed = self.cube.is_lazy
 
     def scale(self) -> float:
         """Divisor to reflectance of the whole input (a strided subsample when lazy)."""
-        from hsi.degrade import normalize_reflectance
+        from hsi.degrade import reflectance_scale
 
         with _reading(self.path):
-            return normalize_reflectance(self.cube)[1]
+            return reflectance_scale(self.cube)
 
     def read(self, window) -> Cube:
-        import hsi
+        """The pixels of ``window`` in memory, without georeference."""
+        from hsi.io.indexing import load_window
 
         with _reading(self.path):
-            if self.windowed:
-                cube = hsi.open(self.path, window=window, lazy=False)
-            else:
-                cube = self.cube.crop(window)
-            cube = cube.compute()
+            data = load_window(self.cube, window).data
         # tiles carry no georeference: the scene was checked once, and a tile of a file
         # without georeference would otherwise look georeferenced (shifted identity)
-        return cube.with_data(cube.data, crs=None, transform=None)
+        return self.cube.with_data(data, crs=None, transform=None)
 
 
 def _read_ahead(fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:

@@ -81,6 +81,30 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None],
         check_writable_dir(parent)
 
 
+def check_output_folder(folder: str | os.PathLike) -> Path:
+    """Check, without creating anything, that ``folder`` exists or can be created, writable.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``.
+
+    Raises
+    ------
+    HsiIOError
+        When ``folder`` (or its nearest existing parent) is not a writable folder.
+    """
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise HsiIOError(f"{folder}: cannot create output folder ({probe} is not a folder)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise HsiIOError(f"{folder}: output folder is not writable ({probe})")
+    return folder
+
+
 def check_free_space(path: str | os.PathLike, nbytes: int) -> None:
     """Refuse to start writing ``nbytes`` to ``path`` when its disk has less free space.
 

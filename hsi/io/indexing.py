@@ -5,13 +5,22 @@ masks, ``...``) into the sorted, unique band, row and column positions it select
 reader fetch just those, and returns what ``numpy`` would: so ``view[0, ::7, ::7]`` reads one
 band, subsampled, and never the cube. Several array indices select independently (outer
 indexing, as ``dask`` asks for it), not pointwise as in numpy.
+
+:func:`load_window` reads one window of an opened lazy cube through its file view in one
+read, without opening the file again or going through dask's per-chunk tasks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from rasterio.windows import Window
+
+    from hsi.cube import Cube
 
 AXES = ("band", "row", "column")
 
@@ -115,3 +124,67 @@ def read_positions(read: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarr
             if u.size != p.size or np.any(np.diff(p) < 0):
                 out = np.take(out, inverse.reshape(-1), axis=axis)
     return out[tuple(0 if drop else slice(None) for _, drop in picked)]
+
+
+def file_view(data):
+    """The array-like file view a lazy cube's dask array reads, or ``None``.
+
+    Only a dask array made by ``dask.array.from_array`` of a view (as the lazy GeoTIFF and
+    ENVI readers make it, :class:`hsi.io.geotiff.GeoTiffArray`, :class:`hsi.io.envi.EnviArray`)
+    and not transformed since has one; then ``view[key]`` equals ``data[key]`` computed.
+
+    Parameters
+    ----------
+    data : numpy.ndarray or dask.array.Array, shape (bands, H, W)
+
+    Returns
+    -------
+    array-like or None
+    """
+    graph, name = getattr(data, "dask", None), getattr(data, "name", None)
+    if graph is None or not isinstance(name, str):
+        return None
+    try:
+        view = graph["original-" + name]  # where from_array keeps its source
+    except KeyError:
+        return None
+    if tuple(getattr(view, "shape", ())) != tuple(data.shape) or not hasattr(view, "__getitem__"):
+        return None
+    return view
+
+
+def load_window(cube: Cube, window: Window) -> Cube:
+    """The pixels of ``window`` in memory, read from the file of a lazy cube in one read.
+
+    A lazy cube opened from a GeoTIFF or ENVI file (:func:`hsi.io.open` with ``lazy=True``)
+    is read through its file view (:func:`file_view`): only the window is read, and the file
+    is not opened, sniffed or validated again. Any other cube is cropped and computed.
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+    window : rasterio.windows.Window
+        Integer window inside the cube.
+
+    Returns
+    -------
+    Cube, shape (bands, window.height, window.width)
+        Numpy data, with the transform shifted to the window (as :meth:`hsi.cube.Cube.crop`).
+
+    Raises
+    ------
+    ShapeError
+        The window is empty or reaches outside the cube.
+    ResourceError
+        The window is larger than the memory budget.
+    """
+    part = cube.crop(window)  # checks the bounds; lazy data stays a (cheap) dask slice
+    view = file_view(cube.data) if cube.is_lazy else None
+    if view is None:
+        return part.compute()
+    from hsi.memory import check_allocation
+
+    window = window.round_offsets().round_lengths()
+    r0, c0 = int(window.row_off), int(window.col_off)
+    check_allocation(int(np.prod(part.shape)) * part.dtype.itemsize, cube.name or "cube")
+    return part.with_data(np.asarray(view[:, r0:r0 + part.height, c0:c0 + part.width]))

@@ -65,12 +65,12 @@ def test_full_disk(template, work, full_disk, run_hostile):
 
 
 def test_cluster_writes_both_outputs_or_neither(work, run_hostile, tmp_path, monkeypatch):
-    import hsi
+    import hsi.io
 
     def failing_save(cube, path, **kw):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(hsi, "save", failing_save)  # the second output fails
+    monkeypatch.setattr(hsi.io, "save", failing_save)  # the second output fails
     out = tmp_path / "out"
     out.mkdir()
     run_hostile(["cluster", work["cube"], "-k", 3, "-o", out / "c.tif", "--confidence",

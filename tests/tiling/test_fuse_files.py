@@ -93,6 +93,59 @@ class TestTiledEqualsUntiled:
         assert receptive_field("glp", 3) % 3 == 0
 
 
+class TestEachInputOpenedOnce:
+    """Issue 16: tiles are read from the lazy cube already open, not by re-opening the file."""
+
+    @pytest.mark.parametrize("fmt", ["geotiff", "envi"])
+    def test_one_open_per_input_and_tiled_equals_untiled(self, pair_files, tmp_path,
+                                                         monkeypatch, fmt):
+        import hsi.io.envi
+        import hsi.io.geotiff
+
+        lr_path, hr_path, lr, hr = pair_files
+        if fmt == "envi":
+            lr_path = hsi.io.envi.write_envi(lr, tmp_path / "lr.hdr")
+            hr_path = hsi.io.envi.write_envi(hr, tmp_path / "hr.hdr")
+        module, name = (hsi.io.geotiff, "read_geotiff") if fmt == "geotiff" else (
+            hsi.io.envi, "read_envi")
+        real, opened = getattr(module, name), []
+
+        def counting(path, *args, **kwargs):
+            opened.append(str(path))
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, counting)
+        out = fuse_files(lr_path, hr_path, tmp_path / "out.tif", method="glp", tile=16,
+                         progress=False)  # 16 tiles, read twice (GLP gains, then fusion)
+        monkeypatch.undo()
+        assert sorted(opened) == sorted([str(lr_path), str(hr_path)])
+        np.testing.assert_allclose(_read(out).data, fuse(lr, hr, method="glp").data, rtol=0,
+                                   atol=2e-6)
+
+    def test_window_reads_go_through_the_file_view(self, pair_files, monkeypatch):
+        """One read of just the window per tile, no per-chunk dask tasks."""
+        from rasterio.windows import Window
+
+        from hsi.fusion.scene import _WindowReader
+        from hsi.io.geotiff import GeoTiffArray
+
+        lr_path, _, lr, _ = pair_files
+        reader = _WindowReader(lr_path)
+        assert reader.windowed and reader.cube.is_lazy
+        real, keys = GeoTiffArray.__getitem__, []
+
+        def getitem(self, key):
+            keys.append(key)
+            return real(self, key)
+
+        monkeypatch.setattr(GeoTiffArray, "__getitem__", getitem)
+        tile = reader.read(Window(3, 2, 11, 9))
+        assert keys == [(slice(None), slice(2, 11), slice(3, 14))]
+        np.testing.assert_array_equal(tile.data, lr.data[:, 2:11, 3:14])
+        assert tile.crs is None and tile.transform is None and not tile.is_lazy
+        np.testing.assert_array_equal(tile.wavelengths, lr.wavelengths)
+
+
 class TestOutputFile:
     def test_georeference_and_wavelengths(self, pair_files, tmp_path):
         lr_path, hr_path, lr, hr = pair_files

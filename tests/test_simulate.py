@@ -1,0 +1,56 @@
+"""``hsi.simulate.simulate_files``: the library function behind ``hsi simulate`` (issue 16)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hsi.data import sample_cube
+from hsi.degrade import crop_to_ratio, simulate_pair
+from hsi.errors import HsiIOError
+from hsi.io import open as open_cube
+from hsi.simulate import SIMULATION_FILES, simulate_files
+
+
+@pytest.fixture(scope="module")
+def cube():
+    """A 40 × 44 crop of the shipped Salinas-A sample (204 bands, reflectance)."""
+    c = sample_cube()
+    return c.with_data(c.data[:, :40, :44])
+
+
+def test_writes_the_simulated_pair(cube, tmp_path):
+    paths = simulate_files(cube, tmp_path / "pair", 4, "sentinel2", device="cpu")
+    assert list(paths) == ["reference", "lr_hsi", "hr_msi"]
+    assert sorted(p.name for p in (tmp_path / "pair").iterdir()) == sorted(SIMULATION_FILES)
+    lr, hr = simulate_pair(cube, 4, "sentinel2", device="cpu")
+    ref, lr_file, hr_file = (open_cube(paths[k]) for k in ("reference", "lr_hsi", "hr_msi"))
+    np.testing.assert_array_equal(ref.data, crop_to_ratio(cube, 4).data)  # already in [0, 1]
+    assert lr_file.shape == (204, 10, 11) and hr_file.shape == (13, 40, 44)
+    np.testing.assert_allclose(lr_file.data, lr.data, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(hr_file.data, hr.data, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(lr_file.wavelengths, cube.wavelengths, rtol=1e-6)
+
+
+def test_integer_counts_are_scaled_to_reflectance(cube, tmp_path):
+    counts = cube.with_data(np.round(cube.data * 10000).astype(np.int16))
+    paths = simulate_files(counts, tmp_path, 4, "sentinel2", device="cpu")
+    ref = open_cube(paths["reference"]).data
+    assert ref.dtype == np.float32 and 0.5 < ref.max() < 1.5
+
+
+def test_output_that_is_a_file_writes_nothing(cube, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(HsiIOError, match="cannot create output folder"):
+        simulate_files(cube, blocker / "pair", 4, "sentinel2", device="cpu")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_cli_module_still_exports_the_moved_names():
+    import hsi.cli.simulate as cli_simulate
+    from hsi.io.guard import check_output_folder
+
+    assert cli_simulate.simulate_files is simulate_files
+    assert cli_simulate.SIMULATION_FILES == SIMULATION_FILES
+    assert cli_simulate.check_output_folder is check_output_folder
