@@ -6,10 +6,16 @@ Messages are built only on failure and always say expected vs got.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hsi.errors import SensorError, ShapeError, WavelengthError
+
+if TYPE_CHECKING:
+    import os
+
+    from rasterio.windows import Window
 
 
 def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
@@ -49,6 +55,44 @@ def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
             actual_shape=shape,
             expected_shape=tuple(dims),
         )
+
+
+def check_window(window: Window, height: int, width: int,
+                 path: str | os.PathLike | None = None) -> Window:
+    """Return ``window`` with integer offsets and lengths after checking it lies in the grid.
+
+    The one bounds check of every reader (GeoTIFF, ENVI, ``.mat``, CAVE) and of
+    :meth:`hsi.cube.Cube.crop`, so a window outside the image fails the same way in every format.
+
+    Parameters
+    ----------
+    window : rasterio.windows.Window
+        Rows/columns (pixels) asked for; fractional offsets and lengths are rounded.
+    height, width : int
+        Size of the grid in pixels (rows, columns).
+    path : path, optional
+        The file the window is read from, put at the start of the message.
+
+    Returns
+    -------
+    rasterio.windows.Window
+        The rounded window (integer ``row_off``, ``col_off``, ``height``, ``width``).
+
+    Raises
+    ------
+    ShapeError
+        The window is empty or reaches outside the ``height × width`` grid
+        (``actual_shape`` is the window's ``(rows, cols)``, ``expected_shape`` the grid's).
+    """
+    window = window.round_offsets().round_lengths()
+    r0, c0, h, w = (int(window.row_off), int(window.col_off), int(window.height),
+                    int(window.width))
+    if h <= 0 or w <= 0 or r0 < 0 or c0 < 0 or r0 + h > height or c0 + w > width:
+        where = f"{path}: " if path is not None else ""
+        raise ShapeError(f"{where}window rows {r0}:{r0 + h}, cols {c0}:{c0 + w} is not inside "
+                         f"the {height}×{width} image",
+                         actual_shape=(h, w), expected_shape=(height, width))
+    return window
 
 
 def check_wavelengths(wavelengths, bands: int, name: str = "wavelengths", *,

@@ -10,8 +10,8 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from hsi.check import check_shape, check_wavelengths
-from hsi.errors import ShapeError, WavelengthError
+from hsi.check import check_shape, check_wavelengths, check_window
+from hsi.errors import WavelengthError
 
 #: Centre wavelengths (nm) used for the true-colour preview: red, green, blue.
 RGB_NM = (640.0, 550.0, 460.0)
@@ -165,16 +165,9 @@ class Cube:
         ShapeError
             When the window is empty or reaches outside the cube.
         """
-        window = window.round_offsets().round_lengths()
+        window = check_window(window, self.height, self.width)
         r0, c0 = int(window.row_off), int(window.col_off)
         h, w = int(window.height), int(window.width)
-        if h <= 0 or w <= 0 or r0 < 0 or c0 < 0 or r0 + h > self.height or c0 + w > self.width:
-            raise ShapeError(
-                f"window rows {r0}:{r0 + h}, cols {c0}:{c0 + w} is not inside the "
-                f"{self.height}×{self.width} cube",
-                actual_shape=(h, w),
-                expected_shape=(self.height, self.width),
-            )
         transform = None
         if self.transform is not None:
             from rasterio.windows import transform as window_transform

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hsi.errors import FormatError, ShapeError
+from hsi.labels import Labels
 
 
 @dataclass
@@ -82,16 +83,17 @@ def _pct(v: float) -> str:
     return "n/a" if not np.isfinite(v) else f"{v:.2f} %"
 
 
-def evaluate_class_map(prediction: np.ndarray, truth: np.ndarray,
+def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labels,
                        class_names: list[str] | None = None) -> ClassificationReport:
     """Score a class map on the labelled pixels of ``truth``.
 
     Parameters
     ----------
-    prediction : numpy.ndarray of int, shape (H, W)
+    prediction : hsi.labels.Labels or numpy.ndarray of int, shape (H, W)
         Classes 1..K, 0 = not classified (counted as wrong).
-    truth : numpy.ndarray of int, shape (H, W)
-        Test labels, 0 = not a test pixel.
+    truth : hsi.labels.Labels or numpy.ndarray of int, shape (H, W)
+        Test labels, 0 = not a test pixel. When both rasters are :class:`~hsi.labels.Labels`
+        their grids (shape, CRS, transform) must match.
     class_names : list of str, optional
         Names of codes ``1..len(class_names)`` (others are named ``"class <code>"``). The
         report has one row per code present in either raster or named.
@@ -100,11 +102,15 @@ def evaluate_class_map(prediction: np.ndarray, truth: np.ndarray,
     ------
     ShapeError
         When the rasters differ in shape.
+    GridError
+        When both are :class:`~hsi.labels.Labels` with differing CRS or transform.
     FormatError
         When ``truth`` has no labelled pixel or a negative value.
     """
-    prediction = np.asarray(prediction)
-    truth = np.asarray(truth)
+    if isinstance(prediction, Labels) and isinstance(truth, Labels):
+        truth.check_grid(prediction, name="test labels", of="the class map")
+    prediction = np.asarray(prediction.array if isinstance(prediction, Labels) else prediction)
+    truth = np.asarray(truth.array if isinstance(truth, Labels) else truth)
     if prediction.shape != truth.shape:
         raise ShapeError(
             f"class map is {prediction.shape[0]}×{prediction.shape[1]} but test labels are "

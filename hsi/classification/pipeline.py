@@ -19,44 +19,46 @@ import numpy as np
 from hsi.classification.config import GanConfig
 from hsi.classification.features import PcaTransform, fit_pca, valid_mask
 from hsi.classification.gan import Discriminator
-from hsi.errors import FormatError, GridError, HsiError, ModelError, ShapeError
+from hsi.errors import FormatError, HsiError, ModelError
+from hsi.labels import Labels, as_labels
 from hsi.progress import ProgressCallback
 
 #: ``kind`` of classifier checkpoints.
 CHECKPOINT_KIND = "gan_crf_classifier"
 
 
-def check_labels(labels: np.ndarray, cube, class_names=None,
+def check_labels(labels: np.ndarray | Labels, cube, class_names=None,
                  *, labels_crs=None, labels_transform=None, name: str = "labels") -> int:
     """Check a training label raster against its cube; return the class count K.
 
     Classes are the positive codes present (any integers up to 65 535: Salinas' 1, 10–14,
     land-cover codes 11, 21, 41...), see :func:`class_codes`.
 
+    Parameters
+    ----------
+    labels : hsi.labels.Labels or numpy.ndarray of int, shape (H, W)
+        A :class:`~hsi.labels.Labels` brings its own CRS, transform and class names.
+    cube : hsi.Cube
+    class_names : list of str or dict, optional
+        Overrides the names of a :class:`~hsi.labels.Labels`.
+    labels_crs, labels_transform : optional
+        Georeference of a bare array.
+
     Raises
     ------
     ShapeError
         The raster is not ``(H, W)`` of the cube.
     GridError
-        Both have a CRS/transform and they differ.
+        Both have a CRS/transform and they differ (:meth:`hsi.labels.Labels.check_grid`).
     FormatError
         Negative values, fewer than two classes, names that do not fit the codes, or (names
         given as a list of K names for codes 1..K) a class without pixels.
     """
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or labels.shape != (cube.height, cube.width):
-        raise ShapeError(
-            f"{name}: expected the cube's grid {cube.height}×{cube.width}, got "
-            f"{'×'.join(map(str, labels.shape))}",
-            actual_shape=labels.shape, expected_shape=(cube.height, cube.width),
-        )
-    if labels_crs is not None and cube.crs is not None and labels_crs != cube.crs:
-        raise GridError(f"{name}: CRS {labels_crs} differs from the cube's {cube.crs}")
-    if labels_transform is not None and cube.transform is not None and not \
-            labels_transform.almost_equals(cube.transform, precision=1e-6):
-        raise GridError(f"{name}: transform {tuple(labels_transform)[:6]} differs from the "
-                        f"cube's {tuple(cube.transform)[:6]}")
-    codes, _ = class_codes(labels, class_names, name=name)
+    labels = as_labels(labels, crs=labels_crs, transform=labels_transform)
+    labels.check_grid(cube, name=name)
+    if class_names is None:
+        class_names = labels.class_names
+    codes, _ = class_codes(labels.array, class_names, name=name)
     return len(codes)
 
 
@@ -315,7 +317,7 @@ def load_classifier(path: str | os.PathLike, device="auto") -> Classifier:
                       codes=codes)
 
 
-def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None = None,
+def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str] | None = None,
                      config: GanConfig | None = None, epochs: int | None = None, seed: int = 0,
                      device="auto", progress: bool = True,
                      callback: ProgressCallback | None = None) -> Classifier:
@@ -328,10 +330,13 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
     ----------
     cube : hsi.Cube, shape (bands, H, W)
         Reflectance (any consistent scale); NaN / ``cube.nodata`` pixels are ignored.
-    labels : numpy.ndarray of int, shape (H, W)
-        0 = unlabelled, any positive codes = classes (see :func:`class_codes`).
+    labels : hsi.labels.Labels or numpy.ndarray of int, shape (H, W)
+        0 = unlabelled, any positive codes = classes (see :func:`class_codes`). A
+        :class:`~hsi.labels.Labels` is checked against the cube's grid (shape, CRS,
+        transform) and brings its class names.
     class_names : list of str or dict, optional
-        Names of the classes (see :func:`class_codes`; default ``"class <code>"``).
+        Names of the classes (see :func:`class_codes`; default: the names of a
+        :class:`~hsi.labels.Labels`, else ``"class <code>"``).
     config : GanConfig, optional
     epochs : int, optional
         Overrides ``config.epochs``.
@@ -360,8 +365,11 @@ def train_classifier(cube, labels: np.ndarray, *, class_names: list[str] | None 
     config = config or GanConfig()
     if epochs is not None:
         config = dataclasses.replace(config, epochs=int(epochs))
-    labels = np.asarray(labels)
-    check_labels(labels, cube, class_names)
+    grid = as_labels(labels)
+    if class_names is None:
+        class_names = grid.class_names
+    check_labels(grid, cube, class_names)
+    labels = grid.array
     codes, names = class_codes(labels, class_names)
     k = len(codes)
     # the network's classes are 1..K; the codes are the raster's values

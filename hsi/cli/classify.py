@@ -33,14 +33,13 @@ def train(cube_path, labels_path, output, class_names, epochs, seed, device, var
     from hsi.io.labels import read_labels
 
     cube = hsi.open(cube_path, var=var, lazy=False)
-    labels, crs, transform = read_labels(labels_path, var=labels_var)
+    labels = read_labels(labels_path, var=labels_var)
     names = read_class_names(class_names) if class_names else None
-    check_labels(labels, cube, names, labels_crs=crs, labels_transform=transform,
-                 name=str(labels_path))
+    check_labels(labels, cube, names, name=str(labels_path))
     clf = train_classifier(cube, labels, class_names=names, epochs=epochs, seed=seed,
                            device=device, progress=True)
     clf.save(output)
-    n = int((labels > 0).sum())
+    n = int((labels.array > 0).sum())
     click.echo(f"trained on {n} labelled pixels, {clf.n_classes} classes "
                f"({clf.config.epochs} epochs) -> {output}")
 

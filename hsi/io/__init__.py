@@ -63,6 +63,9 @@ def open(
         The content is not a supported cube (e.g. a text file named ``.tif``).
     WavelengthError
         The file's wavelengths are not one positive value per band.
+    ShapeError
+        ``window`` is empty or reaches outside the image (the same error for every format,
+        from :func:`hsi.check.check_window`).
     """
     fmt = detect_format(path)
     if fmt == "envi":
@@ -78,7 +81,9 @@ def open(
 
         cube = read_mat(path, var=var)
         if window is not None:
-            cube = cube.crop(window)
+            from hsi.check import check_window
+
+            cube = cube.crop(check_window(window, cube.height, cube.width, path))
     else:  # "cave"
         from hsi.io.cave import read_cave
 

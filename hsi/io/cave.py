@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from rasterio.windows import Window
 
+from hsi.check import check_window
 from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError, ShapeError
 from hsi.io.formats import build_cube, check_readable
@@ -106,9 +107,10 @@ def read_cave(folder: str | os.PathLike, *, window: Window | None = None) -> Cub
     Raises
     ------
     ShapeError
-        PNGs of differing sizes (checked from their headers before decoding).
+        PNGs of differing sizes (checked from their headers before decoding), or a window
+        outside the image (:func:`hsi.check.check_window`).
     FormatError
-        No numbered PNGs, colour PNGs, or a window outside the image.
+        No numbered PNGs, or colour PNGs.
     """
     folder = check_readable(folder)
     files = band_files(folder)
@@ -123,12 +125,9 @@ def read_cave(folder: str | os.PathLike, *, window: Window | None = None) -> Cub
     height, width = sizes[0]
     r0, c0, h, w = 0, 0, height, width
     if window is not None:
-        window = window.round_offsets().round_lengths()
+        window = check_window(window, height, width, folder)
         r0, c0, h, w = (int(window.row_off), int(window.col_off), int(window.height),
                         int(window.width))
-        if h <= 0 or w <= 0 or r0 < 0 or c0 < 0 or r0 + h > height or c0 + w > width:
-            raise FormatError(f"{folder}: window rows {r0}:{r0 + h}, cols {c0}:{c0 + w} is "
-                              f"not inside the {height}×{width} image")
     data = np.empty((len(files), h, w), dtype=np.float32)
     for i, p in enumerate(files):
         band = _read_png(p)

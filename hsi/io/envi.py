@@ -18,6 +18,7 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
+from hsi.check import check_window
 from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_files
@@ -359,18 +360,20 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
     Cube
         ``(bands, H, W)`` in the file's data type (native byte order), wavelengths/FWHM in nm,
         ``nodata`` from ``data ignore value``, CRS/transform from the map info.
+
+    Raises
+    ------
+    ShapeError
+        A window outside the image (:func:`hsi.check.check_window`).
     """
     arr, header, hdr = open_envi_array(path)
     transform, crs = _map_info(header, hdr)
     wl, fwhm = _wavelengths(header, arr.shape[0], hdr)
     _, lines, samples = arr.shape
     if window is not None:
-        window = window.round_offsets().round_lengths()
+        window = check_window(window, lines, samples, hdr)
         r0, c0, h, w = (int(window.row_off), int(window.col_off), int(window.height),
                         int(window.width))
-        if h <= 0 or w <= 0 or r0 < 0 or c0 < 0 or r0 + h > lines or c0 + w > samples:
-            raise FormatError(f"{hdr}: window rows {r0}:{r0 + h}, cols {c0}:{c0 + w} is not "
-                              f"inside the {lines}×{samples} image")
     else:
         r0, c0, h, w = 0, 0, lines, samples
     nbytes = arr.shape[0] * h * w * arr.dtype.itemsize

@@ -22,6 +22,7 @@ from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
+from hsi.check import check_window
 from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_path
@@ -195,16 +196,6 @@ class GeoTiffArray:
         return (1, min(rows, max(1, per // bh) * bh), cols)
 
 
-def _check_window(window: Window, height: int, width: int, path) -> Window:
-    window = window.round_offsets().round_lengths()
-    r0, c0, h, w = (int(window.row_off), int(window.col_off), int(window.height),
-                    int(window.width))
-    if h <= 0 or w <= 0 or r0 < 0 or c0 < 0 or r0 + h > height or c0 + w > width:
-        raise FormatError(f"{path}: window rows {r0}:{r0 + h}, cols {c0}:{c0 + w} is not "
-                          f"inside the {height}×{width} image")
-    return window
-
-
 def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
                  lazy: bool | None = None, band_chunks: bool = False) -> Cube:
     """Read a GeoTIFF (or any raster rasterio opens) as a cube.
@@ -232,6 +223,8 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
     ------
     FormatError
         Not a raster GDAL can read, or bands of differing data types.
+    ShapeError
+        A window outside the image (:func:`hsi.check.check_window`).
     """
     path = check_readable(path)
     with _open(path) as src:
@@ -244,7 +237,7 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
         if transform == Affine.identity() and crs is None:
             transform = None
         if window is not None:
-            window = _check_window(window, height, width, path)
+            window = check_window(window, height, width, path)
             if transform is not None:
                 transform = src.window_transform(window)
         nodata = src.nodata
@@ -290,9 +283,26 @@ def read_window(path: str | os.PathLike, window: Window) -> Cube:
     return read_geotiff(path, window=window, lazy=False)
 
 
+def compression_threads() -> int:
+    """Worker threads GDAL may use to compress GeoTIFF tiles: the CPUs this process may run on.
+
+    ``os.sched_getaffinity`` honours ``taskset`` and container CPU sets, which GDAL's
+    ``ALL_CPUS`` does not.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def geotiff_profile(*, bands: int, height: int, width: int, dtype, crs, transform, nodata,
                     tile: int = 256) -> dict:
-    """The creation profile hsikit writes: tiled, deflate, predictor, BigTIFF if safer."""
+    """The creation profile hsikit writes: tiled, deflate, predictor, BigTIFF if safer.
+
+    Tiles are deflated by :func:`compression_threads` GDAL worker threads (the GTiff
+    ``NUM_THREADS`` creation option), so writing a scene is not bound by one core's deflate;
+    the pixels, compression and predictor are those of a single-threaded write.
+    """
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
         predictor = 3
@@ -306,6 +316,7 @@ def geotiff_profile(*, bands: int, height: int, width: int, dtype, crs, transfor
         "nodata": nodata, "tiled": True, "blockxsize": tile, "blockysize": tile,
         "compress": "deflate", "predictor": predictor, "BIGTIFF": "IF_SAFER",
         "interleave": "band", "photometric": "MINISBLACK",
+        "num_threads": str(compression_threads()),
     }
     if crs is None:
         profile.pop("crs")

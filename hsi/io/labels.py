@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
-from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 
 from hsi.check import check_shape
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_path
 from hsi.io.formats import check_readable, detect_format
+from hsi.labels import Labels
 from hsi.memory import check_allocation
 
 #: Distinct colours for classes 1.. (0 is black); beyond these, hues are spread evenly.
@@ -64,8 +64,23 @@ def _as_int_labels(arr: np.ndarray, path) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def read_labels(path: str | os.PathLike, var: str | None = None
-                ) -> tuple[np.ndarray, CRS | None, Affine | None]:
+def _names_tag(text: str | None) -> dict[int, str]:
+    """``{code: name}`` from a ``CLASS_NAMES`` tag (a JSON list for 1..K or a dict by code)."""
+    try:
+        names = json.loads(text or "[]")
+    except ValueError:
+        return {}
+    if isinstance(names, dict):
+        try:
+            return {int(k): str(v) for k, v in names.items()}
+        except ValueError:
+            return {}
+    if isinstance(names, list):
+        return {i + 1: str(n) for i, n in enumerate(names)}
+    return {}
+
+
+def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
     """Read a label raster.
 
     Parameters
@@ -77,10 +92,10 @@ def read_labels(path: str | os.PathLike, var: str | None = None
 
     Returns
     -------
-    labels : numpy.ndarray, shape (H, W), int64
-        Class ids (0 usually means unlabelled).
-    crs : rasterio.crs.CRS or None
-    transform : affine.Affine or None
+    hsi.labels.Labels
+        ``array`` (H, W) int64 class ids (0 usually means unlabelled), ``crs`` and
+        ``transform`` (or ``None``), and the class names of a GeoTIFF's ``CLASS_NAMES`` tag.
+        Unpacks as ``array, crs, transform``.
 
     Raises
     ------
@@ -92,7 +107,7 @@ def read_labels(path: str | os.PathLike, var: str | None = None
     if fmt == "mat":
         from hsi.io.mat import read_mat_array
 
-        return _as_int_labels(read_mat_array(path, var=var, ndim=2), path), None, None
+        return Labels(_as_int_labels(read_mat_array(path, var=var, ndim=2), path))
     if fmt == "cave":
         raise FormatError(f"{path}: a folder is not a label raster")
     if fmt == "envi":
@@ -103,7 +118,7 @@ def read_labels(path: str | os.PathLike, var: str | None = None
         cube = read_envi(path, lazy=False)
         if cube.bands != 1:
             raise FormatError(f"{path}: label raster must have 1 band, got {cube.bands}")
-        return _as_int_labels(cube.data[0], path), cube.crs, cube.transform
+        return Labels(_as_int_labels(cube.data[0], path), cube.crs, cube.transform)
     check_readable(path)
     try:
         with rasterio.open(path) as src:
@@ -115,9 +130,11 @@ def read_labels(path: str | os.PathLike, var: str | None = None
             crs = src.crs if src.crs else None
             transform = None if src.transform == Affine.identity() and crs is None \
                 else src.transform
+            names = _names_tag(src.tags().get("CLASS_NAMES"))
     except RasterioError as exc:
         raise FormatError(f"{path}: cannot be read as a raster ({exc})") from None
-    return _as_int_labels(labels, path), crs, transform
+    return Labels(_as_int_labels(labels, path), crs, transform,
+                  names=tuple(names.values()) or None, codes=tuple(names) or None)
 
 
 def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict]:
@@ -137,12 +154,9 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
         with rasterio.open(path) as src:
             check_allocation(8 * src.height * src.width, str(path))  # before decompressing
             labels = src.read(1)
-            names = json.loads(src.tags().get("CLASS_NAMES", "[]"))
-            if isinstance(names, dict):  # names keyed by codes (1, 10, 11...): by value
-                by_code = {int(k): str(v) for k, v in names.items()}
-                names = [by_code.get(c, f"class {c}") for c in range(1, max(by_code) + 1)]
-            if not isinstance(names, list):
-                names = []
+            by_code = _names_tag(src.tags().get("CLASS_NAMES"))
+            # names keyed by codes (1, 10, 11...): listed by value
+            names = [by_code.get(c, f"class {c}") for c in range(1, max(by_code, default=0) + 1)]
             try:
                 cmap = dict(src.colormap(1))
             except ValueError:

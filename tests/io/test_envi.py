@@ -11,7 +11,7 @@ from rasterio.crs import CRS
 from rasterio.windows import Window
 
 import hsi
-from hsi.errors import FormatError, HsiIOError, WavelengthError
+from hsi.errors import FormatError, HsiIOError, ShapeError, WavelengthError
 from hsi.io.envi import read_envi
 from tests.io.big_cubes import BIG_SHAPE
 
@@ -167,7 +167,7 @@ class TestWindowAndLazy:
 
     def test_window_outside_raises(self, tmp_path, rng):
         hsi.save(make_cube(rng), tmp_path / "s.hdr")
-        with pytest.raises(FormatError, match="not inside"):
+        with pytest.raises(ShapeError, match="not inside"):
             hsi.open(tmp_path / "s.hdr", window=Window(5, 0, 4, 2))
 
     @pytest.mark.parametrize("interleave", ["bsq", "bip"])

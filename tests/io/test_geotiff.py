@@ -11,7 +11,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 import hsi
-from hsi.errors import FormatError, HsiIOError
+from hsi.errors import FormatError, HsiIOError, ShapeError
 from hsi.io.geotiff import (
     GeoTiffArray,
     GeoTiffTileWriter,
@@ -134,7 +134,7 @@ class TestWindowsAndLazy:
 
     def test_window_outside_raises(self, tmp_path, rng):
         path = hsi.save(make_cube(rng), tmp_path / "s.tif")
-        with pytest.raises(FormatError, match="not inside"):
+        with pytest.raises(ShapeError, match="not inside"):
             hsi.open(path, window=Window(0, 3, 2, 4))
 
     def test_lazy_one_chunk_per_block(self, tmp_path, rng):

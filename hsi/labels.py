@@ -1,0 +1,131 @@
+"""The label raster type: class codes on a grid, with optional class names.
+
+A :class:`Labels` is what the label readers return (:func:`hsi.io.labels.read_labels`) and what
+training and evaluation accept, so the library itself checks that labels and a cube share a
+grid (:meth:`Labels.check_grid`). It unpacks and indexes like the ``(array, crs, transform)``
+tuple the readers used to return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from rasterio.crs import CRS
+
+from hsi.check import check_shape
+from hsi.errors import FormatError, GridError, ShapeError
+
+
+@dataclass(frozen=True, eq=False)
+class Labels:
+    """A label raster: integer class codes on a georeferenced grid.
+
+    Parameters
+    ----------
+    array : numpy.ndarray of int, shape (H, W)
+        Class codes, 0 = unlabelled.
+    crs : rasterio.crs.CRS, optional
+    transform : affine.Affine, optional
+        Pixel-to-map transform (map units per pixel); ``None`` for an ungeoreferenced raster.
+    names : tuple of str, optional
+        Class names, ``names[i]`` the name of ``codes[i]``.
+    codes : tuple of int, optional
+        The codes that ``names`` name (default ``1..len(names)``).
+
+    Raises
+    ------
+    ShapeError
+        ``array`` is not 2-D.
+    FormatError
+        ``array`` is not of an integer (or boolean) type, or names and codes differ in length.
+    """
+
+    array: np.ndarray
+    crs: CRS | None = None
+    transform: Affine | None = None
+    names: tuple[str, ...] | None = None
+    codes: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        array = np.asarray(self.array)
+        check_shape(array, ["H", "W"], name="labels")
+        if array.dtype.kind not in "iub":
+            raise FormatError(f"labels: expected integer class codes, got {array.dtype}")
+        object.__setattr__(self, "array", array)
+        if self.crs is not None and not isinstance(self.crs, CRS):
+            object.__setattr__(self, "crs", CRS.from_user_input(self.crs))
+        if self.names is not None:
+            names = tuple(str(n) for n in self.names)
+            codes = tuple(range(1, len(names) + 1)) if self.codes is None \
+                else tuple(int(c) for c in self.codes)
+            if len(codes) != len(names):
+                raise FormatError(f"labels: {len(names)} class names for {len(codes)} codes")
+            object.__setattr__(self, "names", names)
+            object.__setattr__(self, "codes", codes)
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpack as ``array, crs, transform`` (the readers' former tuple)."""
+        return iter((self.array, self.crs, self.transform))
+
+    def __getitem__(self, index: int | slice) -> Any:
+        """Index as the ``(array, crs, transform)`` tuple (``labels[0]`` is the array)."""
+        return (self.array, self.crs, self.transform)[index]
+
+    @property
+    def height(self) -> int:
+        """Rows (pixels)."""
+        return int(self.array.shape[0])
+
+    @property
+    def width(self) -> int:
+        """Columns (pixels)."""
+        return int(self.array.shape[1])
+
+    @property
+    def class_names(self) -> dict[int, str] | None:
+        """``{code: name}`` (what :func:`hsi.classification.pipeline.class_codes` takes)."""
+        if self.names is None:
+            return None
+        return dict(zip(self.codes, self.names, strict=True))
+
+    def check_grid(self, grid, name: str = "labels", of: str = "the cube") -> None:
+        """Raise unless these labels lie on the grid of ``grid`` (a Cube or other Labels).
+
+        Parameters
+        ----------
+        grid : hsi.Cube or Labels
+            Anything with ``height``, ``width``, ``crs`` and ``transform``.
+        name, of : str
+            What the labels and ``grid`` are called in the message.
+
+        Raises
+        ------
+        ShapeError
+            The labels are not ``(grid.height, grid.width)``.
+        GridError
+            Both have a CRS (or a transform) and they differ (transforms to 1e-6).
+        """
+        want = (grid.height, grid.width)
+        if self.array.shape != want:
+            raise ShapeError(
+                f"{name}: expected {of}'s grid {want[0]}×{want[1]}, got "
+                f"{self.height}×{self.width}",
+                actual_shape=self.array.shape, expected_shape=want,
+            )
+        if self.crs is not None and grid.crs is not None and self.crs != grid.crs:
+            raise GridError(f"{name}: CRS {self.crs} differs from {of}'s {grid.crs}")
+        if self.transform is not None and grid.transform is not None and not \
+                self.transform.almost_equals(grid.transform, precision=1e-6):
+            raise GridError(f"{name}: transform {tuple(self.transform)[:6]} differs from "
+                            f"{of}'s {tuple(grid.transform)[:6]}")
+
+
+def as_labels(labels, crs: CRS | None = None, transform: Affine | None = None) -> Labels:
+    """Return ``labels`` if it is a :class:`Labels`, else wrap the ``(H, W)`` array in one."""
+    if isinstance(labels, Labels):
+        return labels
+    return Labels(np.asarray(labels), crs=crs, transform=transform)
