@@ -135,6 +135,15 @@ def open_for_viewer(path: str | Path) -> Cube:
     return cube
 
 
+def _layers_for(path: str) -> tuple[list[tuple], tuple | None]:
+    """The cube layer and the true-colour layer (or ``None``) of ``path``; no Qt, no napari."""
+    from hsi.viewer._convert import cube_layer_data, true_colour_layer_data
+
+    cube = open_for_viewer(path)
+    name = cube.name or Path(path).stem
+    return [cube_layer_data(cube, name=name)], true_colour_layer_data(cube, name=name)
+
+
 def read_cube(path) -> list[tuple]:
     """Read a cube into a band-by-band image layer and, where possible, a true-colour layer.
 
@@ -144,16 +153,15 @@ def read_cube(path) -> list[tuple]:
         ``[(data (bands, H, W), kwargs, "image")]``, followed by ``(rgb (H, W, 3) uint8,
         kwargs, "image")`` when the wavelengths cover 460/550/640 nm; ``[]`` after notifying
         the user when the file is a broken cube. Big files stay lazy (dask) in both layers.
+        Opening (imports of dask and rasterio, the reads for the first view) runs in a thread
+        while napari's event loop keeps running (:func:`hsi.viewer._offthread.call_off_gui`).
     """
     from hsi.viewer._band_slider import follow_current_viewer
-    from hsi.viewer._convert import cube_layer_data, true_colour_layer_data
+    from hsi.viewer._offthread import call_off_gui
 
     single = _single_path(path)
     try:
-        cube = open_for_viewer(single)
-        name = cube.name or Path(single).stem
-        layers = [cube_layer_data(cube, name=name)]
-        rgb = true_colour_layer_data(cube, name=name)
+        layers, rgb = call_off_gui(_layers_for, single)
     except Exception as exc:  # any failure: a message in the viewer, never a traceback
         from napari.utils.notifications import show_error
 

@@ -180,15 +180,16 @@ def test_fuse_cancel_stops_scene_fitting(pair_viewer, qtbot):
     assert widget.last_result is None
 
 
-def test_fuse_widget_reports_swapped_pair(pair_viewer):
-    """HR-MSI picked as the LR-HSI and vice versa: one-line error, nothing runs."""
+def test_fuse_widget_reports_swapped_pair(pair_viewer, qtbot):
+    """HR-MSI picked as the LR-HSI and vice versa: one-line error, no layer added. The pair is
+    checked in the background job (it imports torch), which stops at the check."""
     viewer, _, lr, hr = pair_viewer
     _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Fuse")
     widget.lr_combo.select(hr)
     widget.hr_combo.select(lr)
     n_layers = len(viewer.layers)
     widget.run_button.click()
-    assert not widget.job.running
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=WAIT_MS)
     assert widget.status.text().startswith("error: ")
     assert "\n" not in widget.status.text()
     assert len(viewer.layers) == n_layers

@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 )
 
 from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, georef_metadata
+from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
@@ -39,6 +40,9 @@ from hsi.viewer._widgets._common import (
 
 if TYPE_CHECKING:
     import napari
+
+#: Imported in the background when the dock opens, so that *Train* finds them ready.
+WARM_UP_MODULES = ("torch", "hsi.classification")
 
 
 
@@ -158,6 +162,7 @@ class ClassifyWidget(QWidget):
 
         self.job = BackgroundJob(self.progress_bar, self.run_button, self.cancel_button,
                                  self.status)
+        warm_up(WARM_UP_MODULES)
         self.new_labels_button.clicked.connect(self.new_labels_layer)
         self.refresh_button.clicked.connect(self.refresh_classes)
         self.labels_combo.currentTextChanged.connect(self._watch_labels)
@@ -261,8 +266,6 @@ class ClassifyWidget(QWidget):
         """Train on the painted pixels and classify the whole cube in the background."""
         from napari.utils.notifications import show_error
 
-        from hsi.classification import GanConfig, train_classifier
-
         cube_layer, labels_layer = self.cube_combo.layer(), self.labels_combo.layer()
         self.refresh_classes()
         try:
@@ -288,11 +291,15 @@ class ClassifyWidget(QWidget):
             "epochs": epochs, "seed": self.seed_spin.value(),
             "device": self.device_combo.currentText(),
             "class_names": [self.class_names.get(int(v), f"class {int(v)}") for v in values],
-            # without the CRF, its cross-validated parameter search would be wasted work
-            "config": GanConfig(crf_select="cv" if use_crf else "fixed"),
         }
 
         def work(report):
+            # torch is imported here, off the GUI thread (its libraries loaded GIL-free first)
+            preload_torch_libraries()
+            from hsi.classification import GanConfig, train_classifier
+
+            # without the CRF, its cross-validated parameter search would be wasted work
+            config = GanConfig(crf_select="cv" if use_crf else "fixed")
             stop = stop_callback(report)
             steps = {"total": 1}  # training steps + 1 for the prediction, once training says
 
@@ -302,7 +309,7 @@ class ClassifyWidget(QWidget):
 
             data = cube.compute()
             classifier = train_classifier(data, compact, progress=False, callback=callback,
-                                          **options)
+                                          config=config, **options)
             class_map, probabilities = classifier.predict(data, use_crf=use_crf)
             report(steps["total"], steps["total"])
             return classifier, np.asarray(class_map), np.asarray(probabilities, np.float32)

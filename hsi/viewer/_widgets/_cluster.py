@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
 )
 
 from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, georef_metadata
+from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._classify import _fit_columns
 from hsi.viewer._widgets._common import (
     DEVICES,
@@ -129,6 +130,7 @@ class ClusterWidget(QWidget):
 
         self.job = BackgroundJob(self.progress_bar, self.run_button, self.cancel_button,
                                  self.status)
+        warm_up(("torch",))  # every method picks its device with torch
         self.run_button.clicked.connect(self.run)
         self.table.itemChanged.connect(self._on_item_changed)
         self.merge_button.clicked.connect(self._merge_clicked)
@@ -160,6 +162,7 @@ class ClusterWidget(QWidget):
         k = self.k_value()
 
         def work(report):
+            preload_torch_libraries()  # GIL-free before cluster() imports torch (any method)
             return cluster(cube.compute(), k, progress=False, callback=stop_callback(report),
                            **options)
 

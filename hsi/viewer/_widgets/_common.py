@@ -10,6 +10,7 @@ import numpy as np
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from hsi.errors import Cancelled
 from hsi.viewer._convert import cube_from_layer
 
 if TYPE_CHECKING:
@@ -108,17 +109,13 @@ class _Bridge(QObject):
     progressed = Signal(int, int)
 
 
-class Cancelled(Exception):
-    """Raised inside a job's ``report`` callback after the user pressed Cancel."""
-
-
 class BackgroundJob:
     """Run one blocking hsi function off the GUI thread with progress and cancel.
 
     The function runs in a napari ``thread_worker`` (a generator that polls it), so the viewer
     stays responsive; results and errors come back on the GUI thread. ``report(done, total)``
     is handed to the function as ``report=`` so it can advance the progress bars; it raises
-    :class:`Cancelled` once the user cancels. Without reports the bars stay busy
+    :class:`hsi.errors.Cancelled` once the user cancels. Without reports the bars stay busy
     (indeterminate), and Cancel discards the result as soon as it is pressed.
 
     Parameters

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from hsi.viewer._convert import cube_layer_data
+from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
@@ -38,13 +39,19 @@ if TYPE_CHECKING:
 
 
 
+#: The baselines of :data:`hsi.fusion.baselines.BASELINES`, named here so that opening the dock
+#: does not import torch (a test keeps the two in step).
+BASELINE_NAMES = ("bicubic", "glp", "gsa", "cnmf")
+
+#: Imported in the background when the dock opens, so that *Fuse* finds them ready.
+WARM_UP_MODULES = ("torch", "hsi.fusion", "hsi.metrics")
+
+
 def method_choices() -> list[tuple[str, str, bool]]:
     """``(label shown, fusion method, fit to the scene)`` for INFN and every baseline."""
-    from hsi.fusion.baselines import BASELINES
-
     return [("INFN (checkpoint)", "infn", False), ("INFN (fit to scene)", "infn", True),
             *((f"{name.upper() if name != 'bicubic' else name} (baseline)", name, False)
-              for name in BASELINES)]
+              for name in BASELINE_NAMES)]
 
 
 class FuseWidget(QWidget):
@@ -118,6 +125,7 @@ class FuseWidget(QWidget):
         self.method_combo.currentIndexChanged.connect(self._on_method)
         napari_viewer.layers.events.inserted.connect(self._default_pair)
         self._default_pair()
+        warm_up(WARM_UP_MODULES)
         self._on_method()
 
     # ----------------------------------------------------------------- setup
@@ -160,11 +168,9 @@ class FuseWidget(QWidget):
 
     # ------------------------------------------------------------------- run
     def run(self) -> None:
-        """Check the pair on the GUI thread, then fuse in the background."""
+        """Fuse in the background: torch's import, the pair check and the fusion run there."""
         from napari.layers import Layer
         from napari.utils.notifications import show_error
-
-        from hsi.fusion import check_pair, fuse
 
         lr_layer, hr_layer = self.lr_combo.layer(), self.hr_combo.layer()
         ref_layer = self.ref_combo.layer()
@@ -173,25 +179,11 @@ class FuseWidget(QWidget):
             return
         _, method, fit_scene = self.methods[self.method_combo.currentIndex()]
         lr, hr = layer_cube(lr_layer), layer_cube(hr_layer)
-        try:
-            ratio = check_pair(lr, hr)
-            reference = None
-            if ref_layer is not None:
-                reference = np.asarray(ref_layer.data, dtype=np.float32)
-                if reference.shape != (lr.bands, hr.height, hr.width):
-                    raise ValueError(
-                        f"reference layer {ref_layer.name!r}: expected shape "
-                        f"{(lr.bands, hr.height, hr.width)} (LR bands on the HR grid), "
-                        f"got {reference.shape}")
-        except (ValueError, OSError) as exc:
-            self.status.setText(f"error: {one_line(exc)}")
-            show_error(f"fuse: {one_line(exc)}")
-            return
         model = self.checkpoint_edit.text().strip() or None
         if method != "infn" or fit_scene:
             model = None
         options: dict[str, Any] = {
-            "method": method, "model": model, "ratio": ratio, "fit_scene": fit_scene,
+            "method": method, "model": model, "fit_scene": fit_scene,
             "device": self.device_combo.currentText(), "seed": self.seed_spin.value(),
         }
         if fit_scene and self.fit_minutes_spin.value() > 0:
@@ -200,19 +192,33 @@ class FuseWidget(QWidget):
         name = f"{lr_layer.name} fused ({label})"
         hr_geometry = {"scale": (1.0, *hr_layer.scale[-2:]),
                        "translate": (0.0, *hr_layer.translate[-2:])}
+        ref_data = None if ref_layer is None else ref_layer.data
+        ref_name = None if ref_layer is None else ref_layer.name
 
         def work(report):
-            fused = fuse(lr.compute(), hr.compute(), progress=False, **options,
+            preload_torch_libraries()  # torch's libraries loaded GIL-free before the import
+            from hsi.fusion import check_pair, fuse
+
+            ratio = check_pair(lr, hr)
+            reference = None
+            if ref_data is not None:
+                reference = np.asarray(ref_data, dtype=np.float32)
+                if reference.shape != (lr.bands, hr.height, hr.width):
+                    raise ValueError(
+                        f"reference layer {ref_name!r}: expected shape "
+                        f"{(lr.bands, hr.height, hr.width)} (LR bands on the HR grid), "
+                        f"got {reference.shape}")
+            fused = fuse(lr.compute(), hr.compute(), progress=False, ratio=ratio, **options,
                          **kwargs_for(fuse, callback=stop_callback(report)))
             metrics = None
             if reference is not None:
                 from hsi.metrics import fusion_metrics
 
                 metrics = fusion_metrics(reference, np.asarray(fused.data, np.float32), ratio)
-            return fused, metrics
+            return fused, metrics, ratio
 
         def done(result) -> None:
-            fused, metrics = result
+            fused, metrics, ratio = result
             data, attrs, kind = cube_layer_data(fused, name=name)
             if fused.transform is None:
                 attrs.update(hr_geometry)
@@ -225,7 +231,10 @@ class FuseWidget(QWidget):
             self.status.setText(f"added {name!r} ({fused.bands}×{fused.height}×{fused.width})")
             self.metrics_label.setText(format_metrics(metrics) if metrics else "")
 
-        self.job.start(work, desc=f"fusing ({label})", on_result=done)
+        def failed(exc: BaseException) -> None:
+            show_error(f"fuse: {one_line(exc)}")
+
+        self.job.start(work, desc=f"fusing ({label})", on_result=done, on_error=failed)
 
 
 def format_metrics(metrics: dict[str, float]) -> str:

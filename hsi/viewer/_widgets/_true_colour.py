@@ -4,6 +4,7 @@ from napari.layers import Image
 from napari.types import LayerDataTuple
 
 from hsi.viewer._convert import PLANE_AXIS_LABELS
+from hsi.viewer._offthread import call_off_gui
 from hsi.viewer._widgets._common import layer_cube
 
 
@@ -26,8 +27,9 @@ def true_colour(cube: Image, low_percentile: float = 2.0,
     if cube is None:
         raise ValueError("true colour: choose a cube layer")
     source = layer_cube(cube)
-    rgb = source.rgb((float(low_percentile), float(high_percentile)))
-    bands = source.rgb_bands()
+    percentiles = (float(low_percentile), float(high_percentile))
+    # reading and stretching three bands of a big cube: in a thread, the event loop running
+    rgb, bands = call_off_gui(lambda: (source.rgb(percentiles), source.rgb_bands()))
     meta = dict(cube.metadata or {})
     meta.update({"rgb_bands": list(bands), "wavelengths": None, "fwhm": None})
     if source.wavelengths is not None:

@@ -1,0 +1,136 @@
+"""A fresh napari viewer with a 50 ms heartbeat, run in its own process by
+``test_viewer_responsive.py`` (torch and dask.array must not be imported yet for the first
+imports to be measured).
+
+Usage: ``python tests/viewer/heartbeat_app.py CUBE.tif CUBE.hdr`` under a display (Xvfb). Prints
+one JSON line: per phase the longest gap between heartbeat ticks while the GUI thread was only
+waiting (docks warming up torch, the reader's work in ``viewer.open`` of each cube, a bicubic
+fusion job), the threads that first imported torch and dask.array, the readers napari picked, and
+whether torch/dask were imported before the phases began.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import threading
+import time
+
+
+class _ImportWatch:
+    """A meta-path hook noting the thread that first imports each watched module."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.threads: dict[str, str] = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in self.names and fullname not in self.threads:
+            self.threads[fullname] = threading.current_thread().name
+        return None
+
+
+def main(paths: list[str]) -> dict:
+    before = {m: m in sys.modules for m in ("torch", "dask.array")}
+    watch = _ImportWatch(("torch", "dask.array"))
+    sys.meta_path.insert(0, watch)
+    import napari
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    viewer = napari.Viewer(show=False)
+    report: dict = {"imported_before": before, "gaps": {}, "readers": {}}
+    ticks: list[float] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(50)
+    heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    heartbeat.start()
+
+    def wait_until(predicate, timeout: float) -> None:
+        """Let the event loop run (no busy GUI work) until ``predicate()`` or ``timeout``."""
+        loop = QEventLoop()
+        poll = QTimer()
+        poll.setInterval(20)
+        deadline = time.perf_counter() + timeout
+        poll.timeout.connect(lambda: (predicate() or time.perf_counter() > deadline)
+                             and loop.quit())
+        poll.start()
+        if not predicate():
+            (getattr(loop, "exec", None) or loop.exec_)()
+        poll.stop()
+
+    def max_gap(start: float, end: float) -> float:
+        """Longest wait between heartbeats from ``start`` to ``end`` (both ends included)."""
+        edges = [start, *(t for t in ticks if start < t < end), end]
+        return max(b - a for a, b in itertools.pairwise(edges))
+
+    wait_until(lambda: len(ticks) >= 5, 10)  # the heartbeat is running
+
+    # 1. docks: building them is GUI work; their torch warm-up must leave the GUI free
+    t0 = time.perf_counter()
+    docks = {name: viewer.window.add_plugin_dock_widget("hsikit", name)[1]
+             for name in ("Fuse", "Classify", "Cluster")}
+    t1 = time.perf_counter()
+    report["dock_open_s"] = t1 - t0
+
+    def warming() -> bool:
+        return any(t.name == "hsikit-import" and t.is_alive() for t in threading.enumerate())
+
+    wait_until(lambda: not warming(), 240)
+    t2 = time.perf_counter()
+    report["torch_imported"] = "torch" in sys.modules
+    report["gaps"]["docks_warm_up"] = max_gap(t1, t2)
+    report["warm_up_s"] = t2 - t1
+
+    # 2. reader: viewer.open choosing the reader as the GUI does (hsikit preferred now); the
+    #    gaps are measured while the reader's work (dask import, reads) runs
+    from hsi.viewer import _reader
+
+    windows: list[tuple[float, float, str]] = []
+    layers_for = _reader._layers_for
+
+    def timed_layers_for(path):
+        start = time.perf_counter()
+        try:
+            return layers_for(path)
+        finally:
+            windows.append((start, time.perf_counter(), threading.current_thread().name))
+
+    _reader._layers_for = timed_layers_for
+    for path in paths:
+        layers = viewer.open(path, plugin=None)  # as File > Open: reader from preferences
+        start, end, thread = windows[-1]
+        key = f"open {path.rsplit('.', 1)[-1]}"
+        report["gaps"][key] = max_gap(start, end)
+        report["reader_threads"] = [*report.get("reader_threads", []), thread]
+        report["readers"][path] = sorted({layer.source.reader_plugin for layer in layers})
+    report["dask_imported"] = "dask.array" in sys.modules
+
+    # 3. a short job: bicubic fusion of the simulated pair (torch) in the Fuse dock
+    _, lr, hr = viewer.open_sample("hsikit", "fusion_pair")  # GUI work, not measured
+    fuse = docks["Fuse"]
+    fuse.lr_combo.select(lr)
+    fuse.hr_combo.select(hr)
+    fuse.ref_combo.setCurrentIndex(0)  # (none): no metrics
+    fuse.set_method("bicubic")
+    fuse.device_combo.setCurrentText("cpu")
+
+    def job_alive() -> bool:
+        return any(t.name == "hsikit-job" and t.is_alive() for t in threading.enumerate())
+
+    fuse.run_button.click()
+    start = time.perf_counter()
+    wait_until(lambda: job_alive() or not fuse.job.running, 30)
+    wait_until(lambda: not job_alive(), 120)  # the job runs; the GUI only waits
+    end = time.perf_counter()
+    wait_until(lambda: not fuse.job.running, 60)  # its layer is added (GUI work)
+    report["gaps"]["fuse_job"] = max_gap(start, end)
+    report["import_threads"] = watch.threads
+    report["fuse_status"] = fuse.status.text()
+    heartbeat.stop()
+    viewer.close()
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1:])), flush=True)
