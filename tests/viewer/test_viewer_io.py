@@ -27,7 +27,7 @@ def test_manifest_is_the_installed_entry_point():
     assert manifest.name == "hsikit"
     contrib = manifest.contributions
     assert {w.display_name for w in contrib.widgets} == {"Spectrum", "True colour", "Fuse",
-                                                         "Cluster", "Classify"}
+                                                         "Cluster", "Classify", "Band math"}
     assert {s.key for s in contrib.sample_data} == {"salinas_a", "fusion_pair"}
     assert contrib.readers[0].accepts_directories
 
