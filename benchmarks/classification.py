@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import benchmarks.common  # noqa: E402, F401  (records the commit the run starts from)
+
 DATASETS = ("indian_pines", "salinas_a", "samson", "jasper_ridge")
 METHODS = ("svm", "svm_ss", "cnn", "gan", "gan_crf", "gan_cc", "gan_cc_crf")
 #: Methods of the default run.

@@ -60,6 +60,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the script finds `hsi` and `benchmarks.common`
     sys.path.insert(0, str(ROOT))
 
+import benchmarks.common  # noqa: E402, F401  (records the commit the run starts from)
+
 #: Scenes and their kind: INFN LOSO trains on the other scenes of the same kind.
 SCENES: dict[str, str] = {
     "salinas_a": "airborne",

@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python benchmarks/scale.py` finds `benchmarks.common`
     sys.path.insert(0, str(ROOT))
 
+import benchmarks.common  # noqa: E402, F401  (records the commit the run starts from)
+
 RATIO = 4
 SENSOR = "sentinel2"
 TILE = 256

@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python benchmarks/viewer.py` finds `benchmarks.common`
     sys.path.insert(0, str(ROOT))
 
+import benchmarks.common  # noqa: E402, F401  (records the commit the run starts from)
+
 NODATA = -9999
 COLLAR = 32
 #: Targets of issue 14 (seconds, share of the file size).

@@ -1,0 +1,36 @@
+"""The benchmark scripts record the commit a run starts from, not the one it ends at."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPTS = sorted(p for p in BENCHMARKS.glob("*.py")
+                 if p.name not in ("common.py", "__init__.py", "shipped_checkpoint.py"))
+
+
+def _module_level_imports(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:  # module level only: a lazy import runs at the end of a run
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_script_imports_common_when_it_starts(script):
+    imports = _module_level_imports(ast.parse(script.read_text(encoding="utf-8")))
+    sources = {"benchmarks.common", "benchmarks.fusion_cave", "benchmarks.train_aviris",
+               "benchmarks.fusion_aviris"}  # these import benchmarks.common at module level
+    uses_results = "append_results" in script.read_text(encoding="utf-8") or script.name in (
+        "train_cave.py", "train_aviris.py")
+    if uses_results:
+        assert imports & sources or any(i.startswith("benchmarks.") for i in imports), (
+            f"{script.name} must import benchmarks.common at module level, so COMMIT_AT_START "
+            "is the commit the run started from")
