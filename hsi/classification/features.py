@@ -108,8 +108,6 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
     DataError
         With fewer valid pixels than components.
     """
-    from sklearn.decomposition import PCA
-
     data = np.asarray(data)
     bands = data.shape[0]
     n_components = min(int(n_components), bands)
@@ -124,8 +122,7 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
         pick = np.random.default_rng(seed).choice(x.shape[0], PCA_MAX_PIXELS, replace=False)
         x = x[np.sort(pick)]
     x = x.astype(np.float64)
-    pca = PCA(n_components=n_components, svd_solver="full").fit(x)
-    components = pca.components_.copy()
+    mean, components, variance = principal_axes(x, n_components)
     # a deterministic sign: the largest loading of each axis is positive
     signs = np.sign(components[np.arange(n_components), np.abs(components).argmax(axis=1)])
     components *= signs[:, None]
@@ -134,9 +131,31 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
     # standardisation blows weak, noisy components up to the signal's strength (an SVM on
     # Jasper Ridge loses ~7 OA points with 10 standardised components), no scaling leaves the
     # subtle class differences in components 3-10 too small for the network to fit quickly
-    std = np.sqrt(np.maximum(pca.explained_variance_, 1e-12))
+    std = np.sqrt(np.maximum(variance, 1e-12))
     scale = np.sqrt(std * std[0])
-    return PcaTransform(mean=pca.mean_.copy(), components=components, scale=scale)
+    return PcaTransform(mean=mean, components=components, scale=scale)
+
+
+def principal_axes(x: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, leading principal axes and their variances of samples ``x`` ``(N, bands)``.
+
+    From the eigen-decomposition of the ``(bands, bands)`` covariance: the ``N × bands``
+    product runs in BLAS, which releases the GIL (an SVD of ``x`` held it for seconds and froze
+    napari while a clustering or classification job ran in a worker thread), and it is faster
+    for ``N ≫ bands``. Same axes as ``sklearn.decomposition.PCA`` up to sign.
+
+    Returns
+    -------
+    mean : (bands,)
+    components : (n_components, bands), rows orthonormal, by decreasing variance
+    variance : (n_components,), unbiased (``N - 1``)
+    """
+    mean = x.mean(axis=0)
+    centred = x - mean
+    covariance = (centred.T @ centred) / max(x.shape[0] - 1, 1)
+    values, vectors = np.linalg.eigh(covariance)
+    order = np.argsort(values)[::-1][:n_components]
+    return mean, np.ascontiguousarray(vectors[:, order].T), values[order]
 
 
 def pad_features(features: np.ndarray, radius: int) -> np.ndarray:

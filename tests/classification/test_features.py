@@ -79,3 +79,19 @@ def test_valid_mask_nan_and_nodata():
     x[0, 0, 1] = -9999  # one band at the nodata value is still a real pixel
     m = valid_mask(x, nodata=-9999)
     assert m.tolist() == [[False, True, True], [True, True, False]]
+
+
+def test_principal_axes_match_sklearn_pca():
+    from sklearn.decomposition import PCA
+
+    from hsi.classification.features import principal_axes
+    from hsi.data import sample_cube
+
+    x = np.asarray(sample_cube().data, dtype=np.float64).reshape(204, -1).T
+    mean, axes, variance = principal_axes(x, 10)
+    ref = PCA(10, svd_solver="full").fit(x)
+    np.testing.assert_allclose(mean, ref.mean_, rtol=1e-12, atol=1e-12)
+    # same axes up to sign, same variances
+    np.testing.assert_allclose(np.abs((axes * ref.components_).sum(1)), 1.0, atol=1e-9)
+    np.testing.assert_allclose(variance, ref.explained_variance_, rtol=1e-9)
+    np.testing.assert_allclose(axes @ axes.T, np.eye(10), atol=1e-12)
