@@ -22,7 +22,7 @@ def test_ctrl_c_during_fuse_batch(work, tmp_path):
     scenes = tmp_path / "scenes"
     scenes.mkdir()
     lr, msi = simulate_pair(sample_cube(), 4, "sentinel2")
-    for i in range(4):
+    for i in range(8):  # enough scenes that the batch is still running when Ctrl-C comes
         hsi.save(lr, scenes / f"s{i}_lr.tif")
         hsi.save(msi, scenes / f"s{i}_hr.tif")
     out = tmp_path / "out"
@@ -31,8 +31,10 @@ def test_ctrl_c_during_fuse_batch(work, tmp_path):
                              "cnmf", "--workers", "2"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.glob(".*.part")):
-        time.sleep(0.2)  # until a worker is writing
+    while time.monotonic() < deadline and not (list(out.glob(".*.part"))
+                                               or list(out.glob("*.done.json"))):
+        time.sleep(0.05)  # until a worker writes (a fast write may finish between two looks)
+    assert proc.poll() is None, "the batch ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=120)
