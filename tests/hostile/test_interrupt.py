@@ -14,6 +14,13 @@ import pytest
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups")
+def _default_sigint() -> None:
+    """Give the child the default SIGINT action: a test runner started in the background (a
+    non-interactive shell's ``cmd &``) ignores SIGINT, and children inherit that, so a
+    terminal's Ctrl-C would not be what the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_fuse_batch(work, tmp_path):
     import hsi
     from hsi.data import sample_cube
@@ -29,7 +36,8 @@ def test_ctrl_c_during_fuse_batch(work, tmp_path):
     hsi_cmd = shutil.which("hsi", path=str(Path(sys.executable).parent)) or "hsi"
     proc = subprocess.Popen([hsi_cmd, "fuse-batch", str(scenes), "-o", str(out), "--method",
                              "cnmf", "--workers", "2"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (list(out.glob(".*.part"))
                                                or list(out.glob("*.done.json"))):
