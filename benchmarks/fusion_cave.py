@@ -69,18 +69,9 @@ def psf_kernel(variant: str, ratio: int) -> torch.Tensor:
 
 def blur_decimate(x: np.ndarray, kernel: torch.Tensor, ratio: int) -> np.ndarray:
     """Blur ``(C, H, W)`` with ``kernel`` (reflect padding) and decimate on block centres."""
-    from torch.nn import functional as F
+    from hsi.degrade import kernel_blur_decimate
 
-    from hsi.degrade import decimate
-
-    t = torch.as_tensor(x)[None]
-    k = kernel.to(t.dtype)
-    kh, kw = k.shape
-    pad = (kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2)
-    t = F.pad(t, pad, mode="reflect")
-    weight = k[None, None].expand(t.shape[1], 1, kh, kw)
-    blurred = F.conv2d(t, weight, groups=t.shape[1])
-    return decimate(blurred, ratio)[0].numpy()
+    return kernel_blur_decimate(torch.as_tensor(x), kernel, ratio).numpy()
 
 
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:

@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--augment", action="store_true",
                    help="realistic-protocol augmentation (PSF σ ±30 %%, noise 30-50 dB SNR)")
+    p.add_argument("--realizations", type=int, default=2,
+                   help="with --augment: degraded pairs per training scene")
+    p.add_argument("--box-probability", type=float, default=0.0,
+                   help="with --augment: chance that a pair's PSF is a 3x3 or 5x5 box")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -49,7 +53,9 @@ def main(argv: list[str] | None = None) -> None:
     model = train_infn(cubes, srf=args.sensor, ratio=args.ratio, config=config,
                        steps=args.steps, max_minutes=args.max_minutes, seed=args.seed,
                        device="auto", out_path=partial, progress=False,
-                       augment=Augmentation() if args.augment else None)
+                       augment=Augmentation(realizations=args.realizations,
+                                            box_probability=args.box_probability)
+                       if args.augment else None)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])
     record = {

@@ -46,6 +46,7 @@ __all__ = [
     "decimate",
     "gaussian_psf",
     "gaussian_psf_kernel",
+    "kernel_blur_decimate",
     "load_srf",
     "normalize_reflectance",
     "psf_kernel_size",
@@ -323,6 +324,49 @@ def wald_degradation(ratio: int, sigma: float | None = None) -> nn.Sequential:
     """
     r = check_ratio(ratio)
     return nn.Sequential(GaussianPSF(r / 2.0 if sigma is None else sigma), Decimate(r))
+
+
+def kernel_blur_decimate(x: torch.Tensor, kernel: torch.Tensor, ratio: int) -> torch.Tensor:
+    """Blur with any 2-D PSF ``kernel`` (reflected border), then :func:`decimate`.
+
+    For PSFs that are not Gaussian (a box, a measured kernel). An odd-sized kernel is centred
+    on its middle sample; an even-sized one (``k``) has ``k // 2`` samples before the centre.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (*, C, H, W)
+    kernel : torch.Tensor, shape (kh, kw)
+        The PSF in HR pixels; it should sum to 1 (it is applied as given).
+    ratio : int
+        Integer >= 2.
+
+    Returns
+    -------
+    torch.Tensor, shape (*, C, H // ratio, W // ratio)
+
+    Examples
+    --------
+    >>> box = torch.full((3, 3), 1 / 9)
+    >>> kernel_blur_decimate(torch.ones(2, 8, 8), box, 4).shape
+    torch.Size([2, 2, 2])
+    """
+    from torch.nn import functional as F
+
+    x = _check_tensor(x, "x")
+    *lead, c, h, w = x.shape
+    k = torch.as_tensor(kernel, dtype=x.dtype, device=x.device)
+    if k.ndim != 2:
+        raise ShapeError(f"kernel: expected a 2-D PSF, got shape {tuple(k.shape)}",
+                         actual_shape=tuple(k.shape), expected_shape=("kh", "kw"))
+    kh, kw = k.shape
+    if h <= kh // 2 or w <= kw // 2:
+        raise ShapeError(f"image {h}×{w} is too small for a {kh}×{kw} PSF",
+                         actual_shape=tuple(x.shape), expected_shape=("*", "C", f">{kh // 2}",
+                                                                      f">{kw // 2}"))
+    t = F.pad(x.reshape(-1, c, h, w), (kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2),
+              mode="reflect")
+    blurred = F.conv2d(t, k[None, None].expand(c, 1, kh, kw), groups=c)
+    return decimate(blurred.reshape(*lead, c, h, w), ratio)
 
 
 # ==================================================================================== cube level

@@ -667,3 +667,22 @@ class TestBandOrderAndTruncation:
                                           "--ratio", "4"])
         assert result.exit_code == 0, result.output
         assert hsi.open(tmp_path / "out.tif").shape == (31, 32, 32)
+
+
+def test_kernel_blur_decimate_box_averages_the_block():
+    from hsi.degrade import kernel_blur_decimate
+
+    x = torch.arange(36.0).reshape(1, 6, 6)
+    box = torch.full((3, 3), 1 / 9)
+    out = kernel_blur_decimate(x, box, 3)  # odd ratio: the block's centre pixel after blur
+    # the 3x3 box centred on a block's centre is that block's mean
+    blocks = x.reshape(1, 2, 3, 2, 3).mean(dim=(2, 4))
+    torch.testing.assert_close(out, blocks)
+
+
+def test_kernel_blur_decimate_matches_the_gaussian_path():
+    from hsi.degrade import gaussian_psf_kernel, kernel_blur_decimate, wald_degradation
+
+    x = torch.rand(2, 4, 32, 32, dtype=torch.float64)
+    k = gaussian_psf_kernel(2.0, dtype=torch.float64)
+    torch.testing.assert_close(kernel_blur_decimate(x, k, 4), wald_degradation(4, 2.0)(x))

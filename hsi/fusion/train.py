@@ -119,16 +119,29 @@ class Augmentation:
         PSF σ drawn uniformly in ``nominal × [1 − jitter, 1 + jitter]``.
     lr_snr_db, msi_snr_db : (float, float)
         Ranges of the per-band SNR (dB) of the white noise added to the LR-HSI and HR-MSI.
+    box_probability : float
+        Chance that a realization's PSF is a square box (width drawn from ``box_widths``, HR
+        pixels) instead of a jittered Gaussian: a non-Gaussian PSF the GLP base does not assume.
+    box_widths : tuple of int
+        Odd box widths (centred without a half-pixel shift).
     """
 
     realizations: int = 2
     sigma_jitter: float = 0.3
     lr_snr_db: tuple = (30.0, 45.0)
     msi_snr_db: tuple = (35.0, 50.0)
+    box_probability: float = 0.0
+    box_widths: tuple = (3, 5)
 
     def sigma(self, nominal: float, rng: np.random.Generator) -> float:
         """A PSF σ (HR pixels) around ``nominal``."""
         return float(nominal * rng.uniform(1 - self.sigma_jitter, 1 + self.sigma_jitter))
+
+    def box_width(self, rng: np.random.Generator) -> int | None:
+        """The width of a box PSF for this realization, or ``None`` for a Gaussian one."""
+        if self.box_probability <= 0 or rng.uniform() >= self.box_probability:
+            return None
+        return int(rng.choice(self.box_widths))
 
     def noisy(self, cube: Cube, rng: np.random.Generator, hr: bool = False) -> Cube:
         """``cube`` plus white Gaussian noise at an SNR drawn from the LR or HR range."""
@@ -343,7 +356,13 @@ def train_infn(
     """
     from hsi.check import check_ratio
     from hsi.checkpoint import config_from_dict, load_checkpoint
-    from hsi.degrade import load_srf, normalize_reflectance, simulate_pair
+    from hsi.degrade import (
+        crop_to_ratio,
+        kernel_blur_decimate,
+        load_srf,
+        normalize_reflectance,
+        simulate_pair,
+    )
     from hsi.device import pick_device, seed_everything
 
     if not cubes:
@@ -380,6 +399,11 @@ def train_infn(
         for _ in range(augment.realizations if augment else 1):
             sigma = augment.sigma(nominal, rng) if augment else psf_sigma
             lr, msi = simulate_pair(ref, ratio, srf, sigma, device=dev)
+            box = augment.box_width(rng) if augment else None
+            if box is not None:  # the same pair seen through a box PSF
+                x = torch.as_tensor(crop_to_ratio(ref, ratio).data, dtype=torch.float32)
+                kernel = torch.full((box, box), 1.0 / box**2)
+                lr = lr.with_data(kernel_blur_decimate(x, kernel, ratio).numpy())
             if augment:
                 lr, msi = augment.noisy(lr, rng), augment.noisy(msi, rng, hr=True)
             lr_n, s_lr = normalize_reflectance(lr)

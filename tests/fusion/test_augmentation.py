@@ -35,3 +35,22 @@ def test_augmented_training_records_its_settings():
                        augment=Augmentation(realizations=2))
     assert model.meta["augmentation"]["realizations"] == 2
     assert len(model.meta["train_scales"]) == 2  # one pair per realization
+
+
+def test_box_psf_is_drawn_at_its_probability_and_widths():
+    aug = Augmentation(box_probability=0.25, box_widths=(3, 5))
+    rng = np.random.default_rng(2)
+    widths = [aug.box_width(rng) for _ in range(2000)]
+    boxes = [w for w in widths if w is not None]
+    assert abs(len(boxes) / 2000 - 0.25) < 0.03
+    assert set(boxes) == {3, 5}
+    assert Augmentation().box_width(rng) is None  # off by default
+
+
+def test_box_realization_trains():
+    cube = sample_cube().crop(Window(0, 0, 48, 48))
+    config = InfnConfig(hidden=8, depth=1, patch=16, batch=2)
+    model = train_infn([cube], srf="sentinel2", ratio=4, config=config, steps=2,
+                       max_minutes=None, device="cpu", progress=False,
+                       augment=Augmentation(realizations=1, box_probability=1.0))
+    assert model.meta["augmentation"]["box_probability"] == 1.0
