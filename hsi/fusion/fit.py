@@ -96,23 +96,13 @@ def check_fit_size(height: int, width: int, ratio: int, config: InfnConfig | Non
 
 
 def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
-                 psf_sigma: float | None = None, *, match_noise: bool = False,
-                 seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 psf_sigma: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Degrade a pair once more by ``ratio`` (Wald's protocol).
 
     Parameters
     ----------
     lr : torch.Tensor, shape (C, h, w)
     msi : torch.Tensor, shape (m, H, W) with ``H ≈ h * ratio``
-    match_noise : bool
-        Give the reduced inputs the noise level of the given ones. The blur averages the
-        inputs' noise away (at x4, σ = 2 keeps about 14 % of its σ), so without this a model
-        fitted at reduced resolution sees nearly clean inputs and learns to trust detail that
-        is noise at full resolution. Each band's σ is estimated with
-        :func:`hsi.noise.band_noise_sigma`, and white noise is added to bring the reduced band
-        back to it.
-    seed : int
-        Seed of that noise.
 
     Returns
     -------
@@ -131,44 +121,11 @@ def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
             expected_shape=("bands", f">={2 * ratio}", f">={2 * ratio}"),
         )
     target = lr[:, :h, :w]
-    sigma = ratio / 2.0 if psf_sigma is None else float(psf_sigma)
-    degrade = wald_degradation(ratio, sigma)
-    msi = msi[:, : h * ratio, : w * ratio]
+    degrade = wald_degradation(ratio, psf_sigma)
     with torch.no_grad():
         lr_r = degrade(target)
-        msi_r = degrade(msi)
-        if match_noise:
-            gen = torch.Generator(device="cpu").manual_seed(int(seed))
-            kept = noise_kept(ratio, sigma)
-            lr_r = _with_noise_restored(lr_r, target, kept, gen)
-            msi_r = _with_noise_restored(msi_r, msi, kept, gen)
+        msi_r = degrade(msi[:, : h * ratio, : w * ratio])
     return target, lr_r, msi_r
-
-
-def noise_kept(ratio: int, psf_sigma: float) -> float:
-    """Share of white noise's σ that survives :func:`hsi.degrade.wald_degradation`.
-
-    The square root of the sum of squares of the effective kernel (the Gaussian PSF, then the
-    block-centre sample: one pixel at odd ratios, the mean of the central 2×2 at even ones).
-    """
-    from hsi.degrade import gaussian_psf_kernel
-
-    k = gaussian_psf_kernel(psf_sigma, dtype=torch.float64)
-    if ratio % 2 == 0:  # the mean of four neighbouring blurred samples
-        k = torch.nn.functional.pad(k, (0, 1, 0, 1))
-        k = (k + k.roll(1, 0) + k.roll(1, 1) + k.roll((1, 1), (0, 1))) / 4
-    return float(torch.sqrt((k**2).sum()))
-
-
-def _with_noise_restored(reduced: torch.Tensor, given: torch.Tensor, kept: float,
-                         gen: torch.Generator) -> torch.Tensor:
-    """``reduced`` plus white noise bringing each band's noise σ back to ``given``'s."""
-    from hsi.noise import band_noise_sigma
-
-    sigma = torch.as_tensor(band_noise_sigma(given.detach().cpu().numpy()), dtype=torch.float32)
-    add = sigma * float(np.sqrt(max(1.0 - kept**2, 0.0)))
-    noise = torch.randn(reduced.shape, generator=gen) * add[:, None, None]
-    return reduced + noise.to(reduced.device, reduced.dtype)
 
 
 def fit_scene(
@@ -183,7 +140,6 @@ def fit_scene(
     device="auto",
     progress: bool = True,
     callback: ProgressCallback | None = None,
-    match_noise: bool = True,
 ) -> INFN:
     """Fit INFN to one scene at reduced resolution.
 
@@ -208,8 +164,6 @@ def fit_scene(
     callback : callable, optional
         ``callback(done_steps, total_steps)``, called before the first step and after each
         step (:mod:`hsi.progress`); return ``True`` from it to stop fitting.
-    match_noise : bool
-        Give the reduced pair the given pair's noise level (see :func:`reduced_pair`).
 
     Returns
     -------
@@ -245,8 +199,7 @@ def fit_scene(
     for lr_w, msi_w in zip(lrs, msis, strict=True):
         lr = torch.as_tensor(np.asarray(lr_w.data, dtype=np.float32), device=dev)
         msi = torch.as_tensor(np.asarray(msi_w.data, dtype=np.float32), device=dev)
-        target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio,
-                                           match_noise=match_noise, seed=seed + len(scenes))
+        target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio)
         train_part, val_part = _split_columns(target, lr_r, msi_r, ratio, min_lr)
         scenes.append(make_scene(*train_part, ratio, config.base, dev))
         if val_part is not None:
