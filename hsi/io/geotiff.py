@@ -148,6 +148,39 @@ class GeoTiffArray:
     def __getitem__(self, key) -> np.ndarray:
         return read_positions(self._read, key, self.shape, self.dtype)
 
+    def has_overviews(self) -> bool:
+        """Whether the file has internal (or ``.ovr``) overviews (asked once, then kept)."""
+        if getattr(self, "_overviews", None) is None:
+            with rasterio.open(self.path) as src:
+                self._overviews = bool(src.overviews(1))
+        return self._overviews
+
+    def read_decimated(self, bands: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                       factor: int) -> np.ndarray:
+        """``bands × rows × cols`` of the image decimated ``factor`` times, from the file's
+        overviews (positions in the decimated grid: pixel ``(r, c)`` stands for the
+        full-resolution block ``[r·f, (r+1)·f) × [c·f, (c+1)·f)``).
+
+        One GDAL read with an output shape of the rows' and columns' span: GDAL takes the
+        pixels from the overview closest to (and not coarser than) the factor, resampling it
+        (nearest) where the factors differ, so the memory is that of the result.
+        """
+        from rasterio.enums import Resampling
+
+        f = int(factor)
+        r0, r1 = int(rows[0]), int(rows[-1]) + 1
+        c0, c1 = int(cols[0]), int(cols[-1]) + 1
+        win = Window(c0 * f, r0 * f, (c1 - c0) * f, (r1 - r0) * f)
+        indexes = [int(b) + 1 for b in bands]
+        with rasterio.open(self.path) as src:
+            out = src.read(indexes, window=win, out_shape=(len(indexes), r1 - r0, c1 - c0),
+                           resampling=Resampling.nearest)
+        if rows.size != r1 - r0:
+            out = out[:, rows - r0]
+        if cols.size != c1 - c0:
+            out = out[:, :, cols - c0]
+        return out
+
     def _read(self, bands: np.ndarray, row_u: np.ndarray, col_u: np.ndarray) -> np.ndarray:
         """Read ``bands × row_u × col_u`` (sorted unique positions, none empty)."""
         c0, c1 = int(col_u[0]), int(col_u[-1]) + 1

@@ -8,10 +8,16 @@ indexing, as ``dask`` asks for it), not pointwise as in numpy.
 
 :func:`load_window` reads one window of an opened lazy cube through its file view in one
 read, without opening the file again or going through dask's per-chunk tasks.
+
+:class:`DecimatedView` is a file view decimated 2, 4, 8... times: a level of the multiscale
+pyramid a viewer shows a big scene with (:func:`pyramid_factors`).
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -188,3 +194,125 @@ def load_window(cube: Cube, window: Window) -> Cube:
     r0, c0 = int(window.row_off), int(window.col_off)
     check_allocation(int(np.prod(part.shape)) * part.dtype.itemsize, cube.name or "cube")
     return part.with_data(np.asarray(view[:, r0:r0 + part.height, c0:c0 + part.width]))
+
+
+#: Bytes of decimated band planes :class:`DecimatedView` keeps (all views together), and the
+#: largest plane it keeps.
+PLANE_CACHE_BYTES = 32 * 2**20
+PLANE_CACHE_MAX = 8 * 2**20
+
+_PLANES: OrderedDict = OrderedDict()
+_PLANES_LOCK = threading.Lock()
+
+
+def _plane_key(base, band: int, factor: int) -> tuple | None:
+    path = getattr(base, "path", None)
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (str(path), st.st_mtime_ns, st.st_size, tuple(base.shape), int(band), int(factor))
+
+
+def _cached_plane(base, band: int, factor: int) -> tuple[np.ndarray, int] | None:
+    """A kept plane of ``band`` at ``factor`` or at a finer factor dividing it, and the step
+    from that plane to ``factor`` (planes sampled at ``(r·f, c·f)`` nest: the plane at ``2f``
+    is every other pixel of the plane at ``f``)."""
+    f = int(factor)
+    with _PLANES_LOCK:
+        finer = f
+        while finer >= 1:
+            key = _plane_key(base, band, finer)
+            if key is None:
+                return None
+            plane = _PLANES.get(key)
+            if plane is not None:
+                _PLANES.move_to_end(key)
+                return plane, f // finer
+            if finer % 2:
+                break
+            finer //= 2
+    return None
+
+
+def _keep_plane(base, band: int, factor: int, plane: np.ndarray) -> None:
+    key = _plane_key(base, band, factor)
+    if key is None or plane.nbytes > PLANE_CACHE_MAX:
+        return
+    with _PLANES_LOCK:
+        _PLANES[key] = plane
+        _PLANES.move_to_end(key)
+        total = sum(p.nbytes for p in _PLANES.values())
+        while total > PLANE_CACHE_BYTES and _PLANES:
+            total -= _PLANES.popitem(last=False)[1].nbytes
+
+
+class DecimatedView:
+    """A file view decimated ``factor`` times in rows and columns: one level of a pyramid.
+
+    Shape ``(bands, H // factor, W // factor)``; pixel ``(r, c)`` is the view's pixel
+    ``(r·factor, c·factor)``, except where a GeoTIFF has internal overviews: then a
+    :class:`hsi.io.geotiff.GeoTiffArray` base reads the level from them (GDAL picks the
+    overview, ``read_decimated``). Indexed like numpy (:func:`read_positions`), reading only
+    what the key selects, so it serves as a napari multiscale level or a
+    ``dask.array.from_array`` source.
+
+    Sampled levels nest (level ``2f`` is every other pixel of level ``f``): a whole band plane
+    read (what napari shows at a coarse level, and its thumbnail) is kept in a small cache
+    (:data:`PLANE_CACHE_BYTES`, least recently used dropped), and a coarser level of the same
+    band is cut from it without reading the file again.
+
+    Parameters
+    ----------
+    base : array-like file view
+        :class:`hsi.io.geotiff.GeoTiffArray` or :class:`hsi.io.envi.EnviArray` (anything with
+        ``_read(bands, rows, cols)``).
+    factor : int
+        Decimation factor (>= 1, a power of two for the levels to nest).
+    """
+
+    def __init__(self, base, factor: int) -> None:
+        bands, rows, cols = base.shape
+        self.base = base
+        self.factor = int(factor)
+        self.shape = (bands, max(1, rows // self.factor), max(1, cols // self.factor))
+        self.dtype = np.dtype(base.dtype)
+        self.ndim = 3
+        overviews = getattr(base, "has_overviews", None)
+        self.sampled = not (overviews is not None and overviews())
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __getitem__(self, key) -> np.ndarray:
+        return read_positions(self._read, key, self.shape, self.dtype)
+
+    def _read(self, bands: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        f = self.factor
+        if not self.sampled:
+            return self.base.read_decimated(bands, rows, cols, f)
+        whole = rows.size == self.shape[1] and cols.size == self.shape[2]
+        out = np.empty((bands.size, rows.size, cols.size), self.dtype)
+        for i, band in enumerate(bands.tolist()):
+            kept = _cached_plane(self.base, band, f)
+            if kept is not None:
+                plane, step = kept
+                out[i] = plane[::step, ::step][:self.shape[1], :self.shape[2]][
+                    np.ix_(rows, cols)]
+                continue
+            out[i] = self.base._read(np.array([band]), rows * f, cols * f)[0]
+            if whole:
+                _keep_plane(self.base, band, f, out[i].copy())
+        return out
+
+
+def pyramid_factors(height: int, width: int, *, min_side: int = 512) -> list[int]:
+    """Decimation factors ``[1, 2, 4, ...]`` of a pyramid, down to a level whose longer side
+    is at most ``min_side`` (just ``[1]`` for an image that small)."""
+    factors = [1]
+    while max(height, width) // factors[-1] > min_side:
+        factors.append(factors[-1] * 2)
+    return factors

@@ -5,8 +5,9 @@ A cube becomes an image layer shown band by band: data ``(bands, H, W)``, the ba
 it), contrast limits from the band shown with nodata left out, and ``scale``/``translate``
 taken from the geotransform so that layers of different resolution on the same ground overlay
 (world coordinates are map units, ``y`` growing southwards). A cube whose wavelengths cover
-460/550/640 nm also gets a lazy true-colour layer. Everything the reverse trip needs lives in
-``layer.metadata``:
+460/550/640 nm also gets a lazy true-colour layer; a big lazy cube read from a file comes as a
+multiscale pyramid (:func:`pyramid`), so napari reads only the level and part on screen.
+Everything the reverse trip needs lives in ``layer.metadata``:
 
 ``wavelengths`` (nm, list or None), ``fwhm`` (nm, list or None), ``crs`` (WKT string or None),
 ``transform`` (6-tuple ``(a, b, c, d, e, f)`` or None), ``nodata`` and ``band_contrast`` (True:
@@ -32,6 +33,62 @@ STRETCH_PERCENTILES = (2.0, 98.0)
 RGB_TOLERANCE_NM = 40.0
 #: Keys of a cube's metadata describing its values, copied into the layer metadata.
 VALUE_KEYS = ("units", "quantity", "reflectance_scale_factor")
+#: A lazy cube read from a file is shown as a multiscale pyramid when its longer side exceeds
+#: this many pixels; the pyramid's coarsest level is at most :data:`PYRAMID_MIN_SIDE` a side.
+PYRAMID_ABOVE = 1024
+PYRAMID_MIN_SIDE = 512
+
+
+def is_multiscale(data) -> bool:
+    """True for napari multiscale data: a list/tuple of levels or a ``MultiScaleData``."""
+    return isinstance(data, (list, tuple)) or hasattr(data, "shapes")
+
+
+def full_res(data):
+    """The full-resolution array of layer data (level 0 of a multiscale pyramid)."""
+    return data[0] if is_multiscale(data) else data
+
+
+def sample_level(data, samples: int = PYRAMID_MIN_SIDE):
+    """The level of (possibly multiscale) ``data`` a contrast sample is read from: the finest
+    level at most ``2 × samples`` pixels on its longer side (the level napari shows a scene
+    with on a screen-sized canvas, so the sample's read is the one the first frame needs
+    anyway, see :class:`hsi.io.indexing.DecimatedView`), else the coarsest; the full array
+    for single-scale data."""
+    if not is_multiscale(data):
+        return data
+    levels = [data[i] for i in range(len(data))]
+    fits = [a for a in levels if max(a.shape[-2:]) <= 2 * samples]
+    return fits[0] if fits else levels[-1]
+
+
+def pyramid(data, *, above: int = PYRAMID_ABOVE, min_side: int = PYRAMID_MIN_SIDE) -> list:
+    """Multiscale levels of a lazy cube read from a GeoTIFF or ENVI file, or ``[data]``.
+
+    Level ``k`` is the cube decimated ``2**k`` times in rows and columns, a dask array (one
+    band × about 1024² pixels per chunk) over :class:`hsi.io.indexing.DecimatedView` of the
+    file: a GeoTIFF's internal overviews are used where the file has them, other files are
+    sampled on the fly (only the pixels of the level are read for ENVI; a GeoTIFF without
+    overviews decodes its blocks but returns only the level's pixels). Levels stop at
+    ``min_side`` pixels on the longer side. Data that is not a lazy file view, or whose longer
+    side is at most ``above``, gives ``[data]``.
+    """
+    from hsi.io.indexing import DecimatedView, file_view, pyramid_factors
+
+    view = file_view(data)
+    if view is None or max(data.shape[-2:]) <= above:
+        return [data]
+    import dask.array as da
+
+    levels = [data]
+    for f in pyramid_factors(*data.shape[-2:], min_side=min_side)[1:]:
+        level = DecimatedView(view, f)
+        chunks = (1, *(min(n, 1024) for n in level.shape[-2:]))
+        levels.append(da.from_array(level, chunks=chunks, asarray=False,
+                                    meta=np.empty((0, 0, 0), level.dtype),
+                                    name=f"{data.name}-x{f}"))
+    return levels
+
 
 def class_color(value: int) -> tuple[int, int, int]:
     """The default 0-255 RGB colour of class ``value`` (1-based), as class-map GeoTIFFs use."""
@@ -94,8 +151,9 @@ def band_sample(data, band: int, *, samples: int = 512) -> np.ndarray:
 
     Parameters
     ----------
-    data : array-like, shape (bands, H, W)
-        numpy or dask data; a lazy cube reads only band ``band`` (every ``step``-th pixel).
+    data : array-like, shape (bands, H, W), or a list of such (multiscale levels)
+        numpy or dask data; a lazy cube reads only band ``band`` (every ``step``-th pixel; of
+        a pyramid, of the level :func:`sample_level` picks).
     band : int
         Band index.
 
@@ -103,6 +161,11 @@ def band_sample(data, band: int, *, samples: int = 512) -> np.ndarray:
     -------
     numpy.ndarray, shape (ceil(H / step), ceil(W / step)), float64
     """
+    if is_multiscale(data):  # a whole plane of a level (what the viewer reads and keeps)
+        data = sample_level(data, samples)
+        h, w = data.shape[-2:]
+        step = max(1, -(-max(h, w) // samples))
+        return np.asarray(data[band], dtype=np.float64)[::step, ::step]
     h, w = data.shape[-2:]
     step = max(1, -(-max(h, w) // samples))
     return np.asarray(data[band, ::step, ::step], dtype=np.float64)
@@ -124,7 +187,7 @@ def band_contrast_limits(data, band: int, nodata=None, *,
 
     Parameters
     ----------
-    data : array-like, shape (bands, H, W)
+    data : array-like, shape (bands, H, W), or a list of such (multiscale levels)
         Cube data (numpy or dask; a lazy cube reads one band).
     band : int
         The band shown.
@@ -159,13 +222,15 @@ def rgb_band_indices(cube: Cube, tolerance_nm: float = RGB_TOLERANCE_NM,
 
 
 def _stretch_u8(plane: np.ndarray, lo: float, hi: float, nodata) -> np.ndarray:
-    values = plane.astype(np.float32)
-    out = np.clip((values - lo) * (255.0 / (hi - lo)), 0, 255)
+    values = plane.astype(np.float32)  # one float32 copy, stretched in place
     invalid = ~np.isfinite(values)
     if nodata is not None:
         invalid |= values == np.float32(nodata)
-    out[invalid] = 0
-    return out.astype(np.uint8)
+    values -= np.float32(lo)
+    values *= np.float32(255.0 / (hi - lo))
+    np.clip(values, 0, 255, out=values)
+    values[invalid] = 0
+    return values.astype(np.uint8)
 
 
 def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
@@ -181,28 +246,35 @@ def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float 
     Returns
     -------
     (rgb (H, W, 3) uint8, layer kwargs, "image") or None
-        ``None`` when the wavelengths do not cover true colour.
+        ``None`` when the wavelengths do not cover true colour. A big lazy cube gives a
+        multiscale layer (a list of levels, as :func:`cube_layer_data`).
     """
     bands = rgb_band_indices(cube)
     if bands is None:
         return None
-    planes = []
+    levels = pyramid(cube.data) if cube.is_lazy else [cube.data]
+    limits = []
     for b in bands:
-        values = valid_values(band_sample(cube.data, b), cube.nodata)
+        values = valid_values(band_sample(levels if len(levels) > 1 else cube.data, b),
+                              cube.nodata)
         lo, hi = np.percentile(values, percentiles) if values.size else (0.0, 1.0)
-        hi = hi if hi > lo else lo + 1.0
-        plane = cube.data[b]
+        limits.append((float(lo), float(hi if hi > lo else lo + 1.0)))
+    rgbs = []
+    for data in levels:
+        planes = []
+        for b, (lo, hi) in zip(bands, limits, strict=True):
+            plane = data[b]
+            if cube.is_lazy:
+                planes.append(plane.map_blocks(_stretch_u8, lo, hi, cube.nodata, dtype=np.uint8))
+            else:
+                planes.append(_stretch_u8(np.asarray(plane), lo, hi, cube.nodata))
         if cube.is_lazy:
-            planes.append(plane.map_blocks(_stretch_u8, float(lo), float(hi), cube.nodata,
-                                           dtype=np.uint8))
-        else:
-            planes.append(_stretch_u8(np.asarray(plane), float(lo), float(hi), cube.nodata))
-    if cube.is_lazy:
-        import dask.array as da
+            import dask.array as da
 
-        rgb = da.stack(planes, axis=-1)
-    else:
-        rgb = np.stack(planes, axis=-1)
+            rgbs.append(da.stack(planes, axis=-1))
+        else:
+            rgbs.append(np.stack(planes, axis=-1))
+    rgb = rgbs if len(rgbs) > 1 else rgbs[0]
     scale, translate = plane_geometry(cube.transform, ratio)
     meta = georef_metadata(cube)
     meta.update({"name": cube.name, "wavelengths": None, "fwhm": None, "rgb_bands": list(bands),
@@ -210,7 +282,8 @@ def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float 
     base = name or cube.name or "cube"
     return rgb, {"name": f"{base} true colour", "rgb": True, "scale": scale,
                  "translate": translate, "axis_labels": PLANE_AXIS_LABELS,
-                 "contrast_limits": (0, 255), "metadata": meta}, "image"
+                 "contrast_limits": (0, 255), "multiscale": len(rgbs) > 1,
+                 "metadata": meta}, "image"
 
 
 def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
@@ -233,6 +306,9 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
     (data (bands, H, W), layer kwargs, "image")
         Contrast limits are the 2-98 % percentiles of the band napari shows first (the middle
         one, :func:`shown_band`), nodata left out; a lazy cube reads only that band, strided.
+        A lazy cube from a file larger than :data:`PYRAMID_ABOVE` pixels a side comes as a
+        multiscale pyramid (``data`` a list of levels, ``multiscale=True``, :func:`pyramid`):
+        napari then reads only the level and the part of it on screen.
     """
     scale, translate = plane_geometry(cube.transform, ratio)
     meta = georef_metadata(cube)
@@ -248,11 +324,17 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
         "axis_labels": CUBE_AXIS_LABELS,
         "rgb": False,
     }
-    limits = band_contrast_limits(cube.data, shown_band(cube.bands), cube.nodata)
+    levels = pyramid(cube.data) if cube.is_lazy else [cube.data]
+    limits = band_contrast_limits(levels if len(levels) > 1 else cube.data,
+                                  shown_band(cube.bands), cube.nodata)
     if limits is not None:
         attrs["contrast_limits"] = limits
+    data = cube.data
+    if len(levels) > 1:
+        attrs["multiscale"] = True
+        data = levels
     attrs.update(kwargs)
-    return cube.data, attrs, "image"
+    return data, attrs, "image"
 
 
 def cube_from_layer(data, metadata: dict | None, *, name: str = "") -> Cube:
@@ -261,11 +343,13 @@ def cube_from_layer(data, metadata: dict | None, *, name: str = "") -> Cube:
     Parameters
     ----------
     data : array-like, shape (bands, H, W), (H, W) or (H, W, 3) for RGB layers
-        Layer data; 2-D planes become one-band cubes.
+        Layer data (of a multiscale layer, its levels: the first, full resolution, is used);
+        2-D planes become one-band cubes.
     metadata : dict, optional
         Layer metadata as written by :func:`cube_layer_data` (missing keys mean unknown).
     """
     metadata = metadata or {}
+    data = full_res(data)
     if getattr(data, "ndim", np.ndim(data)) == 2:
         data = data[None]
     transform = metadata.get("transform")

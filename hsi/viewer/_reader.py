@@ -6,9 +6,12 @@ is clearly a cube but broken gives a napari error notification with the one-line
 layer, never an exception in the viewer.
 
 Big ENVI and GeoTIFF cubes stay on disk: they are opened as dask arrays of one band × about
-1024 × 1024 pixels per chunk, so showing a band reads that band only. A cube opens as its
-middle band with 2-98 % contrast from that band (nodata left out) and, when its wavelengths
-cover 460/550/640 nm, a true-colour layer on top.
+1024 × 1024 pixels per chunk, so showing a band reads that band only; one wider than 1024
+pixels opens as a multiscale pyramid (levels decimated ×2, ×4... on the fly, or a GeoTIFF's
+own overviews), so napari reads the level that fits the canvas and, zoomed in, only the part
+on screen (:func:`hsi.viewer._convert.pyramid`). A cube opens as its middle band with 2-98 %
+contrast from that band (nodata left out) and, when its wavelengths cover 460/550/640 nm, a
+true-colour layer on top.
 """
 
 from __future__ import annotations
@@ -152,7 +155,8 @@ def read_cube(path) -> list[tuple]:
     list of LayerDataTuple
         ``[(data (bands, H, W), kwargs, "image")]``, followed by ``(rgb (H, W, 3) uint8,
         kwargs, "image")`` when the wavelengths cover 460/550/640 nm; ``[]`` after notifying
-        the user when the file is a broken cube. Big files stay lazy (dask) in both layers.
+        the user when the file is a broken cube. Big files stay lazy (dask) in both layers;
+        wide ones come as multiscale pyramids (``data`` a list of levels).
         Opening (imports of dask and rasterio, the reads for the first view) runs in a thread
         while napari's event loop keeps running (:func:`hsi.viewer._offthread.call_off_gui`).
     """

@@ -124,11 +124,16 @@ def shape_rois(shapes_layer, cube_layer, max_rois: int = MAX_ROIS) -> list[Roi]:
     Returns
     -------
     list of Roi
-        Named ``roi_<n>`` with ``n`` the shape's 1-based position in the layer.
+        Named ``roi_<n>`` with ``n`` the shape's 1-based position in the layer; labelled
+        ``ROI <n> (<kind>)``, or ``<name> (<kind>)`` when the layer has a ``name`` feature
+        (``viewer.add_shapes(..., features={"name": [...]})``, shown with ``text="name"``).
     """
     from napari.layers import Shapes
 
     shape = tuple(cube_layer.data.shape[-2:])
+    features = getattr(shapes_layer, "features", None)
+    names = (list(features["name"]) if features is not None and "name" in features
+             else [None] * len(shapes_layer.data))
     a, b = pixel_map(shapes_layer, cube_layer)
     rois: list[Roi] = []
     for i, (vertices, kind) in enumerate(zip(shapes_layer.data, shapes_layer.shape_type,
@@ -146,7 +151,9 @@ def shape_rois(shapes_layer, cube_layer, max_rois: int = MAX_ROIS) -> list[Roi]:
         mask = np.asarray(local.to_masks((r1 - r0 + 1, c1 - c0 + 1))[0], dtype=bool)
         if not mask.any():
             continue
-        rois.append(Roi(f"roi_{i + 1}", f"ROI {i + 1} ({kind})", r0, c0, mask, _tab10(i)))
+        given = names[i] if i < len(names) else None
+        title = f"ROI {i + 1}" if given is None or str(given) in ("", "nan") else str(given)
+        rois.append(Roi(f"roi_{i + 1}", f"{title} ({kind})", r0, c0, mask, _tab10(i)))
         if len(rois) >= max_rois:
             break
     return rois

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hsi.viewer._convert import class_color, cube_from_layer
+from hsi.viewer._convert import class_color, cube_from_layer, full_res
 
 
 def write_image(path: str, data: Any, attributes: dict) -> list[str]:
@@ -22,7 +22,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     path : str
         Destination; the extension picks the format.
     data : array-like, shape (bands, H, W), (H, W) or (H, W, 3) with ``rgb``
-        Layer data.
+        Layer data; of a multiscale layer, its levels (the first, full resolution, is written).
     attributes : dict
         Layer attributes; ``metadata`` holds wavelengths, fwhm, crs and transform.
 
@@ -33,9 +33,9 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     """
     import hsi
 
-    array = data
-    if attributes.get("rgb") and getattr(data, "ndim", 0) == 3:
-        array = np.moveaxis(np.asarray(data), -1, 0)
+    array = full_res(data)  # a multiscale layer is written at full resolution
+    if attributes.get("rgb") and getattr(array, "ndim", 0) == 3:
+        array = np.moveaxis(np.asarray(array), -1, 0)
     cube = cube_from_layer(array, attributes.get("metadata"), name=attributes.get("name", ""))
     written = Path(hsi.save(cube, path))
     files = [str(written)]

@@ -107,7 +107,7 @@ def main(paths: list[str]) -> dict:
     report["dask_imported"] = "dask.array" in sys.modules
 
     # 3. a short job: bicubic fusion of the simulated pair (torch) in the Fuse dock
-    _, lr, hr = viewer.open_sample("hsikit", "fusion_pair")  # GUI work, not measured
+    _, lr, hr, _ = viewer.open_sample("hsikit", "fusion_pair")  # GUI work, not measured
     fuse = docks["Fuse"]
     fuse.lr_combo.select(lr)
     fuse.hr_combo.select(hr)

@@ -50,3 +50,20 @@ def test_write_spectra_csv(tmp_path):
     assert not (tmp_path / "bad.csv").exists()
     assert column_name("ROI 1 (rectangle)") == "ROI_1_rectangle"
     assert unique_names(["a", "b", "a", "a"]) == ["a", "b", "a_2", "a_3"]
+
+
+def test_shape_rois_take_their_legend_from_a_name_feature():
+    from napari.layers import Image, Shapes
+
+    from hsi.viewer._roi import shape_rois
+
+    cube = Image(np.zeros((3, 20, 30), np.float32))
+    squares = [np.array([[r, c], [r, c + 4], [r + 4, c + 4], [r + 4, c]], float)
+               for r, c in ((2, 2), (10, 20))]
+    named = Shapes(squares, shape_type="rectangle", features={"name": ["water", "trees"]})
+    assert [r.label for r in shape_rois(named, cube)] == ["water (rectangle)",
+                                                          "trees (rectangle)"]
+    assert [r.name for r in shape_rois(named, cube)] == ["roi_1", "roi_2"]  # CSV keys
+    plain = Shapes(squares, shape_type="rectangle")
+    assert [r.label for r in shape_rois(plain, cube)] == ["ROI 1 (rectangle)",
+                                                          "ROI 2 (rectangle)"]

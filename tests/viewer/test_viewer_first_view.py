@@ -45,7 +45,7 @@ def small_tif(path, bands: int, wavelengths, *, collar: int = 0, seed: int = 0,
 
 def test_reader_on_a_big_geotiff_reads_a_few_bands(big_tif, monkeypatch):
     """Open, contrast, first frame and true colour of a 384 MiB file: a handful of bands read,
-    peak (Python-tracked) memory under 15 % of the file."""
+    peak (Python-tracked) memory under 15 % of the file. 2048 pixels a side: a pyramid."""
     import dask.array as da
 
     from hsi.viewer._reader import read_cube
@@ -53,17 +53,22 @@ def test_reader_on_a_big_geotiff_reads_a_few_bands(big_tif, monkeypatch):
     reads = ReadCounter(monkeypatch)
     tracemalloc.start()
     try:
-        (data, attrs, _), (rgb, rgb_attrs, _) = read_cube(str(big_tif))
+        (levels, attrs, _), (rgbs, rgb_attrs, _) = read_cube(str(big_tif))
+        data, rgb = levels[0], rgbs[0]
         frame = np.asarray(data[MID])
         colour = np.asarray(rgb)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    assert attrs["multiscale"] and rgb_attrs["multiscale"]
+    assert [level.shape[1:] for level in levels] == [(2048, 2048), (1024, 1024), (512, 512)]
+    assert [level.shape[:2] for level in rgbs] == [(2048, 2048), (1024, 1024), (512, 512)]
     assert isinstance(data, da.Array) and data.chunksize == (1, 1024, 1024)
     assert isinstance(rgb, da.Array) and colour.shape == (*BIG_SHAPE[1:], 3)
     assert colour.dtype == np.uint8
     np.testing.assert_array_equal(frame, pattern(MID, np.arange(2048), np.arange(2048)))
-    # contrast sample (1 band) + true-colour samples (3) + first frame (1) + true colour (3)
+    # contrast sample (1 band, coarsest level) + true-colour samples (3, coarsest level) +
+    # first frame (1) + true colour (3)
     assert reads.bytes <= 8 * BAND_BYTES, reads.bytes / 2**20
     assert peak < 0.15 * FILE_BYTES, peak / 2**20
     # contrast from the band shown, nodata (the collar) left out
@@ -81,15 +86,17 @@ def test_reader_on_a_big_envi_stays_lazy_by_band(big_envi):
     tracemalloc.start()
     try:
         layers = read_cube(str(big_envi))
-        frame = np.asarray(layers[0][0][MID])
+        frame = np.asarray(layers[0][0][0][MID])
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    data, attrs, _ = layers[0]
+    levels, attrs, _ = layers[0]
+    data = levels[0]
+    assert attrs["multiscale"] and [level.shape[1] for level in levels] == [2048, 1024, 512]
     assert isinstance(data, da.Array) and data.chunksize == (1, 512, 2048)
     assert frame.shape == BIG_SHAPE[1:] and np.all(frame[100:102] == MID + 1)
     assert attrs["metadata"]["nodata"] == NODATA
-    assert len(layers) == 2 and isinstance(layers[1][0], da.Array)  # lazy true colour
+    assert len(layers) == 2 and isinstance(layers[1][0][0], da.Array)  # lazy true colour
     assert peak < 0.15 * FILE_BYTES, peak / 2**20
 
 
@@ -113,7 +120,9 @@ def test_viewer_opens_a_big_geotiff_band_by_band(make_napari_viewer, big_tif, mo
     reads.reset()
     viewer.dims.set_current_step(0, 5)
     assert viewer.dims.axis_labels[0] == "λ = 475.0 nm"
-    band = pattern(5, np.arange(COLLAR, 2048, 4), np.arange(0, 2048, 4)).astype(float)
+    # from the pyramid's coarsest level (every 4th pixel), collar left out
+    rows = np.arange(0, 2048, 4)
+    band = pattern(5, rows[rows >= COLLAR], rows).astype(float)
     expected = list(np.percentile(band, [2, 98]))
     qtbot.waitUntil(lambda: cube.contrast_limits == pytest.approx(expected), timeout=5000)
     assert canvas_std(viewer) > 5
@@ -180,3 +189,19 @@ def test_cube_without_wavelengths_has_band_label_and_no_rgb(make_napari_viewer, 
     [cube] = viewer.open(str(path), plugin="hsikit")
     assert viewer.dims.axis_labels[0] == "band"
     assert cube.contrast_limits == pytest.approx(list(np.percentile(data[2], [2, 98])))
+
+
+def test_fusion_pair_msi_stays_on_screen_above_its_bands(make_napari_viewer):
+    """The simulated pair: the 13-band HR-MSI as a band layer shows nothing with the slider on
+    HSI band 150; its own true-colour layer (on top, its band layer hidden) shows it there."""
+    viewer = make_napari_viewer(show=True)
+    ref, lr, hr, hr_rgb = viewer.open_sample("hsikit", "fusion_pair")
+    viewer.dims.set_current_step(0, 150)
+    for layer in (ref, lr, hr):
+        layer.visible = False
+    assert hr_rgb.visible and canvas_std(viewer) > 5
+    shot = np.asarray(viewer.screenshot(canvas_only=True, flash=False))[..., :3].astype(float)
+    assert np.abs(shot[..., 0] - shot[..., 2]).mean() > 1  # in colour
+    hr_rgb.visible = False
+    hr.visible = True  # the MSI's band layer alone: past its last band, nothing on screen
+    assert canvas_std(viewer) < 1

@@ -205,9 +205,13 @@ def test_sample_data_layers(make_napari_viewer):
     truth = cube_layers[1]
     assert len(truth.metadata["class_names"]) == 6
     pair = viewer.open_sample("hsikit", "fusion_pair")
-    ref, lr, hr = pair
+    ref, lr, hr, hr_rgb = pair
     assert ref.data.shape == (204, 80, 84) and lr.data.shape == (204, 20, 21)
     assert hr.data.shape[1:] == (80, 84) and hr.data.shape[0] < 20
+    # the MSI, with its 13 bands, is shown as its own RGB layer (its band layer hidden)
+    assert hr_rgb.rgb and hr_rgb.data.shape == (80, 84, 3) and hr_rgb.visible
+    assert not hr.visible and hr_rgb.metadata["rgb_wavelengths"][1] == pytest.approx(560, abs=5)
+    assert hr_rgb.scale == pytest.approx(hr.scale[1:])
     # LR pixels are 4x larger and centred on their 4x4 HR blocks: the two overlay
     np.testing.assert_allclose(lr.scale[1:], 4 * np.asarray(hr.scale[1:]))
     np.testing.assert_allclose(lr.translate[1:], hr.translate[1:] + 1.5)

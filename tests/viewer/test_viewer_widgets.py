@@ -91,7 +91,7 @@ def test_true_colour_adds_rgb_composite(make_napari_viewer, sample):
 @pytest.fixture
 def pair_viewer(make_napari_viewer):
     viewer = make_napari_viewer(show=True)
-    reference, lr, hr = viewer.open_sample("hsikit", "fusion_pair")
+    reference, lr, hr, _ = viewer.open_sample("hsikit", "fusion_pair")
     return viewer, reference, lr, hr
 
 

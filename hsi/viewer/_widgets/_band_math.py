@@ -12,6 +12,7 @@ from hsi.viewer._convert import (
     PLANE_AXIS_LABELS,
     STRETCH_PERCENTILES,
     band_sample,
+    full_res,
     valid_values,
 )
 from hsi.viewer._widgets._common import (
@@ -185,7 +186,7 @@ class BandMathWidget(QWidget):
             return
         expression = self.expression
         meta = layer.metadata or {}
-        data, wavelengths, nodata = layer.data, _wavelengths(layer), meta.get("nodata")
+        data, wavelengths, nodata = full_res(layer.data), _wavelengths(layer), meta.get("nodata")
         grid = {"scale": layer.scale[-2:], "translate": layer.translate[-2:],
                 "crs": meta.get("crs"), "transform": meta.get("transform"),
                 "source_layer": layer.name}  # read here, on the GUI thread

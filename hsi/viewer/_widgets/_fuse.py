@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from hsi.viewer._convert import cube_layer_data
+from hsi.viewer._convert import cube_layer_data, full_res
 from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._common import (
     DEVICES,
@@ -52,6 +52,16 @@ def method_choices() -> list[tuple[str, str, bool]]:
     return [("INFN (checkpoint)", "infn", False), ("INFN (fit to scene)", "infn", True),
             *((f"{name.upper() if name != 'bicubic' else name} (baseline)", name, False)
               for name in BASELINE_NAMES)]
+
+
+def result_label(shown: str) -> str:
+    """The method named in a fused layer's name, distinct for each choice of
+    :func:`method_choices`: ``"INFN, checkpoint"``, ``"INFN, fitted"``, ``"GLP"``..."""
+    head, _, kind = shown.partition(" (")
+    kind = kind.rstrip(")")
+    if kind in ("", "baseline"):
+        return head
+    return f"{head}, {'fitted' if kind.startswith('fit') else kind}"
 
 
 class FuseWidget(QWidget):
@@ -188,11 +198,11 @@ class FuseWidget(QWidget):
         }
         if fit_scene and self.fit_minutes_spin.value() > 0:
             options["fit_minutes"] = self.fit_minutes_spin.value()
-        label = self.methods[self.method_combo.currentIndex()][0].split(" (")[0]
+        label = result_label(self.methods[self.method_combo.currentIndex()][0])
         name = f"{lr_layer.name} fused ({label})"
         hr_geometry = {"scale": (1.0, *hr_layer.scale[-2:]),
                        "translate": (0.0, *hr_layer.translate[-2:])}
-        ref_data = None if ref_layer is None else ref_layer.data
+        ref_data = None if ref_layer is None else full_res(ref_layer.data)
         ref_name = None if ref_layer is None else ref_layer.name
 
         def work(report):

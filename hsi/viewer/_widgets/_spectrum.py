@@ -21,7 +21,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from hsi.viewer._convert import class_color
+from hsi.viewer._convert import class_color, full_res
 from hsi.viewer._roi import RoiSpectrum, label_rois, roi_spectra, shape_rois
 from hsi.viewer._spectra_csv import (
     BAND_COLUMN,
@@ -118,7 +118,7 @@ def quantity_label(layer) -> str:
 def pixel_spectrum(layer, row: int, col: int) -> PixelSpectrum:
     """The spectrum of ``layer`` at data pixel ``(row, col)``; nodata values become NaN
     (left out of the plot)."""
-    values = np.array(layer.data[:, row, col], dtype=np.float64)  # a copy, never a view
+    values = np.array(full_res(layer.data)[:, row, col], dtype=np.float64)  # a copy
     nodata = (layer.metadata or {}).get("nodata")
     if nodata is not None:
         values[values == float(nodata)] = np.nan

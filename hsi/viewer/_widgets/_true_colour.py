@@ -3,7 +3,7 @@
 from napari.layers import Image
 from napari.types import LayerDataTuple
 
-from hsi.viewer._convert import PLANE_AXIS_LABELS
+from hsi.viewer._convert import PLANE_AXIS_LABELS, is_multiscale, true_colour_layer_data
 from hsi.viewer._offthread import call_off_gui
 from hsi.viewer._widgets._common import layer_cube
 
@@ -22,12 +22,22 @@ def true_colour(cube: Image, low_percentile: float = 2.0,
     Returns
     -------
     LayerDataTuple
-        ``(rgb (H, W, 3) float32 in [0, 1], kwargs, "image")`` on the cube's grid.
+        ``(rgb (H, W, 3) float32 in [0, 1], kwargs, "image")`` on the cube's grid. For a big
+        scene shown as a multiscale pyramid (and wavelengths covering 460-640 nm), a lazy
+        multiscale composite instead (levels of ``(h, w, 3)`` uint8, as the reader makes it):
+        only the three bands' samples are read here, the pixels when napari shows them.
     """
     if cube is None:
         raise ValueError("true colour: choose a cube layer")
     source = layer_cube(cube)
     percentiles = (float(low_percentile), float(high_percentile))
+    if is_multiscale(cube.data) and source.is_lazy:
+        made = call_off_gui(lambda: true_colour_layer_data(source, name=cube.name,
+                                                           percentiles=percentiles))
+        if made is not None:
+            rgb, attrs, kind = made
+            attrs.update(scale=tuple(cube.scale[-2:]), translate=tuple(cube.translate[-2:]))
+            return rgb, attrs, kind
     # reading and stretching three bands of a big cube: in a thread, the event loop running
     rgb, bands = call_off_gui(lambda: (source.rgb(percentiles), source.rgb_bands()))
     meta = dict(cube.metadata or {})
