@@ -1,8 +1,15 @@
-"""Fusing many scenes on Dask distributed: one task per scene, resumable, failures isolated.
+"""Fusing or classifying many scenes on Dask distributed: one task per scene, resumable.
 
->>> from hsi.batch import run_batch
+>>> from hsi.batch import run_batch, run_classify_batch
 >>> report = run_batch("scenes.csv", "fused/", method="glp")      # doctest: +SKIP
 >>> print(report.table())                                          # doctest: +SKIP
+>>> run_classify_batch("cubes.csv", "maps/", model="clf.pt")     # doctest: +SKIP
+
+Both run on the same machinery (manifest, done-records, lock, report, retries, failure
+isolation); only the task per scene differs: :func:`fuse_scene` or :func:`classify_scene`. A
+classification manifest is a CSV with columns ``name,cube`` or a folder of ``NAME.<ext>`` cubes;
+scene ``NAME`` is written to ``OUT_DIR/NAME.tif`` (the class map) with the same done-record
+contract as below.
 
 A manifest is a CSV with columns ``name,lr_hsi,hr_msi`` (paths relative to the CSV) or a folder
 of ``NAME_lr.*`` / ``NAME_hr.*`` pairs. Scene ``NAME`` is written to ``OUT_DIR/NAME.tif``
@@ -37,12 +44,15 @@ from typing import Any
 
 from hsi.errors import FormatError, HsiIOError
 
-__all__ = ["BatchReport", "Scene", "SceneResult", "read_manifest", "run_batch"]
+__all__ = ["BatchReport", "CubeScene", "Scene", "SceneResult", "classify_scene", "fuse_scene",
+           "read_cube_manifest", "read_manifest", "run_batch", "run_classify_batch"]
 
 log = logging.getLogger(__name__)
 
 #: Columns a manifest CSV must have.
 MANIFEST_COLUMNS = ("name", "lr_hsi", "hr_msi")
+#: Columns of a classification manifest CSV.
+CUBE_MANIFEST_COLUMNS = ("name", "cube")
 #: Name of the JSON summary written into the output folder.
 REPORT_NAME = "batch-report.json"
 #: Suffix of the done-record written beside each output.
@@ -58,16 +68,39 @@ _IGNORED_SUFFIXES = (".part", ".aux.xml", ".json", ".csv", ".txt", ".md", ".ovr"
 
 # ---------------------------------------------------------------------------- manifest
 @dataclass(frozen=True)
-class Scene:
-    """One scene of a batch: its name and the two input paths (absolute)."""
+class _BatchScene:
+    """A scene of a batch: its name, which names its output ``NAME.tif``."""
 
     name: str
-    lr_hsi: Path
-    hr_msi: Path
 
     @property
     def output_name(self) -> str:
         return f"{self.name}.tif"
+
+
+@dataclass(frozen=True)
+class Scene(_BatchScene):
+    """One scene of a fusion batch: its name and the two input paths (absolute)."""
+
+    lr_hsi: Path
+    hr_msi: Path
+
+    @property
+    def inputs(self) -> dict[str, Path]:
+        """The input files by role (stamped in the done-record)."""
+        return {"lr_hsi": self.lr_hsi, "hr_msi": self.hr_msi}
+
+
+@dataclass(frozen=True)
+class CubeScene(_BatchScene):
+    """One scene of a classification batch: its name and its cube file (absolute)."""
+
+    cube: Path
+
+    @property
+    def inputs(self) -> dict[str, Path]:
+        """The input file by role (stamped in the done-record)."""
+        return {"cube": self.cube}
 
 
 def read_manifest(source: str | os.PathLike | Sequence[Scene]) -> list[Scene]:
@@ -100,24 +133,62 @@ def read_manifest(source: str | os.PathLike | Sequence[Scene]) -> list[Scene]:
     if path.is_dir():
         scenes = _scenes_from_folder(path)
     elif path.is_file():
-        scenes = _scenes_from_csv(path)
+        scenes = _scenes_from_csv(path, MANIFEST_COLUMNS, Scene)
     else:
         raise HsiIOError(f"{path}: no such manifest file or folder")
     _check_scenes(scenes, str(path))
     return scenes
 
 
-def _scenes_from_csv(path: Path) -> list[Scene]:
+def read_cube_manifest(source: str | os.PathLike | Sequence[CubeScene]) -> list[CubeScene]:
+    """Return the scenes of a classification manifest: a CSV, a folder of cubes or a list.
+
+    Parameters
+    ----------
+    source : path or sequence of CubeScene
+        A CSV with columns ``name,cube`` (relative paths are relative to the CSV), or a folder
+        of cube files ``NAME.<ext>`` (ENVI by its ``.hdr``).
+
+    Raises
+    ------
+    FormatError, HsiIOError
+        As :func:`read_manifest`.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        scenes = [CubeScene(s.name, Path(s.cube).resolve()) for s in source]
+    else:
+        path = Path(source)
+        if path.is_dir():
+            found: dict[str, Path] = {}
+            for p in sorted(path.iterdir()):
+                if p.name.startswith(".") or p.name.lower().endswith(_IGNORED_SUFFIXES) \
+                        or not p.is_file() or p.suffix.lower() not in _EXT_PREFERENCE:
+                    continue
+                stem = p.name.split(".", 1)[0]
+                if stem not in found or _ext_rank(p) < _ext_rank(found[stem]):
+                    found[stem] = p
+            scenes = [CubeScene(n, p.resolve()) for n, p in sorted(found.items())]
+        elif path.is_file():
+            scenes = _scenes_from_csv(path, CUBE_MANIFEST_COLUMNS, CubeScene)
+        else:
+            raise HsiIOError(f"{path}: no such manifest file or folder")
+        source = path
+    _check_scenes(scenes, str(source) if isinstance(source, Path) else "scene list")
+    return scenes
+
+
+def _scenes_from_csv(path: Path, columns: tuple[str, ...], make) -> list:
+    """Scenes ``make(name, *input_paths)`` of a CSV with ``columns`` (name first)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
-            columns = [c.strip() for c in (reader.fieldnames or [])]
-            missing = [c for c in MANIFEST_COLUMNS if c not in columns]
+            got = [c.strip() for c in (reader.fieldnames or [])]
+            missing = [c for c in columns if c not in got]
             if missing:
                 raise FormatError(
                     f"{path}: manifest is missing column{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(missing)} (expected columns {','.join(MANIFEST_COLUMNS)}; "
-                    f"got {','.join(columns) or 'none'})")
+                    f"{', '.join(missing)} (expected columns {','.join(columns)}; "
+                    f"got {','.join(got) or 'none'})")
             rows = [({(k or "").strip(): (v or "").strip() for k, v in row.items()},
                      reader.line_num) for row in reader]
     except UnicodeDecodeError:
@@ -129,15 +200,15 @@ def _scenes_from_csv(path: Path) -> list[Scene]:
     for row, line in rows:
         if not any(row.values()):
             continue
-        for col in MANIFEST_COLUMNS:
+        for col in columns:
             if not row.get(col):
                 raise FormatError(f"{path}:{line}: empty {col}")
-        lr, hr = (base / row["lr_hsi"]).resolve(), (base / row["hr_msi"]).resolve()
-        for col, p in (("lr_hsi", lr), ("hr_msi", hr)):
+        files = [(base / row[col]).resolve() for col in columns[1:]]
+        for col, p in zip(columns[1:], files, strict=True):
             if not p.exists():
                 raise HsiIOError(f"{path}:{line}: scene {row['name']!r}: {col} file {p} "
                                  f"does not exist")
-        scenes.append(Scene(row["name"], lr, hr))
+        scenes.append(make(row["name"], *files))
     return scenes
 
 
@@ -212,7 +283,7 @@ def _record_key(scene: Scene, settings: dict[str, Any]) -> dict[str, Any]:
 
     return {
         "name": scene.name,
-        "inputs": {"lr_hsi": _file_stamp(scene.lr_hsi), "hr_msi": _file_stamp(scene.hr_msi)},
+        "inputs": {role: _file_stamp(p) for role, p in scene.inputs.items()},
         **settings,
         "hsikit_version": __version__,
     }
@@ -256,15 +327,24 @@ _MODEL_CACHE: dict[tuple[str, str, str], Any] = {}
 MODEL_LOADS = 0
 
 
-def _cached_model(path: str, sha256: str, device: str):
-    """Load the model at ``path`` once per process (keyed by path, content hash and device)."""
+def _cached_model(path: str, sha256: str, device: str, kind: str = "infn"):
+    """Load the model at ``path`` once per process (keyed by path, content hash and device).
+
+    ``kind``: ``"infn"`` (:func:`hsi.fusion.load_infn`) or ``"classifier"``
+    (:func:`hsi.classification.pipeline.load_classifier`).
+    """
     global MODEL_LOADS
     key = (path, sha256, device)
     if key not in _MODEL_CACHE:
-        from hsi.device import pick_device
-        from hsi.fusion import load_infn
+        if kind == "classifier":
+            from hsi.classification.pipeline import load_classifier
 
-        _MODEL_CACHE[key] = load_infn(path, device=pick_device(device))
+            _MODEL_CACHE[key] = load_classifier(path, device=device)
+        else:
+            from hsi.device import pick_device
+            from hsi.fusion import load_infn
+
+            _MODEL_CACHE[key] = load_infn(path, device=pick_device(device))
         MODEL_LOADS += 1
     return _MODEL_CACHE[key]
 
@@ -272,6 +352,38 @@ def _cached_model(path: str, sha256: str, device: str):
 def model_loads() -> int:
     """Number of models this process has loaded (1 per worker after a batch with one model)."""
     return MODEL_LOADS
+
+
+def _scene_task(scene, out_dir: str, settings: dict[str, Any], make, *,
+                torch_threads: int | None = None) -> dict[str, Any]:
+    """Run ``make(output_path) -> path`` for one scene, then write its done-record."""
+    import warnings
+
+    import dask
+    from rasterio.errors import NotGeoreferencedWarning
+
+    from hsi.io.atomic import atomic_path
+
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(int(torch_threads))
+    start = time.perf_counter()
+    out = Path(out_dir)
+    key = _record_key(scene, settings)  # stamp inputs before reading them
+    # lazy reads run here, not as tasks of the cluster this function is itself a task of;
+    # scenes without a geotransform are normal (the CLI filters the same warning)
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        output = Path(make(out / scene.output_name))
+    seconds = time.perf_counter() - start
+    record = {**key, "output": scene.output_name, "output_size": output.stat().st_size,
+              "output_sha256": file_sha256(output),
+              "seconds": round(seconds, 3),
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with atomic_path(_done_path(out, scene)) as tmp:
+        tmp.write_text(json.dumps(record, indent=1))
+    return {"name": scene.name, "status": "done", "output": str(output), "seconds": seconds}
 
 
 def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: str = "auto",
@@ -283,40 +395,47 @@ def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: 
     dict
         ``name``, ``status`` ("done"), ``output``, ``seconds``.
     """
-    import dask
-
     from hsi.fusion.scene import fuse_files
-    from hsi.io.atomic import atomic_path
 
-    if torch_threads:
-        import torch
-
-        torch.set_num_threads(int(torch_threads))
-    start = time.perf_counter()
-    out = Path(out_dir)
-    key = _record_key(scene, settings)  # stamp inputs before reading them
     model = None
     if settings.get("model"):
         model = _cached_model(settings["model"], settings["model_sha256"], device)
-    import warnings
 
-    from rasterio.errors import NotGeoreferencedWarning
+    def make(output: Path) -> Path:
+        return fuse_files(scene.lr_hsi, scene.hr_msi, output, method=settings["method"],
+                          model=model, device=device, seed=settings["seed"], progress=False)
 
-    # lazy reads run here, not as tasks of the cluster this function is itself a task of;
-    # scenes without a geotransform are normal (the CLI filters the same warning)
-    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        output = fuse_files(scene.lr_hsi, scene.hr_msi, out / scene.output_name,
-                            method=settings["method"], model=model, device=device,
-                            seed=settings["seed"], progress=False)
-    seconds = time.perf_counter() - start
-    record = {**key, "output": scene.output_name, "output_size": output.stat().st_size,
-              "output_sha256": file_sha256(output),
-              "seconds": round(seconds, 3),
-              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    with atomic_path(_done_path(out, scene)) as tmp:
-        tmp.write_text(json.dumps(record, indent=1))
-    return {"name": scene.name, "status": "done", "output": str(output), "seconds": seconds}
+    return _scene_task(scene, out_dir, settings, make, torch_threads=torch_threads)
+
+
+def classify_scene(scene: CubeScene, out_dir: str, settings: dict[str, Any], *,
+                   device: str = "auto", torch_threads: int | None = None) -> dict[str, Any]:
+    """Classify one cube into the class map ``out_dir/NAME.tif`` (and its done-record).
+
+    Runs :func:`hsi.classification.pipeline.classify_to_files` on the scene engine (the cube
+    read window by window); the classifier is loaded once per worker process.
+
+    Raises
+    ------
+    ModelError
+        The model's bands do not match the cube.
+    """
+    from hsi.classification.pipeline import classify_to_files
+    from hsi.errors import ModelError
+    from hsi.io import open as open_cube
+
+    clf = _cached_model(settings["model"], settings["model_sha256"], device, kind="classifier")
+
+    def make(output: Path) -> Path:
+        cube = open_cube(scene.cube, lazy=True)
+        try:
+            clf.check_cube(cube)
+        except ModelError as exc:
+            raise ModelError(f"{scene.cube}: {exc}") from None
+        classify_to_files(clf, cube, output, use_crf=settings["crf"], tile=settings["tile"])
+        return output
+
+    return _scene_task(scene, out_dir, settings, make, torch_threads=torch_threads)
 
 
 # ------------------------------------------------------------------------------ report
@@ -470,26 +589,92 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
     """
     start = time.perf_counter()
     scenes = read_manifest(manifest)
+    model = _model_path(model)
+
+    def settings() -> dict[str, Any]:
+        return {"method": method, "model": str(model) if model is not None else None,
+                "model_sha256": file_sha256(model) if model is not None else None,
+                "seed": int(seed)}
+
+    return _run_batch(scenes, out_dir, start, fuse_scene, settings, model=model, wait=wait,
+                      client=client, scheduler=scheduler, workers=workers, retries=retries,
+                      progress=progress, device=device, memory_limit=memory_limit,
+                      security=security)
+
+
+def run_classify_batch(manifest: str | os.PathLike | Sequence[CubeScene],
+                       out_dir: str | os.PathLike, *, model: str | os.PathLike,
+                       use_crf: bool = True, tile: int = 512, client=None,
+                       scheduler: str | None = None, workers: int | None = None,
+                       retries: int = 0, progress: bool = True, device: str = "auto",
+                       memory_limit: str | float | None = "auto", wait: bool = False,
+                       security=None) -> BatchReport:
+    """Classify every cube of ``manifest`` into ``out_dir/NAME.tif`` on a Dask cluster.
+
+    The same contract as :func:`run_batch` (done-records, resume, lock, report, retries,
+    failures isolated), with :func:`classify_scene` as the task.
+
+    Parameters
+    ----------
+    manifest : path or sequence of CubeScene
+        CSV (``name,cube``) or folder of cubes (:func:`read_cube_manifest`).
+    out_dir : path
+        Output folder: ``NAME.tif`` class maps, ``NAME.tif.done.json``, ``batch-report.json``.
+    model : path
+        Classifier checkpoint (``hsi classify train``); read once per worker.
+    use_crf : bool
+        Dense-CRF refinement.
+    tile : int
+        Prediction tile side, pixels.
+    client, scheduler, workers, retries, progress, device, memory_limit, wait, security
+        As :func:`run_batch`.
+
+    Returns
+    -------
+    BatchReport
+    """
+    start = time.perf_counter()
+    scenes = read_cube_manifest(manifest)
+    model = _model_path(model)
+    if model is None:
+        raise HsiIOError("classify batch: a classifier model file is required")
+
+    def settings() -> dict[str, Any]:
+        return {"job": "classify", "model": str(model), "model_sha256": file_sha256(model),
+                "crf": bool(use_crf), "tile": int(tile)}
+
+    return _run_batch(scenes, out_dir, start, classify_scene, settings, model=model, wait=wait,
+                      client=client, scheduler=scheduler, workers=workers, retries=retries,
+                      progress=progress, device=device, memory_limit=memory_limit,
+                      security=security)
+
+
+def _model_path(model: str | os.PathLike | None) -> Path | None:
+    """The model file, absolute; :class:`HsiIOError` when it does not exist."""
+    if model is None:
+        return None
+    model = Path(model).resolve()
+    if not model.is_file():
+        raise HsiIOError(f"{model}: no such model file")
+    return model
+
+
+def _run_batch(scenes: list, out_dir, start: float, task, settings, *, model, wait,
+               **run) -> BatchReport:
+    """Check the outputs, take the folder's lock and run ``task`` on every scene not done."""
     from hsi.io.atomic import check_writable_dir
 
-    if model is not None:
-        model = Path(model).resolve()
-        if not model.is_file():
-            raise HsiIOError(f"{model}: no such model file")
     _check_batch_outputs(scenes, Path(out_dir), model)
     out = check_writable_dir(out_dir).resolve()
     with _batch_lock(out, wait=wait):
-        return _run_locked(scenes, out, start, method=method, model=model, client=client,
-                           scheduler=scheduler, workers=workers, retries=retries,
-                           progress=progress, device=device, seed=seed,
-                           memory_limit=memory_limit, security=security)
+        return _run_locked(scenes, out, start, task, settings(), **run)
 
 
 def _check_batch_outputs(scenes: list[Scene], out_dir: Path, model: Path | None) -> None:
     """No scene's output (or done-record) may be one of the batch's inputs."""
     from hsi.io.guard import check_outputs
 
-    inputs = [p for s in scenes for p in (s.lr_hsi, s.hr_msi)] + [model]
+    inputs = [p for s in scenes for p in s.inputs.values()] + [model]
     for s in scenes:
         check_outputs([out_dir / s.output_name, _done_path(out_dir, s)], inputs)
     check_outputs([out_dir / REPORT_NAME], inputs)
@@ -519,15 +704,9 @@ def _batch_lock(out: Path, *, wait: bool):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _run_locked(scenes: list[Scene], out: Path, start: float, *, method, model, client,
-                scheduler, workers, retries, progress, device, seed,
+def _run_locked(scenes: list, out: Path, start: float, task, settings: dict[str, Any], *,
+                client, scheduler, workers, retries, progress, device,
                 memory_limit, security) -> BatchReport:
-    settings: dict[str, Any] = {
-        "method": method,
-        "model": str(model) if model is not None else None,
-        "model_sha256": file_sha256(model) if model is not None else None,
-        "seed": int(seed),
-    }
     removed = _clean_stale_temporaries(out, scenes)
     if removed:
         log.info("removed %d temporary files left by an earlier run", len(removed))
@@ -544,7 +723,7 @@ def _run_locked(scenes: list[Scene], out: Path, start: float, *, method, model, 
     report = BatchReport(out_dir=str(out))
     if todo:
         try:
-            _run_on_cluster(todo, out, settings, results, report, client=client,
+            _run_on_cluster(todo, out, task, settings, results, report, client=client,
                             scheduler=scheduler, workers=workers, retries=retries,
                             progress=progress, device=device, memory_limit=memory_limit,
                             total=len(scenes), security=security)
@@ -557,7 +736,7 @@ def _run_locked(scenes: list[Scene], out: Path, start: float, *, method, model, 
     return report
 
 
-def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
+def _run_on_cluster(todo: list, out: Path, task, settings: dict[str, Any],
                     results: dict[str, SceneResult], report: BatchReport, *, client, scheduler,
                     workers, retries, progress, device, memory_limit, total,
                     security=None) -> None:
@@ -587,8 +766,9 @@ def _run_on_cluster(todo: list[Scene], out: Path, settings: dict[str, Any],
         token = uuid.uuid4().hex[:8]
         futures = {}
         for s in todo:
-            fut = client.submit(fuse_scene, s, str(out), settings, device=device,
-                                torch_threads=torch_threads, key=f"fuse-{s.name}-{token}",
+            fut = client.submit(task, s, str(out), settings, device=device,
+                                torch_threads=torch_threads,
+                                key=f"{task.__name__}-{s.name}-{token}",
                                 retries=int(retries), pure=False)
             futures[fut] = s
         bar = tqdm(total=total, initial=total - len(todo), unit="scene", desc="scenes",

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hsi.progress import ProgressCallback
+
 if TYPE_CHECKING:
     from hsi.cube import Cube
 
@@ -20,22 +22,34 @@ __all__ = ["SIMULATION_FILES", "simulate_files"]
 SIMULATION_FILES = ("reference.tif", "lr_hsi.tif", "hr_msi.tif")
 
 
-def simulate_files(cube: Cube, out_dir: str | os.PathLike, ratio: int, sensor: str,
-                   psf_sigma: float | None = None, device: str = "auto") -> dict[str, Path]:
+def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, ratio: int,
+                   sensor: str, psf_sigma: float | None = None, device: str = "auto", *,
+                   tile: int = 512, progress: bool = False,
+                   callback: ProgressCallback | None = None) -> dict[str, Path]:
     """Simulate a pair from ``cube`` and write ``reference.tif``, ``lr_hsi.tif``, ``hr_msi.tif``.
 
-    The cube is scaled to reflectance-like values (:func:`hsi.degrade.normalize_reflectance`)
-    and cropped to a multiple of ``ratio``; everything is computed before anything is written,
-    and the three files replace their destinations together only when all three are complete.
+    The cube is scaled to reflectance-like values (:func:`hsi.degrade.normalize_reflectance`,
+    with the divisor of the whole cube) and cropped to a multiple of ``ratio``. It runs on the
+    scene engine (:mod:`hsi.engine`): ratio-aligned tiles, each read with a halo of the PSF's
+    radius, are simulated by :func:`hsi.degrade.simulate_pair` and only their cores written,
+    so a lazy cube (or a file) is never loaded whole and the result equals an untiled run.
+    The three files replace their destinations together only when all three are complete.
 
     Parameters
     ----------
-    cube : Cube, shape (bands, H, W)
-        Reference with wavelengths in nm.
+    cube : Cube or path, shape (bands, H, W)
+        Reference with wavelengths in nm (a path is opened lazily).
     out_dir : path
         Output folder (created when missing).
     ratio, sensor, psf_sigma, device
         As :func:`hsi.degrade.simulate_pair`.
+    tile : int
+        Core tile side, HR pixels (rounded up to a multiple of ``ratio``).
+    progress : bool
+        tqdm bar over tiles on stderr.
+    callback : callable, optional
+        ``callback(done_tiles, total_tiles)`` (:mod:`hsi.progress`); return ``True`` to stop
+        (:class:`~hsi.errors.Cancelled`, nothing written).
 
     Returns
     -------
@@ -50,21 +64,67 @@ def simulate_files(cube: Cube, out_dir: str | os.PathLike, ratio: int, sensor: s
         When ``out_dir`` cannot be created or written (nothing is written).
     SensorError, WavelengthError, ShapeError
         From the simulation (nothing is written).
+    Cancelled
+        When ``callback`` returns ``True``.
     """
+    import contextlib
+
+    from affine import Affine
+
     from hsi.check import check_ratio
-    from hsi.degrade import crop_to_ratio, normalize_reflectance, simulate_pair
-    from hsi.io import save
+    from hsi.degrade import crop_to_ratio, normalize_reflectance, psf_kernel_size, simulate_pair
+    from hsi.engine import SceneProgress, WindowReader, run_tiles
     from hsi.io.atomic import atomic_files
+    from hsi.io.geotiff import GeoTiffTileWriter
     from hsi.io.guard import check_output_folder
+    from hsi.srf import load_srf
+    from hsi.tiling import align_up, crop_to_core, tile_windows
 
     r = check_ratio(ratio)
     check_output_folder(out_dir)
-    cube, _ = normalize_reflectance(cube.compute().astype("float32"))
-    lr, hr = simulate_pair(cube, r, sensor, psf_sigma, device=device)
-    reference = crop_to_ratio(cube, r)
+    reader = WindowReader(cube)
+    scale = reader.scale()  # the divisor of the whole cube, as normalize_reflectance's
+    ref = crop_to_ratio(reader.cube, r)
+    srf = load_srf(sensor)
+    sigma = r / 2.0 if psf_sigma is None else float(psf_sigma)
+    kernel = psf_kernel_size(sigma)
+    tiles = tile_windows(ref.height, ref.width, tile=tile, overlap=align_up(kernel // 2, r),
+                         ratio=r, min_read=align_up(kernel + 1, r))
+
+    def simulate(t, part):
+        part.metadata["reflectance_scale"] = scale  # normalised by the whole cube's divisor
+        part = normalize_reflectance(part.with_data(part.data.astype("float32")))[0]
+        lr, hr = simulate_pair(part, r, srf, psf_sigma, device=device)
+        rows = slice(int(t.core.row_off - t.read.row_off) // r,
+                     int(t.core.row_off - t.read.row_off + t.core.height) // r)
+        cols = slice(int(t.core.col_off - t.read.col_off) // r,
+                     int(t.core.col_off - t.read.col_off + t.core.width) // r)
+        return crop_to_core(part.data, t), lr.data[:, rows, cols], crop_to_core(hr.data, t)
+
     folder = Path(out_dir)  # created by the atomic writes, removed again if they fail
     dests = [folder / name for name in SIMULATION_FILES]
-    with atomic_files(dests) as tmps:
-        for c, tmp in zip((reference, lr, hr), tmps, strict=True):
-            save(c, tmp, format="geotiff")
+    with SceneProgress(len(tiles), what="simulating", progress=progress,
+                       callback=callback) as bar, atomic_files(dests) as tmps, \
+            contextlib.ExitStack() as stack:
+        lr_t = ref.transform @ Affine.scale(r) if ref.transform is not None else None
+        specs = ((ref.bands, ref.height, ref.width, ref.transform, ref.nodata, ref.wavelengths,
+                  ref.fwhm),
+                 (ref.bands, ref.height // r, ref.width // r, lr_t, None, ref.wavelengths,
+                  ref.fwhm),
+                 (len(srf.band_names), ref.height, ref.width, ref.transform, None,
+                  srf.centres, srf.fwhm))  # as simulate_pair's HR-MSI
+        writers = [stack.enter_context(GeoTiffTileWriter(
+            tmp, bands=b, height=h, width=w, dtype="float32", crs=ref.crs, transform=tr,
+            nodata=nd, wavelengths=wl, fwhm=fw)) for tmp, (b, h, w, tr, nd, wl, fw)
+            in zip(tmps, specs, strict=True)]
+
+        def write(t, result) -> None:
+            lr_window = type(t.core)(int(t.core.col_off) // r, int(t.core.row_off) // r,
+                                     int(t.core.width) // r, int(t.core.height) // r)
+            for writer, data, window in zip(writers, result, (t.core, lr_window, t.core),
+                                            strict=True):
+                writer.write(data, window)
+
+        run_tiles(tiles, lambda t: reader.read(t.read), simulate, write, bar=bar)
+        stack.close()  # the three files are complete
     return {Path(name).stem: dest for name, dest in zip(SIMULATION_FILES, dests, strict=True)}

@@ -29,7 +29,7 @@ from rasterio.windows import Window
 from hsi.check import check_ratio
 from hsi.errors import ShapeError
 
-__all__ = ["Tile", "align_up", "crop_to_core", "stitch", "tile_windows"]
+__all__ = ["Tile", "align_up", "crop_to_core", "spread_windows", "stitch", "tile_windows"]
 
 
 def align_up(value: int, ratio: int) -> int:
@@ -142,6 +142,37 @@ def tile_windows(height: int, width: int, *, tile: int = 256, overlap: int = 0, 
                 lr_read=Window(lr_c0, lr_r0, lr_c1 - lr_c0, lr_r1 - lr_r0),
             ))
     return tiles
+
+
+def spread_windows(height: int, width: int, size: int, count: int,
+                   ratio: int = 1) -> list[Window]:
+    """``count`` (a square number) windows of ``size`` pixels a side spread over a grid.
+
+    Each window is centred in a cell of an even ``√count × √count`` grid over the scene,
+    clipped into it and its offsets rounded down to multiples of ``ratio``; a side is cut to
+    the scene (rounded down to ``ratio``). The sample a scene-wide fit sees: several parts of
+    the scene at a memory cost that does not grow with it.
+
+    Returns
+    -------
+    list of rasterio.windows.Window
+        Row-major, without repeats (a thin scene can give the same window twice).
+    """
+    import math
+
+    ratio = max(1, int(ratio))
+    h = min(int(size), int(height) // ratio * ratio)
+    w = min(int(size), int(width) // ratio * ratio)
+    grid = math.isqrt(int(count))
+    windows = []
+    for i in range(grid):
+        for j in range(grid):
+            r0 = int((i + 0.5) * height / grid - h / 2)
+            c0 = int((j + 0.5) * width / grid - w / 2)
+            r0 = min(max(r0, 0), height - h) // ratio * ratio
+            c0 = min(max(c0, 0), width - w) // ratio * ratio
+            windows.append(Window(c0, r0, w, h))
+    return list(dict.fromkeys(windows))
 
 
 def crop_to_core(array, tile: Tile):

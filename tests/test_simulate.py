@@ -54,3 +54,32 @@ def test_cli_module_still_exports_the_moved_names():
     assert cli_simulate.simulate_files is simulate_files
     assert cli_simulate.SIMULATION_FILES == SIMULATION_FILES
     assert cli_simulate.check_output_folder is check_output_folder
+
+
+def test_tiles_equal_the_untiled_simulation_and_report_progress(cube, tmp_path):
+    """The scene engine: 3 × 3 ratio-aligned tiles with a PSF halo == one whole-cube run."""
+    whole = simulate_files(cube, tmp_path / "whole", 4, "sentinel2", device="cpu", tile=1024)
+    calls = []
+    tiled = simulate_files(cube, tmp_path / "tiled", 4, "sentinel2", device="cpu", tile=16,
+                           callback=lambda done, total: calls.append((done, total)))
+    assert calls == [(i, 9) for i in range(10)]
+    for key in ("reference", "lr_hsi", "hr_msi"):
+        a, b = open_cube(whole[key]), open_cube(tiled[key])
+        assert a.shape == b.shape and a.transform == b.transform
+        np.testing.assert_allclose(b.data, a.data, rtol=0, atol=1e-6)
+
+
+def test_a_lazy_file_is_read_by_tiles_and_cancel_writes_nothing(cube, tmp_path):
+    from hsi.errors import Cancelled
+    from hsi.io import save
+
+    path = save(cube.with_data(np.round(cube.data * 10000).astype(np.int16)), tmp_path / "c.tif")
+    lazy = open_cube(path, lazy=True)
+    assert lazy.is_lazy
+    paths = simulate_files(lazy, tmp_path / "pair", 4, "sentinel2", device="cpu", tile=16)
+    ref = open_cube(paths["reference"]).data
+    assert ref.dtype == np.float32 and 0.5 < ref.max() < 1.5
+    with pytest.raises(Cancelled, match="simulating cancelled after 3 of 9"):
+        simulate_files(path, tmp_path / "stopped", 4, "sentinel2", device="cpu", tile=16,
+                       callback=lambda done, total: done == 3)
+    assert not (tmp_path / "stopped").exists()

@@ -253,16 +253,18 @@ class Classifier:
         ModelError
             When the cube's bands do not match.
         """
-        from hsi.classification.predict import TILE, predict_tiles
+        from hsi.classification.predict import TILE, predict_scene
 
         self.check_cube(cube)
         class_map = np.zeros((cube.height, cube.width), dtype=np.uint8)
         prob = np.zeros((self.n_classes, cube.height, cube.width), dtype=np.float32)
-        for t in predict_tiles(self, cube, use_crf=use_crf, tile=tile or TILE, progress=progress):
-            r0, c0 = int(t.window.row_off), int(t.window.col_off)
-            h, w = t.class_map.shape
-            class_map[r0:r0 + h, c0:c0 + w] = t.class_map
-            prob[:, r0:r0 + h, c0:c0 + w] = t.probabilities
+
+        def write(t) -> None:
+            rows, cols = _slices(t.window)
+            class_map[rows, cols] = t.class_map
+            prob[:, rows, cols] = t.probabilities
+
+        predict_scene(self, cube, write, use_crf=use_crf, tile=tile or TILE, progress=progress)
         return class_map, prob
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -461,16 +463,27 @@ def select_crf_by_cv(features: np.ndarray, labels: np.ndarray, valid: np.ndarray
     return config, record
 
 
+def _slices(window) -> tuple[slice, slice]:
+    """``(rows, cols)`` of an integer window."""
+    r0, c0 = int(window.row_off), int(window.col_off)
+    return slice(r0, r0 + int(window.height)), slice(c0, c0 + int(window.width))
+
+
 def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *,
                       use_crf: bool = True, probabilities: str | os.PathLike | None = None,
                       uncertainty: str | os.PathLike | None = None, tile: int | None = None,
-                      progress: bool = False) -> dict:
+                      progress: bool = False, callback=None) -> dict:
     """Classify a scene tile by tile and write the class map (and optional rasters).
+
+    Runs on the scene engine (:func:`hsi.classification.predict.predict_scene`): a lazy cube
+    (``hsi.open(path, lazy=True)``) is read window by window, the optional rasters are written
+    tile by tile, and only the uint8 class map is held whole (one byte per pixel).
 
     Outputs are georeferenced like ``cube``: ``output`` a uint8 class map with a colour table
     and the class names; ``probabilities`` a float32 raster with one band per class (0 at
     nodata); ``uncertainty`` the per-pixel entropy in nats (float32, NaN at nodata). Each file
-    is written atomically; nothing is written when the model does not fit the cube.
+    is written atomically; nothing is written when the model does not fit the cube, or when
+    ``callback(done_tiles, total_tiles)`` returns ``True`` (:class:`~hsi.errors.Cancelled`).
 
     Returns
     -------
@@ -480,7 +493,7 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
     """
     import contextlib
 
-    from hsi.classification.predict import TILE, entropy, predict_tiles
+    from hsi.classification.predict import TILE, entropy, predict_scene
     from hsi.io.atomic import atomic_path
     from hsi.io.geotiff import GeoTiffTileWriter
     from hsi.io.labels import write_class_map
@@ -501,16 +514,18 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
             uw = stack.enter_context(GeoTiffTileWriter(
                 uncertainty, bands=1, height=h, width=w, dtype="float32", crs=cube.crs,
                 transform=cube.transform, nodata=float("nan"), wavelengths=None, fwhm=None))
-        for t in predict_tiles(classifier, cube, use_crf=use_crf, tile=tile or TILE,
-                               progress=progress):
-            r0, c0 = int(t.window.row_off), int(t.window.col_off)
-            th, tw = t.class_map.shape
-            class_map[r0:r0 + th, c0:c0 + tw] = t.class_map
+
+        def write(t) -> None:
+            class_map[_slices(t.window)] = t.class_map
             if pw is not None:
                 pw.write(t.probabilities, t.window)
             if uw is not None:
                 uw.write(entropy(t.probabilities, t.valid)[None], t.window)
-        to_code = np.asarray([0, *classifier.codes], dtype=np.int64)
+
+        predict_scene(classifier, cube, write, use_crf=use_crf, tile=tile or TILE,
+                      progress=progress, callback=callback)
+        codes = [0, *classifier.codes]
+        to_code = np.asarray(codes, dtype=np.uint8 if max(codes) <= 255 else np.uint16)
         write_class_map(class_map_tmp, to_code[class_map], crs=cube.crs,
                         transform=cube.transform, class_names=classifier.class_names,
                         codes=classifier.codes)

@@ -2,13 +2,13 @@
 
 Each tile is read with a halo (the patch radius plus the CRF's reach) so that pixels near tile
 edges see the same neighbours as in a whole-scene run; for a scene smaller than one tile the
-result is exactly the whole-scene one.
+result is exactly the whole-scene one. Tiling, reading, threads, progress and cancellation are
+the scene engine's (:mod:`hsi.engine`); this module only classifies one tile.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +17,8 @@ from rasterio.windows import Window
 from hsi.classification.crf import CrfParams, crf_refine
 from hsi.classification.features import valid_mask
 from hsi.classification.train import predict_probabilities
+from hsi.progress import ProgressCallback
+from hsi.tiling import Tile
 
 #: Default tile side (pixels) for prediction.
 TILE = 512
@@ -66,72 +68,100 @@ def entropy(probabilities: np.ndarray, valid: np.ndarray | None = None) -> np.nd
     return h
 
 
-def iter_tiles(height: int, width: int, tile: int) -> Iterator[Window]:
-    """Row-major windows of at most ``tile × tile`` covering the grid."""
-    for r0 in range(0, height, tile):
-        for c0 in range(0, width, tile):
-            yield Window(c0, r0, min(tile, width - c0), min(tile, height - r0))
+def predict_tile(classifier, data: np.ndarray, t: Tile, height: int, width: int, *,
+                 use_crf: bool = True, nodata=None) -> TileResult:
+    """Classify the core of tile ``t`` from ``data``, the cube's pixels over ``t.read``.
+
+    ``t.read`` is the core grown by :func:`halo` (clipped to the ``height × width`` scene), so
+    every core pixel sees the same neighbours as in a whole-scene run; where the read window
+    touches the scene border the features are reflect-padded as the whole scene would be.
+    """
+    config = classifier.config
+    r = config.radius
+    h, w = int(height), int(width)
+    er0, ec0 = int(t.read.row_off), int(t.read.col_off)
+    er1, ec1 = er0 + int(t.read.height), ec0 + int(t.read.width)
+    data = np.asarray(data, dtype=np.float32)
+    valid = valid_mask(data, nodata)
+    feats = classifier.pca.transform(data, valid)
+    # reflect-pad only where the window touches the scene border; inside the scene the
+    # halo already holds the real neighbours
+    pads = ((0, 0), (r if er0 == 0 else 0, r if er1 == h else 0),
+            (r if ec0 == 0 else 0, r if ec1 == w else 0))
+    padded = _pad_sides(feats, pads)
+    # pixels of the read window whose full patch is inside `padded`
+    top, left = r - pads[1][0], r - pads[2][0]
+    bottom, right = r - pads[1][1], r - pads[2][1]
+    inner = feats[:, top:feats.shape[1] - bottom, left:feats.shape[2] - right]
+    prob = predict_probabilities(classifier.model, inner, config.patch_size, padded=padded)
+    ivalid = valid[top:valid.shape[0] - bottom, left:valid.shape[1] - right]
+    if use_crf:
+        guide = inner[: config.crf_components]
+        prob = crf_refine(prob, guide, CrfParams.from_config(config), valid=ivalid)
+    # crop the inner grid to the core
+    r0, c0 = int(t.core.row_off), int(t.core.col_off)
+    th, tw = int(t.core.height), int(t.core.width)
+    rr0, cc0 = r0 - (er0 + top), c0 - (ec0 + left)
+    prob = prob[:, rr0:rr0 + th, cc0:cc0 + tw]
+    tvalid = ivalid[rr0:rr0 + th, cc0:cc0 + tw]
+    prob = np.where(tvalid[None], prob, np.float32(0.0)).astype(np.float32)
+    cmap = (prob.argmax(0) + 1).astype(np.uint8)
+    cmap[~tvalid] = 0
+    return TileResult(window=t.core, class_map=cmap, probabilities=prob, valid=tvalid)
 
 
-def predict_tiles(classifier, cube, *, use_crf: bool = True, tile: int = TILE,
-                  progress: bool = False) -> Iterator[TileResult]:
-    """Classify a scene tile by tile.
+def halo(classifier, use_crf: bool = True) -> int:
+    """Pixels read around each tile: the patch radius, plus the CRF's reach with the CRF."""
+    config = classifier.config
+    return int(config.radius) + (CrfParams.from_config(config).reach if use_crf else 0)
+
+
+def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
+                  use_crf: bool = True, tile: int = TILE, progress: bool = False,
+                  callback: ProgressCallback | None = None) -> int:
+    """Classify a scene tile by tile through the scene engine (:mod:`hsi.engine`).
+
+    Tiles come from :func:`hsi.tiling.tile_windows` with a :func:`halo` overlap; the next
+    tile is read (from the file, for a lazy cube) while the current one is classified, and
+    ``write`` runs in the engine's writer thread.
 
     Parameters
     ----------
     classifier : hsi.classification.Classifier
     cube : hsi.Cube
-        Same band count as the classifier was trained on (checked by the caller).
+        Same band count as the classifier was trained on (checked by the caller); lazy or
+        in memory.
+    write : callable
+        ``write(TileResult)``, once per tile, in scene order.
     use_crf : bool
     tile : int
         Tile side in pixels.
     progress : bool
+        tqdm bar over tiles on stderr.
+    callback : callable, optional
+        ``callback(done_tiles, total_tiles)`` (:mod:`hsi.progress`); return ``True`` to stop
+        (:class:`~hsi.errors.Cancelled`).
 
-    Yields
-    ------
-    TileResult
+    Returns
+    -------
+    int
+        Number of tiles.
     """
-    from tqdm.auto import tqdm
+    from hsi.engine import SceneProgress, WindowReader, run_tiles
+    from hsi.tiling import tile_windows
 
-    config = classifier.config
-    r = config.radius
-    params = CrfParams.from_config(config)
-    halo = r + (params.reach if use_crf else 0)
+    reader = WindowReader(cube)
     h, w = cube.height, cube.width
-    windows = list(iter_tiles(h, w, tile))
-    for win in tqdm(windows, disable=not progress or len(windows) < 2, file=sys.stderr,
-                    desc="predicting", unit="tile", leave=False):
-        r0, c0 = int(win.row_off), int(win.col_off)
-        th, tw = int(win.height), int(win.width)
-        er0, ec0 = max(0, r0 - halo), max(0, c0 - halo)
-        er1, ec1 = min(h, r0 + th + halo), min(w, c0 + tw + halo)
-        ext = cube.crop(Window(ec0, er0, ec1 - ec0, er1 - er0))
-        data = np.asarray(ext.data, dtype=np.float32)
-        valid = valid_mask(data, cube.nodata)
-        feats = classifier.pca.transform(data, valid)
-        # reflect-pad only where the window touches the scene border; inside the scene the
-        # halo already holds the real neighbours
-        pads = ((0, 0), (r if er0 == 0 else 0, r if er1 == h else 0),
-                (r if ec0 == 0 else 0, r if ec1 == w else 0))
-        padded = _pad_sides(feats, pads)
-        # pixels of the extended window whose full patch is inside `padded`
-        top, left = r - pads[1][0], r - pads[2][0]
-        bottom, right = r - pads[1][1], r - pads[2][1]
-        inner = feats[:, top:feats.shape[1] - bottom, left:feats.shape[2] - right]
-        prob = predict_probabilities(classifier.model, inner, config.patch_size,
-                                     padded=padded)
-        ivalid = valid[top:valid.shape[0] - bottom, left:valid.shape[1] - right]
-        if use_crf:
-            guide = inner[: config.crf_components]
-            prob = crf_refine(prob, guide, params, valid=ivalid)
-        # crop the inner grid to the tile
-        rr0, cc0 = r0 - (er0 + top), c0 - (ec0 + left)
-        prob = prob[:, rr0:rr0 + th, cc0:cc0 + tw]
-        tvalid = ivalid[rr0:rr0 + th, cc0:cc0 + tw]
-        prob = np.where(tvalid[None], prob, np.float32(0.0)).astype(np.float32)
-        cmap = (prob.argmax(0) + 1).astype(np.uint8)
-        cmap[~tvalid] = 0
-        yield TileResult(window=win, class_map=cmap, probabilities=prob, valid=tvalid)
+    tiles = tile_windows(h, w, tile=tile, overlap=halo(classifier, use_crf))
+
+    def compute(t: Tile, part) -> TileResult:
+        return predict_tile(classifier, part.data, t, h, w, use_crf=use_crf, nodata=cube.nodata)
+
+    with SceneProgress(len(tiles), what="predicting", progress=progress,
+                       callback=callback) as bar:
+        run_tiles(tiles, lambda t: reader.read(t.read), compute, lambda _t, res: write(res),
+                  bar=bar)
+    return len(tiles)
 
 
 def _pad_sides(feats: np.ndarray, pads) -> np.ndarray:

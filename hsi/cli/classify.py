@@ -66,7 +66,7 @@ def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, t
     from hsi.classification.pipeline import classify_to_files, load_classifier
     from hsi.errors import ModelError
 
-    cube = hsi.open(cube_path, var=var)  # the cheap check first
+    cube = hsi.open(cube_path, var=var, lazy=True)  # the cheap check first; read by tiles
     clf = load_classifier(model_path, device=device)
     try:
         clf.check_cube(cube)

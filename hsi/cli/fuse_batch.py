@@ -1,4 +1,8 @@
-"""``hsi fuse-batch``: fuse the scenes of a manifest on Dask distributed, resumably."""
+"""``hsi fuse-batch``: fuse the scenes of a manifest on Dask distributed, resumably.
+
+The options and checks every batch command shares (cluster, TLS, retries, lock) live here too:
+:func:`batch_options`, :func:`batch_security` and :func:`finish`.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,66 @@ from hsi.cli.fuse import method_option
 from hsi.cli.options import device_option, seed_option
 
 
+def batch_options(fn):
+    """The output folder and the cluster options of a batch command."""
+    options = [
+        click.option("-o", "--output", "output", required=True,
+                     type=click.Path(file_okay=False),
+                     help="Output folder: NAME.tif per scene, done-records and "
+                          "batch-report.json."),
+        click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="Use a running Dask scheduler (tls://host:port with --tls-*, or "
+                          "tcp:// on a trusted network) instead of a local cluster."),
+        click.option("--tls-ca-file", type=click.Path(dir_okay=False), default=None,
+                     help="CA certificate the tls:// scheduler's certificate is checked "
+                          "against."),
+        click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
+                     help="This client's TLS certificate (PEM)."),
+        click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
+                     help="This client's TLS private key (PEM), if not inside --tls-cert."),
+        click.option("--workers", type=click.IntRange(min=1), default=None,
+                     help="Worker processes of the local cluster [default: CPU count]."),
+        click.option("--retries", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Retries of a failing scene before it counts as failed."),
+        click.option("--wait", is_flag=True,
+                     help="When another batch is writing to OUTPUT, wait for it instead of "
+                          "stopping."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def batch_security(scheduler, tls_ca_file, tls_cert, tls_key, workers):
+    """Check the cluster options; the TLS settings for a ``tls://`` scheduler, else ``None``."""
+    tls = (tls_ca_file, tls_cert, tls_key)
+    if any(tls) and not (scheduler or "").startswith("tls://"):
+        raise click.UsageError("--tls-ca-file/--tls-cert/--tls-key need --scheduler tls://...")
+    if (scheduler or "").startswith("tls://") and not (tls_ca_file and tls_cert):
+        raise click.UsageError("a tls:// scheduler needs --tls-ca-file and --tls-cert")
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes the local cluster; it cannot be used with "
+                               "--scheduler")
+    from hsi.batch import tls_security
+
+    return tls_security(tls_ca_file, tls_cert, tls_key) if tls_cert else None
+
+
+def finish(ctx, report) -> None:
+    """Print the report's table and where it is; exit 1 when any scene failed."""
+    from hsi.batch import REPORT_NAME
+
+    click.echo(report.table())
+    click.echo(f"report: {report.out_dir}/{REPORT_NAME}")
+    ctx.exit(report.exit_code)
+
+
 @click.command("fuse-batch")
 @click.argument("manifest", type=click.Path(exists=True))
-@click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False),
-              help="Output folder: NAME.tif per scene, done-records and batch-report.json.")
+@batch_options
 @method_option
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="INFN checkpoint (.pt), loaded once per worker.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Use a running Dask scheduler (tls://host:port with --tls-*, or tcp:// on a "
-                   "trusted network) instead of a local cluster.")
-@click.option("--tls-ca-file", type=click.Path(dir_okay=False), default=None,
-              help="CA certificate the tls:// scheduler's certificate is checked against.")
-@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
-              help="This client's TLS certificate (PEM).")
-@click.option("--tls-key", type=click.Path(dir_okay=False), default=None,
-              help="This client's TLS private key (PEM), if not inside --tls-cert.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes of the local cluster [default: CPU count].")
-@click.option("--retries", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Retries of a failing scene before it counts as failed.")
-@click.option("--wait", is_flag=True,
-              help="When another batch is writing to OUTPUT, wait for it instead of stopping.")
 @device_option
 @seed_option
 @click.pass_context
@@ -44,22 +86,11 @@ def fuse_batch(ctx, manifest, output, method, model, scheduler, tls_ca_file, tls
     method = method.lower()
     if model is not None and method not in ("infn", "auto"):
         raise click.UsageError(f"--model applies to --method infn, not {method}")
-    tls = (tls_ca_file, tls_cert, tls_key)
-    if any(tls) and not (scheduler or "").startswith("tls://"):
-        raise click.UsageError("--tls-ca-file/--tls-cert/--tls-key need --scheduler tls://...")
-    if (scheduler or "").startswith("tls://") and not (tls_ca_file and tls_cert):
-        raise click.UsageError("a tls:// scheduler needs --tls-ca-file and --tls-cert")
-    if scheduler is not None and workers is not None:
-        raise click.UsageError("--workers sizes the local cluster; it cannot be used with "
-                               "--scheduler")
+    security = batch_security(scheduler, tls_ca_file, tls_cert, tls_key, workers)
 
-    from hsi.batch import REPORT_NAME, run_batch, tls_security
-
-    security = tls_security(tls_ca_file, tls_cert, tls_key) if tls_cert else None
+    from hsi.batch import run_batch
 
     report = run_batch(manifest, output, method=method, model=model, scheduler=scheduler,
                        workers=workers, retries=retries, progress=True, device=device, seed=seed,
                        wait=wait, security=security)
-    click.echo(report.table())
-    click.echo(f"report: {report.out_dir}/{REPORT_NAME}")
-    ctx.exit(report.exit_code)
+    finish(ctx, report)

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fuse-batch": ("hsi.cli.fuse_batch", "fuse_batch", "Fuse many scenes on Dask."),
     "fusion": ("hsi.cli.fusion", "fusion", "Train INFN fusion models."),
     "classify": ("hsi.cli.classify", "classify", "Train, predict and evaluate classifiers."),
+    "classify-batch": ("hsi.cli.classify_batch", "classify_batch",
+                       "Classify many scenes on Dask."),
     "cluster": ("hsi.cli.cluster", "cluster", "Cluster a scene's pixels without labels."),
     "cluster-evaluate": ("hsi.cli.cluster", "cluster_evaluate",
                          "Score a cluster map: ACC, NMI, ARI."),

@@ -46,8 +46,9 @@ def simulate(cube: str, out_dir: str, ratio: int | None, sensor: str, psf_sigma:
     from hsi.simulate import SIMULATION_FILES, simulate_files
 
     check_outputs([Path(out_dir) / name for name in SIMULATION_FILES], [cube])
-    ref = hsi.open(cube, var=var)
-    paths = simulate_files(ref, out_dir, ratio, sensor, psf_sigma, device=device)
+    ref = hsi.open(cube, var=var, lazy=True)  # read by tiles (GeoTIFF/ENVI)
+    paths = simulate_files(ref, out_dir, ratio, sensor, psf_sigma, device=device,
+                           progress=True)
     for key, path in paths.items():
         c = hsi.open(path, lazy=True)
         click.echo(f"{key:<10} {c.bands:>4} bands × {c.height} × {c.width}  {path}")

@@ -14,6 +14,9 @@ import numpy as np
 from hsi.classification.features import PCA_MAX_PIXELS, PcaTransform, fit_pca, valid_mask
 from hsi.errors import DataError, FormatError, ShapeError
 
+#: Window radii of the neighbourhood means appended to each pixel's scores by default.
+SPATIAL_RADII: tuple = (1,)
+
 #: Bytes of cube data read at a time when computing features (whole rows).
 BLOCK_BYTES = 64 * 2**20
 
@@ -32,13 +35,16 @@ class PixelFeatures:
     pca : PcaTransform
         The projection (``scale`` constant over components).
     spatial : bool
-        Whether :meth:`pixels` appends the 3×3 neighbourhood mean of the scores.
+        Whether :meth:`pixels` appends neighbourhood means of the scores.
+    radii : tuple of int
+        Window radii ``r`` of those means (a ``(2r+1)²`` window each), in order.
     """
 
     image: np.ndarray
     valid: np.ndarray
     pca: PcaTransform
     spatial: bool = True
+    radii: tuple = SPATIAL_RADII
 
     @property
     def n_pixels(self) -> int:
@@ -61,11 +67,25 @@ class PixelFeatures:
         out[:, ~self.valid] = 0
         return out
 
-    def pixels(self) -> np.ndarray:
-        """Feature matrix of the valid pixels (row-major order), ``(N, C)`` or ``(N, 2C)``."""
+    @property
+    def n_spectral(self) -> int:
+        """Leading columns of :meth:`pixels` that are the pixel's own scores."""
+        return int(self.image.shape[0])
+
+    def stacked(self) -> np.ndarray:
+        """The scores and their neighbourhood means as one image, ``(C (1 + len(radii)), H, W)``
+        (just the scores without ``spatial``)."""
         parts = [self.image]
         if self.spatial:
-            parts.append(self.smoothed())
+            parts += [self.smoothed(r) for r in self.radii]
+        return np.concatenate(parts, axis=0) if len(parts) > 1 else self.image
+
+    def pixels(self) -> np.ndarray:
+        """Feature matrix of the valid pixels (row-major order): the scores then each
+        neighbourhood mean, ``(N, C (1 + len(radii)))`` (``(N, C)`` without ``spatial``)."""
+        parts = [self.image]
+        if self.spatial:
+            parts += [self.smoothed(r) for r in self.radii]
         return np.ascontiguousarray(
             np.concatenate([p[:, self.valid] for p in parts], axis=0).T, dtype=np.float32)
 
@@ -90,7 +110,7 @@ def check_cube(cube) -> tuple[int, int, int]:
 
 
 def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
-                   seed: int = 0) -> PixelFeatures:
+                   radii: tuple | None = None, seed: int = 0) -> PixelFeatures:
     """Compute :class:`PixelFeatures` of a cube.
 
     Parameters
@@ -100,7 +120,9 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
     n_components : int
         PCA components kept (at most ``bands``).
     spatial : bool
-        Append the 3×3 neighbourhood mean to each pixel's scores.
+        Append neighbourhood means to each pixel's scores.
+    radii : tuple of int, optional
+        Their window radii; default :data:`SPATIAL_RADII`.
     seed : int
         Seeds the pixel subset the PCA is fitted on.
 
@@ -154,4 +176,5 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
         block = np.asarray(data[:, r0:r0 + rows, :])
         image[:, r0:r0 + rows] = pca.transform(block, valid[r0:r0 + rows])
     image[:, ~valid] = 0
-    return PixelFeatures(image=image, valid=valid, pca=pca, spatial=spatial)
+    radii = SPATIAL_RADII if radii is None else tuple(int(r) for r in radii)
+    return PixelFeatures(image=image, valid=valid, pca=pca, spatial=spatial, radii=radii)

@@ -20,8 +20,10 @@ so the tiled result equals the untiled one:
 ``cnmf`` learns its endmembers per tile; with more than one tile its result differs from an
 untiled run (a warning says so).
 
-Reading runs in a background thread one batch of tiles ahead and writing (compression) in
-another, so I/O overlaps compute. On CUDA, tiles of the same shape are stacked into batches of
+Tiling, reading (each input opened once), the first pass, the read-ahead and writer threads,
+progress and cancellation are the scene engine's (:mod:`hsi.engine`); this module supplies
+what is particular to fusion: the receptive field, the statistics and the batched compute.
+On CUDA, tiles of the same shape are stacked into batches of
 :data:`CUDA_TILE_BATCH`, staged in pinned memory and copied on a side stream (the copy of the
 next batch overlaps the current one's compute), and results come back asynchronously; on CPU
 tiles go one at a time and torch keeps its default of one thread per core.
@@ -29,20 +31,19 @@ tiles go one at a time and torch keeps its default of one thread per core.
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
 import logging
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 from rasterio.windows import Window
 
 from hsi.cube import Cube
-from hsi.tiling import Tile, align_up, crop_to_core, tile_windows
+from hsi.engine import SceneProgress, WindowReader, run_tiles, scene_pass, tile_batches
+from hsi.progress import ProgressCallback
+from hsi.tiling import Tile, align_up, crop_to_core, spread_windows, tile_windows
 
 __all__ = [
     "CUDA_TILE_BATCH",
@@ -54,9 +55,6 @@ __all__ = [
     "receptive_field",
     "tile_batches",
 ]
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -137,99 +135,9 @@ def receptive_field(method: str, ratio: int, model=None) -> int:
 
 
 # --------------------------------------------------------------------------------- reading
-@contextlib.contextmanager
-def _reading(path: Path) -> Iterator[None]:
-    """Turn a low-level read failure (GDAL, a memory map...) into a one-line HsiIOError."""
-    from hsi.errors import HsiError, HsiIOError
-
-    try:
-        yield
-    except HsiError:
-        raise
-    except (OSError, ValueError, RuntimeError) as exc:
-        from hsi.io.atomic import _cause
-
-        text = _cause(exc) or type(exc).__name__  # GDAL's message, behind rasterio's own
-        # no chained cause: the error must pickle to cross Dask process boundaries intact
-        raise HsiIOError(f"{path}: read failed ({text})") from None
-
-
-class _WindowReader:
-    """Windowed reads of one input, opened once: GeoTIFF/ENVI lazily (each window read from the
-    file through the cube's file view, :func:`hsi.io.indexing.load_window`), other formats into
-    memory."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        from hsi.io import open as open_cube
-
-        self.path = Path(path)
-        self.cube = open_cube(self.path, lazy=True)  # mat and CAVE are read into memory
-        self.windowed = self.cube.is_lazy
-
-    def scale(self) -> float:
-        """Divisor to reflectance of the whole input (a strided subsample when lazy)."""
-        from hsi.degrade import reflectance_scale
-
-        with _reading(self.path):
-            return reflectance_scale(self.cube)
-
-    def read(self, window) -> Cube:
-        """The pixels of ``window`` in memory, without georeference."""
-        from hsi.io.indexing import load_window
-
-        with _reading(self.path):
-            data = load_window(self.cube, window).data
-        # tiles carry no georeference: the scene was checked once, and a tile of a file
-        # without georeference would otherwise look georeferenced (shifted identity)
-        return self.cube.with_data(data, crs=None, transform=None)
-
-
-def _read_ahead(fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
-    """Yield ``(item, fn(item))``, computing the next item's ``fn`` in a thread meanwhile."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsi-read")
-    try:
-        pending = pool.submit(fn, items[0]) if items else None
-        for i, item in enumerate(items):
-            result = pending.result()
-            pending = pool.submit(fn, items[i + 1]) if i + 1 < len(items) else None
-            yield item, result
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _tile_pairs(lr: _WindowReader, hr: _WindowReader,
-                tiles: list[Tile]) -> Iterator[tuple[Tile, Cube, Cube]]:
-    """Yield ``(tile, lr_cube, hr_cube)``, reading the next tile in a thread meanwhile."""
-    for t, (lr_t, hr_t) in _read_ahead(lambda t: (lr.read(t.lr_read), hr.read(t.read)), tiles):
-        yield t, lr_t, hr_t
-
-
-def tile_batches(tiles: Sequence[Tile], size: int) -> list[list[Tile]]:
-    """Group consecutive tiles whose read windows have the same shape, ``size`` at most.
-
-    Parameters
-    ----------
-    tiles : sequence of Tile
-        In scene order.
-    size : int
-        Largest batch (1: every tile alone).
-
-    Returns
-    -------
-    list of list of Tile
-        Every tile exactly once, in order; the tiles of one batch can be stacked.
-    """
-    def shape(t: Tile) -> tuple[int, ...]:
-        return tuple(int(v) for v in (t.read.height, t.read.width, t.lr_read.height,
-                                      t.lr_read.width))
-
-    batches: list[list[Tile]] = []
-    for t in tiles:
-        if batches and len(batches[-1]) < size and shape(batches[-1][0]) == shape(t):
-            batches[-1].append(t)
-        else:
-            batches.append([t])
-    return batches
+def _tile_pairs(lr: WindowReader, hr: WindowReader, t: Tile) -> tuple[Cube, Cube]:
+    """The LR and HR reads of one tile."""
+    return lr.read(t.lr_read), hr.read(t.read)
 
 
 class _TileBatch:
@@ -312,27 +220,26 @@ def _lr_core(t: Tile, ratio: int) -> tuple[slice, slice]:
     return slice(r0, r0 + h), slice(c0, c0 + w)
 
 
-def _scene_statistics(kind: str, lr: _WindowReader, hr: _WindowReader, tiles: list[Tile],
-                      ratio: int, scales: tuple[float, float], progress: bool):
-    """Statistics of the whole scene from per-tile moments (one pass over the inputs).
+def _scene_statistics(kind: str, lr: WindowReader, hr: WindowReader, tiles: list[Tile],
+                      ratio: int, scales: tuple[float, float], bar: SceneProgress):
+    """Statistics of the whole scene from per-tile moments (the engine's first pass).
 
     ``kind`` ``"glp"``: the GLP regression gains, shape (C, m); ``"gsa"``: the
     :class:`hsi.fusion.baselines.GsaStatistics`.
     """
-    from tqdm.auto import tqdm
-
     from hsi.fusion.api import glp_moments, gsa_statistics
 
     moments = glp_moments if kind == "glp" else gsa_statistics
-    total = None
-    with tqdm(total=len(tiles), desc=f"{kind.upper()} statistics", unit="tile",
-              disable=not progress, leave=False) as bar:
-        for t, lr_t, hr_t in _tile_pairs(lr, hr, tiles):
-            rows, cols = _lr_core(t, ratio)
-            m = moments(lr_t, hr_t, ratio=ratio, scales=scales, rows=rows, cols=cols)
-            total = m if total is None else total + m
-            bar.update(1)
-    return total.solve()[0] if kind == "glp" else total
+    total: list = []
+
+    def add(t: Tile, pair: tuple[Cube, Cube]) -> None:
+        rows, cols = _lr_core(t, ratio)
+        m = moments(*pair, ratio=ratio, scales=scales, rows=rows, cols=cols)
+        total[:] = [m if not total else total[0] + m]
+
+    bar.describe(f"{kind.upper()} statistics")
+    scene_pass(tiles, lambda t: _tile_pairs(lr, hr, t), add, bar=bar)
+    return total[0].solve()[0] if kind == "glp" else total[0]
 
 
 def fit_windows(height: int, width: int, ratio: int) -> list[tuple[Window, Window]]:
@@ -363,17 +270,8 @@ def fit_windows(height: int, width: int, ratio: int) -> list[tuple[Window, Windo
     if height <= FIT_WINDOW and width <= FIT_WINDOW:
         return [pair(0, 0, height, width)]
     size = align_up(max(FIT_TILE, ratio * min_fit_size(ratio)), ratio)
-    h, w = min(size, height // ratio * ratio), min(size, width // ratio * ratio)
-    grid = math.isqrt(FIT_TILES)
-    windows = []
-    for i in range(grid):
-        for j in range(grid):
-            r0 = int((i + 0.5) * height / grid - h / 2)
-            c0 = int((j + 0.5) * width / grid - w / 2)
-            r0 = min(max(r0, 0), height - h) // ratio * ratio
-            c0 = min(max(c0, 0), width - w) // ratio * ratio
-            windows.append(pair(r0, c0, h, w))
-    return list(dict.fromkeys(windows))  # a thin scene can give the same window twice
+    return [pair(int(w.row_off), int(w.col_off), int(w.height), int(w.width))
+            for w in spread_windows(height, width, size, FIT_TILES, ratio)]
 
 
 # ------------------------------------------------------------------------------- driver
@@ -403,6 +301,7 @@ def fuse_files(
     fit_steps: int | None = None,
     fit_minutes: float | None = None,
     batch: int | None = None,
+    callback: ProgressCallback | None = None,
 ) -> Path:
     """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
 
@@ -434,6 +333,11 @@ def fuse_files(
     seed : int
     progress : bool
         Progress bar over tiles on stderr.
+    callback : callable, optional
+        ``callback(done, total)`` (:mod:`hsi.progress`) over the tiles of every pass (the
+        statistics pass of ``glp``/``gsa``, then fusion); ``done == total`` once every tile
+        is written. Return ``True`` to stop: :class:`~hsi.errors.Cancelled` is raised and
+        nothing is left at ``out_path``.
     fit_steps, fit_minutes : optional
         Budget of ``fit_scene``.
     batch : int, optional
@@ -454,10 +358,11 @@ def fuse_files(
         Unknown method or a model that does not fit the bands.
     HsiIOError, FormatError
         Unreadable inputs or unwritable output (nothing is left at ``out_path``).
+    Cancelled
+        When ``callback`` returns ``True`` (nothing is left at ``out_path``).
     """
     import rasterio
     import torch
-    from tqdm.auto import tqdm
 
     from hsi.device import pick_device, seed_everything
     from hsi.errors import ModelError
@@ -477,8 +382,8 @@ def fuse_files(
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
         out_path = Path(out_path)
         clean_stale_temporaries(out_path)  # left by a killed earlier run of this output
-        lr = _WindowReader(lr_path)
-        hr = _WindowReader(hr_path)
+        lr = WindowReader(lr_path)
+        hr = WindowReader(hr_path)
         r = check_pair(lr.cube, hr.cube, ratio)
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
@@ -502,14 +407,10 @@ def fuse_files(
                              lr_height=lr.cube.height, lr_width=lr.cube.width,
                              min_read=min_tile_read(r))
 
-        gains = gsa_stats = None
         needs_gains = method == "glp" or (
             method == "infn" and getattr(net.config, "base", None) == "glp")
-        if needs_gains and len(tiles) > 1:
-            gains = _scene_statistics("glp", lr, hr, tiles, r, scales, progress)
-        if method == "gsa" and len(tiles) > 1:
-            gsa_stats = _scene_statistics("gsa", lr, hr, tiles, r, scales, progress)
-        release_free_memory()
+        passes = [kind for kind, wanted in (("glp", needs_gains), ("gsa", method == "gsa"))
+                  if wanted and len(tiles) > 1]
         if method in _GLOBAL_METHODS and len(tiles) > 1:
             log.warning("%s estimates its statistics per tile: with %d tiles the result differs "
                         "from an untiled run (tile=%d makes it one tile)", method, len(tiles),
@@ -524,31 +425,27 @@ def fuse_files(
             return _TileBatch([lr.read(t.lr_read) for t in group],
                               [hr.read(t.read) for t in group], scales, dev, stream)
 
+        def compute(group: list[Tile], staged: _TileBatch) -> Callable[[], np.ndarray]:
+            seed_everything(seed)
+            lr_b, msi_b = staged.tensors()
+            with torch.no_grad():
+                est = estimate(method, lr_b, msi_b, r, model=net, glp_gains=stats.get("glp"),
+                               gsa_statistics=stats.get("gsa"))
+            return _to_host(est.mul_(scales[0]))
+
         block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
             1, min(hr.cube.height, hr.cube.width, 256) // 16)
-        with GeoTiffTileWriter(out_path, bands=lr.cube.bands, height=hr.cube.height,
-                               width=hr.cube.width, dtype="float32", crs=hr.cube.crs,
-                               transform=hr.cube.transform, nodata=None,
-                               wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
-                               tile=block) as writer, \
-                tqdm(total=len(tiles), desc=f"fuse {method}", unit="tile", disable=not progress,
-                     leave=False) as bar:
-            # one writer thread: compression of batch i overlaps the fusion of batch i + 1;
-            # at most one batch waits, so memory stays bounded
-            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hsi-write") as pool:
-                pending: list[concurrent.futures.Future] = []
-                for group, staged in _read_ahead(stage, batches):
-                    seed_everything(seed)
-                    lr_b, msi_b = staged.tensors()
-                    with torch.no_grad():
-                        est = estimate(method, lr_b, msi_b, r, model=net, glp_gains=gains,
-                                       gsa_statistics=gsa_stats)
-                    result = _to_host(est.mul_(scales[0]))
-                    del est
-                    while pending:
-                        pending.pop(0).result()
-                    pending.append(pool.submit(_write_batch, writer, group, result))
-                    bar.update(len(group))
-                for f in pending:
-                    f.result()
+        with SceneProgress(len(tiles) * (1 + len(passes)), what=f"fuse {method}",
+                           progress=progress, callback=callback) as bar:
+            stats = {kind: _scene_statistics(kind, lr, hr, tiles, r, scales, bar)
+                     for kind in passes}
+            release_free_memory()
+            bar.describe(f"fuse {method}")
+            with GeoTiffTileWriter(out_path, bands=lr.cube.bands, height=hr.cube.height,
+                                   width=hr.cube.width, dtype="float32", crs=hr.cube.crs,
+                                   transform=hr.cube.transform, nodata=None,
+                                   wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
+                                   tile=block) as writer:
+                run_tiles(batches, stage, compute,
+                          lambda group, result: _write_batch(writer, group, result), bar=bar)
         return out_path

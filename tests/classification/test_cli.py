@@ -177,3 +177,43 @@ def test_any_class_codes_round_trip(files, tmp_path, salinas_crop):
     res = invoke("evaluate", out, tmp_path / "split" / "test.tif")
     assert res.exit_code == 0, res.output
     assert float(res.output.split("OA ")[1].split(" %")[0]) > 50.0
+
+
+def test_predict_reads_a_lazy_file_by_tiles_like_the_whole_scene(files, tmp_path):
+    """The scene engine: a lazy cube read window by window, 4 tiles == one in-memory run."""
+    from hsi.classification.pipeline import classify_to_files, load_classifier
+    from hsi.io.labels import read_class_map
+
+    clf = load_classifier(files["model"], device="cpu")
+    lazy = hsi.open(files["cube"], lazy=True)
+    assert lazy.is_lazy
+    calls = []
+    summary = classify_to_files(clf, lazy, tmp_path / "map.tif", use_crf=False, tile=32,
+                                probabilities=tmp_path / "p.tif",
+                                callback=lambda done, total: calls.append((done, total)))
+    whole, prob = clf.predict(hsi.open(files["cube"]), use_crf=False, tile=512)
+    written, _, _ = read_class_map(tmp_path / "map.tif")
+    to_code = np.asarray([0, *clf.codes])
+    np.testing.assert_array_equal(written, to_code[whole])
+    np.testing.assert_allclose(hsi.open(tmp_path / "p.tif").data, prob, atol=1e-6)
+    assert calls == [(i, 4) for i in range(5)]  # 42 × 64 pixels in 32² tiles
+    assert summary["pixels"] + summary["nodata"] == 42 * 64
+
+
+def test_predict_cancel_between_tiles_writes_nothing(files, tmp_path):
+    from hsi.classification.pipeline import classify_to_files, load_classifier
+    from hsi.errors import Cancelled
+
+    clf = load_classifier(files["model"], device="cpu")
+    calls = []
+
+    def stop_after_two(done, total):
+        calls.append(done)
+        return done == 2
+
+    with pytest.raises(Cancelled, match="predicting cancelled after 2 of 4"):
+        classify_to_files(clf, hsi.open(files["cube"], lazy=True), tmp_path / "map.tif",
+                          use_crf=False, tile=32, uncertainty=tmp_path / "u.tif",
+                          callback=stop_after_two)
+    assert calls == [0, 1, 2]
+    assert list(tmp_path.iterdir()) == []

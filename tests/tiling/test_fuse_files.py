@@ -126,11 +126,11 @@ class TestEachInputOpenedOnce:
         """One read of just the window per tile, no per-chunk dask tasks."""
         from rasterio.windows import Window
 
-        from hsi.fusion.scene import _WindowReader
+        from hsi.engine import WindowReader
         from hsi.io.geotiff import GeoTiffArray
 
         lr_path, _, lr, _ = pair_files
-        reader = _WindowReader(lr_path)
+        reader = WindowReader(lr_path)
         assert reader.windowed and reader.cube.is_lazy
         real, keys = GeoTiffArray.__getitem__, []
 

@@ -115,3 +115,14 @@ def test_thin_edge_tiles_read_further_into_the_scene():
         assert read.col_off % 4 == 0 and read.row_off % 4 == 0
         assert read.col_off <= c0 and read.col_off + read.width >= c0 + core.width
     assert (covered == 1).all()
+
+
+def test_spread_windows_cover_the_grid_cells_inside_the_scene():
+    from rasterio.windows import Window
+
+    from hsi.tiling import spread_windows
+
+    wins = spread_windows(100, 60, 20, 4, ratio=4)
+    assert wins == [Window(4, 12, 20, 20), Window(32, 12, 20, 20), Window(4, 64, 20, 20),
+                    Window(32, 64, 20, 20)]
+    assert spread_windows(10, 10, 20, 16) == [Window(0, 0, 10, 10)]  # small scene: once

@@ -1,0 +1,140 @@
+"""The tiled driver: read ahead, compute, write behind; progress and cancellation.
+
+>>> with SceneProgress(len(tiles), what="predict") as bar:             # doctest: +SKIP
+...     run_tiles(tiles, lambda t: reader.read(t.read), compute, write, bar=bar)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from hsi.engine.reader import read_ahead
+from hsi.progress import ProgressCallback, report_progress
+from hsi.tiling import Tile
+
+__all__ = ["SceneProgress", "run_tiles", "scene_pass", "tile_batches"]
+
+T = TypeVar("T")
+
+
+class SceneProgress:
+    """Steps of a scene job (tiles of every pass): a tqdm bar and the caller's callback.
+
+    Parameters
+    ----------
+    total : int
+        Steps of all passes together.
+    what : str
+        The bar's label and the job's name in the :class:`~hsi.errors.Cancelled` message.
+    progress : bool
+        Show the tqdm bar on stderr.
+    callback : callable, optional
+        ``callback(done, total)`` (:mod:`hsi.progress`), called with ``done = 0`` on entry and
+        after every step; returning ``True`` raises :class:`~hsi.errors.Cancelled`.
+    """
+
+    def __init__(self, total: int, *, what: str = "scene", progress: bool = True,
+                 callback: ProgressCallback | None = None) -> None:
+        self.total, self.what, self.done = int(total), what, 0
+        self.callback, self.show = callback, progress
+        self.bar = None
+
+    def __enter__(self) -> SceneProgress:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.total, desc=self.what, unit="tile",
+                        disable=not self.show or self.total < 2, leave=False)
+        report_progress(self.callback, 0, self.total, self.what)
+        return self
+
+    def describe(self, text: str) -> None:
+        """Label of the current pass on the bar."""
+        if self.bar is not None:
+            self.bar.set_description(text)
+
+    def advance(self, steps: int = 1) -> None:
+        """Count ``steps`` more done; raise :class:`~hsi.errors.Cancelled` when asked to stop."""
+        self.done = min(self.total, self.done + int(steps))
+        if self.bar is not None:
+            self.bar.update(int(steps))
+        report_progress(self.callback, self.done, self.total, self.what)
+
+    def __exit__(self, *exc) -> bool:
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+
+def _size(item) -> int:
+    """Steps an item counts for: a batch of tiles counts each tile."""
+    return len(item) if isinstance(item, list) else 1
+
+
+def scene_pass(items: Sequence[T], read: Callable[[T], Any],
+               step: Callable[[T, Any], None], *, bar: SceneProgress | None = None) -> None:
+    """One pass over the scene without output (global statistics): ``step(item, read(item))``.
+
+    The next item is read in a thread while ``step`` runs on the current one.
+    """
+    for item, data in read_ahead(read, items):
+        step(item, data)
+        if bar is not None:
+            bar.advance(_size(item))
+
+
+def run_tiles(items: Sequence[T], read: Callable[[T], Any], compute: Callable[[T, Any], Any],
+              write: Callable[[T, Any], None], *, bar: SceneProgress | None = None) -> None:
+    """Read, compute and write every item (a :class:`~hsi.tiling.Tile` or a batch of them).
+
+    ``read(item)`` runs in a read-ahead thread (one item ahead), ``compute(item, data)`` in
+    the calling thread, ``write(item, result)`` in a writer thread (one item behind), so I/O
+    overlaps compute while at most three items are in memory. ``bar`` advances once an item
+    is written; a cancel (or any error) stops after the item in hand: the threads are drained
+    and the error propagates, so outputs written atomically never appear.
+    """
+    # one writer thread: writing item i overlaps the compute of item i + 1; at most one waits
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hsi-write") as pool:
+        pending: tuple[T, concurrent.futures.Future] | None = None
+        for item, data in read_ahead(read, items):
+            result = compute(item, data)
+            del data
+            if pending is not None:
+                pending[1].result()
+                if bar is not None:
+                    bar.advance(_size(pending[0]))
+            pending = (item, pool.submit(write, item, result))
+            del result
+        if pending is not None:
+            pending[1].result()
+            if bar is not None:
+                bar.advance(_size(pending[0]))
+
+
+def tile_batches(tiles: Sequence[Tile], size: int) -> list[list[Tile]]:
+    """Group consecutive tiles whose read windows have the same shape, ``size`` at most.
+
+    Parameters
+    ----------
+    tiles : sequence of Tile
+        In scene order.
+    size : int
+        Largest batch (1: every tile alone).
+
+    Returns
+    -------
+    list of list of Tile
+        Every tile exactly once, in order; the tiles of one batch can be stacked.
+    """
+    def shape(t: Tile) -> tuple[int, ...]:
+        return tuple(int(v) for v in (t.read.height, t.read.width, t.lr_read.height,
+                                      t.lr_read.width))
+
+    batches: list[list[Tile]] = []
+    for t in tiles:
+        if batches and len(batches[-1]) < size and shape(batches[-1][0]) == shape(t):
+            batches[-1].append(t)
+        else:
+            batches.append([t])
+    return batches

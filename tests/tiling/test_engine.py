@@ -1,0 +1,156 @@
+"""The scene engine (:mod:`hsi.engine`): threads, progress, cancellation, halos, atomic output."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from rasterio.windows import Window
+
+import hsi
+from hsi.engine import SceneProgress, WindowReader, run_tiles, scene_pass
+from hsi.errors import Cancelled
+from hsi.tiling import crop_to_core, tile_windows
+
+
+def test_reads_ahead_and_writes_behind_in_order():
+    tiles = tile_windows(40, 30, tile=16)
+    seen = {"read": [], "compute": [], "write": []}
+
+    def read(t):
+        seen["read"].append((t.index, threading.current_thread().name))
+        return t.index * 10
+
+    def compute(t, data):
+        seen["compute"].append((t.index, threading.current_thread().name))
+        return data + 1
+
+    def write(t, result):
+        seen["write"].append((t.index, result, threading.current_thread().name))
+
+    calls = []
+    with SceneProgress(len(tiles), progress=False,
+                       callback=lambda d, n: calls.append((d, n))) as bar:
+        run_tiles(tiles, read, compute, write, bar=bar)
+    assert [i for i, _ in seen["read"]] == list(range(len(tiles)))
+    assert all(name.startswith("hsi-read") for _, name in seen["read"])
+    assert all(name == threading.current_thread().name for _, name in seen["compute"])
+    assert [(i, r) for i, r, _ in seen["write"]] == [(t.index, t.index * 10 + 1) for t in tiles]
+    assert all(name.startswith("hsi-write") for *_, name in seen["write"])
+    assert calls == [(i, len(tiles)) for i in range(len(tiles) + 1)]
+
+
+def test_cancel_stops_between_tiles_and_leaves_no_file(tmp_path):
+    from hsi.io.geotiff import GeoTiffTileWriter
+
+    tiles = tile_windows(64, 64, tile=16)
+    computed = []
+
+    def compute(t, _):
+        computed.append(t.index)
+        return np.full((1, int(t.core.height), int(t.core.width)), t.index, np.float32)
+
+    with pytest.raises(Cancelled, match="job cancelled after 3 of 16"):
+        with SceneProgress(len(tiles), what="job", progress=False,
+                           callback=lambda done, total: done == 3) as bar, \
+                GeoTiffTileWriter(tmp_path / "out.tif", bands=1, height=64, width=64,
+                                  dtype="float32", crs=None, transform=None, nodata=None,
+                                  wavelengths=None, fwhm=None, tile=16) as writer:
+            run_tiles(tiles, lambda t: None, compute,
+                      lambda t, r: writer.write(r, t.core), bar=bar)
+    assert computed == [0, 1, 2, 3]  # stopped once tile 2 was written, tile 3 in hand
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_halo_tiles_equal_the_untiled_filter(tmp_path):
+    """A 5×5 mean filter over a real crop: halo-2 tiles read from a lazy file == whole image."""
+    from scipy.ndimage import uniform_filter
+
+    from hsi.data import sample_cube
+
+    cube = sample_cube()
+    crop = cube.with_data(np.asarray(cube.data[:8, :50, :45], dtype=np.float32),
+                          wavelengths=cube.wavelengths[:8], fwhm=None)
+    path = hsi.save(crop, tmp_path / "crop.tif")
+    reader = WindowReader(path)
+    assert reader.cube.is_lazy
+    want = uniform_filter(crop.data, size=(1, 5, 5), mode="reflect")
+    got = np.zeros_like(want)
+    tiles = tile_windows(50, 45, tile=12, overlap=2)
+
+    def compute(t, part):
+        # reflect only at the scene's border, as the whole-image filter does
+        return crop_to_core(uniform_filter(part.data, size=(1, 5, 5), mode="reflect"), t)
+
+    def write(t, result):
+        got[:, int(t.core.row_off):int(t.core.row_off + t.core.height),
+            int(t.core.col_off):int(t.core.col_off + t.core.width)] = result
+
+    run_tiles(tiles, lambda t: reader.read(t.read), compute, write)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+def test_scene_pass_accumulates_every_tile_once():
+    tiles = tile_windows(33, 20, tile=8)
+    total = []
+    scene_pass(tiles, lambda t: t.pixels, lambda t, n: total.append(n))
+    assert sum(total) == 33 * 20
+
+
+def test_window_reader_reads_a_cube_in_memory():
+    from hsi.data import sample_cube
+
+    cube = sample_cube()
+    part = WindowReader(cube).read(Window(3, 4, 5, 6))
+    np.testing.assert_array_equal(part.data, np.asarray(cube.data)[:, 4:10, 3:8])
+    assert part.transform is None
+
+
+def test_fuse_files_reports_both_passes_and_cancels(pair_files, tmp_path):
+    from hsi.fusion.scene import fuse_files
+
+    lr_path, hr_path, _, _ = pair_files
+    calls = []
+    fuse_files(lr_path, hr_path, tmp_path / "a.tif", method="glp", tile=32, progress=False,
+               device="cpu", callback=lambda d, n: calls.append((d, n)))
+    assert calls == [(i, 8) for i in range(9)]  # 4 tiles: GLP statistics, then fusion
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(Cancelled, match="fuse glp cancelled after 5 of 8"):
+        fuse_files(lr_path, hr_path, out / "b.tif", method="glp", tile=32, progress=False,
+                   device="cpu", callback=lambda d, n: d == 5)
+    assert list(out.iterdir()) == []
+
+
+class TestClusterFileByTiles:
+    """``cluster_file(tiled=True)``: fit on a sample, assign tile by tile with a halo."""
+
+    def test_any_tile_size_gives_the_same_map(self, tmp_path):
+        from hsi.clustering import cluster_file
+        from hsi.data.shipped import CUBE_PATH
+        from hsi.io.labels import read_class_map
+
+        a = cluster_file(CUBE_PATH, 4, tmp_path / "a.tif", tiled=True, tile=1024,
+                         progress=False, device="cpu")
+        calls = []
+        b = cluster_file(CUBE_PATH, 4, tmp_path / "b.tif", tiled=True, tile=24, progress=False,
+                         device="cpu", confidence=tmp_path / "conf.tif",
+                         callback=lambda d, n: calls.append((d, n)))
+        np.testing.assert_array_equal(a.labels, b.labels)
+        np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-6)
+        assert set(np.unique(b.labels)) == {1, 2, 3, 4} and b.info["tiles"] == 16
+        assert calls == [(i, 18) for i in range(19)]  # fit, 16 tiles, writing
+        labels, _, _ = read_class_map(tmp_path / "b.tif")
+        np.testing.assert_array_equal(labels, b.labels)
+        np.testing.assert_array_equal(hsi.open(tmp_path / "conf.tif").data[0], b.confidence)
+
+    def test_cancel_writes_nothing(self, tmp_path):
+        from hsi.clustering import cluster_file
+        from hsi.data.shipped import CUBE_PATH
+
+        with pytest.raises(Cancelled, match="clustering cancelled after 4 of 18"):
+            cluster_file(CUBE_PATH, 4, tmp_path / "c.tif", tiled=True, tile=24,
+                         confidence=tmp_path / "conf.tif", progress=False, device="cpu",
+                         callback=lambda d, n: d == 4)
+        assert list(tmp_path.iterdir()) == []
