@@ -312,7 +312,7 @@ def fuse_files(
         :func:`hsi.open` reads; GeoTIFF and ENVI are read window by window).
     out_path : path
         Output GeoTIFF: float32 ``(bands, H, W)`` on the HR-MSI grid (CRS, transform), with
-        the LR-HSI's wavelengths/FWHM, in the LR-HSI's units; tiled, deflate-compressed,
+        the LR-HSI's wavelengths/FWHM, in the LR-HSI's units; tiled, ZSTD-compressed,
         BigTIFF when needed. Written atomically.
     method : str
         ``"infn"`` or a baseline (``"glp"``, ``"gsa"``, ``"cnmf"``, ``"bicubic"``).

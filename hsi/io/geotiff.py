@@ -330,11 +330,15 @@ def compression_threads() -> int:
 
 def geotiff_profile(*, bands: int, height: int, width: int, dtype, crs, transform, nodata,
                     tile: int = 256) -> dict:
-    """The creation profile hsikit writes: tiled, deflate, predictor, BigTIFF if safer.
+    """The creation profile hsikit writes: tiled, ZSTD level 1, predictor, BigTIFF if safer.
 
-    Tiles are deflated by :func:`compression_threads` GDAL worker threads (the GTiff
-    ``NUM_THREADS`` creation option), so writing a scene is not bound by one core's deflate;
-    the pixels, compression and predictor are those of a single-threaded write.
+    ZSTD level 1 was chosen by measurement: a 204-band 512² float32 scene took 1.95 s and
+    10.0 MB against 13.2 s / 32.3 MB with deflate and 20.9 s / 107 MB with LZW (same
+    predictor, 256² tiles, a loaded 2-core machine). GDAL ≥ 2.3, QGIS and rasterio read it;
+    a reader without ZSTD (MATLAB's ``Tiff``) can take ``hsi convert`` to ENVI. Tiles are
+    compressed by :func:`compression_threads` GDAL worker threads (the GTiff ``NUM_THREADS``
+    creation option); the pixels, compression and predictor are those of a single-threaded
+    write.
     """
     dtype = np.dtype(dtype)
     if dtype.kind == "f":
@@ -347,7 +351,7 @@ def geotiff_profile(*, bands: int, height: int, width: int, dtype, crs, transfor
         "driver": "GTiff", "count": bands, "height": height, "width": width,
         "dtype": dtype.name, "crs": crs, "transform": transform or Affine.identity(),
         "nodata": nodata, "tiled": True, "blockxsize": tile, "blockysize": tile,
-        "compress": "deflate", "predictor": predictor, "BIGTIFF": "IF_SAFER",
+        "compress": "zstd", "zstd_level": 1, "predictor": predictor, "BIGTIFF": "IF_SAFER",
         "interleave": "band", "photometric": "MINISBLACK",
         "num_threads": str(compression_threads()),
     }
@@ -451,7 +455,7 @@ def _block_windows(height: int, width: int, rows: int):
 
 
 def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256) -> Path:
-    """Write ``cube`` as a tiled, deflate-compressed GeoTIFF, atomically.
+    """Write ``cube`` as a tiled, ZSTD-compressed GeoTIFF (:func:`geotiff_profile`), atomically.
 
     Rows are written in strips of whole tiles, so a lazy cube is never loaded at once.
 

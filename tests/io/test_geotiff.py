@@ -62,7 +62,7 @@ class TestRoundTrip:
         with rasterio.open(out) as src:
             assert src.profile["tiled"] and src.block_shapes[0] == (256, 256)
             structure = src.tags(ns="IMAGE_STRUCTURE")
-            assert structure["COMPRESSION"] == "DEFLATE"
+            assert structure["COMPRESSION"] == "ZSTD"
             assert structure["PREDICTOR"] == predictor
         assert out.read_bytes()[:4] == b"II*\x00"  # classic TIFF: BigTIFF only when needed
 

@@ -157,7 +157,7 @@ class TestOutputFile:
             assert (src.count, src.height, src.width) == (204, 64, 64)
             assert src.dtypes[0] == "float32"
             assert src.block_shapes[0] == (64, 64)  # one 64×64 tile (tiles ≤ the image)
-            assert src.compression.name == "deflate"
+            assert src.compression.name == "zstd"
         cube = _read(out)
         np.testing.assert_allclose(cube.wavelengths, lr.wavelengths, atol=1e-6)
         assert cube.transform == hr.transform
