@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="with --augment: degraded pairs per training scene")
     p.add_argument("--box-probability", type=float, default=0.0,
                    help="with --augment: chance that a pair's PSF is a 3x3 or 5x5 box")
+    p.add_argument("--srf-shift", type=float, default=0.0,
+                   help="with --augment: shift each camera band by up to ± this many nm and "
+                        "scale its width by up to 1.3x (robustness to unseen cameras)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
                        steps=args.steps, max_minutes=args.max_minutes, seed=args.seed,
                        device="auto", out_path=partial, progress=False,
                        augment=Augmentation(realizations=args.realizations,
-                                            box_probability=args.box_probability)
+                                            box_probability=args.box_probability,
+                                            srf_shift_nm=args.srf_shift)
                        if args.augment else None)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])

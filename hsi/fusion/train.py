@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +125,12 @@ class Augmentation:
         pixels) instead of a jittered Gaussian: a non-Gaussian PSF the GLP base does not assume.
     box_widths : tuple of int
         Odd box widths (centred without a half-pixel shift).
+    srf_shift_nm : float
+        Each realization sees the sensor through perturbed response curves: every band's curve
+        shifted by up to ± this many nm and its width scaled by up to ``srf_width_jitter``
+        (a camera the model never saw stays in reach; 0 keeps the sensor's own curves).
+    srf_width_jitter : float
+        Width factor drawn log-uniformly in ``[1 / (1 + j), 1 + j]``.
     """
 
     realizations: int = 2
@@ -132,10 +139,43 @@ class Augmentation:
     msi_snr_db: tuple = (35.0, 50.0)
     box_probability: float = 0.0
     box_widths: tuple = (3, 5)
+    srf_shift_nm: float = 0.0
+    srf_width_jitter: float = 0.3
 
     def sigma(self, nominal: float, rng: np.random.Generator) -> float:
         """A PSF σ (HR pixels) around ``nominal``."""
         return float(nominal * rng.uniform(1 - self.sigma_jitter, 1 + self.sigma_jitter))
+
+    def camera(self, srf, rng: np.random.Generator, wavelengths) -> object:
+        """``srf`` with each band's curve shifted and widened at random (see the attributes).
+
+        Draws again (up to 10 times) when a perturbed band leaves ``wavelengths``; returns
+        ``srf`` itself when ``srf_shift_nm`` is 0 or no draw fits.
+        """
+        from hsi.errors import SensorError
+        from hsi.srf import SRF
+
+        if self.srf_shift_nm <= 0:
+            return srf
+        wl = np.asarray(srf.wavelengths, dtype=np.float64)
+        for _ in range(10):
+            curves = []
+            for c in srf.curves:
+                centre = float((wl * c).sum() / c.sum())
+                shift = rng.uniform(-self.srf_shift_nm, self.srf_shift_nm)
+                width = float(np.exp(rng.uniform(-1, 1) * np.log1p(self.srf_width_jitter)))
+                curves.append(np.interp(centre + (wl - centre - shift) / width, wl, c,
+                                        left=0.0, right=0.0))
+            try:
+                cam = SRF(wl, np.asarray(curves), band_names=list(srf.band_names),
+                          name=f"{srf.name} (perturbed)")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")  # a truncated band: draw again
+                    cam.matrix(wavelengths)
+                return cam
+            except (SensorError, UserWarning):
+                continue
+        return srf
 
     def box_width(self, rng: np.random.Generator) -> int | None:
         """The width of a box PSF for this realization, or ``None`` for a Gaussian one."""
@@ -398,7 +438,8 @@ def train_infn(
         ref, _ = normalize_reflectance(cube.compute())
         for _ in range(augment.realizations if augment else 1):
             sigma = augment.sigma(nominal, rng) if augment else psf_sigma
-            lr, msi = simulate_pair(ref, ratio, srf, sigma, device=dev)
+            camera = augment.camera(srf, rng, ref.wavelengths) if augment else srf
+            lr, msi = simulate_pair(ref, ratio, camera, sigma, device=dev)
             box = augment.box_width(rng) if augment else None
             if box is not None:  # the same pair seen through a box PSF
                 x = torch.as_tensor(crop_to_ratio(ref, ratio).data, dtype=torch.float32)

@@ -54,3 +54,26 @@ def test_box_realization_trains():
                        max_minutes=None, device="cpu", progress=False,
                        augment=Augmentation(realizations=1, box_probability=1.0))
     assert model.meta["augmentation"]["box_probability"] == 1.0
+
+
+def test_perturbed_camera_moves_each_band_within_bounds():
+    from hsi.degrade import load_srf
+
+    nikon = load_srf("nikon_d700")
+    wl = np.arange(400.0, 701.0, 10.0)
+    aug = Augmentation(srf_shift_nm=15.0, srf_width_jitter=0.3)
+    rng = np.random.default_rng(4)
+    assert Augmentation().camera(nikon, rng, wl) is nikon  # off by default
+
+    def centres(srf):
+        w = np.asarray(srf.wavelengths)
+        return (srf.curves * w).sum(1) / srf.curves.sum(1)
+
+    moved = []
+    for _ in range(20):
+        cam = aug.camera(nikon, rng, wl)
+        d = centres(cam) - centres(nikon)
+        assert np.all(np.abs(d) <= 15.0 + 1.0)  # shift bound (+ interpolation)
+        np.testing.assert_allclose(cam.matrix(wl).sum(1), 1.0, atol=1e-9)
+        moved.append(np.abs(d).max())
+    assert np.median(moved) > 3.0  # it does perturb
