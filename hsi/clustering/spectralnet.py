@@ -40,6 +40,11 @@ class SpectralNetConfig:
     normalized : bool
         Minimise the normalised-Laplacian form (and k-means the row-normalised embedding, as
         Ng, Jordan & Weiss) rather than the unnormalised one.
+    orthonorm : {"batch", "alternate"}
+        ``"batch"``: the orthonormalisation factor comes from the QR of the same batch the loss
+        is computed on, with gradients through the QR. ``"alternate"`` (the paper's
+        Algorithm 1): each step first sets the factor from the QR of one batch (no gradient),
+        then takes a gradient step on the loss of a second batch with that factor fixed.
     """
 
     hidden: int = 128
@@ -49,6 +54,7 @@ class SpectralNetConfig:
     lr: float = 1e-3
     freeze_pixels: int = 8192
     normalized: bool = True
+    orthonorm: str = "batch"
 
 
 class Orthonorm(nn.Module):
@@ -168,10 +174,16 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
     net.train()
     report_progress(callback, 0, cfg.steps, "spectralnet")
     for step in tqdm(range(cfg.steps), desc="spectralnet", disable=not progress, leave=False):
+        if cfg.orthonorm == "alternate":
+            idx = torch.randperm(n, generator=gen)[:b]
+            with torch.no_grad():
+                net.orthonorm.freeze(net.body(xt[idx].to(device)))
+            net.orthonorm.eval()  # the gradient step uses the factor just set
         idx = torch.randperm(n, generator=gen)[:b]
         xb = xt[idx].to(device)
         w = batch_affinity(xb, cfg.n_neighbors)
         loss = spectral_loss(net(xb), w, cfg.normalized)
+        net.orthonorm.train()
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -41,6 +41,18 @@ def test_trained_spectralnet_orthogonal_and_embeds_unseen_pixels(blocks):
     assert clustering_accuracy(pred, truth[~seen]) > 0.9
 
 
+def test_alternate_orthonormalisation_step(blocks):
+    # the paper's Algorithm 1: the factor is set from one batch without gradient, the loss
+    # taken on another; training runs and the frozen factor is orthonormal on its pixels
+    feats = pixel_features(blocks[0])
+    x = feats.pixels()
+    net = fit_spectralnet(x, 3, SpectralNetConfig(steps=20, batch_size=128, orthonorm="alternate",
+                                                  freeze_pixels=10_000))
+    assert not net.orthonorm.training
+    y = net.embed(x)
+    np.testing.assert_allclose(y.T @ y / len(y), np.eye(3), atol=1e-3)
+
+
 def test_evaluate_against_hand_computed_scores():
     pred = np.array([[1, 1, 2, 2, 3, 0]])
     truth = np.array([[2, 2, 1, 1, 1, 1]])

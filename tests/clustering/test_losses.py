@@ -16,7 +16,7 @@ import torch
 
 from hsi.clustering import graph as graph_mod
 from hsi.clustering.contrastive import cluster_loss, nt_xent
-from hsi.clustering.dinknet import dilation_shrink_losses
+from hsi.clustering.dinknet import corrupt, dilation_shrink_losses
 from hsi.clustering.graph import (
     GraphConfig,
     SceneGraph,
@@ -280,6 +280,34 @@ def test_dinknet_losses_normalise_the_centres():
     assert dil.item() == pytest.approx(-2.0, abs=1e-12)
     assert near.item() == pytest.approx(0.4, abs=1e-12)
     assert every.item() == pytest.approx(0.6, abs=1e-12)
+
+
+def test_dinknet_shuffle_corruption_is_shuffle_then_propagate():
+    # columns: own score, 3×3 mean, 5×5 mean (C = 1, radii (1, 2)). The paper's corruption
+    # shuffles the nodes and then propagates: a random row's own score and, per window of m
+    # pixels, the mean of m random rows' own scores (replayed from the same generator)
+    x = torch.tensor([[0.0, 9, 9], [1, 9, 9], [2, 9, 9], [3, 9, 9]])
+    fake = corrupt(x, True, torch.Generator().manual_seed(3), radii=(1, 2), mode="shuffle")
+    gen = torch.Generator().manual_seed(3)
+    perm = torch.randperm(4, generator=gen)
+    i9 = torch.randint(4, (4, 9), generator=gen)
+    i25 = torch.randint(4, (4, 25), generator=gen)
+    torch.testing.assert_close(fake[:, 0], x[perm, 0])
+    torch.testing.assert_close(fake[:, 1], x[i9, 0].mean(1))
+    torch.testing.assert_close(fake[:, 2], x[i25, 0].mean(1))
+    # the real neighbourhood columns (all 9) are never used: means of 0..3 stay in [0, 3]
+    assert sorted(fake[:, 0].tolist()) == [0, 1, 2, 3] and (fake[:, 1:] <= 3).all()
+    # a constant scene: every corrupted row equals the real one
+    const = torch.full((5, 2), 2.0)
+    fake = corrupt(const, True, torch.Generator().manual_seed(0), mode="shuffle")
+    torch.testing.assert_close(fake, const)
+
+
+def test_dinknet_swap_corruption_keeps_own_scores():
+    x = torch.tensor([[0.0, 10], [1, 11], [2, 12]])
+    fake = corrupt(x, True, torch.Generator().manual_seed(0))  # the default
+    perm = torch.randperm(3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(fake, torch.stack([x[:, 0], x[perm, 1]], 1))
 
 
 # -------------------------------------------------------------------------------------- AGC
