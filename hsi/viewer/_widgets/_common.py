@@ -109,6 +109,14 @@ class _Bridge(QObject):
     progressed = Signal(int, int)
 
 
+class _JobError(Exception):
+    """An error of a background job's function, carried to the GUI thread (``.error``)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class BackgroundJob:
     """Run one blocking hsi function off the GUI thread with progress and cancel.
 
@@ -177,11 +185,17 @@ class BackgroundJob:
                 yield
                 thread.join(0.05)
             if "error" in box:
-                raise box["error"]
+                if isinstance(box["error"], Cancelled) or cancel.is_set():
+                    return None  # discarded by ``returned``
+                # superqt treats a RuntimeError leaving the generator as a deleted worker and
+                # then never emits ``finished``: hand every error back wrapped
+                raise _JobError(box["error"])
             return box["value"]
 
         def finished() -> None:
             self.worker = None
+            if cancel.is_set():  # however the job ended (aborted, returned or raised)
+                self.status.setText("cancelled")
             if self._pbar is not None:
                 self._pbar.close()
                 self._pbar = None
@@ -190,10 +204,14 @@ class BackgroundJob:
             self.cancel_button.setEnabled(False)
 
         def returned(value) -> None:
-            if not cancel.is_set():
-                on_result(value)
+            if cancel.is_set():
+                self.status.setText("cancelled")
+                return
+            on_result(value)
 
         def errored(exc: BaseException) -> None:
+            if isinstance(exc, _JobError):
+                exc = exc.error
             if isinstance(exc, Cancelled) or cancel.is_set():
                 self.status.setText("cancelled")
                 return
