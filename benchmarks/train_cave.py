@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--srf-shift", type=float, default=0.0,
                    help="with --augment: shift each camera band by up to ± this many nm and "
                         "scale its width by up to 1.3x (robustness to unseen cameras)")
+    p.add_argument("--clean-pairs", type=int, default=0,
+                   help="with --augment: noise-free nominal pairs added per training scene")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -58,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
                        device="auto", out_path=partial, progress=False,
                        augment=Augmentation(realizations=args.realizations,
                                             box_probability=args.box_probability,
-                                            srf_shift_nm=args.srf_shift)
+                                            srf_shift_nm=args.srf_shift,
+                                            clean_pairs=args.clean_pairs)
                        if args.augment else None)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])

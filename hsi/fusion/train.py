@@ -131,6 +131,9 @@ class Augmentation:
         (a camera the model never saw stays in reach; 0 keeps the sensor's own curves).
     srf_width_jitter : float
         Width factor drawn log-uniformly in ``[1 / (1 + j), 1 + j]``.
+    clean_pairs : int
+        Noise-free pairs per reference cube, simulated with the sensor's own curves and the
+        nominal Gaussian PSF, added to the ``realizations`` (keeps the ideal case in the mix).
     """
 
     realizations: int = 2
@@ -141,6 +144,7 @@ class Augmentation:
     box_widths: tuple = (3, 5)
     srf_shift_nm: float = 0.0
     srf_width_jitter: float = 0.3
+    clean_pairs: int = 0
 
     def sigma(self, nominal: float, rng: np.random.Generator) -> float:
         """A PSF σ (HR pixels) around ``nominal``."""
@@ -321,6 +325,43 @@ def _optimizer_state(state: dict) -> dict:
     return state
 
 
+def training_pairs(
+    ref: Cube,
+    ratio: int,
+    srf,
+    psf_sigma: float | None,
+    augment: Augmentation | None,
+    rng: np.random.Generator,
+    device,
+) -> list[tuple[Cube, Cube]]:
+    """The simulated (LR-HSI, HR-MSI) pairs of one reference cube.
+
+    Without ``augment``: one pair through ``srf`` and the nominal Gaussian PSF (σ =
+    ``psf_sigma``, default ``ratio / 2`` HR pixels). With it: ``augment.realizations`` pairs,
+    each with its own PSF (jittered Gaussian or box), perturbed camera and noise, then
+    ``augment.clean_pairs`` noise-free nominal pairs.
+    """
+    from hsi.degrade import crop_to_ratio, kernel_blur_decimate, simulate_pair
+
+    nominal = ratio / 2.0 if psf_sigma is None else float(psf_sigma)
+    pairs = []
+    count = augment.realizations + augment.clean_pairs if augment else 1
+    for i in range(count):
+        aug = augment if augment and i < augment.realizations else None
+        sigma = aug.sigma(nominal, rng) if aug else psf_sigma
+        camera = aug.camera(srf, rng, ref.wavelengths) if aug else srf
+        lr, msi = simulate_pair(ref, ratio, camera, sigma, device=device)
+        box = aug.box_width(rng) if aug else None
+        if box is not None:  # the same pair seen through a box PSF
+            x = torch.as_tensor(crop_to_ratio(ref, ratio).data, dtype=torch.float32)
+            kernel = torch.full((box, box), 1.0 / box**2)
+            lr = lr.with_data(kernel_blur_decimate(x, kernel, ratio).numpy())
+        if aug:
+            lr, msi = aug.noisy(lr, rng), aug.noisy(msi, rng, hr=True)
+        pairs.append((lr, msi))
+    return pairs
+
+
 def train_infn(
     cubes: list[Cube],
     *,
@@ -397,11 +438,8 @@ def train_infn(
     from hsi.check import check_ratio
     from hsi.checkpoint import config_from_dict, load_checkpoint
     from hsi.degrade import (
-        crop_to_ratio,
-        kernel_blur_decimate,
         load_srf,
         normalize_reflectance,
-        simulate_pair,
     )
     from hsi.device import pick_device, seed_everything
 
@@ -432,21 +470,10 @@ def train_infn(
 
     scenes, scales = [], []
     msi_bands = srf.msi_bands
-    nominal = ratio / 2.0 if psf_sigma is None else float(psf_sigma)
     rng = np.random.default_rng(seed)
     for cube in cubes:
         ref, _ = normalize_reflectance(cube.compute())
-        for _ in range(augment.realizations if augment else 1):
-            sigma = augment.sigma(nominal, rng) if augment else psf_sigma
-            camera = augment.camera(srf, rng, ref.wavelengths) if augment else srf
-            lr, msi = simulate_pair(ref, ratio, camera, sigma, device=dev)
-            box = augment.box_width(rng) if augment else None
-            if box is not None:  # the same pair seen through a box PSF
-                x = torch.as_tensor(crop_to_ratio(ref, ratio).data, dtype=torch.float32)
-                kernel = torch.full((box, box), 1.0 / box**2)
-                lr = lr.with_data(kernel_blur_decimate(x, kernel, ratio).numpy())
-            if augment:
-                lr, msi = augment.noisy(lr, rng), augment.noisy(msi, rng, hr=True)
+        for lr, msi in training_pairs(ref, ratio, srf, psf_sigma, augment, rng, dev):
             lr_n, s_lr = normalize_reflectance(lr)
             msi_n, s_msi = normalize_reflectance(msi)
             scales.append([s_lr, s_msi])

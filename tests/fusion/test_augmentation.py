@@ -77,3 +77,20 @@ def test_perturbed_camera_moves_each_band_within_bounds():
         np.testing.assert_allclose(cam.matrix(wl).sum(1), 1.0, atol=1e-9)
         moved.append(np.abs(d).max())
     assert np.median(moved) > 3.0  # it does perturb
+
+
+
+def test_clean_pairs_are_the_unaugmented_pairs():
+    from hsi.degrade import load_srf
+    from hsi.fusion.train import training_pairs
+
+    cube = sample_cube().crop(Window(0, 0, 48, 48))
+    srf = load_srf("sentinel2")
+    plain = training_pairs(cube, 4, srf, None, None, np.random.default_rng(0), "cpu")
+    aug = Augmentation(realizations=2, clean_pairs=1, box_probability=0.5, srf_shift_nm=10.0)
+    mixed = training_pairs(cube, 4, srf, None, aug, np.random.default_rng(0), "cpu")
+    assert len(plain) == 1 and len(mixed) == 3
+    for a, b in zip(plain[0], mixed[2], strict=True):  # clean: nominal PSF, camera
+        np.testing.assert_array_equal(a.data, b.data)
+    for a, b in zip(plain[0], mixed[0], strict=True):  # an augmented pair differs
+        assert not np.allclose(a.data, b.data)
