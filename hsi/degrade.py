@@ -44,6 +44,7 @@ __all__ = [
     "SpectralResponse",
     "crop_to_ratio",
     "decimate",
+    "gaussian_blur_decimate",
     "gaussian_psf",
     "gaussian_psf_kernel",
     "kernel_blur_decimate",
@@ -326,11 +327,90 @@ def wald_degradation(ratio: int, sigma: float | None = None) -> nn.Sequential:
     return nn.Sequential(GaussianPSF(r / 2.0 if sigma is None else sigma), Decimate(r))
 
 
+def _centre_taps(kernel: torch.Tensor, ratio: int,
+                 dims: tuple[int, ...]) -> tuple[torch.Tensor, int]:
+    """Taps of "blur with ``kernel``, keep the block centre" along ``dims`` of ``kernel``.
+
+    An odd ``ratio`` keeps the centre sample: the taps are ``kernel`` and the first one falls
+    ``ratio // 2`` samples into the (padded) block. An even one keeps the mean of the central
+    two samples: ``kernel`` convolved with ``[½, ½]`` along each of ``dims``, starting
+    ``ratio/2 − 1`` in.
+    """
+    if ratio % 2:
+        return kernel, ratio // 2
+    for dim in dims:
+        ext = torch.cat([kernel, torch.zeros_like(kernel.narrow(dim, 0, 1))], dim=dim)
+        kernel = 0.5 * (ext + ext.roll(1, dims=dim))
+    return kernel, ratio // 2 - 1
+
+
+def _strided_blur(x: torch.Tensor, passes: list[tuple[torch.Tensor, tuple[int, ...]]],
+                  pads: tuple[int, int, int, int], ratio: int) -> torch.Tensor:
+    """Reflect-pad ``x`` (*, C, H, W) by ``pads`` (F.pad order), then convolve with each 2-D
+    kernel of ``passes`` in turn, at stride ``ratio`` along its ``dims`` (−2 rows, −1 columns)
+    where only the block-centre samples are computed."""
+    from torch.nn import functional as F
+
+    c, h, w = x.shape[-3:]
+    keep = {-2: h // ratio, -1: w // ratio}
+    t = F.pad(x.reshape(-1, c, h, w), pads, mode="reflect")
+    for kernel, dims in passes:
+        taps, offset = _centre_taps(kernel, ratio, dims)
+        for dim in dims:
+            t = t.narrow(dim, offset, t.shape[dim] - offset)
+        stride = tuple(ratio if d in dims else 1 for d in (-2, -1))
+        weight = taps.to(x.dtype)[None, None].expand(c, 1, *taps.shape)
+        t = F.conv2d(t, weight, stride=stride, groups=c)
+        for dim in dims:
+            t = t.narrow(dim, 0, keep[dim])
+    return t.reshape(*x.shape[:-2], keep[-2], keep[-1])
+
+
+def gaussian_blur_decimate(x: torch.Tensor, sigma: float, ratio: int) -> torch.Tensor:
+    """``decimate(gaussian_psf(x, sigma), ratio)``, computing only the samples kept.
+
+    The separable Gaussian and the block-centre sampling are one strided convolution per axis:
+    about ``ratio²`` times fewer multiply-adds than blurring every pixel, the same result up to
+    float rounding.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (*, C, H, W)
+    sigma : float
+        PSF standard deviation in HR pixels (kernel and reflected border as :func:`gaussian_psf`).
+    ratio : int
+        Integer >= 2.
+
+    Returns
+    -------
+    torch.Tensor, shape (*, C, H // ratio, W // ratio)
+
+    Examples
+    --------
+    >>> gaussian_blur_decimate(torch.rand(3, 16, 12), 2.0, 4).shape
+    torch.Size([3, 4, 3])
+    """
+    from kornia.filters import get_gaussian_kernel1d
+
+    x = _check_tensor(x, "x")
+    sigma = _check_sigma(sigma)
+    r = check_ratio(ratio)
+    k = psf_kernel_size(sigma)
+    h, w = x.shape[-2:]
+    if h <= k // 2 or w <= k // 2 or h < r or w < r:
+        raise ShapeError(f"image {h}×{w} is too small for a PSF of sigma {sigma:g} (kernel {k}, "
+                         f"needs H and W > {k // 2}) at ratio {r}", actual_shape=tuple(x.shape),
+                         expected_shape=("*", "C", f">{k // 2}", f">{k // 2}"))
+    g = get_gaussian_kernel1d(k, sigma, device=x.device, dtype=torch.float64).reshape(-1)
+    return _strided_blur(x, [(g[None, :], (-1,)), (g[:, None], (-2,))], (k // 2,) * 4, r)
+
+
 def kernel_blur_decimate(x: torch.Tensor, kernel: torch.Tensor, ratio: int) -> torch.Tensor:
     """Blur with any 2-D PSF ``kernel`` (reflected border), then :func:`decimate`.
 
     For PSFs that are not Gaussian (a box, a measured kernel). An odd-sized kernel is centred
     on its middle sample; an even-sized one (``k``) has ``k // 2`` samples before the centre.
+    Only the kept samples are computed (one strided convolution).
 
     Parameters
     ----------
@@ -350,23 +430,20 @@ def kernel_blur_decimate(x: torch.Tensor, kernel: torch.Tensor, ratio: int) -> t
     >>> kernel_blur_decimate(torch.ones(2, 8, 8), box, 4).shape
     torch.Size([2, 2, 2])
     """
-    from torch.nn import functional as F
-
     x = _check_tensor(x, "x")
-    *lead, c, h, w = x.shape
-    k = torch.as_tensor(kernel, dtype=x.dtype, device=x.device)
+    r = check_ratio(ratio)
+    h, w = x.shape[-2:]
+    k = torch.as_tensor(kernel, dtype=torch.float64, device=x.device)
     if k.ndim != 2:
         raise ShapeError(f"kernel: expected a 2-D PSF, got shape {tuple(k.shape)}",
                          actual_shape=tuple(k.shape), expected_shape=("kh", "kw"))
     kh, kw = k.shape
-    if h <= kh // 2 or w <= kw // 2:
-        raise ShapeError(f"image {h}×{w} is too small for a {kh}×{kw} PSF",
+    if h <= kh // 2 or w <= kw // 2 or h < r or w < r:
+        raise ShapeError(f"image {h}×{w} is too small for a {kh}×{kw} PSF at ratio {r}",
                          actual_shape=tuple(x.shape), expected_shape=("*", "C", f">{kh // 2}",
                                                                       f">{kw // 2}"))
-    t = F.pad(x.reshape(-1, c, h, w), (kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2),
-              mode="reflect")
-    blurred = F.conv2d(t, k[None, None].expand(c, 1, kh, kw), groups=c)
-    return decimate(blurred.reshape(*lead, c, h, w), ratio)
+    pads = (kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2)
+    return _strided_blur(x, [(k, (-2, -1))], pads, r)
 
 
 # ==================================================================================== cube level
@@ -444,7 +521,7 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     x = torch.as_tensor(np.asarray(ref.data, dtype=np.float32), device=dev)
     with torch.no_grad():
-        lr = wald_degradation(r, sigma)(x)
+        lr = gaussian_blur_decimate(x, sigma, r)  # = wald_degradation(r, sigma)(x)
         hr = spectral_response(x, torch.as_tensor(matrix, dtype=torch.float32, device=dev))
     lr_transform = ref.transform @ Affine.scale(r) if ref.transform is not None else None
     centres = srf.centres

@@ -686,3 +686,33 @@ def test_kernel_blur_decimate_matches_the_gaussian_path():
     x = torch.rand(2, 4, 32, 32, dtype=torch.float64)
     k = gaussian_psf_kernel(2.0, dtype=torch.float64)
     torch.testing.assert_close(kernel_blur_decimate(x, k, 4), wald_degradation(4, 2.0)(x))
+
+
+@pytest.mark.parametrize("ratio", [2, 3, 4, 5, 8])
+@pytest.mark.parametrize("shape", [(3, 40, 37), (2, 3, 64, 66)])
+def test_gaussian_blur_decimate_equals_blur_then_decimate(shape, ratio):
+    from hsi.degrade import gaussian_blur_decimate
+
+    x = torch.rand(*shape, generator=torch.Generator().manual_seed(ratio))
+    for sigma in (0.7, ratio / 2, 2.7):
+        expected = decimate(gaussian_psf(x, sigma), ratio)
+        got = gaussian_blur_decimate(x, sigma, ratio)
+        assert got.shape == expected.shape
+        torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("ratio", [2, 3, 4])
+@pytest.mark.parametrize("kernel_shape", [(3, 3), (4, 5), (1, 3)])
+def test_kernel_blur_decimate_equals_dense_blur_then_decimate(kernel_shape, ratio):
+    from torch.nn import functional as F
+
+    from hsi.degrade import kernel_blur_decimate
+
+    g = torch.Generator().manual_seed(7)
+    x, k = torch.rand(3, 30, 29, generator=g), torch.rand(*kernel_shape, generator=g)
+    kh, kw = k.shape
+    padded = F.pad(x[None], (kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2),
+                   mode="reflect")
+    blurred = F.conv2d(padded, k[None, None].expand(3, 1, kh, kw), groups=3)[0]
+    torch.testing.assert_close(kernel_blur_decimate(x, k, ratio), decimate(blurred, ratio),
+                               atol=1e-6, rtol=1e-5)

@@ -38,6 +38,7 @@ cnmf
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from hsi.check import check_ratio, check_shape
-from hsi.degrade import decimate, gaussian_psf
+from hsi.degrade import gaussian_blur_decimate
 from hsi.errors import ShapeError
 
 __all__ = [
@@ -107,15 +108,53 @@ def _check_srf(srf_matrix, msi_bands: int, hsi_bands: int, device) -> torch.Tens
     return srf
 
 
+#: Input rows per block of :func:`_upsample_axis` (the dense operator of a block is small).
+_UPSAMPLE_BLOCK = 96
+
+
+@functools.lru_cache(maxsize=32)
+def _bicubic_operator(n: int, ratio: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The (n·ratio, n) matrix of torch's 1-D bicubic upsampling (``align_corners=False``).
+
+    Read off :func:`torch.nn.functional.interpolate` applied to the identity, so it is torch's
+    own kernel (A = −0.75, borders clamped) and never a second implementation of it.
+    """
+    eye = torch.eye(n, dtype=torch.float32)[None, None]
+    op = F.interpolate(eye, scale_factor=(ratio, 1), mode="bicubic", align_corners=False)
+    return op[0, 0].to(device=device, dtype=dtype)
+
+
+def _upsample_axis(x: torch.Tensor, ratio: int, dim: int) -> torch.Tensor:
+    """Bicubic upsampling of ``x`` (C, h, w) along ``dim`` (−1 or −2) by ``ratio``.
+
+    Matrix products by blocks of :data:`_UPSAMPLE_BLOCK` input samples (plus the 2 the cubic
+    reaches beyond them), so each product stays dense and small; the result is contiguous.
+    """
+    n = x.shape[dim]
+    op = _bicubic_operator(n, ratio, x.device, x.dtype)
+    parts = []
+    for lo in range(0, n, _UPSAMPLE_BLOCK):
+        hi = min(n, lo + _UPSAMPLE_BLOCK)
+        a, b = max(0, lo - 2), min(n, hi + 2)
+        block = op[lo * ratio:hi * ratio, a:b]
+        parts.append(x[..., a:b] @ block.T if dim == -1 else block @ x[..., a:b, :])
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=dim)
+
+
 def _upsample(x: torch.Tensor, ratio: int) -> torch.Tensor:
-    """Bicubic upsampling of (C, h, w) to (C, h * ratio, w * ratio), pixel-centre geometry."""
-    return F.interpolate(x[None], scale_factor=ratio, mode="bicubic", align_corners=False)[0]
+    """Bicubic upsampling of (C, h, w) to (C, h * ratio, w * ratio), pixel-centre geometry.
+
+    Equals ``F.interpolate(x[None], scale_factor=ratio, mode="bicubic",
+    align_corners=False)[0]`` up to float rounding (~1e-7), separably as matrix products:
+    3–4× faster on CPU, where torch's bicubic kernel is not vectorised.
+    """
+    return _upsample_axis(_upsample_axis(x, ratio, -1), ratio, -2)
 
 
 def _lowres(msi: torch.Tensor, ratio: int, psf_sigma: float | None) -> torch.Tensor:
     """The MSI degraded like the HSI: PSF low-pass then block-centre decimation, (m, h, w)."""
     sigma = ratio / 2 if psf_sigma is None else float(psf_sigma)
-    return decimate(gaussian_psf(msi[None], sigma), ratio)[0]
+    return gaussian_blur_decimate(msi, sigma, ratio)
 
 
 @dataclass
@@ -290,8 +329,9 @@ def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
                              actual_shape=tuple(gains.shape),
                              expected_shape=(lr.shape[0], msi.shape[0]))
     detail = msi - _upsample(msi_lr, ratio)
-    est = _upsample(lr, ratio) + torch.einsum("bm,mhw->bhw", gains, detail)
-    return est.clamp_min(0)
+    est = _upsample(lr, ratio)  # in place from here: the estimate is the largest tensor
+    est.view(est.shape[0], -1).addmm_(gains, detail.flatten(1))
+    return est.clamp_min_(0)
 
 
 def glp_moments(lr, msi, ratio: int, *, psf_sigma: float | None = None,
@@ -593,7 +633,7 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None
     w_m, h_m = _alternate_fixed_row(ym_aug, w_m, h_m, row, inner)
 
     for _ in range(outer):
-        h_h = decimate(gaussian_psf(h_m.view(1, k, big_h, big_w), sigma), ratio)[0].flatten(1)
+        h_h = gaussian_blur_decimate(h_m.view(k, big_h, big_w), sigma, ratio).flatten(1)
         w_h = _update_w(y_h, w_h, h_h, inner)
         w_m = srf @ w_h
         h_m = _update_h(ym_aug, torch.cat([w_m, row]), h_m, inner)

@@ -226,3 +226,17 @@ class TestErrors:
     def test_bicubic_lr_not_3d(self):
         with pytest.raises(ShapeError):
             bicubic(torch.rand(1, 4, 8, 8), 4)
+
+
+@pytest.mark.parametrize("ratio", [2, 3, 4, 8])
+@pytest.mark.parametrize("shape", [(3, 8, 9), (2, 200, 97), (1, 1, 2)])
+def test_upsample_is_torch_bicubic(shape, ratio):
+    """The matrix-product upsampling (blocks of 96 rows) equals torch's bicubic kernel."""
+    from torch.nn import functional as F
+
+    from hsi.fusion.baselines import _upsample
+
+    x = torch.rand(*shape, generator=torch.Generator().manual_seed(ratio))
+    expected = F.interpolate(x[None], scale_factor=ratio, mode="bicubic",
+                             align_corners=False)[0]
+    torch.testing.assert_close(_upsample(x, ratio), expected, atol=1e-5, rtol=1e-5)
