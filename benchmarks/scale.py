@@ -204,7 +204,7 @@ def train_msi_classifier(folder: Path, hr) -> Path:
 
 
 def tile_flops(lr_path: Path, hr_path: Path, method: str, model: str | None) -> float:
-    """FLOPs per HR pixel read, counted on the first full tile (fusion + GLP-gain moments)."""
+    """FLOPs of INFN's network per HR pixel read, counted on the largest tile."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -222,6 +222,7 @@ def tile_flops(lr_path: Path, hr_path: Path, method: str, model: str | None) -> 
     t = max(tiles, key=lambda t: t.read.width * t.read.height)
     lr_t, hr_t = lr.read(t.lr_read), hr.read(t.read)
     scales = (lr.scale(), hr.scale())
+
     def counted(method: str, net) -> int:
         counter = FlopCounterMode(display=False)
         with counter, torch.no_grad():
