@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -27,7 +28,7 @@ from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_path
 from hsi.io.formats import build_cube, check_readable, parse_number_list, unit_factor
-from hsi.io.indexing import as_step, read_positions
+from hsi.io.indexing import as_step, pyramid_factors, read_positions
 
 #: Cubes larger than this many bytes (uncompressed) are opened lazily when ``lazy=None``.
 LAZY_THRESHOLD_BYTES = 512 * 2**20
@@ -35,6 +36,10 @@ LAZY_THRESHOLD_BYTES = 512 * 2**20
 CHUNK_BYTES = 64 * 2**20
 #: Side (pixels) of a viewer's chunk: one band × about this many pixels square.
 VIEW_TILE = 1024
+#: :func:`write_geotiff` builds overviews for rasters whose longer side exceeds this (the size
+#: above which the napari reader shows a pyramid), down to levels of ``OVERVIEW_MIN_SIDE``.
+OVERVIEW_ABOVE = 1024
+OVERVIEW_MIN_SIDE = 512
 
 _DESCRIPTION_RE = re.compile(
     r"^\s*(?:band\s*\d+\s*[:=-]?\s*)?([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*"
@@ -393,6 +398,10 @@ class GeoTiffTileWriter:
         Written to the IMAGERY domain and band descriptions.
     tile : int
         Tile size (multiple of 16).
+    overviews : bool
+        Build internal overviews (×2, ×4 ... down to :data:`OVERVIEW_MIN_SIDE`, averaged) when
+        the block exits cleanly, before the file appears: viewers (napari's pyramid, QGIS) then
+        read a coarse level instead of every pixel. No overviews for a raster that small.
 
     Examples
     --------
@@ -403,8 +412,10 @@ class GeoTiffTileWriter:
     """
 
     def __init__(self, path: str | os.PathLike, *, bands: int, height: int, width: int, dtype,
-                 crs, transform, nodata, wavelengths, fwhm, tile: int = 256) -> None:
+                 crs, transform, nodata, wavelengths, fwhm, tile: int = 256,
+                 overviews: bool = False) -> None:
         self.path = Path(path)
+        self.overviews = overviews
         self.profile = geotiff_profile(bands=bands, height=height, width=width, dtype=dtype,
                                        crs=crs, transform=transform, nodata=nodata, tile=tile)
         self.wavelengths = None if wavelengths is None else np.asarray(wavelengths, float)
@@ -443,10 +454,29 @@ class GeoTiffTileWriter:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
-        stack, self._stack, self._dst = self._stack, None, None
+        stack, self._stack, dst, self._dst = self._stack, None, self._dst, None
         if stack is None:
             return False
+        if exc_type is None and self.overviews:
+            try:
+                build_overviews(dst)
+            except BaseException:
+                if not stack.__exit__(*sys.exc_info()):  # the temporary is removed
+                    raise
+                return False
         return bool(stack.__exit__(exc_type, exc, tb))
+
+
+def build_overviews(dst) -> list[int]:
+    """Build averaged internal overviews of an open writable dataset, ×2 ... down to
+    :data:`OVERVIEW_MIN_SIDE` pixels a side; the factors built (none for a small raster)."""
+    from rasterio.enums import Resampling
+
+    factors = pyramid_factors(dst.height, dst.width, min_side=OVERVIEW_MIN_SIDE)[1:]
+    if factors:
+        dst.build_overviews(factors, Resampling.average)
+        dst.update_tags(ns="rio_overview", resampling="average")
+    return factors
 
 
 def _block_windows(height: int, width: int, rows: int):
@@ -454,10 +484,13 @@ def _block_windows(height: int, width: int, rows: int):
         yield Window(0, r0, width, min(rows, height - r0))
 
 
-def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256) -> Path:
+def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256,
+                  overviews: bool | None = None) -> Path:
     """Write ``cube`` as a tiled, ZSTD-compressed GeoTIFF (:func:`geotiff_profile`), atomically.
 
     Rows are written in strips of whole tiles, so a lazy cube is never loaded at once.
+    ``overviews`` (default: when the longer side exceeds :data:`OVERVIEW_ABOVE` pixels) builds
+    internal overviews (:class:`GeoTiffTileWriter`).
 
     Returns
     -------
@@ -477,11 +510,14 @@ def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256) -> Pa
         raise FormatError(f"{path}: complex data cannot be written as GeoTIFF")
     crs = cube.crs if isinstance(cube.crs, CRS) or cube.crs is None else CRS.from_user_input(
         cube.crs)
+    if overviews is None:
+        overviews = max(cube.height, cube.width) > OVERVIEW_ABOVE
     per_row = max(1, cube.bands * cube.width * dtype.itemsize)
     rows = max(tile, (CHUNK_BYTES // per_row) // tile * tile)
     with GeoTiffTileWriter(path, bands=cube.bands, height=cube.height, width=cube.width,
                            dtype=dtype, crs=crs, transform=cube.transform, nodata=cube.nodata,
-                           wavelengths=cube.wavelengths, fwhm=cube.fwhm, tile=tile) as writer:
+                           wavelengths=cube.wavelengths, fwhm=cube.fwhm, tile=tile,
+                           overviews=overviews) as writer:
         for win in _block_windows(cube.height, cube.width, rows):
             r0, h = int(win.row_off), int(win.height)
             writer.write(np.asarray(cube.data[:, r0:r0 + h, :]), win)

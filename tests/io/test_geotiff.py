@@ -318,3 +318,46 @@ class TestErrors:
         (tmp_path / "file").write_text("not a folder")
         with pytest.raises(HsiIOError, match="cannot create output folder"):
             hsi.save(make_cube(rng), tmp_path / "file" / "out.tif")
+
+
+def _wide_cube(width: int) -> hsi.Cube:
+    rng = np.random.default_rng(3)
+    data = rng.random((3, 40, width), dtype=np.float32)
+    return hsi.Cube(data, wavelengths=[450.0, 550.0, 650.0], crs="EPSG:32610",
+                    transform=Affine(2.0, 0, 500000.0, 0, -2.0, 4100000.0))
+
+
+def test_wide_cube_is_written_with_averaged_overviews(tmp_path):
+    from hsi.io.geotiff import write_geotiff
+
+    cube = _wide_cube(1100)
+    path = write_geotiff(cube, tmp_path / "wide.tif")
+    with rasterio.open(path) as src:
+        assert src.overviews(1) == [2, 4]  # 1100 → 550 → 275 px: down to <= 512
+        np.testing.assert_array_equal(src.read(), cube.data)  # full resolution untouched
+        level = src.read(1, out_shape=(20, 550))  # served from the x2 overview
+        expected = cube.data[0].reshape(20, 2, 550, 2).mean(axis=(1, 3))
+        np.testing.assert_allclose(level, expected, rtol=1e-5)
+    assert hsi.open(path).wavelengths.tolist() == [450.0, 550.0, 650.0]
+
+
+def test_small_cube_gets_no_overviews_unless_asked(tmp_path):
+    from hsi.io.geotiff import write_geotiff
+
+    with rasterio.open(write_geotiff(_wide_cube(300), tmp_path / "small.tif")) as src:
+        assert src.overviews(1) == []
+    with rasterio.open(write_geotiff(_wide_cube(1100), tmp_path / "plain.tif",
+                                     overviews=False)) as src:
+        assert src.overviews(1) == []
+
+
+def test_failed_overviews_leave_no_file(tmp_path, monkeypatch):
+    import hsi.io.geotiff as geotiff
+
+    def broken(dst):
+        raise HsiIOError("overviews failed")
+
+    monkeypatch.setattr(geotiff, "build_overviews", broken)
+    with pytest.raises(HsiIOError, match="overviews failed"):
+        geotiff.write_geotiff(_wide_cube(1100), tmp_path / "wide.tif")
+    assert list(tmp_path.iterdir()) == []
