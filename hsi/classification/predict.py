@@ -164,6 +164,46 @@ def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
     return len(tiles)
 
 
+def predict_arrays(classifier, cube, *, use_crf: bool = True, tile: int = TILE,
+                   progress: bool = False, callback: ProgressCallback | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Classify a scene tile by tile into arrays in memory (:func:`predict_scene`'s array sink).
+
+    What the viewer's Classify dock runs: ``cube`` (lazy or in memory) is read window by
+    window, so memory is bounded by the tile plus the two outputs; ``callback`` follows the
+    tiles and stops between them. :func:`hsi.classification.pipeline.classify_to_files` runs
+    the same :func:`predict_scene` with file sinks.
+
+    Returns
+    -------
+    class_map : numpy.ndarray, uint8, shape (H, W)
+        1..K; 0 where the pixel is NaN or nodata.
+    probabilities : numpy.ndarray, float32, shape (K, H, W)
+        0 at nodata pixels.
+
+    Raises
+    ------
+    ModelError
+        When the cube's bands do not match.
+    Cancelled
+        When ``callback`` returns ``True``.
+    """
+    classifier.check_cube(cube)
+    class_map = np.zeros((cube.height, cube.width), dtype=np.uint8)
+    prob = np.zeros((classifier.n_classes, cube.height, cube.width), dtype=np.float32)
+
+    def write(t: TileResult) -> None:
+        r0, c0 = int(t.window.row_off), int(t.window.col_off)
+        rows = slice(r0, r0 + int(t.window.height))
+        cols = slice(c0, c0 + int(t.window.width))
+        class_map[rows, cols] = t.class_map
+        prob[:, rows, cols] = t.probabilities
+
+    predict_scene(classifier, cube, write, use_crf=use_crf, tile=tile, progress=progress,
+                  callback=callback)
+    return class_map, prob
+
+
 def _pad_sides(feats: np.ndarray, pads) -> np.ndarray:
     """Reflect-pad only the sides listed in ``pads`` (narrow images fall back to edge)."""
     need = max(max(p) for p in pads[1:])

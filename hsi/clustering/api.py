@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -15,6 +16,10 @@ METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet"
 
 #: Methods whose memory grows with the batch, not the scene (for scenes of millions of pixels).
 SCALABLE_METHODS = ("kmeans", "spectralnet", "dinknet")
+
+#: Methods that fit a model which then assigns pixels it was not fitted on (:func:`fit_model`);
+#: the graph methods (``spectral``, ``agc``, ``mincut``) cluster the pixels they are given only.
+MODEL_METHODS = ("kmeans", "spectralnet", "cc", "dinknet")
 
 
 @dataclass
@@ -48,6 +53,102 @@ class ClusterResult:
     def class_names(self) -> list[str]:
         """``["cluster 1", ..., "cluster k"]`` for the class map's tags."""
         return [f"cluster {i + 1}" for i in range(self.k)]
+
+
+@runtime_checkable
+class ClusterModel(Protocol):
+    """A fitted clustering that assigns any pixels' features (what :func:`fit_model` returns).
+
+    ``k``: number of clusters. ``halo``: pixels of context around a pixel that its assignment
+    reads (neighbourhood means, patches), so a tile read with that halo gets the labels the
+    whole scene would. ``assign(feats, where=None)`` returns labels ``(N,)`` 0..k-1 and
+    confidence ``(N,)`` of the valid pixels of :class:`~hsi.clustering.features.PixelFeatures`
+    ``feats`` inside the bool mask ``where`` (all valid pixels without it), row-major.
+    Implemented by :class:`CentresModel` (k-means),
+    :class:`~hsi.clustering.spectralnet.SpectralNetModel`,
+    :class:`~hsi.clustering.contrastive.ContrastiveModel` and
+    :class:`~hsi.clustering.dinknet.DinkNetModel`.
+    """
+
+    halo: int
+
+    @property
+    def k(self) -> int: ...
+
+    def assign(self, feats, where: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class CentresModel:
+    """Nearest-centre assignment in feature space (the fitted k-means).
+
+    Attributes
+    ----------
+    centres : numpy.ndarray, shape (k, d)
+    halo : int
+        Pixels of context a pixel's features read (their neighbourhood radius).
+    """
+
+    centres: np.ndarray
+    halo: int = 0
+
+    @property
+    def k(self) -> int:
+        return int(self.centres.shape[0])
+
+    def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        from hsi.clustering.baselines import assign_to_centres
+
+        return assign_to_centres(feats.pixels(where), self.centres)
+
+
+def fit_model(method: str, feats, x: np.ndarray, k: int, cfg=None, *, seed: int = 0,
+              device=None, progress: bool = False,
+              callback: ProgressCallback | None = None) -> ClusterModel:
+    """Fit a method of :data:`MODEL_METHODS` on features, as :func:`cluster` fits it.
+
+    Parameters
+    ----------
+    method : {"kmeans", "spectralnet", "cc", "dinknet"}
+    feats : PixelFeatures
+        The fit pixels' features (:func:`~hsi.clustering.features.pixel_features`).
+    x : numpy.ndarray, shape (N, d)
+        ``feats.pixels()``.
+    k : int
+    cfg : dataclass or dict, optional
+        The method's config (as :func:`cluster`'s ``config``).
+    seed, device, progress, callback
+        As :func:`cluster` (``device`` a torch device; ``callback`` gets the training steps).
+
+    Returns
+    -------
+    ClusterModel
+        Its ``assign`` applied to ``feats`` gives :func:`cluster`'s labels and confidence.
+    """
+    method = str(method).lower()
+    if method not in MODEL_METHODS:
+        raise ConfigError(f"method: expected one of {', '.join(MODEL_METHODS)} for a fitted "
+                          f"model, got {method!r}")
+    cfg = _config(method, cfg)
+    if method == "kmeans":
+        from hsi.clustering.baselines import kmeans_centres
+
+        return CentresModel(kmeans_centres(x, k, seed=seed, **(cfg or {})), halo=feats.halo)
+    if method == "spectralnet":
+        from hsi.clustering.spectralnet import fit_spectralnet_model
+
+        return fit_spectralnet_model(x, k, cfg, halo=feats.halo, seed=seed, device=device,
+                                     progress=progress, callback=callback)
+    if method == "cc":
+        from hsi.clustering.contrastive import fit_contrastive_model
+
+        return fit_contrastive_model(feats, k, cfg, seed=seed, device=device,
+                                     progress=progress, callback=callback)
+    from hsi.clustering.dinknet import fit_dinknet_model
+
+    return fit_dinknet_model(feats, x, k, cfg, seed=seed, device=device, progress=progress,
+                             callback=callback)
 
 
 def _config(method: str, config):
@@ -86,7 +187,8 @@ def check_k(k, n_pixels: int) -> None:
 
 def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "auto",
             progress: bool = True, config=None, n_components: int = 10,
-            spatial: bool = True, callback: ProgressCallback | None = None) -> ClusterResult:
+            spatial: bool = True, callback: ProgressCallback | None = None,
+            nonfinite: str = "raise") -> ClusterResult:
     """Cluster the pixels of a scene without labels.
 
     Parameters
@@ -116,6 +218,10 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
         the features, after every training step of the network methods (``spectralnet``,
         ``cc``, ``mincut``, ``dinknet``; their steps raise ``total_steps`` once training
         starts) and with ``done == total`` at the end. Return ``True`` from it to stop.
+    nonfinite : {"raise", "nodata"}
+        A pixel not marked nodata with NaN or infinity in some band: a :class:`FormatError`,
+        or (``"nodata"``, what :func:`~hsi.clustering.cluster_file` uses) a nodata pixel: left
+        out of the fit, label 0 and confidence 0.
 
     Returns
     -------
@@ -126,7 +232,7 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
     ShapeError
         Not a 3-D cube, or ``k`` outside 2..min(valid pixels, 255).
     FormatError
-        NaN or infinite values in pixels not marked nodata.
+        NaN or infinite values in pixels not marked nodata (``nonfinite="raise"``).
     ConfigError
         Unknown method or device.
     Cancelled
@@ -148,7 +254,8 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
     steps = {"total": 2}  # features + final assignment, plus the training steps once known
     report_progress(callback, 0, steps["total"], "clustering")
     seed_everything(seed)
-    feats = pixel_features(cube, n_components=n_components, spatial=spatial, seed=seed)
+    feats = pixel_features(cube, n_components=n_components, spatial=spatial, seed=seed,
+                           nonfinite=nonfinite)
     x = feats.pixels()
     criterion = "given"
     if isinstance(k, str):

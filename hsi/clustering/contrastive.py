@@ -220,16 +220,67 @@ def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.nd
 
 @torch.no_grad()
 def predict_probabilities(net: ContrastiveClusterer, feats, patch_size: int, *,
-                          batch: int = 4096, device=None) -> np.ndarray:
-    """Cluster probabilities ``(N, k)`` of the valid pixels (row-major), unaugmented patches."""
+                          batch: int = 4096, device=None,
+                          where: np.ndarray | None = None) -> np.ndarray:
+    """Cluster probabilities ``(N, k)`` of the valid pixels (row-major), unaugmented patches.
+
+    ``where`` (bool ``(H, W)``), when given, keeps only the valid pixels inside it; their
+    patches still read every pixel of ``feats.image`` (the halo of a tile).
+    """
     device = device or next(net.parameters()).device
     padded = torch.as_tensor(pad_features(feats.image, patch_size // 2), device=device)
-    rows, cols = np.nonzero(feats.valid)
+    mask = feats.valid if where is None else feats.valid & where
+    rows, cols = np.nonzero(mask)
     out = []
     for s in range(0, len(rows), batch):
         patches = extract_patches(padded, rows[s:s + batch], cols[s:s + batch], patch_size)
         out.append(net(patches)[1].cpu().numpy())
-    return np.concatenate(out)
+    k = net.cluster_head[-1].out_features
+    return np.concatenate(out) if out else np.zeros((0, k), dtype=np.float32)
+
+
+@dataclass
+class ContrastiveModel:
+    """A fitted Contrastive Clustering: the network whose cluster head assigns pixels.
+
+    What :func:`fit_contrastive_model` returns; :meth:`assign` clusters pixels it was not
+    fitted on (a tile of a scene fitted on a sample).
+
+    Attributes
+    ----------
+    net : ContrastiveClusterer
+        Trained, in eval mode.
+    patch_size : int
+        Side of the score patches it reads.
+    """
+
+    net: ContrastiveClusterer
+    patch_size: int
+
+    @property
+    def k(self) -> int:
+        return int(self.net.cluster_head[-1].out_features)
+
+    @property
+    def halo(self) -> int:
+        """Pixels of context a pixel's assignment reads (the patch radius)."""
+        return self.patch_size // 2
+
+    def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The cluster head's argmax (labels 0..k-1) and maximum (confidence) for the valid
+        pixels of :class:`PixelFeatures` ``feats`` inside ``where`` (row-major)."""
+        proba = predict_probabilities(self.net, feats, self.patch_size, where=where)
+        return proba.argmax(1), proba.max(1).astype(np.float32)
+
+
+def fit_contrastive_model(feats, k: int, config: ContrastiveConfig | None = None, *,
+                          seed: int = 0, device=None, progress: bool = False,
+                          callback: ProgressCallback | None = None) -> ContrastiveModel:
+    """Train Contrastive Clustering on :class:`PixelFeatures` (:func:`fit_contrastive`)."""
+    cfg = config or ContrastiveConfig()
+    net = fit_contrastive(feats, k, cfg, seed=seed, device=device, progress=progress,
+                          callback=callback)
+    return ContrastiveModel(net=net, patch_size=cfg.patch_size)
 
 
 def contrastive_cluster(feats, k: int, config: ContrastiveConfig | None = None, *,
@@ -238,8 +289,5 @@ def contrastive_cluster(feats, k: int, config: ContrastiveConfig | None = None, 
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Contrastive Clustering of the valid pixels: labels ``(N,)`` 0..k-1 and confidence
     (the cluster head's maximum probability)."""
-    cfg = config or ContrastiveConfig()
-    net = fit_contrastive(feats, k, cfg, seed=seed, device=device, progress=progress,
-                          callback=callback)
-    proba = predict_probabilities(net, feats, cfg.patch_size, device=device)
-    return proba.argmax(1), proba.max(1).astype(np.float32)
+    return fit_contrastive_model(feats, k, config, seed=seed, device=device,
+                                 progress=progress, callback=callback).assign(feats)

@@ -223,21 +223,67 @@ def embed(net: DinkNet, x: np.ndarray, batch: int = 65536) -> np.ndarray:
     return np.concatenate(out)
 
 
+@dataclass
+class DinkNetModel:
+    """A fitted Dink-Net clustering: the encoder and its learned (unit-norm) centres.
+
+    What :func:`fit_dinknet_model` returns; :meth:`assign` clusters pixels it was not fitted
+    on (a tile of a scene fitted on a sample).
+
+    Attributes
+    ----------
+    net : DinkNet
+        Trained, in eval mode.
+    centres : numpy.ndarray, float32, shape (k, embed_dim)
+        The net's centres, L2-normalised.
+    halo : int
+        Pixels of context a pixel's features read (their neighbourhood radius).
+    """
+
+    net: DinkNet
+    centres: np.ndarray
+    halo: int = 0
+
+    @property
+    def k(self) -> int:
+        return int(self.centres.shape[0])
+
+    def assign_pixels(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest centre of each row of ``x`` (N, d) in the embedding: labels 0..k-1 and the
+        margin confidence, in chunks (the ``(N, embed_dim)`` matrix is never whole)."""
+        from hsi.clustering.baselines import assign_to_centres
+
+        labels = np.empty(len(x), dtype=np.int64)
+        conf = np.empty(len(x), dtype=np.float32)
+        step = 262144
+        for s in range(0, len(x), step):
+            labels[s:s + step], conf[s:s + step] = assign_to_centres(
+                embed(self.net, x[s:s + step]), self.centres)
+        return labels, conf
+
+    def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and confidence of the valid pixels of :class:`PixelFeatures` ``feats``
+        inside ``where`` (row-major), as :meth:`PixelFeatures.pixels` orders them."""
+        return self.assign_pixels(feats.pixels(where))
+
+
+def fit_dinknet_model(feats, x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
+                      seed: int = 0, device=None, progress: bool = False,
+                      callback: ProgressCallback | None = None) -> DinkNetModel:
+    """Train Dink-Net on pixel features ``x`` (N, d) (``feats.pixels()``; ``feats`` gives the
+    feature layout the corruption needs)."""
+    net = fit_dinknet(x, k, config, spatial=feats.spatial, radii=feats.radii, seed=seed,
+                      device=device, progress=progress, callback=callback)
+    centres = F.normalize(net.centres.detach(), dim=1).cpu().numpy()
+    return DinkNetModel(net=net, centres=centres, halo=feats.halo)
+
+
 def dinknet_cluster(feats, x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
                     seed: int = 0, device=None, progress: bool = False,
                     callback: ProgressCallback | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Dink-Net clustering of pixel features ``x`` (N, d): nearest-centre labels and margin
     confidence."""
-    from hsi.clustering.baselines import assign_to_centres
-
-    net = fit_dinknet(x, k, config, spatial=feats.spatial, radii=feats.radii, seed=seed,
-                      device=device, progress=progress, callback=callback)
-    centres = F.normalize(net.centres.detach(), dim=1).cpu().numpy()
-    labels = np.empty(len(x), dtype=np.int64)
-    conf = np.empty(len(x), dtype=np.float32)
-    step = 262144  # embed and assign in chunks: the (N, embed_dim) matrix is never whole
-    for s in range(0, len(x), step):
-        labels[s:s + step], conf[s:s + step] = assign_to_centres(embed(net, x[s:s + step]),
-                                                                 centres)
-    return labels, conf
+    model = fit_dinknet_model(feats, x, k, config, seed=seed, device=device,
+                              progress=progress, callback=callback)
+    return model.assign_pixels(x)

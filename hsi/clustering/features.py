@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hsi.classification.features import PCA_MAX_PIXELS, PcaTransform, fit_pca, valid_mask
-from hsi.errors import DataError, FormatError, ShapeError
+from hsi.errors import ConfigError, DataError, FormatError, ShapeError
 
 #: Window radii of the neighbourhood means appended to each pixel's scores by default.
 #: Measured (mean NMI over Salinas-A, Samson, Jasper Ridge, Indian Pines, seeds 0-1; k-means /
@@ -77,6 +77,12 @@ class PixelFeatures:
         return out
 
     @property
+    def halo(self) -> int:
+        """Pixels of context around a pixel that its :meth:`pixels` row depends on (the
+        largest neighbourhood radius; 0 without ``spatial``)."""
+        return max(self.radii, default=0) if self.spatial else 0
+
+    @property
     def n_spectral(self) -> int:
         """Leading columns of :meth:`pixels` that are the pixel's own scores."""
         return int(self.image.shape[0])
@@ -89,14 +95,44 @@ class PixelFeatures:
             parts += [self.smoothed(r) for r in self.radii]
         return np.concatenate(parts, axis=0) if len(parts) > 1 else self.image
 
-    def pixels(self) -> np.ndarray:
+    def pixels(self, where: np.ndarray | None = None) -> np.ndarray:
         """Feature matrix of the valid pixels (row-major order): the scores then each
-        neighbourhood mean, ``(N, C (1 + len(radii)))`` (``(N, C)`` without ``spatial``)."""
+        neighbourhood mean, ``(N, C (1 + len(radii)))`` (``(N, C)`` without ``spatial``).
+
+        ``where`` (bool ``(H, W)``), when given, keeps only the valid pixels inside it (a
+        tile's core); the neighbourhood means still use every valid pixel of the image.
+        """
+        mask = self.valid if where is None else self.valid & where
         parts = [self.image]
         if self.spatial:
             parts += [self.smoothed(r) for r in self.radii]
         return np.ascontiguousarray(
-            np.concatenate([p[:, self.valid] for p in parts], axis=0).T, dtype=np.float32)
+            np.concatenate([p[:, mask] for p in parts], axis=0).T, dtype=np.float32)
+
+    def apply(self, data, nodata: float | None = None) -> PixelFeatures:
+        """The same features (this PCA, ``spatial``, ``radii``) of other pixels, e.g. a tile.
+
+        Parameters
+        ----------
+        data : array-like, shape (bands, h, w)
+            Spectra in the units the PCA was fitted on.
+        nodata : float, optional
+            A pixel whose bands all equal it, or with a NaN/infinite band, is not valid: it
+            holds 0 and is left out of the neighbourhood means (as :func:`pixel_features`
+            with ``nonfinite="nodata"``).
+
+        Returns
+        -------
+        PixelFeatures
+            Over ``(h, w)``; a tile read with a halo of :attr:`halo` pixels gives its core
+            pixels the rows they have in the features of the whole scene.
+        """
+        data = np.asarray(data)
+        valid = valid_mask(data, nodata)
+        image = np.asarray(self.pca.transform(data, valid), dtype=np.float32)
+        image[:, ~valid] = 0
+        return PixelFeatures(image=image, valid=valid, pca=self.pca, spatial=self.spatial,
+                             radii=self.radii)
 
 def _data_and_nodata(cube):
     from hsi.cube import Cube
@@ -118,8 +154,13 @@ def check_cube(cube) -> tuple[int, int, int]:
     return tuple(int(s) for s in data.shape)
 
 
+#: What :func:`pixel_features` does with a pixel holding NaN/infinity in some band.
+NONFINITE = ("raise", "nodata")
+
+
 def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
-                   radii: tuple | None = None, seed: int = 0) -> PixelFeatures:
+                   radii: tuple | None = None, seed: int = 0,
+                   nonfinite: str = "raise") -> PixelFeatures:
     """Compute :class:`PixelFeatures` of a cube.
 
     Parameters
@@ -134,16 +175,25 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
         Their window radii; default :data:`SPATIAL_RADII`.
     seed : int
         Seeds the pixel subset the PCA is fitted on.
+    nonfinite : {"raise", "nodata"}
+        A pixel not marked nodata that holds NaN or infinity in some band: an error
+        (``"raise"``), or a nodata pixel like the marked ones (``"nodata"``: not valid, left out
+        of the PCA fit and of the neighbourhood means, 0 in the image).
 
     Raises
     ------
     ShapeError
         The cube is not 3-D.
     FormatError
-        A pixel not marked nodata holds NaN or infinity (the message counts them).
+        A pixel not marked nodata holds NaN or infinity (the message counts them), with
+        ``nonfinite="raise"``.
     DataError
         Too few valid pixels.
+    ConfigError
+        ``nonfinite`` is not one of :data:`NONFINITE`.
     """
+    if nonfinite not in NONFINITE:
+        raise ConfigError(f"nonfinite: expected one of {', '.join(NONFINITE)}, got {nonfinite!r}")
     bands, h, w = check_cube(cube)
     data, nodata = _data_and_nodata(cube)
     rows = max(1, BLOCK_BYTES // (bands * w * 4))
@@ -155,7 +205,7 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
     for r0 in range(0, h, rows):
         block = np.asarray(data[:, r0:r0 + rows, :])
         ok = valid_mask(block, nodata)
-        if np.issubdtype(block.dtype, np.floating):
+        if nonfinite == "raise" and np.issubdtype(block.dtype, np.floating):
             # pixels marked nodata (all bands == nodata, or all NaN for a NaN nodata) are
             # skipped; any other non-finite value is an error
             if nodata is not None and np.isnan(nodata):

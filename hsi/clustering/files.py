@@ -1,8 +1,9 @@
 """Clustering a cube file into a class map file (what ``hsi cluster`` runs).
 
-A scene up to :data:`WHOLE_SCENE_PIXELS` (or a method outside :data:`TILED_METHODS`) is
-clustered whole by :func:`hsi.clustering.cluster`; a larger one runs on the scene engine
-(:mod:`hsi.engine`): a global fit on a sample of windows, then assignment tile by tile.
+A scene up to :data:`WHOLE_SCENE_PIXELS` (or a graph method, outside :data:`TILED_METHODS`)
+is clustered whole by :func:`hsi.clustering.cluster`; a larger one runs on the scene engine
+(:mod:`hsi.engine`): a global fit on a sample of windows, then assignment tile by tile by the
+fitted model (k-means centres or a trained network).
 
 >>> from hsi.clustering import cluster_file
 >>> result = cluster_file("scene.tif", 6, "clusters.tif", method="kmeans")  # doctest: +SKIP
@@ -15,15 +16,19 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from hsi.progress import ProgressCallback, report_progress
 
 if TYPE_CHECKING:
     from hsi.clustering.api import ClusterResult
 
-__all__ = ["TILED_METHODS", "WHOLE_SCENE_PIXELS", "cluster_file"]
+__all__ = ["TILED_METHODS", "WHOLE_SCENE_PIXELS", "cluster_cube", "cluster_file"]
 
-#: Methods :func:`cluster_file` can fit on a sample and apply tile by tile (nearest centre).
-TILED_METHODS = ("kmeans",)
+#: Methods :func:`cluster_file` can fit on a sample and apply tile by tile: k-means (nearest
+#: centre) and the networks that map a pixel's features to a cluster (SpectralNet, Contrastive
+#: Clustering, Dink-Net). The graph methods (spectral, agc, mincut) cluster the scene whole.
+TILED_METHODS = ("kmeans", "spectralnet", "cc", "dinknet")
 #: Above this many pixels a scene is clustered by tiles (``tiled=None``): the whole-scene path
 #: holds every pixel's features, 1.5 times the peak memory of a 512² run at 1024² already.
 WHOLE_SCENE_PIXELS = 512 * 512
@@ -46,6 +51,7 @@ def cluster_file(
     callback: ProgressCallback | None = None,
     tiled: bool | None = None,
     tile: int = 512,
+    config=None,
 ) -> ClusterResult:
     """Cluster the pixels of the cube at ``cube_path`` and write its class map (and confidence).
 
@@ -73,15 +79,22 @@ def cluster_file(
         ``True`` to stop; nothing is written then.
     tiled : bool, optional
         Run on the scene engine (:mod:`hsi.engine`) with memory bounded by the tile: the PCA
-        and the k-means centres are fitted on a sample of :data:`FIT_WINDOWS` windows of
-        :data:`FIT_WINDOW` pixels spread over the scene, then every tile (read with a halo
-        of the neighbourhood radius) is assigned to its nearest centre and written. Only for
-        :data:`TILED_METHODS`; default: when the scene has more than
-        :data:`WHOLE_SCENE_PIXELS` pixels. The result equals the untiled assignment with the
-        same fit (any ``tile``); it differs from fitting on every pixel. Non-finite pixels
-        get 0 (nodata) instead of an error.
+        and the model (:func:`hsi.clustering.api.fit_model`: the k-means centres, or the
+        trained SpectralNet, Contrastive Clustering or Dink-Net network, with the same
+        features and config as the whole-scene method) are fitted on a sample of
+        :data:`FIT_WINDOWS` windows of :data:`FIT_WINDOW` pixels spread over the scene, then
+        every tile (read with a halo of the neighbourhood or patch radius) is assigned by the
+        fitted model and written: nearest centre (k-means), nearest k-means centre of the
+        SpectralNet embedding, argmax of the CC cluster head, nearest learned Dink-Net
+        centre. Only for :data:`TILED_METHODS`: the graph methods (``spectral``, ``agc``,
+        ``mincut``) cluster the whole scene in memory whatever ``tiled`` says. Default:
+        tiled when the scene has more than :data:`WHOLE_SCENE_PIXELS` pixels. The result
+        equals the untiled assignment with the same fit (any ``tile``); it differs from
+        fitting on every pixel unless the sample covers the scene.
     tile : int
         Tile side of a tiled run, pixels.
+    config : dataclass or dict, optional
+        The method's hyper-parameters, as :func:`hsi.clustering.cluster` (both paths).
 
     Returns
     -------
@@ -97,39 +110,89 @@ def cluster_file(
     Cancelled
         When ``callback`` returns ``True``.
 
+    Nodata, on both paths: a pixel with NaN or infinity in any band, or all bands equal to
+    the cube's nodata value, is left out of the fit (PCA, model, neighbourhood means) and
+    gets class 0 and confidence 0.
+
     Nothing is written unless both files are complete: they replace their destinations
     together, atomically.
     """
+    from hsi.io import open as open_cube
+
+    cube = open_cube(cube_path, var=var, lazy=True)  # GeoTIFF/ENVI: read by windows
+    return cluster_cube(cube, k, method=method, seed=seed, device=device, progress=progress,
+                        callback=callback, tiled=tiled, tile=tile, config=config,
+                        output=output, confidence=confidence)
+
+
+def cluster_cube(
+    cube,
+    k: int | str,
+    *,
+    method: str = "kmeans",
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+    callback: ProgressCallback | None = None,
+    tiled: bool | None = None,
+    tile: int = 512,
+    config=None,
+    output: str | os.PathLike | None = None,
+    confidence: str | os.PathLike | None = None,
+) -> ClusterResult:
+    """Cluster a cube (lazy or in memory) as :func:`cluster_file` does; the files are optional.
+
+    The one clustering pipeline of a scene: :func:`cluster_file` (``hsi cluster``) runs it on
+    a file opened lazily, with ``output`` (and ``confidence``); the viewer's Cluster dock on
+    its layer's cube, without files. Above :data:`WHOLE_SCENE_PIXELS` a method of
+    :data:`TILED_METHODS` runs on the scene engine (fit on a sample of windows, then
+    assignment tile by tile from windows of ``cube``: memory bounded by the tile plus the
+    label and confidence arrays); otherwise the scene is clustered whole
+    (:func:`hsi.clustering.cluster`). The parameters are :func:`cluster_file`'s; the
+    callback counts one step more for writing the files when there are any (in a tiled run,
+    always: the fit, the tiles, the end).
+
+    Returns
+    -------
+    ClusterResult
+        Labels (uint8, 1..k, 0 = nodata) and confidence (float32) ``(H, W)``.
+    """
     from hsi.clustering.api import cluster
     from hsi.cube import Cube
-    from hsi.io import open as open_cube
     from hsi.io import output_format, save
     from hsi.io.atomic import atomic_files
     from hsi.io.labels import write_class_map
 
-    cube = open_cube(cube_path, var=var, lazy=True)  # GeoTIFF/ENVI: read by windows
     method = str(method).lower()
     if tiled is None:
         tiled = method in TILED_METHODS and cube.height * cube.width > WHOLE_SCENE_PIXELS
     if tiled and method in TILED_METHODS:
         return _cluster_tiled(cube, k, output, method=method, seed=seed, confidence=confidence,
-                              progress=progress, callback=callback, tile=tile)
+                              progress=progress, callback=callback, tile=tile, device=device,
+                              config=config)
 
     steps = {"total": 1}
+    outputs = [path for path in (output, confidence) if path is not None]
 
     def clustering_callback(done: int, total: int) -> bool | None:  # one step more: writing
         steps["total"] = total + 1
         return callback(done, total + 1)
 
+    if callback is not None and outputs:
+        callback_used = clustering_callback
+    else:  # no files: the clustering's own steps
+        callback_used = callback
     result = cluster(cube, k, method=method, seed=seed, device=device, progress=progress,
-                     callback=clustering_callback if callback is not None else None)
-    outputs = [output] + ([confidence] if confidence is not None else [])
+                     callback=callback_used, config=config, nonfinite="nodata")
+    if not outputs:
+        return result
     with atomic_files(outputs) as tmps:  # both files or neither
-        write_class_map(tmps[0], result.labels, crs=cube.crs, transform=cube.transform,
-                        class_names=result.class_names)
+        if output is not None:
+            write_class_map(tmps[0], result.labels, crs=cube.crs, transform=cube.transform,
+                            class_names=result.class_names)
         if confidence is not None:
             save(Cube(result.confidence[None], crs=cube.crs, transform=cube.transform,
-                      name="cluster confidence"), tmps[1], format=output_format(confidence))
+                      name="cluster confidence"), tmps[-1], format=output_format(confidence))
         # before the temporaries are moved into place: a cancel here still leaves nothing
         report_progress(callback, steps["total"], steps["total"], "clustering")
     return result
@@ -147,73 +210,135 @@ def _sample_mosaic(reader):
     return cube.with_data(np.concatenate(parts, axis=2), crs=None, transform=None)
 
 
+def _train_steps(method: str, cfg) -> int:
+    """Training steps of a method's fit (0 for k-means): progress steps of a tiled run."""
+    if method == "spectralnet":
+        from hsi.clustering.spectralnet import SpectralNetConfig
+
+        return int((cfg or SpectralNetConfig()).steps)
+    if method == "cc":
+        from hsi.clustering.contrastive import ContrastiveConfig
+
+        return int((cfg or ContrastiveConfig()).steps)
+    if method == "dinknet":
+        from hsi.clustering.dinknet import DinkNetConfig
+
+        cfg = cfg or DinkNetConfig()
+        return int(cfg.pretrain_steps + cfg.finetune_steps)
+    return 0
+
+
+def _model_halo(method: str, cfg) -> int:
+    """Context a pixel's assignment reads, known before the fit: the features' neighbourhood
+    radius (default features, as :func:`~hsi.clustering.features.pixel_features`), or the
+    patch radius of ``cc``."""
+    from hsi.clustering.features import SPATIAL_RADII
+
+    if method == "cc":
+        from hsi.clustering.contrastive import ContrastiveConfig
+
+        return int((cfg or ContrastiveConfig()).patch_size) // 2
+    return max(SPATIAL_RADII, default=0)
+
+
+def _assign_tile(model, feats, core_mask: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Class ids 1..k (0 = nodata) and confidence (0 on nodata) of a tile's core.
+
+    ``feats`` covers the tile's read window, ``core_mask`` (bool, same shape) its core; the
+    result has the core's shape.
+    """
+    rows = np.flatnonzero(core_mask.any(axis=1))
+    cols = np.flatnonzero(core_mask.any(axis=0))
+    core = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    valid = feats.valid[core]
+    out_l = np.zeros(valid.shape, dtype=np.uint8)
+    out_c = np.zeros(valid.shape, dtype=np.float32)
+    if valid.any():
+        tile_labels, tile_conf = model.assign(feats, core_mask)
+        out_l[valid] = tile_labels.astype(np.uint8) + 1
+        out_c[valid] = np.clip(tile_conf, 0, 1)
+    return out_l, out_c
+
+
 def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progress: bool,
-                   callback: ProgressCallback | None, tile: int) -> ClusterResult:
-    """Fit on a sample of the scene, then assign and write tile by tile (the scene engine)."""
+                   callback: ProgressCallback | None, tile: int, device: str = "auto",
+                   config=None) -> ClusterResult:
+    """Fit on a sample of the scene, then assign and write tile by tile (the scene engine).
+
+    The model (:func:`hsi.clustering.api.fit_model`: k-means centres, or a trained network)
+    and the feature PCA are fitted on the :func:`_sample_mosaic` as :func:`cluster` fits
+    them; each tile's features come from the same PCA
+    (:meth:`~hsi.clustering.features.PixelFeatures.apply`) over the tile and a halo of
+    ``model.halo`` pixels, and ``model.assign`` labels the core. Pixels with a NaN/infinite
+    band or all bands equal to the nodata value are left out of the fit and get 0, confidence 0.
+    """
     import contextlib
     import time
 
-    import numpy as np
-
-    from hsi.classification.features import valid_mask
-    from hsi.clustering.api import ClusterResult, check_k
-    from hsi.clustering.baselines import assign_to_centres, kmeans_centres
-    from hsi.clustering.features import PixelFeatures, pixel_features
-    from hsi.device import seed_everything
+    from hsi.clustering.api import ClusterResult, _config, check_k, fit_model
+    from hsi.clustering.features import pixel_features
+    from hsi.device import pick_device, seed_everything
     from hsi.engine import SceneProgress, WindowReader, run_tiles
     from hsi.errors import ShapeError
     from hsi.io import output_format
     from hsi.io.atomic import atomic_files
     from hsi.io.geotiff import GeoTiffTileWriter
     from hsi.io.labels import write_class_map
-    from hsi.tiling import crop_to_core, tile_windows
+    from hsi.tiling import tile_windows
 
     start = time.perf_counter()
     if isinstance(k, str) and k.lower() != "auto":
         raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
+    if not isinstance(k, str):
+        check_k(k, 10**9)
+    dev = pick_device(device)
+    cfg = _config(method, config)
     reader = WindowReader(cube)
     h, w = cube.height, cube.width
-    seed_everything(seed)
-    feats = pixel_features(_sample_mosaic(reader), seed=seed)
-    x = feats.pixels()
-    criterion = "given"
-    if isinstance(k, str):
-        from hsi.clustering.auto_k import estimate_k
-
-        k, criterion = estimate_k(x, seed=seed)
-    check_k(k, len(x))
-    centres = kmeans_centres(x, int(k), seed=seed)
-    del x
-    halo = max(feats.radii) if feats.spatial else 0
-    tiles = tile_windows(h, w, tile=tile, overlap=halo)
+    halo = _model_halo(method, cfg)
+    # a read window at least 2 halo + 1 wide: padding at the scene border stays as untiled
+    tiles = tile_windows(h, w, tile=tile, overlap=halo, min_read=2 * halo + 1)
+    train_steps = _train_steps(method, cfg)
     labels = np.zeros((h, w), dtype=np.uint8)
     conf = np.zeros((h, w), dtype=np.float32)
+    fitted: dict = {}
 
     def compute(t, part):
-        data = np.asarray(part.data)
-        valid = valid_mask(data, cube.nodata)
-        image = feats.pca.transform(data, valid)
-        image[:, ~valid] = 0
-        stacked = crop_to_core(PixelFeatures(image=image, valid=valid, pca=feats.pca,
-                                             spatial=feats.spatial, radii=feats.radii).stacked(),
-                               t)
-        core = crop_to_core(valid, t)
-        tile_labels, tile_conf = assign_to_centres(
-            np.ascontiguousarray(stacked[:, core].T, dtype=np.float32), centres)
-        out_l = np.zeros(core.shape, dtype=np.uint8)
-        out_c = np.zeros(core.shape, dtype=np.float32)
-        out_l[core] = tile_labels.astype(np.uint8) + 1
-        out_c[core] = np.clip(tile_conf, 0, 1)
-        return out_l, out_c
+        feats = fitted["feats"].apply(part.data, cube.nodata)  # the tile and its halo only
+        r0, c0 = int(t.core.row_off - t.read.row_off), int(t.core.col_off - t.read.col_off)
+        core_mask = np.zeros(feats.shape, dtype=bool)
+        core_mask[r0:r0 + int(t.core.height), c0:c0 + int(t.core.width)] = True
+        return _assign_tile(fitted["model"], feats, core_mask)
 
-    outputs = [output] + ([confidence] if confidence is not None else [])
+    outputs = [path for path in (output, confidence) if path is not None]  # none: arrays only
     tiff_conf = confidence is not None and output_format(confidence) == "geotiff"
-    with SceneProgress(len(tiles) + 2, what="clustering", progress=progress,
+    with SceneProgress(train_steps + len(tiles) + 2, what="clustering", progress=progress,
                        callback=callback) as bar, atomic_files(outputs) as tmps, \
             contextlib.ExitStack() as stack:
-        bar.advance(1)  # the fit
+        seed_everything(seed)
+        feats = pixel_features(_sample_mosaic(reader), seed=seed, nonfinite="nodata")
+        x = feats.pixels()
+        criterion = "given"
+        if isinstance(k, str):
+            from hsi.clustering.auto_k import estimate_k
+
+            k, criterion = estimate_k(x, seed=seed)
+        check_k(k, len(x))
+        seed_everything(seed)
+        model = fit_model(method, feats, x, int(k), cfg, seed=seed, device=dev,
+                          progress=progress,
+                          callback=(lambda done, total: bar.advance(1) if done else None)
+                          if train_steps else None)
+        if model.halo > halo:  # features other than the defaults
+            raise ShapeError(f"cluster_file: the {method} model reads {model.halo} pixels "
+                             f"around each pixel, more than the tile halo {halo}")
+        fitted.update(feats=feats, model=model)
+        fit_pixels = int(feats.n_pixels)
+        del x
+        bar.advance(train_steps + 1 - bar.done)  # the fit
         conf_writer = stack.enter_context(GeoTiffTileWriter(
-            tmps[1], bands=1, height=h, width=w, dtype="float32", crs=cube.crs,
+            tmps[-1], bands=1, height=h, width=w, dtype="float32", crs=cube.crs,
             transform=cube.transform, nodata=None, wavelengths=None,
             fwhm=None)) if tiff_conf else None
 
@@ -228,14 +353,15 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
         stack.close()  # the confidence GeoTIFF is complete
         result = ClusterResult(labels=labels, confidence=conf, method=method, k=int(k),
                                criterion=criterion, seconds=time.perf_counter() - start,
-                               info={"tiles": len(tiles), "fit_pixels": int(feats.n_pixels)})
-        write_class_map(tmps[0], labels, crs=cube.crs, transform=cube.transform,
-                        class_names=result.class_names)
+                               info={"tiles": len(tiles), "fit_pixels": fit_pixels})
+        if output is not None:
+            write_class_map(tmps[0], labels, crs=cube.crs, transform=cube.transform,
+                            class_names=result.class_names)
         if confidence is not None and not tiff_conf:
             from hsi.cube import Cube
             from hsi.io import save
 
             save(Cube(conf[None], crs=cube.crs, transform=cube.transform,
-                      name="cluster confidence"), tmps[1], format=output_format(confidence))
+                      name="cluster confidence"), tmps[-1], format=output_format(confidence))
         bar.advance(1)  # written; a cancel here still leaves nothing
     return result

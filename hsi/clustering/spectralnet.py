@@ -194,6 +194,78 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
     return net.eval()
 
 
+@dataclass
+class SpectralNetModel:
+    """A fitted SpectralNet clustering: the network and the k-means centres of its embedding.
+
+    What :func:`fit_spectralnet_model` returns; :meth:`assign` clusters pixels it was not
+    fitted on (a tile of a scene fitted on a sample).
+
+    Attributes
+    ----------
+    net : SpectralNet
+        Trained, in eval mode (orthonormalisation frozen).
+    centres : numpy.ndarray, float, shape (k, k)
+        k-means centres of the (row-normalised with ``normalized``) embedding of the fit pixels.
+    normalized : bool
+        Row-normalise embeddings before the nearest centre (``SpectralNetConfig.normalized``).
+    halo : int
+        Pixels of context a pixel's features read (their neighbourhood radius).
+    """
+
+    net: SpectralNet
+    centres: np.ndarray
+    normalized: bool = True
+    halo: int = 0
+
+    @property
+    def k(self) -> int:
+        return int(self.centres.shape[0])
+
+    def embedding(self, x: np.ndarray) -> np.ndarray:
+        """Out-of-sample embedding of pixel features ``x`` (N, d), row-normalised with
+        ``normalized``: ``(N, k)`` float32."""
+        emb = self.net.embed(x)
+        if self.normalized:
+            emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        return emb
+
+    def assign_pixels(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest centre of each row of ``x`` (N, d) in the embedding: labels 0..k-1 and the
+        margin confidence."""
+        from hsi.clustering.baselines import assign_to_centres
+
+        return assign_to_centres(self.embedding(x), self.centres)
+
+    def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and confidence of the valid pixels of :class:`PixelFeatures` ``feats``
+        inside ``where`` (row-major), as :meth:`PixelFeatures.pixels` orders them."""
+        return self.assign_pixels(feats.pixels(where))
+
+
+def fit_spectralnet_model(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
+                          halo: int = 0, seed: int = 0, device=None, progress: bool = False,
+                          callback: ProgressCallback | None = None,
+                          embedding: list | None = None) -> SpectralNetModel:
+    """Train SpectralNet on pixel features ``x`` (N, d) and fit k-means on their embedding.
+
+    ``embedding``, when a list, receives the fit pixels' embedding (so a caller clustering
+    the same pixels need not embed them twice).
+    """
+    from hsi.clustering.baselines import kmeans_centres
+
+    cfg = config or SpectralNetConfig()
+    net = fit_spectralnet(x, k, cfg, seed=seed, device=device, progress=progress,
+                          callback=callback)
+    model = SpectralNetModel(net=net, centres=np.zeros((k, k)), normalized=cfg.normalized,
+                             halo=int(halo))
+    emb = model.embedding(x)
+    model.centres = kmeans_centres(emb, k, seed=seed, n_init=10)
+    if embedding is not None:
+        embedding.append(emb)
+    return model
+
+
 def spectralnet_cluster(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
                         seed: int = 0, device=None, progress: bool = False,
                         callback: ProgressCallback | None = None
@@ -202,12 +274,9 @@ def spectralnet_cluster(x: np.ndarray, k: int, config: SpectralNetConfig | None 
 
     Returns ``labels`` (N,) 0..k-1 and margin ``confidence`` (N,) in the embedding.
     """
-    from hsi.clustering.baselines import kmeans_cluster
+    from hsi.clustering.baselines import assign_to_centres
 
-    cfg = config or SpectralNetConfig()
-    net = fit_spectralnet(x, k, cfg, seed=seed, device=device, progress=progress,
-                          callback=callback)
-    emb = net.embed(x)
-    if cfg.normalized:
-        emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-    return kmeans_cluster(emb, k, seed=seed, n_init=10)
+    emb: list = []
+    model = fit_spectralnet_model(x, k, config, seed=seed, device=device, progress=progress,
+                                  callback=callback, embedding=emb)
+    return assign_to_centres(emb[0], model.centres)

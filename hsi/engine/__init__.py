@@ -13,22 +13,27 @@ Every pipeline that runs over a whole scene file goes through this package, so e
 - :func:`run_tiles` is the driver: the next tile is read in a read-ahead thread while the
   current one is computed, and the previous result is written by a writer thread (compression
   overlaps compute); at most one tile waits at each stage, so memory stays bounded;
+- the output goes to a *sink* with the interface of :class:`hsi.io.geotiff.GeoTiffTileWriter`:
+  that writer for a file (CLI, batch), :class:`ArrayWriter` for an array in memory (the
+  napari docks), so both doors run the same tiling code;
 - :class:`SceneProgress` is the tqdm bar and the caller's :data:`hsi.progress.ProgressCallback`
   over all the passes of a job; a callback returning ``True`` raises
   :class:`~hsi.errors.Cancelled` between tiles, the threads are drained, and the outputs
   (written through :mod:`hsi.io.atomic` / :class:`hsi.io.geotiff.GeoTiffTileWriter`) are
   never moved into place.
 
-Users: :func:`hsi.fusion.scene.fuse_files` (``hsi fuse``, ``hsi fuse-batch``),
-:func:`hsi.classification.predict.predict_scene` (``classify_to_files``, ``Classifier.predict``,
-``hsi classify predict``), :func:`hsi.clustering.files.cluster_file` (``hsi cluster``) and
-:func:`hsi.simulate.simulate_files` (``hsi simulate``).
+Users: :func:`hsi.fusion.scene.fuse_scene` (``fuse_files``: ``hsi fuse``, ``hsi fuse-batch``;
+``fuse_cube``: the Fuse dock), :func:`hsi.classification.predict.predict_scene`
+(``classify_to_files``, ``Classifier.predict``, ``hsi classify predict``; ``predict_arrays``:
+the Classify dock), :func:`hsi.clustering.files.cluster_cube` (``cluster_file``: ``hsi
+cluster``; the Cluster dock) and :func:`hsi.simulate.simulate_files` (``hsi simulate``).
 """
 
 from __future__ import annotations
 
 from hsi.engine.driver import SceneProgress, run_tiles, scene_pass, tile_batches
 from hsi.engine.reader import WindowReader, read_ahead, reading
+from hsi.engine.sink import ArrayWriter
 
-__all__ = ["SceneProgress", "WindowReader", "read_ahead", "reading", "run_tiles", "scene_pass",
-           "tile_batches"]
+__all__ = ["ArrayWriter", "SceneProgress", "WindowReader", "read_ahead", "reading", "run_tiles",
+           "scene_pass", "tile_batches"]

@@ -33,20 +33,24 @@ class SceneProgress:
     callback : callable, optional
         ``callback(done, total)`` (:mod:`hsi.progress`), called with ``done = 0`` on entry and
         after every step; returning ``True`` raises :class:`~hsi.errors.Cancelled`.
+    before : int
+        Steps of the job already done before these passes (a model fit): the callback counts
+        them in ``done`` and ``total``, so its bar goes on from where they left it.
     """
 
     def __init__(self, total: int, *, what: str = "scene", progress: bool = True,
-                 callback: ProgressCallback | None = None) -> None:
-        self.total, self.what, self.done = int(total), what, 0
+                 callback: ProgressCallback | None = None, before: int = 0) -> None:
+        self.steps, self.what = int(total), what
+        self.done, self.total = int(before), int(before) + int(total)
         self.callback, self.show = callback, progress
         self.bar = None
 
     def __enter__(self) -> SceneProgress:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.total, desc=self.what, unit="tile",
-                        disable=not self.show or self.total < 2, leave=False)
-        report_progress(self.callback, 0, self.total, self.what)
+        self.bar = tqdm(total=self.steps, desc=self.what, unit="tile",
+                        disable=not self.show or self.steps < 2, leave=False)
+        report_progress(self.callback, self.done, self.total, self.what)
         return self
 
     def describe(self, text: str) -> None:

@@ -23,6 +23,9 @@ untiled run (a warning says so).
 Tiling, reading (each input opened once), the first pass, the read-ahead and writer threads,
 progress and cancellation are the scene engine's (:mod:`hsi.engine`); this module supplies
 what is particular to fusion: the receptive field, the statistics and the batched compute.
+:func:`fuse_scene` is the one pipeline: its inputs are paths or cubes (lazy or in memory) and
+its output a sink, a GeoTIFF for :func:`fuse_files` (the CLI, batch) or an array in memory
+for :func:`fuse_cube` (the viewer's Fuse dock).
 On CUDA, tiles of the same shape are stacked into batches of
 :data:`CUDA_TILE_BATCH`, staged in pinned memory and copied on a side stream (the copy of the
 next batch overlaps the current one's compute), and results come back asynchronously; on CPU
@@ -31,11 +34,14 @@ tiles go one at a time and torch keeps its default of one thread per core.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
@@ -50,8 +56,11 @@ __all__ = [
     "FIT_TILE",
     "FIT_TILES",
     "FIT_WINDOW",
+    "SceneFusion",
     "fit_windows",
+    "fuse_cube",
     "fuse_files",
+    "fuse_scene",
     "receptive_field",
     "tile_batches",
 ]
@@ -284,10 +293,34 @@ def min_tile_read(ratio: int) -> int:
     return max(psf_kernel_size(ratio / 2.0), ratio * psf_kernel_size(LR_HIGHPASS_SIGMA)) + ratio
 
 
-def fuse_files(
-    lr_path: str | os.PathLike,
-    hr_path: str | os.PathLike,
-    out_path: str | os.PathLike,
+@dataclass
+class SceneFusion:
+    """What :func:`fuse_scene` did: the sink it filled, the method it ran and the ratio.
+
+    Attributes
+    ----------
+    writer
+        The sink, closed (:class:`~hsi.engine.ArrayWriter`: the fused pixels in ``.data``).
+    method : str
+        The method that ran (``"auto"`` resolved).
+    ratio : int
+    lr, hr : Cube
+        The inputs as read (lazy for GeoTIFF/ENVI files): wavelengths and grid of the output.
+    tiles : int
+    """
+
+    writer: Any
+    method: str
+    ratio: int
+    lr: Cube
+    hr: Cube
+    tiles: int
+
+
+def fuse_scene(
+    lr_source: str | os.PathLike | Cube,
+    hr_source: str | os.PathLike | Cube,
+    sink: Callable[..., Any],
     *,
     method: str = "auto",
     model=None,
@@ -302,64 +335,35 @@ def fuse_files(
     fit_minutes: float | None = None,
     batch: int | None = None,
     callback: ProgressCallback | None = None,
-) -> Path:
-    """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
+) -> SceneFusion:
+    """Fuse an LR-HSI with an HR-MSI tile by tile on the scene engine, into ``sink``.
+
+    The one fusion pipeline of a scene: :func:`fuse_files` (``hsi fuse``, ``hsi fuse-batch``)
+    runs it with a GeoTIFF sink, :func:`fuse_cube` (the viewer's Fuse dock) with an array in
+    memory. Each input is read window by window through :class:`~hsi.engine.WindowReader`
+    (a path, or a :class:`~hsi.cube.Cube`, lazy or in memory), so memory is bounded by the
+    tile plus the sink.
 
     Parameters
     ----------
-    lr_path, hr_path : path
-        Low-resolution hyperspectral and high-resolution multispectral images (any format
-        :func:`hsi.open` reads; GeoTIFF and ENVI are read window by window).
-    out_path : path
-        Output GeoTIFF: float32 ``(bands, H, W)`` on the HR-MSI grid (CRS, transform), with
-        the LR-HSI's wavelengths/FWHM, in the LR-HSI's units; tiled, ZSTD-compressed,
-        BigTIFF when needed. Written atomically.
-    method : str
-        ``"infn"`` or a baseline (``"glp"``, ``"gsa"``, ``"cnmf"``, ``"bicubic"``).
-    model : path or INFN, optional
-        INFN checkpoint; default a shipped one matching the sensors.
-    ratio : int, optional
-        HR/LR ratio for files without georeference (else from the pixel sizes).
-    fit_scene : bool
-        Fit INFN on the scene (whole up to :data:`FIT_WINDOW` HR pixels a side, else on a
-        sample of tiles, :func:`fit_windows`) at reduced resolution, then apply it to every
-        tile.
-    tile : int
-        Core tile size in HR pixels (rounded up to a multiple of the ratio).
-    overlap : int, optional
-        Margin read around each tile, HR pixels; default :func:`receptive_field`.
-    device : str
-        ``"auto"``, ``"cpu"`` or ``"cuda"``.
-    seed : int
-    progress : bool
-        Progress bar over tiles on stderr.
+    lr_source, hr_source : path or Cube
+    sink : callable
+        ``sink(bands=, height=, width=, dtype=, crs=, transform=, nodata=, wavelengths=,
+        fwhm=, tile=)`` returning a writer used in a ``with`` block, whose ``write(array,
+        window)`` receives each tile's core: ``functools.partial(GeoTiffTileWriter, path)`` or
+        :class:`~hsi.engine.ArrayWriter`. It is made once the model is ready and closed once
+        every tile is written (not entered at all when the fit is cancelled).
     callback : callable, optional
-        ``callback(done, total)`` (:mod:`hsi.progress`) over the tiles of every pass (the
-        statistics pass of ``glp``/``gsa``, then fusion); ``done == total`` once every tile
-        is written. Return ``True`` to stop: :class:`~hsi.errors.Cancelled` is raised and
-        nothing is left at ``out_path``.
-    fit_steps, fit_minutes : optional
-        Budget of ``fit_scene``.
-    batch : int, optional
-        Tiles of the same shape fused at once; default :data:`CUDA_TILE_BATCH` on CUDA
-        (their host-to-device copy overlaps the previous batch's compute), 1 on CPU (where
-        torch already uses every core on one tile).
+        ``callback(done, total)``: with ``fit_scene`` every fitting step first (the total
+        counts one more step, as :func:`hsi.fusion.fuse` does), then the tiles of every pass
+        on from there; ``done == total`` once every tile is written. Return ``True`` to stop
+        (:class:`~hsi.errors.Cancelled`) at the next fitting step or between tiles.
+
+    The other parameters are :func:`fuse_files`'s.
 
     Returns
     -------
-    pathlib.Path
-        ``out_path``.
-
-    Raises
-    ------
-    GridError
-        The two images do not cover the same ground.
-    ModelError
-        Unknown method or a model that does not fit the bands.
-    HsiIOError, FormatError
-        Unreadable inputs or unwritable output (nothing is left at ``out_path``).
-    Cancelled
-        When ``callback`` returns ``True`` (nothing is left at ``out_path``).
+    SceneFusion
     """
     import rasterio
     import torch
@@ -369,25 +373,26 @@ def fuse_files(
     from hsi.fusion.api import AUTO, auto_method, checked_method, estimate, resolve_model, scaled
     from hsi.fusion.fit import fit_scene as fit_scene_model
     from hsi.fusion.grid import check_pair
-    from hsi.io.atomic import clean_stale_temporaries
-    from hsi.io.geotiff import GeoTiffTileWriter
-    from hsi.memory import limit_heap_growth, release_free_memory
+    from hsi.memory import release_free_memory
 
     method = checked_method(method, model=model, fit_scene=fit_scene)
     if model is not None and fit_scene:
         raise ModelError("give either a model or fit_scene=True, not both")
-    limit_heap_growth()
     # GDAL caches dirty output blocks (204 bands × 256² per tile) up to 5 % of RAM by default;
     # a fixed cap keeps memory bounded by the tile, not by a row of tiles of the scene.
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
-        out_path = Path(out_path)
-        clean_stale_temporaries(out_path)  # left by a killed earlier run of this output
-        lr = WindowReader(lr_path)
-        hr = WindowReader(hr_path)
+        lr = WindowReader(lr_source)
+        hr = WindowReader(hr_source)
         r = check_pair(lr.cube, hr.cube, ratio)
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
         release_free_memory()
+
+        fit_done = {"steps": 0}  # fitting steps reported, counted before the tiles
+
+        def fit_callback(done: int, total: int) -> bool | None:
+            fit_done["steps"] = int(done)
+            return callback(done, total + 1)
 
         net = None
         if method == AUTO:
@@ -398,7 +403,8 @@ def fuse_files(
                 net = fit_scene_model([scaled(lr.read(w), scales[0]) for w, _ in windows],
                                       [scaled(hr.read(w), scales[1]) for _, w in windows],
                                       ratio=r, steps=fit_steps, minutes=fit_minutes, seed=seed,
-                                      device=dev, progress=progress)
+                                      device=dev, progress=progress,
+                                      callback=fit_callback if callback is not None else None)
             else:
                 net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)
         if overlap is None:
@@ -436,16 +442,138 @@ def fuse_files(
         block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
             1, min(hr.cube.height, hr.cube.width, 256) // 16)
         with SceneProgress(len(tiles) * (1 + len(passes)), what=f"fuse {method}",
-                           progress=progress, callback=callback) as bar:
+                           progress=progress, callback=callback,
+                           before=fit_done["steps"]) as bar:
             stats = {kind: _scene_statistics(kind, lr, hr, tiles, r, scales, bar)
                      for kind in passes}
             release_free_memory()
             bar.describe(f"fuse {method}")
-            with GeoTiffTileWriter(out_path, bands=lr.cube.bands, height=hr.cube.height,
-                                   width=hr.cube.width, dtype="float32", crs=hr.cube.crs,
-                                   transform=hr.cube.transform, nodata=None,
-                                   wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
-                                   tile=block) as writer:
+            with sink(bands=lr.cube.bands, height=hr.cube.height, width=hr.cube.width,
+                      dtype="float32", crs=hr.cube.crs, transform=hr.cube.transform,
+                      nodata=None, wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
+                      tile=block) as writer:
                 run_tiles(batches, stage, compute,
                           lambda group, result: _write_batch(writer, group, result), bar=bar)
-        return out_path
+        return SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube, hr=hr.cube,
+                           tiles=len(tiles))
+
+
+def fuse_files(
+    lr_path: str | os.PathLike,
+    hr_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    method: str = "auto",
+    model=None,
+    ratio: int | None = None,
+    fit_scene: bool = False,
+    tile: int = 256,
+    overlap: int | None = None,
+    device="auto",
+    seed: int = 0,
+    progress: bool = True,
+    fit_steps: int | None = None,
+    fit_minutes: float | None = None,
+    batch: int | None = None,
+    callback: ProgressCallback | None = None,
+) -> Path:
+    """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
+
+    :func:`fuse_scene` with a :class:`~hsi.io.geotiff.GeoTiffTileWriter` sink.
+
+    Parameters
+    ----------
+    lr_path, hr_path : path
+        Low-resolution hyperspectral and high-resolution multispectral images (any format
+        :func:`hsi.open` reads; GeoTIFF and ENVI are read window by window).
+    out_path : path
+        Output GeoTIFF: float32 ``(bands, H, W)`` on the HR-MSI grid (CRS, transform), with
+        the LR-HSI's wavelengths/FWHM, in the LR-HSI's units; tiled, ZSTD-compressed,
+        BigTIFF when needed. Written atomically.
+    method : str
+        ``"infn"`` or a baseline (``"glp"``, ``"gsa"``, ``"cnmf"``, ``"bicubic"``).
+    model : path or INFN, optional
+        INFN checkpoint; default a shipped one matching the sensors.
+    ratio : int, optional
+        HR/LR ratio for files without georeference (else from the pixel sizes).
+    fit_scene : bool
+        Fit INFN on the scene (whole up to :data:`FIT_WINDOW` HR pixels a side, else on a
+        sample of tiles, :func:`fit_windows`) at reduced resolution, then apply it to every
+        tile.
+    tile : int
+        Core tile size in HR pixels (rounded up to a multiple of the ratio).
+    overlap : int, optional
+        Margin read around each tile, HR pixels; default :func:`receptive_field`.
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    seed : int
+    progress : bool
+        Progress bar over tiles on stderr.
+    callback : callable, optional
+        ``callback(done, total)`` (:mod:`hsi.progress`): the fitting steps of ``fit_scene``,
+        then the tiles of every pass (the statistics pass of ``glp``/``gsa``, then fusion);
+        ``done == total`` once every tile is written. Return ``True`` to stop:
+        :class:`~hsi.errors.Cancelled` is raised and nothing is left at ``out_path``.
+    fit_steps, fit_minutes : optional
+        Budget of ``fit_scene``.
+    batch : int, optional
+        Tiles of the same shape fused at once; default :data:`CUDA_TILE_BATCH` on CUDA
+        (their host-to-device copy overlaps the previous batch's compute), 1 on CPU (where
+        torch already uses every core on one tile).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_path``.
+
+    Raises
+    ------
+    GridError
+        The two images do not cover the same ground.
+    ModelError
+        Unknown method or a model that does not fit the bands.
+    HsiIOError, FormatError
+        Unreadable inputs or unwritable output (nothing is left at ``out_path``).
+    Cancelled
+        When ``callback`` returns ``True`` (nothing is left at ``out_path``).
+    """
+    from hsi.io.atomic import clean_stale_temporaries
+    from hsi.io.geotiff import GeoTiffTileWriter
+    from hsi.memory import limit_heap_growth
+
+    limit_heap_growth()
+    out_path = Path(out_path)
+    clean_stale_temporaries(out_path)  # left by a killed earlier run of this output
+    fuse_scene(lr_path, hr_path, functools.partial(GeoTiffTileWriter, out_path), method=method,
+               model=model, ratio=ratio, fit_scene=fit_scene, tile=tile, overlap=overlap,
+               device=device, seed=seed, progress=progress, fit_steps=fit_steps,
+               fit_minutes=fit_minutes, batch=batch, callback=callback)
+    return out_path
+
+
+def fuse_cube(lr_hsi: Cube, hr_msi: Cube, *, method: str = "auto", tile: int = 256,
+              progress: bool = False, callback: ProgressCallback | None = None,
+              **options) -> Cube:
+    """Fuse two cubes (lazy or in memory) tile by tile into a cube in memory.
+
+    :func:`fuse_scene` with an :class:`~hsi.engine.ArrayWriter` sink: the inputs are read by
+    windows, so memory is bounded by the tile plus the fused array; progress is per tile and
+    a ``callback`` returning ``True`` stops between tiles (or fitting steps). What the
+    viewer's Fuse dock runs; ``options`` are :func:`fuse_scene`'s (``model``, ``ratio``,
+    ``fit_scene``, ``device``, ``seed``, ``fit_minutes``...).
+
+    Returns
+    -------
+    Cube, shape (C, H, W), float32
+        As :func:`hsi.fusion.fuse`: the LR-HSI's units and wavelengths on the HR-MSI's grid.
+    """
+    from hsi.engine import ArrayWriter
+
+    done = fuse_scene(lr_hsi, hr_msi, ArrayWriter, method=method, tile=tile,
+                      progress=progress, callback=callback, **options)
+    return Cube(done.writer.data, wavelengths=done.lr.wavelengths, fwhm=done.lr.fwhm,
+                crs=done.hr.crs, transform=done.hr.transform, nodata=None,
+                name=f"{lr_hsi.name or 'hsi'}_{done.method}_x{done.ratio}",
+                metadata={"fusion_method": done.method, "ratio": done.ratio,
+                          "lr_hsi": lr_hsi.name, "hr_msi": hr_msi.name,
+                          "tiles": done.tiles})

@@ -79,15 +79,21 @@ def test_k_above_pixel_count_one_line_and_nothing_written(tmp_path):
     assert list(tmp_path.iterdir()) == [path]
 
 
-def test_nan_cube_one_line_and_nothing_written(tmp_path, blocks):
+def test_nan_pixels_are_nodata_in_the_class_map(tmp_path, blocks):
     data = blocks[0].copy()
-    data[:, 2, 2] = np.nan
-    data[0, 5, 5] = np.nan
+    data[:, 2, 2] = np.nan  # a pixel with no data
+    data[0, 5, 5] = np.nan  # one band missing: the pixel is left out too
     path = hsi.save(Cube(data), tmp_path / "nan.tif")
     out, conf = tmp_path / "clusters.tif", tmp_path / "conf.tif"
     r = CliRunner().invoke(main.cli, ["cluster", str(path), "-k", "3", "-o", str(out),
                                       "--confidence", str(conf)])
-    assert r.exit_code == 2
-    lines = r.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("hsi: error: cube: 41 NaN/infinite")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["nan.tif"]
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out) as src:
+        labels = src.read(1)
+    with rasterio.open(conf) as src:
+        confidence = src.read(1)
+    assert labels[2, 2] == 0 and labels[5, 5] == 0
+    assert confidence[2, 2] == 0 and confidence[5, 5] == 0
+    others = np.ones(labels.shape, bool)
+    others[2, 2] = others[5, 5] = False
+    assert set(np.unique(labels[others])) == {1, 2, 3}

@@ -41,6 +41,9 @@ from hsi.viewer._widgets._common import (
 if TYPE_CHECKING:
     import napari
 
+#: Tile side (pixels) of the dock's prediction on the scene engine (``hsi classify``'s).
+PREDICT_TILE = 512
+
 #: Imported in the background when the dock opens, so that *Train* finds them ready.
 WARM_UP_MODULES = ("torch", "hsi.classification")
 
@@ -91,8 +94,12 @@ class ClassifyWidget(QWidget):
     layer's ``metadata["class_names"]`` (value -> name) when it has one, so a layer arriving
     with names (e.g. from the *Cluster* widget) shows them. Training (:func:`
     hsi.classification.train_classifier`) and prediction run off the GUI thread with a
-    determinate progress bar (every training step, then the prediction); Cancel stops the
-    training at its next step. The result is a
+    determinate progress bar (every training step, then every tile of the prediction); Cancel
+    stops the training at its next step, the prediction at its next tile. The prediction runs
+    on the scene engine like ``hsi classify predict`` (:func:`
+    hsi.classification.predict.predict_scene`, here with in-memory sinks: :func:`
+    hsi.classification.predict.predict_arrays`): the cube layer is read window by window in
+    tiles of :attr:`tile` pixels, each with its halo. The result is a
     Labels layer with the painted colours, a class-probability (confidence) image, an
     uncertainty image (normalised entropy) and a
     legend (name, colour, pixel count). *Export* writes the class map as a GeoTIFF.
@@ -106,6 +113,8 @@ class ClassifyWidget(QWidget):
         self.classifier = None
         #: (K, H, W) class probabilities of the last run, in the order of the legend.
         self.probabilities: np.ndarray | None = None
+        #: Tile side (pixels) of the prediction on the scene engine, as ``hsi classify``.
+        self.tile = PREDICT_TILE
         self._watched = None
 
         self.cube_combo = LayerCombo(napari_viewer, is_cube_layer)
@@ -287,6 +296,7 @@ class ClassifyWidget(QWidget):
         cube = layer_cube(cube_layer)
         epochs = self.epochs_spin.value() or None
         use_crf = self.crf_check.isChecked()
+        tile = int(self.tile)
         options: dict[str, Any] = {
             "epochs": epochs, "seed": self.seed_spin.value(),
             "device": self.device_combo.currentText(),
@@ -297,6 +307,7 @@ class ClassifyWidget(QWidget):
             # torch is imported here, off the GUI thread (its libraries loaded GIL-free first)
             preload_torch_libraries()
             from hsi.classification import GanConfig, train_classifier
+            from hsi.classification.predict import predict_arrays
 
             # without the CRF, its cross-validated parameter search would be wasted work
             config = GanConfig(crf_select="cv" if use_crf else "fixed")
@@ -307,12 +318,19 @@ class ClassifyWidget(QWidget):
                 steps["total"] = total + 1
                 return stop(done, total + 1)
 
-            data = cube.compute()
+            data = cube.compute()  # training: the painted pixels and the PCA of the scene
             classifier = train_classifier(data, compact, progress=False, callback=callback,
                                           config=config, **options)
-            class_map, probabilities = classifier.predict(data, use_crf=use_crf)
-            report(steps["total"], steps["total"])
-            return classifier, np.asarray(class_map), np.asarray(probabilities, np.float32)
+            del data
+            trained = steps["total"] - 1
+
+            def predict_callback(done: int, total: int) -> bool:  # the tiles, after training
+                return stop(trained + done, trained + total)
+
+            # the scene engine: windows of the layer, tile by tile, as `hsi classify predict`
+            class_map, probabilities = predict_arrays(classifier, cube, use_crf=use_crf,
+                                                      tile=tile, callback=predict_callback)
+            return classifier, class_map, probabilities
 
         def done(result) -> None:
             classifier, class_map, probabilities = result

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     import napari
 
 
+#: Tile side (pixels) of a tiled run on the scene engine (``hsi cluster``'s default).
+CLUSTER_TILE = 512
+
 #: Metadata key of a cluster layer naming the cube layer it was computed from.
 SOURCE_KEY = "source_layer"
 
@@ -64,9 +67,14 @@ class ClusterWidget(QWidget):
     """Cluster a cube without labels; name and merge the clusters; use them as training labels.
 
     Pick the cube layer, the number of clusters ``k`` (or *auto*), the method
-    (:data:`hsi.clustering.METHODS`), seed and device, then *Cluster*:
-    :func:`hsi.clustering.cluster` runs off the GUI thread with a progress bar (every training
-    step of the network methods) and a Cancel button that stops it at its next step. The result
+    (:data:`hsi.clustering.METHODS`), seed and device, then *Cluster*: the same pipeline as
+    ``hsi cluster`` (:func:`hsi.clustering.files.cluster_cube`) runs off the GUI thread with a
+    progress bar (every training step of the network methods, every tile) and a Cancel button
+    that stops it at its next step or tile. A scene above
+    :data:`~hsi.clustering.files.WHOLE_SCENE_PIXELS` clustered by a method of
+    :data:`~hsi.clustering.files.TILED_METHODS` runs on the scene engine (a fit on sample
+    windows, then assignment in tiles of :attr:`tile` pixels read window by window from the
+    layer); any other is clustered whole. The result
     is a Labels layer on the cube's grid (values 1..k, the hsikit class colours, names in
     ``metadata["class_names"]``) and a confidence image. Rename clusters in the table, merge one
     into another, and *Use as training labels* to open the *Classify* widget on that layer.
@@ -78,6 +86,8 @@ class ClusterWidget(QWidget):
         self.result_layer = None
         self.confidence_layer = None
         self.last_result = None
+        #: Tile side (pixels) of a tiled run on the scene engine, as ``hsi cluster``.
+        self.tile = CLUSTER_TILE
 
         from hsi.clustering import METHODS
 
@@ -148,7 +158,7 @@ class ClusterWidget(QWidget):
         """Cluster the selected cube in the background."""
         from napari.utils.notifications import show_error
 
-        from hsi.clustering import cluster
+        from hsi.clustering.files import cluster_cube
 
         cube_layer = self.cube_combo.layer()
         if cube_layer is None:
@@ -160,11 +170,13 @@ class ClusterWidget(QWidget):
         options: dict[str, Any] = {"method": method, "seed": self.seed_spin.value(),
                                    "device": self.device_combo.currentText()}
         k = self.k_value()
+        tile = int(self.tile)
 
         def work(report):
             preload_torch_libraries()  # GIL-free before cluster() imports torch (any method)
-            return cluster(cube.compute(), k, progress=False, callback=stop_callback(report),
-                           **options)
+            # as `hsi cluster`: tiled on the scene engine above WHOLE_SCENE_PIXELS, else whole
+            return cluster_cube(cube, k, progress=False, callback=stop_callback(report),
+                                tile=tile, **options)
 
         def done(result) -> None:
             self.last_result = result

@@ -287,19 +287,6 @@ def run_cancel_row(run_text: str) -> tuple[QWidget, QPushButton, QPushButton]:
     return row, run, cancel
 
 
-def kwargs_for(fn: Callable, **candidates) -> dict[str, Any]:
-    """The subset of ``candidates`` that ``fn`` accepts as keyword arguments."""
-    import inspect
-
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return candidates
-    return {k: v for k, v in candidates.items() if k in params}
-
-
 def as_numpy(data) -> np.ndarray:
     """``data`` as a numpy array (computes dask arrays)."""
     return np.asarray(data)

@@ -27,7 +27,6 @@ from hsi.viewer._widgets._common import (
     BackgroundJob,
     LayerCombo,
     is_cube_layer,
-    kwargs_for,
     layer_cube,
     one_line,
     run_cancel_row,
@@ -42,6 +41,9 @@ if TYPE_CHECKING:
 #: The baselines of :data:`hsi.fusion.baselines.BASELINES`, named here so that opening the dock
 #: does not import torch (a test keeps the two in step).
 BASELINE_NAMES = ("bicubic", "glp", "gsa", "cnmf")
+
+#: Core tile side (HR pixels) of the dock's scene-engine run (``hsi fuse``'s default).
+FUSE_TILE = 256
 
 #: Imported in the background when the dock opens, so that *Fuse* finds them ready.
 WARM_UP_MODULES = ("torch", "hsi.fusion", "hsi.metrics")
@@ -68,11 +70,14 @@ class FuseWidget(QWidget):
     """Pick the LR-HSI and HR-MSI layers and a method; adds the fused cube as a layer.
 
     The pair is checked like the CLI does (:func:`hsi.fusion.check_pair`) before anything runs;
-    the fusion itself (:func:`hsi.fusion.fuse`) runs off the GUI thread with a progress bar and
-    a Cancel button. The bar follows ``fuse``'s progress callback (every fitting step with
-    "INFN (fit to scene)"), and Cancel makes that callback return ``True`` so that the fitting
-    stops at its next step (:class:`hsi.errors.Cancelled`) rather than running on unseen. With a
-    reference layer chosen, PSNR/SSIM/SAM/ERGAS/Q2n are shown.
+    the fusion itself runs off the GUI thread on the scene engine, through the same pipeline as
+    ``hsi fuse`` (:func:`hsi.fusion.scene.fuse_scene`, here with an in-memory sink:
+    :func:`~hsi.fusion.scene.fuse_cube`): the layers are read window by window in tiles of
+    :attr:`tile` HR pixels, so memory is bounded by the tile plus the fused cube. The progress
+    bar follows every fitting step ("INFN (fit to scene)") and then every tile, and Cancel makes
+    the callback return ``True`` so that the job stops at its next step or tile
+    (:class:`hsi.errors.Cancelled`) rather than running on unseen. With a reference layer
+    chosen, PSNR/SSIM/SAM/ERGAS/Q2n are shown.
     """
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
@@ -80,6 +85,8 @@ class FuseWidget(QWidget):
         self.viewer = napari_viewer
         self.last_result = None
         self.last_metrics: dict[str, float] | None = None
+        #: Core tile side (HR pixels) of the scene engine's run, as ``hsi fuse --tile``.
+        self.tile = FUSE_TILE
 
         self.lr_combo = LayerCombo(napari_viewer, is_cube_layer)
         self.hr_combo = LayerCombo(napari_viewer, is_cube_layer)
@@ -204,10 +211,12 @@ class FuseWidget(QWidget):
                        "translate": (0.0, *hr_layer.translate[-2:])}
         ref_data = None if ref_layer is None else full_res(ref_layer.data)
         ref_name = None if ref_layer is None else ref_layer.name
+        tile = int(self.tile)
 
         def work(report):
             preload_torch_libraries()  # torch's libraries loaded GIL-free before the import
-            from hsi.fusion import check_pair, fuse
+            from hsi.fusion import check_pair
+            from hsi.fusion.scene import fuse_cube
 
             ratio = check_pair(lr, hr)
             reference = None
@@ -218,8 +227,9 @@ class FuseWidget(QWidget):
                         f"reference layer {ref_name!r}: expected shape "
                         f"{(lr.bands, hr.height, hr.width)} (LR bands on the HR grid), "
                         f"got {reference.shape}")
-            fused = fuse(lr.compute(), hr.compute(), progress=False, ratio=ratio, **options,
-                         **kwargs_for(fuse, callback=stop_callback(report)))
+            # the scene engine: windows of the layers, tile by tile, as ``hsi fuse`` does
+            fused = fuse_cube(lr, hr, ratio=ratio, tile=tile, progress=False,
+                              callback=stop_callback(report), **options)
             metrics = None
             if reference is not None:
                 from hsi.metrics import fusion_metrics
