@@ -35,7 +35,8 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     """Train the discriminator (and, when ``config.adversarial``, the generator) on a scene.
 
     Every valid pixel of the scene is an unlabelled example; the labelled ones also give the
-    supervised term. One epoch is ``ceil(valid pixels / batch_size)`` steps.
+    supervised term. One epoch is ``ceil(valid pixels / batch_size)`` steps (more on a small
+    scene: ``config.min_steps`` in all at least).
 
     Parameters
     ----------
@@ -106,7 +107,8 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     opt_g = torch.optim.Adam(gnet.parameters(), lr=config.lr, betas=(0.5, 0.999))
 
     bs = config.batch_size
-    steps_per_epoch = max(1, math.ceil(len(urows) / bs))
+    steps_per_epoch = max(1, math.ceil(len(urows) / bs),
+                          math.ceil(config.min_steps / config.epochs))
     total = steps_per_epoch * config.epochs
     history: dict[str, list[float]] = {"supervised": [], "real": [], "fake": [], "generator": []}
     sums = dict.fromkeys(history, 0.0)
