@@ -19,7 +19,8 @@ def test_callback_counts_every_step_up_to_total(salinas_crop, salinas_split, crf
     calls: list[tuple[int, int]] = []
     clf = train_classifier(cube, train, class_names=names, seed=0, device="cpu",
                            progress=False, callback=lambda d, t: calls.append((d, t)),
-                           config=GanConfig(epochs=2, crf_select=crf_select, crf_folds=2))
+                           config=GanConfig(epochs=2, min_steps=0, crf_select=crf_select,
+                                            crf_folds=2))
     # 42 × 64 valid pixels, batch 64: 42 steps per epoch, 2 epochs
     steps = 2 * math.ceil(42 * 64 / 64)
     runs = 1 if crf_select == "fixed" else 3  # "cv": the classifier and one model per fold
@@ -51,8 +52,21 @@ def test_true_cancels_training(salinas_crop, salinas_split, stop_at):
         return done >= stop_at
 
     with pytest.raises(Cancelled, match=f"after {stop_at} of 84 steps"):
-        train_classifier(cube, train, class_names=names, epochs=2, seed=0, device="cpu",
-                         progress=False, callback=callback)
+        train_classifier(cube, train, class_names=names, seed=0, device="cpu",
+                         progress=False, callback=callback,
+                         config=GanConfig(epochs=2, min_steps=0, crf_select="fixed"))
     # no call after the one that returned True (at most 2 are allowed)
     assert calls[-1] - stop_at <= 2
     assert calls == list(range(stop_at + 1))
+
+
+def test_a_small_scene_trains_min_steps(salinas_crop, salinas_split):
+    """42 × 64 pixels at batch 64 are 84 steps in 2 epochs; min_steps lengthens the epochs."""
+    cube, _, names = salinas_crop
+    train, _ = salinas_split
+    totals: set[int] = set()
+    clf = train_classifier(cube, train, class_names=names, seed=0, device="cpu",
+                           progress=False, callback=lambda d, t: totals.add(t),
+                           config=GanConfig(epochs=2, min_steps=100, crf_select="fixed"))
+    assert totals == {100}  # 2 epochs of ceil(100 / 2) = 50 steps
+    assert len(clf.history["supervised"]) == 2
