@@ -46,3 +46,20 @@ def data_dir() -> Path:
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def computed_shapes(monkeypatch):
+    """Shapes of every :meth:`hsi.Cube.compute` call: a whole-cube call (what the napari docks
+    made before the scene engine, ``fuse(lr.compute(), ...)``) shows the full shape here."""
+    from hsi.cube import Cube
+
+    shapes: list[tuple[int, ...]] = []
+    original = Cube.compute
+
+    def compute(self):
+        shapes.append(tuple(self.shape))
+        return original(self)
+
+    monkeypatch.setattr(Cube, "compute", compute)
+    return shapes

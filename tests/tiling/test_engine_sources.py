@@ -8,23 +8,7 @@ import pytest
 from rasterio.windows import Window
 
 import hsi
-from hsi.cube import Cube
 from hsi.engine import ArrayWriter
-
-
-@pytest.fixture
-def computed_shapes(monkeypatch):
-    """Shapes of every :meth:`Cube.compute` call: the in-memory functions the docks called
-    before (``fuse(lr.compute(), ...)``) show the whole cube's shape here."""
-    shapes: list[tuple[int, ...]] = []
-    original = Cube.compute
-
-    def compute(self):
-        shapes.append(tuple(self.shape))
-        return original(self)
-
-    monkeypatch.setattr(Cube, "compute", compute)
-    return shapes
 
 
 def test_array_writer_places_tile_cores():

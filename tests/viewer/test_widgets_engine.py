@@ -7,26 +7,10 @@ import numpy as np
 import pytest
 
 import hsi
-from hsi.cube import Cube
 
 pytestmark = pytest.mark.gui
 
 WAIT_MS = 180_000
-
-
-@pytest.fixture
-def computed_shapes(monkeypatch):
-    """Shapes of every :meth:`Cube.compute` call: the docks' former whole-cube calls
-    (``fuse(lr.compute(), ...)``, ``cluster(cube.compute(), ...)``) show the full shape."""
-    shapes: list[tuple[int, ...]] = []
-    original = Cube.compute
-
-    def compute(self):
-        shapes.append(tuple(self.shape))
-        return original(self)
-
-    monkeypatch.setattr(Cube, "compute", compute)
-    return shapes
 
 
 @pytest.fixture
