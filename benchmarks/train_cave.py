@@ -16,6 +16,7 @@ import argparse
 import shlex
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -45,9 +46,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--srf-shift", type=float, default=0.0,
                    help="with --augment: shift each camera band by up to ± this many nm and "
                         "scale its width by up to 1.3x (robustness to unseen cameras)")
+    p.add_argument("--init", default=None,
+                   help="start from this checkpoint's weights and architecture (a warm "
+                        "restart when it holds no training state: fresh optimiser and schedule)")
     p.add_argument("--clean-pairs", type=int, default=0,
                    help="with --augment: noise-free nominal pairs added per training scene")
     args = p.parse_args(argv)
+    if args.init and not Path(args.init).is_file():
+        p.error(f"--init {args.init}: no such file")
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     partial = args.output + ".training"
     model = train_infn(cubes, srf=args.sensor, ratio=args.ratio, config=config,
                        steps=args.steps, max_minutes=args.max_minutes, seed=args.seed,
-                       device="auto", out_path=partial, progress=False,
+                       device="auto", out_path=partial, progress=False, resume_from=args.init,
                        augment=Augmentation(realizations=args.realizations,
                                             box_probability=args.box_probability,
                                             srf_shift_nm=args.srf_shift,
@@ -69,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         "command": "python -m benchmarks.train_cave " + shlex.join(sys.argv[1:]),
         "data": [f"cave_{s}" for s in CAVE_TRAIN],
         "steps_done": steps,
+        "initialised_from": args.init,
         "wall_minutes": round(wall / 60.0, 1),
         "steps_per_s": round(steps / wall, 2),
         "torch_threads": torch.get_num_threads(),

@@ -4,7 +4,10 @@ The analyst's usual case has no high-resolution reference. Wald's protocol is ap
 given pair itself: the LR-HSI (h × w) and the HR-MSI (H × W) are both blurred with the PSF
 (σ = ratio / 2) and decimated by the ratio, giving an (h/r × w/r) HSI and an (h × w) MSI; INFN
 learns to recover the given LR-HSI from them, and the fitted model is then applied to the
-given pair at full resolution (scale invariance assumption).
+given pair at full resolution (scale invariance assumption). Degrading averages noise away, so
+white noise is added to the reduced inputs until they are as noisy as the given ones
+(:func:`with_matched_noise`, noise levels estimated from the data): the model then learns on
+inputs like those it is applied to.
 
 A strip of the reduced pair (the right-most fifth of each window, :data:`HOLDOUT_FRACTION`) is
 held back from training. After training the fitted model and its own base image are scored
@@ -196,10 +199,14 @@ def fit_scene(
                                  patch=max(config.patch, ratio * min_patch_lr(ratio, config)))
     scenes, held_back = [], []
     min_lr = min_patch_lr(ratio, config)
+    generator = torch.Generator(device=dev).manual_seed(seed)
     for lr_w, msi_w in zip(lrs, msis, strict=True):
         lr = torch.as_tensor(np.asarray(lr_w.data, dtype=np.float32), device=dev)
         msi = torch.as_tensor(np.asarray(msi_w.data, dtype=np.float32), device=dev)
         target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio)
+        lr_r = with_matched_noise(lr_r, target, generator)
+        msi_r = with_matched_noise(msi_r, msi[:, : msi_r.shape[-2], : msi_r.shape[-1]],
+                                   generator)
         train_part, val_part = _split_columns(target, lr_r, msi_r, ratio, min_lr)
         scenes.append(make_scene(*train_part, ratio, config.base, dev))
         if val_part is not None:
@@ -224,6 +231,60 @@ def fit_scene(
     )
     model.meta["fit_validation"] = keep_if_better(model, held_back, ratio)
     return model
+
+
+def noise_sigmas(image: torch.Tensor) -> np.ndarray:
+    """Per-band standard deviation of the white noise in an image.
+
+    Donoho's wavelet estimator (median absolute finest-scale diagonal detail / 0.6745), as
+    :func:`skimage.restoration.estimate_sigma` computes it.
+
+    Parameters
+    ----------
+    image : torch.Tensor, shape (C, H, W)
+
+    Returns
+    -------
+    numpy.ndarray, shape (C,)
+        Noise std in the image's units (texture finer than a pixel counts as noise too).
+    """
+    from skimage.restoration import estimate_sigma
+
+    data = np.nan_to_num(image.detach().cpu().numpy().astype(np.float32, copy=False))
+    return np.asarray(estimate_sigma(data, channel_axis=0, average_sigmas=False),
+                      dtype=np.float32)
+
+
+def with_matched_noise(reduced: torch.Tensor, given: torch.Tensor,
+                       generator: torch.Generator) -> torch.Tensor:
+    """Add white noise to a reduced input so that it is as noisy as the given full input.
+
+    Blurring and decimating averages the noise away, so without this the fitted model learns
+    from clean inputs at reduced resolution and is applied to noisy ones at full resolution.
+    Per band, the added std is ``sqrt(max(s_given**2 - s_reduced**2, 0))``
+    (:func:`noise_sigmas` of both), so a noise-free pair gets (almost) nothing.
+
+    Parameters
+    ----------
+    reduced : torch.Tensor, shape (C, h, w)
+        An input degraded once more by :func:`reduced_pair`.
+    given : torch.Tensor, shape (C, H, W)
+        The same input as given (at its own resolution).
+    generator : torch.Generator
+        On ``reduced``'s device (seeded: fitting stays reproducible).
+
+    Returns
+    -------
+    torch.Tensor, shape (C, h, w)
+    """
+    s_given, s_reduced = noise_sigmas(given), noise_sigmas(reduced)
+    extra = np.sqrt(np.maximum(s_given ** 2 - s_reduced ** 2, 0.0)).astype(np.float32)
+    if not extra.any():
+        return reduced
+    std = torch.as_tensor(extra, device=reduced.device)[:, None, None]
+    noise = torch.randn(reduced.shape, generator=generator, device=reduced.device,
+                        dtype=reduced.dtype)
+    return reduced + std.to(reduced.dtype) * noise
 
 
 def _split_columns(target: torch.Tensor, lr_r: torch.Tensor, msi_r: torch.Tensor, ratio: int,
