@@ -165,10 +165,23 @@ class TestFitScene:
         assert p_fit > p_bic + 5
         assert p_fit > p_glp - 1.0
 
-    def test_model_and_fit_scene_together(self, pair, tmp_path):
+    def test_fine_tunes_a_given_model_without_changing_it(self, pair):
+        from hsi.fusion.api import resolve_model
+
         _, lr, msi = pair
-        with pytest.raises(ModelError, match="either a model or fit_scene"):
-            fuse(lr, msi, model=tmp_path / "m.pt", fit_scene=True)
+        kw = {"fit_scene": True, "fit_steps": 10, "fit_minutes": 2, "device": "cpu",
+              "progress": False}
+        start = resolve_model(lr, msi, **kw)
+        before = {k: v.clone() for k, v in start.state_dict().items()}
+        tuned = resolve_model(lr, msi, model=start, seed=1, **kw)
+        assert tuned is not start
+        for k, v in start.state_dict().items():
+            assert torch.equal(v, before[k]), k
+        check = tuned.meta["fit_validation"]
+        assert check["result"] in ("fitted", "start", "base")  # 16² LR: too small for a strip
+        assert tuned.meta["fine_tuned_from"]
+        out = fuse(lr, msi, model=start, **kw)
+        assert out.shape == (204, 64, 64)
 
     def test_scene_too_small(self):
         from hsi.errors import ShapeError

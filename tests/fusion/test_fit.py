@@ -1,13 +1,23 @@
-"""Scene fitting's reduced pair is made as noisy as the given pair."""
+"""Scene fitting: the reduced pair is as noisy as the given one; the best candidate is kept."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from rasterio.windows import Window
 
 from hsi.data import sample_cube
-from hsi.fusion.fit import noise_sigmas, reduced_pair, with_matched_noise
+from hsi.fusion import InfnConfig
+from hsi.fusion.fit import (
+    keep_if_better,
+    noise_sigmas,
+    reduced_pair,
+    strip_psnr,
+    with_matched_noise,
+)
+from hsi.fusion.infn import INFN
+from hsi.fusion.train import make_scene
 
 
 def _real_crop() -> torch.Tensor:
@@ -42,3 +52,25 @@ def test_noise_free_input_is_left_almost_unchanged():
     matched = with_matched_noise(lr_r, target, torch.Generator().manual_seed(3))
     added = (matched - lr_r).std().item()
     assert added < 0.2 * 0.02  # far below the noisy case's level
+
+
+def test_the_model_returned_scores_best_of_fitted_start_and_base_on_the_strip():
+    clean = _real_crop()
+    # 4 bands of the crop, on a grid 4x finer, stand in for the HR-MSI
+    msi = clean[::40][:4].repeat_interleave(4, -1).repeat_interleave(4, -2)
+    target, lr_r, msi_r = reduced_pair(clean, msi, ratio=4)
+    strip = make_scene(target, lr_r, msi_r, 4, "glp", "cpu")
+    torch.manual_seed(0)
+    model = INFN(InfnConfig(hsi_bands=clean.shape[0], msi_bands=4, ratios=(4,))).eval()
+    with torch.no_grad():
+        for p in model.head.parameters():
+            p.normal_(0.0, 1e-3)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.head.parameters():
+            p.normal_(0.0, 0.05)  # "fitting" that went wrong
+    report = keep_if_better(model, [strip], 4, start)
+    best = max(report["psnr_model"], report["psnr_base"], report["psnr_start"])
+    assert report["psnr_model"] < best and report["result"] in ("start", "base")
+    assert not report["kept"]
+    assert strip_psnr(model, [strip], 4)[0] == pytest.approx(best, abs=2e-3)
