@@ -236,16 +236,21 @@ def resolve_model(
     Cancelled
         When ``callback`` returns ``True``.
     ModelError
-        A model whose bands do not match, both ``model`` and ``fit_scene``, or no shipped
-        checkpoint for these sensors.
+        A model whose bands do not match, or no shipped checkpoint for these sensors.
     GridError
         The pair does not cover the same ground.
     """
     from hsi.device import pick_device
 
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
-    if model is not None and fit_scene:
-        raise ModelError("give either a model or fit_scene=True, not both")
+    if model is not None:
+        if isinstance(model, (str, os.PathLike)):
+            model = load_infn(model, dev)
+        if not isinstance(model, INFN):
+            raise ModelError(f"model must be a checkpoint path or an INFN, got "
+                             f"{type(model).__name__}")
+        check_model(model, lr_hsi, hr_msi, ratio)
+        model = model.to(dev).eval()
     if fit_scene:
         from hsi.fusion.fit import fit_scene as _fit
 
@@ -253,15 +258,8 @@ def resolve_model(
         s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
         return _fit(scaled(lr_hsi, s_lr), scaled(hr_msi, s_msi), ratio=r, steps=fit_steps,
                     minutes=fit_minutes, seed=seed, device=dev, progress=progress,
-                    callback=callback)
-    if model is None:
-        return _shipped_for(lr_hsi, hr_msi, dev)
-    if isinstance(model, (str, os.PathLike)):
-        model = load_infn(model, dev)
-    if not isinstance(model, INFN):
-        raise ModelError(f"model must be a checkpoint path or an INFN, got {type(model).__name__}")
-    check_model(model, lr_hsi, hr_msi, ratio)
-    return model.to(dev).eval()
+                    callback=callback, init=model)
+    return model if model is not None else _shipped_for(lr_hsi, hr_msi, dev)
 
 
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,

@@ -19,6 +19,7 @@ estimate it starts from by more than what the strip fails to predict.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,6 +37,8 @@ FIT_STEPS = 600
 FIT_MINUTES = 3.0
 #: Share of each reduced window's width held back to validate the fitted model.
 HOLDOUT_FRACTION = 0.2
+#: Learning rate of fine-tuning a trained model (``fit_scene(init=...)``), as a share of its own.
+FINETUNE_LR_SCALE = 0.3
 
 
 def min_patch_lr(ratio: int, config: InfnConfig | None = None) -> int:
@@ -143,6 +146,7 @@ def fit_scene(
     device="auto",
     progress: bool = True,
     callback: ProgressCallback | None = None,
+    init: INFN | None = None,
 ) -> INFN:
     """Fit INFN to one scene at reduced resolution.
 
@@ -167,6 +171,10 @@ def fit_scene(
     callback : callable, optional
         ``callback(done_steps, total_steps)``, called before the first step and after each
         step (:mod:`hsi.progress`); return ``True`` from it to stop fitting.
+    init : INFN, optional
+        A trained model to fine-tune (its architecture and base image are kept, ``config`` is
+        ignored; learning rate ``config.lr * FINETUNE_LR_SCALE``). It is not modified; when
+        fine-tuning does not beat it on the held-back strip, its weights are what is returned.
 
     Returns
     -------
@@ -193,6 +201,12 @@ def fit_scene(
         check_fit_size(lr_w.height, lr_w.width, ratio, config, shape=tuple(lr_w.shape))
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
+    if init is not None:
+        if (init.config.hsi_bands, init.config.msi_bands) != (lrs[0].bands, msis[0].bands):
+            raise ShapeError(f"init model is for {init.config.hsi_bands} + "
+                             f"{init.config.msi_bands} bands, the pair has {lrs[0].bands} + "
+                             f"{msis[0].bands}")
+        config = dataclasses.replace(init.config, lr=init.config.lr * FINETUNE_LR_SCALE)
     config = config or InfnConfig()
     config = dataclasses.replace(config, hsi_bands=lrs[0].bands, msi_bands=msis[0].bands,
                                  ratios=(ratio,),
@@ -213,6 +227,10 @@ def fit_scene(
             held_back.append(make_scene(*val_part, ratio, config.base, dev))
     lr_hsi, hr_msi = lrs[0], msis[0]
     model = INFN(config)
+    start = None
+    if init is not None:
+        start = {k: v.detach().clone().float() for k, v in init.state_dict().items()}
+        model.load_state_dict(start)
     meta = {
         "hsi_wavelengths": lr_hsi.wavelengths,
         "msi_bands": hr_msi.bands,
@@ -229,7 +247,10 @@ def fit_scene(
         max_minutes=FIT_MINUTES if minutes is None else float(minutes), device=dev,
         progress=progress, meta=meta, desc="INFN fit-scene", callback=callback,
     )
-    model.meta["fit_validation"] = keep_if_better(model, held_back, ratio)
+    model.meta["fit_validation"] = keep_if_better(model, held_back, ratio, start)
+    if init is not None:
+        model.meta["fine_tuned_from"] = (init.meta.get("trained_on") or init.meta.get("fitted_on")
+                                         or "a trained model")
     return model
 
 
@@ -251,8 +272,10 @@ def noise_sigmas(image: torch.Tensor) -> np.ndarray:
     from skimage.restoration import estimate_sigma
 
     data = np.nan_to_num(image.detach().cpu().numpy().astype(np.float32, copy=False))
-    return np.asarray(estimate_sigma(data, channel_axis=0, average_sigmas=False),
-                      dtype=np.float32)
+    with warnings.catch_warnings():  # a band of <= 4 columns looks like colour to skimage
+        warnings.filterwarnings("ignore", "image is size", UserWarning)
+        sigmas = estimate_sigma(data, channel_axis=0, average_sigmas=False)
+    return np.asarray(sigmas, dtype=np.float32)
 
 
 def with_matched_noise(reduced: torch.Tensor, given: torch.Tensor,
@@ -305,37 +328,58 @@ def _split_columns(target: torch.Tensor, lr_r: torch.Tensor, msi_r: torch.Tensor
     return train, val
 
 
-def keep_if_better(model: INFN, held_back: list, ratio: int) -> dict:
-    """Score ``model`` and its base image on the held-back strips; zero its head if not better.
-
-    Parameters
-    ----------
-    model : INFN
-        The fitted model (eval mode); its ``head`` is zeroed in place when it loses.
-    held_back : list of TrainScene
-        The strips :func:`fit_scene` kept out of training.
-
-    Returns
-    -------
-    dict
-        ``psnr_model`` and ``psnr_base`` (dB over the strips, peak 1), ``kept`` (bool); only
-        ``{"kept": True, "strips": 0}`` when no strip could be spared.
-    """
-    if not held_back:
-        return {"kept": True, "strips": 0}
+def strip_psnr(model: INFN, held_back: list, ratio: int) -> tuple[float, float]:
+    """PSNR (dB, peak 1) of ``model`` and of its base image over the held-back strips."""
     err_model = err_base = 0.0
     count = 0
+    model.eval()
     with torch.no_grad():
         for s in held_back:
             pred = model(s.lr[None], s.msi[None], ratio=ratio, base=s.base[None])[0].float()
             err_model += float(((pred - s.target) ** 2).sum())
             err_base += float(((s.base - s.target) ** 2).sum())
             count += s.target.numel()
-    psnr_model = float(10 * np.log10(count / max(err_model, 1e-30)))
-    psnr_base = float(10 * np.log10(count / max(err_base, 1e-30)))
-    kept = psnr_model > psnr_base
-    if not kept:
+    return (float(10 * np.log10(count / max(err_model, 1e-30))),
+            float(10 * np.log10(count / max(err_base, 1e-30))))
+
+
+def keep_if_better(model: INFN, held_back: list, ratio: int,
+                   start: dict | None = None) -> dict:
+    """Keep the fitted model only where it wins on the held-back strips.
+
+    Parameters
+    ----------
+    model : INFN
+        The fitted model (eval mode), changed in place when it loses: back to ``start``'s
+        weights when those score best, otherwise its ``head`` zeroed (the base image).
+    held_back : list of TrainScene
+        The strips :func:`fit_scene` kept out of training.
+    start : dict, optional
+        State dict the fit started from (a trained model being fine-tuned).
+
+    Returns
+    -------
+    dict
+        ``psnr_model``, ``psnr_base`` (and ``psnr_start``) in dB over the strips, ``kept``
+        (bool, the fitted weights stayed) and ``result`` (``"fitted"``, ``"start"`` or
+        ``"base"``); only ``{"kept": True, "strips": 0}`` when no strip could be spared.
+    """
+    if not held_back:
+        return {"kept": True, "strips": 0, "result": "fitted"}
+    psnr_model, psnr_base = strip_psnr(model, held_back, ratio)
+    report = {"strips": len(held_back), "psnr_model": round(psnr_model, 3),
+              "psnr_base": round(psnr_base, 3)}
+    scores = {"fitted": psnr_model, "base": psnr_base}
+    if start is not None:
+        fitted = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(start)
+        scores["start"] = strip_psnr(model, held_back, ratio)[0]
+        report["psnr_start"] = round(scores["start"], 3)
+        model.load_state_dict(fitted)
+    result = max(scores, key=scores.get)  # a tie keeps the fitted weights
+    if result == "start":
+        model.load_state_dict(start)
+    elif result == "base":
         torch.nn.init.zeros_(model.head.weight)
         torch.nn.init.zeros_(model.head.bias)
-    return {"kept": kept, "strips": len(held_back), "psnr_model": round(psnr_model, 3),
-            "psnr_base": round(psnr_base, 3)}
+    return {"kept": result == "fitted", **report, "result": result}
