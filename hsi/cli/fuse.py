@@ -26,7 +26,9 @@ method_option = click.option(
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="INFN checkpoint (.pt) [default: a shipped one matching the sensors].")
 @click.option("--fit-scene", is_flag=True,
-              help="Fit INFN to this scene at reduced resolution, then apply it.")
+              help="Fit INFN to this scene at reduced resolution, then apply it (with "
+                   "--model: fine-tune that model; it is kept as it is where fitting does not "
+                   "beat it on a held-back part of the scene).")
 @method_option
 @ratio_option
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(min=16),
@@ -51,8 +53,6 @@ def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap,
     the ratio comes from the pixel sizes, or from --ratio for files without georeference.
     """
     method = method.lower()
-    if model is not None and fit_scene:
-        raise click.UsageError("give either --model or --fit-scene, not both")
     if (model is not None or fit_scene) and method not in ("infn", "auto"):
         raise click.UsageError(f"--model and --fit-scene apply to --method infn, not {method}")
     if (fit_steps is not None or fit_minutes is not None) and not fit_scene:

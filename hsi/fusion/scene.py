@@ -369,15 +369,12 @@ def fuse_scene(
     import torch
 
     from hsi.device import pick_device, seed_everything
-    from hsi.errors import ModelError
     from hsi.fusion.api import AUTO, auto_method, checked_method, estimate, resolve_model, scaled
     from hsi.fusion.fit import fit_scene as fit_scene_model
     from hsi.fusion.grid import check_pair
     from hsi.memory import release_free_memory
 
     method = checked_method(method, model=model, fit_scene=fit_scene)
-    if model is not None and fit_scene:
-        raise ModelError("give either a model or fit_scene=True, not both")
     # GDAL caches dirty output blocks (204 bands × 256² per tile) up to 5 % of RAM by default;
     # a fixed cap keeps memory bounded by the tile, not by a row of tiles of the scene.
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
@@ -399,11 +396,13 @@ def fuse_scene(
             method, net = auto_method(lr.cube, hr.cube, r, dev)
         elif method == "infn":
             if fit_scene:
+                start = None if model is None else resolve_model(
+                    lr.cube, hr.cube, model=model, ratio=r, device=dev)
                 windows = fit_windows(hr.cube.height, hr.cube.width, r)
                 net = fit_scene_model([scaled(lr.read(w), scales[0]) for w, _ in windows],
                                       [scaled(hr.read(w), scales[1]) for _, w in windows],
                                       ratio=r, steps=fit_steps, minutes=fit_minutes, seed=seed,
-                                      device=dev, progress=progress,
+                                      device=dev, progress=progress, init=start,
                                       callback=fit_callback if callback is not None else None)
             else:
                 net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)

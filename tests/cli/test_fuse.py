@@ -70,7 +70,6 @@ def test_shifted_grid_is_one_line_error(invoke, one_line_error, pair, tmp_path):
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--model", "{ckpt}", "--fit-scene"], "either --model or --fit-scene"),
     (["--model", "{ckpt}", "--method", "glp"], "apply to --method infn"),
     (["--fit-steps", "3"], "need --fit-scene"),
     (["--tile", "8"], "--tile"),

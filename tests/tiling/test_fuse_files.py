@@ -205,6 +205,20 @@ class TestOutputFile:
         glp = fuse(lr, hr, method="glp").data
         assert np.abs(data - glp).mean() < 0.05 * np.abs(glp).mean()
 
+    def test_fit_scene_fine_tunes_a_checkpoint_and_leaves_it_as_it_was(self, pair_files,
+                                                                        tmp_path):
+        from hsi.fusion.api import resolve_model
+        from hsi.fusion.checkpoints import save_infn
+
+        lr_path, hr_path, lr, hr = pair_files
+        start = resolve_model(lr, hr, fit_scene=True, fit_steps=3, device="cpu", progress=False)
+        ckpt = save_infn(tmp_path / "start.pt", start)
+        before = ckpt.read_bytes()
+        out = fuse_files(lr_path, hr_path, tmp_path / "tuned.tif", model=ckpt, fit_scene=True,
+                         fit_steps=3, tile=32, device="cpu", progress=False)
+        assert _read(out).data.shape == (204, 64, 64) and np.isfinite(_read(out).data).all()
+        assert ckpt.read_bytes() == before
+
     def test_fit_windows_sample_the_scene_within_bounds(self):
         from rasterio.windows import Window
 
