@@ -31,6 +31,9 @@ method_option = click.option(
                    "beat it on a held-back part of the scene).")
 @method_option
 @ratio_option
+@click.option("--psf-sigma", default="auto", show_default=True, metavar="auto|nominal|SIGMA",
+              help="Gaussian PSF sigma of the sensor in HR pixels: estimated from the pair "
+                   "(auto), ratio/2 (nominal), or given.")
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(min=16),
               help="Tile size in HR pixels (memory is bounded by the tile, not the scene).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
@@ -45,8 +48,8 @@ method_option = click.option(
 @click.option("--fit-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time budget of --fit-scene in minutes.")
 @guarded(outputs=("output",), inputs=("lr_hsi", "hr_msi", "model"))
-def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap, batch, device,
-         seed, fit_steps, fit_minutes):
+def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, psf_sigma, tile, overlap,
+         batch, device, seed, fit_steps, fit_minutes):
     """Fuse LR_HSI with HR_MSI into OUTPUT on the HR-MSI grid with the LR-HSI's wavelengths.
 
     The two images must cover the same ground (same CRS, extents within half an LR pixel);
@@ -57,11 +60,28 @@ def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, tile, overlap,
         raise click.UsageError(f"--model and --fit-scene apply to --method infn, not {method}")
     if (fit_steps is not None or fit_minutes is not None) and not fit_scene:
         raise click.UsageError("--fit-steps and --fit-minutes need --fit-scene")
+    psf_sigma = _psf_sigma(psf_sigma)
 
     from hsi.fusion.scene import fuse_files
 
     start = time.perf_counter()
     out = fuse_files(lr_hsi, hr_msi, output, method=method, model=model, ratio=ratio,
                      fit_scene=fit_scene, tile=tile, overlap=overlap, device=device, seed=seed,
-                     progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes, batch=batch)
+                     progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes, batch=batch,
+                     psf_sigma=psf_sigma)
     click.echo(f"wrote {out} ({method}, {time.perf_counter() - start:.1f} s)")
+
+
+def _psf_sigma(text: str) -> float | str | None:
+    """``--psf-sigma``: ``"auto"``, ``None`` (nominal) or a positive number of HR pixels."""
+    text = text.strip().lower()
+    if text in ("auto", "nominal"):
+        return None if text == "nominal" else "auto"
+    try:
+        sigma = float(text)
+    except ValueError:
+        sigma = float("nan")
+    if not sigma > 0 or sigma == float("inf"):
+        raise click.BadParameter(f"{text!r}: use auto, nominal or a positive number of HR "
+                                 "pixels", param_hint="--psf-sigma")
+    return sigma

@@ -17,6 +17,8 @@ from hsi.errors import ModelError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.grid import check_pair
 from hsi.fusion.infn import INFN, _fit_size, autocast_for, base_image
+from hsi.fusion.psf import AUTO as PSF_AUTO
+from hsi.fusion.psf import psf_sigma_for
 from hsi.progress import ProgressCallback, report_progress
 
 #: Folder of the checkpoints shipped with the package.
@@ -224,12 +226,14 @@ def resolve_model(
     fit_minutes: float | None = None,
     scales: tuple[float, float] | None = None,
     callback: ProgressCallback | None = None,
+    psf_sigma: float | None = None,
 ) -> INFN:
     """The INFN that :func:`fuse` would use for this pair (loaded, shipped or scene-fitted).
 
     A tiled run calls this once on the whole scene (or a representative part of it), then
     passes the model to :func:`fuse` for each tile. ``callback`` follows scene fitting
-    (:func:`hsi.fusion.fit.fit_scene`); it is not called otherwise.
+    (:func:`hsi.fusion.fit.fit_scene`); it is not called otherwise. ``psf_sigma`` (HR pixels,
+    default ``ratio / 2``) is the PSF scene fitting degrades the pair with.
 
     Raises
     ------
@@ -258,12 +262,12 @@ def resolve_model(
         s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
         return _fit(scaled(lr_hsi, s_lr), scaled(hr_msi, s_msi), ratio=r, steps=fit_steps,
                     minutes=fit_minutes, seed=seed, device=dev, progress=progress,
-                    callback=callback, init=model)
+                    callback=callback, init=model, psf_sigma=psf_sigma)
     return model if model is not None else _shipped_for(lr_hsi, hr_msi, dev)
 
 
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
-            glp_gains=None) -> torch.Tensor:
+            glp_gains=None, psf_sigma: float | None = None) -> torch.Tensor:
     """Apply ``model`` to a batch of normalised pairs (no grad; mixed precision on CUDA).
 
     Parameters
@@ -272,6 +276,8 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     msi : torch.Tensor, shape (N, m, H, W)
     glp_gains : torch.Tensor, shape (C, m), optional
         Scene-wide GLP gains for a ``base="glp"`` model (tiled runs).
+    psf_sigma : float, optional
+        PSF σ (HR pixels) of a ``base="glp"`` model's base image (default ``ratio / 2``).
 
     Returns
     -------
@@ -283,14 +289,15 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     model.check_inputs(lr, msi)
     with torch.no_grad(), autocast_for(dev):
         base = None
-        if glp_gains is not None and model.config.base == "glp":
-            base = base_image(lr, msi, ratio, "glp", gains=glp_gains)
+        if (glp_gains is not None or psf_sigma is not None) and model.config.base == "glp":
+            base = base_image(lr, msi, ratio, "glp", gains=glp_gains, psf_sigma=psf_sigma)
         out = model(lr, msi, ratio=ratio, base=base)
     return out.float()
 
 
 def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
-             model: INFN | None = None, glp_gains=None, gsa_statistics=None) -> torch.Tensor:
+             model: INFN | None = None, glp_gains=None, gsa_statistics=None,
+             psf_sigma: float | None = None) -> torch.Tensor:
     """Fused estimate of a batch of normalised pairs, by INFN or a classical baseline.
 
     Parameters
@@ -307,6 +314,9 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
         Scene-wide GLP gains (method ``"glp"`` and GLP-based INFN models).
     gsa_statistics : hsi.fusion.baselines.GsaStatistics, optional
         Scene-wide statistics of method ``"gsa"``.
+    psf_sigma : float, optional
+        Gaussian PSF σ (HR pixels) the methods assume (default ``ratio / 2``; see
+        :mod:`hsi.fusion.psf`).
 
     Returns
     -------
@@ -315,13 +325,13 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     from hsi.fusion.baselines import BASELINES
 
     if method == "infn":
-        return predict(model, lr, msi, ratio, glp_gains=glp_gains)
+        return predict(model, lr, msi, ratio, glp_gains=glp_gains, psf_sigma=psf_sigma)
     r = int(ratio)
     out = []
     for x, m in zip(lr, msi, strict=True):
         h, w = x.shape[-2:]
         m_fit = _fit_size(torch.nan_to_num(m), h * r, w * r)
-        kwargs = {}
+        kwargs = {"psf_sigma": psf_sigma}
         if method == "glp" and glp_gains is not None:
             kwargs["gains"] = glp_gains
         if method == "gsa" and gsa_statistics is not None:
@@ -344,7 +354,8 @@ def _normalised_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int,
 
 
 def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
-                rows: slice = slice(None), cols: slice = slice(None)):
+                rows: slice = slice(None), cols: slice = slice(None),
+                psf_sigma: float | None = None):
     """GLP gain-regression moments of a pair (normalised like :func:`fuse` does).
 
     A tiled run sums them over its tiles' cores (LR ``rows``/``cols`` inside each tile) and
@@ -357,11 +368,12 @@ def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, 
     from hsi.fusion.baselines import glp_moments as _moments
 
     return _moments(*_normalised_pair(lr_hsi, hr_msi, ratio, scales), int(ratio), rows=rows,
-                    cols=cols)
+                    cols=cols, psf_sigma=psf_sigma)
 
 
 def gsa_statistics(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
-                   rows: slice = slice(None), cols: slice = slice(None)):
+                   rows: slice = slice(None), cols: slice = slice(None),
+                   psf_sigma: float | None = None):
     """GSA's scene statistics of a pair (normalised like :func:`fuse` does).
 
     A tiled run sums them over its tiles' cores and passes the total to every tile's
@@ -374,7 +386,7 @@ def gsa_statistics(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[floa
     from hsi.fusion.baselines import gsa_statistics as _statistics
 
     return _statistics(*_normalised_pair(lr_hsi, hr_msi, ratio, scales), int(ratio), rows=rows,
-                       cols=cols)
+                       cols=cols, psf_sigma=psf_sigma)
 
 
 def fuse(
@@ -393,6 +405,7 @@ def fuse(
     scales: tuple[float, float] | None = None,
     glp_gains=None,
     callback: ProgressCallback | None = None,
+    psf_sigma: float | str | None = PSF_AUTO,
 ) -> Cube:
     """Fuse an LR-HSI with an HR-MSI into an HR-HSI on the HR-MSI grid.
 
@@ -436,6 +449,11 @@ def fuse(
         to stop. With ``fit_scene`` it follows every fitting step and counts the prediction
         as one more step; otherwise it is called with ``(0, 1)`` before and ``(1, 1)`` after
         fusing.
+    psf_sigma : float, "auto" or None
+        Gaussian PSF σ of the sensor in HR pixels, used wherever a method degrades the HR-MSI
+        to the LR grid (GLP/GSA regressions, CNMF, INFN's GLP base, scene fitting): ``"auto"``
+        (default) estimates it from the pair (:func:`hsi.fusion.psf.estimate_psf_sigma`),
+        ``None`` assumes ``ratio / 2``.
 
     Returns
     -------
@@ -472,15 +490,17 @@ def fuse(
     s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
     lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev) / s_lr
     msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev) / s_msi
+    sigma = psf_sigma_for(psf_sigma, lr, msi, r) if method != "bicubic" else None
     net = None
     if method == AUTO:
         method, net = auto_method(lr_hsi, hr_msi, r, dev)
     elif method == "infn":
         net = resolve_model(lr_hsi, hr_msi, model=model, ratio=r, fit_scene=fit_scene,
                             device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
-                            fit_minutes=fit_minutes, scales=(s_lr, s_msi),
+                            fit_minutes=fit_minutes, scales=(s_lr, s_msi), psf_sigma=sigma,
                             callback=fit_callback if fitting and callback is not None else None)
-    est = estimate(method, lr[None], msi[None], r, model=net, glp_gains=glp_gains)[0]
+    est = estimate(method, lr[None], msi[None], r, model=net, glp_gains=glp_gains,
+                   psf_sigma=sigma)[0]
     data = (est * s_lr).cpu().numpy().astype(np.float32)
     report_progress(callback, steps["total"], steps["total"], "fusion")
     return Cube(
@@ -488,5 +508,5 @@ def fuse(
         transform=hr_msi.transform, nodata=None,
         name=f"{lr_hsi.name or 'hsi'}_{method}_x{r}",
         metadata={"fusion_method": method, "ratio": r, "lr_hsi": lr_hsi.name,
-                  "hr_msi": hr_msi.name},
+                  "hr_msi": hr_msi.name, **({"psf_sigma": sigma} if sigma else {})},
     )

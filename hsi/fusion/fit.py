@@ -147,6 +147,7 @@ def fit_scene(
     progress: bool = True,
     callback: ProgressCallback | None = None,
     init: INFN | None = None,
+    psf_sigma: float | None = None,
 ) -> INFN:
     """Fit INFN to one scene at reduced resolution.
 
@@ -175,6 +176,10 @@ def fit_scene(
         A trained model to fine-tune (its architecture and base image are kept, ``config`` is
         ignored; learning rate ``config.lr * FINETUNE_LR_SCALE``). It is not modified; when
         fine-tuning does not beat it on the held-back strip, its weights are what is returned.
+    psf_sigma : float, optional
+        Gaussian PSF σ (HR pixels) of the sensor (default ``ratio / 2``; see
+        :func:`hsi.fusion.psf.estimate_psf_sigma`): it degrades the pair once more and is the
+        GLP base's.
 
     Returns
     -------
@@ -217,14 +222,15 @@ def fit_scene(
     for lr_w, msi_w in zip(lrs, msis, strict=True):
         lr = torch.as_tensor(np.asarray(lr_w.data, dtype=np.float32), device=dev)
         msi = torch.as_tensor(np.asarray(msi_w.data, dtype=np.float32), device=dev)
-        target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio)
+        target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio,
+                                           psf_sigma)
         lr_r = with_matched_noise(lr_r, target, generator)
         msi_r = with_matched_noise(msi_r, msi[:, : msi_r.shape[-2], : msi_r.shape[-1]],
                                    generator)
         train_part, val_part = _split_columns(target, lr_r, msi_r, ratio, min_lr)
-        scenes.append(make_scene(*train_part, ratio, config.base, dev))
+        scenes.append(make_scene(*train_part, ratio, config.base, dev, psf_sigma))
         if val_part is not None:
-            held_back.append(make_scene(*val_part, ratio, config.base, dev))
+            held_back.append(make_scene(*val_part, ratio, config.base, dev, psf_sigma))
     lr_hsi, hr_msi = lrs[0], msis[0]
     model = INFN(config)
     start = None
@@ -238,6 +244,7 @@ def fit_scene(
         "srf": "unknown (scene-fitted)",
         "ratios": [ratio],
         "fitted_on": lr_hsi.name or "scene",
+        "psf_sigma": ratio / 2.0 if psf_sigma is None else float(psf_sigma),
         "seed": seed,
     }
     meta = {k: v for k, v in meta.items() if v is not None}

@@ -47,11 +47,12 @@ def _bicubic(lr: torch.Tensor, ratio: int) -> torch.Tensor:
     return bicubic(lr, ratio)
 
 
-def _glp(lr: torch.Tensor, msi: torch.Tensor, ratio: int, gains=None) -> torch.Tensor:
+def _glp(lr: torch.Tensor, msi: torch.Tensor, ratio: int, gains=None,
+         psf_sigma: float | None = None) -> torch.Tensor:
     """GLP detail-injection estimate ``(bands, h*ratio, w*ratio)``."""
     from hsi.fusion.baselines import glp
 
-    return glp(lr, msi, ratio, gains=gains)
+    return glp(lr, msi, ratio, gains=gains, psf_sigma=psf_sigma)
 
 
 def _fit_size(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -67,7 +68,7 @@ def _fit_size(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
-               gains=None) -> torch.Tensor:
+               gains=None, psf_sigma: float | None = None) -> torch.Tensor:
     """The image INFN adds its residual to, on the HR-MSI grid.
 
     Parameters
@@ -82,6 +83,8 @@ def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
         Bicubic upsampling or the GLP detail-injection estimate.
     gains : torch.Tensor, shape (C, m), optional
         GLP regression gains of the whole scene (tiled runs); estimated per image if omitted.
+    psf_sigma : float, optional
+        Gaussian PSF σ (HR pixels) of the GLP base; default ``ratio / 2``.
 
     Returns
     -------
@@ -97,7 +100,8 @@ def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
             if kind == "bicubic":
                 est = _bicubic(x, ratio)
             elif kind == "glp":
-                est = _glp(x, _fit_size(msi[i].float(), h * ratio, w * ratio), ratio, gains)
+                est = _glp(x, _fit_size(msi[i].float(), h * ratio, w * ratio), ratio, gains,
+                           psf_sigma)
             else:
                 raise ModelError(f"base must be 'bicubic' or 'glp', got {kind!r}")
             out.append(_fit_size(torch.as_tensor(est, device=lr.device, dtype=torch.float32), H, W))

@@ -91,17 +91,18 @@ def _psf_radius(ratio: int, psf_sigma: float | None = None) -> int:
     return psf_kernel_size(sigma) // 2
 
 
-def _glp_field(ratio: int) -> int:
+def _glp_field(ratio: int, psf_sigma: float | None = None) -> int:
     """HR pixels on which one GLP output pixel depends (one side).
 
     Bicubic upsampling reaches 2 LR pixels (``2·ratio``); the MSI low-pass reaches the PSF
     radius around each LR block centre (``ratio / 2`` from its edge); one LR pixel of margin
     more is added for the reflected borders of the PSF and the clamped ones of the upsampling.
     """
-    return 3 * ratio + math.ceil(ratio / 2) + _psf_radius(ratio)
+    return 3 * ratio + math.ceil(ratio / 2) + _psf_radius(ratio, psf_sigma)
 
 
-def receptive_field(method: str, ratio: int, model=None) -> int:
+def receptive_field(method: str, ratio: int, model=None,
+                    psf_sigma: float | None = None) -> int:
     """Overlap (HR pixels, a multiple of ``ratio``) that makes tiles agree with an untiled run.
 
     Computed from the method's operators; for INFN from its config (encoder depths, the
@@ -115,6 +116,8 @@ def receptive_field(method: str, ratio: int, model=None) -> int:
         HR/LR ratio.
     model : INFN, optional
         The INFN that will be applied (its config decides the field).
+    psf_sigma : float, optional
+        PSF σ (HR pixels) the methods degrade the MSI with; default ``ratio / 2``.
 
     Returns
     -------
@@ -125,7 +128,7 @@ def receptive_field(method: str, ratio: int, model=None) -> int:
     if method == "bicubic":
         field = 3 * ratio
     elif method in ("glp", "gsa", "cnmf"):
-        field = _glp_field(ratio)
+        field = _glp_field(ratio, psf_sigma)
     else:
         from hsi.fusion.infn import LR_HIGHPASS_SIGMA
 
@@ -133,7 +136,8 @@ def receptive_field(method: str, ratio: int, model=None) -> int:
         depth = int(getattr(config, "depth", 3))
         base = getattr(config, "base", "glp")
         # HR branch: base image, 1×1 projection, MSI high-pass, (1 + depth) 3×3 convs
-        hr = max(_glp_field(ratio) if base == "glp" else 3 * ratio, _psf_radius(ratio))
+        hr = max(_glp_field(ratio, psf_sigma) if base == "glp" else 3 * ratio,
+                 _psf_radius(ratio))
         hr += 1 + depth
         # LR branch: (1 + depth) 3×3 convs, or the LR high-pass then a 2-conv encoder; then the
         # four neighbours (one LR pixel) and one LR pixel of margin
@@ -230,7 +234,8 @@ def _lr_core(t: Tile, ratio: int) -> tuple[slice, slice]:
 
 
 def _scene_statistics(kind: str, lr: WindowReader, hr: WindowReader, tiles: list[Tile],
-                      ratio: int, scales: tuple[float, float], bar: SceneProgress):
+                      ratio: int, scales: tuple[float, float], bar: SceneProgress,
+                      psf_sigma: float | None = None):
     """Statistics of the whole scene from per-tile moments (the engine's first pass).
 
     ``kind`` ``"glp"``: the GLP regression gains, shape (C, m); ``"gsa"``: the
@@ -243,7 +248,8 @@ def _scene_statistics(kind: str, lr: WindowReader, hr: WindowReader, tiles: list
 
     def add(t: Tile, pair: tuple[Cube, Cube]) -> None:
         rows, cols = _lr_core(t, ratio)
-        m = moments(*pair, ratio=ratio, scales=scales, rows=rows, cols=cols)
+        m = moments(*pair, ratio=ratio, scales=scales, rows=rows, cols=cols,
+                    psf_sigma=psf_sigma)
         total[:] = [m if not total else total[0] + m]
 
     bar.describe(f"{kind.upper()} statistics")
@@ -284,13 +290,37 @@ def fit_windows(height: int, width: int, ratio: int) -> list[tuple[Window, Windo
 
 
 # ------------------------------------------------------------------------------- driver
-def min_tile_read(ratio: int) -> int:
-    """Smallest tile read side (HR px) the fusion filters accept: the HR PSF (σ = ratio / 2)
-    and the LR high-pass (σ = 1 LR px) both need more pixels than their kernel's radius."""
+def min_tile_read(ratio: int, psf_sigma: float | None = None) -> int:
+    """Smallest tile read side (HR px) the fusion filters accept: the HR PSF (σ = ratio / 2
+    unless given) and the LR high-pass (σ = 1 LR px) both need more pixels than their kernel's
+    radius."""
     from hsi.degrade import psf_kernel_size
     from hsi.fusion.infn import LR_HIGHPASS_SIGMA
 
-    return max(psf_kernel_size(ratio / 2.0), ratio * psf_kernel_size(LR_HIGHPASS_SIGMA)) + ratio
+    sigma = max(ratio / 2.0, psf_sigma or 0.0)  # INFN's own MSI high-pass stays at ratio / 2
+    return max(psf_kernel_size(sigma), ratio * psf_kernel_size(LR_HIGHPASS_SIGMA)) + ratio
+
+
+def scene_psf_sigma(psf_sigma: float | str | None, lr: WindowReader, hr: WindowReader,
+                    ratio: int, scales: tuple[float, float]) -> float:
+    """The PSF σ of a scene (:func:`hsi.fusion.psf.psf_sigma_for`), estimated on the central
+    window :func:`hsi.fusion.psf.estimate_psf_sigma` would use of the whole scene."""
+    from hsi.fusion.api import scaled
+    from hsi.fusion.psf import AUTO, MAX_SIDE, psf_sigma_for
+
+    if not (isinstance(psf_sigma, str) and psf_sigma.lower() == AUTO):
+        return psf_sigma_for(psf_sigma, None, None, ratio)
+    h = min(lr.cube.height, hr.cube.height // ratio)
+    w = min(lr.cube.width, hr.cube.width // ratio)
+    r0, c0 = max(0, (h - MAX_SIDE) // 2), max(0, (w - MAX_SIDE) // 2)
+    h, w = min(h, MAX_SIDE), min(w, MAX_SIDE)
+    lr_win = Window(c0, r0, w, h)
+    hr_win = Window(c0 * ratio, r0 * ratio, w * ratio, h * ratio)
+    import torch
+
+    lr_t = torch.as_tensor(np.asarray(scaled(lr.read(lr_win), scales[0]).data, np.float32))
+    hr_t = torch.as_tensor(np.asarray(scaled(hr.read(hr_win), scales[1]).data, np.float32))
+    return psf_sigma_for(AUTO, lr_t, hr_t, ratio)
 
 
 @dataclass
@@ -307,6 +337,8 @@ class SceneFusion:
     lr, hr : Cube
         The inputs as read (lazy for GeoTIFF/ENVI files): wavelengths and grid of the output.
     tiles : int
+    psf_sigma : float or None
+        The PSF σ (HR pixels) the method used (``None`` for bicubic).
     """
 
     writer: Any
@@ -315,6 +347,7 @@ class SceneFusion:
     lr: Cube
     hr: Cube
     tiles: int
+    psf_sigma: float | None = None
 
 
 def fuse_scene(
@@ -335,6 +368,7 @@ def fuse_scene(
     fit_minutes: float | None = None,
     batch: int | None = None,
     callback: ProgressCallback | None = None,
+    psf_sigma: float | str | None = "auto",
 ) -> SceneFusion:
     """Fuse an LR-HSI with an HR-MSI tile by tile on the scene engine, into ``sink``.
 
@@ -391,6 +425,7 @@ def fuse_scene(
             fit_done["steps"] = int(done)
             return callback(done, total + 1)
 
+        sigma = None if method == "bicubic" else scene_psf_sigma(psf_sigma, lr, hr, r, scales)
         net = None
         if method == AUTO:
             method, net = auto_method(lr.cube, hr.cube, r, dev)
@@ -403,14 +438,15 @@ def fuse_scene(
                                       [scaled(hr.read(w), scales[1]) for _, w in windows],
                                       ratio=r, steps=fit_steps, minutes=fit_minutes, seed=seed,
                                       device=dev, progress=progress, init=start,
+                                      psf_sigma=sigma,
                                       callback=fit_callback if callback is not None else None)
             else:
                 net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)
         if overlap is None:
-            overlap = receptive_field(method, r, net)
+            overlap = receptive_field(method, r, net, psf_sigma=sigma)
         tiles = tile_windows(hr.cube.height, hr.cube.width, tile=tile, overlap=overlap, ratio=r,
                              lr_height=lr.cube.height, lr_width=lr.cube.width,
-                             min_read=min_tile_read(r))
+                             min_read=min_tile_read(r, sigma))
 
         needs_gains = method == "glp" or (
             method == "infn" and getattr(net.config, "base", None) == "glp")
@@ -435,7 +471,7 @@ def fuse_scene(
             lr_b, msi_b = staged.tensors()
             with torch.no_grad():
                 est = estimate(method, lr_b, msi_b, r, model=net, glp_gains=stats.get("glp"),
-                               gsa_statistics=stats.get("gsa"))
+                               gsa_statistics=stats.get("gsa"), psf_sigma=sigma)
             return _to_host(est.mul_(scales[0]))
 
         block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
@@ -443,7 +479,7 @@ def fuse_scene(
         with SceneProgress(len(tiles) * (1 + len(passes)), what=f"fuse {method}",
                            progress=progress, callback=callback,
                            before=fit_done["steps"]) as bar:
-            stats = {kind: _scene_statistics(kind, lr, hr, tiles, r, scales, bar)
+            stats = {kind: _scene_statistics(kind, lr, hr, tiles, r, scales, bar, sigma)
                      for kind in passes}
             release_free_memory()
             bar.describe(f"fuse {method}")
@@ -454,7 +490,7 @@ def fuse_scene(
                 run_tiles(batches, stage, compute,
                           lambda group, result: _write_batch(writer, group, result), bar=bar)
         return SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube, hr=hr.cube,
-                           tiles=len(tiles))
+                           tiles=len(tiles), psf_sigma=sigma)
 
 
 def fuse_files(
@@ -475,6 +511,7 @@ def fuse_files(
     fit_minutes: float | None = None,
     batch: int | None = None,
     callback: ProgressCallback | None = None,
+    psf_sigma: float | str | None = "auto",
 ) -> Path:
     """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
 
@@ -519,6 +556,10 @@ def fuse_files(
         Tiles of the same shape fused at once; default :data:`CUDA_TILE_BATCH` on CUDA
         (their host-to-device copy overlaps the previous batch's compute), 1 on CPU (where
         torch already uses every core on one tile).
+    psf_sigma : float, "auto" or None
+        Gaussian PSF σ of the sensor in HR pixels (see :func:`hsi.fusion.fuse`): ``"auto"``
+        estimates it on the scene's central window (:func:`scene_psf_sigma`), ``None`` assumes
+        ``ratio / 2``.
 
     Returns
     -------
@@ -546,7 +587,7 @@ def fuse_files(
     fuse_scene(lr_path, hr_path, functools.partial(GeoTiffTileWriter, out_path), method=method,
                model=model, ratio=ratio, fit_scene=fit_scene, tile=tile, overlap=overlap,
                device=device, seed=seed, progress=progress, fit_steps=fit_steps,
-               fit_minutes=fit_minutes, batch=batch, callback=callback)
+               fit_minutes=fit_minutes, batch=batch, callback=callback, psf_sigma=psf_sigma)
     return out_path
 
 
@@ -575,4 +616,5 @@ def fuse_cube(lr_hsi: Cube, hr_msi: Cube, *, method: str = "auto", tile: int = 2
                 name=f"{lr_hsi.name or 'hsi'}_{done.method}_x{done.ratio}",
                 metadata={"fusion_method": done.method, "ratio": done.ratio,
                           "lr_hsi": lr_hsi.name, "hr_msi": hr_msi.name,
-                          "tiles": done.tiles})
+                          "tiles": done.tiles,
+                          **({"psf_sigma": done.psf_sigma} if done.psf_sigma else {})})

@@ -52,10 +52,12 @@ class TrainScene:
     base: torch.Tensor
 
 
-def make_scene(target, lr, msi, ratio: int, base_kind: str, device) -> TrainScene:
+def make_scene(target, lr, msi, ratio: int, base_kind: str, device,
+               psf_sigma: float | None = None) -> TrainScene:
     """Move a pair to ``device`` (float32) and compute its base image once for all patches.
 
-    ``target`` and ``msi`` are cropped to ``lr``'s size × ``ratio``.
+    ``target`` and ``msi`` are cropped to ``lr``'s size × ``ratio``; ``psf_sigma`` is the GLP
+    base's PSF σ (HR pixels, default ``ratio / 2``).
     """
     to = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)  # noqa: E731
     lr_t = torch.nan_to_num(to(lr))
@@ -64,7 +66,7 @@ def make_scene(target, lr, msi, ratio: int, base_kind: str, device) -> TrainScen
     tgt = torch.nan_to_num(to(target))[:, :H, :W]
     msi_t = torch.nan_to_num(to(msi))[:, :H, :W]
     with torch.no_grad():
-        base = base_image(lr_t[None], msi_t[None], ratio, base_kind)[0]
+        base = base_image(lr_t[None], msi_t[None], ratio, base_kind, psf_sigma=psf_sigma)[0]
     return TrainScene(tgt, lr_t, msi_t, base)
 
 

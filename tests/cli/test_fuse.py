@@ -72,6 +72,8 @@ def test_shifted_grid_is_one_line_error(invoke, one_line_error, pair, tmp_path):
 @pytest.mark.parametrize(("extra", "message"), [
     (["--model", "{ckpt}", "--method", "glp"], "apply to --method infn"),
     (["--fit-steps", "3"], "need --fit-scene"),
+    (["--psf-sigma", "sharp"], "--psf-sigma"),
+    (["--psf-sigma", "-1"], "--psf-sigma"),
     (["--tile", "8"], "--tile"),
 ])
 def test_bad_options_are_usage_errors(invoke, pair, tmp_path, extra, message):
