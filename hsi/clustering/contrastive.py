@@ -5,9 +5,14 @@ and a cluster head (softmax over ``k``; NT-Xent between the *columns* of the two
 the entropy of the cluster-assignment marginal to avoid a trivial one-cluster solution). The
 cluster head's argmax is the cluster and its maximum the confidence.
 
-Views are adapted to spectra: patches of PCA scores are turned back into spectra, augmented in
-band space (Gaussian band noise, band dropout, brightness scaling), projected again, then
-flipped/transposed spatially.
+Views are adapted to spectra: patches of PCA scores are augmented as spectra (Gaussian band
+noise, band dropout, brightness scaling, then projected again), then flipped/transposed
+spatially. The band-space augmentation is computed in score space, exactly in distribution
+(:class:`SpectralViews`), and both views go through the network in one batch.
+
+Deviations from the paper: a two-layer CNN on 5×5 patches of PCA scores instead of a ResNet on
+images, spectral instead of image augmentations, 300 steps of 256 patches instead of 1000
+epochs, and the constant ``2 log k`` added to the cluster loss (as the authors' code).
 """
 
 from __future__ import annotations
@@ -116,6 +121,16 @@ class SpectralViews:
     """Random views of score patches, augmented in band space (see module docstring).
 
     ``pca`` is the :class:`~hsi.classification.features.PcaTransform` that made the scores.
+
+    A view of scores ``z`` (one pixel, ``(C,)``) is the projection of its augmented spectrum,
+    ``z' = ((x s + n) ⊙ m - μ) P`` with ``x = z Q + μ`` the spectrum (``Q``: ``comp``,
+    ``(C, bands)``; ``μ`` the PCA mean), ``s`` the brightness factor, ``n ~ N(0, σ² I)`` the
+    band noise (``σ = noise`` × the mean absolute spectrum value), ``m`` the kept bands and
+    ``P`` (``proj``, ``(bands, C)``) the projection. It is computed in score space,
+    never forming the spectra: ``z' = s z M + (s μ ⊙ m - μ) P + ε`` with ``M = Q diag(m) P``
+    ``(C, C)`` and ``ε ~ N(0, σ² Pᵀ diag(m) P)`` (the projected noise, drawn through that
+    ``C × C`` covariance's square root), per patch. Same distribution as augmenting the
+    ``bands``-long spectra, ``bands / C`` times fewer random numbers and products.
     """
 
     def __init__(self, pca, config: ContrastiveConfig, device) -> None:
@@ -128,20 +143,34 @@ class SpectralViews:
         self.cfg = config
 
     def __call__(self, patches: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Views ``(B, C, p, p)`` of score patches ``(B, C, p, p)``; ``gen`` draws on the CPU.
+
+        Per patch: brightness ``s``, the kept-band mask ``m``, the projected noise, then a
+        horizontal flip, a vertical flip and a transpose, each with probability 1/2.
+        """
         cfg = self.cfg
         dev = patches.device
-        b = patches.shape[0]
-        x = patches.permute(0, 2, 3, 1) @ self.comp + self.mean  # (B, p, p, bands)
-        bands = x.shape[-1]
+        b, c = patches.shape[:2]
+        bands = self.mean.shape[0]
 
         def rand(*shape):
             return torch.rand(*shape, generator=gen).to(dev)
 
-        scale = 1 + cfg.brightness * (2 * rand(b, 1, 1, 1) - 1)
-        keep = (rand(b, 1, 1, bands) >= cfg.band_dropout).float()
-        noise = torch.randn(x.shape, generator=gen).to(dev) * (cfg.noise * self.level)
-        x = (x * scale + noise) * keep
-        z = ((x - self.mean) @ self.proj).permute(0, 3, 1, 2)
+        scale = 1 + cfg.brightness * (2 * rand(b, 1) - 1)  # (B, 1)
+        keep = (rand(b, bands) >= cfg.band_dropout).float()  # (B, bands)
+        mix = (self.comp[None] * keep[:, None, :]) @ self.proj  # (B, C, C)
+        offset = (scale * keep * self.mean - self.mean) @ self.proj  # (B, C)
+        z = patches.permute(0, 2, 3, 1).reshape(b, -1, c)  # (B, p², C)
+        z = scale[:, :, None] * (z @ mix) + offset[:, None, :]
+        sigma = cfg.noise * self.level
+        if sigma > 0:
+            cov = (self.proj.T[None] * keep[:, None, :]) @ self.proj  # (B, C, C)
+            evals, evecs = torch.linalg.eigh(cov.double())
+            root = (evecs * evals.clamp_min(0).sqrt()[:, None, :]).float()  # cov = root rootᵀ
+            eps = torch.randn((b, z.shape[1], c), generator=gen).to(dev)
+            z = z + sigma * eps @ root.transpose(1, 2)
+        p = patches.shape[-1]
+        z = z.reshape(b, p, p, c).permute(0, 3, 1, 2)
         flip_h, flip_v, swap = (rand(b) < 0.5 for _ in range(3))
         z = torch.where(flip_h[:, None, None, None], z.flip(-1), z)
         z = torch.where(flip_v[:, None, None, None], z.flip(-2), z)
@@ -207,8 +236,9 @@ def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.nd
     for step in tqdm(range(cfg.steps), desc="contrastive", disable=not progress, leave=False):
         idx = torch.randperm(n, generator=gen)[:b]
         patches = extract_patches(padded, rows[idx], cols[idx], cfg.patch_size)
-        za, pa = net(views(patches, gen))
-        zb, pb = net(views(patches, gen))
+        z, p = net(torch.cat([views(patches, gen), views(patches, gen)]))  # one pass, 2 views
+        za, zb = z[:b], z[b:]
+        pa, pb = p[:b], p[b:]
         loss = (nt_xent(za, zb, cfg.instance_temperature)
                 + cluster_loss(pa, pb, cfg.cluster_temperature))
         opt.zero_grad()

@@ -1,4 +1,5 @@
-"""SpectralNet's orthogonality and out-of-sample embedding, the metrics, bad input."""
+"""SpectralNet's orthogonality and out-of-sample embedding, the metrics, bad input, and the
+Dink-Net and minCUT networks' structure."""
 
 from __future__ import annotations
 
@@ -99,3 +100,45 @@ def test_unknown_method(blocks):
 
     with pytest.raises(HsiError, match="method"):
         cluster(blocks[0], 3, "dbscan", progress=False)
+
+
+def test_dinknet_finetuning_moves_only_the_centres_by_default(blocks):
+    # as the authors' code (embeddings detached in the clustering loss): the encoder after
+    # fine-tuning is the pre-trained one; the centres move from their k-means start
+    from hsi.clustering.dinknet import DinkNetConfig, fit_dinknet
+
+    feats = pixel_features(blocks[0], seed=0)
+    x = feats.pixels()
+    base = dict(pretrain_steps=20, batch_size=128, hidden=32)
+    pre = fit_dinknet(x, 3, DinkNetConfig(**base, finetune_steps=0), seed=0)
+    fine = fit_dinknet(x, 3, DinkNetConfig(**base, finetune_steps=15, finetune_lr=1e-2), seed=0)
+    for a, b in zip(pre.encoder.parameters(), fine.encoder.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert not torch.equal(pre.centres, fine.centres)
+    both = fit_dinknet(x, 3, DinkNetConfig(**base, finetune_steps=15, finetune_lr=1e-2,
+                                           finetune_encoder=True), seed=0)
+    assert not torch.equal(pre.encoder[0].weight, both.encoder[0].weight)
+
+
+def test_dinknet_default_encoder_is_one_layer():
+    # the paper's encoder: Linear + PReLU, the embedding its `hidden` outputs (unit norm)
+    from hsi.clustering.dinknet import DinkNet
+
+    net = DinkNet(7, 3, hidden=16)
+    assert [type(m).__name__ for m in net.encoder] == ["Linear", "PReLU"]
+    h = net.embed(torch.randn(5, 7))
+    assert h.shape == (5, 16) and net.centres.shape == (3, 16)
+    torch.testing.assert_close(h.norm(dim=1), torch.ones(5))
+    assert DinkNet(7, 3, hidden=16, embed_dim=4).embed(torch.randn(5, 7)).shape == (5, 4)
+
+
+def test_mincut_network_of_the_paper():
+    # mlp_hidden=0: GCS conv (16 units), ELU, one linear layer to k, softmax
+    from hsi.clustering.graph import MinCutGNN
+
+    net = MinCutGNN(5, 3, hidden=16, mlp_hidden=0)
+    assert [type(m).__name__ for m in net.mlp] == ["ELU", "Linear"]
+    a = torch.eye(4)
+    s = net(torch.randn(4, 5), a)
+    assert s.shape == (4, 3)
+    torch.testing.assert_close(s.sum(1), torch.ones(4))

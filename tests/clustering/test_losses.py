@@ -15,7 +15,12 @@ import scipy.sparse as sp
 import torch
 
 from hsi.clustering import graph as graph_mod
-from hsi.clustering.contrastive import cluster_loss, nt_xent
+from hsi.clustering.contrastive import (
+    ContrastiveConfig,
+    SpectralViews,
+    cluster_loss,
+    nt_xent,
+)
 from hsi.clustering.dinknet import corrupt, dilation_shrink_losses
 from hsi.clustering.graph import (
     GraphConfig,
@@ -148,6 +153,32 @@ def test_mincut_training_measures_the_cut_on_the_normalised_adjacency(monkeypatc
     np.testing.assert_allclose(seen["degree"], a_norm.sum(1), rtol=1e-6)
 
 
+def test_mincut_keeps_the_restart_with_the_lowest_final_loss(monkeypatch):
+    # the final evaluation of each restart (no gradient) gives its loss; the returned
+    # assignments must be the restart with the smallest cut + ortho
+    finals = []
+    real = graph_mod.mincut_losses
+
+    def spy(s, adjacency, degree=None):
+        cut, ortho = real(s, adjacency, degree)
+        if not s.requires_grad:
+            finals.append((float(cut + ortho), s.detach().numpy().copy()))
+        return cut, ortho
+
+    monkeypatch.setattr(graph_mod, "mincut_losses", spy)
+    w = _adjacency(6, [(0, 1), (1, 2), (0, 2), (3, 4), (4, 5), (3, 5), (2, 3)])
+    feats = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    g = SceneGraph(segments=np.arange(6).reshape(2, 3), features=feats, adjacency=w)
+    s = mincut(g, 2, GraphConfig(steps=3, hidden=4, restarts=4))
+    assert len(finals) == 4
+    best = min(finals, key=lambda f: f[0])
+    np.testing.assert_array_equal(s, best[1])
+    # one restart: the paper's single training
+    finals.clear()
+    mincut(g, 2, GraphConfig(steps=3, hidden=4, restarts=1))
+    assert len(finals) == 1
+
+
 # ------------------------------------------------------------------- Contrastive Clustering
 
 
@@ -210,6 +241,57 @@ def test_cluster_loss_collapsed_assignment():
     p = torch.tensor([[1, 0], [1, 0]], dtype=F64)
     expected = (2 * math.log(1 + 2 / math.e) + 2 * math.log(3)) / 4 + 2 * math.log(2)
     assert cluster_loss(p, p, 1.0).item() == pytest.approx(expected, abs=1e-12)
+
+
+class _Pca:
+    """A stand-in PcaTransform: 2 scores of 3-band spectra."""
+
+    components = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]) / np.array([[2 ** 0.5], [1.0]])
+    scale = np.array([2.0, 2.0])
+    mean = np.array([0.5, 1.0, 1.5])
+
+
+def _band_space_views(views, patches, gen, cfg):
+    """The views computed the long way: back to spectra, augment, project (no noise)."""
+    b = patches.shape[0]
+    x = patches.permute(0, 2, 3, 1) @ views.comp + views.mean  # (B, p, p, bands)
+    scale = 1 + cfg.brightness * (2 * torch.rand(b, 1, generator=gen) - 1)
+    keep = (torch.rand(b, x.shape[-1], generator=gen) >= cfg.band_dropout).float()
+    x = x * scale[:, None, None] * keep[:, None, None]
+    z = ((x - views.mean) @ views.proj).permute(0, 3, 1, 2)
+    flip_h, flip_v, swap = (torch.rand(b, generator=gen) < 0.5 for _ in range(3))
+    z = torch.where(flip_h[:, None, None, None], z.flip(-1), z)
+    z = torch.where(flip_v[:, None, None, None], z.flip(-2), z)
+    return torch.where(swap[:, None, None, None], z.transpose(-1, -2), z)
+
+
+def test_score_space_views_equal_band_space_augmentation():
+    # without noise the score-space view s z M + (s mu*m - mu) P is exactly the projection of
+    # the brightness-scaled, band-dropped spectrum (same draws from the same generator)
+    cfg = ContrastiveConfig(noise=0.0, band_dropout=0.4, brightness=0.3)
+    views = SpectralViews(_Pca(), cfg, "cpu")
+    patches = torch.randn(64, 2, 3, 3, generator=torch.Generator().manual_seed(1))
+    got = views(patches, torch.Generator().manual_seed(5))
+    want = _band_space_views(views, patches, torch.Generator().manual_seed(5), cfg)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_score_space_noise_has_the_projected_covariance():
+    # band noise n ~ N(0, s^2 I) on the 3 bands, projected by P (bands, C): covariance
+    # s^2 P^T P. Here P = components^T / scale = [[1/(2 sqrt 2), 0], [0, 1/2],
+    # [1/(2 sqrt 2), 0]], so P^T P = diag(1/4, 1/4); s = 0.1 * mean|mu| = 0.1
+    cfg = ContrastiveConfig(noise=0.1, band_dropout=0.0, brightness=0.0)
+    views = SpectralViews(_Pca(), cfg, "cpu")
+    z = views(torch.zeros(20000, 2, 1, 1), torch.Generator().manual_seed(0))[:, :, 0, 0]
+    cov = np.cov(z.double().numpy().T)
+    np.testing.assert_allclose(cov, np.diag([0.0025, 0.0025]), atol=2.5e-4)
+    # every band dropped: the spectrum is 0, its scores -mu P = -(2 / (2 sqrt 2), 1 / 2),
+    # and no noise survives (its covariance P^T diag(0) P is 0)
+    cfg = ContrastiveConfig(noise=0.1, band_dropout=1.0, brightness=0.5)
+    views = SpectralViews(_Pca(), cfg, "cpu")
+    z = views(torch.randn(5, 2, 3, 3), torch.Generator().manual_seed(0))
+    want = torch.tensor([-1 / math.sqrt(2), -0.5])[None, :, None, None].expand(5, 2, 3, 3)
+    torch.testing.assert_close(z, want, rtol=0, atol=1e-6)
 
 
 # ------------------------------------------------------------------------------ SpectralNet
