@@ -102,7 +102,7 @@ def psf_sigma_for(psf_sigma: float | str | None, lr: torch.Tensor, msi: torch.Te
         sigma = estimate_psf_sigma(lr, msi, ratio)
         if abs(sigma - ratio / 2) > 0.1 * ratio / 2:
             log.warning("PSF estimated from the pair: Gaussian σ = %.3g HR pixels (nominal "
-                        "%.3g); psf_sigma sets it", sigma, ratio / 2)
+                        "%.3g)", sigma, ratio / 2)
         return sigma
     sigma = float(psf_sigma)
     if not np.isfinite(sigma) or sigma <= 0:
