@@ -13,6 +13,7 @@ from hsi.fusion.fit import (
     keep_if_better,
     noise_sigmas,
     reduced_pair,
+    reprojection_psnr,
     strip_psnr,
     with_matched_noise,
 )
@@ -74,3 +75,32 @@ def test_the_model_returned_scores_best_of_fitted_start_and_base_on_the_strip():
     assert report["psnr_model"] < best and report["result"] in ("start", "base")
     assert not report["kept"]
     assert strip_psnr(model, [strip], 4)[0] == pytest.approx(best, abs=2e-3)
+
+
+def _pair_and_model(head_std: float):
+    clean = _real_crop()
+    msi = clean[::40][:4].repeat_interleave(4, -1).repeat_interleave(4, -2)
+    torch.manual_seed(0)
+    model = INFN(InfnConfig(hsi_bands=clean.shape[0], msi_bands=4, ratios=(4,))).eval()
+    with torch.no_grad():
+        for p in model.head.parameters():
+            p.normal_(0.0, head_std) if head_std else p.zero_()
+    return clean, msi, model
+
+
+def test_a_model_that_fails_the_full_scale_check_is_replaced_by_the_base_image():
+    clean, msi, model = _pair_and_model(0.05)  # a residual of noise: worse at full scale
+    psnr_model, psnr_base = reprojection_psnr(model, [(clean, msi)], 4)
+    assert psnr_model < psnr_base - 1.0
+    # no strip: only the full-scale check decides
+    report = keep_if_better(model, [], 4, given=[(clean, msi)])
+    assert report["result"] == "base" and not report["kept"]
+    assert report["reprojection"]["fitted"] == pytest.approx(psnr_model, abs=1e-3)
+    assert not model.head.weight.any() and not model.head.bias.any()
+
+
+def test_a_model_no_worse_than_its_base_at_full_scale_is_kept():
+    clean, msi, model = _pair_and_model(0.0)  # the base image itself
+    psnr_model, psnr_base = reprojection_psnr(model, [(clean, msi)], 4)
+    assert psnr_model == pytest.approx(psnr_base, abs=1e-4)
+    assert keep_if_better(model, [], 4, given=[(clean, msi)])["result"] == "fitted"
