@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
                         "restart when it holds no training state: fresh optimiser and schedule)")
     p.add_argument("--clean-pairs", type=int, default=0,
                    help="with --augment: noise-free nominal pairs added per training scene")
+    p.add_argument("--estimated-base-psf", action="store_true",
+                   help="with --augment: build each pair's GLP base with the PSF σ estimated "
+                        "from the pair, as hsi fuse does by default")
     args = p.parse_args(argv)
     if args.init and not Path(args.init).is_file():
         p.error(f"--init {args.init}: no such file")
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
                        augment=Augmentation(realizations=args.realizations,
                                             box_probability=args.box_probability,
                                             srf_shift_nm=args.srf_shift,
-                                            clean_pairs=args.clean_pairs)
+                                            clean_pairs=args.clean_pairs,
+                                            estimated_base_psf=args.estimated_base_psf)
                        if args.augment else None)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])

@@ -136,6 +136,10 @@ class Augmentation:
     clean_pairs : int
         Noise-free pairs per reference cube, simulated with the sensor's own curves and the
         nominal Gaussian PSF, added to the ``realizations`` (keeps the ideal case in the mix).
+    estimated_base_psf : bool
+        Build each pair's GLP base with the PSF σ estimated from the pair
+        (:func:`hsi.fusion.psf.estimate_psf_sigma`), as :func:`hsi.fusion.fuse` does by default,
+        instead of the nominal σ: the model learns on the base image it will be given.
     """
 
     realizations: int = 2
@@ -147,6 +151,7 @@ class Augmentation:
     srf_shift_nm: float = 0.0
     srf_width_jitter: float = 0.3
     clean_pairs: int = 0
+    estimated_base_psf: bool = False
 
     def sigma(self, nominal: float, rng: np.random.Generator) -> float:
         """A PSF σ (HR pixels) around ``nominal``."""
@@ -364,6 +369,22 @@ def training_pairs(
     return pairs
 
 
+def base_psf_sigma(lr: Cube, msi: Cube, ratio: int, psf_sigma: float | None,
+                   augment: Augmentation | None) -> float | None:
+    """The PSF σ (HR pixels) of one training pair's GLP base.
+
+    Estimated from the pair (:func:`hsi.fusion.psf.psf_sigma_for` with ``"auto"``, as
+    :func:`hsi.fusion.fuse` does by default) when ``augment.estimated_base_psf``; otherwise
+    ``psf_sigma`` (``None``: the nominal ``ratio / 2``).
+    """
+    if not (augment and augment.estimated_base_psf):
+        return psf_sigma
+    from hsi.fusion.psf import AUTO, psf_sigma_for
+
+    as_tensor = lambda c: torch.as_tensor(np.asarray(c.data, dtype=np.float32))  # noqa: E731
+    return psf_sigma_for(AUTO, as_tensor(lr), as_tensor(msi), ratio)
+
+
 def train_infn(
     cubes: list[Cube],
     *,
@@ -482,7 +503,9 @@ def train_infn(
             target = np.asarray(ref.data, dtype=np.float32) / np.float32(s_lr)
             msi_bands = msi.bands
             cfg_base = (config or InfnConfig()).base
-            scenes.append(make_scene(target, lr_n.data, msi_n.data, ratio, cfg_base, dev))
+            base_sigma = base_psf_sigma(lr_n, msi_n, ratio, psf_sigma, augment)
+            scenes.append(make_scene(target, lr_n.data, msi_n.data, ratio, cfg_base, dev,
+                                     base_sigma))
 
     if config is None:
         config = InfnConfig()

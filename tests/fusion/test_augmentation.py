@@ -94,3 +94,14 @@ def test_clean_pairs_are_the_unaugmented_pairs():
         np.testing.assert_array_equal(a.data, b.data)
     for a, b in zip(plain[0], mixed[0], strict=True):  # an augmented pair differs
         assert not np.allclose(a.data, b.data)
+
+
+def test_the_base_psf_is_estimated_from_each_pair_only_when_asked():
+    from hsi.degrade import simulate_pair
+    from hsi.fusion.train import base_psf_sigma
+
+    cube = sample_cube().crop(Window(0, 0, 80, 80))
+    lr, msi = simulate_pair(cube, 4, "sentinel2", 2.5)  # wider than the nominal σ = 2
+    assert base_psf_sigma(lr, msi, 4, None, Augmentation()) is None
+    estimated = base_psf_sigma(lr, msi, 4, None, Augmentation(estimated_base_psf=True))
+    assert abs(estimated - 2.5) <= 0.15
