@@ -55,7 +55,7 @@ def test_noise_free_input_is_left_almost_unchanged():
     assert added < 0.2 * 0.02  # far below the noisy case's level
 
 
-def test_the_model_returned_scores_best_of_fitted_start_and_base_on_the_strip():
+def test_a_fine_tuning_that_loses_on_the_strip_returns_the_start_weights():
     clean = _real_crop()
     # 4 bands of the crop, on a grid 4x finer, stand in for the HR-MSI
     msi = clean[::40][:4].repeat_interleave(4, -1).repeat_interleave(4, -2)
@@ -71,10 +71,11 @@ def test_the_model_returned_scores_best_of_fitted_start_and_base_on_the_strip():
         for p in model.head.parameters():
             p.normal_(0.0, 0.05)  # "fitting" that went wrong
     report = keep_if_better(model, [strip], 4, start)
-    best = max(report["psnr_model"], report["psnr_base"], report["psnr_start"])
-    assert report["psnr_model"] < best and report["result"] in ("start", "base")
-    assert not report["kept"]
-    assert strip_psnr(model, [strip], 4)[0] == pytest.approx(best, abs=2e-3)
+    assert report["psnr_model"] < report["psnr_start"]
+    assert report["result"] == "start" and not report["kept"]
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, start[k]), k
+    assert strip_psnr(model, [strip], 4)[0] == pytest.approx(report["psnr_start"], abs=2e-3)
 
 
 def _pair_and_model(head_std: float):
@@ -104,3 +105,16 @@ def test_a_model_no_worse_than_its_base_at_full_scale_is_kept():
     psnr_model, psnr_base = reprojection_psnr(model, [(clean, msi)], 4)
     assert psnr_model == pytest.approx(psnr_base, abs=1e-4)
     assert keep_if_better(model, [], 4, given=[(clean, msi)])["result"] == "fitted"
+
+
+def test_a_fine_tuning_that_fails_the_full_scale_check_returns_the_start_weights():
+    clean, msi, model = _pair_and_model(0.0)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for p in model.head.parameters():
+            p.normal_(0.0, 0.05)
+    report = keep_if_better(model, [], 4, start, given=[(clean, msi)])
+    assert report["result"] == "start"
+    assert report["reprojection"]["fitted"] < report["reprojection"]["start"]
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, start[k]), k
