@@ -373,16 +373,17 @@ def base_psf_sigma(lr: Cube, msi: Cube, ratio: int, psf_sigma: float | None,
                    augment: Augmentation | None) -> float | None:
     """The PSF σ (HR pixels) of one training pair's GLP base.
 
-    Estimated from the pair (:func:`hsi.fusion.psf.psf_sigma_for` with ``"auto"``, as
-    :func:`hsi.fusion.fuse` does by default) when ``augment.estimated_base_psf``; otherwise
-    ``psf_sigma`` (``None``: the nominal ``ratio / 2``).
+    Estimated from the pair (:func:`hsi.fusion.psf.estimate_psf_sigma`, as
+    :func:`hsi.fusion.fuse` does by default, without its notice) when
+    ``augment.estimated_base_psf``; otherwise ``psf_sigma`` (``None``: the nominal
+    ``ratio / 2``).
     """
     if not (augment and augment.estimated_base_psf):
         return psf_sigma
-    from hsi.fusion.psf import AUTO, psf_sigma_for
+    from hsi.fusion.psf import estimate_psf_sigma
 
     as_tensor = lambda c: torch.as_tensor(np.asarray(c.data, dtype=np.float32))  # noqa: E731
-    return psf_sigma_for(AUTO, as_tensor(lr), as_tensor(msi), ratio)
+    return estimate_psf_sigma(as_tensor(lr), as_tensor(msi), ratio)
 
 
 def train_infn(
