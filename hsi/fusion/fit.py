@@ -16,7 +16,7 @@ zeroed, so the result *is* the base image (when fine-tuning a trained model, its
 are the fallback).
 
 The strip lives at the reduced scale, and a model that wins there can still lose at full
-resolution (measured on CAVE crops: +0.4 to +1.4 dB on the strip, −0.6 to −2.7 dB on the
+resolution (measured on CAVE crops: +0.4 to +1.4 dB on the strip, −0.1 to −2.8 dB on the
 fusion). So a winner must also pass a check at the scale it is applied at, which needs no
 reference: its full-resolution fusion, blurred and decimated with the PSF, must re-predict the
 given LR-HSI at least as well as the fallback does (:func:`reprojection_psnr`). Otherwise the
