@@ -52,8 +52,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--clean-pairs", type=int, default=0,
                    help="with --augment: noise-free nominal pairs added per training scene")
     p.add_argument("--estimated-base-psf", action="store_true",
-                   help="with --augment: build each pair's GLP base with the PSF σ estimated "
-                        "from the pair, as hsi fuse does by default")
+                   help="with --augment: build each pair's GLP base with the PSF (σ and "
+                        "shift) estimated from the pair, as hsi fuse does by default")
+    p.add_argument("--misregistration", type=float, default=0.0,
+                   help="with --augment: shift each Gaussian-PSF pair's PSF centre by up to "
+                        "± this many HR pixels per axis (the sensors' misregistration)")
     args = p.parse_args(argv)
     if args.init and not Path(args.init).is_file():
         p.error(f"--init {args.init}: no such file")
@@ -71,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
                                             box_probability=args.box_probability,
                                             srf_shift_nm=args.srf_shift,
                                             clean_pairs=args.clean_pairs,
-                                            estimated_base_psf=args.estimated_base_psf)
+                                            estimated_base_psf=args.estimated_base_psf,
+                                            misregistration=args.misregistration)
                        if args.augment else None)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])

@@ -21,6 +21,7 @@ torch.Size([2, 31, 16, 16])
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -41,7 +42,10 @@ __all__ = [
     "SRF_PRESETS",
     "Decimate",
     "GaussianPSF",
+    "Psf",
     "SpectralResponse",
+    "as_psf",
+    "blur_decimate",
     "crop_to_ratio",
     "decimate",
     "gaussian_blur_decimate",
@@ -325,6 +329,108 @@ def wald_degradation(ratio: int, sigma: float | None = None) -> nn.Sequential:
     """
     r = check_ratio(ratio)
     return nn.Sequential(GaussianPSF(r / 2.0 if sigma is None else sigma), Decimate(r))
+
+
+@dataclass(frozen=True)
+class Psf:
+    """A sensor's point spread function on the HR grid: a Gaussian, possibly off-centre.
+
+    ``Psf(2.0)`` is the PSF of Wald's protocol at x4: a Gaussian of σ = 2 HR pixels centred on
+    each LR pixel's block. ``shift`` moves the Gaussian's centre off the block centre by a
+    fraction of an HR pixel: the sub-pixel misregistration of the two sensors' grids (or a PSF
+    whose centre of mass is not the block centre, e.g. an even-sized box as
+    :func:`kernel_blur_decimate` applies it). Fusion methods need it right: GLP loses about
+    6 dB on CAVE with a half-pixel error (``benchmarks/psf_estimate.py``).
+
+    Attributes
+    ----------
+    sigma : float
+        Gaussian standard deviation in HR pixels (> 0).
+    shift : tuple of float
+        ``(rows, cols)`` offset of the Gaussian's centre from the block centre, HR pixels
+        (positive: down / right).
+    """
+
+    sigma: float
+    shift: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        _check_sigma(self.sigma)
+        if len(self.shift) != 2 or not all(math.isfinite(float(v)) for v in self.shift):
+            raise SensorError(f"psf shift must be two finite numbers of pixels, got "
+                              f"{self.shift!r}")
+        object.__setattr__(self, "shift", (float(self.shift[0]), float(self.shift[1])))
+
+    @property
+    def size(self) -> int:
+        """Side of the (odd, square) kernel in HR pixels: ±3 σ around the shifted centre."""
+        return psf_kernel_size(self.sigma) + 2 * math.ceil(max(map(abs, self.shift)))
+
+    def taps(self, axis: int, *, device=None, dtype=torch.float64) -> torch.Tensor:
+        """The 1-D kernel along ``axis`` (0: rows, 1: columns), shape ``(size,)``, sum 1.
+
+        Sampled at the integer offsets like kornia's ``get_gaussian_kernel1d`` (equal to it
+        when the shift is 0)."""
+        n = self.size
+        x = torch.arange(n, device=device, dtype=dtype) - n // 2 - self.shift[axis]
+        g = torch.exp(-(x**2) / (2.0 * self.sigma**2))
+        return g / g.sum()
+
+    def kernel(self, *, device=None, dtype=torch.float64) -> torch.Tensor:
+        """The 2-D PSF, shape ``(size, size)``, summing to 1, centred on its middle sample."""
+        return self.taps(0, device=device, dtype=dtype)[:, None] * self.taps(
+            1, device=device, dtype=dtype)[None, :]
+
+    def __str__(self) -> str:
+        text = f"Gaussian σ = {self.sigma:.3g}"
+        if any(self.shift):
+            text += f" shifted ({self.shift[0]:+.3g}, {self.shift[1]:+.3g})"
+        return text
+
+    def metadata(self) -> dict:
+        """``{"psf_sigma": σ}``, plus ``"psf_shift"`` when off-centre: for file metadata."""
+        return {"psf_sigma": float(self.sigma),
+                **({"psf_shift": list(self.shift)} if any(self.shift) else {})}
+
+
+def as_psf(psf: float | Psf | None, ratio: int) -> Psf:
+    """``psf`` as a :class:`Psf`: a number is a Gaussian σ (HR pixels), ``None`` the nominal
+    Gaussian σ = ``ratio / 2`` of Wald's protocol."""
+    if isinstance(psf, Psf):
+        return psf
+    return Psf(check_ratio(ratio) / 2.0 if psf is None else _check_sigma(psf))
+
+
+def blur_decimate(x: torch.Tensor, psf: float | Psf | None, ratio: int) -> torch.Tensor:
+    """Blur with a sensor PSF (:func:`as_psf`), then :func:`decimate`: the LR grid's view.
+
+    Separable: one strided convolution per axis, only the kept samples computed (a centred
+    Gaussian is exactly :func:`gaussian_blur_decimate`).
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (*, C, H, W)
+    psf : float, Psf or None
+        Gaussian σ in HR pixels, a :class:`Psf`, or ``None`` for σ = ``ratio / 2``.
+    ratio : int
+
+    Returns
+    -------
+    torch.Tensor, shape (*, C, H // ratio, W // ratio)
+    """
+    psf = as_psf(psf, ratio)
+    if not any(psf.shift):
+        return gaussian_blur_decimate(x, psf.sigma, ratio)
+    x = _check_tensor(x, "x")
+    r = check_ratio(ratio)
+    k = psf.size
+    h, w = x.shape[-2:]
+    if h <= k // 2 or w <= k // 2 or h < r or w < r:
+        raise ShapeError(f"image {h}×{w} is too small for the PSF {psf} (kernel {k}, needs H and "
+                         f"W > {k // 2}) at ratio {r}", actual_shape=tuple(x.shape),
+                         expected_shape=("*", "C", f">{k // 2}", f">{k // 2}"))
+    rows, cols = psf.taps(0, device=x.device), psf.taps(1, device=x.device)
+    return _strided_blur(x, [(cols[None, :], (-1,)), (rows[:, None], (-2,))], (k // 2,) * 4, r)
 
 
 def _centre_taps(kernel: torch.Tensor, ratio: int,

@@ -13,12 +13,13 @@ import numpy as np
 import torch
 
 from hsi.cube import Cube
+from hsi.degrade import Psf
 from hsi.errors import ModelError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.grid import check_pair
 from hsi.fusion.infn import INFN, _fit_size, autocast_for, base_image
 from hsi.fusion.psf import AUTO as PSF_AUTO
-from hsi.fusion.psf import psf_sigma_for
+from hsi.fusion.psf import psf_for
 from hsi.progress import ProgressCallback, report_progress
 
 #: Folder of the checkpoints shipped with the package.
@@ -226,7 +227,7 @@ def resolve_model(
     fit_minutes: float | None = None,
     scales: tuple[float, float] | None = None,
     callback: ProgressCallback | None = None,
-    psf_sigma: float | None = None,
+    psf_sigma: float | Psf | None = None,
 ) -> INFN:
     """The INFN that :func:`fuse` would use for this pair (loaded, shipped or scene-fitted).
 
@@ -267,7 +268,7 @@ def resolve_model(
 
 
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
-            glp_gains=None, psf_sigma: float | None = None) -> torch.Tensor:
+            glp_gains=None, psf_sigma: float | Psf | None = None) -> torch.Tensor:
     """Apply ``model`` to a batch of normalised pairs (no grad; mixed precision on CUDA).
 
     Parameters
@@ -276,8 +277,8 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     msi : torch.Tensor, shape (N, m, H, W)
     glp_gains : torch.Tensor, shape (C, m), optional
         Scene-wide GLP gains for a ``base="glp"`` model (tiled runs).
-    psf_sigma : float, optional
-        PSF σ (HR pixels) of a ``base="glp"`` model's base image (default ``ratio / 2``).
+    psf_sigma : float or Psf, optional
+        PSF of a ``base="glp"`` model's base image (default Gaussian σ = ``ratio / 2``).
 
     Returns
     -------
@@ -297,7 +298,7 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
 
 def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
              model: INFN | None = None, glp_gains=None, gsa_statistics=None,
-             psf_sigma: float | None = None) -> torch.Tensor:
+             psf_sigma: float | Psf | None = None) -> torch.Tensor:
     """Fused estimate of a batch of normalised pairs, by INFN or a classical baseline.
 
     Parameters
@@ -314,8 +315,8 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
         Scene-wide GLP gains (method ``"glp"`` and GLP-based INFN models).
     gsa_statistics : hsi.fusion.baselines.GsaStatistics, optional
         Scene-wide statistics of method ``"gsa"``.
-    psf_sigma : float, optional
-        Gaussian PSF σ (HR pixels) the methods assume (default ``ratio / 2``; see
+    psf_sigma : float or Psf, optional
+        The PSF the methods assume (default Gaussian σ = ``ratio / 2``; see
         :mod:`hsi.fusion.psf`).
 
     Returns
@@ -355,7 +356,7 @@ def _normalised_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int,
 
 def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
                 rows: slice = slice(None), cols: slice = slice(None),
-                psf_sigma: float | None = None):
+                psf_sigma: float | Psf | None = None):
     """GLP gain-regression moments of a pair (normalised like :func:`fuse` does).
 
     A tiled run sums them over its tiles' cores (LR ``rows``/``cols`` inside each tile) and
@@ -373,7 +374,7 @@ def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, 
 
 def gsa_statistics(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
                    rows: slice = slice(None), cols: slice = slice(None),
-                   psf_sigma: float | None = None):
+                   psf_sigma: float | Psf | None = None):
     """GSA's scene statistics of a pair (normalised like :func:`fuse` does).
 
     A tiled run sums them over its tiles' cores and passes the total to every tile's
@@ -449,11 +450,12 @@ def fuse(
         to stop. With ``fit_scene`` it follows every fitting step and counts the prediction
         as one more step; otherwise it is called with ``(0, 1)`` before and ``(1, 1)`` after
         fusing.
-    psf_sigma : float, "auto" or None
-        Gaussian PSF σ of the sensor in HR pixels, used wherever a method degrades the HR-MSI
-        to the LR grid (GLP/GSA regressions, CNMF, INFN's GLP base, scene fitting): ``"auto"``
-        (default) estimates it from the pair (:func:`hsi.fusion.psf.estimate_psf_sigma`),
-        ``None`` assumes ``ratio / 2``.
+    psf_sigma : float, "auto", Psf or None
+        The sensor's PSF, used wherever a method degrades the HR-MSI to the LR grid (GLP/GSA
+        regressions, CNMF, INFN's GLP base, scene fitting): a Gaussian σ in HR pixels, a
+        :class:`~hsi.degrade.Psf`, ``"auto"`` (default) to estimate σ and the grids' sub-pixel
+        shift from the pair (:func:`hsi.fusion.psf.estimate_psf`), or ``None`` for the
+        nominal σ = ``ratio / 2``.
 
     Returns
     -------
@@ -490,7 +492,7 @@ def fuse(
     s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
     lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev) / s_lr
     msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev) / s_msi
-    sigma = psf_sigma_for(psf_sigma, lr, msi, r) if method != "bicubic" else None
+    sigma = psf_for(psf_sigma, lr, msi, r) if method != "bicubic" else None
     net = None
     if method == AUTO:
         method, net = auto_method(lr_hsi, hr_msi, r, dev)
@@ -508,5 +510,5 @@ def fuse(
         transform=hr_msi.transform, nodata=None,
         name=f"{lr_hsi.name or 'hsi'}_{method}_x{r}",
         metadata={"fusion_method": method, "ratio": r, "lr_hsi": lr_hsi.name,
-                  "hr_msi": hr_msi.name, **({"psf_sigma": sigma} if sigma else {})},
+                  "hr_msi": hr_msi.name, **(sigma.metadata() if sigma else {})},
     )

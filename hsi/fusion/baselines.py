@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from hsi.check import check_ratio, check_shape
-from hsi.degrade import gaussian_blur_decimate
+from hsi.degrade import Psf, blur_decimate
 from hsi.errors import ShapeError
 
 __all__ = [
@@ -151,10 +151,9 @@ def _upsample(x: torch.Tensor, ratio: int) -> torch.Tensor:
     return _upsample_axis(_upsample_axis(x, ratio, -1), ratio, -2)
 
 
-def _lowres(msi: torch.Tensor, ratio: int, psf_sigma: float | None) -> torch.Tensor:
+def _lowres(msi: torch.Tensor, ratio: int, psf_sigma: float | Psf | None) -> torch.Tensor:
     """The MSI degraded like the HSI: PSF low-pass then block-centre decimation, (m, h, w)."""
-    sigma = ratio / 2 if psf_sigma is None else float(psf_sigma)
-    return gaussian_blur_decimate(msi, sigma, ratio)
+    return blur_decimate(msi, psf_sigma, ratio)
 
 
 @dataclass
@@ -281,12 +280,12 @@ def bicubic(lr, ratio: int) -> torch.Tensor:
     return _upsample(lr, ratio).clamp_min(0)
 
 
-def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
+def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None = None,
         gains=None) -> torch.Tensor:
     """GLP detail injection with MTF-matched low-pass and per-band regression gains.
 
     ``est_b = bicubic(lr)_b + sum_m g_bm (msi_m - up(lowres(msi))_m)``, where ``lowres`` is the
-    sensor PSF (Gaussian, ``psf_sigma``) followed by block-centre decimation, and the gains
+    sensor PSF (``psf_sigma``) followed by block-centre decimation, and the gains
     ``g`` come from regressing each LR-HSI band on the low-resolution MSI bands (least squares
     with intercept).
 
@@ -300,8 +299,9 @@ def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
         Integer resolution ratio (>= 2).
     srf_matrix : ignored
         Not needed: the gains are estimated from the data.
-    psf_sigma : float, optional
-        Gaussian PSF sigma in HR pixels; default ``ratio / 2``.
+    psf_sigma : float or Psf, optional
+        Gaussian PSF σ in HR pixels or a :class:`~hsi.degrade.Psf` (σ and shift, e.g.
+        from :func:`hsi.fusion.psf.estimate_psf`); default σ = ``ratio / 2``.
     gains : tensor, shape (bands, msi_bands), optional
         Precomputed regression gains, e.g. of a whole scene fused tile by tile (see
         :func:`glp_moments`); estimated from this pair when omitted.
@@ -334,7 +334,7 @@ def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
     return est.clamp_min_(0)
 
 
-def glp_moments(lr, msi, ratio: int, *, psf_sigma: float | None = None,
+def glp_moments(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
                 rows: slice = slice(None), cols: slice = slice(None)) -> RegressionMoments:
     """Moments of :func:`glp`'s gain regression over the LR pixels ``[rows, cols]`` of a pair.
 
@@ -347,7 +347,8 @@ def glp_moments(lr, msi, ratio: int, *, psf_sigma: float | None = None,
     lr : tensor, shape (bands, h, w)
     msi : tensor, shape (msi_bands, h * ratio, w * ratio)
     ratio : int
-    psf_sigma : float, optional
+    psf_sigma : float or Psf, optional
+        As :func:`glp`.
     rows, cols : slice
         LR pixels to count (default: all).
 
@@ -384,7 +385,7 @@ class GsaStatistics:
         return GsaStatistics(self.low.to(device), self.high.to(device))
 
 
-def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | None = None,
+def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
                    rows: slice = slice(None), cols: slice = slice(None)) -> GsaStatistics:
     """:class:`GsaStatistics` of the LR pixels ``[rows, cols]`` of a pair (and their HR blocks).
 
@@ -397,7 +398,8 @@ def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | None = None,
     lr : tensor, shape (bands, h, w)
     msi : tensor, shape (msi_bands, h * ratio, w * ratio)
     ratio : int
-    psf_sigma : float, optional
+    psf_sigma : float or Psf, optional
+        As :func:`glp`.
     rows, cols : slice
         LR pixels to count (default: all); the HR pixels counted are their ``ratio`` blocks.
 
@@ -415,7 +417,7 @@ def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | None = None,
     return GsaStatistics(low, high)
 
 
-def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
+def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None = None,
         ridge: float = 1e-3, statistics: GsaStatistics | None = None) -> torch.Tensor:
     """Gram–Schmidt adaptive (GSA) component substitution, one MSI band per HSI band group.
 
@@ -442,8 +444,8 @@ def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
     ratio : int
     srf_matrix : ignored
         The intensity weights are estimated from the data.
-    psf_sigma : float, optional
-        Gaussian PSF sigma used to degrade the MSI for the regression; default ``ratio / 2``.
+    psf_sigma : float or Psf, optional
+        The PSF that degrades the MSI for the regression (as :func:`glp`).
     ridge : float
         Relative Tikhonov weight of the intensity regression.
     statistics : GsaStatistics, optional
@@ -483,7 +485,7 @@ def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
     return est.view_as(up).clamp_min(0)
 
 
-def estimate_srf(lr, msi, ratio: int, *, psf_sigma: float | None = None,
+def estimate_srf(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
                  ridge: float = 1e-6) -> torch.Tensor:
     """Estimate the spectral response matrix from the data by non-negative least squares.
 
@@ -496,8 +498,9 @@ def estimate_srf(lr, msi, ratio: int, *, psf_sigma: float | None = None,
     lr : tensor, shape (bands, h, w)
     msi : tensor, shape (msi_bands, h * ratio, w * ratio)
     ratio : int
-    psf_sigma : float, optional
-        Gaussian PSF sigma in HR pixels; default ``ratio / 2``.
+    psf_sigma : float or Psf, optional
+        Gaussian PSF σ in HR pixels or a :class:`~hsi.degrade.Psf` (σ and shift, e.g.
+        from :func:`hsi.fusion.psf.estimate_psf`); default σ = ``ratio / 2``.
     ridge : float
         Relative Tikhonov weight (keeps the fit defined when bands outnumber LR pixels).
 
@@ -553,7 +556,7 @@ def _with_sum_to_one(y: torch.Tensor, delta: float) -> torch.Tensor:
     return torch.cat([y, torch.full_like(y[:1], delta)], dim=0)
 
 
-def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None,
+def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None = None,
          endmembers: int = 30, outer: int = 5, inner: int = 200,
          delta: float = 0.15) -> torch.Tensor:
     """Coupled non-negative matrix factorisation fusion (Yokoya et al. 2012).
@@ -582,8 +585,9 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None
     srf_matrix : array-like, shape (msi_bands, bands), optional
         Spectral response of the MSI sensor on the HSI bands. When ``None`` it is estimated by
         :func:`estimate_srf` (non-negative least squares).
-    psf_sigma : float, optional
-        Gaussian PSF sigma in HR pixels; default ``ratio / 2``.
+    psf_sigma : float or Psf, optional
+        Gaussian PSF σ in HR pixels or a :class:`~hsi.degrade.Psf` (σ and shift, e.g.
+        from :func:`hsi.fusion.psf.estimate_psf`); default σ = ``ratio / 2``.
     endmembers : int
         Number of endmembers (capped at the HSI band count and the LR pixel count).
     outer, inner : int
@@ -611,7 +615,6 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None
         srf = estimate_srf(lr, msi, ratio, psf_sigma=psf_sigma)
     else:
         srf = _check_srf(srf_matrix, msi_bands, bands, lr.device)
-    sigma = ratio / 2 if psf_sigma is None else float(psf_sigma)
     k = int(max(1, min(endmembers, bands, h * w)))
 
     y_h = lr.clamp_min(0).flatten(1)
@@ -633,7 +636,7 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | None = None
     w_m, h_m = _alternate_fixed_row(ym_aug, w_m, h_m, row, inner)
 
     for _ in range(outer):
-        h_h = gaussian_blur_decimate(h_m.view(k, big_h, big_w), sigma, ratio).flatten(1)
+        h_h = blur_decimate(h_m.view(k, big_h, big_w), psf_sigma, ratio).flatten(1)
         w_h = _update_w(y_h, w_h, h_h, inner)
         w_m = srf @ w_h
         h_m = _update_h(ym_aug, torch.cat([w_m, row]), h_m, inner)

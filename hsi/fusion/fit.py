@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from hsi.cube import Cube
+from hsi.degrade import Psf, as_psf
 from hsi.errors import ShapeError
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN, LR_HIGHPASS_SIGMA
@@ -109,7 +110,8 @@ def check_fit_size(height: int, width: int, ratio: int, config: InfnConfig | Non
 
 
 def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
-                 psf_sigma: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 psf_sigma: float | Psf | None = None,
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Degrade a pair once more by ``ratio`` (Wald's protocol).
 
     Parameters
@@ -123,7 +125,7 @@ def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     lr_reduced : (C, h' / ratio, w' / ratio)
     msi_reduced : (m, h', w')
     """
-    from hsi.degrade import wald_degradation
+    from hsi.degrade import blur_decimate
 
     h, w = (lr.shape[-2] // ratio) * ratio, (lr.shape[-1] // ratio) * ratio
     if h < 2 * ratio or w < 2 * ratio:
@@ -134,10 +136,9 @@ def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
             expected_shape=("bands", f">={2 * ratio}", f">={2 * ratio}"),
         )
     target = lr[:, :h, :w]
-    degrade = wald_degradation(ratio, psf_sigma)
     with torch.no_grad():
-        lr_r = degrade(target)
-        msi_r = degrade(msi[:, : h * ratio, : w * ratio])
+        lr_r = blur_decimate(target, psf_sigma, ratio)
+        msi_r = blur_decimate(msi[:, : h * ratio, : w * ratio], psf_sigma, ratio)
     return target, lr_r, msi_r
 
 
@@ -154,7 +155,7 @@ def fit_scene(
     progress: bool = True,
     callback: ProgressCallback | None = None,
     init: INFN | None = None,
-    psf_sigma: float | None = None,
+    psf_sigma: float | Psf | None = None,
 ) -> INFN:
     """Fit INFN to one scene at reduced resolution.
 
@@ -184,10 +185,10 @@ def fit_scene(
         ignored; learning rate ``config.lr * FINETUNE_LR_SCALE``). It is not modified; when
         fine-tuning does not beat it on the held-back strip and at full scale
         (:func:`keep_if_better`), its weights are what is returned.
-    psf_sigma : float, optional
-        Gaussian PSF σ (HR pixels) of the sensor (default ``ratio / 2``; see
-        :func:`hsi.fusion.psf.estimate_psf_sigma`): it degrades the pair once more and is the
-        GLP base's.
+    psf_sigma : float or Psf, optional
+        The sensor's PSF (default Gaussian σ = ``ratio / 2``; see
+        :func:`hsi.fusion.psf.estimate_psf`): it degrades the pair once more and is the GLP
+        base's.
 
     Returns
     -------
@@ -253,7 +254,7 @@ def fit_scene(
         "srf": "unknown (scene-fitted)",
         "ratios": [ratio],
         "fitted_on": lr_hsi.name or "scene",
-        "psf_sigma": ratio / 2.0 if psf_sigma is None else float(psf_sigma),
+        **as_psf(psf_sigma, ratio).metadata(),
         "seed": seed,
     }
     meta = {k: v for k, v in meta.items() if v is not None}
@@ -361,7 +362,7 @@ def strip_psnr(model: INFN, held_back: list, ratio: int) -> tuple[float, float]:
 
 
 def reprojection_psnr(model: INFN, given: list, ratio: int,
-                      psf_sigma: float | None = None) -> tuple[float, float]:
+                      psf_sigma: float | Psf | None = None) -> tuple[float, float]:
     """How well the full-resolution fusion re-predicts the given LR-HSI, for model and base.
 
     Each fusion is blurred with the Gaussian PSF and decimated by ``ratio`` (block centres,
@@ -375,18 +376,17 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
         The pairs as given, ``lr`` (C, h, w) and ``msi`` (m, H, W), normalised, on the model's
         device.
     ratio : int
-    psf_sigma : float, optional
-        Gaussian PSF σ (HR pixels), default ``ratio / 2``.
+    psf_sigma : float or Psf, optional
+        The sensor's PSF, default Gaussian σ = ``ratio / 2``.
 
     Returns
     -------
     (float, float)
         PSNR (dB, peak 1) of the re-predicted LR-HSI for the model and for its base image.
     """
-    from hsi.degrade import gaussian_blur_decimate
+    from hsi.degrade import blur_decimate
     from hsi.fusion.infn import base_image
 
-    sigma = ratio / 2.0 if psf_sigma is None else float(psf_sigma)
     err_model = err_base = 0.0
     count = 0
     model.eval()
@@ -397,8 +397,8 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
             lr, msi = lr[:, :h, :w], msi[:, : h * ratio, : w * ratio]
             base = base_image(lr[None], msi[None], ratio, model.config.base, psf_sigma=psf_sigma)
             pred = model(lr[None], msi[None], ratio=ratio, base=base)[0].float()
-            err_model += float(((gaussian_blur_decimate(pred, sigma, ratio) - lr) ** 2).sum())
-            err_base += float(((gaussian_blur_decimate(base[0], sigma, ratio) - lr) ** 2).sum())
+            err_model += float(((blur_decimate(pred, psf_sigma, ratio) - lr) ** 2).sum())
+            err_base += float(((blur_decimate(base[0], psf_sigma, ratio) - lr) ** 2).sum())
             count += lr.numel()
     return (float(10 * np.log10(count / max(err_model, 1e-30))),
             float(10 * np.log10(count / max(err_base, 1e-30))))
@@ -406,7 +406,7 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
 
 def keep_if_better(model: INFN, held_back: list, ratio: int,
                    start: dict | None = None, *, given: list | None = None,
-                   psf_sigma: float | None = None) -> dict:
+                   psf_sigma: float | Psf | None = None) -> dict:
     """Keep the fitted weights only where they win on the strips and pass at full scale.
 
     The reference is what the fit falls back to: ``start``'s weights (a trained model being
@@ -430,8 +430,8 @@ def keep_if_better(model: INFN, held_back: list, ratio: int,
     given : list of (lr, msi), optional
         The pairs at full resolution (see :func:`reprojection_psnr`); no full-scale check
         without them.
-    psf_sigma : float, optional
-        Gaussian PSF σ (HR pixels) of the full-scale check, default ``ratio / 2``.
+    psf_sigma : float or Psf, optional
+        The sensor's PSF for the full-scale check, default Gaussian σ = ``ratio / 2``.
 
     Returns
     -------

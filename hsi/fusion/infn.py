@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from hsi.degrade import Psf
 from hsi.errors import ModelError
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.inr import area_weights, cosine_weights, lr_positions, neighbour_indices
@@ -48,7 +49,7 @@ def _bicubic(lr: torch.Tensor, ratio: int) -> torch.Tensor:
 
 
 def _glp(lr: torch.Tensor, msi: torch.Tensor, ratio: int, gains=None,
-         psf_sigma: float | None = None) -> torch.Tensor:
+         psf_sigma: float | Psf | None = None) -> torch.Tensor:
     """GLP detail-injection estimate ``(bands, h*ratio, w*ratio)``."""
     from hsi.fusion.baselines import glp
 
@@ -68,7 +69,7 @@ def _fit_size(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
-               gains=None, psf_sigma: float | None = None) -> torch.Tensor:
+               gains=None, psf_sigma: float | Psf | None = None) -> torch.Tensor:
     """The image INFN adds its residual to, on the HR-MSI grid.
 
     Parameters
@@ -83,8 +84,8 @@ def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
         Bicubic upsampling or the GLP detail-injection estimate.
     gains : torch.Tensor, shape (C, m), optional
         GLP regression gains of the whole scene (tiled runs); estimated per image if omitted.
-    psf_sigma : float, optional
-        Gaussian PSF σ (HR pixels) of the GLP base; default ``ratio / 2``.
+    psf_sigma : float or Psf, optional
+        PSF of the GLP base (:func:`hsi.fusion.baselines.glp`); default σ = ``ratio / 2``.
 
     Returns
     -------

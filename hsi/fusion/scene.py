@@ -47,6 +47,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from hsi.cube import Cube
+from hsi.degrade import Psf
 from hsi.engine import SceneProgress, WindowReader, run_tiles, scene_pass, tile_batches
 from hsi.progress import ProgressCallback
 from hsi.tiling import Tile, align_up, crop_to_core, spread_windows, tile_windows
@@ -84,14 +85,13 @@ GDAL_CACHE_BYTES = 64 * 2**20
 
 # ----------------------------------------------------------------------- receptive field
 
-def _psf_radius(ratio: int, psf_sigma: float | None = None) -> int:
-    from hsi.degrade import psf_kernel_size
+def _psf_radius(ratio: int, psf_sigma: float | Psf | None = None) -> int:
+    from hsi.degrade import as_psf
 
-    sigma = ratio / 2 if psf_sigma is None else float(psf_sigma)
-    return psf_kernel_size(sigma) // 2
+    return as_psf(psf_sigma, ratio).size // 2
 
 
-def _glp_field(ratio: int, psf_sigma: float | None = None) -> int:
+def _glp_field(ratio: int, psf_sigma: float | Psf | None = None) -> int:
     """HR pixels on which one GLP output pixel depends (one side).
 
     Bicubic upsampling reaches 2 LR pixels (``2·ratio``); the MSI low-pass reaches the PSF
@@ -102,7 +102,7 @@ def _glp_field(ratio: int, psf_sigma: float | None = None) -> int:
 
 
 def receptive_field(method: str, ratio: int, model=None,
-                    psf_sigma: float | None = None) -> int:
+                    psf_sigma: float | Psf | None = None) -> int:
     """Overlap (HR pixels, a multiple of ``ratio``) that makes tiles agree with an untiled run.
 
     Computed from the method's operators; for INFN from its config (encoder depths, the
@@ -116,8 +116,8 @@ def receptive_field(method: str, ratio: int, model=None,
         HR/LR ratio.
     model : INFN, optional
         The INFN that will be applied (its config decides the field).
-    psf_sigma : float, optional
-        PSF σ (HR pixels) the methods degrade the MSI with; default ``ratio / 2``.
+    psf_sigma : float or Psf, optional
+        PSF the methods degrade the MSI with; default Gaussian σ = ``ratio / 2``.
 
     Returns
     -------
@@ -235,7 +235,7 @@ def _lr_core(t: Tile, ratio: int) -> tuple[slice, slice]:
 
 def _scene_statistics(kind: str, lr: WindowReader, hr: WindowReader, tiles: list[Tile],
                       ratio: int, scales: tuple[float, float], bar: SceneProgress,
-                      psf_sigma: float | None = None):
+                      psf_sigma: float | Psf | None = None):
     """Statistics of the whole scene from per-tile moments (the engine's first pass).
 
     ``kind`` ``"glp"``: the GLP regression gains, shape (C, m); ``"gsa"``: the
@@ -290,26 +290,26 @@ def fit_windows(height: int, width: int, ratio: int) -> list[tuple[Window, Windo
 
 
 # ------------------------------------------------------------------------------- driver
-def min_tile_read(ratio: int, psf_sigma: float | None = None) -> int:
+def min_tile_read(ratio: int, psf_sigma: float | Psf | None = None) -> int:
     """Smallest tile read side (HR px) the fusion filters accept: the HR PSF (σ = ratio / 2
-    unless given) and the LR high-pass (σ = 1 LR px) both need more pixels than their kernel's
-    radius."""
-    from hsi.degrade import psf_kernel_size
+    unless given), INFN's own MSI high-pass (σ = ratio / 2) and the LR high-pass (σ = 1 LR px)
+    all need more pixels than their kernel's radius."""
+    from hsi.degrade import as_psf, psf_kernel_size
     from hsi.fusion.infn import LR_HIGHPASS_SIGMA
 
-    sigma = max(ratio / 2.0, psf_sigma or 0.0)  # INFN's own MSI high-pass stays at ratio / 2
-    return max(psf_kernel_size(sigma), ratio * psf_kernel_size(LR_HIGHPASS_SIGMA)) + ratio
+    hr = max(psf_kernel_size(ratio / 2.0), as_psf(psf_sigma, ratio).size)
+    return max(hr, ratio * psf_kernel_size(LR_HIGHPASS_SIGMA)) + ratio
 
 
-def scene_psf_sigma(psf_sigma: float | str | None, lr: WindowReader, hr: WindowReader,
-                    ratio: int, scales: tuple[float, float]) -> float:
-    """The PSF σ of a scene (:func:`hsi.fusion.psf.psf_sigma_for`), estimated on the central
-    window :func:`hsi.fusion.psf.estimate_psf_sigma` would use of the whole scene."""
+def scene_psf(psf_sigma: float | str | Psf | None, lr: WindowReader, hr: WindowReader,
+              ratio: int, scales: tuple[float, float]) -> Psf:
+    """The PSF of a scene (:func:`hsi.fusion.psf.psf_for`), estimated on the central window
+    :func:`hsi.fusion.psf.estimate_psf` would use of the whole scene."""
     from hsi.fusion.api import scaled
-    from hsi.fusion.psf import AUTO, MAX_SIDE, psf_sigma_for
+    from hsi.fusion.psf import AUTO, MAX_SIDE, psf_for
 
     if not (isinstance(psf_sigma, str) and psf_sigma.lower() == AUTO):
-        return psf_sigma_for(psf_sigma, None, None, ratio)
+        return psf_for(psf_sigma, None, None, ratio)
     h = min(lr.cube.height, hr.cube.height // ratio)
     w = min(lr.cube.width, hr.cube.width // ratio)
     r0, c0 = max(0, (h - MAX_SIDE) // 2), max(0, (w - MAX_SIDE) // 2)
@@ -320,7 +320,7 @@ def scene_psf_sigma(psf_sigma: float | str | None, lr: WindowReader, hr: WindowR
 
     lr_t = torch.as_tensor(np.asarray(scaled(lr.read(lr_win), scales[0]).data, np.float32))
     hr_t = torch.as_tensor(np.asarray(scaled(hr.read(hr_win), scales[1]).data, np.float32))
-    return psf_sigma_for(AUTO, lr_t, hr_t, ratio)
+    return psf_for(AUTO, lr_t, hr_t, ratio)
 
 
 @dataclass
@@ -337,8 +337,8 @@ class SceneFusion:
     lr, hr : Cube
         The inputs as read (lazy for GeoTIFF/ENVI files): wavelengths and grid of the output.
     tiles : int
-    psf_sigma : float or None
-        The PSF σ (HR pixels) the method used (``None`` for bicubic).
+    psf_sigma : Psf or None
+        The PSF the method used (``None`` for bicubic).
     """
 
     writer: Any
@@ -347,7 +347,7 @@ class SceneFusion:
     lr: Cube
     hr: Cube
     tiles: int
-    psf_sigma: float | None = None
+    psf_sigma: Psf | None = None
 
 
 def fuse_scene(
@@ -425,7 +425,7 @@ def fuse_scene(
             fit_done["steps"] = int(done)
             return callback(done, total + 1)
 
-        sigma = None if method == "bicubic" else scene_psf_sigma(psf_sigma, lr, hr, r, scales)
+        sigma = None if method == "bicubic" else scene_psf(psf_sigma, lr, hr, r, scales)
         net = None
         if method == AUTO:
             method, net = auto_method(lr.cube, hr.cube, r, dev)
@@ -556,10 +556,9 @@ def fuse_files(
         Tiles of the same shape fused at once; default :data:`CUDA_TILE_BATCH` on CUDA
         (their host-to-device copy overlaps the previous batch's compute), 1 on CPU (where
         torch already uses every core on one tile).
-    psf_sigma : float, "auto" or None
-        Gaussian PSF σ of the sensor in HR pixels (see :func:`hsi.fusion.fuse`): ``"auto"``
-        estimates it on the scene's central window (:func:`scene_psf_sigma`), ``None`` assumes
-        ``ratio / 2``.
+    psf_sigma : float, "auto", Psf or None
+        The sensor's PSF (see :func:`hsi.fusion.fuse`): ``"auto"`` estimates it on the scene's
+        central window (:func:`scene_psf`), ``None`` assumes a Gaussian σ = ``ratio / 2``.
 
     Returns
     -------
@@ -617,4 +616,4 @@ def fuse_cube(lr_hsi: Cube, hr_msi: Cube, *, method: str = "auto", tile: int = 2
                 metadata={"fusion_method": done.method, "ratio": done.ratio,
                           "lr_hsi": lr_hsi.name, "hr_msi": hr_msi.name,
                           "tiles": done.tiles,
-                          **({"psf_sigma": done.psf_sigma} if done.psf_sigma else {})})
+                          **(done.psf_sigma.metadata() if done.psf_sigma else {})})

@@ -23,6 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from hsi.cube import Cube
+from hsi.degrade import Psf
 from hsi.errors import ModelError, WavelengthError
 from hsi.fusion.checkpoints import save_infn
 from hsi.fusion.config import InfnConfig
@@ -53,11 +54,11 @@ class TrainScene:
 
 
 def make_scene(target, lr, msi, ratio: int, base_kind: str, device,
-               psf_sigma: float | None = None) -> TrainScene:
+               psf_sigma: float | Psf | None = None) -> TrainScene:
     """Move a pair to ``device`` (float32) and compute its base image once for all patches.
 
     ``target`` and ``msi`` are cropped to ``lr``'s size × ``ratio``; ``psf_sigma`` is the GLP
-    base's PSF σ (HR pixels, default ``ratio / 2``).
+    base's PSF (σ in HR pixels or a :class:`~hsi.degrade.Psf`, default σ = ``ratio / 2``).
     """
     to = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)  # noqa: E731
     lr_t = torch.nan_to_num(to(lr))
@@ -137,9 +138,13 @@ class Augmentation:
         Noise-free pairs per reference cube, simulated with the sensor's own curves and the
         nominal Gaussian PSF, added to the ``realizations`` (keeps the ideal case in the mix).
     estimated_base_psf : bool
-        Build each pair's GLP base with the PSF σ estimated from the pair
-        (:func:`hsi.fusion.psf.estimate_psf_sigma`), as :func:`hsi.fusion.fuse` does by default,
+        Build each pair's GLP base with the PSF (σ and shift) estimated from the pair
+        (:func:`hsi.fusion.psf.estimate_psf`), as :func:`hsi.fusion.fuse` does by default,
         instead of the nominal σ: the model learns on the base image it will be given.
+    misregistration : float
+        Each Gaussian-PSF realization's PSF centre is moved off the LR block centre by a
+        shift drawn uniformly in ``± misregistration`` HR pixels per axis: the two sensors'
+        sub-pixel misregistration (:class:`~hsi.degrade.Psf`). 0 draws nothing.
     """
 
     realizations: int = 2
@@ -152,6 +157,7 @@ class Augmentation:
     srf_width_jitter: float = 0.3
     clean_pairs: int = 0
     estimated_base_psf: bool = False
+    misregistration: float = 0.0
 
     def sigma(self, nominal: float, rng: np.random.Generator) -> float:
         """A PSF σ (HR pixels) around ``nominal``."""
@@ -187,6 +193,13 @@ class Augmentation:
             except (SensorError, UserWarning):
                 continue
         return srf
+
+    def psf(self, sigma: float, rng: np.random.Generator) -> Psf:
+        """A Gaussian PSF of ``sigma`` whose centre is shifted at random (``misregistration``)."""
+        if self.misregistration <= 0:
+            return Psf(sigma)
+        shift = rng.uniform(-self.misregistration, self.misregistration, 2)
+        return Psf(sigma, (float(shift[0]), float(shift[1])))
 
     def box_width(self, rng: np.random.Generator) -> int | None:
         """The width of a box PSF for this realization, or ``None`` for a Gaussian one."""
@@ -336,7 +349,7 @@ def training_pairs(
     ref: Cube,
     ratio: int,
     srf,
-    psf_sigma: float | None,
+    psf_sigma: float | Psf | None,
     augment: Augmentation | None,
     rng: np.random.Generator,
     device,
@@ -345,10 +358,11 @@ def training_pairs(
 
     Without ``augment``: one pair through ``srf`` and the nominal Gaussian PSF (σ =
     ``psf_sigma``, default ``ratio / 2`` HR pixels). With it: ``augment.realizations`` pairs,
-    each with its own PSF (jittered Gaussian or box), perturbed camera and noise, then
+    each with its own PSF (jittered Gaussian, off-centre with ``augment.misregistration``, or
+    box), perturbed camera and noise, then
     ``augment.clean_pairs`` noise-free nominal pairs.
     """
-    from hsi.degrade import crop_to_ratio, kernel_blur_decimate, simulate_pair
+    from hsi.degrade import blur_decimate, crop_to_ratio, kernel_blur_decimate, simulate_pair
 
     nominal = ratio / 2.0 if psf_sigma is None else float(psf_sigma)
     pairs = []
@@ -359,31 +373,35 @@ def training_pairs(
         camera = aug.camera(srf, rng, ref.wavelengths) if aug else srf
         lr, msi = simulate_pair(ref, ratio, camera, sigma, device=device)
         box = aug.box_width(rng) if aug else None
-        if box is not None:  # the same pair seen through a box PSF
+        shifted = aug.psf(sigma, rng) if aug and box is None else None
+        if box is not None or (shifted is not None and any(shifted.shift)):
             x = torch.as_tensor(crop_to_ratio(ref, ratio).data, dtype=torch.float32)
-            kernel = torch.full((box, box), 1.0 / box**2)
-            lr = lr.with_data(kernel_blur_decimate(x, kernel, ratio).numpy())
+            if box is not None:  # the same pair seen through a box PSF
+                lr_x = kernel_blur_decimate(x, torch.full((box, box), 1.0 / box**2), ratio)
+            else:  # ... or through its Gaussian off the block centre (misregistered)
+                lr_x = blur_decimate(x, shifted, ratio)
+            lr = lr.with_data(lr_x.numpy())
         if aug:
             lr, msi = aug.noisy(lr, rng), aug.noisy(msi, rng, hr=True)
         pairs.append((lr, msi))
     return pairs
 
 
-def base_psf_sigma(lr: Cube, msi: Cube, ratio: int, psf_sigma: float | None,
-                   augment: Augmentation | None) -> float | None:
-    """The PSF σ (HR pixels) of one training pair's GLP base.
+def base_psf(lr: Cube, msi: Cube, ratio: int, psf_sigma: float | Psf | None,
+             augment: Augmentation | None) -> float | Psf | None:
+    """The PSF of one training pair's GLP base.
 
-    Estimated from the pair (:func:`hsi.fusion.psf.estimate_psf_sigma`, as
+    Estimated from the pair (σ and shift, :func:`hsi.fusion.psf.estimate_psf`, as
     :func:`hsi.fusion.fuse` does by default, without its notice) when
     ``augment.estimated_base_psf``; otherwise ``psf_sigma`` (``None``: the nominal
     ``ratio / 2``).
     """
     if not (augment and augment.estimated_base_psf):
         return psf_sigma
-    from hsi.fusion.psf import estimate_psf_sigma
+    from hsi.fusion.psf import estimate_psf
 
     as_tensor = lambda c: torch.as_tensor(np.asarray(c.data, dtype=np.float32))  # noqa: E731
-    return estimate_psf_sigma(as_tensor(lr), as_tensor(msi), ratio)
+    return estimate_psf(as_tensor(lr), as_tensor(msi), ratio)
 
 
 def train_infn(
@@ -399,7 +417,7 @@ def train_infn(
     resume_from: str | os.PathLike | None = None,
     out_path: str | os.PathLike | None = None,
     progress: bool = True,
-    psf_sigma: float | None = None,
+    psf_sigma: float | Psf | None = None,
     callback: ProgressCallback | None = None,
     augment: Augmentation | None = None,
 ) -> INFN:
@@ -504,7 +522,7 @@ def train_infn(
             target = np.asarray(ref.data, dtype=np.float32) / np.float32(s_lr)
             msi_bands = msi.bands
             cfg_base = (config or InfnConfig()).base
-            base_sigma = base_psf_sigma(lr_n, msi_n, ratio, psf_sigma, augment)
+            base_sigma = base_psf(lr_n, msi_n, ratio, psf_sigma, augment)
             scenes.append(make_scene(target, lr_n.data, msi_n.data, ratio, cfg_base, dev,
                                      base_sigma))
 

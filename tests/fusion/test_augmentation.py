@@ -98,10 +98,29 @@ def test_clean_pairs_are_the_unaugmented_pairs():
 
 def test_the_base_psf_is_estimated_from_each_pair_only_when_asked():
     from hsi.degrade import simulate_pair
-    from hsi.fusion.train import base_psf_sigma
+    from hsi.fusion.train import base_psf
 
     cube = sample_cube().crop(Window(0, 0, 80, 80))
     lr, msi = simulate_pair(cube, 4, "sentinel2", 2.5)  # wider than the nominal σ = 2
-    assert base_psf_sigma(lr, msi, 4, None, Augmentation()) is None
-    estimated = base_psf_sigma(lr, msi, 4, None, Augmentation(estimated_base_psf=True))
-    assert abs(estimated - 2.5) <= 0.15
+    assert base_psf(lr, msi, 4, None, Augmentation()) is None
+    estimated = base_psf(lr, msi, 4, None, Augmentation(estimated_base_psf=True))
+    assert abs(estimated.sigma - 2.5) <= 0.15 and estimated.shift == (0.0, 0.0)
+
+
+def test_misregistration_shifts_the_lr_psf_of_augmented_pairs_only():
+    import torch
+
+    from hsi.degrade import Psf, blur_decimate, crop_to_ratio
+    from hsi.fusion.train import training_pairs
+
+    cube = sample_cube().crop(Window(0, 0, 80, 80))
+    quiet = dict(lr_snr_db=(200.0, 200.0), msi_snr_db=(200.0, 200.0), sigma_jitter=0.0)
+    aug = Augmentation(realizations=1, clean_pairs=1, misregistration=1.0, **quiet)
+    (lr, _), (clean, _) = training_pairs(cube, 4, "sentinel2", None, aug,
+                                         np.random.default_rng(0), "cpu")
+    x = torch.as_tensor(np.asarray(crop_to_ratio(cube, 4).data, dtype=np.float32))
+    centred = blur_decimate(x, Psf(2.0), 4).numpy()
+    np.testing.assert_allclose(clean.data, centred, rtol=1e-5)
+    assert not np.allclose(lr.data, centred, rtol=1e-3)  # the augmented LR-HSI is shifted
+    drawn = Augmentation(misregistration=1.0).psf(2.0, np.random.default_rng(0))
+    assert drawn.sigma == 2.0 and all(abs(s) <= 1.0 for s in drawn.shift) and any(drawn.shift)
