@@ -11,8 +11,9 @@ The 11 test scenes of :data:`hsi.data.cave_database.CAVE_TEST` (never used in tr
   to show which one costs each method what.
 - **realistic** (the inverse crime removed), x4: white Gaussian noise on both inputs (LR-HSI
   at 35 dB SNR, HR-MSI at 40 dB, per band), a PSF the methods do not assume (cycling over the
-  scenes: Gaussian σ × 1.25, Gaussian σ × 0.75, a 4 × 4 box), and a camera never seen in
-  training (one of the 52 of ``srf/mhf_net/CAVEdata/AllR.mat``, named in the output).
+  scenes: Gaussian σ × 1.25, Gaussian σ × 0.75, a 4 × 4 box, which as an even-sized kernel
+  is centred half an HR pixel off the block centre), and a camera never seen in training
+  (one of the 52 of ``srf/mhf_net/CAVEdata/AllR.mat``, named in the output).
 
 Methods: bicubic, GLP, GSA, CNMF (``hsi.fusion``), INFN with each ``--checkpoint`` given, and
 ``--fit`` INFN fitted to each scene (GLP base, held-back validation), ``--fine-tune`` each
@@ -373,9 +374,11 @@ def main(argv: list[str] | None = None) -> int:
             "reduced pair held back; the head is zeroed when it does not beat its base there"
             + (" (fine-tuned: the checkpoint's weights are restored when fine-tuning does not "
                "beat them there; learning rate × 0.3)." if args.fine_tune else "."),
-            "PSF: every method runs with hsikit's default psf_sigma='auto' (the Gaussian σ "
-            "estimated from each pair, hsi.fusion.psf) unless the command says --psf-sigma "
-            "nominal (σ = ratio / 2).",
+            "PSF: every method runs with hsikit's default psf_sigma='auto' (the Gaussian σ and "
+            "the sub-pixel shift of its centre estimated from each pair, hsi.fusion.psf) unless "
+            "the command says --psf-sigma nominal (σ = ratio / 2). The realistic 4 × 4 box is "
+            "even-sized: hsi.degrade.kernel_blur_decimate centres it half an HR pixel off the "
+            "block centre, so its pairs are also misregistered by half a pixel.",
             f"Context: {PUBLISHED}",
             f"Total wall time {(time.perf_counter() - start) / 60:.1f} min (CPU, {args.jobs} "
             f"process(es), {args.threads or 1} torch thread(s) each).",
