@@ -495,9 +495,12 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
 
     from hsi.classification.predict import TILE, entropy, predict_scene
     from hsi.io.atomic import atomic_path
-    from hsi.io.geotiff import GeoTiffTileWriter
+    from hsi.io.geotiff import GeoTiffTileWriter, check_tiff_output
     from hsi.io.labels import write_class_map
 
+    for path in (output, probabilities, uncertainty):
+        if path is not None:
+            check_tiff_output(path)
     classifier.check_cube(cube)
     k, h, w = classifier.n_classes, cube.height, cube.width
     class_map = np.zeros((h, w), dtype=np.uint8)

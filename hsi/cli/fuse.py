@@ -33,7 +33,8 @@ method_option = click.option(
 @ratio_option
 @click.option("--psf-sigma", default="auto", show_default=True, metavar="auto|nominal|SIGMA",
               help="Gaussian PSF sigma of the sensor in HR pixels: estimated from the pair "
-                   "(auto), ratio/2 (nominal), or given.")
+                   "with the sub-pixel misregistration of the two grids (auto), ratio/2 "
+                   "(nominal), or given.")
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(min=16),
               help="Tile size in HR pixels (memory is bounded by the tile, not the scene).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),

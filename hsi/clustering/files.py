@@ -161,8 +161,13 @@ def cluster_cube(
     from hsi.cube import Cube
     from hsi.io import output_format, save
     from hsi.io.atomic import atomic_files
+    from hsi.io.geotiff import check_tiff_output
     from hsi.io.labels import write_class_map
 
+    if output is not None:  # bad output names fail before any work
+        check_tiff_output(output)
+    if confidence is not None:
+        output_format(confidence)
     method = str(method).lower()
     if tiled is None:
         tiled = method in TILED_METHODS and cube.height * cube.width > WHOLE_SCENE_PIXELS

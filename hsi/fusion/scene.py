@@ -577,11 +577,12 @@ def fuse_files(
         When ``callback`` returns ``True`` (nothing is left at ``out_path``).
     """
     from hsi.io.atomic import clean_stale_temporaries
-    from hsi.io.geotiff import GeoTiffTileWriter
+    from hsi.io.geotiff import GeoTiffTileWriter, check_tiff_output
     from hsi.memory import limit_heap_growth
 
     limit_heap_growth()
     out_path = Path(out_path)
+    check_tiff_output(out_path)
     clean_stale_temporaries(out_path)  # left by a killed earlier run of this output
     fuse_scene(lr_path, hr_path, functools.partial(GeoTiffTileWriter, out_path), method=method,
                model=model, ratio=ratio, fit_scene=fit_scene, tile=tile, overlap=overlap,

@@ -333,6 +333,25 @@ def compression_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def check_tiff_output(path: str | os.PathLike) -> Path:
+    """``path`` as a :class:`~pathlib.Path` when it names a GeoTIFF (``.tif`` or ``.tiff``).
+
+    The tiled writers (fusion, classification, clustering of a file) write GeoTIFF only; an
+    output named ``.hdr`` or ``.mat`` would be a GeoTIFF no reader takes for what it says.
+
+    Raises
+    ------
+    FormatError
+        Any other extension, before anything is read or written.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in (".tif", ".tiff"):
+        raise FormatError(f"{p}: this output is written as a GeoTIFF, so it must end in .tif or "
+                          f".tiff (got {p.suffix or 'no extension'}); `hsi convert` turns the "
+                          f".tif into ENVI (.hdr) or MATLAB (.mat)")
+    return p
+
+
 def geotiff_profile(*, bands: int, height: int, width: int, dtype, crs, transform, nodata,
                     tile: int = 256) -> dict:
     """The creation profile hsikit writes: tiled, ZSTD level 1, predictor, BigTIFF if safer.
