@@ -56,9 +56,10 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
         :data:`SHIFTS` HR pixels: those whose blurred, decimated MSI leaves the smallest
         relative least-squares residual when regressed on the LR-HSI (its leading
         :data:`MAX_COMPONENTS` principal components, at most one per
-        :data:`PIXELS_PER_REGRESSOR` pixels). Searched in three passes: σ with no shift, the
-        shift grid at that σ, σ again at that shift. A centred window of at most :data:`MAX_SIDE`
-        LR pixels a side is used, without a border as wide as the largest kernel's radius; a
+        :data:`PIXELS_PER_REGRESSOR` pixels). Searched coarse to fine: σ with no shift
+        (every other candidate, then the two beside the best), the shift at that σ (every other
+        grid point, then the points next to the best), σ again at that shift. A centred window
+        of at most :data:`MAX_SIDE` LR pixels a side is used, without a border as wide as the largest kernel's radius; a
         pair too small to tell the kernels apart gets the nominal ``Psf(ratio / 2)``.
     """
     from hsi.degrade import blur_decimate
@@ -83,9 +84,10 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
         return Psf(r / 2.0)  # too few pixels to tell kernels apart: the nominal PSF
     y = y - y.mean(1, keepdim=True)
     if k < y.shape[0]:  # the LR-HSI's leading principal components as regressors
-        u = torch.linalg.svd(y, full_matrices=False).U[:, :k]
+        u = torch.linalg.eigh(y @ y.T).eigenvectors[:, -k:]  # = the SVD's leading U
         y = u.T @ y
     x = torch.cat([y, torch.ones(1, n, dtype=y.dtype)]).T  # (n, k + 1)
+    q = torch.linalg.qr(x).Q  # least-squares fits on x are projections onto q's columns
     hr = msi[:, r0 * r : (r0 + h) * r, c0 * r : (c0 + w) * r]
     if min(hr.shape[-2:]) <= largest // 2:
         return Psf(r / 2.0)  # too small for the widest kernel
@@ -94,14 +96,25 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
     def score(psf: Psf) -> float:
         if psf not in scores:
             m = blur_decimate(hr, psf, r)[:, inner[0], inner[1]].flatten(1).double().T
-            residual = m - x @ torch.linalg.lstsq(x, m).solution
+            residual = m - q @ (q.T @ m)
             var = m.var(0).clamp_min(1e-30)
             scores[psf] = float((residual.pow(2).mean(0) / var).mean())
         return scores[psf]
 
-    best = min((Psf(s) for s in sigmas), key=score)
-    best = min((Psf(best.sigma, (dy, dx)) for dy in SHIFTS for dx in SHIFTS), key=score)
-    return min((Psf(s, best.shift) for s in sigmas), key=score)
+    def best_sigma(shift: tuple[float, float]) -> Psf:
+        """Every other σ, then the two beside the best."""
+        i = min(range(0, len(sigmas), 2), key=lambda j: score(Psf(sigmas[j], shift)))
+        return min((Psf(sigmas[j], shift) for j in range(max(i - 1, 0), min(i + 2, len(sigmas)))),
+                   key=score)
+
+    best = best_sigma((0.0, 0.0))
+    coarse = SHIFTS[::2]
+    best = min((Psf(best.sigma, (dy, dx)) for dy in coarse for dx in coarse), key=score)
+    step = SHIFTS[1] - SHIFTS[0]
+    near = [(dy, dx) for dy in SHIFTS for dx in SHIFTS
+            if abs(dy - best.shift[0]) <= step and abs(dx - best.shift[1]) <= step]
+    best = min((Psf(best.sigma, d) for d in near), key=score)
+    return best_sigma(best.shift)
 
 
 def psf_for(psf_sigma: float | str | Psf | None, lr: torch.Tensor | None,
