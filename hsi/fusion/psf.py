@@ -59,8 +59,9 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
         :data:`PIXELS_PER_REGRESSOR` pixels). Searched coarse to fine: σ with no shift
         (every other candidate, then the two beside the best), the shift at that σ (every other
         grid point, then the points next to the best), σ again at that shift. A centred window
-        of at most :data:`MAX_SIDE` LR pixels a side is used, without a border as wide as the largest kernel's radius; a
-        pair too small to tell the kernels apart gets the nominal ``Psf(ratio / 2)``.
+        of at most :data:`MAX_SIDE` LR pixels a side is used, without a border as wide as the
+        largest kernel's radius; a pair too small to tell the kernels apart gets the nominal
+        ``Psf(ratio / 2)``.
     """
     from hsi.degrade import blur_decimate
 
