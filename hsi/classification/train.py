@@ -36,7 +36,8 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
 
     Every valid pixel of the scene is an unlabelled example; the labelled ones also give the
     supervised term. One epoch is ``ceil(valid pixels / batch_size)`` steps (more on a small
-    scene: ``config.min_steps`` in all at least).
+    scene: ``config.min_steps`` in all at least). On a CPU torch uses
+    :data:`hsi.device.SMALL_MODEL_THREADS` threads meanwhile (:func:`hsi.device.cpu_threads`).
 
     Parameters
     ----------
@@ -76,6 +77,16 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     ConfigError
         ``config.pretrain == "contrastive"`` without ``pca``.
     """
+    from hsi.device import SMALL_MODEL_THREADS, cpu_threads
+
+    with cpu_threads(SMALL_MODEL_THREADS, device):
+        return _train_networks(features, labels, valid, n_classes, config, seed=seed,
+                               device=device, progress=progress, callback=callback, pca=pca)
+
+
+def _train_networks(features, labels, valid, n_classes, config, *, seed, device, progress,
+                    callback, pca):
+    """:func:`train_networks`, on the threads torch has."""
     from tqdm.auto import tqdm
 
     device = torch.device(device)

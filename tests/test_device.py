@@ -1,0 +1,54 @@
+"""Device choice and the CPU thread cap for small networks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hsi.device import cpu_threads
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_cpu_threads_caps_inside_and_restores_after(two_threads):
+    with cpu_threads(1, "cpu"):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+
+
+def test_cpu_threads_restores_after_an_error(two_threads):
+    with pytest.raises(RuntimeError), cpu_threads(1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == 2
+
+
+def test_cpu_threads_leaves_cuda_runs_and_smaller_settings_alone(two_threads):
+    with cpu_threads(1, "cuda"):
+        assert torch.get_num_threads() == 2
+    with cpu_threads(4, "cpu"):
+        assert torch.get_num_threads() == 2
+
+
+def test_classifier_training_runs_capped(two_threads, monkeypatch):
+    import numpy as np
+
+    from hsi.classification import train as train_module
+    from hsi.classification.config import GanConfig
+
+    seen = []
+
+    def record(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(train_module, "_train_networks", record)
+    with pytest.raises(RuntimeError, match="stop"):
+        train_module.train_networks(np.zeros((2, 4, 4), np.float32), np.zeros((4, 4), int),
+                                    np.ones((4, 4), bool), 2, GanConfig(), device="cpu")
+    assert seen == [1] and torch.get_num_threads() == 2
