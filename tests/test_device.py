@@ -52,3 +52,21 @@ def test_classifier_training_runs_capped(two_threads, monkeypatch):
         train_module.train_networks(np.zeros((2, 4, 4), np.float32), np.zeros((4, 4), int),
                                     np.ones((4, 4), bool), 2, GanConfig(), device="cpu")
     assert seen == [1] and torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("method,capped", [("dinknet", True), ("kmeans", False)])
+def test_network_clustering_runs_capped(two_threads, monkeypatch, method, capped):
+    from hsi.clustering import api, baselines, dinknet
+    from hsi.data import sample_cube
+
+    seen = []
+
+    def record(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(dinknet, "dinknet_cluster", record)
+    monkeypatch.setattr(baselines, "kmeans_cluster", record)
+    with pytest.raises(RuntimeError, match="stop"):
+        api.cluster(sample_cube(), 3, method=method, device="cpu", progress=False)
+    assert seen == [1 if capped else 2] and torch.get_num_threads() == 2
