@@ -70,3 +70,14 @@ def test_network_clustering_runs_capped(two_threads, monkeypatch, method, capped
     with pytest.raises(RuntimeError, match="stop"):
         api.cluster(sample_cube(), 3, method=method, device="cpu", progress=False)
     assert seen == [1 if capped else 2] and torch.get_num_threads() == 2
+
+
+def test_infn_training_runs_capped(two_threads, monkeypatch):
+    from hsi.fusion import train as train_module
+
+    seen = []
+    monkeypatch.setattr(train_module, "_run_training",
+                        lambda *a, **k: seen.append(torch.get_num_threads()))
+    train_module.run_training(None, None, steps=1, max_minutes=None,
+                              device=torch.device("cpu"))
+    assert seen == [1] and torch.get_num_threads() == 2
