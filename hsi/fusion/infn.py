@@ -268,7 +268,11 @@ class INFN(nn.Module):
         else:
             wts = torch.softmax(self.weight_net(hid).squeeze(-1).float(), dim=-1)
         mixed = (hid * wts.unsqueeze(-1).to(hid.dtype)).sum(2)  # (N, Q, d)
-        res = self.head(mixed).transpose(1, 2).reshape(n, -1, hq, wq)
+        # the head as W @ mixedᵀ + b: (N, C, Q) comes out contiguous, no transposed copy
+        weight = self.head.weight.to(mixed.dtype)
+        res = torch.baddbmm(self.head.bias.to(mixed.dtype)[None, :, None],
+                            weight.expand(n, -1, -1), mixed.transpose(1, 2))
+        res = res.view(n, -1, hq, wq)
         return (res, wts) if return_weights else res
 
     # ------------------------------------------------------------------ forward
@@ -317,6 +321,8 @@ class INFN(nn.Module):
             r1 = min(H, r0 + step)
             out.append(self.decode(latent, lr_term, hr_feat[..., r0:r1, :], rows[r0:r1], cols))
         residual = torch.cat(out, dim=-2) if len(out) > 1 else out[0]
+        if residual.dtype == base.dtype:
+            return residual.add_(base)  # in place: no second (N, C, H, W) allocation
         return base + residual.to(base.dtype)
 
 
