@@ -70,6 +70,8 @@ def cpu_threads(n: int, device=None) -> Iterator[None]:
     import torch
 
     before = torch.get_num_threads()
+    if isinstance(device, str) and device.lower() == "auto":
+        device = pick_device(device)
     on_cpu = device is None or torch.device(device).type == "cpu"
     if on_cpu and before > n:
         torch.set_num_threads(max(1, int(n)))

@@ -33,6 +33,8 @@ def test_cpu_threads_leaves_cuda_runs_and_smaller_settings_alone(two_threads):
         assert torch.get_num_threads() == 2
     with cpu_threads(4, "cpu"):
         assert torch.get_num_threads() == 2
+    with cpu_threads(1, "auto"):  # "auto" is the CPU here (CI has no CUDA)
+        assert torch.get_num_threads() == (2 if torch.cuda.is_available() else 1)
 
 
 def test_classifier_training_runs_capped(two_threads, monkeypatch):
