@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--misregistration", type=float, default=0.0,
                    help="with --augment: shift each Gaussian-PSF pair's PSF centre by up to "
                         "± this many HR pixels per axis (the sensors' misregistration)")
+    p.add_argument("--denoise-lr", action="store_true",
+                   help="with --augment: denoise each pair's LR-HSI across bands as hsi fuse "
+                        "does by default")
     args = p.parse_args(argv)
     if args.init and not Path(args.init).is_file():
         p.error(f"--init {args.init}: no such file")
@@ -75,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
                                             srf_shift_nm=args.srf_shift,
                                             clean_pairs=args.clean_pairs,
                                             estimated_base_psf=args.estimated_base_psf,
-                                            misregistration=args.misregistration)
+                                            misregistration=args.misregistration,
+                                            denoise_lr=args.denoise_lr)
                        if args.augment else None)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])

@@ -35,6 +35,9 @@ method_option = click.option(
               help="Gaussian PSF sigma of the sensor in HR pixels: estimated from the pair "
                    "with the sub-pixel misregistration of the two grids (auto), ratio/2 "
                    "(nominal), or given.")
+@click.option("--lr-denoise/--no-lr-denoise", default=True, show_default=True,
+              help="Denoise the LR-HSI across bands before fusing (signal subspace with Wiener "
+                   "weights: about the identity on noise-free inputs).")
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(min=16),
               help="Tile size in HR pixels (memory is bounded by the tile, not the scene).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
@@ -49,8 +52,8 @@ method_option = click.option(
 @click.option("--fit-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time budget of --fit-scene in minutes.")
 @guarded(outputs=("output",), inputs=("lr_hsi", "hr_msi", "model"))
-def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, psf_sigma, tile, overlap,
-         batch, device, seed, fit_steps, fit_minutes):
+def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, psf_sigma, lr_denoise, tile,
+         overlap, batch, device, seed, fit_steps, fit_minutes):
     """Fuse LR_HSI with HR_MSI into OUTPUT on the HR-MSI grid with the LR-HSI's wavelengths.
 
     The two images must cover the same ground (same CRS, extents within half an LR pixel);
@@ -69,7 +72,7 @@ def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, psf_sigma, til
     out = fuse_files(lr_hsi, hr_msi, output, method=method, model=model, ratio=ratio,
                      fit_scene=fit_scene, tile=tile, overlap=overlap, device=device, seed=seed,
                      progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes, batch=batch,
-                     psf_sigma=psf_sigma)
+                     psf_sigma=psf_sigma, lr_denoise=lr_denoise)
     click.echo(f"wrote {out} ({method}, {time.perf_counter() - start:.1f} s)")
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from hsi.cube import Cube
 
 __all__ = ["WindowReader", "read_ahead", "reading"]
@@ -46,6 +48,12 @@ class WindowReader:
     source : path or Cube
     var : str, optional
         Variable of a ``.mat`` holding several cubes.
+
+    Attributes
+    ----------
+    band_matrix : numpy.ndarray, shape (bands, bands), optional
+        Applied to every pixel of every read (``x ↦ band_matrix @ x``), e.g. the fusion's
+        spectral denoiser of the LR-HSI (:mod:`hsi.fusion.denoise`); ``None`` reads as stored.
     """
 
     def __init__(self, source: str | os.PathLike | Cube, *, var: str | None = None) -> None:
@@ -58,6 +66,7 @@ class WindowReader:
             self.path = Path(source)
             self.cube = open_cube(self.path, var=var, lazy=True)  # mat/CAVE: into memory
         self.windowed = self.cube.is_lazy
+        self.band_matrix: np.ndarray | None = None
 
     def scale(self) -> float:
         """Divisor to reflectance of the whole input (a strided subsample when lazy)."""
@@ -72,6 +81,9 @@ class WindowReader:
 
         with reading(self.path):
             data = load_window(self.cube, window).data
+        if self.band_matrix is not None:
+            data = np.tensordot(self.band_matrix.astype(np.float32),
+                                np.asarray(data, dtype=np.float32), axes=1)
         # tiles carry no georeference: the scene was checked once, and a tile of a file
         # without georeference would otherwise look georeferenced (shifted identity)
         return self.cube.with_data(data, crs=None, transform=None)

@@ -16,6 +16,7 @@ from hsi.cube import Cube
 from hsi.degrade import Psf
 from hsi.errors import ModelError
 from hsi.fusion.checkpoints import load_infn, save_infn
+from hsi.fusion.denoise import denoiser_for
 from hsi.fusion.grid import check_pair
 from hsi.fusion.infn import INFN, _fit_size, autocast_for, base_image
 from hsi.fusion.psf import AUTO as PSF_AUTO
@@ -407,6 +408,7 @@ def fuse(
     glp_gains=None,
     callback: ProgressCallback | None = None,
     psf_sigma: float | str | None = PSF_AUTO,
+    lr_denoise: bool = True,
 ) -> Cube:
     """Fuse an LR-HSI with an HR-MSI into an HR-HSI on the HR-MSI grid.
 
@@ -456,6 +458,9 @@ def fuse(
         :class:`~hsi.degrade.Psf`, ``"auto"`` (default) to estimate σ and the grids' sub-pixel
         shift from the pair (:func:`hsi.fusion.psf.estimate_psf`), or ``None`` for the
         nominal σ = ``ratio / 2``.
+    lr_denoise : bool
+        Denoise the LR-HSI across bands before any method sees it (signal subspace with
+        Wiener weights, :mod:`hsi.fusion.denoise`; ≈ the identity on noise-free inputs).
 
     Returns
     -------
@@ -492,6 +497,10 @@ def fuse(
     s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
     lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev) / s_lr
     msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev) / s_msi
+    denoiser = denoiser_for(lr_denoise, torch.nan_to_num(lr[:, : msi.shape[-2] // r,
+                                                            : msi.shape[-1] // r]))
+    if denoiser is not None:
+        lr = denoiser(lr)
     sigma = psf_for(psf_sigma, lr, msi, r) if method != "bicubic" else None
     net = None
     if method == AUTO:
@@ -510,5 +519,6 @@ def fuse(
         transform=hr_msi.transform, nodata=None,
         name=f"{lr_hsi.name or 'hsi'}_{method}_x{r}",
         metadata={"fusion_method": method, "ratio": r, "lr_hsi": lr_hsi.name,
-                  "hr_msi": hr_msi.name, **(sigma.metadata() if sigma else {})},
+                  "hr_msi": hr_msi.name, **(sigma.metadata() if sigma else {}),
+                  **(denoiser.metadata() if denoiser else {})},
     )

@@ -26,7 +26,6 @@ fallback is returned.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,6 +35,7 @@ from hsi.cube import Cube
 from hsi.degrade import Psf, as_psf
 from hsi.errors import ShapeError
 from hsi.fusion.config import InfnConfig
+from hsi.fusion.denoise import noise_sigmas
 from hsi.fusion.infn import INFN, LR_HIGHPASS_SIGMA
 from hsi.fusion.train import PatchSampler, make_scene, run_training
 from hsi.progress import ProgressCallback
@@ -270,30 +270,6 @@ def fit_scene(
         model.meta["fine_tuned_from"] = (init.meta.get("trained_on") or init.meta.get("fitted_on")
                                          or "a trained model")
     return model
-
-
-def noise_sigmas(image: torch.Tensor) -> np.ndarray:
-    """Per-band standard deviation of the white noise in an image.
-
-    Donoho's wavelet estimator (median absolute finest-scale diagonal detail / 0.6745), as
-    :func:`skimage.restoration.estimate_sigma` computes it.
-
-    Parameters
-    ----------
-    image : torch.Tensor, shape (C, H, W)
-
-    Returns
-    -------
-    numpy.ndarray, shape (C,)
-        Noise std in the image's units (texture finer than a pixel counts as noise too).
-    """
-    from skimage.restoration import estimate_sigma
-
-    data = np.nan_to_num(image.detach().cpu().numpy().astype(np.float32, copy=False))
-    with warnings.catch_warnings():  # a band of <= 4 columns looks like colour to skimage
-        warnings.filterwarnings("ignore", "image is size", UserWarning)
-        sigmas = estimate_sigma(data, channel_axis=0, average_sigmas=False)
-    return np.asarray(sigmas, dtype=np.float32)
 
 
 def with_matched_noise(reduced: torch.Tensor, given: torch.Tensor,

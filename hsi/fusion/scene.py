@@ -301,23 +301,43 @@ def min_tile_read(ratio: int, psf_sigma: float | Psf | None = None) -> int:
     return max(hr, ratio * psf_kernel_size(LR_HIGHPASS_SIGMA)) + ratio
 
 
+def _central_windows(lr: WindowReader, hr: WindowReader, ratio: int, side: int
+                     ) -> tuple[Window, Window]:
+    """The scene's central LR window of at most ``side`` pixels a side and its HR window."""
+    h = min(lr.cube.height, hr.cube.height // ratio)
+    w = min(lr.cube.width, hr.cube.width // ratio)
+    r0, c0 = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    h, w = min(h, side), min(w, side)
+    return Window(c0, r0, w, h), Window(c0 * ratio, r0 * ratio, w * ratio, h * ratio)
+
+
+def scene_denoiser(lr_denoise: bool, lr: WindowReader, hr: WindowReader, ratio: int):
+    """The LR-HSI's spectral denoiser of a scene (:func:`hsi.fusion.denoise.denoiser_for`),
+    fitted on the central window :func:`hsi.fusion.denoise.spectral_denoiser` would use of
+    the whole scene; ``None`` when it does not act."""
+    import torch
+
+    from hsi.fusion.denoise import MAX_SIDE, denoiser_for
+
+    if not lr_denoise:
+        return None
+    lr_win, _ = _central_windows(lr, hr, ratio, MAX_SIDE)
+    x = np.nan_to_num(np.asarray(lr.read(lr_win).data, dtype=np.float32))
+    return denoiser_for(lr_denoise, torch.as_tensor(x))
+
+
 def scene_psf(psf_sigma: float | str | Psf | None, lr: WindowReader, hr: WindowReader,
               ratio: int, scales: tuple[float, float]) -> Psf:
     """The PSF of a scene (:func:`hsi.fusion.psf.psf_for`), estimated on the central window
     :func:`hsi.fusion.psf.estimate_psf` would use of the whole scene."""
+    import torch
+
     from hsi.fusion.api import scaled
     from hsi.fusion.psf import AUTO, MAX_SIDE, psf_for
 
     if not (isinstance(psf_sigma, str) and psf_sigma.lower() == AUTO):
         return psf_for(psf_sigma, None, None, ratio)
-    h = min(lr.cube.height, hr.cube.height // ratio)
-    w = min(lr.cube.width, hr.cube.width // ratio)
-    r0, c0 = max(0, (h - MAX_SIDE) // 2), max(0, (w - MAX_SIDE) // 2)
-    h, w = min(h, MAX_SIDE), min(w, MAX_SIDE)
-    lr_win = Window(c0, r0, w, h)
-    hr_win = Window(c0 * ratio, r0 * ratio, w * ratio, h * ratio)
-    import torch
-
+    lr_win, hr_win = _central_windows(lr, hr, ratio, MAX_SIDE)
     lr_t = torch.as_tensor(np.asarray(scaled(lr.read(lr_win), scales[0]).data, np.float32))
     hr_t = torch.as_tensor(np.asarray(scaled(hr.read(hr_win), scales[1]).data, np.float32))
     return psf_for(AUTO, lr_t, hr_t, ratio)
@@ -339,6 +359,8 @@ class SceneFusion:
     tiles : int
     psf_sigma : Psf or None
         The PSF the method used (``None`` for bicubic).
+    denoiser : SpectralDenoiser or None
+        The LR-HSI's spectral denoiser (:mod:`hsi.fusion.denoise`), ``None`` when none acted.
     """
 
     writer: Any
@@ -348,6 +370,12 @@ class SceneFusion:
     hr: Cube
     tiles: int
     psf_sigma: Psf | None = None
+    denoiser: Any = None
+
+    def metadata(self) -> dict:
+        """The PSF's and the denoiser's entries of the result's metadata."""
+        return {**(self.psf_sigma.metadata() if self.psf_sigma else {}),
+                **(self.denoiser.metadata() if self.denoiser else {})}
 
 
 def fuse_scene(
@@ -369,6 +397,7 @@ def fuse_scene(
     batch: int | None = None,
     callback: ProgressCallback | None = None,
     psf_sigma: float | str | None = "auto",
+    lr_denoise: bool = True,
 ) -> SceneFusion:
     """Fuse an LR-HSI with an HR-MSI tile by tile on the scene engine, into ``sink``.
 
@@ -425,6 +454,9 @@ def fuse_scene(
             fit_done["steps"] = int(done)
             return callback(done, total + 1)
 
+        denoiser = scene_denoiser(lr_denoise, lr, hr, r)
+        if denoiser is not None:  # every read of the LR-HSI from here on is denoised
+            lr.band_matrix = denoiser.matrix.cpu().numpy()
         sigma = None if method == "bicubic" else scene_psf(psf_sigma, lr, hr, r, scales)
         net = None
         if method == AUTO:
@@ -490,7 +522,7 @@ def fuse_scene(
                 run_tiles(batches, stage, compute,
                           lambda group, result: _write_batch(writer, group, result), bar=bar)
         return SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube, hr=hr.cube,
-                           tiles=len(tiles), psf_sigma=sigma)
+                           tiles=len(tiles), psf_sigma=sigma, denoiser=denoiser)
 
 
 def fuse_files(
@@ -512,6 +544,7 @@ def fuse_files(
     batch: int | None = None,
     callback: ProgressCallback | None = None,
     psf_sigma: float | str | None = "auto",
+    lr_denoise: bool = True,
 ) -> Path:
     """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
 
@@ -559,6 +592,9 @@ def fuse_files(
     psf_sigma : float, "auto", Psf or None
         The sensor's PSF (see :func:`hsi.fusion.fuse`): ``"auto"`` estimates it on the scene's
         central window (:func:`scene_psf`), ``None`` assumes a Gaussian σ = ``ratio / 2``.
+    lr_denoise : bool
+        Spectral denoising of the LR-HSI (see :func:`hsi.fusion.fuse`), fitted on the scene's
+        central window (:func:`scene_denoiser`).
 
     Returns
     -------
@@ -587,7 +623,8 @@ def fuse_files(
     fuse_scene(lr_path, hr_path, functools.partial(GeoTiffTileWriter, out_path), method=method,
                model=model, ratio=ratio, fit_scene=fit_scene, tile=tile, overlap=overlap,
                device=device, seed=seed, progress=progress, fit_steps=fit_steps,
-               fit_minutes=fit_minutes, batch=batch, callback=callback, psf_sigma=psf_sigma)
+               fit_minutes=fit_minutes, batch=batch, callback=callback, psf_sigma=psf_sigma,
+               lr_denoise=lr_denoise)
     return out_path
 
 
@@ -616,5 +653,4 @@ def fuse_cube(lr_hsi: Cube, hr_msi: Cube, *, method: str = "auto", tile: int = 2
                 name=f"{lr_hsi.name or 'hsi'}_{done.method}_x{done.ratio}",
                 metadata={"fusion_method": done.method, "ratio": done.ratio,
                           "lr_hsi": lr_hsi.name, "hr_msi": hr_msi.name,
-                          "tiles": done.tiles,
-                          **(done.psf_sigma.metadata() if done.psf_sigma else {})})
+                          "tiles": done.tiles, **done.metadata()})

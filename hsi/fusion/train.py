@@ -145,6 +145,10 @@ class Augmentation:
         Each Gaussian-PSF realization's PSF centre is moved off the LR block centre by a
         shift drawn uniformly in ``± misregistration`` HR pixels per axis: the two sensors'
         sub-pixel misregistration (:class:`~hsi.degrade.Psf`). 0 draws nothing.
+    denoise_lr : bool
+        Denoise each pair's LR-HSI across bands as :func:`hsi.fusion.fuse` does by default
+        (:mod:`hsi.fusion.denoise`; noise-free pairs barely change), so the model learns on
+        the LR-HSI it will be given.
     """
 
     realizations: int = 2
@@ -158,6 +162,7 @@ class Augmentation:
     clean_pairs: int = 0
     estimated_base_psf: bool = False
     misregistration: float = 0.0
+    denoise_lr: bool = False
 
     def sigma(self, nominal: float, rng: np.random.Generator) -> float:
         """A PSF σ (HR pixels) around ``nominal``."""
@@ -402,6 +407,18 @@ def training_pairs(
     return pairs
 
 
+def model_input(lr: Cube, augment: Augmentation | None) -> Cube:
+    """One training pair's LR-HSI as the model will see it (denoised with
+    ``augment.denoise_lr``, as :func:`hsi.fusion.fuse` does by default)."""
+    if not (augment and augment.denoise_lr):
+        return lr
+    from hsi.fusion.denoise import spectral_denoiser
+
+    x = torch.as_tensor(np.asarray(lr.data, dtype=np.float32))
+    den = spectral_denoiser(x)
+    return lr if den is None else lr.with_data(den(x).numpy())
+
+
 def base_psf(lr: Cube, msi: Cube, ratio: int, psf_sigma: float | Psf | None,
              augment: Augmentation | None) -> float | Psf | None:
     """The PSF of one training pair's GLP base.
@@ -531,7 +548,7 @@ def train_infn(
     for cube in cubes:
         ref, _ = normalize_reflectance(cube.compute())
         for lr, msi in training_pairs(ref, ratio, srf, psf_sigma, augment, rng, dev):
-            lr_n, s_lr = normalize_reflectance(lr)
+            lr_n, s_lr = normalize_reflectance(model_input(lr, augment))
             msi_n, s_msi = normalize_reflectance(msi)
             scales.append([s_lr, s_msi])
             target = np.asarray(ref.data, dtype=np.float32) / np.float32(s_lr)
