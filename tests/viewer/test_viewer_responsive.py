@@ -28,18 +28,21 @@ def sample_hdr(sample, tmp_path_factory):
     return hsi.save(sample, tmp_path_factory.mktemp("responsive") / "salinas_a.hdr")
 
 
-def test_heavy_imports_and_reads_leave_the_gui_free(sample_tif, sample_hdr, tmp_path):
+def test_heavy_imports_and_reads_leave_the_gui_free(sample_tif, sample_hdr, big_tif, tmp_path):
     """A fresh viewer (torch and dask.array not imported yet) ticks every 50 ms while the Fuse,
     Classify and Cluster docks import torch, the reader opens a GeoTIFF and an ENVI cube
-    (importing dask) and a bicubic fusion runs: no pause over 0.5 s, and the imports happen off
-    the GUI thread. Run in a subprocess: this test process may have imported torch already."""
+    (importing dask), a fusion, a classification and a clustering run, and a 384 MiB
+    multi-tile GeoTIFF is opened and its true colour made: no pause over 0.5 s, and the imports
+    happen off the GUI thread. Run in a subprocess: this test process may have imported torch
+    already."""
     if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
         pytest.skip("no display for the subprocess viewer (pytest-xvfb not active)")
     env = {**os.environ, "NAPARI_CONFIG": str(tmp_path / "settings.yaml"),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "viewer" / "heartbeat_app.py"), str(sample_tif),
-         str(sample_hdr)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=480)
+         str(sample_hdr), str(big_tif)], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     if any(report["imported_before"].values()):
@@ -48,7 +51,9 @@ def test_heavy_imports_and_reads_leave_the_gui_free(sample_tif, sample_hdr, tmp_
 
     slow = {phase: round(gap, 3) for phase, gap in report["gaps"].items() if gap > MAX_GAP_S}
     assert not slow, f"GUI paused longer than {MAX_GAP_S} s: {slow}\n{report}"
-    assert set(report["gaps"]) == {"docks_warm_up", "open tif", "open hdr", "fuse_job"}
+    assert set(report["gaps"]) == {"docks_warm_up", "open tif", "open hdr", "fuse_job",
+                                   "classify_job", "cluster_job", "open big tif",
+                                   "true colour big tif"}
     threads = report["import_threads"]
     if report["torch_imported"]:
         assert threads.get("torch") not in (None, "MainThread"), threads
@@ -58,6 +63,9 @@ def test_heavy_imports_and_reads_leave_the_gui_free(sample_tif, sample_hdr, tmp_
     # no reader prompt: napari chose hsikit from the preferences set on activation
     assert report["readers"] == {str(sample_tif): [PLUGIN_NAME], str(sample_hdr): [PLUGIN_NAME]}
     assert report["fuse_status"].startswith("added"), report["fuse_status"]
+    for job in ("classify_job", "cluster_job"):  # the jobs finished with their layers
+        assert report[f"{job}_status"].startswith("added"), report
+    assert report["true_colour_big"] == {"kind": "image", "multiscale": True}
 
 
 def test_preference_fills_gaps_only():
