@@ -39,11 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=8, help="first N CAVE training scenes")
     ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--methods", nargs="+", default=["glp", "infn"],
+                    choices=["glp", "gsa", "cnmf", "infn"])
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
     model = CHECKPOINT_DIR / "infn_cave31_nikond700_x4.pt"
+    methods = [(m.upper(), {"method": m, **({"model": model} if m == "infn" else {})})
+               for m in args.methods]
     camera, camera_label = unseen_camera()
     rows, scores = [], {}
     start = time.perf_counter()
@@ -58,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, ratio, lr, msi in pairs:
             den = spectral_denoiser(torch.as_tensor(np.asarray(lr.data, np.float32)))
             row = [name, label, f"{den.snr_db:.1f}", str(den.rank)]
-            for method, kwargs in (("GLP", {"method": "glp"}),
-                                   ("INFN", {"method": "infn", "model": model})):
+            for method, kwargs in methods:
                 for tag, setting in SETTINGS:
                     est = fuse(lr, msi, ratio=ratio, device="cpu", progress=False,
                                lr_denoise=setting, **kwargs)
@@ -71,14 +74,14 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(" | ".join(row), flush=True)
     head = ["scene", "pair", "estimated SNR (dB)", "subspace rank",
-            *(f"{m} {t}" for m in ("GLP", "INFN") for t, _ in SETTINGS)]
+            *(f"{m} {t}" for m, _ in methods for t, _ in SETTINGS)]
     table = markdown_table(head, rows)
     groups = sorted({k[0] for k in scores})
     means = [[g, m, str(len(scores[(g, m, "off")])),
               *(f"{np.mean(scores[(g, m, t)]):.2f}" for t, _ in SETTINGS),
               f"{np.mean(scores[(g, m, 'on')]) - np.mean(scores[(g, m, 'off')]):+.2f}",
               f"{np.min(np.subtract(scores[(g, m, 'on')], scores[(g, m, 'off')])):+.2f}"]
-             for g in groups for m in ("GLP", "INFN")]
+             for g in groups for m, _ in methods]
     summary = markdown_table(["pairs", "method", "n", "PSNR off", "PSNR on", "on − off (mean)",
                               "on − off (worst pair)"], means)
     notes = (f"CAVE training scenes {', '.join(CAVE_TRAIN[: args.scenes])} (never scored by "

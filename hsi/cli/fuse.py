@@ -35,9 +35,10 @@ method_option = click.option(
               help="Gaussian PSF sigma of the sensor in HR pixels: estimated from the pair "
                    "with the sub-pixel misregistration of the two grids (auto), ratio/2 "
                    "(nominal), or given.")
-@click.option("--lr-denoise/--no-lr-denoise", default=True, show_default=True,
+@click.option("--lr-denoise/--no-lr-denoise", default=None,
               help="Denoise the LR-HSI across bands before fusing (signal subspace with Wiener "
-                   "weights: about the identity on noise-free inputs).")
+                   "weights: about the identity on noise-free inputs) [default: every method "
+                   "but cnmf].")
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(min=16),
               help="Tile size in HR pixels (memory is bounded by the tile, not the scene).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),

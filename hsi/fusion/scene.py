@@ -397,7 +397,7 @@ def fuse_scene(
     batch: int | None = None,
     callback: ProgressCallback | None = None,
     psf_sigma: float | str | None = "auto",
-    lr_denoise: bool = True,
+    lr_denoise: bool | None = None,
 ) -> SceneFusion:
     """Fuse an LR-HSI with an HR-MSI tile by tile on the scene engine, into ``sink``.
 
@@ -432,7 +432,15 @@ def fuse_scene(
     import torch
 
     from hsi.device import pick_device, seed_everything
-    from hsi.fusion.api import AUTO, auto_method, checked_method, estimate, resolve_model, scaled
+    from hsi.fusion.api import (
+        AUTO,
+        auto_method,
+        checked_method,
+        denoises_lr,
+        estimate,
+        resolve_model,
+        scaled,
+    )
     from hsi.fusion.fit import fit_scene as fit_scene_model
     from hsi.fusion.grid import check_pair
     from hsi.memory import release_free_memory
@@ -454,7 +462,7 @@ def fuse_scene(
             fit_done["steps"] = int(done)
             return callback(done, total + 1)
 
-        denoiser = scene_denoiser(lr_denoise, lr, hr, r)
+        denoiser = scene_denoiser(denoises_lr(method, lr_denoise), lr, hr, r)
         if denoiser is not None:  # every read of the LR-HSI from here on is denoised
             lr.band_matrix = denoiser.matrix.cpu().numpy()
         sigma = None if method == "bicubic" else scene_psf(psf_sigma, lr, hr, r, scales)
@@ -544,7 +552,7 @@ def fuse_files(
     batch: int | None = None,
     callback: ProgressCallback | None = None,
     psf_sigma: float | str | None = "auto",
-    lr_denoise: bool = True,
+    lr_denoise: bool | None = None,
 ) -> Path:
     """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
 
@@ -592,9 +600,9 @@ def fuse_files(
     psf_sigma : float, "auto", Psf or None
         The sensor's PSF (see :func:`hsi.fusion.fuse`): ``"auto"`` estimates it on the scene's
         central window (:func:`scene_psf`), ``None`` assumes a Gaussian σ = ``ratio / 2``.
-    lr_denoise : bool
-        Spectral denoising of the LR-HSI (see :func:`hsi.fusion.fuse`), fitted on the scene's
-        central window (:func:`scene_denoiser`).
+    lr_denoise : bool, optional
+        Spectral denoising of the LR-HSI (see :func:`hsi.fusion.fuse`; default every method
+        but CNMF), fitted on the scene's central window (:func:`scene_denoiser`).
 
     Returns
     -------

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from affine import Affine
+from rasterio.windows import Window
 
 from hsi.data import sample_cube
 from hsi.degrade import simulate_pair
@@ -131,3 +132,14 @@ def test_cli_fuse_denoises_unless_told_not_to(noisy_pair, tmp_path):
                                           "--method", "glp", *flag])
         assert result.exit_code == 0, result.output
         np.testing.assert_allclose(hsi.open(out).data, expected.data, rtol=0, atol=2e-4)
+
+
+def test_cnmf_fuses_the_lr_hsi_as_given_unless_told_to_denoise(noisy_pair):
+    from hsi.fusion.api import denoises_lr
+
+    assert denoises_lr("glp", None) and denoises_lr("infn", None) and not denoises_lr("cnmf", None)
+    assert denoises_lr("cnmf", True) and not denoises_lr("glp", False)
+    lr, msi = noisy_pair
+    lr, msi = lr.crop(Window(0, 0, 20, 20)), msi.crop(Window(0, 0, 40, 40))
+    assert "lr_denoise_rank" not in fuse(lr, msi, method="cnmf").metadata
+    assert "lr_denoise_rank" in fuse(lr, msi, method="cnmf", lr_denoise=True).metadata
