@@ -124,3 +124,17 @@ def test_misregistration_shifts_the_lr_psf_of_augmented_pairs_only():
     assert not np.allclose(lr.data, centred, rtol=1e-3)  # the augmented LR-HSI is shifted
     drawn = Augmentation(misregistration=1.0).psf(2.0, np.random.default_rng(0))
     assert drawn.sigma == 2.0 and all(abs(s) <= 1.0 for s in drawn.shift) and any(drawn.shift)
+
+
+def test_the_model_input_is_denoised_only_when_asked():
+    from hsi.fusion.train import model_input
+
+    cube = sample_cube()  # 204 bands × 83 × 86: enough pixels for the denoiser
+    clean = np.asarray(cube.data, dtype=np.float32)
+    noisy = Augmentation(lr_snr_db=(25.0, 25.0)).noisy(cube, np.random.default_rng(2))
+    assert model_input(noisy, Augmentation()) is noisy
+    assert model_input(noisy, None) is noisy
+    denoised = model_input(noisy, Augmentation(denoise_lr=True))
+    err_noisy = np.mean((np.asarray(noisy.data) - clean) ** 2)
+    err_denoised = np.mean((np.asarray(denoised.data) - clean) ** 2)
+    assert err_denoised < 0.5 * err_noisy
