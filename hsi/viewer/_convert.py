@@ -97,6 +97,25 @@ def class_color(value: int) -> tuple[int, int, int]:
     return default_colors(int(value))[int(value) - 1]
 
 
+def class_colormap(values) -> Any:
+    """napari Labels colormap giving each class value its hsikit class colour (0 transparent).
+
+    Parameters
+    ----------
+    values : iterable of int
+        Class values (1-based) to colour, e.g. ``range(1, 256)`` for a layer to paint in.
+    """
+    from napari.utils.colormaps import DirectLabelColormap
+
+    from hsi.io.labels import default_colors
+
+    values = [int(v) for v in values]
+    palette = default_colors(max(values, default=0))
+    colors: dict[int | None, Any] = {None: np.zeros(4), 0: np.zeros(4)}
+    colors.update({v: np.array([*(np.asarray(palette[v - 1]) / 255), 1.0]) for v in values})
+    return DirectLabelColormap(color_dict=colors)
+
+
 def georef_metadata(cube: Cube) -> dict[str, Any]:
     """Layer metadata holding a cube's spectral and georeferencing attributes.
 

@@ -28,3 +28,62 @@ def test_fused_layer_names_are_distinct_per_method():
     labels = [result_label(shown) for shown, _, _ in method_choices()]
     assert labels[:2] == ["INFN, checkpoint", "INFN, fitted"]
     assert "GLP" in labels and len(set(labels)) == len(labels)
+
+
+def test_default_class_colours_are_clearly_different():
+    """The first 20 default class colours differ by a CIE76 ΔE over 12 pair by pair (2.3 is the
+    just-noticeable difference; two shades of one hue are typically 5-10 apart)."""
+    import numpy as np
+    from skimage.color import rgb2lab
+
+    from hsi.viewer._convert import class_color
+
+    lab = rgb2lab(np.array([[class_color(v) for v in range(1, 21)]], dtype=np.float64) / 255)[0]
+    delta = np.linalg.norm(lab[:, None] - lab[None], axis=-1)
+    np.fill_diagonal(delta, np.inf)
+    assert delta.min() > 12.0, delta.min()
+
+
+def test_full_class_names_are_visible_in_the_classify_dock(make_napari_viewer, sample,
+                                                             qtbot):
+    """Salinas-A's longest class names fit their column in the class table and the legend of a
+    dock at its default width (nothing elided); a new training layer paints in hsikit's
+    class colours."""
+    import numpy as np
+    from qtpy.QtWidgets import QApplication
+
+    from hsi.data import sample_labels
+    from hsi.viewer._convert import class_color, cube_layer_data
+
+    viewer = make_napari_viewer(show=True)
+    data, attrs, _ = cube_layer_data(sample, name="salinas")
+    viewer.add_image(data, **attrs)
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
+    labels = widget.new_labels_layer()
+    for value in (1, 2, 7):  # painted in hsikit's class colours, not napari's random ones
+        np.testing.assert_allclose(labels.colormap.map(np.array([value]))[0][:3],
+                                   np.array(class_color(value)) / 255, atol=1e-6)
+    truth, names = sample_labels()
+    labels.data[...] = np.where(np.arange(truth.size).reshape(truth.shape) % 7 == 0, truth, 0)
+    labels.refresh()
+    widget.refresh_classes()
+    for value, name in enumerate(names, start=1):
+        widget.set_class_name(value, name)
+    QApplication.processEvents()
+    table = widget.table
+    metrics = table.fontMetrics()
+    shown = [table.item(row, 2).text() for row in range(table.rowCount())]
+    assert sorted(shown) == sorted(names)
+    longest = max(metrics.horizontalAdvance(text) for text in shown)
+    assert table.columnWidth(2) >= longest, (table.columnWidth(2), longest, shown)
+    assert table.viewport().width() >= sum(table.columnWidth(c) for c in range(3))  # no scroll
+    # the legend of the class map after training
+    widget.epochs_spin.setValue(1)
+    widget.device_combo.setCurrentText("cpu")
+    widget.run_button.click()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=120_000)
+    legend = widget.legend
+    assert legend.rowCount() == len(names), widget.status.text()
+    QApplication.processEvents()
+    texts = [legend.item(row, 1).text() for row in range(legend.rowCount())]
+    assert legend.columnWidth(1) >= max(legend.fontMetrics().horizontalAdvance(t) for t in texts)

@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, georef_metadata
+from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, class_colormap, georef_metadata
 from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._common import (
     DEVICES,
@@ -77,13 +77,16 @@ def _rgba(color) -> np.ndarray:
     return np.asarray(color, dtype=np.float32).reshape(-1)[:4]
 
 
-def _fit_columns(table: QTableWidget, stretch: int) -> None:
-    """Size the columns to their contents except ``stretch``, which takes the rest."""
+def _fit_columns(table: QTableWidget) -> None:
+    """Size every column to its contents (names are never elided), the last one taking any
+    room left, and let the table ask for the width its columns need."""
+    from qtpy.QtWidgets import QAbstractScrollArea
+
     header = table.horizontalHeader()
     for col in range(table.columnCount()):
-        mode = QHeaderView.ResizeMode.Stretch if col == stretch else \
-            QHeaderView.ResizeMode.ResizeToContents
-        header.setSectionResizeMode(col, mode)
+        header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
 
 
 class ClassifyWidget(QWidget):
@@ -123,7 +126,7 @@ class ClassifyWidget(QWidget):
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["value", "colour", "name", "painted px"])
         self.table.verticalHeader().setVisible(False)
-        _fit_columns(self.table, stretch=2)
+        _fit_columns(self.table)
         self.table.setToolTip("double-click a name to edit it")
         self.refresh_button = QPushButton("Update classes from labels")
         self.epochs_spin = QSpinBox()
@@ -143,7 +146,7 @@ class ClassifyWidget(QWidget):
         self.legend.setHorizontalHeaderLabels(["colour", "class", "pixels"])
         self.legend.verticalHeader().setVisible(False)
         self.legend.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        _fit_columns(self.legend, stretch=1)
+        _fit_columns(self.legend)
         self.export_button = QPushButton("Export class map (GeoTIFF)…")
         self.export_button.setEnabled(False)
 
@@ -182,13 +185,15 @@ class ClassifyWidget(QWidget):
 
     # ------------------------------------------------------------- classes
     def new_labels_layer(self):
-        """Add an empty Labels layer on the selected cube's grid and select it."""
+        """Add an empty Labels layer on the selected cube's grid, painting in hsikit's class
+        colours (:func:`hsi.viewer._convert.class_color`), and select it."""
         cube = self.cube_combo.layer()
         if cube is None:
             return None
         layer = self.viewer.add_labels(
             np.zeros(cube.data.shape[-2:], dtype=np.uint8), name=f"{cube.name} training labels",
             scale=cube.scale[-2:], translate=cube.translate[-2:],
+            colormap=class_colormap(range(1, 256)),  # hsikit's distinct class colours
             metadata={**georef_metadata(layer_cube(cube)), "class_names": {}},
         )
         self.labels_combo.select(layer)

@@ -21,7 +21,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, georef_metadata
+from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, class_colormap, georef_metadata
 from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._classify import _fit_columns
 from hsi.viewer._widgets._common import (
@@ -51,16 +51,6 @@ def merge_labels(labels: np.ndarray, source: int, target: int) -> np.ndarray:
     out = np.array(labels, copy=True)
     out[out == source] = target
     return out
-
-
-def _colormap(values) -> Any:
-    """napari colormap giving each cluster value its hsikit class colour (0 transparent)."""
-    from napari.utils.colormaps import DirectLabelColormap
-
-    colors: dict[int | None, Any] = {None: np.zeros(4), 0: np.zeros(4)}
-    colors.update({int(v): np.array([*(np.asarray(class_color(int(v))) / 255), 1.0])
-                   for v in values})
-    return DirectLabelColormap(color_dict=colors)
 
 
 class ClusterWidget(QWidget):
@@ -111,7 +101,7 @@ class ClusterWidget(QWidget):
         self.table.setHorizontalHeaderLabels(["value", "colour", "name", "pixels"])
         self.table.verticalHeader().setVisible(False)
         self.table.setToolTip("double-click a name to rename the cluster")
-        _fit_columns(self.table, stretch=2)
+        _fit_columns(self.table)
         self.merge_source = QComboBox()
         self.merge_target = QComboBox()
         self.merge_button = QPushButton("Merge")
@@ -195,7 +185,7 @@ class ClusterWidget(QWidget):
             metadata={**geo, "description": f"{result.method} cluster confidence (0-1)"})
         self.result_layer = self.viewer.add_labels(
             result.labels, name=f"{base} clusters ({result.method})",
-            colormap=_colormap(values), axis_labels=PLANE_AXIS_LABELS, **plane,
+            colormap=class_colormap(values), axis_labels=PLANE_AXIS_LABELS, **plane,
             metadata={**geo, SOURCE_KEY: base, "method": result.method,
                       "seed": self.seed_spin.value(), "criterion": result.criterion,
                       "class_names": dict(zip(values, result.class_names, strict=True)),
