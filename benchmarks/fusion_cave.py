@@ -145,6 +145,21 @@ def realistic_pair(ref, ratio: int, variant: str, camera, seed: int, *,
     return Cube(lr, wavelengths=ref.wavelengths, name=ref.name), Cube(msi, name=f"{ref.name}_msi")
 
 
+def training_crops(count: int, crop: int):
+    """The first ``count`` CAVE *training* scenes, each scaled to reflectance and centre-cropped
+    to ``crop``²: yields ``(name, ref)`` (the designs of ``psf_estimate.py`` and
+    ``lr_denoise.py`` are measured on them, never on the test split)."""
+    from rasterio.windows import Window
+
+    from hsi.data.cave_database import CAVE_TRAIN, cave_cubes
+    from hsi.degrade import normalize_reflectance
+
+    for name in CAVE_TRAIN[:count]:
+        ref, _ = normalize_reflectance(cave_cubes([name])[0].compute())
+        r0, c0 = (ref.height - crop) // 2, (ref.width - crop) // 2
+        yield name, ref.crop(Window(c0, r0, crop, crop))
+
+
 def factor_pairs(ref, camera, seed: int) -> list[tuple[str, object, object]]:
     """The realistic protocol's degradations one at a time, x4: ``(label, lr, msi)``.
 

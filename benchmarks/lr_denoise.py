@@ -26,11 +26,14 @@ SETTINGS = (("off", False), ("on", True))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rasterio.windows import Window
-
-    from benchmarks.fusion_cave import PSF_VARIANTS, paper_pair, realistic_pair, unseen_camera
-    from hsi.data.cave_database import CAVE_TRAIN, cave_cubes
-    from hsi.degrade import normalize_reflectance
+    from benchmarks.fusion_cave import (
+        PSF_VARIANTS,
+        paper_pair,
+        realistic_pair,
+        training_crops,
+        unseen_camera,
+    )
+    from hsi.data.cave_database import CAVE_TRAIN
     from hsi.fusion import fuse
     from hsi.fusion.api import CHECKPOINT_DIR
     from hsi.fusion.denoise import spectral_denoiser
@@ -51,17 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     camera, camera_label = unseen_camera()
     rows, scores = [], {}
     start = time.perf_counter()
-    for i, name in enumerate(CAVE_TRAIN[: args.scenes]):
-        ref, _ = normalize_reflectance(cave_cubes([name])[0].compute())
-        r0, c0 = (ref.height - args.crop) // 2, (ref.width - args.crop) // 2
-        ref = ref.crop(Window(c0, r0, args.crop, args.crop))
+    for i, (name, ref) in enumerate(training_crops(args.scenes, args.crop)):
         target = np.asarray(ref.data, dtype=np.float32)
         pairs = [(f"paper x{r}", r, *paper_pair(ref, r)) for r in (4, 8)]
         pairs += [(f"realistic {v}", 4, *realistic_pair(ref, 4, v, camera, i))
                   for v in ("gauss×1.0", *PSF_VARIANTS)]
         for label, ratio, lr, msi in pairs:
             den = spectral_denoiser(torch.as_tensor(np.asarray(lr.data, np.float32)))
-            row = [name, label, f"{den.snr_db:.1f}", str(den.rank)]
+            row = [name, label, *((f"{den.snr_db:.1f}", str(den.rank)) if den else ("–", "–"))]
             for method, kwargs in methods:
                 for tag, setting in SETTINGS:
                     est = fuse(lr, msi, ratio=ratio, device="cpu", progress=False,

@@ -27,11 +27,8 @@ from benchmarks.common import append_results, markdown_table
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rasterio.windows import Window
-
-    from benchmarks.fusion_cave import PSF_VARIANTS, realistic_pair, unseen_camera
-    from hsi.data.cave_database import CAVE_TRAIN, cave_cubes
-    from hsi.degrade import Psf, normalize_reflectance
+    from benchmarks.fusion_cave import PSF_VARIANTS, realistic_pair, training_crops, unseen_camera
+    from hsi.degrade import Psf
     from hsi.fusion.baselines import glp
     from hsi.fusion.psf import estimate_psf
     from hsi.metrics import fusion_metrics
@@ -46,10 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     camera, camera_label = unseen_camera()
     rows, gains = [], []
     start = time.perf_counter()
-    for i, name in enumerate(CAVE_TRAIN[: args.scenes]):
-        ref, _ = normalize_reflectance(cave_cubes([name])[0].compute())
-        r0, c0 = (ref.height - args.crop) // 2, (ref.width - args.crop) // 2
-        ref = ref.crop(Window(c0, r0, args.crop, args.crop))
+    for i, (name, ref) in enumerate(training_crops(args.scenes, args.crop)):
         target = np.asarray(ref.data, dtype=np.float32)
         for variant in ("gauss×1.0", *PSF_VARIANTS):
             lr, msi = realistic_pair(ref, 4, variant, camera, i)
