@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 __all__ = ["SpectralDenoiser", "denoiser_for", "noise_sigmas", "regression_noise",
-           "spectral_denoiser"]
+           "spectral_denoiser", "window_fits"]
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,13 @@ def regression_noise(y: torch.Tensor) -> torch.Tensor:
     return y - coef.T @ y
 
 
+def window_fits(bands: int, height: int, width: int) -> bool:
+    """Whether an LR-HSI of this size gives a central window large enough for the estimate
+    (at least ``10 × bands`` pixels and 8 a side, 2 bands or more)."""
+    h, w = min(height, MAX_SIDE), min(width, MAX_SIDE)
+    return bands >= 2 and h * w >= PIXELS_PER_BAND * bands and min(h, w) >= MIN_SIDE
+
+
 def spectral_denoiser(lr: torch.Tensor) -> SpectralDenoiser | None:
     """Fit the spectral denoiser on an LR-HSI (its central window of at most 128² pixels).
 
@@ -131,11 +138,11 @@ def spectral_denoiser(lr: torch.Tensor) -> SpectralDenoiser | None:
         pixels or a side under 8) or the image is blank.
     """
     b, h, w = lr.shape
+    if not window_fits(b, h, w):
+        return None
     r0, c0 = max(0, (h - MAX_SIDE) // 2), max(0, (w - MAX_SIDE) // 2)
     window = lr[:, r0: r0 + MAX_SIDE, c0: c0 + MAX_SIDE].double().cpu()
     n = window.shape[1] * window.shape[2]
-    if b < 2 or n < PIXELS_PER_BAND * b or min(window.shape[1:]) < MIN_SIDE:
-        return None
     y = window.reshape(b, n)
     corr_y = y @ y.T / n
     total = float(torch.trace(corr_y))

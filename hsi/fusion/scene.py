@@ -317,11 +317,11 @@ def scene_denoiser(lr_denoise: bool, lr: WindowReader, hr: WindowReader, ratio: 
     the whole scene; ``None`` when it does not act."""
     import torch
 
-    from hsi.fusion.denoise import MAX_SIDE, denoiser_for
+    from hsi.fusion.denoise import MAX_SIDE, denoiser_for, window_fits
 
-    if not lr_denoise:
-        return None
     lr_win, _ = _central_windows(lr, hr, ratio, MAX_SIDE)
+    if not (lr_denoise and window_fits(lr.cube.bands, int(lr_win.height), int(lr_win.width))):
+        return None  # nothing read
     x = np.nan_to_num(np.asarray(lr.read(lr_win).data, dtype=np.float32))
     return denoiser_for(lr_denoise, torch.as_tensor(x))
 

@@ -83,8 +83,10 @@ def test_fuse_dock_runs_tile_by_tile_like_fuse_files(make_napari_viewer, qtbot, 
     assert fused.shape == (204, 80, 84)
     np.testing.assert_array_equal(fused, expected)
     # the PSF estimate reads one central window of at most 128² LR pixels first (on this small
-    # sample: the whole pair, once); after it only tiles: 30 of 16 × 16 HR, read with their
-    # halo, for the GLP statistics pass and the fusion pass, LR and HR each
+    # sample: the whole pair, once; the LR-HSI's denoiser would read its LR part too, but this
+    # 204-band LR-HSI is too small for one, so it reads nothing); after it only tiles: 30 of
+    # 16 × 16 HR, read with their halo, for the GLP statistics pass and the fusion pass, LR and
+    # HR each
     assert computed_shapes.count(tuple(lr.data.shape)) <= 1
     assert computed_shapes.count(tuple(hr.data.shape)) <= 1
     psf_reads, tile_reads = window_reads[:2], window_reads[2:]
