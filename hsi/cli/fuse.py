@@ -37,7 +37,7 @@ method_option = click.option(
                    "(nominal), or given.")
 @click.option("--lr-denoise/--no-lr-denoise", default=None,
               help="Denoise the LR-HSI across bands before fusing (signal subspace with Wiener "
-                   "weights: about the identity on noise-free inputs) [default: every method "
+                   "weights) when its estimated SNR is below 45 dB [default: every method "
                    "but cnmf].")
 @click.option("--tile", default=256, show_default=True, type=click.IntRange(min=16),
               help="Tile size in HR pixels (memory is bounded by the tile, not the scene).")

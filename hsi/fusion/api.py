@@ -471,7 +471,7 @@ def fuse(
         nominal σ = ``ratio / 2``.
     lr_denoise : bool, optional
         Denoise the LR-HSI across bands before the method sees it (signal subspace with
-        Wiener weights, :mod:`hsi.fusion.denoise`; ≈ the identity on noise-free inputs).
+        Wiener weights, :mod:`hsi.fusion.denoise`) when its estimated SNR is below 45 dB.
         Default: every method but CNMF (:func:`denoises_lr`).
 
     Returns

@@ -147,8 +147,8 @@ class Augmentation:
         sub-pixel misregistration (:class:`~hsi.degrade.Psf`). 0 draws nothing.
     denoise_lr : bool
         Denoise each pair's LR-HSI across bands as :func:`hsi.fusion.fuse` does by default
-        (:mod:`hsi.fusion.denoise`; noise-free pairs barely change), so the model learns on
-        the LR-HSI it will be given.
+        (:mod:`hsi.fusion.denoise`; pairs whose estimated SNR is 45 dB or more stay as they
+        are), so the model learns on the LR-HSI it will be given.
     """
 
     realizations: int = 2
@@ -412,10 +412,10 @@ def model_input(lr: Cube, augment: Augmentation | None) -> Cube:
     ``augment.denoise_lr``, as :func:`hsi.fusion.fuse` does by default)."""
     if not (augment and augment.denoise_lr):
         return lr
-    from hsi.fusion.denoise import spectral_denoiser
+    from hsi.fusion.denoise import denoiser_for
 
     x = torch.as_tensor(np.asarray(lr.data, dtype=np.float32))
-    den = spectral_denoiser(x)
+    den = denoiser_for(True, x)
     return lr if den is None else lr.with_data(den(x).numpy())
 
 

@@ -11,7 +11,13 @@ from rasterio.windows import Window
 from hsi.data import sample_cube
 from hsi.degrade import simulate_pair
 from hsi.fusion import fuse
-from hsi.fusion.denoise import noise_sigmas, regression_noise, spectral_denoiser
+from hsi.fusion.denoise import (
+    MAX_SNR_DB,
+    denoiser_for,
+    noise_sigmas,
+    regression_noise,
+    spectral_denoiser,
+)
 from hsi.metrics import psnr
 
 
@@ -78,6 +84,9 @@ def test_denoiser_barely_changes_a_noise_free_lr_hsi(scene31):
     noisy = _noisy(x, 35.0, seed=2)
     removed = psnr(noisy.numpy(), spectral_denoiser(noisy)(noisy).numpy())
     assert change > removed + 10.0  # far less is taken from clean data than from noisy data
+    # and a fusion leaves it alone: above MAX_SNR_DB there is nothing to gain
+    assert den.snr_db >= MAX_SNR_DB and denoiser_for(True, x) is None
+    assert denoiser_for(True, noisy) is not None and denoiser_for(False, noisy) is None
 
 
 def test_too_few_pixels_or_a_blank_image_get_no_denoiser():
