@@ -137,22 +137,13 @@ def main(paths: list[str]) -> dict:
     run_job(fuse, "fuse_job")
 
     # 4. classification of the sample (12 painted pixels per class, one epoch)
-    import numpy as np
-
-    from hsi.data import sample_labels
+    from tests.viewer.viewer_checks import painted_sample_labels
 
     cube_layer = opened[sample_tif][0]
     classify = docks["Classify"]
     classify.cube_combo.select(cube_layer)
     labels_layer = classify.new_labels_layer()
-    truth, _ = sample_labels()
-    painted = np.zeros_like(truth)
-    rng = np.random.default_rng(0)
-    for k in range(1, int(truth.max()) + 1):
-        rows, cols = np.nonzero(truth == k)
-        pick = rng.choice(rows.size, 12, replace=False)
-        painted[rows[pick], cols[pick]] = k
-    labels_layer.data[...] = painted
+    labels_layer.data[...] = painted_sample_labels()[0]
     labels_layer.refresh()
     classify.refresh_classes()
     classify.epochs_spin.setValue(1)

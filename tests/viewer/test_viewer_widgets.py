@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer.viewer_checks import canvas_std, colors_present
+from tests.viewer.viewer_checks import canvas_std, colors_present, painted_sample_labels
 
 pytestmark = pytest.mark.gui
 
@@ -210,12 +210,7 @@ def test_classify_widget_paint_train_legend_export(make_napari_viewer, qtbot, sa
     # paint 12 ground-truth pixels per class, with non-consecutive label values
     truth, names = sample_labels()
     painted_values = {1: 3, 2: 5, 3: 8, 4: 11, 5: 12, 6: 20}
-    rng = np.random.default_rng(0)
-    painted = np.zeros_like(truth)
-    for k, value in painted_values.items():
-        rows, cols = np.nonzero(truth == k)
-        pick = rng.choice(rows.size, 12, replace=False)
-        painted[rows[pick], cols[pick]] = value
+    painted, _ = painted_sample_labels(painted_values)
     labels_layer.data[...] = painted
     labels_layer.refresh()
     widget.refresh_classes()

@@ -43,3 +43,26 @@ class SliceRecorder:
     def __getitem__(self, key):
         RECORDED[self.name].append(key)
         return self.data[key]
+
+
+def painted_sample_labels(values: dict[int, int] | None = None, per_class: int = 12,
+                          seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Training labels as a user paints them on the Salinas-A sample: ``per_class`` random
+    ground-truth pixels of each class, painted with ``values[class]`` (default the class).
+
+    Returns
+    -------
+    (numpy.ndarray, list of str)
+        The painted (83, 86) label image (0 elsewhere) and the ground truth's class names.
+    """
+    from hsi.data import sample_labels
+
+    truth, names = sample_labels()
+    values = values or {k: k for k in range(1, int(truth.max()) + 1)}
+    rng = np.random.default_rng(seed)
+    painted = np.zeros_like(truth)
+    for k, value in values.items():
+        rows, cols = np.nonzero(truth == k)
+        pick = rng.choice(rows.size, per_class, replace=False)
+        painted[rows[pick], cols[pick]] = value
+    return painted, names
