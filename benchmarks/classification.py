@@ -7,6 +7,9 @@ margin = patch radius); test pixels: every other labelled pixel (random) / every
 outside the training blocks and margin (spatial). Methods:
 
 - ``svm``: RBF-SVM on standardised spectra, C = 100, gamma = "scale" (FINDINGS.md);
+- ``svm_shape``: the same SVM on the spectra divided by their Euclidean norm (not
+  standardised): the spectral baseline of the GAN's default input (``GanConfig.spectra =
+  "shape"``), so that the table separates the gain of that normalisation from the network's;
 - ``svm_ss``: the same SVM on spectral-spatial features: 15 PCA components (fitted on every
   pixel of the scene) and their local means over 5×5 and 9×9 windows;
 - ``cnn``: the GAN's discriminator trained on the labelled pixels only (no generator, no
@@ -17,7 +20,8 @@ outside the training blocks and margin (spatial). Methods:
   the CRF is switched off when no setting beats the network on the held-out folds);
 - ``gan_cc`` / ``gan_cc_crf``: the same GAN whose discriminator trunk is first pretrained
   with the Contrastive Clustering objective on every pixel (``GanConfig(pretrain=
-  "contrastive")``), without / with the CRF (not in the default run: ``--methods``).
+  "contrastive", spectra="raw")``), without / with the CRF (not in the default run:
+  ``--methods``).
 
 Transductive setting: the PCA (GAN, CNN, svm_ss), the GAN's unlabelled term and the CRF see
 every pixel of the scene, test pixels included, without their labels. No label outside the
@@ -48,9 +52,9 @@ if str(ROOT) not in sys.path:
 import benchmarks.common  # noqa: E402, F401  (records the commit the run starts from)
 
 DATASETS = ("indian_pines", "salinas_a", "samson", "jasper_ridge")
-METHODS = ("svm", "svm_ss", "cnn", "gan", "gan_crf", "gan_cc", "gan_cc_crf")
+METHODS = ("svm", "svm_shape", "svm_ss", "cnn", "gan", "gan_crf", "gan_cc", "gan_cc_crf")
 #: Methods of the default run.
-DEFAULT_METHODS = ("svm", "svm_ss", "cnn", "gan", "gan_crf")
+DEFAULT_METHODS = ("svm", "svm_shape", "svm_ss", "cnn", "gan", "gan_crf")
 #: Title of the default run's RESULTS.md section.
 DEFAULT_TITLE = "Classification: GAN + CRF vs spectral and spectral-spatial SVMs and a CNN"
 #: Labels per class of the default run (the issue's targets are at 5).
@@ -85,10 +89,12 @@ def spectral_spatial_features(cube) -> np.ndarray:
     return np.concatenate(feats).reshape(-1, cube.height * cube.width).T
 
 
-def svm_predict(cube, train: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
-    """RBF-SVM (standardised features, C=100, gamma='scale') class map of the whole scene.
+def svm_predict(cube, train: np.ndarray, features: np.ndarray | None = None, *,
+                standardise: bool = True) -> np.ndarray:
+    """RBF-SVM (C=100, gamma='scale') class map of the whole scene.
 
-    ``features`` ``(H * W, F)`` default to the spectra.
+    ``features`` ``(H * W, F)`` default to the spectra; ``standardise`` scales each feature
+    to unit variance on the training pixels first.
     """
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
@@ -96,7 +102,7 @@ def svm_predict(cube, train: np.ndarray, features: np.ndarray | None = None) -> 
     x = (np.asarray(cube.data, dtype=np.float64).reshape(cube.bands, -1).T
          if features is None else features)
     m = train.ravel() > 0
-    scaler = StandardScaler().fit(x[m])
+    scaler = StandardScaler(with_std=standardise).fit(x[m])
     svm = SVC(C=100.0, gamma="scale").fit(scaler.transform(x[m]), train.ravel()[m])
     return svm.predict(scaler.transform(x)).reshape(train.shape)
 
@@ -128,6 +134,13 @@ def run_one(task: tuple) -> list[dict]:
     if "svm" in methods:
         t = time.process_time()
         score("svm", svm_predict(cube, train), time.process_time() - t)
+    if "svm_shape" in methods:
+        from hsi.classification.features import unit_spectra
+
+        t = time.process_time()
+        shape = unit_spectra(np.asarray(cube.data).reshape(cube.bands, -1))[0].T
+        score("svm_shape", svm_predict(cube, train, shape, standardise=False),
+              time.process_time() - t)
     if "svm_ss" in methods:
         t = time.process_time()
         score("svm_ss", svm_predict(cube, train, spectral_spatial_features(cube)),
@@ -140,7 +153,8 @@ def run_one(task: tuple) -> list[dict]:
                                                           crf_select="fixed"))
         score("cnn", cnn.predict(cube, use_crf=False)[0], time.process_time() - t)
     for method, cfg in (("gan", config),
-                        ("gan_cc", dataclasses.replace(config, pretrain="contrastive"))):
+                        ("gan_cc", dataclasses.replace(config, pretrain="contrastive",
+                                                       spectra="raw"))):
         if method not in methods and f"{method}_crf" not in methods:
             continue
         t = time.process_time()
@@ -243,6 +257,9 @@ def targets_text(summary: list[dict]) -> str:
             else:
                 line = (f"- {ds} {mode} 5/class: GAN+CRF {crf:.1f} vs SVM {svm:.1f} "
                         f"({crf - svm:+.1f}, target +5: {'met' if crf - svm >= 5 else 'NOT met'})")
+            if (ds, mode, 5, "svm_shape") in by:
+                sh = by[(ds, mode, 5, "svm_shape")]
+                line += f"; vs SVM on unit-norm spectra {sh:.1f} ({crf - sh:+.1f})"
             if (ds, mode, 5, "svm_ss") in by:
                 ss = by[(ds, mode, 5, "svm_ss")]
                 line += (f"; vs spectral-spatial SVM {ss:.1f} ({crf - ss:+.1f}, target ≥ 0: "
@@ -279,6 +296,8 @@ def main(argv=None) -> int:
                     help="Override GanConfig.patch_size (also the spatial splits' margin).")
     ap.add_argument("--components", type=int, default=None,
                     help="Override GanConfig.n_components.")
+    ap.add_argument("--spectra", default=None, choices=("raw", "shape"),
+                    help="Override GanConfig.spectra (the GAN's and the CNN's input).")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                     help="Worker processes (one thread each).")
     ap.add_argument("--no-append", action="store_true", help="Do not touch RESULTS.md.")
@@ -290,7 +309,8 @@ def main(argv=None) -> int:
         args.no_append = True
     methods = tuple(m for m in METHODS if m in args.methods)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("patch_size", args.patch_size),
-                                   ("n_components", args.components)) if v is not None}
+                                   ("n_components", args.components),
+                                   ("spectra", args.spectra)) if v is not None}
     tasks = [(ds, n, mode, seed, overrides, methods) for ds in args.datasets
              for mode in args.modes for n in args.labels for seed in range(args.seeds)]
     start = time.time()
@@ -325,7 +345,8 @@ def main(argv=None) -> int:
 
         cfg = GanConfig(**overrides)
         notes = (f"OA/AA in %, mean ± std over {args.seeds} seeds; GanConfig: patch "
-                 f"{cfg.patch_size}, {cfg.n_components} PCA components, {cfg.epochs} epochs, "
+                 f"{cfg.patch_size}, {cfg.n_components} PCA components of {cfg.spectra} spectra, "
+                 f"{cfg.epochs} epochs, "
                  f"CRF chosen by {cfg.crf_folds}-fold CV on the training labels; "
                  f"wall {wall / 60:.1f} min, {args.jobs} worker(s). Transductive: PCA, the "
                  "GAN's unlabelled term and the CRF see every pixel of the scene (no test "

@@ -8,6 +8,8 @@ from hsi.errors import ConfigError
 
 #: Values of :attr:`GanConfig.pretrain`.
 PRETRAIN_METHODS = ("none", "contrastive")
+#: Values of :attr:`GanConfig.spectra`.
+SPECTRA = ("raw", "shape")
 #: Values of :attr:`GanConfig.crf_select`.
 CRF_SELECTION = ("cv", "fixed")
 
@@ -25,6 +27,12 @@ class GanConfig:
         75.1 for patch size 5). With 20, a short run on a small crop could collapse (2 epochs
         = 84 steps on a 42 × 64 Salinas-A crop: OA 39.0 and 89.9 for seeds 0 and 1, against
         84.8 and 93.9 with 10); ``min_steps`` fixes that (336 steps: 99.1 and 98.8).
+    spectra : str
+        What the PCA sees. ``"shape"`` (default): each spectrum divided by its Euclidean norm
+        (its shape; shading, slope and illumination only scale a spectrum), and the
+        standardised log of that norm as one more channel after the components, so brightness
+        is one feature instead of the main variance of every component. ``"raw"``: the
+        spectra as they are (checkpoints from before this option).
     patch_size : int
         Side of the square spectral-spatial window around each pixel (odd, ≥ 3). Its radius
         ``patch_size // 2`` is also the margin of spatially disjoint splits.
@@ -47,6 +55,9 @@ class GanConfig:
         L2 penalty on the discriminator.
     unsup_weight : float
         Weight of the two unsupervised terms (real is not fake, generated is fake).
+    ema_decay : float
+        The discriminator returned is the exponential moving average of its weights over
+        the training steps with this decay (0: the last weights).
     adversarial : bool
         ``False`` trains the same discriminator on the labelled pixels only (the plain
         spectral-spatial CNN baseline); the fake output is then never used.
@@ -88,8 +99,9 @@ class GanConfig:
     """
 
     n_components: int = 20
+    spectra: str = "shape"
     patch_size: int = 3
-    noise_dim: int = 32
+    noise_dim: int = 64
     width: int = 16
     dropout: float = 0.3
     epochs: int = 4
@@ -97,7 +109,8 @@ class GanConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    unsup_weight: float = 1.0
+    unsup_weight: float = 0.3
+    ema_decay: float = 0.99
     adversarial: bool = True
     pretrain: str = "none"
     pretrain_steps: int = 300
@@ -131,6 +144,14 @@ class GanConfig:
                               f"got {self.pretrain!r}")
         if self.pretrain_steps < 1:
             raise ConfigError(f"pretrain_steps: expected >= 1, got {self.pretrain_steps}")
+        if self.spectra not in SPECTRA:
+            raise ConfigError(f"spectra: expected one of {', '.join(SPECTRA)}, "
+                              f"got {self.spectra!r}")
+        if self.pretrain == "contrastive" and self.spectra != "raw":
+            raise ConfigError('pretrain="contrastive" augments raw spectra: it needs '
+                              f'spectra="raw", got {self.spectra!r}')
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay: expected in [0, 1), got {self.ema_decay}")
         if self.crf_select not in CRF_SELECTION:
             raise ConfigError(f"crf_select: expected one of {', '.join(CRF_SELECTION)}, "
                               f"got {self.crf_select!r}")

@@ -42,17 +42,27 @@ class PcaTransform:
     Parameters
     ----------
     mean : numpy.ndarray, shape (bands,)
-        Mean spectrum of the pixels it was fitted on (cube units, e.g. reflectance).
+        Mean spectrum of the pixels it was fitted on (cube units, e.g. reflectance; unit-norm
+        spectra when ``unit_norm``).
     components : numpy.ndarray, shape (n_components, bands)
         Orthonormal principal axes, strongest first.
     scale : numpy.ndarray, shape (n_components,)
         Divisor of each component's scores, ``sqrt(std_i * std_0)``: the first component
         gets unit variance, component ``i`` a standard deviation of ``sqrt(std_i / std_0)``.
+    unit_norm : bool
+        Each spectrum is divided by its Euclidean norm before the projection (its shape is
+        kept, its brightness removed: shading, slope and illumination change the norm).
+    brightness : numpy.ndarray, shape (2,), optional
+        Centre and spread of ``log(norm)`` on the fitted scene (median, interquartile range /
+        1.349): when given, the standardised log-norm of each spectrum (clipped to ±10) is one
+        more channel after the scores.
     """
 
     mean: np.ndarray
     components: np.ndarray
     scale: np.ndarray
+    unit_norm: bool = False
+    brightness: np.ndarray | None = None
 
     @property
     def bands(self) -> int:
@@ -62,6 +72,11 @@ class PcaTransform:
     def n_components(self) -> int:
         return int(self.components.shape[0])
 
+    @property
+    def channels(self) -> int:
+        """Feature channels of :meth:`transform`: the scores and the brightness, if any."""
+        return self.n_components + (self.brightness is not None)
+
     def transform(self, data: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
         """Project a cube onto the components.
 
@@ -69,12 +84,13 @@ class PcaTransform:
         ----------
         data : numpy.ndarray, shape (bands, H, W)
         valid : numpy.ndarray of bool, shape (H, W), optional
-            Invalid pixels get 0 (the scene mean) in every component.
+            Invalid pixels get 0 (the scene mean) in every channel.
 
         Returns
         -------
-        numpy.ndarray, float32, shape (n_components, H, W)
-            Scaled scores (the first component has unit variance on the fitted scene).
+        numpy.ndarray, float32, shape (channels, H, W)
+            Scaled scores (the first component has unit variance on the fitted scene), then
+            the standardised log-brightness when ``brightness`` is set.
         """
         data = np.asarray(data)
         if data.ndim != 3 or data.shape[0] != self.bands:
@@ -84,14 +100,42 @@ class PcaTransform:
             )
         _, h, w = data.shape
         x = data.reshape(self.bands, -1).astype(np.float64, copy=False)
+        norm = None
+        if self.unit_norm:
+            x, norm = unit_spectra(x)
         if valid is not None:
             x = np.where(valid.reshape(1, -1), x, self.mean[:, None])
         scores = (self.components @ (x - self.mean[:, None])) / self.scale[:, None]
-        return np.nan_to_num(scores).astype(np.float32).reshape(self.n_components, h, w)
+        if self.brightness is not None:
+            level = np.clip((np.log(norm) - self.brightness[0]) / self.brightness[1], -10, 10)
+            if valid is not None:
+                level = np.where(valid.reshape(-1), level, 0.0)
+            scores = np.concatenate([scores, level[None]])
+        return np.nan_to_num(scores).astype(np.float32).reshape(self.channels, h, w)
+
+
+def unit_spectra(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spectra divided by their Euclidean norm, and the norms.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (bands, N)
+
+    Returns
+    -------
+    unit : numpy.ndarray, float64, shape (bands, N)
+        ``x / norm``; an all-zero spectrum stays zero.
+    norm : numpy.ndarray, float64, shape (N,)
+        Clipped below at 1e-12 (a finite logarithm).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    norm = np.maximum(np.sqrt(np.einsum("bn,bn->n", x, x)), 1e-12)
+    return x / norm, norm
 
 
 def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None,
-            seed: int = 0) -> PcaTransform:
+            seed: int = 0, *, unit_norm: bool = False, brightness: bool = False
+            ) -> PcaTransform:
     """Fit a :class:`PcaTransform` on the valid pixels of a scene.
 
     Parameters
@@ -102,12 +146,20 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
     valid : numpy.ndarray of bool, shape (H, W), optional
     seed : int
         Seeds the subset of pixels used when there are more than ``PCA_MAX_PIXELS``.
+    unit_norm : bool
+        Fit on the spectra divided by their Euclidean norm (see :class:`PcaTransform`).
+    brightness : bool
+        With ``unit_norm``: add the standardised log-norm as one more channel.
 
     Raises
     ------
     DataError
         With fewer valid pixels than components.
+    ConfigError
+        ``brightness`` without ``unit_norm``.
     """
+    if brightness and not unit_norm:
+        raise ConfigError("brightness: a brightness channel needs unit_norm=True")
     data = np.asarray(data)
     bands = data.shape[0]
     n_components = min(int(n_components), bands)
@@ -122,6 +174,14 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
         pick = np.random.default_rng(seed).choice(x.shape[0], PCA_MAX_PIXELS, replace=False)
         x = x[np.sort(pick)]
     x = x.astype(np.float64)
+    level = None
+    if unit_norm:
+        unit, norm = unit_spectra(x.T)
+        x = unit.T
+        if brightness:
+            # median and interquartile spread: a few black (all-zero) pixels do not move them
+            q1, med, q3 = np.percentile(np.log(norm), [25, 50, 75])
+            level = np.array([med, max((q3 - q1) / 1.349, 1e-6)])
     mean, components, variance = principal_axes(x, n_components)
     # a deterministic sign: the largest loading of each axis is positive
     signs = np.sign(components[np.arange(n_components), np.abs(components).argmax(axis=1)])
@@ -133,7 +193,8 @@ def fit_pca(data: np.ndarray, n_components: int, valid: np.ndarray | None = None
     # subtle class differences in components 3-10 too small for the network to fit quickly
     std = np.sqrt(np.maximum(variance, 1e-12))
     scale = np.sqrt(std * std[0])
-    return PcaTransform(mean=mean, components=components, scale=scale)
+    return PcaTransform(mean=mean, components=components, scale=scale, unit_norm=unit_norm,
+                        brightness=level)
 
 
 def principal_axes(x: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

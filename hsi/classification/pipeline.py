@@ -273,7 +273,8 @@ class Classifier:
 
         meta = {
             "pca_mean": self.pca.mean, "pca_components": self.pca.components,
-            "pca_scale": self.pca.scale, "class_names": list(self.class_names),
+            "pca_scale": self.pca.scale, "pca_unit_norm": bool(self.pca.unit_norm),
+            "pca_brightness": self.pca.brightness, "class_names": list(self.class_names),
             "class_codes": [int(c) for c in self.codes],
             "bands": self.bands,
             "wavelengths": None if self.wavelengths is None else np.asarray(self.wavelengths),
@@ -297,14 +298,20 @@ def load_classifier(path: str | os.PathLike, device="auto") -> Classifier:
 
     payload = load_checkpoint(path, CHECKPOINT_KIND)
     try:
-        config = config_from_dict(GanConfig, payload["config"], path)
+        values = payload["config"]
+        if isinstance(values, dict):  # checkpoints from before GanConfig.spectra: raw spectra
+            values = {"spectra": "raw", **values}
+        config = config_from_dict(GanConfig, values, path)
         meta = payload["meta"]
+        level = meta.get("pca_brightness")
         pca = PcaTransform(mean=np.asarray(meta["pca_mean"], dtype=np.float64),
                            components=np.asarray(meta["pca_components"], dtype=np.float64),
-                           scale=np.asarray(meta["pca_scale"], dtype=np.float64))
+                           scale=np.asarray(meta["pca_scale"], dtype=np.float64),
+                           unit_norm=bool(meta.get("pca_unit_norm", False)),
+                           brightness=None if level is None else np.asarray(level, np.float64))
         names = [str(n) for n in meta["class_names"]]
         wl = meta.get("wavelengths")
-        model = Discriminator(pca.n_components, len(names), config.patch_size, config.width,
+        model = Discriminator(pca.channels, len(names), config.patch_size, config.width,
                               config.dropout)
         model.load_state_dict(payload["state_dict"])
     except (KeyError, RuntimeError, TypeError, ValueError, HsiError) as exc:
@@ -387,7 +394,8 @@ def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str
         raise FormatError(f"labels: class {codes[bad]} ({names[bad]}) has labelled pixels "
                           "only on nodata pixels")
     seed_everything(seed)
-    pca = fit_pca(data, config.n_components, valid, seed=seed)
+    shape = config.spectra == "shape"
+    pca = fit_pca(data, config.n_components, valid, seed=seed, unit_norm=shape, brightness=shape)
     config = dataclasses.replace(config, n_components=pca.n_components,
                                  crf_components=min(config.crf_components, pca.n_components))
     features = pca.transform(data, valid)

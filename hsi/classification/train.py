@@ -117,6 +117,11 @@ def _train_networks(features, labels, valid, n_classes, config, *, seed, device,
                              weight_decay=config.weight_decay)
     opt_g = torch.optim.Adam(gnet.parameters(), lr=config.lr, betas=(0.5, 0.999))
 
+    ema = None
+    if config.ema_decay > 0:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(disc, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
     bs = config.batch_size
     steps_per_epoch = max(1, math.ceil(len(urows) / bs),
                           math.ceil(config.min_steps / config.epochs))
@@ -146,6 +151,8 @@ def _train_networks(features, labels, valid, n_classes, config, *, seed, device,
         opt_d.zero_grad(set_to_none=True)
         loss.backward()
         opt_d.step()
+        if ema is not None:
+            ema.update_parameters(disc)
         for name, value in losses.items():
             sums[name] += float(value.detach())
 
@@ -172,6 +179,8 @@ def _train_networks(features, labels, valid, n_classes, config, *, seed, device,
             bar.close()
             raise
     bar.close()
+    if ema is not None:
+        disc = ema.module
     disc.eval()
     return disc, history
 

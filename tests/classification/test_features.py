@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from hsi.classification.features import extract_patches, fit_pca, pad_features, valid_mask
-from hsi.errors import ShapeError
+from hsi.classification.features import (
+    extract_patches,
+    fit_pca,
+    pad_features,
+    unit_spectra,
+    valid_mask,
+)
+from hsi.errors import ConfigError, ShapeError
 
 
 class TestPatches:
@@ -70,6 +76,51 @@ class TestPca:
         pca = fit_pca(rng.normal(size=(5, 6, 6)), 2)
         with pytest.raises(ShapeError):
             pca.transform(np.zeros((4, 6, 6)))
+
+
+class TestSpectralShape:
+    def test_unit_spectra(self):
+        x = np.array([[3.0, 0.0, 1.0], [4.0, 0.0, 1.0]])  # (bands=2, N=3)
+        unit, norm = unit_spectra(x)
+        np.testing.assert_allclose(norm, [5.0, 1e-12, np.sqrt(2)])
+        np.testing.assert_allclose(unit[:, 0], [0.6, 0.8])
+        np.testing.assert_array_equal(unit[:, 1], [0.0, 0.0])  # black stays black
+        np.testing.assert_allclose(np.linalg.norm(unit[:, [0, 2]], axis=0), 1.0)
+
+    def test_brightness_moves_only_the_brightness_channel(self, rng):
+        x = rng.uniform(0.05, 1.0, size=(12, 10, 9))
+        pca = fit_pca(x, 4, unit_norm=True, brightness=True)
+        assert pca.n_components == 4 and pca.channels == 5
+        f = pca.transform(x)
+        assert f.shape == (5, 10, 9)
+        lit = x.copy()
+        lit[:, 2, 3] *= 3.0  # the same surface in brighter light
+        g = pca.transform(lit)
+        np.testing.assert_allclose(g[:4], f[:4], atol=1e-5)  # the shape is the same
+        assert g[4, 2, 3] - f[4, 2, 3] == pytest.approx(np.log(3.0) / pca.brightness[1],
+                                                         rel=1e-4)
+        changed = np.abs(g - f) > 1e-5
+        assert changed.sum() == 1  # nothing else moved
+
+    def test_brightness_is_robust_and_bounded(self, rng):
+        x = rng.uniform(0.5, 1.0, size=(6, 8, 8))
+        x[:, 0, 0] = 0.0  # a black pixel: its log-norm is -27.6
+        pca = fit_pca(x, 2, unit_norm=True, brightness=True)
+        f = pca.transform(x)
+        assert np.isfinite(f).all() and f[2, 0, 0] == -10.0
+        assert np.abs(np.median(f[2])) < 0.2  # median centred, the black pixel ignored
+
+    def test_invalid_pixels_get_zero_in_every_channel(self, rng):
+        x = rng.uniform(0.1, 1.0, size=(6, 5, 5))
+        x[:, 1, 1] = np.nan
+        valid = valid_mask(x)
+        pca = fit_pca(x, 2, valid, unit_norm=True, brightness=True)
+        f = pca.transform(x, valid)
+        assert f[:, 1, 1].tolist() == [0.0, 0.0, 0.0] and np.isfinite(f).all()
+
+    def test_brightness_needs_unit_norm(self, rng):
+        with pytest.raises(ConfigError, match="needs unit_norm"):
+            fit_pca(rng.normal(size=(5, 6, 6)), 2, brightness=True)
 
 
 def test_valid_mask_nan_and_nodata():

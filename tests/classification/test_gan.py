@@ -64,3 +64,31 @@ def test_feature_matching_zero_for_equal_means():
     b = torch.tensor([[2.0, 3.0], [2.0, 3.0]])
     assert feature_matching_loss(a, b).item() == 0.0
     assert feature_matching_loss(a, b + 1).item() == pytest.approx(1.0)
+
+
+def test_ema_discriminator_is_the_average_of_the_steps(salinas_crop, salinas_split):
+    """``ema_decay`` returns the moving average of the weights: with a decay near 0 it is
+    the last step's weights (the same run without it), with 0.99 other weights."""
+    import dataclasses
+
+    import numpy as np
+
+    from hsi.classification import GanConfig
+    from hsi.classification.features import fit_pca, valid_mask
+    from hsi.classification.train import train_networks
+
+    cube, _, _ = salinas_crop
+    train, _ = salinas_split
+    data = np.asarray(cube.data, dtype=np.float32)
+    valid = valid_mask(data)
+    features = fit_pca(data, 5, valid).transform(data, valid)
+    codes = np.unique(train[train > 0])
+    labels = np.where(train > 0, np.searchsorted(codes, train) + 1, 0)
+    base = GanConfig(n_components=5, epochs=1, min_steps=20, crf_select="fixed")
+    runs = {d: train_networks(features, labels, valid, len(codes),
+                              dataclasses.replace(base, ema_decay=d), seed=1,
+                              progress=False)[0].state_dict()
+            for d in (0.0, 1e-9, 0.99)}
+    for name, last in runs[0.0].items():
+        torch.testing.assert_close(runs[1e-9][name], last, rtol=0, atol=1e-6)
+    assert any((runs[0.99][n] - w).abs().max() > 1e-3 for n, w in runs[0.0].items())

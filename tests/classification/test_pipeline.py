@@ -69,6 +69,36 @@ def test_save_load_roundtrip(trained, salinas_crop, tmp_path):
     np.testing.assert_allclose(pa, pb, atol=1e-6)
 
 
+def test_default_input_is_the_spectral_shape_and_brightness(trained, tmp_path):
+    assert trained.config.spectra == "shape"
+    assert trained.pca.unit_norm and trained.pca.channels == trained.pca.n_components + 1
+    assert trained.model.body[0].in_channels == trained.pca.channels
+    payload = torch.load(trained.save(tmp_path / "m.pt"), map_location="cpu",
+                         weights_only=True)
+    assert payload["meta"]["pca_unit_norm"] is True
+    assert len(payload["meta"]["pca_brightness"]) == 2
+
+
+def test_checkpoint_from_before_the_spectra_option_loads_as_raw(salinas_crop, salinas_split,
+                                                                  tmp_path):
+    """A checkpoint without ``spectra`` in its config (older hsikit) was trained on raw
+    spectra: it loads as ``spectra="raw"`` and predicts as before, not as the new default."""
+    cube, _, _ = salinas_crop
+    train, _ = salinas_split
+    raw = train_classifier(cube, train, config=GanConfig(spectra="raw", crf_select="fixed"),
+                           epochs=1, seed=0, device="cpu", progress=False)
+    path = raw.save(tmp_path / "old.pt")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    del payload["config"]["spectra"]
+    del payload["meta"]["pca_unit_norm"], payload["meta"]["pca_brightness"]
+    torch.save(payload, path)
+    old = load_classifier(path, device="cpu")
+    assert old.config.spectra == "raw" and not old.pca.unit_norm
+    assert old.pca.brightness is None
+    np.testing.assert_allclose(old.predict(cube, use_crf=False)[1],
+                               raw.predict(cube, use_crf=False)[1], atol=1e-6)
+
+
 def test_band_mismatch(trained, salinas_crop):
     cube, _, _ = salinas_crop
     with pytest.raises(ModelError, match="204 bands"):

@@ -16,7 +16,7 @@ from hsi.classification.train import train_networks
 from hsi.errors import HsiError
 
 #: Tiny settings: one epoch of the GAN on the crop, 10 pretraining steps.
-TINY = GanConfig(epochs=1, pretrain_steps=10)
+TINY = GanConfig(epochs=1, pretrain_steps=10, spectra="raw")
 
 def _train(crop, split, config, seed):
     torch.set_num_threads(1)
@@ -92,7 +92,7 @@ def test_no_pretraining_never_runs_the_pretrainer(salinas_crop, salinas_split, m
 
     monkeypatch.setattr(pretrain, "pretrain_contrastive", fail)
     assert GanConfig().pretrain == "none"
-    config = GanConfig(epochs=1, crf_select="fixed")
+    config = GanConfig(epochs=1, crf_select="fixed", spectra="raw")
     a = _train(salinas_crop, salinas_split, config, seed=3).model.state_dict()
     with pytest.raises(AssertionError, match="pretrain_contrastive called"):
         _train(salinas_crop, salinas_split, dataclasses.replace(config, pretrain="contrastive"),
@@ -107,6 +107,8 @@ def test_bad_pretrain_settings():
         GanConfig(pretrain="simclr")
     with pytest.raises(HsiError, match="pretrain_steps: expected >= 1, got 0"):
         GanConfig(pretrain_steps=0)
+    with pytest.raises(HsiError, match='needs spectra="raw", got \'shape\''):
+        GanConfig(pretrain="contrastive", spectra="shape")
 
 
 def test_contrastive_pretraining_needs_the_pca(salinas_crop):
