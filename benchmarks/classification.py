@@ -298,6 +298,8 @@ def main(argv=None) -> int:
                     help="Override GanConfig.n_components.")
     ap.add_argument("--spectra", default=None, choices=("raw", "shape"),
                     help="Override GanConfig.spectra (the GAN's and the CNN's input).")
+    ap.add_argument("--members", type=int, default=None,
+                    help="Override GanConfig.members (discriminators averaged).")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                     help="Worker processes (one thread each).")
     ap.add_argument("--no-append", action="store_true", help="Do not touch RESULTS.md.")
@@ -310,7 +312,8 @@ def main(argv=None) -> int:
     methods = tuple(m for m in METHODS if m in args.methods)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("patch_size", args.patch_size),
                                    ("n_components", args.components),
-                                   ("spectra", args.spectra)) if v is not None}
+                                   ("spectra", args.spectra),
+                                   ("members", args.members)) if v is not None}
     tasks = [(ds, n, mode, seed, overrides, methods) for ds in args.datasets
              for mode in args.modes for n in args.labels for seed in range(args.seeds)]
     start = time.time()
@@ -346,7 +349,7 @@ def main(argv=None) -> int:
         cfg = GanConfig(**overrides)
         notes = (f"OA/AA in %, mean ± std over {args.seeds} seeds; GanConfig: patch "
                  f"{cfg.patch_size}, {cfg.n_components} PCA components of {cfg.spectra} spectra, "
-                 f"{cfg.epochs} epochs, "
+                 f"{cfg.epochs} epochs, {cfg.members} discriminator(s) averaged, "
                  f"CRF chosen by {cfg.crf_folds}-fold CV on the training labels; "
                  f"wall {wall / 60:.1f} min, {args.jobs} worker(s). Transductive: PCA, the "
                  "GAN's unlabelled term and the CRF see every pixel of the scene (no test "

@@ -58,6 +58,10 @@ class GanConfig:
     ema_decay : float
         The discriminator returned is the exponential moving average of its weights over
         the training steps with this decay (0: the last weights).
+    members : int
+        Discriminators trained alike from seeds ``seed + 1000 j``; the classifier averages
+        their class probabilities (``members`` times the training time, the CRF
+        cross-validation's folds included).
     adversarial : bool
         ``False`` trains the same discriminator on the labelled pixels only (the plain
         spectral-spatial CNN baseline); the fake output is then never used.
@@ -111,6 +115,7 @@ class GanConfig:
     weight_decay: float = 1e-4
     unsup_weight: float = 0.3
     ema_decay: float = 0.99
+    members: int = 1
     adversarial: bool = True
     pretrain: str = "none"
     pretrain_steps: int = 300
@@ -150,6 +155,8 @@ class GanConfig:
         if self.pretrain == "contrastive" and self.spectra != "raw":
             raise ConfigError('pretrain="contrastive" augments raw spectra: it needs '
                               f'spectra="raw", got {self.spectra!r}')
+        if not 1 <= self.members <= 16:
+            raise ConfigError(f"members: expected 1..16, got {self.members}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay: expected in [0, 1), got {self.ema_decay}")
         if self.crf_select not in CRF_SELECTION:

@@ -111,6 +111,35 @@ class Discriminator(nn.Module):
         return torch.softmax(self(x)[:, : self.n_classes], dim=1)
 
 
+class DiscriminatorEnsemble(nn.Module):
+    """Discriminators trained alike from different seeds; their probabilities are averaged.
+
+    Parameters
+    ----------
+    members : sequence of Discriminator
+        Same class count.
+
+    Shape
+    -----
+    ``(N, channels, patch_size, patch_size)`` -> ``(N, n_classes + 1)``: the log of the
+    members' mean K + 1 probabilities (so :meth:`class_probabilities` is their mean class
+    probability, renormalised over the K real classes).
+    """
+
+    def __init__(self, members) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.n_classes = self.members[0].n_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = torch.stack([torch.softmax(m(x), dim=1) for m in self.members]).mean(0)
+        return torch.log(p.clamp_min(1e-30))
+
+    def class_probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean over the members of their probabilities over the K real classes."""
+        return torch.stack([m.class_probabilities(x) for m in self.members]).mean(0)
+
+
 def discriminator_losses(logits_labelled: torch.Tensor, targets: torch.Tensor,
                          logits_unlabelled: torch.Tensor | None,
                          logits_fake: torch.Tensor | None) -> dict[str, torch.Tensor]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from hsi.classification.config import GanConfig
 from hsi.classification.features import PcaTransform, fit_pca, valid_mask
-from hsi.classification.gan import Discriminator
+from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
 from hsi.errors import FormatError, HsiError, ModelError
 from hsi.labels import Labels, as_labels
 from hsi.progress import ProgressCallback
@@ -181,8 +181,9 @@ class Classifier:
 
     Attributes
     ----------
-    model : Discriminator
-        K + 1 outputs; the K real-class probabilities are used.
+    model : Discriminator or DiscriminatorEnsemble
+        K + 1 outputs; the K real-class probabilities are used (averaged over the members
+        when ``config.members > 1``).
     config : GanConfig
     pca : PcaTransform
     class_names : list of str
@@ -196,7 +197,7 @@ class Classifier:
         label rasters and class maps); default ``1..K``.
     """
 
-    model: Discriminator
+    model: Discriminator | DiscriminatorEnsemble
     config: GanConfig
     pca: PcaTransform
     class_names: list[str]
@@ -311,8 +312,7 @@ def load_classifier(path: str | os.PathLike, device="auto") -> Classifier:
                            brightness=None if level is None else np.asarray(level, np.float64))
         names = [str(n) for n in meta["class_names"]]
         wl = meta.get("wavelengths")
-        model = Discriminator(pca.channels, len(names), config.patch_size, config.width,
-                              config.dropout)
+        model = discriminator_for(config, pca.channels, len(names))
         model.load_state_dict(payload["state_dict"])
     except (KeyError, RuntimeError, TypeError, ValueError, HsiError) as exc:
         raise ModelError(f"{path}: malformed classifier checkpoint ({exc})") from None
@@ -368,7 +368,6 @@ def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str
     Cancelled
         When ``callback`` returns ``True``.
     """
-    from hsi.classification.train import train_networks
     from hsi.device import pick_device, seed_everything
 
     config = config or GanConfig()
@@ -400,16 +399,54 @@ def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str
                                  crf_components=min(config.crf_components, pca.n_components))
     features = pca.transform(data, valid)
     device = pick_device(device)
-    runs = 1 + (config.crf_folds if config.crf_select == "cv" else 0)
-    model, history = train_networks(features, labels, valid, k, config, seed=seed,
-                                    device=device, progress=progress,
-                                    callback=_share(callback, 0, runs), pca=pca)
+    m = config.members
+    runs = m * (1 + (config.crf_folds if config.crf_select == "cv" else 0))
+    model, history = train_model(features, labels, valid, k, config, seed=seed, device=device,
+                                 progress=progress,
+                                 callbacks=[_share(callback, j, runs) for j in range(m)], pca=pca)
     if config.crf_select == "cv":
         config, history["crf_selection"] = select_crf_by_cv(
             features, labels, valid, k, config, seed=seed, device=device, progress=progress,
-            callbacks=[_share(callback, 1 + i, runs) for i in range(config.crf_folds)], pca=pca)
+            callbacks=[_share(callback, m + i, runs) for i in range(runs - m)], pca=pca)
     return Classifier(model=model, config=config, pca=pca, class_names=names,
                       wavelengths=cube.wavelengths, history=history, codes=codes)
+
+
+def discriminator_for(config: GanConfig, channels: int, n_classes: int
+                      ) -> Discriminator | DiscriminatorEnsemble:
+    """An untrained model of ``config``'s shape: one discriminator, or ``config.members``."""
+    def one() -> Discriminator:
+        return Discriminator(channels, n_classes, config.patch_size, config.width, config.dropout)
+
+    if config.members == 1:
+        return one()
+    return DiscriminatorEnsemble([one() for _ in range(config.members)])
+
+
+def train_model(features: np.ndarray, labels: np.ndarray, valid: np.ndarray, k: int,
+                config: GanConfig, *, seed: int = 0, device="cpu", progress: bool = False,
+                callbacks: list | None = None, pca=None
+                ) -> tuple[Discriminator | DiscriminatorEnsemble, dict]:
+    """:func:`~hsi.classification.train.train_networks` ``config.members`` times.
+
+    Member ``j`` is trained from seed ``seed + 1000 j`` (its callback ``callbacks[j]``).
+
+    Returns
+    -------
+    model : Discriminator or DiscriminatorEnsemble
+        A single discriminator when ``config.members == 1``.
+    history : dict
+        The first member's losses.
+    """
+    from hsi.classification.train import train_networks
+
+    callbacks = callbacks or [None] * config.members
+    trained = [train_networks(features, labels, valid, k, config, seed=seed + 1000 * j,
+                              device=device, progress=progress, callback=callbacks[j], pca=pca)
+               for j in range(config.members)]
+    if config.members == 1:
+        return trained[0]
+    return DiscriminatorEnsemble([d for d, _ in trained]).eval(), trained[0][1]
 
 
 def _share(callback: ProgressCallback | None, run: int, runs: int) -> ProgressCallback | None:
@@ -424,9 +461,10 @@ def select_crf_by_cv(features: np.ndarray, labels: np.ndarray, valid: np.ndarray
                      callbacks: list | None = None, pca=None) -> tuple[GanConfig, dict]:
     """``config`` with the CRF parameters chosen by cross-validation on ``labels``.
 
-    ``config.crf_folds`` discriminators are trained, each without one stratified fold of the
-    labelled pixels; every :func:`hsi.classification.crf_select.crf_grid` setting is scored on
-    the held-out folds (see :mod:`hsi.classification.crf_select`).
+    ``config.crf_folds`` models (of ``config.members`` discriminators each) are trained, each
+    without one stratified fold of the labelled pixels; every
+    :func:`hsi.classification.crf_select.crf_grid` setting is scored on the held-out folds
+    (see :mod:`hsi.classification.crf_select`).
 
     Parameters
     ----------
@@ -446,18 +484,20 @@ def select_crf_by_cv(features: np.ndarray, labels: np.ndarray, valid: np.ndarray
         ``{"folds", "chosen", "no_crf_score", "chosen_score"}`` (held-out accuracies).
     """
     from hsi.classification.crf_select import crf_grid, label_folds, select_crf_params
-    from hsi.classification.train import predict_probabilities, train_networks
+    from hsi.classification.train import predict_probabilities
 
     folds = label_folds(labels, config.crf_folds, seed=seed)
     if any(not (f > 0).any() for f in folds):
         return config, {"folds": len(folds), "chosen": None,
                         "skipped": "fewer labelled pixels than folds: CRF parameters as given"}
     results = []
+    m = config.members
+    callbacks = callbacks or [None] * (m * len(folds))
     for i, held_out in enumerate(folds):
         fit = np.where(held_out > 0, 0, labels)
-        disc, _ = train_networks(features, fit, valid, k, config, seed=seed + 1 + i,
-                                 device=device, progress=progress,
-                                 callback=(callbacks or [None] * len(folds))[i], pca=pca)
+        disc, _ = train_model(features, fit, valid, k, config, seed=seed + 1 + i, device=device,
+                              progress=progress, callbacks=callbacks[m * i: m * (i + 1)],
+                              pca=pca)
         results.append((predict_probabilities(disc, features, config.patch_size), held_out))
     grid = crf_grid(config.crf_iterations)
     params, scores = select_crf_params(results, features[: config.crf_components], valid, grid)

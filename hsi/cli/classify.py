@@ -20,15 +20,19 @@ def classify() -> None:
               help="Class names of values 1..K: a JSON list/object or CSV ('value,name').")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Passes over the scene's pixels [default: the config's].")
+@click.option("--members", type=click.IntRange(1, 16), default=None,
+              help="Discriminators trained from their own seeds and averaged; each one more "
+                   "training [default: the config's].")
 @seed_option
 @device_option
 @var_option
 @click.option("--labels-var", default=None, help="Variable of a .mat label file.")
 @guarded(outputs=("output",), inputs=("cube_path", "labels_path", "class_names"))
-def train(cube_path, labels_path, output, class_names, epochs, seed, device, var,
+def train(cube_path, labels_path, output, class_names, epochs, members, seed, device, var,
           labels_var) -> None:
     """Train on every labelled pixel (1..K; 0 = unlabelled) of TRAIN_LABELS over CUBE."""
     import hsi
+    from hsi.classification.config import GanConfig
     from hsi.classification.pipeline import check_labels, read_class_names, train_classifier
     from hsi.io.labels import read_labels
 
@@ -36,12 +40,13 @@ def train(cube_path, labels_path, output, class_names, epochs, seed, device, var
     labels = read_labels(labels_path, var=labels_var)
     names = read_class_names(class_names) if class_names else None
     check_labels(labels, cube, names, name=str(labels_path))
-    clf = train_classifier(cube, labels, class_names=names, epochs=epochs, seed=seed,
-                           device=device, progress=True)
+    config = GanConfig() if members is None else GanConfig(members=members)
+    clf = train_classifier(cube, labels, class_names=names, config=config, epochs=epochs,
+                           seed=seed, device=device, progress=True)
     clf.save(output)
     n = int((labels.array > 0).sum())
     click.echo(f"trained on {n} labelled pixels, {clf.n_classes} classes "
-               f"({clf.config.epochs} epochs) -> {output}")
+               f"({clf.config.epochs} epochs, {clf.config.members} discriminator(s)) -> {output}")
 
 
 @classify.command("predict")

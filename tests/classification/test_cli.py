@@ -42,8 +42,9 @@ def files(salinas_crop, tmp_path_factory):
     model = d / "model.pt"
     res = runner.invoke(cli, ["classify", "train", str(cube_path), str(d / "split" / "train.tif"),
                               "-o", str(model), "--class-names", str(names_path), "--epochs", "2",
-                              "--seed", "0", "--device", "cpu"])
+                              "--members", "1", "--seed", "0", "--device", "cpu"])
     assert res.exit_code == 0, res.output
+    assert "(2 epochs, 1 discriminator(s))" in res.output
     return {"dir": d, "cube": cube_path, "labels": labels_path, "names": names_path,
             "model": model, "class_names": names}
 

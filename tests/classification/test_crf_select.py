@@ -66,8 +66,9 @@ def test_clean_map_keeps_no_crf():
     assert (params.gaussian_weight, params.bilateral_weight) == (0.0, 0.0)  # ties: no CRF
 
 
+@pytest.mark.parametrize("members", [1, 2])
 def test_training_never_reads_a_label_outside_the_training_raster(
-        salinas_crop, salinas_split, monkeypatch):
+        salinas_crop, salinas_split, monkeypatch, members):
     """Every raster the search trains on or scores on lies inside the training labels."""
     import hsi.classification.crf_select as crf_select
     import hsi.classification.train as train_mod
@@ -89,9 +90,9 @@ def test_training_never_reads_a_label_outside_the_training_raster(
     monkeypatch.setattr(train_mod, "train_networks", spy_train)
     monkeypatch.setattr(crf_select, "overall_accuracy", spy_score)
     clf = train_classifier(cube, train, class_names=names, seed=0, device="cpu", progress=False,
-                           config=GanConfig(epochs=1, crf_folds=2))
+                           config=GanConfig(epochs=1, crf_folds=2, members=members))
     labelled = train > 0
-    assert len(seen_fit) == 3  # the classifier and one model per fold
+    assert len(seen_fit) == 3 * members  # the classifier and one model per fold
     assert all(not (m & ~labelled).any() for m in seen_fit + seen_scored)
     # the two held-out folds together are exactly the training labels
     held = [m for m in seen_scored[:: len(crf_grid())]]

@@ -158,3 +158,23 @@ class TestBadLabels:
         with pytest.raises(GridError):
             check_labels(labels, geo, labels_crs=geo.crs,
                          labels_transform=Affine(3.7, 0, 6e5 + 37, 0, -3.7, 4e6))
+
+
+def test_members_average_their_probabilities_and_round_trip(salinas_crop, salinas_split,
+                                                            tmp_path):
+    from hsi.classification.gan import DiscriminatorEnsemble
+    from hsi.classification.train import predict_probabilities
+
+    cube, _, _ = salinas_crop
+    train, _ = salinas_split
+    clf = train_classifier(cube, train, config=GanConfig(members=2, crf_select="fixed"),
+                           epochs=1, seed=0, device="cpu", progress=False)
+    assert isinstance(clf.model, DiscriminatorEnsemble) and len(clf.model.members) == 2
+    features = clf.pca.transform(np.asarray(cube.data, dtype=np.float32))
+    each = [predict_probabilities(m, features, 3) for m in clf.model.members]
+    assert np.abs(each[0] - each[1]).max() > 1e-3  # two seeds, two networks
+    _, prob = clf.predict(cube, use_crf=False)
+    np.testing.assert_allclose(prob, (each[0] + each[1]) / 2, atol=1e-6)
+    loaded = load_classifier(clf.save(tmp_path / "ens.pt"), device="cpu")
+    assert loaded.config.members == 2
+    np.testing.assert_allclose(loaded.predict(cube, use_crf=False)[1], prob, atol=1e-6)
