@@ -69,10 +69,11 @@ def test_save_load_roundtrip(trained, salinas_crop, tmp_path):
     np.testing.assert_allclose(pa, pb, atol=1e-6)
 
 
-def test_default_input_is_the_spectral_shape_and_brightness(trained, tmp_path):
+def test_default_is_three_members_on_the_spectral_shape_and_brightness(trained, tmp_path):
     assert trained.config.spectra == "shape"
     assert trained.pca.unit_norm and trained.pca.channels == trained.pca.n_components + 1
-    assert trained.model.body[0].in_channels == trained.pca.channels
+    assert trained.config.members == 3 and len(trained.model.members) == 3
+    assert all(m.body[0].in_channels == trained.pca.channels for m in trained.model.members)
     payload = torch.load(trained.save(tmp_path / "m.pt"), map_location="cpu",
                          weights_only=True)
     assert payload["meta"]["pca_unit_norm"] is True

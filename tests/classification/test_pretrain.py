@@ -16,7 +16,7 @@ from hsi.classification.train import train_networks
 from hsi.errors import HsiError
 
 #: Tiny settings: one epoch of the GAN on the crop, 10 pretraining steps.
-TINY = GanConfig(epochs=1, pretrain_steps=10, spectra="raw")
+TINY = GanConfig(epochs=1, pretrain_steps=10, spectra="raw", members=1)
 
 def _train(crop, split, config, seed):
     torch.set_num_threads(1)

@@ -23,7 +23,8 @@ def test_callback_counts_every_step_up_to_total(salinas_crop, salinas_split, crf
                                             crf_folds=2))
     # 42 × 64 valid pixels, batch 64: 42 steps per epoch, 2 epochs
     steps = 2 * math.ceil(42 * 64 / 64)
-    runs = 1 if crf_select == "fixed" else 3  # "cv": the classifier and one model per fold
+    # 3 members (the default) per model; "cv": the classifier and one model per fold
+    runs = 3 * (1 if crf_select == "fixed" else 3)
     total = runs * steps
     # each run counts its steps on one scale; a run starts where the previous one ended
     assert calls == [(run * steps + i, total) for run in range(runs) for i in range(steps + 1)]
@@ -51,6 +52,7 @@ def test_true_cancels_training(salinas_crop, salinas_split, stop_at):
         calls.append(done)
         return done >= stop_at
 
+    # the first member's 84 steps (the message counts the run that was stopped)
     with pytest.raises(Cancelled, match=f"after {stop_at} of 84 steps"):
         train_classifier(cube, train, class_names=names, seed=0, device="cpu",
                          progress=False, callback=callback,
@@ -68,5 +70,5 @@ def test_a_small_scene_trains_min_steps(salinas_crop, salinas_split):
     clf = train_classifier(cube, train, class_names=names, seed=0, device="cpu",
                            progress=False, callback=lambda d, t: totals.add(t),
                            config=GanConfig(epochs=2, min_steps=100, crf_select="fixed"))
-    assert totals == {100}  # 2 epochs of ceil(100 / 2) = 50 steps
+    assert totals == {3 * 100}  # 3 members × 2 epochs of ceil(100 / 2) = 50 steps
     assert len(clf.history["supervised"]) == 2
