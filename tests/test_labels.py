@@ -7,6 +7,7 @@ import pytest
 from affine import Affine
 
 import hsi
+from hsi.classification.config import GanConfig
 from hsi.classification.evaluate import evaluate_class_map
 from hsi.classification.pipeline import check_labels, train_classifier
 from hsi.errors import FormatError, GridError, ShapeError
@@ -78,7 +79,7 @@ def test_labels_refuse_non_integer_and_non_2d():
 def test_training_checks_the_grid_of_labels(cube, codes):
     with pytest.raises(GridError, match="transform"):
         train_classifier(cube, Labels(codes, crs=cube.crs, transform=SHIFTED), epochs=1,
-                         progress=False, device="cpu")
+                         config=GanConfig(members=1), progress=False, device="cpu")
     with pytest.raises(GridError, match="CRS"):
         check_labels(Labels(codes, crs="EPSG:4326"), cube)
     assert check_labels(Labels(codes, crs=cube.crs, transform=T), cube) == 2

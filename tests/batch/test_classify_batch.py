@@ -18,7 +18,7 @@ def cubes_dir(tmp_path_factory):
     """Two 32×32 Salinas-A crops as GeoTIFFs, a broken one, manifest.csv and a classifier."""
     import torch
 
-    from hsi.classification import split_labels, train_classifier
+    from hsi.classification import GanConfig, split_labels, train_classifier
     from hsi.data import sample_cube, sample_labels
 
     folder = tmp_path_factory.mktemp("cubes")
@@ -34,7 +34,7 @@ def cubes_dir(tmp_path_factory):
     train, _ = split_labels(labels, per_class=5, mode="random", seed=0)
     torch.set_num_threads(1)
     clf = train_classifier(cube, train, class_names=names, epochs=1, seed=0, device="cpu",
-                           progress=False)
+                           config=GanConfig(members=1), progress=False)
     clf.save(folder / "clf.pt")
     return folder
 

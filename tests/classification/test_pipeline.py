@@ -69,11 +69,11 @@ def test_save_load_roundtrip(trained, salinas_crop, tmp_path):
     np.testing.assert_allclose(pa, pb, atol=1e-6)
 
 
-def test_default_is_three_members_on_the_spectral_shape_and_brightness(trained, tmp_path):
+def test_default_input_is_the_spectral_shape_and_brightness(trained, tmp_path):
     assert trained.config.spectra == "shape"
     assert trained.pca.unit_norm and trained.pca.channels == trained.pca.n_components + 1
-    assert trained.config.members == 3 and len(trained.model.members) == 3
-    assert all(m.body[0].in_channels == trained.pca.channels for m in trained.model.members)
+    assert GanConfig().members == 3 and GanConfig().spectra == "shape"
+    assert trained.model.body[0].in_channels == trained.pca.channels
     payload = torch.load(trained.save(tmp_path / "m.pt"), map_location="cpu",
                          weights_only=True)
     assert payload["meta"]["pca_unit_norm"] is True
@@ -109,8 +109,9 @@ def test_band_mismatch(trained, salinas_crop):
 def test_deterministic_on_cpu(salinas_crop, salinas_split):
     cube, _, _ = salinas_crop
     train, _ = salinas_split
-    a = train_classifier(cube, train, epochs=1, seed=7, device="cpu", progress=False)
-    b = train_classifier(cube, train, epochs=1, seed=7, device="cpu", progress=False)
+    one = GanConfig(members=1)
+    a = train_classifier(cube, train, epochs=1, seed=7, device="cpu", progress=False, config=one)
+    b = train_classifier(cube, train, epochs=1, seed=7, device="cpu", progress=False, config=one)
     for (ka, va), (_, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items(),
                                  strict=True):
         assert torch.equal(va, vb), ka
@@ -119,7 +120,7 @@ def test_deterministic_on_cpu(salinas_crop, salinas_split):
 def test_supervised_only_config(salinas_crop, salinas_split):
     cube, _, _ = salinas_crop
     train, test = salinas_split
-    cfg = GanConfig(adversarial=False, epochs=2)
+    cfg = GanConfig(adversarial=False, epochs=2, members=1)
     clf = train_classifier(cube, train, config=cfg, seed=0, device="cpu", progress=False)
     assert clf.history["fake"] == [0.0, 0.0] and clf.history["supervised"][-1] < 1.0
     assert evaluate_class_map(clf.predict(cube, use_crf=False)[0], test).oa > 60.0

@@ -34,7 +34,8 @@ def test_callback_counts_every_step_up_to_total(salinas_crop, salinas_split, crf
 def test_callback_does_not_change_the_result(salinas_crop, salinas_split):
     cube, _, names = salinas_crop
     train, _ = salinas_split
-    kw = dict(class_names=names, epochs=1, seed=3, device="cpu", progress=False)
+    kw = dict(class_names=names, epochs=1, seed=3, device="cpu", progress=False,
+              config=GanConfig(members=1))
     plain = train_classifier(cube, train, **kw)
     watched = train_classifier(cube, train, callback=lambda d, t: None, **kw)
     for a, b in zip(plain.model.state_dict().values(), watched.model.state_dict().values(),

@@ -290,7 +290,7 @@ def test_classify_cancel_stops_training(make_napari_viewer, qtbot, sample):
     n_layers = len(viewer.layers)
     widget.run_button.click()
     # determinate progress: every training step (batch 64 over the 83 × 86 pixels) + predict
-    total = epochs * math.ceil(83 * 86 / 64) + 1
+    total = 3 * epochs * math.ceil(83 * 86 / 64) + 1  # 3 discriminators (the default)
     bar = widget.progress_bar
     qtbot.waitUntil(lambda: bar.maximum() == total and bar.value() >= 2, timeout=WAIT_MS)
     assert widget.job._pbar.total == total
