@@ -165,7 +165,8 @@ def test_any_class_codes_round_trip(files, tmp_path, salinas_crop):
     assert res.exit_code == 0, res.output
     model = tmp_path / "m.pt"
     res = invoke("train", files["cube"], tmp_path / "split" / "train.tif", "-o", model,
-                 "--class-names", names_path, "--epochs", "2", "--device", "cpu")
+                 "--class-names", names_path, "--epochs", "2", "--members", "1", "--device",
+                 "cpu")
     assert res.exit_code == 0, res.output
     out = tmp_path / "map.tif"
     res = invoke("predict", files["cube"], "--model", model, "-o", out, "--no-crf", "--device",

@@ -92,7 +92,7 @@ def test_no_pretraining_never_runs_the_pretrainer(salinas_crop, salinas_split, m
 
     monkeypatch.setattr(pretrain, "pretrain_contrastive", fail)
     assert GanConfig().pretrain == "none"
-    config = GanConfig(epochs=1, crf_select="fixed", spectra="raw")
+    config = GanConfig(epochs=1, crf_select="fixed", spectra="raw", members=1)
     a = _train(salinas_crop, salinas_split, config, seed=3).model.state_dict()
     with pytest.raises(AssertionError, match="pretrain_contrastive called"):
         _train(salinas_crop, salinas_split, dataclasses.replace(config, pretrain="contrastive"),
