@@ -106,6 +106,7 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     with SceneProgress(len(tiles), what="simulating", progress=progress,
                        callback=callback) as bar, atomic_files(dests) as tmps, \
             contextlib.ExitStack() as stack:
+        stack.enter_context(reader)  # the file kept open for the tiles
         lr_t = ref.transform @ Affine.scale(r) if ref.transform is not None else None
         specs = ((ref.bands, ref.height, ref.width, ref.transform, ref.nodata, ref.wavelengths,
                   ref.fwhm),
@@ -125,6 +126,6 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
                                             strict=True):
                 writer.write(data, window)
 
-        run_tiles(tiles, lambda t: reader.read(t.read), simulate, write, bar=bar)
+        run_tiles(tiles, lambda t: reader.read(t.read, strip=True), simulate, write, bar=bar)
         stack.close()  # the three files are complete
     return {Path(name).stem: dest for name, dest in zip(SIMULATION_FILES, dests, strict=True)}

@@ -157,10 +157,10 @@ def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
     def compute(t: Tile, part) -> TileResult:
         return predict_tile(classifier, part.data, t, h, w, use_crf=use_crf, nodata=cube.nodata)
 
-    with SceneProgress(len(tiles), what="predicting", progress=progress,
-                       callback=callback) as bar:
-        run_tiles(tiles, lambda t: reader.read(t.read), compute, lambda _t, res: write(res),
-                  bar=bar)
+    with reader, SceneProgress(len(tiles), what="predicting", progress=progress,
+                               callback=callback) as bar:
+        run_tiles(tiles, lambda t: reader.read(t.read, strip=True), compute,
+                  lambda _t, res: write(res), bar=bar)
     return len(tiles)
 
 

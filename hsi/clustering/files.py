@@ -321,6 +321,7 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
     with SceneProgress(train_steps + len(tiles) + 2, what="clustering", progress=progress,
                        callback=callback) as bar, atomic_files(outputs) as tmps, \
             contextlib.ExitStack() as stack:
+        stack.enter_context(reader)  # the file kept open for the sample and the tiles
         seed_everything(seed)
         feats = pixel_features(_sample_mosaic(reader), seed=seed, nonfinite="nodata")
         x = feats.pixels()
@@ -354,7 +355,7 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
             if conf_writer is not None:
                 conf_writer.write(result[1], t.core)
 
-        run_tiles(tiles, lambda t: reader.read(t.read), compute, write, bar=bar)
+        run_tiles(tiles, lambda t: reader.read(t.read, strip=True), compute, write, bar=bar)
         stack.close()  # the confidence GeoTIFF is complete
         result = ClusterResult(labels=labels, confidence=conf, method=method, k=int(k),
                                criterion=criterion, seconds=time.perf_counter() - start,

@@ -20,7 +20,9 @@ Every pipeline that runs over a whole scene file goes through this package, so e
   over all the passes of a job; a callback returning ``True`` raises
   :class:`~hsi.errors.Cancelled` between tiles, the threads are drained, and the outputs
   (written through :mod:`hsi.io.atomic` / :class:`hsi.io.geotiff.GeoTiffTileWriter`) are
-  never moved into place.
+  never moved into place;
+- :class:`BufferPool` keeps the results' buffers for reuse once written (fresh memory's page
+  faults cost more than a tile's compute on CPU).
 
 Users: :func:`hsi.fusion.scene.fuse_scene` (``fuse_files``: ``hsi fuse``, ``hsi fuse-batch``;
 ``fuse_cube``: the Fuse dock), :func:`hsi.classification.predict.predict_scene`
@@ -31,9 +33,11 @@ cluster``; the Cluster dock) and :func:`hsi.simulate.simulate_files` (``hsi simu
 
 from __future__ import annotations
 
+from hsi.engine.buffers import BufferPool
 from hsi.engine.driver import SceneProgress, run_tiles, scene_pass, tile_batches
 from hsi.engine.reader import WindowReader, read_ahead, reading
 from hsi.engine.sink import ArrayWriter
 
-__all__ = ["ArrayWriter", "SceneProgress", "WindowReader", "read_ahead", "reading", "run_tiles",
+__all__ = ["ArrayWriter", "BufferPool", "SceneProgress", "WindowReader", "read_ahead", "reading",
+           "run_tiles",
            "scene_pass", "tile_batches"]

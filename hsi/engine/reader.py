@@ -13,7 +13,10 @@ import numpy as np
 
 from hsi.cube import Cube
 
-__all__ = ["WindowReader", "read_ahead", "reading"]
+__all__ = ["STRIP_BYTES", "WindowReader", "read_ahead", "reading"]
+
+#: Largest full-width strip :meth:`WindowReader.read` keeps for the tiles of one row, bytes.
+STRIP_BYTES = 256 * 2**20
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,6 +45,8 @@ class WindowReader:
     GeoTIFF and ENVI files are opened lazily and each window is read from the file through
     the cube's file view (:func:`hsi.io.indexing.load_window`); other formats (``.mat``, CAVE)
     are read into memory once. A :class:`~hsi.cube.Cube` (lazy or not) is read the same way.
+    Used in a ``with`` block, a GeoTIFF stays open until the block ends, so the blocks that
+    overlapping tiles share are decompressed once (GDAL's block cache) instead of once a read.
 
     Parameters
     ----------
@@ -67,6 +72,22 @@ class WindowReader:
             self.cube = open_cube(self.path, var=var, lazy=True)  # mat/CAVE: into memory
         self.windowed = self.cube.is_lazy
         self.band_matrix: np.ndarray | None = None
+        self._open = contextlib.ExitStack()
+        self._strip: tuple[tuple[int, int], np.ndarray] | None = None
+
+    def __enter__(self) -> WindowReader:
+        from hsi.io.indexing import file_view
+
+        view = file_view(self.cube.data) if self.windowed else None
+        if hasattr(view, "kept_open"):
+            with reading(self.path):
+                self._open.enter_context(view.kept_open())
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self._open.close()
+        self._strip = None
+        return False
 
     def scale(self) -> float:
         """Divisor to reflectance of the whole input (a strided subsample when lazy)."""
@@ -75,18 +96,44 @@ class WindowReader:
         with reading(self.path):
             return reflectance_scale(self.cube)
 
-    def read(self, window) -> Cube:
-        """The pixels of ``window`` in memory, without georeference."""
+    def read(self, window, *, strip: bool = False) -> Cube:
+        """The pixels of ``window`` in memory, :attr:`band_matrix` applied, without georeference.
+
+        Parameters
+        ----------
+        window : rasterio.windows.Window
+        strip : bool
+            Read through a full-width strip of the window's rows, kept (as stored) until a
+            window of other rows is asked for: the tiles of one row of a tiled pass then share
+            one read, so a file block under several tiles of the row is decompressed once,
+            however small GDAL's block cache. Only for a lazy cube whose strip takes at most
+            :data:`STRIP_BYTES`; otherwise a direct read.
+        """
         from hsi.io.indexing import load_window
 
-        with reading(self.path):
-            data = load_window(self.cube, window).data
+        rows = (int(window.row_off), int(window.height))
+        if strip and self.windowed and self._strip_fits(rows[1]):
+            if self._strip is None or self._strip[0] != rows:
+                self._strip = None  # the old strip is freed before the new one is read
+                whole = type(window)(0, rows[0], self.cube.width, rows[1])
+                with reading(self.path):
+                    self._strip = (rows, load_window(self.cube, whole).data)
+            c0 = int(window.col_off)
+            data = self._strip[1][:, :, c0:c0 + int(window.width)]
+        else:
+            with reading(self.path):
+                data = load_window(self.cube, window).data
         if self.band_matrix is not None:
-            data = np.tensordot(self.band_matrix.astype(np.float32),
+            data = np.tensordot(self.band_matrix.astype(np.float32, copy=False),
                                 np.asarray(data, dtype=np.float32), axes=1)
+        elif strip:  # a copy: the strip is freed once the next row's is read
+            data = data.copy()
         # tiles carry no georeference: the scene was checked once, and a tile of a file
         # without georeference would otherwise look georeferenced (shifted identity)
         return self.cube.with_data(data, crs=None, transform=None)
+
+    def _strip_fits(self, height: int) -> bool:
+        return self.cube.bands * height * self.cube.width * self.cube.dtype.itemsize <= STRIP_BYTES
 
 
 def read_ahead(fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:

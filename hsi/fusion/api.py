@@ -310,7 +310,8 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
 
 def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
              model: INFN | None = None, glp_gains=None, gsa_statistics=None,
-             psf_sigma: float | Psf | None = None) -> torch.Tensor:
+             psf_sigma: float | Psf | None = None,
+             cores: list[tuple[slice, slice]] | None = None, outs: list | None = None):
     """Fused estimate of a batch of normalised pairs, by INFN or a classical baseline.
 
     Parameters
@@ -330,29 +331,48 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     psf_sigma : float or Psf, optional
         The PSF the methods assume (default Gaussian σ = ``ratio / 2``; see
         :mod:`hsi.fusion.psf`).
+    cores : list of (slice, slice), optional
+        For each item, the rows and columns of the ``(H, W)`` grid wanted (a tile's core in
+        its read window); GLP computes only those pixels, the other methods crop.
+    outs : list of torch.Tensor, optional
+        With ``cores``: a buffer per item, of its core's shape ``(C, core_h, core_w)``, that
+        GLP writes its estimate into (reused memory, :class:`hsi.engine.BufferPool`); the
+        other methods return new tensors.
 
     Returns
     -------
     torch.Tensor, shape (N, C, H, W), float32
+        Without ``cores``; with them, a list of N tensors ``(C, core_h, core_w)``.
     """
     from hsi.fusion.baselines import BASELINES
 
     if method == "infn":
-        return predict(model, lr, msi, ratio, glp_gains=glp_gains, psf_sigma=psf_sigma)
+        est = predict(model, lr, msi, ratio, glp_gains=glp_gains, psf_sigma=psf_sigma)
+        return est if cores is None else [e[:, rows, cols] for e, (rows, cols)
+                                          in zip(est, cores, strict=True)]
     r = int(ratio)
     out = []
-    for x, m in zip(lr, msi, strict=True):
+    for i, (x, m) in enumerate(zip(lr, msi, strict=True)):
         h, w = x.shape[-2:]
+        core = None if cores is None else cores[i]
         m_fit = _fit_size(torch.nan_to_num(m), h * r, w * r)
         kwargs = {"psf_sigma": psf_sigma}
         if method == "glp" and glp_gains is not None:
             kwargs["gains"] = glp_gains
         if method == "gsa" and gsa_statistics is not None:
             kwargs["statistics"] = gsa_statistics
+        inside = core is not None and all(
+            sl.stop is not None and sl.stop <= n for sl, n in zip(core, (h * r, w * r),
+                                                                   strict=True))
+        if method == "glp" and inside:  # only the core computed
+            out.append(BASELINES[method](torch.nan_to_num(x), m_fit, r, core=core,
+                                         out=None if outs is None else outs[i], **kwargs))
+            continue
         est = BASELINES[method](torch.nan_to_num(x), m_fit, r, **kwargs)
-        est = torch.as_tensor(est, dtype=torch.float32, device=x.device)
-        out.append(_fit_size(est, *m.shape[-2:]))
-    return torch.stack(out)
+        est = _fit_size(torch.as_tensor(est, dtype=torch.float32, device=x.device),
+                        *m.shape[-2:])
+        out.append(est if core is None else est[:, core[0], core[1]])
+    return torch.stack(out) if cores is None else out
 
 
 def _normalised_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int,

@@ -47,7 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from hsi.check import check_ratio, check_shape
-from hsi.degrade import Psf, blur_decimate
+from hsi.degrade import Psf, banded_product, blur_decimate
 from hsi.errors import ShapeError
 
 __all__ = [
@@ -124,36 +124,37 @@ def _bicubic_operator(n: int, ratio: int, device: torch.device, dtype: torch.dty
     return op[0, 0].to(device=device, dtype=dtype)
 
 
-def _upsample_axis(x: torch.Tensor, ratio: int, dim: int) -> torch.Tensor:
-    """Bicubic upsampling of ``x`` (C, h, w) along ``dim`` (−1 or −2) by ``ratio``.
-
-    Matrix products by blocks of :data:`_UPSAMPLE_BLOCK` input samples (plus the 2 the cubic
-    reaches beyond them), so each product stays dense and small; the result is contiguous.
-    """
-    n = x.shape[dim]
-    op = _bicubic_operator(n, ratio, x.device, x.dtype)
-    parts = []
-    for lo in range(0, n, _UPSAMPLE_BLOCK):
-        hi = min(n, lo + _UPSAMPLE_BLOCK)
-        a, b = max(0, lo - 2), min(n, hi + 2)
-        block = op[lo * ratio:hi * ratio, a:b]
-        parts.append(x[..., a:b] @ block.T if dim == -1 else block @ x[..., a:b, :])
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=dim)
+def _upsample_axis(x: torch.Tensor, ratio: int, dim: int, keep: slice | None = None,
+                   out: torch.Tensor | None = None) -> torch.Tensor:
+    """Bicubic upsampling of ``x`` (C, h, w) along ``dim`` (−1 or −2) by ``ratio``: the output
+    samples ``keep`` (default all ``h·ratio``), as blocked products with torch's operator
+    (:func:`hsi.degrade.banded_product`, blocks of :data:`_UPSAMPLE_BLOCK` input samples'
+    worth of output; into ``out`` when given)."""
+    op = _bicubic_operator(x.shape[dim], ratio, x.device, x.dtype)
+    return banded_product(x, op, dim, keep, block=_UPSAMPLE_BLOCK * ratio, out=out)
 
 
-def _upsample(x: torch.Tensor, ratio: int) -> torch.Tensor:
+def _upsample(x: torch.Tensor, ratio: int, rows: slice | None = None,
+              cols: slice | None = None, out: torch.Tensor | None = None) -> torch.Tensor:
     """Bicubic upsampling of (C, h, w) to (C, h * ratio, w * ratio), pixel-centre geometry.
 
     Equals ``F.interpolate(x[None], scale_factor=ratio, mode="bicubic",
     align_corners=False)[0]`` up to float rounding (~1e-7), separably as matrix products:
-    3–4× faster on CPU, where torch's bicubic kernel is not vectorised.
+    3–4× faster on CPU, where torch's bicubic kernel is not vectorised. ``rows``/``cols``
+    (slices of the output, step 1) compute only that part of it, into ``out`` when given.
     """
-    return _upsample_axis(_upsample_axis(x, ratio, -1), ratio, -2)
+    return _upsample_axis(_upsample_axis(x, ratio, -1, cols), ratio, -2, rows, out=out)
 
 
 def _lowres(msi: torch.Tensor, ratio: int, psf_sigma: float | Psf | None) -> torch.Tensor:
     """The MSI degraded like the HSI: PSF low-pass then block-centre decimation, (m, h, w)."""
     return blur_decimate(msi, psf_sigma, ratio)
+
+
+#: Least ridge of :meth:`RegressionMoments.solve`, relative to the regressors' mean square
+#: level: a regressor whose std is far below 0.1 % of its level (a flat image, blurred in
+#: float32, varies by ~1e-8) gets a gain near 0, not one scaled up to fit its rounding.
+FLAT_VARIANCE = 1e-6
 
 
 @dataclass
@@ -225,10 +226,15 @@ class RegressionMoments:
     def solve(self, ridge: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(gains (p, q), offset (p,))`` in float32.
 
-        ``ridge`` is a Tikhonov weight relative to the mean variance of the regressors.
+        ``ridge`` is a Tikhonov weight relative to the mean variance of the regressors, and at
+        least :data:`FLAT_VARIANCE` of their mean square level: regressors that vary only by
+        float rounding (a flat image, blurred) count as constant instead of getting gains
+        scaled up to fit the rounding.
         """
         gram = self.xx
-        lam = ridge * torch.diagonal(gram).mean().clamp_min(1e-30)
+        level = self.n * self.x_mean.pow(2).mean()
+        lam = torch.maximum(ridge * torch.diagonal(gram).mean(), FLAT_VARIANCE * level)
+        lam = lam.clamp_min(1e-30)
         gram = gram + lam * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
         gains = torch.linalg.solve(gram, self.xy).T
         offset = self.y_mean - gains @ self.x_mean
@@ -281,7 +287,8 @@ def bicubic(lr, ratio: int) -> torch.Tensor:
 
 
 def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None = None,
-        gains=None) -> torch.Tensor:
+        gains=None, core: tuple[slice, slice] | None = None,
+        out: torch.Tensor | None = None) -> torch.Tensor:
     """GLP detail injection with MTF-matched low-pass and per-band regression gains.
 
     ``est_b = bicubic(lr)_b + sum_m g_bm (msi_m - up(lowres(msi))_m)``, where ``lowres`` is the
@@ -305,10 +312,15 @@ def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None =
     gains : tensor, shape (bands, msi_bands), optional
         Precomputed regression gains, e.g. of a whole scene fused tile by tile (see
         :func:`glp_moments`); estimated from this pair when omitted.
+    core : (slice, slice), optional
+        HR rows and columns (step 1) of the estimate to compute, e.g. a tile's core inside
+        its read window; the rest is never computed. Default: all.
+    out : tensor, optional
+        Where to write the estimate (its shape), e.g. a reused buffer.
 
     Returns
     -------
-    tensor, shape (bands, h * ratio, w * ratio)
+    tensor, shape (bands, h * ratio, w * ratio), or the shape of ``core``
         Non-negative estimate.
 
     Raises
@@ -328,8 +340,9 @@ def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None =
                              f"{msi.shape[0]}), got {tuple(gains.shape)}",
                              actual_shape=tuple(gains.shape),
                              expected_shape=(lr.shape[0], msi.shape[0]))
-    detail = msi - _upsample(msi_lr, ratio)
-    est = _upsample(lr, ratio)  # in place from here: the estimate is the largest tensor
+    rows, cols = core or (slice(None), slice(None))
+    detail = msi[:, rows, cols] - _upsample(msi_lr, ratio, rows, cols)
+    est = _upsample(lr, ratio, rows, cols, out=out)  # in place from here: the largest tensor
     est.view(est.shape[0], -1).addmm_(gains, detail.flatten(1))
     return est.clamp_min_(0)
 

@@ -48,9 +48,16 @@ from rasterio.windows import Window
 
 from hsi.cube import Cube
 from hsi.degrade import Psf
-from hsi.engine import SceneProgress, WindowReader, run_tiles, scene_pass, tile_batches
+from hsi.engine import (
+    BufferPool,
+    SceneProgress,
+    WindowReader,
+    run_tiles,
+    scene_pass,
+    tile_batches,
+)
 from hsi.progress import ProgressCallback
-from hsi.tiling import Tile, align_up, crop_to_core, spread_windows, tile_windows
+from hsi.tiling import Tile, align_up, spread_windows, tile_windows
 
 __all__ = [
     "CUDA_TILE_BATCH",
@@ -149,8 +156,8 @@ def receptive_field(method: str, ratio: int, model=None,
 
 # --------------------------------------------------------------------------------- reading
 def _tile_pairs(lr: WindowReader, hr: WindowReader, t: Tile) -> tuple[Cube, Cube]:
-    """The LR and HR reads of one tile."""
-    return lr.read(t.lr_read), hr.read(t.read)
+    """The LR and HR reads of one tile (through the strip of its row)."""
+    return lr.read(t.lr_read, strip=True), hr.read(t.read, strip=True)
 
 
 class _TileBatch:
@@ -217,11 +224,17 @@ def _to_host(est):
     return wait
 
 
-def _write_batch(writer, group: list[Tile], result: Callable[[], np.ndarray]) -> None:
-    """Write the cores of a batch's results ``(N, C, h, w)`` (waits for their copy first)."""
-    est = result()
-    for t, tile_est in zip(group, est, strict=True):
-        writer.write(crop_to_core(tile_est, t), t.core)
+def _write_batch(writer, group: list[Tile], results: list[Callable[[], np.ndarray]],
+                 pool: BufferPool | None = None) -> None:
+    """Write a batch's fused cores, each ``(C, core_h, core_w)`` (waits for its copy first);
+    each core's memory goes back to ``pool`` once written."""
+    import torch
+
+    for t, result in zip(group, results, strict=True):
+        core = result()
+        writer.write(core, t.core)
+        if pool is not None:
+            pool.give(torch.from_numpy(core))
 
 
 def _lr_core(t: Tile, ratio: int) -> tuple[slice, slice]:
@@ -448,9 +461,8 @@ def fuse_scene(
     method = checked_method(method, model=model, fit_scene=fit_scene)
     # GDAL caches dirty output blocks (204 bands × 256² per tile) up to 5 % of RAM by default;
     # a fixed cap keeps memory bounded by the tile, not by a row of tiles of the scene.
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES):
-        lr = WindowReader(lr_source)
-        hr = WindowReader(hr_source)
+    with (rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
+          WindowReader(lr_source) as lr, WindowReader(hr_source) as hr):
         r = check_pair(lr.cube, hr.cube, ratio)
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
@@ -503,16 +515,24 @@ def fuse_scene(
         stream = torch.cuda.Stream(dev) if dev.type == "cuda" else None
 
         def stage(group: list[Tile]) -> _TileBatch:
-            return _TileBatch([lr.read(t.lr_read) for t in group],
-                              [hr.read(t.read) for t in group], scales, dev, stream)
+            pairs = [_tile_pairs(lr, hr, t) for t in group]
+            return _TileBatch([p[0] for p in pairs], [p[1] for p in pairs], scales, dev, stream)
 
-        def compute(group: list[Tile], staged: _TileBatch) -> Callable[[], np.ndarray]:
+        # on CPU the cores' buffers are reused once written (fresh pages cost more than GLP)
+        pool = BufferPool() if dev.type == "cpu" else None
+
+        def compute(group: list[Tile], staged: _TileBatch) -> list[Callable[[], np.ndarray]]:
             seed_everything(seed)
             lr_b, msi_b = staged.tensors()
+            outs = None if pool is None else [
+                pool.take((lr.cube.bands, int(t.core.height), int(t.core.width))) for t in group]
             with torch.no_grad():
-                est = estimate(method, lr_b, msi_b, r, model=net, glp_gains=stats.get("glp"),
-                               gsa_statistics=stats.get("gsa"), psf_sigma=sigma)
-            return _to_host(est.mul_(scales[0]))
+                cores = estimate(method, lr_b, msi_b, r, model=net, glp_gains=stats.get("glp"),
+                                 gsa_statistics=stats.get("gsa"), psf_sigma=sigma,
+                                 cores=[t.inner for t in group], outs=outs)
+            # back to the LR-HSI's units; a cropped core (not GLP's) becomes contiguous here
+            return [_to_host(c.mul_(scales[0]) if c.is_contiguous() else c.mul(scales[0]))
+                    for c in cores]
 
         block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
             1, min(hr.cube.height, hr.cube.width, 256) // 16)
@@ -528,7 +548,8 @@ def fuse_scene(
                       nodata=None, wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
                       tile=block) as writer:
                 run_tiles(batches, stage, compute,
-                          lambda group, result: _write_batch(writer, group, result), bar=bar)
+                          lambda group, result: _write_batch(writer, group, result, pool),
+                          bar=bar)
         return SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube, hr=hr.cube,
                            tiles=len(tiles), psf_sigma=sigma, denoiser=denoiser)
 

@@ -240,3 +240,53 @@ def test_upsample_is_torch_bicubic(shape, ratio):
     expected = F.interpolate(x[None], scale_factor=ratio, mode="bicubic",
                              align_corners=False)[0]
     torch.testing.assert_close(_upsample(x, ratio), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_banded_product_equals_the_dense_product_on_kept_rows():
+    from hsi.degrade import banded_product
+
+    g = torch.Generator().manual_seed(3)
+    op = torch.zeros(40, 23)
+    for i in range(40):  # a band: each output reads at most 4 neighbouring inputs
+        j = i * 23 // 40
+        op[i, max(0, j - 1):j + 3] = torch.rand(min(23, j + 3) - max(0, j - 1), generator=g)
+    x = torch.rand(5, 23, 7, generator=g)
+    dense = torch.einsum("ij,bjk->bik", op, x)
+    torch.testing.assert_close(banded_product(x, op, -2, block=6), dense)
+    torch.testing.assert_close(banded_product(x, op, -2, slice(5, 31), block=8), dense[:, 5:31])
+    y = x.transpose(1, 2).contiguous()
+    torch.testing.assert_close(banded_product(y, op, -1, slice(3, 40), block=64),
+                               dense.transpose(1, 2)[:, :, 3:])
+    out = torch.empty(5, 26, 7)
+    assert banded_product(x, op, -2, slice(5, 31), block=64, out=out) is out
+    torch.testing.assert_close(out, dense[:, 5:31])
+
+
+def test_glp_core_and_buffer_equal_the_cropped_whole(rng):
+    """GLP of a tile's core only, written into a given buffer, is the whole estimate cropped."""
+    from hsi.data import sample_cube
+
+    lr, hr = simulate_pair(sample_cube(), 4, "sentinel2")
+    lr_t = torch.as_tensor(np.asarray(lr.data, np.float32))[:, :16, :20]
+    hr_t = torch.as_tensor(np.asarray(hr.data, np.float32))[:, :64, :80]
+    whole = glp(lr_t, hr_t, 4)
+    core = (slice(9, 57), slice(4, 71))
+    out = torch.empty(lr_t.shape[0], 48, 67)
+    got = glp(lr_t, hr_t, 4, core=core, out=out)
+    assert got.data_ptr() == out.data_ptr()
+    torch.testing.assert_close(got, whole[:, core[0], core[1]], atol=1e-6, rtol=1e-5)
+
+
+def test_estimate_returns_cores_for_every_method():
+    from hsi.data import sample_cube
+    from hsi.fusion.api import estimate
+
+    lr, hr = simulate_pair(sample_cube(), 4, "sentinel2")
+    lr_t = torch.as_tensor(np.asarray(lr.data, np.float32))[None, :, :16, :16]
+    hr_t = torch.as_tensor(np.asarray(hr.data, np.float32))[None, :, :64, :64]
+    core = (slice(8, 40), slice(16, 64))
+    for method in ("glp", "bicubic", "gsa"):
+        whole = estimate(method, lr_t, hr_t, 4)
+        (got,) = estimate(method, lr_t, hr_t, 4, cores=[core],
+                          outs=[torch.empty(lr_t.shape[1], 32, 48)])
+        torch.testing.assert_close(got, whole[0, :, core[0], core[1]], atol=1e-6, rtol=1e-5)

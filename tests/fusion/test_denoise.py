@@ -54,6 +54,18 @@ def test_noise_sigmas_recover_white_noise_on_a_real_crop():
     np.testing.assert_allclose(np.median(est), 0.02, rtol=0.15)
 
 
+def test_noise_sigmas_equal_skimages_estimate_sigma():
+    """The same estimator as skimage's, on a real crop with noise, an odd size and a band
+    with exact zeros (masked out by both)."""
+    from skimage.restoration import estimate_sigma
+
+    x = _tensor(sample_cube())[:12, :37, :50]
+    x = x / x.max() + 0.01 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+    x[3, :, :20] = 0.0
+    want = estimate_sigma(x.numpy(), channel_axis=0, average_sigmas=False)
+    np.testing.assert_allclose(noise_sigmas(x), want, rtol=1e-5)
+
+
 def test_regression_noise_is_each_bands_least_squares_residual(scene31):
     y = _tensor(scene31)[:8].reshape(8, -1).double()
     got = regression_noise(y).numpy()

@@ -154,3 +154,80 @@ class TestClusterFileByTiles:
                          confidence=tmp_path / "conf.tif", progress=False, device="cpu",
                          callback=lambda d, n: d == 4)
         assert list(tmp_path.iterdir()) == []
+
+
+def _lazy_crop(tmp_path, bands=6, height=70, width=80):
+    from hsi.data import sample_cube
+
+    cube = sample_cube()
+    crop = cube.with_data(np.asarray(cube.data[:bands, :height, :width], dtype=np.float32),
+                          wavelengths=cube.wavelengths[:bands], fwhm=None)
+    path = hsi.save(crop, tmp_path / "crop.tif")
+    return crop, path
+
+
+def test_strip_reads_equal_window_reads_one_file_read_per_row(tmp_path, monkeypatch):
+    """Tiles of one row share one full-width read; every tile equals its direct read, with the
+    band matrix applied the same way."""
+    import hsi.io.indexing as indexing
+
+    crop, path = _lazy_crop(tmp_path)
+    tiles = tile_windows(70, 80, tile=32, overlap=3)
+    rows = {(int(t.read.row_off), int(t.read.height)) for t in tiles}
+    matrix = np.random.default_rng(0).random((6, 6)).astype(np.float32)
+    with WindowReader(path) as reader:
+        reader.band_matrix = matrix
+        direct = [reader.read(t.read).data for t in tiles]
+        calls = []
+        real = indexing.load_window
+        monkeypatch.setattr(indexing, "load_window",
+                            lambda cube, w: calls.append(w) or real(cube, w))
+        stripped = [reader.read(t.read, strip=True).data for t in tiles]
+    assert len(tiles) == 9 and len(calls) == len(rows) == 3
+    assert all(int(w.col_off) == 0 and int(w.width) == 80 for w in calls)
+    for t, a, b in zip(tiles, direct, stripped, strict=True):
+        want = np.tensordot(matrix, crop.data[:, t.read.row_off:t.read.row_off + t.read.height,
+                                              t.read.col_off:t.read.col_off + t.read.width], 1)
+        np.testing.assert_allclose(a, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_window_reader_keeps_its_file_open_in_a_with_block(tmp_path, monkeypatch):
+    """One open for every read inside the block (GDAL's block cache survives between tiles);
+    one per read outside it; the array-like still pickles without its handle."""
+    import pickle
+
+    import rasterio
+
+    import hsi.io.geotiff as geotiff
+    from hsi.io.indexing import file_view
+
+    crop, path = _lazy_crop(tmp_path)
+    reader = WindowReader(path)
+    opened = []
+    real_open = rasterio.open
+    monkeypatch.setattr(geotiff.rasterio, "open", lambda *a, **k: opened.append(a[0])
+                        or real_open(*a, **k))
+    windows = [Window(c, r, 20, 20) for r in (0, 25, 50) for c in (0, 40)]
+    with reader:
+        view = file_view(reader.cube.data)
+        parts = [reader.read(w).data for w in windows]
+        again = pickle.loads(pickle.dumps(view))
+        assert again._src is None and again[:, :3, :4].shape == (6, 3, 4)
+    assert len(opened) == 2  # the kept dataset, and the unpickled copy's own read
+    for w, part in zip(windows, parts, strict=True):
+        np.testing.assert_array_equal(part, crop.data[:, w.row_off:w.row_off + 20,
+                                                      w.col_off:w.col_off + 20])
+    reader.read(windows[0])
+    assert len(opened) == 3  # closed at the end of the block: a read opens the file again
+
+
+def test_buffer_pool_reuses_what_was_given_back():
+    from hsi.engine import BufferPool
+
+    pool = BufferPool()
+    a, b = pool.take((2, 3, 4)), pool.take((2, 3, 4))
+    assert a.data_ptr() != b.data_ptr()
+    pool.give(a)
+    assert pool.take((2, 3, 4)) is a  # reused
+    assert pool.take((2, 3, 5)) is not a  # another shape: new
