@@ -126,6 +126,6 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
                                             strict=True):
                 writer.write(data, window)
 
-        run_tiles(tiles, lambda t: reader.read(t.read, strip=True), simulate, write, bar=bar)
+        run_tiles(tiles, lambda t: reader.read(t.read), simulate, write, bar=bar)
         stack.close()  # the three files are complete
     return {Path(name).stem: dest for name, dest in zip(SIMULATION_FILES, dests, strict=True)}

@@ -159,8 +159,8 @@ def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
 
     with reader, SceneProgress(len(tiles), what="predicting", progress=progress,
                                callback=callback) as bar:
-        run_tiles(tiles, lambda t: reader.read(t.read, strip=True), compute,
-                  lambda _t, res: write(res), bar=bar)
+        run_tiles(tiles, lambda t: reader.read(t.read), compute, lambda _t, res: write(res),
+                  bar=bar)
     return len(tiles)
 
 

@@ -355,7 +355,7 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
             if conf_writer is not None:
                 conf_writer.write(result[1], t.core)
 
-        run_tiles(tiles, lambda t: reader.read(t.read, strip=True), compute, write, bar=bar)
+        run_tiles(tiles, lambda t: reader.read(t.read), compute, write, bar=bar)
         stack.close()  # the confidence GeoTIFF is complete
         result = ClusterResult(labels=labels, confidence=conf, method=method, k=int(k),
                                criterion=criterion, seconds=time.perf_counter() - start,

@@ -86,8 +86,6 @@ _GLOBAL_METHODS = ("cnmf",)
 
 #: Tiles fused at once on CUDA (tiles of one read shape are stacked into a batch).
 CUDA_TILE_BATCH = 8
-#: GDAL block cache while fusing a scene, in bytes.
-GDAL_CACHE_BYTES = 64 * 2**20
 
 
 # ----------------------------------------------------------------------- receptive field
@@ -441,7 +439,6 @@ def fuse_scene(
     -------
     SceneFusion
     """
-    import rasterio
     import torch
 
     from hsi.device import pick_device, seed_everything
@@ -459,10 +456,8 @@ def fuse_scene(
     from hsi.memory import release_free_memory
 
     method = checked_method(method, model=model, fit_scene=fit_scene)
-    # GDAL caches dirty output blocks (204 bands × 256² per tile) up to 5 % of RAM by default;
-    # a fixed cap keeps memory bounded by the tile, not by a row of tiles of the scene.
-    with (rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES),
-          WindowReader(lr_source) as lr, WindowReader(hr_source) as hr):
+    # GDAL's block cache is capped by the readers and the writer (hsi.io.geotiff.GDAL_CACHE_BYTES)
+    with WindowReader(lr_source) as lr, WindowReader(hr_source) as hr:
         r = check_pair(lr.cube, hr.cube, ratio)
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time

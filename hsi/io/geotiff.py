@@ -32,6 +32,11 @@ from hsi.io.atomic import atomic_path
 from hsi.io.formats import build_cube, check_readable, parse_number_list, unit_factor
 from hsi.io.indexing import as_step, pyramid_factors, read_positions
 
+#: GDAL's block cache while a scene job keeps files open (:meth:`GeoTiffArray.kept_open`) or
+#: writes tile by tile (:class:`GeoTiffTileWriter`), bytes. GDAL's default (5 % of RAM) would
+#: hold every decompressed input block and every dirty output block (204 bands × 256² per
+#: tile) up to gigabytes; the cap keeps memory bounded by the tile, not by the scene.
+GDAL_CACHE_BYTES = 64 * 2**20
 #: Cubes larger than this many bytes (uncompressed) are opened lazily when ``lazy=None``.
 LAZY_THRESHOLD_BYTES = 512 * 2**20
 #: Target size of one dask chunk (whole blocks are grouped up to this size).
@@ -164,11 +169,12 @@ class GeoTiffArray:
 
     @contextlib.contextmanager
     def kept_open(self) -> Iterator[GeoTiffArray]:
-        """Keep the file open for the reads made inside the block (one dataset, one lock)."""
+        """Keep the file open for the reads made inside the block (one dataset, one lock), with
+        GDAL's block cache capped at :data:`GDAL_CACHE_BYTES`."""
         if self._src is not None:  # already kept open by an outer block
             yield self
             return
-        with rasterio.open(self.path) as src:
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), rasterio.open(self.path) as src:
             self._src = src
             try:
                 yield self
@@ -489,6 +495,7 @@ class GeoTiffTileWriter:
     def __enter__(self) -> GeoTiffTileWriter:
         stack = contextlib.ExitStack()
         try:
+            stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES))  # dirty blocks
             tmp = stack.enter_context(atomic_path(self.path))
             try:
                 self._dst = stack.enter_context(rasterio.open(tmp, "w", **self.profile))
