@@ -236,20 +236,21 @@ def test_buffer_pool_reuses_what_was_given_back():
 def test_readers_and_writer_cap_gdals_block_cache(tmp_path):
     """A kept-open input fills GDAL's block cache with decompressed blocks and a tile writer
     with dirty ones: both cap it (GDAL's default, 5 % of RAM, let a 4096² classification
-    grow to 1.5 GB), and restore the default afterwards."""
+    grow to 1.5 GB), and restore the setting they found afterwards."""
+    import rasterio
     from rasterio._env import get_gdal_config
 
     from hsi.io.geotiff import GDAL_CACHE_BYTES, GeoTiffTileWriter
 
     _, path = _lazy_crop(tmp_path)
-    before = get_gdal_config("GDAL_CACHEMAX")
-    assert before != GDAL_CACHE_BYTES
-    with WindowReader(path):
-        assert get_gdal_config("GDAL_CACHEMAX") == GDAL_CACHE_BYTES
-    assert get_gdal_config("GDAL_CACHEMAX") == before
-    with GeoTiffTileWriter(tmp_path / "out.tif", bands=1, height=8, width=8, dtype="float32",
-                           crs=None, transform=None, nodata=None, wavelengths=None,
-                           fwhm=None, tile=16) as w:
-        assert get_gdal_config("GDAL_CACHEMAX") == GDAL_CACHE_BYTES
-        w.write(np.zeros((1, 8, 8), np.float32), Window(0, 0, 8, 8))
-    assert get_gdal_config("GDAL_CACHEMAX") == before
+    outer = 3 * GDAL_CACHE_BYTES
+    with rasterio.Env(GDAL_CACHEMAX=outer):
+        with WindowReader(path):
+            assert get_gdal_config("GDAL_CACHEMAX") == GDAL_CACHE_BYTES
+        assert get_gdal_config("GDAL_CACHEMAX") == outer
+        with GeoTiffTileWriter(tmp_path / "out.tif", bands=1, height=8, width=8,
+                               dtype="float32", crs=None, transform=None, nodata=None,
+                               wavelengths=None, fwhm=None, tile=16) as w:
+            assert get_gdal_config("GDAL_CACHEMAX") == GDAL_CACHE_BYTES
+            w.write(np.zeros((1, 8, 8), np.float32), Window(0, 0, 8, 8))
+        assert get_gdal_config("GDAL_CACHEMAX") == outer

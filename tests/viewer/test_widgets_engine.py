@@ -21,9 +21,9 @@ def window_reads(monkeypatch):
     reads: list[tuple[int, int]] = []
     original = WindowReader.read
 
-    def read(self, window):
+    def read(self, window, **options):
         reads.append((int(window.height), int(window.width)))
-        return original(self, window)
+        return original(self, window, **options)
 
     monkeypatch.setattr(WindowReader, "read", read)
     return reads
