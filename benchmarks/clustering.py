@@ -49,6 +49,7 @@ SCENES = ("salinas_a", "samson", "jasper_ridge", "indian_pines")
 METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet")
 SCALABLE = ("kmeans", "spectralnet", "dinknet")
 NETWORK = ("spectralnet", "cc", "mincut", "dinknet")
+SPECTRA = "shape"  # hsi.clustering.features.SPECTRA, the features' default input
 
 
 def rss_mb() -> float:
@@ -69,7 +70,7 @@ def peak_rss_mb() -> float:
 
 def _scene_runs(args) -> dict:
     """Child process: cluster one scene with one method for every seed."""
-    scene, method, seeds, device = args
+    scene, method, seeds, device, spectra = args
     import torch
 
     from hsi.clustering import cluster, evaluate
@@ -82,7 +83,7 @@ def _scene_runs(args) -> dict:
     for seed in seeds:
         t = time.perf_counter()
         res = cluster(s.cube, len(s.class_names), method, seed=seed, device=device,
-                      progress=False)
+                      progress=False, spectra=spectra)
         out["seconds"].append(time.perf_counter() - t)
         for key, v in evaluate(res.labels, s.labels).items():
             if key in out:
@@ -188,9 +189,14 @@ def main(argv=None) -> None:
                    help="(scene, method) runs in parallel, each in its own fresh process "
                         "(times then include the contention)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--spectra", default=SPECTRA,
+                   help="features' input(s), comma-separated (shape, raw); the first is scored "
+                        "by the verdicts, the others are listed as 'method (spectra)'")
     p.add_argument("--no-append", action="store_true")
     a = p.parse_args(argv)
-    methods = a.methods.split(",")
+    spectra = a.spectra.split(",")
+    methods = [m if sp == spectra[0] else f"{m} ({sp})" for sp in spectra
+               for m in a.methods.split(",")]
     scenes = ["salinas_a"] if a.quick else a.scenes.split(",")
     seeds = list(range(2 if a.quick else a.seeds))
     size = 512 if a.quick else a.scale_size
@@ -199,13 +205,15 @@ def main(argv=None) -> None:
     per_seed = {m: [] for m in methods}  # (scenes, seeds) NMI per method
     # the slowest methods first, so that parallel workers finish together
     cost = {"cc": 0, "mincut": 1, "spectralnet": 2, "agc": 3, "spectral": 4, "kmeans": 5}
-    tasks = sorted(((scene, method, seeds, a.device) for scene in scenes for method in methods),
+    tasks = sorted(((scene, m.split(" ")[0], seeds, a.device, sp) for scene in scenes
+                    for sp in spectra for m in a.methods.split(",")),
                    key=lambda t: (cost.get(t[1], 6), scenes.index(t[0])))
     done = {}
     with mp.get_context("spawn").Pool(max(1, a.jobs), maxtasksperchild=1) as pool:
         for t, r in zip(tasks, pool.imap(_scene_runs, tasks, chunksize=1), strict=True):
-            done[t[:2]] = r
-            print(f"{t[0]} | {t[1]} | NMI {format_mean_std(r['nmi'], 3)}", flush=True)
+            label = t[1] if t[4] == spectra[0] else f"{t[1]} ({t[4]})"
+            done[t[0], label] = r
+            print(f"{t[0]} | {label} | NMI {format_mean_std(r['nmi'], 3)}", flush=True)
     for scene in scenes:
         for method in methods:
             r = done[scene, method]
@@ -220,7 +228,7 @@ def main(argv=None) -> None:
     std = {m: float(np.std(np.mean(per_seed[m], axis=0))) for m in avg}
     avg_line = ", ".join(f"{m} {v:.3f} ± {std[m]:.3f}" for m, v in avg.items())
     print("\n" + table + f"\n\nmean NMI over {len(scenes)} scenes: {avg_line}")
-    verdict = verdicts(avg)
+    verdict = verdicts({m: v for m, v in avg.items() if "(" not in m})
     for line in verdict:
         print(line)
 
@@ -253,7 +261,9 @@ def main(argv=None) -> None:
         deep = {m: v for m, v in avg.items() if m in ("spectralnet", "cc", "mincut", "dinknet",
                                                        "agc")}
         notes = (f"{len(seeds)} seeds (0..{len(seeds) - 1}), k = number of classes, default "
-                 f"settings of hsi.clustering; mean NMI over the {len(scenes)} scenes "
+                 f"settings of hsi.clustering, features from {spectra[0]!r} spectra (rows "
+                 f"'method (x)': from {'/'.join(spectra[1:]) or '-'!r} spectra); mean NMI "
+                 f"over the {len(scenes)} scenes "
                  f"(± std over seeds of the per-seed scene mean): {avg_line}.")
         if deep and "spectral" in avg:
             best = max(deep, key=deep.get)

@@ -8,6 +8,9 @@ from hsi.cli.options import device_option, guarded, output_file_option, seed_opt
 
 #: Clustering methods (``hsi.clustering.METHODS``, kept here so ``--help`` needs no torch).
 METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet")
+#: ``--spectra`` choices and default (``hsi.clustering.features.SPECTRA_CHOICES``/``SPECTRA``).
+SPECTRA_CHOICES = ("shape", "raw")
+SPECTRA = "shape"
 
 
 class ClusterCount(click.ParamType):
@@ -47,9 +50,13 @@ def __getattr__(name: str):
 @device_option
 @click.option("--confidence", type=click.Path(dir_okay=False), default=None,
               help="Also write per-pixel confidence in [0, 1] (float32 GeoTIFF).")
+@click.option("--spectra", type=click.Choice(SPECTRA_CHOICES), default=SPECTRA,
+              show_default=True,
+              help="Features from the spectra's shape (unit norm) plus a brightness channel, "
+                   "or from the raw spectra.")
 @var_option
 @guarded(outputs=("output", "confidence"), inputs=("cube",))
-def cluster(cube, k, output, method, seed, device, confidence, var):
+def cluster(cube, k, output, method, seed, device, confidence, var, spectra):
     """Cluster the pixels of CUBE into K clusters and write a uint8 class map to OUTPUT.
 
     The map has values 1..K (0 = nodata), a colour table and the cube's CRS.
@@ -57,7 +64,7 @@ def cluster(cube, k, output, method, seed, device, confidence, var):
     from hsi.clustering.files import cluster_file
 
     res = cluster_file(cube, k, output, method=method.lower(), seed=seed, device=device,
-                       confidence=confidence, var=var)
+                       confidence=confidence, var=var, spectra=spectra)
     if res.criterion != "given":
         click.echo(f"k = {res.k} estimated by the {res.criterion}")
     sizes = ", ".join(f"{i + 1}: {int((res.labels == i + 1).sum())}" for i in range(res.k))

@@ -209,7 +209,7 @@ def check_k(k, n_pixels: int) -> None:
 def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "auto",
             progress: bool = True, config=None, n_components: int = 10,
             spatial: bool = True, callback: ProgressCallback | None = None,
-            nonfinite: str = "raise") -> ClusterResult:
+            nonfinite: str = "raise", spectra: str | None = None) -> ClusterResult:
     """Cluster the pixels of a scene without labels.
 
     Parameters
@@ -234,6 +234,10 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
         PCA components of the features.
     spatial : bool
         Append each pixel's 3×3 neighbourhood mean to its features.
+    spectra : {"shape", "raw"}, optional
+        What the features' PCA sees (:func:`~hsi.clustering.features.pixel_features`; default
+        :data:`~hsi.clustering.features.SPECTRA`): ``"shape"``, unit-norm spectra plus a
+        brightness channel; ``"raw"``, the spectra as given.
     callback : callable, optional
         ``callback(done_steps, total_steps)`` (:mod:`hsi.progress`): called at the start, after
         the features, after every training step of the network methods (``spectralnet``,
@@ -259,10 +263,12 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
     Cancelled
         When ``callback`` returns ``True``.
     """
-    from hsi.clustering.features import pixel_features
+    from hsi.clustering.features import check_spectra, pixel_features
     from hsi.device import pick_device, seed_everything
 
     method = str(method).lower()
+    if spectra is not None:
+        check_spectra(spectra)
     if method not in METHODS:
         raise ConfigError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
     if isinstance(k, str) and k.lower() != "auto":
@@ -276,7 +282,7 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
     report_progress(callback, 0, steps["total"], "clustering")
     seed_everything(seed)
     feats = pixel_features(cube, n_components=n_components, spatial=spatial, seed=seed,
-                           nonfinite=nonfinite)
+                           nonfinite=nonfinite, spectra=spectra)
     x = feats.pixels()
     criterion = "given"
     if isinstance(k, str):

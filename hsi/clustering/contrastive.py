@@ -131,6 +131,12 @@ class SpectralViews:
     ``(C, C)`` and ``ε ~ N(0, σ² Pᵀ diag(m) P)`` (the projected noise, drawn through that
     ``C × C`` covariance's square root), per patch. Same distribution as augmenting the
     ``bands``-long spectra, ``bands / C`` times fewer random numbers and products.
+
+    Scores of unit-norm spectra (``pca.unit_norm``): the brightness factor does not change a
+    unit spectrum, so ``s = 1`` in the formula above; it moves the brightness channel (the
+    last one, when ``pca.brightness`` is set) by ``log(s) / spread`` instead. The noisy,
+    band-dropped unit spectrum is not normalised again (an approximation: its norm changes by
+    about the noise level).
     """
 
     def __init__(self, pca, config: ContrastiveConfig, device) -> None:
@@ -140,6 +146,10 @@ class SpectralViews:
                                     dtype=torch.float32, device=device)  # (bands, C)
         self.mean = torch.as_tensor(pca.mean, dtype=torch.float32, device=device)
         self.level = float(np.abs(pca.mean).mean()) or 1.0
+        self.n_scores = int(pca.components.shape[0])
+        self.unit_norm = bool(getattr(pca, "unit_norm", False))
+        brightness = getattr(pca, "brightness", None)
+        self.spread = None if brightness is None else float(brightness[1])
         self.cfg = config
 
     def __call__(self, patches: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -150,13 +160,16 @@ class SpectralViews:
         """
         cfg = self.cfg
         dev = patches.device
-        b, c = patches.shape[:2]
+        b = patches.shape[0]
+        c = self.n_scores
+        patches, extra = patches[:, :c], patches[:, c:]  # scores, brightness channel
         bands = self.mean.shape[0]
 
         def rand(*shape):
             return torch.rand(*shape, generator=gen).to(dev)
 
-        scale = 1 + cfg.brightness * (2 * rand(b, 1) - 1)  # (B, 1)
+        brightness = 1 + cfg.brightness * (2 * rand(b, 1) - 1)  # (B, 1)
+        scale = torch.ones_like(brightness) if self.unit_norm else brightness
         keep = (rand(b, bands) >= cfg.band_dropout).float()  # (B, bands)
         mix = (self.comp[None] * keep[:, None, :]) @ self.proj  # (B, C, C)
         offset = (scale * keep * self.mean - self.mean) @ self.proj  # (B, C)
@@ -171,6 +184,8 @@ class SpectralViews:
             z = z + sigma * eps @ root.transpose(1, 2)
         p = patches.shape[-1]
         z = z.reshape(b, p, p, c).permute(0, 3, 1, 2)
+        if extra.shape[1]:
+            z = torch.cat([z, extra + (brightness.log() / self.spread)[:, :, None, None]], 1)
         flip_h, flip_v, swap = (rand(b) < 0.5 for _ in range(3))
         z = torch.where(flip_h[:, None, None, None], z.flip(-1), z)
         z = torch.where(flip_v[:, None, None, None], z.flip(-2), z)

@@ -26,6 +26,12 @@ from hsi.errors import ConfigError, DataError, FormatError, ShapeError
 #: 0.574 / 0.592. So one 3×3 mean, for every method.
 SPATIAL_RADII: tuple = (1,)
 
+#: What the PCA of :func:`pixel_features` sees: ``"raw"`` spectra, or ``"shape"`` (unit-norm
+#: spectra plus a brightness channel).
+SPECTRA_CHOICES = ("shape", "raw")
+#: The default of :func:`pixel_features` (measured in the README's clustering section).
+SPECTRA = "shape"
+
 #: Bytes of cube data read at a time when computing features (whole rows).
 BLOCK_BYTES = 64 * 2**20
 
@@ -158,9 +164,16 @@ def check_cube(cube) -> tuple[int, int, int]:
 NONFINITE = ("raise", "nodata")
 
 
+def check_spectra(spectra: str) -> None:
+    """Raise :class:`ConfigError` unless ``spectra`` is one of :data:`SPECTRA_CHOICES`."""
+    if spectra not in SPECTRA_CHOICES:
+        raise ConfigError(f"spectra: expected one of {', '.join(SPECTRA_CHOICES)}, "
+                          f"got {spectra!r}")
+
+
 def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
                    radii: tuple | None = None, seed: int = 0,
-                   nonfinite: str = "raise") -> PixelFeatures:
+                   nonfinite: str = "raise", spectra: str | None = None) -> PixelFeatures:
     """Compute :class:`PixelFeatures` of a cube.
 
     Parameters
@@ -179,6 +192,12 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
         A pixel not marked nodata that holds NaN or infinity in some band: an error
         (``"raise"``), or a nodata pixel like the marked ones (``"nodata"``: not valid, left out
         of the PCA fit and of the neighbourhood means, 0 in the image).
+    spectra : {"shape", "raw"}, optional
+        What the PCA sees (default :data:`SPECTRA`): ``"raw"``, the spectra as given;
+        ``"shape"``, each spectrum divided by its Euclidean norm, plus its robustly
+        standardised log-norm as one more channel (:class:`PcaTransform` ``unit_norm`` and
+        ``brightness``, the classifier's default input): shading and illumination change a
+        pixel's norm, not its shape.
 
     Raises
     ------
@@ -192,8 +211,10 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
     ConfigError
         ``nonfinite`` is not one of :data:`NONFINITE`.
     """
+    spectra = SPECTRA if spectra is None else spectra
     if nonfinite not in NONFINITE:
         raise ConfigError(f"nonfinite: expected one of {', '.join(NONFINITE)}, got {nonfinite!r}")
+    check_spectra(spectra)
     bands, h, w = check_cube(cube)
     data, nodata = _data_and_nodata(cube)
     rows = max(1, BLOCK_BYTES // (bands * w * 4))
@@ -227,10 +248,13 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
     if sample.shape[1] < 2:
         raise DataError(f"cube: clustering needs at least 2 valid pixels, got {int(valid.sum())}")
     n_components = max(1, min(int(n_components), bands, sample.shape[1] - 1))
-    pca = fit_pca(sample[:, :, None], n_components, seed=seed)
+    shape = spectra == "shape"
+    pca = fit_pca(sample[:, :, None], n_components, seed=seed, unit_norm=shape,
+                  brightness=shape)
     pca = PcaTransform(mean=pca.mean, components=pca.components,
-                       scale=np.full(pca.n_components, pca.scale[0]))
-    image = np.zeros((pca.n_components, h, w), dtype=np.float32)
+                       scale=np.full(pca.n_components, pca.scale[0]), unit_norm=shape,
+                       brightness=pca.brightness)
+    image = np.zeros((pca.channels, h, w), dtype=np.float32)
     for r0 in range(0, h, rows):
         block = np.asarray(data[:, r0:r0 + rows, :])
         image[:, r0:r0 + rows] = pca.transform(block, valid[r0:r0 + rows])

@@ -52,6 +52,7 @@ def cluster_file(
     tiled: bool | None = None,
     tile: int = 512,
     config=None,
+    spectra: str | None = None,
 ) -> ClusterResult:
     """Cluster the pixels of the cube at ``cube_path`` and write its class map (and confidence).
 
@@ -95,6 +96,8 @@ def cluster_file(
         Tile side of a tiled run, pixels.
     config : dataclass or dict, optional
         The method's hyper-parameters, as :func:`hsi.clustering.cluster` (both paths).
+    spectra : {"shape", "raw"}, optional
+        What the features' PCA sees, as :func:`hsi.clustering.cluster` (both paths).
 
     Returns
     -------
@@ -122,7 +125,7 @@ def cluster_file(
     cube = open_cube(cube_path, var=var, lazy=True)  # GeoTIFF/ENVI: read by windows
     return cluster_cube(cube, k, method=method, seed=seed, device=device, progress=progress,
                         callback=callback, tiled=tiled, tile=tile, config=config,
-                        output=output, confidence=confidence)
+                        output=output, confidence=confidence, spectra=spectra)
 
 
 def cluster_cube(
@@ -139,6 +142,7 @@ def cluster_cube(
     config=None,
     output: str | os.PathLike | None = None,
     confidence: str | os.PathLike | None = None,
+    spectra: str | None = None,
 ) -> ClusterResult:
     """Cluster a cube (lazy or in memory) as :func:`cluster_file` does; the files are optional.
 
@@ -174,7 +178,7 @@ def cluster_cube(
     if tiled and method in TILED_METHODS:
         return _cluster_tiled(cube, k, output, method=method, seed=seed, confidence=confidence,
                               progress=progress, callback=callback, tile=tile, device=device,
-                              config=config)
+                              config=config, spectra=spectra)
 
     steps = {"total": 1}
     outputs = [path for path in (output, confidence) if path is not None]
@@ -188,7 +192,8 @@ def cluster_cube(
     else:  # no files: the clustering's own steps
         callback_used = callback
     result = cluster(cube, k, method=method, seed=seed, device=device, progress=progress,
-                     callback=callback_used, config=config, nonfinite="nodata")
+                     callback=callback_used, config=config, nonfinite="nodata",
+                     spectra=spectra)
     if not outputs:
         return result
     with atomic_files(outputs) as tmps:  # both files or neither
@@ -268,7 +273,7 @@ def _assign_tile(model, feats, core_mask: np.ndarray
 
 def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progress: bool,
                    callback: ProgressCallback | None, tile: int, device: str = "auto",
-                   config=None) -> ClusterResult:
+                   config=None, spectra: str | None = None) -> ClusterResult:
     """Fit on a sample of the scene, then assign and write tile by tile (the scene engine).
 
     The model (:func:`hsi.clustering.api.fit_model`: k-means centres, or a trained network)
@@ -323,7 +328,8 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
             contextlib.ExitStack() as stack:
         stack.enter_context(reader)  # the file kept open for the sample and the tiles
         seed_everything(seed)
-        feats = pixel_features(_sample_mosaic(reader), seed=seed, nonfinite="nodata")
+        feats = pixel_features(_sample_mosaic(reader), seed=seed, nonfinite="nodata",
+                               spectra=spectra)
         x = feats.pixels()
         criterion = "given"
         if isinstance(k, str):

@@ -464,3 +464,27 @@ def test_agc_two_triangles_never_stops_early():
         assert intra_distance(xt, lab) == pytest.approx(expected, rel=1e-12)
         assert expected < prev
         prev = expected
+
+
+class _UnitPca(_Pca):
+    """The stand-in for unit-norm spectra with a brightness channel (log-norm spread 0.5)."""
+
+    unit_norm = True
+    brightness = np.array([0.0, 0.5])
+
+
+def test_views_of_unit_spectra_move_brightness_only_in_its_channel():
+    # with unit-norm spectra a brightness factor s leaves the scores alone (s = 1 there) and
+    # shifts the brightness channel by log(s) / spread; no noise, no dropout: scores unchanged
+    cfg = ContrastiveConfig(noise=0.0, band_dropout=0.0, brightness=0.5)
+    views = SpectralViews(_UnitPca(), cfg, "cpu")
+    patches = torch.randn(256, 3, 1, 1, generator=torch.Generator().manual_seed(2))
+    got = views(patches, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(got[:, :2], patches[:, :2], rtol=1e-5, atol=1e-6)
+    gen = torch.Generator().manual_seed(3)  # the same first draw: the brightness factors
+    s = 1 + 0.5 * (2 * torch.rand(256, 1, generator=gen) - 1)
+    torch.testing.assert_close(got[:, 2, 0, 0] - patches[:, 2, 0, 0], s[:, 0].log() / 0.5,
+                               rtol=1e-5, atol=1e-6)
+    # raw spectra: the same factor scales the spectrum, so the scores move
+    raw = SpectralViews(_Pca(), cfg, "cpu")(patches[:, :2], torch.Generator().manual_seed(3))
+    assert (raw - patches[:, :2]).abs().max() > 0.1
