@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from hsi.errors import ConfigError
 from hsi.progress import ProgressCallback, report_progress
 
 
@@ -45,6 +46,13 @@ class SpectralNetConfig:
         is computed on, with gradients through the QR. ``"alternate"`` (the paper's
         Algorithm 1): each step first sets the factor from the QR of one batch (no gradient),
         then takes a gradient step on the loss of a second batch with that factor fixed.
+    affinity : {"euclidean", "siamese"}
+        Distances the batch affinities use: of the input features, or (the paper's Siamese
+        option, :func:`fit_siamese`) of a Siamese network's embedding trained first to pull
+        each pixel's nearest neighbours in (positives) and push random pairs out (negatives).
+    siamese_neighbors, siamese_steps, siamese_dim : int
+        Positives per pixel (its nearest neighbours over all fit pixels), training steps
+        (``batch_size`` pixels each) and output width of the Siamese network.
     """
 
     hidden: int = 128
@@ -55,6 +63,10 @@ class SpectralNetConfig:
     freeze_pixels: int = 8192
     normalized: bool = True
     orthonorm: str = "batch"
+    affinity: str = "euclidean"
+    siamese_neighbors: int = 2
+    siamese_steps: int = 400
+    siamese_dim: int = 16
 
 
 class Orthonorm(nn.Module):
@@ -138,6 +150,66 @@ def batch_affinity(x: torch.Tensor, n_neighbors: int) -> torch.Tensor:
     return torch.maximum(w, w.T)
 
 
+def contrastive_pair_loss(za: torch.Tensor, zb: torch.Tensor, positive: torch.Tensor,
+                          margin: float = 1.0) -> torch.Tensor:
+    """The Siamese contrastive loss (Hadsell et al. 2006; SpectralNet's Siamese network).
+
+    Parameters
+    ----------
+    za, zb : torch.Tensor, shape (n, d)
+        Embeddings of the two members of each pair.
+    positive : torch.Tensor of bool, shape (n,)
+        Whether each pair is a positive (neighbours) or a negative pair.
+    margin : float
+        Distance beyond which a negative pair costs nothing.
+
+    Returns
+    -------
+    torch.Tensor, scalar
+        Mean over pairs of ``||za - zb||²`` (positives) or ``max(margin - ||za - zb||, 0)²``
+        (negatives).
+    """
+    d = (za - zb).pow(2).sum(1).clamp_min(1e-12).sqrt()
+    return torch.where(positive, d.pow(2), (margin - d).clamp_min(0).pow(2)).mean()
+
+
+def fit_siamese(x: np.ndarray, config: SpectralNetConfig, *, gen: torch.Generator,
+                device) -> nn.Module:
+    """Train SpectralNet's Siamese network on pixel features ``x`` (N, d).
+
+    Positive pairs: each pixel and one of its ``config.siamese_neighbors`` nearest neighbours
+    (Euclidean, over all ``N`` pixels); negative pairs: each pixel and a random pixel. Each
+    step draws ``batch_size`` pixels, one positive and one negative partner each, and takes an
+    Adam step on :func:`contrastive_pair_loss` (margin 1). Returns the network ``(N, d) ->
+    (N, siamese_dim)`` in eval mode.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    cfg = config
+    n = len(x)
+    kk = max(1, min(cfg.siamese_neighbors, n - 1))
+    _, nbr = NearestNeighbors(n_neighbors=kk + 1).fit(x).kneighbors(x)
+    nbr = torch.as_tensor(nbr[:, 1:])
+    net = nn.Sequential(nn.Linear(x.shape[1], cfg.hidden), nn.ReLU(),
+                        nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(),
+                        nn.Linear(cfg.hidden, cfg.siamese_dim)).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    b = min(cfg.batch_size, n)
+    positive = torch.cat([torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)])
+    for _ in range(cfg.siamese_steps):
+        idx = torch.randperm(n, generator=gen)[:b]
+        pos = nbr[idx, torch.randint(kk, (b,), generator=gen)]
+        neg = torch.randint(n, (b,), generator=gen)
+        za = net(xt[torch.cat([idx, idx])].to(device))
+        zb = net(xt[torch.cat([pos, neg])].to(device))
+        loss = contrastive_pair_loss(za, zb, positive.to(device))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
 def spectral_loss(y: torch.Tensor, w: torch.Tensor, normalized: bool = True) -> torch.Tensor:
     """``sum_ij W_ij ||y_i - y_j||^2 / n`` (the Laplacian quadratic form per pixel).
 
@@ -171,6 +243,9 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
     xt = torch.as_tensor(x, dtype=torch.float32)
     n = len(xt)
     b = min(cfg.batch_size, n)
+    if cfg.affinity not in ("euclidean", "siamese"):
+        raise ConfigError(f"affinity: expected 'euclidean' or 'siamese', got {cfg.affinity!r}")
+    siamese = fit_siamese(x, cfg, gen=gen, device=device) if cfg.affinity == "siamese" else None
     net.train()
     report_progress(callback, 0, cfg.steps, "spectralnet")
     for step in tqdm(range(cfg.steps), desc="spectralnet", disable=not progress, leave=False):
@@ -181,7 +256,11 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
             net.orthonorm.eval()  # the gradient step uses the factor just set
         idx = torch.randperm(n, generator=gen)[:b]
         xb = xt[idx].to(device)
-        w = batch_affinity(xb, cfg.n_neighbors)
+        if siamese is not None:
+            with torch.no_grad():
+                w = batch_affinity(siamese(xb), cfg.n_neighbors)
+        else:
+            w = batch_affinity(xb, cfg.n_neighbors)
         loss = spectral_loss(net(xb), w, cfg.normalized)
         net.orthonorm.train()
         opt.zero_grad()

@@ -54,6 +54,18 @@ def test_alternate_orthonormalisation_step(blocks):
     np.testing.assert_allclose(y.T @ y / len(y), np.eye(3), atol=1e-3)
 
 
+def test_siamese_affinity_clusters_the_blocks(blocks):
+    # the paper's Siamese affinities: SpectralNet trained on them still finds the 3 blocks
+    cube, labels = blocks
+    feats = pixel_features(cube)
+    res = cluster(cube, 3, "spectralnet", progress=False,
+                  config={"affinity": "siamese", "steps": 120, "batch_size": 256,
+                          "siamese_steps": 100})
+    assert clustering_accuracy(res.labels[feats.valid], labels[feats.valid]) > 0.9
+    with pytest.raises(Exception, match="affinity"):
+        cluster(cube, 3, "spectralnet", progress=False, config={"affinity": "cosine"})
+
+
 def test_evaluate_against_hand_computed_scores():
     pred = np.array([[1, 1, 2, 2, 3, 0]])
     truth = np.array([[2, 2, 1, 1, 1, 1]])

@@ -32,7 +32,14 @@ from hsi.clustering.graph import (
     mincut_losses,
     normalized_adjacency,
 )
-from hsi.clustering.spectralnet import SpectralNet, batch_affinity, spectral_loss
+from hsi.clustering.spectralnet import (
+    SpectralNet,
+    SpectralNetConfig,
+    batch_affinity,
+    contrastive_pair_loss,
+    fit_siamese,
+    spectral_loss,
+)
 
 F64 = torch.float64
 
@@ -488,3 +495,26 @@ def test_views_of_unit_spectra_move_brightness_only_in_its_channel():
     # raw spectra: the same factor scales the spectrum, so the scores move
     raw = SpectralViews(_Pca(), cfg, "cpu")(patches[:, :2], torch.Generator().manual_seed(3))
     assert (raw - patches[:, :2]).abs().max() > 0.1
+
+
+def test_siamese_pair_loss_by_hand():
+    # positive at distance 5: 25; negatives at distance 1 (the margin) and 0.5: 0 and 0.25
+    za = torch.zeros(3, 2)
+    zb = torch.tensor([[3.0, 4.0], [0.6, 0.8], [0.3, 0.4]])
+    loss = contrastive_pair_loss(za, zb, torch.tensor([True, False, False]), margin=1.0)
+    torch.testing.assert_close(loss, torch.tensor((25 + 0 + 0.25) / 3))
+
+
+def test_siamese_embedding_pulls_neighbours_in_and_pushes_random_pairs_out():
+    # two well separated blobs: after training, nearest neighbours (same blob) lie much
+    # closer in the Siamese embedding than pixels of different blobs
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 0.3, (200, 4)), rng.normal(3, 0.3, (200, 4))])
+    cfg = SpectralNetConfig(hidden=32, batch_size=128, siamese_steps=300, siamese_dim=4)
+    net = fit_siamese(x.astype(np.float32), cfg, gen=torch.Generator().manual_seed(0),
+                      device="cpu")
+    with torch.no_grad():
+        z = net(torch.as_tensor(x, dtype=torch.float32))
+    within = torch.cdist(z[:200], z[:200]).mean()
+    between = torch.cdist(z[:200], z[200:]).mean()
+    assert between > 3 * within
