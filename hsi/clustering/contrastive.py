@@ -52,6 +52,12 @@ class ContrastiveConfig:
         Probability of zeroing each band (per view).
     brightness : float
         Spectra are scaled by ``U(1 - brightness, 1 + brightness)`` (per view).
+    views : {"augment", "spectral-spatial"}
+        ``"augment"``: both views are augmentations of the same patch (the paper's).
+        ``"spectral-spatial"``: MCGC's two views of a pixel (Pan & Kang, NeurIPS 2021), each
+        then augmented: its spectrum alone (:func:`spectral_view`) and its neighbourhood with
+        the pixel itself replaced by the neighbours' mean (:func:`spatial_view`); a pixel's
+        cluster probabilities are the mean over its two unaugmented views.
     """
 
     patch_size: int = 5
@@ -66,6 +72,7 @@ class ContrastiveConfig:
     noise: float = 0.02
     band_dropout: float = 0.05
     brightness: float = 0.2
+    views: str = "augment"
 
 
 class ContrastiveClusterer(nn.Module):
@@ -115,6 +122,36 @@ def cluster_loss(pa: torch.Tensor, pb: torch.Tensor, temperature: float) -> torc
         m = p.sum(0) / p.sum()
         loss = loss + np.log(k) + (m * torch.log(m.clamp_min(1e-12))).sum()
     return loss
+
+
+#: :attr:`ContrastiveConfig.views` choices.
+VIEWS = ("augment", "spectral-spatial")
+
+
+def spectral_view(patches: torch.Tensor) -> torch.Tensor:
+    """The spectral view of patches ``(B, C, p, p)``: each centre pixel's channels over the
+    whole patch (no spatial context), same shape."""
+    c = patches.shape[-1] // 2
+    return patches[:, :, c:c + 1, c:c + 1].expand_as(patches).contiguous()
+
+
+def spatial_view(patches: torch.Tensor) -> torch.Tensor:
+    """The spatial view of patches ``(B, C, p, p)``: the patch with its centre pixel replaced
+    by the mean of the other ``p² - 1`` pixels (the context without the pixel), same shape."""
+    p = patches.shape[-1]
+    c = p // 2
+    centre = patches[:, :, c, c]
+    out = patches.clone()
+    out[:, :, c, c] = (patches.sum((-1, -2)) - centre) / max(p * p - 1, 1)
+    return out
+
+
+def pixel_views(patches: torch.Tensor, views: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two unaugmented views of :attr:`ContrastiveConfig.views`: the patches twice
+    (``"augment"``), or :func:`spectral_view` and :func:`spatial_view`."""
+    if views == "spectral-spatial":
+        return spectral_view(patches), spatial_view(patches)
+    return patches, patches
 
 
 class SpectralViews:
@@ -200,7 +237,11 @@ def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, s
     ``callback(done, config.steps)`` (:mod:`hsi.progress`) is called before the first step and
     after each; returning ``True`` raises :class:`~hsi.errors.Cancelled`.
     """
+    from hsi.errors import ConfigError
+
     cfg = config or ContrastiveConfig()
+    if cfg.views not in VIEWS:
+        raise ConfigError(f"views: expected one of {', '.join(VIEWS)}, got {cfg.views!r}")
     device = device or torch.device("cpu")
     torch.manual_seed(seed)
     net = ContrastiveClusterer(feats.image.shape[0], k, cfg).to(device)
@@ -251,7 +292,8 @@ def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.nd
     for step in tqdm(range(cfg.steps), desc="contrastive", disable=not progress, leave=False):
         idx = torch.randperm(n, generator=gen)[:b]
         patches = extract_patches(padded, rows[idx], cols[idx], cfg.patch_size)
-        z, p = net(torch.cat([views(patches, gen), views(patches, gen)]))  # one pass, 2 views
+        va, vb = pixel_views(patches, cfg.views)
+        z, p = net(torch.cat([views(va, gen), views(vb, gen)]))  # one pass, 2 views
         za, zb = z[:b], z[b:]
         pa, pb = p[:b], p[b:]
         loss = (nt_xent(za, zb, cfg.instance_temperature)
@@ -266,8 +308,10 @@ def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.nd
 @torch.no_grad()
 def predict_probabilities(net: ContrastiveClusterer, feats, patch_size: int, *,
                           batch: int = 4096, device=None,
-                          where: np.ndarray | None = None) -> np.ndarray:
-    """Cluster probabilities ``(N, k)`` of the valid pixels (row-major), unaugmented patches.
+                          where: np.ndarray | None = None, views: str = "augment"
+                          ) -> np.ndarray:
+    """Cluster probabilities ``(N, k)`` of the valid pixels (row-major), unaugmented patches
+    (with ``views="spectral-spatial"``, the mean over the pixel's two views).
 
     ``where`` (bool ``(H, W)``), when given, keeps only the valid pixels inside it; their
     patches still read every pixel of ``feats.image`` (the halo of a tile).
@@ -279,7 +323,11 @@ def predict_probabilities(net: ContrastiveClusterer, feats, patch_size: int, *,
     out = []
     for s in range(0, len(rows), batch):
         patches = extract_patches(padded, rows[s:s + batch], cols[s:s + batch], patch_size)
-        out.append(net(patches)[1].cpu().numpy())
+        if views == "spectral-spatial":
+            pa, pb = (net(v)[1] for v in pixel_views(patches, views))
+            out.append(((pa + pb) / 2).cpu().numpy())
+        else:
+            out.append(net(patches)[1].cpu().numpy())
     k = net.cluster_head[-1].out_features
     return np.concatenate(out) if out else np.zeros((0, k), dtype=np.float32)
 
@@ -297,10 +345,13 @@ class ContrastiveModel:
         Trained, in eval mode.
     patch_size : int
         Side of the score patches it reads.
+    views : str
+        :attr:`ContrastiveConfig.views` it was trained with.
     """
 
     net: ContrastiveClusterer
     patch_size: int
+    views: str = "augment"
 
     @property
     def k(self) -> int:
@@ -314,7 +365,8 @@ class ContrastiveModel:
     def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The cluster head's argmax (labels 0..k-1) and maximum (confidence) for the valid
         pixels of :class:`PixelFeatures` ``feats`` inside ``where`` (row-major)."""
-        proba = predict_probabilities(self.net, feats, self.patch_size, where=where)
+        proba = predict_probabilities(self.net, feats, self.patch_size, where=where,
+                                      views=self.views)
         return proba.argmax(1), proba.max(1).astype(np.float32)
 
 
@@ -325,7 +377,7 @@ def fit_contrastive_model(feats, k: int, config: ContrastiveConfig | None = None
     cfg = config or ContrastiveConfig()
     net = fit_contrastive(feats, k, cfg, seed=seed, device=device, progress=progress,
                           callback=callback)
-    return ContrastiveModel(net=net, patch_size=cfg.patch_size)
+    return ContrastiveModel(net=net, patch_size=cfg.patch_size, views=cfg.views)
 
 
 def contrastive_cluster(feats, k: int, config: ContrastiveConfig | None = None, *,

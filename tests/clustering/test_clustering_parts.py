@@ -154,3 +154,13 @@ def test_mincut_network_of_the_paper():
     s = net(torch.randn(4, 5), a)
     assert s.shape == (4, 3)
     torch.testing.assert_close(s.sum(1), torch.ones(4))
+
+
+def test_cc_with_spectral_and_spatial_views_clusters_the_blocks(blocks):
+    cube, labels = blocks
+    feats = pixel_features(cube)
+    res = cluster(cube, 3, "cc", progress=False,
+                  config={"views": "spectral-spatial", "steps": 150, "batch_size": 128})
+    assert clustering_accuracy(res.labels[feats.valid], labels[feats.valid]) > 0.9
+    with pytest.raises(Exception, match="views"):
+        cluster(cube, 3, "cc", progress=False, config={"views": "two"})

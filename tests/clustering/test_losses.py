@@ -518,3 +518,21 @@ def test_siamese_embedding_pulls_neighbours_in_and_pushes_random_pairs_out():
     within = torch.cdist(z[:200], z[:200]).mean()
     between = torch.cdist(z[:200], z[200:]).mean()
     assert between > 3 * within
+
+
+def test_mcgc_views_by_hand():
+    from hsi.clustering.contrastive import spatial_view, spectral_view
+
+    patches = torch.arange(2 * 9, dtype=torch.float32).reshape(1, 2, 3, 3)
+    spec = spectral_view(patches)
+    assert torch.equal(spec, patches[:, :, 1:2, 1:2].expand(1, 2, 3, 3))  # centre everywhere
+    spat = spatial_view(patches)
+    # channel 0 holds 0..8, centre 4: the other 8 pixels' mean is (36 - 4) / 8 = 4;
+    # channel 1 holds 9..17, centre 13: (117 - 13) / 8 = 13; the rest unchanged
+    torch.testing.assert_close(spat[0, :, 1, 1], torch.tensor([4.0, 13.0]))
+    patches = patches.clone()
+    patches[0, 0, 1, 1] = 100.0  # the pixel's own value never enters its spatial view
+    assert spatial_view(patches)[0, 0, 1, 1] == 4.0
+    mask = torch.ones(3, 3, dtype=torch.bool)
+    mask[1, 1] = False
+    assert torch.equal(spatial_view(patches)[..., mask], patches[..., mask])
