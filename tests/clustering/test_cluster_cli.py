@@ -97,3 +97,26 @@ def test_nan_pixels_are_nodata_in_the_class_map(tmp_path, blocks):
     others = np.ones(labels.shape, bool)
     others[2, 2] = others[5, 5] = False
     assert set(np.unique(labels[others])) == {1, 2, 3}
+
+
+def test_cluster_spectra_option_reaches_the_features(tmp_path, scene, blocks):
+    # the written confidence equals the library's for that input; the two inputs give
+    # different confidences, so a CLI that dropped --spectra would fail one of them
+    from hsi.clustering import cluster
+
+    got = {}
+    for spectra in ("shape", "raw"):
+        out, conf = tmp_path / f"{spectra}.tif", tmp_path / f"{spectra}_conf.tif"
+        r = CliRunner().invoke(main.cli, ["cluster", str(scene[0]), "-k", "3", "-o", str(out),
+                                          "--confidence", str(conf), "--spectra", spectra])
+        assert r.exit_code == 0, r.output
+        want = cluster(blocks[0], 3, spectra=spectra, progress=False)
+        np.testing.assert_array_equal(read_class_map(out)[0], want.labels)
+        with rasterio.open(conf) as src:
+            got[spectra] = src.read(1)
+        np.testing.assert_allclose(got[spectra], want.confidence, atol=1e-6)
+    assert np.abs(got["shape"] - got["raw"]).max() > 0.01
+    r = CliRunner().invoke(main.cli, ["cluster", str(scene[0]), "-k", "3", "-o",
+                                      str(tmp_path / "x.tif"), "--spectra", "cosine"])
+    assert r.exit_code == 2 and "spectra" in r.output
+    assert not (tmp_path / "x.tif").exists()
