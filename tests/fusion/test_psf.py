@@ -47,6 +47,14 @@ def test_a_pair_too_small_to_tell_gets_the_nominal_sigma():
     assert estimate_psf(lr, msi, 4) == Psf(2.0)
 
 
+def test_a_tiny_real_pair_keeps_the_nominal_psf():
+    # the whole Salinas-A sample at x8 is a 10×10 LR-HSI: 16 pixels inside the border, too
+    # few to tell the kernels apart (the estimate was σ 6 shifted (-1, -1) and cost GLP 12 dB)
+    lr, msi = simulate_pair(sample_cube(), 8, "sentinel2")
+    assert lr.data.shape[1:] == (10, 10)
+    assert estimate_psf(_tensor(lr), _tensor(msi), 8) == Psf(4.0)
+
+
 @pytest.mark.parametrize("bad", ["sharp", 0.0, -1.0, float("nan")])
 def test_bad_psf_sigma_is_a_config_error(bad):
     with pytest.raises(ConfigError, match="psf_sigma"):
