@@ -422,6 +422,38 @@ def test_intra_distance_by_hand():
     assert intra_distance(7 * x, np.array([0, 0, 1, 1])) == pytest.approx(2 / 52, abs=1e-12)
 
 
+def test_paper_intra_distance_by_hand():
+    # the paper's Eq. 11 on x = 0, 2 | 10, 12: each cluster's mean over its 2 ordered pairs
+    # i != j is (4 + 4) / 2 = 4, not divided by the spread: 4; scaled by 7: 49 * 4
+    x = np.array([[0.0], [2.0], [10.0], [12.0]])
+    assert graph_mod.paper_intra_distance(x, np.array([0, 0, 1, 1])) == pytest.approx(4.0)
+    assert graph_mod.paper_intra_distance(7 * x, np.array([0, 0, 1, 1])) == pytest.approx(196)
+    # {0} alone counts 0; {2, 10, 12}: pairs (2,10) 64, (2,12) 100, (10,12) 4, each twice,
+    # over 3 * 2 ordered pairs: 336 / 6 = 56; the mean over the two clusters: 28
+    assert graph_mod.paper_intra_distance(x, np.array([0, 1, 1, 1])) == pytest.approx(28.0)
+
+
+def test_kernel_spectral_splits_orthogonal_groups():
+    # two groups of nodes along nearly orthogonal directions: the linear kernel is nearly
+    # block diagonal (weak links between the groups keep the graph connected)
+    rng = np.random.default_rng(0)
+    x = np.full((20, 2), 0.05)
+    x[:10, 0] = 1 + 0.1 * rng.random(10)
+    x[10:, 1] = 1 + 0.1 * rng.random(10)
+    labels = graph_mod.kernel_spectral(x, 2, seed=0)
+    assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1
+    assert labels[0] != labels[10]
+
+
+def test_agc_options_are_checked():
+    g = SceneGraph(segments=np.arange(4).reshape(2, 2), features=np.eye(4, dtype=np.float32),
+                   adjacency=PATH4)
+    with pytest.raises(Exception, match="criterion"):
+        agc(g, 2, criterion="raw")
+    labels, _ = agc(g, 2, max_order=2, criterion="paper", final="paper")
+    assert labels.shape == (4,)
+
+
 def test_agc_keeps_the_order_before_the_criterion_grows(monkeypatch):
     # criterion 0.5, 0.4, 0.4, 0.45, ...: it first grows at t = 4, so t = 3 and its labels
     values = iter([0.5, 0.4, 0.4, 0.45, 0.1])
