@@ -11,6 +11,11 @@ Usage::
 
     python -m benchmarks.train_aviris --holdout salinas_a -o aviris_wo_salinas_a.pt
     python -m benchmarks.train_aviris --all-folds --outdir runs/ --max-minutes 15
+    python -m benchmarks.train_aviris --all-folds --validate --outdir runs/   # gated folds
+
+With ``--validate`` each fold also keeps its :func:`validation_scene` out of training; after
+training, the residual head is zeroed when the model's PSNR there is below its base image's
+(``train_infn(validation=...)``), so a fold never does worse than its base on that scene.
 """
 
 from __future__ import annotations
@@ -53,23 +58,33 @@ def aviris_cube(name: str):
     return out
 
 
-def training_scenes(holdout: str | None) -> list[str]:
-    """Every AVIRIS-like scene except ``holdout``."""
-    return [s for s in (*HOLDOUTS, *ABU) if s != holdout]
+def validation_scene(holdout: str | None) -> str:
+    """The real-wavelength scene a fold validates on (``--validate``): the held-out scene's
+    successor in :data:`HOLDOUTS` (Salinas-A → Indian Pines → Jasper Ridge → Salinas-A)."""
+    i = HOLDOUTS.index(holdout) if holdout in HOLDOUTS else -1
+    return HOLDOUTS[(i + 1) % len(HOLDOUTS)]
+
+
+def training_scenes(holdout: str | None, validate: bool = False) -> list[str]:
+    """Every AVIRIS-like scene except ``holdout`` (and its validation scene with
+    ``validate``)."""
+    skip = {holdout, validation_scene(holdout) if validate else None}
+    return [s for s in (*HOLDOUTS, *ABU) if s not in skip]
 
 
 def train_fold(holdout: str | None, output: str, args) -> None:
     """Train one checkpoint without ``holdout`` and write it to ``output``."""
     from hsi.fusion import InfnConfig, train_infn
 
-    scenes = training_scenes(holdout)
+    scenes = training_scenes(holdout, args.validate)
     cubes = [aviris_cube(s) for s in scenes]
+    validation = [aviris_cube(validation_scene(holdout))] if args.validate else None
     start = time.perf_counter()
     partial = output + ".training"
     model = train_infn(cubes, srf=args.sensor, ratio=args.ratio,
                        config=InfnConfig(base=args.base, hidden=args.hidden),
                        steps=args.steps, max_minutes=args.max_minutes, seed=args.seed,
-                       device="auto", out_path=partial, progress=False)
+                       device="auto", out_path=partial, progress=False, validation=validation)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])
     finish_checkpoint(partial, output, {
@@ -81,6 +96,7 @@ def train_fold(holdout: str | None, output: str, args) -> None:
         "steps_per_s": round(steps / wall, 2),
         "torch_threads": torch.get_num_threads(),
         "git_commit": git_commit(),
+        **({"validation": model.meta["validation"]} if args.validate else {}),
     })
 
 
@@ -104,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--validate", action="store_true",
+                   help="keep one more real scene out of training and zero the residual head "
+                        "when the model does not beat its base image there")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

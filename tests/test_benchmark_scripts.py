@@ -34,3 +34,17 @@ def test_script_imports_common_when_it_starts(script):
         assert imports & sources or any(i.startswith("benchmarks.") for i in imports), (
             f"{script.name} must import benchmarks.common at module level, so COMMIT_AT_START "
             "is the commit the run started from")
+
+
+def test_aviris_folds_never_train_on_their_test_or_validation_scene():
+    from benchmarks.train_aviris import HOLDOUTS, training_scenes, validation_scene
+
+    for holdout in HOLDOUTS:
+        val = validation_scene(holdout)
+        assert val in HOLDOUTS and val != holdout
+        assert holdout not in training_scenes(holdout)
+        assert val in training_scenes(holdout)  # only --validate keeps it out
+        gated = training_scenes(holdout, validate=True)
+        assert holdout not in gated and val not in gated and len(gated) == len(
+            training_scenes(holdout)) - 1
+    assert {validation_scene(h) for h in HOLDOUTS} == set(HOLDOUTS)  # each validates once

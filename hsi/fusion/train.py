@@ -452,6 +452,7 @@ def train_infn(
     psf_sigma: float | Psf | None = None,
     callback: ProgressCallback | None = None,
     augment: Augmentation | None = None,
+    validation: list[Cube] | None = None,
 ) -> INFN:
     """Train INFN on reference cubes by Wald's protocol.
 
@@ -493,6 +494,14 @@ def train_infn(
     augment : Augmentation, optional
         Realistic-protocol augmentation: each cube is degraded ``augment.realizations`` times
         with a PSF σ drawn around the nominal one and white noise on both inputs.
+    validation : list of Cube, optional
+        Scenes kept out of training (same bands) that decide, after training, whether the
+        network's residual is kept: each is degraded like the training cubes (no
+        augmentation), and when the trained model's PSNR over them is below its own base
+        image's, the residual head is zeroed, so the model returns its base image
+        (:func:`hsi.fusion.fit.keep_if_better`). The scores are in
+        ``meta["validation"]``; the final checkpoint at ``out_path`` holds the validated
+        weights (a run resumed from it continues from them).
 
     Returns
     -------
@@ -583,6 +592,47 @@ def train_infn(
         int(train_state["steps"]) if train_state and "steps" in train_state else DEFAULT_STEPS)
     done = int((train_state or {}).get("step", 0))
     sampler = PatchSampler(scenes, ratio, config.patch, seed + done)
-    return run_training(model, sampler, steps=total, max_minutes=max_minutes, device=dev,
-                        progress=progress, out_path=out_path, meta=meta, train_state=train_state,
-                        desc="INFN train", callback=callback)
+    held_out = validation_scenes(validation or [], bands, ratio, srf, psf_sigma, config.base,
+                                 dev)
+    model = run_training(model, sampler, steps=total, max_minutes=max_minutes, device=dev,
+                         progress=progress, out_path=out_path, meta=meta,
+                         train_state=train_state, desc="INFN train", callback=callback)
+    if held_out:
+        from hsi.fusion.fit import keep_if_better
+
+        model.meta["validation"] = {"scenes": [c.name for c in validation],
+                                    **keep_if_better(model, held_out, ratio)}
+        if out_path is not None:  # the final checkpoint holds what the validation decided
+            from hsi.checkpoint import load_checkpoint
+
+            state = load_checkpoint(out_path, "infn")["meta"].get("train_state")
+            save_infn(out_path, model, meta=model.meta, train_state=state)
+    return model
+
+
+def validation_scenes(cubes: list[Cube], bands: int, ratio: int, srf,
+                      psf_sigma: float | Psf | None, base_kind: str, device) -> list[TrainScene]:
+    """Held-out reference cubes as scored :class:`TrainScene` s (see :func:`train_infn`'s
+    ``validation``): reflectance-scaled, degraded by Wald's protocol, normalised like the
+    training pairs, with their base images.
+
+    Raises
+    ------
+    WavelengthError
+        A cube with another band count or no wavelengths.
+    """
+    from hsi.degrade import normalize_reflectance, simulate_pair
+
+    out = []
+    for cube in cubes:
+        if cube.bands != bands or cube.wavelengths is None:
+            raise WavelengthError(f"validation cube {cube.name!r}: expected {bands} bands with "
+                                  f"wavelengths, got {cube.bands}")
+        ref, _ = normalize_reflectance(cube.compute())
+        lr, msi = simulate_pair(ref, ratio, srf, psf_sigma, device=device)
+        lr_n, s_lr = normalize_reflectance(lr)
+        msi_n, _ = normalize_reflectance(msi)
+        target = np.asarray(ref.data, dtype=np.float32) / np.float32(s_lr)
+        out.append(make_scene(target, lr_n.data, msi_n.data, ratio, base_kind, device,
+                              psf_sigma))
+    return out

@@ -121,3 +121,57 @@ class TestCheckpoints:
         with pytest.raises(ModelError, match=msg):
             train_infn([crop], srf="sentinel2", ratio=2, steps=1, max_minutes=None,
                        device="cpu", progress=False, resume_from=out)
+
+
+class TestValidation:
+    """``validation=``: a held-out scene decides whether the residual head is kept."""
+
+    @pytest.mark.parametrize("scores, result", [((30.0, 40.0), "base"), ((40.0, 30.0), "fitted")])
+    def test_the_held_out_scene_decides(self, crop, salinas, tmp_path, monkeypatch, scores,
+                                        result):
+        import hsi.fusion.fit as fit
+        from hsi.checkpoint import load_checkpoint
+
+        held_out = salinas.crop(Window(40, 40, 32, 32))
+        seen = []
+
+        def fake_strip_psnr(model, scenes, ratio):  # (model, base) over the held-out pairs
+            seen.append([tuple(s.target.shape) for s in scenes])
+            return scores
+
+        monkeypatch.setattr(fit, "strip_psnr", fake_strip_psnr)
+        out = tmp_path / "m.pt"
+        model = _train(crop, validation=[held_out], out_path=out)
+        assert seen == [[(crop.bands, 32, 32)]]  # the held-out scene, degraded and scored
+        assert model.meta["validation"]["result"] == result
+        assert model.meta["validation"]["scenes"] == [held_out.name]
+        head_zero = bool((model.head.weight == 0).all())
+        assert head_zero == (result == "base")
+        ckpt = load_checkpoint(out, "infn")  # the checkpoint holds the decision, resumable
+        assert ckpt["meta"]["validation"]["result"] == result
+        assert "train_state" in ckpt["meta"]
+        assert load_infn(out).meta["validation"]["result"] == result
+
+    def test_a_zeroed_head_returns_the_base_image(self, crop, salinas, monkeypatch):
+        import hsi.fusion.fit as fit
+
+        monkeypatch.setattr(fit, "strip_psnr", lambda m, s, r: (0.0, 1.0))
+        model = _train(crop, validation=[salinas.crop(Window(40, 40, 32, 32))], steps=5)
+        bicubic = fuse_pair(crop, "bicubic")
+        infn = fuse_pair(crop, model)
+        np.testing.assert_allclose(infn, bicubic, atol=1e-5)
+
+    def test_validation_cubes_must_match_the_bands(self, crop):
+        other = Cube(np.asarray(crop.data)[:10], wavelengths=crop.wavelengths[:10])
+        with pytest.raises(WavelengthError, match="validation"):
+            _train(crop, validation=[other])
+
+
+def fuse_pair(ref, method) -> np.ndarray:
+    """Fuse the Sentinel-2 x4 pair of ``ref`` with ``method`` (a name or a model)."""
+    from hsi.degrade import simulate_pair
+
+    lr, msi = simulate_pair(ref, 4, "sentinel2")
+    if isinstance(method, str):
+        return np.asarray(fuse(lr, msi, method=method, progress=False).data)
+    return np.asarray(fuse(lr, msi, model=method, progress=False, psf_sigma=None).data)
