@@ -27,6 +27,7 @@ Usage::
     python benchmarks/clustering.py                   # full run, appends to RESULTS.md
     python benchmarks/clustering.py --quick           # Salinas-A, 2 seeds, small scale scene
     python benchmarks/clustering.py --seeds 3 --methods kmeans,spectralnet --no-append
+    python benchmarks/clustering.py --scale-only      # the 4-Mpixel scene alone
 """
 
 from __future__ import annotations
@@ -188,6 +189,8 @@ def main(argv=None) -> None:
     p.add_argument("--scale-size", type=int, default=2000, help="side of the tiled scene")
     p.add_argument("--no-scale", action="store_true", help="skip the tiled scene")
     p.add_argument("--no-auto-k", action="store_true", help="skip the -k auto estimates")
+    p.add_argument("--scale-only", action="store_true",
+                   help="only the tiled scene (no labelled scenes, no -k auto)")
     p.add_argument("--jobs", type=int, default=1,
                    help="(scene, method) runs in parallel, each in its own fresh process "
                         "(times then include the contention)")
@@ -200,7 +203,7 @@ def main(argv=None) -> None:
     spectra = a.spectra.split(",")
     methods = [m if sp == spectra[0] else f"{m} ({sp})" for sp in spectra
                for m in a.methods.split(",")]
-    scenes = ["salinas_a"] if a.quick else a.scenes.split(",")
+    scenes = [] if a.scale_only else ["salinas_a"] if a.quick else a.scenes.split(",")
     seeds = list(range(2 if a.quick else a.seeds))
     size = 512 if a.quick else a.scale_size
 
@@ -236,7 +239,7 @@ def main(argv=None) -> None:
         print(line)
 
     auto_line = ""
-    if not a.no_auto_k:
+    if scenes and not a.no_auto_k:
         est = {scene: run_isolated(_auto_k, scene) for scene in scenes}
         hits = sum(e["k"] == e["classes"] for e in est.values())
         auto_line = ("-k auto (" + next(iter(est.values()))["criterion"] + "): "
@@ -276,8 +279,9 @@ def main(argv=None) -> None:
             notes += "\n\nIssue 17 targets:\n\n" + "\n".join(f"- {v}" for v in verdict)
         if auto_line:
             notes += "\n\n" + auto_line
-        append_results("Clustering: every method on " + ", ".join(scenes), table,
-                       notes=notes, device=a.device)
+        if rows:
+            append_results("Clustering: every method on " + ", ".join(scenes), table,
+                           notes=notes, device=a.device)
         if scale_table:
             append_results(f"Clustering at scale: Salinas-A mirror-tiled to {size} × {size}",
                            scale_table, notes="Lazy (dask) cube, features in row blocks; one "
