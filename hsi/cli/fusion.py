@@ -36,10 +36,13 @@ def fusion() -> None:
 @seed_option
 @device_option
 @click.option("--resume", is_flag=True, help="Continue from OUTPUT's step and optimizer state.")
+@click.option("--validate", "validate", multiple=True, type=click.Path(exists=True),
+              help="A reference cube kept out of training (repeatable): when the trained model "
+                   "does not beat its base image there, its residual is switched off.")
 @click.option("--var", default=None, help="Variable to read from .mat cubes.")
-@guarded(outputs=("output",), inputs=("cubes",))
+@guarded(outputs=("output",), inputs=("cubes", "validate"))
 def train(cubes, output, ratio, sensor, steps, max_minutes, base, psf_sigma, seed, device,
-          resume, var):
+          resume, validate, var):
     """Train INFN on reference CUBES degraded by Wald's protocol; write the checkpoint OUTPUT.
 
     Each cube is blurred (Gaussian PSF, sigma = ratio / 2 unless --psf-sigma) and decimated
@@ -60,8 +63,14 @@ def train(cubes, output, ratio, sensor, steps, max_minutes, base, psf_sigma, see
         loaded, srf=sensor, ratio=ratio, config=InfnConfig(base=base), steps=steps,
         max_minutes=max_minutes, seed=seed, device=device,
         resume_from=output if resume else None, out_path=output, progress=True,
-        psf_sigma=psf_sigma,
+        psf_sigma=psf_sigma, validation=[hsi.open(path, var=var) for path in validate] or None,
     )
     c = model.config
     click.echo(f"wrote {output}: INFN {c.hsi_bands} HSI bands, {c.msi_bands} MSI bands "
                f"({model.meta.get('srf')}), x{ratio}, {model.meta.get('steps_done')} steps")
+    check = model.meta.get("validation")
+    if check:
+        verdict = ("residual kept" if check["kept"] else
+                   "residual switched off: the model returns its base image")
+        click.echo(f"validation: {check['psnr_model']:.2f} dB vs base {check['psnr_base']:.2f} "
+                   f"dB on {len(check['scenes'])} held-out cube(s): {verdict}")

@@ -44,3 +44,22 @@ def test_unknown_sensor_is_one_line(salinas, tmp_path):
                                       "--ratio", "4", "--sensor", "nosuchsensor", "--steps", "1"])
     assert result.exit_code == 2
     assert result.output.startswith("hsi: error: ") and result.output.count("\n") == 1
+
+
+def test_train_validates_on_a_held_out_cube(salinas, tmp_path):
+    src = hsi.save(salinas.crop(Window(0, 0, 32, 32)), tmp_path / "crop.tif")
+    val = hsi.save(salinas.crop(Window(40, 40, 32, 32)), tmp_path / "val.tif")
+    out = tmp_path / "model.pt"
+    result = CliRunner().invoke(cli, ["fusion", "train", str(src), "-o", str(out), "--ratio", "4",
+                                      "--sensor", "sentinel2", "--base", "bicubic", "--device",
+                                      "cpu", "--steps", "3", "--validate", str(val)])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("validation:"))
+    record = torch.load(out, weights_only=True)["meta"]["validation"]
+    assert record["scenes"] and ("residual kept" in line) == record["kept"]
+    assert f"{record['psnr_model']:.2f} dB vs base {record['psnr_base']:.2f} dB" in line
+    # a validation cube may not be the output
+    result = CliRunner().invoke(cli, ["fusion", "train", str(src), "-o", str(val), "--ratio", "4",
+                                      "--sensor", "sentinel2", "--steps", "1", "--validate",
+                                      str(val)])
+    assert result.exit_code != 0
