@@ -19,8 +19,8 @@ The strip lives at the reduced scale, and a model that wins there can still lose
 resolution (measured on CAVE crops: +0.4 to +1.4 dB on the strip, −0.1 to −2.8 dB on the
 fusion). So a winner must also pass a check at the scale it is applied at, which needs no
 reference: its full-resolution fusion, blurred and decimated with the PSF, must re-predict the
-given LR-HSI at least as well as the fallback does (:func:`reprojection_psnr`). Otherwise the
-fallback is returned.
+given LR-HSI at least as well as the fallback does (:func:`hsi.fusion.gate.reprojection_psnr`).
+Otherwise the fallback is returned.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from hsi.degrade import Psf, as_psf
 from hsi.errors import ShapeError
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.denoise import noise_sigmas
+from hsi.fusion.gate import keep_if_better
 from hsi.fusion.infn import INFN, LR_HIGHPASS_SIGMA
 from hsi.fusion.train import PatchSampler, make_scene, run_training
 from hsi.progress import ProgressCallback
@@ -184,7 +185,7 @@ def fit_scene(
         A trained model to fine-tune (its architecture and base image are kept, ``config`` is
         ignored; learning rate ``config.lr * FINETUNE_LR_SCALE``). It is not modified; when
         fine-tuning does not beat it on the held-back strip and at full scale
-        (:func:`keep_if_better`), its weights are what is returned.
+        (:func:`hsi.fusion.gate.keep_if_better`), its weights are what is returned.
     psf_sigma : float or Psf, optional
         The sensor's PSF (default Gaussian σ = ``ratio / 2``; see
         :func:`hsi.fusion.psf.estimate_psf`): it degrades the pair once more and is the GLP
@@ -320,126 +321,3 @@ def _split_columns(target: torch.Tensor, lr_r: torch.Tensor, msi_r: torch.Tensor
     train = (target[..., :hr_cut], lr_r[..., :cut], msi_r[..., :hr_cut])
     val = (target[..., hr_cut:], lr_r[..., cut:], msi_r[..., hr_cut:])
     return train, val
-
-
-def strip_psnr(model: INFN, held_back: list, ratio: int) -> tuple[float, float]:
-    """PSNR (dB, peak 1) of ``model`` and of its base image over the held-back strips."""
-    err_model = err_base = 0.0
-    count = 0
-    model.eval()
-    with torch.no_grad():
-        for s in held_back:
-            pred = model(s.lr[None], s.msi[None], ratio=ratio, base=s.base[None])[0].float()
-            err_model += float(((pred - s.target) ** 2).sum())
-            err_base += float(((s.base - s.target) ** 2).sum())
-            count += s.target.numel()
-    return (float(10 * np.log10(count / max(err_model, 1e-30))),
-            float(10 * np.log10(count / max(err_base, 1e-30))))
-
-
-def reprojection_psnr(model: INFN, given: list, ratio: int,
-                      psf_sigma: float | Psf | None = None) -> tuple[float, float]:
-    """How well the full-resolution fusion re-predicts the given LR-HSI, for model and base.
-
-    Each fusion is blurred with the Gaussian PSF and decimated by ``ratio`` (block centres,
-    :func:`hsi.degrade.gaussian_blur_decimate`) and compared with the LR-HSI it was made from:
-    a check at the scale the model is applied at that needs no reference image.
-
-    Parameters
-    ----------
-    model : INFN
-    given : list of (lr, msi)
-        The pairs as given, ``lr`` (C, h, w) and ``msi`` (m, H, W), normalised, on the model's
-        device.
-    ratio : int
-    psf_sigma : float or Psf, optional
-        The sensor's PSF, default Gaussian σ = ``ratio / 2``.
-
-    Returns
-    -------
-    (float, float)
-        PSNR (dB, peak 1) of the re-predicted LR-HSI for the model and for its base image.
-    """
-    from hsi.degrade import blur_decimate
-    from hsi.fusion.infn import base_image
-
-    err_model = err_base = 0.0
-    count = 0
-    model.eval()
-    with torch.no_grad():
-        for lr, msi in given:
-            h = min(lr.shape[-2], msi.shape[-2] // ratio)
-            w = min(lr.shape[-1], msi.shape[-1] // ratio)
-            lr, msi = lr[:, :h, :w], msi[:, : h * ratio, : w * ratio]
-            base = base_image(lr[None], msi[None], ratio, model.config.base, psf_sigma=psf_sigma)
-            pred = model(lr[None], msi[None], ratio=ratio, base=base)[0].float()
-            err_model += float(((blur_decimate(pred, psf_sigma, ratio) - lr) ** 2).sum())
-            err_base += float(((blur_decimate(base[0], psf_sigma, ratio) - lr) ** 2).sum())
-            count += lr.numel()
-    return (float(10 * np.log10(count / max(err_model, 1e-30))),
-            float(10 * np.log10(count / max(err_base, 1e-30))))
-
-
-def keep_if_better(model: INFN, held_back: list, ratio: int,
-                   start: dict | None = None, *, given: list | None = None,
-                   psf_sigma: float | Psf | None = None) -> dict:
-    """Keep the fitted weights only where they win on the strips and pass at full scale.
-
-    The reference is what the fit falls back to: ``start``'s weights (a trained model being
-    fine-tuned), otherwise the base image. The fitted weights replace it only when they score
-    at least as well on the held-back strips *and* their full-resolution fusion re-predicts the
-    given LR-HSI at least as well as the reference's (:func:`reprojection_psnr`, when
-    ``given``). A trained model is never swapped for the base image on the strips' word: on
-    the CAVE test crops the strips preferred the GLP base to the shipped checkpoint on 14 of 22
-    pairs where the checkpoint was better on all 22.
-
-    Parameters
-    ----------
-    model : INFN
-        The fitted model (eval mode), changed in place when it loses: back to ``start``'s
-        weights, or its ``head`` zeroed (the base image).
-    held_back : list of TrainScene
-        The strips :func:`fit_scene` kept out of training; with none, the full-scale check
-        alone decides.
-    start : dict, optional
-        State dict the fit started from.
-    given : list of (lr, msi), optional
-        The pairs at full resolution (see :func:`reprojection_psnr`); no full-scale check
-        without them.
-    psf_sigma : float or Psf, optional
-        The sensor's PSF for the full-scale check, default Gaussian σ = ``ratio / 2``.
-
-    Returns
-    -------
-    dict
-        ``psnr_model``, ``psnr_base`` (and ``psnr_start``) in dB over the strips,
-        ``reprojection`` (dB, fitted and reference), ``kept`` (bool, the fitted weights stayed)
-        and ``result`` (``"fitted"``, ``"start"`` or ``"base"``).
-    """
-    report: dict = {"strips": len(held_back)}
-    fitted = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    reference = "start" if start is not None else "base"
-    fitted_wins = True
-    if held_back:
-        psnr_fitted, psnr_reference = strip_psnr(model, held_back, ratio)
-        report.update(psnr_model=round(psnr_fitted, 3), psnr_base=round(psnr_reference, 3))
-        if start is not None:
-            model.load_state_dict(start)
-            psnr_reference = strip_psnr(model, held_back, ratio)[0]
-            report["psnr_start"] = round(psnr_reference, 3)
-        fitted_wins = psnr_fitted >= psnr_reference
-    if fitted_wins and given:
-        model.load_state_dict(fitted)
-        repro_fitted, repro_reference = reprojection_psnr(model, given, ratio, psf_sigma)
-        if start is not None:
-            model.load_state_dict(start)
-            repro_reference = reprojection_psnr(model, given, ratio, psf_sigma)[0]
-        report["reprojection"] = {"fitted": round(repro_fitted, 3),
-                                  reference: round(repro_reference, 3)}
-        fitted_wins = repro_fitted >= repro_reference
-    result = "fitted" if fitted_wins else reference
-    model.load_state_dict(start if result == "start" else fitted)
-    if result == "base":
-        torch.nn.init.zeros_(model.head.weight)
-        torch.nn.init.zeros_(model.head.bias)
-    return {"kept": result == "fitted", **report, "result": result}

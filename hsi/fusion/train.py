@@ -499,7 +499,7 @@ def train_infn(
         network's residual is kept: each is degraded like the training cubes (no
         augmentation), and when the trained model's PSNR over them is below its own base
         image's, the residual head is zeroed, so the model returns its base image
-        (:func:`hsi.fusion.fit.keep_if_better`). The scores are in
+        (:func:`hsi.fusion.gate.keep_if_better`). The scores are in
         ``meta["validation"]``; the final checkpoint at ``out_path`` holds the validated
         weights (a run resumed from it continues from them).
 
@@ -598,7 +598,7 @@ def train_infn(
                          progress=progress, out_path=out_path, meta=meta,
                          train_state=train_state, desc="INFN train", callback=callback)
     if held_out:
-        from hsi.fusion.fit import keep_if_better
+        from hsi.fusion.gate import keep_if_better
 
         model.meta["validation"] = {"scenes": [c.name for c in validation],
                                     **keep_if_better(model, held_out, ratio)}

@@ -10,13 +10,8 @@ from rasterio.windows import Window
 from hsi.data import sample_cube
 from hsi.fusion import InfnConfig
 from hsi.fusion.denoise import noise_sigmas
-from hsi.fusion.fit import (
-    keep_if_better,
-    reduced_pair,
-    reprojection_psnr,
-    strip_psnr,
-    with_matched_noise,
-)
+from hsi.fusion.fit import reduced_pair, with_matched_noise
+from hsi.fusion.gate import keep_if_better, reprojection_psnr, strip_psnr
 from hsi.fusion.infn import INFN
 from hsi.fusion.train import make_scene
 

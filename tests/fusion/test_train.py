@@ -129,7 +129,7 @@ class TestValidation:
     @pytest.mark.parametrize("scores, result", [((30.0, 40.0), "base"), ((40.0, 30.0), "fitted")])
     def test_the_held_out_scene_decides(self, crop, salinas, tmp_path, monkeypatch, scores,
                                         result):
-        import hsi.fusion.fit as fit
+        import hsi.fusion.gate as gate
         from hsi.checkpoint import load_checkpoint
 
         held_out = salinas.crop(Window(40, 40, 32, 32))
@@ -139,7 +139,7 @@ class TestValidation:
             seen.append([tuple(s.target.shape) for s in scenes])
             return scores
 
-        monkeypatch.setattr(fit, "strip_psnr", fake_strip_psnr)
+        monkeypatch.setattr(gate, "strip_psnr", fake_strip_psnr)
         out = tmp_path / "m.pt"
         model = _train(crop, validation=[held_out], out_path=out)
         assert seen == [[(crop.bands, 32, 32)]]  # the held-out scene, degraded and scored
@@ -153,9 +153,9 @@ class TestValidation:
         assert load_infn(out).meta["validation"]["result"] == result
 
     def test_a_zeroed_head_returns_the_base_image(self, crop, salinas, monkeypatch):
-        import hsi.fusion.fit as fit
+        import hsi.fusion.gate as gate
 
-        monkeypatch.setattr(fit, "strip_psnr", lambda m, s, r: (0.0, 1.0))
+        monkeypatch.setattr(gate, "strip_psnr", lambda m, s, r: (0.0, 1.0))
         model = _train(crop, validation=[salinas.crop(Window(40, 40, 32, 32))], steps=5)
         bicubic = fuse_pair(crop, "bicubic")
         infn = fuse_pair(crop, model)
