@@ -8,6 +8,7 @@ Usage::
 
     python -m benchmarks.train_cave --base glp --max-minutes 50 -o cave_glp.pt
     python -m benchmarks.train_cave --base bicubic --max-minutes 50 -o cave_bicubic.pt
+    python -m benchmarks.train_cave --no-second-branch --steps 4000 -o cave_no_lr_branch.pt
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from benchmarks.common import finish_checkpoint, git_commit
 def main(argv: list[str] | None = None) -> None:
     from hsi.data.cave_database import CAVE_TRAIN, cave_cubes
     from hsi.fusion import Augmentation, InfnConfig, train_infn
+    from hsi.fusion.config import WEIGHTS
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", required=True)
@@ -35,6 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=60000)
     p.add_argument("--max-minutes", type=float, default=50.0)
     p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--weights", choices=list(WEIGHTS), default="cosine",
+                   help="local interpolation weights: INR-CS cosine (INFN), or the ablations")
+    p.add_argument("--no-second-branch", action="store_true",
+                   help="ablation: without DHFF's LR-HSI high-frequency branch")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--augment", action="store_true",
@@ -68,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
 
     cubes = cave_cubes(CAVE_TRAIN)
     start = time.perf_counter()
-    config = InfnConfig(base=args.base, hidden=args.hidden)
+    config = InfnConfig(base=args.base, hidden=args.hidden, weights=args.weights,
+                        dhff_second_branch=not args.no_second_branch)
     partial = args.output + ".training"
     model = train_infn(cubes, srf=args.sensor, ratio=args.ratio, config=config,
                        steps=args.steps, max_minutes=args.max_minutes, seed=args.seed,
