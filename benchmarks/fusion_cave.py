@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import append_results, markdown_table  # noqa: E402
+from benchmarks.common import append_results, format_mean_std, markdown_table  # noqa: E402
 
 CLASSICAL = ("bicubic", "glp", "gsa", "cnmf")
 #: Suffix of a classical method run on the LR-HSI as given (``lr_denoise=False``): the verdicts
@@ -265,7 +265,7 @@ def verdicts(means: dict, targets: dict | None = None) -> list[str]:
         best = max((m for m in table if is_classical(m)), key=lambda m: table[m]["psnr"])
         best_name = best.removesuffix(RAW).upper() + (RAW if best.endswith(RAW) else "")
         for method, m in table.items():
-            if is_classical(method):
+            if is_classical(method) or variant_of(method):  # seeded variants: seed_table
                 continue
             gain = m["psnr"] - table[best]["psnr"]
             sam_ok = m["sam"] < table[best]["sam"]
@@ -287,6 +287,54 @@ def verdicts(means: dict, targets: dict | None = None) -> list[str]:
                 lines.append(f"- {key[0]} x{key[1]}: {method} vs the checkpoint as shipped "
                              f"{gain:+.2f} dB")
     return lines
+
+
+#: Separates a checkpoint label's variant from its seed: ``--checkpoint full@s0=a.pt``.
+SEED_MARK = "@"
+
+
+def variant_of(method: str) -> tuple[str, str] | None:
+    """``"INFN[full@s0]"`` -> ``("full", "s0")``; ``None`` for a label without a seed."""
+    if not (method.startswith("INFN[") and method.endswith("]") and SEED_MARK in method):
+        return None
+    variant, seed = method[len("INFN["):-1].rsplit(SEED_MARK, 1)
+    return variant, seed
+
+
+def seed_table(means: dict, reference: str = "full") -> tuple[str, list[str]]:
+    """Variants over seeds (labels ``variant@seed``): the ablation table and its lines.
+
+    Each seed's score is its mean over the scenes; the table gives mean ± std over seeds of
+    PSNR and SAM, and the PSNR difference to ``reference`` (the full model) over the seeds both
+    have, and to the best classical method of the same run.
+    """
+    rows, lines = [], []
+    for (protocol, ratio), table in means.items():
+        best = max((m for m in table if is_classical(m)), key=lambda m: table[m]["psnr"])
+        per_variant: dict[str, dict[str, dict]] = {}
+        for method, m in table.items():
+            parsed = variant_of(method)
+            if parsed:
+                per_variant.setdefault(parsed[0], {})[parsed[1]] = m
+        if not per_variant:
+            continue
+        ref = per_variant.get(reference, {})
+        for variant, seeds in per_variant.items():
+            psnr = [m["psnr"] for m in seeds.values()]
+            sam = [m["sam"] for m in seeds.values()]
+            shared = [s for s in seeds if s in ref]
+            diff = [seeds[s]["psnr"] - ref[s]["psnr"] for s in shared]
+            rows.append([protocol, f"x{ratio}", variant, str(len(seeds)),
+                         format_mean_std(psnr), format_mean_std(sam),
+                         format_mean_std(diff) if diff and variant != reference else "",
+                         f"{np.mean(psnr) - table[best]['psnr']:+.2f}"])
+            if diff and variant != reference:
+                lines.append(f"- {protocol} x{ratio}: {variant} − {reference} "
+                             f"{np.mean(diff):+.2f} dB over {len(diff)} seeds "
+                             f"({', '.join(f'{d:+.2f}' for d in diff)})")
+    head = ["protocol", "ratio", "variant", "seeds", "PSNR", "SAM (°)",
+            f"Δ PSNR vs {reference}", "Δ PSNR vs best classical"]
+    return (markdown_table(head, rows) if rows else ""), lines
 
 
 def data_hashes(scenes: list[str]) -> str:
@@ -387,8 +435,12 @@ def main(argv: list[str] | None = None) -> int:
 
     detail, summary, means = tables(rows)
     lines = verdicts(means)
+    ablations, ablation_lines = seed_table(means)
     print(summary)
     print("\n".join(lines))
+    if ablations:
+        print(ablations)
+        print("\n".join(ablation_lines))
     if not args.no_append:
         variants = ", ".join(f"{s}: {PSF_VARIANTS[i % 3]}" for i, s in enumerate(args.scenes))
         ckpt_notes = "; ".join(f"INFN[{k}] = `{Path(v).name}` (sha256 "
@@ -396,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
                                for k, v in checkpoints.items())
         notes = "\n".join([
             "Verdicts (printed by the script):", *lines, "",
+            *([f"Variants over seeds (checkpoints labelled variant{SEED_MARK}seed; each seed's "
+               "score is its mean over the scenes):", "", ablations, "", *ablation_lines, ""]
+              if ablations else []),
             f"Scenes (CAVE test split, never trained on): {', '.join(args.scenes)}; data: "
             f"sha256 of their manifest lines {data_hashes(args.scenes)[:16]}.",
             f"Checkpoints: {ckpt_notes or 'none'}.",

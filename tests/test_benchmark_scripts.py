@@ -48,3 +48,25 @@ def test_aviris_folds_never_train_on_their_test_or_validation_scene():
         assert holdout not in gated and val not in gated and len(gated) == len(
             training_scenes(holdout)) - 1
     assert {validation_scene(h) for h in HOLDOUTS} == set(HOLDOUTS)  # each validates once
+
+
+def test_ablation_table_over_seeds_from_hand_values():
+    from benchmarks.fusion_cave import seed_table, variant_of, verdicts
+
+    assert variant_of("INFN[nolr@s1]") == ("nolr", "s1")
+    assert variant_of("INFN[shipped]") is None and variant_of("glp") is None
+    m = lambda psnr, sam: {"psnr": psnr, "sam": sam}  # noqa: E731
+    means = {("paper", 4): {
+        "glp": m(40.0, 2.0), "bicubic": m(30.0, 4.0),
+        "INFN[full@s0]": m(41.0, 1.8), "INFN[full@s1]": m(43.0, 1.6),
+        "INFN[nolr@s0]": m(40.5, 1.9), "INFN[nolr@s1]": m(41.5, 1.7),
+    }}
+    table, lines = seed_table(means)
+    rows = {r.split("|")[3].strip(): [c.strip() for c in r.split("|")[1:-1]]
+            for r in table.splitlines()[2:]}
+    assert rows["full"][4].startswith("42.00 ± 1.41")  # mean, sample std of 41 and 43
+    assert rows["full"][7] == "+2.00"  # vs GLP, the best classical method
+    assert rows["nolr"][6].startswith("-1.00 ± 0.71")  # paired: -0.5 and -1.5
+    assert lines == ["- paper x4: nolr − full -1.00 dB over 2 seeds (-0.50, -1.50)"]
+    # the target verdicts leave seeded variants to this table
+    assert not any("@" in line for line in verdicts(means))
