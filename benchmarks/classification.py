@@ -12,6 +12,10 @@ outside the training blocks and margin (spatial). Methods:
   "shape"``), so that the table separates the gain of that normalisation from the network's;
 - ``svm_ss``: the same SVM on spectral-spatial features: 15 PCA components (fitted on every
   pixel of the scene) and their local means over 5×5 and 9×9 windows;
+- ``svm_input`` / ``svm_input_window`` (diagnostics, not in the default run): the same SVM on
+  exactly what the GAN sees, its PCA features (``GanConfig``'s components, spectra and scaling,
+  not standardised again) at the pixel / averaged over the GAN's patch window: what the
+  window's spatial context alone does to a spectral classifier on each scene;
 - ``cnn``: the GAN's discriminator trained on the labelled pixels only (no generator, no
   unlabelled term), same PCA patches, same number of steps: the GAN's ablation;
 - ``gan``: the semi-supervised GAN's discriminator (argmax);
@@ -52,7 +56,8 @@ if str(ROOT) not in sys.path:
 import benchmarks.common  # noqa: E402, F401  (records the commit the run starts from)
 
 DATASETS = ("indian_pines", "salinas_a", "samson", "jasper_ridge")
-METHODS = ("svm", "svm_shape", "svm_ss", "cnn", "gan", "gan_crf", "gan_cc", "gan_cc_crf")
+METHODS = ("svm", "svm_shape", "svm_ss", "svm_input", "svm_input_window", "cnn", "gan",
+           "gan_crf", "gan_cc", "gan_cc_crf")
 #: Methods of the default run.
 DEFAULT_METHODS = ("svm", "svm_shape", "svm_ss", "cnn", "gan", "gan_crf")
 #: Title of the default run's RESULTS.md section.
@@ -87,6 +92,22 @@ def spectral_spatial_features(cube) -> np.ndarray:
     maps = scores.T.reshape(SS_COMPONENTS, cube.height, cube.width)
     feats = [maps] + [uniform_filter(maps, size=(1, w, w), mode="reflect") for w in SS_WINDOWS]
     return np.concatenate(feats).reshape(-1, cube.height * cube.width).T
+
+
+def gan_input_features(cube, config, window: bool) -> np.ndarray:
+    """``(H * W, channels)``: the GAN's PCA features (its own ``fit_pca`` with ``config``) of
+    each pixel, or their mean over the ``config.patch_size`` window (``window``)."""
+    from scipy.ndimage import uniform_filter
+
+    from hsi.classification.features import fit_pca
+
+    data = np.asarray(cube.data)
+    shape = config.spectra == "shape"
+    maps = fit_pca(data, config.n_components, unit_norm=shape, brightness=shape).transform(data)
+    if window:
+        size = config.patch_size
+        maps = uniform_filter(maps, size=(1, size, size), mode="reflect")
+    return maps.reshape(maps.shape[0], -1).T
 
 
 def svm_predict(cube, train: np.ndarray, features: np.ndarray | None = None, *,
@@ -145,6 +166,11 @@ def run_one(task: tuple) -> list[dict]:
         t = time.process_time()
         score("svm_ss", svm_predict(cube, train, spectral_spatial_features(cube)),
               time.process_time() - t)
+    for method, window in (("svm_input", False), ("svm_input_window", True)):
+        if method in methods:
+            t = time.process_time()
+            score(method, svm_predict(cube, train, gan_input_features(cube, config, window),
+                                      standardise=False), time.process_time() - t)
     if "cnn" in methods:  # scored without the CRF: no CRF selection needed
         t = time.process_time()
         cnn = train_classifier(cube, train, class_names=names, seed=seed, device="cpu",
@@ -162,6 +188,7 @@ def run_one(task: tuple) -> list[dict]:
                                device="cpu", progress=False)
         if method in methods:
             score(method, gan.predict(cube, use_crf=False)[0], time.process_time() - t)
+            rows[-1]["patch"] = gan.config.patch_size
         if f"{method}_crf" in methods:
             t = time.perf_counter()
             score(f"{method}_crf", gan.predict(cube, use_crf=True)[0], time.perf_counter() - t)
@@ -225,6 +252,16 @@ def seconds_text(summary: list[dict], rows: list[dict]) -> str:
             on.setdefault(r["dataset"], []).append(r.get("crf_on", False))
         text += ("\n\nCRF switched on by the cross-validation on the training labels: " + ", ".join(
             f"{ds} {sum(v)}/{len(v)} runs" for ds, v in on.items()))
+    windows: dict = {}
+    for r in rows:
+        if r["method"] == "gan" and "patch" in r:
+            windows.setdefault((r["dataset"], r["mode"]), []).append(r["patch"])
+    if windows:
+        text += ("\n\nGAN window (GanConfig.patch_select; the pixel alone = 1) per scene and "
+                 "split, over the seeds: " + ", ".join(
+                     f"{ds} {mode}: " + ", ".join(f"{p} in {v.count(p)}/{len(v)}"
+                                             for p in sorted(set(v), reverse=True))
+                     for (ds, mode), v in windows.items()))
     return text
 
 
@@ -239,7 +276,8 @@ def targets_text(summary: list[dict]) -> str:
     keys = sorted({k[:3] for k in by}, key=lambda k: (DATASETS.index(k[0]), MODES.index(k[1]),
                                                       k[2]))
     for ds, mode, n in keys:
-        for base, other in (("gan", "gan_cc"), ("gan_crf", "gan_cc_crf"), ("cnn", "gan")):
+        for base, other in (("gan", "gan_cc"), ("gan_crf", "gan_cc_crf"), ("cnn", "gan"),
+                            ("svm_input", "svm_input_window")):
             if (ds, mode, n, base) in by and (ds, mode, n, other) in by:
                 d = paired[(ds, mode, n, other)] - paired[(ds, mode, n, base)]
                 lines.append(
@@ -283,6 +321,9 @@ def _map(fn, tasks: list, jobs: int) -> list:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5, help="Seeds per setting (default 5).")
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="First seed (default 0, the benchmark's; settings are tuned on "
+                         "others, e.g. --first-seed 10).")
     ap.add_argument("--quick", action="store_true",
                     help="Salinas-A only, 5 labels/class, random split, 2 seeds; no append.")
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
@@ -298,6 +339,9 @@ def main(argv=None) -> int:
                     help="Override GanConfig.n_components.")
     ap.add_argument("--spectra", default=None, choices=("raw", "shape"),
                     help="Override GanConfig.spectra (the GAN's and the CNN's input).")
+    ap.add_argument("--patch-select", default=None, choices=("cv", "fixed"),
+                    help="Override GanConfig.patch_select (window chosen on the training "
+                         "labels, or --patch-size as given).")
     ap.add_argument("--members", type=int, default=None,
                     help="Override GanConfig.members (discriminators averaged).")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
@@ -313,9 +357,11 @@ def main(argv=None) -> int:
     overrides = {k: v for k, v in (("epochs", args.epochs), ("patch_size", args.patch_size),
                                    ("n_components", args.components),
                                    ("spectra", args.spectra),
+                                   ("patch_select", args.patch_select),
                                    ("members", args.members)) if v is not None}
     tasks = [(ds, n, mode, seed, overrides, methods) for ds in args.datasets
-             for mode in args.modes for n in args.labels for seed in range(args.seeds)]
+             for mode in args.modes for n in args.labels
+             for seed in range(args.first_seed, args.first_seed + args.seeds)]
     start = time.time()
     rows: list[dict] = []
     if args.jobs > 1:
@@ -347,8 +393,10 @@ def main(argv=None) -> int:
         from hsi.classification import GanConfig
 
         cfg = GanConfig(**overrides)
-        notes = (f"OA/AA in %, mean ± std over {args.seeds} seeds; GanConfig: patch "
-                 f"{cfg.patch_size}, {cfg.n_components} PCA components of {cfg.spectra} spectra, "
+        notes = (f"OA/AA in %, mean ± std over {args.seeds} seeds ({args.first_seed}–"
+                 f"{args.first_seed + args.seeds - 1}); GanConfig: patch "
+                 f"{cfg.patch_size} (patch_select {cfg.patch_select}), {cfg.n_components} PCA "
+                 f"components of {cfg.spectra} spectra, "
                  f"{cfg.epochs} epochs, {cfg.members} discriminator(s) averaged, "
                  f"CRF chosen by {cfg.crf_folds}-fold CV on the training labels; "
                  f"wall {wall / 60:.1f} min, {args.jobs} worker(s). Transductive: PCA, the "

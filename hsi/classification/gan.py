@@ -96,6 +96,8 @@ class Discriminator(nn.Module):
         for _ in range(patch_size // 2):
             layers += [nn.Conv2d(in_ch, 2 * width, 3), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
             in_ch = 2 * width
+        if patch_size == 1:  # a single spectrum: the same depth, a 1×1 window
+            layers += [nn.Conv2d(in_ch, 2 * width, 1), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(2 * width, n_classes + 1)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from hsi.classification.config import GanConfig
+from hsi.classification.context import select_patch_size
 from hsi.classification.features import PcaTransform, fit_pca, valid_mask
 from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
 from hsi.errors import FormatError, HsiError, ModelError
@@ -398,12 +399,19 @@ def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str
     config = dataclasses.replace(config, n_components=pca.n_components,
                                  crf_components=min(config.crf_components, pca.n_components))
     features = pca.transform(data, valid)
+    patch_record = None
+    if config.patch_select == "cv":
+        patch, patch_record = select_patch_size(features, np.where(valid, labels, 0),
+                                                config.patch_size, seed=seed)
+        config = dataclasses.replace(config, patch_size=patch)
     device = pick_device(device)
     m = config.members
     runs = m * (1 + (config.crf_folds if config.crf_select == "cv" else 0))
     model, history = train_model(features, labels, valid, k, config, seed=seed, device=device,
                                  progress=progress,
                                  callbacks=[_share(callback, j, runs) for j in range(m)], pca=pca)
+    if patch_record is not None:
+        history["patch_selection"] = patch_record
     if config.crf_select == "cv":
         config, history["crf_selection"] = select_crf_by_cv(
             features, labels, valid, k, config, seed=seed, device=device, progress=progress,

@@ -1,0 +1,88 @@
+"""How much spatial context the classifier sees: its window or the pixel alone.
+
+Spatial context is not always information. On Indian Pines (fields of one crop) the GAN's
+3 × 3 window lifts a spectral classifier by ~10 OA points; on Samson and Jasper Ridge, whose
+ground truth is each pixel's dominant endmember (a per-pixel spectral quantity), the same
+window costs 3–12 points (``benchmarks/classification.py --methods svm_input
+svm_input_window``, RESULTS.md 2026-12-03). Which case a scene is can be read from its
+training labels alone: :func:`select_patch_size` cross-validates a cheap stand-in, an RBF-SVM
+on the classifier's own PCA features at the pixel and averaged over the window, on the
+labelled pixels it is given, and keeps the window unless the pixel alone scores higher.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+#: Stratified folds and repeats of the cross-validation (fewer folds when a class is small).
+FOLDS, REPEATS = 5, 3
+
+
+def window_means(features: np.ndarray, patch_size: int) -> np.ndarray:
+    """Each pixel's features averaged over the ``patch_size`` window around it.
+
+    Parameters
+    ----------
+    features : numpy.ndarray, shape (channels, H, W)
+    patch_size : int
+        Odd window side; the border is reflected.
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (channels, H, W)
+    """
+    from scipy.ndimage import uniform_filter
+
+    return uniform_filter(np.asarray(features, dtype=np.float32),
+                          size=(1, patch_size, patch_size), mode="reflect")
+
+
+def cv_accuracy(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """Mean held-out accuracy of an RBF-SVM (C = 100, γ = "scale") over repeated stratified
+    folds of ``(x, y)`` (``x``: (N, F), ``y``: (N,) class codes)."""
+    from sklearn.model_selection import RepeatedStratifiedKFold, cross_val_score
+    from sklearn.svm import SVC
+
+    folds = min(FOLDS, int(np.bincount(y).max()))
+    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=REPEATS, random_state=seed)
+    with warnings.catch_warnings():  # "the least populated class has only n members"
+        warnings.simplefilter("ignore", UserWarning)
+        return float(cross_val_score(SVC(C=100.0, gamma="scale"), x, y, cv=splitter).mean())
+
+
+def select_patch_size(features: np.ndarray, labels: np.ndarray, patch_size: int, *,
+                      seed: int = 0) -> tuple[int, dict]:
+    """The classifier's window, ``patch_size`` or 1, chosen on the labelled pixels alone.
+
+    Parameters
+    ----------
+    features : numpy.ndarray, shape (channels, H, W)
+        The classifier's input features (its PCA of the scene).
+    labels : numpy.ndarray of int, shape (H, W)
+        Training labels, 0 = unlabelled: the only labels read.
+    patch_size : int
+        The configured window (odd, ≥ 3 for a choice to exist).
+    seed : int
+        Seeds the folds.
+
+    Returns
+    -------
+    patch_size : int
+        ``patch_size``, or 1 when the pixel's own features score strictly higher.
+    record : dict
+        ``window``, ``pixel``: the two cross-validated accuracies (None when there was no
+        choice to make: ``patch_size`` 1, or no class with 2 labelled pixels); ``chosen``.
+    """
+    labels = np.asarray(labels)
+    mask = labels > 0
+    y = labels[mask].astype(np.int64)
+    counts = np.bincount(y)
+    if patch_size <= 1 or len(np.unique(y)) < 2 or counts.max() < 2:
+        return patch_size, {"window": None, "pixel": None, "chosen": patch_size}
+    pixel = np.asarray(features)[:, mask].T
+    window = window_means(features, patch_size)[:, mask].T
+    scores = {"window": cv_accuracy(window, y, seed), "pixel": cv_accuracy(pixel, y, seed)}
+    chosen = 1 if scores["pixel"] > scores["window"] else patch_size
+    return chosen, {**scores, "chosen": chosen}
