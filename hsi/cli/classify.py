@@ -23,13 +23,17 @@ def classify() -> None:
 @click.option("--members", type=click.IntRange(1, 16), default=None,
               help="Discriminators trained from their own seeds and averaged; each one more "
                    "training [default: the config's].")
+@click.option("--patch-size", type=click.IntRange(min=1), default=None,
+              help="Odd window side the classifier sees (1: the pixel alone) [default: the "
+                   "config's window or the pixel alone, chosen by cross-validation on the "
+                   "training labels].")
 @seed_option
 @device_option
 @var_option
 @click.option("--labels-var", default=None, help="Variable of a .mat label file.")
 @guarded(outputs=("output",), inputs=("cube_path", "labels_path", "class_names"))
-def train(cube_path, labels_path, output, class_names, epochs, members, seed, device, var,
-          labels_var) -> None:
+def train(cube_path, labels_path, output, class_names, epochs, members, patch_size, seed,
+          device, var, labels_var) -> None:
     """Train on every labelled pixel (1..K; 0 = unlabelled) of TRAIN_LABELS over CUBE."""
     import hsi
     from hsi.classification.config import GanConfig
@@ -40,13 +44,23 @@ def train(cube_path, labels_path, output, class_names, epochs, members, seed, de
     labels = read_labels(labels_path, var=labels_var)
     names = read_class_names(class_names) if class_names else None
     check_labels(labels, cube, names, name=str(labels_path))
-    config = GanConfig() if members is None else GanConfig(members=members)
+    options = {} if members is None else {"members": members}
+    if patch_size is not None:
+        options.update(patch_size=patch_size, patch_select="fixed")
+    config = GanConfig(**options)
     clf = train_classifier(cube, labels, class_names=names, config=config, epochs=epochs,
                            seed=seed, device=device, progress=True)
     clf.save(output)
     n = int((labels.array > 0).sum())
+    p = clf.config.patch_size
+    window = f"{p}×{p} window" if p > 1 else "the pixel alone"
+    chosen = (clf.history or {}).get("patch_selection") or {}
+    if chosen.get("window") is not None:
+        window += (f" (cross-validated on the training labels: window {chosen['window']:.3f}, "
+                   f"pixel {chosen['pixel']:.3f})")
     click.echo(f"trained on {n} labelled pixels, {clf.n_classes} classes "
-               f"({clf.config.epochs} epochs, {clf.config.members} discriminator(s)) -> {output}")
+               f"({clf.config.epochs} epochs, {clf.config.members} discriminator(s), "
+               f"{window}) -> {output}")
 
 
 @classify.command("predict")

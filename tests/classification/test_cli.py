@@ -44,7 +44,12 @@ def files(salinas_crop, tmp_path_factory):
                               "-o", str(model), "--class-names", str(names_path), "--epochs", "2",
                               "--members", "1", "--seed", "0", "--device", "cpu"])
     assert res.exit_code == 0, res.output
-    assert "(2 epochs, 1 discriminator(s))" in res.output
+    assert "(2 epochs, 1 discriminator(s), " in res.output
+    from hsi.classification.pipeline import load_classifier
+
+    p = load_classifier(model, device="cpu").config.patch_size  # the window the CV chose
+    assert (f"{p}×{p} window" if p > 1 else "the pixel alone") in res.output
+    assert "cross-validated on the training labels: window " in res.output
     return {"dir": d, "cube": cube_path, "labels": labels_path, "names": names_path,
             "model": model, "class_names": names}
 
@@ -219,3 +224,19 @@ def test_predict_cancel_between_tiles_writes_nothing(files, tmp_path):
                           callback=stop_after_two)
     assert calls == [0, 1, 2]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_train_with_a_fixed_patch_size_skips_the_window_choice(files, tmp_path):
+    from hsi.classification.pipeline import load_classifier
+
+    model = tmp_path / "pixel.pt"
+    res = invoke("train", files["cube"], files["dir"] / "split" / "train.tif", "-o", model,
+                 "--epochs", "1", "--members", "1", "--patch-size", "1", "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    assert "the pixel alone) ->" in res.output and "cross-validated" not in res.output
+    config = load_classifier(model, device="cpu").config
+    assert (config.patch_size, config.patch_select) == (1, "fixed")
+    bad = invoke("train", files["cube"], files["dir"] / "split" / "train.tif", "-o",
+                 tmp_path / "even.pt", "--patch-size", "4", "--device", "cpu")
+    assert bad.exit_code != 0 and "patch_size" in bad.output and "Traceback" not in bad.output
+    assert not (tmp_path / "even.pt").exists()
