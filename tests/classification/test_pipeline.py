@@ -173,7 +173,7 @@ def test_members_average_their_probabilities_and_round_trip(salinas_crop, salina
                            epochs=1, seed=0, device="cpu", progress=False)
     assert isinstance(clf.model, DiscriminatorEnsemble) and len(clf.model.members) == 2
     features = clf.pca.transform(np.asarray(cube.data, dtype=np.float32))
-    each = [predict_probabilities(m, features, 3) for m in clf.model.members]
+    each = [predict_probabilities(m, features, clf.config.patch_size) for m in clf.model.members]
     assert np.abs(each[0] - each[1]).max() > 1e-3  # two seeds, two networks
     _, prob = clf.predict(cube, use_crf=False)
     np.testing.assert_allclose(prob, (each[0] + each[1]) / 2, atol=1e-6)
