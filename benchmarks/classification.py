@@ -131,7 +131,8 @@ def svm_predict(cube, train: np.ndarray, features: np.ndarray | None = None, *,
 def run_one(task: tuple) -> list[dict]:
     """Train and score the methods on one (dataset, labels per class, mode, seed) split.
 
-    ``task`` is ``(dataset, labels per class, mode, seed, GanConfig overrides, methods)``;
+    ``task`` is ``(dataset, labels per class, mode, seed, GanConfig overrides, methods,
+    margin)`` (margin None: the configured patch radius);
     ``gan_crf``
     (``gan_cc_crf``) also trains the GAN of ``gan`` (``gan_cc``) but scores only its CRF map.
     """
@@ -140,10 +141,11 @@ def run_one(task: tuple) -> list[dict]:
     from hsi.classification import GanConfig, evaluate_class_map, split_labels, train_classifier
 
     torch.set_num_threads(1)
-    name, n, mode, seed, overrides, methods = task
+    name, n, mode, seed, overrides, methods, margin = task
     cube, labels, names = scene(name)
     config = GanConfig(**overrides)
-    train, test = split_labels(labels, per_class=n, mode=mode, seed=seed, margin=config.radius)
+    margin = config.radius if margin is None else margin
+    train, test = split_labels(labels, per_class=n, mode=mode, seed=seed, margin=margin)
     rows = []
 
     def score(method, pred, seconds):
@@ -335,6 +337,9 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=None, help="Override GanConfig.epochs.")
     ap.add_argument("--patch-size", type=int, default=None,
                     help="Override GanConfig.patch_size (also the spatial splits' margin).")
+    ap.add_argument("--margin", type=int, default=None,
+                    help="Spatial splits' margin in pixels (default: the patch radius), so "
+                         "that runs at different patch sizes can share their test pixels.")
     ap.add_argument("--components", type=int, default=None,
                     help="Override GanConfig.n_components.")
     ap.add_argument("--spectra", default=None, choices=("raw", "shape"),
@@ -359,7 +364,7 @@ def main(argv=None) -> int:
                                    ("spectra", args.spectra),
                                    ("patch_select", args.patch_select),
                                    ("members", args.members)) if v is not None}
-    tasks = [(ds, n, mode, seed, overrides, methods) for ds in args.datasets
+    tasks = [(ds, n, mode, seed, overrides, methods, args.margin) for ds in args.datasets
              for mode in args.modes for n in args.labels
              for seed in range(args.first_seed, args.first_seed + args.seeds)]
     start = time.time()

@@ -39,19 +39,24 @@ class GanConfig:
         77.4 for "raw" (``benchmarks/RESULTS.md``, 2026-12-03).
     patch_size : int
         Side of the square spectral-spatial window around each pixel (odd; 1 is the pixel
-        alone). Its radius ``patch_size // 2`` is also the margin of spatially disjoint splits.
+        alone); with ``patch_select="cv"`` the largest window tried. Its radius
+        ``patch_size // 2`` is also the margin of spatially disjoint splits.
     patch_select : str
-        ``"cv"`` (default): before training, the window is chosen between ``patch_size`` and
-        the pixel alone (1) from the training labels only
+        ``"cv"`` (default): before training, the window is chosen among the odd sides from 1
+        (the pixel alone) to ``patch_size`` from the training labels only
         (:func:`hsi.classification.context.select_patch_size`: repeated stratified 5-fold CV
-        of an RBF-SVM on the PCA features at the pixel vs averaged over the window; the window
-        is kept only when it scores strictly higher); the chosen size replaces ``patch_size``
-        in the trained classifier's config. On the tuning splits (seeds 10-15, 5
+        of an RBF-SVM on the PCA features at the pixel vs averaged over each window; a larger
+        window is kept only when it scores strictly higher); the chosen size replaces
+        ``patch_size`` in the trained classifier's config. On the tuning splits (seeds 10-15, 5
         labels/class, both split kinds) the rule kept the window on Indian Pines in 12 of 12
         splits, chose the pixel on Samson in 12 of 12 and on Jasper Ridge in 9 of 12, and the
         window on Salinas-A in 6 of 12; with one discriminator the GAN at patch 1 against 3
         scored 94.3 / 89.1 vs 93.3 / 86.8 % OA on Samson and 91.5 / 89.6 vs 86.7 / 85.3 on
-        Jasper Ridge (random / spatial, seeds 10-12). ``"fixed"``: ``patch_size`` as given.
+        Jasper Ridge (random / spatial, seeds 10-12). Offering 5 as well (``patch_size=5``)
+        lifted Indian Pines by +1.6 OA on average but cost one Jasper Ridge split 10 points
+        (5 chosen where 3 had been): the mean over the 24 tuning rows was unchanged (81.2 %,
+        seeds 10-12, RESULTS.md 2026-12-03), so the default stays 3. ``"fixed"``:
+        ``patch_size`` as given.
     noise_dim : int
         Length of the generator's noise vector.
     width : int

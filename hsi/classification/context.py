@@ -1,14 +1,15 @@
-"""How much spatial context the classifier sees: its window or the pixel alone.
+"""How much spatial context the classifier sees: which window, or the pixel alone.
 
 Spatial context is not always information. On Indian Pines (fields of one crop) the GAN's
-3 × 3 window lifts a spectral classifier by ~10 OA points; on Samson and Jasper Ridge, whose
-ground truth is each pixel's dominant endmember (a per-pixel spectral quantity), the same
-window costs 3–12 points (``benchmarks/classification.py --methods svm_input
-svm_input_window``, RESULTS.md 2026-12-03). Which case a scene is can be read from its
-training labels alone: :func:`select_patch_size` cross-validates a cheap stand-in, an RBF-SVM
-on the classifier's own PCA features at the pixel and averaged over the window, on the
-labelled pixels it is given, and keeps the window only when it scores strictly higher than the
-pixel alone (with 5 labels per class both often score 100 %: a tie goes to the simpler input).
+3 × 3 window lifts a spectral classifier by ~10 OA points and a 5 × 5 one by ~3 more; on
+Samson and Jasper Ridge, whose ground truth is each pixel's dominant endmember (a per-pixel
+spectral quantity), the same windows cost 3–12 points (``benchmarks/classification.py
+--methods svm_input svm_input_window``, RESULTS.md 2026-12-03). Which case a scene is can be
+read from its training labels alone: :func:`select_patch_size` cross-validates a cheap
+stand-in, an RBF-SVM on the classifier's own PCA features at the pixel and averaged over each
+odd window up to the configured one, on the labelled pixels it is given, and keeps a larger
+window only when it scores strictly higher (with 5 labels per class several often score
+100 %: a tie goes to the simpler input).
 """
 
 from __future__ import annotations
@@ -53,9 +54,16 @@ def cv_accuracy(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
         return float(cross_val_score(SVC(C=100.0, gamma="scale"), x, y, cv=splitter).mean())
 
 
+def candidate_sizes(patch_size: int) -> list[int]:
+    """The windows :func:`select_patch_size` compares: every odd side from 1 to
+    ``patch_size``."""
+    return list(range(1, patch_size + 1, 2))
+
+
 def select_patch_size(features: np.ndarray, labels: np.ndarray, patch_size: int, *,
                       seed: int = 0) -> tuple[int, dict]:
-    """The classifier's window, ``patch_size`` or 1, chosen on the labelled pixels alone.
+    """The classifier's window, an odd side from 1 to ``patch_size``, chosen on the labelled
+    pixels alone.
 
     Parameters
     ----------
@@ -64,27 +72,30 @@ def select_patch_size(features: np.ndarray, labels: np.ndarray, patch_size: int,
     labels : numpy.ndarray of int, shape (H, W)
         Training labels, 0 = unlabelled: the only labels read.
     patch_size : int
-        The configured window (odd, ≥ 3 for a choice to exist).
+        The largest window (odd, ≥ 3 for a choice to exist).
     seed : int
-        Seeds the folds.
+        Seeds the folds (the same folds for every window).
 
     Returns
     -------
     patch_size : int
-        ``patch_size`` when the window's features score strictly higher than the pixel's own,
-        else 1.
+        The side whose window-mean features score highest; a larger window must score
+        strictly higher than every smaller one (ties go to the smaller window).
     record : dict
-        ``window``, ``pixel``: the two cross-validated accuracies (None when there was no
-        choice to make: ``patch_size`` 1, or no class with 2 labelled pixels); ``chosen``.
+        ``scores``: ``{side: cross-validated accuracy}`` for each of :func:`candidate_sizes`
+        (None when there was no choice to make: ``patch_size`` 1, or no class with 2
+        labelled pixels); ``chosen``.
     """
     labels = np.asarray(labels)
     mask = labels > 0
     y = labels[mask].astype(np.int64)
     counts = np.bincount(y)
     if patch_size <= 1 or len(np.unique(y)) < 2 or counts.max() < 2:
-        return patch_size, {"window": None, "pixel": None, "chosen": patch_size}
-    pixel = np.asarray(features)[:, mask].T
-    window = window_means(features, patch_size)[:, mask].T
-    scores = {"window": cv_accuracy(window, y, seed), "pixel": cv_accuracy(pixel, y, seed)}
-    chosen = patch_size if scores["window"] > scores["pixel"] else 1
-    return chosen, {**scores, "chosen": chosen}
+        return patch_size, {"scores": None, "chosen": patch_size}
+    features = np.asarray(features)
+    scores = {}
+    for side in candidate_sizes(patch_size):
+        x = features if side == 1 else window_means(features, side)
+        scores[side] = cv_accuracy(x[:, mask].T, y, seed)
+    chosen = max(scores, key=lambda side: (scores[side], -side))
+    return chosen, {"scores": scores, "chosen": chosen}

@@ -55,9 +55,10 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
     p = clf.config.patch_size
     window = f"{p}×{p} window" if p > 1 else "the pixel alone"
     chosen = (clf.history or {}).get("patch_selection") or {}
-    if chosen.get("window") is not None:
-        window += (f" (cross-validated on the training labels: window {chosen['window']:.3f}, "
-                   f"pixel {chosen['pixel']:.3f})")
+    if chosen.get("scores"):
+        window += " (cross-validated on the training labels: " + ", ".join(
+            f"{side}×{side} {score:.3f}" if side > 1 else f"pixel {score:.3f}"
+            for side, score in chosen["scores"].items()) + ")"
     click.echo(f"trained on {n} labelled pixels, {clf.n_classes} classes "
                f"({clf.config.epochs} epochs, {clf.config.members} discriminator(s), "
                f"{window}) -> {output}")

@@ -49,7 +49,7 @@ def files(salinas_crop, tmp_path_factory):
 
     p = load_classifier(model, device="cpu").config.patch_size  # the window the CV chose
     assert (f"{p}×{p} window" if p > 1 else "the pixel alone") in res.output
-    assert "cross-validated on the training labels: window " in res.output
+    assert "cross-validated on the training labels: pixel " in res.output
     return {"dir": d, "cube": cube_path, "labels": labels_path, "names": names_path,
             "model": model, "class_names": names}
 

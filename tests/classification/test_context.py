@@ -36,19 +36,32 @@ def test_pixel_chosen_where_the_window_mixes_classes():
     feats, labels = _scene(np.random.default_rng(0), salt_and_pepper=True)
     patch, record = select_patch_size(feats, labels, 3)
     assert patch == 1 and record["chosen"] == 1
-    assert record["pixel"] > record["window"]
+    assert record["scores"][1] > record["scores"][3]
 
 
 def test_window_kept_where_it_averages_noise_within_a_class():
     feats, labels = _scene(np.random.default_rng(1), salt_and_pepper=False)
     patch, record = select_patch_size(feats, labels, 5)
-    assert patch == 5 and record["window"] > record["pixel"]
+    scores = record["scores"]
+    assert sorted(scores) == [1, 3, 5]
+    assert patch == 5 and scores[5] > max(scores[1], scores[3])
+
+
+def test_each_odd_window_up_to_the_configured_one_is_scored_ties_to_the_smaller(monkeypatch):
+    import hsi.classification.context as context
+
+    feats, labels = _scene(np.random.default_rng(4), salt_and_pepper=False)
+    # accuracies by the window a feature matrix came from: 3 and 7 tie for the best
+    by_side = {1: 0.5, 3: 0.9, 5: 0.8, 7: 0.9}
+    sides = iter(by_side)
+    monkeypatch.setattr(context, "cv_accuracy", lambda x, y, seed=0: by_side[next(sides)])
+    patch, record = select_patch_size(feats, labels, 7)
+    assert patch == 3 and record == {"scores": by_side, "chosen": 3}
 
 
 def test_no_choice_without_a_window_or_without_two_classes():
     feats, labels = _scene(np.random.default_rng(2), salt_and_pepper=True)
-    assert select_patch_size(feats, labels, 1) == (1, {"window": None, "pixel": None,
-                                                       "chosen": 1})
+    assert select_patch_size(feats, labels, 1) == (1, {"scores": None, "chosen": 1})
     one_class = np.where(labels == 1, 1, 0)
     assert select_patch_size(feats, one_class, 3)[0] == 3
 
@@ -65,9 +78,9 @@ def test_choice_reads_only_the_labelled_pixels(monkeypatch):
         return real(x, y, seed)
 
     monkeypatch.setattr(context, "cv_accuracy", spy)
-    select_patch_size(feats, labels, 3)
+    select_patch_size(feats, labels, 5)
     expected = np.sort(labels[labels > 0])
-    assert len(seen) == 2 and all(n == 20 and np.array_equal(y, expected) for n, y in seen)
+    assert len(seen) == 3 and all(n == 20 and np.array_equal(y, expected) for n, y in seen)
 
 
 def test_window_means_by_hand():
@@ -99,8 +112,11 @@ def test_trained_classifier_records_the_choice_and_runs_at_patch_one(salinas_cro
     clf = train_classifier(cube, train, class_names=names, epochs=1, seed=0, device="cpu",
                            config=GanConfig(members=1, min_steps=20, crf_select="fixed"),
                            progress=False)
+    from hsi.classification.context import candidate_sizes
+
     record = clf.history["patch_selection"]
-    assert clf.config.patch_size == record["chosen"] in (1, 3)
+    assert sorted(record["scores"]) == candidate_sizes(GanConfig().patch_size)
+    assert clf.config.patch_size == record["chosen"] in record["scores"]
     # a spectral (patch 1) classifier trains, saves, loads and predicts the same map
     spectral = train_classifier(cube, train, class_names=names, epochs=1, seed=0, device="cpu",
                                 config=GanConfig(members=1, min_steps=20, crf_select="fixed",
