@@ -742,6 +742,8 @@ def _spread_sample(data, values: int = SCALE_SAMPLE_VALUES,
     -------
     numpy.ndarray, 1-D
     """
+    from dask.local import get_sync  # a callable scheduler: dask does not import distributed
+
     r_starts = np.cumsum((0, *data.chunks[1]))
     c_starts = np.cumsum((0, *data.chunks[2]))
     grid = [(i, j) for i in range(data.numblocks[1]) for j in range(data.numblocks[2])]
@@ -752,7 +754,7 @@ def _spread_sample(data, values: int = SCALE_SAMPLE_VALUES,
     step = max(1, math.ceil(math.sqrt(data.shape[0] * pixels / values)))
     parts = [np.asarray(data.blocks[:, i, j][:, (-r_starts[i]) % step::step,
                                              (-c_starts[j]) % step::step]
-                        .compute(scheduler="synchronous")).reshape(-1) for i, j in grid]
+                        .compute(scheduler=get_sync)).reshape(-1) for i, j in grid]
     return np.concatenate(parts)
 
 
