@@ -344,9 +344,11 @@ def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None =
                              actual_shape=tuple(gains.shape),
                              expected_shape=(lr.shape[0], msi.shape[0]))
     rows, cols = core or (slice(None), slice(None))
-    detail = msi[:, rows, cols] - _upsample(msi_lr, ratio, rows, cols)
-    est = _upsample(lr, ratio, rows, cols, out=out)  # in place from here: the largest tensor
-    est.view(est.shape[0], -1).addmm_(gains, detail.flatten(1))
+    # up(lr) + gains @ (msi - up(msi_lr)) = up(lr - gains @ msi_lr) + gains @ msi, as the
+    # upsampling is linear and the same for every band: one upsampling instead of two
+    low = torch.addmm(lr.flatten(1), gains, msi_lr.flatten(1), alpha=-1).view_as(lr)
+    est = _upsample(low, ratio, rows, cols, out=out)  # in place from here: the largest tensor
+    est.view(est.shape[0], -1).addmm_(gains, msi[:, rows, cols].reshape(msi.shape[0], -1))
     return est.clamp_min_(0)
 
 
