@@ -112,6 +112,21 @@ class Discriminator(nn.Module):
         """Probabilities over the K real classes (the fake output dropped, renormalised)."""
         return torch.softmax(self(x)[:, : self.n_classes], dim=1)
 
+    def class_probability_map(self, padded: torch.Tensor) -> torch.Tensor:
+        """:meth:`class_probabilities` of every pixel of a padded feature map at once.
+
+        The body's convolutions are unpadded, so run over the whole map they give each
+        pixel's patch feature in one pass (no patch is copied; eval mode: dropout is off).
+
+        Shape
+        -----
+        ``(C, H + 2r, W + 2r)`` -> ``(K, H, W)``, ``r = patch_size // 2``.
+        """
+        feats = self.body(padded[None])[0]  # (2 * width, H, W)
+        logits = torch.einsum("kc,chw->khw", self.head.weight[: self.n_classes], feats)
+        logits += self.head.bias[: self.n_classes, None, None]
+        return torch.softmax(logits, dim=0)
+
 
 class DiscriminatorEnsemble(nn.Module):
     """Discriminators trained alike from different seeds; their probabilities are averaged.
@@ -140,6 +155,10 @@ class DiscriminatorEnsemble(nn.Module):
     def class_probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Mean over the members of their probabilities over the K real classes."""
         return torch.stack([m.class_probabilities(x) for m in self.members]).mean(0)
+
+    def class_probability_map(self, padded: torch.Tensor) -> torch.Tensor:
+        """Mean over the members of :meth:`Discriminator.class_probability_map`."""
+        return torch.stack([m.class_probability_map(padded) for m in self.members]).mean(0)
 
 
 def discriminator_losses(logits_labelled: torch.Tensor, targets: torch.Tensor,

@@ -213,14 +213,19 @@ def predict_probabilities(disc: Discriminator, features: np.ndarray, patch_size:
         padded = pad_features(features, r)
     h, w = padded.shape[1] - 2 * r, padded.shape[2] - 2 * r
     whole = rows is None
-    if whole:
-        rows, cols = np.divmod(np.arange(h * w), w)
     padded_t = torch.from_numpy(np.ascontiguousarray(padded)).to(device)
     disc.eval()
+    if whole:  # the whole grid convolutionally, in strips of about batch_size * 16 pixels
+        out = np.empty((disc.n_classes, h, w), dtype=np.float32)
+        strip = max(1, batch_size * 16 // max(w, 1))
+        for r0 in range(0, h, strip):
+            r1 = min(h, r0 + strip)
+            out[:, r0:r1] = disc.class_probability_map(padded_t[:, r0:r1 + 2 * r]).cpu().numpy()
+        return out
     out = np.empty((disc.n_classes, len(rows)), dtype=np.float32)
     for start in range(0, len(rows), batch_size):
         sl = slice(start, start + batch_size)
         x = extract_patches(padded_t, torch.from_numpy(rows[sl]).to(device),
                             torch.from_numpy(cols[sl]).to(device), patch_size)
         out[:, sl] = disc.class_probabilities(x).T.float().cpu().numpy()
-    return out.reshape(disc.n_classes, h, w) if whole else out
+    return out

@@ -92,3 +92,28 @@ def test_ema_discriminator_is_the_average_of_the_steps(salinas_crop, salinas_spl
     for name, last in runs[0.0].items():
         torch.testing.assert_close(runs[1e-9][name], last, rtol=0, atol=1e-6)
     assert any((runs[0.99][n] - w).abs().max() > 1e-3 for n, w in runs[0.0].items())
+
+
+@pytest.mark.parametrize("patch", [1, 3, 5])
+def test_probability_map_equals_the_patches_one_by_one(patch):
+    """The whole-grid convolutional pass gives every pixel what its own patch gives."""
+    import numpy as np
+
+    from hsi.classification.features import extract_patches
+    from hsi.classification.gan import DiscriminatorEnsemble
+    from hsi.classification.train import predict_probabilities
+
+    torch.manual_seed(0)
+    members = [Discriminator(channels=4, n_classes=5, patch_size=patch).eval() for _ in range(2)]
+    r = patch // 2
+    padded = torch.randn(4, 9 + 2 * r, 11 + 2 * r)
+    rows, cols = torch.meshgrid(torch.arange(9), torch.arange(11), indexing="ij")
+    patches = extract_patches(padded, rows.flatten(), cols.flatten(), patch)
+    for disc in (members[0], DiscriminatorEnsemble(members)):
+        with torch.no_grad():
+            got_map = disc.class_probability_map(padded)
+            expected = disc.class_probabilities(patches).T.reshape(5, 9, 11)
+        torch.testing.assert_close(got_map, expected, rtol=0, atol=1e-6)
+        # the strips of predict_probabilities (here one row each) tile the grid exactly
+        got = predict_probabilities(disc, None, patch, padded=padded.numpy(), batch_size=1)
+        np.testing.assert_allclose(got, expected.numpy(), rtol=0, atol=1e-6)
