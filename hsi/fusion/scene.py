@@ -526,7 +526,6 @@ def fuse_scene(
         pool = BufferPool() if dev.type == "cpu" else None
 
         def compute(group: list[Tile], staged: _TileBatch) -> list[Callable[[], np.ndarray]]:
-            seed_everything(seed)
             lr_b, msi_b = staged.tensors()
             outs = None if pool is None else [
                 pool.take((lr.cube.bands, int(t.core.height), int(t.core.width))) for t in group]
@@ -538,6 +537,7 @@ def fuse_scene(
             return [_to_host(c.mul_(scales[0]) if c.is_contiguous() else c.mul(scales[0]))
                     for c in cores]
 
+        seed_everything(seed)  # once: no tile's compute draws random numbers (2 ms a tile)
         block = 256 if min(hr.cube.height, hr.cube.width) >= 256 else 16 * max(
             1, min(hr.cube.height, hr.cube.width, 256) // 16)
         with SceneProgress(len(tiles) * (1 + len(passes)), what=f"fuse {method}",

@@ -170,11 +170,14 @@ class GeoTiffArray:
     @contextlib.contextmanager
     def kept_open(self) -> Iterator[GeoTiffArray]:
         """Keep the file open for the reads made inside the block (one dataset, one lock), with
-        GDAL's block cache capped at :data:`GDAL_CACHE_BYTES`."""
+        GDAL's block cache capped at :data:`GDAL_CACHE_BYTES` and the blocks of one read
+        decompressed by :func:`compression_threads` threads (GDAL's ``NUM_THREADS``; a 4096²
+        scene's statistics pass of ``hsi fuse --method glp`` took 7.6 s instead of 8.7 s)."""
         if self._src is not None:  # already kept open by an outer block
             yield self
             return
-        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), rasterio.open(self.path) as src:
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES), rasterio.open(
+                self.path, num_threads=str(compression_threads())) as src:
             self._src = src
             try:
                 yield self
