@@ -280,7 +280,8 @@ def resolve_model(
 
 
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
-            glp_gains=None, psf_sigma: float | Psf | None = None) -> torch.Tensor:
+            glp_gains=None, psf_sigma: float | Psf | None = None,
+            core: tuple[slice, slice] | None = None) -> torch.Tensor:
     """Apply ``model`` to a batch of normalised pairs (no grad; mixed precision on CUDA).
 
     Parameters
@@ -291,10 +292,12 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
         Scene-wide GLP gains for a ``base="glp"`` model (tiled runs).
     psf_sigma : float or Psf, optional
         PSF of a ``base="glp"`` model's base image (default Gaussian σ = ``ratio / 2``).
+    core : (slice, slice), optional
+        Rows and columns of the ``(H, W)`` grid to decode (:meth:`INFN.forward`).
 
     Returns
     -------
-    torch.Tensor, shape (N, C, H, W), float32, on the model's device
+    torch.Tensor, shape (N, C, H, W) or that of ``core``, float32, on the model's device
     """
     dev = next(model.parameters()).device
     lr = torch.nan_to_num(lr.to(dev, torch.float32))
@@ -304,7 +307,7 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
         base = None
         if (glp_gains is not None or psf_sigma is not None) and model.config.base == "glp":
             base = base_image(lr, msi, ratio, "glp", gains=glp_gains, psf_sigma=psf_sigma)
-        out = model(lr, msi, ratio=ratio, base=base)
+        out = model(lr, msi, ratio=ratio, base=base, core=core)
     return out.float()
 
 
@@ -333,7 +336,8 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
         :mod:`hsi.fusion.psf`).
     cores : list of (slice, slice), optional
         For each item, the rows and columns of the ``(H, W)`` grid wanted (a tile's core in
-        its read window); GLP computes only those pixels, the other methods crop.
+        its read window); GLP computes only those pixels, and so does INFN's decoder when
+        the batch's cores are equal (always on CPU, one tile a batch); the others crop.
     outs : list of torch.Tensor, optional
         With ``cores``: a buffer per item, of its core's shape ``(C, core_h, core_w)``, that
         GLP writes its estimate into (reused memory, :class:`hsi.engine.BufferPool`); the
@@ -346,10 +350,13 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     """
     from hsi.fusion.baselines import BASELINES
 
-    if method == "infn":
-        est = predict(model, lr, msi, ratio, glp_gains=glp_gains, psf_sigma=psf_sigma)
-        return est if cores is None else [e[:, rows, cols] for e, (rows, cols)
-                                          in zip(est, cores, strict=True)]
+    if method == "infn":  # a batch's common core is the only part decoded
+        core = cores[0] if cores and all(c == cores[0] for c in cores) else None
+        est = predict(model, lr, msi, ratio, glp_gains=glp_gains, psf_sigma=psf_sigma,
+                      core=core)
+        if cores is None or core is not None:
+            return est if cores is None else list(est)
+        return [e[:, rows, cols] for e, (rows, cols) in zip(est, cores, strict=True)]
     r = int(ratio)
     out = []
     for i, (x, m) in enumerate(zip(lr, msi, strict=True)):

@@ -35,10 +35,14 @@ def lr_positions(hr_size: int, ratio: float, device=None) -> torch.Tensor:
     return (i + 0.5) / float(ratio) - 0.5
 
 
-def neighbour_indices(
+def neighbour_cells(
     rows: torch.Tensor, cols: torch.Tensor, lr_h: int, lr_w: int
-) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Flat LR indices of the four neighbours of each query and the query's relative offsets.
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """The four LR neighbours of a grid of queries, separably: rows and columns apart.
+
+    Neighbour ``(dy, dx)`` (:data:`NEIGHBOURS`) of query ``(i, j)`` is LR pixel
+    ``(row_index[i], col_index[j])``, and the query minus that pixel's centre is
+    ``(row_offset[i], col_offset[j])``.
 
     Parameters
     ----------
@@ -49,52 +53,35 @@ def neighbour_indices(
 
     Returns
     -------
-    index : list of 4 tensors, shape (Hq * Wq,), int64
-        Flat index ``row * lr_w + col`` of each neighbour.
-    offset : list of 4 tensors, shape (Hq * Wq, 2), float32
-        Query position minus neighbour centre ``(dy, dx)``, in LR pixels (LR cell size 1).
+    list of 4 (row_index, col_index, row_offset, col_offset)
+        Indices int64 of shapes (Hq,), (Wq,); offsets in LR pixels (LR cell size 1), of the
+        queries' dtype, shapes (Hq,), (Wq,).
     """
-    r0 = torch.floor(rows)
-    c0 = torch.floor(cols)
-    index, offset = [], []
+    r0, c0 = torch.floor(rows), torch.floor(cols)
+    cells = []
     for dy, dx in NEIGHBOURS:
-        rn = (r0 + dy).clamp(0, lr_h - 1)
-        cn = (c0 + dx).clamp(0, lr_w - 1)
-        idx = rn.long()[:, None] * lr_w + cn.long()[None, :]
-        off_r = (rows - rn)[:, None].expand(-1, cols.numel())
-        off_c = (cols - cn)[None, :].expand(rows.numel(), -1)
-        index.append(idx.reshape(-1))
-        offset.append(torch.stack([off_r, off_c], dim=-1).reshape(-1, 2))
-    return index, offset
+        rn, cn = (r0 + dy).clamp(0, lr_h - 1), (c0 + dx).clamp(0, lr_w - 1)
+        cells.append((rn.long(), cn.long(), rows - rn, cols - cn))
+    return cells
 
 
-def cosine_weights(
-    query: torch.Tensor, keys: torch.Tensor, eps: float = 1e-6, normalized: bool = False
-) -> torch.Tensor:
-    """INR-CS interpolation weights: normalised cosine similarity, no parameters.
+def similarity_weights(cos: torch.Tensor, dim: int = -1, eps: float = 1e-6) -> torch.Tensor:
+    """INR-CS weights from the cosine similarities ``cos`` of a query to its neighbours.
 
     Parameters
     ----------
-    query : torch.Tensor, shape (*, d)
-        HR feature vector of each query.
-    keys : torch.Tensor, shape (*, K, d)
-        Latent feature vectors of its ``K`` LR neighbours.
-    normalized : bool
-        Both are already unit vectors (skips the normalisation).
+    cos : torch.Tensor
+        Cosine similarities in [-1, 1], the neighbours along ``dim``.
+    dim : int
+        The neighbour axis.
 
     Returns
     -------
-    torch.Tensor, shape (*, K), float32
-        ``w_k = s_k / sum_k s_k`` with ``s_k = (cos(query, key_k) + 1) / 2``: non-negative,
-        summing to one. Computed in float32 even under autocast.
+    torch.Tensor, shape of ``cos``, float32
+        ``s_k / sum_k s_k`` with ``s_k = (cos_k + 1) / 2``.
     """
-    q, k = query.float(), keys.float()
-    if not normalized:
-        q = torch.nn.functional.normalize(q, dim=-1, eps=eps)
-        k = torch.nn.functional.normalize(k, dim=-1, eps=eps)
-    cos = (k * q.unsqueeze(-2)).sum(-1)
-    s = (cos + 1.0) * 0.5
-    return s / (s.sum(-1, keepdim=True) + eps)
+    s = (cos.float() + 1.0) * 0.5
+    return s / (s.sum(dim, keepdim=True) + eps)
 
 
 def area_weights(offsets: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from hsi.errors import ModelError
 from hsi.fusion import INFN, InfnConfig, model_cost
-from hsi.fusion.inr import cosine_weights, lr_positions, neighbour_indices
+from hsi.fusion.inr import NEIGHBOURS, lr_positions, neighbour_cells, similarity_weights
 
 SMALL = dict(hidden=16, depth=1, base="bicubic")
 
@@ -62,6 +62,14 @@ class TestShapes:
         torch.testing.assert_close(model(lr, msi, ratio=4, chunk_pixels=48),
                                    model(lr, msi, ratio=4))
 
+    def test_core_decoding_matches_the_cropped_whole(self):
+        model = _model(base="glp")
+        _randomise_head(model)
+        lr, msi = torch.rand(1, 31, 8, 7), torch.rand(1, 3, 32, 28)
+        core = (slice(5, 27), slice(3, 20))
+        torch.testing.assert_close(model(lr, msi, ratio=4, core=core),
+                                   model(lr, msi, ratio=4)[..., core[0], core[1]])
+
     def test_band_mismatch_is_a_model_error(self):
         model = _model(31, 3)
         with pytest.raises(ModelError, match="expects 31 HSI bands and 3 MSI bands, got 30 and 3"):
@@ -74,18 +82,17 @@ class TestCoordinates:
         torch.testing.assert_close(lr_positions(4, 4), torch.tensor([-0.375, -0.125, 0.125, 0.375]))
 
     def test_neighbours_and_offsets(self):
-        rows = torch.tensor([1.25])
-        cols = torch.tensor([0.5])
-        index, offset = neighbour_indices(rows, cols, lr_h=3, lr_w=4)
+        cells = neighbour_cells(torch.tensor([1.25]), torch.tensor([0.5]), lr_h=3, lr_w=4)
         # neighbours (1,0), (1,1), (2,0), (2,1) of a 3×4 grid
-        assert [int(i) for i in index] == [4, 5, 8, 9]
-        assert [o.tolist()[0] for o in offset] == [[0.25, 0.5], [0.25, -0.5], [-0.75, 0.5],
-                                                    [-0.75, -0.5]]
+        assert [(int(r[0]), int(c[0])) for r, c, _, _ in cells] == [(1, 0), (1, 1), (2, 0),
+                                                                    (2, 1)]
+        assert [[float(dr[0]), float(dc[0])] for _, _, dr, dc in cells] == [
+            [0.25, 0.5], [0.25, -0.5], [-0.75, 0.5], [-0.75, -0.5]]
 
     def test_border_neighbours_are_clamped(self):
-        index, offset = neighbour_indices(torch.tensor([-0.375]), torch.tensor([-0.375]), 2, 2)
-        assert [int(i) for i in index] == [0, 0, 0, 0]
-        assert offset[0].tolist() == [[-0.375, -0.375]]
+        cells = neighbour_cells(torch.tensor([-0.375]), torch.tensor([-0.375]), 2, 2)
+        assert [(int(r[0]), int(c[0])) for r, c, _, _ in cells] == [(0, 0)] * 4
+        assert [float(cells[0][2][0]), float(cells[0][3][0])] == [-0.375, -0.375]
 
 
 class TestInrCs:
@@ -106,13 +113,57 @@ class TestInrCs:
         s = torch.stack([(F.cosine_similarity(q, k, dim=0) + 1) / 2 for k in keys])
         torch.testing.assert_close(w[0, 7 * 20 + 11], s / s.sum(), atol=1e-5, rtol=1e-5)
 
-    def test_cosine_weights_function(self):
-        q = torch.tensor([1.0, 0.0])
-        keys = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [2.0, 0.0]])
+    def test_similarity_weights_function(self):
         # cos = 1, 0, -1, 1 -> (cos + 1) / 2 = 1, 0.5, 0, 1 -> / 2.5
-        torch.testing.assert_close(cosine_weights(q, keys), torch.tensor([0.4, 0.2, 0.0, 0.4]),
-                                   atol=1e-6, rtol=0)
+        torch.testing.assert_close(similarity_weights(torch.tensor([1.0, 0.0, -1.0, 1.0])),
+                                   torch.tensor([0.4, 0.2, 0.0, 0.4]), atol=1e-6, rtol=0)
 
+    @pytest.mark.parametrize("weights", ["cosine", "area", "learned"])
+    def test_decode_equals_the_per_query_formula(self, weights):
+        # the decoder gathers neighbours separably, channels first; written out per query
+        # (every query × neighbour row, as the paper states it) it must give the same residual
+        model = _model(weights=weights, mlp_layers=3)
+        _randomise_head(model)
+        lr, msi = torch.rand(2, 31, 5, 6), torch.rand(2, 3, 19, 23)
+        base = F.interpolate(lr, size=(19, 23), mode="bicubic", align_corners=False)
+        latent, lr_term, hr_feat = model.encode(lr, msi, base, 4)
+        rows, cols = lr_positions(19, 4), lr_positions(23, 4)
+        got = model.decode(latent, lr_term, hr_feat, rows, cols)
+        torch.testing.assert_close(got, _decode_per_query(model, latent, lr_term, hr_feat,
+                                                          rows, cols), atol=2e-6, rtol=1e-5)
+
+
+def _decode_per_query(model, latent, lr_term, hr_feat, rows, cols):
+    """INFN's decoder on flat (query, neighbour) rows: the reference the fast one must match."""
+    n, _, h, w = latent.shape
+    hq, wq = hr_feat.shape[-2:]
+    r0, c0 = torch.floor(rows), torch.floor(cols)
+    idx, off = [], []
+    for dy, dx in NEIGHBOURS:
+        rn, cn = (r0 + dy).clamp(0, h - 1), (c0 + dx).clamp(0, w - 1)
+        idx.append((rn.long()[:, None] * w + cn.long()[None, :]).reshape(-1))
+        off.append(torch.stack(torch.broadcast_tensors((rows - rn)[:, None],
+                                                       (cols - cn)[None, :]), -1).reshape(-1, 2))
+    idx, off = torch.stack(idx, 1), torch.stack(off, 1)  # (Q, 4), (Q, 4, 2)
+    lrt = lr_term.flatten(2).transpose(1, 2)[:, idx]  # (N, Q, 4, d)
+    hr_t = model.fc_hr(hr_feat).flatten(2).transpose(1, 2).unsqueeze(2)
+    hid = F.relu(lrt + hr_t + model.fc_coord(off).unsqueeze(0))
+    for layer in model.mlp:
+        hid = F.relu(layer(hid))
+    if model.config.weights == "cosine":
+        keys = F.normalize(latent.flatten(2).transpose(1, 2), dim=-1)[:, idx]
+        query = F.normalize(hr_feat.flatten(2).transpose(1, 2), dim=-1).unsqueeze(2)
+        wts = similarity_weights((keys * query).sum(-1))
+    elif model.config.weights == "area":
+        a = (1.0 - off.abs()).clamp(min=0.0).prod(-1) + 1e-6
+        wts = (a / a.sum(-1, keepdim=True)).expand(n, -1, -1)
+    else:
+        wts = torch.softmax(model.weight_net(hid).squeeze(-1), dim=-1)
+    mixed = (hid * wts.unsqueeze(-1)).sum(2)  # (N, Q, d)
+    return model.head(mixed).transpose(1, 2).reshape(n, -1, hq, wq)
+
+
+class TestWeightModes:
     def test_no_parameters_for_cosine_weights(self):
         count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
         cosine, area, learned = (_model(weights=w) for w in ("cosine", "area", "learned"))
