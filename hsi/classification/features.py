@@ -103,9 +103,11 @@ class PcaTransform:
         norm = None
         if self.unit_norm:
             x, norm = unit_spectra(x)
-        if valid is not None:
-            x = np.where(valid.reshape(1, -1), x, self.mean[:, None])
-        scores = (self.components @ (x - self.mean[:, None])) / self.scale[:, None]
+        # components @ (x - mean), without the centred copy of x
+        scores = (self.components @ x - (self.components @ self.mean)[:, None]) / self.scale[
+            :, None]
+        if valid is not None and not valid.all():
+            scores[:, ~valid.reshape(-1)] = 0.0  # the scene mean, whatever the pixel holds
         if self.brightness is not None:
             level = np.clip((np.log(norm) - self.brightness[0]) / self.brightness[1], -10, 10)
             if valid is not None:
