@@ -34,7 +34,13 @@ from torch.nn import functional as F
 from hsi.degrade import Psf
 from hsi.errors import ModelError
 from hsi.fusion.config import InfnConfig
-from hsi.fusion.inr import area_weights, lr_positions, neighbour_cells, similarity_weights
+from hsi.fusion.inr import (
+    NEIGHBOURS,
+    area_weights,
+    lr_positions,
+    neighbour_cells,
+    similarity_weights,
+)
 
 #: Smoothing of the LR-HSI for its high-frequency (DHFF second branch), in LR pixels.
 LR_HIGHPASS_SIGMA = 1.0
@@ -140,6 +146,44 @@ class _Encoder(nn.Module):
         return x
 
 
+def pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None
+              ) -> torch.Tensor:
+    """A 1×1 convolution (or a ``Linear`` on the channels) as one matrix product.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (N, C_in, H, W)
+    weight : torch.Tensor, shape (C_out, C_in) or (C_out, C_in, 1, 1)
+    bias : torch.Tensor, shape (C_out,), optional
+
+    Returns
+    -------
+    torch.Tensor, shape (N, C_out, H, W)
+
+    Notes
+    -----
+    On CPU, oneDNN's 1×1 convolution was 4-7× slower than the product here: 204 → 16
+    channels over 296² pixels 30 vs 7 ms, 32 → 204 over 32 × 256 4.5 vs 0.65 ms.
+    """
+    n, c, h, w = x.shape
+    weight = weight.reshape(weight.shape[0], -1)
+    flat = x.reshape(n, c, h * w)
+    if bias is None:
+        out = torch.matmul(weight, flat)
+    elif n == 1:
+        out = torch.addmm(bias[:, None], weight, flat[0]).unsqueeze(0)
+    else:
+        out = torch.baddbmm(bias[None, :, None], weight.expand(n, -1, -1), flat)
+    return out.view(n, -1, h, w)
+
+
+def unit_channels(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """``x`` divided by its Euclidean norm over the channels (dim 1), as
+    ``F.normalize(x, dim=1, eps=eps)`` (which took 1.7 ms instead of 0.09 for 32 × 32 × 256
+    on CPU: a strided reduction)."""
+    return x * (x * x).sum(1, keepdim=True).clamp_min(eps * eps).rsqrt()
+
+
 class INFN(nn.Module):
     """Implicit Neural Fusion Network.
 
@@ -214,10 +258,10 @@ class INFN(nn.Module):
         parts = [latent]
         if self.lr_detail is not None:
             parts.append(self.lr_detail(high_pass(lr, LR_HIGHPASS_SIGMA)))
-        lr_term = self.fc_lr(torch.cat(parts, 1))
+        lr_term = pointwise(torch.cat(parts, 1), self.fc_lr.weight, self.fc_lr.bias)
         hr_in = [msi, high_pass(msi, max(float(ratio) / 2.0, 0.5))]
         if self.base_proj is not None:
-            hr_in.append(self.base_proj(base))
+            hr_in.append(pointwise(base, self.base_proj.weight, self.base_proj.bias))
         hr_feat = self.spatial(torch.cat(hr_in, 1))
         return latent, lr_term, hr_feat
 
@@ -229,13 +273,15 @@ class INFN(nn.Module):
         rows: torch.Tensor,
         cols: torch.Tensor,
         return_weights: bool = False,
-        latent_unit: torch.Tensor | None = None,
+        base: torch.Tensor | None = None,
+        chunk_pixels: int = 1 << 13,
     ):
         """Query the implicit function at HR rows × cols (continuous LR positions).
 
-        Channels first, one neighbour at a time: each neighbour's LR terms are gathered
-        row-wise then column-wise (the four neighbours of a query grid are separable), so
-        the largest temporary is ``(N, d, Hq, Wq)``, not ``(N, Hq·Wq, 4, d)``.
+        Channels first, one neighbour at a time, by chunks of rows: the four neighbours of a
+        query grid are separable, so each neighbour's LR terms are gathered column-wise
+        once, then row-wise per chunk, and the largest temporary of a chunk is
+        ``(N, d, rows, Wq)``, not ``(N, Q, 4, d)``.
 
         Parameters
         ----------
@@ -244,58 +290,86 @@ class INFN(nn.Module):
             HR features of exactly the queried pixels.
         rows, cols : (Hq,), (Wq,)
             Continuous LR positions of the queries (see :func:`hsi.fusion.inr.lr_positions`).
-        latent_unit : (N, d, h, w), optional
-            ``latent`` normalised to unit length along ``d`` (float32), when the caller decodes
-            several chunks of one image (computed here when omitted).
+        base : (N, C, Hq, Wq), optional
+            Added to the residual as each chunk is written (the output is then the estimate).
+        chunk_pixels : int
+            Queries decoded at once (bounds memory; the default keeps a chunk's temporaries
+            in a CPU's L2 cache: a 296² tile decoded in 0.15 s instead of 0.21 s by chunks
+            of 65536 pixels).
 
         Returns
         -------
         residual : (N, C, Hq, Wq)
+            Or ``base + residual`` when ``base`` is given, in ``base``'s dtype.
         weights : (N, Hq*Wq, 4), only with ``return_weights``
         """
         cells = neighbour_cells(rows, cols, *latent.shape[-2:])
-        hr_t = self.fc_hr(hr_feat)  # the first layer's query term, (N, d, Hq, Wq)
+        hr_t = pointwise(hr_feat, self.fc_hr.weight)  # the first layer's query term
         coord = self.fc_coord.weight  # (d, 2)
         mode = self.config.weights
+        by_cols: dict = {}  # LR terms gathered at the neighbours' columns, (N, ·, h, Wq)
 
-        def gathered(x: torch.Tensor, cell) -> torch.Tensor:  # (N, ·, h, w) -> (N, ·, Hq, Wq)
-            return x.index_select(2, cell[0]).index_select(3, cell[1])
+        def column_gathered(name: str, x: torch.Tensor, k: int) -> torch.Tensor:
+            key = (name, NEIGHBOURS[k][1])  # neighbours with the same dx share their columns
+            if key not in by_cols:
+                by_cols[key] = x.index_select(3, cells[k][1])
+            return by_cols[key]
 
-        def hidden(cell) -> torch.Tensor:  # the MLP's output for one neighbour, (N, d, Hq, Wq)
-            off = (coord[:, 0, None, None] * cell[2].to(coord.dtype)[None, :, None]
-                   + coord[:, 1, None, None] * cell[3].to(coord.dtype)[None, None, :])
-            hid = F.relu(gathered(lr_term, cell) + hr_t + off.to(hr_t.dtype))
+        keys = query = None
+        if mode == "cosine":
+            keys = unit_channels(latent.float())
+            query = unit_channels(hr_feat.float())
+        n, hq, wq = hr_feat.shape[0], *hr_feat.shape[-2:]
+        out = torch.empty((n, self.head.out_features, hq, wq),
+                          dtype=hr_t.dtype if base is None else base.dtype, device=hr_t.device)
+        def gathered(name: str, x: torch.Tensor, k: int, row_index: torch.Tensor):
+            return column_gathered(name, x, k).index_select(2, row_index)
+
+        def hidden(k: int, chunk: list, span: slice) -> torch.Tensor:
+            """The MLP's output for neighbour ``k`` at the chunk's queries, (N, d, rows, Wq)."""
+            rn, _, dr, dc = chunk[k]
+            off = (coord[:, 0, None, None] * dr.to(coord.dtype)[None, :, None]
+                   + coord[:, 1, None, None] * dc.to(coord.dtype)[None, None, :])
+            hid = F.relu(gathered("lr", lr_term, k, rn) + hr_t[..., span, :]
+                         + off.to(hr_t.dtype))
             for layer in self.mlp:
-                hid = F.relu(F.conv2d(hid, layer.weight[:, :, None, None], layer.bias))
+                hid = F.relu(pointwise(hid, layer.weight, layer.bias))
             return hid
 
-        hids = None
-        if mode == "cosine":
-            if latent_unit is None:
-                latent_unit = F.normalize(latent.float(), dim=1)
-            query = F.normalize(hr_feat.float(), dim=1)
-            cos = torch.cat([(gathered(latent_unit, c) * query).sum(1, keepdim=True)
-                             for c in cells], 1)
-            wts = similarity_weights(cos, dim=1)  # (N, 4, Hq, Wq), float32
-        elif mode == "area":
-            off = torch.stack([torch.stack(torch.broadcast_tensors(c[2][:, None], c[3][None, :]),
-                                           -1) for c in cells], -2)  # (Hq, Wq, 4, 2)
-            wts = area_weights(off).permute(2, 0, 1).unsqueeze(0)
-            wts = wts.expand(hr_feat.shape[0], -1, -1, -1)
-        else:  # learned: softmax over the neighbours' own outputs, so all four are kept
-            hids = [hidden(c) for c in cells]
-            logits = torch.cat([self.weight_net(hd.movedim(1, -1)).movedim(-1, 1).float()
-                                for hd in hids], 1)
-            wts = torch.softmax(logits, dim=1)
-        mixed = None
-        for k, cell in enumerate(cells):
-            term = (hidden(cell) if hids is None else hids[k]) * wts[:, k:k + 1].to(hr_t.dtype)
-            mixed = term if mixed is None else mixed.add_(term)
-        res = F.conv2d(mixed, self.head.weight[:, :, None, None].to(mixed.dtype),
-                       self.head.bias.to(mixed.dtype))
+        weights = []
+        step = max(1, chunk_pixels // max(wq, 1))
+        for r0 in range(0, hq, step):
+            span = slice(r0, min(hq, r0 + step))
+            part = [(rn[span], cn, dr[span], dc) for rn, cn, dr, dc in cells]
+            hids = None
+            if mode == "cosine":
+                q = query[..., span, :]
+                cos = torch.cat([(gathered("keys", keys, k, part[k][0]) * q).sum(1, keepdim=True)
+                                 for k in range(len(cells))], 1)
+                wts = similarity_weights(cos, dim=1)  # (N, 4, rows, Wq), float32
+            elif mode == "area":
+                off = torch.stack([torch.stack(torch.broadcast_tensors(dr[:, None], dc[None, :]),
+                                               -1) for _, _, dr, dc in part], -2)
+                wts = area_weights(off).permute(2, 0, 1).unsqueeze(0).expand(n, -1, -1, -1)
+            else:  # learned: softmax over the neighbours' own outputs, so all four are kept
+                hids = [hidden(k, part, span) for k in range(len(cells))]
+                logits = torch.cat([self.weight_net(hd.movedim(1, -1)).movedim(-1, 1).float()
+                                    for hd in hids], 1)
+                wts = torch.softmax(logits, dim=1)
+            mixed = None
+            for k in range(len(cells)):
+                term = (hidden(k, part, span) if hids is None else hids[k]) * wts[:, k:k + 1].to(
+                    hr_t.dtype)
+                mixed = term if mixed is None else mixed.add_(term)
+            res = pointwise(mixed, self.head.weight.to(mixed.dtype),
+                            self.head.bias.to(mixed.dtype))
+            # the residual and the base added as the chunk is written (autograd-safe)
+            out[..., span, :] = res if base is None else res + base[..., span, :]
+            if return_weights:
+                weights.append(wts)
         if return_weights:
-            return res, wts.flatten(2).transpose(1, 2)
-        return res
+            return out, torch.cat(weights, 2).flatten(2).transpose(1, 2)
+        return out
 
     # ------------------------------------------------------------------ forward
     def forward(
@@ -322,9 +396,7 @@ class INFN(nn.Module):
         base : torch.Tensor, shape (N, C, H, W), optional
             Precomputed base image (computed with ``config.base`` when omitted).
         chunk_pixels : int
-            HR pixels decoded at once (bounds memory; the default keeps a chunk's temporaries
-            in a CPU's L2 cache: a 296² tile decoded in 0.15 s instead of 0.21 s by chunks of
-            65536 pixels).
+            HR pixels decoded at once (:meth:`decode`).
         core : (slice, slice), optional
             Rows and columns (step 1) of the ``(H, W)`` grid to decode, e.g. a tile's core in
             its read window; the encoders still see every pixel, the rest is never decoded.
@@ -342,18 +414,10 @@ class INFN(nn.Module):
             base = base_image(lr, msi, round(ratio), self.config.base)
         latent, lr_term, hr_feat = self.encode(lr, msi, base.to(lr.dtype), ratio)
         rows, cols = core or (slice(None), slice(None))
-        hr_feat, base = hr_feat[..., rows, cols], base[..., rows, cols]
-        rows = lr_positions(H, ratio, lr.device)[rows]
-        cols = lr_positions(W, ratio, lr.device)[cols]
-        unit = F.normalize(latent.float(), dim=1) if self.config.weights == "cosine" else None
-        hq, wq = hr_feat.shape[-2:]
-        step = max(1, chunk_pixels // max(wq, 1))
-        out = torch.empty(base.shape, dtype=base.dtype, device=base.device)
-        for r0 in range(0, hq, step):
-            r1 = min(hq, r0 + step)
-            out[..., r0:r1, :] = self.decode(latent, lr_term, hr_feat[..., r0:r1, :],
-                                             rows[r0:r1], cols, latent_unit=unit)
-        return out.add_(base)
+        return self.decode(latent, lr_term, hr_feat[..., rows, cols],
+                           lr_positions(H, ratio, lr.device)[rows],
+                           lr_positions(W, ratio, lr.device)[cols],
+                           base=base[..., rows, cols], chunk_pixels=chunk_pixels)
 
 
 def autocast_for(device: torch.device):
