@@ -306,7 +306,8 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     with torch.no_grad(), autocast_for(dev):
         base = None
         if (glp_gains is not None or psf_sigma is not None) and model.config.base == "glp":
-            base = base_image(lr, msi, ratio, "glp", gains=glp_gains, psf_sigma=psf_sigma)
+            base = base_image(lr, msi, ratio, "glp", gains=glp_gains, psf_sigma=psf_sigma,
+                              region=model.encoder_region(core, *msi.shape[-2:]))
         out = model(lr, msi, ratio=ratio, base=base, core=core)
     return out.float()
 

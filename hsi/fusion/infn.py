@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from hsi.degrade import Psf
-from hsi.errors import ModelError
+from hsi.errors import ModelError, ShapeError
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.inr import (
     NEIGHBOURS,
@@ -55,11 +55,11 @@ def _bicubic(lr: torch.Tensor, ratio: int) -> torch.Tensor:
 
 
 def _glp(lr: torch.Tensor, msi: torch.Tensor, ratio: int, gains=None,
-         psf_sigma: float | Psf | None = None) -> torch.Tensor:
-    """GLP detail-injection estimate ``(bands, h*ratio, w*ratio)``."""
+         psf_sigma: float | Psf | None = None, core=None) -> torch.Tensor:
+    """GLP detail-injection estimate ``(bands, h*ratio, w*ratio)`` (or of ``core``)."""
     from hsi.fusion.baselines import glp
 
-    return glp(lr, msi, ratio, gains=gains, psf_sigma=psf_sigma)
+    return glp(lr, msi, ratio, gains=gains, psf_sigma=psf_sigma, core=core)
 
 
 def _fit_size(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -75,7 +75,8 @@ def _fit_size(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
-               gains=None, psf_sigma: float | Psf | None = None) -> torch.Tensor:
+               gains=None, psf_sigma: float | Psf | None = None,
+               region: tuple[slice, slice] | None = None) -> torch.Tensor:
     """The image INFN adds its residual to, on the HR-MSI grid.
 
     Parameters
@@ -92,14 +93,20 @@ def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
         GLP regression gains of the whole scene (tiled runs); estimated per image if omitted.
     psf_sigma : float or Psf, optional
         PSF of the GLP base (:func:`hsi.fusion.baselines.glp`); default σ = ``ratio / 2``.
+    region : (slice, slice), optional
+        Rows and columns (step 1, inside ``(H, W)``) of the base to return; GLP computes only
+        those pixels when they lie on the LR-HSI's footprint. Default: all.
 
     Returns
     -------
-    torch.Tensor, shape (N, C, H, W), float32
+    torch.Tensor, shape (N, C, H, W) or that of ``region``, float32
     """
     ratio = int(ratio)
     h, w = lr.shape[-2:]
     H, W = msi.shape[-2:]
+    rows, cols = (slice(*r.indices(n)[:2]) for r, n in
+                  zip(region or (slice(None), slice(None)), (H, W), strict=True))
+    on_footprint = rows.stop <= h * ratio and cols.stop <= w * ratio
     out = []
     with _no_autocast(lr.device):
         for i in range(lr.shape[0]):
@@ -108,10 +115,13 @@ def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
                 est = _bicubic(x, ratio)
             elif kind == "glp":
                 est = _glp(x, _fit_size(msi[i].float(), h * ratio, w * ratio), ratio, gains,
-                           psf_sigma)
+                           psf_sigma, core=(rows, cols) if on_footprint else None)
             else:
                 raise ModelError(f"base must be 'bicubic' or 'glp', got {kind!r}")
-            out.append(_fit_size(torch.as_tensor(est, device=lr.device, dtype=torch.float32), H, W))
+            est = torch.as_tensor(est, device=lr.device, dtype=torch.float32)
+            if not (kind == "glp" and on_footprint):
+                est = _fit_size(est, H, W)[..., rows, cols]
+            out.append(est)
     return torch.stack(out)
 
 
@@ -243,23 +253,40 @@ class INFN(nn.Module):
             )
 
     # ------------------------------------------------------------------ parts
+    def encoder_region(self, core: tuple[slice, slice] | None, height: int, width: int
+                       ) -> tuple[slice, slice]:
+        """The HR pixels the spatial encoder needs to give ``core`` its features: ``core``
+        grown by the encoder's reach (its ``1 + depth`` 3×3 convolutions), inside
+        ``(height, width)``; everything without ``core``."""
+        reach = 1 + self.config.depth
+        rows, cols = (slice(*c.indices(n)[:2]) for c, n in
+                      zip(core or (slice(None), slice(None)), (height, width), strict=True))
+        return (slice(max(0, rows.start - reach), min(height, rows.stop + reach)),
+                slice(max(0, cols.start - reach), min(width, cols.stop + reach)))
+
     def encode(
-        self, lr: torch.Tensor, msi: torch.Tensor, base: torch.Tensor, ratio: float
+        self, lr: torch.Tensor, msi: torch.Tensor, base: torch.Tensor, ratio: float,
+        region: tuple[slice, slice] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encoder outputs.
+
+        ``region`` (rows and columns of the HR grid, as :meth:`encoder_region` gives) limits
+        the spatial encoder to those pixels; ``base`` then covers just them.
 
         Returns
         -------
         latent : (N, d, h, w) spectral latent codes (keys of INR-CS)
         lr_term : (N, d, h, w) first MLP layer's LR part (latent + LR high-frequency)
-        hr_feat : (N, d, H, W) spatial features (queries of INR-CS)
+        hr_feat : (N, d, H, W) spatial features (queries of INR-CS), or those of ``region``
         """
         latent = self.spectral(lr)
         parts = [latent]
         if self.lr_detail is not None:
             parts.append(self.lr_detail(high_pass(lr, LR_HIGHPASS_SIGMA)))
         lr_term = pointwise(torch.cat(parts, 1), self.fc_lr.weight, self.fc_lr.bias)
-        hr_in = [msi, high_pass(msi, max(float(ratio) / 2.0, 0.5))]
+        rows, cols = region or (slice(None), slice(None))
+        detail = high_pass(msi, max(float(ratio) / 2.0, 0.5))  # the whole read: its blur's reach
+        hr_in = [msi[..., rows, cols], detail[..., rows, cols]]
         if self.base_proj is not None:
             hr_in.append(pointwise(base, self.base_proj.weight, self.base_proj.bias))
         hr_feat = self.spatial(torch.cat(hr_in, 1))
@@ -393,13 +420,14 @@ class INFN(nn.Module):
             HR/LR pixel-size ratio (default ``round(H / h)``). Any value works for the
             implicit part (a model trained at x4 can be queried at x8); the base image needs
             an integer.
-        base : torch.Tensor, shape (N, C, H, W), optional
+        base : torch.Tensor, shape (N, C, H, W) or that of ``encoder_region(core, H, W)``
             Precomputed base image (computed with ``config.base`` when omitted).
         chunk_pixels : int
             HR pixels decoded at once (:meth:`decode`).
         core : (slice, slice), optional
-            Rows and columns (step 1) of the ``(H, W)`` grid to decode, e.g. a tile's core in
-            its read window; the encoders still see every pixel, the rest is never decoded.
+            Rows and columns (step 1) of the ``(H, W)`` grid to estimate, e.g. a tile's core in
+            its read window: the base image and the spatial encoder cover only the core and
+            the encoder's reach (:meth:`encoder_region`), the decoder only the core.
 
         Returns
         -------
@@ -410,14 +438,25 @@ class INFN(nn.Module):
         H, W = msi.shape[-2:]
         if ratio is None:
             ratio = max(round(H / lr.shape[-2]), 1)
+        region = self.encoder_region(core, H, W)
+        size = tuple(r.stop - r.start for r in region)
         if base is None:
-            base = base_image(lr, msi, round(ratio), self.config.base)
-        latent, lr_term, hr_feat = self.encode(lr, msi, base.to(lr.dtype), ratio)
-        rows, cols = core or (slice(None), slice(None))
-        return self.decode(latent, lr_term, hr_feat[..., rows, cols],
+            base = base_image(lr, msi, round(ratio), self.config.base, region=region)
+        elif tuple(base.shape[-2:]) == (H, W):
+            base = base[..., region[0], region[1]]
+        elif tuple(base.shape[-2:]) != size:
+            raise ShapeError(f"base must cover the HR grid {(H, W)} or the encoder's region "
+                             f"{size}, got {tuple(base.shape[-2:])}",
+                             actual_shape=tuple(base.shape), expected_shape=size)
+        latent, lr_term, hr_feat = self.encode(lr, msi, base.to(lr.dtype), ratio, region)
+        rows, cols = (slice(*c.indices(n)[:2]) for c, n in
+                      zip(core or (slice(None), slice(None)), (H, W), strict=True))
+        inner = (slice(rows.start - region[0].start, rows.stop - region[0].start),
+                 slice(cols.start - region[1].start, cols.stop - region[1].start))
+        return self.decode(latent, lr_term, hr_feat[..., inner[0], inner[1]],
                            lr_positions(H, ratio, lr.device)[rows],
                            lr_positions(W, ratio, lr.device)[cols],
-                           base=base[..., rows, cols], chunk_pixels=chunk_pixels)
+                           base=base[..., inner[0], inner[1]], chunk_pixels=chunk_pixels)
 
 
 def autocast_for(device: torch.device):

@@ -70,6 +70,25 @@ class TestShapes:
         torch.testing.assert_close(model(lr, msi, ratio=4, core=core),
                                    model(lr, msi, ratio=4)[..., core[0], core[1]])
 
+    def test_core_with_a_precomputed_base_of_the_grid_or_of_the_encoder_region(self):
+        from hsi.errors import ShapeError
+        from hsi.fusion.infn import base_image
+
+        model = _model(base="glp")
+        _randomise_head(model)
+        lr, msi = torch.rand(1, 31, 8, 7), torch.rand(1, 3, 32, 28)
+        core = (slice(8, 24), slice(0, 12))
+        want = model(lr, msi, ratio=4)[..., core[0], core[1]]
+        whole = base_image(lr, msi, 4, "glp")
+        region = model.encoder_region(core, 32, 28)
+        assert region == (slice(6, 26), slice(0, 14))  # core grown by 1 + depth, clipped
+        part = base_image(lr, msi, 4, "glp", region=region)
+        torch.testing.assert_close(part, whole[..., region[0], region[1]])
+        torch.testing.assert_close(model(lr, msi, ratio=4, base=whole, core=core), want)
+        torch.testing.assert_close(model(lr, msi, ratio=4, base=part, core=core), want)
+        with pytest.raises(ShapeError, match="encoder's region"):
+            model(lr, msi, ratio=4, base=whole[..., :-1, :], core=core)
+
     def test_band_mismatch_is_a_model_error(self):
         model = _model(31, 3)
         with pytest.raises(ModelError, match="expects 31 HSI bands and 3 MSI bands, got 30 and 3"):
