@@ -205,37 +205,34 @@ def train_msi_classifier(folder: Path, hr) -> Path:
 
 
 def tile_flops(lr_path: Path, hr_path: Path, method: str, model: str | None) -> float:
-    """FLOPs of INFN's network per HR pixel read, counted on the largest tile."""
+    """FLOPs of INFN's network per HR pixel read, counted on the largest tile as the scene
+    runs it: the encoders on the core and their reach, the decoder on the core; its base
+    image is computed outside the count (the bicubic upsampling runs as dense block matrix
+    products, more FLOPs than 4 taps need)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from hsi.engine import WindowReader
-    from hsi.fusion import fuse
     from hsi.fusion.api import load_infn
+    from hsi.fusion.infn import base_image
     from hsi.fusion.scene import receptive_field
     from hsi.tiling import tile_windows
 
     lr, hr = WindowReader(lr_path), WindowReader(hr_path)
-    net = load_infn(model) if model else None
+    net = load_infn(model).eval()
     overlap = receptive_field(method, RATIO, net)
     tiles = tile_windows(hr.cube.height, hr.cube.width, tile=TILE, overlap=overlap,
                          ratio=RATIO)
     t = max(tiles, key=lambda t: t.read.width * t.read.height)
-    lr_t, hr_t = lr.read(t.lr_read), hr.read(t.read)
-    scales = (lr.scale(), hr.scale())
-
-    def counted(method: str, net) -> int:
+    lr_t = torch.from_numpy(np.asarray(lr.read(t.lr_read).data, np.float32))[None] / lr.scale()
+    hr_t = torch.from_numpy(np.asarray(hr.read(t.read).data, np.float32))[None] / hr.scale()
+    with torch.no_grad():
+        base = base_image(lr_t, hr_t, RATIO, net.config.base,
+                          region=net.encoder_region(t.inner, *hr_t.shape[-2:]))
         counter = FlopCounterMode(display=False)
-        with counter, torch.no_grad():
-            fuse(lr_t, hr_t, method=method, model=net, ratio=RATIO, device="cpu",
-                 scales=scales, progress=False)
-        return counter.get_total_flops()
-
-    flops = counted(method, net)
-    if net is not None:  # the network's own FLOPs: its base image's are not counted (the
-        # bicubic upsampling runs as dense block matrix products, more FLOPs than 4 taps need)
-        flops -= counted(net.config.base, None)
-    return flops / (t.read.width * t.read.height)
+        with counter:
+            net(lr_t, hr_t, ratio=RATIO, base=base, core=t.inner)
+    return counter.get_total_flops() / (t.read.width * t.read.height)
 
 
 def scene_read_pixels(size: int, method: str, model: str | None) -> int:
