@@ -312,6 +312,7 @@ class INFN(nn.Module):
         n, hq, wq = hr_feat.shape[0], *hr_feat.shape[-2:]
         out = torch.empty((n, self.head.out_features, hq, wq),
                           dtype=hr_t.dtype if base is None else base.dtype, device=hr_t.device)
+
         def gathered(name: str, x: torch.Tensor, k: int, row_index: torch.Tensor):
             return column_gathered(name, x, k).index_select(2, row_index)
 
