@@ -2,7 +2,9 @@
 
 The checkpoint's metadata records the command, the scene list, the steps done, the wall time
 and the git commit; the script prints one line with the same facts for ``RESULTS.md``.
-No test scene (:data:`hsi.data.cave_database.CAVE_TEST`) is read.
+No test scene (:data:`hsi.data.cave_database.CAVE_TEST`) is read; with
+``--hold-out-validation`` the validation scenes (:data:`~hsi.data.cave_database.CAVE_VALIDATION`)
+are not read either, so the model can be scored on them to take a choice.
 
 Usage::
 
@@ -25,7 +27,7 @@ from benchmarks.common import finish_checkpoint, git_commit
 
 
 def main(argv: list[str] | None = None) -> None:
-    from hsi.data.cave_database import CAVE_TRAIN, cave_cubes
+    from hsi.data.cave_database import CAVE_FIT, CAVE_TRAIN, cave_cubes
     from hsi.fusion import Augmentation, InfnConfig, train_infn
     from hsi.fusion.config import WEIGHTS
 
@@ -66,13 +68,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--denoise-lr", action="store_true",
                    help="with --augment: denoise each pair's LR-HSI across bands as hsi fuse "
                         "does by default")
+    p.add_argument("--hold-out-validation", action="store_true",
+                   help="train on the 16 scenes of CAVE_FIT only, keeping the 4 validation "
+                        "scenes (CAVE_VALIDATION) unseen for choices")
     args = p.parse_args(argv)
     if args.init and not Path(args.init).is_file():
         p.error(f"--init {args.init}: no such file")
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    cubes = cave_cubes(CAVE_TRAIN)
+    scenes = CAVE_FIT if args.hold_out_validation else CAVE_TRAIN
+    cubes = cave_cubes(scenes)
     start = time.perf_counter()
     config = InfnConfig(base=args.base, hidden=args.hidden, weights=args.weights,
                         dhff_second_branch=not args.no_second_branch)
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     steps = int(model.meta["steps_done"])
     record = {
         "command": "python -m benchmarks.train_cave " + shlex.join(sys.argv[1:]),
-        "data": [f"cave_{s}" for s in CAVE_TRAIN],
+        "data": [f"cave_{s}" for s in scenes],
         "steps_done": steps,
         "initialised_from": args.init,
         "wall_minutes": round(wall / 60.0, 1),

@@ -12,6 +12,11 @@ The fixed split used for every number hsikit reports on CAVE (INFN's benchmark):
 :data:`CAVE_TRAIN` = the first 20 scenes in alphabetical order (``balloons`` … ``hairs``),
 :data:`CAVE_TEST` = the other 11. Nothing from a test scene is used in training, tuning or
 early stopping.
+
+Choices made on CAVE (which checkpoint ``hsi fuse --method auto`` trusts, and at which ratios)
+are taken on :data:`CAVE_VALIDATION`, every fifth training scene (``clay``,
+``fake_and_real_food``, ``fake_and_real_sushi``, ``hairs``), by a model trained on the other 16
+(:data:`CAVE_FIT`), never on the test split.
 """
 
 from __future__ import annotations
@@ -50,6 +55,10 @@ CAVE_SCENES: tuple[str, ...] = tuple(sorted(_SCENES))
 CAVE_TRAIN: tuple[str, ...] = CAVE_SCENES[:20]
 #: Test split: the other 11 scenes (never used in training, tuning or early stopping).
 CAVE_TEST: tuple[str, ...] = CAVE_SCENES[20:]
+#: Validation split: every fifth training scene, for choices (a model trained without them).
+CAVE_VALIDATION: tuple[str, ...] = CAVE_TRAIN[4::5]
+#: The training scenes without the validation split: what a validation model trains on.
+CAVE_FIT: tuple[str, ...] = tuple(s for s in CAVE_TRAIN if s not in CAVE_VALIDATION)
 
 
 class CaveScene(Dataset):
