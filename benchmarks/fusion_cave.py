@@ -1,5 +1,11 @@
 """Benchmark: INFN checkpoints against the classical methods on the CAVE test split.
 
+``--split validation`` scores the 4 validation scenes instead
+(:data:`hsi.data.cave_database.CAVE_VALIDATION`), for checkpoints trained without them
+(``benchmarks.train_cave --hold-out-validation``): the ratios at which such a model beats GLP
+there are the ratios ``hsi fuse --method auto`` trusts the shipped checkpoint at
+(:func:`validated_ratios`), a choice that never looks at a test scene.
+
 The 11 test scenes of :data:`hsi.data.cave_database.CAVE_TEST` (never used in training), whole
 512 × 512 × 31, reflectance = PNG counts / 65535, peak 1. Two protocols, one run:
 
@@ -289,6 +295,31 @@ def verdicts(means: dict, targets: dict | None = None) -> list[str]:
     return lines
 
 
+def validated_ratios(means: dict) -> tuple[dict[str, list[int]], list[str]]:
+    """Per checkpoint, the ratios it is validated at, and one line per ratio saying why.
+
+    A ratio is validated when the checkpoint's mean PSNR beats GLP's (the method
+    ``hsi fuse --method auto`` falls back to) under every protocol scored at that ratio.
+    """
+    ratios = sorted({ratio for _, ratio in means})
+    methods = sorted({m for table in means.values() for m in table if m.startswith("INFN[")})
+    chosen: dict[str, list[int]] = {m: [] for m in methods}
+    lines = []
+    for method in methods:
+        for ratio in ratios:
+            keys = [k for k in means if k[1] == ratio and method in means[k] and "glp" in means[k]]
+            if not keys:
+                continue
+            gains = {k[0]: means[k][method]["psnr"] - means[k]["glp"]["psnr"] for k in keys}
+            ok = all(g > 0 for g in gains.values())
+            if ok:
+                chosen[method].append(ratio)
+            lines.append(f"- x{ratio}: {method} vs GLP " + ", ".join(
+                f"{p} {g:+.2f} dB" for p, g in gains.items())
+                + f": {'validated' if ok else 'not validated'}")
+    return chosen, lines
+
+
 #: Separates a checkpoint label's variant from its seed: ``--checkpoint full@s0=a.pt``.
 SEED_MARK = "@"
 
@@ -390,12 +421,17 @@ def scene_rows(task: tuple) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hsi.data.cave_database import CAVE_TEST
+    from hsi.data.cave_database import CAVE_TEST, CAVE_VALIDATION
 
+    splits = {"test": CAVE_TEST, "validation": CAVE_VALIDATION}
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=list(splits), default="test",
+                    help="validation: the 4 validation scenes, for checkpoints trained "
+                         "with --hold-out-validation (prints the validated ratios)")
     ap.add_argument("--checkpoint", nargs="*", default=[], metavar="LABEL=PATH",
                     help="INFN checkpoints to score, e.g. glp=cave_glp.pt")
-    ap.add_argument("--scenes", nargs="+", default=list(CAVE_TEST), choices=list(CAVE_TEST))
+    ap.add_argument("--scenes", nargs="+", choices=list(CAVE_TEST + CAVE_VALIDATION),
+                    help="a subset of the split's scenes (default: all of them)")
     ap.add_argument("--protocols", nargs="+", default=["paper", "realistic"],
                     choices=["paper", "realistic", "factors"],
                     help="factors: the realistic degradations one at a time (x4)")
@@ -416,6 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args(argv)
+    split = splits[args.split]
+    args.scenes = args.scenes or list(split)
+    if set(args.scenes) - set(split):
+        ap.error(f"--scenes: {', '.join(sorted(set(args.scenes) - set(split)))} not in the "
+                 f"{args.split} split")
     logging.getLogger("hsi.fusion").setLevel(logging.ERROR)  # x8 warnings are expected here
     checkpoints = dict(item.split("=", 1) for item in args.checkpoint)
 
@@ -434,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for scene in results for r in scene]
 
     detail, summary, means = tables(rows)
-    lines = verdicts(means)
+    lines = verdicts(means) if args.split == "test" else validated_ratios(means)[1]
     ablations, ablation_lines = seed_table(means)
     print(summary)
     print("\n".join(lines))
@@ -447,11 +488,16 @@ def main(argv: list[str] | None = None) -> int:
                                f"{hashlib.sha256(Path(v).read_bytes()).hexdigest()[:12]})"
                                for k, v in checkpoints.items())
         notes = "\n".join([
-            "Verdicts (printed by the script):", *lines, "",
+            ("Verdicts (printed by the script):" if args.split == "test" else
+             "Validated ratios (printed by the script; a ratio is validated when INFN beats "
+             "GLP under every protocol scored at it):"), *lines, "",
             *([f"Variants over seeds (checkpoints labelled variant{SEED_MARK}seed; each seed's "
                "score is its mean over the scenes):", "", ablations, "", *ablation_lines, ""]
               if ablations else []),
-            f"Scenes (CAVE test split, never trained on): {', '.join(args.scenes)}; data: "
+            ("Scenes (CAVE test split, never trained on): " if args.split == "test" else
+             "Scenes (CAVE validation split: training scenes, fair only for checkpoints "
+             "trained without them, --hold-out-validation): ")
+            + f"{', '.join(args.scenes)}; data: "
             f"sha256 of their manifest lines {data_hashes(args.scenes)[:16]}.",
             f"Checkpoints: {ckpt_notes or 'none'}.",
             "Paper protocol: Nikon D700 (camspec curves), Gaussian PSF σ = 2 (13×13) at x4 and "
@@ -482,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         ])
         if args.crop:
             notes = (f"Scenes centre-cropped to {args.crop} × {args.crop} pixels.\n" + notes)
-        append_results("Fusion on the CAVE test split: INFN vs classical "
+        append_results(f"Fusion on the CAVE {args.split} split: INFN vs classical "
                        f"({', '.join(args.protocols)} protocols)", summary, notes=notes,
                        device="cpu")
     return 0

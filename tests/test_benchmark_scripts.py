@@ -70,3 +70,26 @@ def test_ablation_table_over_seeds_from_hand_values():
     assert lines == ["- paper x4: nolr − full -1.00 dB over 2 seeds (-0.50, -1.50)"]
     # the target verdicts leave seeded variants to this table
     assert not any("@" in line for line in verdicts(means))
+
+
+def test_cave_validation_split_is_inside_training_and_kept_out_of_the_fit():
+    from hsi.data.cave_database import CAVE_FIT, CAVE_TEST, CAVE_TRAIN, CAVE_VALIDATION
+
+    assert CAVE_VALIDATION == ("clay", "fake_and_real_food", "fake_and_real_sushi", "hairs")
+    assert set(CAVE_VALIDATION) <= set(CAVE_TRAIN) and not set(CAVE_VALIDATION) & set(CAVE_TEST)
+    assert set(CAVE_FIT) == set(CAVE_TRAIN) - set(CAVE_VALIDATION) and len(CAVE_FIT) == 16
+
+
+def test_validated_ratios_need_a_gain_over_glp_under_every_protocol():
+    from benchmarks.fusion_cave import validated_ratios
+
+    m = lambda psnr: {"psnr": psnr, "sam": 2.0}  # noqa: E731
+    means = {("paper", 4): {"glp": m(40.0), "cnmf": m(41.0), "INFN[val]": m(40.5)},
+             ("realistic", 4): {"glp": m(35.0), "INFN[val]": m(35.2)},
+             ("paper", 8): {"glp": m(38.0), "INFN[val]": m(37.9)}}
+    chosen, lines = validated_ratios(means)
+    assert chosen == {"INFN[val]": [4]}  # against GLP (auto's fallback), not the best method
+    assert lines == ["- x4: INFN[val] vs GLP paper +0.50 dB, realistic +0.20 dB: validated",
+                     "- x8: INFN[val] vs GLP paper -0.10 dB: not validated"]
+    means[("realistic", 4)]["INFN[val]"] = m(34.9)
+    assert validated_ratios(means)[0] == {"INFN[val]": []}
