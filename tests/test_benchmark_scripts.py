@@ -93,3 +93,18 @@ def test_validated_ratios_need_a_gain_over_glp_under_every_protocol():
                      "- x8: INFN[val] vs GLP paper -0.10 dB: not validated"]
     means[("realistic", 4)]["INFN[val]"] = m(34.9)
     assert validated_ratios(means)[0] == {"INFN[val]": []}
+
+
+def test_abundance_margin_bins_from_hand_values():
+    import numpy as np
+
+    from benchmarks.classification_mixed import abundance_margin, margin_rows
+
+    ab = np.array([[[0.5, 0.9]], [[0.45, 0.05]], [[0.05, 0.05]]])  # (3 endmembers, 1, 2)
+    np.testing.assert_allclose(abundance_margin(ab), [[0.05, 0.85]])
+    margin = np.array([0.05, 0.05, 0.15, 0.3, 0.9, 1.0])
+    correct = np.array([True, False, False, True, True, True])
+    cells, mixed_errors, ceiling = margin_rows(margin, correct)
+    assert cells == ["33.3 / 50.0", "16.7 / 0.0", "16.7 / 100.0", "33.3 / 100.0"]
+    assert mixed_errors == 100  # both errors have margin < 0.2
+    assert abs(ceiling - 100 * (3 / 6 + 1 / 6)) < 1e-9  # clear pixels right + 1 mixed hit
