@@ -122,7 +122,8 @@ def default_model(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu"
 
     A checkpoint qualifies when the inputs carry wavelengths, its sensors match them (band
     counts, centres within :data:`WAVELENGTH_TOLERANCE_NM`) and ``ratio`` is one of its
-    ``meta["validated_ratios"]``: the ratios at which it beat GLP on scenes it never saw.
+    ``meta["validated_ratios"]``: the ratios at which a model trained the same way beat GLP
+    on validation scenes it never saw (CAVE: :data:`hsi.data.cave_database.CAVE_VALIDATION`).
 
     Returns
     -------
