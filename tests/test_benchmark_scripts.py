@@ -108,3 +108,14 @@ def test_abundance_margin_bins_from_hand_values():
     assert cells == ["33.3 / 50.0", "16.7 / 0.0", "16.7 / 100.0", "33.3 / 100.0"]
     assert mixed_errors == 100  # both errors have margin < 0.2
     assert abs(ceiling - 100 * (3 / 6 + 1 / 6)) < 1e-9  # clear pixels right + 1 mixed hit
+
+
+def test_loso_choice_never_looks_at_the_held_out_scene():
+    from benchmarks.clustering_loso import loso_choices
+
+    scores = {("salinas_a", "none"): 0.9, ("salinas_a", "3x3"): 0.1,
+              ("samson", "none"): 0.5, ("samson", "3x3"): 0.6,
+              ("jasper_ridge", "none"): 0.5, ("jasper_ridge", "3x3"): 0.6}
+    # salinas_a's own huge preference for "none" decides only the other folds
+    assert loso_choices(scores) == {"salinas_a": "3x3", "samson": "none",
+                                    "jasper_ridge": "none"}
