@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import append_results, markdown_table  # noqa: E402
+from benchmarks.common import append_results, loso_choices, markdown_table  # noqa: E402
 
 SCENES = ("salinas_a", "samson", "jasper_ridge", "indian_pines")
 #: Neighbourhood-mean options: name -> radii (``()``: no means, the scores alone).
@@ -80,19 +80,6 @@ def _runs(task: tuple) -> tuple:
                       progress=False, spatial=bool(radii), config=config or None)
         nmi.append(evaluate(res.labels, s.labels)["nmi"])
     return choice, scene, option, method, float(np.mean(nmi))
-
-
-def loso_choices(scores: dict, options: list[str] | None = None) -> dict[str, str]:
-    """Per held-out scene, the option with the best mean score over the other scenes.
-
-    ``scores[(scene, option)]`` is the mean over methods and seeds; ties go to the first of
-    ``options`` (default: the options in ``scores``, in order of appearance).
-    """
-    scenes = list(dict.fromkeys(s for s, _ in scores))
-    options = options or list(dict.fromkeys(o for _, o in scores))
-    return {held: max(options, key=lambda o: np.mean([scores[(s, o)] for s in scenes
-                                                       if s != held]))
-            for held in scenes}
 
 
 def choice_report(choice: str, per_method: dict, seeds: int) -> tuple[str, str, str]:

@@ -241,6 +241,19 @@ def append_results(title: str, table: str, *, notes: str = "", device=None,
     return dest
 
 
+def loso_choices(scores: dict, options: list[str] | None = None) -> dict[str, str]:
+    """Per held-out scene, the option with the best mean score over the other scenes.
+
+    ``scores[(scene, option)]`` is the mean over methods and seeds; ties go to the first of
+    ``options`` (default: the options in ``scores``, in order of appearance).
+    """
+    scenes = list(dict.fromkeys(s for s, _ in scores))
+    options = options or list(dict.fromkeys(o for _, o in scores))
+    return {held: max(options, key=lambda o: np.mean([scores[(s, o)] for s in scenes
+                                                       if s != held]))
+            for held in scenes}
+
+
 def resample_cube(cube, wavelengths, *, tolerance_nm: float = 40.0):
     """The cube's spectra linearly interpolated onto ``wavelengths`` (nm), edges repeated.
 

@@ -111,7 +111,7 @@ def test_abundance_margin_bins_from_hand_values():
 
 
 def test_loso_choice_never_looks_at_the_held_out_scene():
-    from benchmarks.clustering_loso import loso_choices
+    from benchmarks.common import loso_choices
 
     scores = {("salinas_a", "none"): 0.9, ("salinas_a", "3x3"): 0.1,
               ("samson", "none"): 0.5, ("samson", "3x3"): 0.6,
