@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import append_results, loso_choices, markdown_table  # noqa: E402
+from benchmarks.common import append_results, loso_report, markdown_table  # noqa: E402
 
 SCENES = ("salinas_a", "samson", "jasper_ridge", "indian_pines")
 #: Neighbourhood-mean options: name -> radii (``()``: no means, the scores alone).
@@ -88,19 +88,8 @@ def choice_report(choice: str, per_method: dict, seeds: int) -> tuple[str, str, 
     options, methods, default = list(spec["options"]), spec["methods"], spec["default"]
     scores = {(s, o): float(np.mean([per_method[(choice, s, o, m)] for m in methods]))
               for s in SCENES for o in options}
-    chosen = loso_choices(scores, options)
-    rows = [[s, *[f"{scores[(s, o)]:.3f}" for o in options], chosen[s],
-             f"{scores[(s, chosen[s])]:.3f}"] for s in SCENES]
-    loso = np.mean([scores[(s, chosen[s])] for s in SCENES])
-    means = {o: np.mean([scores[(s, o)] for s in SCENES]) for o in options}
-    rows.append(["mean", *[f"{means[o]:.3f}" for o in options], "", f"{loso:.3f}"])
-    table = markdown_table(["held-out scene", *[f"NMI {o}" for o in options],
-                            "chosen on the other scenes", "NMI of the choice"], rows)
-    verdict = (f"- {choice} ({', '.join(methods)}; seeds 0–{seeds - 1}): chosen per fold "
-               f"{', '.join(f'{s} {chosen[s]}' for s in SCENES)}; leave-one-scene-out NMI "
-               f"{loso:.3f} against {means[default]:.3f} for the default ({default}): "
-               + ("every fold chooses the default." if set(chosen.values()) == {default}
-                  else "not every fold chooses the default."))
+    table, verdict = loso_report(scores, options, default, metric="NMI", digits=3)
+    verdict = f"- {choice} ({', '.join(methods)}; seeds 0–{seeds - 1}): {verdict}"
     method_rows = [[s, o, *[f"{per_method[(choice, s, o, m)]:.3f}" for m in methods]]
                    for s in SCENES for o in options]
     detail = markdown_table(["scene", "option", *methods], method_rows)

@@ -254,6 +254,32 @@ def loso_choices(scores: dict, options: list[str] | None = None) -> dict[str, st
             for held in scenes}
 
 
+def loso_report(scores: dict, options: list[str], default: str, *, metric: str,
+                digits: int) -> tuple[str, str]:
+    """Table and verdict of a choice taken leave one scene out (:func:`loso_choices`).
+
+    ``scores[(scene, option)]`` as for :func:`loso_choices`. Returns the markdown table (each
+    option's score per scene, the fold's choice and its score, the means) and the verdict
+    text: the choices, the leave-one-scene-out mean against the default's.
+    """
+    scenes = list(dict.fromkeys(s for s, _ in scores))
+    chosen = loso_choices(scores, options)
+    fmt = f"{{:.{digits}f}}".format
+    rows = [[s, *[fmt(scores[(s, o)]) for o in options], chosen[s], fmt(scores[(s, chosen[s])])]
+            for s in scenes]
+    loso = float(np.mean([scores[(s, chosen[s])] for s in scenes]))
+    means = {o: float(np.mean([scores[(s, o)] for s in scenes])) for o in options}
+    rows.append(["mean", *[fmt(means[o]) for o in options], "", fmt(loso)])
+    table = markdown_table(["held-out scene", *[f"{metric} {o}" for o in options],
+                            "chosen on the other scenes", f"{metric} of the choice"], rows)
+    verdict = (f"chosen per fold {', '.join(f'{s} {chosen[s]}' for s in scenes)}; "
+               f"leave-one-scene-out {metric} {fmt(loso)} against {fmt(means[default])} for the "
+               f"default ({default}): " + ("every fold chooses the default."
+                                           if set(chosen.values()) == {default}
+                                           else "not every fold chooses the default."))
+    return table, verdict
+
+
 def resample_cube(cube, wavelengths, *, tolerance_nm: float = 40.0):
     """The cube's spectra linearly interpolated onto ``wavelengths`` (nm), edges repeated.
 

@@ -119,3 +119,16 @@ def test_loso_choice_never_looks_at_the_held_out_scene():
     # salinas_a's own huge preference for "none" decides only the other folds
     assert loso_choices(scores) == {"salinas_a": "3x3", "samson": "none",
                                     "jasper_ridge": "none"}
+
+
+def test_loso_report_table_and_verdict_from_hand_values():
+    from benchmarks.common import loso_report
+
+    scores = {("a", "x"): 1.0, ("a", "y"): 3.0, ("b", "x"): 2.0, ("b", "y"): 1.0}
+    table, verdict = loso_report(scores, ["x", "y"], "x", metric="OA", digits=1)
+    rows = [[c.strip() for c in r.split("|")[1:-1]] for r in table.splitlines()[2:]]
+    assert rows == [["a", "1.0", "3.0", "x", "1.0"],  # b prefers x -> a gets x
+                    ["b", "2.0", "1.0", "y", "1.0"],  # a prefers y -> b gets y
+                    ["mean", "1.5", "2.0", "", "1.0"]]
+    assert verdict == ("chosen per fold a x, b y; leave-one-scene-out OA 1.0 against 1.5 for "
+                       "the default (x): not every fold chooses the default.")
