@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import append_results, loso_choices, markdown_table  # noqa: E402
+from benchmarks.common import append_results, loso_report  # noqa: E402
 
 SCENES = ("indian_pines", "salinas_a", "samson", "jasper_ridge")
 MODES = ("random", "spatial")
@@ -81,20 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         default, options = CHOICES[c][0], list(CHOICES[c][1])
         scores = {(s, o): float(np.mean([r[5] for r in results if r[:3] == (c, s, o)]))
                   for s in SCENES for o in options}
-        chosen = loso_choices(scores, options)
-        rows = [[s, *[f"{scores[(s, o)]:.1f}" for o in options], chosen[s],
-                 f"{scores[(s, chosen[s])]:.1f}"] for s in SCENES]
-        loso = np.mean([scores[(s, chosen[s])] for s in SCENES])
-        means = {o: np.mean([scores[(s, o)] for s in SCENES]) for o in options}
-        rows.append(["mean", *[f"{means[o]:.1f}" for o in options], "", f"{loso:.1f}"])
-        tables.append(f"**{c}**\n\n" + markdown_table(
-            ["held-out scene", *[f"OA {o}" for o in options], "chosen on the other scenes",
-             "OA of the choice"], rows))
-        verdicts.append(
-            f"- {c}: chosen per fold {', '.join(f'{s} {chosen[s]}' for s in SCENES)}; "
-            f"leave-one-scene-out OA {loso:.1f} against {means[default]:.1f} for the default "
-            f"({default}): " + ("every fold chooses the default." if set(chosen.values())
-                                == {default} else "not every fold chooses the default."))
+        table, verdict = loso_report(scores, options, default, metric="OA", digits=1)
+        tables.append(f"**{c}**\n\n{table}")
+        verdicts.append(f"- {c}: {verdict}")
     table = "\n\n".join(tables)
     print(table)
     print("\n".join(verdicts))
