@@ -389,10 +389,11 @@ def _normalised_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int,
     """``(lr, msi)`` tensors divided by ``scales``, NaN-free, MSI cut or padded to ``ratio``×LR."""
     r = int(ratio)
     s_lr, s_msi = scales
-    lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32)) / s_lr
-    msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32)) / s_msi
+    # the divisions are new tensors: NaNs are zeroed in them, the cubes are not touched
+    lr = (torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32)) / s_lr).nan_to_num_()
+    msi = (torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32)) / s_msi).nan_to_num_()
     h, w = lr.shape[-2:]
-    return torch.nan_to_num(lr), _fit_size(torch.nan_to_num(msi), h * r, w * r)
+    return lr, _fit_size(msi, h * r, w * r)
 
 
 def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],

@@ -180,8 +180,10 @@ class _TileBatch:
         import torch
 
         def stacked(cubes: list[Cube], scale: float):
-            x = torch.from_numpy(np.stack([np.asarray(c.data, dtype=np.float32)
-                                           for c in cubes])) / scale
+            arrays = [np.asarray(c.data, dtype=np.float32) for c in cubes]
+            # one tile (CPU): a view, so the division is the only copy
+            x = torch.from_numpy(arrays[0][None] if len(arrays) == 1 else np.stack(arrays))
+            x = x / scale
             return x.pin_memory() if stream is not None else x
 
         lr, msi = stacked(lr_cubes, scales[0]), stacked(hr_cubes, scales[1])

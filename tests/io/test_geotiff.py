@@ -282,6 +282,21 @@ class TestTileWriter:
         np.testing.assert_allclose(back.wavelengths, [500, 600])
         assert back.transform == T
 
+    def test_read_back_catches_a_truncated_last_band(self, tmp_path, rng):
+        """The check after close decodes the last band's blocks: a file cut short fails it."""
+        from hsi.io.atomic import _verify_written
+
+        path = tmp_path / "cut.tif"
+        with rasterio.open(path, "w", driver="GTiff", count=3, height=64, width=64,
+                           dtype="float32", tiled=True, blockxsize=16, blockysize=16,
+                           compress="zstd", interleave="band") as dst:
+            dst.write(rng.random((3, 64, 64)).astype(np.float32))
+        _verify_written(path, path)  # whole: passes
+        with open(path, "r+b") as f:
+            f.truncate(int(path.stat().st_size * 0.8))
+        with pytest.raises(OSError, match="cannot read back"):
+            _verify_written(path, path)
+
     def test_exception_leaves_nothing(self, tmp_path):
         with pytest.raises(RuntimeError, match="boom"), GeoTiffTileWriter(
                 tmp_path / "x.tif", bands=1, height=8, width=8, dtype="uint8", crs=None,
