@@ -27,10 +27,14 @@ def _shape_ratio(lr: Cube, hr: Cube, ratio: int | None) -> int:
     if ratio is None:
         ry, rx = hr.height / lr.height, hr.width / lr.width
         if not (float(ry).is_integer() and ry == rx):
+            iy, ix = lr.height / hr.height, lr.width / hr.width
+            swapped = (" (the LR-HSI is the larger image: are the two inputs swapped? the "
+                       "LR-HSI comes first)"
+                       if float(iy).is_integer() and iy == ix and iy >= 2 else "")
             raise GridError(
                 f"without georeference the ratio comes from the sizes, but HR-MSI "
                 f"{hr.height}×{hr.width} over LR-HSI {lr.height}×{lr.width} is not one integer "
-                f"ratio: give ratio=N"
+                f"ratio: give ratio=N{swapped}"
             )
         ratio = int(ry)
     if ratio < 2:
@@ -98,9 +102,14 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
         )
     nearest = round(rx)
     if abs(rx - nearest) > RATIO_TOLERANCE * rx or nearest < 2:
+        inverse = hx / lx
+        swapped = (f" (the HR-MSI's pixels are {inverse:g}× the LR-HSI's: are the two inputs "
+                   f"swapped? the LR-HSI comes first)"
+                   if abs(inverse - round(inverse)) <= RATIO_TOLERANCE * inverse
+                   and round(inverse) >= 2 else "")
         raise GridError(
             f"pixel-size ratio LR/HR is {rx:g} (LR {lx:g}, HR {hx:g} CRS units): it must be an "
-            f"integer >= 2"
+            f"integer >= 2{swapped}"
         )
     if ratio is not None and ratio != nearest:
         raise GridError(f"ratio={ratio} disagrees with the pixel sizes, whose ratio is {nearest}")

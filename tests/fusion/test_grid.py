@@ -68,6 +68,14 @@ class TestGeoreferenced:
         assert _one_line(exc) == ("pixel-size ratio LR/HR is 2.5 (LR 25, HR 10 CRS units): it "
                                   "must be an integer >= 2")
 
+    def test_swapped_inputs_are_named(self):
+        lr, hr = _pair()
+        with pytest.raises(GridError) as exc:
+            check_pair(hr, lr)
+        assert _one_line(exc) == ("pixel-size ratio LR/HR is 0.25 (LR 10, HR 40 CRS units): it "
+                                  "must be an integer >= 2 (the HR-MSI's pixels are 4× the "
+                                  "LR-HSI's: are the two inputs swapped? the LR-HSI comes first)")
+
     def test_ratio_one(self):
         with pytest.raises(GridError, match=r"is 1 .* must be an integer >= 2"):
             check_pair(*_pair(lr_px=10.0))
@@ -103,6 +111,14 @@ class TestWithoutGeoreference:
             check_pair(lr, hr)
         assert "give ratio=N" in _one_line(exc)
         assert check_pair(lr, hr, ratio=4) == 4  # 21 rows: within half an LR pixel of 20
+
+    def test_swapped_sizes_are_named(self):
+        lr = Cube(np.zeros((3, 5, 6), np.float32))
+        hr = Cube(np.zeros((2, 20, 24), np.float32))
+        with pytest.raises(GridError) as exc:
+            check_pair(hr, lr)
+        assert _one_line(exc).endswith("give ratio=N (the LR-HSI is the larger image: are the "
+                                       "two inputs swapped? the LR-HSI comes first)")
 
     def test_sizes_disagree_with_ratio(self):
         lr = Cube(np.zeros((3, 5, 6), np.float32))
