@@ -111,8 +111,9 @@ def _outside_validation(model: INFN, lr: Cube, msi: Cube, ratio: int | None,
     if why:
         return why
     if ratio is not None and int(ratio) not in ratios:
-        at = "x" + "/x".join(map(str, ratios)) if ratios else "no ratio"
-        return f"ratio x{ratio} (validated against GLP at {at})"
+        if not ratios:
+            return "it beat GLP at no ratio on its validation scenes"
+        return f"ratio x{ratio} (validated against GLP at x{'/x'.join(map(str, ratios))})"
     return None
 
 

@@ -134,6 +134,8 @@ class TestDefaultMethod:
         aviris = [p for p in shipped_checkpoints() if "aviris" in p.name]
         assert aviris and load_validated(aviris[0]) == []  # it trails GLP: never the default
         assert out.metadata["fusion_method"] == "glp"
+        (line,) = _notices(caplog)
+        assert f"{aviris[0].stem}: it beat GLP at no ratio on its validation scenes" in line
 
     def test_explicit_model_outside_its_ratio_runs_and_warns(self, salinas, caplog):
         crop = salinas.crop(Window(0, 0, 64, 64))
