@@ -72,7 +72,6 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     from affine import Affine
 
     from hsi.check import check_ratio
-    from hsi.degrade import crop_to_ratio, normalize_reflectance, psf_kernel_size, simulate_pair
     from hsi.engine import SceneProgress, WindowReader, run_tiles
     from hsi.io.atomic import atomic_files
     from hsi.io.geotiff import GeoTiffTileWriter
@@ -83,9 +82,13 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     r = check_ratio(ratio)
     check_output_folder(out_dir)
     reader = WindowReader(cube)
+    srf = load_srf(sensor)
+    if reader.cube.wavelengths is not None:  # a sensor outside the cube's range fails here,
+        srf.matrix(reader.cube.wavelengths)  # before torch loads and any tile is simulated
+    from hsi.degrade import crop_to_ratio, normalize_reflectance, psf_kernel_size, simulate_pair
+
     scale = reader.scale()  # the divisor of the whole cube, as normalize_reflectance's
     ref = crop_to_ratio(reader.cube, r)
-    srf = load_srf(sensor)
     sigma = r / 2.0 if psf_sigma is None else float(psf_sigma)
     kernel = psf_kernel_size(sigma)
     tiles = tile_windows(ref.height, ref.width, tile=tile, overlap=align_up(kernel // 2, r),

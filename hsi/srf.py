@@ -67,6 +67,8 @@ class SRF:
     curves: np.ndarray
     band_names: list[str] = field(default_factory=list)
     name: str = ""
+    #: Truncation warnings already given by :meth:`matrix` (one per cube range, not per tile).
+    _warned: set = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         curves = np.atleast_2d(np.asarray(self.curves, dtype=np.float64))
@@ -406,7 +408,8 @@ class SRF:
                 f"SRF {self.name!r}: band(s) {', '.join(outside)} fall outside the cube's "
                 f"wavelength range {lo:g}-{hi:g} nm (at least {MIN_INSIDE_AREA:.0%} of a band's "
                 f"response must be observed); use a sensor inside that range")
-        if truncated:
+        if truncated and (lo, hi) not in self._warned:
+            self._warned.add((lo, hi))
             log.warning("SRF %r: band(s) %s truncated to the cube's range %g-%g nm and "
                         "renormalised", self.name, ", ".join(truncated), lo, hi)
         mat = np.stack([np.interp(wl, self.wavelengths, c, left=0.0, right=0.0)

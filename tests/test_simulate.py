@@ -83,3 +83,39 @@ def test_a_lazy_file_is_read_by_tiles_and_cancel_writes_nothing(cube, tmp_path):
         simulate_files(path, tmp_path / "stopped", 4, "sentinel2", device="cpu", tile=16,
                        callback=lambda done, total: done == 3)
     assert not (tmp_path / "stopped").exists()
+
+
+def test_a_sensor_outside_the_range_fails_before_any_tile(tmp_path):
+    """The SRF check runs on the cube's wavelengths before torch loads (a fraction of a second
+    for a wrong ``--sensor``) and leaves nothing behind."""
+    import subprocess
+    import sys
+
+    from hsi.cube import Cube
+
+    cube = Cube(np.full((3, 32, 32), 0.5, np.float32), wavelengths=[500.0, 550.0, 600.0])
+    path = tmp_path / "visible.tif"
+    from hsi.io import save
+
+    save(cube, path)
+    probe = ("import sys; from hsi.simulate import simulate_files\n"
+             "try:\n"
+             "    simulate_files(sys.argv[1], sys.argv[2], 4, 'sentinel2', progress=False)\n"
+             "except Exception as exc:\n"
+             "    print(type(exc).__name__, 'torch' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", probe, str(path), str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert res.stdout.split() == ["SensorError", "False"], res.stdout + res.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_truncated_band_is_said_once_for_the_whole_scene(tmp_path, caplog):
+    from hsi.cube import Cube
+
+    rng = np.random.default_rng(0)
+    wl = np.linspace(420.0, 2300.0, 60)  # Sentinel-2's B1, B2 and B12 reach a little outside
+    cube = Cube(rng.random((60, 96, 96), dtype=np.float32) * 0.5, wavelengths=wl)
+    with caplog.at_level("WARNING", logger="hsi.srf"):
+        simulate_files(cube, tmp_path / "out", 4, "sentinel2", tile=32, progress=False)
+    lines = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+    assert len(lines) == 1 and "B1" in lines[0]

@@ -8,17 +8,43 @@ unlabelled pixels of a scene, refined by a fully connected CRF.
 >>> from hsi.classification import train_classifier
 >>> clf = train_classifier(cube, labels, class_names=names)   # doctest: +SKIP
 >>> class_map, prob = clf.predict(cube)                       # doctest: +SKIP
+
+The names below are loaded on first use (PEP 562): the light submodules (evaluation, splits,
+configuration) import without torch, so ``hsi classify evaluate`` and ``split`` and the
+commands' error paths answer in a fraction of a second.
 """
 
-from hsi.classification.config import GanConfig
-from hsi.classification.evaluate import ClassificationReport, evaluate_class_map
-from hsi.classification.pipeline import (
-    Classifier,
-    demo_classification,
-    load_classifier,
-    train_classifier,
-)
-from hsi.classification.splits import split_labels
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hsi.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from hsi.classification.config import GanConfig
+    from hsi.classification.evaluate import ClassificationReport, evaluate_class_map
+    from hsi.classification.pipeline import (
+        Classifier,
+        demo_classification,
+        load_classifier,
+        train_classifier,
+    )
+    from hsi.classification.splits import split_labels
+
+#: Public name → the module that defines it.
+_EXPORTS = {
+    "ClassificationReport": "hsi.classification.evaluate",
+    "Classifier": "hsi.classification.pipeline",
+    "GanConfig": "hsi.classification.config",
+    "demo_classification": "hsi.classification.pipeline",
+    "evaluate_class_map": "hsi.classification.evaluate",
+    "load_classifier": "hsi.classification.pipeline",
+    "split_labels": "hsi.classification.splits",
+    "train_classifier": "hsi.classification.pipeline",
+}
 
 __all__ = ["ClassificationReport", "Classifier", "GanConfig", "demo_classification",
            "evaluate_class_map", "load_classifier", "split_labels", "train_classifier"]
+
+
+__getattr__, __dir__ = lazy_attributes(__name__, _EXPORTS)

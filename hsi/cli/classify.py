@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from hsi.cli.options import device_option, guarded, output_file_option, seed_option, var_option
+from hsi.cli.options import (
+    CheckpointPath,
+    device_option,
+    guarded,
+    output_file_option,
+    seed_option,
+    var_option,
+)
 
 
 @click.group("classify")
@@ -66,7 +73,7 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
 
 @classify.command("predict")
 @click.argument("cube_path", metavar="CUBE", type=click.Path(exists=True))
-@click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--model", "model_path", required=True, type=CheckpointPath(),
               help="Checkpoint written by `hsi classify train`.")
 @output_file_option
 @click.option("--no-crf", is_flag=True, help="Skip the dense-CRF refinement.")

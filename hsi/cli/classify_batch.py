@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 
 from hsi.cli.fuse_batch import batch_options, batch_security, finish
-from hsi.cli.options import device_option
+from hsi.cli.options import CheckpointPath, device_option
 
 
 @click.command("classify-batch")
 @click.argument("manifest", type=click.Path(exists=True))
 @batch_options
-@click.option("--model", "model", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--model", "model", required=True, type=CheckpointPath(),
               help="Checkpoint written by `hsi classify train`, loaded once per worker.")
 @click.option("--no-crf", is_flag=True, help="Skip the dense-CRF refinement.")
 @click.option("--tile", type=click.IntRange(min=32), default=512, show_default=True,

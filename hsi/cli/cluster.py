@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from hsi.cli.options import device_option, guarded, output_file_option, seed_option, var_option
+from hsi.lazy import lazy_attributes
 
 #: Clustering methods (``hsi.clustering.METHODS``, kept here so ``--help`` needs no torch).
 METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet")
@@ -30,13 +31,8 @@ class ClusterCount(click.ParamType):
         return k
 
 
-def __getattr__(name: str):
-    """``cluster_file`` moved to :mod:`hsi.clustering.files`; still importable from here."""
-    if name == "cluster_file":
-        from hsi.clustering.files import cluster_file
-
-        return cluster_file
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``cluster_file`` moved to :mod:`hsi.clustering.files`; still importable from here.
+__getattr__, __dir__ = lazy_attributes(__name__, {"cluster_file": "hsi.clustering.files"})
 
 
 @click.command("cluster")

@@ -6,7 +6,14 @@ import time
 
 import click
 
-from hsi.cli.options import device_option, guarded, output_file_option, ratio_option, seed_option
+from hsi.cli.options import (
+    CheckpointPath,
+    device_option,
+    guarded,
+    output_file_option,
+    ratio_option,
+    seed_option,
+)
 
 #: Fusion methods the CLI offers (INFN and the classical baselines of ``hsi.fusion``).
 METHODS = ("auto", "infn", "glp", "gsa", "cnmf", "bicubic")
@@ -23,7 +30,7 @@ method_option = click.option(
 @click.argument("lr_hsi", type=click.Path(exists=True))
 @click.argument("hr_msi", type=click.Path(exists=True))
 @output_file_option
-@click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.option("--model", type=CheckpointPath(), default=None,
               help="INFN checkpoint (.pt) [default: a shipped one matching the sensors].")
 @click.option("--fit-scene", is_flag=True,
               help="Fit INFN to this scene at reduced resolution, then apply it (with "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from hsi.cli.fuse import method_option
-from hsi.cli.options import device_option, seed_option
+from hsi.cli.options import CheckpointPath, device_option, seed_option
 
 
 def batch_options(fn):
@@ -70,7 +70,7 @@ def finish(ctx, report) -> None:
 @click.argument("manifest", type=click.Path(exists=True))
 @batch_options
 @method_option
-@click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.option("--model", type=CheckpointPath(), default=None,
               help="INFN checkpoint (.pt), loaded once per worker.")
 @device_option
 @seed_option

@@ -29,6 +29,26 @@ output_file_option = click.option(
 var_option = click.option("--var", default=None, help="Variable to read from a .mat file.")
 
 
+class CheckpointPath(click.Path):
+    """An existing file that can be a torch checkpoint, checked from its first bytes while the
+    command line is parsed (:func:`hsi.checkpoint.checkpoint_format_problem`), so a wrong
+    ``--model`` is refused before torch loads."""
+
+    name = "checkpoint"
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        from hsi.checkpoint import checkpoint_format_problem
+
+        why = checkpoint_format_problem(path)
+        if why:
+            self.fail(f"{path}: not a readable checkpoint ({why})", param, ctx)
+        return path
+
+
 def guarded(outputs: tuple[str, ...], inputs: tuple[str, ...] = ()):
     """Decorate a command's callback: check its outputs against its inputs before any work.
 

@@ -7,18 +7,14 @@ from pathlib import Path
 import click
 
 from hsi.cli.options import device_option, psf_sigma_option, ratio_option, sensor_option, var_option
+from hsi.lazy import lazy_attributes
 
 #: Names that moved to the library, still importable from here: ``{name: module}``.
 _MOVED = {"SIMULATION_FILES": "hsi.simulate", "simulate_files": "hsi.simulate",
           "check_output_folder": "hsi.io.guard"}
 
 
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _MOVED)
 
 
 @click.command("simulate")

@@ -41,13 +41,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rasterio.windows import Window
 
 from hsi.cube import Cube
-from hsi.degrade import Psf
 from hsi.engine import (
     BufferPool,
     SceneProgress,
@@ -58,6 +57,9 @@ from hsi.engine import (
 )
 from hsi.progress import ProgressCallback
 from hsi.tiling import Tile, align_up, spread_windows, tile_windows
+
+if TYPE_CHECKING:
+    from hsi.degrade import Psf
 
 __all__ = [
     "CUDA_TILE_BATCH",
@@ -450,26 +452,28 @@ def fuse_scene(
     -------
     SceneFusion
     """
-    import torch
-
-    from hsi.device import pick_device, seed_everything
-    from hsi.fusion.api import (
-        AUTO,
-        auto_method,
-        checked_method,
-        denoises_lr,
-        estimate,
-        resolve_model,
-        scaled,
-    )
-    from hsi.fusion.fit import fit_scene as fit_scene_model
     from hsi.fusion.grid import check_pair
     from hsi.memory import release_free_memory
 
-    method = checked_method(method, model=model, fit_scene=fit_scene)
     # GDAL's block cache is capped by the readers and the writer (hsi.io.geotiff.GDAL_CACHE_BYTES)
     with WindowReader(lr_source) as lr, WindowReader(hr_source) as hr:
         r = check_pair(lr.cube, hr.cube, ratio)
+        # the fusion stack (torch, ~1 s) loads only once the pair is known to fit together
+        import torch
+
+        from hsi.device import pick_device, seed_everything
+        from hsi.fusion.api import (
+            AUTO,
+            auto_method,
+            checked_method,
+            denoises_lr,
+            estimate,
+            resolve_model,
+            scaled,
+        )
+        from hsi.fusion.fit import fit_scene as fit_scene_model
+
+        method = checked_method(method, model=model, fit_scene=fit_scene)
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
         release_free_memory()

@@ -79,7 +79,7 @@ def test_shifted_grid_is_one_line_error(invoke, one_line_error, pair, tmp_path):
 def test_bad_options_are_usage_errors(invoke, pair, tmp_path, extra, message):
     folder, *_ = pair
     ckpt = tmp_path / "m.pt"
-    ckpt.write_bytes(b"x")
+    ckpt.write_bytes(b"PK\x03\x04")  # passes the first-bytes check; never loaded
     args = [a.format(ckpt=ckpt) for a in extra]
     result = invoke("fuse", folder / "lr.tif", folder / "hr.tif", "-o", tmp_path / "o.tif",
                     *args)
@@ -103,3 +103,34 @@ def test_fuse_does_not_load_dask_distributed(pair, tmp_path):
                           "--method", "glp", "--tile", "16"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (tmp_path / "f.tif").exists()
+
+
+@pytest.mark.parametrize("case, message", [
+    ("swapped-inputs", "are the two inputs swapped?"),
+    ("non-tiff-output", "must end in .tif"),
+    ("model-not-a-checkpoint", "not a readable checkpoint"),
+])
+def test_fuse_errors_come_before_the_fusion_stack_loads(pair, tmp_path, case, message):
+    """Issue 16: error paths answer without importing torch (about 1 s of a 0.2 s answer):
+    swapped inputs fail on the grid check, a wrong output suffix on the output check (both
+    before ``hsi.fusion.scene`` loads the fusion stack), a GeoTIFF given as ``--model`` on
+    its first bytes while the command line is parsed."""
+    import subprocess
+    import sys
+
+    folder, _, _ = pair
+    lr, hr = str(folder / "lr.tif"), str(folder / "hr.tif")
+    output = tmp_path / ("o.envi" if case == "non-tiff-output" else "o.tif")
+    args = {"swapped-inputs": [hr, lr], "non-tiff-output": [lr, hr],
+            "model-not-a-checkpoint": [lr, hr, "--model", lr]}[case]
+    probe = ("import sys; from hsi.cli.main import cli\n"
+             "try:\n"
+             "    cli.main(sys.argv[1:], prog_name='hsi', standalone_mode=True)\n"
+             "except SystemExit as exit:\n"
+             "    print('torch' in sys.modules, exit.code)")
+    res = subprocess.run([sys.executable, "-c", probe, "fuse", *args, "-o", str(output)],
+                         capture_output=True, text=True)
+    assert res.stdout.split() == ["False", "2"], res.stdout + res.stderr[-2000:]
+    assert message in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not output.exists()

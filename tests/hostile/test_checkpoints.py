@@ -69,3 +69,23 @@ def test_bad_checkpoint_is_refused(case, pair, work, run_hostile):
     assert expected[case] in line
     assert not marker.exists()  # the pickled payload never ran
     assert not (folder.parent / "out.tif").exists()
+
+
+def test_format_is_told_from_the_first_bytes(tmp_path):
+    """``checkpoint_format_problem`` passes what torch.save writes (a zip archive; a pickle for
+    torch < 1.6) and names what it is not, without torch; ``load_checkpoint`` says the same."""
+    from hsi.checkpoint import checkpoint_format_problem, load_checkpoint
+    from hsi.errors import ModelError
+
+    torch.save({"a": torch.zeros(2)}, tmp_path / "zip.pt")
+    torch.save({"a": 1}, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    (tmp_path / "scene.tif").write_bytes(b"II*\x00" + bytes(60))
+    (tmp_path / "empty.pt").write_bytes(b"")
+    assert checkpoint_format_problem(tmp_path / "zip.pt") is None
+    assert checkpoint_format_problem(tmp_path / "legacy.pt") is None
+    assert checkpoint_format_problem(tmp_path / "empty.pt") == "the file is empty"
+    assert "neither" in checkpoint_format_problem(tmp_path / "scene.tif")
+    with pytest.raises(ModelError, match=r"scene\.tif: not a readable checkpoint \(torch\.save "
+                                         r"writes a zip archive or a pickle, this file is "
+                                         r"neither\)"):
+        load_checkpoint(tmp_path / "scene.tif", "infn")

@@ -6,29 +6,19 @@ others' dependencies (matplotlib for the Spectrum dock) on the GUI thread.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hsi.lazy import lazy_attributes
 
 _MODULES = {
-    "BandMathWidget": "_band_math",
-    "ClassifyWidget": "_classify",
-    "ClusterWidget": "_cluster",
-    "FuseWidget": "_fuse",
-    "SpectrumWidget": "_spectrum",
-    "true_colour": "_true_colour",
+    "BandMathWidget": "hsi.viewer._widgets._band_math",
+    "ClassifyWidget": "hsi.viewer._widgets._classify",
+    "ClusterWidget": "hsi.viewer._widgets._cluster",
+    "FuseWidget": "hsi.viewer._widgets._fuse",
+    "SpectrumWidget": "hsi.viewer._widgets._spectrum",
+    "true_colour": "hsi.viewer._widgets._true_colour",
 }
 
 __all__ = ["BandMathWidget", "ClassifyWidget", "ClusterWidget", "FuseWidget", "SpectrumWidget",
            "true_colour"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_attributes(__name__, _MODULES)
