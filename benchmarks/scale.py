@@ -170,20 +170,46 @@ def write_alone_seconds(fused: Path, out: Path, predictor: int = 3) -> float:
     return float(json.loads(res.stdout.strip().splitlines()[-1])["seconds"])
 
 
+def best_wall(cmd: list[str], repeats: int = 5, status: int = 0) -> float:
+    """Best-of-``repeats`` wall seconds of ``cmd``, which must exit with ``status``."""
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        times.append(time.perf_counter() - t)
+        if res.returncode != status:
+            raise RuntimeError(f"{' '.join(cmd)} exited {res.returncode}, not {status}:\n"
+                               f"{res.stderr[-2000:]}")
+    return min(times)
+
+
+def hsi_command(*args: str) -> list[str]:
+    """``hsi ARGS`` as a user runs it: the console script beside this interpreter."""
+    script = Path(sys.executable).parent / "hsi"
+    return ([str(script), *args] if script.is_file() else
+            [sys.executable, "-c", "from hsi.cli.main import main; main()", *args])
+
+
 def startup_ratio(repeats: int = 5) -> tuple[float, float]:
     """Best-of-``repeats`` wall seconds of ``hsi --help`` and of ``python -c pass``."""
-    def best(cmd: list[str]) -> float:
-        times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            subprocess.run(cmd, capture_output=True, check=True)
-            times.append(time.perf_counter() - t)
-        return min(times)
+    return (best_wall(hsi_command("--help"), repeats),
+            best_wall([sys.executable, "-c", "pass"], repeats))
 
-    script = Path(sys.executable).parent / "hsi"  # the console script a user runs
-    hsi_help = best([str(script), "--help"] if script.is_file() else
-                    [sys.executable, "-c", "from hsi.cli.main import main; main()", "--help"])
-    return hsi_help, best([sys.executable, "-c", "pass"])
+
+def error_path_seconds(lr_path: Path, hr_path: Path, folder: Path, repeats: int = 3
+                       ) -> dict[str, float]:
+    """Best wall seconds of ``hsi`` commands a user gets wrong (each must exit 2 with its
+    one-line error): swapped inputs, a GeoTIFF given as ``--model``, an output that is not a
+    GeoTIFF."""
+    out = str(folder / "never.tif")
+    lr, hr = str(lr_path), str(hr_path)
+    cases = {"fuse, swapped inputs": ("fuse", hr, lr, "-o", out),
+             "fuse, --model not a checkpoint": ("fuse", lr, hr, "-o", out, "--model", lr),
+             "fuse, -o not a GeoTIFF": ("fuse", lr, hr, "-o", str(folder / "never.envi")),
+             "classify predict, --model not a checkpoint": ("classify", "predict", hr,
+                                                            "--model", lr, "-o", out)}
+    return {name: best_wall(hsi_command(*args), repeats, status=2)
+            for name, args in cases.items()}
 
 
 def train_msi_classifier(folder: Path, hr) -> Path:
@@ -272,7 +298,7 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="hsi-scale-") as tmp:
         folder = Path(tmp)
-        model = clf = None
+        model = clf = errors = None
         if "infn" in args.methods:
             # throughput does not depend on the weights: the default architecture, untrained
             torch.manual_seed(0)
@@ -286,6 +312,10 @@ def main(argv=None) -> int:
             print(f"built {size}² scene in {time.perf_counter() - t:.0f} s "
                   f"({(lr_path.stat().st_size + hr_path.stat().st_size) / 2**20:.0f} MB)",
                   flush=True)
+            if errors is None:  # on the first scene: the error paths read its headers only
+                errors = error_path_seconds(lr_path, hr_path, folder)
+                print("error paths: " + ", ".join(f"{k} {v:.2f} s" for k, v in errors.items()),
+                      flush=True)
             jobs = []
             if "fuse" in args.pipelines:
                 for method in args.methods:
@@ -348,8 +378,11 @@ def main(argv=None) -> int:
             lo, hi = min(rss), max(rss)
             growth.append(f"{name}: peak RSS at most x{max(rss.values()) / rss[lo]:.2f} of "
                           f"{lo}²'s up to {hi}²")
+    slowest = max(errors, key=errors.get)
     startup = (f"start-up: `hsi --help` {hsi_help:.2f} s = x{hsi_help / python_pass:.1f} "
-               f"`python -c pass` ({python_pass:.3f} s)")
+               f"`python -c pass` ({python_pass:.3f} s); error paths (exit 2, one line): "
+               + ", ".join(f"{k} {v:.2f} s" for k, v in errors.items())
+               + f", the slowest x{errors[slowest] / python_pass:.1f} `python -c pass`")
     print()
     print(table)
     print("\n".join([*growth, startup]))
