@@ -25,8 +25,17 @@ _CAVE_RE = re.compile(r"_ms_(\d+)\.png$", re.IGNORECASE)
 CAVE_START_NM, CAVE_STEP_NM = 400.0, 10.0
 
 
+def _numbered_pngs(folder: Path) -> list[tuple[int, Path]]:
+    """``(band number, path)`` of the folder's PNGs whose names end in a number."""
+    return [(int(m.group(1)), p) for p in folder.iterdir()
+            if (m := _BAND_RE.search(p.name)) and p.is_file()]
+
+
 def band_files(folder: str | os.PathLike) -> list[Path]:
     """Return the folder's band PNGs sorted by their trailing band number.
+
+    A folder holding no PNG but one sub-folder that does is read through it: the CAVE
+    release unpacks each scene as ``<scene>_ms/<scene>_ms/*.png``, and either level works.
 
     Raises
     ------
@@ -34,11 +43,11 @@ def band_files(folder: str | os.PathLike) -> list[Path]:
         No PNG ending in a number, or two files with the same band number.
     """
     folder = Path(folder)
-    numbered = []
-    for p in folder.iterdir():
-        m = _BAND_RE.search(p.name)
-        if m and p.is_file():
-            numbered.append((int(m.group(1)), p))
+    numbered = _numbered_pngs(folder)
+    if not numbered:
+        subfolders = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        if len(subfolders) == 1:
+            folder, numbered = subfolders[0], _numbered_pngs(subfolders[0])
     if not numbered:
         raise FormatError(f"{folder}: no band PNGs (expected files like scene_ms_01.png)")
     numbered.sort()

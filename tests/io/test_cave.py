@@ -53,6 +53,19 @@ def test_differing_sizes(tmp_path, rng):
         hsi.open(folder)
 
 
+def test_the_release_layout_is_read_from_either_level(tmp_path, rng):
+    """The CAVE release nests each scene as <scene>_ms/<scene>_ms/*.png (and a Thumbs.db)."""
+    planes = rng.integers(0, 65536, (3, 6, 8)).astype(np.uint16)
+    outer = tmp_path / "toy_ms"
+    outer.mkdir()
+    (outer / "toy_RGB.bmp").write_bytes(b"BM")  # files beside the inner folder do not matter
+    inner = write_bands(outer / "toy_ms", planes, [f"toy_ms_0{i + 1}.png" for i in range(3)])
+    np.testing.assert_array_equal(hsi.open(outer).data, hsi.open(inner).data)
+    (outer / "other").mkdir()  # two candidate folders: nothing is guessed
+    with pytest.raises(FormatError, match="no band PNGs"):
+        hsi.open(outer)
+
+
 def test_folder_without_bands(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FormatError, match="no band PNGs"):
