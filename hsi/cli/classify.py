@@ -24,7 +24,8 @@ def classify() -> None:
 @click.argument("labels_path", metavar="TRAIN_LABELS", type=click.Path(exists=True))
 @output_file_option
 @click.option("--class-names", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Class names of values 1..K: a JSON list/object or CSV ('value,name').")
+              help="Class names keyed by the labels' codes: a JSON list (codes 1..K) or "
+                   "object ({\"11\": \"water\"}), or CSV ('code,name').")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Passes over the scene's pixels [default: the config's].")
 @click.option("--members", type=click.IntRange(1, 16), default=None,
@@ -41,7 +42,10 @@ def classify() -> None:
 @guarded(outputs=("output",), inputs=("cube_path", "labels_path", "class_names"))
 def train(cube_path, labels_path, output, class_names, epochs, members, patch_size, seed,
           device, var, labels_var) -> None:
-    """Train on every labelled pixel (1..K; 0 = unlabelled) of TRAIN_LABELS over CUBE."""
+    """Train on every labelled pixel of TRAIN_LABELS over CUBE.
+
+    Labels may use any positive codes (0 = unlabelled); predicted class maps keep them.
+    """
     import hsi
     from hsi.classification.config import GanConfig
     from hsi.classification.pipeline import check_labels, read_class_names, train_classifier

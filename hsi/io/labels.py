@@ -1,7 +1,8 @@
 """Label rasters: ground truth in (GeoTIFF, ENVI, ``.mat``) and class maps out (GeoTIFF).
 
-A class map is a uint8 GeoTIFF: 0 means "no class", value ``i`` (1..K) is ``class_names[i-1]``.
-It carries a colour table (0 black), the names as JSON in the ``CLASS_NAMES`` tag and a band
+A class map is a uint8 GeoTIFF (uint16 for codes above 255): 0 means "no class", and each
+class has its code, ``1..K`` by default or the training labels' own (Salinas' 1, 10–14). It
+carries a colour table (0 black), the names as JSON in the ``CLASS_NAMES`` tag and a band
 description, so GIS tools and :func:`read_class_map` both find them.
 """
 
