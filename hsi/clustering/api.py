@@ -206,6 +206,22 @@ def check_k(k, n_pixels: int) -> None:
                          f"count, and 255 for a uint8 map), got {k}")
 
 
+def check_k_request(k) -> None:
+    """Check a requested ``k`` before any pixel is read: ``"auto"`` (any case) or an integer
+    ``>= 2`` (its upper bound, the valid pixel count, is checked once the pixels are known).
+
+    Raises
+    ------
+    ShapeError
+        Any other string, or not an integer ``>= 2``.
+    """
+    if isinstance(k, str):
+        if k.lower() != "auto":
+            raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
+        return
+    check_k(k, 10**9)
+
+
 def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "auto",
             progress: bool = True, config=None, n_components: int = 10,
             spatial: bool = True, callback: ProgressCallback | None = None,
@@ -271,10 +287,7 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
         check_spectra(spectra)
     if method not in METHODS:
         raise ConfigError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
-    if isinstance(k, str) and k.lower() != "auto":
-        raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
-    if not isinstance(k, str):
-        check_k(k, 10**9)
+    check_k_request(k)
     dev = pick_device(device)
     cfg = _config(method, config)
     start = time.perf_counter()

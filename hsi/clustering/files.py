@@ -286,7 +286,7 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
     import contextlib
     import time
 
-    from hsi.clustering.api import ClusterResult, _config, check_k, fit_model
+    from hsi.clustering.api import ClusterResult, _config, check_k, check_k_request, fit_model
     from hsi.clustering.features import pixel_features
     from hsi.device import pick_device, seed_everything
     from hsi.engine import SceneProgress, WindowReader, run_tiles
@@ -298,10 +298,7 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
     from hsi.tiling import tile_windows
 
     start = time.perf_counter()
-    if isinstance(k, str) and k.lower() != "auto":
-        raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
-    if not isinstance(k, str):
-        check_k(k, 10**9)
+    check_k_request(k)
     dev = pick_device(device)
     cfg = _config(method, config)
     reader = WindowReader(cube)

@@ -164,3 +164,20 @@ def test_cc_with_spectral_and_spatial_views_clusters_the_blocks(blocks):
     assert clustering_accuracy(res.labels[feats.valid], labels[feats.valid]) > 0.9
     with pytest.raises(Exception, match="views"):
         cluster(cube, 3, "cc", progress=False, config={"views": "two"})
+
+
+@pytest.mark.parametrize("k", [2, 7, "auto", "AUTO"])
+def test_k_request_accepts_integers_and_auto(k):
+    from hsi.clustering.api import check_k_request
+
+    check_k_request(k)
+
+
+@pytest.mark.parametrize("k, message", [("five", "or 'auto', got 'five'"), (1, "at least 2"),
+                                        (True, "or 'auto', got True"), (2.5, "got 2.5")])
+def test_k_request_refuses_the_rest_before_any_pixel(k, message):
+    from hsi.clustering.api import check_k_request
+    from hsi.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=message):
+        check_k_request(k)
