@@ -40,9 +40,8 @@ RAW_LR_METHODS = ("cnmf",)
 
 log = logging.getLogger("hsi.fusion")
 
-__all__ = ["auto_method", "check_pair", "default_model", "estimate", "fuse", "glp_moments",
-           "gsa_statistics", "load_infn", "predict", "resolve_model", "save_infn",
-           "shipped_checkpoints"]
+__all__ = ["auto_method", "check_pair", "default_model", "estimate", "fuse", "gsa_statistics",
+           "load_infn", "predict", "resolve_model", "save_infn", "shipped_checkpoints"]
 
 
 def _describe(model: INFN) -> str:
@@ -397,24 +396,6 @@ def _normalised_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int,
     return lr, _fit_size(msi, h * r, w * r)
 
 
-def glp_moments(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
-                rows: slice = slice(None), cols: slice = slice(None),
-                psf_sigma: float | Psf | None = None):
-    """GLP gain-regression moments of a pair (normalised like :func:`fuse` does).
-
-    A tiled run sums them over its tiles' cores (LR ``rows``/``cols`` inside each tile) and
-    passes ``total.solve()[0]`` to every tile's :func:`fuse` as ``glp_gains``.
-
-    Returns
-    -------
-    hsi.fusion.baselines.RegressionMoments
-    """
-    from hsi.fusion.baselines import glp_moments as _moments
-
-    return _moments(*_normalised_pair(lr_hsi, hr_msi, ratio, scales), int(ratio), rows=rows,
-                    cols=cols, psf_sigma=psf_sigma)
-
-
 def gsa_statistics(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
                    rows: slice = slice(None), cols: slice = slice(None),
                    psf_sigma: float | Psf | None = None):
@@ -486,7 +467,8 @@ def fuse(
         Normalisation divisors of the LR-HSI and HR-MSI (default: :func:`input_scales` of
         these inputs); give the whole scene's when fusing tiles.
     glp_gains : array-like, shape (C, m), optional
-        GLP regression gains of the whole scene (see :func:`glp_moments`), used by
+        GLP regression gains of the whole scene (see
+        :func:`hsi.fusion.baselines.glp_moments`), used by
         ``method="glp"`` and by INFN models whose base image is GLP; give them when fusing
         tiles so that tiles agree with the untiled result.
     callback : callable, optional

@@ -157,6 +157,28 @@ class TestGLP:
         torch.testing.assert_close(glp(lr, msi, 4, gains=gains), glp(lr, msi, 4),
                                    atol=1e-5, rtol=0)
 
+    def test_core_moments_need_only_the_core(self, rng):
+        """The statistics pass gives the LR core alone (no margin) with the window's MSI."""
+        from hsi.errors import ShapeError
+        from hsi.fusion.baselines import RegressionMoments, glp_core_moments
+
+        lr = torch.as_tensor(rng.random((5, 8, 8)), dtype=torch.float32)
+        msi = torch.as_tensor(rng.random((3, 32, 32)), dtype=torch.float32)
+        rows, cols = slice(2, 7), slice(1, 5)
+        core = glp_core_moments(lr[:, rows, cols].clone(), msi, 4, rows, cols)
+        full = glp_moments(lr, msi, 4, rows=rows, cols=cols)
+        for name in ("x_mean", "y_mean", "xx", "xy", "yy"):
+            torch.testing.assert_close(getattr(core, name), getattr(full, name))
+        assert core.n == full.n == 20
+        with pytest.raises(ShapeError, match="lr_core is"):
+            glp_core_moments(lr[:, :4, :4], msi, 4, rows, cols)
+        # moments by chunks (RegressionMoments.of above MOMENT_CHUNK samples) equal one pass
+        y, x = torch.rand(4, 20000, dtype=torch.float64), torch.rand(2, 20000, dtype=torch.float64)
+        whole = RegressionMoments.of(y, x)
+        torch.testing.assert_close(whole.xy, (x - x.mean(1, keepdim=True))
+                                   @ (y - y.mean(1, keepdim=True)).T)
+        torch.testing.assert_close(whole.yy, (y - y.mean(1, keepdim=True)).pow(2).sum(1))
+
     def test_beats_bicubic_on_real_data(self, salinas_scores):
         # measured 80×84 Salinas-A, Sentinel-2, x4: bicubic 44.3 dB / 1.57°, GLP 59.1 dB / 0.34°
         bic_psnr, bic_sam = salinas_scores["bicubic"]

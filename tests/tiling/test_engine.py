@@ -114,13 +114,46 @@ def test_fuse_files_reports_both_passes_and_cancels(pair_files, tmp_path):
     calls = []
     fuse_files(lr_path, hr_path, tmp_path / "a.tif", method="glp", tile=32, progress=False,
                device="cpu", callback=lambda d, n: calls.append((d, n)))
-    assert calls == [(i, 8) for i in range(9)]  # 4 tiles: GLP statistics, then fusion
+    # 4 tiles: GLP's statistics pass reads the 64² scene as one core (it holds the 4 tiles),
+    # then fusion writes the tiles one by one
+    assert calls == [(0, 8), (4, 8), (5, 8), (6, 8), (7, 8), (8, 8)]
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(Cancelled, match="fuse glp cancelled after 5 of 8"):
         fuse_files(lr_path, hr_path, out / "b.tif", method="glp", tile=32, progress=False,
                    device="cpu", callback=lambda d, n: d == 5)
     assert list(out.iterdir()) == []
+
+
+def test_glp_statistics_read_each_lr_pixel_once(pair_files, tmp_path, monkeypatch):
+    """GLP's statistics pass reads the LR-HSI by cores without a margin (each LR block
+    decompressed once), the HR-MSI with the PSF's margin; the gains, and so the fused pixels,
+    do not depend on the core size."""
+    import hsi.fusion.scene as scene
+    from hsi.engine import WindowReader
+
+    lr_path, hr_path, lr, _ = pair_files
+    one = hsi.open(scene.fuse_files(lr_path, hr_path, tmp_path / "one.tif", method="glp",
+                                    tile=16, progress=False, device="cpu")).data
+    reads = []
+    original = WindowReader.read
+
+    def recording(self, window, *, strip=False):
+        if self.cube.bands == lr.bands and not strip:
+            reads.append(window)
+        return original(self, window, strip=strip)
+
+    monkeypatch.setattr(WindowReader, "read", recording)
+    monkeypatch.setattr(scene, "STATS_LR_TILE", 4)  # 16 cores of 4² LR pixels
+    four = hsi.open(scene.fuse_files(lr_path, hr_path, tmp_path / "four.tif", method="glp",
+                                     tile=16, progress=False, device="cpu")).data
+    cores = [w for w in reads if (w.height, w.width) == (4, 4)]
+    assert len(cores) == 16
+    seen = np.zeros((lr.height, lr.width), int)
+    for w in cores:
+        seen[int(w.row_off):int(w.row_off) + 4, int(w.col_off):int(w.col_off) + 4] += 1
+    assert (seen == 1).all()  # every LR pixel read once, no margin
+    np.testing.assert_allclose(four, one, rtol=0, atol=1e-6)
 
 
 class TestClusterFileByTiles:

@@ -84,14 +84,17 @@ def test_fuse_dock_runs_tile_by_tile_like_fuse_files(make_napari_viewer, qtbot, 
     np.testing.assert_array_equal(fused, expected)
     # the PSF estimate reads one central window of at most 128² LR pixels first (on this small
     # sample: the whole pair, once; the LR-HSI's denoiser would read its LR part too, but this
-    # 204-band LR-HSI is too small for one, so it reads nothing); after it only tiles: 30 of
-    # 16 × 16 HR, read with their halo, for the GLP statistics pass and the fusion pass, LR and
-    # HR each
-    assert computed_shapes.count(tuple(lr.data.shape)) <= 1
-    assert computed_shapes.count(tuple(hr.data.shape)) <= 1
-    psf_reads, tile_reads = window_reads[:2], window_reads[2:]
+    # 204-band LR-HSI is too small for one, so it reads nothing); then GLP's statistics pass
+    # reads by cores of at most STATS_LR_TILE² LR pixels (here the whole pair, once: LR and
+    # HR); then the fusion pass reads only tiles: 30 of 16 × 16 HR with their halo, LR and HR
+    from hsi.fusion.scene import STATS_LR_TILE
+
+    assert computed_shapes.count(tuple(lr.data.shape)) <= 2
+    assert computed_shapes.count(tuple(hr.data.shape)) <= 2
+    psf_reads, stats_reads, tile_reads = window_reads[:2], window_reads[2:4], window_reads[4:]
     assert max(max(h, w) for h, w in psf_reads) <= 4 * 128
-    assert len(tile_reads) == 2 * 2 * 30
+    assert max(max(h, w) for h, w in stats_reads) <= 4 * STATS_LR_TILE
+    assert len(tile_reads) == 2 * 30
     assert max(h * w for h, w in tile_reads) < 80 * 84
     assert progress[-1] == (60, 60) and [d for d, _ in progress] == sorted(d for d, _ in progress)
 
