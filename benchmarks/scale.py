@@ -291,6 +291,8 @@ def main(argv=None) -> int:
 
     device = str(pick_device(args.device))
     gflops_bound = matmul_gflops() if "infn" in args.methods else None
+    if gflops_bound is not None:
+        print(f"sgemm: {gflops_bound:.0f} GFLOP/s", flush=True)
     hsi_help, python_pass = startup_ratio()
     print(f"start-up: hsi --help {hsi_help:.2f} s, python -c pass {python_pass:.3f} s "
           f"(x{hsi_help / python_pass:.1f})", flush=True)
@@ -383,6 +385,8 @@ def main(argv=None) -> int:
                f"`python -c pass` ({python_pass:.3f} s); error paths (exit 2, one line): "
                + ", ".join(f"{k} {v:.2f} s" for k, v in errors.items())
                + f", the slowest x{errors[slowest] / python_pass:.1f} `python -c pass`")
+    if gflops_bound is not None:  # the measured rate the "% of sgemm" column divides by
+        startup += f"; sgemm measured at {gflops_bound:.0f} GFLOP/s (matmul_gflops)"
     print()
     print(table)
     print("\n".join([*growth, startup]))
