@@ -608,7 +608,7 @@ def fuse_scene(
             with torch.no_grad():
                 cores = estimate(method, lr_b, msi_b, r, model=net, glp_gains=stats.get("glp"),
                                  gsa_statistics=stats.get("gsa"), psf_sigma=sigma,
-                                 cores=[t.inner for t in group], outs=outs)
+                                 cores=[t.inner for t in group], outs=outs, pool=pool)
             # back to the LR-HSI's units; a cropped core (not GLP's) becomes contiguous here
             return [_to_host(c.mul_(scales[0]) if c.is_contiguous() else c.mul(scales[0]))
                     for c in cores]

@@ -89,6 +89,34 @@ class TestShapes:
         with pytest.raises(ShapeError, match="encoder's region"):
             model(lr, msi, ratio=4, base=whole[..., :-1, :], core=core)
 
+    def test_estimate_into_reused_buffers_equals_fresh_memory(self):
+        """A scene's INFN tile decoded into the pool's buffer, its GLP base taken from the
+        pool and given back, equals the tile in fresh memory."""
+        from hsi.engine import BufferPool
+        from hsi.errors import ShapeError
+        from hsi.fusion.api import estimate
+
+        model = _model(base="glp")
+        _randomise_head(model)
+        lr, msi = torch.rand(1, 31, 8, 7), torch.rand(1, 3, 32, 28)
+        core = (slice(8, 24), slice(0, 12))
+        gains = torch.rand(31, 3) * 0.1
+        (want,) = estimate("infn", lr, msi, 4, model=model, glp_gains=gains, cores=[core])
+        pool = BufferPool()
+        buffer = pool.take((31, 16, 12))
+        taken, given = [], []
+        take, give = pool.take, pool.give
+        pool.take = lambda shape: taken.append(tuple(shape)) or take(shape)
+        pool.give = lambda t: given.append(t.data_ptr()) or give(t)
+        (got,) = estimate("infn", lr, msi, 4, model=model, glp_gains=gains, cores=[core],
+                          outs=[buffer], pool=pool)
+        assert got.data_ptr() == buffer.data_ptr()  # decoded in place
+        torch.testing.assert_close(got, want, atol=0, rtol=0)
+        assert taken == [(1, 31, 20, 14)]  # the base of the encoder's region ...
+        assert len(given) == 1 and given[0] != buffer.data_ptr()  # ... given back
+        with pytest.raises(ShapeError, match="out must have shape"):
+            model(lr, msi, ratio=4, core=core, out=torch.empty(1, 31, 16, 11))
+
     def test_band_mismatch_is_a_model_error(self):
         model = _model(31, 3)
         with pytest.raises(ModelError, match="expects 31 HSI bands and 3 MSI bands, got 30 and 3"):

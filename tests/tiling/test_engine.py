@@ -256,14 +256,23 @@ def test_window_reader_keeps_its_file_open_in_a_with_block(tmp_path, monkeypatch
 
 
 def test_buffer_pool_reuses_what_was_given_back():
+    import torch
+
     from hsi.engine import BufferPool
 
     pool = BufferPool()
     a, b = pool.take((2, 3, 4)), pool.take((2, 3, 4))
     assert a.data_ptr() != b.data_ptr()
     pool.give(a)
-    assert pool.take((2, 3, 4)) is a  # reused
-    assert pool.take((2, 3, 5)) is not a  # another shape: new
+    c = pool.take((2, 3, 4))
+    assert c.data_ptr() == a.data_ptr() and c.shape == (2, 3, 4)  # reused
+    assert pool.take((2, 3, 5)).data_ptr() not in (a.data_ptr(), b.data_ptr())  # none free
+    pool.give(torch.from_numpy(b.numpy()))  # a tensor sharing b's memory gives b back
+    small = pool.take((3, 4))  # smaller: b's memory, viewed in the shape asked
+    assert small.data_ptr() == b.data_ptr() and small.shape == (3, 4) and small.is_contiguous()
+    pool.give(small)
+    pool.give(pool.take((2, 3, 5)))  # two free buffers of different sizes
+    assert pool.take((2, 3, 4)).data_ptr() == b.data_ptr()  # the smaller that fits, whole
 
 
 def test_readers_and_writer_cap_gdals_block_cache(tmp_path):
