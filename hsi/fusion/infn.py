@@ -368,10 +368,12 @@ class INFN(nn.Module):
                 term = (hidden(k, part, span) if hids is None else hids[k]) * wts[:, k:k + 1].to(
                     hr_t.dtype)
                 mixed = term if mixed is None else mixed.add_(term)
-            res = pointwise(mixed, self.head.weight.to(mixed.dtype),
-                            self.head.bias.to(mixed.dtype))
-            # the residual and the base added as the chunk is written (autograd-safe)
-            out[..., span, :] = res if base is None else res + base[..., span, :]
+            if base is not None and not torch.is_grad_enabled() and mixed.dtype == out.dtype:
+                _add_head_into(out[..., span, :], base[..., span, :], mixed, self.head)
+            else:  # the residual and the base added as the chunk is written (autograd-safe)
+                res = pointwise(mixed, self.head.weight.to(mixed.dtype),
+                                self.head.bias.to(mixed.dtype))
+                out[..., span, :] = res if base is None else res + base[..., span, :]
             if return_weights:
                 weights.append(wts)
         if return_weights:
@@ -441,6 +443,23 @@ class INFN(nn.Module):
                            lr_positions(W, ratio, lr.device)[cols],
                            base=base[..., inner[0], inner[1]], chunk_pixels=chunk_pixels,
                            out=out)
+
+
+def _add_head_into(target: torch.Tensor, base: torch.Tensor, hidden: torch.Tensor,
+                   head: nn.Linear) -> None:
+    """``target = base + head(hidden)`` over the channels, written in place (no autograd).
+
+    ``target`` and ``base`` are (N, C, rows, W) views (a chunk of rows of the output and of
+    the base image), ``hidden`` is (N, d, rows, W) contiguous. The base and the bias are
+    written in one pass, then the head's matrix product accumulates straight into the
+    output's rows: the residual is never a tensor of its own (a 204-band 256² tile: the
+    residual, its sum with the base and the copy into the output took 20 of 135 CPU-ms).
+    """
+    torch.add(base, head.bias[:, None, None].to(base.dtype), out=target)
+    weight = head.weight.to(hidden.dtype)
+    for i in range(target.shape[0]):
+        rows = target[i].view(target.shape[1], -1)  # (C, rows·W), row stride H·W
+        rows.addmm_(weight, hidden[i].reshape(hidden.shape[1], -1))
 
 
 def autocast_for(device: torch.device):

@@ -89,6 +89,24 @@ class TestShapes:
         with pytest.raises(ShapeError, match="encoder's region"):
             model(lr, msi, ratio=4, base=whole[..., :-1, :], core=core)
 
+    def test_inference_writes_the_head_into_the_output_as_training_computes_it(self):
+        """Without autograd the head's product accumulates into the output's rows over the
+        base (no residual tensor); with it, the residual is added to the base: same pixels."""
+        from hsi.fusion.infn import base_image
+
+        model = _model(base="glp")
+        _randomise_head(model)
+        torch.nn.init.normal_(model.head.bias, std=0.1)
+        lr, msi = torch.rand(2, 31, 8, 7), torch.rand(2, 3, 32, 28)
+        base = base_image(lr, msi, 4, "glp")
+        core = (slice(3, 30), slice(5, 28))
+        with torch.no_grad():
+            fused = model(lr, msi, ratio=4, base=base, core=core, chunk_pixels=64)
+        trained = model(lr, msi, ratio=4, base=base, core=core, chunk_pixels=64)
+        assert trained.requires_grad and not fused.requires_grad
+        torch.testing.assert_close(fused, trained.detach(), atol=1e-6, rtol=1e-6)
+        assert (fused - base[..., core[0], core[1]]).abs().max() > 1e-3  # a real residual
+
     def test_estimate_into_reused_buffers_equals_fresh_memory(self):
         """A scene's INFN tile decoded into the pool's buffer, its GLP base taken from the
         pool and given back, equals the tile in fresh memory."""
