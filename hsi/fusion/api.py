@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -22,6 +23,9 @@ from hsi.fusion.infn import INFN, _fit_size, autocast_for, base_image
 from hsi.fusion.psf import AUTO as PSF_AUTO
 from hsi.fusion.psf import psf_for
 from hsi.progress import ProgressCallback, report_progress
+
+if TYPE_CHECKING:
+    from hsi.engine import BufferPool
 
 #: Folder of the checkpoints shipped with the package.
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
@@ -283,7 +287,7 @@ def resolve_model(
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
             glp_gains=None, psf_sigma: float | Psf | None = None,
             core: tuple[slice, slice] | None = None,
-            out: torch.Tensor | None = None, pool=None) -> torch.Tensor:
+            out: torch.Tensor | None = None, pool: BufferPool | None = None) -> torch.Tensor:
     """Apply ``model`` to a batch of normalised pairs (no grad; mixed precision on CUDA).
 
     Parameters
@@ -328,7 +332,7 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
              model: INFN | None = None, glp_gains=None, gsa_statistics=None,
              psf_sigma: float | Psf | None = None,
              cores: list[tuple[slice, slice]] | None = None, outs: list | None = None,
-             pool=None):
+             pool: BufferPool | None = None):
     """Fused estimate of a batch of normalised pairs, by INFN or a classical baseline.
 
     Parameters

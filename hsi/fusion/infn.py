@@ -296,7 +296,7 @@ class INFN(nn.Module):
             of 65536 pixels).
         out : (N, C, Hq, Wq), optional
             Where to write the result (e.g. a reused buffer: fresh pages for a 204-band 256²
-            tile cost about a quarter of its decoding on a 2-core CPU); no autograd.
+            tile cost about a quarter of its decoding on a 2-core CPU).
 
         Returns
         -------
