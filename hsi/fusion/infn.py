@@ -461,7 +461,8 @@ def _add_head_into(target: torch.Tensor, base: torch.Tensor, hidden: torch.Tenso
     weight = head.weight.to(hidden.dtype)
     for i in range(target.shape[0]):
         rows = target[i].view(target.shape[1], -1)  # (C, rows·W), row stride H·W
-        rows.addmm_(weight, hidden[i].reshape(hidden.shape[1], -1))
+        # out= rather than addmm_: as fast, and FlopCounterMode (model_cost) counts it
+        torch.addmm(rows, weight, hidden[i].reshape(hidden.shape[1], -1), out=rows)
 
 
 def autocast_for(device: torch.device):

@@ -107,6 +107,21 @@ class TestShapes:
         torch.testing.assert_close(fused, trained.detach(), atol=1e-6, rtol=1e-6)
         assert (fused - base[..., core[0], core[1]]).abs().max() > 1e-3  # a real residual
 
+    def test_model_cost_counts_the_inference_path_like_the_training_path(self):
+        """``model_cost`` runs without autograd, where the head's product accumulates into
+        the output: its FLOPs must still be counted (an in-place ``addmm_`` counted 0)."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        from hsi.fusion.infn import model_cost
+
+        model = _model(base="glp")
+        c = model.config
+        counter = FlopCounterMode(display=False)
+        with counter:  # autograd on: the residual path
+            model(torch.zeros(1, c.hsi_bands, 16, 16), torch.zeros(1, c.msi_bands, 64, 64),
+                  ratio=4, base=torch.zeros(1, c.hsi_bands, 64, 64))
+        assert model_cost(model, lr_size=16)["flops"] == counter.get_total_flops() > 0
+
     def test_estimate_into_reused_buffers_equals_fresh_memory(self):
         """A scene's INFN tile decoded into the pool's buffer, its GLP base taken from the
         pool and given back, equals the tile in fresh memory."""
