@@ -5,8 +5,10 @@ Scene-scale work allocates and frees tile-sized arrays (megabytes each) from sev
 the threshold above which a buffer is memory-mapped (and so given back to the system when
 freed) rises with the largest buffer freed so far; freed tile buffers then stay in the
 process as fragmented heap, and the peak resident memory creeps up with the number of tiles
-rather than staying at what one tile needs. :func:`limit_heap_growth` fixes both settings;
-:func:`release_free_memory` hands freed heap back after a pass over the scene.
+rather than staying at what one tile needs. :func:`limit_heap_growth` fixes both settings,
+and keeps a bounded amount of freed heap for the next tile (fixing the threshold also fixes
+how much free heap glibc keeps, at 128 kB: every tile's temporaries were then faulted in
+anew); :func:`release_free_memory` hands freed heap back after a pass over the scene.
 """
 
 from __future__ import annotations
