@@ -25,7 +25,9 @@ For ``--methods infn`` the network's FLOPs are counted with
 :class:`torch.utils.flop_counter.FlopCounterMode` on one full tile (less those of its base image,
 whose bicubic upsampling runs as dense block matrix products that count more FLOPs than its 4
 taps need) and scaled by the pixels read; over the whole command's wall time, this achieved
-rate is given as a fraction of the machine's numpy fp32 matmul rate (a conservative figure).
+rate is given as a fraction of the machine's numpy fp32 matmul rate (a conservative figure);
+in brackets, the same for the network's inference of that tile alone, timed in this process
+(no reading, base image, writing or compression beside it: the network's own efficiency).
 
 Usage::
 
@@ -230,11 +232,16 @@ def train_msi_classifier(folder: Path, hr) -> Path:
     return clf.save(folder / "msi_classifier.pt")
 
 
-def tile_flops(lr_path: Path, hr_path: Path, method: str, model: str | None) -> float:
-    """FLOPs of INFN's network per HR pixel read, counted on the largest tile as the scene
-    runs it: the encoders on the core and their reach, the decoder on the core; its base
-    image is computed outside the count (the bicubic upsampling runs as dense block matrix
-    products, more FLOPs than 4 taps need)."""
+def tile_inference(lr_path: Path, hr_path: Path, method: str, model: str | None,
+                   device: str = "cpu", repeats: int = 5) -> dict:
+    """INFN's network on the largest tile as the scene runs it: its FLOPs per HR pixel read,
+    and the seconds of one inference of that tile alone (in this process, best of
+    ``repeats`` after two warm-up runs, into a reused output buffer as the scene's pool gives).
+
+    The FLOPs are the encoders' on the core and their reach and the decoder's on the core;
+    the base image is computed once, outside the count and the time (its bicubic upsampling
+    runs as dense block matrix products, more FLOPs than 4 taps need).
+    """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -245,20 +252,33 @@ def tile_flops(lr_path: Path, hr_path: Path, method: str, model: str | None) -> 
     from hsi.tiling import tile_windows
 
     lr, hr = WindowReader(lr_path), WindowReader(hr_path)
-    net = load_infn(model).eval()
+    net = load_infn(model).eval().to(device)
     overlap = receptive_field(method, RATIO, net)
     tiles = tile_windows(hr.cube.height, hr.cube.width, tile=TILE, overlap=overlap,
                          ratio=RATIO)
     t = max(tiles, key=lambda t: t.read.width * t.read.height)
     lr_t = torch.from_numpy(np.asarray(lr.read(t.lr_read).data, np.float32))[None] / lr.scale()
     hr_t = torch.from_numpy(np.asarray(hr.read(t.read).data, np.float32))[None] / hr.scale()
+    lr_t, hr_t = lr_t.to(device), hr_t.to(device)
     with torch.no_grad():
         base = base_image(lr_t, hr_t, RATIO, net.config.base,
                           region=net.encoder_region(t.inner, *hr_t.shape[-2:]))
         counter = FlopCounterMode(display=False)
         with counter:
-            net(lr_t, hr_t, ratio=RATIO, base=base, core=t.inner)
-    return counter.get_total_flops() / (t.read.width * t.read.height)
+            out = net(lr_t, hr_t, ratio=RATIO, base=base, core=t.inner)
+        seconds = []
+        for i in range(2 + repeats):
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            net(lr_t, hr_t, ratio=RATIO, base=base, core=t.inner, out=out)
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            if i >= 2:
+                seconds.append(time.perf_counter() - start)
+    flops = counter.get_total_flops()
+    return {"flops_per_pixel": flops / (t.read.width * t.read.height), "tile_flops": flops,
+            "tile_seconds": min(seconds)}
 
 
 def scene_read_pixels(size: int, method: str, model: str | None) -> int:
@@ -344,9 +364,11 @@ def main(argv=None) -> int:
                     row["write_alone"] = write_alone_seconds(out, folder / "alone.tif")
                     row["write_alone_p2"] = write_alone_seconds(out, folder / "alone.tif", 2)
                 if name == "fuse infn":
-                    flops = tile_flops(lr_path, hr_path, "infn", model) * scene_read_pixels(
-                        size, "infn", model)
+                    tile = tile_inference(lr_path, hr_path, "infn", model, device)
+                    flops = tile["flops_per_pixel"] * scene_read_pixels(size, "infn", model)
                     row["bound"] = flops / res["seconds"] / 1e9 / gflops_bound
+                    row["tile_bound"] = (tile["tile_flops"] / tile["tile_seconds"] / 1e9
+                                         / gflops_bound)
                 rows.append(row)
                 extra = (f"  write alone {row['write_alone']:.1f} s "
                          f"(x{row['seconds'] / row['write_alone']:.2f})"
@@ -364,7 +386,8 @@ def main(argv=None) -> int:
             return (f"x{r['seconds'] / r['write_alone']:.2f} "
                     f"(x{r['seconds'] / r['write_alone_p2']:.2f} of predictor 2)")
         if "bound" in r:
-            return f"{100 * r['bound']:.1f} % of sgemm"
+            return (f"{100 * r['bound']:.1f} % of sgemm (a tile's inference alone: "
+                    f"{100 * r['tile_bound']:.1f} %)")
         return ""
 
     table = markdown_table(
