@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -96,6 +97,27 @@ def test_scene_pass_accumulates_every_tile_once():
     total = []
     scene_pass(tiles, lambda t: t.pixels, lambda t, n: total.append(n))
     assert sum(total) == 33 * 20
+
+
+def test_scene_pass_holds_one_item_at_a_time():
+    # a statistics pass reads large items (256² LR pixels of every band): when the next one is
+    # read, no earlier one may still be alive (read ahead, the peak memory varied by 0.3 GB)
+    class Item:
+        pass
+
+    alive: weakref.WeakSet = weakref.WeakSet()
+    alive_at_read = []
+
+    def read(i: int) -> Item:
+        alive_at_read.append(len(alive))
+        item = Item()
+        alive.add(item)
+        return item
+
+    steps = []
+    scene_pass(list(range(6)), read, lambda i, item: steps.append(i))
+    assert steps == list(range(6))
+    assert alive_at_read == [0] * 6
 
 
 def test_window_reader_reads_a_cube_in_memory():
