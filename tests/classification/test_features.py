@@ -118,6 +118,22 @@ class TestSpectralShape:
         f = pca.transform(x, valid)
         assert f[:, 1, 1].tolist() == [0.0, 0.0, 0.0] and np.isfinite(f).all()
 
+    def test_transform_leaves_its_input_and_equals_the_formula(self, rng):
+        # transform works in place on its own float64 copy: the caller's float64 cube stays
+        x = rng.uniform(0.05, 1.0, size=(6, 7, 8))
+        x[:, 0, 0] = 0.0  # a black spectrum: norm clipped, brightness clipped to -10
+        pca = fit_pca(x, 3, unit_norm=True, brightness=True)
+        keep = x.copy()
+        f = pca.transform(x)
+        np.testing.assert_array_equal(x, keep)
+        flat = x.reshape(6, -1)
+        norm = np.maximum(np.linalg.norm(flat, axis=0), 1e-12)
+        scores = (pca.components @ (flat / norm - pca.mean[:, None])) / pca.scale[:, None]
+        level = np.clip((np.log(norm) - pca.brightness[0]) / pca.brightness[1], -10, 10)
+        np.testing.assert_allclose(f.reshape(4, -1), np.vstack([scores, level]), rtol=1e-5,
+                                   atol=1e-6)
+        assert f[3, 0, 0] == -10.0
+
     def test_brightness_needs_unit_norm(self, rng):
         with pytest.raises(ConfigError, match="needs unit_norm"):
             fit_pca(rng.normal(size=(5, 6, 6)), 2, brightness=True)
