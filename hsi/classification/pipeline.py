@@ -533,7 +533,8 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
 
     Runs on the scene engine (:func:`hsi.classification.predict.predict_scene`): a lazy cube
     (``hsi.open(path, lazy=True)``) is read window by window, the optional rasters are written
-    tile by tile, and only the uint8 class map is held whole (one byte per pixel).
+    tile by tile, and only the class map is held whole (one byte per pixel, two for codes
+    above 255).
 
     Outputs are georeferenced like ``cube``: ``output`` a uint8 class map with a colour table
     and the class names; ``probabilities`` a float32 raster with one band per class (0 at
@@ -559,7 +560,12 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
             check_tiff_output(path)
     classifier.check_cube(cube)
     k, h, w = classifier.n_classes, cube.height, cube.width
-    class_map = np.zeros((h, w), dtype=np.uint8)
+    codes = [0, *classifier.codes]
+    to_code = np.asarray(codes, dtype=np.uint8 if max(codes) <= 255 else np.uint16)
+    # the map is held in its codes and counted tile by tile: no whole-scene temporary (the
+    # count of the whole map had taken 8 bytes a pixel, 134 MB at 4096², the command's peak)
+    class_map = np.zeros((h, w), dtype=to_code.dtype)
+    counts = np.zeros(k + 1, dtype=np.int64)
     with contextlib.ExitStack() as stack:
         # the class map's temporary is entered first, so it is renamed into place last and
         # removed with the others when anything fails: all the outputs or none
@@ -575,7 +581,8 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
                 transform=cube.transform, nodata=float("nan"), wavelengths=None, fwhm=None))
 
         def write(t) -> None:
-            class_map[_slices(t.window)] = t.class_map
+            class_map[_slices(t.window)] = to_code[t.class_map]
+            counts[:] += np.bincount(t.class_map.ravel(), minlength=k + 1)
             if pw is not None:
                 pw.write(t.probabilities, t.window)
             if uw is not None:
@@ -583,12 +590,8 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
 
         predict_scene(classifier, cube, write, use_crf=use_crf, tile=tile or TILE,
                       progress=progress, callback=callback)
-        codes = [0, *classifier.codes]
-        to_code = np.asarray(codes, dtype=np.uint8 if max(codes) <= 255 else np.uint16)
-        write_class_map(class_map_tmp, to_code[class_map], crs=cube.crs,
-                        transform=cube.transform, class_names=classifier.class_names,
-                        codes=classifier.codes)
-    counts = np.bincount(class_map.ravel(), minlength=k + 1)
+        write_class_map(class_map_tmp, class_map, crs=cube.crs, transform=cube.transform,
+                        class_names=classifier.class_names, codes=classifier.codes)
     return {"classes": k, "pixels": int(counts[1:].sum()), "nodata": int(counts[0]),
             "counts": {n: int(c) for n, c in zip(classifier.class_names, counts[1:],
                                                  strict=True)}}

@@ -205,6 +205,11 @@ def test_predict_reads_a_lazy_file_by_tiles_like_the_whole_scene(files, tmp_path
     np.testing.assert_allclose(hsi.open(tmp_path / "p.tif").data, prob, atol=1e-6)
     assert calls == [(i, 4) for i in range(5)]  # 42 × 64 pixels in 32² tiles
     assert summary["pixels"] + summary["nodata"] == 42 * 64
+    # counted tile by tile: the summary's counts are the written map's, class by class
+    assert summary["nodata"] == int((written == 0).sum())
+    assert summary["counts"] == {name: int((written == code).sum())
+                                 for name, code in zip(clf.class_names, clf.codes, strict=True)}
+    assert sum(summary["counts"].values()) == summary["pixels"] > 0
 
 
 def test_predict_cancel_between_tiles_writes_nothing(files, tmp_path):
