@@ -175,7 +175,11 @@ def test_glp_statistics_read_each_lr_pixel_once(pair_files, tmp_path, monkeypatc
     for w in cores:
         seen[int(w.row_off):int(w.row_off) + 4, int(w.col_off):int(w.col_off) + 4] += 1
     assert (seen == 1).all()  # every LR pixel read once, no margin
-    np.testing.assert_allclose(four, one, rtol=0, atol=1e-6)
+    # Equal up to float32 rounding: the MSI's blur runs on cores of another shape, whose
+    # products BLAS may sum in another order (1e-7 relative), and this small regression
+    # (256 LR pixels, 13 correlated MSI bands) amplifies that: up to 3.5e-6 on an AMD EPYC,
+    # 0 on the Intel CPUs before. Dropping one core's moments changes pixels by up to 0.74.
+    np.testing.assert_allclose(four, one, rtol=0, atol=2e-5)
 
 
 class TestClusterFileByTiles:
