@@ -1,4 +1,4 @@
-"""``hsi data``: list the registered datasets and verify their checksums."""
+"""``hsi data``: list, fetch, verify and export the registered datasets."""
 
 from __future__ import annotations
 
@@ -19,9 +19,18 @@ def _size(n: int) -> str:
     return ""  # pragma: no cover
 
 
+def _check_names(names: tuple[str, ...] | list[str]) -> None:
+    from hsi.data import DATASETS
+
+    for name in names:
+        if name not in DATASETS:
+            raise click.BadParameter(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})",
+                                     param_hint="NAME")
+
+
 @click.group("data")
 def data() -> None:
-    """List and verify the registered datasets."""
+    """List, fetch, verify and export the registered datasets."""
 
 
 @data.command("list")
@@ -57,9 +66,8 @@ def verify(name: str | None, root: str | None) -> None:
     from hsi.data import DATASETS, data_dir
 
     folder = root or data_dir()
-    if name is not None and name not in DATASETS:
-        raise click.BadParameter(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})",
-                                 param_hint="NAME")
+    if name is not None:
+        _check_names([name])
     names = [name] if name else list(DATASETS)
     failed = False
     for n in names:
@@ -76,3 +84,43 @@ def verify(name: str | None, root: str | None) -> None:
             click.echo(f"{n}: ok ({len(cls.files)} files)")
     if failed:
         sys.exit(1)
+
+
+@data.command("fetch")
+@click.argument("names", metavar="NAME...", nargs=-1, required=True)
+@root_option
+def fetch(names: tuple[str, ...], root: str | None) -> None:
+    """Download the missing files of each NAME into the data folder.
+
+    Every file, downloaded or already there, is checked against the registry's sha256; a
+    download appears only once it matches.
+    """
+    from hsi.data import DATASETS, data_dir
+
+    _check_names(names)
+    folder = root or data_dir()
+    for name in names:
+        cls = DATASETS[name]
+        missing = cls.missing_files(folder)
+        cls(root=folder, download=True, checksum=True)
+        click.echo(f"{name}: {len(missing)} downloaded, {len(cls.files)} of {len(cls.files)} "
+                   f"files verified in {folder}")
+
+
+@data.command("export")
+@click.argument("name")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for NAME.tif, NAME_gt.tif and NAME_abundances.tif.")
+@root_option
+def export(name: str, out_dir: str, root: str | None) -> None:
+    """Write dataset NAME as GeoTIFFs the other commands read.
+
+    NAME.tif is the cube with its wavelengths, NAME_gt.tif the ground truth (a class map with
+    the class names and colours), NAME_abundances.tif the abundances of an unmixing
+    benchmark (one band per class): those the dataset has, all together or none.
+    """
+    from hsi.data.export import export_dataset
+
+    _check_names([name])
+    written = export_dataset(name, out_dir, root=root)
+    click.echo("wrote " + ", ".join(str(p) for p in written.values()))

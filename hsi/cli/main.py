@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "convert": ("hsi.cli.convert", "convert", "Convert a cube between ENVI, GeoTIFF, .mat."),
     "simulate": ("hsi.cli.simulate", "simulate", "Simulate an LR-HSI/HR-MSI pair (Wald)."),
     "metrics": ("hsi.cli.metrics", "metrics", "Score an estimate against a reference."),
-    "data": ("hsi.cli.data", "data", "List and verify the registered datasets."),
+    "data": ("hsi.cli.data", "data", "List, fetch, verify and export the registered datasets."),
     "demo": ("hsi.cli.demo", "demo", "Run the demo on the shipped real sample."),
     "fuse": ("hsi.cli.fuse", "fuse", "Fuse an LR-HSI with an HR-MSI."),
     "fuse-batch": ("hsi.cli.fuse_batch", "fuse_batch", "Fuse many scenes on Dask."),

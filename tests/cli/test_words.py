@@ -22,6 +22,10 @@ from hsi.cube import Cube
     ("(give wait=True to wait for it)", "(give --wait to wait for it)"),
     ("several 3-D arrays (a, b); choose one with var=",
      "several 3-D arrays (a, b); choose one with --var"),
+    ("dataset 'samson' not found in /d (missing samson/Samson.mat): set HSI_DATA_DIR to the "
+     "folder holding it, or pass download=True",
+     "dataset 'samson' not found in /d (missing samson/Samson.mat): set HSI_DATA_DIR to the "
+     "folder holding it, or run hsi data fetch samson"),
 ])
 def test_cli_words(library, cli):
     assert cli_words(library) == cli
