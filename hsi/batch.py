@@ -741,7 +741,8 @@ def _run_on_cluster(todo: list, out: Path, task, settings: dict[str, Any],
                     workers, retries, progress, device, memory_limit, total,
                     security=None) -> None:
     from distributed import Client, LocalCluster, as_completed
-    from tqdm.auto import tqdm
+
+    from hsi.progress import progress_bar
 
     with contextlib.ExitStack() as stack:
         torch_threads = None
@@ -771,8 +772,8 @@ def _run_on_cluster(todo: list, out: Path, task, settings: dict[str, Any],
                                 key=f"{task.__name__}-{s.name}-{token}",
                                 retries=int(retries), pure=False)
             futures[fut] = s
-        bar = tqdm(total=total, initial=total - len(todo), unit="scene", desc="scenes",
-                   file=sys.stderr, disable=not progress, dynamic_ncols=True)
+        bar = progress_bar(total=total, initial=total - len(todo), unit="scene", desc="scenes",
+                           disable=not progress, dynamic_ncols=True)
         try:
             for fut in as_completed(list(futures)):
                 s = futures[fut]

@@ -13,14 +13,16 @@ at once, writing nothing half-done (files are written atomically).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from hsi.errors import Cancelled
 
 #: ``callback(done_steps, total_steps) -> True`` to cancel (``None``/``False`` to go on).
 ProgressCallback = Callable[[int, int], "bool | None"]
 
-__all__ = ["ProgressCallback", "report_progress"]
+__all__ = ["LOG_INTERVAL_S", "ProgressCallback", "progress_bar", "report_progress"]
 
 
 def report_progress(callback: ProgressCallback | None, done: int, total: int,
@@ -43,3 +45,34 @@ def report_progress(callback: ProgressCallback | None, done: int, total: int,
     """
     if callback is not None and callback(int(done), int(total)):
         raise Cancelled(f"{what} cancelled after {int(done)} of {int(total)} steps")
+
+
+#: Seconds between the updates of a progress bar written to a log file or a pipe (stderr not
+#: a terminal): a line every half minute instead of up to ten a second (a 1-minute training
+#: wrote 44 kB of bars to a log; an hour would write megabytes).
+LOG_INTERVAL_S = 30.0
+
+
+def progress_bar(iterable: Iterable | None = None, **kwargs: Any):
+    """The progress bar of every long loop: :func:`tqdm.auto.tqdm` on stderr.
+
+    On a terminal or in a notebook it refreshes as tqdm does; written to anything else (a
+    log file, a pipe, a batch worker's output) it refreshes every :data:`LOG_INTERVAL_S`.
+
+    Parameters
+    ----------
+    iterable : iterable, optional
+    **kwargs
+        tqdm's (``total``, ``desc``, ``unit``, ``disable``, ``leave``, ``initial``, ...).
+
+    Returns
+    -------
+    tqdm.auto.tqdm
+    """
+    from tqdm.auto import tqdm
+
+    stream = kwargs.setdefault("file", sys.stderr)
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty is not None and isatty()) and "ipykernel" not in sys.modules:
+        kwargs.setdefault("mininterval", LOG_INTERVAL_S)
+    return tqdm(iterable, **kwargs)

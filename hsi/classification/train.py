@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ from hsi.classification.gan import (
     feature_matching_loss,
 )
 from hsi.errors import ConfigError
-from hsi.progress import ProgressCallback, report_progress
+from hsi.progress import ProgressCallback, progress_bar, report_progress
 
 
 def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -87,7 +86,6 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
 def _train_networks(features, labels, valid, n_classes, config, *, seed, device, progress,
                     callback, pca):
     """:func:`train_networks`, on the threads torch has."""
-    from tqdm.auto import tqdm
 
     device = torch.device(device)
     torch.manual_seed(seed)
@@ -130,8 +128,8 @@ def _train_networks(features, labels, valid, n_classes, config, *, seed, device,
     sums = dict.fromkeys(history, 0.0)
     disc.train()
     gnet.train()
-    bar = tqdm(total=total, disable=not progress, file=sys.stderr, desc="training", unit="step",
-               leave=False)
+    bar = progress_bar(total=total, disable=not progress, desc="training", unit="step",
+                       leave=False)
     report_progress(callback, 0, total, "classifier training")
     for step in range(total):
         pick = torch.randint(len(lrows), (bs,), generator=gen).to(device)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hsi.classification.features import extract_patches, pad_features
-from hsi.progress import ProgressCallback, report_progress
+from hsi.progress import ProgressCallback, progress_bar, report_progress
 
 
 @dataclass
@@ -276,7 +276,6 @@ def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.nd
     ContrastiveClusterer
         ``net``, in eval mode.
     """
-    from tqdm.auto import tqdm
 
     cfg = config
     device = device or torch.device("cpu")
@@ -289,7 +288,8 @@ def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.nd
     views = SpectralViews(pca, cfg, device)
     net.train()
     report_progress(callback, 0, cfg.steps, "contrastive clustering")
-    for step in tqdm(range(cfg.steps), desc="contrastive", disable=not progress, leave=False):
+    for step in progress_bar(range(cfg.steps), desc="contrastive", disable=not progress,
+                             leave=False):
         idx = torch.randperm(n, generator=gen)[:b]
         patches = extract_patches(padded, rows[idx], cols[idx], cfg.patch_size)
         va, vb = pixel_views(patches, cfg.views)

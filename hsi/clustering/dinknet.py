@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hsi.progress import ProgressCallback, report_progress
+from hsi.progress import ProgressCallback, progress_bar, report_progress
 
 
 @dataclass
@@ -192,7 +192,6 @@ def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
     before the first step and after each; returning ``True`` raises
     :class:`~hsi.errors.Cancelled`.
     """
-    from tqdm.auto import tqdm
 
     from hsi.clustering.baselines import kmeans_centres, subsample
 
@@ -207,8 +206,8 @@ def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
     opt = torch.optim.Adam([*net.encoder.parameters(), *net.scorer.parameters()], lr=cfg.lr)
     total = cfg.pretrain_steps + cfg.finetune_steps
     report_progress(callback, 0, total, "dinknet")
-    for step in tqdm(range(cfg.pretrain_steps), desc="dinknet pretrain", disable=not progress,
-                  leave=False):
+    for step in progress_bar(range(cfg.pretrain_steps), desc="dinknet pretrain",
+                             disable=not progress, leave=False):
         xb = xt[torch.randperm(n, generator=gen)[:b]].to(device)
         loss = discrimination_loss(net, xb, corrupt(xb, spatial, gen, radii=radii,
                                                                mode=cfg.corruption))
@@ -224,8 +223,8 @@ def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
     train_encoder = cfg.finetune_encoder
     params = [*net.encoder.parameters(), net.centres] if train_encoder else [net.centres]
     opt = torch.optim.Adam(params, lr=cfg.finetune_lr)
-    for step in tqdm(range(cfg.finetune_steps), desc="dinknet finetune", disable=not progress,
-                  leave=False):
+    for step in progress_bar(range(cfg.finetune_steps), desc="dinknet finetune",
+                             disable=not progress, leave=False):
         xb = xt[torch.randperm(n, generator=gen)[:b]].to(device)
         with torch.set_grad_enabled(train_encoder):
             h = net.embed(xb)

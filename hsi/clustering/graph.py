@@ -29,7 +29,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from hsi.progress import ProgressCallback, report_progress
+from hsi.progress import ProgressCallback, progress_bar, report_progress
 
 
 @dataclass
@@ -393,7 +393,6 @@ def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed
     before the first step and after each; returning ``True`` raises
     :class:`~hsi.errors.Cancelled`.
     """
-    from tqdm.auto import tqdm
 
     cfg = config or GraphConfig()
     device = device or torch.device("cpu")
@@ -413,7 +412,8 @@ def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed
     for r in range(restarts):  # each restart draws its initialisation from the seeded stream
         net = MinCutGNN(x.shape[1], k, cfg.hidden, cfg.mlp_hidden).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-        for step in tqdm(range(cfg.steps), desc="mincut", disable=not progress, leave=False):
+        for step in progress_bar(range(cfg.steps), desc="mincut", disable=not progress,
+                                 leave=False):
             cut, ortho = mincut_losses(net(x, adj_norm), adj_norm, degree)
             loss = cut + ortho
             opt.zero_grad()

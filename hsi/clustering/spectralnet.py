@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from hsi.errors import ConfigError
-from hsi.progress import ProgressCallback, report_progress
+from hsi.progress import ProgressCallback, progress_bar, report_progress
 
 
 @dataclass
@@ -232,7 +232,6 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
     is called before the first step and after each; returning ``True`` raises
     :class:`~hsi.errors.Cancelled`.
     """
-    from tqdm.auto import tqdm
 
     cfg = config or SpectralNetConfig()
     device = device or torch.device("cpu")
@@ -248,7 +247,8 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
     siamese = fit_siamese(x, cfg, gen=gen, device=device) if cfg.affinity == "siamese" else None
     net.train()
     report_progress(callback, 0, cfg.steps, "spectralnet")
-    for step in tqdm(range(cfg.steps), desc="spectralnet", disable=not progress, leave=False):
+    for step in progress_bar(range(cfg.steps), desc="spectralnet", disable=not progress,
+                             leave=False):
         if cfg.orthonorm == "alternate":
             idx = torch.randperm(n, generator=gen)[:b]
             with torch.no_grad():

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hsi.engine.reader import read_ahead
-from hsi.progress import ProgressCallback, report_progress
+from hsi.progress import ProgressCallback, progress_bar, report_progress
 from hsi.tiling import Tile
 
 __all__ = ["SceneProgress", "run_tiles", "scene_pass", "tile_batches"]
@@ -46,9 +46,8 @@ class SceneProgress:
         self.bar = None
 
     def __enter__(self) -> SceneProgress:
-        from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.steps, desc=self.what, unit="tile",
+        self.bar = progress_bar(total=self.steps, desc=self.what, unit="tile",
                         disable=not self.show or self.steps < 2, leave=False)
         report_progress(self.callback, self.done, self.total, self.what)
         return self

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from hsi.errors import ModelError, WavelengthError
 from hsi.fusion.checkpoints import save_infn
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN, autocast_for, base_image
-from hsi.progress import ProgressCallback, report_progress
+from hsi.progress import ProgressCallback, progress_bar, report_progress
 
 #: Defaults of ``hsi fusion train``: about 10 minutes on a 2-core CPU.
 DEFAULT_STEPS = 3000
@@ -270,7 +269,6 @@ def run_training(
 def _run_training(model, sampler, *, steps, max_minutes, device, progress, out_path, meta,
                   train_state, desc, callback) -> INFN:
     """:func:`run_training`, on the threads torch has."""
-    from tqdm.auto import tqdm
 
     c = model.config
     model.to(device).train()
@@ -287,8 +285,8 @@ def _run_training(model, sampler, *, steps, max_minutes, device, progress, out_p
     scaler = torch.amp.GradScaler("cuda") if use_scaler else None
     budget = None if max_minutes is None else float(max_minutes) * 60.0
     start = time.perf_counter()
-    bar = tqdm(total=steps, initial=step, desc=desc, disable=not progress, file=sys.stderr,
-               leave=False, dynamic_ncols=True)
+    bar = progress_bar(total=steps, initial=step, desc=desc, disable=not progress,
+                       leave=False, dynamic_ncols=True)
 
     def save() -> None:
         if out_path is not None:
