@@ -12,7 +12,8 @@ Choices (``--choices``): ``means``, the features' neighbourhood means
 (:data:`hsi.clustering.features.SPATIAL_RADII`, one 3 × 3 mean by default), over the methods
 it was first chosen with; and each method option the README keeps against the paper's
 (SpectralNet's orthogonalisation and affinity, AGC's order criterion and final clustering,
-Dink-Net's shrink loss and corruption, CC's views).
+Dink-Net's shrink loss and corruption, CC's views), and Dink-Net's pre-training against an
+untrained encoder.
 
 Usage::
 
@@ -58,6 +59,11 @@ CHOICES = {
     "dinknet.shrink": _method_choice("dinknet", "shrink", "nearest", "all"),
     "dinknet.corruption": _method_choice("dinknet", "corruption", "swap", "shuffle"),
     "cc.views": _method_choice("cc", "views", "augment", "spectral-spatial"),
+    # Dink-Net's discrimination pre-training against none (the encoder left at its random
+    # initialisation): does the pre-training make the embedding cluster better?
+    "dinknet.pretrain_steps": {"methods": ("dinknet",), "default": "300",
+                               "options": {"300": ((1,), {"pretrain_steps": 300}),
+                                           "0": ((1,), {"pretrain_steps": 0})}},
 }
 
 
