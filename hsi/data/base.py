@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hsi.cube import Cube
-from hsi.errors import ChecksumError, DatasetNotFoundError, HsiIOError
+from hsi.errors import ChecksumError, DatasetNotFoundError, HsiError, HsiIOError
 
 #: Environment variable naming the data folder.
 ENV_VAR = "HSI_DATA_DIR"
@@ -219,10 +218,9 @@ class Dataset:
         HsiIOError
             When no URL could be fetched.
         """
-        from hsi.io.atomic import atomic_path, check_writable_dir
+        from hsi.io.atomic import atomic_path
 
-        dest = self.root / relative
-        check_writable_dir(dest.parent)
+        dest = self.root / relative  # its folder is made by atomic_path, removed on failure
         expected = self.files[relative]
         urls = self.urls.get(relative, ())
         if not urls:
@@ -231,16 +229,22 @@ class Dataset:
         for url in urls:
             try:
                 with atomic_path(dest) as tmp:
-                    _fetch(url, tmp, self.sizes.get(relative, MAX_DOWNLOAD_BYTES))
+                    try:
+                        _fetch(url, tmp, self.sizes.get(relative, MAX_DOWNLOAD_BYTES))
+                    except (OSError, zipfile.BadZipFile, KeyError) as exc:
+                        if isinstance(exc, HsiError):
+                            raise
+                        # the network's failure, not the temporary file's (which atomic_path
+                        # would report as a failed write)
+                        raise HsiIOError(f"{url}: download failed "
+                                         f"({getattr(exc, 'reason', exc)})") from None
                     got = sha256sum(tmp)
                     if got != expected:
                         raise ChecksumError(f"{url}: sha256 {got} differs from the registry's "
                                             f"{expected} for {relative}")
                 return dest
-            except ChecksumError as exc:
+            except (ChecksumError, HsiIOError) as exc:  # this URL's failure; try the next
                 error = exc
-            except (urllib.error.URLError, OSError, zipfile.BadZipFile, KeyError) as exc:
-                error = HsiIOError(f"{url}: download failed ({getattr(exc, 'reason', exc)})")
         assert error is not None
         raise error
 

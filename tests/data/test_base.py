@@ -146,8 +146,13 @@ class TestDownload:
     def test_unreachable_url(self, tmp_path, monkeypatch):
         monkeypatch.setattr(IndianPines, "urls", {
             rel: ((tmp_path / "nowhere" / "x").as_uri(),) for rel in IndianPines.files})
-        with pytest.raises(HsiIOError, match="download failed"):
+        with pytest.raises(HsiIOError, match="download failed") as info:
             IndianPines(root=tmp_path / "data", download=True)
+        # the URL's failure, not a failed write of the temporary file it was copied to
+        message = str(info.value)
+        assert message.startswith((tmp_path / "nowhere" / "x").as_uri())
+        assert "write failed" not in message and ".part" not in message
+        assert not (tmp_path / "data").exists()  # no empty folders left behind either
 
 
 class TestVerify:
