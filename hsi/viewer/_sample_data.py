@@ -1,6 +1,9 @@
-"""napari sample data: the shipped Salinas-A cube and an LR-HSI/HR-MSI pair simulated from it."""
+"""napari sample data: the shipped Salinas-A cube, an LR-HSI/HR-MSI pair simulated from it, and
+the registered benchmark scenes found in the data folder (``hsi data fetch NAME``)."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -11,28 +14,77 @@ PAIR_RATIO = 4
 PAIR_SENSOR = "sentinel2"
 
 
+def scene_layers(cube, labels: np.ndarray | None, class_names: list[str], title: str
+                 ) -> list[tuple]:
+    """A scene's cube as an image layer and its ground truth as a hidden Labels layer.
+
+    Parameters
+    ----------
+    cube : Cube
+        ``(bands, H, W)`` with wavelengths in nm.
+    labels : numpy.ndarray, shape (H, W), optional
+        0 = unlabelled, ``k`` = ``class_names[k - 1]``; no Labels layer without it.
+    class_names : list of str
+    title : str
+        Name of the layers.
+
+    Returns
+    -------
+    list of LayerDataTuple
+        The cube image layer, then the Labels layer (class names in
+        ``metadata["class_names"]``, keyed by code).
+    """
+    image = cube_layer_data(cube, name=title)
+    if labels is None:
+        return [image]
+    truth = (labels, {"name": f"{title} ground truth", "visible": False,
+                      "axis_labels": PLANE_AXIS_LABELS,
+                      "metadata": {**image[1]["metadata"], "wavelengths": None, "fwhm": None,
+                                   "class_names": {i + 1: n for i, n in enumerate(class_names)}}},
+             "labels")
+    return [image, truth]
+
+
 def sample_cube_layers() -> list[tuple]:
     """The shipped Salinas-A cube (204 × 83 × 86, reflectance-like) and its ground truth.
 
     Returns
     -------
     list of LayerDataTuple
-        The cube image layer and a hidden Labels layer of the 6 ground-truth classes (class
-        names in ``metadata["class_names"]``).
+        The cube image layer and a hidden Labels layer of the 6 ground-truth classes.
     """
     from hsi.data import sample_cube, sample_labels
     from hsi.viewer._band_slider import follow_current_viewer
 
     follow_current_viewer()
-    cube = sample_cube()
     labels, names = sample_labels()
-    image = cube_layer_data(cube, name="Salinas-A")
-    truth = (labels, {"name": "Salinas-A ground truth", "visible": False,
-                      "axis_labels": PLANE_AXIS_LABELS,
-                      "metadata": {**image[1]["metadata"], "wavelengths": None, "fwhm": None,
-                                   "class_names": {i + 1: n for i, n in enumerate(names)}}},
-             "labels")
-    return [image, truth]
+    return scene_layers(sample_cube(), labels, names, "Salinas-A")
+
+
+#: Registered scenes offered as napari samples (read from the data folder): name -> title.
+REGISTERED_SCENES = {"indian_pines": "Indian Pines", "jasper_ridge": "Jasper Ridge",
+                     "samson": "Samson"}
+
+
+def registered_scene_layers(name: str) -> list[tuple]:
+    """A registered scene (:func:`hsi.data.load`) and its ground truth, from the data folder.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        The scene's files are not in the data folder (the message says how to get them).
+    """
+    from hsi.data import load
+    from hsi.viewer._band_slider import follow_current_viewer
+
+    follow_current_viewer()
+    sample = load(name)
+    return scene_layers(sample.cube, sample.labels, sample.class_names, REGISTERED_SCENES[name])
+
+
+indian_pines_layers = functools.partial(registered_scene_layers, "indian_pines")
+jasper_ridge_layers = functools.partial(registered_scene_layers, "jasper_ridge")
+samson_layers = functools.partial(registered_scene_layers, "samson")
 
 
 def sample_pair_layers() -> list[tuple]:

@@ -28,7 +28,8 @@ def test_manifest_is_the_installed_entry_point():
     contrib = manifest.contributions
     assert {w.display_name for w in contrib.widgets} == {"Spectrum", "True colour", "Fuse",
                                                          "Cluster", "Classify", "Band math"}
-    assert {s.key for s in contrib.sample_data} == {"salinas_a", "fusion_pair"}
+    assert {s.key for s in contrib.sample_data} == {"salinas_a", "fusion_pair", "indian_pines",
+                                                   "jasper_ridge", "samson"}
     assert contrib.readers[0].accepts_directories
 
 
@@ -223,3 +224,24 @@ def test_sample_data_layers(make_napari_viewer):
 
     np.testing.assert_allclose(edges(lr), edges(hr))
     assert canvas_std(viewer) > 5
+
+
+def test_registered_scene_samples(make_napari_viewer, data_dir, monkeypatch, tmp_path):
+    """Indian Pines from the data folder: its cube (file-order wavelengths) and its 16-class
+    ground truth as layers; without the files, the error says how to get them."""
+    from hsi.data import load
+    from hsi.errors import DatasetNotFoundError
+    from hsi.viewer._sample_data import registered_scene_layers
+
+    viewer = make_napari_viewer(show=True)
+    monkeypatch.setenv("HSI_DATA_DIR", str(data_dir))
+    cube, truth = viewer.open_sample("hsikit", "indian_pines")
+    sample = load("indian_pines", root=data_dir)
+    assert cube.data.shape == (200, 145, 145) and truth.data.shape == (145, 145)
+    np.testing.assert_array_equal(np.asarray(cube.data[:, 70, 70]), sample.cube.data[:, 70, 70])
+    np.testing.assert_array_equal(truth.data, sample.labels)
+    assert list(truth.metadata["class_names"].values()) == sample.class_names
+    assert not truth.visible and canvas_std(viewer) > 5
+    monkeypatch.setenv("HSI_DATA_DIR", str(tmp_path))
+    with pytest.raises(DatasetNotFoundError, match="samson"):
+        registered_scene_layers("samson")
