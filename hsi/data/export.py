@@ -94,7 +94,7 @@ def export_dataset(name: str, out_dir: str | os.PathLike,
             write_class_map(tmp["labels"], sample.labels, crs=crs, transform=transform,
                             class_names=list(sample.class_names))
         if sample.abundances is not None:
-            save(Cube(np.ascontiguousarray(sample.abundances, dtype=np.float32), crs=crs,
-                          transform=transform, name=f"{name} abundances"),
-                     tmp["abundances"], format="geotiff")
+            abundances = Cube(np.ascontiguousarray(sample.abundances, dtype=np.float32),
+                              crs=crs, transform=transform, name=f"{name} abundances")
+            save(abundances, tmp["abundances"], format="geotiff")
     return wanted
