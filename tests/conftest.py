@@ -11,6 +11,28 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+#: torch's CPU thread count when the session started (``pytest_sessionstart``).
+TORCH_THREADS: list[int] = []
+
+
+def pytest_sessionstart(session):
+    import torch
+
+    TORCH_THREADS.append(torch.get_num_threads())
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _torch_threads_restored():
+    """Each test module starts with torch's thread count as the session began, whatever the
+    modules before it set (tests that set 1 thread for speed left it so, and a float result can
+    change in its last bits with the thread count: test_sigkill_then_resume failed that way)."""
+    import torch
+
+    if TORCH_THREADS and torch.get_num_threads() != TORCH_THREADS[0]:
+        torch.set_num_threads(TORCH_THREADS[0])
+    yield
+
+
 def pytest_addoption(parser):
     parser.addoption("--device", default="cpu", help="torch device for model tests (cpu, cuda)")
     parser.addoption("--dtype", default="float32", help="float32 or float64")
