@@ -15,7 +15,7 @@ import torch
 
 from hsi.cube import Cube
 from hsi.degrade import Psf
-from hsi.errors import ModelError
+from hsi.errors import ModelError, ShapeError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.denoise import denoiser_for
 from hsi.fusion.grid import check_pair
@@ -152,14 +152,60 @@ def default_model(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu"
                   f"{hr_msi.bands} MSI bands at x{ratio} ({detail})")
 
 
-def auto_method(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu") -> tuple[str, INFN | None]:
-    """Resolve ``method="auto"``: ``("infn", model)`` or ``("glp", None)`` with a notice line."""
+def auto_method(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu",
+                pair: tuple[torch.Tensor, torch.Tensor] | None = None,
+                psf_sigma: float | Psf | None = None
+                ) -> tuple[str, INFN | None, dict | None]:
+    """Resolve ``method="auto"``: ``("infn", model, check)`` or ``("glp", None, check)``, with
+    a notice line when GLP is chosen.
+
+    The shipped checkpoint of :func:`default_model` is used unless the scene looks unlike its
+    training scenes: when its metadata sets :data:`hsi.fusion.gate.GAP_KEY` and its fusion of
+    ``pair``'s central window (:func:`hsi.fusion.gate.central_pair`) re-predicts the LR-HSI
+    more than that many dB worse than GLP does (:func:`hsi.fusion.gate.reprojection_gap`),
+    GLP is used and the notice says so.
+
+    Parameters
+    ----------
+    lr_hsi, hr_msi : Cube
+        The inputs (their bands and wavelengths are read, not their pixels).
+    ratio : int
+    device : str or torch.device
+    pair : (torch.Tensor, torch.Tensor), optional
+        The pair as the model will see it, ``(C, h, w)`` and ``(m, H, W)``, normalised (and
+        denoised) on ``device``; no scene check without it.
+    psf_sigma : float or Psf, optional
+        The PSF the fusion uses.
+
+    Returns
+    -------
+    (str, INFN or None, dict or None)
+        The method, its model, and the scene check when one ran: ``{"checkpoint": name,
+        "reprojection_gap_db": gap, "max_reprojection_gap_db": limit}`` (for the result's
+        metadata).
+    """
+    from hsi.fusion.gate import GAP_KEY, central_pair, reprojection_gap
+
     model, why = default_model(lr_hsi, hr_msi, ratio, device)
     if model is None:
         log.warning("using %s: %s", FALLBACK.upper(), why)
-        return FALLBACK, None
+        return FALLBACK, None, None
+    limit, check = model.meta.get(GAP_KEY), None
+    if limit is not None and pair is not None:
+        try:
+            gap = reprojection_gap(model, *central_pair(*pair, ratio), ratio, psf_sigma)
+        except ShapeError:  # a pair too small to blur at this PSF: nothing to check on
+            gap = None
+        if gap is not None:
+            check = {"checkpoint": why, "reprojection_gap_db": round(gap, 3),
+                     GAP_KEY: float(limit)}
+        if gap is not None and gap > float(limit):
+            log.warning("using %s: %s re-predicts this LR-HSI %.1f dB worse than %s does (it is "
+                        "used up to %.1f dB): the scene looks unlike its training scenes",
+                        FALLBACK.upper(), why, gap, FALLBACK.upper(), float(limit))
+            return FALLBACK, None, check
     log.info("using INFN (%s)", why)
-    return "infn", model
+    return "infn", model, check
 
 
 def shipped_checkpoints() -> list[Path]:
@@ -547,9 +593,10 @@ def fuse(
     if denoiser is not None:
         lr = denoiser(lr)
     sigma = psf_for(psf_sigma, lr, msi, r) if method != "bicubic" else None
-    net = None
+    net = check = None
     if method == AUTO:
-        method, net = auto_method(lr_hsi, hr_msi, r, dev)
+        method, net, check = auto_method(lr_hsi, hr_msi, r, dev, pair=(lr, msi),
+                                         psf_sigma=sigma)
     elif method == "infn":
         net = resolve_model(lr_hsi, hr_msi, model=model, ratio=r, fit_scene=fit_scene,
                             device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
@@ -565,5 +612,6 @@ def fuse(
         name=f"{lr_hsi.name or 'hsi'}_{method}_x{r}",
         metadata={"fusion_method": method, "ratio": r, "lr_hsi": lr_hsi.name,
                   "hr_msi": hr_msi.name, **(sigma.metadata() if sigma else {}),
-                  **(denoiser.metadata() if denoiser else {})},
+                  **(denoiser.metadata() if denoiser else {}),
+                  **({"auto_check": check} if check else {})},
     )

@@ -5,7 +5,9 @@
 from) and, for a fitted scene, the full-resolution re-prediction of the given LR-HSI
 (:func:`reprojection_psnr`). Used by scene fitting (:func:`hsi.fusion.fit.fit_scene`, on its
 held-back strips) and by training (:func:`hsi.fusion.train.train_infn` with ``validation``,
-on held-out scenes).
+on held-out scenes). :func:`reprojection_gap` on a scene's central window is how
+``method="auto"`` tells a scene unlike a shipped checkpoint's training scenes
+(:func:`hsi.fusion.api.auto_method`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ import torch
 
 from hsi.degrade import Psf
 from hsi.fusion.infn import INFN
+
+#: HR pixels a side of the central window :func:`central_pair` keeps for the scene check.
+CHECK_SIDE_HR = 256
+#: Checkpoint metadata key: the largest :func:`reprojection_gap` (dB) at which
+#: ``method="auto"`` still uses the checkpoint on a scene.
+GAP_KEY = "max_reprojection_gap_db"
 
 
 def strip_psnr(model: INFN, held_back: list, ratio: int) -> tuple[float, float]:
@@ -138,3 +146,56 @@ def keep_if_better(model: INFN, held_back: list, ratio: int,
         torch.nn.init.zeros_(model.head.weight)
         torch.nn.init.zeros_(model.head.bias)
     return {"kept": result == "fitted", **report, "result": result}
+
+
+def central_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
+                 side_hr: int = CHECK_SIDE_HR) -> tuple[torch.Tensor, torch.Tensor]:
+    """The central window of a pair, at most ``side_hr`` HR pixels a side.
+
+    Parameters
+    ----------
+    lr : torch.Tensor, shape (C, h, w)
+    msi : torch.Tensor, shape (m, H, W), ``H ≈ h * ratio``
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        ``(C, h', w')`` and ``(m, h' * ratio, w' * ratio)``, views of the inputs.
+    """
+    side = max(1, side_hr // ratio)
+    h = min(lr.shape[-2], msi.shape[-2] // ratio)
+    w = min(lr.shape[-1], msi.shape[-1] // ratio)
+    r0, c0 = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    h, w = min(h, side), min(w, side)
+    return (lr[:, r0:r0 + h, c0:c0 + w],
+            msi[:, r0 * ratio:(r0 + h) * ratio, c0 * ratio:(c0 + w) * ratio])
+
+
+def reprojection_gap(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
+                     psf_sigma: float | Psf | None = None) -> float:
+    """How much worse (dB) ``model``'s fusion re-predicts the LR-HSI than its base image's.
+
+    :func:`reprojection_psnr` of the base image minus the model's: 0 for a model whose head is
+    zero. A model that generalises to the scene adds detail the LR-HSI cannot see and
+    re-predicts it about as well as its base (GLP) does; one that does not changes what the
+    LR-HSI does see. Measured with the shipped CAVE checkpoint (``benchmarks/auto_guard.py``):
+    at most 2.6 dB on its training scenes, 1.4–17 dB on airborne scenes resampled to its
+    sensors, where it lost to GLP on 26 of 27 pairs.
+
+    Parameters
+    ----------
+    lr : torch.Tensor, shape (C, h, w)
+        LR-HSI, normalised as the model expects, on the model's device (NaN read as 0).
+    msi : torch.Tensor, shape (m, h * ratio, w * ratio)
+    ratio : int
+    psf_sigma : float or Psf, optional
+        The sensor's PSF, default Gaussian σ = ``ratio / 2``.
+
+    Returns
+    -------
+    float
+        dB; positive when the model re-predicts the LR-HSI worse than its base.
+    """
+    pair = (torch.nan_to_num(lr.float()), torch.nan_to_num(msi.float()))
+    psnr_model, psnr_base = reprojection_psnr(model, [pair], ratio, psf_sigma)
+    return psnr_base - psnr_model

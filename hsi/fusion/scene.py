@@ -420,6 +420,22 @@ def scene_denoiser(lr_denoise: bool, lr: WindowReader, hr: WindowReader, ratio: 
     return denoiser_for(lr_denoise, torch.as_tensor(x))
 
 
+def scene_check_pair(lr: WindowReader, hr: WindowReader, ratio: int,
+                     scales: tuple[float, float], device):
+    """The central window ``method="auto"`` checks a shipped checkpoint on
+    (:func:`hsi.fusion.gate.central_pair` of the whole scene), read, normalised (the LR-HSI as
+    the reader gives it: denoised when a denoiser acts) and on ``device``."""
+    import torch
+
+    from hsi.fusion.api import scaled
+    from hsi.fusion.gate import CHECK_SIDE_HR
+
+    lr_win, hr_win = _central_windows(lr, hr, ratio, max(1, CHECK_SIDE_HR // ratio))
+    return tuple(torch.as_tensor(np.nan_to_num(np.asarray(scaled(reader.read(win), s).data,
+                                                          dtype=np.float32)), device=device)
+                 for reader, win, s in ((lr, lr_win, scales[0]), (hr, hr_win, scales[1])))
+
+
 def scene_psf(psf_sigma: float | str | Psf | None, lr: WindowReader, hr: WindowReader,
               ratio: int, scales: tuple[float, float]) -> Psf:
     """The PSF of a scene (:func:`hsi.fusion.psf.psf_for`), estimated on the central window
@@ -455,6 +471,9 @@ class SceneFusion:
         The PSF the method used (``None`` for bicubic).
     denoiser : SpectralDenoiser or None
         The LR-HSI's spectral denoiser (:mod:`hsi.fusion.denoise`), ``None`` when none acted.
+    auto_check : dict or None
+        ``method="auto"``'s scene check of a shipped checkpoint
+        (:func:`hsi.fusion.api.auto_method`), ``None`` when none ran.
     """
 
     writer: Any
@@ -465,11 +484,13 @@ class SceneFusion:
     tiles: int
     psf_sigma: Psf | None = None
     denoiser: Any = None
+    auto_check: dict | None = None
 
     def metadata(self) -> dict:
-        """The PSF's and the denoiser's entries of the result's metadata."""
+        """The PSF's, the denoiser's and the auto check's entries of the result's metadata."""
         return {**(self.psf_sigma.metadata() if self.psf_sigma else {}),
-                **(self.denoiser.metadata() if self.denoiser else {})}
+                **(self.denoiser.metadata() if self.denoiser else {}),
+                **({"auto_check": self.auto_check} if self.auto_check else {})}
 
 
 def fuse_scene(
@@ -558,9 +579,11 @@ def fuse_scene(
         if denoiser is not None:  # every read of the LR-HSI from here on is denoised
             lr.band_matrix = denoiser.matrix.cpu().numpy()
         sigma = None if method == "bicubic" else scene_psf(psf_sigma, lr, hr, r, scales)
-        net = None
+        net = check = None
         if method == AUTO:
-            method, net = auto_method(lr.cube, hr.cube, r, dev)
+            method, net, check = auto_method(lr.cube, hr.cube, r, dev,
+                                             pair=scene_check_pair(lr, hr, r, scales, dev),
+                                             psf_sigma=sigma)
         elif method == "infn":
             if fit_scene:
                 start = None if model is None else resolve_model(
@@ -633,7 +656,8 @@ def fuse_scene(
                           lambda group, result: _write_batch(writer, group, result, pool),
                           bar=bar)
         return SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube, hr=hr.cube,
-                           tiles=len(tiles), psf_sigma=sigma, denoiser=denoiser)
+                           tiles=len(tiles), psf_sigma=sigma, denoiser=denoiser,
+                           auto_check=check)
 
 
 def fuse_files(

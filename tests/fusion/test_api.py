@@ -16,6 +16,7 @@ from hsi.fusion import fuse
 from hsi.fusion.api import shipped_checkpoints
 from hsi.fusion.baselines import glp
 from hsi.metrics import psnr
+from tests.conftest import _data_dir
 
 
 @pytest.fixture(scope="module")
@@ -195,17 +196,102 @@ class TestFitScene:
             fit_scene(lr, msi, ratio=4, steps=1, device="cpu", progress=False)
 
 
-def test_shipped_cave_checkpoint_is_the_default_for_its_camera_and_ratios(caplog):
-    """31 bands at 400-700 nm + an RGB camera (Nikon D700) at x4/x8: the CAVE checkpoint."""
+def _salinas_on_cave_grid(side: int | None = None) -> Cube:
+    """The shipped Salinas-A sample (AVIRIS, fields seen from the air) resampled to the CAVE
+    grid (31 bands, 400-700 nm): the CAVE checkpoint's sensors, not its kind of scene."""
     from hsi.data import sample_cube
 
-    s = sample_cube().crop(Window(0, 0, 64, 64))
+    s = sample_cube()
+    if side:
+        s = s.crop(Window(0, 0, side, side))
     wl = np.arange(400.0, 701.0, 10.0)
     x = np.asarray(s.data, dtype=np.float64).reshape(s.bands, -1)
     y = np.stack([np.interp(wl, s.wavelengths, x[:, k]) for k in range(x.shape[1])], 1)
-    cube = Cube(y.reshape(31, 64, 64).astype(np.float32), wavelengths=wl)
-    for ratio, expect in ((4, "infn"), (8, "infn"), (2, "glp")):
+    return Cube(y.reshape(31, s.height, s.width).astype(np.float32), wavelengths=wl)
+
+
+def test_shipped_cave_checkpoint_matches_its_camera_at_its_ratios():
+    """31 bands at 400-700 nm + an RGB camera (Nikon D700): the CAVE checkpoint at x4/x8."""
+    from hsi.fusion.api import default_model
+
+    cube = _salinas_on_cave_grid(64)
+    for ratio, expect in ((4, True), (8, True), (2, False)):
         lr, msi = simulate_pair(cube, ratio, "nikon_d700")
-        with caplog.at_level("WARNING", logger="hsi.fusion"):
-            out = fuse(lr, msi, device="cpu")
-        assert out.metadata["fusion_method"] == expect, ratio
+        model, why = default_model(lr, msi, ratio)
+        assert (model is not None) == expect, (ratio, why)
+        if expect:
+            assert why == "infn_cave31_nikond700_x4.pt"
+        else:
+            assert "x2" in why
+
+
+@pytest.fixture
+def gap_limit(monkeypatch):
+    """Set the shipped checkpoints' scene-check limit (dB) for one test."""
+    import hsi.fusion.api as api
+    from hsi.fusion.gate import GAP_KEY
+
+    limit = {}
+    load = api.load_infn
+
+    def load_with_limit(path, device="cpu"):
+        model = load(path, device)
+        if "value" in limit:
+            model.meta[GAP_KEY] = limit["value"]
+        return model
+
+    monkeypatch.setattr(api, "load_infn", load_with_limit)
+    return limit
+
+
+def test_auto_keeps_the_checkpoint_only_on_scenes_like_its_own(caplog, gap_limit):
+    """The matching checkpoint loses ~3.7 dB to GLP on an airborne scene; auto's scene check
+    (its fusion re-predicts the LR-HSI far worse than GLP's) sends it to GLP, and would keep
+    it under a limit above the measured gap."""
+    from hsi.fusion.gate import GAP_KEY
+
+    lr, msi = simulate_pair(_salinas_on_cave_grid(), 4, "nikon_d700")
+    with caplog.at_level("WARNING", logger="hsi.fusion"):
+        out = fuse(lr, msi, device="cpu")
+    check = out.metadata["auto_check"]
+    assert out.metadata["fusion_method"] == "glp"
+    assert check["reprojection_gap_db"] > check[GAP_KEY] == 5.2  # the shipped limit
+    assert "looks unlike its training scenes" in caplog.text
+    np.testing.assert_array_equal(out.data, fuse(lr, msi, method="glp", device="cpu").data)
+
+    gap_limit["value"] = check["reprojection_gap_db"] + 0.1
+    kept = fuse(lr, msi, device="cpu")
+    assert kept.metadata["fusion_method"] == "infn"
+    assert kept.metadata["auto_check"]["reprojection_gap_db"] == check["reprojection_gap_db"]
+
+
+def test_auto_scene_check_is_the_same_in_memory_and_tiled(tmp_path, gap_limit):
+    """fuse() and fuse_files() (hsi fuse) check the same central window of the scene."""
+    import hsi
+    from hsi.engine import ArrayWriter
+    from hsi.fusion.scene import fuse_scene
+
+    lr, msi = simulate_pair(_salinas_on_cave_grid(), 4, "nikon_d700")
+    memory = fuse(lr, msi, device="cpu").metadata["auto_check"]
+    lr_path, msi_path = hsi.save(lr, tmp_path / "lr.tif"), hsi.save(msi, tmp_path / "hr.tif")
+
+    done = fuse_scene(lr_path, msi_path, ArrayWriter, device="cpu", progress=False, tile=32)
+    assert done.method == "glp" and done.tiles > 1
+    assert done.auto_check["reprojection_gap_db"] == pytest.approx(
+        memory["reprojection_gap_db"], abs=1e-3)
+
+
+@pytest.mark.skipif(not (_data_dir() / "cave" / "jelly_beans_ms").is_dir(),
+                    reason="the whole CAVE database is not in HSI_DATA_DIR")
+def test_auto_keeps_the_checkpoint_on_a_cave_test_scene():
+    """On a CAVE scene it never saw, the checkpoint passes the scene check and beats GLP."""
+    import hsi.data
+    from hsi.degrade import normalize_reflectance
+
+    cube, _ = normalize_reflectance(hsi.data.load("cave_jelly_beans").cube.compute())
+    cube = cube.crop(Window(128, 128, 256, 256))
+    lr, msi = simulate_pair(cube, 4, "nikon_d700")
+    out = fuse(lr, msi, device="cpu")
+    assert out.metadata["fusion_method"] == "infn", out.metadata["auto_check"]
+    ref = np.asarray(cube.data)
+    assert psnr(ref, out.data) > psnr(ref, fuse(lr, msi, method="glp", device="cpu").data) + 1
