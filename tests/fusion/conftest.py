@@ -6,11 +6,12 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def salinas(data_dir):
-    """The Salinas-A cube (204 bands, 83×86), reflectance-scaled by its loader."""
-    import hsi.data
+def salinas():
+    """The Salinas-A cube (204 bands, 83×86, reflectance) shipped in the package: the same
+    pixels as ``hsi.data.load("salinas_a")``, so these tests run without the data folder."""
+    from hsi.data import sample_cube
 
-    return hsi.data.load("salinas_a", root=data_dir).cube
+    return sample_cube()
 
 
 @pytest.fixture(autouse=True)
