@@ -161,6 +161,22 @@ def timer(device=None):
         out.seconds = time.perf_counter() - start
 
 
+def matmul_rate(device=None, n: int = 4096, repeats: int = 10) -> float:
+    """Measured fp32 torch matmul rate of ``device`` (default CPU) in FLOP/s (TF32 off), at
+    this process's torch thread count: the bound a model's FLOPs are compared with."""
+    import torch
+
+    device = torch.device(device or "cpu")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    a @ b  # warm-up
+    with timer(device) as t:
+        for _ in range(repeats):
+            a @ b
+    return 2.0 * n**3 * repeats / t.seconds
+
+
 def command_line() -> str:
     """The command that started this process, as a shell would show it."""
     argv = list(sys.argv)

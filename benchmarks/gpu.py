@@ -33,19 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import append_results, markdown_table, timer  # noqa: E402
-
-
-def matmul_rate(device: torch.device, n: int = 4096, repeats: int = 10) -> float:
-    """Measured fp32 matmul rate of ``device`` in FLOP/s (TF32 off)."""
-    torch.backends.cuda.matmul.allow_tf32 = False
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    a @ b  # warm-up
-    with timer(device) as t:
-        for _ in range(repeats):
-            a @ b
-    return 2.0 * n**3 * repeats / t.seconds
+from benchmarks.common import append_results, markdown_table, matmul_rate, timer  # noqa: E402
 
 
 def scene_pair(size: int, ratio: int = 4):

@@ -1,7 +1,9 @@
 """Train INFN on the CAVE training split (20 scenes) for the Nikon D700, x4.
 
-The checkpoint's metadata records the command, the scene list, the steps done, the wall time
-and the git commit; the script prints one line with the same facts for ``RESULTS.md``.
+The checkpoint's metadata records the command, the scene list, the steps done, the wall time,
+the speed (steps/s, GFLOP per step, and on CPU that as a share of the sgemm rate measured at
+the end, at the run's torch thread count) and the git commit; the script prints one line with
+the same facts for ``RESULTS.md``.
 No test scene (:data:`hsi.data.cave_database.CAVE_TEST`) is read; with
 ``--hold-out-validation`` the validation scenes (:data:`~hsi.data.cave_database.CAVE_VALIDATION`)
 are not read either, so the model can be scored on them to take a choice.
@@ -23,13 +25,14 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import finish_checkpoint, git_commit
+from benchmarks.common import finish_checkpoint, git_commit, matmul_rate
 
 
 def main(argv: list[str] | None = None) -> None:
     from hsi.data.cave_database import CAVE_FIT, CAVE_TRAIN, cave_cubes
     from hsi.fusion import Augmentation, InfnConfig, train_infn
     from hsi.fusion.config import WEIGHTS
+    from hsi.fusion.infn import model_cost
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-o", "--output", required=True)
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> None:
                        if args.augment else None)
     wall = time.perf_counter() - start
     steps = int(model.meta["steps_done"])
+    # issue 12: the step's FLOPs (≈ 3 × one batch's forward) as a share of the measured sgemm
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    step_flops = 3 * model_cost(model.to("cpu"), lr_size=config.patch // args.ratio,
+                                ratio=args.ratio)["flops"] * config.batch
+    sgemm = matmul_rate("cpu", 2048, 5) if on_cpu else None
     record = {
         "command": "python -m benchmarks.train_cave " + shlex.join(sys.argv[1:]),
         "data": [f"cave_{s}" for s in scenes],
@@ -103,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         "initialised_from": args.init,
         "wall_minutes": round(wall / 60.0, 1),
         "steps_per_s": round(steps / wall, 2),
+        "gflop_per_step": round(step_flops / 1e9, 2),
+        **({"sgemm_gflop_s": round(sgemm / 1e9, 1),
+            "share_of_sgemm": round(steps / wall * step_flops / sgemm, 3)} if sgemm else {}),
         "torch_threads": torch.get_num_threads(),
         "git_commit": git_commit(),
     }
