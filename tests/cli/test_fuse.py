@@ -134,3 +134,31 @@ def test_fuse_errors_come_before_the_fusion_stack_loads(pair, tmp_path, case, me
     assert message in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
     assert not output.exists()
+
+
+def test_default_method_says_when_a_matching_checkpoint_is_not_used(invoke, tmp_path, caplog):
+    """The CAVE checkpoint's sensors (31 bands at 400-700 nm, the D700) on an airborne scene:
+    ``hsi fuse`` without --method fuses with GLP and says why in one line."""
+    from hsi.cube import Cube
+    from hsi.data import sample_cube
+    from hsi.degrade import simulate_pair
+    from hsi.io.geotiff import write_geotiff
+
+    s = sample_cube()
+    wl = np.arange(400.0, 701.0, 10.0)
+    x = np.asarray(s.data, dtype=np.float64).reshape(s.bands, -1)
+    y = np.stack([np.interp(wl, s.wavelengths, x[:, k]) for k in range(x.shape[1])], 1)
+    cube = Cube(y.reshape(31, s.height, s.width).astype(np.float32), wavelengths=wl)
+    lr, hr = simulate_pair(cube, 4, "nikon_d700")
+    write_geotiff(lr, tmp_path / "lr.tif")
+    write_geotiff(hr, tmp_path / "hr.tif")
+    out = tmp_path / "fused.tif"
+    with caplog.at_level("WARNING", logger="hsi.fusion"):
+        result = invoke("fuse", tmp_path / "lr.tif", tmp_path / "hr.tif", "-o", out,
+                        "--ratio", "4")
+    assert result.exit_code == 0, result.output
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "hsi.fusion"]
+    assert line.startswith("using GLP: ")
+    assert "infn_cave31_nikond700_x4.pt" in line and "unlike its training scenes" in line
+    np.testing.assert_allclose(hsi.open(out).data, fuse(lr, hr, method="glp").data,
+                               rtol=0, atol=2e-6)
