@@ -196,6 +196,8 @@ def auto_method(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu",
             gap = reprojection_gap(model, *central_pair(*pair, ratio), ratio, psf_sigma)
         except ShapeError:  # a pair too small to blur at this PSF: nothing to check on
             gap = None
+        if gap is not None and not np.isfinite(gap):  # no pixel far from missing data
+            gap = None
         if gap is not None:
             check = {"checkpoint": why, "reprojection_gap_db": round(gap, 3),
                      GAP_KEY: float(limit)}
@@ -356,9 +358,11 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     -------
     torch.Tensor, shape (N, C, H, W) or that of ``core``, float32, on the model's device
     """
+    from hsi.fusion.baselines import nan_as_zero
+
     dev = next(model.parameters()).device
-    lr = torch.nan_to_num(lr.to(dev, torch.float32))
-    msi = torch.nan_to_num(msi.to(dev, torch.float32))
+    lr_given, msi_given = lr.to(dev, torch.float32), msi.to(dev, torch.float32)
+    lr, msi = nan_as_zero(lr_given), nan_as_zero(msi_given)
     model.check_inputs(lr, msi)
     with torch.no_grad(), autocast_for(dev):
         base = scratch = None
@@ -366,8 +370,9 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
             region = model.encoder_region(core, *msi.shape[-2:])
             if pool is not None and dev.type == "cpu" and lr.shape[0] == 1:
                 scratch = pool.take((1, lr.shape[1], *(r.stop - r.start for r in region)))
-            base = base_image(lr, msi, ratio, "glp", gains=glp_gains, psf_sigma=psf_sigma,
-                              region=region, out=scratch)
+            # GLP leaves missing data out of its gains: it is given the NaN
+            base = base_image(lr_given, msi_given, ratio, "glp", gains=glp_gains,
+                              psf_sigma=psf_sigma, region=region, out=scratch)
         est = model(lr, msi, ratio=ratio, base=base, core=core, out=out)
     if scratch is not None:
         pool.give(scratch)
@@ -430,7 +435,10 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     for i, (x, m) in enumerate(zip(lr, msi, strict=True)):
         h, w = x.shape[-2:]
         core = None if cores is None else cores[i]
-        m_fit = _fit_size(torch.nan_to_num(m), h * r, w * r)
+        # GLP leaves missing data (NaN) out of its gains itself; the others read it as 0
+        keep_nan = method == "glp" and glp_gains is None
+        x = x if keep_nan else torch.nan_to_num(x)
+        m_fit = _fit_size(m if keep_nan else torch.nan_to_num(m), h * r, w * r)
         kwargs = {"psf_sigma": psf_sigma}
         if method == "glp" and glp_gains is not None:
             kwargs["gains"] = glp_gains
@@ -440,10 +448,10 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
             sl.stop is not None and sl.stop <= n for sl, n in zip(core, (h * r, w * r),
                                                                    strict=True))
         if method == "glp" and inside:  # only the core computed
-            out.append(BASELINES[method](torch.nan_to_num(x), m_fit, r, core=core,
+            out.append(BASELINES[method](x, m_fit, r, core=core,
                                          out=None if outs is None else outs[i], **kwargs))
             continue
-        est = BASELINES[method](torch.nan_to_num(x), m_fit, r, **kwargs)
+        est = BASELINES[method](x, m_fit, r, **kwargs)
         est = _fit_size(torch.as_tensor(est, dtype=torch.float32, device=x.device),
                         *m.shape[-2:])
         out.append(est if core is None else est[:, core[0], core[1]])

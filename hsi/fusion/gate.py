@@ -48,6 +48,11 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
     :func:`hsi.degrade.gaussian_blur_decimate`) and compared with the LR-HSI it was made from:
     a check at the scale the model is applied at that needs no reference image.
 
+    Only LR pixels away from missing data count: a pixel NaN in any LR-HSI band, or whose HR
+    block is NaN in any HR-MSI band, is left out with its neighbours up to the PSF's reach plus
+    two LR pixels (both fusions are wrong there in the same way, which would hide how they
+    differ elsewhere); the NaN are read as 0 by the fusions.
+
     Parameters
     ----------
     model : INFN
@@ -63,7 +68,7 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
     (float, float)
         PSNR (dB, peak 1) of the re-predicted LR-HSI for the model and for its base image.
     """
-    from hsi.degrade import blur_decimate
+    from hsi.degrade import as_psf, blur_decimate
     from hsi.fusion.infn import base_image
 
     err_model = err_base = 0.0
@@ -73,14 +78,38 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
         for lr, msi in given:
             h = min(lr.shape[-2], msi.shape[-2] // ratio)
             w = min(lr.shape[-1], msi.shape[-1] // ratio)
-            lr, msi = lr[:, :h, :w], msi[:, : h * ratio, : w * ratio]
+            lr, msi = lr[:, :h, :w].float(), msi[:, : h * ratio, : w * ratio].float()
+            valid = _valid_lr_pixels(lr, msi, ratio, as_psf(psf_sigma, ratio).size)
+            lr, msi = torch.nan_to_num(lr), torch.nan_to_num(msi)
             base = base_image(lr[None], msi[None], ratio, model.config.base, psf_sigma=psf_sigma)
             pred = model(lr[None], msi[None], ratio=ratio, base=base)[0].float()
-            err_model += float(((blur_decimate(pred, psf_sigma, ratio) - lr) ** 2).sum())
-            err_base += float(((blur_decimate(base[0], psf_sigma, ratio) - lr) ** 2).sum())
-            count += lr.numel()
+            err_model += float((((blur_decimate(pred, psf_sigma, ratio) - lr) ** 2)
+                                * valid).sum())
+            err_base += float((((blur_decimate(base[0], psf_sigma, ratio) - lr) ** 2)
+                               * valid).sum())
+            count += int(valid.sum()) * lr.shape[0]
+    if count == 0:
+        return float("nan"), float("nan")
     return (float(10 * np.log10(count / max(err_model, 1e-30))),
             float(10 * np.log10(count / max(err_base, 1e-30))))
+
+
+def _valid_lr_pixels(lr: torch.Tensor, msi: torch.Tensor, ratio: int, psf_size: int
+                     ) -> torch.Tensor:
+    """``(h, w)`` float mask of the LR pixels :func:`reprojection_psnr` counts: finite in
+    every band of ``lr`` and of their HR blocks of ``msi``, and no nearer to a pixel that is
+    not than the PSF's reach (``psf_size // 2`` HR pixels) plus two LR pixels."""
+    from torch.nn import functional as F
+
+    h, w = lr.shape[-2:]
+    ok = torch.isfinite(lr).all(0)
+    block = torch.isfinite(msi).all(0).reshape(h, ratio, w, ratio).all(3).all(1)
+    bad = (~(ok & block)).float()
+    if not bad.any():
+        return torch.ones(h, w, device=lr.device)
+    reach = -(-(psf_size // 2) // ratio) + 2
+    near = F.max_pool2d(bad[None, None], 2 * reach + 1, stride=1, padding=reach)[0, 0]
+    return 1.0 - near
 
 
 def keep_if_better(model: INFN, held_back: list, ratio: int,
@@ -186,7 +215,8 @@ def reprojection_gap(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: in
     Parameters
     ----------
     lr : torch.Tensor, shape (C, h, w)
-        LR-HSI, normalised as the model expects, on the model's device (NaN read as 0).
+        LR-HSI, normalised as the model expects, on the model's device (NaN: missing, see
+        :func:`reprojection_psnr`).
     msi : torch.Tensor, shape (m, h * ratio, w * ratio)
     ratio : int
     psf_sigma : float or Psf, optional
@@ -195,8 +225,8 @@ def reprojection_gap(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: in
     Returns
     -------
     float
-        dB; positive when the model re-predicts the LR-HSI worse than its base.
+        dB; positive when the model re-predicts the LR-HSI worse than its base; NaN when no
+        LR pixel is far enough from missing data to count.
     """
-    pair = (torch.nan_to_num(lr.float()), torch.nan_to_num(msi.float()))
-    psnr_model, psnr_base = reprojection_psnr(model, [pair], ratio, psf_sigma)
+    psnr_model, psnr_base = reprojection_psnr(model, [(lr, msi)], ratio, psf_sigma)
     return psnr_base - psnr_model

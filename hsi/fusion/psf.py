@@ -47,7 +47,8 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
     Parameters
     ----------
     lr : torch.Tensor, shape (C, h, w)
-        LR-HSI (any scale; NaN read as 0).
+        LR-HSI (any scale). NaN: missing, left out of the regression with the LR pixels whose
+        PSF footprint reaches a NaN of ``msi`` (:func:`hsi.fusion.baselines.regression_pixels`).
     msi : torch.Tensor, shape (m, H, W), ``H ≈ h * ratio``
         HR-MSI on a grid ``ratio`` times finer, block-centre aligned with the LR-HSI up to
         the shift estimated here.
@@ -68,10 +69,11 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
         :data:`MIN_PIXELS` LR pixels inside that border) gets the nominal ``Psf(ratio / 2)``.
     """
     from hsi.degrade import blur_decimate
+    from hsi.fusion.baselines import regression_pixels
 
     r = int(ratio)
-    lr = torch.nan_to_num(lr.detach().float().cpu())
-    msi = torch.nan_to_num(msi.detach().float().cpu())
+    lr = lr.detach().float().cpu()
+    msi = msi.detach().float().cpu()
     h = min(lr.shape[-2], msi.shape[-2] // r)
     w = min(lr.shape[-1], msi.shape[-1] // r)
     r0, c0 = max(0, (h - MAX_SIDE) // 2), max(0, (w - MAX_SIDE) // 2)
@@ -82,7 +84,15 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
     if h - 2 * border < 4 or w - 2 * border < 4:
         border = 0
     inner = (slice(border, h - border or None), slice(border, w - border or None))
-    y = lr[:, r0 : r0 + h, c0 : c0 + w][:, inner[0], inner[1]].flatten(1).double()
+    lr = lr[:, r0 : r0 + h, c0 : c0 + w]
+    # missing data (NaN) stays out of the regression, read as 0 by the blur
+    valid = regression_pixels(lr, msi[:, r0 * r : (r0 + h) * r, c0 * r : (c0 + w) * r], r,
+                              Psf(max(sigmas), (max(SHIFTS),) * 2))
+    keep = None if valid is None else valid[inner[0], inner[1]].flatten()
+    lr, msi = torch.nan_to_num(lr), torch.nan_to_num(msi)
+    y = lr[:, inner[0], inner[1]].flatten(1).double()
+    if keep is not None:
+        y = y[:, keep]
     n = y.shape[1]
     k = min(y.shape[0], MAX_COMPONENTS, n // PIXELS_PER_REGRESSOR)
     if k < 1 or n < MIN_PIXELS:
@@ -100,7 +110,8 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
 
     def score(psf: Psf) -> float:
         if psf not in scores:
-            m = blur_decimate(hr, psf, r)[:, inner[0], inner[1]].flatten(1).double().T
+            m = blur_decimate(hr, psf, r)[:, inner[0], inner[1]].flatten(1).double()
+            m = (m if keep is None else m[:, keep]).T
             residual = m - q @ (q.T @ m)
             var = m.var(0).clamp_min(1e-30)
             scores[psf] = float((residual.pow(2).mean(0) / var).mean())

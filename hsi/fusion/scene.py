@@ -299,7 +299,8 @@ def _glp_gains(lr: WindowReader, hr: WindowReader, tiles: list[Tile], ratio: int
 
     def add(t: Tile, pair: tuple[Cube, Cube]) -> None:
         rows, cols = _lr_core(t, ratio)
-        x, msi = (_finite(torch.as_tensor(np.asarray(c.data, dtype=np.float32))) for c in pair)
+        # NaN kept: glp_core_moments leaves missing data out of the regression
+        x, msi = (torch.as_tensor(np.asarray(c.data, dtype=np.float32)) for c in pair)
         msi = _fit_size(msi, int(t.lr_read.height) * ratio, int(t.lr_read.width) * ratio)
         # the moments of the pixels as read, then normalised (blur and decimation are linear):
         # no normalised copy of a core is made
@@ -311,12 +312,6 @@ def _glp_gains(lr: WindowReader, hr: WindowReader, tiles: list[Tile], ratio: int
     bar.describe("GLP statistics")
     scene_pass(cores, read, add)
     return total[0].solve()[0]
-
-
-def _finite(x):
-    """``x`` (a tensor) as ``nan_to_num`` makes it (NaN read as 0), copied only when it holds
-    a value that is not finite (told by its sum: one pass, no mask allocated)."""
-    return x if bool(x.sum().isfinite()) else x.nan_to_num()
 
 
 def _tiles_within(core: Window, tile_rows: list[int], tile_cols: list[int]) -> int:
@@ -424,15 +419,16 @@ def scene_check_pair(lr: WindowReader, hr: WindowReader, ratio: int,
                      scales: tuple[float, float], device):
     """The central window ``method="auto"`` checks a shipped checkpoint on
     (:func:`hsi.fusion.gate.central_pair` of the whole scene), read, normalised (the LR-HSI as
-    the reader gives it: denoised when a denoiser acts) and on ``device``."""
+    the reader gives it: denoised when a denoiser acts; NaN kept: the check leaves missing
+    data out) and on ``device``."""
     import torch
 
     from hsi.fusion.api import scaled
     from hsi.fusion.gate import CHECK_SIDE_HR
 
     lr_win, hr_win = _central_windows(lr, hr, ratio, max(1, CHECK_SIDE_HR // ratio))
-    return tuple(torch.as_tensor(np.nan_to_num(np.asarray(scaled(reader.read(win), s).data,
-                                                          dtype=np.float32)), device=device)
+    return tuple(torch.as_tensor(np.asarray(scaled(reader.read(win), s).data, np.float32),
+                                 device=device)
                  for reader, win, s in ((lr, lr_win, scales[0]), (hr, hr_win, scales[1])))
 
 

@@ -1,0 +1,104 @@
+"""Missing data (NaN) in the inputs stays out of the scene-wide statistics: GLP's gains, the
+PSF estimate, the auto scene check. Before, NaN read as 0 entered them and a 3 × 3 LR hole
+cost GLP 22 dB on the rest of the Salinas-A sample (60.15 → 37.84 dB)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from affine import Affine
+
+from hsi.fusion import fuse
+from hsi.fusion.baselines import glp_core_moments, regression_pixels
+
+#: HR pixels around the holes left out of the scores (the fusion there is undefined).
+AWAY = (slice(12, 44), slice(12, 44))
+
+
+@pytest.fixture(scope="module")
+def pairs(salinas):
+    """The Salinas-A x4 Sentinel-2 pair, clean, with a 3 × 3 LR-HSI hole, with a 12 × 12
+    HR-MSI hole (both inside :data:`AWAY`)."""
+    from hsi.degrade import simulate_pair
+
+    cube = salinas.with_data(salinas.data, crs="EPSG:32610",
+                             transform=Affine(3.7, 0, 612000.0, 0, -3.7, 4062000.0))
+    lr, msi = simulate_pair(cube, 4, "sentinel2")
+    lr_hole = np.asarray(lr.data).copy()
+    lr_hole[:, 5:8, 5:8] = np.nan
+    msi_hole = np.asarray(msi.data).copy()
+    msi_hole[:, 20:32, 20:32] = np.nan
+    ref = np.asarray(cube.data, dtype=np.float64)[:, : msi.height, : msi.width]
+    return ref, {"clean": (lr, msi), "lr hole": (lr.with_data(lr_hole), msi),
+                 "msi hole": (lr, msi.with_data(msi_hole))}
+
+
+def psnr_away(ref: np.ndarray, est) -> float:
+    keep = np.ones(ref.shape[1:], bool)
+    keep[AWAY] = False
+    err = (np.asarray(est, dtype=np.float64) - ref)[:, keep]
+    return float(10 * np.log10(1.0 / np.mean(err**2)))
+
+
+@pytest.mark.parametrize("hole", ["lr hole", "msi hole"])
+def test_glp_with_a_hole_is_as_good_elsewhere_as_without(pairs, hole):
+    ref, pair = pairs
+    clean = fuse(*pair["clean"], method="glp", device="cpu")
+    holed = fuse(*pair[hole], method="glp", device="cpu")
+    assert holed.metadata.get("psf_sigma") == clean.metadata.get("psf_sigma") == 2.0
+    assert not np.isnan(holed.data).any()
+    # measured: 60.15 dB clean, 60.16 / 60.27 with the holes (37.84 with NaN read as 0)
+    assert psnr_away(ref, holed.data) > psnr_away(ref, clean.data) - 0.2
+
+
+def test_glp_tiled_equals_in_memory_with_a_hole(pairs, tmp_path):
+    import hsi
+    from hsi.fusion.scene import fuse_files
+
+    lr, msi = pairs[1]["lr hole"]
+    hsi.save(lr, tmp_path / "lr.tif")
+    hsi.save(msi, tmp_path / "hr.tif")
+    fuse_files(tmp_path / "lr.tif", tmp_path / "hr.tif", tmp_path / "out.tif", method="glp",
+               tile=32, progress=False, device="cpu")
+    tiled = np.asarray(hsi.open(tmp_path / "out.tif").data)
+    memory = fuse(lr, msi, method="glp", device="cpu").data
+    keep = np.ones(tiled.shape[1:], bool)
+    keep[AWAY] = False
+    np.testing.assert_allclose(tiled[:, keep], memory[:, keep], rtol=0, atol=1e-5)
+
+
+def test_psf_estimate_ignores_the_holes(pairs):
+    from hsi.fusion.psf import estimate_psf
+
+    for lr, msi in pairs[1].values():
+        psf = estimate_psf(torch.as_tensor(np.asarray(lr.data)),
+                           torch.as_tensor(np.asarray(msi.data)), 4)
+        assert psf.sigma == 2.0 and psf.shift == (0.0, 0.0)
+
+
+def test_regression_pixels_leave_out_the_hole_and_the_psf_reach():
+    lr = torch.ones(2, 6, 6)
+    msi = torch.ones(3, 24, 24)
+    assert regression_pixels(lr, msi, 4) is None  # nothing missing: no mask at all
+    lr[1, 0, 5] = float("nan")
+    msi[0, 12, 12] = float("nan")  # HR pixel of LR pixel (3, 3); σ = 2: 13-pixel kernel
+    valid = regression_pixels(lr, msi, 4)
+    expected = torch.ones(6, 6, dtype=torch.bool)
+    expected[0, 5] = False
+    expected[1:5, 1:5] = False  # HR rows/cols 6..18 reach it: LR blocks 1..4
+    assert torch.equal(valid, expected)
+
+
+def test_core_moments_count_only_valid_pixels():
+    g = torch.Generator().manual_seed(0)
+    lr = torch.rand(4, 8, 8, generator=g)
+    msi = torch.rand(2, 32, 32, generator=g)
+    holed = lr.clone()
+    holed[:, 2, 3] = float("nan")
+    rows, cols = slice(0, 8), slice(0, 8)
+    m = glp_core_moments(holed, msi, 4, rows, cols)
+    assert m.n == 63
+    full = glp_core_moments(lr, msi, 4, rows, cols)
+    assert full.n == 64 and not torch.allclose(m.xy, full.xy)
+    assert torch.isfinite(m.xx).all() and torch.isfinite(m.xy).all()
