@@ -79,7 +79,7 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
             h = min(lr.shape[-2], msi.shape[-2] // ratio)
             w = min(lr.shape[-1], msi.shape[-1] // ratio)
             lr, msi = lr[:, :h, :w].float(), msi[:, : h * ratio, : w * ratio].float()
-            valid = _valid_lr_pixels(lr, msi, ratio, as_psf(psf_sigma, ratio).size)
+            valid = _valid_lr_pixels(lr, msi, ratio, as_psf(psf_sigma, ratio))
             lr, msi = torch.nan_to_num(lr), torch.nan_to_num(msi)
             base = base_image(lr[None], msi[None], ratio, model.config.base, psf_sigma=psf_sigma)
             pred = model(lr[None], msi[None], ratio=ratio, base=base)[0].float()
@@ -94,22 +94,21 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
             float(10 * np.log10(count / max(err_base, 1e-30))))
 
 
-def _valid_lr_pixels(lr: torch.Tensor, msi: torch.Tensor, ratio: int, psf_size: int
+def _valid_lr_pixels(lr: torch.Tensor, msi: torch.Tensor, ratio: int, psf: Psf
                      ) -> torch.Tensor:
-    """``(h, w)`` float mask of the LR pixels :func:`reprojection_psnr` counts: finite in
-    every band of ``lr`` and of their HR blocks of ``msi``, and no nearer to a pixel that is
-    not than the PSF's reach (``psf_size // 2`` HR pixels) plus two LR pixels."""
+    """``(h, w)`` float mask of the LR pixels :func:`reprojection_psnr` counts: those
+    :func:`hsi.fusion.baselines.regression_pixels` keeps, no nearer to one it leaves out than
+    the PSF's reach (``psf.size // 2`` HR pixels) plus two LR pixels (the fusions' own reach)."""
     from torch.nn import functional as F
 
-    h, w = lr.shape[-2:]
-    ok = torch.isfinite(lr).all(0)
-    block = torch.isfinite(msi).all(0).reshape(h, ratio, w, ratio).all(3).all(1)
-    bad = (~(ok & block)).float()
-    if not bad.any():
-        return torch.ones(h, w, device=lr.device)
-    reach = -(-(psf_size // 2) // ratio) + 2
-    near = F.max_pool2d(bad[None, None], 2 * reach + 1, stride=1, padding=reach)[0, 0]
-    return 1.0 - near
+    from hsi.fusion.baselines import regression_pixels
+
+    valid = regression_pixels(lr, msi, ratio, psf)
+    if valid is None:
+        return torch.ones(lr.shape[-2:], device=lr.device)
+    reach = -(-(psf.size // 2) // ratio) + 2
+    bad = (~valid).float()[None, None]
+    return 1.0 - F.max_pool2d(bad, 2 * reach + 1, stride=1, padding=reach)[0, 0]
 
 
 def keep_if_better(model: INFN, held_back: list, ratio: int,

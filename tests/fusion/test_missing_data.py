@@ -102,3 +102,19 @@ def test_core_moments_count_only_valid_pixels():
     full = glp_core_moments(lr, msi, 4, rows, cols)
     assert full.n == 64 and not torch.allclose(m.xy, full.xy)
     assert torch.isfinite(m.xx).all() and torch.isfinite(m.xy).all()
+
+
+def test_reprojection_gap_is_finite_and_zero_for_a_zero_head_with_holes(pairs):
+    """A model whose head is zero returns its GLP base: no gap, holes or not (NaN never
+    reaches the sums)."""
+    from hsi.fusion import INFN, InfnConfig
+    from hsi.fusion.gate import reprojection_gap
+
+    lr, msi = pairs[1]["lr hole"]
+    model = INFN(InfnConfig(hsi_bands=lr.bands, msi_bands=msi.bands, hidden=8, depth=1))
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)
+    for lr_c, msi_c in (pairs[1]["lr hole"], pairs[1]["msi hole"]):
+        gap = reprojection_gap(model, torch.as_tensor(np.asarray(lr_c.data)),
+                               torch.as_tensor(np.asarray(msi_c.data)), 4)
+        assert gap == pytest.approx(0.0, abs=1e-6)
