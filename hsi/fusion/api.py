@@ -435,8 +435,9 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     for i, (x, m) in enumerate(zip(lr, msi, strict=True)):
         h, w = x.shape[-2:]
         core = None if cores is None else cores[i]
-        # GLP leaves missing data (NaN) out of its gains itself; the others read it as 0
-        keep_nan = method == "glp" and glp_gains is None
+        # GLP and GSA leave missing data (NaN) out of their statistics; the others read it as 0
+        keep_nan = ((method == "glp" and glp_gains is None)
+                    or (method == "gsa" and gsa_statistics is None))
         x = x if keep_nan else torch.nan_to_num(x)
         m_fit = _fit_size(m if keep_nan else torch.nan_to_num(m), h * r, w * r)
         kwargs = {"psf_sigma": psf_sigma}
@@ -460,12 +461,12 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
 
 def _normalised_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int,
                      scales: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(lr, msi)`` tensors divided by ``scales``, NaN-free, MSI cut or padded to ``ratio``×LR."""
+    """``(lr, msi)`` tensors divided by ``scales`` (NaN kept: the statistics leave missing data
+    out), MSI cut or padded to ``ratio``×LR."""
     r = int(ratio)
     s_lr, s_msi = scales
-    # the divisions are new tensors: NaNs are zeroed in them, the cubes are not touched
-    lr = (torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32)) / s_lr).nan_to_num_()
-    msi = (torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32)) / s_msi).nan_to_num_()
+    lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32)) / s_lr
+    msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32)) / s_msi
     h, w = lr.shape[-2:]
     return lr, _fit_size(msi, h * r, w * r)
 

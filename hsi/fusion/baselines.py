@@ -542,13 +542,32 @@ def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
     -------
     GsaStatistics
     """
+    from torch.nn import functional as F
+
     lr, msi, ratio = _check_pair(lr, msi, ratio)
+    valid = regression_pixels(lr, msi, ratio, psf_sigma)
+    hr_ok = None
+    if valid is not None:  # missing data (NaN) left out of both moments, read as 0 elsewhere
+        # high resolution: the HR pixels of LR pixels at least the bicubic support (2 LR
+        # pixels) away from a left-out one, and finite in the MSI themselves
+        near = F.max_pool2d((~valid).float()[None, None], 5, stride=1, padding=2)[0, 0]
+        hr_ok = ((near == 0).repeat_interleave(ratio, 0).repeat_interleave(ratio, 1)
+                 & torch.isfinite(msi).all(0))
+        lr, msi = nan_as_zero(lr), nan_as_zero(msi)
     msi_lr = _lowres(msi, ratio, psf_sigma)
-    low = RegressionMoments.of(msi_lr[:, rows, cols].flatten(1), lr[:, rows, cols].flatten(1))
+    y, x = msi_lr[:, rows, cols].flatten(1), lr[:, rows, cols].flatten(1)
+    if valid is not None:
+        keep = valid[rows, cols].flatten()
+        y, x = y[:, keep], x[:, keep]
+    low = RegressionMoments.of(y, x)
     hr_rows, hr_cols = (slice(None if s.start is None else s.start * ratio,
                               None if s.stop is None else s.stop * ratio) for s in (rows, cols))
     up = _upsample(lr, ratio)[:, hr_rows, hr_cols].flatten(1)
-    high = RegressionMoments.of(msi[:, hr_rows, hr_cols].flatten(1), up)
+    y = msi[:, hr_rows, hr_cols].flatten(1)
+    if hr_ok is not None:
+        keep = hr_ok[hr_rows, hr_cols].flatten()
+        y, up = y[:, keep], up[:, keep]
+    high = RegressionMoments.of(y, up)
     return GsaStatistics(low, high)
 
 
@@ -599,6 +618,7 @@ def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None =
     lr, msi, ratio = _check_pair(lr, msi, ratio)
     stats = gsa_statistics(lr, msi, ratio, psf_sigma=psf_sigma) if statistics is None \
         else statistics.to(lr.device)
+    lr, msi = nan_as_zero(lr), nan_as_zero(msi)
     weights, offset = stats.low.solve(ridge=ridge)  # (m, b), (m,)
     group = stats.low.correlation().argmax(dim=1)  # (b,): best-correlated MSI band
     hi = stats.high
