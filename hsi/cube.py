@@ -54,6 +54,31 @@ def wavelengths_in_nm(values, units: str | None = None) -> np.ndarray:
     return wl
 
 
+def missing_as_nan(data, nodata: float | None) -> np.ndarray:
+    """``data`` as float32 with every value equal to ``nodata`` set to NaN.
+
+    Parameters
+    ----------
+    data : array-like, shape (bands, H, W)
+    nodata : float or None
+        The file's nodata value; ``None``: nothing is missing but NaN already there.
+
+    Returns
+    -------
+    numpy.ndarray, float32
+        ``data`` itself when it is float32 and holds no ``nodata`` value, else a copy.
+    """
+    out = np.asarray(data, dtype=np.float32)
+    if nodata is None or np.isnan(nodata):
+        return out
+    missing = np.asarray(data) == nodata
+    if not missing.any():
+        return out
+    out = out.copy() if np.shares_memory(out, np.asarray(data)) else out
+    out[missing] = np.nan
+    return out
+
+
 @dataclass
 class Cube:
     """A hyperspectral (or multispectral) image.

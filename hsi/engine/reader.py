@@ -59,6 +59,9 @@ class WindowReader:
     band_matrix : numpy.ndarray, shape (bands, bands), optional
         Applied to every pixel of every read (``x ↦ band_matrix @ x``), e.g. the fusion's
         spectral denoiser of the LR-HSI (:mod:`hsi.fusion.denoise`); ``None`` reads as stored.
+    missing_as_nan : bool
+        Reads return float32 with the cube's nodata value as NaN (:func:`hsi.cube.missing_as_nan`,
+        before ``band_matrix``): what the fusion methods leave out. Default ``False``: as stored.
     """
 
     def __init__(self, source: str | os.PathLike | Cube, *, var: str | None = None) -> None:
@@ -72,6 +75,7 @@ class WindowReader:
             self.cube = open_cube(self.path, var=var, lazy=True)  # mat/CAVE: into memory
         self.windowed = self.cube.is_lazy
         self.band_matrix: np.ndarray | None = None
+        self.missing_as_nan = False
         self._open = contextlib.ExitStack()
         self._strip: tuple[tuple[int, int], np.ndarray] | None = None
 
@@ -123,6 +127,12 @@ class WindowReader:
         else:
             with reading(self.path):
                 data = load_window(self.cube, window).data
+        if self.missing_as_nan and self.cube.nodata is not None:
+            from hsi.cube import missing_as_nan
+
+            before = data
+            data = missing_as_nan(data, self.cube.nodata)
+            strip = strip and np.shares_memory(data, before)  # a copy already
         if self.band_matrix is not None:
             data = np.tensordot(self.band_matrix.astype(np.float32, copy=False),
                                 np.asarray(data, dtype=np.float32), axes=1)

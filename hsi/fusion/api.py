@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from hsi.cube import Cube
+from hsi.cube import Cube, missing_as_nan
 from hsi.degrade import Psf
 from hsi.errors import ModelError, ShapeError
 from hsi.fusion.checkpoints import load_infn, save_infn
@@ -595,8 +595,9 @@ def fuse(
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
     s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
-    lr = torch.as_tensor(np.asarray(lr_hsi.data, dtype=np.float32), device=dev) / s_lr
-    msi = torch.as_tensor(np.asarray(hr_msi.data, dtype=np.float32), device=dev) / s_msi
+    # a nodata value is missing data (NaN), which the methods' statistics leave out
+    lr = torch.as_tensor(missing_as_nan(lr_hsi.data, lr_hsi.nodata), device=dev) / s_lr
+    msi = torch.as_tensor(missing_as_nan(hr_msi.data, hr_msi.nodata), device=dev) / s_msi
     denoiser = denoiser_for(denoises_lr(method, lr_denoise),
                             torch.nan_to_num(lr[:, : msi.shape[-2] // r, : msi.shape[-1] // r]))
     if denoiser is not None:

@@ -121,3 +121,43 @@ def test_reprojection_gap_is_finite_and_zero_for_a_zero_head_with_holes(pairs):
         gap = reprojection_gap(model, torch.as_tensor(np.asarray(lr_c.data)),
                                torch.as_tensor(np.asarray(msi_c.data)), 4)
         assert gap == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("method", ["glp", "infn"])
+def test_a_declared_nodata_value_is_missing_data(pairs, tmp_path, method):
+    """A file's nodata value (here -9999 in both inputs) is missing data, not reflectance:
+    with it read as data GLP scored -54.5 dB on the rest of the scene."""
+    import hsi
+    from hsi.fusion.scene import fuse_files
+
+    ref, pair = pairs
+    lr, msi = pair["clean"]
+    lr_data, msi_data = np.asarray(lr.data).copy(), np.asarray(msi.data).copy()
+    lr_data[:, 5:8, 5:8] = -9999.0
+    msi_data[:, 20:32, 20:32] = -9999.0
+    hsi.save(lr.with_data(lr_data, nodata=-9999.0), tmp_path / "lr.tif")
+    hsi.save(msi.with_data(msi_data, nodata=-9999.0), tmp_path / "hr.tif")
+    fuse_files(tmp_path / "lr.tif", tmp_path / "hr.tif", tmp_path / "out.tif", method=method,
+               tile=32, progress=False, device="cpu")
+    tiled = np.asarray(hsi.open(tmp_path / "out.tif").data)
+    lr_file, msi_file = hsi.open(tmp_path / "lr.tif"), hsi.open(tmp_path / "hr.tif")
+    memory = fuse(lr_file, msi_file, method=method, device="cpu").data
+    clean = fuse(lr, msi, method=method, device="cpu").data
+    # measured, GLP: 60.27 dB both ways, 60.15 clean
+    assert psnr_away(ref, tiled) > psnr_away(ref, clean) - 0.2
+    assert psnr_away(ref, memory) > psnr_away(ref, clean) - 0.2
+    assert (np.asarray(lr_file.data) == -9999.0).any()  # the input cube is not changed
+
+
+def test_missing_as_nan_copies_only_when_needed():
+    from hsi.cube import missing_as_nan
+
+    data = np.ones((2, 3, 3), np.float32)
+    assert missing_as_nan(data, -1.0) is data and missing_as_nan(data, None) is data
+    data[0, 1, 1] = -1.0
+    out = missing_as_nan(data, -1.0)
+    assert np.isnan(out[0, 1, 1]) and np.isnan(out).sum() == 1 and data[0, 1, 1] == -1.0
+    counts = np.full((1, 2, 2), 7, np.uint16)
+    counts[0, 0, 0] = 0
+    assert np.isnan(missing_as_nan(counts, 0)[0, 0, 0]) and missing_as_nan(counts, 0).dtype \
+        == np.float32
