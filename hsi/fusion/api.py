@@ -579,6 +579,7 @@ def fuse(
         expects).
     """
     from hsi.device import pick_device, seed_everything
+    from hsi.fusion.baselines import missing_pixels
 
     method = checked_method(method, model=model, fit_scene=fit_scene)
     r = check_pair(lr_hsi, hr_msi, ratio)
@@ -614,6 +615,9 @@ def fuse(
                             callback=fit_callback if fitting and callback is not None else None)
     est = estimate(method, lr[None], msi[None], r, model=net, glp_gains=glp_gains,
                    psf_sigma=sigma)[0]
+    missing = missing_pixels(lr, msi, r)  # no data there: NaN, not a guess
+    if missing is not None:
+        est[:, missing[: est.shape[-2], : est.shape[-1]]] = float("nan")
     data = (est * s_lr).cpu().numpy().astype(np.float32)
     report_progress(callback, steps["total"], steps["total"], "fusion")
     return Cube(

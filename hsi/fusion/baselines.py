@@ -154,6 +154,31 @@ def nan_as_zero(x: torch.Tensor) -> torch.Tensor:
     return x if bool(x.sum().isfinite()) else x.nan_to_num()
 
 
+def missing_pixels(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> torch.Tensor | None:
+    """HR pixels a fusion has no data for, or ``None`` when there are none (told from sums).
+
+    Parameters
+    ----------
+    lr : tensor, shape (bands, h, w)
+    msi : tensor, shape (msi_bands, H, W), on the grid ``ratio`` times finer than ``lr``'s,
+        starting at its first pixel
+
+    Returns
+    -------
+    tensor of bool, shape (H, W), or None
+        True where a band of ``msi`` is NaN or a band of the LR pixel under it is (HR pixels
+        beyond the LR grid count as covered).
+    """
+    if bool(lr.sum().isfinite()) and bool(msi.sum().isfinite()):
+        return None
+    H, W = msi.shape[-2:]
+    lr_missing = ~torch.isfinite(lr).all(0)
+    under = lr_missing.repeat_interleave(ratio, 0).repeat_interleave(ratio, 1)[:H, :W]
+    missing = ~torch.isfinite(msi).all(0)
+    missing[: under.shape[0], : under.shape[1]] |= under
+    return missing
+
+
 def regression_pixels(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
                       psf_sigma: float | Psf | None = None) -> torch.Tensor | None:
     """LR pixels a regression between the LR-HSI and the degraded HR-MSI may use, or ``None``

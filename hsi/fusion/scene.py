@@ -559,6 +559,7 @@ def fuse_scene(
             resolve_model,
             scaled,
         )
+        from hsi.fusion.baselines import missing_pixels
         from hsi.fusion.fit import fit_scene as fit_scene_model
 
         method = checked_method(method, model=model, fit_scene=fit_scene)
@@ -629,6 +630,10 @@ def fuse_scene(
                 cores = estimate(method, lr_b, msi_b, r, model=net, glp_gains=stats.get("glp"),
                                  gsa_statistics=stats.get("gsa"), psf_sigma=sigma,
                                  cores=[t.inner for t in group], outs=outs, pool=pool)
+                for core, t, x, m in zip(cores, group, lr_b, msi_b, strict=True):
+                    missing = missing_pixels(x, m, r)  # no data there: NaN, not a guess
+                    if missing is not None:
+                        core[:, missing[t.inner]] = float("nan")
             # back to the LR-HSI's units; a cropped core (not GLP's) becomes contiguous here
             return [_to_host(c.mul_(scales[0]) if c.is_contiguous() else c.mul(scales[0]))
                     for c in cores]

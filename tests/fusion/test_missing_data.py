@@ -1,6 +1,7 @@
-"""Missing data (NaN) in the inputs stays out of the scene-wide statistics: GLP's gains,
-GSA's moments, the PSF estimate, the auto scene check. Before, NaN read as 0 entered them and
-a 3 × 3 LR hole cost GLP 22 dB on the rest of the Salinas-A sample (60.15 → 37.84 dB)."""
+"""Missing data (NaN) in the inputs stays out of the scene-wide statistics (GLP's gains,
+GSA's moments, the PSF estimate, the auto scene check) and is NaN in the output. Before, NaN
+read as 0 entered them and a 3 × 3 LR hole cost GLP 22 dB on the rest of the Salinas-A sample
+(60.15 → 37.84 dB)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,11 @@ def test_a_hole_leaves_the_rest_as_good_as_without(pairs, hole, method):
     clean = fuse(*pair["clean"], method=method, device="cpu")
     holed = fuse(*pair[hole], method=method, device="cpu")
     assert holed.metadata.get("psf_sigma") == clean.metadata.get("psf_sigma") == 2.0
-    assert not np.isnan(holed.data).any()
+    # no data under the hole (HR rows and columns 20-31 either way): NaN there, nowhere else
+    expected = np.zeros(holed.shape[1:], bool)
+    expected[20:32, 20:32] = True
+    np.testing.assert_array_equal(np.isnan(holed.data).any(0), expected)
+    assert np.isnan(holed.data[:, expected]).all()
     # measured, GLP: 60.15 dB clean, 60.16 / 60.27 with the holes (37.84 with NaN read as
     # 0); GSA: 48.94 clean, 49.58 / 49.81 (47.82 / 42.29 with NaN read as 0)
     assert psnr_away(ref, holed.data) > psnr_away(ref, clean.data) - 0.2
@@ -69,6 +74,7 @@ def test_tiled_equals_in_memory_with_a_hole(pairs, tmp_path, method):
     keep = np.ones(tiled.shape[1:], bool)
     keep[AWAY] = False
     np.testing.assert_allclose(tiled[:, keep], memory[:, keep], rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(np.isnan(tiled), np.isnan(memory))
 
 
 def test_psf_estimate_ignores_the_holes(pairs):
