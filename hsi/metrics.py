@@ -7,6 +7,10 @@ numpy so both give the same numbers), **reference first**, and returns a Python 
 - :func:`sam` (mean spectral angle in **degrees**), :func:`ergas`, :func:`q2n`, :func:`rmse`,
 - :func:`fusion_metrics` bundling the five fusion scores.
 
+A pixel that is not finite in some band of either image (a fusion writes NaN where it had no
+data) is left out: of the means (RMSE, PSNR, SAM, ERGAS), of SSIM's map with every pixel whose
+11×11 window holds one, of Q2n with every block that holds one. NaN when nothing is left.
+
 >>> import numpy as np
 >>> ref = np.ones((3, 8, 8)); est = 2 * ref
 >>> round(sam(ref, est), 6)   # scaled spectra have the same direction
@@ -44,6 +48,14 @@ def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
     return ref, est
 
 
+def _valid(ref: np.ndarray, est: np.ndarray) -> np.ndarray | None:
+    """``(H, W)`` mask of the pixels finite in every band of both images, or ``None`` when all
+    are (a fused image is NaN where it had no data: such pixels are left out of the scores)."""
+    if np.isfinite(ref.sum()) and np.isfinite(est.sum()):
+        return None
+    return np.isfinite(ref).all(0) & np.isfinite(est).all(0)
+
+
 def rmse(ref, est) -> float:
     """Root mean square error over all bands and pixels (data units).
 
@@ -57,7 +69,10 @@ def rmse(ref, est) -> float:
         When the shapes are not ``(bands, H, W)`` or differ.
     """
     ref, est = _pair(ref, est)
-    return float(np.sqrt(np.mean((ref - est) ** 2)))
+    valid = _valid(ref, est)
+    if valid is not None:
+        ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
+    return float(np.sqrt(np.mean((ref - est) ** 2))) if ref.size else float("nan")
 
 
 def psnr(ref, est, peak: float = 1.0) -> float:
@@ -77,6 +92,11 @@ def psnr(ref, est, peak: float = 1.0) -> float:
         When the shapes are not ``(bands, H, W)`` or differ.
     """
     ref, est = _pair(ref, est)
+    valid = _valid(ref, est)
+    if valid is not None:
+        if not valid.any():
+            return float("nan")
+        ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
     mse = np.mean((ref - est) ** 2, axis=(1, 2))
     with np.errstate(divide="ignore"):
         per_band = 10.0 * np.log10(float(peak) ** 2 / mse)
@@ -109,10 +129,25 @@ def ssim(ref, est, peak: float = 1.0) -> float:
         raise ShapeError(f"ssim needs images of at least 11×11 pixels, got "
                          f"{ref.shape[1]}×{ref.shape[2]}", actual_shape=ref.shape,
                          expected_shape=("bands", ">=11", ">=11"))
-    values = [structural_similarity(r, e, data_range=float(peak), gaussian_weights=True,
-                                    sigma=1.5, use_sample_covariance=False)
-              for r, e in zip(ref, est, strict=True)]
-    return float(np.mean(values))
+    valid = _valid(ref, est)
+    if valid is None:
+        values = [structural_similarity(r, e, data_range=float(peak), gaussian_weights=True,
+                                        sigma=1.5, use_sample_covariance=False)
+                  for r, e in zip(ref, est, strict=True)]
+        return float(np.mean(values))
+    # missing pixels: the mean of the SSIM map over the pixels whose 11×11 window holds none
+    # (skimage's own mean leaves the 5-pixel border out the same way)
+    from scipy.ndimage import binary_dilation
+
+    counted = ~binary_dilation(~valid, structure=np.ones((11, 11), bool))
+    counted[:5], counted[-5:], counted[:, :5], counted[:, -5:] = False, False, False, False
+    if not counted.any():
+        return float("nan")
+    ref, est = np.nan_to_num(ref), np.nan_to_num(est)
+    maps = [structural_similarity(r, e, data_range=float(peak), gaussian_weights=True,
+                                  sigma=1.5, use_sample_covariance=False, full=True)[1]
+            for r, e in zip(ref, est, strict=True)]
+    return float(np.mean([m[counted].mean() for m in maps]))
 
 
 def sam(ref, est) -> float:
@@ -176,6 +211,11 @@ def ergas(ref, est, ratio: float) -> float:
         raise SensorError(f"ergas ratio must be a positive number, got {ratio!r}") from None
     if not (math.isfinite(r) and r > 0):
         raise SensorError(f"ergas ratio must be a positive number, got {ratio!r}")
+    valid = _valid(ref, est)
+    if valid is not None:
+        if not valid.any():
+            return float("nan")
+        ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
     mse = np.mean((ref - est) ** 2, axis=(1, 2))
     mu2 = np.mean(ref, axis=(1, 2)) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -308,13 +348,16 @@ def q2n(ref, est, block: int = 32) -> float:
         zeros = ((0, n - bands), (0, 0), (0, 0))
         ref = np.pad(ref, zeros)
         est = np.pad(est, zeros)
+    valid = _valid(ref, est)
     values = []
     for by in range(ny):
         for bx in range(nx):
             win = (slice(None), slice(by * block, (by + 1) * block),
                    slice(bx * block, (bx + 1) * block))
+            if valid is not None and not valid[win[1:]].all():
+                continue  # a block with missing pixels is left out
             values.append(_q_block(ref[win].reshape(n, -1), est[win].reshape(n, -1)))
-    return float(np.mean(values))
+    return float(np.mean(values)) if values else float("nan")
 
 
 def fusion_metrics(ref, est, ratio: float, peak: float = 1.0) -> dict[str, float]:

@@ -258,3 +258,45 @@ class TestFusionMetrics:
     def test_shape_mismatch(self):
         with pytest.raises(ShapeError):
             fusion_metrics(np.ones((3, 16, 16)), np.ones((3, 16, 17)), 4)
+
+
+class TestMissingPixels:
+    """Pixels NaN in either image (no data) are left out; finite images score as before."""
+
+    @pytest.fixture
+    def images(self):
+        rng = np.random.default_rng(3)
+        ref = rng.random((6, 64, 64))
+        est = ref + 0.02 * rng.standard_normal(ref.shape)
+        return ref, est
+
+    def test_a_hole_is_left_out_of_every_score(self, images):
+        ref, est = images
+        holed = est.copy()
+        holed[:, 10:14, 10:14] = np.nan  # inside one Q2n block
+        base = fusion_metrics(ref, est, 4)
+        got = fusion_metrics(ref, holed, 4)
+        assert all(np.isfinite(v) for v in got.values()), got
+        keep = np.ones((64, 64), bool)
+        keep[10:14, 10:14] = False
+        # pixelwise scores: exactly those of the pixels kept
+        kept = (ref[:, keep][:, :, None], est[:, keep][:, :, None])
+        assert got["psnr"] == pytest.approx(psnr(*kept), abs=1e-12)
+        assert got["sam"] == pytest.approx(sam(*kept), abs=1e-12)
+        assert got["ergas"] == pytest.approx(ergas(*kept, 4), abs=1e-12)
+        # windowed scores: close to the whole image's (same noise everywhere)
+        assert got["ssim"] == pytest.approx(base["ssim"], abs=5e-3)
+        assert got["q2n"] == pytest.approx(base["q2n"], abs=5e-3)
+
+    def test_finite_images_are_scored_as_before(self, images):
+        ref, est = images
+        want = np.mean([structural_similarity(r, e, data_range=1.0, gaussian_weights=True,
+                                              sigma=1.5, use_sample_covariance=False)
+                        for r, e in zip(ref, est, strict=True)])
+        assert ssim(ref, est) == want
+
+    def test_nothing_left_is_nan(self, images):
+        ref, _ = images
+        empty = np.full_like(ref, np.nan)
+        assert np.isnan(psnr(ref, empty)) and np.isnan(rmse(ref, empty))
+        assert np.isnan(ergas(ref, empty, 4)) and np.isnan(q2n(ref, empty))

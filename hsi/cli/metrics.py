@@ -32,21 +32,31 @@ def score_files(reference: str, estimate: str, ratio: int | None) -> dict[str, f
         raise ShapeError(f"{estimate}: shape {est.shape} differs from the reference "
                          f"{reference} {ref.shape}", actual_shape=est.shape,
                          expected_shape=ref.shape)
+    from hsi.cube import missing_as_nan
+
     r = check_ratio(ratio) if ratio is not None else None
-    a = np.asarray(ref.data, dtype=np.float64)
-    b = np.asarray(est.data, dtype=np.float64)
+    # a file's nodata value is no data: NaN, which the metrics leave out
+    a = missing_as_nan(ref.data, ref.nodata).astype(np.float64)
+    b = missing_as_nan(est.data, est.nodata).astype(np.float64)
+    left_out = int((~(np.isfinite(a).all(0) & np.isfinite(b).all(0))).sum())
     if r is not None:
-        return metrics.fusion_metrics(a, b, r)
-    return {"psnr": metrics.psnr(a, b), "ssim": metrics.ssim(a, b), "sam": metrics.sam(a, b),
-            "q2n": metrics.q2n(a, b)}
+        scores = metrics.fusion_metrics(a, b, r)
+    else:
+        scores = {"psnr": metrics.psnr(a, b), "ssim": metrics.ssim(a, b),
+                  "sam": metrics.sam(a, b), "q2n": metrics.q2n(a, b)}
+    return {**scores, "pixels_left_out": left_out}
 
 
 def format_scores(scores: dict[str, float]) -> list[str]:
-    """One line per metric, e.g. ``PSNR    38.214 dB``."""
+    """One line per metric, e.g. ``PSNR    38.214 dB``, and one saying how many pixels had no
+    data (``scores["pixels_left_out"]``) when there were any."""
     lines = []
     for key, (label, unit) in LABELS.items():
         value = f"{scores[key]:.4f} {unit}".rstrip() if key in scores else "n/a (give --ratio)"
         lines.append(f"{label:<6} {value}")
+    if scores.get("pixels_left_out"):
+        lines.append(f"{scores['pixels_left_out']} pixel(s) with no data (NaN or nodata) in "
+                     "either image left out")
     return lines
 
 

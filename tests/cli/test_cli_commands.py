@@ -87,6 +87,24 @@ def test_metrics_hand_computed(invoke, tmp_path, vnir_cube):
     assert lines["SAM"].endswith("deg")
 
 
+def test_metrics_leave_out_pixels_with_no_data(invoke, tmp_path, vnir_cube):
+    """A fused file is NaN where it had no data, a reference may carry a nodata value: both
+    are left out, and a line says how many pixels."""
+    _, cube = vnir_cube
+    est = cube.data + np.float32(0.01)
+    est[:, 2:4, 2:5] = np.nan
+    ref = cube.data.copy()
+    ref[:, 10, 10] = -9999.0
+    ref_path = hsi.save(cube.with_data(ref, nodata=-9999.0), tmp_path / "ref.tif")
+    est_path = hsi.save(cube.with_data(est), tmp_path / "est.tif")
+    result = invoke("metrics", ref_path, est_path, "--ratio", 4)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "7 pixel(s) with no data (NaN or nodata) in either image left out"
+    scores = dict(line.split(None, 1) for line in lines[:-1])
+    assert float(scores["PSNR"].split()[0]) == pytest.approx(40.0, abs=1e-3)
+
+
 def test_metrics_scaled_estimate_has_zero_angle(invoke, tmp_path, vnir_cube):
     path, cube = vnir_cube
     est_path = hsi.save(cube.with_data(cube.data * np.float32(0.5)), tmp_path / "half.tif")
