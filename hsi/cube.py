@@ -54,8 +54,34 @@ def wavelengths_in_nm(values, units: str | None = None) -> np.ndarray:
     return wl
 
 
+def valid_mask(data: np.ndarray, nodata: float | None = None) -> np.ndarray:
+    """Pixels with data: finite in every band and not equal to ``nodata`` in every band.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, shape (bands, H, W)
+    nodata : float, optional
+        A pixel whose bands all equal ``nodata`` is missing.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (H, W)
+    """
+    data = np.asarray(data)
+    if np.issubdtype(data.dtype, np.floating):
+        ok = np.isfinite(data).all(axis=0)
+    else:
+        ok = np.ones(data.shape[1:], dtype=bool)
+    if nodata is not None and np.isfinite(nodata):
+        ok &= ~(data == nodata).all(axis=0)
+    return ok
+
+
 def missing_as_nan(data, nodata: float | None) -> np.ndarray:
-    """``data`` as float32 with every value equal to ``nodata`` set to NaN.
+    """``data`` as float32 with the pixels whose bands all equal ``nodata`` set to NaN.
+
+    The rule of :func:`valid_mask` (a band that equals ``nodata`` in a pixel with data, e.g. a
+    bad band zeroed by the provider, stays a value).
 
     Parameters
     ----------
@@ -66,16 +92,16 @@ def missing_as_nan(data, nodata: float | None) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, float32
-        ``data`` itself when it is float32 and holds no ``nodata`` value, else a copy.
+        ``data`` itself when it is float32 and holds no pixel of ``nodata``, else a copy.
     """
     out = np.asarray(data, dtype=np.float32)
-    if nodata is None or np.isnan(nodata):
+    if nodata is None or not np.isfinite(nodata):
         return out
-    missing = np.asarray(data) == nodata
+    missing = (np.asarray(data) == nodata).all(axis=0)
     if not missing.any():
         return out
     out = out.copy() if np.shares_memory(out, np.asarray(data)) else out
-    out[missing] = np.nan
+    out[:, missing] = np.nan
     return out
 
 

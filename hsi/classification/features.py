@@ -12,29 +12,6 @@ from hsi.errors import ConfigError, DataError, ShapeError
 PCA_MAX_PIXELS = 100_000
 
 
-def valid_mask(data: np.ndarray, nodata: float | None = None) -> np.ndarray:
-    """Pixels that can be classified: finite in every band and not equal to ``nodata``.
-
-    Parameters
-    ----------
-    data : numpy.ndarray, shape (bands, H, W)
-    nodata : float, optional
-        A pixel whose bands all equal ``nodata`` is missing.
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape (H, W)
-    """
-    data = np.asarray(data)
-    if np.issubdtype(data.dtype, np.floating):
-        ok = np.isfinite(data).all(axis=0)
-    else:
-        ok = np.ones(data.shape[1:], dtype=bool)
-    if nodata is not None and np.isfinite(nodata):
-        ok &= ~(data == nodata).all(axis=0)
-    return ok
-
-
 @dataclass
 class PcaTransform:
     """A PCA of the spectra with "half-whitened" scores (see :func:`fit_pca`).

@@ -18,8 +18,9 @@ import numpy as np
 
 from hsi.classification.config import GanConfig
 from hsi.classification.context import select_patch_size
-from hsi.classification.features import PcaTransform, fit_pca, valid_mask
+from hsi.classification.features import PcaTransform, fit_pca
 from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
+from hsi.cube import valid_mask
 from hsi.errors import FormatError, HsiError, ModelError
 from hsi.labels import Labels, as_labels
 from hsi.progress import ProgressCallback

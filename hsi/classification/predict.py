@@ -15,8 +15,8 @@ import numpy as np
 from rasterio.windows import Window
 
 from hsi.classification.crf import CrfParams, crf_refine
-from hsi.classification.features import valid_mask
 from hsi.classification.train import predict_probabilities
+from hsi.cube import valid_mask
 from hsi.progress import ProgressCallback
 from hsi.tiling import Tile
 

@@ -4,9 +4,10 @@ The one spectral-spatial input every method uses (:func:`hsi.clustering.cluster`
 scores of each pixel followed by their mean over ``(2r+1)²`` windows, ``r`` in
 :data:`SPATIAL_RADII`.
 
-Built from :mod:`hsi.classification.features` (``valid_mask``, ``fit_pca``, ``PcaTransform``)
-and computed row block by row block, so a lazy (dask) cube of millions of pixels is never
-loaded whole: only the ``(n_components, H, W)`` feature image is kept in memory.
+Built from :mod:`hsi.classification.features` (``fit_pca``, ``PcaTransform``) and
+:func:`hsi.cube.valid_mask`, and computed row block by row block, so a lazy (dask) cube of
+millions of pixels is never loaded whole: only the ``(n_components, H, W)`` feature image is
+kept in memory.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hsi.classification.features import PCA_MAX_PIXELS, PcaTransform, fit_pca, valid_mask
+from hsi.classification.features import PCA_MAX_PIXELS, PcaTransform, fit_pca
+from hsi.cube import valid_mask
 from hsi.errors import ConfigError, DataError, FormatError, ShapeError
 
 #: Window radii of the neighbourhood means appended to each pixel's scores by default.

@@ -9,8 +9,8 @@ from hsi.classification.features import (
     fit_pca,
     pad_features,
     unit_spectra,
-    valid_mask,
 )
+from hsi.cube import valid_mask
 from hsi.errors import ConfigError, ShapeError
 
 

@@ -74,8 +74,9 @@ def test_ema_discriminator_is_the_average_of_the_steps(salinas_crop, salinas_spl
     import numpy as np
 
     from hsi.classification import GanConfig
-    from hsi.classification.features import fit_pca, valid_mask
+    from hsi.classification.features import fit_pca
     from hsi.classification.train import train_networks
+    from hsi.cube import valid_mask
 
     cube, _, _ = salinas_crop
     train, _ = salinas_split

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from hsi.classification import GanConfig, train_classifier
-from hsi.classification.features import fit_pca, valid_mask
+from hsi.classification.features import fit_pca
 from hsi.classification.gan import Discriminator
 from hsi.classification.pretrain import pretrain_contrastive
 from hsi.classification.train import train_networks
+from hsi.cube import valid_mask
 from hsi.errors import HsiError
 
 #: Tiny settings: one epoch of the GAN on the crop, 10 pretraining steps.

@@ -160,9 +160,12 @@ def test_missing_as_nan_copies_only_when_needed():
 
     data = np.ones((2, 3, 3), np.float32)
     assert missing_as_nan(data, -1.0) is data and missing_as_nan(data, None) is data
-    data[0, 1, 1] = -1.0
+    data[0, 0, 0] = -1.0  # one band equal to nodata (a zeroed bad band): still a value
+    assert missing_as_nan(data, -1.0) is data
+    data[:, 1, 1] = -1.0  # every band: no data
     out = missing_as_nan(data, -1.0)
-    assert np.isnan(out[0, 1, 1]) and np.isnan(out).sum() == 1 and data[0, 1, 1] == -1.0
+    assert np.isnan(out[:, 1, 1]).all() and np.isnan(out).sum() == 2
+    assert data[0, 1, 1] == -1.0 and out[0, 0, 0] == -1.0  # the input is not changed
     counts = np.full((1, 2, 2), 7, np.uint16)
     counts[0, 0, 0] = 0
     assert np.isnan(missing_as_nan(counts, 0)[0, 0, 0]) and missing_as_nan(counts, 0).dtype \
