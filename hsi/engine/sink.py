@@ -37,6 +37,11 @@ class ArrayWriter:
         # np.zeros: pages are only touched as tiles are written
         self.data = np.zeros((int(bands), int(height), int(width)), dtype=np.dtype(dtype))
         self.profile = profile
+        self.tags: dict[str, Any] = {}
+
+    def tag(self, **values: Any) -> None:
+        """Keep ``values`` in :attr:`tags` (what a GeoTIFF sink records as dataset tags)."""
+        self.tags.update(values)
 
     def write(self, array, window: Window) -> None:
         """Put ``array`` of shape ``(bands, window.height, window.width)`` (or 2-D) at

@@ -524,7 +524,9 @@ def fuse_scene(
     sink : callable
         ``sink(bands=, height=, width=, dtype=, crs=, transform=, nodata=, wavelengths=,
         fwhm=, tile=)`` returning a writer used in a ``with`` block, whose ``write(array,
-        window)`` receives each tile's core: ``functools.partial(GeoTiffTileWriter, path)`` or
+        window)`` receives each tile's core and whose ``tag(**values)`` what produced them
+        (``fusion_method``, ``ratio``, :meth:`SceneFusion.metadata`):
+        ``functools.partial(GeoTiffTileWriter, path)`` (GeoTIFF tags) or
         :class:`~hsi.engine.ArrayWriter`. It is made once the model is ready and closed once
         every tile is written (not entered at all when the fit is cancelled).
     callback : callable, optional
@@ -657,9 +659,11 @@ def fuse_scene(
                 run_tiles(batches, stage, compute,
                           lambda group, result: _write_batch(writer, group, result, pool),
                           bar=bar)
-        return SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube, hr=hr.cube,
-                           tiles=len(tiles), psf_sigma=sigma, denoiser=denoiser,
-                           auto_check=check)
+                done = SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube,
+                                   hr=hr.cube, tiles=len(tiles), psf_sigma=sigma,
+                                   denoiser=denoiser, auto_check=check)
+                writer.tag(fusion_method=method, ratio=r, **done.metadata())
+        return done
 
 
 def fuse_files(

@@ -511,6 +511,16 @@ class GeoTiffTileWriter:
         self._stack = stack
         return self
 
+    def tag(self, **values) -> None:
+        """Record ``values`` as dataset tags (GDAL metadata): strings as they are, anything
+        else as JSON, e.g. what produced the pixels."""
+        import json
+
+        if self._dst is None:
+            raise HsiIOError(f"{self.path}: writer is not open (use it in a `with` block)")
+        self._dst.update_tags(**{k: v if isinstance(v, str) else json.dumps(v)
+                                 for k, v in values.items()})
+
     def write(self, array, window: Window) -> None:
         """Write ``array`` of shape ``(bands, window.height, window.width)`` at ``window``."""
         if self._dst is None:

@@ -162,3 +162,18 @@ def test_default_method_says_when_a_matching_checkpoint_is_not_used(invoke, tmp_
     assert "infn_cave31_nikond700_x4.pt" in line and "unlike its training scenes" in line
     np.testing.assert_allclose(hsi.open(out).data, fuse(lr, hr, method="glp").data,
                                rtol=0, atol=2e-6)
+
+
+def test_fused_file_records_how_it_was_made(invoke, pair, tmp_path):
+    """Method, ratio and PSF as GeoTIFF tags (the README says fused files record them)."""
+    import rasterio
+
+    folder, _, _ = pair
+    out = tmp_path / "fused.tif"
+    result = invoke("fuse", folder / "lr.tif", folder / "hr.tif", "-o", out, "--method", "glp",
+                    "--tile", "16")
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out) as f:
+        tags = f.tags()
+    assert tags["fusion_method"] == "glp" and tags["ratio"] == "4"
+    assert float(tags["psf_sigma"]) > 0
