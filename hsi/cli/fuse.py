@@ -81,7 +81,13 @@ def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, psf_sigma, lr_
                      fit_scene=fit_scene, tile=tile, overlap=overlap, device=device, seed=seed,
                      progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes, batch=batch,
                      psf_sigma=psf_sigma, lr_denoise=lr_denoise)
-    click.echo(f"wrote {out} ({method}, {time.perf_counter() - start:.1f} s)")
+    seconds = time.perf_counter() - start
+    if method == "auto":  # which method auto chose: the file's own record of it
+        import rasterio
+
+        with rasterio.open(out) as written:
+            method = f"auto: {written.tags().get('fusion_method', 'unknown')}"
+    click.echo(f"wrote {out} ({method}, {seconds:.1f} s)")
 
 
 def _psf_sigma(text: str) -> float | str | None:

@@ -159,6 +159,7 @@ def test_default_method_says_when_a_matching_checkpoint_is_not_used(invoke, tmp_
     assert result.exit_code == 0, result.output
     (line,) = [r.getMessage() for r in caplog.records if r.name == "hsi.fusion"]
     assert line.startswith("using GLP: ")
+    assert result.stdout.startswith(f"wrote {out} (auto: glp, ")
     assert "infn_cave31_nikond700_x4.pt" in line and "unlike its training scenes" in line
     np.testing.assert_allclose(hsi.open(out).data, fuse(lr, hr, method="glp").data,
                                rtol=0, atol=2e-6)
