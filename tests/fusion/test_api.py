@@ -95,7 +95,8 @@ class TestDefaultMethod:
             out = fuse(lr, msi, device="cpu")
         assert out.metadata["fusion_method"] == "infn"
         assert not _notices(caplog)
-        explicit = fuse(lr, msi, method="infn", model=validated_dir / shipped_checkpoints()[0].name)
+        explicit = fuse(lr, msi, method="infn", model=validated_dir / shipped_checkpoints()[0].name,
+                        device="cpu")
         np.testing.assert_array_equal(out.data, explicit.data)
 
     def test_unvalidated_ratio_falls_back_to_glp_with_one_line(self, salinas, validated_dir,
@@ -107,7 +108,7 @@ class TestDefaultMethod:
         assert out.metadata["fusion_method"] == "glp"
         (line,) = _notices(caplog)
         assert line.startswith("using GLP: ") and "x2" in line and "\n" not in line
-        np.testing.assert_array_equal(out.data, fuse(lr, msi, method="glp").data)
+        np.testing.assert_array_equal(out.data, fuse(lr, msi, method="glp", device="cpu").data)
 
     def test_inputs_without_wavelengths_fall_back_to_glp(self, pair, validated_dir, caplog):
         _, lr, msi = pair

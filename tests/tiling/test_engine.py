@@ -197,7 +197,9 @@ class TestClusterFileByTiles:
                          device="cpu", confidence=tmp_path / "conf.tif",
                          callback=lambda d, n: calls.append((d, n)))
         np.testing.assert_array_equal(a.labels, b.labels)
-        np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-6)
+        # float32 BLAS results depend on the block shape and memory alignment on many-core
+        # CPUs: seen 1.5e-5 apart on a 16-core Xeon (2026-12-04); equal on 2 cores
+        np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-4)
         assert set(np.unique(b.labels)) == {1, 2, 3, 4} and b.info["tiles"] == 16
         assert calls == [(i, 18) for i in range(19)]  # fit, 16 tiles, writing
         labels, _, _ = read_class_map(tmp_path / "b.tif")
