@@ -24,6 +24,19 @@ def test_train_and_resume(salinas, tmp_path):
     assert torch.load(out, weights_only=True)["meta"]["train_state"]["step"] == 3
 
 
+def test_batch_is_saved_and_kept_on_resume(salinas, tmp_path):
+    src = hsi.save(salinas.crop(Window(0, 0, 32, 32)), tmp_path / "crop.tif")
+    out = tmp_path / "model.pt"
+    args = ["fusion", "train", str(src), "-o", str(out), "--ratio", "4", "--sensor", "sentinel2",
+            "--device", "cpu"]
+    result = CliRunner().invoke(cli, [*args, "--steps", "1", "--batch", "3"])
+    assert result.exit_code == 0, result.output
+    assert torch.load(out, weights_only=True)["config"]["batch"] == 3
+    result = CliRunner().invoke(cli, [*args, "--steps", "2", "--resume", "--batch", "5"])
+    assert result.exit_code == 2 and "keeps the batch it was started with" in result.output
+    assert torch.load(out, weights_only=True)["config"]["batch"] == 3
+
+
 def test_resume_needs_the_checkpoint(salinas, tmp_path):
     src = hsi.save(salinas.crop(Window(0, 0, 16, 16)), tmp_path / "crop.tif")
     result = CliRunner().invoke(cli, ["fusion", "train", str(src), "-o", str(tmp_path / "no.pt"),
