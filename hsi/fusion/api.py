@@ -435,9 +435,10 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     for i, (x, m) in enumerate(zip(lr, msi, strict=True)):
         h, w = x.shape[-2:]
         core = None if cores is None else cores[i]
-        # GLP and GSA leave missing data (NaN) out of their statistics; the others read it as 0
+        # GLP, GSA and CNMF leave missing data (NaN) out of what they estimate; bicubic reads
+        # it as 0 (the pixels it reaches are NaN in the result)
         keep_nan = ((method == "glp" and glp_gains is None)
-                    or (method == "gsa" and gsa_statistics is None))
+                    or (method == "gsa" and gsa_statistics is None) or method == "cnmf")
         x = x if keep_nan else torch.nan_to_num(x)
         m_fit = _fit_size(m if keep_nan else torch.nan_to_num(m), h * r, w * r)
         kwargs = {"psf_sigma": psf_sigma}

@@ -688,12 +688,19 @@ def estimate_srf(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
     -------
     tensor, shape (msi_bands, bands)
         Non-negative matrix on the inputs' device.
+
+    Missing data (NaN) is left out of the fit (:func:`regression_pixels`).
     """
     from scipy.optimize import nnls
 
     lr, msi, ratio = _check_pair(lr, msi, ratio)
-    a = lr.flatten(1).T.double().cpu().numpy()  # (n, b)
-    y = _lowres(msi, ratio, psf_sigma).flatten(1).double().cpu().numpy()  # (m, n)
+    valid = regression_pixels(lr, msi, ratio, psf_sigma)
+    lr, msi = nan_as_zero(lr), nan_as_zero(msi)
+    a = lr.flatten(1).T.double()  # (n, b)
+    y = _lowres(msi, ratio, psf_sigma).flatten(1).double()  # (m, n)
+    if valid is not None:  # missing data (NaN) left out (:func:`regression_pixels`)
+        a, y = a[valid.flatten()], y[:, valid.flatten()]
+    a, y = a.cpu().numpy(), y.cpu().numpy()
     lam = np.sqrt(ridge * float(np.mean(a * a)) * a.shape[0])
     a_aug = np.vstack([a, lam * np.eye(a.shape[1])])
     rows = [nnls(a_aug, np.concatenate([yi, np.zeros(a.shape[1])]), maxiter=50 * a.shape[1])[0]
@@ -713,8 +720,13 @@ def _spa(y: torch.Tensor, k: int) -> torch.Tensor:
     return torch.tensor(picked, device=y.device)
 
 
-def _update_h(y, w, h, iters: int):
-    """Lee–Seung multiplicative updates of ``h`` with ``w`` fixed (``y ≈ w h``)."""
+def _update_h(y, w, h, iters: int, seen: torch.Tensor | None = None):
+    """Lee–Seung multiplicative updates of ``h`` with ``w`` fixed (``y ≈ w h``); with
+    ``seen`` (bool per column), of the seen columns only."""
+    if seen is not None:
+        h = h.clone()
+        h[:, seen] = _update_h(y[:, seen], w, h[:, seen], iters)
+        return h
     wty = w.T @ y
     wtw = w.T @ w
     for _ in range(iters):
@@ -722,8 +734,11 @@ def _update_h(y, w, h, iters: int):
     return h
 
 
-def _update_w(y, w, h, iters: int):
-    """Lee–Seung multiplicative updates of ``w`` with ``h`` fixed (``y ≈ w h``)."""
+def _update_w(y, w, h, iters: int, seen: torch.Tensor | None = None):
+    """Lee–Seung multiplicative updates of ``w`` with ``h`` fixed (``y ≈ w h``), from the
+    ``seen`` columns only when given (bool per column)."""
+    if seen is not None:
+        y, h = y[:, seen], h[:, seen]
     yht = y @ h.T
     hht = h @ h.T
     for _ in range(iters):
@@ -755,6 +770,12 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None 
     The estimate is ``W_h H_m``. Abundances carry Yokoya's soft sum-to-one constraint (a row
     of ``delta`` appended to data and endmembers). Lee–Seung multiplicative updates; each
     stage runs ``inner`` iterations.
+
+    Missing data (NaN in any band of a pixel) is left out of every unmixing: the endmembers
+    are learned from the observed pixels only, and an HR pixel without MSI data keeps the
+    abundances interpolated from the LR-HSI (the caller marks it NaN: there is no data to fuse
+    there). Read as 0, a 12 × 12 HR-MSI hole cost CNMF 7.7 dB on the rest of the Salinas-A
+    sample (58.53 → 50.86 dB).
 
     Parameters
     ----------
@@ -795,7 +816,19 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None 
         srf = estimate_srf(lr, msi, ratio, psf_sigma=psf_sigma)
     else:
         srf = _check_srf(srf_matrix, msi_bands, bands, lr.device)
-    k = int(max(1, min(endmembers, bands, h * w)))
+    # the pixels with data (None: all): unmixed; the others keep their initial abundances
+    seen_h = seen_m = coupled = None
+    if not (bool(lr.sum().isfinite()) and bool(msi.sum().isfinite())):
+        seen_h = torch.isfinite(lr).all(0).flatten()
+        seen_m = torch.isfinite(msi).all(0).flatten()
+        coupled = regression_pixels(lr, msi, ratio, psf_sigma).flatten()
+        if not bool(seen_h.any()) or not bool(seen_m.any()):  # no pixel has data: all NaN
+            return torch.full((bands, big_h, big_w), float("nan"), device=lr.device)
+        if not bool(coupled.any()):  # no LR pixel wholly under MSI data: the seen ones
+            coupled = seen_h
+        lr, msi = nan_as_zero(lr), nan_as_zero(msi)
+    n_seen = h * w if seen_h is None else int(seen_h.sum())
+    k = int(max(1, min(endmembers, bands, n_seen)))
 
     y_h = lr.clamp_min(0).flatten(1)
     y_m = msi.clamp_min(0).flatten(1)
@@ -804,29 +837,38 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None 
     row = torch.full((1, k), delta, device=lr.device)
 
     # 1. HSI unmixing
-    w_h = y_h[:, _spa(y_h, k)].clamp_min(_EPS)
+    observed = y_h if seen_h is None else y_h[:, seen_h]
+    w_h = observed[:, _spa(observed, k)].clamp_min(_EPS)
     h_h = torch.full((k, h * w), 1.0 / k, device=lr.device)
-    h_h = _update_h(yh_aug, torch.cat([w_h, row]), h_h, inner)
-    w_h, h_h = _alternate_fixed_row(yh_aug, w_h, h_h, row, inner)
+    h_h = _update_h(yh_aug, torch.cat([w_h, row]), h_h, inner, seen_h)
+    w_h, h_h = _alternate_fixed_row(yh_aug, w_h, h_h, row, inner, seen_h)
+    if seen_h is not None:  # an LR pixel without data: the mean abundances of the others
+        h_h[:, ~seen_h] = h_h[:, seen_h].mean(1, keepdim=True)
 
     # 2. MSI unmixing
     h_m = _upsample(h_h.view(k, h, w), ratio).clamp_min(_EPS).flatten(1)
     w_m = srf @ w_h
-    h_m = _update_h(ym_aug, torch.cat([w_m, row]), h_m, inner)
-    w_m, h_m = _alternate_fixed_row(ym_aug, w_m, h_m, row, inner)
+    h_m = _update_h(ym_aug, torch.cat([w_m, row]), h_m, inner, seen_m)
+    w_m, h_m = _alternate_fixed_row(ym_aug, w_m, h_m, row, inner, seen_m)
 
     for _ in range(outer):
         h_h = blur_decimate(h_m.view(k, big_h, big_w), psf_sigma, ratio).flatten(1)
-        w_h = _update_w(y_h, w_h, h_h, inner)
+        w_h = _update_w(y_h, w_h, h_h, inner, coupled)
         w_m = srf @ w_h
-        h_m = _update_h(ym_aug, torch.cat([w_m, row]), h_m, inner)
-        w_m, h_m = _alternate_fixed_row(ym_aug, w_m, h_m, row, inner)
+        h_m = _update_h(ym_aug, torch.cat([w_m, row]), h_m, inner, seen_m)
+        w_m, h_m = _alternate_fixed_row(ym_aug, w_m, h_m, row, inner, seen_m)
 
     return (w_h @ h_m).view(bands, big_h, big_w).clamp_min(0)
 
 
-def _alternate_fixed_row(y_aug, w, h, row, iters: int):
-    """Alternate updates of ``w`` (without its fixed sum-to-one row) and ``h``."""
+def _alternate_fixed_row(y_aug, w, h, row, iters: int, seen: torch.Tensor | None = None):
+    """Alternate updates of ``w`` (without its fixed sum-to-one row) and ``h``; with ``seen``
+    (bool per column), of the seen columns only (the others keep their ``h``)."""
+    if seen is not None:
+        w, h_seen = _alternate_fixed_row(y_aug[:, seen], w, h[:, seen], row, iters)
+        h = h.clone()
+        h[:, seen] = h_seen
+        return w, h
     n = w.shape[0]
     for _ in range(iters):
         wa = torch.cat([w, row])
