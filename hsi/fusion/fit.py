@@ -232,7 +232,7 @@ def fit_scene(
     for lr_w, msi_w in zip(lrs, msis, strict=True):
         lr = torch.as_tensor(np.asarray(lr_w.data, dtype=np.float32), device=dev)
         msi = torch.as_tensor(np.asarray(msi_w.data, dtype=np.float32), device=dev)
-        given.append((torch.nan_to_num(lr), torch.nan_to_num(msi)))
+        given.append((lr, msi))  # NaN kept: the full-scale check leaves missing data out
         target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio,
                                            psf_sigma)
         lr_r = with_matched_noise(lr_r, target, generator)

@@ -104,3 +104,27 @@ def test_a_fine_tuning_that_fails_the_full_scale_check_returns_the_start_weights
     assert report["reprojection"]["fitted"] < report["reprojection"]["start"]
     for k, v in model.state_dict().items():
         assert torch.equal(v, start[k]), k
+
+
+def test_the_full_scale_check_sees_the_missing_data(monkeypatch):
+    """fit_scene hands keep_if_better the pair as given, NaN kept, so that its reprojection
+    check leaves the pixels near missing data out (read as 0 they counted as errors)."""
+    import hsi.fusion.fit as fit
+    from hsi.degrade import simulate_pair
+
+    lr, msi = simulate_pair(sample_cube(), 4, "sentinel2")
+    holed = np.asarray(lr.data).copy()
+    holed[:, 5:8, 5:8] = np.nan
+    seen = []
+    real = fit.keep_if_better
+
+    def spy(model, held_back, ratio, start=None, *, given=None, psf_sigma=None):
+        seen.extend(given)
+        return real(model, held_back, ratio, start, given=given, psf_sigma=psf_sigma)
+
+    monkeypatch.setattr(fit, "keep_if_better", spy)
+    fit.fit_scene(lr.with_data(holed), msi, ratio=4, steps=2, device="cpu", progress=False,
+                  config=InfnConfig(hidden=8, depth=1, base_features=4))
+    ((lr_given, _),) = seen
+    assert torch.isnan(lr_given[:, 5:8, 5:8]).all()
+    assert int(torch.isnan(lr_given).sum()) == 9 * lr.bands
