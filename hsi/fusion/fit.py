@@ -143,6 +143,46 @@ def reduced_pair(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     return target, lr_r, msi_r
 
 
+def clean_reduced_pixels(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
+                         psf_sigma: float | Psf | None = None) -> torch.Tensor | None:
+    """Pixels of the reduced pair's LR grid (:func:`reduced_pair`) computed from data alone.
+
+    A reduced LR pixel is clean when its PSF footprint in the target (the given LR-HSI) holds
+    no pixel that is NaN in a band or whose own HR-MSI footprint reaches a NaN
+    (:func:`hsi.fusion.baselines.regression_pixels`), and no such pixel lies within two
+    reduced LR pixels (the reach of the base image and of the network). Training patches are
+    drawn where every pixel is clean: missing data read as 0 would teach the network edges
+    that are not in the scene.
+
+    Parameters
+    ----------
+    lr : torch.Tensor, shape (C, h, w)
+        The LR-HSI as given (NaN: missing).
+    msi : torch.Tensor, shape (m, H, W), ``H ≥ h * ratio``
+    ratio : int
+    psf_sigma : float or Psf, optional
+
+    Returns
+    -------
+    torch.Tensor of bool, shape (h // ratio, w // ratio), or None
+        ``None`` when the pair has no missing data.
+    """
+    from torch.nn import functional as F
+
+    from hsi.fusion.baselines import regression_pixels
+
+    valid = regression_pixels(lr, msi, ratio, psf_sigma)
+    if valid is None:
+        return None
+    h, w = (lr.shape[-2] // ratio) * ratio, (lr.shape[-1] // ratio) * ratio
+    reach = as_psf(psf_sigma, ratio).size // 2
+    bad = (~valid[:h, :w]).float()[None, None]
+    bad = F.max_pool2d(bad, 2 * reach + 1, stride=1, padding=reach)
+    bad = bad.reshape(h // ratio, ratio, w // ratio, ratio).amax(dim=(1, 3))[None, None]
+    bad = F.max_pool2d(bad, 5, stride=1, padding=2)[0, 0]
+    return bad == 0
+
+
 def fit_scene(
     lr_hsi: Cube | Sequence[Cube],
     hr_msi: Cube | Sequence[Cube],
@@ -233,13 +273,17 @@ def fit_scene(
         lr = torch.as_tensor(np.asarray(lr_w.data, dtype=np.float32), device=dev)
         msi = torch.as_tensor(np.asarray(msi_w.data, dtype=np.float32), device=dev)
         given.append((lr, msi))  # NaN kept: the full-scale check leaves missing data out
+        clean = clean_reduced_pixels(lr, msi, ratio, psf_sigma)
         target, lr_r, msi_r = reduced_pair(torch.nan_to_num(lr), torch.nan_to_num(msi), ratio,
                                            psf_sigma)
         lr_r = with_matched_noise(lr_r, target, generator)
         msi_r = with_matched_noise(msi_r, msi[:, : msi_r.shape[-2], : msi_r.shape[-1]],
                                    generator)
         train_part, val_part = _split_columns(target, lr_r, msi_r, ratio, min_lr)
-        scenes.append(make_scene(*train_part, ratio, config.base, dev, psf_sigma))
+        scene = make_scene(*train_part, ratio, config.base, dev, psf_sigma)
+        if clean is not None:  # patches only where all is data
+            scene.clean = clean[:, : scene.lr.shape[-1]]
+        scenes.append(scene)
         if val_part is not None:
             held_back.append(make_scene(*val_part, ratio, config.base, dev, psf_sigma))
     lr_hsi, hr_msi = lrs[0], msis[0]

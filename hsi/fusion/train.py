@@ -44,12 +44,16 @@ class TrainScene:
     lr : (C, h, w) LR-HSI
     msi : (m, H, W) HR-MSI
     base : (C, H, W) base image of ``lr``/``msi``
+    clean : (h, w) bool, optional
+        LR pixels whose patch content is all data (see :func:`clean_lr_pixels`); patches are
+        drawn only where every LR pixel is clean. ``None``: everywhere.
     """
 
     target: torch.Tensor
     lr: torch.Tensor
     msi: torch.Tensor
     base: torch.Tensor
+    clean: torch.Tensor | None = None
 
 
 def make_scene(target, lr, msi, ratio: int, base_kind: str, device,
@@ -88,7 +92,13 @@ class PatchSampler:
         smallest = min(min(s.lr.shape[-2:]) for s in scenes)
         self.lr_patch = max(1, min(patch // self.ratio, smallest))
         self.rng = np.random.default_rng(seed)
-        sizes = np.array([s.lr.shape[-1] * s.lr.shape[-2] for s in scenes], dtype=np.float64)
+        # the patch corners allowed in each scene (None: all): those of all-clean patches
+        self.corners = [None if s.clean is None else _clean_corners(s.clean, self.lr_patch)
+                        for s in scenes]
+        if all(c is not None and len(c) == 0 for c in self.corners):  # nothing clean: all
+            self.corners = [None] * len(scenes)
+        sizes = np.array([s.lr.shape[-1] * s.lr.shape[-2] if c is None else len(c)
+                          for s, c in zip(scenes, self.corners, strict=True)], dtype=np.float64)
         self.p = sizes / sizes.sum()
 
     def batch(self, n: int) -> tuple[torch.Tensor, ...]:
@@ -96,10 +106,14 @@ class PatchSampler:
         out: list[list[torch.Tensor]] = [[], [], [], []]
         p, r = self.lr_patch, self.ratio
         for _ in range(n):
-            s = self.scenes[int(self.rng.choice(len(self.scenes), p=self.p))]
-            h, w = s.lr.shape[-2:]
-            i = int(self.rng.integers(0, h - p + 1))
-            j = int(self.rng.integers(0, w - p + 1))
+            pick = int(self.rng.choice(len(self.scenes), p=self.p))
+            s, corners = self.scenes[pick], self.corners[pick]
+            if corners is None:
+                h, w = s.lr.shape[-2:]
+                i = int(self.rng.integers(0, h - p + 1))
+                j = int(self.rng.integers(0, w - p + 1))
+            else:
+                i, j = (int(v) for v in corners[int(self.rng.integers(0, len(corners)))])
             k, flip = int(self.rng.integers(0, 4)), bool(self.rng.integers(0, 2))
             hi, hj, hp = i * r, j * r, p * r
             parts = (s.target[:, hi:hi + hp, hj:hj + hp], s.lr[:, i:i + p, j:j + p],
@@ -108,6 +122,14 @@ class PatchSampler:
                 a = torch.rot90(a, k, dims=(-2, -1))
                 lst.append(torch.flip(a, dims=(-1,)) if flip else a)
         return tuple(torch.stack(lst) for lst in out)
+
+
+def _clean_corners(clean: torch.Tensor, p: int) -> np.ndarray:
+    """``(n, 2)`` top-left corners ``(i, j)`` of the ``p × p`` windows of ``clean`` (h, w) that
+    are all True (a summed-area table of the unclean pixels)."""
+    bad = np.pad((~clean.cpu().numpy()).astype(np.int64), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    counts = bad[p:, p:] - bad[:-p, p:] - bad[p:, :-p] + bad[:-p, :-p]
+    return np.argwhere(counts == 0)
 
 
 @dataclass

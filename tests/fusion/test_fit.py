@@ -128,3 +128,51 @@ def test_the_full_scale_check_sees_the_missing_data(monkeypatch):
     ((lr_given, _),) = seen
     assert torch.isnan(lr_given[:, 5:8, 5:8]).all()
     assert int(torch.isnan(lr_given).sum()) == 9 * lr.bands
+
+
+def test_clean_corners_are_those_of_all_clean_windows():
+    from hsi.fusion.train import _clean_corners
+
+    clean = torch.ones(5, 6, dtype=torch.bool)
+    clean[2, 3] = False
+    corners = {tuple(c) for c in _clean_corners(clean, 2)}
+    every = {(i, j) for i in range(4) for j in range(5)}
+    assert corners == every - {(1, 2), (1, 3), (2, 2), (2, 3)}
+
+
+def test_reduced_pixels_near_missing_data_are_not_clean():
+    from hsi.fusion.fit import clean_reduced_pixels
+
+    lr = _real_crop()[:, :32, :32]  # LR 32², MSI 128² at x4 (any bands will do)
+    msi = torch.zeros(3, 128, 128)
+    assert clean_reduced_pixels(lr, msi, 4) is None
+    lr[:, 13, 13] = float("nan")  # reduced LR pixel (3, 3)
+    clean = clean_reduced_pixels(lr, msi, 4)
+    # the PSF (σ = 2, 13 px wide) carries target pixel 13 into the reduced LR-HSI's pixels
+    # 1-4 (target 7-19); two more around them: reduced rows and columns 0-6 are out
+    expected = torch.ones(8, 8, dtype=torch.bool)
+    expected[:7, :7] = False
+    assert torch.equal(clean, expected)
+
+
+def test_the_sampler_draws_only_clean_patches():
+    from hsi.fusion.train import PatchSampler, TrainScene
+
+    lr = torch.rand(2, 16, 16)
+    lr[:, 6:9, 6:9] = float("nan")  # patches over these LR pixels would carry NaN
+    clean = ~torch.isnan(lr).any(0)
+    hr = torch.rand(2, 64, 64)
+    scene = TrainScene(hr, lr, hr, hr, clean=clean)
+    batch = PatchSampler([scene], 4, 16, seed=0).batch(300)
+    assert not torch.isnan(batch[1]).any()
+    free = PatchSampler([TrainScene(hr, lr, hr, hr)], 4, 16, seed=0).batch(300)
+    assert torch.isnan(free[1]).any()  # without the mask they would
+
+
+def test_a_scene_with_no_clean_patch_is_sampled_everywhere():
+    from hsi.fusion.train import PatchSampler, TrainScene
+
+    lr, hr = torch.rand(2, 8, 8), torch.rand(2, 32, 32)
+    scene = TrainScene(hr, lr, hr, hr, clean=torch.zeros(8, 8, dtype=torch.bool))
+    sampler = PatchSampler([scene], 4, 16, seed=0)
+    assert sampler.corners == [None] and sampler.batch(4)[1].shape == (4, 2, 4, 4)
