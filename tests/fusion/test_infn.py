@@ -299,7 +299,7 @@ class TestCost:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_autocast_matches_cpu_float32():
+def test_cuda_matches_cpu_float32():
     from hsi.fusion.api import predict
 
     model = _model(31, 3)
