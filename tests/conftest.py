@@ -33,6 +33,28 @@ def _torch_threads_restored():
     yield
 
 
+#: Set (to anything) to skip, not fail, the tests whose dataset is missing from the data
+#: folder: for runs given part of the data on purpose (``benchmarks/gpu.py`` on a GPU machine
+#: with ``benchmarks/gpu_bundle.py``'s data). Unset, as in CI, a missing dataset is an error.
+SKIP_MISSING_DATA = "HSI_TESTS_SKIP_MISSING_DATA"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test (or its fixture) that found its dataset missing is reported as skipped when
+    :data:`SKIP_MISSING_DATA` is set."""
+    report = yield
+    if os.environ.get(SKIP_MISSING_DATA) and call.excinfo is not None:
+        from hsi.errors import DatasetNotFoundError
+
+        if call.excinfo.errisinstance(DatasetNotFoundError):
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0,
+                               f"Skipped: data not in this run's data folder: "
+                               f"{call.excinfo.value}")
+    return report
+
+
 def pytest_addoption(parser):
     parser.addoption("--device", default="cpu", help="torch device for model tests (cpu, cuda)")
     parser.addoption("--dtype", default="float32", help="float32 or float64")
