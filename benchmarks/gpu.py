@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-tests", action="store_true")
     ap.add_argument("--no-append", action="store_true")
     ap.add_argument("--test-log", default=None, help="write the CUDA tests' output here")
+    ap.add_argument("--batches", type=int, nargs="+", default=None,
+                    help="training batches to time (default 8 32 128 512; --quick: 8 16)")
     args = ap.parse_args(argv)
     import warnings
 
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ref_small = Cube(np.asarray(lr.data), wavelengths=lr.wavelengths)  # any 31-band cube
     steps = 20 if args.quick else 300
-    for batch in (8, 16) if args.quick else (8, 32, 128, 512):
+    for batch in args.batches or ((8, 16) if args.quick else (8, 32, 128, 512)):
         cfg = InfnConfig(batch=batch)
         train_infn([ref_small], srf="nikon_d700", ratio=4, config=cfg, steps=3, max_minutes=None,
                    device=dev, progress=False)  # warm-up
