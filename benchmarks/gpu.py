@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if not args.no_append:
         notes.append(f"Checkpoint: {args.checkpoint or 'untrained INFN (timings only)'}.")
-        append_results("INFN on a GPU: tests, training speed, inference, AMP", table,
+        where = "a GPU" if dev.type == "cuda" else "the CPU (gpu.py's counterpart run)"
+        append_results(f"INFN on {where}: tests, training speed, inference, AMP", table,
                        notes="\n".join(notes), device=dev)
     return 0
 
