@@ -43,6 +43,8 @@ from benchmarks.common import append_results, markdown_table, matmul_rate, timer
 #: The tests run with ``--device cuda`` (the ones whose models take the device fixture, and the
 #: fusion and tiling tests, which pick CUDA by themselves when it is there).
 CUDA_TESTS = ("tests/fusion", "tests/tiling", "tests/test_degrade.py", "tests/test_device.py")
+#: ``--test-set all`` adds these (3.5 min on the 2-core CPU; never yet run under CUDA).
+MORE_CUDA_TESTS = ("tests/classification", "tests/clustering")
 
 #: The shipped CAVE checkpoint: the model a user's ``hsi fuse`` runs on a CAVE-like pair.
 SHIPPED = ROOT / "hsi" / "data" / "checkpoints" / "infn_cave31_nikond700_x4.pt"
@@ -83,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="INFN checkpoint (default: the shipped CAVE x4 one)")
     ap.add_argument("--quick", action="store_true", help="small sizes (CPU check)")
     ap.add_argument("--no-tests", action="store_true")
+    ap.add_argument("--test-set", choices=["fusion", "all"], default="fusion",
+                    help="fusion: fusion, tiling, degradation, devices (~1.5 min on an H200); "
+                         "all: also classification and clustering")
     ap.add_argument("--no-append", action="store_true")
     ap.add_argument("--test-log", default=None, help="write the CUDA tests' output here")
     ap.add_argument("--batches", type=int, nargs="+", default=None,
@@ -100,15 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_tests and dev.type == "cuda":
         from tests.conftest import SKIP_MISSING_DATA
 
+        tests = CUDA_TESTS + (MORE_CUDA_TESTS if args.test_set == "all" else ())
         start = time.perf_counter()
         r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            *CUDA_TESTS, "--device", "cuda", "-rfEs"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            *tests, "--device", "cuda", "-rfEs"],
+                           cwd=ROOT, capture_output=True, text=True,
+                           timeout=300 if args.test_set == "fusion" else 540,
                            env={**os.environ, SKIP_MISSING_DATA: "1"})  # data not carried
         if args.test_log:
             Path(args.test_log).write_text(r.stdout + r.stderr, encoding="utf-8")
         last = (r.stdout.strip().splitlines() or ["(no output)"])[-1]
-        rows.append(["CUDA tests (fusion, tiling, degradation, devices)", last,
+        which = "fusion, tiling, degradation, devices" + (
+            ", classification, clustering" if args.test_set == "all" else "")
+        rows.append([f"CUDA tests ({which})", last,
                      f"{time.perf_counter() - start:.0f} s"])
 
     rate = matmul_rate(dev, 1024 if args.quick else 4096, 3 if args.quick else 10)
