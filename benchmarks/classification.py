@@ -128,6 +128,57 @@ def svm_predict(cube, train: np.ndarray, features: np.ndarray | None = None, *,
     return svm.predict(scaler.transform(x)).reshape(train.shape)
 
 
+def class_drift(cube, train: np.ndarray, test: np.ndarray, names: list[str]) -> dict:
+    """Per class name: (angle between the mean unit spectrum of its training pixels and of its
+    test pixels, smallest angle between its test mean and another class's test mean), degrees.
+
+    A diagnostic of the split, read after scoring and used by nothing: when the first angle
+    approaches the second, the class's few training pixels do not represent where its test
+    pixels are, and no spectral classifier can be expected to place them.
+    """
+    from hsi.classification.features import unit_spectra
+
+    shape = unit_spectra(np.asarray(cube.data).reshape(cube.bands, -1))[0].T
+    codes = np.unique(np.concatenate([train[train > 0], test[test > 0]]))
+    tr = {k: shape[train.ravel() == k].mean(0) for k in codes if (train == k).any()}
+    te = {k: shape[test.ravel() == k].mean(0) for k in codes if (test == k).any()}
+
+    def angle(u, v):
+        return float(np.degrees(np.arccos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v),
+                                                  -1.0, 1.0))))
+
+    return {names[i]: (angle(tr[k], te[k]), min((angle(te[k], te[j]) for j in te if j != k),
+                                                 default=float("nan")))
+            for i, k in enumerate(codes) if k in tr and k in te}
+
+
+def per_class_text(rows: list[dict]) -> str:
+    """Per (dataset, split, labels/class): each class's recall per method (mean over seeds)
+    beside the split's drift (:func:`class_drift`, mean over seeds)."""
+    from benchmarks.common import markdown_table
+
+    parts = []
+    keys = sorted({(r["dataset"], r["mode"], r["n"]) for r in rows},
+                  key=lambda k: (DATASETS.index(k[0]), MODES.index(k[1]), k[2]))
+    for key in keys:
+        sel = [r for r in rows if (r["dataset"], r["mode"], r["n"]) == key]
+        methods = [m for m in METHODS if any(r["method"] == m for r in sel)]
+        names = list(sel[0]["recall"])
+        table = []
+        for name in names:
+            runs = [r for r in sel if r["method"] == methods[0] and name in r["drift"]]
+            shift = np.mean([r["drift"][name][0] for r in runs]) if runs else np.nan
+            nearest = np.mean([r["drift"][name][1] for r in runs]) if runs else np.nan
+            recall = [np.nanmean([r["recall"][name] for r in sel if r["method"] == m])
+                      for m in methods]
+            table.append([name, *[f"{v:.1f}" for v in recall], f"{shift:.2f}", f"{nearest:.2f}"])
+        parts.append(f"**{key[0]}, {key[1]} split, {key[2]}/class: recall (%) per class, mean "
+                     f"over seeds**\n\n" + markdown_table(
+                         ["class", *methods, "train → test mean (°)", "nearest other class (°)"],
+                         table))
+    return "\n\n".join(parts)
+
+
 def run_one(task: tuple) -> list[dict]:
     """Train and score the methods on one (dataset, labels per class, mode, seed) split.
 
@@ -152,7 +203,11 @@ def run_one(task: tuple) -> list[dict]:
         r = evaluate_class_map(pred, test, names)
         rows.append({"dataset": name, "n": n, "mode": mode, "seed": seed, "method": method,
                      "oa": r.oa, "aa": r.aa, "kappa": r.kappa, "seconds": seconds,
-                     "n_test": r.n_test})
+                     "n_test": r.n_test, "recall": dict(zip(r.class_names, r.producers.tolist(),
+                                                          strict=True)),
+                     "drift": drift})
+
+    drift = class_drift(cube, train, test, names)
 
     if "svm" in methods:
         t = time.process_time()
@@ -351,6 +406,9 @@ def main(argv=None) -> int:
                     help="Override GanConfig.members (discriminators averaged).")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                     help="Worker processes (one thread each).")
+    ap.add_argument("--per-class", action="store_true",
+                    help="Also report each class's recall per method and how far its "
+                         "training pixels' mean spectrum lies from its test pixels'.")
     ap.add_argument("--no-append", action="store_true", help="Do not touch RESULTS.md.")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -388,6 +446,8 @@ def main(argv=None) -> int:
     summary = summarize(rows)
     table = table_markdown(summary)
     targets = targets_text(summary) + "\n\n" + seconds_text(summary, rows)
+    if args.per_class:
+        targets += "\n\n" + per_class_text(rows)
     print()
     print(table)
     print()
