@@ -175,3 +175,20 @@ def test_a_missing_dataset_fails_unless_the_run_says_it_left_data_out(tmp_path, 
                        cwd=BENCHMARKS.parent, capture_output=True, text=True, env=env,
                        timeout=300)
     assert ("1 skipped" if skip else "1 failed") in r.stdout, r.stdout[-2000:]
+
+
+def test_class_drift_angles_from_hand_values():
+    import numpy as np
+
+    from benchmarks.classification import class_drift
+    from hsi.cube import Cube
+
+    # 2 bands, 1 × 4 pixels: class 1 trains on (1, 0), tests on (1, 1) (45° away); class 2
+    # trains and tests on (0, 1): 0° drift; the test means are 45° apart
+    data = np.array([[[1.0, 1.0, 0.0, 0.0]], [[0.0, 1.0, 1.0, 1.0]]])
+    cube = Cube(data, wavelengths=[500.0, 600.0])
+    train = np.array([[1, 0, 2, 0]])
+    test = np.array([[0, 1, 0, 2]])
+    drift = class_drift(cube, train, test, ["a", "b"])
+    np.testing.assert_allclose(drift["a"], (45.0, 45.0), atol=1e-6)
+    np.testing.assert_allclose(drift["b"], (0.0, 45.0), atol=1e-6)
