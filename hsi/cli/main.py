@@ -137,14 +137,21 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main() -> None:
-    """The ``hsi`` console script: :func:`cli`, then an exit that does not garbage-collect.
+    """The ``hsi`` console script: :func:`cli`, then an exit that does not garbage-collect
+    and that Ctrl-C no longer interrupts.
 
     The objects torch, dask and the command leave behind are moved out of the collector's
     reach (``gc.freeze``) before the interpreter exits, which collects them for nothing: its
     shutdown took 0.3–0.4 s after ``import torch`` and 0.1 s with them frozen. Only here,
     where the process ends; in-process callers (tests, notebooks) use :func:`cli`.
     """
+    import signal
+
     try:
         cli()
     finally:
+        # The command is over, its files complete (or removed): a Ctrl-C from here on could
+        # only interrupt the interpreter's shutdown (a traceback from a finaliser, or exit
+        # status 130 after a complete result).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.freeze()

@@ -104,10 +104,14 @@ def run_tiles(items: Sequence[T], read: Callable[[T], Any], compute: Callable[[T
     is written; a cancel (or any error) stops after the item in hand: the threads are drained
     and the error propagates, so outputs written atomically never appear.
     """
+    from hsi.interrupts import interrupts_deferred
+
     # one writer thread: writing item i overlaps the compute of item i + 1; at most one waits
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hsi-write") as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hsi-write")
+    reads = read_ahead(read, items)
+    try:
         pending: tuple[T, concurrent.futures.Future] | None = None
-        for item, data in read_ahead(read, items):
+        for item, data in reads:
             result = compute(item, data)
             del data
             if pending is not None:
@@ -120,6 +124,12 @@ def run_tiles(items: Sequence[T], read: Callable[[T], Any], compute: Callable[[T
             pending[1].result()
             if bar is not None:
                 bar.advance(_size(pending[0]))
+    finally:
+        # Both threads stop before the caller closes the files they read and write, even on
+        # Ctrl-C: a GDAL dataset closed under a thread still using it aborts the process.
+        with interrupts_deferred():
+            reads.close()
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def tile_batches(tiles: Sequence[Tile], size: int) -> list[list[Tile]]:

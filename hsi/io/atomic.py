@@ -79,6 +79,8 @@ def _cause(exc: BaseException) -> str:
     seen, depth = exc, 0
     while (seen.__cause__ is not None or seen.__context__ is not None) and depth < 10:
         seen, depth = seen.__cause__ or seen.__context__, depth + 1
+    if isinstance(seen, OSError) and seen.strerror:  # not the temporary's name it carries
+        return seen.strerror
     text = str(seen).strip() or str(exc).strip() or type(exc).__name__
     return text.splitlines()[0].strip()
 
@@ -151,6 +153,83 @@ def _verify_written(tmp: Path, dest: Path) -> None:
         raise OSError(errno.EIO, f"cannot read back the written file ({_cause(exc)})") from None
 
 
+class _Staged:
+    """One destination's temporary beside it, from creation to rename (or removal)."""
+
+    def __init__(self, dest: Path, suffix: str | None, size_hint: int | None) -> None:
+        self.dest, self.suffix, self.size_hint, self.tmp = dest, suffix, size_hint, None
+        self.folder = dest.parent if str(dest.parent) else Path(".")
+        self.created = _missing_parents(self.folder)
+        check_writable_dir(self.folder)
+
+    def open(self) -> None:
+        """Create the empty temporary (named ``.NAME.PID.XXXX….part``)."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.dest.name}.{os.getpid()}.",
+                                   suffix=(self.suffix or self.dest.suffix) + ".part",
+                                   dir=self.folder)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.mode = _mode_for(self.dest)
+
+    def prepare(self) -> None:
+        """Check the written temporary, flush it to disk and give it the destination's mode."""
+        _verify_written(self.tmp, self.dest)
+        _fsync(self.tmp)
+        os.chmod(self.tmp, self.mode)
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.dest)
+
+    def remove(self) -> None:
+        """Remove the temporary (if still there) and the folders created for it, left empty."""
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)
+        for d in self.created:  # deepest first; only folders this write created and left empty
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+    def error(self, exc: BaseException) -> BaseException | None:
+        """The one-line error naming this destination for ``exc``; None to re-raise ``exc``."""
+        if isinstance(exc, HsiIOError) and self.tmp is not None and str(self.tmp) in str(exc):
+            # a nested atomic write of the temporary: name the real destination
+            return HsiIOError(str(exc).replace(str(self.tmp), str(self.dest)))
+        if isinstance(exc, OSError) and not isinstance(exc, HsiError):
+            return write_error(self.dest, exc, self.size_hint)
+        if type(exc).__module__.startswith("rasterio") and not isinstance(exc, HsiError):
+            return write_error(self.dest, exc, self.size_hint)
+        return None
+
+
+@contextlib.contextmanager
+def _staged_writes(dests: list[Path], suffix: str | None,
+                   size_hint: int | None) -> Iterator[list[Path]]:
+    """Temporaries for ``dests``; after the body, all are checked and flushed, then renamed
+    into place together with Ctrl-C held back, so an interrupt leaves all or none."""
+    from hsi.interrupts import interrupts_deferred
+
+    staged: list[_Staged] = []
+    try:
+        for dest in dests:
+            staged.append(_Staged(dest, suffix, size_hint))
+            staged[-1].open()
+        yield [s.tmp for s in staged]
+        for s in staged:
+            s.prepare()
+        with interrupts_deferred():
+            for s in staged:
+                s.commit()
+    except BaseException as exc:
+        # told before the temporaries go: a full disk is recognised by its free space
+        named = [s for s in staged if s.tmp is not None and str(s.tmp) in str(exc)]
+        err = (named or staged[-1:] or [None])[0]
+        replacement = err.error(exc) if err is not None else None
+        for s in reversed(staged):
+            s.remove()
+        if replacement is not None:
+            raise replacement from None
+        raise
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike, suffix: str | None = None,
                 size_hint: int | None = None) -> Iterator[Path]:
@@ -176,36 +255,8 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None,
         When the destination folder cannot be written, or writing fails (full disk, I/O or
         GDAL error): one line naming ``dest`` and the cause.
     """
-    dest = Path(dest)
-    folder = dest.parent if str(dest.parent) else Path(".")
-    created = _missing_parents(folder)
-    check_writable_dir(folder)
-    tmp_path = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.",
-                                   suffix=(suffix or dest.suffix) + ".part", dir=folder)
-        os.close(fd)
-        tmp_path = Path(tmp)
-        mode = _mode_for(dest)
-        yield tmp_path
-        _verify_written(tmp_path, dest)
-        _fsync(tmp_path)
-        os.chmod(tmp_path, mode)
-        os.replace(tmp_path, dest)
-    except BaseException as exc:
-        if tmp_path is not None:
-            tmp_path.unlink(missing_ok=True)
-        for d in created:  # deepest first; only folders this write created and left empty
-            with contextlib.suppress(OSError):
-                d.rmdir()
-        if isinstance(exc, HsiIOError) and tmp_path is not None and str(tmp_path) in str(exc):
-            # a nested atomic write of the temporary: name the real destination
-            raise HsiIOError(str(exc).replace(str(tmp_path), str(dest))) from None
-        if isinstance(exc, OSError) and not isinstance(exc, HsiError):
-            raise write_error(dest, exc, size_hint) from None
-        if type(exc).__module__.startswith("rasterio") and not isinstance(exc, HsiError):
-            raise write_error(dest, exc, size_hint) from None
-        raise
+    with _staged_writes([Path(dest)], suffix, size_hint) as (tmp,):
+        yield tmp
 
 
 def _pid_alive(pid: int) -> bool:
@@ -250,9 +301,9 @@ def atomic_files(dests: list[str | os.PathLike],
                  size_hint: int | None = None) -> Iterator[list[Path]]:
     """Like :func:`atomic_path` for several files written together (e.g. ENVI ``.hdr`` + data).
 
-    All temporaries are moved into place only after the body succeeds; on failure none of the
-    destinations is created.
+    All temporaries are moved into place only after the body succeeds and every one of them
+    is checked and flushed; the renames run with Ctrl-C held back. On failure or interrupt
+    none of the destinations is created.
     """
-    with contextlib.ExitStack() as stack:
-        paths = [stack.enter_context(atomic_path(d, size_hint=size_hint)) for d in dests]
-        yield paths
+    with _staged_writes([Path(d) for d in dests], None, size_hint) as tmps:
+        yield tmps

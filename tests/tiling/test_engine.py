@@ -324,3 +324,31 @@ def test_readers_and_writer_cap_gdals_block_cache(tmp_path):
             assert get_gdal_config("GDAL_CACHEMAX") == GDAL_CACHE_BYTES
             w.write(np.zeros((1, 8, 8), np.float32), Window(0, 0, 8, 8))
         assert get_gdal_config("GDAL_CACHEMAX") == outer
+
+
+def test_ctrl_c_stops_the_threads_before_run_tiles_returns():
+    """A Ctrl-C in the compute waits for the write in flight and the read ahead: the caller
+    then closes files no thread is still using (GDAL aborts the process otherwise)."""
+    import time
+
+    tiles = tile_windows(64, 64, tile=16)
+    finished = {"write": [], "read": []}
+
+    def read(t):
+        time.sleep(0.05)
+        finished["read"].append(t.index)
+
+    def compute(t, _):
+        if t.index == 2:
+            raise KeyboardInterrupt
+        return t.index
+
+    def write(t, result):
+        time.sleep(0.3)  # still writing tile 1 when tile 2's compute is interrupted
+        finished["write"].append(result)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_tiles(tiles, read, compute, write)
+    assert finished["write"] == [0, 1]  # the write in flight completed before the return
+    assert not [t.name for t in threading.enumerate()
+                if t.name.startswith(("hsi-read", "hsi-write"))]
