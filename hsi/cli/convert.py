@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from hsi.cli.options import var_option
+from hsi.cli.options import guarded, var_option
 
 
 @click.command("convert")
 @click.argument("src", metavar="IN", type=click.Path())
 @click.argument("dst", metavar="OUT", type=click.Path())
 @var_option
+@guarded(outputs=("dst",), inputs=("src",))
 def convert(src: str, dst: str, var: str | None) -> None:
     """Convert the cube IN to OUT, the format following OUT's extension (.tif, .hdr, .mat).
 
     Data, wavelengths, CRS, transform and nodata are kept; OUT appears only once complete.
     """
     import hsi
-    from hsi.errors import HsiIOError
     from hsi.io import output_format
 
     output_format(dst)  # an unsupported OUT extension fails before anything is read
-    if Path(dst).resolve() == Path(src).resolve():
-        raise HsiIOError(f"{dst}: output is the input file")
     cube = hsi.open(src, var=var)
     out = hsi.save(cube, dst)
     click.echo(f"wrote {out} ({cube.bands} bands × {cube.height} × {cube.width}, {cube.dtype})")

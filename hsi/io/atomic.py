@@ -158,6 +158,8 @@ class _Staged:
 
     def __init__(self, dest: Path, suffix: str | None, size_hint: int | None) -> None:
         self.dest, self.suffix, self.size_hint, self.tmp = dest, suffix, size_hint, None
+        if dest.is_dir():  # found before anything is written, not at the rename
+            raise HsiIOError(f"{dest}: is a folder, expected an output file name")
         self.folder = dest.parent if str(dest.parent) else Path(".")
         self.created = _missing_parents(self.folder)
         check_writable_dir(self.folder)

@@ -29,6 +29,7 @@ SAME_FILE = [
     ("fusion_train_onto_cube", "fusion train {cube} -o {cube} --ratio 4 --sensor sentinel2",
      "cube.tif"),
     ("convert_onto_itself", "convert {cube} {cube}", "cube.tif"),
+    ("convert_envi_header_onto_its_data", "convert {envi} {d}/envi.img", "envi"),
     ("fuse_onto_envi_data", "fuse {envi} {msi} -o {d}/envi.img --method glp", "envi"),
     ("cluster_onto_envi_header", "cluster {envi} -k 3 -o {d}/envi.hdr", "envi"),
 ]
@@ -58,6 +59,18 @@ def test_output_reaching_an_input_through_a_link(link, work, run_hostile):
     run_hostile(["cluster", work["cube"], "-k", 3, "-o", alias], folder, ("cube.tif",))
     run_hostile(["fuse", work["cube"], work["msi"], "-o", alias, "--method", "glp"], folder,
                 ("cube.tif",))
+    run_hostile(["convert", work["cube"], alias], folder, ("cube.tif",))
+
+
+@pytest.mark.parametrize("out", ["c.tif", "c.hdr", "c.img"])
+def test_an_output_name_that_is_a_folder(out, work, run_hostile):
+    """Refused before anything is written: an ENVI output is two files (header and data),
+    and a folder in the way of either is found before the first one is written."""
+    folder = work["cube"].parent
+    (folder / out).mkdir()
+    line = run_hostile(["convert", work["cube"], folder / "c.hdr" if out != "c.tif" else
+                        folder / out], folder, (out,))
+    assert "is a folder" in line and ".part" not in line
 
 
 def test_two_outputs_with_one_name(work, run_hostile):
