@@ -12,6 +12,7 @@ from typing import TypeVar
 import numpy as np
 
 from hsi.cube import Cube
+from hsi.io.formats import reading
 
 __all__ = ["STRIP_BYTES", "WindowReader", "read_ahead", "reading"]
 
@@ -20,23 +21,6 @@ STRIP_BYTES = 256 * 2**20
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@contextlib.contextmanager
-def reading(path: str | os.PathLike) -> Iterator[None]:
-    """Turn a low-level read failure (GDAL, a memory map...) into a one-line HsiIOError."""
-    from hsi.errors import HsiError, HsiIOError
-
-    try:
-        yield
-    except HsiError:
-        raise
-    except (OSError, ValueError, RuntimeError) as exc:
-        from hsi.io.atomic import _cause
-
-        text = _cause(exc) or type(exc).__name__  # GDAL's message, behind rasterio's own
-        # no chained cause: the error must pickle to cross Dask process boundaries intact
-        raise HsiIOError(f"{path}: read failed ({text})") from None
 
 
 class WindowReader:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -185,3 +187,25 @@ def parse_number_list(value) -> np.ndarray:
     else:
         items = [str(v).strip() for v in value]
     return np.array([float(v) for v in items if v != ""], dtype=np.float64)
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a low-level read failure (GDAL, a memory map...) into a one-line HsiIOError.
+
+    The message is GDAL's own (behind rasterio's "see previous exception"), e.g. ``scene.tif:
+    read failed (scene.tif, band 76: IReadBlock failed at X offset 0, Y offset 0:
+    TIFFReadEncodedTile() failed.)`` for a truncated file.
+    """
+    from hsi.errors import HsiError
+
+    try:
+        yield
+    except HsiError:
+        raise
+    except (OSError, ValueError, RuntimeError) as exc:
+        from hsi.io.atomic import _cause
+
+        text = _cause(exc) or type(exc).__name__  # GDAL's message, behind rasterio's own
+        # no chained cause: the error must pickle to cross Dask process boundaries intact
+        raise HsiIOError(f"{path}: read failed ({text})") from None

@@ -29,7 +29,7 @@ from hsi.check import check_window
 from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_path
-from hsi.io.formats import build_cube, check_readable, parse_number_list, unit_factor
+from hsi.io.formats import build_cube, check_readable, parse_number_list, reading, unit_factor
 from hsi.io.indexing import as_step, pyramid_factors, read_positions
 
 #: GDAL's block cache while a scene job keeps files open (:meth:`GeoTiffArray.kept_open`) or
@@ -196,12 +196,13 @@ class GeoTiffArray:
             yield src
 
     def __getitem__(self, key) -> np.ndarray:
-        return read_positions(self._read, key, self.shape, self.dtype)
+        with reading(self.path):  # a truncated or corrupt block: one line naming the file
+            return read_positions(self._read, key, self.shape, self.dtype)
 
     def has_overviews(self) -> bool:
         """Whether the file has internal (or ``.ovr``) overviews (asked once, then kept)."""
         if getattr(self, "_overviews", None) is None:
-            with self._dataset() as src:
+            with reading(self.path), self._dataset() as src:
                 self._overviews = bool(src.overviews(1))
         return self._overviews
 
@@ -222,7 +223,7 @@ class GeoTiffArray:
         c0, c1 = int(cols[0]), int(cols[-1]) + 1
         win = Window(c0 * f, r0 * f, (c1 - c0) * f, (r1 - r0) * f)
         indexes = [int(b) + 1 for b in bands]
-        with self._dataset() as src:
+        with reading(self.path), self._dataset() as src:
             out = src.read(indexes, window=win, out_shape=(len(indexes), r1 - r0, c1 - c0),
                            resampling=Resampling.nearest)
         if rows.size != r1 - r0:
@@ -337,10 +338,8 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
             from hsi.memory import check_allocation
 
             check_allocation(count * h * w * dtype.itemsize, str(path))
-            try:
+            with reading(path):
                 data = src.read(window=window)
-            except RasterioError as exc:
-                raise HsiIOError(f"{path}: read failed ({exc})") from None
     if lazy:
         import dask.array as da
         from dask.base import tokenize

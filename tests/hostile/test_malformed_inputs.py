@@ -18,6 +18,23 @@ def _envi(folder, name, data, header_extra=""):
     return hdr
 
 
+def _truncated_tiled_tif(path):
+    """A tiled GeoTIFF whose header is whole and whose later tiles are cut off (a download
+    that stopped): opening works, reading the pixels fails."""
+    import rasterio
+    import rasterio.shutil
+
+    full = path.with_name("full_" + path.name)
+    data = np.random.default_rng(3).random((8, 12, 16)).astype(np.float32)  # LR of the MSI
+    with rasterio.open(full, "w", driver="GTiff", count=8, height=12, width=16,
+                       dtype="float32") as dst:
+        dst.write(data)
+    rasterio.shutil.copy(full, path, driver="COG", compress="NONE", blocksize=16)
+    full.unlink()
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
 def _malformed(folder) -> dict[str, object]:
     """Case name -> path of a file no command may accept."""
     cases = {}
@@ -53,12 +70,13 @@ def _malformed(folder) -> dict[str, object]:
     cases["junk_hdf5_mat"] = folder / "junk.h5.mat"
     (folder / "nothere.tif")
     cases["missing"] = folder / "nothere.tif"
+    cases["truncated_tiles"] = _truncated_tiled_tif(folder / "cut.tif")
     return cases
 
 
 CASES = ["empty_tif", "text_tif", "junk_tiff_header", "truncated_envi", "absurd_envi_lines",
          "zero_envi_samples", "nan_wavelengths", "junk_mat", "mat_without_cube",
-         "junk_hdf5_mat", "missing"]
+         "junk_hdf5_mat", "missing", "truncated_tiles"]
 COMMANDS = {
     "info": "info {bad}",
     "convert": "convert {bad} {d}/out.tif",
@@ -67,6 +85,7 @@ COMMANDS = {
     "fuse_hr": "fuse {cube} {bad} -o {d}/f.tif --method glp",
     "simulate": "simulate {bad} -o {d}/sim --ratio 2",
     "predict": "classify predict {bad} --model {model} -o {d}/p.tif",
+    "metrics": "metrics {bad} {cube}",
 }
 
 
@@ -77,6 +96,8 @@ def test_malformed_input(case, command, work, run_hostile, tmp_path):
     bad = _malformed(folder)[case]
     if command == "predict" and case == "missing":
         pytest.skip("click refuses a missing CUBE before hsikit runs (tested in tests/cli)")
+    if case == "truncated_tiles" and command in ("fuse_hr", "predict"):
+        pytest.skip("refused before any pixel is read (grid check; the stand-in model)")
     out = tmp_path / "out"
     out.mkdir()
     args = COMMANDS[command].format(bad=bad, d=out, **{k: v for k, v in work.items()}).split()
