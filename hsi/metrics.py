@@ -26,7 +26,7 @@ import numpy as np
 from hsi.check import check_shape
 from hsi.errors import SensorError, ShapeError
 
-__all__ = ["ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam", "ssim"]
+__all__ = ["ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam", "scale_problem", "ssim"]
 
 
 def _as_float64(x) -> np.ndarray:
@@ -389,3 +389,38 @@ def fusion_metrics(ref, est, ratio: float, peak: float = 1.0) -> dict[str, float
         "ergas": ergas(ref, est, ratio),
         "q2n": q2n(ref, est),
     }
+
+
+def scale_problem(ref, est, peak: float = 1.0) -> str | None:
+    """Why PSNR and SSIM at ``peak`` would mislead for this pair, or ``None`` when they fit.
+
+    Two cases: the images are not on one scale (their mean absolute values differ more than
+    tenfold, e.g. digital numbers scored against reflectance), or the reference reaches well
+    above ``peak`` (its 99.9th percentile over 1.5 × ``peak``, e.g. reflectance stored × 10 000
+    scored with a peak of 1). Pixels with no data (NaN) are left out.
+
+    Parameters
+    ----------
+    ref, est : array-like, shape (bands, H, W)
+    peak : float
+        The data range PSNR and SSIM assume.
+
+    Returns
+    -------
+    str or None
+        One sentence, e.g. ``"the estimate's values are 9,862× the reference's: the two are
+        not on one scale"``.
+    """
+    ref, est = _pair(ref, est)
+    a, b = np.abs(ref[np.isfinite(ref)]), np.abs(est[np.isfinite(est)])
+    if not a.size or not b.size:
+        return None
+    ma, mb = float(a.mean()), float(b.mean())
+    if ma > 0 and mb > 0 and not 0.1 <= mb / ma <= 10.0:
+        times = f"{mb / ma:,.0f}" if mb > ma else f"{mb / ma:.2g}"
+        return f"the estimate's values are {times}× the reference's: the two are not on one scale"
+    top = float(np.percentile(a, 99.9))
+    if top > 1.5 * peak:
+        return (f"the reference reaches {top:.4g} (99.9th percentile), above the peak "
+                f"{peak:g} that PSNR and SSIM assume")
+    return None

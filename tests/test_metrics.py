@@ -300,3 +300,39 @@ class TestMissingPixels:
         empty = np.full_like(ref, np.nan)
         assert np.isnan(psnr(ref, empty)) and np.isnan(rmse(ref, empty))
         assert np.isnan(ergas(ref, empty, 4)) and np.isnan(q2n(ref, empty))
+
+
+def test_scale_problem_names_a_pair_off_one_scale_or_above_the_peak():
+    from hsi.metrics import scale_problem
+
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(0.1, 0.6, (3, 8, 8))
+    assert scale_problem(ref, ref * 1.05) is None
+    assert "10,000× the reference's" in scale_problem(ref, ref * 10000)  # DN vs reflectance
+    assert "above the peak 1" in scale_problem(ref * 10000, ref * 10000)
+    assert scale_problem(ref * 10000, ref * 10000, peak=10000) is None
+    ref[0, 0, 0] = np.nan  # missing pixels left out
+    assert scale_problem(ref, ref) is None
+
+
+def test_metrics_command_warns_and_scores_with_the_peak_given(tmp_path, caplog):
+    import logging
+
+    import hsi
+    from hsi.cli.metrics import score_files
+    from hsi.cube import Cube
+
+    rng = np.random.default_rng(1)
+    ref = rng.uniform(0.1, 0.6, (3, 16, 16)).astype(np.float32)
+    est = ref + rng.normal(0, 0.01, ref.shape).astype(np.float32)
+    a = hsi.save(Cube(ref * 10000), tmp_path / "ref.tif")
+    b = hsi.save(Cube(est * 10000), tmp_path / "est.tif")
+    with caplog.at_level(logging.WARNING):
+        scores = score_files(str(a), str(b), None)  # peak 1 for reflectance × 10 000
+    assert "above the peak 1" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        scaled = score_files(str(a), str(b), None, peak=10000)
+    assert caplog.text == ""
+    assert scaled["psnr"] == pytest.approx(psnr(ref, est), abs=1e-3)  # as on [0, 1]
+    assert scores["psnr"] == pytest.approx(scaled["psnr"] - 80.0, abs=1e-3)
