@@ -42,10 +42,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hsi.errors import FormatError, HsiIOError
+from hsi.errors import ConfigError, FormatError, HsiError, HsiIOError
 
-__all__ = ["BatchReport", "CubeScene", "Scene", "SceneResult", "classify_scene", "fuse_scene",
-           "read_cube_manifest", "read_manifest", "run_batch", "run_classify_batch"]
+__all__ = ["BatchReport", "CubeScene", "Scene", "SceneResult", "SchedulerError",
+           "classify_scene", "fuse_scene", "read_cube_manifest", "read_manifest", "run_batch",
+           "run_classify_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,35 @@ LOCK_NAME = ".hsi-batch.lock"
 #: Preference among files of one stem in a folder manifest (ENVI: the header, not the data file).
 _EXT_PREFERENCE = (".hdr", ".tif", ".tiff", ".mat")
 _IGNORED_SUFFIXES = (".part", ".aux.xml", ".json", ".csv", ".txt", ".md", ".ovr")
+
+
+# ---------------------------------------------------------------------------- errors
+class SchedulerError(HsiError):
+    """A scheduler address that is malformed or cannot be reached.
+
+    Attributes
+    ----------
+    address : str
+        The address as given.
+    problem : str
+        What is wrong with it, e.g. ``"cannot connect (timed out after 30 s)"``.
+    """
+
+    def __init__(self, address: str, problem: str) -> None:
+        super().__init__(f"scheduler {address!r}: {problem}")
+        self.address = address
+        self.problem = problem
+
+    def __reduce__(self):
+        return type(self), (self.address, self.problem)
+
+
+class SchedulerAddressError(SchedulerError, ConfigError):
+    """The scheduler address is not of the form ``SCHEME://HOST:PORT`` (a ``ValueError``)."""
+
+
+class SchedulerConnectError(SchedulerError, HsiIOError):
+    """No connection to the scheduler could be made (an ``OSError``)."""
 
 
 # ---------------------------------------------------------------------------- manifest
@@ -403,7 +433,8 @@ def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: 
 
     def make(output: Path) -> Path:
         return fuse_files(scene.lr_hsi, scene.hr_msi, output, method=settings["method"],
-                          model=model, device=device, seed=settings["seed"], progress=False)
+                          model=model, device=device, seed=settings["seed"], progress=False,
+                          ratio=settings.get("ratio"))
 
     return _scene_task(scene, out_dir, settings, make, torch_threads=torch_threads)
 
@@ -540,7 +571,7 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
               scheduler: str | None = None, workers: int | None = None, retries: int = 0,
               progress: bool = True, device: str = "auto", seed: int = 0,
               memory_limit: str | float | None = "auto", wait: bool = False,
-              security=None) -> BatchReport:
+              security=None, ratio: int | None = None) -> BatchReport:
     """Fuse every scene of ``manifest`` into ``out_dir/NAME.tif`` on a Dask cluster.
 
     Parameters
@@ -552,6 +583,9 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
         ``batch-report.json``.
     method : str
         Fusion method passed to :func:`hsi.fusion.fuse` (``infn``, ``glp``, ``gsa``...).
+    ratio : int, optional
+        The HR/LR ratio of every scene (default: from each pair's georeference or sizes):
+        for pairs without georeference whose sizes are a few pixels off one integer ratio.
     model : path, optional
         INFN checkpoint; read once per worker.
     client : distributed.Client, optional
@@ -586,6 +620,13 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
     FormatError, HsiIOError
         For a bad manifest, an output that is an input, or an ``out_dir`` another batch is
         writing to (before anything is written).
+    DeviceError
+        For ``device="cuda"`` without CUDA here, when the batch runs on a local cluster
+        (before anything is written or started).
+    SchedulerError
+        For a malformed ``scheduler`` address (:class:`SchedulerAddressError`) or one that
+        cannot be reached within Dask's connect timeout (:class:`SchedulerConnectError`);
+        checked, then connected to, before anything is written.
     """
     start = time.perf_counter()
     scenes = read_manifest(manifest)
@@ -594,7 +635,8 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
     def settings() -> dict[str, Any]:
         return {"method": method, "model": str(model) if model is not None else None,
                 "model_sha256": file_sha256(model) if model is not None else None,
-                "seed": int(seed)}
+                "seed": int(seed),
+                **({"ratio": int(ratio)} if ratio is not None else {})}  # older records match
 
     return _run_batch(scenes, out_dir, start, fuse_scene, settings, model=model, wait=wait,
                       client=client, scheduler=scheduler, workers=workers, retries=retries,
@@ -632,6 +674,11 @@ def run_classify_batch(manifest: str | os.PathLike | Sequence[CubeScene],
     Returns
     -------
     BatchReport
+
+    Raises
+    ------
+    FormatError, HsiIOError, DeviceError, SchedulerError
+        As :func:`run_batch`.
     """
     start = time.perf_counter()
     scenes = read_cube_manifest(manifest)
@@ -659,15 +706,103 @@ def _model_path(model: str | os.PathLike | None) -> Path | None:
     return model
 
 
-def _run_batch(scenes: list, out_dir, start: float, task, settings, *, model, wait,
-               **run) -> BatchReport:
-    """Check the outputs, take the folder's lock and run ``task`` on every scene not done."""
+def _run_batch(scenes: list, out_dir, start: float, task, settings, *, model, wait, client,
+               scheduler, device, security, **run) -> BatchReport:
+    """Check the outputs, the device and the scheduler, take the folder's lock and run ``task``
+    on every scene not done.
+
+    Everything that can be refused is refused before the output folder or its lock exist: a
+    device this machine lacks (a local cluster only: a scheduler's workers run elsewhere), a
+    malformed scheduler address, a scheduler that cannot be reached (connected to first).
+    """
     from hsi.io.atomic import check_writable_dir
 
     _check_batch_outputs(scenes, Path(out_dir), model)
-    out = check_writable_dir(out_dir).resolve()
-    with _batch_lock(out, wait=wait):
-        return _run_locked(scenes, out, start, task, settings(), **run)
+    if client is None and scheduler:
+        check_scheduler_address(scheduler)
+    elif client is None:
+        _check_local_device(device)
+    with contextlib.ExitStack() as stack:
+        if client is None and scheduler:
+            client = stack.enter_context(_connect(scheduler, security))
+        out = check_writable_dir(out_dir).resolve()
+        with _batch_lock(out, wait=wait):
+            return _run_locked(scenes, out, start, task, settings(), client=client,
+                               device=device, **run)
+
+
+def _check_local_device(device) -> None:
+    """Refuse a device this machine does not have (:func:`hsi.device.pick_device`'s check),
+    before a local cluster starts whose every scene would fail on it.
+
+    Raises
+    ------
+    DeviceError
+        CUDA asked for where it is not available.
+    ConfigError
+        An unknown device name.
+    """
+    if isinstance(device, str) and device.lower() not in ("auto", "cpu"):
+        from hsi.device import pick_device
+
+        pick_device(device)
+
+
+def check_scheduler_address(address: str) -> None:
+    """Check the form of a scheduler address (``tcp://HOST:PORT``, ``tls://HOST:PORT``...)
+    without connecting to it.
+
+    Raises
+    ------
+    SchedulerAddressError
+        When ``address`` is not ``[SCHEME://]HOST:PORT`` of a scheme Dask connects over.
+    """
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    expected = "expected tcp://HOST:PORT, or tls://HOST:PORT with TLS"
+    if not isinstance(address, str) or not address.strip():
+        raise SchedulerAddressError(str(address), f"empty address ({expected})")
+    scheme = parse_address(address)[0]
+    try:
+        host, port = get_address_host_port(address)
+    except (TypeError, ValueError, ImportError, NotImplementedError):
+        why = (f"unknown scheme {scheme}://" if "://" in address
+               and scheme not in ("tcp", "tls", "ws", "wss") else "not HOST:PORT")
+        raise SchedulerAddressError(address, f"not a scheduler address ({why}; {expected})") \
+            from None
+    if not host:
+        raise SchedulerAddressError(address, f"no host ({expected})")
+    if not 0 < port < 65536:
+        raise SchedulerAddressError(address, f"port {port} is not in 1-65535")
+
+
+@contextlib.contextmanager
+def _connect(scheduler: str, security=None):
+    """A :class:`distributed.Client` of the scheduler at ``scheduler``, closed on exit.
+
+    Raises
+    ------
+    SchedulerConnectError
+        When no connection is made within Dask's connect timeout
+        (``distributed.comm.timeouts.connect``) or the connection is refused (TLS).
+    """
+    import asyncio
+
+    from distributed import Client
+
+    try:
+        client = Client(scheduler, security=security)
+    except (OSError, asyncio.TimeoutError) as exc:  # the latter no OSError before Python 3.11
+        raise SchedulerConnectError(scheduler, f"cannot connect ({_connect_reason(exc)})") \
+            from None
+    with client:
+        yield client
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words (without the address, said already)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"^Timed out trying to connect to \S+ after", "timed out after", text)
 
 
 def _check_batch_outputs(scenes: list[Scene], out_dir: Path, model: Path | None) -> None:
@@ -705,8 +840,7 @@ def _batch_lock(out: Path, *, wait: bool):
 
 
 def _run_locked(scenes: list, out: Path, start: float, task, settings: dict[str, Any], *,
-                client, scheduler, workers, retries, progress, device,
-                memory_limit, security) -> BatchReport:
+                client, workers, retries, progress, device, memory_limit) -> BatchReport:
     removed = _clean_stale_temporaries(out, scenes)
     if removed:
         log.info("removed %d temporary files left by an earlier run", len(removed))
@@ -724,9 +858,8 @@ def _run_locked(scenes: list, out: Path, start: float, task, settings: dict[str,
     if todo:
         try:
             _run_on_cluster(todo, out, task, settings, results, report, client=client,
-                            scheduler=scheduler, workers=workers, retries=retries,
-                            progress=progress, device=device, memory_limit=memory_limit,
-                            total=len(scenes), security=security)
+                            workers=workers, retries=retries, progress=progress, device=device,
+                            memory_limit=memory_limit, total=len(scenes))
         except BaseException:  # Ctrl-C: the cluster is closed, its workers' temporaries go
             _clean_stale_temporaries(out, todo)
             raise
@@ -737,18 +870,17 @@ def _run_locked(scenes: list, out: Path, start: float, task, settings: dict[str,
 
 
 def _run_on_cluster(todo: list, out: Path, task, settings: dict[str, Any],
-                    results: dict[str, SceneResult], report: BatchReport, *, client, scheduler,
-                    workers, retries, progress, device, memory_limit, total,
-                    security=None) -> None:
+                    results: dict[str, SceneResult], report: BatchReport, *, client,
+                    workers, retries, progress, device, memory_limit, total) -> None:
+    """Run ``task`` on the scenes ``todo`` on ``client``'s cluster, or on a local cluster
+    started here when ``client`` is None."""
     from distributed import Client, LocalCluster, as_completed
 
     from hsi.progress import progress_bar
 
     with contextlib.ExitStack() as stack:
         torch_threads = None
-        if client is None and scheduler:
-            client = stack.enter_context(Client(scheduler, security=security))
-        elif client is None:
+        if client is None:
             n = int(workers) if workers else min(os.cpu_count() or 1, len(todo))
             n = max(1, n)
             torch_threads = max(1, (os.cpu_count() or 1) // n)

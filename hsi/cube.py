@@ -93,7 +93,17 @@ def missing_as_nan(data, nodata: float | None) -> np.ndarray:
     -------
     numpy.ndarray, float32
         ``data`` itself when it is float32 and holds no pixel of ``nodata``, else a copy.
+
+    Raises
+    ------
+    ResourceError
+        When ``data`` is lazy (dask) and the whole of it is over the memory budget
+        (:func:`hsi.memory.check_load`): it is read into memory here.
     """
+    if getattr(data, "dask", None) is not None:  # lazy: read whole here, as float32 at least
+        from hsi.memory import check_load
+
+        check_load(data, itemsize=max(np.dtype(data.dtype).itemsize, 4))
     out = np.asarray(data, dtype=np.float32)
     if nodata is None or not np.isfinite(nodata):
         return out
@@ -236,10 +246,12 @@ class Cube:
         """
         if not self.is_lazy:
             return self
+        from hsi.io.indexing import file_view
         from hsi.memory import check_allocation
 
+        source = getattr(file_view(self.data), "path", None)  # the file, when it reads one
         check_allocation(int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize,
-                         self.name or "cube")
+                         str(source or self.name or "cube"))
         return self.with_data(np.asarray(self.data))
 
     def astype(self, dtype) -> Cube:

@@ -7,6 +7,10 @@ one line on stderr (``hsi: error: <what is wrong>``) and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+
 
 class HsiError(Exception):
     """Root of every error hsikit raises on purpose."""
@@ -82,3 +86,26 @@ class Cancelled(HsiError, RuntimeError):
 
     The one cancellation error of hsikit: library code and the viewer raise this class.
     """
+
+
+@contextlib.contextmanager
+def naming(**paths: str | os.PathLike) -> Iterator[None]:
+    """Let an error that names a parameter (``"cube: ..."``) name the file instead.
+
+    Library messages start with the parameter they are about; a caller that read that
+    parameter from a file passes ``naming(cube=path)`` and the error, same class, then reads
+    ``"PATH: ..."``.
+
+    >>> with naming(cube="scene.tif"):                           # doctest: +SKIP
+    ...     raise DataError("cube: clustering needs at least 2 valid pixels, got 0")
+    DataError: scene.tif: clustering needs at least 2 valid pixels, got 0
+    """
+    try:
+        yield
+    except HsiError as exc:
+        text = str(exc)
+        for word, path in paths.items():
+            if text.startswith(f"{word}: ") and exc.args:
+                exc.args = (f"{path}: {text[len(word) + 2:]}", *exc.args[1:])
+                break
+        raise

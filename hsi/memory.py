@@ -9,6 +9,9 @@ rather than staying at what one tile needs. :func:`limit_heap_growth` fixes both
 and keeps a bounded amount of freed heap for the next tile (fixing the threshold also fixes
 how much free heap glibc keeps, at 128 kB: every tile's temporaries were then faulted in
 anew); :func:`release_free_memory` hands freed heap back after a pass over the scene.
+
+The memory budget (:func:`memory_budget`, ``HSI_MEMORY_LIMIT``) bounds what one read from a
+file may take; :func:`check_allocation` says which reads are checked against it.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import math
 import os
+import re
 
-__all__ = ["check_allocation", "limit_heap_growth", "memory_budget", "release_free_memory"]
+__all__ = ["budget_setting", "check_allocation", "check_load", "format_size", "limit_heap_growth",
+           "memory_budget", "parse_size", "release_free_memory"]
 
-#: Environment variable: the most bytes one read may allocate (e.g. ``4e9``).
+#: Environment variable: the most bytes one read may allocate (e.g. ``4e9``, ``500M``, ``2GiB``;
+#: :func:`parse_size`).
 BUDGET_ENV = "HSI_MEMORY_LIMIT"
 
 #: ``mallopt`` parameters (glibc's malloc.h).
@@ -81,18 +88,65 @@ def release_free_memory() -> None:
         libc.malloc_trim(0)
 
 
+#: Units of :data:`BUDGET_ENV` (lower case): powers of 1000 (``k``, ``kB``...) and of 1024
+#: (``KiB``...).
+SIZE_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
+              "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20,
+              "gib": 2**30, "tib": 2**40}
+_SIZE = re.compile(r"\s*((?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes written as a number with an optional unit, e.g. ``4e9``, ``500M``, ``2GiB``.
+
+    Units (any case, a space before them allowed): ``B``; ``k``/``kB``, ``M``/``MB``,
+    ``G``/``GB``, ``T``/``TB`` (powers of 1000); ``KiB``, ``MiB``, ``GiB``, ``TiB`` (powers
+    of 1024). Fractions are rounded down to whole bytes.
+
+    Raises
+    ------
+    hsi.errors.ConfigError
+        Not of that form, or under one byte (the message names :data:`BUDGET_ENV`).
+    """
+    from hsi.errors import ConfigError
+
+    match = _SIZE.fullmatch(text)
+    unit = match.group(2).lower() if match else None
+    value = float(match.group(1)) * SIZE_UNITS[unit] if unit in SIZE_UNITS else math.nan
+    if not (math.isfinite(value) and value >= 1):
+        raise ConfigError(f"{BUDGET_ENV}={text!r}: expected a positive number of bytes, "
+                          "optionally with a unit: k, M, G, T (or kB, MB, GB, TB: powers of "
+                          "1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 4e9, 500M, 2GiB")
+    return int(value)
+
+
+def budget_setting() -> int | None:
+    """:data:`BUDGET_ENV` in bytes (:func:`parse_size`), or ``None`` when unset or empty.
+
+    Raises
+    ------
+    hsi.errors.ConfigError
+        When it is set to anything else than a positive size: never ignored.
+    """
+    env = os.environ.get(BUDGET_ENV, "")
+    return parse_size(env) if env.strip() else None
+
+
 def memory_budget() -> int:
     """The most bytes one array read from a file may take.
 
-    ``$HSI_MEMORY_LIMIT`` (bytes, e.g. ``4e9``) when set, else half the memory available now
-    (``MemAvailable`` of ``/proc/meminfo``; 4 GiB where that cannot be read).
+    ``$HSI_MEMORY_LIMIT`` when set (:func:`parse_size`: bytes, e.g. ``4e9``, or with a unit,
+    ``500M``, ``2GiB``), else half the memory available now (``MemAvailable`` of
+    ``/proc/meminfo``; 4 GiB where that cannot be read).
+
+    Raises
+    ------
+    hsi.errors.ConfigError
+        When ``$HSI_MEMORY_LIMIT`` is set but is not a positive size.
     """
-    env = os.environ.get(BUDGET_ENV)
-    if env:
-        try:
-            return int(float(env))
-        except ValueError:
-            pass
+    setting = budget_setting()
+    if setting is not None:
+        return setting
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
@@ -103,20 +157,79 @@ def memory_budget() -> int:
     return 4 << 30
 
 
+def format_size(nbytes: int) -> str:
+    """``nbytes`` for people: ``999 bytes``, ``80.0 kB``, ``5.48 MB``, ``17.0 GB`` (powers of
+    1000, three significant digits)."""
+    if nbytes < 1000:
+        return f"{nbytes:,} byte{'s' if nbytes != 1 else ''}"
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)):
+        value = nbytes / scale
+        text = f"{value:.{2 if value < 10 else 1 if value < 100 else 0}f} {unit}"
+        if float(text.split()[0]) < 1000:
+            break
+    return text
+
+
 def check_allocation(nbytes: int, what: str) -> None:
     """Refuse to allocate ``nbytes`` for ``what`` when it exceeds :func:`memory_budget`.
 
     Called with sizes *declared* by a file (shapes in a header) before anything is decoded, so
     a small compressed file that claims a huge array fails at once.
 
+    Which reads are checked: every array read from a file into memory, at its own size,
+    before it is read. A whole cube loaded at once (an eager :func:`hsi.io.open`, which
+    ``hsi.open`` does for GeoTIFF/ENVI files up to 512 MB and always for ``.mat``;
+    :meth:`hsi.cube.Cube.compute`; :func:`hsi.cube.missing_as_nan` of a lazy cube, as
+    ``hsi metrics`` does with both cubes; the row blocks of
+    :func:`hsi.clustering.features.pixel_features`, which up to 64 MB are the whole cube, as
+    in the whole-scene path of ``hsi cluster``) is checked at the cube's size; a window, tile
+    or row block read by a tiled command (:func:`hsi.io.indexing.load_window`) at that
+    window's size, so a scene larger than the budget is processed when its tiles fit. Reading
+    a header only (``hsi info``, a lazy open) is not checked.
+
     Raises
     ------
     hsi.errors.ResourceError
-        When ``nbytes`` is over the budget (the message gives both sizes in MB).
+        When ``nbytes`` is over the budget (the message gives both sizes, :func:`format_size`;
+        in bytes when they read the same rounded).
+    hsi.errors.ConfigError
+        When ``$HSI_MEMORY_LIMIT`` is not a valid size (:func:`parse_size`).
     """
     from hsi.errors import ResourceError
 
     budget = memory_budget()
     if nbytes > budget:
-        raise ResourceError(f"{what}: declares {nbytes / 1e6:,.0f} MB, over the memory budget of "
-                            f"{budget / 1e6:,.0f} MB (set {BUDGET_ENV} to raise it)")
+        need, have = format_size(nbytes), format_size(budget)
+        if need == have:
+            need, have = f"{nbytes:,} bytes", f"{budget:,} bytes"
+        raise ResourceError(f"{what}: declares {need}, over the memory budget of {have} "
+                            f"(set {BUDGET_ENV} to raise it)")
+
+
+def check_load(data, what: str | None = None, *, shape: tuple | None = None,
+               itemsize: int | None = None) -> None:
+    """:func:`check_allocation` before lazy ``data`` (a dask array) is read into memory.
+
+    Parameters
+    ----------
+    data : array-like
+        A numpy array is in memory already: nothing is checked.
+    what : str, optional
+        What the message names; default the file the lazy array reads (its file view's path,
+        :func:`hsi.io.indexing.file_view`), else ``"cube"``.
+    shape : tuple, optional
+        The part of ``data`` that will be read at once (default: all of it).
+    itemsize : int, optional
+        Bytes per value of the array made (default ``data``'s).
+    """
+    import numpy as np
+
+    if isinstance(data, np.ndarray) or getattr(data, "dask", None) is None:
+        return
+    if what is None:
+        from hsi.io.indexing import file_view
+
+        what = str(getattr(file_view(data), "path", "") or "cube")
+    shape = tuple(data.shape) if shape is None else tuple(shape)
+    itemsize = np.dtype(data.dtype).itemsize if itemsize is None else int(itemsize)
+    check_allocation(math.prod(int(n) for n in shape) * itemsize, what)

@@ -98,3 +98,42 @@ def test_bad_parameters_are_value_errors():
         GanConfig(patch_size=4)
     with pytest.raises(ValueError, match="exactly one of per_class and fraction"):
         split_labels(labels, per_class=1, fraction=0.5)
+
+
+def test_naming_puts_the_file_in_place_of_the_parameter():
+    import pytest
+
+    from hsi.errors import DataError, HsiIOError, naming
+
+    with pytest.raises(DataError, match=r"^scene\.tif: no valid pixel$"):
+        with naming(cube="scene.tif"):
+            raise DataError("cube: no valid pixel")
+    with pytest.raises(HsiIOError, match=r"^labels\.tif: empty$"):  # an OSError too
+        with naming(clusters="c.tif", labels="labels.tif"):
+            raise HsiIOError("labels: empty")
+    with pytest.raises(DataError, match=r"^the cube: untouched$"):  # not at the start
+        with naming(cube="scene.tif"):
+            raise DataError("the cube: untouched")
+
+
+def test_cluster_commands_name_the_file_not_the_parameter(tmp_path):
+    import numpy as np
+    from click.testing import CliRunner
+
+    import hsi
+    from hsi.cli.main import cli
+    from hsi.cube import Cube
+    from hsi.io.labels import write_class_map
+
+    path = hsi.save(Cube(np.full((3, 4, 5), np.nan, np.float32)), tmp_path / "nan.tif")
+    res = CliRunner().invoke(cli, ["cluster", str(path), "-k", "2", "-o",
+                                   str(tmp_path / "c.tif")])
+    assert res.exit_code == 2
+    assert f"{path}: clustering needs at least 2 valid pixels" in res.output
+    zeros = write_class_map(tmp_path / "zero.tif", np.zeros((4, 5), np.uint8), crs=None,
+                            transform=None, class_names=["a"])
+    ones = write_class_map(tmp_path / "one.tif", np.ones((4, 5), np.uint8), crs=None,
+                           transform=None, class_names=["a"])
+    res = CliRunner().invoke(cli, ["cluster-evaluate", str(ones), str(zeros)])
+    assert res.exit_code == 2
+    assert f"{zeros}: no pixel is both labelled" in res.output

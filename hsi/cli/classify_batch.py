@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hsi.cli.fuse_batch import batch_options, batch_security, finish
+from hsi.cli.fuse_batch import batch_options, batch_security, finish, scheduler_errors
 from hsi.cli.options import CheckpointPath, device_option
 
 
@@ -30,7 +30,9 @@ def classify_batch(ctx, manifest, output, model, no_crf, tile, scheduler, tls_ca
 
     from hsi.batch import run_classify_batch
 
-    report = run_classify_batch(manifest, output, model=model, use_crf=not no_crf, tile=tile,
-                                scheduler=scheduler, workers=workers, retries=retries,
-                                progress=True, device=device, wait=wait, security=security)
+    with scheduler_errors():
+        report = run_classify_batch(manifest, output, model=model, use_crf=not no_crf,
+                                    tile=tile, scheduler=scheduler, workers=workers,
+                                    retries=retries, progress=True, device=device, wait=wait,
+                                    security=security)
     finish(ctx, report)

@@ -81,11 +81,13 @@ def cluster_evaluate(clusters, labels, var):
     and ARI need no matching. Only labelled, clustered pixels count.
     """
     from hsi.clustering import evaluate
+    from hsi.errors import naming
     from hsi.io.labels import read_labels
 
     pred, _, _ = read_labels(clusters)
     truth, _, _ = read_labels(labels, var=var)
-    scores = evaluate(pred, truth)
+    with naming(clusters=clusters, labels=labels):
+        scores = evaluate(pred, truth)
     click.echo(f"ACC    {scores['acc']:.4f}")
     click.echo(f"NMI    {scores['nmi']:.4f}")
     click.echo(f"ARI    {scores['ari']:.4f}")

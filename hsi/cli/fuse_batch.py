@@ -1,15 +1,17 @@
 """``hsi fuse-batch``: fuse the scenes of a manifest on Dask distributed, resumably.
 
 The options and checks every batch command shares (cluster, TLS, retries, lock) live here too:
-:func:`batch_options`, :func:`batch_security` and :func:`finish`.
+:func:`batch_options`, :func:`batch_security`, :func:`scheduler_errors` and :func:`finish`.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from hsi.cli.fuse import method_option
-from hsi.cli.options import CheckpointPath, device_option, seed_option
+from hsi.cli.options import CheckpointPath, device_option, ratio_option, seed_option
 
 
 def batch_options(fn):
@@ -43,7 +45,15 @@ def batch_options(fn):
 
 
 def batch_security(scheduler, tls_ca_file, tls_cert, tls_key, workers):
-    """Check the cluster options; the TLS settings for a ``tls://`` scheduler, else ``None``."""
+    """Check the cluster options; the TLS settings for a ``tls://`` scheduler, else ``None``.
+
+    A malformed ``--scheduler`` address is refused here, before anything is read or written.
+    """
+    if scheduler is not None:
+        from hsi.batch import check_scheduler_address
+
+        with scheduler_errors():
+            check_scheduler_address(scheduler)
     tls = (tls_ca_file, tls_cert, tls_key)
     if any(tls) and not (scheduler or "").startswith("tls://"):
         raise click.UsageError("--tls-ca-file/--tls-cert/--tls-key need --scheduler tls://...")
@@ -55,6 +65,23 @@ def batch_security(scheduler, tls_ca_file, tls_cert, tls_key, workers):
     from hsi.batch import tls_security
 
     return tls_security(tls_ca_file, tls_cert, tls_key) if tls_cert else None
+
+
+@contextlib.contextmanager
+def scheduler_errors():
+    """Name the option in a scheduler's error: ``hsi: error: --scheduler ADDRESS: <what>``.
+
+    The library's :class:`hsi.batch.SchedulerError` (a malformed address, or no connection
+    within Dask's connect timeout) becomes the same kind of hsikit error, worded for the shell.
+    """
+    from hsi.batch import SchedulerError
+    from hsi.errors import ConfigError, HsiIOError
+
+    try:
+        yield
+    except SchedulerError as exc:
+        kind = HsiIOError if isinstance(exc, OSError) else ConfigError
+        raise kind(f"--scheduler {exc.address}: {exc.problem}") from None
 
 
 def finish(ctx, report) -> None:
@@ -72,11 +99,12 @@ def finish(ctx, report) -> None:
 @method_option
 @click.option("--model", type=CheckpointPath(), default=None,
               help="INFN checkpoint (.pt), loaded once per worker.")
+@ratio_option
 @device_option
 @seed_option
 @click.pass_context
 def fuse_batch(ctx, manifest, output, method, model, scheduler, tls_ca_file, tls_cert, tls_key,
-               workers, retries, wait, device, seed):
+               workers, retries, wait, ratio, device, seed):
     """Fuse every scene of MANIFEST into OUTPUT/NAME.tif.
 
     MANIFEST is a CSV with columns name,lr_hsi,hr_msi (paths relative to the CSV) or a folder
@@ -90,7 +118,8 @@ def fuse_batch(ctx, manifest, output, method, model, scheduler, tls_ca_file, tls
 
     from hsi.batch import run_batch
 
-    report = run_batch(manifest, output, method=method, model=model, scheduler=scheduler,
-                       workers=workers, retries=retries, progress=True, device=device, seed=seed,
-                       wait=wait, security=security)
+    with scheduler_errors():
+        report = run_batch(manifest, output, method=method, model=model, scheduler=scheduler,
+                           workers=workers, retries=retries, progress=True, device=device,
+                           seed=seed, wait=wait, security=security, ratio=ratio)
     finish(ctx, report)

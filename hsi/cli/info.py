@@ -30,8 +30,11 @@ def describe(cube, path: str = "") -> list[tuple[str, str]]:
     else:
         rows.append(("pixel size", "none (no transform)"))
     rows.append(("nodata", "none" if cube.nodata is None else f"{cube.nodata:g}"))
-    if cube.is_lazy:
-        rows.append(("storage", "read lazily (dask)"))
+    if cube.is_lazy:  # how hsi.open reads it by default: lazily over 512 MB
+        from hsi.io.geotiff import LAZY_THRESHOLD_BYTES
+
+        if cube.bands * cube.height * cube.width * cube.dtype.itemsize > LAZY_THRESHOLD_BYTES:
+            rows.append(("storage", "read lazily (dask)"))
     return rows
 
 
@@ -42,6 +45,7 @@ def info(path: str, var: str | None) -> None:
     """Describe the cube at PATH: shape, dtype, bands, wavelength range, CRS, pixel size, nodata."""
     import hsi
 
-    cube = hsi.open(path, var=var)
+    # GeoTIFF/ENVI: the header only, so no memory budget applies (.mat and CAVE load the data)
+    cube = hsi.open(path, var=var, lazy=True)
     for key, value in describe(cube, path):
         click.echo(f"{key + ':':<13}{value}")

@@ -125,6 +125,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """hsikit: hyperspectral cubes, fusion and classification."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    from hsi.memory import budget_setting
+
+    budget_setting()  # a bad HSI_MEMORY_LIMIT is an error, even for a command that reads no data
     if not debug:
         import logging
 

@@ -11,7 +11,7 @@ device_option = click.option(
 )
 seed_option = click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 ratio_option = click.option(
-    "--ratio", type=int, default=None,
+    "--ratio", type=click.IntRange(min=2), default=None,
     help="Spatial ratio between HR and LR pixels (integer >= 2).",
 )
 sensor_option = click.option(

@@ -18,6 +18,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(device|method)='([\w:]+)'", r"--\1 \2"),
         (r"\b(ratio|tile)=(\d+|N)\b", r"--\1 \2"),
         (r"\bchoose one with var=(?=\W|$)", "choose one with --var"),  # a cube's variable
+        (r"^k: ", "-k: "),  # hsi cluster's cluster count
+        (r"^patch_size: ", "--patch-size: "),
         # a registered dataset missing from the data folder
         (r"dataset '(\w+)' not found (.*), or pass download=True",
          r"dataset '\1' not found \2, or run hsi data fetch \1"),

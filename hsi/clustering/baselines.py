@@ -6,9 +6,12 @@ Every method returns ``(labels (N,) int 0..k-1, confidence (N,) float32 in [0, 1
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 #: Above this many pixels k-means runs mini-batch (bounded memory, one pass per iteration).
 FULL_KMEANS_MAX = 200_000
@@ -84,7 +87,19 @@ def kmeans_centres(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 4) -> 
                              max_no_improvement=20)
     else:
         km = KMeans(n_clusters=k, random_state=seed, n_init=n_init)
-    return km.fit(x).cluster_centers_
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:  # sklearn's words, file and line
+        warnings.simplefilter("always", ConvergenceWarning)
+        centres = km.fit(x).cluster_centers_
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):  # fewer distinct rows than k
+            distinct = len(np.unique(x, axis=0))
+            log.warning("only %d distinct pixel feature(s) for %d clusters: %d cluster(s) "
+                        "will be empty", distinct, k, max(k - distinct, 0))
+            break
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return centres
 
 
 def kmeans_cluster(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 4

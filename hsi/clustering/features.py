@@ -212,6 +212,9 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
         Too few valid pixels.
     ConfigError
         ``nonfinite`` is not one of :data:`NONFINITE`.
+    ResourceError
+        Lazy data whose row block (:data:`BLOCK_BYTES`, or the whole cube when smaller) is
+        over the memory budget (:func:`hsi.memory.check_allocation`).
     """
     spectra = SPECTRA if spectra is None else spectra
     if nonfinite not in NONFINITE:
@@ -220,6 +223,10 @@ def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
     bands, h, w = check_cube(cube)
     data, nodata = _data_and_nodata(cube)
     rows = max(1, BLOCK_BYTES // (bands * w * 4))
+    if getattr(data, "dask", None) is not None:  # lazy: the row blocks below are read whole
+        from hsi.memory import check_load
+
+        check_load(data, shape=(bands, min(rows, h), w))
     valid = np.zeros((h, w), dtype=bool)
     rate = min(1.0, PCA_MAX_PIXELS / max(h * w, 1))
     rng = np.random.default_rng(seed)

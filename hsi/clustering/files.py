@@ -120,12 +120,15 @@ def cluster_file(
     Nothing is written unless both files are complete: they replace their destinations
     together, atomically.
     """
+    from hsi.errors import naming
     from hsi.io import open as open_cube
 
     cube = open_cube(cube_path, var=var, lazy=True)  # GeoTIFF/ENVI: read by windows
-    return cluster_cube(cube, k, method=method, seed=seed, device=device, progress=progress,
-                        callback=callback, tiled=tiled, tile=tile, config=config,
-                        output=output, confidence=confidence, spectra=spectra)
+    with naming(cube=cube_path):  # "cube: no valid pixel" names the file
+        return cluster_cube(cube, k, method=method, seed=seed, device=device,
+                            progress=progress, callback=callback, tiled=tiled, tile=tile,
+                            config=config, output=output, confidence=confidence,
+                            spectra=spectra)
 
 
 def cluster_cube(

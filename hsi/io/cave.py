@@ -49,7 +49,8 @@ def band_files(folder: str | os.PathLike) -> list[Path]:
         if len(subfolders) == 1:
             folder, numbered = subfolders[0], _numbered_pngs(subfolders[0])
     if not numbered:
-        raise FormatError(f"{folder}: no band PNGs (expected files like scene_ms_01.png)")
+        raise FormatError(f"{folder}: a folder without band PNGs: expected a cube file, or a "
+                          "CAVE-style folder of band PNGs (scene_ms_01.png, ...)")
     numbered.sort()
     numbers = [n for n, _ in numbered]
     if len(set(numbers)) != len(numbers):

@@ -192,7 +192,8 @@ def load_window(cube: Cube, window: Window) -> Cube:
 
     window = window.round_offsets().round_lengths()
     r0, c0 = int(window.row_off), int(window.col_off)
-    check_allocation(int(np.prod(part.shape)) * part.dtype.itemsize, cube.name or "cube")
+    check_allocation(int(np.prod(part.shape)) * part.dtype.itemsize,
+                     str(getattr(view, "path", None) or cube.name or "cube"))
     return part.with_data(np.asarray(view[:, r0:r0 + part.height, c0:c0 + part.width]))
 
 

@@ -150,6 +150,31 @@ class TestRunBatch:
         assert again.done == ["east"] and again.skipped == ["north", "south"]
         assert (out / "east.tif").read_bytes() == good
 
+    def test_ratio_for_pairs_without_georeference(self, scenes_dir, tmp_path, client):
+        """Without a transform and with the HR-MSI a pixel larger (33 × 33 over 8 × 8), the
+        sizes give no ratio: the batch's --ratio fuses the pair; the done-record keeps it."""
+        from hsi.fusion import fuse
+
+        lr = hsi.open(scenes_dir / "north_lr.tif")
+        hr = hsi.open(scenes_dir / "north_hr.tif")
+        scenes = tmp_path / "plain"
+        scenes.mkdir()
+        hsi.save(lr.with_data(lr.data, crs=None, transform=None), scenes / "a_lr.tif")
+        data = np.pad(hr.data, ((0, 0), (0, 1), (0, 1)), mode="edge")
+        hsi.save(hr.with_data(data, crs=None, transform=None), scenes / "a_hr.tif")
+        without = run_batch(scenes, tmp_path / "o1", method="glp", client=client,
+                            progress=False)
+        assert without.failed == ["a"]
+        report = run_batch(scenes, tmp_path / "o2", method="glp", client=client,
+                           progress=False, ratio=4)
+        assert report.done == ["a"]
+        record = json.loads((tmp_path / "o2" / "a.tif.done.json").read_text())
+        assert record["ratio"] == 4
+        expected = fuse(hsi.open(scenes / "a_lr.tif"), hsi.open(scenes / "a_hr.tif"),
+                        method="glp", ratio=4)
+        np.testing.assert_allclose(hsi.open(tmp_path / "o2" / "a.tif").data, expected.data,
+                                   atol=2e-6)
+
     def test_model_loaded_once_per_worker(self, scenes_dir, tmp_path, client):
         import torch
 

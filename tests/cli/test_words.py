@@ -26,6 +26,9 @@ from hsi.cube import Cube
      "folder holding it, or pass download=True",
      "dataset 'samson' not found in /d (missing samson/Samson.mat): set HSI_DATA_DIR to the "
      "folder holding it, or run hsi data fetch samson"),
+    ("k: expected at most 255 clusters", "-k: expected at most 255 clusters"),
+    ("patch_size: expected an odd integer >= 1, got 4",
+     "--patch-size: expected an odd integer >= 1, got 4"),
 ])
 def test_cli_words(library, cli):
     assert cli_words(library) == cli
@@ -35,6 +38,7 @@ def test_cli_words(library, cli):
     "crf_components: expected 1..n_components=3, got 4",  # not an option
     "expected one 2-D SRF matrix, found none; pass var=",  # no CLI option picks an SRF variable
     "the HR/LR ratio must be an integer >= 2, got 1",
+    "rank: k: not a message start",  # only a message that starts with the parameter
 ])
 def test_cli_words_leaves_other_text(text):
     assert cli_words(text) == text

@@ -74,7 +74,7 @@ def test_k_above_pixel_count_one_line_and_nothing_written(tmp_path):
     r = CliRunner().invoke(main.cli, ["cluster", str(path), "-k", "5", "-o", str(out)])
     assert r.exit_code == 2
     assert r.output.strip().splitlines() == [
-        "hsi: error: k: expected at most 4 clusters (the valid pixel count, and 255 for a "
+        "hsi: error: -k: expected at most 4 clusters (the valid pixel count, and 255 for a "
         "uint8 map), got 5"]
     assert list(tmp_path.iterdir()) == [path]
 
@@ -120,3 +120,29 @@ def test_cluster_spectra_option_reaches_the_features(tmp_path, scene, blocks):
                                       str(tmp_path / "x.tif"), "--spectra", "cosine"])
     assert r.exit_code == 2 and "spectra" in r.output
     assert not (tmp_path / "x.tif").exists()
+
+
+def test_a_constant_scene_says_which_clusters_stay_empty(tmp_path, caplog):
+    import logging
+    import warnings
+
+    path = hsi.save(Cube(np.full((4, 8, 8), 0.3, np.float32)), tmp_path / "const.tif")
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        r = CliRunner().invoke(main.cli, ["cluster", str(path), "-k", "3", "-o",
+                                          str(tmp_path / "c.tif")])
+    assert r.exit_code == 0, r.output
+    assert "pixels per cluster 1: 64, 2: 0, 3: 0" in r.output
+    assert "only 1 distinct pixel feature(s) for 3 clusters: 2 cluster(s) will be empty" \
+        in caplog.text
+    assert not [w for w in caught if "ConvergenceWarning" in w.category.__name__]
+
+
+def test_info_on_a_folder_that_is_not_a_cave_scene(tmp_path):
+    folder = tmp_path / "scene.tif"
+    folder.mkdir()
+    r = CliRunner().invoke(main.cli, ["info", str(folder)])
+    assert r.exit_code == 2
+    assert r.output.strip() == (f"hsi: error: {folder}: a folder without band PNGs: expected a "
+                                "cube file, or a CAVE-style folder of band PNGs "
+                                "(scene_ms_01.png, ...)")

@@ -62,13 +62,13 @@ def test_the_release_layout_is_read_from_either_level(tmp_path, rng):
     inner = write_bands(outer / "toy_ms", planes, [f"toy_ms_0{i + 1}.png" for i in range(3)])
     np.testing.assert_array_equal(hsi.open(outer).data, hsi.open(inner).data)
     (outer / "other").mkdir()  # two candidate folders: nothing is guessed
-    with pytest.raises(FormatError, match="no band PNGs"):
+    with pytest.raises(FormatError, match="a folder without band PNGs"):
         hsi.open(outer)
 
 
 def test_folder_without_bands(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FormatError, match="no band PNGs"):
+    with pytest.raises(FormatError, match="a folder without band PNGs"):
         hsi.open(tmp_path / "empty")
 
 
