@@ -66,8 +66,15 @@ def open(
     ShapeError
         ``window`` is empty or reaches outside the image (the same error for every format,
         from :func:`hsi.check.check_window`).
+    ConfigError
+        ``var`` given for a file that is not a ``.mat`` (it would be ignored).
     """
     fmt = detect_format(path)
+    if var is not None and fmt != "mat":
+        from hsi.errors import ConfigError
+
+        raise ConfigError(f"{path}: var={var!r} applies to .mat files only, not to this {fmt} "
+                          "file")
     if fmt == "envi":
         from hsi.io.envi import read_envi
 

@@ -27,6 +27,7 @@ from hsi.cube import Cube
      "dataset 'samson' not found in /d (missing samson/Samson.mat): set HSI_DATA_DIR to the "
      "folder holding it, or run hsi data fetch samson"),
     ("k: expected at most 255 clusters", "-k: expected at most 255 clusters"),
+    ("a.tif: var='x' applies to .mat files only", "a.tif: --var x applies to .mat files only"),
     ("patch_size: expected an odd integer >= 1, got 4",
      "--patch-size: expected an odd integer >= 1, got 4"),
 ])

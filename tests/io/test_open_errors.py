@@ -92,3 +92,16 @@ def test_failed_mat_write_leaves_nothing(tmp_path, rng, monkeypatch):
     with pytest.raises(OSError, match=r"(?i)no space"):
         hsi.save(hsi.Cube(rng.random((2, 3, 4))), tmp_path / "x.mat")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_var_for_a_file_that_is_not_a_mat_is_refused(tmp_path):
+    import numpy as np
+    import pytest
+
+    import hsi
+    from hsi.cube import Cube
+    from hsi.errors import ConfigError
+
+    path = hsi.save(Cube(np.zeros((2, 3, 4), np.float32)), tmp_path / "a.tif")
+    with pytest.raises(ConfigError, match=r"var='x' applies to \.mat files only"):
+        hsi.open(path, var="x")  # it would silently read the one cube there is
