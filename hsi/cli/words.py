@@ -19,6 +19,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(ratio|tile)=(\d+|N)\b", r"--\1 \2"),
         (r"\bchoose one with var=(?=\W|$)", "choose one with --var"),  # a cube's variable
         (r"\bvar='([^']*)' applies", r"--var \1 applies"),  # given for a non-.mat file
+        (r"\bas root=(?=\W|$)", "as --root"),  # a data folder given explicitly
         (r"^k: ", "-k: "),  # hsi cluster's cluster count
         (r"^patch_size: ", "--patch-size: "),
         # a registered dataset missing from the data folder

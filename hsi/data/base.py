@@ -131,6 +131,7 @@ class Dataset:
     def __init__(self, root: str | os.PathLike | None = None, download: bool = False,
                  checksum: bool = False) -> None:
         self.root = Path(root) if root is not None else data_dir()
+        self._root_given = root is not None
         self.download = download
         self.checksum = checksum
         self._verify()
@@ -196,9 +197,11 @@ class Dataset:
         if missing:
             if not self.download:
                 more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+                where = ("give the folder holding it as root=" if self._root_given else
+                         f"set {ENV_VAR} to the folder holding it")
                 raise DatasetNotFoundError(
                     f"dataset {self.name!r} not found in {self.root} (missing {missing[0]}{more}): "
-                    f"set {ENV_VAR} to the folder holding it, or pass download=True"
+                    f"{where}, or pass download=True"
                 )
             for rel in missing:
                 self._download(rel)

@@ -28,6 +28,10 @@ from hsi.cube import Cube
      "folder holding it, or run hsi data fetch samson"),
     ("k: expected at most 255 clusters", "-k: expected at most 255 clusters"),
     ("a.tif: var='x' applies to .mat files only", "a.tif: --var x applies to .mat files only"),
+    ("dataset 'samson' not found in /r (missing s.mat): give the folder holding it as root=, "
+     "or pass download=True",
+     "dataset 'samson' not found in /r (missing s.mat): give the folder holding it as --root, "
+     "or run hsi data fetch samson"),
     ("patch_size: expected an odd integer >= 1, got 4",
      "--patch-size: expected an odd integer >= 1, got 4"),
 ])
