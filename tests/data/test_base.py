@@ -66,8 +66,14 @@ class TestNotFound:
             load("samson", root=tmp_path)
         msg = str(info.value)
         assert str(tmp_path) in msg and "samson/Samson.mat" in msg
-        assert "HSI_DATA_DIR" in msg and "download=True" in msg
+        assert "as root=" in msg and "download=True" in msg  # the root given is the fix
         assert isinstance(info.value, FileNotFoundError)
+
+    def test_message_without_a_root_names_the_environment_variable(self, tmp_path,
+                                                                    monkeypatch):
+        monkeypatch.setenv("HSI_DATA_DIR", str(tmp_path))
+        with pytest.raises(DatasetNotFoundError, match="set HSI_DATA_DIR to the folder"):
+            load("samson")
 
 
 def _remote(tmp_path: Path, data_dir: Path, cls) -> dict[str, tuple[str, ...]]:
