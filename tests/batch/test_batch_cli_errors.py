@@ -16,6 +16,7 @@ from hsi.batch import (
 )
 from hsi.cli.main import cli
 from hsi.errors import ConfigError, HsiError, HsiIOError
+from tests.cli_checks import one_error_line
 
 COMMANDS = ["fuse-batch", "classify-batch"]
 
@@ -32,17 +33,6 @@ def manifests(scenes_dir, tmp_path_factory):
     torch.save({"kind": "not loaded before the checks"}, model)
     return {"fuse-batch": ["fuse-batch", str(scenes_dir / "manifest.csv"), "--method", "glp"],
             "classify-batch": ["classify-batch", str(cubes), "--model", str(model)]}
-
-
-def _one_line(result, *names: str) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("hsi: error: "), lines[0]
-    assert "Traceback" not in result.output
-    for name in names:
-        assert name in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -70,7 +60,7 @@ def test_malformed_scheduler_is_refused_before_anything(command, address, manife
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, [*manifests[command], "-o", str(out),
                                       "--scheduler", address])
-    line = _one_line(result, f"--scheduler {address}: ")
+    line = one_error_line(result, f"--scheduler {address}: ")
     assert "port" in line or "scheme" in line or "host" in line.lower()
     assert not out.exists() and not no_cluster
 
@@ -82,7 +72,7 @@ def test_malformed_scheduler_leaves_an_existing_folder_as_it_was(command, manife
     out.mkdir()
     result = CliRunner().invoke(cli, [*manifests[command], "-o", str(out),
                                       "--scheduler", "notaurl"])
-    _one_line(result, "--scheduler notaurl")
+    one_error_line(result, "--scheduler notaurl")
     assert list(out.iterdir()) == []
 
 
@@ -112,7 +102,7 @@ def test_unreachable_scheduler_is_one_line_and_nothing_left(command, existed, ma
         (out / "keep.txt").write_text("mine")
     result = CliRunner().invoke(cli, [*manifests[command], "-o", str(out),
                                       "--scheduler", "tcp://127.0.0.1:1"])
-    line = _one_line(result)
+    line = one_error_line(result)
     assert line == ("hsi: error: --scheduler tcp://127.0.0.1:1: cannot connect "
                     "(timed out after 30 s)")
     assert unreachable == ["tcp://127.0.0.1:1"]
@@ -141,7 +131,7 @@ def test_cuda_without_cuda_is_refused_before_a_cluster_starts(command, manifests
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, [*manifests[command], "-o", str(out), "--device", "cuda",
                                       "--workers", "1"])
-    line = _one_line(result, "cuda", "--device cpu")
+    line = one_error_line(result, "cuda", "--device cpu")
     assert "CUDA is not available" in line
     assert not out.exists() and not no_cluster
 

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from hsi.cli.main import cli
+from tests.cli_checks import one_error_line
 
 
 @pytest.fixture(scope="session")
@@ -81,14 +82,8 @@ def run_hostile():
     def run(args, folder: Path, names: tuple[str, ...] = (), status: int = 2) -> str:
         before = digest(folder)
         result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-        assert result.exit_code == status, result.output
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        assert lines[0].startswith("hsi: error: "), lines[0]
-        assert "Traceback" not in result.output
-        for name in names:
-            assert name in lines[0], lines[0]
+        line = one_error_line(result, *names, status=status)
         assert digest(folder) == before
-        return lines[0]
+        return line
 
     return run
