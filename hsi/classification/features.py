@@ -54,6 +54,28 @@ class PcaTransform:
         """Feature channels of :meth:`transform`: the scores and the brightness, if any."""
         return self.n_components + (self.brightness is not None)
 
+    def brightness_ratio(self, spectra: np.ndarray) -> float | None:
+        """How many times as bright ``spectra`` are as the fitted scene's, by median norm.
+
+        ``None`` when the features do not depend on brightness (unit spectra without the
+        brightness channel) or no spectrum has data. The reference is the fitted scene's
+        median norm (:attr:`brightness`), or the norm of its mean spectrum for raw spectra.
+
+        Parameters
+        ----------
+        spectra : numpy.ndarray, shape (bands, N)
+            A sample of the pixels to classify; NaN and all-zero ones are left out.
+        """
+        if self.unit_norm and self.brightness is None:
+            return None
+        norms = spectra_norms(np.asarray(spectra, dtype=np.float64))
+        norms = norms[np.isfinite(norms) & (norms > 1e-12)]  # no data, all-zero: left out
+        if not norms.size:
+            return None
+        reference = (self.brightness[0] if self.brightness is not None
+                     else np.log(max(float(np.linalg.norm(self.mean)), 1e-30)))
+        return float(np.exp(np.median(np.log(norms)) - reference))
+
     def transform(self, data: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
         """Project a cube onto the components.
 

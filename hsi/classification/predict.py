@@ -116,6 +116,37 @@ def halo(classifier, use_crf: bool = True) -> int:
     return int(config.radius) + (CrfParams.from_config(config).reach if use_crf else 0)
 
 
+#: Median brightness ratio (either way) past which a cube is taken to be in other units than
+#: the training scene's (reflectance × 10 000 against reflectance: 10 000).
+UNITS_RATIO = 5.0
+
+
+def warn_if_other_units(classifier, cube, samples: int = 65536) -> float | None:
+    """Log one warning when ``cube``'s spectra are far brighter or darker than the training
+    scene's (median norm, :meth:`PcaTransform.brightness_ratio`, on at most ``samples``
+    pixels read on a regular grid): a cube in other units (reflectance × 10 000 given to a
+    model trained on reflectance) gets wrong classes, every pixel the brightest class's.
+
+    Returns
+    -------
+    float or None
+        The ratio, ``None`` when the features do not depend on brightness.
+    """
+    import logging
+    import math
+
+    step = max(1, math.ceil(math.sqrt(cube.height * cube.width / samples)))
+    sample = np.asarray(cube.data[:, ::step, ::step], dtype=np.float64)
+    ratio = classifier.pca.brightness_ratio(sample.reshape(cube.bands, -1))
+    if ratio is not None and not 1 / UNITS_RATIO <= ratio <= UNITS_RATIO:
+        times = f"{ratio:,.0f}×" if ratio > 1 else f"1/{1 / ratio:,.0f}"
+        logging.getLogger(__name__).warning(
+            "%s: its spectra are %s as bright as the training scene's (median norm): a cube "
+            "in other units (e.g. reflectance × 10 000) gets wrong classes; give it in the "
+            "training scene's units", cube.name or "cube", times)
+    return ratio
+
+
 def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
                   use_crf: bool = True, tile: int = TILE, progress: bool = False,
                   callback: ProgressCallback | None = None) -> int:
@@ -150,6 +181,7 @@ def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
     from hsi.engine import SceneProgress, WindowReader, run_tiles
     from hsi.tiling import tile_windows
 
+    warn_if_other_units(classifier, cube)
     reader = WindowReader(cube)
     h, w = cube.height, cube.width
     tiles = tile_windows(h, w, tile=tile, overlap=halo(classifier, use_crf))

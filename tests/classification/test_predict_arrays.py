@@ -54,3 +54,35 @@ def test_predict_arrays_cancel_stops_between_tiles(trained, salinas_crop):
     with pytest.raises(Cancelled):
         predict_arrays(trained, cube, use_crf=False, tile=16,
                        callback=lambda done, total: done == 2)
+
+
+def test_a_cube_in_other_units_is_warned_about(trained, salinas_crop, caplog):
+    """The same scene stored as reflectance × 10 000: one warning naming the ratio (every
+    pixel would otherwise silently get the brightest class)."""
+    import logging
+
+    from hsi.classification.predict import warn_if_other_units
+
+    cube, _, _ = salinas_crop
+    with caplog.at_level(logging.WARNING):
+        assert warn_if_other_units(trained, cube) == pytest.approx(1.0, rel=0.2)
+    assert caplog.text == ""
+    scaled = cube.with_data(cube.data.astype(np.float32) * 10000)
+    with caplog.at_level(logging.WARNING):
+        ratio = warn_if_other_units(trained, scaled)
+    assert ratio == pytest.approx(10000, rel=0.2)
+    assert "10,000× as bright as the training scene's" in caplog.text
+
+
+def test_brightness_ratio_from_hand_values():
+    from hsi.classification.features import PcaTransform
+
+    pca = PcaTransform(mean=np.array([0.6, 0.8]), components=np.eye(2), scale=np.ones(2))
+    spectra = np.array([[3.0, 0.0, np.nan], [4.0, 0.0, 1.0]])  # norms 5, 0 (left out), NaN
+    assert pca.brightness_ratio(spectra) == pytest.approx(5.0)  # against |mean| = 1
+    unit = PcaTransform(mean=np.zeros(2), components=np.eye(2), scale=np.ones(2),
+                        unit_norm=True, brightness=np.array([np.log(2.0), 1.0]))
+    assert unit.brightness_ratio(spectra) == pytest.approx(2.5)  # median norm 5 over 2
+    shape_only = PcaTransform(mean=np.zeros(2), components=np.eye(2), scale=np.ones(2),
+                              unit_norm=True)
+    assert shape_only.brightness_ratio(spectra) is None
