@@ -30,8 +30,9 @@ def fusion() -> None:
               help="Optimiser steps [default: 3000, or the resumed run's].")
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Wall-clock budget of this run.")
-@click.option("--base", type=click.Choice(["glp", "bicubic"]), default="glp", show_default=True,
-              help="Image INFN adds its residual to: GLP detail injection or bicubic (paper).")
+@click.option("--base", type=click.Choice(["glp", "bicubic"]), default=None,
+              help="Image INFN adds its residual to: GLP detail injection or bicubic (paper) "
+                   "[default: glp, or the resumed run's].")
 @click.option("--batch", type=click.IntRange(min=1), default=None,
               help="Patches per optimiser step [default: 8]. On a GPU a step of 8 is "
                    "launch-bound: 128 trains ~8× more patches per second (benchmarks/gpu.py).")
@@ -65,7 +66,8 @@ def train(cubes, output, ratio, sensor, steps, max_minutes, base, batch, psf_sig
         raise click.BadParameter("a resumed run keeps the batch it was started with",
                                  param_hint="--batch")
     loaded = [hsi.open(path, var=var) for path in cubes]
-    config = InfnConfig(base=base) if batch is None else InfnConfig(base=base, batch=batch)
+    given = {k: v for k, v in (("base", base), ("batch", batch)) if v is not None}
+    config = InfnConfig(**given) if given or not resume else None  # resumed: its own
     model = train_infn(
         loaded, srf=sensor, ratio=ratio, config=config, steps=steps,
         max_minutes=max_minutes, seed=seed, device=device,

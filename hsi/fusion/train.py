@@ -456,6 +456,32 @@ def base_psf(lr: Cube, msi: Cube, ratio: int, psf_sigma: float | Psf | None,
     return estimate_psf(as_tensor(lr), as_tensor(msi), ratio)
 
 
+def _check_resumable(path, config: dict, meta: dict, *, given, srf, psf_sigma: float) -> None:
+    """Refuse to resume a run with another sensor, PSF or base image than it was started with
+    (the weights would not load, or would go on learning another task).
+
+    Raises
+    ------
+    ModelError
+        Naming each difference, e.g. ``"the checkpoint's sensor is sentinel2 (13 MSI bands),
+        not landsat8 (7)"``.
+    """
+    from hsi.errors import ModelError
+
+    problems = []
+    if int(config.get("msi_bands", srf.msi_bands)) != srf.msi_bands or (
+            meta.get("srf") not in (None, srf.name)):
+        problems.append(f"the checkpoint's sensor is {meta.get('srf')} ({config.get('msi_bands')}"
+                        f" MSI bands), not {srf.name} ({srf.msi_bands})")
+    if meta.get("psf_sigma") is not None and abs(float(meta["psf_sigma"]) - psf_sigma) > 1e-6:
+        problems.append(f"its PSF σ is {float(meta['psf_sigma']):g}, not {psf_sigma:g}")
+    if given is not None and config.get("base") not in (None, given.base):
+        problems.append(f"its base image is {config['base']}, not {given.base}")
+    if problems:
+        raise ModelError(f"{path}: a resumed run keeps what it was started with: "
+                         + "; ".join(problems))
+
+
 def train_infn(
     cubes: list[Cube],
     *,
@@ -561,7 +587,7 @@ def train_infn(
             raise WavelengthError(f"training cubes differ in band count: {cubes[0].name!r} has "
                                   f"{bands}, {cube.name!r} has {cube.bands}")
 
-    train_state, state_dict = None, None
+    train_state, state_dict, given = None, None, config
     if resume_from is not None and Path(resume_from).is_file():
         ckpt = load_checkpoint(resume_from, "infn")
         config = config_from_dict(InfnConfig, ckpt["config"], resume_from)
@@ -570,6 +596,8 @@ def train_infn(
         if config.hsi_bands != bands or ratio not in config.ratios:
             raise ModelError(f"{resume_from}: checkpoint is for {config.hsi_bands} bands at x"
                              f"{'/x'.join(map(str, config.ratios))}, got {bands} bands at x{ratio}")
+        _check_resumable(resume_from, ckpt["config"], ckpt["meta"], given=given, srf=srf,
+                         psf_sigma=ratio / 2.0 if psf_sigma is None else float(psf_sigma))
 
     scenes, scales = [], []
     msi_bands = srf.msi_bands

@@ -37,6 +37,33 @@ def test_batch_is_saved_and_kept_on_resume(salinas, tmp_path):
     assert torch.load(out, weights_only=True)["config"]["batch"] == 3
 
 
+def test_resume_keeps_the_sensor_psf_and_base(salinas, tmp_path):
+    """Another sensor failed inside torch's load_state_dict (a traceback); another PSF or
+    base image was taken silently and trained the same weights on another task."""
+    src = hsi.save(salinas.crop(Window(0, 0, 32, 32)), tmp_path / "crop.tif")
+    out = tmp_path / "model.pt"
+    args = ["fusion", "train", str(src), "-o", str(out), "--ratio", "4", "--device", "cpu"]
+    result = CliRunner().invoke(cli, [*args, "--sensor", "sentinel2", "--steps", "1",
+                                      "--base", "bicubic"])
+    assert result.exit_code == 0, result.output
+    before = out.read_bytes()
+    for extra, says in ((["--sensor", "landsat8"], "sensor is sentinel2 (13 MSI bands), not "
+                                                   "landsat8 (7)"),
+                        (["--sensor", "sentinel2", "--psf-sigma", "1"], "PSF σ is 2, not 1"),
+                        (["--sensor", "sentinel2", "--base", "glp"],
+                         "base image is bicubic, not glp")):
+        result = CliRunner().invoke(cli, [*args, *extra, "--steps", "2", "--resume"])
+        assert result.exit_code == 2, result.output
+        assert "a resumed run keeps what it was started with" in result.output and says in \
+            result.output
+        assert "Traceback" not in result.output
+        assert out.read_bytes() == before
+    result = CliRunner().invoke(cli, [*args, "--sensor", "sentinel2", "--steps", "2",
+                                      "--resume"])  # no --base: the checkpoint's (bicubic)
+    assert result.exit_code == 0, result.output
+    assert torch.load(out, weights_only=True)["config"]["base"] == "bicubic"
+
+
 def test_resume_needs_the_checkpoint(salinas, tmp_path):
     src = hsi.save(salinas.crop(Window(0, 0, 16, 16)), tmp_path / "crop.tif")
     result = CliRunner().invoke(cli, ["fusion", "train", str(src), "-o", str(tmp_path / "no.pt"),
