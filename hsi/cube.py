@@ -11,7 +11,7 @@ from rasterio.crs import CRS
 from rasterio.windows import Window
 
 from hsi.check import check_shape, check_wavelengths, check_window
-from hsi.errors import WavelengthError
+from hsi.errors import ShapeError, WavelengthError
 
 #: Centre wavelengths (nm) used for the true-colour preview: red, green, blue.
 RGB_NM = (640.0, 550.0, 460.0)
@@ -148,7 +148,12 @@ class Cube:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        check_shape(self.data, ["bands", "H", "W"], name=f"cube {self.name!r}".replace(" ''", ""))
+        name = f"cube {self.name!r}".replace(" ''", "")
+        check_shape(self.data, ["bands", "H", "W"], name=name)
+        if 0 in tuple(self.data.shape):  # no file format or method handles an empty axis
+            raise ShapeError(f"{name} has an empty axis: shape {tuple(self.data.shape)} "
+                             "(bands, H, W each at least 1)", actual_shape=tuple(self.data.shape),
+                             expected_shape=("bands", "H", "W"))
         bands = self.data.shape[0]
         if self.wavelengths is not None:
             self.wavelengths = check_wavelengths(self.wavelengths, bands)
@@ -306,3 +311,23 @@ class Cube:
         lazy = ", lazy" if self.is_lazy else ""
         size = f"{self.bands}×{self.height}×{self.width}"
         return f"Cube({self.name!r}, {size} {self.dtype}{wl}{geo}{lazy})"
+
+
+def require_cube(value, what: str) -> Cube:
+    """``value`` when it is a :class:`Cube`; else a :class:`~hsi.errors.CubeTypeError` saying
+    how to make one (a bare array carries no wavelengths, CRS or transform to guess).
+
+    Parameters
+    ----------
+    value : object
+    what : str
+        The argument, as the message names it, e.g. ``"hsi.save: cube"``.
+    """
+    if isinstance(value, Cube):
+        return value
+    from hsi.errors import CubeTypeError
+
+    kind = type(value).__module__.split(".")[0] + "." + type(value).__name__
+    raise CubeTypeError(f"{what}: expected an hsi.Cube, got {kind.removeprefix('builtins.')}"
+                        " (wrap an array of shape (bands, H, W) as hsi.Cube(array, "
+                        "wavelengths=...))")

@@ -41,6 +41,10 @@ class ShapeError(HsiError, ValueError):
         self.expected_shape = expected_shape
 
 
+class CubeTypeError(HsiError, TypeError):
+    """An argument that must be an :class:`hsi.Cube` is something else (e.g. a bare array)."""
+
+
 class WavelengthError(HsiError, ValueError):
     """Wavelengths are missing, of the wrong count, not positive, or outside a sensor's range."""
 

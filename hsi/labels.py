@@ -35,13 +35,17 @@ class Labels:
         Class names, ``names[i]`` the name of ``codes[i]``.
     codes : tuple of int, optional
         The codes that ``names`` name (default ``1..len(names)``).
+    colors : tuple of (r, g, b), optional
+        The colour of each named class (0-255), ``colors[i]`` that of ``codes[i]``: a label
+        raster's colour table, kept by the rasters made from it (a train/test split).
 
     Raises
     ------
     ShapeError
         ``array`` is not 2-D.
     FormatError
-        ``array`` is not of an integer (or boolean) type, or names and codes differ in length.
+        ``array`` is not of an integer (or boolean) type, names and codes differ in length, or
+        colours are given without names, of another count, or not three values in 0..255.
     """
 
     array: np.ndarray
@@ -49,6 +53,7 @@ class Labels:
     transform: Affine | None = None
     names: tuple[str, ...] | None = None
     codes: tuple[int, ...] | None = None
+    colors: tuple[tuple[int, int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         array = np.asarray(self.array)
@@ -66,6 +71,14 @@ class Labels:
                 raise FormatError(f"labels: {len(names)} class names for {len(codes)} codes")
             object.__setattr__(self, "names", names)
             object.__setattr__(self, "codes", codes)
+        if self.colors is not None:
+            if self.names is None or len(self.colors) != len(self.names):
+                raise FormatError(f"labels: {len(self.colors)} class colours for "
+                                  f"{len(self.names or ())} named classes")
+            colors = tuple(tuple(int(v) for v in tuple(c)[:3]) for c in self.colors)
+            if any(len(c) != 3 or not all(0 <= v <= 255 for v in c) for c in colors):
+                raise FormatError("labels: class colours must be (r, g, b) in 0..255")
+            object.__setattr__(self, "colors", colors)
 
     def __iter__(self) -> Iterator[Any]:
         """Unpack as ``array, crs, transform`` (the readers' former tuple)."""

@@ -125,53 +125,147 @@ def class_codes(labels: np.ndarray, class_names=None, *, name: str = "labels"
 
 
 def read_class_names(path: str | os.PathLike) -> list[str] | dict[int, str]:
-    """Class names from a JSON list/dict or a CSV/text file.
+    """Class names from a JSON list/dict or a CSV/text file (UTF-8).
 
     JSON: ``["a", "b"]`` or ``{"1": "a", "10": "b"}``. CSV: one class per line, either
-    ``name`` or ``value,name`` (a header line ``value,name`` is skipped). Names keyed by
-    values 1..K come back as a list, keyed by other positive codes as a dict.
+    ``name`` or ``value,name`` (a header line ``value,name`` is skipped; quote a name that
+    holds a comma). Names keyed by values 1..K come back as a list, keyed by other positive
+    codes as a dict.
 
     Raises
     ------
     HsiIOError
-        Missing file.
+        Missing or unreadable file.
     FormatError
-        Unparsable content or values that are not 1..K.
+        One line naming the file (and the line or key): not UTF-8 (with the byte's position),
+        empty, unparsable, a ``;``- or tab-separated ``value;name`` file, lines of mixed or
+        extra columns, a value that is not a code in 1..65535, a code given twice (``1`` and
+        ``01`` included), an empty name, or one name for two classes.
     """
+    import codecs
+
     from hsi.errors import HsiIOError
 
     path = Path(path)
     if not path.is_file():
         raise HsiIOError(f"{path}: no such class-names file")
-    text = path.read_text(encoding="utf-8-sig")
-    pairs: dict[int, str] = {}
-    if path.suffix.lower() == ".json" or text.lstrip()[:1] in "[{":
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{path}: not valid JSON ({exc.msg})") from None
-        if isinstance(obj, list):
-            return [str(n) for n in obj]
-        if not isinstance(obj, dict):
-            raise FormatError(f"{path}: expected a JSON list or object of class names")
-        try:
-            pairs = {int(k): str(v) for k, v in obj.items()}
-        except ValueError:
-            raise FormatError(f"{path}: JSON keys must be class values 1..K") from None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise HsiIOError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = bom + exc.start
+        line = data.count(b"\n", 0, at) + 1
+        raise FormatError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[at]:02x} at "
+                          f"position {at}); save the file as UTF-8") from None
+    if not text.strip():
+        raise FormatError(f"{path}: no class names (the file is empty)")
+    if path.suffix.lower() == ".json" or text.lstrip()[:1] in ("[", "{"):
+        entries = _json_class_names(path, text)
     else:
-        import csv
+        entries = _csv_class_names(path, text)
+    return _checked_class_names(path, entries)
 
-        rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
-        if rows and len(rows[0]) >= 2 and not rows[0][0].strip().isdigit():
-            rows = rows[1:]  # header
-        if rows and all(len(r) == 1 for r in rows):
-            return [r[0].strip() for r in rows]
-        try:
-            pairs = {int(r[0]): r[1].strip() for r in rows}
-        except (ValueError, IndexError):
-            raise FormatError(f"{path}: expected lines 'name' or 'value,name'") from None
-    if any(k < 1 for k in pairs):
-        raise FormatError(f"{path}: class values must be positive, got {sorted(pairs)}")
+
+class _JsonPairs(list):
+    """The ``(key, value)`` pairs of a JSON object, in order, repeated keys kept."""
+
+
+def _json_class_names(path: Path, text: str) -> list[tuple[str, str, str]]:
+    """``(where, code text, name)`` of each class of a JSON list or object."""
+    import re
+
+    try:
+        obj = json.loads(text, object_pairs_hook=_JsonPairs)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    if isinstance(obj, _JsonPairs):
+        entries, seen = [], {}
+        for key, value in obj:
+            nth = seen[key] = seen.get(key, 0) + 1
+            quoted = re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:"
+            hits = list(re.finditer(quoted, text))
+            where = f"key {json.dumps(key, ensure_ascii=False)}"
+            if len(hits) >= nth:
+                where = f"line {text.count(chr(10), 0, hits[nth - 1].start()) + 1}: {where}"
+            entries.append((where, key, value))
+    elif isinstance(obj, list):
+        entries = [(f"entry {i + 1}", str(i + 1), value) for i, value in enumerate(obj)]
+    else:
+        raise FormatError(f"{path}: expected a JSON list or object of class names")
+    for where, _, value in entries:
+        if not isinstance(value, str):
+            raise FormatError(f"{path}: {where}: expected a class name (a string), got "
+                              f"{json.dumps(value)[:40]}")
+    return entries
+
+
+def _csv_class_names(path: Path, text: str) -> list[tuple[str, str | None, str]]:
+    """``(where, code text or None, name)`` of each line of a ``name`` or ``value,name`` file."""
+    import csv
+    import io
+    import re
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise FormatError(f"{path}: line {reader.line_num}: not CSV ({exc})") from None
+    for n, r in rows:
+        other = re.match(r"\s*\d+\s*([;\t|:])", r[0]) if len(r) == 1 else None
+        if other:
+            sep = {"\t": "a tab"}.get(other.group(1), repr(other.group(1)))
+            raise FormatError(f"{path}: line {n}: {r[0].strip()!r} is a value and a name "
+                              f"separated by {sep}; separate them with a comma ('value,name')")
+    if len(rows) > 1 and len(rows[0][1]) == 2 and not rows[0][1][0].strip().isdigit() \
+            and all(len(r) >= 2 for _, r in rows[1:]):
+        rows = rows[1:]  # a header ('value,name')
+    first, columns = rows[0][0], len(rows[0][1])
+    entries = []
+    for n, r in rows:
+        if len(r) > 2:
+            raise FormatError(f"{path}: line {n}: expected 'value,name', got {len(r)} fields "
+                              f"(quote a name that holds a comma)")
+        if len(r) != columns:
+            want = "'value,name'" if columns == 2 else "a name alone"
+            raise FormatError(f"{path}: line {n}: expected {want} like line {first}, got "
+                              f"{','.join(r)!r}")
+        entries.append((f"line {n}", r[0] if columns == 2 else None, r[-1]))
+    return entries
+
+
+def _checked_class_names(path: Path, entries) -> list[str] | dict[int, str]:
+    """``{code: name}`` of ``(where, code text or None for 1..K, name)`` entries, checked."""
+    from hsi.io.labels import MAX_CODE
+
+    pairs: dict[int, str] = {}
+    where_of: dict[int, str] = {}
+    code_of_name: dict[str, int] = {}
+    for i, (where, key, raw) in enumerate(entries):
+        if key is None:
+            code = i + 1
+        else:
+            if not key.strip().isdigit() or not key.strip().isascii():
+                raise FormatError(f"{path}: {where}: {key.strip()!r} is not a class value (a "
+                                  f"whole number in 1..{MAX_CODE})")
+            code = int(key)
+            if not 1 <= code <= MAX_CODE:
+                raise FormatError(f"{path}: {where}: class value {code} outside 1..{MAX_CODE} "
+                                  f"(0 is unlabelled)")
+        name = raw.strip()
+        if not name:
+            raise FormatError(f"{path}: {where}: empty class name for class {code}")
+        if code in pairs:
+            raise FormatError(f"{path}: {where}: class {code} is named again ({where_of[code]} "
+                              f"names it {pairs[code]!r}); give each class value once")
+        if name in code_of_name:
+            other = code_of_name[name]
+            raise FormatError(f"{path}: {where}: {name!r} already names class {other} "
+                              f"({where_of[other]}); each class needs its own name")
+        pairs[code], where_of[code], code_of_name[name] = name, where, code
     if sorted(pairs) == list(range(1, len(pairs) + 1)):
         return [pairs[i] for i in range(1, len(pairs) + 1)]
     return dict(sorted(pairs.items()))  # names keyed by any codes (1, 10, 11, ...)
@@ -539,7 +633,8 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
 
     Outputs are georeferenced like ``cube``: ``output`` a uint8 class map with a colour table
     and the class names; ``probabilities`` a float32 raster with one band per class (0 at
-    nodata); ``uncertainty`` the per-pixel entropy in nats (float32, NaN at nodata). Each file
+    nodata), band ``i`` described by the code and name of class ``i`` (``"3: Lettuce"``);
+    ``uncertainty`` the per-pixel entropy in nats (float32, NaN at nodata). Each file
     is written atomically; nothing is written when the model does not fit the cube, or when
     ``callback(done_tiles, total_tiles)`` returns ``True`` (:class:`~hsi.errors.Cancelled`).
 
@@ -576,6 +671,9 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
             pw = stack.enter_context(GeoTiffTileWriter(
                 probabilities, bands=k, height=h, width=w, dtype="float32", crs=cube.crs,
                 transform=cube.transform, nodata=None, wavelengths=None, fwhm=None))
+            # band b is class b's probability: named by its code and name ("3: Lettuce")
+            pw.describe_bands([f"{code}: {name}" for code, name in
+                               zip(classifier.codes, classifier.class_names, strict=True)])
         if uncertainty is not None:
             uw = stack.enter_context(GeoTiffTileWriter(
                 uncertainty, bands=1, height=h, width=w, dtype="float32", crs=cube.crs,

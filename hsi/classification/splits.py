@@ -124,13 +124,23 @@ def windows_overlap(train: np.ndarray, test: np.ndarray, radius: int) -> np.ndar
     return _dilate(np.asarray(train) > 0, radius) & (np.asarray(test) > 0)
 
 
-def write_split(labels: np.ndarray, out_dir, *, per_class: int | None = None,
+def write_split(labels, out_dir, *, per_class: int | None = None,
                 fraction: float | None = None, mode: str = "random", seed: int = 0,
                 margin: int | None = None, crs=None, transform=None):
     """Split ``labels`` (see :func:`split_labels`) and write ``train.tif`` and ``test.tif``.
 
     Both are single-band integer GeoTIFFs (uint8 when the values fit) with ``crs`` and
-    ``transform``; they appear together or not at all.
+    ``transform``; they appear together or not at all. Labels with class names (a
+    :class:`~hsi.labels.Labels` read from a class map) make both rasters class maps
+    (:func:`hsi.io.labels.write_class_map`) with those names, codes and colours, so that a
+    classifier trained on the split and its maps keep them.
+
+    Parameters
+    ----------
+    labels : hsi.labels.Labels or numpy.ndarray of int, shape (H, W)
+        A :class:`~hsi.labels.Labels` brings its CRS, transform, names and colours.
+    crs, transform : optional
+        Georeference (default: that of a :class:`~hsi.labels.Labels`).
 
     Returns
     -------
@@ -141,14 +151,35 @@ def write_split(labels: np.ndarray, out_dir, *, per_class: int | None = None,
     import rasterio
 
     from hsi.io.atomic import atomic_files, check_writable_dir
+    from hsi.labels import Labels
 
+    names = None
+    if isinstance(labels, Labels):
+        crs = labels.crs if crs is None else crs
+        transform = labels.transform if transform is None else transform
+        names = labels.class_names
+        colors = dict(zip(labels.codes, labels.colors, strict=True)) if labels.colors else {}
+        labels = labels.array
+    labels = np.asarray(labels)
     train, test = split_labels(labels, per_class=per_class, fraction=fraction, mode=mode,
                                seed=seed, margin=margin)
     if int(test.max()) == 0:
         raise DataError("split: no test pixel left (fewer training pixels, or a smaller margin)")
     folder = check_writable_dir(out_dir)
-    dtype = "uint8" if int(labels.max()) <= 255 else "uint16"
     dests = [Path(folder) / "train.tif", Path(folder) / "test.tif"]
+    if names:  # class maps: the input's names, codes and colours (defaults for the others)
+        from hsi.io.labels import default_colors, write_class_map
+
+        codes = sorted({*names, *(int(c) for c in np.unique(labels) if c > 0)})
+        spare = iter(default_colors(len(codes)))
+        palette = [colors.get(c) or next(spare) for c in codes]
+        with atomic_files(dests) as tmps:
+            for tmp, arr in zip(tmps, (train, test), strict=True):
+                write_class_map(tmp, arr, crs=crs, transform=transform, codes=codes,
+                                class_names=[names.get(c, f"class {c}") for c in codes],
+                                colors=palette)
+        return dests[0], dests[1], int((train > 0).sum()), int((test > 0).sum())
+    dtype = "uint8" if int(labels.max()) <= 255 else "uint16"
     profile = {"driver": "GTiff", "count": 1, "height": labels.shape[0],
                "width": labels.shape[1], "dtype": dtype, "compress": "deflate"}
     if crs is not None:

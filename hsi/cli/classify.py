@@ -6,6 +6,7 @@ import click
 
 from hsi.cli.options import (
     CheckpointPath,
+    check_checkpoint_output,
     device_option,
     guarded,
     output_file_option,
@@ -46,6 +47,7 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
 
     Labels may use any positive codes (0 = unlabelled); predicted class maps keep them.
     """
+    check_checkpoint_output(output, "hsi classify predict --model")  # before any training
     import hsi
     from hsi.classification.config import GanConfig
     from hsi.classification.pipeline import check_labels, read_class_names, train_classifier
@@ -82,7 +84,8 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
 @output_file_option
 @click.option("--no-crf", is_flag=True, help="Skip the dense-CRF refinement.")
 @click.option("--probabilities", type=click.Path(dir_okay=False), default=None,
-              help="Also write per-class probabilities (float32 GeoTIFF, one band per class).")
+              help="Also write per-class probabilities (float32 GeoTIFF, one band per class, "
+                   "described by its code and name, e.g. '3: Lettuce_romaine_4wk').")
 @click.option("--uncertainty", type=click.Path(dir_okay=False), default=None,
               help="Also write the per-pixel entropy in nats (float32 GeoTIFF).")
 @click.option("--tile", type=click.IntRange(min=32), default=512, show_default=True,
@@ -170,8 +173,8 @@ def split(labels_path, out_dir, per_class, fraction, mode, margin, seed, labels_
 
     check_outputs([Path(out_dir) / "train.tif", Path(out_dir) / "test.tif"], [labels_path])
 
-    labels, crs, transform = read_labels(labels_path, var=labels_var)
+    labels = read_labels(labels_path, var=labels_var)  # with its class names and colours
     train_path, test_path, n_train, n_test = write_split(
         labels, out_dir, per_class=per_class, fraction=fraction, mode=mode, seed=seed,
-        margin=margin, crs=crs, transform=transform)
+        margin=margin)
     click.echo(f"{n_train} training pixels -> {train_path}; {n_test} test pixels -> {test_path}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -17,6 +19,32 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return ""  # pragma: no cover
+
+
+def _folder(root: str | None, missing_ok: bool = False) -> Path:
+    """The data folder: ``--root``, else :func:`hsi.data.data_dir`.
+
+    Raises
+    ------
+    HsiIOError
+        When it is not a folder, or (unless ``missing_ok``) does not exist; the message names
+        it and where it came from (``--root``, ``$HSI_DATA_DIR`` or the default).
+    """
+    from hsi.data import data_dir
+    from hsi.data.base import ENV_VAR
+    from hsi.errors import HsiIOError
+
+    if root is not None:
+        folder, origin = Path(root), "given by --root"
+    elif os.environ.get(ENV_VAR):
+        folder, origin = data_dir(), f"set by {ENV_VAR}"
+    else:
+        folder, origin = data_dir(), "the default; hsi data fetch NAME creates it"
+    if folder.exists() and not folder.is_dir():
+        raise HsiIOError(f"{folder}: not a folder (the data folder, {origin})")
+    if not missing_ok and not folder.exists():
+        raise HsiIOError(f"{folder}: the data folder does not exist ({origin})")
+    return folder
 
 
 def _check_names(names: tuple[str, ...] | list[str]) -> None:
@@ -37,10 +65,13 @@ def data() -> None:
 @root_option
 def list_(root: str | None) -> None:
     """Show each dataset: files present, size, licence."""
-    from hsi.data import DATASETS, data_dir
+    from hsi.data import DATASETS
+    from hsi.data.base import ENV_VAR
 
-    folder = root or data_dir()
-    click.echo(f"data folder: {folder}")
+    # the default per-user folder may not exist yet: the list is how one learns what to fetch
+    folder = _folder(root, missing_ok=root is None and not os.environ.get(ENV_VAR))
+    created = "" if folder.exists() else " (not created yet)"
+    click.echo(f"data folder: {folder}{created}")
     rows = []
     for name, cls in DATASETS.items():
         missing = len(cls.missing_files(folder))
@@ -63,11 +94,11 @@ def verify(name: str | None, root: str | None) -> None:
 
     Exits with status 1 when a file is missing or differs, printing one line per problem.
     """
-    from hsi.data import DATASETS, data_dir
+    from hsi.data import DATASETS
 
-    folder = root or data_dir()
     if name is not None:
         _check_names([name])
+    folder = _folder(root)
     names = [name] if name else list(DATASETS)
     failed = False
     for n in names:
@@ -93,12 +124,12 @@ def fetch(names: tuple[str, ...], root: str | None) -> None:
     """Download the missing files of each NAME into the data folder.
 
     Every file, downloaded or already there, is checked against the registry's sha256; a
-    download appears only once it matches.
+    download appears only once it matches. A data folder that does not exist is created.
     """
-    from hsi.data import DATASETS, data_dir
+    from hsi.data import DATASETS
 
     _check_names(names)
-    folder = root or data_dir()
+    folder = _folder(root, missing_ok=True)  # created by the first download
     for name in names:
         cls = DATASETS[name]
         missing = cls.missing_files(folder)
@@ -122,5 +153,6 @@ def export(name: str, out_dir: str, root: str | None) -> None:
     from hsi.data.export import export_dataset
 
     _check_names([name])
+    _folder(root, missing_ok=True)  # a missing one: the dataset is not found (fetch it)
     written = export_dataset(name, out_dir, root=root)
     click.echo("wrote " + ", ".join(str(p) for p in written.values()))

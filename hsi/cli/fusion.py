@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from hsi.cli.options import (
+    check_checkpoint_output,
     device_option,
     guarded,
     output_file_option,
@@ -59,6 +60,7 @@ def train(cubes, output, ratio, sensor, steps, max_minutes, base, batch, psf_sig
     import hsi
     from hsi.fusion import InfnConfig, train_infn
 
+    check_checkpoint_output(output, "hsi fuse --model")  # before any training
     if resume and not Path(output).is_file():
         raise click.BadParameter(f"{output} does not exist: nothing to resume",
                                  param_hint="--resume")

@@ -76,3 +76,32 @@ def guarded(outputs: tuple[str, ...], inputs: tuple[str, ...] = ()):
         return wrapper
 
     return decorate
+
+
+def check_checkpoint_output(path, reader: str) -> None:
+    """Refuse a model output name that says raster (``.tif``, ``.hdr``, ``.mat``, ``.png``...)
+    before training: a model is a torch checkpoint, and the name would otherwise fail only when
+    it is written, after the whole training run.
+
+    Parameters
+    ----------
+    path : path
+        The output the command will write.
+    reader : str
+        The command that reads the model, named in the message.
+
+    Raises
+    ------
+    FormatError
+        The suffix is one of a raster or cube format.
+    """
+    from pathlib import Path
+
+    from hsi.errors import FormatError
+    from hsi.io.formats import OUTPUT_FORMATS
+
+    suffix = Path(path).suffix.lower()
+    rasters = {ext for exts in OUTPUT_FORMATS.values() for ext in exts}
+    if suffix in rasters | {".png", ".jpg", ".jpeg"}:
+        raise FormatError(f"{path}: a trained model is a torch checkpoint, not a raster "
+                          f"({suffix}); name it .pt (`{reader}` reads it)")

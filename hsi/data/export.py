@@ -60,6 +60,8 @@ def export_dataset(name: str, out_dir: str | os.PathLike,
     ------
     DatasetNotFoundError
         Unknown name, or its files are missing from the data folder.
+    ChecksumError
+        A file of the dataset differs from the registry's sha256 (checked before reading).
     ConfigError
         The dataset is a spectral response, not a scene.
     HsiIOError
@@ -75,7 +77,7 @@ def export_dataset(name: str, out_dir: str | os.PathLike,
     from hsi.io.guard import check_outputs
     from hsi.io.labels import write_class_map
 
-    dataset = get_dataset(name)(root=root)
+    dataset = get_dataset(name)(root=root, checksum=True)  # never export damaged bytes
     sample = dataset.load()
     if not isinstance(sample, Sample):
         raise ConfigError(f"dataset {name!r} is a spectral response, not a scene: nothing to "

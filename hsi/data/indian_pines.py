@@ -77,13 +77,17 @@ class IndianPines(Dataset):
         """Return the cube ``(200, 145, 145)`` float32 = counts / 10 000 with its band centres
         (file order) and the labels ``(145, 145)`` uint8, 0 = unlabelled, 1..16."""
         from hsi.cube import Cube
+        from hsi.errors import FormatError
         from hsi.memory import check_allocation
 
         path = self.path(CUBE)
-        raw = np.load(path, mmap_mode="r", allow_pickle=False)
+        try:
+            raw = np.load(path, mmap_mode="r", allow_pickle=False)
+        except MemoryError:
+            raise
+        except Exception as exc:  # a damaged header: ValueError, SyntaxError, EOFError, …
+            raise FormatError(f"{path}: not a readable .npy file ({exc})") from None
         if raw.shape != (145, 145, 200):
-            from hsi.errors import FormatError
-
             raise FormatError(f"{path}: expected a (145, 145, 200) array, got {raw.shape}")
         check_allocation(raw.size * 4, str(path))
         data = np.ascontiguousarray(np.moveaxis(raw, -1, 0), dtype=np.float32) / np.float32(SCALE)

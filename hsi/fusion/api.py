@@ -584,10 +584,15 @@ def fuse(
     ModelError
         Unknown method, or a model that does not match the bands (one line saying what it
         expects).
+    CubeTypeError
+        ``lr_hsi`` or ``hr_msi`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
     """
+    from hsi.cube import require_cube
     from hsi.device import pick_device, seed_everything
     from hsi.fusion.baselines import missing_pixels
 
+    lr_hsi = require_cube(lr_hsi, "fuse: lr_hsi")
+    hr_msi = require_cube(hr_msi, "fuse: hr_msi")
     method = checked_method(method, model=model, fit_scene=fit_scene)
     r = check_pair(lr_hsi, hr_msi, ratio)
     fitting = method == "infn" and fit_scene

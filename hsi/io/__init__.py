@@ -123,9 +123,13 @@ def save(cube: Cube, path: str | os.PathLike, *, format: str | None = None) -> P
     HsiIOError
         The destination folder cannot be written, or (ENVI, .mat) the disk has less free space
         than the file needs. Nothing is left at the destination on failure.
+    CubeTypeError
+        ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
     """
+    from hsi.cube import require_cube
     from hsi.io.guard import check_free_space
 
+    cube = require_cube(cube, "hsi.save: cube")
     fmt = output_format(path, format)
     if fmt in ("envi", "mat"):  # uncompressed: the size is known before writing
         check_free_space(path, int(np.prod(cube.shape)) * np.dtype(cube.dtype).itemsize)

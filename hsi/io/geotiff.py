@@ -520,6 +520,14 @@ class GeoTiffTileWriter:
         self._dst.update_tags(**{k: v if isinstance(v, str) else json.dumps(v)
                                  for k, v in values.items()})
 
+    def describe_bands(self, descriptions: list[str]) -> None:
+        """Name each band (GDAL band descriptions, shown by QGIS and ``gdalinfo``), e.g. the
+        class each probability band is for."""
+        if self._dst is None:
+            raise HsiIOError(f"{self.path}: writer is not open (use it in a `with` block)")
+        for b, text in enumerate(descriptions, start=1):
+            self._dst.set_band_description(b, str(text))
+
     def write(self, array, window: Window) -> None:
         """Write ``array`` of shape ``(bands, window.height, window.width)`` at ``window``."""
         if self._dst is None:

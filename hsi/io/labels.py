@@ -65,6 +65,26 @@ def _as_int_labels(arr: np.ndarray, path) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def check_one_band(path, count: int) -> None:
+    """Refuse a raster of ``count`` bands as a label raster or class map (they have one).
+
+    Raises
+    ------
+    FormatError
+        ``count`` is not 1 (a probability raster, a cube).
+    """
+    if count != 1:
+        raise FormatError(f"{path}: label raster must have 1 band, got {count}")
+
+
+def _colormap(src) -> dict[int, tuple[int, int, int, int]]:
+    """The colour table of band 1 of an open raster (empty without one)."""
+    try:
+        return dict(src.colormap(1))
+    except ValueError:
+        return {}
+
+
 def _names_tag(text: str | None) -> dict[int, str]:
     """``{code: name}`` from a ``CLASS_NAMES`` tag (a JSON list for 1..K or a dict by code)."""
     try:
@@ -117,14 +137,12 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
         lazy = read_envi(path, lazy=True)
         check_allocation(8 * lazy.height * lazy.width * lazy.bands, str(path))
         cube = read_envi(path, lazy=False)
-        if cube.bands != 1:
-            raise FormatError(f"{path}: label raster must have 1 band, got {cube.bands}")
+        check_one_band(path, cube.bands)
         return Labels(_as_int_labels(cube.data[0], path), cube.crs, cube.transform)
     check_readable(path)
     try:
         with rasterio.open(path) as src:
-            if src.count != 1:
-                raise FormatError(f"{path}: label raster must have 1 band, got {src.count}")
+            check_one_band(path, src.count)
             # declared size, checked before decompressing (a small file may claim a huge grid)
             check_allocation(8 * src.height * src.width, str(path))
             labels = src.read(1)
@@ -132,10 +150,15 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
             transform = None if src.transform == Affine.identity() and crs is None \
                 else src.transform
             names = _names_tag(src.tags().get("CLASS_NAMES"))
+            cmap = _colormap(src)
     except RasterioError as exc:
         raise FormatError(f"{path}: cannot be read as a raster ({exc})") from None
+    colors = None  # the colour table of named classes (a class map's), kept for their rasters
+    if names and all(code in cmap for code in names):
+        colors = tuple(tuple(cmap[code][:3]) for code in names)
     return Labels(_as_int_labels(labels, path), crs, transform,
-                  names=tuple(names.values()) or None, codes=tuple(names) or None)
+                  names=tuple(names.values()) or None, codes=tuple(names) or None,
+                  colors=colors)
 
 
 def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict]:
@@ -149,21 +172,29 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
         codes that have no class; empty when the file has no ``CLASS_NAMES`` tag).
     colormap : dict
         ``{value: (r, g, b, a)}`` (empty without a colour table).
+
+    Raises
+    ------
+    FormatError
+        Not one band (a probability raster, a cube), or values that are not class codes
+        (whole numbers in 0..65535; an uncertainty raster), as :func:`read_labels` refuses.
     """
     path = check_readable(path)
     try:
         with rasterio.open(path) as src:
+            check_one_band(path, src.count)  # a probability raster or a cube is no class map
             check_allocation(8 * src.height * src.width, str(path))  # before decompressing
             labels = src.read(1)
             by_code = _names_tag(src.tags().get("CLASS_NAMES"))
             # names keyed by codes (1, 10, 11...): listed by value
             names = [by_code.get(c, f"class {c}") for c in range(1, max(by_code, default=0) + 1)]
-            try:
-                cmap = dict(src.colormap(1))
-            except ValueError:
-                cmap = {}
+            cmap = _colormap(src)
     except RasterioError as exc:
         raise FormatError(f"{path}: cannot be read as a raster ({exc})") from None
+    if labels.dtype not in (np.uint8, np.uint16):
+        # the label check (whole numbers in 0..MAX_CODE): an entropy raster is no class map
+        values = _as_int_labels(labels, path)
+        labels = values.astype(np.uint8 if values.max(initial=0) <= 255 else np.uint16)
     if names:  # GDAL pads colour tables to 256 entries
         cmap = {k: v for k, v in cmap.items() if k <= len(names)}
     return labels, list(names), cmap

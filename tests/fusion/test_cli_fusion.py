@@ -103,3 +103,20 @@ def test_train_validates_on_a_held_out_cube(salinas, tmp_path):
                                       "--sensor", "sentinel2", "--steps", "1", "--validate",
                                       str(val)])
     assert result.exit_code != 0
+
+
+def test_a_raster_name_for_the_checkpoint_is_refused_before_training(salinas, tmp_path,
+                                                                     monkeypatch):
+    import hsi.fusion
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the output name was checked")
+
+    monkeypatch.setattr(hsi.fusion, "train_infn", no_training)
+    src = hsi.save(salinas.crop(Window(0, 0, 16, 16)), tmp_path / "crop.tif")
+    out = tmp_path / "model.tif"
+    result = CliRunner().invoke(cli, ["fusion", "train", str(src), "-o", str(out), "--ratio",
+                                      "4", "--sensor", "sentinel2"])
+    assert result.exit_code == 2, result.output
+    assert "torch checkpoint, not a raster (.tif); name it .pt" in result.output
+    assert not out.exists()

@@ -105,3 +105,35 @@ def test_var_for_a_file_that_is_not_a_mat_is_refused(tmp_path):
     path = hsi.save(Cube(np.zeros((2, 3, 4), np.float32)), tmp_path / "a.tif")
     with pytest.raises(ConfigError, match=r"var='x' applies to \.mat files only"):
         hsi.open(path, var="x")  # it would silently read the one cube there is
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 4), (3, 0, 4), (3, 4, 0)])
+def test_a_cube_with_an_empty_axis_is_refused(shape, tmp_path):
+    """ENVI files that hsi.open then refused were written; a 0-band .mat divided by zero."""
+    import numpy as np
+    import scipy.io
+
+    import hsi
+    from hsi.errors import ShapeError
+
+    with pytest.raises(ShapeError, match="has an empty axis"):
+        hsi.Cube(np.zeros(shape, np.float32))
+    scipy.io.savemat(tmp_path / "empty.mat", {"cube": np.zeros(shape[1:] + shape[:1])})
+    with pytest.raises(ShapeError):
+        hsi.open(tmp_path / "empty.mat")
+
+
+def test_a_bare_array_is_refused_with_how_to_wrap_it(tmp_path):
+    import numpy as np
+
+    import hsi
+    from hsi.errors import CubeTypeError
+    from hsi.fusion import fuse
+
+    with pytest.raises(CubeTypeError, match=r"hsi\.save: cube: expected an hsi\.Cube, got "
+                                            r"numpy\.ndarray"):
+        hsi.save(np.zeros((3, 4, 4)), tmp_path / "x.tif")
+    assert isinstance(CubeTypeError("x"), TypeError)
+    with pytest.raises(CubeTypeError, match="fuse: lr_hsi"):
+        fuse(np.zeros((3, 4, 4)), np.zeros((2, 16, 16)), ratio=4)
+    assert list(tmp_path.iterdir()) == []

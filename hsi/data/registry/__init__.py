@@ -44,7 +44,7 @@ def get_dataset(name: str) -> type[Dataset]:
 
 
 def load(name: str, root: str | os.PathLike | None = None, *, download: bool = False,
-         checksum: bool = False) -> Sample:
+         checksum: bool = True) -> Sample:
     """Load a registered dataset.
 
     Parameters
@@ -58,7 +58,9 @@ def load(name: str, root: str | os.PathLike | None = None, *, download: bool = F
     download : bool
         Download missing files (sha256-checked).
     checksum : bool
-        Check every file's sha256 first.
+        Check every file's sha256 against the registry first (default; a file hashed once
+        in this process is not hashed again while unchanged). ``False`` skips the check,
+        though a file that then fails to decode is still checked and named.
 
     Returns
     -------
@@ -71,6 +73,6 @@ def load(name: str, root: str | os.PathLike | None = None, *, download: bool = F
     DatasetNotFoundError
         Unknown name, or files missing without ``download``.
     ChecksumError
-        A file with the wrong sha256 (downloaded, or present with ``checksum=True``).
+        A file with the wrong sha256 (the message starts with its path).
     """
     return get_dataset(name)(root=root, download=download, checksum=checksum).load()
