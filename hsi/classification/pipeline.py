@@ -461,11 +461,15 @@ def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str
     ------
     ShapeError, GridError, FormatError
         See :func:`check_labels`.
+    CubeTypeError
+        ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
     Cancelled
         When ``callback`` returns ``True``.
     """
+    from hsi.cube import require_cube
     from hsi.device import pick_device, seed_everything
 
+    cube = require_cube(cube, "train_classifier: cube")
     config = config or GanConfig()
     if epochs is not None:
         config = dataclasses.replace(config, epochs=int(epochs))

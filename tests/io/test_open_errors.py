@@ -136,4 +136,8 @@ def test_a_bare_array_is_refused_with_how_to_wrap_it(tmp_path):
     assert isinstance(CubeTypeError("x"), TypeError)
     with pytest.raises(CubeTypeError, match="fuse: lr_hsi"):
         fuse(np.zeros((3, 4, 4)), np.zeros((2, 16, 16)), ratio=4)
+    from hsi.classification import train_classifier
+
+    with pytest.raises(CubeTypeError, match="train_classifier: cube"):
+        train_classifier(np.zeros((3, 4, 4)), np.ones((4, 4), np.int64))
     assert list(tmp_path.iterdir()) == []
