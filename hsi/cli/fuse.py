@@ -82,12 +82,27 @@ def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, psf_sigma, lr_
                      progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes, batch=batch,
                      psf_sigma=psf_sigma, lr_denoise=lr_denoise)
     seconds = time.perf_counter() - start
-    if method == "auto":  # which method auto chose: the file's own record of it
-        import rasterio
+    import json
 
-        with rasterio.open(out) as written:
-            method = f"auto: {written.tags().get('fusion_method', 'unknown')}"
+    import rasterio
+
+    with rasterio.open(out) as written:  # what ran: the file's own record of it
+        tags = written.tags()
+    if method == "auto":
+        method = f"auto: {tags.get('fusion_method', 'unknown')}"
+    if "scene_fit" in tags:
+        method += "; " + SCENE_FIT_WORDS.get(json.loads(tags["scene_fit"]).get("result"),
+                                             "scene fit")
     click.echo(f"wrote {out} ({method}, {seconds:.1f} s)")
+
+
+#: What ``--fit-scene`` wrote, by :func:`hsi.fusion.gate.keep_if_better`'s result.
+SCENE_FIT_WORDS = {
+    "fitted": "the scene fit beat its base image on the held-back part and was used",
+    "base": "the scene fit did not beat its base image on the held-back part: the base image "
+            "was written",
+    "start": "the scene fit did not beat --model on the held-back part: --model was used",
+}
 
 
 def _psf_sigma(text: str) -> float | str | None:

@@ -61,6 +61,12 @@ def train(cubes, output, ratio, sensor, steps, max_minutes, base, batch, psf_sig
     from hsi.fusion import InfnConfig, train_infn
 
     check_checkpoint_output(output, "hsi fuse --model")  # before any training
+    from hsi.io.guard import same_file
+
+    for held in validate:
+        if any(same_file(held, cube) for cube in cubes):
+            raise click.BadParameter(f"{held} is also a training cube: a validation cube "
+                                     "must be kept out of training", param_hint="--validate")
     if resume and not Path(output).is_file():
         raise click.BadParameter(f"{output} does not exist: nothing to resume",
                                  param_hint="--resume")

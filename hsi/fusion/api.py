@@ -224,10 +224,13 @@ def _shipped_models(device):
             continue
 
 
-def _shipped_for(lr: Cube, msi: Cube, device) -> INFN:
+def _shipped_for(lr: Cube, msi: Cube, device, ratio: int | None = None) -> INFN:
+    """The first shipped checkpoint that can fuse the pair; one warning line when it is not
+    known to fit it (no wavelengths to check, an unvalidated ratio), as for ``model=``."""
     found = []
     for path, model in _shipped_models(device):
         if _mismatch(model, lr, msi) is None:
+            check_model(model, lr, msi, ratio)
             return model
         found.append(f"{path.stem} ({_describe(model)})")
     span = ""
@@ -329,7 +332,7 @@ def resolve_model(
         return _fit(scaled(lr_hsi, s_lr), scaled(hr_msi, s_msi), ratio=r, steps=fit_steps,
                     minutes=fit_minutes, seed=seed, device=dev, progress=progress,
                     callback=callback, init=model, psf_sigma=psf_sigma)
-    return model if model is not None else _shipped_for(lr_hsi, hr_msi, dev)
+    return model if model is not None else _shipped_for(lr_hsi, hr_msi, dev, ratio)
 
 
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,

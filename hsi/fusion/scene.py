@@ -470,6 +470,10 @@ class SceneFusion:
     auto_check : dict or None
         ``method="auto"``'s scene check of a shipped checkpoint
         (:func:`hsi.fusion.api.auto_method`), ``None`` when none ran.
+    scene_fit : dict or None
+        ``fit_scene``'s check on the held-back part of the pair
+        (:func:`hsi.fusion.gate.keep_if_better`: ``result`` is ``"fitted"``, ``"start"`` or
+        ``"base"``, the image that was written), ``None`` without ``fit_scene``.
     """
 
     writer: Any
@@ -481,12 +485,15 @@ class SceneFusion:
     psf_sigma: Psf | None = None
     denoiser: Any = None
     auto_check: dict | None = None
+    scene_fit: dict | None = None
 
     def metadata(self) -> dict:
-        """The PSF's, the denoiser's and the auto check's entries of the result's metadata."""
+        """The PSF's, the denoiser's, the auto check's and the scene fit's entries of the
+        result's metadata."""
         return {**(self.psf_sigma.metadata() if self.psf_sigma else {}),
                 **(self.denoiser.metadata() if self.denoiser else {}),
-                **({"auto_check": self.auto_check} if self.auto_check else {})}
+                **({"auto_check": self.auto_check} if self.auto_check else {}),
+                **({"scene_fit": self.scene_fit} if self.scene_fit else {})}
 
 
 def fuse_scene(
@@ -661,7 +668,9 @@ def fuse_scene(
                           bar=bar)
                 done = SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube,
                                    hr=hr.cube, tiles=len(tiles), psf_sigma=sigma,
-                                   denoiser=denoiser, auto_check=check)
+                                   denoiser=denoiser, auto_check=check,
+                                   scene_fit=net.meta.get("fit_validation")
+                                   if fit_scene and net is not None else None)
                 writer.tag(fusion_method=method, ratio=r, **done.metadata())
         return done
 

@@ -37,7 +37,9 @@ def _identity(path: Path) -> tuple:
         return ("path", os.path.realpath(path))
 
 
-def _clash(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same path, a link to it, or an ENVI header
+    and its data file."""
     keys_b = {_identity(p) for p in related_files(b)}
     return any(_identity(p) in keys_b for p in related_files(a))
 
@@ -65,11 +67,11 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None],
     ins = [Path(i) for i in inputs if i is not None]
     for k, out in enumerate(outs):
         for src in ins:
-            if _clash(out, src):
+            if same_file(out, src):
                 raise HsiIOError(f"{out}: output is the input file {src}: refusing to overwrite "
                                  f"an input (choose another output name)")
         for other in outs[:k]:
-            if _clash(out, other):
+            if same_file(out, other):
                 raise HsiIOError(f"{out}: given as two outputs ({other}): each output needs "
                                  f"its own name")
     for out in outs:

@@ -178,3 +178,28 @@ def test_fused_file_records_how_it_was_made(invoke, pair, tmp_path):
         tags = f.tags()
     assert tags["fusion_method"] == "glp" and tags["ratio"] == "4"
     assert float(tags["psf_sigma"]) > 0
+
+
+def test_fit_scene_says_which_image_it_wrote(invoke, tmp_path):
+    """The scene fit keeps the network only where it beats its base image on the held-back
+    part of the pair; the line and the file say which happened."""
+    import json
+
+    import rasterio
+
+    from hsi.cli.fuse import SCENE_FIT_WORDS
+    from hsi.data import sample_cube
+    from hsi.degrade import simulate_pair
+
+    lr, hr = simulate_pair(sample_cube(), 2, "landsat8")
+    hsi.save(lr, tmp_path / "lr.tif")
+    hsi.save(hr, tmp_path / "hr.tif")
+    out = tmp_path / "fused.tif"
+    result = invoke("fuse", tmp_path / "lr.tif", tmp_path / "hr.tif", "-o", out,
+                    "--method", "infn", "--fit-scene", "--fit-steps", "5", "--ratio", "2",
+                    "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out) as f:
+        fit = json.loads(f.tags()["scene_fit"])
+    assert fit["result"] in ("fitted", "base")
+    assert SCENE_FIT_WORDS[fit["result"]] in result.output

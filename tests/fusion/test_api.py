@@ -311,3 +311,19 @@ def test_auto_keeps_the_checkpoint_on_a_cave_test_scene():
     assert out.metadata["fusion_method"] == "infn", out.metadata["auto_check"]
     ref = np.asarray(cube.data)
     assert psnr(ref, out.data) > psnr(ref, fuse(lr, msi, method="glp", device="cpu").data) + 1
+
+
+def test_method_infn_without_a_model_warns_when_sensors_cannot_be_checked(caplog):
+    """The shipped checkpoint picked by band count alone says so, as --model does."""
+    import logging
+
+    from hsi.data import sample_cube
+    from hsi.degrade import simulate_pair
+    from hsi.fusion import fuse
+
+    lr, hr = simulate_pair(sample_cube(), 4, "sentinel2")
+    lr = lr.with_data(lr.data[:, :8, :8], wavelengths=None)
+    hr = hr.with_data(hr.data[:, :32, :32], wavelengths=None)
+    with caplog.at_level(logging.WARNING):
+        fuse(lr, hr, method="infn", ratio=4, device="cpu", lr_denoise=False)
+    assert "cannot be checked" in caplog.text and "is used outside its sensors" in caplog.text

@@ -120,3 +120,15 @@ def test_a_raster_name_for_the_checkpoint_is_refused_before_training(salinas, tm
     assert result.exit_code == 2, result.output
     assert "torch checkpoint, not a raster (.tif); name it .pt" in result.output
     assert not out.exists()
+
+
+def test_a_validation_cube_that_is_also_a_training_cube_is_refused(salinas, tmp_path):
+    src = hsi.save(salinas.crop(Window(0, 0, 16, 16)), tmp_path / "crop.tif")
+    alias = tmp_path / "alias.tif"
+    alias.symlink_to(src)
+    result = CliRunner().invoke(cli, ["fusion", "train", str(src), "-o", str(tmp_path / "m.pt"),
+                                      "--ratio", "4", "--sensor", "sentinel2", "--validate",
+                                      str(alias)])
+    assert result.exit_code == 2, result.output
+    assert "is also a training cube" in result.output
+    assert not (tmp_path / "m.pt").exists()
