@@ -125,8 +125,19 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
     t = truth[mask].astype(np.int64)
     p = prediction[mask].astype(np.int64)
     given = list(class_names or [])
-    # matrices are sized by the codes present, never by the largest code value
-    codes = np.unique(np.concatenate([t, p[p > 0], np.arange(1, len(given) + 1)]))
+    unseen = np.setdiff1d(np.unique(t), np.unique(prediction[prediction > 0]))
+    strangers = np.setdiff1d(np.unique(p[p > 0]), np.unique(t))
+    if unseen.size and strangers.size:  # a class never predicted anywhere and one never tested
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "the test labels' code(s) %s never appear in the class map, whose code(s) %s are "
+            "not in the test labels: do the two use the same class codes?",
+            ", ".join(map(str, unseen.tolist())), ", ".join(map(str, strangers.tolist())))
+    # matrices are sized by the codes present and the named ones, never by the largest code
+    # value (class maps list names by value, "class v" where a value has none)
+    named = [c for c in range(1, len(given) + 1) if given[c - 1] != f"class {c}"]
+    codes = np.unique(np.concatenate([t, p[p > 0], np.asarray(named, dtype=np.int64)]))
     k = len(codes)
     names = [given[c - 1] if c <= len(given) else f"class {c}" for c in codes.tolist()]
     rows_idx = np.searchsorted(codes, t)

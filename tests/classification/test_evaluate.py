@@ -47,3 +47,22 @@ def test_png(tmp_path):
     out = plot_confusion(r, tmp_path / "cm.png")
     assert out is not None and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+
+
+def test_codes_of_another_scheme_are_warned_about_and_no_phantom_rows(caplog):
+    """A map of codes 1, 3, 4 (names listed by value: "class 2" a placeholder) scored
+    against test labels 1, 2, 3: one warning, and no row for the placeholder code 2."""
+    import logging
+
+    from hsi.classification.evaluate import evaluate_class_map
+
+    pred = np.array([[1, 3, 4, 4]])
+    names = ["a", "class 2", "c", "d"]
+    with caplog.at_level(logging.WARNING):
+        report = evaluate_class_map(pred, np.array([[1, 3, 0, 3]]), names)
+    assert caplog.text == ""  # code 4 predicted but not tested alone: no warning
+    assert report.codes == [1, 3, 4]
+    with caplog.at_level(logging.WARNING):
+        evaluate_class_map(pred, np.array([[1, 2, 3, 3]]), names)
+    assert "code(s) 2 never appear in the class map" in caplog.text
+    assert "code(s) 4 are not in the test labels" in caplog.text
