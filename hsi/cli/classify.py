@@ -125,13 +125,15 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
     from pathlib import Path
 
     from hsi.classification.evaluate import evaluate_class_map, plot_confusion
+    from hsi.errors import naming
     from hsi.io.atomic import atomic_files
     from hsi.io.guard import check_outputs
     from hsi.io.labels import read_class_map, read_labels
 
     pred, names, _ = read_class_map(classmap_path)
     truth, _, _ = read_labels(labels_path, var=labels_var)
-    report = evaluate_class_map(pred, truth, names or None)
+    with naming(**{"test labels": labels_path}):  # "test labels: no labelled pixel"
+        report = evaluate_class_map(pred, truth, names or None)
     text = report.to_markdown()
     if output:
         png = Path(output).with_suffix(".png")

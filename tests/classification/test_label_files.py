@@ -240,3 +240,11 @@ def test_split_train_predict_keeps_names_and_names_probability_bands(scene, tmp_
                                           enumerate(scene["names"], start=1)]
     with rasterio.open(out) as src:
         assert json.loads(src.tags()["CLASS_NAMES"]) == scene["names"]
+
+
+def test_evaluate_with_empty_test_labels_names_the_file(scene, salinas_crop, tmp_path):
+    shape = salinas_crop[1].shape
+    empty = write_class_map(tmp_path / "empty.tif", np.zeros(shape, np.uint8), crs=None,
+                            transform=None, class_names=["a"])
+    res = invoke("evaluate", scene["train"], empty)
+    one_error_line(res, f"{empty}: no labelled pixel (all 0)")
