@@ -167,6 +167,9 @@ def split(labels_path, out_dir, per_class, fraction, mode, margin, seed, labels_
     """Split LABELS into train.tif and test.tif (random stratified or spatially disjoint)."""
     if (per_class is None) == (fraction is None):
         raise click.UsageError("give exactly one of --per-class and --fraction")
+    if margin is not None and mode != "spatial":
+        raise click.UsageError("--margin applies to --mode spatial (a random split has no gap "
+                               "to keep)")
     from pathlib import Path
 
     from hsi.classification.splits import write_split

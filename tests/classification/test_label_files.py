@@ -248,3 +248,9 @@ def test_evaluate_with_empty_test_labels_names_the_file(scene, salinas_crop, tmp
                             transform=None, class_names=["a"])
     res = invoke("evaluate", scene["train"], empty)
     one_error_line(res, f"{empty}: no labelled pixel (all 0)")
+
+
+def test_split_margin_is_refused_for_a_random_split(scene, tmp_path):
+    res = invoke("split", scene["gt"], "-o", tmp_path / "s", "--per-class", "5", "--margin", "5")
+    one_error_line(res, "--margin applies to --mode spatial")
+    assert not (tmp_path / "s").exists()
