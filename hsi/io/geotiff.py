@@ -306,12 +306,17 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
     Raises
     ------
     FormatError
-        Not a raster GDAL can read, or bands of differing data types.
+        Not a raster GDAL can read, bands of differing data types, or a multi-page TIFF.
     ShapeError
         A window outside the image (:func:`hsi.check.check_window`).
     """
     path = check_readable(path)
     with _open(path) as src:
+        if len(src.subdatasets) > 1:  # GDAL shows the first page only
+            raise FormatError(f"{path}: a multi-page TIFF ({len(src.subdatasets)} pages); hsikit "
+                              "reads the bands of one page, and reading the first alone would "
+                              "lose the others: save the cube as one page with one band per "
+                              "spectral band (e.g. hsi.save, or gdal_translate of each page)")
         if len(set(src.dtypes)) != 1:
             raise FormatError(f"{path}: bands have differing data types {sorted(set(src.dtypes))}")
         dtype = np.dtype(src.dtypes[0])

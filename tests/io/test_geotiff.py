@@ -376,3 +376,14 @@ def test_failed_overviews_leave_no_file(tmp_path, monkeypatch):
     with pytest.raises(HsiIOError, match="overviews failed"):
         geotiff.write_geotiff(_wide_cube(1100), tmp_path / "wide.tif")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_multi_page_tiff_is_refused_not_read_as_its_first_page(tmp_path):
+    """GDAL shows only the first page: 11 of 12 bands would be lost without a word."""
+    tifffile = pytest.importorskip("tifffile")
+    import hsi
+    from hsi.errors import FormatError
+
+    tifffile.imwrite(tmp_path / "pages.tif", np.zeros((12, 8, 8), np.float32))
+    with pytest.raises(FormatError, match=r"pages\.tif: a multi-page TIFF \(12 pages\)"):
+        hsi.open(tmp_path / "pages.tif")
