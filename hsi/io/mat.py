@@ -21,7 +21,7 @@ import numpy as np
 from affine import Affine
 
 from hsi.cube import Cube
-from hsi.errors import FormatError, HsiIOError
+from hsi.errors import FormatError, HsiIOError, WavelengthError
 from hsi.io.atomic import atomic_path
 from hsi.io.formats import build_cube, check_readable
 
@@ -227,6 +227,15 @@ def read_mat(path: str | os.PathLike, *, var: str | None = None) -> Cube:
         # column j of Y is pixel (j mod nRow, j div nRow): MATLAB's column-major order.
         data = np.ascontiguousarray(raw.reshape(raw.shape[0], rows, cols, order="F"))
     bands = data.shape[0]
+    wl_name = next((real for n in _WAVELENGTH_NAMES if (real := mat.lookup(n)) is not None), None)
+    wl_size = int(np.prod(mat.shapes[wl_name])) if wl_name is not None else None
+    if wl_size is not None and wl_size != bands:
+        if layout == "cube" and wl_size == raw.shape[0] != raw.shape[2]:
+            data = np.ascontiguousarray(raw)  # stored (bands, H, W), as its wavelengths tell
+            bands = data.shape[0]
+        else:
+            raise WavelengthError(f"{path}: {wl_name!r} has {wl_size} values for the "
+                                  f"{bands} bands of {name!r}")
     wl = _optional_vector(mat, _WAVELENGTH_NAMES, bands)
     fwhm = _optional_vector(mat, _FWHM_NAMES, bands)
     if wl is not None:

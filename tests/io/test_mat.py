@@ -132,3 +132,21 @@ class TestRealFiles:
         assert water[:10, 30:50].mean() > 0.8
         assert water[90:, 20:50].mean() > 0.8
         assert water[:, 80:].mean() < 0.05
+
+
+def test_the_wavelengths_variable_tells_a_bands_first_cube_or_is_refused(tmp_path):
+    """A (bands, H, W) array was read as (H, W, bands) and its 12 wavelengths dropped."""
+    import hsi
+    from hsi.errors import WavelengthError
+
+    data = np.random.default_rng(0).random((12, 20, 30)).astype(np.float32)
+    wl = np.linspace(400, 950, 12)
+    scipy.io.savemat(tmp_path / "bhw.mat", {"img": data, "wavelengths": wl[None]})
+    cube = hsi.open(tmp_path / "bhw.mat")
+    assert cube.shape == (12, 20, 30)
+    np.testing.assert_array_equal(cube.data, data)
+    np.testing.assert_allclose(cube.wavelengths, wl)
+    scipy.io.savemat(tmp_path / "off.mat", {"img": data.transpose(1, 2, 0),
+                                             "wavelengths": np.linspace(400, 950, 13)[None]})
+    with pytest.raises(WavelengthError, match=r"'wavelengths' has 13 values for the 12 bands"):
+        hsi.open(tmp_path / "off.mat")
