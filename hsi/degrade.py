@@ -81,9 +81,10 @@ def _check_sigma(sigma) -> float:
     try:
         value = float(sigma)
     except (TypeError, ValueError):
-        raise SensorError(f"psf sigma must be a positive number of pixels, got {sigma!r}") from None
+        raise SensorError(f"psf_sigma: must be a positive number of pixels, got {sigma!r}"
+                          ) from None
     if not (math.isfinite(value) and value > 0):
-        raise SensorError(f"psf sigma must be a positive number of pixels, got {sigma!r}")
+        raise SensorError(f"psf_sigma: must be a positive number of pixels, got {sigma!r}")
     return value
 
 

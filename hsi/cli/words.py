@@ -22,6 +22,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bas root=(?=\W|$)", "as --root"),  # a data folder given explicitly
         (r"^k: ", "-k: "),  # hsi cluster's cluster count
         (r"^patch_size: ", "--patch-size: "),
+        (r"^psf_sigma: ", "--psf-sigma: "),
         # a registered dataset missing from the data folder
         (r"dataset '(\w+)' not found (.*), or pass download=True",
          r"dataset '\1' not found \2, or run hsi data fetch \1"),

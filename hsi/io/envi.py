@@ -285,7 +285,12 @@ def _wavelengths(header: dict, bands: int, hdr: Path):
                           f"number") from None
     if wl is None:
         return None, None
-    factor = unit_factor(wl, units)
+    from hsi.errors import WavelengthError
+
+    try:
+        factor = unit_factor(wl, units)
+    except WavelengthError as exc:  # "wavelength units 'Wavenumber' are not a length"
+        raise WavelengthError(f"{hdr}: {exc}") from None
     return wl * factor, (fwhm * factor if fwhm is not None else None)
 
 

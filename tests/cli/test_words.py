@@ -27,6 +27,8 @@ from hsi.cube import Cube
      "dataset 'samson' not found in /d (missing samson/Samson.mat): set HSI_DATA_DIR to the "
      "folder holding it, or run hsi data fetch samson"),
     ("k: expected at most 255 clusters", "-k: expected at most 255 clusters"),
+    ("psf_sigma: must be a positive number of pixels, got 0.0",
+     "--psf-sigma: must be a positive number of pixels, got 0.0"),
     ("a.tif: var='x' applies to .mat files only", "a.tif: --var x applies to .mat files only"),
     ("dataset 'samson' not found in /r (missing s.mat): give the folder holding it as root=, "
      "or pass download=True",

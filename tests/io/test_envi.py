@@ -289,3 +289,14 @@ class TestErrors:
         with pytest.raises(OSError, match="disk read failed"):
             hsi.save(cube, tmp_path / "out.hdr")
         assert list(tmp_path.iterdir()) == []
+
+
+def test_wavelength_units_that_are_not_a_length_name_the_header(tmp_path):
+    import hsi
+    from hsi.errors import WavelengthError
+
+    hdr = hsi.save(hsi.Cube(np.zeros((2, 3, 4), np.float32), wavelengths=[500.0, 600.0]),
+                   tmp_path / "c.hdr")
+    hdr.write_text(hdr.read_text().replace("Nanometers", "Wavenumber"))
+    with pytest.raises(WavelengthError, match=r"c\.hdr: wavelength units 'Wavenumber'"):
+        hsi.open(hdr)
