@@ -56,6 +56,14 @@ def band_files(folder: str | os.PathLike) -> list[Path]:
     if len(set(numbers)) != len(numbers):
         dup = next(n for n in numbers if numbers.count(n) > 1)
         raise FormatError(f"{folder}: several PNGs carry band number {dup}")
+    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+    if missing:  # read as they are, with their own wavelengths; one line says so
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "%s: band PNG(s) %s missing between %d and %d: read without them", folder,
+            ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else ""),
+            numbers[0], numbers[-1])
     return [p for _, p in numbered]
 
 

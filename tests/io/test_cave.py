@@ -80,3 +80,15 @@ def test_real_balloons(data_dir):
     band5 = iio.imread(folder / "balloons_ms_05.png")
     np.testing.assert_allclose(cube.data[4], band5[200:232, 100:164] / 65535.0, rtol=1e-6)
     assert 0.0 <= cube.data.min() and cube.data.max() <= 1.0
+
+
+def test_a_missing_band_png_is_said(tmp_path, rng, caplog):
+    import logging
+
+    planes = rng.integers(0, 65536, (4, 6, 8)).astype(np.uint16)
+    names = ["toy_ms_01.png", "toy_ms_02.png", "toy_ms_04.png", "toy_ms_05.png"]
+    folder = write_bands(tmp_path / "toy_ms", planes, names)
+    with caplog.at_level(logging.WARNING):
+        cube = hsi.open(folder)
+    assert "band PNG(s) 3 missing between 1 and 5" in caplog.text
+    np.testing.assert_allclose(cube.wavelengths, [400, 410, 430, 440])  # their own
