@@ -58,6 +58,7 @@ def progress_bar(iterable: Iterable | None = None, **kwargs: Any):
 
     On a terminal or in a notebook it refreshes as tqdm does; written to anything else (a
     log file, a pipe, a batch worker's output) it refreshes every :data:`LOG_INTERVAL_S`.
+    ``TQDM_DISABLE=1`` in the environment turns every bar off.
 
     Parameters
     ----------
@@ -69,8 +70,12 @@ def progress_bar(iterable: Iterable | None = None, **kwargs: Any):
     -------
     tqdm.auto.tqdm
     """
+    import os
+
     from tqdm.auto import tqdm
 
+    if os.environ.get("TQDM_DISABLE", "").strip().lower() in ("1", "true", "yes"):
+        kwargs["disable"] = True  # tqdm's own switch, which an explicit disable= overrode
     stream = kwargs.setdefault("file", sys.stderr)
     isatty = getattr(stream, "isatty", None)
     if not (isatty is not None and isatty()) and "ipykernel" not in sys.modules:

@@ -56,3 +56,12 @@ def test_report_progress_cancels():
     report_progress(lambda done, total: None, 1, 2)
     with pytest.raises(Cancelled, match="job cancelled after 1 of 2 steps"):
         report_progress(lambda done, total: True, 1, 2, "job")
+
+
+def test_tqdm_disable_in_the_environment_turns_every_bar_off(monkeypatch):
+    from hsi.progress import progress_bar
+
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert progress_bar(total=10, disable=False).disable
+    monkeypatch.delenv("TQDM_DISABLE")
+    assert not progress_bar(total=10, disable=False).disable
