@@ -22,15 +22,9 @@ def invoke():
 @pytest.fixture
 def one_line_error():
     """Assert exit 2 and exactly one stderr line ``hsi: error: ...`` naming ``name``."""
-    def check(result, name: str) -> str:
-        assert result.exit_code == 2, result.output
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        assert lines[0].startswith("hsi: error: "), lines[0]
-        assert name in lines[0], lines[0]
-        assert "Traceback" not in result.output
-        return lines[0]
-    return check
+    from tests.cli_checks import one_error_line
+
+    return one_error_line
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from hsi.cli.main import cli
 from hsi.data import DATASETS, base, load
 from hsi.errors import ChecksumError, FormatError, HsiError, HsiIOError
+from tests.cli_checks import one_error_line
 
 SALINAS_CUBE = "salinas_a/salinasA_corrected.mat"  # zlib-compressed MATLAB v5
 INDIAN_PINES_CUBE = "indian_pines/Indian_pines_corrected.npy"  # uncompressed: silent damage
@@ -36,16 +37,6 @@ def _flip(path: Path, offset: int) -> None:
 
 def _invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-
-def _one_line_error(result, name: str) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("hsi: error: "), lines[0]
-    assert name in lines[0], lines[0]
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.fixture
@@ -109,20 +100,20 @@ class TestChecksums:
 
     def test_export_of_a_file_that_does_not_decode(self, salinas_root, tmp_path):
         out = tmp_path / "out"
-        _one_line_error(_invoke("data", "export", "salinas_a", "--root", salinas_root, "-o",
+        one_error_line(_invoke("data", "export", "salinas_a", "--root", salinas_root, "-o",
                                 out), str(salinas_root / SALINAS_CUBE))
         assert not out.exists()
 
     def test_export_of_silently_damaged_data(self, indian_pines_root, tmp_path):
         out = tmp_path / "out"
-        line = _one_line_error(_invoke("data", "export", "indian_pines", "--root",
+        line = one_error_line(_invoke("data", "export", "indian_pines", "--root",
                                        indian_pines_root, "-o", out),
                                str(indian_pines_root / INDIAN_PINES_CUBE))
         assert "sha256" in line
         assert not out.exists()
 
     def test_fetch_names_a_damaged_file_already_there(self, salinas_root):
-        _one_line_error(_invoke("data", "fetch", "salinas_a", "--root", salinas_root),
+        one_error_line(_invoke("data", "fetch", "salinas_a", "--root", salinas_root),
                         str(salinas_root / SALINAS_CUBE))
 
 
@@ -130,7 +121,7 @@ class TestDataFolder:
     @pytest.mark.parametrize("command", [("list",), ("verify",), ("verify", "samson")])
     def test_missing_root(self, tmp_path, command):
         missing = tmp_path / "nowhere"
-        line = _one_line_error(_invoke("data", *command, "--root", missing), str(missing))
+        line = one_error_line(_invoke("data", *command, "--root", missing), str(missing))
         assert "does not exist" in line
 
     @pytest.mark.parametrize("command", [("list",), ("verify",), ("fetch", "samson"),
@@ -139,7 +130,7 @@ class TestDataFolder:
         afile = tmp_path / "afile"
         afile.write_text("")
         command = tuple(str(tmp_path / "out") if c == "OUT" else c for c in command)
-        _one_line_error(_invoke("data", *command, "--root", afile), str(afile))
+        one_error_line(_invoke("data", *command, "--root", afile), str(afile))
         assert not (tmp_path / "out").exists()
 
     @pytest.mark.parametrize("command", [("list",), ("verify",), ("fetch", "samson")])
@@ -148,16 +139,16 @@ class TestDataFolder:
         afile = tmp_path / "afile"
         afile.write_text("")
         monkeypatch.setenv(base.ENV_VAR, str(afile))
-        line = _one_line_error(_invoke("data", *command), str(afile))
+        line = one_error_line(_invoke("data", *command), str(afile))
         assert base.ENV_VAR in line
         if command[0] != "fetch":
             monkeypatch.setenv(base.ENV_VAR, str(missing))
-            line = _one_line_error(_invoke("data", *command), str(missing))
+            line = one_error_line(_invoke("data", *command), str(missing))
             assert base.ENV_VAR in line
 
     def test_export_names_the_missing_folder(self, tmp_path):
         missing = tmp_path / "nowhere"
-        line = _one_line_error(_invoke("data", "export", "samson", "-o", tmp_path / "out",
+        line = one_error_line(_invoke("data", "export", "samson", "-o", tmp_path / "out",
                                        "--root", missing), str(missing))
         assert "does not exist" in line and line.endswith("or run hsi data fetch samson")
         assert not (tmp_path / "out").exists()
