@@ -148,10 +148,42 @@ def _upsample(x: torch.Tensor, ratio: int, rows: slice | None = None,
     return _upsample_axis(_upsample_axis(x, ratio, -1, cols), ratio, -2, rows, out=out)
 
 
+#: Most 3 × 3 averaging steps :func:`nan_as_zero` grows a fill into a hole (a hole wider than
+#: twice this is read as 0 at its centre).
+FILL_STEPS = 32
+
+
 def nan_as_zero(x: torch.Tensor) -> torch.Tensor:
-    """``x`` as ``nan_to_num`` makes it (missing data read as 0), copied only when it holds a
-    value that is not finite (told by its sum: one pass, no mask allocated)."""
-    return x if bool(x.sum().isfinite()) else x.nan_to_num()
+    """``x`` with its missing values (not finite) filled from their neighbours, band by band;
+    ``x`` itself (no copy) when it has none (told by its sum: one pass, no mask allocated).
+
+    A hole is filled from its rim inwards, each step giving the pixels next to known ones the
+    mean of their known 3 × 3 neighbours (normalised convolution), up to :data:`FILL_STEPS`
+    steps; what is still missing then is 0. Read as 0 at once, a 3-column NaN stripe in an
+    HR-MSI took GLP from 51.88 to 33.17 dB on the valid pixels beside it (its detail term
+    saw the stripe as black). The filled pixels themselves are still NaN in the fused image
+    (:func:`missing_pixels`).
+
+    Parameters
+    ----------
+    x : tensor, shape (..., H, W)
+    """
+    if bool(x.sum().isfinite()):
+        return x
+    flat = x.reshape(-1, 1, *x.shape[-2:])
+    known = torch.isfinite(flat)
+    out = torch.where(known, flat, torch.zeros((), dtype=flat.dtype, device=flat.device))
+    weight = known.to(flat.dtype)
+    for _ in range(FILL_STEPS):
+        if bool(known.all()):
+            break
+        total = F.avg_pool2d(out * weight, 3, stride=1, padding=1, count_include_pad=False)
+        share = F.avg_pool2d(weight, 3, stride=1, padding=1, count_include_pad=False)
+        grow = ~known & (share > 0)
+        out = torch.where(grow, total / share.clamp_min(1e-12), out)
+        known = known | grow
+        weight = known.to(flat.dtype)
+    return out.reshape(x.shape)
 
 
 def missing_pixels(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> torch.Tensor | None:

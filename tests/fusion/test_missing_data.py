@@ -188,3 +188,25 @@ def test_tiles_wholly_without_data_are_nan_not_an_error(pairs, tmp_path, method)
                tile=16, progress=False, device="cpu")
     out = np.asarray(hsi.open(tmp_path / "out.tif").data)
     assert np.isnan(out[:, :, :32]).all() and np.isfinite(out[:, :, 32:]).all()
+
+
+@pytest.mark.parametrize("method", ["glp", "infn"])
+def test_pixels_beside_a_stripe_are_fused_from_a_fill_not_from_zeros(pairs, method):
+    """A 3-column NaN stripe in the HR-MSI: the valid pixels next to it (within 8 columns)
+    are fused from the stripe filled by its neighbours. Measured there: GLP 60.06 dB clean,
+    56.61 with the stripe; INFN 58.16 / 55.66, and 30.59 when the stripe was read as 0 (it
+    entered the detail term)."""
+    ref, pair = pairs
+    lr, msi = pair["clean"]
+    stripe = np.asarray(msi.data).copy()
+    stripe[:, :, 30:33] = np.nan
+    clean = np.asarray(fuse(lr, msi, method=method, device="cpu").data, dtype=np.float64)
+    holed = np.asarray(fuse(lr, msi.with_data(stripe), method=method, device="cpu").data,
+                       dtype=np.float64)
+    assert np.isnan(holed[:, :, 30:33]).all() and np.isfinite(holed[:, :, 22:30]).all()
+    beside = np.r_[22:30, 33:41]
+
+    def psnr(est):
+        return float(10 * np.log10(1.0 / np.mean((est - ref)[:, :, beside] ** 2)))
+
+    assert psnr(holed) > psnr(clean) - 6.0
