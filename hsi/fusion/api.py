@@ -367,11 +367,11 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     -------
     torch.Tensor, shape (N, C, H, W) or that of ``core``, float32, on the model's device
     """
-    from hsi.fusion.baselines import nan_as_zero
+    from hsi.fusion.baselines import missing_filled
 
     dev = next(model.parameters()).device
     lr_given, msi_given = lr.to(dev, torch.float32), msi.to(dev, torch.float32)
-    lr, msi = nan_as_zero(lr_given), nan_as_zero(msi_given)
+    lr, msi = missing_filled(lr_given), missing_filled(msi_given)
     model.check_inputs(lr, msi)
     with torch.no_grad():
         base = scratch = None

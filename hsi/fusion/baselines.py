@@ -148,12 +148,12 @@ def _upsample(x: torch.Tensor, ratio: int, rows: slice | None = None,
     return _upsample_axis(_upsample_axis(x, ratio, -1, cols), ratio, -2, rows, out=out)
 
 
-#: Most 3 × 3 averaging steps :func:`nan_as_zero` grows a fill into a hole (a hole wider than
+#: Most 3 × 3 averaging steps :func:`missing_filled` grows a fill into a hole (a hole wider than
 #: twice this is read as 0 at its centre).
 FILL_STEPS = 32
 
 
-def nan_as_zero(x: torch.Tensor) -> torch.Tensor:
+def missing_filled(x: torch.Tensor) -> torch.Tensor:
     """``x`` with its missing values (not finite) filled from their neighbours, band by band;
     ``x`` itself (no copy) when it has none (told by its sum: one pass, no mask allocated).
 
@@ -457,7 +457,7 @@ def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None =
     """
     lr, msi, ratio = _check_pair(lr, msi, ratio)
     valid = regression_pixels(lr, msi, ratio, psf_sigma) if gains is None else None
-    lr, msi = nan_as_zero(lr), nan_as_zero(msi)  # missing data is read as 0 from here
+    lr, msi = missing_filled(lr), missing_filled(msi)  # holes filled from here on
     msi_lr = _lowres(msi, ratio, psf_sigma)
     if gains is None:
         y, x = lr.flatten(1), msi_lr.flatten(1)
@@ -539,7 +539,7 @@ def glp_core_moments(lr_core, msi, ratio: int, rows: slice, cols: slice, *,
         window[:, rows, cols] = lr_core.isfinite().all(0, keepdim=True).to(lr_core.dtype)
         window[window == 0] = float("nan")  # the core's missing pixels, the margin's unknown
         valid = regression_pixels(window, msi, ratio, psf_sigma)[rows, cols]
-        lr_core, msi = nan_as_zero(lr_core), nan_as_zero(msi)
+        lr_core, msi = missing_filled(lr_core), missing_filled(msi)
     msi_lr = _lowres(msi, ratio, psf_sigma)[:, rows, cols]
     if tuple(msi_lr.shape[-2:]) != tuple(lr_core.shape[-2:]):
         raise ShapeError(f"lr_core is {tuple(lr_core.shape[-2:])} LR pixels but [rows, cols] "
@@ -610,7 +610,7 @@ def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
         near = F.max_pool2d((~valid).float()[None, None], 5, stride=1, padding=2)[0, 0]
         hr_ok = ((near == 0).repeat_interleave(ratio, 0).repeat_interleave(ratio, 1)
                  & torch.isfinite(msi).all(0))
-        lr, msi = nan_as_zero(lr), nan_as_zero(msi)
+        lr, msi = missing_filled(lr), missing_filled(msi)
     msi_lr = _lowres(msi, ratio, psf_sigma)
     y, x = msi_lr[:, rows, cols].flatten(1), lr[:, rows, cols].flatten(1)
     if valid is not None:
@@ -675,7 +675,7 @@ def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None =
     lr, msi, ratio = _check_pair(lr, msi, ratio)
     stats = gsa_statistics(lr, msi, ratio, psf_sigma=psf_sigma) if statistics is None \
         else statistics.to(lr.device)
-    lr, msi = nan_as_zero(lr), nan_as_zero(msi)
+    lr, msi = missing_filled(lr), missing_filled(msi)
     weights, offset = stats.low.solve(ridge=ridge)  # (m, b), (m,)
     group = stats.low.correlation().argmax(dim=1)  # (b,): best-correlated MSI band
     hi = stats.high
@@ -727,7 +727,7 @@ def estimate_srf(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
 
     lr, msi, ratio = _check_pair(lr, msi, ratio)
     valid = regression_pixels(lr, msi, ratio, psf_sigma)
-    lr, msi = nan_as_zero(lr), nan_as_zero(msi)
+    lr, msi = missing_filled(lr), missing_filled(msi)
     a = lr.flatten(1).T.double()  # (n, b)
     y = _lowres(msi, ratio, psf_sigma).flatten(1).double()  # (m, n)
     if valid is not None:  # missing data (NaN) left out (:func:`regression_pixels`)
@@ -858,7 +858,7 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None 
             return torch.full((bands, big_h, big_w), float("nan"), device=lr.device)
         if not bool(coupled.any()):  # no LR pixel wholly under MSI data: the seen ones
             coupled = seen_h
-        lr, msi = nan_as_zero(lr), nan_as_zero(msi)
+        lr, msi = missing_filled(lr), missing_filled(msi)
     n_seen = h * w if seen_h is None else int(seen_h.sum())
     k = int(max(1, min(endmembers, bands, n_seen)))
 
