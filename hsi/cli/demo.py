@@ -6,6 +6,7 @@ are a list too (:func:`demo_methods`). Adding a method or a step is one line in 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,18 @@ class DemoState:
 
 #: A fusion method of the demo: name and ``fn(state) -> Cube`` on the reference grid.
 DemoMethod = tuple[str, Callable[[DemoState], Any]]
+
+#: The file that marks a folder as the demo's own: the demo may overwrite its files there.
+DEMO_MARKER = ".hsi-demo"
+#: The fusion scores table (:func:`write_scores`).
+METRICS_FILE = "metrics.csv"
+#: What :func:`hsi.classification.demo_classification` writes (class map and report).
+CLASSIFICATION_FILES = ("classification.tif", "classification_report.md")
+
+
+def fused_name(method: str) -> str:
+    """File name of a fusion method's estimate in the demo folder."""
+    return f"fused_{method}.tif"
 
 
 def _fused_with(name: str) -> Callable[[DemoState], Any]:
@@ -116,7 +129,7 @@ def step_fusion(state: DemoState) -> None:
         start = time.perf_counter()
         est = run(state)
         seconds = time.perf_counter() - start
-        path = hsi.save(est, state.out / f"fused_{name}.tif")
+        path = hsi.save(est, state.out / fused_name(name))
         state.files[f"fused_{name}"] = path
         scores = fusion_metrics(ref, np.asarray(est.data, dtype=np.float64), state.ratio)
         state.scores[name] = {**scores, "seconds": seconds}
@@ -160,7 +173,7 @@ def write_scores(state: DemoState) -> Path:
     """Write ``metrics.csv`` (one row per method) atomically and return its path."""
     from hsi.io.atomic import atomic_path
 
-    dest = state.out / "metrics.csv"
+    dest = state.out / METRICS_FILE
     keys = ("psnr", "ssim", "sam", "ergas", "q2n", "seconds")
     with atomic_path(dest) as tmp:
         lines = ["method," + ",".join(keys)]
@@ -170,15 +183,85 @@ def write_scores(state: DemoState) -> Path:
     return dest
 
 
+def demo_output_names() -> list[str]:
+    """The names of the files the demo writes into its folder, in the order it writes them.
+
+    :data:`~hsi.simulate.SIMULATION_FILES`, one :func:`fused_name` per :func:`demo_methods`
+    entry, :data:`CLASSIFICATION_FILES` and :data:`METRICS_FILE`.
+    """
+    from hsi.simulate import SIMULATION_FILES
+
+    return [*SIMULATION_FILES, *(fused_name(name) for name, _ in demo_methods()),
+            *CLASSIFICATION_FILES, METRICS_FILE]
+
+
+def check_demo_folder(out: str | os.PathLike) -> None:
+    """Refuse a folder holding a file the demo would overwrite but did not write.
+
+    A folder marked by the demo (:data:`DEMO_MARKER`), a new or empty one, or one whose files
+    have other names than :func:`demo_output_names` is fine.
+
+    Parameters
+    ----------
+    out : path
+        The demo's output folder.
+
+    Raises
+    ------
+    HsiIOError
+        ``FOLDER/NAME: exists and was not written by hsi demo ...``, naming the first such
+        file.
+    """
+    from hsi.errors import HsiIOError
+
+    folder = Path(out)
+    if not folder.is_dir() or (folder / DEMO_MARKER).exists():
+        return
+    for name in demo_output_names():
+        path = folder / name
+        if os.path.lexists(path):
+            raise HsiIOError(f"{path}: exists and was not written by hsi demo (no {DEMO_MARKER} "
+                             f"in {folder}): refusing to overwrite it; choose another output "
+                             f"folder")
+
+
+def mark_demo_folder(folder: Path) -> Path:
+    """Write :data:`DEMO_MARKER` into ``folder`` (it exists) and return its path.
+
+    Raises
+    ------
+    HsiIOError
+        The marker cannot be written.
+    """
+    from hsi.errors import HsiIOError
+
+    marker = folder / DEMO_MARKER
+    if not marker.exists():
+        try:
+            marker.write_text("Written by `hsi demo`: it may overwrite its own files in this "
+                              "folder.\n", encoding="utf-8")
+        except OSError as exc:
+            raise HsiIOError(f"{marker}: cannot write ({exc.strerror or exc})") from None
+    return marker
+
+
 def run_demo(out: str | Path = "demo-out", device: str = "auto") -> DemoState:
-    """Run :data:`DEMO_STEPS` on the shipped sample, writing into ``out``; return the state."""
+    """Run :data:`DEMO_STEPS` on the shipped sample, writing into ``out``; return the state.
+
+    ``out`` is refused before anything runs when it holds a file the demo would overwrite
+    without having written it (:func:`check_demo_folder`); otherwise it is marked as the
+    demo's (:data:`DEMO_MARKER`), so a rerun overwrites the files of the last run.
+    """
     from hsi.data import sample_cube, sample_labels
     from hsi.device import seed_everything
     from hsi.io.atomic import check_writable_dir
 
+    check_demo_folder(out)
+    folder = check_writable_dir(out)
+    mark_demo_folder(folder)
     seed_everything(0)
     labels, names = sample_labels()
-    state = DemoState(out=check_writable_dir(out), cube=sample_cube(), labels=labels,
+    state = DemoState(out=folder, cube=sample_cube(), labels=labels,
                       class_names=names, device=device)
     for _, step in DEMO_STEPS:
         step(state)
@@ -193,7 +276,11 @@ def run_demo(out: str | Path = "demo-out", device: str = "auto") -> DemoState:
 @device_option
 def demo(out: str, device: str) -> None:
     """Run the demo on the shipped Salinas-A sample: info, simulate (x4, Sentinel-2), fusion
-    scores; outputs go to OUTPUT."""
+    scores; outputs go to OUTPUT.
+
+    OUTPUT is marked as the demo's (a .hsi-demo file), so a rerun overwrites its files; a
+    folder holding same-named files the demo did not write is refused.
+    """
 
     state = run_demo(out, device=device)
     click.echo(f"== outputs in {state.out}/: " + ", ".join(p.name for p in state.files.values()))

@@ -129,12 +129,22 @@ def fit_model(method: str, feats, x: np.ndarray, k: int, cfg=None, *, seed: int 
     -------
     ClusterModel
         Its ``assign`` applied to ``feats`` gives :func:`cluster`'s labels and confidence.
+
+    Raises
+    ------
+    ConfigError
+        ``method`` is not one of :data:`MODEL_METHODS`, or a bad config.
+    ShapeError
+        ``k`` outside 2..min(rows of ``x``, distinct rows of ``x``, 255), before any training.
     """
     method = str(method).lower()
     if method not in MODEL_METHODS:
         raise ConfigError(f"method: expected one of {', '.join(MODEL_METHODS)} for a fitted "
                           f"model, got {method!r}")
+    from hsi.clustering.baselines import distinct_rows
+
     cfg = _config(method, cfg)
+    check_k(k, len(x), distinct_rows(x, at_most=MAX_K))  # before any training
     with _threads_for(method, device):
         return _fit(method, feats, x, k, cfg, seed=seed, device=device, progress=progress,
                     callback=callback)
@@ -195,15 +205,59 @@ def _config(method: str, config):
     return cls(**config)
 
 
-def check_k(k, n_pixels: int) -> None:
-    """Raise :class:`ShapeError` unless ``2 <= k <= min(n_pixels, 255)``."""
+#: The most clusters a uint8 class map holds.
+MAX_K = 255
+
+
+def check_k(k, n_pixels: int, n_distinct: int | None = None) -> None:
+    """Check a cluster count against the pixels it clusters.
+
+    Parameters
+    ----------
+    k : int
+    n_pixels : int
+        Valid pixels.
+    n_distinct : int, optional
+        Distinct valid pixels (:func:`distinct_spectra`): more clusters than that would
+        leave some empty.
+
+    Raises
+    ------
+    ShapeError
+        Unless ``2 <= k <= min(n_pixels, n_distinct, 255)``.
+    """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
     if k < 2:
         raise ShapeError(f"k: expected at least 2 clusters, got {k}")
-    if k > min(n_pixels, 255):
-        raise ShapeError(f"k: expected at most {min(n_pixels, 255)} clusters (the valid pixel "
-                         f"count, and 255 for a uint8 map), got {k}")
+    if k > min(n_pixels, MAX_K):
+        raise ShapeError(f"k: expected at most {min(n_pixels, MAX_K)} clusters (the valid pixel "
+                         f"count, and {MAX_K} for a uint8 map), got {k}")
+    if n_distinct is not None and n_distinct < 2:
+        raise ShapeError(f"k: all valid pixels are the same: there are no {k} clusters to find")
+    if n_distinct is not None and k > n_distinct:
+        raise ShapeError(f"k: expected at most {n_distinct} clusters (only {n_distinct} of the "
+                         f"valid pixels are distinct), got {k}")
+
+
+def distinct_spectra(feats) -> int:
+    """Distinct valid pixel spectra of a scene, as its features see them (up to :data:`MAX_K`).
+
+    Counts the distinct rows of each pixel's own PCA scores (brightness included), without
+    the neighbourhood means: pixels of one spectrum are one, wherever they lie.
+
+    Parameters
+    ----------
+    feats : PixelFeatures
+
+    Returns
+    -------
+    int
+        ``min(distinct spectra, MAX_K)``.
+    """
+    from hsi.clustering.baselines import distinct_rows
+
+    return distinct_rows(feats.image[:, feats.valid].T, at_most=MAX_K)
 
 
 def check_k_request(k) -> None:
@@ -271,13 +325,20 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
     Raises
     ------
     ShapeError
-        Not a 3-D cube, or ``k`` outside 2..min(valid pixels, 255).
+        Not a 3-D cube, or ``k`` outside 2..min(valid pixels, distinct valid spectra, 255)
+        (checked before any training; ``"auto"`` never picks more than the distinct spectra).
     FormatError
         NaN or infinite values in pixels not marked nodata (``nonfinite="raise"``).
     ConfigError
         Unknown method or device.
     Cancelled
         When ``callback`` returns ``True``.
+
+    Notes
+    -----
+    A method that leaves some of the ``k`` clusters empty logs one warning saying how many
+    are not (:func:`~hsi.clustering.baselines.warn_empty_clusters`); the labels keep their
+    codes (``result.k`` stays ``k``).
     """
     from hsi.clustering.features import check_spectra, pixel_features
     from hsi.device import pick_device, seed_everything
@@ -297,12 +358,13 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
     feats = pixel_features(cube, n_components=n_components, spatial=spatial, seed=seed,
                            nonfinite=nonfinite, spectra=spectra)
     x = feats.pixels()
+    n_distinct = distinct_spectra(feats)
     criterion = "given"
     if isinstance(k, str):
         from hsi.clustering.auto_k import estimate_k
 
-        k, criterion = estimate_k(x, seed=seed)
-    check_k(k, len(x))
+        k, criterion = estimate_k(x, seed=seed, n_distinct=n_distinct)
+    check_k(k, len(x), n_distinct)
     report_progress(callback, 1, steps["total"], "clustering")
 
     def fit_callback(done: int, total: int) -> bool | None:
@@ -314,6 +376,9 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
         labels, conf = _run(method, feats, x, int(k), cfg, seed=seed, device=dev,
                             progress=progress,
                             callback=fit_callback if callback is not None else None)
+    from hsi.clustering.baselines import warn_empty_clusters
+
+    warn_empty_clusters(labels, int(k), method)
     out = np.zeros(feats.shape, dtype=np.uint8)
     out[feats.valid] = labels.astype(np.uint8) + 1
     confidence = np.zeros(feats.shape, dtype=np.float32)

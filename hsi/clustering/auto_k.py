@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hsi.clustering.baselines import subsample
+from hsi.clustering.baselines import distinct_rows, subsample
 
 #: What :func:`estimate_k` uses, in words (printed by the CLI with the estimate).
 CRITERION = "relative eigengap of the normalised kNN-graph Laplacian"
@@ -27,8 +27,34 @@ def laplacian_eigenvalues(x: np.ndarray, n: int, *, n_neighbors: int = 10) -> np
     return np.sort(np.linalg.eigvalsh(lap))[:n]
 
 
+def cap_k_max(x: np.ndarray, k_max: int, n_distinct: int | None = None) -> int:
+    """The largest count :func:`estimate_k` considers: ``k_max``, at most the distinct pixels.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (N, d)
+        Pixel features (their distinct rows are counted when ``n_distinct`` is not given).
+    k_max : int
+    n_distinct : int, optional
+        Distinct pixels, when known.
+
+    Raises
+    ------
+    DataError
+        Fewer than 2 distinct pixels.
+    """
+    from hsi.errors import DataError
+
+    if n_distinct is None:
+        n_distinct = distinct_rows(x, at_most=k_max)
+    if n_distinct < 2:
+        raise DataError(f"k: 'auto' needs at least 2 distinct valid pixels to choose a cluster "
+                        f"count from, got {n_distinct}")
+    return min(k_max, n_distinct)
+
+
 def estimate_k(x: np.ndarray, *, k_max: int = 15, seed: int = 0,
-               max_pixels: int = 2000) -> tuple[int, str]:
+               max_pixels: int = 2000, n_distinct: int | None = None) -> tuple[int, str]:
     """Estimate the cluster count by the largest eigengap.
 
     Parameters
@@ -39,6 +65,10 @@ def estimate_k(x: np.ndarray, *, k_max: int = 15, seed: int = 0,
         Largest count considered.
     max_pixels : int
         Rows of the seeded subsample the graph is built on.
+    n_distinct : int, optional
+        Distinct pixels of the scene (:func:`hsi.clustering.api.distinct_spectra`); default:
+        the distinct rows of ``x``. ``k`` is never above it (more clusters than distinct
+        pixels would leave some empty).
 
     Returns
     -------
@@ -51,7 +81,13 @@ def estimate_k(x: np.ndarray, *, k_max: int = 15, seed: int = 0,
         of 2026-12-02), and no other criterion tried did better (README).
     criterion : str
         How ``k`` was chosen, in words.
+
+    Raises
+    ------
+    DataError
+        Fewer than 2 distinct pixels: no count to choose.
     """
+    k_max = cap_k_max(x, k_max, n_distinct)
     xs = x[subsample(len(x), max_pixels, seed)]
     k_max = max(2, min(k_max, len(xs) - 2))
     lam = laplacian_eigenvalues(xs, k_max + 1)

@@ -78,6 +78,57 @@ def centroid_confidence(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray
     return out
 
 
+def distinct_rows(x: np.ndarray, at_most: int | None = None) -> int:
+    """Number of distinct rows of ``x`` (exact equality; ``-0.0`` equals ``0.0``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape (N, d)
+    at_most : int, optional
+        Stop counting there: the result is ``min(distinct, at_most)``. A seeded sample of
+        ``8 * at_most`` rows is looked at first, so a scene of many distinct pixels is not
+        sorted whole.
+
+    Returns
+    -------
+    int
+    """
+    if len(x) == 0:
+        return 0
+    rows = np.ascontiguousarray(np.asarray(x).reshape(len(x), -1) + 0)  # + 0: -0.0 -> 0.0
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    if at_most is not None:
+        sample = keys[subsample(len(keys), 8 * at_most, 0)]
+        if len(np.unique(sample)) >= at_most:
+            return int(at_most)
+    n = len(np.unique(keys))
+    return n if at_most is None else min(n, int(at_most))
+
+
+def warn_empty_clusters(labels: np.ndarray, k: int, method: str) -> int:
+    """Log one warning when ``labels`` (0..k-1) use fewer than ``k`` clusters.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray of int, shape (N,)
+        A method's cluster ids of the valid pixels.
+    k : int
+        The clusters asked for.
+    method : str
+        The method's name, in the message.
+
+    Returns
+    -------
+    int
+        The number of non-empty clusters.
+    """
+    used = len(np.unique(labels))
+    if used < k:
+        log.warning("%s returned %d non-empty cluster(s) of the %d asked for: %d cluster(s) "
+                    "are empty", method, used, k, k - used)
+    return used
+
+
 def kmeans_centres(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 4) -> np.ndarray:
     """k-means centres ``(k, d)``; mini-batch k-means above :data:`FULL_KMEANS_MAX` rows."""
     from sklearn.cluster import KMeans, MiniBatchKMeans
@@ -94,7 +145,7 @@ def kmeans_centres(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 4) -> 
         centres = km.fit(x).cluster_centers_
     for w in caught:
         if issubclass(w.category, ConvergenceWarning):  # fewer distinct rows than k
-            distinct = len(np.unique(x, axis=0))
+            distinct = distinct_rows(x)
             log.warning("only %d distinct pixel feature(s) for %d clusters: %d cluster(s) "
                         "will be empty", distinct, k, max(k - distinct, 0))
             break

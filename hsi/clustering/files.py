@@ -289,7 +289,14 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
     import contextlib
     import time
 
-    from hsi.clustering.api import ClusterResult, _config, check_k, check_k_request, fit_model
+    from hsi.clustering.api import (
+        ClusterResult,
+        _config,
+        check_k,
+        check_k_request,
+        distinct_spectra,
+        fit_model,
+    )
     from hsi.clustering.features import pixel_features
     from hsi.device import pick_device, seed_everything
     from hsi.engine import SceneProgress, WindowReader, run_tiles
@@ -331,12 +338,13 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
         feats = pixel_features(_sample_mosaic(reader), seed=seed, nonfinite="nodata",
                                spectra=spectra)
         x = feats.pixels()
+        n_distinct = distinct_spectra(feats)
         criterion = "given"
         if isinstance(k, str):
             from hsi.clustering.auto_k import estimate_k
 
-            k, criterion = estimate_k(x, seed=seed)
-        check_k(k, len(x))
+            k, criterion = estimate_k(x, seed=seed, n_distinct=n_distinct)
+        check_k(k, len(x), n_distinct)
         seed_everything(seed)
         model = fit_model(method, feats, x, int(k), cfg, seed=seed, device=dev,
                           progress=progress,

@@ -20,8 +20,8 @@ def test_demo_outputs_and_scores(invoke, tmp_path):
     methods = [name for name, _ in demo_module.demo_methods()]
     assert methods[0] == "auto" and {"infn", "glp", "gsa", "cnmf", "bicubic"} <= set(methods)
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["hr_msi.tif", "lr_hsi.tif", "metrics.csv", "reference.tif",
-                            "classification.tif", "classification_report.md",
+    assert names == sorted([demo_module.DEMO_MARKER, "hr_msi.tif", "lr_hsi.tif", "metrics.csv",
+                            "reference.tif", "classification.tif", "classification_report.md",
                             *(f"fused_{m}.tif" for m in methods)])
     ref = hsi.open(out / "reference.tif")
     np.testing.assert_array_equal(ref.data, sample_cube().data[:, :80, :84])  # x4 crop

@@ -122,20 +122,16 @@ def test_cluster_spectra_option_reaches_the_features(tmp_path, scene, blocks):
     assert not (tmp_path / "x.tif").exists()
 
 
-def test_a_constant_scene_says_which_clusters_stay_empty(tmp_path, caplog):
-    import logging
-    import warnings
+def test_a_constant_scene_is_refused_naming_k(tmp_path):
+    """All pixels alike: no 3 clusters to find, said in one line before any training."""
+    from tests.cli_checks import one_error_line
 
     path = hsi.save(Cube(np.full((4, 8, 8), 0.3, np.float32)), tmp_path / "const.tif")
-    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
-        warnings.simplefilter("always")
-        r = CliRunner().invoke(main.cli, ["cluster", str(path), "-k", "3", "-o",
-                                          str(tmp_path / "c.tif")])
-    assert r.exit_code == 0, r.output
-    assert "pixels per cluster 1: 64, 2: 0, 3: 0" in r.output
-    assert "only 1 distinct pixel feature(s) for 3 clusters: 2 cluster(s) will be empty" \
-        in caplog.text
-    assert not [w for w in caught if "ConvergenceWarning" in w.category.__name__]
+    r = CliRunner().invoke(main.cli, ["cluster", str(path), "-k", "3", "-o",
+                                      str(tmp_path / "c.tif")])
+    one_error_line(r, "-k")
+    assert "all valid pixels are the same" in r.output
+    assert not (tmp_path / "c.tif").exists()
 
 
 def test_info_on_a_folder_that_is_not_a_cave_scene(tmp_path):
