@@ -700,6 +700,10 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
                                                  strict=True)}}
 
 
+#: The files :func:`demo_classification` writes into its folder: class map, report.
+DEMO_CLASSIFICATION_FILES = ("classification.tif", "classification_report.md")
+
+
 def demo_classification(out_dir: str | os.PathLike, *, per_class: int = 5, seed: int = 0,
                         epochs: int | None = None, progress: bool = False) -> dict:
     """Train on a few labels of the shipped Salinas-A sample and write its class map.
@@ -730,9 +734,10 @@ def demo_classification(out_dir: str | os.PathLike, *, per_class: int = 5, seed:
     class_map, _ = clf.predict(cube, use_crf=True)
     plain, _ = clf.predict(cube, use_crf=False)
     report = evaluate_class_map(class_map, test, names)
-    map_path = write_class_map(out / "classification.tif", class_map, crs=cube.crs,
+    map_name, report_name = DEMO_CLASSIFICATION_FILES
+    map_path = write_class_map(out / map_name, class_map, crs=cube.crs,
                                transform=cube.transform, class_names=names)
-    report_path = out / "classification_report.md"
+    report_path = out / report_name
     with atomic_path(report_path) as tmp:
         tmp.write_text(report.to_markdown(), encoding="utf-8")
     return {"oa": report.oa, "aa": report.aa, "kappa": report.kappa,

@@ -57,8 +57,6 @@ DemoMethod = tuple[str, Callable[[DemoState], Any]]
 DEMO_MARKER = ".hsi-demo"
 #: The fusion scores table (:func:`write_scores`).
 METRICS_FILE = "metrics.csv"
-#: What :func:`hsi.classification.demo_classification` writes (class map and report).
-CLASSIFICATION_FILES = ("classification.tif", "classification_report.md")
 
 
 def fused_name(method: str) -> str:
@@ -187,12 +185,13 @@ def demo_output_names() -> list[str]:
     """The names of the files the demo writes into its folder, in the order it writes them.
 
     :data:`~hsi.simulate.SIMULATION_FILES`, one :func:`fused_name` per :func:`demo_methods`
-    entry, :data:`CLASSIFICATION_FILES` and :data:`METRICS_FILE`.
+    entry, :data:`~hsi.classification.pipeline.DEMO_CLASSIFICATION_FILES` and :data:`METRICS_FILE`.
     """
+    from hsi.classification.pipeline import DEMO_CLASSIFICATION_FILES
     from hsi.simulate import SIMULATION_FILES
 
     return [*SIMULATION_FILES, *(fused_name(name) for name, _ in demo_methods()),
-            *CLASSIFICATION_FILES, METRICS_FILE]
+            *DEMO_CLASSIFICATION_FILES, METRICS_FILE]
 
 
 def check_demo_folder(out: str | os.PathLike) -> None:
