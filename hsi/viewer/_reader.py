@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 #: ENVI and GeoTIFF cubes up to this many bytes are read into memory; larger ones stay lazy.
 VIEWER_EAGER_BYTES = 64 * 2**20
 
+#: What :func:`read_cube` returns for a broken cube (after notifying the user): napari's
+#: sentinel for a file read without layers, so that napari adds nothing and raises nothing.
+NOTHING_READ = ((None,),)
+
 
 def _single_path(path) -> str | None:
     if isinstance(path, (list, tuple)):
@@ -154,8 +158,9 @@ def read_cube(path) -> list[tuple]:
     -------
     list of LayerDataTuple
         ``[(data (bands, H, W), kwargs, "image")]``, followed by ``(rgb (H, W, 3) uint8,
-        kwargs, "image")`` when the wavelengths cover 460/550/640 nm; ``[]`` after notifying
-        the user when the file is a broken cube. Big files stay lazy (dask) in both layers;
+        kwargs, "image")`` when the wavelengths cover 460/550/640 nm; ``[(None,)]`` (napari's
+        "nothing to show", :data:`NOTHING_READ`) after notifying the user when the file is a
+        broken cube. Big files stay lazy (dask) in both layers;
         wide ones come as multiscale pyramids (``data`` a list of levels).
         Opening (imports of dask and rasterio, the reads for the first view) runs in a thread
         while napari's event loop keeps running (:func:`hsi.viewer._offthread.call_off_gui`).
@@ -171,7 +176,9 @@ def read_cube(path) -> list[tuple]:
 
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         show_error(f"hsikit cannot read {Path(single).name}: {reason}")
-        return []
+        # napari's "read, but nothing to show" sentinel: an empty list would make napari
+        # raise "returned no data" on top of this message (and pop its reader dialog)
+        return list(NOTHING_READ)
     if rgb is not None:
         layers.append(rgb)
     follow_current_viewer()

@@ -30,6 +30,7 @@ from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
     LayerCombo,
+    fail,
     is_cube_layer,
     is_labels_layer,
     layer_cube,
@@ -200,6 +201,9 @@ class ClassifyWidget(QWidget):
         return layer
 
     def _watch_labels(self, *args) -> None:
+        # class names belong to a Labels layer: another layer starts from its own names
+        if self.labels_combo.layer() is not self._watched:
+            self.class_names = {}
         if self._watched is not None:
             for event in (self._watched.events.paint, self._watched.events.data):
                 try:
@@ -213,12 +217,20 @@ class ClassifyWidget(QWidget):
         self.refresh_classes()
 
     @staticmethod
-    def _layer_names(layer) -> dict | None:
-        """The layer's ``metadata["class_names"]`` dict (``None`` when it has none)."""
+    def _layer_names(layer, create: bool = False) -> dict | None:
+        """The layer's ``metadata["class_names"]`` as a dict value -> name (a list names
+        values 1, 2...); ``None`` when it has none, unless ``create`` (then it gets one)."""
         if layer is None:
             return None
         names = (layer.metadata or {}).get("class_names")
-        return names if isinstance(names, dict) else None
+        if isinstance(names, (list, tuple)):
+            names = {i: str(name) for i, name in enumerate(names, start=1)}
+        elif not isinstance(names, dict):
+            names = None
+        if names is not None or create:
+            names = {} if names is None else names
+            layer.metadata["class_names"] = names
+        return names
 
     def class_color(self, value: int) -> np.ndarray:
         """RGBA (0-1) of ``value`` in the training Labels layer (default classes otherwise)."""
@@ -261,7 +273,7 @@ class ClassifyWidget(QWidget):
 
     def _store_name(self, value: int, name: str) -> None:
         self.class_names[int(value)] = name
-        names = self._layer_names(self.labels_combo.layer())
+        names = self._layer_names(self.labels_combo.layer(), create=True)
         if names is not None:
             names[int(value)] = name
 
@@ -277,27 +289,33 @@ class ClassifyWidget(QWidget):
 
     # ----------------------------------------------------------------- run
     def run(self) -> None:
-        """Train on the painted pixels and classify the whole cube in the background."""
-        from napari.utils.notifications import show_error
+        """Train on the painted pixels and classify the whole cube in the background.
 
+        Nothing while a run is going on; labels or a cube that cannot be used (no class
+        painted, another shape, metadata that do not make a cube) are reported as one line in
+        the status and a napari notification, like a failed run.
+        """
+        if self.job.running:
+            return
+        try:
+            self._start()
+        except Exception as exc:  # reported, never raised into napari's event loop
+            fail(self.status, "classify", exc)
+
+    def _start(self) -> None:
         cube_layer, labels_layer = self.cube_combo.layer(), self.labels_combo.layer()
         self.refresh_classes()
-        try:
-            if cube_layer is None or labels_layer is None:
-                raise ValueError("choose a cube layer and a Labels layer with painted classes")
-            painted = np.asarray(labels_layer.data)
-            if painted.shape != tuple(cube_layer.data.shape[-2:]):
-                raise ValueError(f"labels layer {labels_layer.name!r}: expected shape "
-                                 f"{tuple(cube_layer.data.shape[-2:])} (the cube's H, W), "
-                                 f"got {painted.shape}")
-            compact, values = compact_labels(painted)
-            if values.size < 2:
-                raise ValueError(f"labels layer {labels_layer.name!r}: paint at least 2 "
-                                 f"classes, got {values.size}")
-        except ValueError as exc:
-            self.status.setText(f"error: {one_line(exc)}")
-            show_error(f"classify: {one_line(exc)}")
-            return
+        if cube_layer is None or labels_layer is None:
+            raise ValueError("choose a cube layer and a Labels layer with painted classes")
+        painted = np.asarray(labels_layer.data)
+        if painted.shape != tuple(cube_layer.data.shape[-2:]):
+            raise ValueError(f"labels layer {labels_layer.name!r}: expected shape "
+                             f"{tuple(cube_layer.data.shape[-2:])} (the cube's H, W), "
+                             f"got {painted.shape}")
+        compact, values = compact_labels(painted)
+        if values.size < 2:
+            raise ValueError(f"labels layer {labels_layer.name!r}: paint at least 2 "
+                             f"classes, got {values.size}")
         cube = layer_cube(cube_layer)
         epochs = self.epochs_spin.value() or None
         use_crf = self.crf_check.isChecked()
@@ -350,7 +368,11 @@ class ClassifyWidget(QWidget):
 
         lut = np.zeros(values.size + 1, dtype=np.int64)
         lut[1:] = values
-        mapped = lut[np.clip(class_map.astype(np.int64), 0, values.size)].astype(np.uint8)
+        # the painted values come back as they are: uint8 up to 255, wider beyond (a class
+        # painted 300 on an int32 Labels layer must not come back as 44)
+        dtype = np.uint8 if int(values.max(initial=0)) <= 255 else np.min_scalar_type(
+            int(values.max()))
+        mapped = lut[np.clip(class_map.astype(np.int64), 0, values.size)].astype(dtype)
         geo = georef_metadata(layer_cube(cube_layer))
         plane = {"scale": cube_layer.scale[-2:], "translate": cube_layer.translate[-2:]}
         names = {int(v): self.class_names.get(int(v), f"class {int(v)}") for v in values}

@@ -28,6 +28,7 @@ from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
     LayerCombo,
+    fail,
     is_cube_layer,
     layer_cube,
     one_line,
@@ -145,16 +146,24 @@ class ClusterWidget(QWidget):
         return "auto" if k == self.k_spin.minimum() else int(k)
 
     def run(self) -> None:
-        """Cluster the selected cube in the background."""
-        from napari.utils.notifications import show_error
+        """Cluster the selected cube in the background (nothing while a run is going on).
 
+        A cube that cannot be clustered (no layer, metadata that do not make a cube) is
+        reported as one line in the status and a napari notification, like a failed run.
+        """
+        if self.job.running:
+            return
+        try:
+            self._start()
+        except Exception as exc:  # reported, never raised into napari's event loop
+            fail(self.status, "cluster", exc)
+
+    def _start(self) -> None:
         from hsi.clustering.files import cluster_cube
 
         cube_layer = self.cube_combo.layer()
         if cube_layer is None:
-            self.status.setText("error: choose a cube layer")
-            show_error("cluster: choose a cube layer")
-            return
+            raise ValueError("choose a cube layer")
         cube = layer_cube(cube_layer)
         method = self.method_combo.currentText()
         options: dict[str, Any] = {"method": method, "seed": self.seed_spin.value(),

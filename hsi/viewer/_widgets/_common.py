@@ -28,6 +28,15 @@ def one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def fail(status: QLabel, what: str, exc: BaseException) -> None:
+    """Report a failure the way every dock does: ``error: <first line>`` in its status line
+    and a ``<what>: <first line>`` napari error notification (no traceback)."""
+    from napari.utils.notifications import show_error
+
+    status.setText(f"error: {one_line(exc)}")
+    show_error(f"{what}: {one_line(exc)}")
+
+
 def is_cube_layer(layer) -> bool:
     """True for image layers with a band axis: ``(bands, H, W)`` data, not RGB."""
     from napari.layers import Image

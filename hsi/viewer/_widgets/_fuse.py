@@ -26,6 +26,7 @@ from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
     LayerCombo,
+    fail,
     is_cube_layer,
     layer_cube,
     one_line,
@@ -185,15 +186,27 @@ class FuseWidget(QWidget):
 
     # ------------------------------------------------------------------- run
     def run(self) -> None:
-        """Fuse in the background: torch's import, the pair check and the fusion run there."""
+        """Fuse in the background: torch's import, the pair check and the fusion run there.
+
+        Nothing while a run is going on; a choice that cannot be fused (the same layer twice,
+        metadata that do not make a cube) is reported as one line in the status and a napari
+        notification, like a failed run.
+        """
+        if self.job.running:
+            return
+        try:
+            self._start()
+        except Exception as exc:  # reported, never raised into napari's event loop
+            fail(self.status, "fuse", exc)
+
+    def _start(self) -> None:
         from napari.layers import Layer
         from napari.utils.notifications import show_error
 
         lr_layer, hr_layer = self.lr_combo.layer(), self.hr_combo.layer()
         ref_layer = self.ref_combo.layer()
         if lr_layer is None or hr_layer is None or lr_layer is hr_layer:
-            show_error("fuse: choose two different cube layers (LR-HSI and HR-MSI)")
-            return
+            raise ValueError("choose two different cube layers (LR-HSI and HR-MSI)")
         _, method, fit_scene = self.methods[self.method_combo.currentIndex()]
         lr, hr = layer_cube(lr_layer), layer_cube(hr_layer)
         model = self.checkpoint_edit.text().strip() or None

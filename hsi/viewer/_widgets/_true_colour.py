@@ -1,15 +1,31 @@
 """True colour: an RGB composite layer of a cube, bands chosen from its wavelengths."""
 
+from typing import Annotated
+
 from napari.layers import Image
 from napari.types import LayerDataTuple
 
 from hsi.viewer._convert import PLANE_AXIS_LABELS, is_multiscale, true_colour_layer_data
 from hsi.viewer._offthread import call_off_gui
-from hsi.viewer._widgets._common import layer_cube
+from hsi.viewer._widgets._common import is_cube_layer, layer_cube
 
 
-def true_colour(cube: Image, low_percentile: float = 2.0,
-                high_percentile: float = 98.0) -> LayerDataTuple:
+def cube_layer_choices(gui) -> list[Image]:
+    """The cube layers (``(bands, H, W)`` images, not RGB, not 2-D) of the viewer holding
+    ``gui``: what the *cube* box offers (a plane or an RGB picture has no bands to pick)."""
+    from napari.utils._magicgui import find_viewer_ancestor
+
+    viewer = find_viewer_ancestor(gui.native)
+    return [] if viewer is None else [layer for layer in viewer.layers if is_cube_layer(layer)]
+
+
+#: The *cube* box: napari's choices for ``Image`` (every image layer) would take precedence
+#: over these unless the widget type is named.
+CUBE_CHOICE = {"widget_type": "ComboBox", "choices": cube_layer_choices}
+
+
+def true_colour(cube: Annotated[Image, CUBE_CHOICE],
+                low_percentile: float = 2.0, high_percentile: float = 98.0) -> LayerDataTuple:
     """Add an RGB composite of ``cube`` (bands nearest 640/550/460 nm, else the first three).
 
     Parameters
@@ -27,8 +43,8 @@ def true_colour(cube: Image, low_percentile: float = 2.0,
         multiscale composite instead (levels of ``(h, w, 3)`` uint8, as the reader makes it):
         only the three bands' samples are read here, the pixels when napari shows them.
     """
-    if cube is None:
-        raise ValueError("true colour: choose a cube layer")
+    if cube is None or not is_cube_layer(cube):
+        raise ValueError("true colour: choose a cube layer (bands, H, W)")
     source = layer_cube(cube)
     percentiles = (float(low_percentile), float(high_percentile))
     if is_multiscale(cube.data) and source.is_lazy:
