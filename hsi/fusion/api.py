@@ -18,7 +18,7 @@ from hsi.degrade import Psf
 from hsi.errors import ModelError, ShapeError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.denoise import denoiser_for
-from hsi.fusion.grid import check_pair
+from hsi.fusion.grid import check_pair, warn_if_not_multispectral
 from hsi.fusion.infn import INFN, _fit_size, base_image
 from hsi.fusion.psf import AUTO as PSF_AUTO
 from hsi.fusion.psf import psf_for
@@ -598,6 +598,7 @@ def fuse(
     hr_msi = require_cube(hr_msi, "fuse: hr_msi")
     method = checked_method(method, model=model, fit_scene=fit_scene)
     r = check_pair(lr_hsi, hr_msi, ratio)
+    warn_if_not_multispectral(lr_hsi, hr_msi)
     fitting = method == "infn" and fit_scene
     steps = {"total": 1}  # fitting steps + 1 for the prediction, once fitting has said
 

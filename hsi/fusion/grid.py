@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from hsi.cube import Cube
 from hsi.errors import GridError
+
+log = logging.getLogger("hsi.fusion")
 
 #: Relative tolerance on the pixel-size ratio being an integer and equal in x and y.
 RATIO_TOLERANCE = 1e-3
@@ -46,6 +49,22 @@ def _shape_ratio(lr: Cube, hr: Cube, ratio: int | None) -> int:
                 f"{n_lr * ratio}: the images do not cover the same ground"
             )
     return int(ratio)
+
+
+def warn_if_not_multispectral(lr_hsi: Cube, hr_msi: Cube) -> bool:
+    """Log one warning when the HR image has at least as many bands as the LR-HSI.
+
+    Such an "HR-MSI" is most often the reference itself or another hyperspectral cube given
+    by mistake (fusion then adds nothing, or the sensor is not multispectral). Returns whether
+    it warned.
+    """
+    if hr_msi.bands < lr_hsi.bands:
+        return False
+    log.warning("the HR-MSI has %d bands, %s the LR-HSI's %d: is it the reference or another "
+                "hyperspectral cube? fusion expects a multispectral image with fewer bands",
+                hr_msi.bands, "as many as" if hr_msi.bands == lr_hsi.bands else "more than",
+                lr_hsi.bands)
+    return True
 
 
 def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:

@@ -548,13 +548,14 @@ def fuse_scene(
     -------
     SceneFusion
     """
-    from hsi.fusion.grid import check_pair
+    from hsi.fusion.grid import check_pair, warn_if_not_multispectral
     from hsi.memory import release_free_memory
 
     # GDAL's block cache is capped by the readers and the writer (hsi.io.geotiff.GDAL_CACHE_BYTES)
     with WindowReader(lr_source) as lr, WindowReader(hr_source) as hr:
         lr.missing_as_nan = hr.missing_as_nan = True  # nodata values: missing, not data
         r = check_pair(lr.cube, hr.cube, ratio)
+        warn_if_not_multispectral(lr.cube, hr.cube)
         # the fusion stack (torch, ~1 s) loads only once the pair is known to fit together
         import torch
 

@@ -133,3 +133,32 @@ class TestWithoutGeoreference:
         hr = Cube(np.zeros((2, 20, 24), np.float32))
         with pytest.raises(GridError, match=r"ratio must be an integer >= 2, got 2\.5"):
             check_pair(lr, hr, ratio=2.5)
+
+
+def test_an_hr_image_with_as_many_bands_as_the_lr_hsi_is_warned_about(caplog, tmp_path):
+    """The reference given as the HR-MSI (a common slip): one warning line from the API and
+    from the scene path; a multispectral HR image gives none."""
+    import logging
+
+    import hsi
+    from hsi.fusion import fuse
+    from hsi.fusion.grid import warn_if_not_multispectral
+    from hsi.fusion.scene import fuse_files
+
+    lr, msi = _pair(ratio=2)
+    assert not warn_if_not_multispectral(lr, msi)
+    hsi_like = msi.with_data(np.random.default_rng(0).random((3, *msi.shape[1:]), np.float32))
+    lr = lr.with_data(np.random.default_rng(1).random(lr.shape, np.float32))
+    with caplog.at_level(logging.WARNING, logger="hsi"):
+        fuse(lr, hsi_like, method="bicubic", device="cpu", progress=False)
+    lines = [r.getMessage() for r in caplog.records if "HR-MSI has" in r.getMessage()]
+    assert lines == ["the HR-MSI has 3 bands, as many as the LR-HSI's 3: is it the reference "
+                     "or another hyperspectral cube? fusion expects a multispectral image with "
+                     "fewer bands"]
+    caplog.clear()
+    hsi.save(lr, tmp_path / "lr.tif")
+    hsi.save(hsi_like, tmp_path / "hr.tif")
+    with caplog.at_level(logging.WARNING, logger="hsi"):
+        fuse_files(tmp_path / "lr.tif", tmp_path / "hr.tif", tmp_path / "out.tif",
+                   method="bicubic", progress=False, device="cpu")
+    assert sum("HR-MSI has 3 bands" in r.getMessage() for r in caplog.records) == 1

@@ -304,3 +304,27 @@ def test_classify_cancel_stops_training(make_napari_viewer, qtbot, sample):
     qtbot.wait(200)  # let any late signal arrive
     assert len(viewer.layers) == n_layers
     assert widget.class_map_layer is None and widget.classifier is None
+
+
+def test_fuse_widget_shows_the_warnings_a_terminal_user_reads(pair_viewer, qtbot):
+    """The reference cube (204 bands) picked as the HR-MSI: the job runs, and the warning
+    ``hsi fuse`` prints on stderr reaches the napari user as a warning notification."""
+    from napari.utils.notifications import NotificationSeverity, notification_manager
+
+    viewer, reference, _, _ = pair_viewer
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Fuse")
+    widget.hr_combo.select(reference)
+    widget.set_method("glp")
+    widget.device_combo.setCurrentText("cpu")
+    seen: list = []
+    notification_manager.notification_ready.connect(seen.append)
+    try:
+        widget.run_button.click()
+        qtbot.waitUntil(lambda: not widget.job.running, timeout=WAIT_MS)
+        qtbot.wait(50)  # queued signals from the job's thread
+    finally:
+        notification_manager.notification_ready.disconnect(seen.append)
+    warnings = [str(n.message) for n in seen if n.severity == NotificationSeverity.WARNING]
+    assert any("the HR-MSI has 204 bands, as many as the LR-HSI's 204" in m
+               for m in warnings), [str(n.message) for n in seen]
+    assert all("\n" not in m for m in warnings)

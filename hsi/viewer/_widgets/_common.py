@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,22 @@ def theme_colors(viewer: napari.Viewer) -> dict[str, str]:
 
 class _Bridge(QObject):
     progressed = Signal(int, int)
+    warned = Signal(str)
+
+
+class _WarningsToGui(logging.Handler):
+    """Hands the ``hsi`` loggers' warnings logged while a job runs to the GUI thread (a
+    terminal's user reads them on stderr; a napari user would never see them)."""
+
+    def __init__(self, bridge: _Bridge) -> None:
+        super().__init__(logging.WARNING)
+        self.bridge = bridge
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.bridge.warned.emit(one_line(record.getMessage()))
+        except Exception:  # a warning must never fail the job
+            self.handleError(record)
 
 
 class _JobError(Exception):
@@ -156,6 +173,8 @@ class BackgroundJob:
         self._cancel = threading.Event()
         self._bridge = _Bridge()
         self._bridge.progressed.connect(self._on_progress)
+        self._bridge.warned.connect(self._on_warning)
+        self.desc = ""
         cancel_button.clicked.connect(self.cancel)
         cancel_button.setEnabled(False)
         bar.setVisible(False)
@@ -171,6 +190,7 @@ class BackgroundJob:
         from napari.utils import progress
 
         self._cancel = threading.Event()
+        self.desc = desc
         cancel = self._cancel
         bridge = self._bridge
 
@@ -181,6 +201,22 @@ class BackgroundJob:
 
         def job():
             box: dict[str, Any] = {}
+            forward = _WarningsToGui(bridge)
+            logging.getLogger("hsi").addHandler(forward)
+            try:
+                yield from wait_for(box)
+            finally:
+                logging.getLogger("hsi").removeHandler(forward)
+            if "error" in box:
+                if isinstance(box["error"], Cancelled) or cancel.is_set():
+                    return None  # discarded by ``returned``
+                # superqt treats a RuntimeError leaving the generator as a deleted worker and
+                # then never emits ``finished``: hand every error back wrapped
+                raise _JobError(box["error"])
+            return box["value"]
+
+        def wait_for(box: dict[str, Any]):
+            """Run ``fn`` in a thread, yielding to the worker until it ends."""
 
             def target() -> None:
                 try:
@@ -193,13 +229,6 @@ class BackgroundJob:
             while thread.is_alive():
                 yield
                 thread.join(0.05)
-            if "error" in box:
-                if isinstance(box["error"], Cancelled) or cancel.is_set():
-                    return None  # discarded by ``returned``
-                # superqt treats a RuntimeError leaving the generator as a deleted worker and
-                # then never emits ``finished``: hand every error back wrapped
-                raise _JobError(box["error"])
-            return box["value"]
 
         def finished() -> None:
             self.worker = None
@@ -253,6 +282,11 @@ class BackgroundJob:
         self._cancel.set()
         self.status.setText("cancelling…")
         self.worker.quit()
+
+    def _on_warning(self, message: str) -> None:
+        from napari.utils.notifications import show_warning
+
+        show_warning(f"{self.desc}: {message}")
 
     def _on_progress(self, done: int, total: int) -> None:
         if total <= 0:
