@@ -6,6 +6,7 @@ import click
 
 from hsi.cli.options import (
     CheckpointPath,
+    OutputFolder,
     check_checkpoint_output,
     device_option,
     guarded,
@@ -150,7 +151,7 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
 
 @classify.command("split")
 @click.argument("labels_path", metavar="LABELS", type=click.Path(exists=True))
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", required=True, type=OutputFolder(),
               help="Folder for train.tif and test.tif.")
 @click.option("--per-class", type=click.IntRange(min=1), default=None,
               help="Training pixels per class.")

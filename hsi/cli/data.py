@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from hsi.cli.options import OutputFolder
+
 root_option = click.option(
     "--root", type=click.Path(file_okay=False), default=None,
     help="Data folder [default: $HSI_DATA_DIR, else ../shared/data, else ~/.cache/hsikit].")
@@ -140,7 +142,7 @@ def fetch(names: tuple[str, ...], root: str | None) -> None:
 
 @data.command("export")
 @click.argument("name")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", required=True, type=OutputFolder(),
               help="Folder for NAME.tif, NAME_gt.tif and NAME_abundances.tif.")
 @root_option
 def export(name: str, out_dir: str, root: str | None) -> None:

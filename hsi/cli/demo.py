@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from hsi.cli.options import device_option
+from hsi.cli.options import OutputFolder, device_option
 
 
 @dataclass
@@ -271,7 +271,7 @@ def run_demo(out: str | Path = "demo-out", device: str = "auto") -> DemoState:
 
 @click.command("demo")
 @click.option("-o", "--output", "out", default="demo-out", show_default=True,
-              type=click.Path(file_okay=False), help="Output folder.")
+              type=OutputFolder(), help="Output folder.")
 @device_option
 def demo(out: str, device: str) -> None:
     """Run the demo on the shipped Salinas-A sample: info, simulate (x4, Sentinel-2), fusion

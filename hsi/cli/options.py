@@ -49,6 +49,31 @@ class CheckpointPath(click.Path):
         return path
 
 
+class OutputFolder(click.Path):
+    """A folder the command writes its files into. A name that does not exist yet and ends
+    like a file (``.tif``, ``.hdr``, ``.mat``, ``.csv``, ...) is refused while the command line
+    is parsed: it was meant as a file, and a folder of that name would be a surprise."""
+
+    name = "folder"
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        from pathlib import Path
+
+        from hsi.io.formats import OUTPUT_FORMATS
+
+        suffix = Path(path).suffix.lower()
+        file_like = {ext for exts in OUTPUT_FORMATS.values() for ext in exts}
+        file_like |= {".csv", ".json", ".md", ".npy", ".png", ".pt"}
+        if suffix in file_like and not Path(path).exists():
+            self.fail(f"{path}: expected a folder (the outputs are written into it), got a "
+                      f"name ending like a file ({suffix}); give a folder name", param, ctx)
+        return path
+
+
 def guarded(outputs: tuple[str, ...], inputs: tuple[str, ...] = ()):
     """Decorate a command's callback: check its outputs against its inputs before any work.
 

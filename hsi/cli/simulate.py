@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from hsi.cli.options import device_option, psf_sigma_option, ratio_option, sensor_option, var_option
+from hsi.cli.options import (
+    OutputFolder,
+    device_option,
+    psf_sigma_option,
+    ratio_option,
+    sensor_option,
+    var_option,
+)
 from hsi.lazy import lazy_attributes
 
 #: Names that moved to the library, still importable from here: ``{name: module}``.
@@ -19,7 +26,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, _MOVED)
 
 @click.command("simulate")
 @click.argument("cube", type=click.Path())
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--output", "out_dir", required=True, type=OutputFolder(),
               help="Output folder for reference.tif, lr_hsi.tif and hr_msi.tif.")
 @ratio_option
 @sensor_option
