@@ -4,6 +4,13 @@ The pixels are memory-mapped with numpy from the header's own description (data 
 order, interleave, header offset), after checking the data file's size against it: SPy does
 not, and it also ignores ``data ignore value``, which becomes :attr:`Cube.nodata` here. Map
 info / ``coordinate system string`` become the transform and CRS.
+
+``band names``, ``bbl`` (the bad band list: 1 a good band, 0 a bad one) and ``reflectance scale
+factor`` go to ``cube.metadata`` as ``band_names``, ``bbl`` and ``reflectance_scale_factor``
+(:func:`read_band_metadata`) and back into the header on writing (:func:`band_metadata`), as
+long as they still describe the cube: one value per band, and no scale factor once
+:func:`hsi.degrade.normalize_reflectance` has divided the data. They are descriptive only:
+no reader scales the pixels by the reflectance scale factor.
 """
 
 from __future__ import annotations
@@ -403,17 +410,174 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
         from rasterio.windows import transform as window_transform
 
         transform = window_transform(window, transform)
-    metadata = {"format": "ENVI", "interleave": arr.interleave}
-    if header.get("band names"):
-        metadata["band_names"] = list(header["band names"])
-    if header.get("reflectance scale factor"):
-        metadata["reflectance_scale_factor"] = float(header["reflectance scale factor"])
+    metadata = {"format": "ENVI", "interleave": arr.interleave,
+                 **read_band_metadata(header.get("band names"), header.get("bbl"),
+                                      header.get("reflectance scale factor"), bands=arr.shape[0],
+                                      wavelengths=wl)}
     return build_cube(hdr, data, wavelengths=wl, fwhm=fwhm, crs=crs, transform=transform,
                       nodata=_nodata(header, arr.dtype, hdr), name=hdr.stem, metadata=metadata)
 
 
 def _fmt(v: float) -> str:
     return repr(float(v))
+
+
+def _number(v: float) -> str:
+    """``v`` as a header writes it: ``10000`` for a whole number, else ``repr``."""
+    v = float(v)
+    return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+
+
+def wavelength_band_names(wavelengths) -> list[str]:
+    """The band names hsikit writes for bands known only by their wavelengths: ``"450.5 nm"``.
+
+    Parameters
+    ----------
+    wavelengths : array-like, shape (bands,)
+        Band centres in nm.
+    """
+    return [f"{float(nm):g} nm" for nm in np.asarray(wavelengths, dtype=np.float64).reshape(-1)]
+
+
+def parse_band_names(value, bands: int) -> list[str] | None:
+    """Band names from a header value or ``cube.metadata``, ``None`` unless one per band.
+
+    Parameters
+    ----------
+    value : str, sequence of str or None
+        An ENVI list (``"{Blue, Green}"``; a bare string is one name) or a sequence of names.
+    bands : int
+        The cube's band count.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        names = ([v.strip() for v in text[1:-1].split(",")]
+                 if text.startswith("{") and text.endswith("}") else [text])
+    else:
+        try:
+            names = [str(v) for v in value]
+        except TypeError:
+            return None
+    return names if len(names) == bands else None
+
+
+def _numbers(value) -> np.ndarray | None:
+    """``value`` (an ENVI/JSON list string, a number or a sequence) as float64 values, or
+    ``None`` when it is not numbers."""
+    try:
+        if isinstance(value, str):
+            return parse_number_list(value)
+        return np.asarray(value, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_bbl(value, bands: int) -> list[int | float] | None:
+    """The bad band list (ENVI ``bbl``) from a header, tag or ``cube.metadata`` value.
+
+    Parameters
+    ----------
+    value : str, sequence of numbers or None
+        ``"{1, 0, 1}"``, ``"[1, 0, 1]"`` or a sequence; 1 marks a good band, 0 a bad one.
+    bands : int
+        The cube's band count.
+
+    Returns
+    -------
+    list or None
+        One int per band (a float where a value is not a whole number, as ENVI's band
+        multipliers may be); ``None`` when absent, not numbers or not one per band.
+    """
+    values = None if value is None else _numbers(value)
+    if values is None or values.size != bands or not np.isfinite(values).all():
+        return None
+    return [int(v) if v.is_integer() else float(v) for v in values.tolist()]
+
+
+def parse_scale_factor(value) -> float | None:
+    """The reflectance scale factor from a header, tag or ``cube.metadata`` value.
+
+    Returns
+    -------
+    float or None
+        ``None`` when absent, not one number, or not positive and finite.
+    """
+    values = None if value is None else _numbers(value)
+    if values is None or values.size != 1 or not (np.isfinite(values[0]) and values[0] > 0):
+        return None
+    return float(values[0])
+
+
+def read_band_metadata(band_names, bbl, scale_factor, *, bands: int,
+                       wavelengths=None) -> dict:
+    """``cube.metadata`` entries for a file's band names, bad band list and scale factor.
+
+    Values that are malformed or not one per band are left out (the pixels stay readable);
+    band names that only restate the wavelengths (:func:`wavelength_band_names`) are left out
+    too, since the writers make them again from the wavelengths.
+
+    Parameters
+    ----------
+    band_names, bbl, scale_factor
+        As found in the file (see :func:`parse_band_names`, :func:`parse_bbl`,
+        :func:`parse_scale_factor`), or ``None``.
+    bands : int
+        The file's band count.
+    wavelengths : array-like (bands,) in nm, optional
+        The file's wavelengths.
+
+    Returns
+    -------
+    dict
+        Any of ``band_names`` (list of str), ``bbl`` (list of int, 1 = good band) and
+        ``reflectance_scale_factor`` (float).
+    """
+    out: dict = {}
+    names = parse_band_names(band_names, bands)
+    if names is not None and (wavelengths is None or names != wavelength_band_names(wavelengths)):
+        out["band_names"] = names
+    bad = parse_bbl(bbl, bands)
+    if bad is not None:
+        out["bbl"] = bad
+    scale = parse_scale_factor(scale_factor)
+    if scale is not None:
+        out["reflectance_scale_factor"] = scale
+    return out
+
+
+def band_metadata(cube: Cube) -> dict:
+    """The band names, bad band list and reflectance scale factor that still describe ``cube``.
+
+    Taken from ``cube.metadata`` (``band_names``, ``bbl``, ``reflectance_scale_factor``): a
+    per-band list is kept only when it has one value per band (a cube whose bands were selected
+    with :meth:`Cube.with_data` keeps its old metadata, which no longer matches), and the scale
+    factor only while the data has not been divided by
+    :func:`hsi.degrade.normalize_reflectance` (``reflectance_scale_applied``).
+
+    Parameters
+    ----------
+    cube : Cube
+
+    Returns
+    -------
+    dict
+        Any of ``band_names`` (list of str), ``bbl`` (list of numbers) and
+        ``reflectance_scale_factor`` (float).
+    """
+    meta = cube.metadata or {}
+    out: dict = {}
+    names = parse_band_names(meta.get("band_names"), cube.bands)
+    if names is not None:
+        out["band_names"] = names
+    bad = parse_bbl(meta.get("bbl"), cube.bands)
+    if bad is not None:
+        out["bbl"] = bad
+    scale = parse_scale_factor(meta.get("reflectance_scale_factor"))
+    if scale is not None and "reflectance_scale_applied" not in meta:
+        out["reflectance_scale_factor"] = scale
+    return out
 
 
 def _map_info_fields(crs: CRS | None, t: Affine) -> dict:
@@ -458,17 +622,30 @@ def _write_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def envi_header_fields(cube: Cube, dtype: np.dtype) -> dict:
-    """The ENVI header dictionary (SPy's format) describing ``cube`` stored BSQ, little-endian."""
+    """The ENVI header dictionary (SPy's format) describing ``cube`` stored BSQ, little-endian.
+
+    ``band names``, ``bbl`` and ``reflectance scale factor`` come from :func:`band_metadata`;
+    without band names of its own, a cube with wavelengths gets ``"450.5 nm"``-style names.
+    """
     fields: dict = {
         "description": f"hsikit cube {cube.name}".strip(),
         "samples": cube.width, "lines": cube.height, "bands": cube.bands,
         "header offset": 0, "file type": "ENVI Standard",
         "data type": _DTYPE_TO_ENVI[np.dtype(dtype)], "interleave": "bsq", "byte order": 0,
     }
+    extra = band_metadata(cube)
+    if "reflectance_scale_factor" in extra:
+        fields["reflectance scale factor"] = _number(extra["reflectance_scale_factor"])
     if cube.wavelengths is not None:
         fields["wavelength units"] = "Nanometers"
         fields["wavelength"] = [_fmt(v) for v in cube.wavelengths]
-        fields["band names"] = [f"{v:g} nm" for v in cube.wavelengths]
+    names = extra.get("band_names")
+    if names is None and cube.wavelengths is not None:
+        names = wavelength_band_names(cube.wavelengths)
+    if names is not None:  # on one line: SPy would read a line break inside a name apart
+        fields["band names"] = [n.replace("\r", " ").replace("\n", " ") for n in names]
+    if "bbl" in extra:
+        fields["bbl"] = [_number(v) for v in extra["bbl"]]
     if cube.fwhm is not None:
         fields["fwhm"] = [_fmt(v) for v in cube.fwhm]
     if cube.nodata is not None:

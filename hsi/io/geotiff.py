@@ -5,6 +5,12 @@ Wavelengths are read, in this order, from GDAL's band metadata ``CENTRAL_WAVELEN
 tags (dataset or ``ENVI`` domain, with ``wavelength_units``; or per band), or band
 descriptions such as ``"450.5 nm"``. Writing puts them in the ``IMAGERY`` domain (µm) and in the
 band descriptions.
+
+A cube's own band names (``cube.metadata["band_names"]``, e.g. from an ENVI ``band names``) are
+written as the band descriptions instead, and its ENVI bad band list and reflectance scale
+factor as the dataset tags ``bbl`` and ``reflectance_scale_factor``
+(:func:`hsi.io.envi.band_metadata`); reading takes them back (the tags also from GDAL's
+``ENVI`` domain), so ENVI → GeoTIFF → ENVI keeps them.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from hsi.check import check_window
 from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_path
+from hsi.io.envi import band_metadata, read_band_metadata, wavelength_band_names
 from hsi.io.formats import build_cube, check_readable, parse_number_list, reading, unit_factor
 from hsi.io.indexing import as_step, pyramid_factors, read_positions
 
@@ -126,6 +133,22 @@ def band_wavelengths(src) -> tuple[np.ndarray | None, np.ndarray | None]:
         unit = m.group(2).lower()
         parsed.append(value if unit.startswith("n") else value * 1e3)
     return (np.array(parsed, dtype=np.float64), None) if parsed else (None, None)
+
+
+def _band_metadata(src, tags: dict, wavelengths) -> dict:
+    """Band names (the band descriptions, when every band has one), ``bbl`` and
+    ``reflectance_scale_factor`` (dataset tags, else GDAL's ``ENVI`` domain) of an open dataset,
+    as :func:`hsi.io.envi.read_band_metadata` keeps them."""
+    envi = src.tags(ns="ENVI") if "ENVI" in (src.tag_namespaces() or []) else {}
+    descriptions = list(src.descriptions)
+    names = descriptions if all(descriptions) else None
+
+    def tag(key: str):
+        value = _ci(tags, key)
+        return value if value is not None else _ci(envi, key)
+
+    return read_band_metadata(names, tag("bbl"), tag("reflectance_scale_factor"),
+                              bands=src.count, wavelengths=wavelengths)
 
 
 class GeoTiffArray:
@@ -339,6 +362,7 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
             lazy = count * h * w * dtype.itemsize > LAZY_THRESHOLD_BYTES
         block = src.block_shapes[0]
         tags = src.tags()
+        extra = _band_metadata(src, tags, wl)
         if not lazy:
             from hsi.memory import check_allocation
 
@@ -361,6 +385,7 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
     metadata = {"format": "GTiff"}
     if "CLASS_NAMES" in tags:
         metadata["class_names"] = tags["CLASS_NAMES"]
+    metadata.update(extra)
     return build_cube(path, data, wavelengths=wl, fwhm=fwhm, crs=crs, transform=transform,
                       nodata=nodata, name=path.stem, metadata=metadata)
 
@@ -444,12 +469,14 @@ def write_wavelength_tags(dst, wavelengths, fwhm) -> None:
     """Write band wavelengths/FWHM (nm) into the IMAGERY domain (µm) and band descriptions."""
     if wavelengths is None:
         return
-    for b, nm in enumerate(np.asarray(wavelengths, dtype=np.float64), start=1):
+    wavelengths = np.asarray(wavelengths, dtype=np.float64)
+    for b, (nm, name) in enumerate(zip(wavelengths, wavelength_band_names(wavelengths),
+                                       strict=True), start=1):
         items = {"CENTRAL_WAVELENGTH_UM": repr(float(nm) / 1e3)}
         if fwhm is not None:
             items["FWHM_UM"] = repr(float(fwhm[b - 1]) / 1e3)
         dst.update_tags(b, ns="IMAGERY", **items)
-        dst.set_band_description(b, f"{nm:g} nm")
+        dst.set_band_description(b, name)
 
 
 class GeoTiffTileWriter:
@@ -569,6 +596,24 @@ def build_overviews(dst) -> list[int]:
     return factors
 
 
+def write_band_metadata(writer: GeoTiffTileWriter, cube: Cube) -> None:
+    """Write the band names (band descriptions), ``bbl`` and ``reflectance_scale_factor``
+    (dataset tags) of ``cube`` that still describe it (:func:`hsi.io.envi.band_metadata`).
+
+    Parameters
+    ----------
+    writer : GeoTiffTileWriter
+        An open writer for a raster of ``cube.bands`` bands.
+    cube : Cube
+    """
+    extra = band_metadata(cube)
+    if "band_names" in extra:
+        writer.describe_bands(extra["band_names"])
+    tags = {k: extra[k] for k in ("bbl", "reflectance_scale_factor") if k in extra}
+    if tags:
+        writer.tag(**tags)
+
+
 def _block_windows(height: int, width: int, rows: int):
     for r0 in range(0, height, rows):
         yield Window(0, r0, width, min(rows, height - r0))
@@ -580,7 +625,8 @@ def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256,
 
     Rows are written in strips of whole tiles, so a lazy cube is never loaded at once.
     ``overviews`` (default: when the longer side exceeds :data:`OVERVIEW_ABOVE` pixels) builds
-    internal overviews (:class:`GeoTiffTileWriter`).
+    internal overviews (:class:`GeoTiffTileWriter`). Band names, the bad band list and the
+    reflectance scale factor of ``cube.metadata`` go with it (:func:`write_band_metadata`).
 
     Returns
     -------
@@ -608,6 +654,7 @@ def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256,
                            dtype=dtype, crs=crs, transform=cube.transform, nodata=cube.nodata,
                            wavelengths=cube.wavelengths, fwhm=cube.fwhm, tile=tile,
                            overviews=overviews) as writer:
+        write_band_metadata(writer, cube)
         for win in _block_windows(cube.height, cube.width, rows):
             r0, h = int(win.row_off), int(win.height)
             writer.write(np.asarray(cube.data[:, r0:r0 + h, :]), win)
