@@ -215,8 +215,10 @@ class Cube:
 
     # ------------------------------------------------------------- derivation
     def with_data(self, data, **changes) -> Cube:
-        """Return a cube with new ``data`` (same grid unless ``changes`` say otherwise)."""
-        return replace(self, data=data, metadata=dict(self.metadata), **changes)
+        """Return a cube with new ``data`` (same grid unless ``changes`` say otherwise; a copy
+        of the metadata unless ``metadata=`` is given)."""
+        changes.setdefault("metadata", dict(self.metadata))
+        return replace(self, data=data, **changes)
 
     def crop(self, window: Window) -> Cube:
         """Return the pixels inside ``window`` with a transform that keeps them in place.
