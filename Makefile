@@ -14,11 +14,13 @@ GUI_DEBS := xvfb xauth libgl1-mesa-dri libegl1 libxkbcommon-x11-0 libxcb-icccm4 
 venv: $(STAMP)
 
 # torch is pinned to the CPU wheel *before* the rest: a bare `torch` requirement pulls a CUDA
-# build of several GB.
+# build of several GB from PyPI. The CPU wheels' index is tried once (--retries 0: offline, or
+# with a local wheel house, pip moves on at once); TORCH_INDEX= overrides it.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q --retries 0 --extra-index-url $(TORCH_INDEX) torch==2.13.0
 	$(PY) -m pip install -q -e '.[viewer,dev]'
 	touch $(STAMP)
 

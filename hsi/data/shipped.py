@@ -27,8 +27,10 @@ def sample_cube() -> Cube:
     Cube, shape (204, 83, 86), float32
         Counts / 10 000 (reflectance-like, about [0, 1]); bands sorted by wavelength, centres in
         nm from the AVIRIS 1992 calibration (approximate for this 1998 scene, see
-        :mod:`hsi.data.salinas_a`); no CRS or transform (the source has none).
+        :mod:`hsi.data.salinas_a`); no CRS or transform (the source has none). Each band's
+        original AVIRIS channel number in ``metadata["aviris_channels"]``.
     """
+    import rasterio
     from rasterio.errors import NotGeoreferencedWarning
 
     from hsi.io import open as open_cube
@@ -36,10 +38,12 @@ def sample_cube() -> Cube:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         raw = open_cube(CUBE_PATH)
+        with rasterio.open(CUBE_PATH) as src:
+            channels = json.loads(src.tags()["AVIRIS_CHANNELS"])
     data = np.asarray(raw.data, dtype=np.float32) / np.float32(SCALE)
     return Cube(data, wavelengths=raw.wavelengths, fwhm=raw.fwhm, name="salinas_a_sample",
                 metadata={"source": "hsikit sample: Salinas-A (AVIRIS 1998, UPV/EHU GIC)",
-                          "raw_scale": SCALE})
+                          "raw_scale": SCALE, "aviris_channels": channels})
 
 
 def sample_labels() -> tuple[np.ndarray, list[str]]:

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +29,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.errors import RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from hsi.check import check_window
@@ -44,6 +45,12 @@ from hsi.io.indexing import as_step, pyramid_factors, read_positions
 #: hold every decompressed input block and every dirty output block (204 bands × 256² per
 #: tile) up to gigabytes; the cap keeps memory bounded by the tile, not by the scene.
 GDAL_CACHE_BYTES = 64 * 2**20
+
+# A raster without georeference is a Cube with ``crs=None, transform=None``: said by the cube
+# itself (and by ``hsi info``), not by rasterio's warning on every open and write (a `.mat` or
+# a lab image has none). Filtered by category only: rasterio attributes it to its own frame.
+warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
+
 #: Cubes larger than this many bytes (uncompressed) are opened lazily when ``lazy=None``.
 LAZY_THRESHOLD_BYTES = 512 * 2**20
 #: Target size of one dask chunk (whole blocks are grouped up to this size).

@@ -35,6 +35,7 @@ def test_sample_is_the_registered_scene(data_dir):
     np.testing.assert_array_equal(cube.data, s.cube.data)
     np.testing.assert_allclose(cube.wavelengths, s.cube.wavelengths, atol=1e-6)
     np.testing.assert_allclose(cube.fwhm, s.cube.fwhm, atol=1e-6)
+    assert cube.metadata["aviris_channels"] == s.cube.metadata["aviris_channels"]
     np.testing.assert_array_equal(sample_labels()[0], s.labels)
 
 
