@@ -194,7 +194,7 @@ def read_cube_manifest(source: str | os.PathLike | Sequence[CubeScene]) -> list[
                 if p.name.startswith(".") or p.name.lower().endswith(_IGNORED_SUFFIXES) \
                         or not p.is_file() or p.suffix.lower() not in _EXT_PREFERENCE:
                     continue
-                stem = p.name.split(".", 1)[0]
+                stem = _stem(p)
                 if stem not in found or _ext_rank(p) < _ext_rank(found[stem]):
                     found[stem] = p
             scenes = [CubeScene(n, p.resolve()) for n, p in sorted(found.items())]
@@ -208,28 +208,50 @@ def read_cube_manifest(source: str | os.PathLike | Sequence[CubeScene]) -> list[
 
 
 def _scenes_from_csv(path: Path, columns: tuple[str, ...], make) -> list:
-    """Scenes ``make(name, *input_paths)`` of a CSV with ``columns`` (name first)."""
+    """Scenes ``make(name, *input_paths)`` of a CSV with ``columns`` (name first).
+
+    Blank lines (before the header too) are skipped; a row with more fields than the header
+    (a path with an unquoted comma) or a malformed quote is a :class:`FormatError` naming the
+    line.
+    """
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            got = [c.strip() for c in (reader.fieldnames or [])]
-            missing = [c for c in columns if c not in got]
-            if missing:
-                raise FormatError(
-                    f"{path}: manifest is missing column{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(missing)} (expected columns {','.join(columns)}; "
-                    f"got {','.join(got) or 'none'})")
-            rows = [({(k or "").strip(): (v or "").strip() for k, v in row.items()},
-                     reader.line_num) for row in reader]
+            reader = csv.reader(f, strict=True)
+            header: list[str] = []
+            rows = []
+            try:
+                for fields in reader:
+                    if "\0" in "".join(fields):
+                        raise FormatError(f"{path}:{reader.line_num}: manifest is not a text "
+                                          f"CSV (it holds a NUL byte)")
+                    fields = [c.strip() for c in fields]
+                    if not any(fields):
+                        continue
+                    if not header:
+                        header = fields
+                        continue
+                    if any(fields[len(header):]):
+                        raise FormatError(
+                            f"{path}:{reader.line_num}: {len(fields)} fields for the "
+                            f"{len(header)} columns {','.join(header)} (quote a path that "
+                            f'holds a comma: "a,b.tif")')
+                    rows.append((dict(zip(header, fields, strict=False)), reader.line_num))
+            except csv.Error as exc:
+                raise FormatError(f"{path}:{reader.line_num}: manifest is not a valid CSV "
+                                  f"({exc})") from None
     except UnicodeDecodeError:
         raise FormatError(f"{path}: manifest is not a UTF-8 text CSV") from None
     except OSError as exc:
         raise HsiIOError(f"{path}: cannot read manifest ({exc.strerror or exc})") from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise FormatError(
+            f"{path}: manifest is missing column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (expected columns {','.join(columns)}; "
+            f"got {','.join(header) or 'none: the file is empty'})")
     base = path.parent
     scenes = []
     for row, line in rows:
-        if not any(row.values()):
-            continue
         for col in columns:
             if not row.get(col):
                 raise FormatError(f"{path}:{line}: empty {col}")
@@ -247,7 +269,7 @@ def _scenes_from_folder(folder: Path) -> list[Scene]:
     for p in sorted(folder.iterdir()):
         if p.name.startswith(".") or p.name.lower().endswith(_IGNORED_SUFFIXES):
             continue
-        stem = p.name.split(".", 1)[0] if "." in p.name else p.name
+        stem = _stem(p)
         for role in ("lr", "hr"):
             if stem.endswith(f"_{role}") and len(stem) > 3:
                 best = found.setdefault(stem[:-3], {}).get(role)
@@ -264,6 +286,13 @@ def _scenes_from_folder(folder: Path) -> list[Scene]:
     return scenes
 
 
+def _stem(p: Path) -> str:
+    """A folder manifest's file name without its extension: only the last suffix goes, so a
+    scene name may hold dots (``site.2020_lr.tif`` is scene ``site.2020``); a folder (a PNG
+    cube) keeps its whole name."""
+    return p.name if p.is_dir() else p.stem
+
+
 def _ext_rank(p: Path) -> int:
     suffix = p.suffix.lower()
     return _EXT_PREFERENCE.index(suffix) if suffix in _EXT_PREFERENCE else len(_EXT_PREFERENCE)
@@ -276,7 +305,7 @@ def _check_scenes(scenes: list[Scene], where: str) -> None:
     for s in scenes:
         if not _SAFE_NAME.fullmatch(s.name):
             raise FormatError(f"{where}: scene name {s.name!r} is not a plain file name (use "
-                              f"letters, digits, '.', '_' and '-', not starting with '.')")
+                              f"letters, digits, '.', '_' and '-', not starting with '.' or '-')")
         if s.name in seen:
             raise FormatError(f"{where}: scene name {s.name!r} appears twice")
         seen.add(s.name)
@@ -331,23 +360,25 @@ def _is_done(out_dir: Path, scene: Scene, settings: dict[str, Any]) -> bool:
     try:
         record = json.loads(record_path.read_text())
         key = _record_key(scene, settings)
-    except (OSError, ValueError):
+        if not isinstance(record, dict) or any(record.get(k) != v for k, v in key.items()):
+            return False
+        if record.get("output_size") != output.stat().st_size:
+            return False
+        return record.get("output_sha256") == file_sha256(output)  # a corrupt output is redone
+    except (OSError, ValueError):  # unreadable record or output: the scene is redone
         return False
-    if any(record.get(k) != v for k, v in key.items()):
-        return False
-    if record.get("output_size") != output.stat().st_size:
-        return False
-    return record.get("output_sha256") == file_sha256(output)  # a corrupt output is redone
 
 
 def _clean_stale_temporaries(out_dir: Path, scenes: Iterable[Scene]) -> list[Path]:
-    """Remove temporaries of the outputs (and the report) left by a killed earlier run."""
+    """Remove temporaries of the outputs, their done-records and the report left by a killed
+    earlier run."""
     from hsi.io.atomic import clean_stale_temporaries
 
     removed = []
-    for name in [s.output_name for s in scenes] + [REPORT_NAME]:
-        removed += clean_stale_temporaries(out_dir / name)
-    return removed
+    for s in scenes:
+        removed += clean_stale_temporaries(out_dir / s.output_name)
+        removed += clean_stale_temporaries(_done_path(out_dir, s))
+    return removed + clean_stale_temporaries(out_dir / REPORT_NAME)
 
 
 # -------------------------------------------------------------------- worker-side code
@@ -620,6 +651,8 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
     FormatError, HsiIOError
         For a bad manifest, an output that is an input, or an ``out_dir`` another batch is
         writing to (before anything is written).
+    ConfigError
+        For ``workers`` below 1 or ``retries`` below 0 (before anything is written).
     DeviceError
         For ``device="cuda"`` without CUDA here, when the batch runs on a local cluster
         (before anything is written or started).
@@ -636,7 +669,9 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
         return {"method": method, "model": str(model) if model is not None else None,
                 "model_sha256": file_sha256(model) if model is not None else None,
                 "seed": int(seed),
-                **({"ratio": int(ratio)} if ratio is not None else {})}  # older records match
+                # always stamped, so a record made with --ratio does not match a run without
+                # it; a record older than the option has none (None: it matches that run)
+                "ratio": int(ratio) if ratio is not None else None}
 
     return _run_batch(scenes, out_dir, start, fuse_scene, settings, model=model, wait=wait,
                       client=client, scheduler=scheduler, workers=workers, retries=retries,
@@ -717,6 +752,7 @@ def _run_batch(scenes: list, out_dir, start: float, task, settings, *, model, wa
     """
     from hsi.io.atomic import check_writable_dir
 
+    _check_counts(run["workers"], run["retries"])
     _check_batch_outputs(scenes, Path(out_dir), model)
     if client is None and scheduler:
         check_scheduler_address(scheduler)
@@ -729,6 +765,27 @@ def _run_batch(scenes: list, out_dir, start: float, task, settings, *, model, wa
         with _batch_lock(out, wait=wait):
             return _run_locked(scenes, out, start, task, settings(), client=client,
                                device=device, **run)
+
+
+def _check_counts(workers, retries) -> None:
+    """Refuse a worker count below 1 and a negative retry count (the CLI's ranges).
+
+    Raises
+    ------
+    ConfigError
+        ``workers=0: ...`` or ``retries=-1: ...``.
+    """
+    import numbers
+
+    def whole(x) -> bool:
+        return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+    if workers is not None and not (whole(workers) and workers >= 1):
+        raise ConfigError(f"workers={workers!r}: the local cluster needs a whole number of "
+                          f"worker processes, at least 1 (or None: one per CPU)")
+    if not (whole(retries) and retries >= 0):
+        raise ConfigError(f"retries={retries!r}: retries of a failing scene must be a whole "
+                          f"number, 0 or more")
 
 
 def _check_local_device(device) -> None:

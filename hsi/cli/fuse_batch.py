@@ -84,11 +84,19 @@ def scheduler_errors():
         raise kind(f"--scheduler {exc.address}: {exc.problem}") from None
 
 
+def report_table(report) -> str:
+    """The report's summary table with the failure reasons in command-line words
+    (:func:`hsi.cli.words.cli_words`: ``--fit-scene``, not ``fit_scene=True``)."""
+    from hsi.cli.words import cli_words
+
+    return "\n".join(cli_words(line) for line in report.table().splitlines())
+
+
 def finish(ctx, report) -> None:
     """Print the report's table and where it is; exit 1 when any scene failed."""
     from hsi.batch import REPORT_NAME
 
-    click.echo(report.table())
+    click.echo(report_table(report))
     click.echo(f"report: {report.out_dir}/{REPORT_NAME}")
     ctx.exit(report.exit_code)
 
