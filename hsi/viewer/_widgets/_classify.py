@@ -30,12 +30,12 @@ from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
     LayerCombo,
-    fail,
     is_cube_layer,
     is_labels_layer,
     layer_cube,
     one_line,
     run_cancel_row,
+    start_once,
     stop_callback,
 )
 
@@ -295,12 +295,7 @@ class ClassifyWidget(QWidget):
         painted, another shape, metadata that do not make a cube) are reported as one line in
         the status and a napari notification, like a failed run.
         """
-        if self.job.running:
-            return
-        try:
-            self._start()
-        except Exception as exc:  # reported, never raised into napari's event loop
-            fail(self.status, "classify", exc)
+        start_once(self.job, self.status, "classify", self._start)
 
     def _start(self) -> None:
         cube_layer, labels_layer = self.cube_combo.layer(), self.labels_combo.layer()

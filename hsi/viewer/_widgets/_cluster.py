@@ -28,11 +28,11 @@ from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
     LayerCombo,
-    fail,
     is_cube_layer,
     layer_cube,
     one_line,
     run_cancel_row,
+    start_once,
     stop_callback,
 )
 
@@ -151,12 +151,7 @@ class ClusterWidget(QWidget):
         A cube that cannot be clustered (no layer, metadata that do not make a cube) is
         reported as one line in the status and a napari notification, like a failed run.
         """
-        if self.job.running:
-            return
-        try:
-            self._start()
-        except Exception as exc:  # reported, never raised into napari's event loop
-            fail(self.status, "cluster", exc)
+        start_once(self.job, self.status, "cluster", self._start)
 
     def _start(self) -> None:
         from hsi.clustering.files import cluster_cube

@@ -38,6 +38,18 @@ def fail(status: QLabel, what: str, exc: BaseException) -> None:
     show_error(f"{what}: {one_line(exc)}")
 
 
+def start_once(job: BackgroundJob, status: QLabel, what: str, start: Callable[[], None]) -> None:
+    """A dock's Run: ``start()`` (which checks the inputs and starts ``job``) unless ``job`` is
+    running already; a failure before the job starts is reported like a failed run
+    (:func:`fail`), never raised into napari's event loop."""
+    if job.running:
+        return
+    try:
+        start()
+    except Exception as exc:  # reported, never raised
+        fail(status, what, exc)
+
+
 def is_cube_layer(layer) -> bool:
     """True for image layers with a band axis: ``(bands, H, W)`` data, not RGB."""
     from napari.layers import Image
