@@ -7,6 +7,17 @@ numpy so both give the same numbers), **reference first**, and returns a Python 
 - :func:`sam` (mean spectral angle in **degrees**), :func:`ergas`, :func:`q2n`, :func:`rmse`,
 - :func:`fusion_metrics` bundling the five fusion scores.
 
+Conventions (checked against transcriptions of the published formulas in
+``tests/test_metrics_reference.py``): PSNR is the **mean of the per-band PSNRs** with a fixed
+``peak`` (the data range, 1 for reflectance), not a global PSNR over the whole cube (that is
+lower, e.g. 38.6 against 44.3 dB for a ×4 bicubic upsampling of the Salinas-A sample) nor a
+per-band peak; SSIM is Wang et al.'s 11×11 Gaussian window with ``data_range = peak``; SAM the
+mean angle over pixels; ERGAS uses ``100 / ratio`` (Wald's ``100 · h/l``); Q2n follows the
+pansharpening toolbox's ``q2n.m`` with 32×32 non-overlapping blocks. Every pixel is scored:
+evaluation codes that leave a border out (``ignore_edges`` of Yokoya's
+``quality_assessment.m``, ``flag_cut_bounds``/``dim_cut`` of the toolbox) are reproduced by
+cropping both images first.
+
 A pixel that is not finite in some band of either image (a fusion writes NaN where it had no
 data) is left out: of the means (RMSE, PSNR, SAM, ERGAS), of SSIM's map with every pixel whose
 11×11 window holds one, of Q2n with every block that holds one. NaN when nothing is left.
@@ -24,7 +35,7 @@ import math
 import numpy as np
 
 from hsi.check import check_shape
-from hsi.errors import SensorError, ShapeError
+from hsi.errors import ConfigError, SensorError, ShapeError
 
 __all__ = ["ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam", "scale_problem", "ssim"]
 
@@ -46,6 +57,18 @@ def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
                          f"{ref.shape} and {est.shape}", actual_shape=est.shape,
                          expected_shape=ref.shape)
     return ref, est
+
+
+def _check_peak(peak) -> float:
+    """``peak`` as a float after checking it is a positive finite number."""
+    try:
+        value = float(peak)
+    except (TypeError, ValueError):
+        raise ConfigError(f"peak (the data range) must be a positive number, got {peak!r}"
+                          ) from None
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"peak (the data range) must be a positive number, got {peak!r}")
+    return value
 
 
 def _valid(ref: np.ndarray, est: np.ndarray) -> np.ndarray | None:
@@ -78,19 +101,27 @@ def rmse(ref, est) -> float:
 def psnr(ref, est, peak: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB, computed per band and averaged over bands.
 
-    ``PSNR_b = 10 log10(peak² / MSE_b)``; a band with zero error gives ``inf`` (so does the mean).
+    ``PSNR = mean_b 10 log10(peak² / MSE_b)``: the convention of the hyperspectral fusion
+    (MHIF) papers, with one fixed ``peak`` for every band. It is not the global
+    ``10 log10(peak² / MSE)`` over the whole cube (several dB lower on real data), nor the
+    per-band ``max(ref_b)`` some codes use as the peak. For the "peak = max of the reference"
+    convention pass ``peak=float(ref.max())``. A band with zero error gives ``inf`` (so does
+    the mean).
 
     Parameters
     ----------
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
     peak : float
-        Maximum possible value (1 for reflectance in [0, 1]).
+        Maximum possible value, the data range (1 for reflectance in [0, 1]); > 0.
 
     Raises
     ------
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
+    ConfigError
+        When ``peak`` is not a positive finite number.
     """
+    peak = _check_peak(peak)
     ref, est = _pair(ref, est)
     valid = _valid(ref, est)
     if valid is not None:
@@ -108,22 +139,29 @@ def ssim(ref, est, peak: float = 1.0) -> float:
 
     The setting of Wang et al. (2004): 11×11 Gaussian window of σ = 1.5, K1 = 0.01, K2 = 0.03,
     population covariances (``skimage.metrics.structural_similarity`` with
-    ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=peak``).
+    ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=peak``); each
+    band's score is the mean of its SSIM map over the pixels whose whole window lies inside
+    the image (the 5-pixel border left out, as ``ssim_index.m``'s 'valid' filtering). The data
+    range is the fixed ``peak``, not each band's ``max − min``; the automatic downsampling of
+    Wang's 2009 ``ssim.m`` (by ``round(min(H, W) / 256)``) is not applied.
 
     Parameters
     ----------
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
         H and W must be at least 11.
     peak : float
-        Data range (1 for reflectance).
+        Data range (1 for reflectance); > 0.
 
     Raises
     ------
     ShapeError
         When the shapes differ or the images are smaller than the 11×11 window.
+    ConfigError
+        When ``peak`` is not a positive finite number.
     """
     from skimage.metrics import structural_similarity
 
+    peak = _check_peak(peak)
     ref, est = _pair(ref, est)
     if min(ref.shape[1:]) < 11:
         raise ShapeError(f"ssim needs images of at least 11×11 pixels, got "
@@ -143,7 +181,10 @@ def ssim(ref, est, peak: float = 1.0) -> float:
     counted[:5], counted[-5:], counted[:, :5], counted[:, -5:] = False, False, False, False
     if not counted.any():
         return float("nan")
-    ref, est = np.nan_to_num(ref), np.nan_to_num(est)
+    # 0 for a missing value (not nan_to_num's ±1.8e308 for ±inf, which overflows the filters):
+    # any pixel whose window reads it is left out above
+    ref = np.where(np.isfinite(ref), ref, 0.0)
+    est = np.where(np.isfinite(est), est, 0.0)
     maps = [structural_similarity(r, e, data_range=float(peak), gaussian_weights=True,
                                   sigma=1.5, use_sample_covariance=False, full=True)[1]
             for r, e in zip(ref, est, strict=True)]
@@ -154,8 +195,10 @@ def sam(ref, est) -> float:
     """Mean spectral angle mapper in degrees.
 
     The angle between the reference and estimated spectrum of each pixel, averaged over the
-    pixels where both spectra have a non-zero norm (others are skipped). Computed as
-    ``2·atan2(‖â − ê‖, ‖â + ê‖)`` on unit vectors, accurate near 0° and 180°.
+    pixels where both spectra have a non-zero norm (others are skipped, as ``SAM.m`` of the
+    pansharpening toolbox does) and are finite in every band. Computed as
+    ``2·atan2(‖â − ê‖, ‖â + ê‖)`` on unit vectors, equal to ``arccos(⟨a, b⟩ / (‖a‖ ‖b‖))`` and
+    accurate near 0° and 180°.
 
     Parameters
     ----------
@@ -174,6 +217,11 @@ def sam(ref, est) -> float:
     ref, est = _pair(ref, est)
     a = ref.reshape(ref.shape[0], -1)
     b = est.reshape(est.shape[0], -1)
+    finite = _valid(ref, est)
+    if finite is not None:  # a pixel with ±inf would give inf / inf: left out like NaN
+        finite = finite.reshape(-1)
+        a = np.where(finite, a, 0.0)
+        b = np.where(finite, b, 0.0)
     na = np.linalg.norm(a, axis=0)
     nb = np.linalg.norm(b, axis=0)
     valid = (na > 0) & (nb > 0)
@@ -189,7 +237,10 @@ def ergas(ref, est, ratio: float) -> float:
     """Erreur relative globale adimensionnelle de synthèse (Wald, 2002).
 
     ``ERGAS = 100 / ratio · sqrt(mean_b(RMSE_b² / μ_b²))`` with ``μ_b`` the mean of reference
-    band ``b``; 0 is perfect. A band with zero reference mean makes it ``inf``.
+    band ``b``; 0 is perfect. ``ratio`` is the LR pixel size over the HR one (4 for a ×4
+    pair), so ``100 / ratio`` is Wald's ``100 · h/l`` (``ERGAS.m`` of the pansharpening
+    toolbox); codes that multiply by the ratio, or pass ``h/l`` itself, give ``ratio²`` times
+    these values. A band with zero reference mean makes it ``inf`` (0 when its error is 0 too).
 
     Parameters
     ----------
@@ -313,9 +364,13 @@ def q2n(ref, est, block: int = 32) -> float:
     ``Q = |σ_zv| / (σ_z σ_v) · 2 σ_z σ_v / (σ_z² + σ_v²) · 2 |μ_z| |μ_v| / (|μ_z|² + |μ_v|²)``
     with hypercomplex means, variances and covariance ``σ_zv = E[(z − μ_z)(v − μ_v)*]``; the
     index is the mean over blocks. Follows ``q2n.m``/``onions_quality.m`` of the pansharpening
-    toolbox (Vivone et al.): per-block band normalisation by the reference's mean and sample
-    std, its product convention, and an image padded by mirroring to whole blocks (every band
-    padded; the toolbox padded with band 1 only, and quantised to uint16, which we do not).
+    toolbox (Vivone et al.) called as in its ``indexes_evaluation.m``, with the shift equal to
+    the block size (non-overlapping blocks): per-block band normalisation by the reference's
+    mean and sample std, its product convention, and the image padded by mirroring (edge
+    sample repeated) to whole blocks. The toolbox also casts both images to uint16 first
+    (meant for digital numbers; reflectance in [0, 1] would round to 0 or 1): not done here.
+    Matches a transcription of the toolbox to 1e-12 on real data
+    (``tests/test_metrics_reference.py``).
 
     Parameters
     ----------
