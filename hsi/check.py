@@ -5,6 +5,7 @@ Messages are built only on failure and always say expected vs got.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,23 @@ if TYPE_CHECKING:
     import os
 
     from rasterio.windows import Window
+
+
+def positive_number(value, error: type[Exception], must_be: str) -> float:
+    """``value`` as a float when it is a finite number > 0.
+
+    Raises
+    ------
+    error
+        ``"{must_be}, got {value!r}"`` otherwise (not a number, NaN, inf, 0 or negative).
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise error(f"{must_be}, got {value!r}")
+    return number
 
 
 def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
@@ -57,7 +75,7 @@ def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
         )
 
 
-def check_window(window: Window, height: int, width: int,
+def check_window(window: Window | tuple[float, float, float, float], height: int, width: int,
                  path: str | os.PathLike | None = None) -> Window:
     """Return ``window`` with integer offsets and lengths after checking it lies in the grid.
 
@@ -66,8 +84,9 @@ def check_window(window: Window, height: int, width: int,
 
     Parameters
     ----------
-    window : rasterio.windows.Window
-        Rows/columns (pixels) asked for; fractional offsets and lengths are rounded.
+    window : rasterio.windows.Window or (col_off, row_off, width, height)
+        Rows/columns (pixels) asked for, as a ``Window`` or a tuple of its four fields in
+        ``Window``'s order; fractional offsets and lengths are rounded.
     height, width : int
         Size of the grid in pixels (rows, columns).
     path : path, optional
@@ -83,7 +102,17 @@ def check_window(window: Window, height: int, width: int,
     ShapeError
         The window is empty or reaches outside the ``height × width`` grid
         (``actual_shape`` is the window's ``(rows, cols)``, ``expected_shape`` the grid's).
+    TypeError
+        ``window`` is neither a ``Window`` nor four numbers.
     """
+    from rasterio.windows import Window
+
+    if not isinstance(window, Window):
+        try:
+            window = Window(*(float(v) for v in window))
+        except (TypeError, ValueError):
+            raise TypeError(f"window: expected a rasterio Window or (col_off, row_off, width, "
+                            f"height), got {window!r}") from None
     window = window.round_offsets().round_lengths()
     r0, c0, h, w = (int(window.row_off), int(window.col_off), int(window.height),
                     int(window.width))

@@ -29,7 +29,7 @@ import torch
 from affine import Affine
 from torch import nn
 
-from hsi.check import check_ratio, check_shape
+from hsi.check import check_ratio, check_shape, positive_number
 from hsi.cube import Cube
 from hsi.errors import (
     SensorError,
@@ -78,14 +78,7 @@ def _check_tensor(x, name: str = "input") -> torch.Tensor:
 
 
 def _check_sigma(sigma) -> float:
-    try:
-        value = float(sigma)
-    except (TypeError, ValueError):
-        raise SensorError(f"psf_sigma: must be a positive number of pixels, got {sigma!r}"
-                          ) from None
-    if not (math.isfinite(value) and value > 0):
-        raise SensorError(f"psf_sigma: must be a positive number of pixels, got {sigma!r}")
-    return value
+    return positive_number(sigma, SensorError, "psf_sigma: must be a positive number of pixels")
 
 
 def spectral_response(x: torch.Tensor, matrix) -> torch.Tensor:

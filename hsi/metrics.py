@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from hsi.check import check_shape
+from hsi.check import check_shape, positive_number
 from hsi.errors import ConfigError, SensorError, ShapeError
 
 __all__ = ["ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam", "scale_problem", "ssim"]
@@ -61,14 +61,7 @@ def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_peak(peak) -> float:
     """``peak`` as a float after checking it is a positive finite number."""
-    try:
-        value = float(peak)
-    except (TypeError, ValueError):
-        raise ConfigError(f"peak (the data range) must be a positive number, got {peak!r}"
-                          ) from None
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"peak (the data range) must be a positive number, got {peak!r}")
-    return value
+    return positive_number(peak, ConfigError, "peak (the data range) must be a positive number")
 
 
 def _valid(ref: np.ndarray, est: np.ndarray) -> np.ndarray | None:
