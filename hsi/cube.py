@@ -115,15 +115,56 @@ def missing_as_nan(data, nodata: float | None) -> np.ndarray:
     return out
 
 
-@dataclass
+def _crs_label(crs: CRS) -> str:
+    """``crs`` as ``EPSG:n`` (its authority code), or its projection's name when it has none
+    (never its WKT, hundreds of characters)."""
+    text = crs.to_string()
+    if "[" not in text and len(text) <= 40:
+        return text
+    wkt = crs.to_wkt()
+    for key in ("PROJECTION[", "METHOD["):  # how WKT1 and WKT2 name the projection
+        if key in wkt:
+            return wkt.split(key, 1)[1].split('"')[1] + " (custom)"
+    return "geographic (custom)" if crs.is_geographic else "custom"
+
+
+def _as_array(data):
+    """``data`` as numpy or dask: a torch tensor, an xarray ``DataArray`` or a nested list
+    becomes numpy; anything else with a numeric ``shape``/``dtype`` is kept as given."""
+    module = type(data).__module__.split(".")[0]
+    if module == "torch":
+        return data.detach().cpu().numpy()
+    if module == "xarray":
+        data = data.data  # numpy or dask
+    if isinstance(data, np.ndarray) or hasattr(data, "__dask_graph__"):
+        return data
+    try:
+        kind = np.dtype(data.dtype).kind if hasattr(data, "shape") else None
+    except TypeError:
+        kind = None
+    if kind is None:
+        data = np.asarray(data)
+        kind = data.dtype.kind
+    if kind not in "biuf":
+        what = type(data).__module__.split(".")[0] + "." + type(data).__name__
+        raise TypeError(f"cube data: expected a numeric array of shape (bands, H, W), got "
+                        f"{what.removeprefix('builtins.')} of {np.dtype(data.dtype)}")
+    return data
+
+
+@dataclass(eq=False)
 class Cube:
     """A hyperspectral (or multispectral) image.
 
+    Two cubes are equal only when they are the same object (compare ``data`` with numpy to
+    compare pixels).
+
     Parameters
     ----------
-    data : numpy.ndarray or dask.array.Array, shape (bands, H, W)
-        Pixel values; reflectance in [0, 1] by convention after :meth:`normalized`, but any
-        numeric dtype is kept as read.
+    data : array-like, shape (bands, H, W)
+        Pixel values: a numpy or dask array, kept as given (any numeric dtype, e.g. raw
+        counts or reflectance); a torch tensor, an xarray ``DataArray`` or nested lists are
+        converted to numpy.
     wavelengths : numpy.ndarray, shape (bands,), optional
         Band centres in nm, in the file's band order (not necessarily increasing).
     fwhm : numpy.ndarray, shape (bands,), optional
@@ -149,6 +190,7 @@ class Cube:
 
     def __post_init__(self) -> None:
         name = f"cube {self.name!r}".replace(" ''", "")
+        self.data = _as_array(self.data)
         check_shape(self.data, ["bands", "H", "W"], name=name)
         if 0 in tuple(self.data.shape):  # no file format or method handles an empty axis
             raise ShapeError(f"{name} has an empty axis: shape {tuple(self.data.shape)} "
@@ -220,18 +262,21 @@ class Cube:
         changes.setdefault("metadata", dict(self.metadata))
         return replace(self, data=data, **changes)
 
-    def crop(self, window: Window) -> Cube:
+    def crop(self, window: Window | tuple[int, int, int, int]) -> Cube:
         """Return the pixels inside ``window`` with a transform that keeps them in place.
 
         Parameters
         ----------
-        window : rasterio.windows.Window
-            Integer window (col_off, row_off, width, height) inside the cube.
+        window : rasterio.windows.Window or (col_off, row_off, width, height)
+            Integer window inside the cube (pixels), e.g. ``Window(0, 10, 64, 32)`` or
+            ``(0, 10, 64, 32)``: columns 0..63 of rows 10..41.
 
         Raises
         ------
         ShapeError
             When the window is empty or reaches outside the cube.
+        TypeError
+            When ``window`` is neither a ``Window`` nor four numbers.
         """
         window = check_window(window, self.height, self.width)
         r0, c0 = int(window.row_off), int(window.col_off)
@@ -262,6 +307,7 @@ class Cube:
         return self.with_data(np.asarray(self.data))
 
     def astype(self, dtype) -> Cube:
+        """Return a cube with ``data`` cast to ``dtype`` (lazy stays lazy)."""
         return self.with_data(self.data.astype(dtype))
 
     def band_index(self, wavelength_nm: float) -> int:
@@ -309,7 +355,7 @@ class Cube:
         wl = ""
         if self.wavelengths is not None:
             wl = f", {self.wavelengths.min():.1f}–{self.wavelengths.max():.1f} nm"
-        geo = f", crs={self.crs.to_string()}" if self.crs is not None else ""
+        geo = f", crs={_crs_label(self.crs)}" if self.crs is not None else ""
         lazy = ", lazy" if self.is_lazy else ""
         size = f"{self.bands}×{self.height}×{self.width}"
         return f"Cube({self.name!r}, {size} {self.dtype}{wl}{geo}{lazy})"

@@ -80,6 +80,14 @@ class Labels:
                 raise FormatError("labels: class colours must be (r, g, b) in 0..255")
             object.__setattr__(self, "colors", colors)
 
+    def __repr__(self) -> str:
+        from hsi.cube import _crs_label
+        from hsi.reprs import array_summary, names_summary
+
+        names = f", {names_summary(self.names)}" if self.names is not None else ""
+        crs = f", crs={_crs_label(self.crs)}" if self.crs is not None else ""
+        return f"Labels({array_summary(self.array)}{names}{crs})"
+
     def __iter__(self) -> Iterator[Any]:
         """Unpack as ``array, crs, transform`` (the readers' former tuple)."""
         return iter((self.array, self.crs, self.transform))

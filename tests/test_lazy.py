@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import types
 
 import pytest
 
 from hsi.lazy import lazy_attributes
+from tests.probes import fresh_stdout
 
 
 def test_names_load_on_first_use_and_stay(monkeypatch):
@@ -38,6 +38,4 @@ def test_light_submodules_do_not_import_torch():
         "names = [getattr(m, n) for m in (hsi.fusion, hsi.classification) for n in m.__all__]\n"
         "print(light, len(names), 'torch' in sys.modules)\n"
     )
-    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.split() == ["True", "18", "True"]
+    assert fresh_stdout(probe).split() == ["True", "18", "True"]

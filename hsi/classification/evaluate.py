@@ -49,6 +49,13 @@ class ClassificationReport:
         if self.codes is None:
             self.codes = list(range(1, len(self.class_names) + 1))
 
+    def __repr__(self) -> str:
+        from hsi.reprs import names_summary
+
+        return (f"ClassificationReport(OA {self.oa:.2f} %, AA {self.aa:.2f} %, kappa "
+                f"{self.kappa:.4f}, {names_summary(self.class_names)}, {self.n_test} test "
+                "pixels)")
+
     @property
     def n_test(self) -> int:
         return int(self.confusion.sum())

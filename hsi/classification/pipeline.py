@@ -305,6 +305,16 @@ class Classifier:
         if self.codes is None:
             self.codes = list(range(1, len(self.class_names) + 1))
 
+    def __repr__(self) -> str:
+        from hsi.reprs import names_summary
+
+        wl = self.wavelengths
+        span = f" {np.min(wl):.0f}–{np.max(wl):.0f} nm" if wl is not None and len(wl) else ""
+        members = len(getattr(self.model, "members", [self.model]))
+        nets = "1 discriminator" if members == 1 else f"{members} discriminators"
+        return (f"Classifier({names_summary(self.class_names)}, {self.bands} bands{span}, "
+                f"{self.pca.n_components} PCA components, {nets})")
+
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
@@ -326,7 +336,8 @@ class Classifier:
                     "(trained on another sensor?)")
 
     def predict(self, cube, use_crf: bool = True, *, tile: int | None = None,
-                progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                progress: bool = False, callback: ProgressCallback | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """Classify every pixel of a scene.
 
         Parameters
@@ -337,6 +348,11 @@ class Classifier:
             Refine with the dense CRF (``False``: the discriminator's argmax).
         tile : int, optional
             Tile side in pixels (default :data:`hsi.classification.predict.TILE`).
+        progress : bool
+            Show a tqdm bar over tiles on stderr.
+        callback : callable, optional
+            ``callback(done_tiles, total_tiles)`` (:mod:`hsi.progress`); return ``True`` from
+            it to stop (:class:`~hsi.errors.Cancelled`).
 
         Returns
         -------
@@ -349,8 +365,15 @@ class Classifier:
         ------
         ModelError
             When the cube's bands do not match.
+        CubeTypeError
+            ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
+        Cancelled
+            When ``callback`` returns ``True``.
         """
         from hsi.classification.predict import TILE, predict_scene
+        from hsi.cube import require_cube
+
+        cube = require_cube(cube, "Classifier.predict: cube")
 
         self.check_cube(cube)
         class_map = np.zeros((cube.height, cube.width), dtype=np.uint8)
@@ -361,7 +384,8 @@ class Classifier:
             class_map[rows, cols] = t.class_map
             prob[:, rows, cols] = t.probabilities
 
-        predict_scene(self, cube, write, use_crf=use_crf, tile=tile or TILE, progress=progress)
+        predict_scene(self, cube, write, use_crf=use_crf, tile=tile or TILE, progress=progress,
+                      callback=callback)
         return class_map, prob
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -380,8 +404,19 @@ class Classifier:
                                meta=meta)
 
 
-def load_classifier(path: str | os.PathLike, device="auto") -> Classifier:
+def load_classifier(path: str | os.PathLike, device: str = "auto") -> Classifier:
     """Load a classifier saved by :meth:`Classifier.save`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file.
+    device : str
+        Where the network runs: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+
+    Returns
+    -------
+    Classifier
 
     Raises
     ------
@@ -712,6 +747,19 @@ def demo_classification(out_dir: str | os.PathLike, *, per_class: int = 5, seed:
     :func:`hsi.data.sample_labels` for training, classifies the whole
     :func:`hsi.data.sample_cube` with the CRF, writes ``classification.tif`` (class map) and
     ``classification_report.md`` in ``out_dir`` and scores the held-out labelled pixels.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Folder the class map and report are written to.
+    per_class : int
+        Training pixels per class.
+    seed : int
+        Seeds the split and the training.
+    epochs : int, optional
+        Overrides :class:`GanConfig`'s ``epochs``.
+    progress : bool
+        Show a tqdm bar on stderr.
 
     Returns
     -------

@@ -53,6 +53,13 @@ class ClusterResult:
     seconds: float = 0.0
     info: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from hsi.reprs import array_summary
+
+        how = "" if self.criterion == "given" else f" ({self.criterion})"
+        return (f"ClusterResult({self.method!r}, k={self.k}{how}, "
+                f"labels={array_summary(self.labels)}, {self.seconds:.1f} s)")
+
     @property
     def class_names(self) -> list[str]:
         """``["cluster 1", ..., "cluster k"]`` for the class map's tags."""

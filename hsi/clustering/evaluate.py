@@ -31,7 +31,20 @@ def match_clusters(pred: np.ndarray, truth: np.ndarray) -> dict[int, int]:
 
 
 def clustering_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
-    """Fraction of pixels whose cluster maps to their class under :func:`match_clusters`."""
+    """Fraction of pixels whose cluster maps to their class under :func:`match_clusters`.
+
+    Parameters
+    ----------
+    pred : array-like of int
+        Cluster ids, any shape.
+    truth : array-like of int, same size as ``pred``
+        Class ids.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
     pred = np.asarray(pred).ravel()
     truth = np.asarray(truth).ravel()
     mapping = match_clusters(pred, truth)

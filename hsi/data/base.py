@@ -135,6 +135,15 @@ class Sample:
     name: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from hsi.reprs import array_summary, names_summary
+
+        parts = [repr(self.name), f"cube={self.cube!r}", f"labels={array_summary(self.labels)}",
+                 names_summary(self.class_names)]
+        if self.abundances is not None:
+            parts.append(f"abundances={array_summary(self.abundances)}")
+        return f"Sample({', '.join(parts)})"
+
 
 class Dataset:
     """Base class: a registered dataset under a data folder.

@@ -42,6 +42,13 @@ def save_infn(path: str | os.PathLike, model: INFN, *, meta: dict | None = None,
 def load_infn(path: str | os.PathLike, device="cpu") -> INFN:
     """Load an INFN checkpoint (``weights_only=True``) into an eval-mode model.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint (``.pt``) file.
+    device : str or torch.device
+        Where the model's weights are placed (``"cpu"``, ``"cuda"``).
+
     Returns
     -------
     INFN

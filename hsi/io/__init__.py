@@ -30,7 +30,7 @@ def open(
     path: str | os.PathLike,
     *,
     var: str | None = None,
-    window: Window | None = None,
+    window: Window | tuple[int, int, int, int] | None = None,
     lazy: bool | None = None,
 ) -> Cube:
     """Read a cube from a file or folder, choosing the reader from the file itself.
@@ -43,8 +43,8 @@ def open(
         v5 or v7.3) or a folder of one 16-bit PNG per band (CAVE).
     var : str, optional
         Variable to read from a ``.mat`` holding several 3-D arrays.
-    window : rasterio.windows.Window, optional
-        Read only these rows/columns; the transform is shifted to match.
+    window : rasterio.windows.Window or (col_off, row_off, width, height), optional
+        Read only these rows/columns (pixels); the transform is shifted to match.
     lazy : bool, optional
         Return a dask-backed cube instead of loading the data. ``None`` (default): lazy for
         ENVI and GeoTIFF files over 512 MB.

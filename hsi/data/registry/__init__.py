@@ -31,16 +31,27 @@ DATASETS.update(ABU_DATASETS)
 def get_dataset(name: str) -> type[Dataset]:
     """Return the dataset class registered as ``name``.
 
+    Parameters
+    ----------
+    name : str
+        A registry name; case, surrounding spaces and ``-`` for ``_`` do not matter
+        (``"Indian-Pines"`` is ``"indian_pines"``).
+
     Raises
     ------
     DatasetNotFoundError
-        For a name not in the registry (the message lists the known ones).
+        For a name not in the registry (the message names the closest one and lists the
+        known ones).
     """
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise DatasetNotFoundError(
-            f"no dataset named {name!r} (known: {', '.join(DATASETS)})") from None
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
+    if key in DATASETS:
+        return DATASETS[key]
+    import difflib
+
+    close = difflib.get_close_matches(key, DATASETS, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise DatasetNotFoundError(
+        f"no dataset named {name!r} ({hint}known: {', '.join(DATASETS)})")
 
 
 def load(name: str, root: str | os.PathLike | None = None, *, download: bool = False,
