@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hsi.errors import SensorError, ShapeError, WavelengthError
+from hsi.errors import ArgumentTypeError, SensorError, ShapeError, WavelengthError
 
 if TYPE_CHECKING:
     import os
@@ -111,8 +111,8 @@ def check_window(window: Window | tuple[float, float, float, float], height: int
         try:
             window = Window(*(float(v) for v in window))
         except (TypeError, ValueError):
-            raise TypeError(f"window: expected a rasterio Window or (col_off, row_off, width, "
-                            f"height), got {window!r}") from None
+            raise ArgumentTypeError(f"window: expected a rasterio Window or (col_off, row_off, "
+                                    f"width, height), got {window!r}") from None
     window = window.round_offsets().round_lengths()
     r0, c0, h, w = (int(window.row_off), int(window.col_off), int(window.height),
                     int(window.width))

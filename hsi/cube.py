@@ -11,7 +11,7 @@ from rasterio.crs import CRS
 from rasterio.windows import Window
 
 from hsi.check import check_shape, check_wavelengths, check_window
-from hsi.errors import ShapeError, WavelengthError
+from hsi.errors import ArgumentTypeError, ShapeError, WavelengthError
 
 #: Centre wavelengths (nm) used for the true-colour preview: red, green, blue.
 RGB_NM = (640.0, 550.0, 460.0)
@@ -147,8 +147,9 @@ def _as_array(data):
         kind = data.dtype.kind
     if kind not in "biuf":
         what = type(data).__module__.split(".")[0] + "." + type(data).__name__
-        raise TypeError(f"cube data: expected a numeric array of shape (bands, H, W), got "
-                        f"{what.removeprefix('builtins.')} of {np.dtype(data.dtype)}")
+        raise ArgumentTypeError(f"cube data: expected a numeric array of shape (bands, H, W), "
+                                f"got {what.removeprefix('builtins.')} of "
+                                f"{np.dtype(data.dtype)}")
     return data
 
 
@@ -275,7 +276,7 @@ class Cube:
         ------
         ShapeError
             When the window is empty or reaches outside the cube.
-        TypeError
+        ArgumentTypeError
             When ``window`` is neither a ``Window`` nor four numbers.
         """
         window = check_window(window, self.height, self.width)

@@ -41,7 +41,11 @@ class ShapeError(HsiError, ValueError):
         self.expected_shape = expected_shape
 
 
-class CubeTypeError(HsiError, TypeError):
+class ArgumentTypeError(HsiError, TypeError):
+    """An argument of the wrong type: text where an array or a window is expected."""
+
+
+class CubeTypeError(ArgumentTypeError):
     """An argument that must be an :class:`hsi.Cube` is something else (e.g. a bare array)."""
 
 

@@ -35,21 +35,35 @@ import math
 import numpy as np
 
 from hsi.check import check_shape, positive_number
-from hsi.errors import ConfigError, SensorError, ShapeError
+from hsi.errors import ArgumentTypeError, ConfigError, SensorError, ShapeError
 
 __all__ = ["ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam", "scale_problem", "ssim"]
 
 
-def _as_float64(x) -> np.ndarray:
-    """Return ``x`` (numpy, torch or array-like) as a float64 numpy array."""
+def _as_float64(x, name: str = "input") -> np.ndarray:
+    """Return ``x`` (a Cube, numpy, torch or array-like) as a float64 numpy array.
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``x`` is not numeric (named ``name``).
+    """
+    from hsi.cube import Cube
+
+    if isinstance(x, Cube):
+        x = x.data
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor without importing torch
         x = x.detach().cpu().double().numpy()
-    return np.asarray(x, dtype=np.float64)
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name}: expected a numeric array of shape (bands, H, W), got "
+                        f"{type(x).__name__}") from None
 
 
 def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
-    ref = _as_float64(ref)
-    est = _as_float64(est)
+    ref = _as_float64(ref, "reference")
+    est = _as_float64(est, "estimate")
     check_shape(ref, ["bands", "H", "W"], name="reference")
     check_shape(est, ["bands", "H", "W"], name="estimate")
     if ref.shape != est.shape:

@@ -55,6 +55,20 @@ def test_no_bare_hsierror_raise():
     assert not fixed, f"no bare raise left in {sorted(fixed)}: drop them from the pending list"
 
 
+def _builtin_raises(tree: ast.Module, names=("TypeError", "ValueError")) -> list[int]:
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+            and isinstance(node.exc.func, ast.Name) and node.exc.func.id in names]
+
+
+def test_no_bare_builtin_type_or_value_error_raise():
+    """A wrong argument raises a typed hsi error (also a TypeError/ValueError), which the CLI
+    prints as one line; the napari docks' own checks are caught and shown by the dock."""
+    found = {name: lines for name, tree in _modules().items()
+             if not name.startswith("viewer/") and (lines := _builtin_raises(tree))}
+    assert not found, f"raise a typed subclass of HsiError instead: {found}"
+
+
 def test_one_cancelled_class():
     found = {name for name, tree in _modules().items() if _cancelled_classes(tree)}
     assert found - PENDING_CANCELLED == {"errors.py"}

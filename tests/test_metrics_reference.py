@@ -271,3 +271,13 @@ def test_psnr_and_ssim_refuse_a_peak_that_is_not_positive(peak):
     for fn in (psnr, ssim):
         with pytest.raises(ConfigError, match="peak"):
             fn(ref, ref * 0.9, peak=peak)
+
+
+def test_metrics_take_cubes_and_name_a_non_numeric_input():
+    from hsi.cube import Cube
+
+    ref = np.random.default_rng(0).random((3, 16, 16))
+    est = ref + 0.01
+    assert psnr(Cube(ref), Cube(est)) == pytest.approx(psnr(ref, est))
+    with pytest.raises(TypeError, match=r"^estimate: expected a numeric array"):
+        psnr(ref, "fused.tif")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hsi.classification.crf import CrfParams, crf_refine
-from hsi.errors import ShapeError
+from hsi.errors import ConfigError, ShapeError
 
 
 def crf_grid(iterations: int = 5) -> list[CrfParams]:
@@ -60,7 +60,7 @@ def label_folds(labels: np.ndarray, n_folds: int, seed: int = 0) -> list[np.ndar
         dealt round-robin in random order, so every fold gets ⌊n/k⌋ or ⌈n/k⌉ of them.
     """
     if n_folds < 2:
-        raise ValueError(f"n_folds: expected >= 2, got {n_folds}")
+        raise ConfigError(f"n_folds: expected >= 2, got {n_folds}")
     rng = np.random.default_rng(seed)
     flat = labels.ravel()
     folds = [np.zeros_like(flat) for _ in range(n_folds)]
