@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,15 +25,22 @@ class ClassificationReport:
     class_names : list of str
         K names, one per code.
     oa : float
-        Overall accuracy in % (correct / test pixels).
+        Overall accuracy in % (correct / test pixels; an unclassified test pixel is wrong).
     aa : float
-        Average of the producer's accuracies of the classes present in the test set, in %.
+        Average of the producer's accuracies of the classes present in the test set, in %
+        (scikit-learn's ``balanced_accuracy_score``): a tested class never predicted counts
+        with 0 %, a class without test pixels (only predicted, or only named) is left out.
     kappa : float
-        Cohen's kappa.
+        Cohen's kappa on the test pixels, "unclassified" (0) being a category of its own that
+        no test pixel has (scikit-learn's ``cohen_kappa_score`` with 0 among the labels). When
+        chance agreement is 1 (one class tested, all predicted right) kappa is 1 (scikit-learn:
+        undefined).
     producers : numpy.ndarray, shape (K,)
-        Producer's accuracy (recall) per class in %, NaN for a class absent from the test set.
+        Producer's accuracy (recall: diagonal / row total, unclassified pixels included) per
+        class in %, NaN for a class absent from the test set.
     users : numpy.ndarray, shape (K,)
-        User's accuracy (precision) per class in %, NaN for a class never predicted.
+        User's accuracy (precision: diagonal / column total) per class in %, NaN for a class
+        never predicted on a test pixel.
     """
 
     confusion: np.ndarray
@@ -91,7 +99,8 @@ def _pct(v: float) -> str:
 
 
 def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labels,
-                       class_names: list[str] | None = None) -> ClassificationReport:
+                       class_names: list[str] | Mapping[int, str] | None = None,
+                       ) -> ClassificationReport:
     """Score a class map on the labelled pixels of ``truth``.
 
     Parameters
@@ -101,9 +110,14 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
     truth : hsi.labels.Labels or numpy.ndarray of int, shape (H, W)
         Test labels, 0 = not a test pixel. When both rasters are :class:`~hsi.labels.Labels`
         their grids (shape, CRS, transform) must match.
-    class_names : list of str, optional
-        Names of codes ``1..len(class_names)`` (others are named ``"class <code>"``). The
-        report has one row per code present in either raster or named.
+    class_names : list of str or dict, optional
+        A list names codes ``1..len(class_names)`` by value (``class_names[v - 1]`` names
+        code ``v``; an entry ``"class v"`` is a placeholder, what
+        :func:`hsi.io.labels.read_class_map` lists between non-consecutive codes); a dict
+        maps codes to names (:attr:`hsi.labels.Labels.class_names`). Default: the names of a
+        :class:`~hsi.labels.Labels` ``prediction``, else of a :class:`~hsi.labels.Labels`
+        ``truth``. Unnamed codes are ``"class <code>"``. The report has one row per code
+        present in the test labels, predicted on a test pixel, or named.
 
     Raises
     ------
@@ -116,6 +130,9 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
     """
     if isinstance(prediction, Labels) and isinstance(truth, Labels):
         truth.check_grid(prediction, name="test labels", of="the class map")
+    if class_names is None:  # the names a class map (or the test labels) carry
+        class_names = next((r.class_names for r in (prediction, truth)
+                            if isinstance(r, Labels) and r.class_names), None)
     prediction = np.asarray(prediction.array if isinstance(prediction, Labels) else prediction)
     truth = np.asarray(truth.array if isinstance(truth, Labels) else truth)
     if prediction.shape != truth.shape:
@@ -131,7 +148,11 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
         raise FormatError("labels: negative class values")
     t = truth[mask].astype(np.int64)
     p = prediction[mask].astype(np.int64)
-    given = list(class_names or [])
+    if isinstance(class_names, Mapping):
+        name_of = {int(c): str(n) for c, n in class_names.items() if int(c) > 0}
+    else:  # listed by value, "class v" a placeholder
+        name_of = {v: str(n) for v, n in enumerate(class_names or [], start=1)
+                   if str(n) != f"class {v}"}
     unseen = np.setdiff1d(np.unique(t), np.unique(prediction[prediction > 0]))
     strangers = np.setdiff1d(np.unique(p[p > 0]), np.unique(t))
     if unseen.size and strangers.size:  # a class never predicted anywhere and one never tested
@@ -143,10 +164,9 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
             ", ".join(map(str, unseen.tolist())), ", ".join(map(str, strangers.tolist())))
     # matrices are sized by the codes present and the named ones, never by the largest code
     # value (class maps list names by value, "class v" where a value has none)
-    named = [c for c in range(1, len(given) + 1) if given[c - 1] != f"class {c}"]
-    codes = np.unique(np.concatenate([t, p[p > 0], np.asarray(named, dtype=np.int64)]))
+    codes = np.unique(np.concatenate([t, p[p > 0], np.asarray(sorted(name_of), dtype=np.int64)]))
     k = len(codes)
-    names = [given[c - 1] if c <= len(given) else f"class {c}" for c in codes.tolist()]
+    names = [name_of.get(c, f"class {c}") for c in codes.tolist()]
     rows_idx = np.searchsorted(codes, t)
     cols = np.where(p == 0, k, np.searchsorted(codes, p))  # "unclassified": the last column
     confusion = np.zeros((k, k + 1), dtype=np.int64)
@@ -169,7 +189,11 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
 
 
 def plot_confusion(report: ClassificationReport, path: str | os.PathLike) -> Path | None:
-    """Write the confusion matrix as a PNG (row-normalised colours, counts printed).
+    """Write the confusion matrix as a PNG (rows: truth, columns: prediction, counts printed).
+
+    Colours are the counts divided by the row's test pixels, so the diagonal shows the
+    producer's accuracies; test pixels left unclassified (0) get a last column of their own
+    (shown only when there are some).
 
     Returns
     -------
@@ -186,15 +210,19 @@ def plot_confusion(report: ClassificationReport, path: str | os.PathLike) -> Pat
     from hsi.io.atomic import atomic_path
 
     k = len(report.class_names)
-    cm = report.confusion[:, :k].astype(np.float64)
-    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * k, 0.8 + 0.6 * k), dpi=100)
+    unclassified = bool(report.confusion[:, k].any())
+    cm = report.confusion[:, :k + 1 if unclassified else k].astype(np.float64)
+    # shares of the row's test pixels, the unclassified ones included (diagonal = producer's)
+    norm = cm / np.maximum(report.confusion.sum(1, keepdims=True), 1)
+    cols = cm.shape[1]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * cols, 0.8 + 0.6 * k), dpi=100)
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     for i in range(k):
-        for j in range(k):
+        for j in range(cols):
             ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=8,
                     color="white" if norm[i, j] > 0.5 else "black")
-    ax.set_xticks(range(k), report.class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(range(cols), report.class_names + ["unclassified"] * unclassified,
+                  rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(k), report.class_names, fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")

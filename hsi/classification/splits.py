@@ -32,7 +32,7 @@ def _dilate(mask: np.ndarray, margin: int) -> np.ndarray:
     return maximum_filter(mask.astype(np.uint8), size=2 * margin + 1, mode="constant") > 0
 
 
-def split_labels(labels: np.ndarray, *, per_class: int | None = None,
+def split_labels(labels, *, per_class: int | None = None,
                  fraction: float | None = None, mode: str = "random", seed: int = 0,
                  margin: int | None = None,
                  block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -40,20 +40,24 @@ def split_labels(labels: np.ndarray, *, per_class: int | None = None,
 
     Parameters
     ----------
-    labels : numpy.ndarray of int, shape (H, W)
+    labels : numpy.ndarray of int or hsi.labels.Labels, shape (H, W)
         0 = unlabelled, other values = class.
     per_class : int, optional
-        Training pixels per class (a class with fewer keeps all but one for testing in random
-        mode).
+        Training pixels per class. A class of ``n <= per_class`` pixels gives ``n - 1`` (all
+        but one, kept for testing in random mode); a class of a single pixel gives it to
+        training and has no test pixel.
     fraction : float, optional
-        Fraction of each class's pixels used for training (at least one per class).
+        Fraction of each class's pixels used for training (rounded, at least one and, from
+        two pixels on, at most all but one per class).
     mode : {"random", "spatial"}
         ``random``: stratified random pixels; test = every other labelled pixel.
         ``spatial``: the scene is cut into ``block × block`` squares taken in a seeded random
         order; a class's training pixels come from the first blocks holding it (random pixels
         inside a block); test pixels lie outside every block that gave a training pixel *and*
         farther than ``margin`` pixels (Chebyshev) from every training pixel, so with
-        ``margin = patch radius`` no test pixel's window contains a training pixel.
+        ``margin = patch radius`` no test pixel's window contains a training pixel. Small or
+        compact classes can lose all their test pixels this way (Indian Pines at 5 per
+        class: several classes), and the AA of the test set then averages fewer classes.
     seed : int
     margin : int, optional
         Spatial mode only: the patch radius of the classifier (default: that of
@@ -64,10 +68,30 @@ def split_labels(labels: np.ndarray, *, per_class: int | None = None,
     Returns
     -------
     train, test : numpy.ndarray, same dtype and shape as ``labels``
-        Disjoint label rasters (0 elsewhere).
+        Disjoint label rasters (0 elsewhere). A warning is logged naming the classes left
+        without any test pixel. Deterministic for a given ``seed``.
     """
-    labels = np.asarray(labels)
+    from hsi.labels import Labels
+
+    labels = np.asarray(labels.array if isinstance(labels, Labels) else labels)
     _check_request(labels, per_class, fraction, mode)
+    train, test = _split(labels, per_class, fraction, mode, seed, margin, block)
+    untested = np.setdiff1d(np.unique(labels[labels > 0]), np.unique(test[test > 0]))
+    if untested.size:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "split: class(es) %s have no test pixel left (%s); scores of the test set "
+            "(AA, per-class accuracies) will not cover them",
+            ", ".join(map(str, untested.tolist())),
+            "a single labelled pixel, used for training" if mode == "random" else
+            "all near training pixels or in their blocks: fewer per class, a smaller margin "
+            "or block, or a random split")
+    return train, test
+
+
+def _split(labels: np.ndarray, per_class: int | None, fraction: float | None, mode: str,
+           seed: int, margin: int | None, block: int | None) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     classes = np.unique(labels[labels > 0])
     train = np.zeros_like(labels)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from hsi.errors import DataError, ShapeError
+
+log = logging.getLogger(__name__)
 
 
 def match_clusters(pred: np.ndarray, truth: np.ndarray) -> dict[int, int]:
@@ -17,21 +21,28 @@ def match_clusters(pred: np.ndarray, truth: np.ndarray) -> dict[int, int]:
     Returns
     -------
     dict
-        ``{cluster id: class id}`` for the matched clusters (unmatched clusters are absent
-        when there are more clusters than classes).
+        ``{cluster id: class id}``, ``min(clusters, classes)`` pairs maximising the pixels
+        whose cluster maps to their class: with more clusters than classes the extra
+        clusters are absent, with fewer some classes are matched by no cluster.
     """
     from scipy.optimize import linear_sum_assignment
 
+    if np.size(pred) != np.size(truth):
+        raise ShapeError(f"clusters: {np.size(pred)} values for {np.size(truth)} labels",
+                         actual_shape=np.shape(pred), expected_shape=np.shape(truth))
     clusters, pi = np.unique(pred, return_inverse=True)
     classes, ti = np.unique(truth, return_inverse=True)
     table = np.zeros((len(clusters), len(classes)), dtype=np.int64)
-    np.add.at(table, (pi, ti), 1)
+    np.add.at(table, (pi.ravel(), ti.ravel()), 1)
     rows, cols = linear_sum_assignment(-table)
     return {int(clusters[r]): int(classes[c]) for r, c in zip(rows, cols, strict=True)}
 
 
 def clustering_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
     """Fraction of pixels whose cluster maps to their class under :func:`match_clusters`.
+
+    The pixels of clusters left unmatched (more clusters than classes) and of classes no
+    cluster matches (fewer clusters) count as wrong.
 
     Parameters
     ----------
@@ -44,6 +55,11 @@ def clustering_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
     -------
     float
         In [0, 1].
+
+    Raises
+    ------
+    ShapeError
+        ``pred`` and ``truth`` differ in size.
     """
     pred = np.asarray(pred).ravel()
     truth = np.asarray(truth).ravel()
@@ -55,18 +71,27 @@ def clustering_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
 def evaluate(clusters, labels) -> dict[str, float]:
     """ACC, NMI and ARI of a cluster map on the labelled pixels.
 
+    Only pixels both labelled (``labels > 0``) and clustered (``clusters > 0``) are scored;
+    labelled pixels of cluster 0 (nodata: not clustered) are left out, with a logged warning
+    giving their number (a cluster map numbered from 0 would lose its first cluster).
+
     Parameters
     ----------
-    clusters : array-like of int, shape (H, W)
-        Cluster ids, 0 = not clustered (nodata).
-    labels : array-like of int, shape (H, W)
+    clusters : array-like of int or hsi.labels.Labels, shape (H, W)
+        Cluster ids 1..k (as :func:`hsi.clustering.cluster` writes them), 0 = not clustered
+        (nodata).
+    labels : array-like of int or hsi.labels.Labels, shape (H, W)
         Ground truth, 0 = unlabelled.
 
     Returns
     -------
     dict
-        ``acc``, ``nmi``, ``ari`` (floats in [0, 1], ARI may be negative) and ``pixels`` (the
-        number of pixels scored: labelled and clustered).
+        ``acc``: :func:`clustering_accuracy` (Hungarian one-to-one matching; with k ≠ the
+        number of classes the unmatched clusters' or classes' pixels count as wrong);
+        ``nmi``: normalised mutual information, I(T; C) / ((H(T) + H(C)) / 2), the
+        arithmetic-mean normalisation (scikit-learn's default); ``ari``: adjusted Rand index
+        (Hubert & Arabie). Floats in [0, 1] (ARI may be negative). ``pixels``: the number of
+        pixels scored.
 
     Raises
     ------
@@ -77,18 +102,26 @@ def evaluate(clusters, labels) -> dict[str, float]:
     """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    clusters = np.asarray(clusters)
-    labels = np.asarray(labels)
+    from hsi.labels import Labels
+
+    clusters = np.asarray(clusters.array if isinstance(clusters, Labels) else clusters)
+    labels = np.asarray(labels.array if isinstance(labels, Labels) else labels)
     if clusters.shape != labels.shape:
         raise ShapeError(f"clusters: shape {clusters.shape} differs from the labels' "
                          f"{labels.shape}", actual_shape=clusters.shape,
                          expected_shape=labels.shape)
-    keep = (labels > 0) & (clusters > 0)
+    labelled = labels > 0
+    keep = labelled & (clusters > 0)
     if not keep.any():
         raise DataError("labels: no pixel is both labelled (> 0) and clustered (> 0)")
+    dropped = int(labelled.sum() - keep.sum())
+    if dropped:
+        log.warning("clusters: %d of %d labelled pixels have cluster 0 (not clustered) and are "
+                    "left out of the scores (cluster ids start at 1)", dropped,
+                    int(labelled.sum()))
     pred = clusters[keep].astype(np.int64)
     truth = labels[keep].astype(np.int64)
     return {"acc": clustering_accuracy(pred, truth),
-            "nmi": float(normalized_mutual_info_score(truth, pred)),
+            "nmi": float(normalized_mutual_info_score(truth, pred, average_method="arithmetic")),
             "ari": float(adjusted_rand_score(truth, pred)),
             "pixels": int(keep.sum())}
