@@ -9,7 +9,10 @@
 ((156, 95, 95), ['rock', 'tree', 'water'])
 
 Data is read from :func:`data_dir`: ``$HSI_DATA_DIR``, else ``../shared/data`` beside the
-repository root, else ``~/.cache/hsikit``.
+repository root, else ``~/.cache/hsikit``. Missing files are downloaded (``download=True``,
+``hsi data fetch NAME``) from the registered URLs, or from ``$HSI_DATA_MIRROR`` when set: a
+base URL or folder holding the files under the data folder's layout (see
+:func:`hsi.data.base.mirror_url`); every file is sha256-checked before it is kept.
 """
 
 from hsi.data.base import Dataset, Sample, data_dir, sha256sum

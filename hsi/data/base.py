@@ -3,16 +3,26 @@
 A dataset is a small class declaring its ``files`` (relative path -> sha256), where to download
 them (``urls``), its citation and licence; :meth:`Dataset.load` returns a :class:`Sample`.
 Files are looked up under :func:`data_dir`.
+
+Downloads come from the registered URLs, or only from a mirror when ``$HSI_DATA_MIRROR`` is
+set (:func:`mirror_url`): a copy of a data folder served as it is, e.g. by
+``python -m http.server`` run in it, or a local folder. Every file is checked against its
+sha256 before it appears under its final name.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import http.client
 import os
+import sys
 import tempfile
+import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +34,9 @@ from hsi.errors import ChecksumError, DatasetNotFoundError, HsiError, HsiIOError
 
 #: Environment variable naming the data folder.
 ENV_VAR = "HSI_DATA_DIR"
+
+#: Environment variable naming a mirror to download from instead of the registered URLs.
+MIRROR_ENV_VAR = "HSI_DATA_MIRROR"
 
 #: The repository root when hsikit runs from a checkout (``hsi/data/base.py`` -> root).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +56,32 @@ def data_dir() -> Path:
         return shared
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache).expanduser() / "hsikit"
+
+
+def mirror_url(relative: str) -> str | None:
+    """The URL of data-folder file ``relative`` on the mirror ``$HSI_DATA_MIRROR``, if set.
+
+    The mirror holds the files under the same relative paths as the data folder (e.g.
+    ``samson/Samson.mat``), so a complete data folder served as it is makes one::
+
+        cd /path/to/data && python -m http.server 8000       # on the mirror host
+        HSI_DATA_MIRROR=http://host:8000 hsi data fetch samson
+
+    ``HSI_DATA_MIRROR`` is a base URL (``http://``, ``https://``, ``file://``) or a local
+    folder. When it is set, downloads come from the mirror only (behind a firewall the
+    registered URLs would only time out); the sha256 checks are the same.
+
+    Returns
+    -------
+    str or None
+        ``BASE/RELATIVE`` (quoted), or ``None`` when ``$HSI_DATA_MIRROR`` is unset or empty.
+    """
+    base = os.environ.get(MIRROR_ENV_VAR, "").strip()
+    if not base:
+        return None
+    if "://" not in base:  # a folder
+        base = Path(base).expanduser().resolve().as_uri()
+    return f"{base.rstrip('/')}/{urllib.parse.quote(relative)}"
 
 
 def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -302,11 +341,19 @@ class Dataset:
         if self.checksum:
             self._check_checksums()
 
+    @classmethod
+    def download_urls(cls, relative: str) -> tuple[str, ...]:
+        """The URLs one of :attr:`files` is downloaded from, tried in order: the mirror's
+        (:func:`mirror_url`) when ``$HSI_DATA_MIRROR`` is set, else :attr:`urls`."""
+        mirror = mirror_url(relative)
+        return (mirror,) if mirror else tuple(cls.urls.get(relative, ()))
+
     def _download(self, relative: str) -> Path:
-        """Fetch one file from :attr:`urls` into the data folder, checking its sha256.
+        """Fetch one file from :meth:`download_urls` into the data folder, checking its sha256.
 
         Each URL is tried in turn; the file appears at its destination only once its sha256
-        matches (written beside it first, then renamed).
+        matches (written beside it first, then renamed; an error or Ctrl-C removes it). A
+        progress bar shows on a terminal (stderr) or in a notebook.
 
         Raises
         ------
@@ -315,30 +362,35 @@ class Dataset:
         HsiIOError
             When no URL could be fetched.
         """
-        from hsi.io.atomic import atomic_path
+        from hsi.io.atomic import atomic_path, clean_stale_temporaries
 
         dest = self.root / relative  # its folder is made by atomic_path, removed on failure
         expected = self.files[relative]
-        urls = self.urls.get(relative, ())
+        urls = self.download_urls(relative)
         if not urls:
             raise HsiIOError(f"{dest}: dataset {self.name!r} has no download URL for this file")
+        source = f"; {MIRROR_ENV_VAR} is set" if mirror_url(relative) else ""
+        if dest.parent.is_dir():  # left by a download that was killed (SIGKILL, power loss)
+            clean_stale_temporaries(dest)
         error: Exception | None = None
         for url in urls:
             try:
                 with atomic_path(dest) as tmp:
                     try:
-                        _fetch(url, tmp, self.sizes.get(relative, MAX_DOWNLOAD_BYTES))
-                    except (OSError, zipfile.BadZipFile, KeyError) as exc:
+                        _fetch(url, tmp, self.sizes.get(relative, MAX_DOWNLOAD_BYTES),
+                               desc=Path(relative).name)
+                    except (OSError, http.client.HTTPException, zipfile.BadZipFile,
+                            zlib.error, KeyError) as exc:
                         if isinstance(exc, HsiError):
                             raise
                         # the network's failure, not the temporary file's (which atomic_path
                         # would report as a failed write)
-                        raise HsiIOError(f"{url}: download failed "
-                                         f"({getattr(exc, 'reason', exc)})") from None
+                        raise HsiIOError(f"{url}: download failed ({_reason(exc)}"
+                                         f"{source})") from None
                     got = sha256sum(tmp)
                     if got != expected:
                         raise ChecksumError(f"{url}: sha256 {got} differs from the registry's "
-                                            f"{expected} for {relative}")
+                                            f"{expected} for {relative} (not saved{source})")
                 _HASHES[_identity(dest)] = expected  # checked as it came: not hashed again
                 return dest
             except (ChecksumError, HsiIOError) as exc:  # this URL's failure; try the next
@@ -361,33 +413,94 @@ MAX_DOWNLOAD_BYTES = 1 << 30
 MAX_ARCHIVE_BYTES = 256 << 20
 
 
-def _copy_capped(src, dest: Path, limit: int, what: str) -> None:
-    """Copy the stream ``src`` to ``dest``, refusing to write more than ``limit`` bytes."""
+def _interactive() -> bool:
+    """Whether a progress bar is worth drawing: stderr a terminal, or a notebook."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    return bool(isatty is not None and isatty()) or "ipykernel" in sys.modules
+
+
+def _copy_capped(src, dest: Path, limit: int, what: str, total: int | None = None,
+                 desc: str | None = None) -> None:
+    """Copy the stream ``src`` to ``dest``, refusing to write more than ``limit`` bytes.
+
+    ``total``: the bytes announced (an HTTP Content-Length): fewer is a connection closed
+    early, not a complete file. ``desc``: the progress bar's label (none without it).
+
+    Raises
+    ------
+    HsiIOError
+        Beyond ``limit``, or short of ``total``.
+    """
+    from hsi.progress import progress_bar
+
+    if total is not None and total > limit:
+        raise HsiIOError(f"{what}: {total:,} bytes, larger than the {limit:,} bytes expected; "
+                         "not downloaded")
     written = 0
-    with open(dest, "wb") as f:
-        while block := src.read(1 << 20):
+    with open(dest, "wb") as f, progress_bar(
+            total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
+            leave=False, disable=desc is None or not _interactive()) as bar:
+        while True:
+            try:
+                block = src.read(1 << 16)  # a bar that moves on a slow link
+            except http.client.IncompleteRead as exc:  # a chunked reply cut off
+                raise HsiIOError(f"{what}: download failed (connection closed after "
+                                 f"{written + len(exc.partial):,} bytes)") from None
+            if not block:
+                break
             written += len(block)
             if written > limit:
                 raise HsiIOError(f"{what}: larger than the {limit:,} bytes expected; stopped")
             f.write(block)
+            bar.update(len(block))
+    if total is not None and written < total:
+        raise HsiIOError(f"{what}: download failed (connection closed after {written:,} of "
+                         f"{total:,} bytes)")
 
 
-def _fetch(url: str, dest: Path, limit: int = MAX_DOWNLOAD_BYTES) -> None:
+#: Seconds a download waits for the server (to connect, and for each read).
+TIMEOUT_S = 60
+
+
+def _fetch(url: str, dest: Path, limit: int = MAX_DOWNLOAD_BYTES,
+           desc: str | None = None) -> None:
     """Copy ``url`` to ``dest`` (at most ``limit`` bytes); ``URL#member=PATH`` extracts one
-    member of a zip (a wheel)."""
+    member of a zip (a wheel). ``desc`` labels a progress bar (see :func:`_copy_capped`)."""
     base, _, member = url.partition("#member=")
     if not member:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            _copy_capped(response, dest, limit, url)
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.strip().isdigit() else None
+            _copy_capped(response, dest, limit, url, total, desc)
         return
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmpdir:
         archive = Path(tmpdir) / "archive.zip"
-        _fetch(base, archive, MAX_ARCHIVE_BYTES)
+        _fetch(base, archive, MAX_ARCHIVE_BYTES, desc=f"{desc} (archive)" if desc else None)
         with zipfile.ZipFile(archive) as z:
             if z.getinfo(member).file_size > limit:  # declared before decompressing
                 raise HsiIOError(f"{url}: member larger than the {limit:,} bytes expected")
             with z.open(member) as src:
                 _copy_capped(src, dest, limit, url)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a download failed, in a few words (no errno, no exception class names)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}".strip()
+    if isinstance(exc, http.client.IncompleteRead):
+        return "connection closed early"
+    if isinstance(exc, http.client.HTTPException):  # BadStatusLine, LineTooLong, ...
+        return f"not an HTTP reply: {str(exc).strip()[:60] or type(exc).__name__}"
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"not a zip archive ({exc})"
+    if isinstance(exc, KeyError):
+        return f"no member {exc} in the archive"
+    reason = getattr(exc, "reason", exc)  # URLError wraps the socket's error
+    if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+        return f"no answer within {TIMEOUT_S} s"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason)
 
 
 def _mismatch(path: Path, got: str, expected: str) -> str:
