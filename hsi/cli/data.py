@@ -105,10 +105,11 @@ def verify(name: str | None, root: str | None) -> None:
     folder = _folder(root)
     names = [name] if name else list(DATASETS)
     failed = False
+    absent = []
     for n in names:
         cls = DATASETS[n]
         if name is None and not _own_files_present(n, folder):
-            click.echo(f"{n}: not present, skipped")
+            absent.append(n)
             continue
         problems = cls.check_files(folder)
         if problems:
@@ -117,6 +118,10 @@ def verify(name: str | None, root: str | None) -> None:
                 click.echo(f"{n}: {line}", err=True)
         else:
             click.echo(f"{n}: ok ({len(cls.files)} files)")
+    if absent:  # one line, not one per registered dataset
+        click.echo(f"not present, skipped: {len(absent)} dataset(s) "
+                   f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}; "
+                   f"see hsi data list)")
     if failed:
         sys.exit(1)
 
