@@ -107,3 +107,15 @@ def computed_shapes(monkeypatch):
 
     monkeypatch.setattr(Cube, "compute", compute)
     return shapes
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own Ctrl-C handler, as in a terminal: a runner started in the background
+    (a non-interactive shell's ``cmd &``) inherits SIGINT ignored, and then neither a real
+    SIGINT nor ``_thread.interrupt_main()`` raises KeyboardInterrupt."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

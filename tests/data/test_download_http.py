@@ -239,6 +239,7 @@ class TestFailures:
         assert not (tmp_path / "data" / "tiny" / "a.bin").exists()
 
 
+@pytest.mark.usefixtures("python_sigint")
 class TestInterrupt:
     def test_ctrl_c_leaves_no_partial_file(self, mirror, tmp_path):
         mirror.modes["tiny/a.bin"] = "interrupt"

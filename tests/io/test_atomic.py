@@ -10,15 +10,6 @@ import pytest
 import hsi.io.atomic as atomic
 
 
-@pytest.fixture
-def python_sigint():
-    """Python's own Ctrl-C handler, as in a terminal: a runner started in the background
-    (a non-interactive shell's ``cmd &``) inherits SIGINT ignored."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def test_ctrl_c_during_the_renames_leaves_every_file(tmp_path, monkeypatch, python_sigint):
     real_replace = os.replace
     calls = []
