@@ -55,8 +55,9 @@ DemoMethod = tuple[str, Callable[[DemoState], Any]]
 
 #: The file that marks a folder as the demo's own: the demo may overwrite its files there.
 DEMO_MARKER = ".hsi-demo"
-#: The fusion scores table (:func:`write_scores`).
+#: The fusion scores table (:func:`write_scores`) and its header line.
 METRICS_FILE = "metrics.csv"
+METRICS_HEADER = "method,psnr,ssim,sam,ergas,q2n,seconds"
 
 
 def fused_name(method: str) -> str:
@@ -172,9 +173,9 @@ def write_scores(state: DemoState) -> Path:
     from hsi.io.atomic import atomic_path
 
     dest = state.out / METRICS_FILE
-    keys = ("psnr", "ssim", "sam", "ergas", "q2n", "seconds")
+    keys = METRICS_HEADER.split(",")[1:]
     with atomic_path(dest) as tmp:
-        lines = ["method," + ",".join(keys)]
+        lines = [METRICS_HEADER]
         lines += [name + "," + ",".join(f"{s[k]:.6g}" for k in keys)
                   for name, s in state.scores.items()]
         tmp.write_text("\n".join(lines) + "\n")
@@ -197,8 +198,9 @@ def demo_output_names() -> list[str]:
 def check_demo_folder(out: str | os.PathLike) -> None:
     """Refuse a folder holding a file the demo would overwrite but did not write.
 
-    A folder marked by the demo (:data:`DEMO_MARKER`), a new or empty one, or one whose files
-    have other names than :func:`demo_output_names` is fine.
+    A folder marked by the demo (:data:`DEMO_MARKER`), a new or empty one, one whose files
+    have other names than :func:`demo_output_names`, or one a demo wrote before folders were
+    marked (its ``metrics.csv`` starts with the demo's own header) is fine.
 
     Parameters
     ----------
@@ -214,7 +216,7 @@ def check_demo_folder(out: str | os.PathLike) -> None:
     from hsi.errors import HsiIOError
 
     folder = Path(out)
-    if not folder.is_dir() or (folder / DEMO_MARKER).exists():
+    if not folder.is_dir() or (folder / DEMO_MARKER).exists() or _written_by_a_demo(folder):
         return
     for name in demo_output_names():
         path = folder / name
@@ -222,6 +224,21 @@ def check_demo_folder(out: str | os.PathLike) -> None:
             raise HsiIOError(f"{path}: exists and was not written by hsi demo (no {DEMO_MARKER} "
                              f"in {folder}): refusing to overwrite it; choose another output "
                              f"folder")
+
+
+def _written_by_a_demo(folder: Path) -> bool:
+    """True when ``folder`` holds the outputs of a demo from before folders were marked: its
+    ``metrics.csv`` starts with :data:`METRICS_HEADER`, and its simulated pair is there."""
+    from hsi.simulate import SIMULATION_FILES
+
+    metrics = folder / METRICS_FILE
+    if not metrics.is_file() or not all((folder / n).is_file() for n in SIMULATION_FILES):
+        return False
+    try:
+        with open(metrics, encoding="utf-8") as f:
+            return f.readline().strip() == METRICS_HEADER
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def mark_demo_folder(folder: Path) -> Path:

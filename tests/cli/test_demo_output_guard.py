@@ -118,3 +118,19 @@ def test_a_marked_folder_is_rerun_and_an_unrelated_one_gets_marked(tmp_path, mon
     (folder / "reference.tif").write_text("last run")  # as if the demo had written it
     run_demo(folder, device="cpu")  # its own folder: no refusal
     assert (folder / "notes.txt").read_text() == "keep"
+
+
+def test_a_folder_from_a_demo_before_markers_is_taken(tmp_path):
+    """``demo-out`` left by an earlier hsikit (no marker): its scores table starts with the
+    demo's header and its simulated pair is there, so `make demo` reruns into it; the same
+    names with a foreign metrics.csv are still refused."""
+    from hsi.cli.demo import METRICS_HEADER
+    from hsi.simulate import SIMULATION_FILES
+
+    for name in SIMULATION_FILES:
+        (tmp_path / name).write_text("an earlier demo's output")
+    (tmp_path / "metrics.csv").write_text(METRICS_HEADER + "\nglp,59.1,1,0.3,2.3,0.97,0.1\n")
+    check_demo_folder(tmp_path)
+    (tmp_path / "metrics.csv").write_text("site,area\nnorth,12\n")
+    with pytest.raises(HsiIOError, match="was not written by hsi demo"):
+        check_demo_folder(tmp_path)
