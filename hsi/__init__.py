@@ -14,8 +14,11 @@ import importlib as _importlib
 
 from hsi import errors
 from hsi._version import __version__ as __version__
-from hsi.cube import Cube
-from hsi.io import open, save  # `hsi.open` mirrors rasterio.open
+from hsi.interrupts import sigint_kept_from_new_threads as _sigint_kept_from_new_threads
+
+with _sigint_kept_from_new_threads():  # numpy's OpenBLAS threads: Ctrl-C goes to the main one
+    from hsi.cube import Cube
+    from hsi.io import open, save  # `hsi.open` mirrors rasterio.open
 
 __all__ = ["Cube", "errors", "open", "save"]
 

@@ -17,7 +17,9 @@ of ``NAME_lr.*`` / ``NAME_hr.*`` pairs. Scene ``NAME`` is written to ``OUT_DIR/N
 ``OUT_DIR/NAME.tif.done.json`` holding what the output was made from (input sizes and
 modification times, method, model sha256, seed, hsikit version). A re-run skips the scenes whose
 record still matches, so a batch killed at any point (even with SIGKILL) is finished by running
-it again; temporaries left by the killed run are removed first.
+it again; temporaries left by the killed run are removed first. Before a scene is (re)written
+its done-record is replaced by a *claim*; an ``OUT_DIR/NAME.tif`` with neither beside it was
+not written by a batch, and the batch refuses to start rather than overwrite it.
 
 The cluster is a :class:`distributed.LocalCluster` (one process per worker, one thread each, a
 memory limit per worker) unless a :class:`distributed.Client` or a scheduler address is given.
@@ -369,6 +371,52 @@ def _is_done(out_dir: Path, scene: Scene, settings: dict[str, Any]) -> bool:
         return False
 
 
+def _check_not_foreign(out_dir: Path, scenes: Iterable[Scene]) -> None:
+    """Refuse to run when a scene's output exists without a done-record (or claim) beside it.
+
+    Such a file was not written by a batch (a batch claims an output before writing it, see
+    :func:`_claim`): overwriting it could lose the user's data.
+
+    Raises
+    ------
+    HsiIOError
+        ``OUT/NAME.tif: exists and was not written by a batch ...``, naming the first such file
+        and how many more there are.
+    """
+    foreign = [out_dir / s.output_name for s in scenes
+               if ((out_dir / s.output_name).exists() or (out_dir / s.output_name).is_symlink())
+               and not _done_path(out_dir, s).exists()]
+    if foreign:
+        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+        raise HsiIOError(f"{foreign[0]}: exists and was not written by a batch (no "
+                         f"{foreign[0].name}{DONE_SUFFIX} beside it){more}: move it away or "
+                         f"choose another output folder")
+
+
+def _claim(out_dir: Path, scene: Scene) -> None:
+    """Write a claim in place of the scene's done-record before its output is (re)written.
+
+    A run killed between writing the output and its done-record leaves the claim, so the
+    next run knows the output is a batch's own and redoes it (:func:`_check_not_foreign`).
+    """
+    from hsi.io.atomic import atomic_path
+
+    with atomic_path(_done_path(out_dir, scene)) as tmp:
+        tmp.write_text(json.dumps({"name": scene.name, "status": "claimed",
+                                   "claimed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+
+
+def _drop_idle_claims(out_dir: Path, scenes: Iterable[Scene]) -> None:
+    """Remove the claims of scenes that ended without an output (failed or interrupted)."""
+    for s in scenes:
+        record = _done_path(out_dir, s)
+        if (out_dir / s.output_name).exists():
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(record.read_text()).get("status") == "claimed":
+                record.unlink()
+
+
 def _clean_stale_temporaries(out_dir: Path, scenes: Iterable[Scene]) -> list[Path]:
     """Remove temporaries of the outputs, their done-records and the report left by a killed
     earlier run."""
@@ -649,7 +697,8 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
     Raises
     ------
     FormatError, HsiIOError
-        For a bad manifest, an output that is an input, or an ``out_dir`` another batch is
+        For a bad manifest, an output that is an input, an output file that exists without a
+        done-record (not a batch's: never overwritten), or an ``out_dir`` another batch is
         writing to (before anything is written).
     ConfigError
         For ``workers`` below 1 or ``retries`` below 0 (before anything is written).
@@ -910,6 +959,9 @@ def _run_locked(scenes: list, out: Path, start: float, task, settings: dict[str,
                                           str(out / s.output_name))
         else:
             todo.append(s)
+    _check_not_foreign(out, todo)
+    for s in todo:
+        _claim(out, s)
 
     report = BatchReport(out_dir=str(out))
     if todo:
@@ -920,6 +972,8 @@ def _run_locked(scenes: list, out: Path, start: float, task, settings: dict[str,
         except BaseException:  # Ctrl-C: the cluster is closed, its workers' temporaries go
             _clean_stale_temporaries(out, todo)
             raise
+        finally:
+            _drop_idle_claims(out, todo)
     report.scenes = [results[s.name] for s in scenes]
     report.seconds = time.perf_counter() - start
     report.write(out / REPORT_NAME)
@@ -1004,7 +1058,10 @@ def _workers_ignore_sigint():
     """Start worker processes with SIGINT ignored (inherited), so Ctrl-C reaches only us.
 
     A terminal's Ctrl-C goes to the whole process group; the workers would each print a
-    traceback. This process handles it (one line, exit 130) and closes the cluster.
+    traceback. This process handles it (one line, exit 130) and closes the cluster. While the
+    workers start, SIGINT is also blocked here: Linux keeps a blocked signal pending even while
+    its action is "ignore", so a Ctrl-C in that second is delivered (as KeyboardInterrupt) when
+    the block ends, instead of being lost.
     """
     import signal
     import threading
@@ -1017,11 +1074,17 @@ def _workers_ignore_sigint():
     quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
     if quiet not in sys.warnoptions:
         sys.warnoptions.append(quiet)
+    # started now, not in the block: starting it unblocks SIGINT in the calling thread
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending Ctrl-C is raised here
 
 
 def _dashboard_link(client) -> str:

@@ -13,7 +13,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["interrupts_deferred"]
+__all__ = ["interrupts_deferred", "sigint_kept_from_new_threads"]
 
 
 @contextlib.contextmanager
@@ -36,3 +36,25 @@ def interrupts_deferred() -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     if received:
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigint_kept_from_new_threads() -> Iterator[None]:
+    """Block SIGINT in this thread over the block, so threads started in it block it for good.
+
+    A native library's thread pool (OpenBLAS starts one when numpy is imported) inherits the
+    signal mask of the thread that started it. With SIGINT blocked there, the kernel delivers a
+    Ctrl-C to the main thread, where Python handles it. Otherwise it may pick a pool thread,
+    and when SIGINT's action is "ignore" for a moment (while a batch starts its worker
+    processes, :func:`hsi.batch._workers_ignore_sigint`) the Ctrl-C is lost instead of kept
+    pending for the main thread. A Ctrl-C during the block itself is raised when it ends.
+    Without ``pthread_sigmask`` (Windows) the block runs as it is.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)

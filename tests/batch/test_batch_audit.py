@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from hsi.batch import LOCK_NAME, read_cube_manifest, read_manifest, run_batch
 from hsi.cli.main import cli
-from hsi.errors import ConfigError, FormatError
+from hsi.errors import ConfigError, FormatError, HsiIOError
 from tests.cli_checks import one_error_line
 
 
@@ -167,6 +167,71 @@ def test_a_done_record_that_is_not_an_object_redoes_the_scene(scenes_dir, tmp_pa
     again = run_batch(manifest, out, method="glp", client=client, progress=False)
     assert again.done == ["north"]
     assert json.loads((out / "north.tif.done.json").read_text())["name"] == "north"
+
+
+def _north_manifest(scenes_dir, tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"name,lr_hsi,hr_msi\nnorth,{scenes_dir / 'north_lr.tif'},"
+                        f"{scenes_dir / 'north_hr.tif'}\n")
+    return manifest
+
+
+def test_a_file_not_written_by_a_batch_is_never_overwritten(scenes_dir, tmp_path, no_cluster):
+    """``OUT/north.tif`` without a done-record is the user's (here a copy of an input): the
+    batch refuses before starting a cluster, and the file keeps its bytes (it was replaced)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    mine = out / "north.tif"
+    shutil.copy(scenes_dir / "north_hr.tif", mine)
+    before = mine.read_bytes()
+    with pytest.raises(HsiIOError, match=r"north\.tif: exists and was not written by a batch "
+                                         r"\(no north\.tif\.done\.json"):
+        run_batch(_north_manifest(scenes_dir, tmp_path), out, method="glp", progress=False)
+    assert mine.read_bytes() == before
+    assert not (out / "north.tif.done.json").exists() and not (out / "batch-report.json").exists()
+
+
+def test_the_refusal_is_one_line_on_the_command_line(scenes_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "north.tif").write_bytes(b"my notes")
+    result = CliRunner().invoke(cli, ["fuse-batch", str(_north_manifest(scenes_dir, tmp_path)),
+                                      "-o", str(out), "--method", "glp", "--workers", "1"])
+    one_error_line(result, "north.tif", "not written by a batch")
+    assert (out / "north.tif").read_bytes() == b"my notes"
+
+
+def test_an_output_left_with_its_claim_is_redone(scenes_dir, tmp_path, client):
+    """A run killed after writing ``north.tif`` but before its done-record leaves the claim
+    written before the scene started: the next run knows the file is its own and redoes it."""
+    manifest = _north_manifest(scenes_dir, tmp_path)
+    out = tmp_path / "out"
+    assert run_batch(manifest, out, method="glp", client=client, progress=False).done == \
+        ["north"]
+    record = out / "north.tif.done.json"
+    record.write_text('{"name": "north", "status": "claimed"}')  # as the kill left it
+    again = run_batch(manifest, out, method="glp", client=client, progress=False)
+    assert again.done == ["north"] and json.loads(record.read_text())["output"] == "north.tif"
+    record.unlink()  # no record at all: not the batch's file any more
+    with pytest.raises(HsiIOError, match="not written by a batch"):
+        run_batch(manifest, out, method="glp", client=client, progress=False)
+
+
+def test_a_scene_is_claimed_before_it_runs(scenes_dir, tmp_path, monkeypatch):
+    """The claim exists while the scene runs (what makes a kill at any point resumable)."""
+    import hsi.batch as batch
+
+    seen = {}
+
+    def fake_cluster(todo, out, *args, **kwargs):
+        seen.update(json.loads((out / "north.tif.done.json").read_text()))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "_run_on_cluster", fake_cluster)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(_north_manifest(scenes_dir, tmp_path), tmp_path / "out", method="glp",
+                  progress=False)
+    assert seen["status"] == "claimed" and seen["name"] == "north"
 
 
 # --------------------------------------------------------------------------- from Python

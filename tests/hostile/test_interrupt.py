@@ -57,3 +57,53 @@ def test_ctrl_c_during_fuse_batch(work, tmp_path):
     assert not list(out.glob(".*.part"))  # no temporary left
     for tif in out.glob("*.tif"):  # an output only with its done-record
         assert (out / (tif.name + ".done.json")).is_file()
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_while_the_workers_start_is_not_lost(work, tmp_path):
+    """Ctrl-C in the second the local cluster takes to start its workers (SIGINT ignored then,
+    so the workers inherit that) used to be dropped: the batch ran on to the end."""
+    import hsi
+    from hsi.data import sample_cube
+    from hsi.degrade import simulate_pair
+
+    scenes = tmp_path / "scenes"
+    scenes.mkdir()
+    lr, msi = simulate_pair(sample_cube(), 4, "sentinel2")
+    for i in range(4):
+        hsi.save(lr, scenes / f"s{i}_lr.tif")
+        hsi.save(msi, scenes / f"s{i}_hr.tif")
+    out = tmp_path / "out"
+    hsi_cmd = shutil.which("hsi", path=str(Path(sys.executable).parent)) or "hsi"
+    proc = subprocess.Popen([hsi_cmd, "fuse-batch", str(scenes), "-o", str(out), "--method",
+                             "cnmf", "--workers", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_default_sigint)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not _children(proc.pid):
+        time.sleep(0.01)  # the first child (resource tracker or worker): the cluster is starting
+    assert proc.poll() is None and not list(out.glob("*.tif")), "too late for this test"
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    text = err.decode()
+    assert proc.returncode == 130, text[-2000:]
+    assert text.rstrip().splitlines()[-1].endswith("hsi: interrupted")
+    assert "Traceback" not in text
+    assert not list(out.glob("*.tif"))  # interrupted before any scene was written
