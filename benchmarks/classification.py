@@ -325,6 +325,8 @@ def seconds_text(summary: list[dict], rows: list[dict]) -> str:
 def targets_text(summary: list[dict]) -> str:
     """The issue's targets at 5 labels/class, checked per scene and split; the gain of
     contrastive pretraining when the run has gan and gan_cc."""
+    from benchmarks.common import shown_diff
+
     lines = []
     by = {(e["dataset"], e["mode"], e["n"], e["method"]): float(np.mean(e["oa"]))
           for e in summary}
@@ -348,18 +350,20 @@ def targets_text(summary: list[dict]) -> str:
             svm, gan, crf = (by[(ds, mode, 5, m)] for m in ("svm", "gan", "gan_crf"))
             if ds == "salinas_a":
                 line = (f"- {ds} {mode} 5/class: GAN+CRF {crf:.1f} (target ≥ 98.5: "
-                        f"{'met' if crf >= 98.5 else f'NOT met, {crf - 98.5:+.1f}'})")
+                        f"{'met' if crf >= 98.5 else f'NOT met, {shown_diff(crf, 98.5, 1):+.1f}'})")
             else:
                 line = (f"- {ds} {mode} 5/class: GAN+CRF {crf:.1f} vs SVM {svm:.1f} "
-                        f"({crf - svm:+.1f}, target +5: {'met' if crf - svm >= 5 else 'NOT met'})")
+                        f"({shown_diff(crf, svm, 1):+.1f}, target +5: "
+                        f"{'met' if crf - svm >= 5 else 'NOT met'})")
             if (ds, mode, 5, "svm_shape") in by:
                 sh = by[(ds, mode, 5, "svm_shape")]
-                line += f"; vs SVM on unit-norm spectra {sh:.1f} ({crf - sh:+.1f})"
+                line += f"; vs SVM on unit-norm spectra {sh:.1f} ({shown_diff(crf, sh, 1):+.1f})"
             if (ds, mode, 5, "svm_ss") in by:
                 ss = by[(ds, mode, 5, "svm_ss")]
-                line += (f"; vs spectral-spatial SVM {ss:.1f} ({crf - ss:+.1f}, target ≥ 0: "
+                line += (f"; vs spectral-spatial SVM {ss:.1f} ({shown_diff(crf, ss, 1):+.1f}, "
+                         f"target ≥ 0: "
                          f"{'met' if crf >= ss else 'NOT met'})")
-            line += f"; CRF over GAN {crf - gan:+.1f}"
+            line += f"; CRF over GAN {shown_diff(crf, gan, 1):+.1f}"
             if ds == "indian_pines":
                 line += f" (target +1: {'met' if crf - gan >= 1 else 'NOT met'})"
             lines.append(line)
@@ -377,12 +381,14 @@ def _map(fn, tasks: list, jobs: int) -> list:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=5, help="Seeds per setting (default 5).")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="Seeds per setting (default 5; 2 with --quick).")
     ap.add_argument("--first-seed", type=int, default=0,
                     help="First seed (default 0, the benchmark's; settings are tuned on "
                          "others, e.g. --first-seed 10).")
     ap.add_argument("--quick", action="store_true",
-                    help="Salinas-A only, 5 labels/class, random split, 2 seeds; no append.")
+                    help="Salinas-A only, 5 labels/class, random split, 2 seeds (unless "
+                         "--seeds says otherwise); no append.")
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     ap.add_argument("--labels", nargs="+", type=int, default=list(LABELS_PER_CLASS))
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
@@ -414,8 +420,15 @@ def main(argv=None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     if args.quick:
-        args.datasets, args.labels, args.modes, args.seeds = ["salinas_a"], [5], ["random"], 2
+        args.datasets, args.labels, args.modes = ["salinas_a"], [5], ["random"]
+        args.seeds = args.seeds or 2
         args.no_append = True
+    args.seeds = 5 if args.seeds is None else args.seeds
+    if args.seeds < 1 or args.jobs < 1:
+        ap.error("--seeds and --jobs must be at least 1")
+    from benchmarks.common import require_data
+
+    require_data(args.datasets)
     methods = tuple(m for m in METHODS if m in args.methods)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("patch_size", args.patch_size),
                                    ("n_components", args.components),
@@ -470,9 +483,11 @@ def main(argv=None) -> int:
         if "gan_cc" in methods or "gan_cc_crf" in methods:
             notes += (f"\n\ngan_cc: GanConfig(pretrain=\"contrastive\", pretrain_steps="
                       f"{cfg.pretrain_steps}); same splits and seeds as gan.")
-        append_results(args.title, table, notes=notes)
+        append_results(args.title, table, notes=notes, data=args.datasets)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from benchmarks.common import run_cli
+
+    sys.exit(run_cli(main))

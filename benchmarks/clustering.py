@@ -45,7 +45,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import append_results, format_mean_std, markdown_table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    append_results,
+    format_mean_std,
+    markdown_table,
+    mean_std,
+    require_data,
+    shown_diff,
+)
 
 SCENES = ("salinas_a", "samson", "jasper_ridge", "indian_pines")
 METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet")
@@ -112,7 +119,8 @@ def verdicts(avg: dict) -> list[str]:
         for m in [m for m in NETWORK if m in avg]:
             ok = avg[m] >= avg["kmeans"]
             out.append(f"{m} >= k-means: {'MET' if ok else 'NOT MET'} "
-                       f"({avg[m]:.3f} vs {avg['kmeans']:.3f}, {avg[m] - avg['kmeans']:+.3f})")
+                       f"({avg[m]:.3f} vs {avg['kmeans']:.3f}, "
+                       f"{shown_diff(avg[m], avg['kmeans'], 3):+.3f})")
     if "spectral" in avg:
         net = {m: avg[m] for m in NETWORK if m in avg}
         if net:
@@ -181,9 +189,11 @@ def run_isolated(fn, args):
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=5, help="seeds per scene and method")
+    p.add_argument("--seeds", type=int, default=None,
+                   help="seeds per scene and method (default 5; 2 with --quick)")
     p.add_argument("--quick", action="store_true",
-                   help="Salinas-A only, 2 seeds, 512 × 512 scale scene, no append")
+                   help="Salinas-A only, 2 seeds (unless --seeds says otherwise), 512 × 512 "
+                        "scale scene, no append")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--scenes", default=",".join(SCENES))
     p.add_argument("--scale-size", type=int, default=2000, help="side of the tiled scene")
@@ -200,11 +210,19 @@ def main(argv=None) -> None:
                         "by the verdicts, the others are listed as 'method (spectra)'")
     p.add_argument("--no-append", action="store_true")
     a = p.parse_args(argv)
+    for opt, given, known in (("--methods", a.methods, METHODS), ("--scenes", a.scenes, SCENES),
+                              ("--spectra", a.spectra, ("shape", "raw"))):
+        wrong = [v for v in given.split(",") if v not in known]
+        if wrong:
+            p.error(f"{opt}: {', '.join(map(repr, wrong))} not among {', '.join(known)}")
+    if a.seeds is not None and a.seeds < 1:
+        p.error("--seeds must be at least 1")
     spectra = a.spectra.split(",")
     methods = [m if sp == spectra[0] else f"{m} ({sp})" for sp in spectra
                for m in a.methods.split(",")]
     scenes = [] if a.scale_only else ["salinas_a"] if a.quick else a.scenes.split(",")
-    seeds = list(range(2 if a.quick else a.seeds))
+    seeds = list(range(a.seeds or (2 if a.quick else 5)))
+    require_data([*scenes, *([] if a.no_scale else ["salinas_a"])])
     size = 512 if a.quick else a.scale_size
 
     rows, per_method = [], {m: [] for m in methods}
@@ -231,7 +249,8 @@ def main(argv=None) -> None:
     table = markdown_table(["scene", "method", "ACC", "NMI", "ARI", "time (s)",
                             "peak RSS (MB)"], rows)
     avg = {m: float(np.mean(v)) for m, v in per_method.items() if v}
-    std = {m: float(np.std(np.mean(per_seed[m], axis=0))) for m in avg}
+    # the sample std, as format_mean_std in the table
+    std = {m: mean_std(np.mean(per_seed[m], axis=0))[1] for m in avg}
     avg_line = ", ".join(f"{m} {v:.3f} ± {std[m]:.3f}" for m, v in avg.items())
     print("\n" + table + f"\n\nmean NMI over {len(scenes)} scenes: {avg_line}")
     verdict = verdicts({m: v for m, v in avg.items() if "(" not in m})
@@ -281,12 +300,15 @@ def main(argv=None) -> None:
             notes += "\n\n" + auto_line
         if rows:
             append_results("Clustering: every method on " + ", ".join(scenes), table,
-                           notes=notes, device=a.device)
+                           notes=notes, device=a.device, data=scenes)
         if scale_table:
             append_results(f"Clustering at scale: Salinas-A mirror-tiled to {size} × {size}",
                            scale_table, notes="Lazy (dask) cube, features in row blocks; one "
-                           "run, seed 0; peak RSS of a fresh process.", device=a.device)
+                           "run, seed 0; peak RSS of a fresh process.", device=a.device,
+                           data=["salinas_a"])
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.common import run_cli
+
+    sys.exit(run_cli(main))

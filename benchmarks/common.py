@@ -207,21 +207,101 @@ def git_commit() -> str:
 COMMIT_AT_START = git_commit()
 
 
+def data_digest(names: Iterable[str]) -> str:
+    """sha256 over the registry's sha256 lines of the files of the datasets ``names``.
+
+    Every load checks each file against the registry (:mod:`hsi.data`), so two runs with the
+    same digest read the same bytes.
+    """
+    import hashlib
+
+    from hsi.data import get_dataset
+
+    h = hashlib.sha256()
+    for name in names:
+        for rel, sha in sorted(get_dataset(name).files.items()):
+            h.update(f"{sha}  {rel}\n".encode())
+    return h.hexdigest()
+
+
+def data_line(names: Iterable[str]) -> str:
+    """``"salinas_a, samson (sha256 of the registry lines 0123456789abcdef)"``."""
+    names = list(dict.fromkeys(names))
+    return f"{', '.join(names)} (sha256 of their files' registry lines {data_digest(names)[:16]})"
+
+
+class DataMissing(SystemExit):
+    """A benchmark's data is not in the data folder (exits with one line, status 2)."""
+
+
+def require_data(names: Iterable[str] = (), files: Iterable[str] = ()) -> None:
+    """Stop before any work when a dataset of ``names`` (registry names) or one of ``files``
+    (paths relative to the data folder) is missing, naming all of them on one line.
+
+    Raises
+    ------
+    DataMissing
+        ``SystemExit`` with the one-line message (exit status 2).
+    """
+    from hsi.data import data_dir, get_dataset
+
+    root = data_dir()
+    missing = [n for n in dict.fromkeys(names) if get_dataset(n).missing_files(root)]
+    missing += [f for f in files if not (root / f).is_file()]
+    if missing:
+        print(f"{Path(sys.argv[0]).name}: error: not in the data folder {root} "
+              f"(HSI_DATA_DIR): {', '.join(missing)}; fetch with `hsi data fetch NAME`",
+              file=sys.stderr)
+        raise DataMissing(2)
+
+
+def run_cli(main, argv: list[str] | None = None) -> int:
+    """Run a benchmark's ``main``; an error hsikit raises on purpose (missing data, a bad
+    checkpoint, a wrong option value found late, also in a worker process) ends the run with
+    one line ``script: error: message`` and exit status 2 instead of a traceback; Ctrl-C
+    with status 130."""
+    from hsi.errors import HsiError
+
+    name = Path(sys.argv[0]).name
+    try:
+        status = main(argv) if argv is not None else main()
+    except HsiError as exc:
+        print(f"{name}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; nothing appended", file=sys.stderr)
+        return 130
+    return int(status or 0)
+
+
+def shown_diff(a: float, b: float, digits: int) -> float:
+    """``a - b`` as the reader recomputes it from the two values printed with ``digits``
+    decimals (a difference of unrounded means can differ from it in its last digit)."""
+    return round(a, digits) - round(b, digits)
+
+
 def results_section(title: str, table: str, *, notes: str = "", device=None,
-                    command: str | None = None, when: _dt.datetime | None = None) -> str:
-    """The markdown section :func:`append_results` appends (exposed for tests and dry runs)."""
+                    command: str | None = None, when: _dt.datetime | None = None,
+                    data: Iterable[str] | None = None) -> str:
+    """The markdown section :func:`append_results` appends (exposed for tests and dry runs).
+
+    ``data``: the registry names of the datasets read, recorded with their digest
+    (:func:`data_line`).
+    """
     when = when or _dt.datetime.now().astimezone()
     lines = [f"## {title} ({when:%Y-%m-%d %H:%M %Z})".replace(" )", ")"), "",
              f"- Machine: {device_description(device)}",
              f"- Commit: {COMMIT_AT_START}",
-             f"- Command: `{command or command_line()}`", "", table.strip(), ""]
+             f"- Command: `{command or command_line()}`",
+             *([f"- Data: {data_line(data)}"] if data else []), "", table.strip(), ""]
     if notes.strip():
         lines += [notes.strip(), ""]
     return "\n".join(lines)
 
 
 def append_results(title: str, table: str, *, notes: str = "", device=None,
-                   command: str | None = None, path: str | os.PathLike | None = None) -> Path:
+                   command: str | None = None, path: str | os.PathLike | None = None,
+                   data: Iterable[str] | None = None) -> Path:
     """Append a dated section with ``table`` to ``benchmarks/RESULTS.md`` (atomically).
 
     Parameters
@@ -238,6 +318,8 @@ def append_results(title: str, table: str, *, notes: str = "", device=None,
         Command line to record (default: this process's ``sys.argv``).
     path : path, optional
         Results file (default :data:`RESULTS_PATH`).
+    data : iterable of str, optional
+        Registry names of the datasets the run read, recorded with their digest.
 
     Returns
     -------
@@ -251,7 +333,7 @@ def append_results(title: str, table: str, *, notes: str = "", device=None,
     if not old.endswith("\n"):
         old += "\n"
     text = old + "\n" + results_section(title, table, notes=notes, device=device,
-                                        command=command)
+                                        command=command, data=data)
     with atomic_path(dest) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
     return dest

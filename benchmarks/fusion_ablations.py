@@ -487,13 +487,14 @@ def main(argv=None) -> int:
 
     import torch
 
-    from benchmarks.common import append_results, device_description
+    from benchmarks.common import append_results, device_description, require_data
     from hsi.device import pick_device
 
     if args.quick:
         args.scenes, args.sensors, args.ratios, args.seeds = ["salinas_a"], ["sentinel2"], [4], 1
         args.train_steps, args.train_minutes, args.fit_steps, args.fit_minutes = 40, 0.4, 40, 0.3
         args.no_append = True
+    require_data(args.scenes)  # one line naming what is missing, before any work
     infn = have_infn() and not args.baselines_only
     if not infn:
         args.variants, args.no_fit = [], True
@@ -551,6 +552,10 @@ def main(argv=None) -> int:
 
     rows = [r for res in results for r in res["rows"]]
     notes = sorted({n for res in results for n in res["notes"]})
+    if not rows:  # every task failed: nothing to tabulate, nothing appended
+        print(f"fusion_ablations.py: error: every task failed ({len(tasks)}), nothing appended; "
+              f"first: {notes[0] if notes else '?'}", file=sys.stderr)
+        return 1
     steps = defaultdict(list)
     for res in results:
         for mode, variant, n in res.get("steps", []):
@@ -578,10 +583,12 @@ def main(argv=None) -> int:
         title = "Fusion: INFN vs classical baselines" if infn else "Fusion: classical baselines"
         body = (summary + "\n\n<details><summary>Per scene, sensor and ratio</summary>\n\n"
                 + detail + "\n\n</details>")
-        path = append_results(title, body, notes=text_notes, device=dev)
+        path = append_results(title, body, notes=text_notes, device=dev, data=args.scenes)
         print(f"\nappended to {path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from benchmarks.common import run_cli
+
+    sys.exit(run_cli(main))

@@ -15,12 +15,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmarks.common import append_results, markdown_table
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python benchmarks/lr_denoise.py` finds `benchmarks`
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import append_results, markdown_table  # noqa: E402
 
 SETTINGS = (("off", False), ("on", True))
 
@@ -98,4 +104,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from benchmarks.common import run_cli
+
+    raise SystemExit(run_cli(main))

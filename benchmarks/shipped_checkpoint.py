@@ -9,6 +9,8 @@ Run: ``python benchmarks/shipped_checkpoint.py``
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 
 import numpy as np
@@ -54,7 +56,10 @@ def cost_rows() -> list[str]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Prints its tables only; it never writes benchmarks/RESULTS.md.").parse_args(argv)
     print("| ratio | method | PSNR dB | SSIM | SAM ° | ERGAS | Q2n | time s |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     print("\n".join(score_rows()))
@@ -62,7 +67,8 @@ def main() -> None:
     print("| config | parameters | GFLOPs per 64×64 LR patch (x4) |")
     print("|---|---:|---:|")
     print("\n".join(cost_rows()))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

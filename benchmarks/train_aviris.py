@@ -28,7 +28,11 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import finish_checkpoint, git_commit, resample_cube
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python benchmarks/train_aviris.py` finds `benchmarks`
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import finish_checkpoint, git_commit, resample_cube  # noqa: E402
 
 #: Scenes with real band centres: each is held out in turn (scored by fusion_aviris.py).
 HOLDOUTS: tuple[str, ...] = ("salinas_a", "indian_pines", "jasper_ridge")
@@ -136,4 +140,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.common import run_cli
+
+    sys.exit(run_cli(main))

@@ -25,7 +25,11 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import finish_checkpoint, git_commit, matmul_rate
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python benchmarks/train_cave.py` finds `benchmarks`
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import finish_checkpoint, git_commit, matmul_rate  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,4 +125,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.common import run_cli
+
+    sys.exit(run_cli(main))

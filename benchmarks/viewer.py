@@ -282,4 +282,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from benchmarks.common import run_cli
+
+    sys.exit(run_cli(main))
