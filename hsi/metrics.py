@@ -5,22 +5,30 @@ numpy so both give the same numbers), **reference first**, and returns a Python 
 
 - :func:`psnr` (dB, per band then averaged), :func:`ssim` (per band then averaged),
 - :func:`sam` (mean spectral angle in **degrees**), :func:`ergas`, :func:`q2n`, :func:`rmse`,
-- :func:`fusion_metrics` bundling the five fusion scores.
+- :func:`cc` (mean per-band Pearson correlation), :func:`uiqi` (Wang & Bovik's universal image
+  quality index in 32×32 sliding windows, per band then averaged),
+- :func:`fusion_metrics` bundling the five fusion scores (seven with ``extended=True``).
+
+Every metric takes ``crop=c`` (keyword): ``c`` pixels left out at each edge of both images
+before scoring, as fusion papers do (Yokoya's ``ignore_edges``, the toolbox's ``dim_cut``);
+``crop=c`` gives exactly the score of ``ref[:, c:-c, c:-c], est[:, c:-c, c:-c]``. :func:`psnr`
+also takes ``peak_mode="band-max"``: each band's peak is the maximum of that reference band
+(the convention of the MHIF codes) instead of the fixed ``peak``.
 
 Conventions (checked against transcriptions of the published formulas in
-``tests/test_metrics_reference.py``): PSNR is the **mean of the per-band PSNRs** with a fixed
-``peak`` (the data range, 1 for reflectance), not a global PSNR over the whole cube (that is
-lower, e.g. 38.6 against 44.3 dB for a ×4 bicubic upsampling of the Salinas-A sample) nor a
-per-band peak; SSIM is Wang et al.'s 11×11 Gaussian window with ``data_range = peak``; SAM the
-mean angle over pixels; ERGAS uses ``100 / ratio`` (Wald's ``100 · h/l``); Q2n follows the
-pansharpening toolbox's ``q2n.m`` with 32×32 non-overlapping blocks. Every pixel is scored:
-evaluation codes that leave a border out (``ignore_edges`` of Yokoya's
-``quality_assessment.m``, ``flag_cut_bounds``/``dim_cut`` of the toolbox) are reproduced by
-cropping both images first.
+``tests/test_metrics_reference.py`` and ``tests/test_metrics_more.py``): PSNR is the **mean of
+the per-band PSNRs** with a fixed ``peak`` (the data range, 1 for reflectance) by default, not
+a global PSNR over the whole cube (that is lower, e.g. 38.6 against 44.3 dB for a ×4 bicubic
+upsampling of the Salinas-A sample); SSIM is Wang et al.'s 11×11 Gaussian window with
+``data_range = peak``; SAM the mean angle over pixels; ERGAS uses ``100 / ratio`` (Wald's
+``100 · h/l``); Q2n follows the pansharpening toolbox's ``q2n.m`` with 32×32 non-overlapping
+blocks, UIQI its ``img_qi.m`` with 32×32 windows sliding by one pixel; CC is the mean of the
+per-band correlations. Every pixel is scored unless ``crop`` is given.
 
 A pixel that is not finite in some band of either image (a fusion writes NaN where it had no
-data) is left out: of the means (RMSE, PSNR, SAM, ERGAS), of SSIM's map with every pixel whose
-11×11 window holds one, of Q2n with every block that holds one. NaN when nothing is left.
+data) is left out: of the means (RMSE, PSNR, SAM, ERGAS, CC), of SSIM's map with every pixel
+whose 11×11 window holds one, of Q2n with every block and of UIQI with every window that holds
+one. NaN when nothing is left.
 
 >>> import numpy as np
 >>> ref = np.ones((3, 8, 8)); est = 2 * ref
@@ -30,14 +38,23 @@ data) is left out: of the means (RMSE, PSNR, SAM, ERGAS), of SSIM's map with eve
 
 from __future__ import annotations
 
+import logging
 import math
+import operator
 
 import numpy as np
 
 from hsi.check import check_shape, positive_number
 from hsi.errors import ArgumentTypeError, ConfigError, SensorError, ShapeError
 
-__all__ = ["ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam", "scale_problem", "ssim"]
+__all__ = ["PEAK_MODES", "cc", "ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam",
+           "scale_problem", "ssim", "uiqi"]
+
+log = logging.getLogger("hsi.metrics")
+
+#: The ``peak_mode`` values of :func:`psnr`: one fixed ``peak`` for every band, or each
+#: reference band's maximum.
+PEAK_MODES = ("fixed", "band-max")
 
 
 def _as_float64(x, name: str = "input") -> np.ndarray:
@@ -61,7 +78,8 @@ def _as_float64(x, name: str = "input") -> np.ndarray:
                         f"{type(x).__name__}") from None
 
 
-def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
+def _pair(ref, est, crop=0) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as float64 ``(bands, H, W)`` of one shape, ``crop`` pixels cut off each edge."""
     ref = _as_float64(ref, "reference")
     est = _as_float64(est, "estimate")
     check_shape(ref, ["bands", "H", "W"], name="reference")
@@ -70,7 +88,58 @@ def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
         raise ShapeError(f"reference and estimate must have the same shape (bands, H, W), got "
                          f"{ref.shape} and {est.shape}", actual_shape=est.shape,
                          expected_shape=ref.shape)
+    c = check_crop(crop, ref.shape)
+    if c:
+        ref, est = ref[:, c:-c, c:-c], est[:, c:-c, c:-c]
     return ref, est
+
+
+def check_crop(crop, shape: tuple[int, ...]) -> int:
+    """``crop`` as an int after checking it leaves pixels of an image of ``shape``.
+
+    Parameters
+    ----------
+    crop : int
+        Pixels left out at each edge (top, bottom, left, right), >= 0.
+    shape : tuple of int
+        ``(bands, H, W)`` or ``(H, W)`` of the image to crop.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ConfigError
+        ``crop`` is not an integer, is negative, or leaves no pixel (``2·crop >= H`` or ``W``).
+    """
+    try:
+        c = operator.index(crop)
+    except TypeError:
+        c = None
+    if c is None or isinstance(crop, bool) or c < 0:
+        raise ConfigError(f"crop (pixels left out at each edge) must be an integer >= 0, "
+                          f"got {crop!r}")
+    h, w = shape[-2:]
+    if 2 * c >= min(h, w):
+        raise ConfigError(f"crop {c} leaves no pixel of the {h}×{w} image (it removes {c} "
+                          f"pixels at each edge: needs 2 × crop < {min(h, w)})")
+    return c
+
+
+def check_peak_mode(peak_mode) -> str:
+    """``peak_mode`` as one of :data:`PEAK_MODES` (``"band_max"`` read as ``"band-max"``).
+
+    Raises
+    ------
+    ConfigError
+        For any other value.
+    """
+    mode = peak_mode.replace("_", "-") if isinstance(peak_mode, str) else None
+    if mode not in PEAK_MODES:
+        raise ConfigError(f"PSNR peak mode must be 'fixed' (one peak for every band) or "
+                          f"'band-max' (each reference band's maximum), got {peak_mode!r}")
+    return mode
 
 
 def _check_peak(peak) -> float:
@@ -86,62 +155,104 @@ def _valid(ref: np.ndarray, est: np.ndarray) -> np.ndarray | None:
     return np.isfinite(ref).all(0) & np.isfinite(est).all(0)
 
 
-def rmse(ref, est) -> float:
+def rmse(ref, est, *, crop: int = 0) -> float:
     """Root mean square error over all bands and pixels (data units).
 
     Parameters
     ----------
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
-
-    Raises
-    ------
-    ShapeError
-        When the shapes are not ``(bands, H, W)`` or differ.
-    """
-    ref, est = _pair(ref, est)
-    valid = _valid(ref, est)
-    if valid is not None:
-        ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
-    return float(np.sqrt(np.mean((ref - est) ** 2))) if ref.size else float("nan")
-
-
-def psnr(ref, est, peak: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB, computed per band and averaged over bands.
-
-    ``PSNR = mean_b 10 log10(peak² / MSE_b)``: the convention of the hyperspectral fusion
-    (MHIF) papers, with one fixed ``peak`` for every band. It is not the global
-    ``10 log10(peak² / MSE)`` over the whole cube (several dB lower on real data), nor the
-    per-band ``max(ref_b)`` some codes use as the peak. For the "peak = max of the reference"
-    convention pass ``peak=float(ref.max())``. A band with zero error gives ``inf`` (so does
-    the mean).
-
-    Parameters
-    ----------
-    ref, est : array-like or torch.Tensor, shape (bands, H, W)
-    peak : float
-        Maximum possible value, the data range (1 for reflectance in [0, 1]); > 0.
+    crop : int
+        Pixels left out at each edge of both images before scoring (keyword, >= 0).
 
     Raises
     ------
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
     ConfigError
-        When ``peak`` is not a positive finite number.
+        When ``crop`` is negative, not an integer or leaves no pixel.
+    """
+    ref, est = _pair(ref, est, crop)
+    valid = _valid(ref, est)
+    if valid is not None:
+        ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
+    return float(np.sqrt(np.mean((ref - est) ** 2))) if ref.size else float("nan")
+
+
+def psnr(ref, est, peak: float = 1.0, *, peak_mode: str = "fixed", crop: int = 0) -> float:
+    """Peak signal-to-noise ratio in dB, computed per band and averaged over bands.
+
+    ``PSNR = mean_b 10 log10(peak_b² / MSE_b)``: the convention of the hyperspectral fusion
+    (MHIF) papers. It is not the global ``10 log10(peak² / MSE)`` over the whole cube (several
+    dB lower on real data). Two peaks:
+
+    - ``peak_mode="fixed"`` (default): ``peak_b = peak`` for every band, the data range;
+    - ``peak_mode="band-max"``: ``peak_b = max(ref_b)``, the maximum of reference band ``b``
+      over the pixels scored (the MHIF / HyperPNN codes' ``np.max(ref[..., b])``); ``peak`` is
+      then unused. Lower than the fixed peak 1 for reflectance below 1 (by
+      ``20 log10(max_b)`` dB per band). A band whose reference maximum is not positive has no
+      peak: it is left out of the mean with a warning (logger ``hsi.metrics``), NaN when no
+      band is left.
+
+    A band with zero error gives ``inf`` (so does the mean).
+
+    Parameters
+    ----------
+    ref, est : array-like or torch.Tensor, shape (bands, H, W)
+    peak : float
+        Maximum possible value, the data range (1 for reflectance in [0, 1]); > 0. Used by
+        ``peak_mode="fixed"``.
+    peak_mode : {"fixed", "band-max"}
+        Where each band's peak comes from (keyword; ``"band_max"`` is accepted too).
+    crop : int
+        Pixels left out at each edge of both images before scoring (keyword, >= 0).
+
+    Returns
+    -------
+    float
+        dB.
+
+    Raises
+    ------
+    ShapeError
+        When the shapes are not ``(bands, H, W)`` or differ.
+    ConfigError
+        When ``peak`` is not a positive finite number, ``peak_mode`` is not one of
+        :data:`PEAK_MODES`, or ``crop`` is invalid.
     """
     peak = _check_peak(peak)
-    ref, est = _pair(ref, est)
+    mode = check_peak_mode(peak_mode)
+    ref, est = _pair(ref, est, crop)
     valid = _valid(ref, est)
     if valid is not None:
         if not valid.any():
             return float("nan")
         ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
     mse = np.mean((ref - est) ** 2, axis=(1, 2))
+    if mode == "fixed":
+        peaks = np.full(mse.shape, float(peak))
+    else:
+        peaks = ref.max(axis=(1, 2))
+        bad = ~(peaks > 0)
+        if bad.any():
+            log.warning("psnr: %d band(s) whose reference maximum is not positive (%s) have "
+                        "no peak for peak mode 'band-max' and are left out", int(bad.sum()),
+                        _band_list(np.flatnonzero(bad)))
+            if bad.all():
+                return float("nan")
+            peaks, mse = peaks[~bad], mse[~bad]
     with np.errstate(divide="ignore"):
-        per_band = 10.0 * np.log10(float(peak) ** 2 / mse)
+        per_band = 10.0 * np.log10(peaks ** 2 / mse)
     return float(np.mean(per_band))
 
 
-def ssim(ref, est, peak: float = 1.0) -> float:
+def _band_list(indices: np.ndarray, most: int = 8) -> str:
+    """``"bands 0, 3, 7"``, with ``", ..."`` past ``most`` of them (0-based indices)."""
+    shown = ", ".join(str(int(i)) for i in indices[:most])
+    more = ", ..." if len(indices) > most else ""
+    return f"band{'s' if len(indices) > 1 else ''} {shown}{more}"
+
+
+def ssim(ref, est, peak: float = 1.0, *, crop: int = 0) -> float:
     """Structural similarity, computed per band and averaged over bands.
 
     The setting of Wang et al. (2004): 11×11 Gaussian window of σ = 1.5, K1 = 0.01, K2 = 0.03,
@@ -150,26 +261,30 @@ def ssim(ref, est, peak: float = 1.0) -> float:
     band's score is the mean of its SSIM map over the pixels whose whole window lies inside
     the image (the 5-pixel border left out, as ``ssim_index.m``'s 'valid' filtering). The data
     range is the fixed ``peak``, not each band's ``max − min``; the automatic downsampling of
-    Wang's 2009 ``ssim.m`` (by ``round(min(H, W) / 256)``) is not applied.
+    Wang's 2009 ``ssim.m`` (by ``round(min(H, W) / 256)``) is not applied. With ``crop`` the
+    images are cropped first and scored as above (the 5-pixel border of the cropped images
+    is left out too).
 
     Parameters
     ----------
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
-        H and W must be at least 11.
+        H and W (after ``crop``) must be at least 11.
     peak : float
         Data range (1 for reflectance); > 0.
+    crop : int
+        Pixels left out at each edge of both images before scoring (keyword, >= 0).
 
     Raises
     ------
     ShapeError
         When the shapes differ or the images are smaller than the 11×11 window.
     ConfigError
-        When ``peak`` is not a positive finite number.
+        When ``peak`` is not a positive finite number or ``crop`` is invalid.
     """
     from skimage.metrics import structural_similarity
 
     peak = _check_peak(peak)
-    ref, est = _pair(ref, est)
+    ref, est = _pair(ref, est, crop)
     if min(ref.shape[1:]) < 11:
         raise ShapeError(f"ssim needs images of at least 11×11 pixels, got "
                          f"{ref.shape[1]}×{ref.shape[2]}", actual_shape=ref.shape,
@@ -198,7 +313,7 @@ def ssim(ref, est, peak: float = 1.0) -> float:
     return float(np.mean([m[counted].mean() for m in maps]))
 
 
-def sam(ref, est) -> float:
+def sam(ref, est, *, crop: int = 0) -> float:
     """Mean spectral angle mapper in degrees.
 
     The angle between the reference and estimated spectrum of each pixel, averaged over the
@@ -210,6 +325,8 @@ def sam(ref, est) -> float:
     Parameters
     ----------
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
+    crop : int
+        Pixels left out at each edge of both images before scoring (keyword, >= 0).
 
     Returns
     -------
@@ -220,8 +337,10 @@ def sam(ref, est) -> float:
     ------
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
+    ConfigError
+        When ``crop`` is negative, not an integer or leaves no pixel.
     """
-    ref, est = _pair(ref, est)
+    ref, est = _pair(ref, est, crop)
     a = ref.reshape(ref.shape[0], -1)
     b = est.reshape(est.shape[0], -1)
     finite = _valid(ref, est)
@@ -240,7 +359,7 @@ def sam(ref, est) -> float:
     return float(np.degrees(np.mean(angle)))
 
 
-def ergas(ref, est, ratio: float) -> float:
+def ergas(ref, est, ratio: float, *, crop: int = 0) -> float:
     """Erreur relative globale adimensionnelle de synthèse (Wald, 2002).
 
     ``ERGAS = 100 / ratio · sqrt(mean_b(RMSE_b² / μ_b²))`` with ``μ_b`` the mean of reference
@@ -254,6 +373,8 @@ def ergas(ref, est, ratio: float) -> float:
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
     ratio : float
         Resolution ratio between the low- and high-resolution images (e.g. 4), > 0.
+    crop : int
+        Pixels left out at each edge of both images before scoring (keyword, >= 0).
 
     Raises
     ------
@@ -261,8 +382,10 @@ def ergas(ref, est, ratio: float) -> float:
         When the shapes are not ``(bands, H, W)`` or differ.
     SensorError
         When ``ratio`` is not a positive number.
+    ConfigError
+        When ``crop`` is negative, not an integer or leaves no pixel.
     """
-    ref, est = _pair(ref, est)
+    ref, est = _pair(ref, est, crop)
     try:
         r = float(ratio)
     except (TypeError, ValueError):
@@ -279,6 +402,171 @@ def ergas(ref, est, ratio: float) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(mse == 0, 0.0, mse / mu2)
     return float(100.0 / r * np.sqrt(np.mean(terms)))
+
+
+def cc(ref, est, *, crop: int = 0) -> float:
+    """Cross-correlation: the mean over bands of the Pearson correlation of each band pair.
+
+    ``CC = mean_b Σ(r − r̄)(e − ē) / sqrt(Σ(r − r̄)² · Σ(e − ē)²)`` over the pixels of band
+    ``b`` (Loncan et al. 2015; Yokoya's ``quality_assessment.m``; the MHIF / HyperPNN codes'
+    ``cross_correlation``): one correlation per band, then their plain mean, not one
+    correlation of the whole flattened cube. 1 is perfect; invariant to a gain > 0 and an
+    offset per band.
+
+    A band that is constant (the same value in every pixel scored) in either image has no
+    correlation (0 / 0). Rather than NaN it is scored **1 when both images are constant**
+    (the estimate reproduces the absence of structure; the only limit consistent with the
+    offset invariance) and **0 when only one is** (no shared variation: a flat estimate of a
+    textured band must not be left out and so flatter the mean). Such bands are named in a
+    warning (logger ``hsi.metrics``).
+
+    Parameters
+    ----------
+    ref, est : array-like or torch.Tensor, shape (bands, H, W)
+    crop : int
+        Pixels left out at each edge of both images before scoring (keyword, >= 0).
+
+    Returns
+    -------
+    float
+        In [-1, 1] (dimensionless); NaN when no pixel is finite in both images.
+
+    Raises
+    ------
+    ShapeError
+        When the shapes are not ``(bands, H, W)`` or differ.
+    ConfigError
+        When ``crop`` is negative, not an integer or leaves no pixel.
+    """
+    ref, est = _pair(ref, est, crop)
+    valid = _valid(ref, est)
+    a = ref.reshape(ref.shape[0], -1)
+    b = est.reshape(est.shape[0], -1)
+    if valid is not None:
+        a, b = a[:, valid.ravel()], b[:, valid.ravel()]
+    if a.shape[1] == 0:
+        return float("nan")
+    flat_a = np.ptp(a, axis=1) == 0
+    flat_b = np.ptp(b, axis=1) == 0
+    ac = a - a.mean(axis=1, keepdims=True)
+    bc = b - b.mean(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.sum(ac * bc, axis=1) / np.sqrt(np.sum(ac**2, axis=1) * np.sum(bc**2, axis=1))
+    r = np.clip(r, -1.0, 1.0)
+    flat = flat_a | flat_b
+    if flat.any():
+        r[flat] = np.where(flat_a & flat_b, 1.0, 0.0)[flat]
+        log.warning("cc: %s constant in the reference or the estimate: scored 1 where both "
+                    "are constant, 0 where only one is", _band_list(np.flatnonzero(flat)))
+    return float(np.mean(r))
+
+
+def _window_sums(x: np.ndarray, k: int) -> np.ndarray:
+    """Sums of ``x`` (H, W) over every k×k window inside it, shape (H − k + 1, W − k + 1)."""
+    c = np.zeros((x.shape[0] + 1, x.shape[1] + 1))
+    np.cumsum(np.cumsum(x, axis=0), axis=1, out=c[1:, 1:])
+    return c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]
+
+
+def _flat_windows(x: np.ndarray, k: int) -> np.ndarray:
+    """Whether each k×k window inside ``x`` (H, W) holds a single value (max = min, exact)."""
+    from scipy.ndimage import maximum_filter, minimum_filter
+
+    s = slice(k // 2, None)  # the filters' window at i covers i − k//2 … i − k//2 + k − 1
+    h, w = x.shape[0] - k + 1, x.shape[1] - k + 1
+    return (maximum_filter(x, size=k, mode="nearest")[s, s][:h, :w]
+            == minimum_filter(x, size=k, mode="nearest")[s, s][:h, :w])
+
+
+def _uiqi_map(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """Q of every k×k window inside the (H, W) images ``x`` (reference) and ``y``, as Wang's
+    ``img_qi.m``, its special cases included (see :func:`uiqi`)."""
+    n = float(k * k)
+    # moments of the data shifted by each image's mean (variances and covariance do not
+    # change; less cancellation in E[x²] − E[x]²)
+    cx, cy = float(x.mean()), float(y.mean())
+    xs, ys = x - cx, y - cy
+    mx, my = _window_sums(xs, k) / n, _window_sums(ys, k) / n
+    vx = np.maximum(_window_sums(xs * xs, k) / n - mx * mx, 0.0)
+    vy = np.maximum(_window_sums(ys * ys, k) / n - my * my, 0.0)
+    cov = _window_sums(xs * ys, k) / n - mx * my
+    mx, my = mx + cx, my + cy
+    # a constant window has no variance, exactly (rounding in the sums would give ~1e-17)
+    fx, fy = _flat_windows(x, k), _flat_windows(y, k)
+    vx[fx], vy[fy], cov[fx | fy] = 0.0, 0.0, 0.0
+    var_sum, mean_sq = vx + vy, mx * mx + my * my
+    q = np.ones_like(var_sum)
+    both_flat = (var_sum == 0) & (mean_sq != 0)
+    q[both_flat] = 2.0 * mx[both_flat] * my[both_flat] / mean_sq[both_flat]
+    regular = (var_sum * mean_sq) != 0
+    q[regular] = (4.0 * cov[regular] * mx[regular] * my[regular]
+                  / (var_sum[regular] * mean_sq[regular]))
+    return q
+
+
+def uiqi(ref, est, block: int = 32, *, crop: int = 0) -> float:
+    """Universal image quality index of Wang & Bovik (2002), per band then averaged.
+
+    ``Q = 4 σ_xy μ_x μ_y / ((σ_x² + σ_y²)(μ_x² + μ_y²))``, the product of correlation,
+    luminance and contrast terms (SSIM with C1 = C2 = 0), computed in every ``block × block``
+    window **sliding by one pixel** inside the image (no padding: ``(H − block + 1)(W −
+    block + 1)`` windows), averaged over windows, then over bands. This is Wang's
+    ``img_qi.m`` as the pansharpening toolbox (Vivone et al.) calls it per band with its
+    ``Qblocks_size = 32`` (the "Q" / "Q_avg" of fusion papers); Wang & Bovik's paper used
+    8×8 windows (``block=8``). x is the reference, y the estimate (Q is symmetric).
+
+    Windows without variance follow ``img_qi.m``: both constant gives the mean term
+    ``2 μ_x μ_y / (μ_x² + μ_y²)`` (1 for equal values), only one constant gives 0 (no
+    covariance), and zero means in both (``μ_x² + μ_y² = 0``) give 1. Constancy is tested
+    exactly (max = min in the window), so rounding cannot turn a flat window into noise.
+
+    Parameters
+    ----------
+    ref, est : array-like or torch.Tensor, shape (bands, H, W)
+        H and W (after ``crop``) must be at least ``block``.
+    block : int
+        Window side in pixels (32 as in the toolbox); at least 2.
+    crop : int
+        Pixels left out at each edge of both images before scoring (keyword, >= 0).
+
+    Returns
+    -------
+    float
+        In [-1, 1] (dimensionless), 1 for identical images; NaN when every window holds a
+        pixel that is not finite in both images.
+
+    Raises
+    ------
+    ShapeError
+        When the shapes are not ``(bands, H, W)`` or differ, ``block`` < 2, or the images are
+        smaller than ``block × block``.
+    ConfigError
+        When ``crop`` is negative, not an integer or leaves no pixel.
+    """
+    ref, est = _pair(ref, est, crop)
+    try:
+        k = operator.index(block)
+    except TypeError:
+        raise ShapeError(f"uiqi block must be an integer >= 2 (pixels), got {block!r}") from None
+    if k < 2:
+        raise ShapeError(f"uiqi block must be at least 2 pixels, got {k}")
+    h, w = ref.shape[1:]
+    if min(h, w) < k:
+        raise ShapeError(f"uiqi needs images of at least {k}×{k} pixels (block), got {h}×{w}",
+                         actual_shape=ref.shape, expected_shape=("bands", f">={k}", f">={k}"))
+    valid = _valid(ref, est)
+    counted = None
+    if valid is not None:
+        counted = _window_sums((~valid).astype(np.float64), k) == 0
+        if not counted.any():
+            return float("nan")
+        ref = np.where(valid, ref, 0.0)
+        est = np.where(valid, est, 0.0)
+    per_band = []
+    for x, y in zip(ref, est, strict=True):
+        q = _uiqi_map(x, y, k)
+        per_band.append(q.mean() if counted is None else q[counted].mean())
+    return float(np.mean(per_band))
 
 
 # ========================================================================================= Q2^n
@@ -363,7 +651,7 @@ def _q_block(z: np.ndarray, v: np.ndarray) -> float:
     return float(np.linalg.norm(q))
 
 
-def q2n(ref, est, block: int = 32) -> float:
+def q2n(ref, est, block: int = 32, *, crop: int = 0) -> float:
     """Q2^n index of Garzelli & Nencini (2009), the hypercomplex extension of Q4 / UIQI.
 
     Each pixel's spectrum is a hypercomplex number of 2^k components (bands zero-padded to the
@@ -384,6 +672,8 @@ def q2n(ref, est, block: int = 32) -> float:
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
     block : int
         Block size in pixels (32 as in the literature); at least 2.
+    crop : int
+        Pixels left out at each edge of both images before scoring (keyword, >= 0).
 
     Returns
     -------
@@ -394,8 +684,10 @@ def q2n(ref, est, block: int = 32) -> float:
     ------
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ, or ``block`` < 2.
+    ConfigError
+        When ``crop`` is negative, not an integer or leaves no pixel.
     """
-    ref, est = _pair(ref, est)
+    ref, est = _pair(ref, est, crop)
     block = int(block)
     if block < 2:
         raise ShapeError(f"q2n block must be at least 2 pixels, got {block}")
@@ -422,7 +714,8 @@ def q2n(ref, est, block: int = 32) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def fusion_metrics(ref, est, ratio: float, peak: float = 1.0) -> dict[str, float]:
+def fusion_metrics(ref, est, ratio: float, peak: float = 1.0, *, peak_mode: str = "fixed",
+                   crop: int = 0, extended: bool = False) -> dict[str, float]:
     """The usual fusion scores of an estimate against its reference.
 
     Parameters
@@ -432,25 +725,41 @@ def fusion_metrics(ref, est, ratio: float, peak: float = 1.0) -> dict[str, float
         Resolution ratio (for ERGAS).
     peak : float
         Data range for PSNR and SSIM.
+    peak_mode : {"fixed", "band-max"}
+        PSNR's peak per band (:func:`psnr`); SSIM always uses ``peak``.
+    crop : int
+        Pixels left out at each edge of both images before every score (>= 0).
+    extended : bool
+        Also :func:`cc` and :func:`uiqi` (32×32 windows: the images, once cropped, must be at
+        least 32×32).
 
     Returns
     -------
     dict
-        ``{"psnr": dB, "ssim": ..., "sam": degrees, "ergas": ..., "q2n": ...}``.
+        ``{"psnr": dB, "ssim": ..., "sam": degrees, "ergas": ..., "q2n": ...}``, then
+        ``"cc"`` and ``"uiqi"`` with ``extended=True`` (in this order).
 
     Raises
     ------
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
+    ConfigError
+        When ``peak``, ``peak_mode`` or ``crop`` is invalid.
     """
-    ref, est = _pair(ref, est)
-    return {
-        "psnr": psnr(ref, est, peak=peak),
+    peak = _check_peak(peak)
+    mode = check_peak_mode(peak_mode)
+    ref, est = _pair(ref, est, crop)
+    scores = {
+        "psnr": psnr(ref, est, peak=peak, peak_mode=mode),
         "ssim": ssim(ref, est, peak=peak),
         "sam": sam(ref, est),
         "ergas": ergas(ref, est, ratio),
         "q2n": q2n(ref, est),
     }
+    if extended:
+        scores["cc"] = cc(ref, est)
+        scores["uiqi"] = uiqi(ref, est)
+    return scores
 
 
 def scale_problem(ref, est, peak: float = 1.0) -> str | None:

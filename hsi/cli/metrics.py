@@ -1,4 +1,5 @@
-"""``hsi metrics``: PSNR, SSIM, SAM, ERGAS and Q2n of an estimate against its reference."""
+"""``hsi metrics``: PSNR, SSIM, SAM, ERGAS, Q2n, CC and UIQI of an estimate against its
+reference."""
 
 from __future__ import annotations
 
@@ -6,21 +7,33 @@ import click
 
 from hsi.cli.options import ratio_option
 
-#: Printed names and units of :func:`hsi.metrics.fusion_metrics`' keys.
+#: Printed names and units of :func:`hsi.metrics.fusion_metrics`' keys (``extended=True``), in
+#: the printed order: the original five first, new metrics appended.
 LABELS = {"psnr": ("PSNR", "dB"), "ssim": ("SSIM", ""), "sam": ("SAM", "deg"),
-          "ergas": ("ERGAS", ""), "q2n": ("Q2n", "")}
+          "ergas": ("ERGAS", ""), "q2n": ("Q2n", ""), "cc": ("CC", ""), "uiqi": ("UIQI", "")}
+
+#: Why a metric missing from the scores was not computed.
+NOT_COMPUTED = {"ergas": "give --ratio", "uiqi": "needs at least 32×32 pixels after --crop"}
+
+#: UIQI's window side (:func:`hsi.metrics.uiqi`'s default).
+UIQI_BLOCK = 32
 
 
-def score_files(reference: str, estimate: str, ratio: int | None,
-                peak: float = 1.0) -> dict[str, float]:
-    """Read two cubes and return :func:`hsi.metrics.fusion_metrics` (ERGAS only with ``ratio``;
-    PSNR and SSIM for the data range ``peak``), after a one-line warning when the pair does
-    not fit that range (:func:`hsi.metrics.scale_problem`).
+def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 1.0,
+                peak_mode: str = "fixed", crop: int = 0) -> dict[str, float]:
+    """Read two cubes and return the scores of :func:`hsi.metrics.fusion_metrics` with
+    ``extended=True`` (ERGAS only with ``ratio``, UIQI only for images of at least 32×32
+    pixels once cropped; PSNR and SSIM for the data range ``peak``, PSNR's peak per
+    ``peak_mode``; ``crop`` pixels left out at each edge), after a one-line warning when the
+    pair does not fit that range (:func:`hsi.metrics.scale_problem`). ``"pixels_left_out"``
+    counts the pixels with no data inside the scored (cropped) area.
 
     Raises
     ------
     ShapeError
         When the two cubes differ in shape (the message names both files).
+    ConfigError
+        When ``peak_mode`` or ``crop`` is invalid (checked before the cubes are read).
     """
     import numpy as np
 
@@ -38,9 +51,13 @@ def score_files(reference: str, estimate: str, ratio: int | None,
     from hsi.cube import missing_as_nan
 
     r = check_ratio(ratio) if ratio is not None else None
+    # bad options are refused before any pixel is read
+    mode = metrics.check_peak_mode(peak_mode)
+    c = metrics.check_crop(crop, ref.shape)
+    window = (slice(None), slice(c, ref.shape[1] - c), slice(c, ref.shape[2] - c))
     # a file's nodata value is no data: NaN, which the metrics leave out
-    a = missing_as_nan(ref.data, ref.nodata).astype(np.float64)
-    b = missing_as_nan(est.data, est.nodata).astype(np.float64)
+    a = missing_as_nan(ref.data[window], ref.nodata).astype(np.float64)
+    b = missing_as_nan(est.data[window], est.nodata).astype(np.float64)
     left_out = int((~(np.isfinite(a).all(0) & np.isfinite(b).all(0))).sum())
     problem = metrics.scale_problem(a, b, peak)
     if problem:
@@ -49,20 +66,25 @@ def score_files(reference: str, estimate: str, ratio: int | None,
         logging.getLogger(__name__).warning(
             "%s: %s; PSNR and SSIM below are computed for a peak of %g (--peak)", estimate,
             problem, peak)
+    scores = {"psnr": metrics.psnr(a, b, peak=peak, peak_mode=mode),
+              "ssim": metrics.ssim(a, b, peak=peak), "sam": metrics.sam(a, b)}
     if r is not None:
-        scores = metrics.fusion_metrics(a, b, r, peak=peak)
-    else:
-        scores = {"psnr": metrics.psnr(a, b, peak=peak), "ssim": metrics.ssim(a, b, peak=peak),
-                  "sam": metrics.sam(a, b), "q2n": metrics.q2n(a, b)}
+        scores["ergas"] = metrics.ergas(a, b, r)
+    scores["q2n"] = metrics.q2n(a, b)
+    scores["cc"] = metrics.cc(a, b)
+    if min(a.shape[1:]) >= UIQI_BLOCK:
+        scores["uiqi"] = metrics.uiqi(a, b, UIQI_BLOCK)
     return {**scores, "pixels_left_out": left_out}
 
 
 def format_scores(scores: dict[str, float]) -> list[str]:
-    """One line per metric, e.g. ``PSNR    38.214 dB``, and one saying how many pixels had no
-    data (``scores["pixels_left_out"]``) when there were any."""
+    """One line per metric of :data:`LABELS`, in its order, e.g. ``PSNR    38.214 dB`` (``n/a``
+    and the reason for one not computed), and one saying how many pixels had no data
+    (``scores["pixels_left_out"]``) when there were any."""
     lines = []
     for key, (label, unit) in LABELS.items():
-        value = f"{scores[key]:.4f} {unit}".rstrip() if key in scores else "n/a (give --ratio)"
+        value = (f"{scores[key]:.4f} {unit}".rstrip() if key in scores
+                 else f"n/a ({NOT_COMPUTED.get(key, 'not computed')})")
         lines.append(f"{label:<6} {value}")
     if scores.get("pixels_left_out"):
         lines.append(f"{scores['pixels_left_out']} pixel(s) with no data (NaN or nodata) in "
@@ -78,12 +100,25 @@ def format_scores(scores: dict[str, float]) -> list[str]:
               show_default=True,
               help="Data range of PSNR and SSIM (1 for reflectance in [0, 1], 10000 for "
                    "reflectance stored × 10 000).")
-def metrics(reference: str, estimate: str, ratio: int | None, peak: float) -> None:
+@click.option("--peak-mode", type=click.Choice(["fixed", "band-max"]), default="fixed",
+              show_default=True,
+              help="PSNR's peak per band: 'fixed' uses --peak for every band; 'band-max' the "
+                   "maximum of each reference band (the MHIF codes' convention, lower for "
+                   "reflectance below 1). SSIM always uses --peak.")
+@click.option("--crop", type=int, default=0, show_default=True, metavar="PIXELS",
+              help="Leave out PIXELS pixels at each edge (top, bottom, left, right) of both "
+                   "images before every metric, as fusion papers often do (e.g. the ratio). "
+                   "An integer >= 0 that leaves some pixels.")
+def metrics(reference: str, estimate: str, ratio: int | None, peak: float, peak_mode: str,
+            crop: int) -> None:
     """Score ESTIMATE against REFERENCE (both (bands, H, W), reflectance in [0, 1] by default).
 
-    PSNR and SSIM are per band averaged (data range --peak), SAM the mean spectral angle in
-    degrees, ERGAS needs the resolution --ratio, Q2n uses 32×32 blocks. A pair that is not on
-    one scale, or that exceeds --peak, gets a one-line warning first.
+    PSNR and SSIM are per band averaged (data range --peak; PSNR's peak per --peak-mode), SAM
+    the mean spectral angle in degrees, ERGAS needs the resolution --ratio, Q2n uses 32×32
+    blocks, CC is the mean over bands of the Pearson correlation, UIQI (Wang & Bovik's Q) is
+    averaged over 32×32 windows sliding by one pixel, then over bands. --crop leaves a border
+    out of every metric. A pair that is not on one scale, or that exceeds --peak, gets a
+    one-line warning first.
     """
-    for line in format_scores(score_files(reference, estimate, ratio, peak)):
+    for line in format_scores(score_files(reference, estimate, ratio, peak, peak_mode, crop)):
         click.echo(line)
