@@ -155,8 +155,12 @@ class SpectralResponse(nn.Module):
 
     @classmethod
     def from_srf(cls, srf: SRF | str, hsi_wavelengths) -> SpectralResponse:
-        """Build from an :class:`SRF` (or preset name) resampled onto ``hsi_wavelengths`` (nm)."""
-        srf = load_srf(srf)
+        """Build from an :class:`SRF` (or preset name) resampled onto ``hsi_wavelengths`` (nm).
+
+        Bands that fall mostly in a gap of the cube's sampling are left out, with a warning
+        (:meth:`SRF.for_cube`); ``band_names`` lists the bands kept.
+        """
+        srf = load_srf(srf).for_cube(hsi_wavelengths)
         return cls(srf.matrix(hsi_wavelengths), band_names=srf.band_names)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -723,12 +727,17 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     hr_msi : Cube, shape (msi_bands, H', W'), float32
         The cropped cube seen through the SRF, bands in the sensor's order (R, G, B for a
         camera); wavelengths = band peak wavelengths; band names in ``metadata["band_names"]``.
+        A band with less than :data:`hsi.srf.MIN_COVERED` (50 %) of its response where the
+        cube has bands, because of a gap in the cube's sampling (removed water-absorption
+        bands), is left out with a warning (:meth:`SRF.for_cube`) and named with its covered
+        fraction in ``metadata["srf_dropped_bands"]``: Sentinel-2 B10 (1373.5 nm, 33 %
+        covered) of ``sentinel2_l1c`` on the Salinas-A sample (the ``sentinel2`` preset, the
+        12 Level-2A bands, has no B10).
         Each band is the weighted mean of the cube's band samples with the response at their
         centres as weights (:meth:`SRF.matrix`), not a quadrature over wavelength: on an
         uneven grid (AVIRIS spectrometer overlaps, removed water bands) it differs from the
         integral of the linearly interpolated spectrum, on the Salinas-A sample by about 1 %
-        (median over pixels) for Sentinel-2 B5 and B9, and B10 (1373.5 nm), inside the
-        removed 1363–1422 nm interval, is seen through the bands below it only.
+        (median over pixels) for Sentinel-2 B5 and B9.
 
     Pixels with no data (NaN) stay local: an LR pixel is NaN when the PSF reaches one, an MSI
     band when its response weights one.
@@ -738,7 +747,8 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     WavelengthError
         When the cube has no wavelengths.
     SensorError
-        Bad ratio/sigma, unknown sensor, or an SRF band outside the cube's wavelength range.
+        Bad ratio/sigma, unknown sensor, an SRF band outside the cube's wavelength range, or
+        no SRF band observed by the cube's bands.
     ShapeError
         When the cube is too small for the ratio or the PSF.
     """
@@ -750,6 +760,7 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     if cube.wavelengths is None:
         raise WavelengthError(f"cube {cube.name!r} has no wavelengths: the SRF {srf.name!r} "
                               f"cannot be applied")
+    srf = srf.for_cube(cube.wavelengths)  # without the bands in a gap of the cube's sampling
     matrix = srf.matrix(cube.wavelengths)
     ref = crop_to_ratio(cube, r)
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
@@ -766,7 +777,8 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     hr_cube = Cube(hr.cpu().numpy(), wavelengths=centres, fwhm=srf.fwhm, crs=ref.crs,
                    transform=ref.transform,
                    nodata=None, name=f"{cube.name}_{srf.name}".lstrip("_"),
-                   metadata={**meta, "band_names": list(srf.band_names)})
+                   metadata={**meta, "band_names": list(srf.band_names),
+                             **({"srf_dropped_bands": dict(srf.dropped)} if srf.dropped else {})})
     return lr_cube, hr_cube
 
 

@@ -56,7 +56,11 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     dict
         ``{"reference": path, "lr_hsi": path, "hr_msi": path}``: float32 GeoTIFFs, the
         reference ``(bands, H, W)`` cropped to a multiple of ``ratio``, the LR-HSI
-        ``(bands, H / ratio, W / ratio)`` and the HR-MSI ``(sensor bands, H, W)``.
+        ``(bands, H / ratio, W / ratio)`` and the HR-MSI ``(sensor bands, H, W)``. A
+        sensor band mostly in a gap of the cube's sampling (removed water-absorption bands,
+        :meth:`hsi.srf.SRF.for_cube`) is left out of the HR-MSI with one warning; the file's
+        tags name the sensor (``srf``), its bands (``band_names``) and the bands left out
+        with their covered fractions (``srf_dropped_bands``).
 
     Raises
     ------
@@ -84,7 +88,8 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     reader = WindowReader(cube)
     srf = load_srf(sensor)
     if reader.cube.wavelengths is not None:  # a sensor outside the cube's range fails here,
-        srf.matrix(reader.cube.wavelengths)  # before torch loads and any tile is simulated
+        srf = srf.for_cube(reader.cube.wavelengths)  # before torch loads and any tile is
+        srf.matrix(reader.cube.wavelengths)  # simulated; bands in a gap are dropped once
     from hsi.degrade import crop_to_ratio, normalize_reflectance, psf_kernel_size, simulate_pair
 
     scale = reader.scale()  # the divisor of the whole cube, as normalize_reflectance's
@@ -121,6 +126,11 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
             tmp, bands=b, height=h, width=w, dtype="float32", crs=ref.crs, transform=tr,
             nodata=nd, wavelengths=wl, fwhm=fw)) for tmp, (b, h, w, tr, nd, wl, fw)
             in zip(tmps, specs, strict=True)]
+
+        msi_tags = {"srf": srf.name, "band_names": list(srf.band_names)}
+        if srf.dropped:  # bands left out: mostly in a gap of the cube's sampling
+            msi_tags["srf_dropped_bands"] = dict(srf.dropped)
+        writers[2].tag(**msi_tags)
 
         def write(t, result) -> None:
             lr_window = type(t.core)(int(t.core.col_off) // r, int(t.core.row_off) // r,

@@ -26,7 +26,20 @@ log = logging.getLogger("hsi.srf")
 #: share of its response area lies inside the range, and refused otherwise.
 MIN_INSIDE_AREA = 0.9
 
-__all__ = ["SIGNIFICANT_RESPONSE", "SRF", "SRF_PRESETS", "load_srf"]
+#: A gap in a cube's spectral sampling: consecutive band centres (sorted, duplicates merged)
+#: farther apart than this many times the median spacing, e.g. removed water-absorption bands
+#: (AVIRIS Salinas-A: 1362.6-1422.3 nm and 1819.1-1943.3 nm, 6x and 12.6x its 9.9 nm spacing).
+GAP_FACTOR = 2.5
+
+#: A band with less than this share of its response area where the cube has bands (most of it
+#: in a gap) is not simulated: :meth:`SRF.for_cube` drops it with a warning.
+MIN_COVERED = 0.5
+
+#: A band kept with less than this share of its response area covered is named in a warning.
+WARN_COVERED = 0.9
+
+__all__ = ["GAP_FACTOR", "MIN_COVERED", "SIGNIFICANT_RESPONSE", "SRF", "SRF_PRESETS",
+           "WARN_COVERED", "load_srf", "spectral_coverage"]
 
 #: Names accepted by :func:`load_srf`.
 SRF_PRESETS: tuple[str, ...] = tuple(PRESETS)
@@ -69,6 +82,8 @@ class SRF:
     name: str = ""
     #: Truncation warnings already given by :meth:`matrix` (one per cube range, not per tile).
     _warned: set = field(default_factory=set, init=False, repr=False, compare=False)
+    #: Bands :meth:`for_cube` left out, ``{name: covered fraction}`` (empty for a full sensor).
+    dropped: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         curves = np.atleast_2d(np.asarray(self.curves, dtype=np.float64))
@@ -348,6 +363,185 @@ class SRF:
             out[b] = trapezoid(y[keep], fine[keep]) / total if total > 0 else 0.0
         return out
 
+    def _area_in(self, intervals: np.ndarray) -> np.ndarray:
+        """Fraction of each band's response area (trapezoids on the SRF's own grid, refined at
+        the interval ends) inside the union of ``intervals`` (shape (k, 2), nm, disjoint).
+
+        Returns
+        -------
+        numpy.ndarray, shape (msi_bands,)
+        """
+        wl = self.wavelengths
+        ends = np.asarray(intervals, dtype=np.float64).reshape(-1)
+        fine = np.union1d(wl, ends[(ends > wl[0]) & (ends < wl[-1])])
+        y = np.stack([np.interp(fine, wl, c) for c in self.curves])
+        seg = 0.5 * (y[:, 1:] + y[:, :-1]) * np.diff(fine)  # (msi_bands, segments)
+        mid = 0.5 * (fine[1:] + fine[:-1])
+        inside = np.zeros(mid.size, dtype=bool)
+        for a, b in np.asarray(intervals, dtype=np.float64).reshape(-1, 2):
+            inside |= (mid >= a) & (mid <= b)
+        total = seg.sum(axis=1)
+        return np.where(total > 0, seg[:, inside].sum(axis=1) / np.where(total > 0, total, 1),
+                        0.0)
+
+    def coverage(self, hsi_wavelengths) -> np.ndarray:
+        """Fraction of each band's response area where a cube with these band centres has bands.
+
+        The covered part of the spectrum is given by :func:`spectral_coverage`: each run of
+        band centres without a gap, widened by half the median band spacing on both sides.
+        The response is integrated over wavelength on the SRF's own tabulation grid.
+
+        Parameters
+        ----------
+        hsi_wavelengths : array-like, shape (hsi_bands,)
+            The cube's band centres in nm (any order; duplicates allowed).
+
+        Returns
+        -------
+        numpy.ndarray, shape (msi_bands,)
+            Covered fraction of each band's response, in [0, 1].
+
+        Raises
+        ------
+        WavelengthError
+            Non-finite or non-positive wavelengths.
+        """
+        wl = np.asarray(hsi_wavelengths, dtype=np.float64).reshape(-1)
+        wl = check_wavelengths(wl, wl.size, name="cube wavelengths")
+        covered, _, _ = spectral_coverage(wl)
+        return self._area_in(covered)
+
+    def _gap_report(self, wl: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Per band: covered fraction, fraction lost in the cube's gaps, and the widest-loss
+        gap as text (``"1362.6-1422.3 nm"``, ``""`` for none)."""
+        covered, gaps, spacing = spectral_coverage(wl)
+        frac = self._area_in(covered)
+        if gaps.size == 0:
+            return frac, np.zeros(self.msi_bands), [""] * self.msi_bands
+        holes = np.column_stack([gaps[:, 0] + spacing / 2, gaps[:, 1] - spacing / 2])
+        losses = np.stack([self._area_in(h[None, :]) for h in holes], axis=1)  # (bands, gaps)
+        worst = np.argmax(losses, axis=1)
+        where = [f"{gaps[g, 0]:.1f}-{gaps[g, 1]:.1f} nm" for g in worst]
+        return frac, losses.sum(axis=1), where
+
+    def _gap_bands(self, wl: np.ndarray) -> list[tuple[int, float, str]]:
+        """``(band index, covered fraction, gap)`` for each band losing a significant part of
+        its response (over :data:`SIGNIFICANT_RESPONSE`) to a gap of the cube's sampling."""
+        frac, lost, where = self._gap_report(wl)
+        return [(b, float(frac[b]), where[b]) for b in range(self.msi_bands)
+                if lost[b] > SIGNIFICANT_RESPONSE]
+
+    def select(self, bands: str | list[str] | tuple[str, ...]) -> SRF:
+        """The same sensor restricted to some of its bands.
+
+        Parameters
+        ----------
+        bands : str or sequence of str
+            Band names to keep, in the order wanted (``["B2", "B3", "B4", "B8"]`` or
+            ``"B2,B3,B4,B8"``), or names to leave out, each prefixed with ``-``
+            (``"-B10"``, ``["-B1", "-B10"]``). Names are matched case-insensitively.
+
+        Returns
+        -------
+        SRF
+            A new SRF with the chosen bands (same name and tabulation grid).
+
+        Raises
+        ------
+        SensorError
+            An unknown band name (the message lists the sensor's bands), a mix of kept and
+            left-out names, a band named twice, or no band left.
+        """
+        tokens = [t.strip() for t in (bands.split(",") if isinstance(bands, str) else bands)]
+        tokens = [t for t in tokens if t]
+        lower = [n.lower() for n in self.band_names]
+        known = ", ".join(self.band_names)
+        drop = [t.startswith("-") for t in tokens]
+        if not tokens or (any(drop) and not all(drop)):
+            raise SensorError(f"SRF {self.name!r}: select bands to keep (B2,B3) or to leave out "
+                              f"(-B10), not both and not none; got {bands!r} (bands: {known})")
+        names = [t.lstrip("-").strip().lower() for t in tokens]
+        unknown = [t for t, n in zip(tokens, names, strict=True) if n not in lower]
+        if unknown:
+            raise SensorError(f"SRF {self.name!r}: no band {', '.join(unknown)} "
+                              f"(bands: {known})")
+        if len(set(names)) != len(names):
+            raise SensorError(f"SRF {self.name!r}: a band is named twice in {bands!r}")
+        if all(drop):
+            idx = [i for i, n in enumerate(lower) if n not in names]
+        else:
+            idx = [lower.index(n) for n in names]
+        if not idx:
+            raise SensorError(f"SRF {self.name!r}: {bands!r} leaves no band (bands: {known})")
+        return self._subset(idx)
+
+    def _subset(self, idx: list[int]) -> SRF:
+        """A new SRF of the bands ``idx``, sharing this one's record of warnings given."""
+        sub = SRF(self.wavelengths, self.curves[idx], [self.band_names[i] for i in idx],
+                  self.name)
+        gauss = getattr(self, "_gaussian", None)
+        if gauss is not None:
+            sub._gaussian = (gauss[0][idx], gauss[1][idx])
+        sub._warned = self._warned  # a warning given for the full sensor is not repeated
+        sub.dropped = dict(self.dropped)
+        return sub
+
+    def for_cube(self, hsi_wavelengths) -> SRF:
+        """This sensor without the bands a cube's sampling does not observe.
+
+        A band is dropped when less than :data:`MIN_COVERED` of its response area lies where
+        the cube has bands (:meth:`coverage`) because of a gap in the cube's sampling
+        (:func:`spectral_coverage`), e.g. Sentinel-2 B10 (cirrus, 1373.5 nm) on an AVIRIS
+        cube whose water-absorption bands (1363-1422 nm) were removed: built from the few
+        bands at the gap's edges it would be a made-up band. One warning line (once per
+        wavelength grid) names each dropped band, its covered fraction and the gap; the
+        dropped bands are recorded in :attr:`dropped`. Bands outside the cube's range are left
+        to :meth:`matrix`'s range check.
+
+        Parameters
+        ----------
+        hsi_wavelengths : array-like, shape (hsi_bands,)
+            The cube's band centres in nm.
+
+        Returns
+        -------
+        SRF
+            ``self`` when every band is observed, else a new SRF of the observed bands.
+
+        Raises
+        ------
+        SensorError
+            When no band of the sensor is observed.
+        WavelengthError
+            Non-finite or non-positive wavelengths.
+        """
+        wl = np.asarray(hsi_wavelengths, dtype=np.float64).reshape(-1)
+        wl = check_wavelengths(wl, wl.size, name="cube wavelengths")
+        inside = self.area_inside(float(wl.min()), float(wl.max()))
+        gone = [(b, f, g) for b, f, g in self._gap_bands(wl)
+                if f < MIN_COVERED and inside[b] >= MIN_INSIDE_AREA]
+        if not gone:
+            return self
+        said = ", ".join(f"{self.band_names[b]} ({self.centres[b]:g} nm, {f:.0%} covered, "
+                         f"gap {g})" for b, f, g in gone)
+        keep = [b for b in range(self.msi_bands) if b not in {b for b, _, _ in gone}]
+        if not keep:
+            raise SensorError(
+                f"SRF {self.name!r}: no band is observed by the cube's bands: {said} (less "
+                f"than {MIN_COVERED:.0%} of each band's response lies where the cube has bands)")
+        key = ("dropped", float(wl.min()), float(wl.max()), wl.size)
+        if key not in self._warned:
+            self._warned.add(key)
+            names = ",".join(f"-{self.band_names[b]}" for b, _, _ in gone)
+            log.warning("SRF %r: band(s) %s dropped: less than %.0f%% of the response lies "
+                        "where the cube has bands (a gap in its sampling, e.g. removed "
+                        "water-absorption bands); the MSI has the other %d band(s) (to choose "
+                        "the bands yourself: sensor '%s:%s')", self.name, said,
+                        100 * MIN_COVERED, len(keep), self.name, names)
+        sub = self._subset(keep)
+        sub.dropped.update({self.band_names[b]: round(f, 4) for b, f, _ in gone})
+        return sub
+
     def significant_range(self, threshold: float = SIGNIFICANT_RESPONSE) -> np.ndarray:
         """Wavelength span where each band's response exceeds ``threshold`` × its peak.
 
@@ -382,6 +576,12 @@ class SRF:
         numpy.ndarray, shape (msi_bands, hsi_bands), float64
             Non-negative rows summing to 1, columns in the cube's band order.
 
+        A band partly in a gap of the cube's sampling (:func:`spectral_coverage`, e.g. removed
+        water-absorption bands) keeps its row, built from the cube bands around the gap; a
+        band with less than :data:`WARN_COVERED` of its response covered is named in a
+        one-line warning (once per wavelength grid). :meth:`for_cube` first drops the bands
+        below :data:`MIN_COVERED`, as :func:`hsi.degrade.simulate_pair` does.
+
         Raises
         ------
         SensorError
@@ -412,6 +612,18 @@ class SRF:
             self._warned.add((lo, hi))
             log.warning("SRF %r: band(s) %s truncated to the cube's range %g-%g nm and "
                         "renormalised", self.name, ", ".join(truncated), lo, hi)
+        gappy = [(b, f, g) for b, f, g in self._gap_bands(wl) if f < WARN_COVERED]
+        key = ("gap", lo, hi, wl.size)
+        if gappy and key not in self._warned:
+            self._warned.add(key)
+            said = ", ".join(f"{self.band_names[b]} ({f:.0%} covered, gap {g})"
+                             for b, f, g in gappy)
+            made_up = ", ".join(f"-{self.band_names[b]}" for b, f, _ in gappy if f < MIN_COVERED)
+            hint = (f"; below {MIN_COVERED:.0%} a band is made up from the cube bands at the "
+                    f"gap's edges: drop it (SRF.for_cube, or sensor '{self.name}:{made_up}')"
+                    if made_up else "")
+            log.warning("SRF %r: band(s) %s partly fall in a gap of the cube's sampling and are "
+                        "simulated from the cube bands around it%s", self.name, said, hint)
         mat = np.stack([np.interp(wl, self.wavelengths, c, left=0.0, right=0.0)
                         for c in self.curves])
         # A band whose significant part falls between two cube bands is seen by none of them.
@@ -427,6 +639,47 @@ class SRF:
                 f"{self.wavelengths[0]:g}-{self.wavelengths[-1]:g} nm)")
 
 
+def spectral_coverage(hsi_wavelengths,
+                      gap_factor: float = GAP_FACTOR) -> tuple[np.ndarray, np.ndarray, float]:
+    """Where a cube with these band centres has bands, and where its sampling has gaps.
+
+    The rule: the centres are sorted (duplicates merged) and ``spacing`` is the median distance
+    between consecutive ones. Two consecutive centres more than ``gap_factor × spacing`` apart
+    bound a gap. Each run of centres between gaps covers its span widened by ``spacing / 2`` on
+    both sides (a band sees about half a spacing around its centre), so a gap loses half a
+    spacing at each edge. On the AVIRIS Salinas-A cube (204 bands, spacing 9.9 nm): gaps
+    1362.6-1422.3 nm and 1819.1-1943.3 nm; covered 385.3-1367.6, 1417.4-1824.0 and
+    1938.3-2494.1 nm.
+
+    Parameters
+    ----------
+    hsi_wavelengths : array-like, shape (hsi_bands,)
+        Band centres in nm, any order.
+    gap_factor : float
+        Spacing multiple above which consecutive centres bound a gap (default
+        :data:`GAP_FACTOR`).
+
+    Returns
+    -------
+    covered : numpy.ndarray, shape (runs, 2)
+        ``[start, end]`` in nm of each covered interval, increasing.
+    gaps : numpy.ndarray, shape (runs - 1, 2)
+        ``[last centre before, first centre after]`` in nm of each gap.
+    spacing : float
+        The median band spacing in nm (0 for a single band).
+    """
+    wl = np.unique(np.asarray(hsi_wavelengths, dtype=np.float64).reshape(-1))
+    if wl.size < 2:
+        return np.array([[wl[0], wl[0]]]), np.empty((0, 2)), 0.0
+    step = np.diff(wl)
+    spacing = float(np.median(step))
+    cut = np.flatnonzero(step > gap_factor * spacing)
+    starts = np.concatenate([wl[:1], wl[cut + 1]])
+    ends = np.concatenate([wl[cut], wl[-1:]])
+    covered = np.column_stack([starts - spacing / 2, ends + spacing / 2])
+    return covered, np.column_stack([wl[cut], wl[cut + 1]]), spacing
+
+
 def _default_band_names(n: int) -> list[str]:
     return ["R", "G", "B"] if n == 3 else [f"B{i + 1}" for i in range(n)]
 
@@ -437,15 +690,19 @@ def load_srf(name_or_path, *, var: str | None = None, wavelengths=None) -> SRF:
     Parameters
     ----------
     name_or_path : str, Path or SRF
-        One of :data:`SRF_PRESETS` (``"nikon_d700"``, ``"sentinel2"``, ``"landsat8"``), a file
-        path, or an :class:`SRF` (returned as is).
+        One of :data:`SRF_PRESETS` (``"nikon_d700"``, ``"sentinel2"`` (the 12 Level-2A
+        bands), ``"sentinel2_l1c"`` (all 13), ``"landsat8"``), a file
+        path, or an :class:`SRF` (returned as is). A preset or file may be followed by
+        ``:`` and a band selection (:meth:`SRF.select`): the bands to keep
+        (``"sentinel2:B2,B3,B4,B8"``) or to leave out (``"sentinel2_l1c:-B10"``).
     var, wavelengths
         Passed to :meth:`SRF.from_mat` for ``.mat`` files.
 
     Raises
     ------
     SensorError
-        An unknown preset name (the message lists the presets).
+        An unknown preset name (the message lists the presets), or a band selection naming
+        an unknown band or leaving none.
     HsiIOError
         A path that does not exist.
     FormatError
@@ -454,9 +711,23 @@ def load_srf(name_or_path, *, var: str | None = None, wavelengths=None) -> SRF:
     if isinstance(name_or_path, SRF):
         return name_or_path
     text = str(name_or_path)
+    head, sep, bands = text.rpartition(":")
+    if sep and bands.strip() and not any(c in bands for c in "/\\") and (
+            _preset_key(head) in PRESETS or Path(head).is_file()):
+        return _load_srf(head, var=var, wavelengths=wavelengths).select(bands)
+    return _load_srf(text, var=var, wavelengths=wavelengths)
+
+
+def _preset_key(text: str) -> str:
     key = text.strip().lower().replace("-", "").replace(" ", "")
-    key = {"sentinel2": "sentinel2", "landsat8": "landsat8", "nikond700": "nikon_d700",
-           "nikon_d700": "nikon_d700"}.get(key, key)
+    return {"sentinel2": "sentinel2", "sentinel2l1c": "sentinel2_l1c",
+            "sentinel2_l1c": "sentinel2_l1c", "landsat8": "landsat8", "nikond700": "nikon_d700",
+            "nikon_d700": "nikon_d700"}.get(key, key)
+
+
+def _load_srf(text: str, *, var: str | None, wavelengths) -> SRF:
+    """:func:`load_srf` without a band selection."""
+    key = _preset_key(text)
     if key in PRESETS:
         spec = PRESETS[key]
         if "csv" in spec:

@@ -40,6 +40,12 @@ def simulate(cube: str, out_dir: str, ratio: int | None, sensor: str, psf_sigma:
     Writes OUTPUT/reference.tif (CUBE cropped to a multiple of the ratio, reflectance-scaled),
     OUTPUT/lr_hsi.tif (PSF-blurred and decimated) and OUTPUT/hr_msi.tif (seen through the
     sensor's spectral responses): all three or none.
+
+    The sentinel2 preset is the 12 bands of a Level-2A product (B10, cirrus, left out);
+    sentinel2_l1c has all 13. A sensor band whose response lies mostly (over half) in a gap of
+    CUBE's sampling, e.g. B10 (1373.5 nm) on an AVIRIS cube without its water-absorption
+    bands, is left out of the HR-MSI with a warning. Choose the bands yourself after a colon:
+    --sensor sentinel2_l1c:-B10 (all but B10) or --sensor sentinel2:B2,B3,B4,B8.
     """
     if ratio is None:
         raise click.UsageError("--ratio is required (an integer >= 2)")
