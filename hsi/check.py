@@ -147,7 +147,11 @@ def check_wavelengths(wavelengths, bands: int, name: str = "wavelengths", *,
         Wrong count, non-finite or non-positive values, or (``increasing``) not strictly
         increasing.
     """
-    wl = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
+    try:
+        wl = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise WavelengthError(f"{name}: expected {bands} numbers in nm (one per band), got "
+                              f"{_short(wavelengths)}") from None
     if wl.size != bands:
         raise WavelengthError(f"{name}: expected {bands} values (one per band), got {wl.size}")
     if not np.all(np.isfinite(wl)):
@@ -180,3 +184,9 @@ def check_ratio(ratio) -> int:
     if not value.is_integer() or value < 2:
         raise SensorError(f"ratio must be an integer >= 2, got {ratio!r}")
     return int(value)
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"

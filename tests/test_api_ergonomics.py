@@ -247,3 +247,27 @@ def test_fuse_and_cluster_leave_inputs_alone_and_repeat():
     a, b = (cluster(cube, 3, method="kmeans", seed=1, progress=False) for _ in range(2))
     np.testing.assert_array_equal(cube.data, data)
     np.testing.assert_array_equal(a.labels, b.labels)
+
+
+@pytest.mark.parametrize("call, says", [
+    (lambda: hsi.open(3), r"hsi\.open: path must be a file or folder path .*got int$"),
+    (lambda: hsi.open(np.zeros((3, 4, 4))),
+     r"got ndarray \(an array becomes a cube with hsi\.Cube"),
+    (lambda: hsi.save(hsi.Cube(np.zeros((3, 4, 4), np.float32)), None),
+     r"hsi\.save: path must be .*got NoneType"),
+])
+def test_a_path_that_is_not_a_path_names_the_argument(call, says):
+    """Was Python's bare ``TypeError: expected str, bytes or os.PathLike object, not int``."""
+    from hsi.errors import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match=says):
+        call()
+
+
+@pytest.mark.parametrize("wavelengths", ["abc", [400, "a", 500], [[400, 450], [500]]])
+def test_wavelengths_that_are_not_numbers_name_the_argument(wavelengths):
+    """Was numpy's ``ValueError: could not convert string to float: 'abc'``."""
+    from hsi.errors import WavelengthError
+
+    with pytest.raises(WavelengthError, match=r"^wavelengths: expected 3 numbers in nm"):
+        hsi.Cube(np.zeros((3, 4, 4), np.float32), wavelengths=wavelengths)

@@ -68,7 +68,10 @@ def open(
         from :func:`hsi.check.check_window`).
     ConfigError
         ``var`` given for a file that is not a ``.mat`` (it would be ignored).
+    ArgumentTypeError
+        ``path`` is not a path (e.g. an array or a number).
     """
+    _require_path(path, "hsi.open")
     fmt = detect_format(path)
     if var is not None and fmt != "mat":
         from hsi.errors import ConfigError
@@ -125,11 +128,14 @@ def save(cube: Cube, path: str | os.PathLike, *, format: str | None = None) -> P
         than the file needs. Nothing is left at the destination on failure.
     CubeTypeError
         ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
+    ArgumentTypeError
+        ``path`` is not a path (e.g. ``None`` or a number).
     """
     from hsi.cube import require_cube
     from hsi.io.guard import check_free_space
 
     cube = require_cube(cube, "hsi.save: cube")
+    _require_path(path, "hsi.save")
     fmt = output_format(path, format)
     if fmt in ("envi", "mat"):  # uncompressed: the size is known before writing
         check_free_space(path, int(np.prod(cube.shape)) * np.dtype(cube.dtype).itemsize)
@@ -144,3 +150,15 @@ def save(cube: Cube, path: str | os.PathLike, *, format: str | None = None) -> P
     from hsi.io.mat import write_mat
 
     return write_mat(cube, path)
+
+
+def _require_path(path: object, caller: str) -> None:
+    """Raise :class:`~hsi.errors.ArgumentTypeError` unless ``path`` is a ``str`` or path-like."""
+    if isinstance(path, (str, os.PathLike)):
+        return
+    from hsi.errors import ArgumentTypeError
+
+    hint = " (an array becomes a cube with hsi.Cube(data, wavelengths=...))" if hasattr(
+        path, "shape") else ""
+    raise ArgumentTypeError(f"{caller}: path must be a file or folder path (str or "
+                            f"pathlib.Path), got {type(path).__name__}{hint}")
