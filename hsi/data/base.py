@@ -363,8 +363,10 @@ class Dataset:
             When no URL could be fetched.
         """
         from hsi.io.atomic import atomic_path, clean_stale_temporaries
+        from hsi.io.guard import check_output_folder
 
         dest = self.root / relative  # its folder is made by atomic_path, removed on failure
+        check_output_folder(dest.parent, f"data folder of dataset {self.name!r} ({ENV_VAR})")
         expected = self.files[relative]
         urls = self.download_urls(relative)
         if not urls:

@@ -83,8 +83,10 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None],
         check_writable_dir(parent)
 
 
-def check_output_folder(folder: str | os.PathLike) -> Path:
+def check_output_folder(folder: str | os.PathLike, role: str = "output folder") -> Path:
     """Check, without creating anything, that ``folder`` exists or can be created, writable.
+
+    ``role`` names the folder in the message, e.g. ``"data folder of dataset 'samson'"``.
 
     Returns
     -------
@@ -101,9 +103,9 @@ def check_output_folder(folder: str | os.PathLike) -> Path:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
-        raise HsiIOError(f"{folder}: cannot create output folder ({probe} is not a folder)")
+        raise HsiIOError(f"{folder}: cannot create {role} ({probe} is not a folder)")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise HsiIOError(f"{folder}: output folder is not writable ({probe})")
+        raise HsiIOError(f"{folder}: {role} is not writable ({probe})")
     return folder
 
 

@@ -339,3 +339,16 @@ class TestDataFolder:
             root.chmod(0o755)
         assert _left(root) == [] and not mirror.requests
         assert "HSI_DATA_MIRROR" not in line  # the folder's fault, not the mirror's
+
+
+def test_a_data_folder_that_cannot_be_made_is_named_as_the_data_folder(tmp_path, monkeypatch):
+    """Was ``…: cannot create output folder``: a user fetching data wrote no output."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    mirror = tmp_path / "mirror"
+    monkeypatch.setenv("HSI_DATA_DIR", str(blocker / "data"))
+    monkeypatch.setenv(MIRROR_ENV_VAR, str(mirror))
+    result = CliRunner().invoke(cli, ["data", "fetch", "samson"])
+    one_error_line(result, "cannot create data folder of dataset 'samson' (HSI_DATA_DIR)",
+                   "afile is not a folder")
+    assert "output folder" not in result.output
