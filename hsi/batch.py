@@ -39,12 +39,16 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hsi.errors import ConfigError, FormatError, HsiError, HsiIOError
+
+if TYPE_CHECKING:
+    from distributed import Client
+    from distributed.security import Security
 
 __all__ = ["BatchReport", "CubeScene", "Scene", "SceneResult", "SchedulerError",
            "classify_scene", "fuse_scene", "read_cube_manifest", "read_manifest", "run_batch",
@@ -86,7 +90,7 @@ class SchedulerError(HsiError):
         self.address = address
         self.problem = problem
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[SchedulerError], tuple[str, str]]:
         return type(self), (self.address, self.problem)
 
 
@@ -209,7 +213,8 @@ def read_cube_manifest(source: str | os.PathLike | Sequence[CubeScene]) -> list[
     return scenes
 
 
-def _scenes_from_csv(path: Path, columns: tuple[str, ...], make) -> list:
+def _scenes_from_csv(path: Path, columns: tuple[str, ...],
+                     make: Callable[..., _BatchScene]) -> list:
     """Scenes ``make(name, *input_paths)`` of a CSV with ``columns`` (name first).
 
     Blank lines (before the header too) are skipped; a row with more fields than the header
@@ -436,7 +441,7 @@ _MODEL_CACHE: dict[tuple[str, str, str], Any] = {}
 MODEL_LOADS = 0
 
 
-def _cached_model(path: str, sha256: str, device: str, kind: str = "infn"):
+def _cached_model(path: str, sha256: str, device: str, kind: str = "infn") -> Any:
     """Load the model at ``path`` once per process (keyed by path, content hash and device).
 
     ``kind``: ``"infn"`` (:func:`hsi.fusion.load_infn`) or ``"classifier"``
@@ -463,7 +468,8 @@ def model_loads() -> int:
     return MODEL_LOADS
 
 
-def _scene_task(scene, out_dir: str, settings: dict[str, Any], make, *,
+def _scene_task(scene: Scene | CubeScene, out_dir: str, settings: dict[str, Any],
+                make: Callable[[Path], str | os.PathLike], *,
                 torch_threads: int | None = None) -> dict[str, Any]:
     """Run ``make(output_path) -> path`` for one scene, then write its done-record."""
     import warnings
@@ -646,11 +652,12 @@ def _one_line(exc: BaseException) -> str:
 
 # ------------------------------------------------------------------------------ driver
 def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.PathLike, *,
-              method: str = "auto", model: str | os.PathLike | None = None, client=None,
+              method: str = "auto", model: str | os.PathLike | None = None,
+              client: Client | None = None,
               scheduler: str | None = None, workers: int | None = None, retries: int = 0,
               progress: bool = True, device: str = "auto", seed: int = 0,
               memory_limit: str | float | None = "auto", wait: bool = False,
-              security=None, ratio: int | None = None) -> BatchReport:
+              security: Security | None = None, ratio: int | None = None) -> BatchReport:
     """Fuse every scene of ``manifest`` into ``out_dir/NAME.tif`` on a Dask cluster.
 
     Parameters
@@ -730,11 +737,11 @@ def run_batch(manifest: str | os.PathLike | Sequence[Scene], out_dir: str | os.P
 
 def run_classify_batch(manifest: str | os.PathLike | Sequence[CubeScene],
                        out_dir: str | os.PathLike, *, model: str | os.PathLike,
-                       use_crf: bool = True, tile: int = 512, client=None,
+                       use_crf: bool = True, tile: int = 512, client: Client | None = None,
                        scheduler: str | None = None, workers: int | None = None,
                        retries: int = 0, progress: bool = True, device: str = "auto",
                        memory_limit: str | float | None = "auto", wait: bool = False,
-                       security=None) -> BatchReport:
+                       security: Security | None = None) -> BatchReport:
     """Classify every cube of ``manifest`` into ``out_dir/NAME.tif`` on a Dask cluster.
 
     The same contract as :func:`run_batch` (done-records, resume, lock, report, retries,
@@ -790,8 +797,10 @@ def _model_path(model: str | os.PathLike | None) -> Path | None:
     return model
 
 
-def _run_batch(scenes: list, out_dir, start: float, task, settings, *, model, wait, client,
-               scheduler, device, security, **run) -> BatchReport:
+def _run_batch(scenes: list, out_dir: str | os.PathLike, start: float,
+               task: Callable[..., dict[str, Any]], settings: Callable[[], dict[str, Any]], *,
+               model: Path | None, wait: bool, client: Client | None, scheduler: str | None,
+               device: str, security: Security | None, **run: Any) -> BatchReport:
     """Check the outputs, the device and the scheduler, take the folder's lock and run ``task``
     on every scene not done.
 
@@ -816,7 +825,7 @@ def _run_batch(scenes: list, out_dir, start: float, task, settings, *, model, wa
                                device=device, **run)
 
 
-def _check_counts(workers, retries) -> None:
+def _check_counts(workers: int | None, retries: int) -> None:
     """Refuse a worker count below 1 and a negative retry count (the CLI's ranges).
 
     Raises
@@ -826,7 +835,7 @@ def _check_counts(workers, retries) -> None:
     """
     import numbers
 
-    def whole(x) -> bool:
+    def whole(x: object) -> bool:
         return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
     if workers is not None and not (whole(workers) and workers >= 1):
@@ -837,7 +846,7 @@ def _check_counts(workers, retries) -> None:
                           f"number, 0 or more")
 
 
-def _check_local_device(device) -> None:
+def _check_local_device(device: str) -> None:
     """Refuse a device this machine does not have (:func:`hsi.device.pick_device`'s check),
     before a local cluster starts whose every scene would fail on it.
 
@@ -883,7 +892,7 @@ def check_scheduler_address(address: str) -> None:
 
 
 @contextlib.contextmanager
-def _connect(scheduler: str, security=None):
+def _connect(scheduler: str, security: Security | None = None) -> Iterator[Client]:
     """A :class:`distributed.Client` of the scheduler at ``scheduler``, closed on exit.
 
     Raises
@@ -922,7 +931,7 @@ def _check_batch_outputs(scenes: list[Scene], out_dir: Path, model: Path | None)
 
 
 @contextlib.contextmanager
-def _batch_lock(out: Path, *, wait: bool):
+def _batch_lock(out: Path, *, wait: bool) -> Iterator[None]:
     """Hold an exclusive lock on ``out`` (``fcntl.flock`` on :data:`LOCK_NAME`).
 
     Raises
@@ -945,8 +954,10 @@ def _batch_lock(out: Path, *, wait: bool):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _run_locked(scenes: list, out: Path, start: float, task, settings: dict[str, Any], *,
-                client, workers, retries, progress, device, memory_limit) -> BatchReport:
+def _run_locked(scenes: list, out: Path, start: float, task: Callable[..., dict[str, Any]],
+                settings: dict[str, Any], *, client: Client | None, workers: int | None,
+                retries: int, progress: bool, device: str,
+                memory_limit: str | float | None) -> BatchReport:
     removed = _clean_stale_temporaries(out, scenes)
     if removed:
         log.info("removed %d temporary files left by an earlier run", len(removed))
@@ -980,9 +991,11 @@ def _run_locked(scenes: list, out: Path, start: float, task, settings: dict[str,
     return report
 
 
-def _run_on_cluster(todo: list, out: Path, task, settings: dict[str, Any],
-                    results: dict[str, SceneResult], report: BatchReport, *, client,
-                    workers, retries, progress, device, memory_limit, total) -> None:
+def _run_on_cluster(todo: list, out: Path, task: Callable[..., dict[str, Any]],
+                    settings: dict[str, Any], results: dict[str, SceneResult],
+                    report: BatchReport, *, client: Client | None, workers: int | None,
+                    retries: int, progress: bool, device: str,
+                    memory_limit: str | float | None, total: int) -> None:
     """Run ``task`` on the scenes ``todo`` on ``client``'s cluster, or on a local cluster
     started here when ``client`` is None."""
     from distributed import Client, LocalCluster, as_completed
@@ -1036,7 +1049,7 @@ def _run_on_cluster(todo: list, out: Path, task, settings: dict[str, Any],
             bar.close()
 
 
-def tls_security(ca_file: str, cert: str, key: str | None = None):
+def tls_security(ca_file: str, cert: str, key: str | None = None) -> Security:
     """Dask TLS settings for a ``tls://`` scheduler: encryption required, our client certificate.
 
     Raises
@@ -1054,7 +1067,7 @@ def tls_security(ca_file: str, cert: str, key: str | None = None):
 
 
 @contextlib.contextmanager
-def _workers_ignore_sigint():
+def _workers_ignore_sigint() -> Iterator[None]:
     """Start worker processes with SIGINT ignored (inherited), so Ctrl-C reaches only us.
 
     A terminal's Ctrl-C goes to the whole process group; the workers would each print a
@@ -1087,7 +1100,7 @@ def _workers_ignore_sigint():
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending Ctrl-C is raised here
 
 
-def _dashboard_link(client) -> str:
+def _dashboard_link(client: Client) -> str:
     """The dashboard address when the scheduler runs one, else ``""``."""
     try:
         services = client.scheduler_info().get("services", {})

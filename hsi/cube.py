@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from affine import Affine
@@ -12,6 +12,9 @@ from rasterio.windows import Window
 
 from hsi.check import check_shape, check_wavelengths, check_window
 from hsi.errors import ArgumentTypeError, ShapeError, WavelengthError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
 
 #: Centre wavelengths (nm) used for the true-colour preview: red, green, blue.
 RGB_NM = (640.0, 550.0, 460.0)
@@ -25,7 +28,7 @@ _UNIT_SCALE_TO_NM = {
 }
 
 
-def wavelengths_in_nm(values, units: str | None = None) -> np.ndarray:
+def wavelengths_in_nm(values: ArrayLike, units: str | None = None) -> np.ndarray:
     """Return wavelengths converted to nanometres.
 
     Parameters
@@ -77,7 +80,7 @@ def valid_mask(data: np.ndarray, nodata: float | None = None) -> np.ndarray:
     return ok
 
 
-def missing_as_nan(data, nodata: float | None) -> np.ndarray:
+def missing_as_nan(data: ArrayLike, nodata: float | None) -> np.ndarray:
     """``data`` as float32 with the pixels whose bands all equal ``nodata`` set to NaN.
 
     The rule of :func:`valid_mask` (a band that equals ``nodata`` in a pixel with data, e.g. a
@@ -128,7 +131,7 @@ def _crs_label(crs: CRS) -> str:
     return "geographic (custom)" if crs.is_geographic else "custom"
 
 
-def _as_array(data):
+def _as_array(data: Any) -> Any:
     """``data`` as numpy or dask: a torch tensor, an xarray ``DataArray`` or a nested list
     becomes numpy; anything else with a numeric ``shape``/``dtype`` is kept as given."""
     module = type(data).__module__.split(".")[0]
@@ -257,7 +260,7 @@ class Cube:
         return (west, south, east, north)
 
     # ------------------------------------------------------------- derivation
-    def with_data(self, data, **changes) -> Cube:
+    def with_data(self, data: Any, **changes: Any) -> Cube:
         """Return a cube with new ``data`` (same grid unless ``changes`` say otherwise; a copy
         of the metadata unless ``metadata=`` is given)."""
         changes.setdefault("metadata", dict(self.metadata))
@@ -307,7 +310,7 @@ class Cube:
                          str(source or self.name or "cube"))
         return self.with_data(np.asarray(self.data))
 
-    def astype(self, dtype) -> Cube:
+    def astype(self, dtype: DTypeLike) -> Cube:
         """Return a cube with ``data`` cast to ``dtype`` (lazy stays lazy)."""
         return self.with_data(self.data.astype(dtype))
 
@@ -362,7 +365,7 @@ class Cube:
         return f"Cube({self.name!r}, {size} {self.dtype}{wl}{geo}{lazy})"
 
 
-def require_cube(value, what: str) -> Cube:
+def require_cube(value: object, what: str) -> Cube:
     """``value`` when it is a :class:`Cube`; else a :class:`~hsi.errors.CubeTypeError` saying
     how to make one (a bare array carries no wavelengths, CRS or transform to guess).
 

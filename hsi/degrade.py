@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -37,6 +38,10 @@ from hsi.errors import (
     WavelengthError,
 )
 from hsi.srf import SRF, SRF_PRESETS, load_srf
+
+if TYPE_CHECKING:
+    import dask.array as da
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "SRF",
@@ -70,18 +75,18 @@ def _is_compiling() -> bool:
 
 
 # ===================================================================================== torch ops
-def _check_tensor(x, name: str = "input") -> torch.Tensor:
+def _check_tensor(x: object, name: str = "input") -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise ShapeError(f"{name} must be a torch.Tensor (*, C, H, W), got {type(x).__name__}")
     check_shape(x, ["*", "C", "H", "W"], name=name)
     return x if x.is_floating_point() else x.float()
 
 
-def _check_sigma(sigma) -> float:
+def _check_sigma(sigma: float) -> float:
     return positive_number(sigma, SensorError, "psf_sigma: must be a positive number of pixels")
 
 
-def spectral_response(x: torch.Tensor, matrix) -> torch.Tensor:
+def spectral_response(x: torch.Tensor, matrix: torch.Tensor | np.ndarray) -> torch.Tensor:
     """Project each pixel's spectrum onto the bands of a multispectral sensor.
 
     Parameters
@@ -145,7 +150,8 @@ class SpectralResponse(nn.Module):
         Names of the output bands (shown in the repr).
     """
 
-    def __init__(self, matrix, band_names: list[str] | None = None) -> None:
+    def __init__(self, matrix: torch.Tensor | ArrayLike,
+                 band_names: list[str] | None = None) -> None:
         super().__init__()
         m = torch.as_tensor(np.asarray(matrix) if not isinstance(matrix, torch.Tensor) else matrix)
         check_shape(m, ["msi_bands", "hsi_bands"], name="spectral response matrix")
@@ -154,7 +160,7 @@ class SpectralResponse(nn.Module):
         self.band_names = list(band_names) if band_names else None
 
     @classmethod
-    def from_srf(cls, srf: SRF | str, hsi_wavelengths) -> SpectralResponse:
+    def from_srf(cls, srf: SRF | str, hsi_wavelengths: ArrayLike) -> SpectralResponse:
         """Build from an :class:`SRF` (or preset name) resampled onto ``hsi_wavelengths`` (nm).
 
         Bands that fall mostly in a gap of the cube's sampling are left out, with a warning
@@ -176,7 +182,8 @@ def psf_kernel_size(sigma: float) -> int:
     return 2 * math.ceil(3.0 * _check_sigma(sigma)) + 1
 
 
-def gaussian_psf_kernel(sigma: float, *, device=None, dtype=None) -> torch.Tensor:
+def gaussian_psf_kernel(sigma: float, *, device: torch.device | str | None = None,
+                        dtype: torch.dtype | None = None) -> torch.Tensor:
     """The normalised 2-D Gaussian PSF :func:`gaussian_psf` convolves with.
 
     Returns
@@ -391,7 +398,8 @@ class Psf:
         """Side of the (odd, square) kernel in HR pixels: ±3 σ around the shifted centre."""
         return psf_kernel_size(self.sigma) + 2 * math.ceil(max(map(abs, self.shift)))
 
-    def taps(self, axis: int, *, device=None, dtype=torch.float64) -> torch.Tensor:
+    def taps(self, axis: int, *, device: torch.device | str | None = None,
+             dtype: torch.dtype = torch.float64) -> torch.Tensor:
         """The 1-D kernel along ``axis`` (0: rows, 1: columns), shape ``(size,)``, sum 1.
 
         Sampled at the integer offsets like kornia's ``get_gaussian_kernel1d`` (equal to it
@@ -401,7 +409,8 @@ class Psf:
         g = torch.exp(-(x**2) / (2.0 * self.sigma**2))
         return g / g.sum()
 
-    def kernel(self, *, device=None, dtype=torch.float64) -> torch.Tensor:
+    def kernel(self, *, device: torch.device | str | None = None,
+               dtype: torch.dtype = torch.float64) -> torch.Tensor:
         """The 2-D PSF, shape ``(size, size)``, summing to 1, centred on its middle sample."""
         return self.taps(0, device=device, dtype=dtype)[:, None] * self.taps(
             1, device=device, dtype=dtype)[None, :]
@@ -699,7 +708,7 @@ def crop_to_ratio(cube: Cube, ratio: int) -> Cube:
 
 
 def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | None = None,
-                  *, device="cpu") -> tuple[Cube, Cube]:
+                  *, device: str | torch.device = "cpu") -> tuple[Cube, Cube]:
     """Simulate the low-resolution HSI and high-resolution MSI a fusion method gets (Wald).
 
     Parameters
@@ -792,7 +801,7 @@ SCALE_SAMPLE_VALUES = 2_000_000
 SCALE_SAMPLE_CHUNKS = 16
 
 
-def _spread_sample(data, values: int = SCALE_SAMPLE_VALUES,
+def _spread_sample(data: da.Array, values: int = SCALE_SAMPLE_VALUES,
                    max_chunks: int = SCALE_SAMPLE_CHUNKS) -> np.ndarray:
     """About ``values`` values of a dask array ``(bands, H, W)``, one chunk at a time.
 
@@ -909,7 +918,8 @@ def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, f
     return out, scale
 
 
-def _dask_where(cond, value, data):
+def _dask_where(cond: da.Array | np.ndarray, value: float | np.floating,
+                data: da.Array) -> da.Array:
     import dask.array as da
 
     return da.where(cond, value, data).astype(np.float32)

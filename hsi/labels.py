@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from affine import Affine
@@ -18,6 +18,11 @@ from rasterio.crs import CRS
 
 from hsi.check import check_shape
 from hsi.errors import FormatError, GridError, ShapeError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from hsi.cube import Cube
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +118,7 @@ class Labels:
             return None
         return dict(zip(self.codes, self.names, strict=True))
 
-    def check_grid(self, grid, name: str = "labels", of: str = "the cube") -> None:
+    def check_grid(self, grid: Cube | Labels, name: str = "labels", of: str = "the cube") -> None:
         """Raise unless these labels lie on the grid of ``grid`` (a Cube or other Labels).
 
         Parameters
@@ -145,7 +150,8 @@ class Labels:
                             f"{of}'s {tuple(grid.transform)[:6]}")
 
 
-def as_labels(labels, crs: CRS | None = None, transform: Affine | None = None) -> Labels:
+def as_labels(labels: Labels | ArrayLike, crs: CRS | None = None,
+              transform: Affine | None = None) -> Labels:
     """Return ``labels`` if it is a :class:`Labels`, else wrap the ``(H, W)`` array in one."""
     if isinstance(labels, Labels):
         return labels

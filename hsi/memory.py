@@ -22,6 +22,11 @@ import functools
 import math
 import os
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import dask.array as da
+    import numpy as np
 
 __all__ = ["budget_setting", "check_allocation", "check_load", "format_size", "limit_heap_growth",
            "memory_budget", "parse_size", "release_free_memory"]
@@ -52,7 +57,7 @@ ARENA_MAX = 2
 
 
 @functools.cache
-def _glibc():
+def _glibc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name)
@@ -206,7 +211,7 @@ def check_allocation(nbytes: int, what: str) -> None:
                             f"(set {BUDGET_ENV} to raise it)")
 
 
-def check_load(data, what: str | None = None, *, shape: tuple | None = None,
+def check_load(data: np.ndarray | da.Array, what: str | None = None, *, shape: tuple | None = None,
                itemsize: int | None = None) -> None:
     """:func:`check_allocation` before lazy ``data`` (a dask array) is read into memory.
 

@@ -41,11 +41,23 @@ from __future__ import annotations
 import logging
 import math
 import operator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hsi.check import check_shape, positive_number
 from hsi.errors import ArgumentTypeError, ConfigError, SensorError, ShapeError
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import torch
+    from numpy.typing import ArrayLike
+
+    from hsi.cube import Cube
+
+    #: What a metric scores: a ``(bands, H, W)`` numpy array (or array-like), tensor or Cube.
+    Image: TypeAlias = ArrayLike | torch.Tensor | Cube
 
 __all__ = ["PEAK_MODES", "cc", "ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam",
            "scale_problem", "ssim", "uiqi"]
@@ -57,7 +69,7 @@ log = logging.getLogger("hsi.metrics")
 PEAK_MODES = ("fixed", "band-max")
 
 
-def _as_float64(x, name: str = "input") -> np.ndarray:
+def _as_float64(x: Image, name: str = "input") -> np.ndarray:
     """Return ``x`` (a Cube, numpy, torch or array-like) as a float64 numpy array.
 
     Raises
@@ -78,7 +90,7 @@ def _as_float64(x, name: str = "input") -> np.ndarray:
                         f"{type(x).__name__}") from None
 
 
-def _pair(ref, est, crop=0) -> tuple[np.ndarray, np.ndarray]:
+def _pair(ref: Image, est: Image, crop: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Both images as float64 ``(bands, H, W)`` of one shape, ``crop`` pixels cut off each edge."""
     ref = _as_float64(ref, "reference")
     est = _as_float64(est, "estimate")
@@ -94,7 +106,7 @@ def _pair(ref, est, crop=0) -> tuple[np.ndarray, np.ndarray]:
     return ref, est
 
 
-def check_crop(crop, shape: tuple[int, ...]) -> int:
+def check_crop(crop: int, shape: tuple[int, ...]) -> int:
     """``crop`` as an int after checking it leaves pixels of an image of ``shape``.
 
     Parameters
@@ -127,7 +139,7 @@ def check_crop(crop, shape: tuple[int, ...]) -> int:
     return c
 
 
-def check_peak_mode(peak_mode) -> str:
+def check_peak_mode(peak_mode: str) -> str:
     """``peak_mode`` as one of :data:`PEAK_MODES` (``"band_max"`` read as ``"band-max"``).
 
     Raises
@@ -142,7 +154,7 @@ def check_peak_mode(peak_mode) -> str:
     return mode
 
 
-def _check_peak(peak) -> float:
+def _check_peak(peak: float) -> float:
     """``peak`` as a float after checking it is a positive finite number."""
     return positive_number(peak, ConfigError, "peak (the data range) must be a positive number")
 
@@ -155,7 +167,7 @@ def _valid(ref: np.ndarray, est: np.ndarray) -> np.ndarray | None:
     return np.isfinite(ref).all(0) & np.isfinite(est).all(0)
 
 
-def rmse(ref, est, *, crop: int = 0) -> float:
+def rmse(ref: Image, est: Image, *, crop: int = 0) -> float:
     """Root mean square error over all bands and pixels (data units).
 
     Parameters
@@ -178,7 +190,8 @@ def rmse(ref, est, *, crop: int = 0) -> float:
     return float(np.sqrt(np.mean((ref - est) ** 2))) if ref.size else float("nan")
 
 
-def psnr(ref, est, peak: float = 1.0, *, peak_mode: str = "fixed", crop: int = 0) -> float:
+def psnr(ref: Image, est: Image, peak: float = 1.0, *, peak_mode: str = "fixed",
+         crop: int = 0) -> float:
     """Peak signal-to-noise ratio in dB, computed per band and averaged over bands.
 
     ``PSNR = mean_b 10 log10(peak_b² / MSE_b)``: the convention of the hyperspectral fusion
@@ -252,7 +265,7 @@ def _band_list(indices: np.ndarray, most: int = 8) -> str:
     return f"band{'s' if len(indices) > 1 else ''} {shown}{more}"
 
 
-def ssim(ref, est, peak: float = 1.0, *, crop: int = 0) -> float:
+def ssim(ref: Image, est: Image, peak: float = 1.0, *, crop: int = 0) -> float:
     """Structural similarity, computed per band and averaged over bands.
 
     The setting of Wang et al. (2004): 11×11 Gaussian window of σ = 1.5, K1 = 0.01, K2 = 0.03,
@@ -313,7 +326,7 @@ def ssim(ref, est, peak: float = 1.0, *, crop: int = 0) -> float:
     return float(np.mean([m[counted].mean() for m in maps]))
 
 
-def sam(ref, est, *, crop: int = 0) -> float:
+def sam(ref: Image, est: Image, *, crop: int = 0) -> float:
     """Mean spectral angle mapper in degrees.
 
     The angle between the reference and estimated spectrum of each pixel, averaged over the
@@ -359,7 +372,7 @@ def sam(ref, est, *, crop: int = 0) -> float:
     return float(np.degrees(np.mean(angle)))
 
 
-def ergas(ref, est, ratio: float, *, crop: int = 0) -> float:
+def ergas(ref: Image, est: Image, ratio: float, *, crop: int = 0) -> float:
     """Erreur relative globale adimensionnelle de synthèse (Wald, 2002).
 
     ``ERGAS = 100 / ratio · sqrt(mean_b(RMSE_b² / μ_b²))`` with ``μ_b`` the mean of reference
@@ -404,7 +417,7 @@ def ergas(ref, est, ratio: float, *, crop: int = 0) -> float:
     return float(100.0 / r * np.sqrt(np.mean(terms)))
 
 
-def cc(ref, est, *, crop: int = 0) -> float:
+def cc(ref: Image, est: Image, *, crop: int = 0) -> float:
     """Cross-correlation: the mean over bands of the Pearson correlation of each band pair.
 
     ``CC = mean_b Σ(r − r̄)(e − ē) / sqrt(Σ(r − r̄)² · Σ(e − ē)²)`` over the pixels of band
@@ -504,7 +517,7 @@ def _uiqi_map(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
     return q
 
 
-def uiqi(ref, est, block: int = 32, *, crop: int = 0) -> float:
+def uiqi(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
     """Universal image quality index of Wang & Bovik (2002), per band then averaged.
 
     ``Q = 4 σ_xy μ_x μ_y / ((σ_x² + σ_y²)(μ_x² + μ_y²))``, the product of correlation,
@@ -651,7 +664,7 @@ def _q_block(z: np.ndarray, v: np.ndarray) -> float:
     return float(np.linalg.norm(q))
 
 
-def q2n(ref, est, block: int = 32, *, crop: int = 0) -> float:
+def q2n(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
     """Q2^n index of Garzelli & Nencini (2009), the hypercomplex extension of Q4 / UIQI.
 
     Each pixel's spectrum is a hypercomplex number of 2^k components (bands zero-padded to the
@@ -714,8 +727,9 @@ def q2n(ref, est, block: int = 32, *, crop: int = 0) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def fusion_metrics(ref, est, ratio: float, peak: float = 1.0, *, peak_mode: str = "fixed",
-                   crop: int = 0, extended: bool = False) -> dict[str, float]:
+def fusion_metrics(ref: Image, est: Image, ratio: float, peak: float = 1.0, *,
+                   peak_mode: str = "fixed", crop: int = 0,
+                   extended: bool = False) -> dict[str, float]:
     """The usual fusion scores of an estimate against its reference.
 
     Parameters
@@ -762,7 +776,7 @@ def fusion_metrics(ref, est, ratio: float, peak: float = 1.0, *, peak_mode: str 
     return scores
 
 
-def scale_problem(ref, est, peak: float = 1.0) -> str | None:
+def scale_problem(ref: Image, est: Image, peak: float = 1.0) -> str | None:
     """Why PSNR and SSIM at ``peak`` would mislead for this pair, or ``None`` when they fit.
 
     Two cases: the images are not on one scale (their mean absolute values differ more than

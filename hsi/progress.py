@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hsi.errors import Cancelled
+
+if TYPE_CHECKING:
+    from tqdm.auto import tqdm
 
 #: ``callback(done_steps, total_steps) -> True`` to cancel (``None``/``False`` to go on).
 ProgressCallback = Callable[[int, int], "bool | None"]
@@ -53,7 +56,7 @@ def report_progress(callback: ProgressCallback | None, done: int, total: int,
 LOG_INTERVAL_S = 30.0
 
 
-def progress_bar(iterable: Iterable | None = None, **kwargs: Any):
+def progress_bar(iterable: Iterable | None = None, **kwargs: Any) -> tqdm:
     """The progress bar of every long loop: :func:`tqdm.auto.tqdm` on stderr.
 
     On a terminal or in a notebook it refreshes as tqdm does; written to anything else (a

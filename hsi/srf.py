@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hsi.check import check_wavelengths
 from hsi.cube import wavelengths_in_nm
 from hsi.errors import FormatError, HsiIOError, SensorError, ShapeError, WavelengthError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 from hsi.srf_presets import PRESETS
 
 log = logging.getLogger("hsi.srf")
@@ -110,7 +115,7 @@ class SRF:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_csv(cls, path, name: str | None = None) -> SRF:
+    def from_csv(cls, path: str | os.PathLike, name: str | None = None) -> SRF:
         """Read tabulated curves from a text file.
 
         Format: optional ``#`` comment lines, an optional header row (``wavelength,R,G,B``),
@@ -183,7 +188,8 @@ class SRF:
             raise FormatError(f"{path}: {exc}") from None
 
     @classmethod
-    def from_mat(cls, path, var: str | None = None, wavelengths=None,
+    def from_mat(cls, path: str | os.PathLike, var: str | None = None,
+                 wavelengths: ArrayLike | None = None,
                  name: str | None = None, band_names: list[str] | None = None) -> SRF:
         """Read an SRF matrix from a MATLAB file (v5 or v7.3).
 
@@ -267,8 +273,9 @@ class SRF:
             raise FormatError(f"{path}: {exc}") from None
 
     @classmethod
-    def gaussian(cls, centres_nm, fwhm_nm, names: list[str] | None = None,
-                 name: str = "gaussian", step_nm: float | None = None) -> SRF:
+    def gaussian(cls, centres_nm: ArrayLike, fwhm_nm: ArrayLike,
+                 names: list[str] | None = None, name: str = "gaussian",
+                 step_nm: float | None = None) -> SRF:
         """Gaussian bands of the given centres and full widths at half maximum.
 
         Parameters
@@ -384,7 +391,7 @@ class SRF:
         return np.where(total > 0, seg[:, inside].sum(axis=1) / np.where(total > 0, total, 1),
                         0.0)
 
-    def coverage(self, hsi_wavelengths) -> np.ndarray:
+    def coverage(self, hsi_wavelengths: ArrayLike) -> np.ndarray:
         """Fraction of each band's response area where a cube with these band centres has bands.
 
         The covered part of the spectrum is given by :func:`spectral_coverage`: each run of
@@ -486,7 +493,7 @@ class SRF:
         sub.dropped = dict(self.dropped)
         return sub
 
-    def for_cube(self, hsi_wavelengths) -> SRF:
+    def for_cube(self, hsi_wavelengths: ArrayLike) -> SRF:
         """This sensor without the bands a cube's sampling does not observe.
 
         A band is dropped when less than :data:`MIN_COVERED` of its response area lies where
@@ -557,7 +564,8 @@ class SRF:
         return out
 
     # ------------------------------------------------------------------ resampling
-    def matrix(self, hsi_wavelengths, threshold: float = SIGNIFICANT_RESPONSE) -> np.ndarray:
+    def matrix(self, hsi_wavelengths: ArrayLike,
+               threshold: float = SIGNIFICANT_RESPONSE) -> np.ndarray:
         """The ``(msi_bands, hsi_bands)`` matrix mapping a cube's spectra to this sensor's bands.
 
         Each curve is sampled at the cube's band centres (linear interpolation, zero outside the
@@ -639,7 +647,7 @@ class SRF:
                 f"{self.wavelengths[0]:g}-{self.wavelengths[-1]:g} nm)")
 
 
-def spectral_coverage(hsi_wavelengths,
+def spectral_coverage(hsi_wavelengths: ArrayLike,
                       gap_factor: float = GAP_FACTOR) -> tuple[np.ndarray, np.ndarray, float]:
     """Where a cube with these band centres has bands, and where its sampling has gaps.
 
@@ -684,7 +692,8 @@ def _default_band_names(n: int) -> list[str]:
     return ["R", "G", "B"] if n == 3 else [f"B{i + 1}" for i in range(n)]
 
 
-def load_srf(name_or_path, *, var: str | None = None, wavelengths=None) -> SRF:
+def load_srf(name_or_path: str | os.PathLike | SRF, *, var: str | None = None,
+             wavelengths: ArrayLike | None = None) -> SRF:
     """A preset sensor by name, or the SRF in a ``.csv``/``.txt``/``.mat`` file.
 
     Parameters
@@ -725,7 +734,7 @@ def _preset_key(text: str) -> str:
             "nikon_d700": "nikon_d700"}.get(key, key)
 
 
-def _load_srf(text: str, *, var: str | None, wavelengths) -> SRF:
+def _load_srf(text: str, *, var: str | None, wavelengths: ArrayLike | None) -> SRF:
     """:func:`load_srf` without a band selection."""
     key = _preset_key(text)
     if key in PRESETS:

@@ -22,12 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from rasterio.windows import Window
 
 from hsi.check import check_ratio
 from hsi.errors import ShapeError
+
+if TYPE_CHECKING:
+    import torch
+    from numpy.typing import DTypeLike
+
+#: An array a tile's result may be: numpy or torch.
+_Array = TypeVar("_Array", np.ndarray, "torch.Tensor")
 
 __all__ = ["Tile", "align_up", "crop_to_core", "spread_windows", "stitch", "tile_windows"]
 
@@ -175,7 +183,7 @@ def spread_windows(height: int, width: int, size: int, count: int,
     return list(dict.fromkeys(windows))
 
 
-def crop_to_core(array, tile: Tile):
+def crop_to_core(array: _Array, tile: Tile) -> _Array:
     """Return the part of ``array`` (read over ``tile.read``) that lies in ``tile.core``.
 
     Parameters
@@ -203,7 +211,7 @@ def crop_to_core(array, tile: Tile):
 
 
 def stitch(tiles: Sequence[Tile], arrays: Sequence[np.ndarray], height: int, width: int,
-           dtype=None) -> np.ndarray:
+           dtype: DTypeLike | None = None) -> np.ndarray:
     """Assemble per-tile results (each over its read window) into one in-memory array.
 
     Meant for small scenes and tests; scene-scale output goes through a tiled GeoTIFF writer.

@@ -8,10 +8,14 @@ compatibility, solved by mean-field inference (Krähenbühl and Koltun 2011).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hsi.errors import ShapeError
+
+if TYPE_CHECKING:
+    from hsi.classification.config import GanConfig
 
 
 @dataclass
@@ -27,7 +31,7 @@ class CrfParams:
     confidence: float = 1.0
 
     @classmethod
-    def from_config(cls, config) -> CrfParams:
+    def from_config(cls, config: GanConfig) -> CrfParams:
         return cls(iterations=config.crf_iterations, gaussian_sxy=config.crf_gaussian_sxy,
                    gaussian_weight=config.crf_gaussian_weight,
                    bilateral_sxy=config.crf_bilateral_sxy,

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from hsi.errors import ConfigError, DataError, ShapeError
+
+if TYPE_CHECKING:
+    import torch
+    from numpy.typing import ArrayLike
+
+#: Features patches are cut from: numpy or torch (the patches are of the same type).
+_Features = TypeVar("_Features", np.ndarray, "torch.Tensor")
 
 #: PCA is fitted on at most this many valid pixels (a seeded random subset beyond).
 PCA_MAX_PIXELS = 100_000
@@ -254,7 +262,8 @@ def window_offsets(patch_size: int) -> tuple[np.ndarray, np.ndarray]:
     return d[:, None], d[None, :]
 
 
-def extract_patches(padded, rows, cols, patch_size: int):
+def extract_patches(padded: _Features, rows: ArrayLike, cols: ArrayLike,
+                    patch_size: int) -> _Features:
     """Gather windows centred on pixels from reflect-padded features.
 
     Parameters

@@ -7,6 +7,8 @@ classifier, with one output per class plus one for "generated"; it is trained se
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -149,7 +151,7 @@ class DiscriminatorEnsemble(nn.Module):
     probability, renormalised over the K real classes).
     """
 
-    def __init__(self, members) -> None:
+    def __init__(self, members: Iterable[Discriminator]) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
         self.n_classes = self.members[0].n_classes

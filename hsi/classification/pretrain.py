@@ -22,7 +22,8 @@ PRETRAIN_BATCH = 256
 
 def pretrain_contrastive(disc: Discriminator, features: np.ndarray, valid: np.ndarray,
                          pca: PcaTransform, n_clusters: int, config: GanConfig, *,
-                         seed: int = 0, device="cpu", progress: bool = False) -> Discriminator:
+                         seed: int = 0, device: str | torch.device = "cpu",
+                         progress: bool = False) -> Discriminator:
     """Train ``disc.body`` in place with the Contrastive Clustering objective.
 
     Parameters

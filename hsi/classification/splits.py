@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from hsi.errors import ConfigError, DataError, FormatError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from affine import Affine
+    from numpy.typing import ArrayLike
+    from rasterio.crs import CRS
+
+    from hsi.labels import Labels
 
 
 def _check_request(labels: np.ndarray, per_class: int | None, fraction: float | None,
@@ -32,7 +44,7 @@ def _dilate(mask: np.ndarray, margin: int) -> np.ndarray:
     return maximum_filter(mask.astype(np.uint8), size=2 * margin + 1, mode="constant") > 0
 
 
-def split_labels(labels, *, per_class: int | None = None,
+def split_labels(labels: Labels | ArrayLike, *, per_class: int | None = None,
                  fraction: float | None = None, mode: str = "random", seed: int = 0,
                  margin: int | None = None,
                  block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -148,9 +160,11 @@ def windows_overlap(train: np.ndarray, test: np.ndarray, radius: int) -> np.ndar
     return _dilate(np.asarray(train) > 0, radius) & (np.asarray(test) > 0)
 
 
-def write_split(labels, out_dir, *, per_class: int | None = None,
-                fraction: float | None = None, mode: str = "random", seed: int = 0,
-                margin: int | None = None, crs=None, transform=None):
+def write_split(labels: Labels | ArrayLike, out_dir: str | os.PathLike, *,
+                per_class: int | None = None, fraction: float | None = None,
+                mode: str = "random", seed: int = 0, margin: int | None = None,
+                crs: CRS | None = None,
+                transform: Affine | None = None) -> tuple[Path, Path, int, int]:
     """Split ``labels`` (see :func:`split_labels`) and write ``train.tif`` and ``test.tif``.
 
     Both are single-band integer GeoTIFFs (uint8 when the values fit) with ``crs`` and

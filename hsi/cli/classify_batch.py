@@ -18,8 +18,10 @@ from hsi.cli.options import CheckpointPath, device_option
               help="Tile side in pixels.")
 @device_option
 @click.pass_context
-def classify_batch(ctx, manifest, output, model, no_crf, tile, scheduler, tls_ca_file,
-                   tls_cert, tls_key, workers, retries, wait, device):
+def classify_batch(ctx: click.Context, manifest: str, output: str, model: str, no_crf: bool,
+                   tile: int, scheduler: str | None, tls_ca_file: str | None, tls_cert: str | None,
+                   tls_key: str | None, workers: int | None, retries: int, wait: bool,
+                   device: str) -> None:
     """Classify every cube of MANIFEST into the class map OUTPUT/NAME.tif.
 
     MANIFEST is a CSV with columns name,cube (paths relative to the CSV) or a folder of

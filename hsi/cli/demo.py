@@ -66,7 +66,7 @@ def fused_name(method: str) -> str:
 
 
 def _fused_with(name: str) -> Callable[[DemoState], Any]:
-    def run(state: DemoState):
+    def run(state: DemoState) -> Any:
         from hsi.fusion import fuse
 
         return fuse(state.lr_hsi, state.hr_msi, method=name, ratio=state.ratio,

@@ -60,8 +60,10 @@ method_option = click.option(
 @click.option("--fit-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time budget of --fit-scene in minutes.")
 @guarded(outputs=("output",), inputs=("lr_hsi", "hr_msi", "model"))
-def fuse(lr_hsi, hr_msi, output, model, fit_scene, method, ratio, psf_sigma, lr_denoise, tile,
-         overlap, batch, device, seed, fit_steps, fit_minutes):
+def fuse(lr_hsi: str, hr_msi: str, output: str, model: str | None, fit_scene: bool, method: str,
+         ratio: int | None, psf_sigma: str, lr_denoise: bool | None, tile: int, overlap: int | None,
+         batch: int | None, device: str, seed: int, fit_steps: int | None,
+         fit_minutes: float | None) -> None:
     """Fuse LR_HSI with HR_MSI into OUTPUT on the HR-MSI grid with the LR-HSI's wavelengths.
 
     The two images must cover the same ground (same CRS, extents within half an LR pixel);

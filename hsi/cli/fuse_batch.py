@@ -7,14 +7,23 @@ The options and checks every batch command shares (cluster, TLS, retries, lock) 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from hsi.cli.fuse import method_option
 from hsi.cli.options import CheckpointPath, device_option, ratio_option, seed_option
 
+if TYPE_CHECKING:
+    from distributed.security import Security
 
-def batch_options(fn):
+    from hsi.batch import BatchReport
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def batch_options(fn: _F) -> _F:
     """The output folder and the cluster options of a batch command."""
     options = [
         click.option("-o", "--output", "output", required=True,
@@ -44,7 +53,8 @@ def batch_options(fn):
     return fn
 
 
-def batch_security(scheduler, tls_ca_file, tls_cert, tls_key, workers):
+def batch_security(scheduler: str | None, tls_ca_file: str | None, tls_cert: str | None,
+                   tls_key: str | None, workers: int | None) -> Security | None:
     """Check the cluster options; the TLS settings for a ``tls://`` scheduler, else ``None``.
 
     A malformed ``--scheduler`` address is refused here, before anything is read or written.
@@ -68,7 +78,7 @@ def batch_security(scheduler, tls_ca_file, tls_cert, tls_key, workers):
 
 
 @contextlib.contextmanager
-def scheduler_errors():
+def scheduler_errors() -> Iterator[None]:
     """Name the option in a scheduler's error: ``hsi: error: --scheduler ADDRESS: <what>``.
 
     The library's :class:`hsi.batch.SchedulerError` (a malformed address, or no connection
@@ -84,7 +94,7 @@ def scheduler_errors():
         raise kind(f"--scheduler {exc.address}: {exc.problem}") from None
 
 
-def report_table(report) -> str:
+def report_table(report: BatchReport) -> str:
     """The report's summary table with the failure reasons in command-line words
     (:func:`hsi.cli.words.cli_words`: ``--fit-scene``, not ``fit_scene=True``)."""
     from hsi.cli.words import cli_words
@@ -92,7 +102,7 @@ def report_table(report) -> str:
     return "\n".join(cli_words(line) for line in report.table().splitlines())
 
 
-def finish(ctx, report) -> None:
+def finish(ctx: click.Context, report: BatchReport) -> None:
     """Print the report's table and where it is; exit 1 when any scene failed."""
     from hsi.batch import REPORT_NAME
 
@@ -111,8 +121,10 @@ def finish(ctx, report) -> None:
 @device_option
 @seed_option
 @click.pass_context
-def fuse_batch(ctx, manifest, output, method, model, scheduler, tls_ca_file, tls_cert, tls_key,
-               workers, retries, wait, ratio, device, seed):
+def fuse_batch(ctx: click.Context, manifest: str, output: str, method: str, model: str | None,
+               scheduler: str | None, tls_ca_file: str | None, tls_cert: str | None,
+               tls_key: str | None, workers: int | None, retries: int, wait: bool,
+               ratio: int | None, device: str, seed: int) -> None:
     """Fuse every scene of MANIFEST into OUTPUT/NAME.tif.
 
     MANIFEST is a CSV with columns name,lr_hsi,hr_msi (paths relative to the CSV) or a folder

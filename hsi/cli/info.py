@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from hsi.cli.options import var_option
 
+if TYPE_CHECKING:
+    from hsi.cube import Cube
 
-def describe(cube, path: str = "") -> list[tuple[str, str]]:
+
+def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
     """Return ``(field, value)`` rows describing ``cube`` (shape, dtype, bands, georeference)."""
     rows = [("file", str(path or cube.name)),
             ("shape", f"{cube.bands} bands × {cube.height} rows × {cube.width} cols"),

@@ -13,6 +13,8 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -49,7 +51,7 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(name for name, (mod, _, _) in COMMANDS.items() if _module_exists(mod))
 
-    def get_command(self, ctx: click.Context, cmd_name: str):
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS or not _module_exists(COMMANDS[cmd_name][0]):
             return None
         module, attr, _ = COMMANDS[cmd_name]
@@ -61,7 +63,9 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
         """Run the CLI; usage errors become one line (``hsi: error: ...``) and exit code 2."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
@@ -84,7 +88,7 @@ class LazyGroup(click.Group):
             sys.exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         import warnings
 
         from rasterio.errors import NotGeoreferencedWarning

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 device_option = click.option(
     "--device", default="auto", show_default=True,
@@ -39,7 +45,8 @@ class CheckpointPath(click.Path):
     def __init__(self) -> None:
         super().__init__(exists=True, dir_okay=False)
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: str | os.PathLike[str], param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
         path = super().convert(value, param, ctx)
         from hsi.checkpoint import checkpoint_format_problem
 
@@ -59,7 +66,8 @@ class OutputFolder(click.Path):
     def __init__(self) -> None:
         super().__init__(file_okay=False)
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: str | os.PathLike[str], param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
         path = super().convert(value, param, ctx)
         from pathlib import Path
 
@@ -74,7 +82,7 @@ class OutputFolder(click.Path):
         return path
 
 
-def guarded(outputs: tuple[str, ...], inputs: tuple[str, ...] = ()):
+def guarded(outputs: tuple[str, ...], inputs: tuple[str, ...] = ()) -> Callable[[_F], _F]:
     """Decorate a command's callback: check its outputs against its inputs before any work.
 
     ``outputs`` and ``inputs`` name the callback's parameters holding paths (a tuple-valued
@@ -90,20 +98,20 @@ def guarded(outputs: tuple[str, ...], inputs: tuple[str, ...] = ()):
             out.extend(value if isinstance(value, (tuple, list)) else [value])
         return out
 
-    def decorate(callback):
+    def decorate(callback: _F) -> _F:
         @functools.wraps(callback)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             from hsi.io.guard import check_outputs
 
             check_outputs(paths(kwargs, outputs), paths(kwargs, inputs))
             return callback(*args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]
 
     return decorate
 
 
-def check_checkpoint_output(path, reader: str) -> None:
+def check_checkpoint_output(path: str | os.PathLike, reader: str) -> None:
     """Refuse a model output name that says raster (``.tif``, ``.hdr``, ``.mat``, ``.png``...)
     before training: a model is a torch checkpoint, and the name would otherwise fail only when
     it is written, after the whole training run.

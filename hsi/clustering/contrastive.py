@@ -18,6 +18,7 @@ epochs, and the constant ``2 log k`` added to the cluster loss (as the authors' 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -26,6 +27,10 @@ from torch import nn
 
 from hsi.classification.features import extract_patches, pad_features
 from hsi.progress import ProgressCallback, progress_bar, report_progress
+
+if TYPE_CHECKING:
+    from hsi.classification.features import PcaTransform
+    from hsi.clustering.features import PixelFeatures
 
 
 @dataclass
@@ -176,7 +181,8 @@ class SpectralViews:
     about the noise level).
     """
 
-    def __init__(self, pca, config: ContrastiveConfig, device) -> None:
+    def __init__(self, pca: PcaTransform, config: ContrastiveConfig,
+                 device: str | torch.device | None) -> None:
         comp = pca.components * pca.scale[:, None]  # (C, bands)
         self.comp = torch.as_tensor(comp, dtype=torch.float32, device=device)
         self.proj = torch.as_tensor(pca.components.T / pca.scale[None],
@@ -202,7 +208,7 @@ class SpectralViews:
         patches, extra = patches[:, :c], patches[:, c:]  # scores, brightness channel
         bands = self.mean.shape[0]
 
-        def rand(*shape):
+        def rand(*shape: int) -> torch.Tensor:
             return torch.rand(*shape, generator=gen).to(dev)
 
         brightness = 1 + cfg.brightness * (2 * rand(b, 1) - 1)  # (B, 1)
@@ -229,8 +235,8 @@ class SpectralViews:
         return torch.where(swap[:, None, None, None], z.transpose(-1, -2), z)
 
 
-def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, seed: int = 0,
-                    device=None, progress: bool = False,
+def fit_contrastive(feats: PixelFeatures, k: int, config: ContrastiveConfig | None = None, *,
+                    seed: int = 0, device: str | torch.device | None = None, progress: bool = False,
                     callback: ProgressCallback | None = None) -> ContrastiveClusterer:
     """Train :class:`ContrastiveClusterer` on random valid pixels of :class:`PixelFeatures`.
 
@@ -249,10 +255,10 @@ def fit_contrastive(feats, k: int, config: ContrastiveConfig | None = None, *, s
                              device=device, progress=progress, callback=callback)
 
 
-def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.ndarray, pca,
-                      config: ContrastiveConfig, *, seed: int = 0, device=None,
-                      progress: bool = False, callback: ProgressCallback | None = None
-                      ) -> ContrastiveClusterer:
+def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.ndarray,
+                      pca: PcaTransform, config: ContrastiveConfig, *, seed: int = 0,
+                      device: str | torch.device | None = None, progress: bool = False,
+                      callback: ProgressCallback | None = None) -> ContrastiveClusterer:
     """Train ``net`` (in place) with the Contrastive Clustering objective on random patches.
 
     Parameters
@@ -306,8 +312,8 @@ def train_contrastive(net: ContrastiveClusterer, image: np.ndarray, valid: np.nd
 
 
 @torch.no_grad()
-def predict_probabilities(net: ContrastiveClusterer, feats, patch_size: int, *,
-                          batch: int = 4096, device=None,
+def predict_probabilities(net: ContrastiveClusterer, feats: PixelFeatures, patch_size: int, *,
+                          batch: int = 4096, device: str | torch.device | None = None,
                           where: np.ndarray | None = None, views: str = "augment"
                           ) -> np.ndarray:
     """Cluster probabilities ``(N, k)`` of the valid pixels (row-major), unaugmented patches
@@ -362,7 +368,8 @@ class ContrastiveModel:
         """Pixels of context a pixel's assignment reads (the patch radius)."""
         return self.patch_size // 2
 
-    def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def assign(self, feats: PixelFeatures,
+               where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The cluster head's argmax (labels 0..k-1) and maximum (confidence) for the valid
         pixels of :class:`PixelFeatures` ``feats`` inside ``where`` (row-major)."""
         proba = predict_probabilities(self.net, feats, self.patch_size, where=where,
@@ -370,8 +377,9 @@ class ContrastiveModel:
         return proba.argmax(1), proba.max(1).astype(np.float32)
 
 
-def fit_contrastive_model(feats, k: int, config: ContrastiveConfig | None = None, *,
-                          seed: int = 0, device=None, progress: bool = False,
+def fit_contrastive_model(feats: PixelFeatures, k: int, config: ContrastiveConfig | None = None, *,
+                          seed: int = 0, device: str | torch.device | None = None,
+                          progress: bool = False,
                           callback: ProgressCallback | None = None) -> ContrastiveModel:
     """Train Contrastive Clustering on :class:`PixelFeatures` (:func:`fit_contrastive`)."""
     cfg = config or ContrastiveConfig()
@@ -380,10 +388,10 @@ def fit_contrastive_model(feats, k: int, config: ContrastiveConfig | None = None
     return ContrastiveModel(net=net, patch_size=cfg.patch_size, views=cfg.views)
 
 
-def contrastive_cluster(feats, k: int, config: ContrastiveConfig | None = None, *,
-                        seed: int = 0, device=None, progress: bool = False,
-                        callback: ProgressCallback | None = None
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def contrastive_cluster(feats: PixelFeatures, k: int, config: ContrastiveConfig | None = None, *,
+                        seed: int = 0, device: str | torch.device | None = None,
+                        progress: bool = False,
+                        callback: ProgressCallback | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Contrastive Clustering of the valid pixels: labels ``(N,)`` 0..k-1 and confidence
     (the cluster head's maximum probability)."""
     return fit_contrastive_model(feats, k, config, seed=seed, device=device,

@@ -29,6 +29,7 @@ the label map only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -36,6 +37,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from hsi.progress import ProgressCallback, progress_bar, report_progress
+
+if TYPE_CHECKING:
+    from hsi.clustering.features import PixelFeatures
 
 
 @dataclass
@@ -182,8 +186,8 @@ def dilation_shrink_losses(h: torch.Tensor, centres: torch.Tensor, shrink: str =
     return dilation, shrink
 
 
-def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
-                spatial: bool = True, radii: tuple = (1,), seed: int = 0, device=None,
+def fit_dinknet(x: np.ndarray, k: int, config: DinkNetConfig | None = None, *, spatial: bool = True,
+                radii: tuple = (1,), seed: int = 0, device: str | torch.device | None = None,
                 progress: bool = False, callback: ProgressCallback | None = None) -> DinkNet:
     """Pre-train, initialise centres and fine-tune :class:`DinkNet` on pixel features
     ``x`` (N, d).
@@ -287,14 +291,16 @@ class DinkNetModel:
                 embed(self.net, x[s:s + step]), self.centres)
         return labels, conf
 
-    def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def assign(self, feats: PixelFeatures,
+               where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Labels and confidence of the valid pixels of :class:`PixelFeatures` ``feats``
         inside ``where`` (row-major), as :meth:`PixelFeatures.pixels` orders them."""
         return self.assign_pixels(feats.pixels(where))
 
 
-def fit_dinknet_model(feats, x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
-                      seed: int = 0, device=None, progress: bool = False,
+def fit_dinknet_model(feats: PixelFeatures, x: np.ndarray, k: int,
+                      config: DinkNetConfig | None = None, *, seed: int = 0,
+                      device: str | torch.device | None = None, progress: bool = False,
                       callback: ProgressCallback | None = None) -> DinkNetModel:
     """Train Dink-Net on pixel features ``x`` (N, d) (``feats.pixels()``; ``feats`` gives the
     feature layout the corruption needs)."""
@@ -304,10 +310,10 @@ def fit_dinknet_model(feats, x: np.ndarray, k: int, config: DinkNetConfig | None
     return DinkNetModel(net=net, centres=centres, halo=feats.halo)
 
 
-def dinknet_cluster(feats, x: np.ndarray, k: int, config: DinkNetConfig | None = None, *,
-                    seed: int = 0, device=None, progress: bool = False,
-                    callback: ProgressCallback | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def dinknet_cluster(feats: PixelFeatures, x: np.ndarray, k: int,
+                    config: DinkNetConfig | None = None, *, seed: int = 0,
+                    device: str | torch.device | None = None, progress: bool = False,
+                    callback: ProgressCallback | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Dink-Net clustering of pixel features ``x`` (N, d): nearest-centre labels and margin
     confidence."""
     model = fit_dinknet_model(feats, x, k, config, seed=seed, device=device,

@@ -13,12 +13,18 @@ kept in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hsi.classification.features import PCA_MAX_PIXELS, PcaTransform, fit_pca
 from hsi.cube import valid_mask
 from hsi.errors import ConfigError, DataError, FormatError, ShapeError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from hsi.cube import Cube
 
 #: Window radii of the neighbourhood means appended to each pixel's scores by default.
 #: Measured (mean NMI over Salinas-A, Samson, Jasper Ridge, Indian Pines, seeds 0-1; k-means /
@@ -117,7 +123,7 @@ class PixelFeatures:
         return np.ascontiguousarray(
             np.concatenate([p[:, mask] for p in parts], axis=0).T, dtype=np.float32)
 
-    def apply(self, data, nodata: float | None = None) -> PixelFeatures:
+    def apply(self, data: ArrayLike, nodata: float | None = None) -> PixelFeatures:
         """The same features (this PCA, ``spatial``, ``radii``) of other pixels, e.g. a tile.
 
         Parameters
@@ -142,7 +148,7 @@ class PixelFeatures:
         return PixelFeatures(image=image, valid=valid, pca=self.pca, spatial=self.spatial,
                              radii=self.radii)
 
-def _data_and_nodata(cube):
+def _data_and_nodata(cube: Cube | ArrayLike) -> tuple[Any, float | None]:
     from hsi.cube import Cube
 
     if isinstance(cube, Cube):
@@ -153,7 +159,7 @@ def _data_and_nodata(cube):
     return data, None
 
 
-def check_cube(cube) -> tuple[int, int, int]:
+def check_cube(cube: Cube | ArrayLike) -> tuple[int, int, int]:
     """Check a cube's rank and return ``(bands, H, W)``."""
     data, _ = _data_and_nodata(cube)
     if data.ndim != 3:
@@ -173,7 +179,7 @@ def check_spectra(spectra: str) -> None:
                           f"got {spectra!r}")
 
 
-def pixel_features(cube, *, n_components: int = 10, spatial: bool = True,
+def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: bool = True,
                    radii: tuple | None = None, seed: int = 0,
                    nonfinite: str = "raise", spectra: str | None = None) -> PixelFeatures:
     """Compute :class:`PixelFeatures` of a cube.

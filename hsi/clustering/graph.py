@@ -23,6 +23,7 @@ feature distance.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,6 +31,9 @@ import torch
 from torch import nn
 
 from hsi.progress import ProgressCallback, progress_bar, report_progress
+
+if TYPE_CHECKING:
+    from hsi.clustering.features import PixelFeatures
 
 
 @dataclass
@@ -112,7 +116,7 @@ class SceneGraph:
         return self.segments[valid]
 
 
-def superpixels(feats, size: int, max_nodes: int, compactness: float, seed: int = 0
+def superpixels(feats: PixelFeatures, size: int, max_nodes: int, compactness: float, seed: int = 0
                 ) -> np.ndarray:
     """SLIC superpixels of the first three PCA components, ``(H, W)`` int64, -1 off ``valid``.
 
@@ -141,7 +145,7 @@ def superpixels(feats, size: int, max_nodes: int, compactness: float, seed: int 
     return out
 
 
-def scene_graph(feats, x: np.ndarray, config: GraphConfig | None = None, *,
+def scene_graph(feats: PixelFeatures, x: np.ndarray, config: GraphConfig | None = None, *,
                 seed: int = 0) -> SceneGraph:
     """Build the :class:`SceneGraph` of :class:`PixelFeatures` ``feats`` with pixel features
     ``x`` (N, d) (valid pixels, row-major)."""
@@ -204,7 +208,7 @@ def intra_distance(x: np.ndarray, labels: np.ndarray) -> float:
         the shrinkage of repeated low-pass filtering does not decide the order; the paper uses
         the raw distance.
     """
-    def spread(v):  # mean pairwise squared distance = 2 * total variance
+    def spread(v: np.ndarray) -> float:  # mean pairwise squared distance = 2 * total variance
         return 2 * float(((v - v.mean(0)) ** 2).sum(1).mean()) if len(v) > 1 else 0.0
 
     total = spread(x)
@@ -282,7 +286,7 @@ def agc(graph: SceneGraph, k: int, *, max_order: int = 30, seed: int = 0,
     return best_labels, order
 
 
-def agc_cluster(feats, x: np.ndarray, k: int, config: GraphConfig | None = None, *,
+def agc_cluster(feats: PixelFeatures, x: np.ndarray, k: int, config: GraphConfig | None = None, *,
                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """AGC on the scene graph; pixels take their node's cluster, confidence is the pixel's
     centroid margin in feature space."""
@@ -380,7 +384,7 @@ class MinCutGNN(nn.Module):
 
 
 def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed: int = 0,
-           device=None, progress: bool = False,
+           device: str | torch.device | None = None, progress: bool = False,
            callback: ProgressCallback | None = None) -> np.ndarray:
     """Train the minCUT GNN on the whole graph; return soft assignments ``(n_nodes, k)``.
 
@@ -428,10 +432,10 @@ def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed
     return best
 
 
-def mincut_cluster(feats, x: np.ndarray, k: int, config: GraphConfig | None = None, *,
-                   seed: int = 0, device=None, progress: bool = False,
-                   callback: ProgressCallback | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def mincut_cluster(feats: PixelFeatures, x: np.ndarray, k: int, config: GraphConfig | None = None,
+                   *, seed: int = 0, device: str | torch.device | None = None,
+                   progress: bool = False,
+                   callback: ProgressCallback | None = None) -> tuple[np.ndarray, np.ndarray]:
     """minCUT pooling on the scene graph; confidence is the node's assignment probability."""
     cfg = config or GraphConfig()
     graph = scene_graph(feats, x, cfg, seed=seed)

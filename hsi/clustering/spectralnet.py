@@ -11,6 +11,7 @@ network (out-of-sample), the orthonormalisation frozen at its last estimate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from torch import nn
 
 from hsi.errors import ConfigError
 from hsi.progress import ProgressCallback, progress_bar, report_progress
+
+if TYPE_CHECKING:
+    from hsi.clustering.features import PixelFeatures
 
 
 @dataclass
@@ -124,7 +128,7 @@ class SpectralNet(nn.Module):
         return self.orthonorm(self.body(x))
 
     @torch.no_grad()
-    def embed(self, x, batch: int = 65536) -> np.ndarray:
+    def embed(self, x: np.ndarray, batch: int = 65536) -> np.ndarray:
         """Out-of-sample embedding of pixels ``x`` (N, in_features) -> ``(N, k)`` float32."""
         was = self.training
         self.eval()
@@ -174,7 +178,7 @@ def contrastive_pair_loss(za: torch.Tensor, zb: torch.Tensor, positive: torch.Te
 
 
 def fit_siamese(x: np.ndarray, config: SpectralNetConfig, *, gen: torch.Generator,
-                device) -> nn.Module:
+                device: str | torch.device | None) -> nn.Module:
     """Train SpectralNet's Siamese network on pixel features ``x`` (N, d).
 
     Positive pairs: each pixel and one of its ``config.siamese_neighbors`` nearest neighbours
@@ -223,7 +227,7 @@ def spectral_loss(y: torch.Tensor, w: torch.Tensor, normalized: bool = True) -> 
 
 
 def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
-                    seed: int = 0, device=None, progress: bool = False,
+                    seed: int = 0, device: str | torch.device | None = None, progress: bool = False,
                     callback: ProgressCallback | None = None) -> SpectralNet:
     """Train :class:`SpectralNet` on pixel features ``x`` (N, d) by mini-batch optimisation.
 
@@ -316,15 +320,16 @@ class SpectralNetModel:
 
         return assign_to_centres(self.embedding(x), self.centres)
 
-    def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def assign(self, feats: PixelFeatures,
+               where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Labels and confidence of the valid pixels of :class:`PixelFeatures` ``feats``
         inside ``where`` (row-major), as :meth:`PixelFeatures.pixels` orders them."""
         return self.assign_pixels(feats.pixels(where))
 
 
 def fit_spectralnet_model(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
-                          halo: int = 0, seed: int = 0, device=None, progress: bool = False,
-                          callback: ProgressCallback | None = None,
+                          halo: int = 0, seed: int = 0, device: str | torch.device | None = None,
+                          progress: bool = False, callback: ProgressCallback | None = None,
                           embedding: list | None = None) -> SpectralNetModel:
     """Train SpectralNet on pixel features ``x`` (N, d) and fit k-means on their embedding.
 
@@ -346,9 +351,9 @@ def fit_spectralnet_model(x: np.ndarray, k: int, config: SpectralNetConfig | Non
 
 
 def spectralnet_cluster(x: np.ndarray, k: int, config: SpectralNetConfig | None = None, *,
-                        seed: int = 0, device=None, progress: bool = False,
-                        callback: ProgressCallback | None = None
-                        ) -> tuple[np.ndarray, np.ndarray]:
+                        seed: int = 0, device: str | torch.device | None = None,
+                        progress: bool = False,
+                        callback: ProgressCallback | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Train SpectralNet, embed every pixel, k-means the embedding.
 
     Returns ``labels`` (N,) 0..k-1 and margin ``confidence`` (N,) in the embedding.

@@ -23,9 +23,10 @@ import urllib.parse
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 import numpy as np
 
@@ -121,13 +122,13 @@ def _file_sha256(path: Path, reuse: bool) -> str:
     return got
 
 
-def _guarded(load):
+def _guarded(load: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a :meth:`Dataset.load`: a file that fails to decode (zlib, numpy, a text parse…)
     in a dataset whose sha256 was not checked is named by a :class:`ChecksumError` (or an
     :class:`HsiIOError` when unreadable), not left as a traceback."""
 
     @functools.wraps(load)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: Dataset, *args: Any, **kwargs: Any) -> Any:
         try:
             return load(self, *args, **kwargs)
         except Exception as exc:
@@ -421,7 +422,7 @@ def _interactive() -> bool:
     return bool(isatty is not None and isatty()) or "ipykernel" in sys.modules
 
 
-def _copy_capped(src, dest: Path, limit: int, what: str, total: int | None = None,
+def _copy_capped(src: IO[bytes], dest: Path, limit: int, what: str, total: int | None = None,
                  desc: str | None = None) -> None:
     """Copy the stream ``src`` to ``dest``, refusing to write more than ``limit`` bytes.
 
@@ -533,7 +534,7 @@ def loadmat(path: Path, variables: list[str] | None = None) -> dict[str, Any]:
     return content
 
 
-def mat_strings(cell) -> list[str]:
+def mat_strings(cell: object) -> list[str]:
     """Flatten a MATLAB cell array of strings (``cood`` in the unmixing benchmarks)."""
     items = np.asarray(cell, dtype=object).reshape(-1)
     return [str(np.asarray(item).reshape(-1)[0]) for item in items]

@@ -21,6 +21,7 @@ are taken on :data:`CAVE_VALIDATION`, every fifth training scene (``clay``,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,8 @@ CAVE_DATASETS: dict[str, type[CaveScene]] = {
 }
 
 
-def cave_cubes(scenes: tuple[str, ...] | list[str], root=None) -> list:
+def cave_cubes(scenes: tuple[str, ...] | list[str],
+               root: str | os.PathLike | None = None) -> list:
     """Load CAVE scenes by name (``"jelly_beans"``, …) as cubes ``(31, 512, 512)``.
 
     Raises

@@ -10,6 +10,7 @@ file's band order**: AVIRIS's spectrometers overlap, so band 31 (696.5 nm) lies 
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 import numpy as np
@@ -29,7 +30,7 @@ TENSORLY_WHEEL = ("https://files.pythonhosted.org/packages/py3/t/tensorly/"
 WHEEL_MEMBER = "tensorly/datasets/data/Indian_pines_corrected.npy"
 
 
-def corrected_wavelengths(spc_path) -> tuple[np.ndarray, np.ndarray]:
+def corrected_wavelengths(spc_path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Centres and FWHM (nm) of the 200 corrected bands, in the cube's band order."""
     table = np.loadtxt(spc_path, skiprows=2)
     keep = np.setdiff1d(np.arange(1, table.shape[0] + 1), DROPPED) - 1

@@ -6,11 +6,14 @@ The Nikon D700 curves are CC BY-NC-SA 4.0 (non-commercial use only).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from hsi.data.base import Dataset, github_raw
+
+if TYPE_CHECKING:
+    from hsi.srf import SRF
 
 CAMSPEC = "srf/nikon_d700_camspec/"
 MHF = "srf/mhf_net/"
@@ -36,7 +39,7 @@ class NikonD700(Dataset):
                 "functions for digital color cameras?', WACV 2013")
     licence = "CC BY-NC-SA 4.0 (non-commercial), Rochester Institute of Technology"
 
-    def load(self):
+    def load(self) -> SRF:  # type: ignore[override]
         """Return the curves as an :class:`hsi.degrade.SRF` (3 bands R, G, B)."""
         from hsi.degrade import SRF
 
@@ -67,7 +70,7 @@ class MhfNetSrf(Dataset):
                 "Hyperspectral Image Fusion by MS/HS Fusion Net', CVPR 2019")
     licence = "no licence file in the source repository (research use)"
 
-    def load(self):
+    def load(self) -> SRF:  # type: ignore[override]
         """Return the CAVE RGB response (``R`` (31, 3) at 400:10:700 nm) as an SRF."""
         from hsi.degrade import SRF
 

@@ -70,7 +70,7 @@ class SceneProgress:
         return False
 
 
-def _size(item) -> int:
+def _size(item: object) -> int:
     """Steps an item counts for: a batch of tiles counts each tile."""
     return len(item) if isinstance(item, list) else 1
 

@@ -7,12 +7,15 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from hsi.cube import Cube
 from hsi.io.formats import reading
+
+if TYPE_CHECKING:
+    from rasterio.windows import Window
 
 __all__ = ["STRIP_BYTES", "WindowReader", "read_ahead", "reading"]
 
@@ -84,7 +87,7 @@ class WindowReader:
         with reading(self.path):
             return reflectance_scale(self.cube)
 
-    def read(self, window, *, strip: bool = False) -> Cube:
+    def read(self, window: Window, *, strip: bool = False) -> Cube:
         """The pixels of ``window`` in memory, :attr:`band_matrix` applied, without georeference.
 
         Parameters

@@ -10,10 +10,13 @@ in-memory doors run the same tiling code.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rasterio.windows import Window
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
 
 __all__ = ["ArrayWriter"]
 
@@ -32,7 +35,7 @@ class ArrayWriter:
     [[0.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
     """
 
-    def __init__(self, *, bands: int, height: int, width: int, dtype="float32",
+    def __init__(self, *, bands: int, height: int, width: int, dtype: DTypeLike = "float32",
                  **profile: Any) -> None:
         # np.zeros: pages are only touched as tiles are written
         self.data = np.zeros((int(bands), int(height), int(width)), dtype=np.dtype(dtype))
@@ -43,7 +46,7 @@ class ArrayWriter:
         """Keep ``values`` in :attr:`tags` (what a GeoTIFF sink records as dataset tags)."""
         self.tags.update(values)
 
-    def write(self, array, window: Window) -> None:
+    def write(self, array: ArrayLike, window: Window) -> None:
         """Put ``array`` of shape ``(bands, window.height, window.width)`` (or 2-D) at
         ``window``."""
         array = np.asarray(array)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from hsi.progress import ProgressCallback, report_progress
 
 if TYPE_CHECKING:
     from hsi.engine import BufferPool
+    from hsi.fusion.baselines import GsaStatistics
 
 #: Folder of the checkpoints shipped with the package.
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "data" / "checkpoints"
@@ -120,7 +122,7 @@ def _outside_validation(model: INFN, lr: Cube, msi: Cube, ratio: int | None,
     return None
 
 
-def default_model(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu"
+def default_model(lr_hsi: Cube, hr_msi: Cube, ratio: int, device: str | torch.device = "cpu"
                   ) -> tuple[INFN | None, str]:
     """The shipped checkpoint ``method="auto"`` uses for this pair, or ``None`` and why not.
 
@@ -152,7 +154,7 @@ def default_model(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu"
                   f"{hr_msi.bands} MSI bands at x{ratio} ({detail})")
 
 
-def auto_method(lr_hsi: Cube, hr_msi: Cube, ratio: int, device="cpu",
+def auto_method(lr_hsi: Cube, hr_msi: Cube, ratio: int, device: str | torch.device = "cpu",
                 pair: tuple[torch.Tensor, torch.Tensor] | None = None,
                 psf_sigma: float | Psf | None = None
                 ) -> tuple[str, INFN | None, dict | None]:
@@ -215,7 +217,7 @@ def shipped_checkpoints() -> list[Path]:
     return sorted(CHECKPOINT_DIR.glob("*.pt"))
 
 
-def _shipped_models(device):
+def _shipped_models(device: str | torch.device) -> Iterator[tuple[Path, INFN]]:
     """``(path, model)`` for every shipped checkpoint that loads (a broken one is skipped)."""
     for path in shipped_checkpoints():
         try:
@@ -224,7 +226,7 @@ def _shipped_models(device):
             continue
 
 
-def _shipped_for(lr: Cube, msi: Cube, device, ratio: int | None = None) -> INFN:
+def _shipped_for(lr: Cube, msi: Cube, device: str | torch.device, ratio: int | None = None) -> INFN:
     """The first shipped checkpoint that can fuse the pair; one warning line when it is not
     known to fit it (no wavelengths to check, an unvalidated ratio), as for ``model=``."""
     found = []
@@ -260,7 +262,8 @@ def scaled(cube: Cube, scale: float) -> Cube:
     return cube.with_data(np.asarray(cube.data, dtype=np.float32) / np.float32(scale))
 
 
-def checked_method(method: str, *, model=None, fit_scene: bool = False) -> str:
+def checked_method(method: str, *, model: INFN | str | os.PathLike | None = None,
+                   fit_scene: bool = False) -> str:
     """Return ``method`` lower-cased after checking it exists and fits ``model``/``fit_scene``.
 
     Raises
@@ -285,10 +288,10 @@ def resolve_model(
     lr_hsi: Cube,
     hr_msi: Cube,
     *,
-    model=None,
+    model: INFN | str | os.PathLike | None = None,
     ratio: int | None = None,
     fit_scene: bool = False,
-    device="auto",
+    device: str | torch.device = "auto",
     seed: int = 0,
     progress: bool = True,
     fit_steps: int | None = None,
@@ -336,7 +339,7 @@ def resolve_model(
 
 
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
-            glp_gains=None, psf_sigma: float | Psf | None = None,
+            glp_gains: torch.Tensor | None = None, psf_sigma: float | Psf | None = None,
             core: tuple[slice, slice] | None = None,
             out: torch.Tensor | None = None, pool: BufferPool | None = None) -> torch.Tensor:
     """Apply ``model`` to a batch of normalised pairs (no grad, float32).
@@ -389,10 +392,11 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
 
 
 def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
-             model: INFN | None = None, glp_gains=None, gsa_statistics=None,
+             model: INFN | None = None, glp_gains: torch.Tensor | None = None,
+             gsa_statistics: GsaStatistics | None = None,
              psf_sigma: float | Psf | None = None,
              cores: list[tuple[slice, slice]] | None = None, outs: list | None = None,
-             pool: BufferPool | None = None):
+             pool: BufferPool | None = None) -> torch.Tensor | list[torch.Tensor]:
     """Fused estimate of a batch of normalised pairs, by INFN or a classical baseline.
 
     Parameters
@@ -483,7 +487,7 @@ def _normalised_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int,
 
 def gsa_statistics(lr_hsi: Cube, hr_msi: Cube, *, ratio: int, scales: tuple[float, float],
                    rows: slice = slice(None), cols: slice = slice(None),
-                   psf_sigma: float | Psf | None = None):
+                   psf_sigma: float | Psf | None = None) -> GsaStatistics:
     """GSA's scene statistics of a pair (normalised like :func:`fuse` does).
 
     A tiled run sums them over its tiles' cores and passes the total to every tile's
@@ -504,16 +508,16 @@ def fuse(
     hr_msi: Cube,
     *,
     method: str = AUTO,
-    model=None,
+    model: INFN | str | os.PathLike | None = None,
     ratio: int | None = None,
     fit_scene: bool = False,
-    device="auto",
+    device: str | torch.device = "auto",
     seed: int = 0,
     progress: bool = True,
     fit_steps: int | None = None,
     fit_minutes: float | None = None,
     scales: tuple[float, float] | None = None,
-    glp_gains=None,
+    glp_gains: torch.Tensor | None = None,
     callback: ProgressCallback | None = None,
     psf_sigma: float | str | None = PSF_AUTO,
     lr_denoise: bool | None = None,

@@ -192,7 +192,7 @@ def fit_scene(
     steps: int | None = None,
     minutes: float | None = None,
     seed: int = 0,
-    device="auto",
+    device: str | torch.device = "auto",
     progress: bool = True,
     callback: ProgressCallback | None = None,
     init: INFN | None = None,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
 from hsi.cube import Cube
 from hsi.errors import GridError
+
+if TYPE_CHECKING:
+    from rasterio.crs import CRS
 
 log = logging.getLogger("hsi.fusion")
 
@@ -105,7 +109,7 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
     if (lr_hsi.crs is None) != (hr_msi.crs is None) or (
         lr_hsi.crs is not None and lr_hsi.crs != hr_msi.crs
     ):
-        def name(crs) -> str:
+        def name(crs: CRS | None) -> str:
             return "none" if crs is None else (crs.to_string() or "custom CRS")
 
         raise GridError(

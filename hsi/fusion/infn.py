@@ -55,8 +55,9 @@ def _bicubic(lr: torch.Tensor, ratio: int) -> torch.Tensor:
     return bicubic(lr, ratio)
 
 
-def _glp(lr: torch.Tensor, msi: torch.Tensor, ratio: int, gains=None,
-         psf_sigma: float | Psf | None = None, core=None, out=None) -> torch.Tensor:
+def _glp(lr: torch.Tensor, msi: torch.Tensor, ratio: int, gains: torch.Tensor | None = None,
+         psf_sigma: float | Psf | None = None, core: tuple[slice, slice] | None = None,
+         out: torch.Tensor | None = None) -> torch.Tensor:
     """GLP detail-injection estimate ``(bands, h*ratio, w*ratio)`` (or of ``core``, into
     ``out`` when given)."""
     from hsi.fusion.baselines import glp
@@ -77,7 +78,7 @@ def _fit_size(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
-               gains=None, psf_sigma: float | Psf | None = None,
+               gains: torch.Tensor | None = None, psf_sigma: float | Psf | None = None,
                region: tuple[slice, slice] | None = None,
                out: torch.Tensor | None = None) -> torch.Tensor:
     """The image INFN adds its residual to, on the HR-MSI grid.
@@ -133,7 +134,7 @@ def base_image(lr: torch.Tensor, msi: torch.Tensor, ratio: int, kind: str,
     return images[0].unsqueeze(0) if len(images) == 1 else torch.stack(images)
 
 
-def _no_autocast(device: torch.device):
+def _no_autocast(device: torch.device) -> contextlib.AbstractContextManager:
     if device.type == "cuda":
         return torch.autocast("cuda", enabled=False)
     return contextlib.nullcontext()
@@ -273,7 +274,7 @@ class INFN(nn.Module):
         base: torch.Tensor | None = None,
         chunk_pixels: int = 1 << 13,
         out: torch.Tensor | None = None,
-    ):
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Query the implicit function at HR rows × cols (continuous LR positions).
 
         Channels first, one neighbour at a time, by chunks of rows: the four neighbours of a
@@ -336,7 +337,8 @@ class INFN(nn.Module):
             raise ShapeError(f"out must have shape {shape}, got {tuple(out.shape)}",
                              actual_shape=tuple(out.shape), expected_shape=shape)
 
-        def gathered(name: str, x: torch.Tensor, k: int, row_index: torch.Tensor):
+        def gathered(name: str, x: torch.Tensor, k: int,
+                     row_index: torch.Tensor) -> torch.Tensor:
             return column_gathered(name, x, k).index_select(2, row_index)
 
         def hidden(k: int, chunk: list, span: slice) -> torch.Tensor:
@@ -477,7 +479,7 @@ def _add_head_into(target: torch.Tensor, base: torch.Tensor, hidden: torch.Tenso
         torch.addmm(rows, weight, hidden[i].reshape(hidden.shape[1], -1), out=rows)
 
 
-def autocast_for(device: torch.device):
+def autocast_for(device: torch.device) -> contextlib.AbstractContextManager:
     """Mixed precision on CUDA (bfloat16 when supported, else float16); nothing on CPU."""
     if device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

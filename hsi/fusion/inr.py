@@ -15,7 +15,8 @@ import torch
 NEIGHBOURS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
-def lr_positions(hr_size: int, ratio: float, device=None) -> torch.Tensor:
+def lr_positions(hr_size: int, ratio: float,
+                 device: str | torch.device | None = None) -> torch.Tensor:
     """Continuous LR index of each HR pixel centre along one axis.
 
     Parameters

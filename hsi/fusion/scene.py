@@ -60,7 +60,14 @@ from hsi.progress import ProgressCallback
 from hsi.tiling import Tile, align_up, spread_windows, tile_windows
 
 if TYPE_CHECKING:
+    import torch
+
     from hsi.degrade import Psf
+    from hsi.engine.sink import ArrayWriter
+    from hsi.fusion.baselines import GsaStatistics
+    from hsi.fusion.denoise import SpectralDenoiser
+    from hsi.fusion.infn import INFN
+    from hsi.io.geotiff import GeoTiffTileWriter
 
 __all__ = [
     "CUDA_TILE_BATCH",
@@ -109,7 +116,7 @@ def _glp_field(ratio: int, psf_sigma: float | Psf | None = None) -> int:
     return 3 * ratio + math.ceil(ratio / 2) + _psf_radius(ratio, psf_sigma)
 
 
-def receptive_field(method: str, ratio: int, model=None,
+def receptive_field(method: str, ratio: int, model: INFN | None = None,
                     psf_sigma: float | Psf | None = None) -> int:
     """Overlap (HR pixels, a multiple of ``ratio``) that makes tiles agree with an untiled run.
 
@@ -179,10 +186,10 @@ class _TileBatch:
     """
 
     def __init__(self, lr_cubes: list[Cube], hr_cubes: list[Cube], scales: tuple[float, float],
-                 device, stream=None) -> None:
+                 device: str | torch.device, stream: torch.cuda.Stream | None = None) -> None:
         import torch
 
-        def stacked(cubes: list[Cube], scale: float):
+        def stacked(cubes: list[Cube], scale: float) -> torch.Tensor:
             arrays = [np.asarray(c.data, dtype=np.float32) for c in cubes]
             # one tile (CPU): a view, so the division is the only copy
             x = torch.from_numpy(arrays[0][None] if len(arrays) == 1 else np.stack(arrays))
@@ -200,7 +207,7 @@ class _TileBatch:
                 self.event = torch.cuda.Event()
                 self.event.record(stream)
 
-    def tensors(self):
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(lr, msi)`` of shapes ``(N, C, h, w)``, ``(N, m, H, W)``, ready for compute."""
         import torch
 
@@ -213,7 +220,7 @@ class _TileBatch:
         return self.lr, self.msi
 
 
-def _to_host(est):
+def _to_host(est: torch.Tensor) -> Callable[[], np.ndarray]:
     """``est`` copied to host memory, and a function that waits for the copy, then returns it.
 
     On CUDA the copy is asynchronous into pinned memory (it overlaps the next batch's
@@ -229,15 +236,15 @@ def _to_host(est):
     done = torch.cuda.Event()
     done.record()
 
-    def wait():
+    def wait() -> np.ndarray:
         done.synchronize()
         return host.numpy()
 
     return wait
 
 
-def _write_batch(writer, group: list[Tile], results: list[Callable[[], np.ndarray]],
-                 pool: BufferPool | None = None) -> None:
+def _write_batch(writer: GeoTiffTileWriter | ArrayWriter, group: list[Tile],
+                 results: list[Callable[[], np.ndarray]], pool: BufferPool | None = None) -> None:
     """Write a batch's fused cores, each ``(C, core_h, core_w)`` (waits for its copy first);
     each core's memory goes back to ``pool`` once written."""
     import torch
@@ -267,7 +274,7 @@ STATS_LR_TILE = 256
 
 def _glp_gains(lr: WindowReader, hr: WindowReader, tiles: list[Tile], ratio: int,
                scales: tuple[float, float], bar: SceneProgress, overlap: int,
-               psf_sigma: float | Psf | None = None):
+               psf_sigma: float | Psf | None = None) -> torch.Tensor:
     """GLP's regression gains of the whole scene, shape (C, m): the statistics pass.
 
     The scene is read by cores of :data:`STATS_LR_TILE`² LR pixels, the LR-HSI without a
@@ -328,7 +335,7 @@ def _tiles_within(core: Window, tile_rows: list[int], tile_cols: list[int]) -> i
 
 def _gsa_statistics(lr: WindowReader, hr: WindowReader, tiles: list[Tile], ratio: int,
                     scales: tuple[float, float], bar: SceneProgress,
-                    psf_sigma: float | Psf | None = None):
+                    psf_sigma: float | Psf | None = None) -> GsaStatistics:
     """GSA's statistics of the whole scene (a :class:`hsi.fusion.baselines.GsaStatistics`),
     summed over the fusion tiles' cores: the engine's first pass for GSA."""
     from hsi.fusion.api import gsa_statistics
@@ -400,7 +407,8 @@ def _central_windows(lr: WindowReader, hr: WindowReader, ratio: int, side: int
     return Window(c0, r0, w, h), Window(c0 * ratio, r0 * ratio, w * ratio, h * ratio)
 
 
-def scene_denoiser(lr_denoise: bool, lr: WindowReader, hr: WindowReader, ratio: int):
+def scene_denoiser(lr_denoise: bool, lr: WindowReader, hr: WindowReader,
+                   ratio: int) -> SpectralDenoiser | None:
     """The LR-HSI's spectral denoiser of a scene (:func:`hsi.fusion.denoise.denoiser_for`),
     fitted on the central window :func:`hsi.fusion.denoise.spectral_denoiser` would use of
     the whole scene; ``None`` when it does not act."""
@@ -416,7 +424,8 @@ def scene_denoiser(lr_denoise: bool, lr: WindowReader, hr: WindowReader, ratio: 
 
 
 def scene_check_pair(lr: WindowReader, hr: WindowReader, ratio: int,
-                     scales: tuple[float, float], device):
+                     scales: tuple[float, float],
+                     device: str | torch.device) -> tuple[torch.Tensor, ...]:
     """The central window ``method="auto"`` checks a shipped checkpoint on
     (:func:`hsi.fusion.gate.central_pair` of the whole scene), read, normalised (the LR-HSI as
     the reader gives it: denoised when a denoiser acts; NaN kept: the check leaves missing
@@ -502,12 +511,12 @@ def fuse_scene(
     sink: Callable[..., Any],
     *,
     method: str = "auto",
-    model=None,
+    model: INFN | str | os.PathLike | None = None,
     ratio: int | None = None,
     fit_scene: bool = False,
     tile: int = 256,
     overlap: int | None = None,
-    device="auto",
+    device: str | torch.device = "auto",
     seed: int = 0,
     progress: bool = True,
     fit_steps: int | None = None,
@@ -682,12 +691,12 @@ def fuse_files(
     out_path: str | os.PathLike,
     *,
     method: str = "auto",
-    model=None,
+    model: INFN | str | os.PathLike | None = None,
     ratio: int | None = None,
     fit_scene: bool = False,
     tile: int = 256,
     overlap: int | None = None,
-    device="auto",
+    device: str | torch.device = "auto",
     seed: int = 0,
     progress: bool = True,
     fit_steps: int | None = None,

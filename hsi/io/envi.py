@@ -18,7 +18,9 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from affine import Affine
@@ -38,6 +40,11 @@ from hsi.io.formats import (
     unit_factor,
 )
 from hsi.io.indexing import as_step, read_positions, runs
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from hsi.io.indexing import Key
 
 #: ENVI ``data type`` codes hsikit reads and writes (complex types are refused).
 ENVI_DTYPES = {1: np.uint8, 2: np.int16, 3: np.int32, 4: np.float32, 5: np.float64,
@@ -156,7 +163,7 @@ class EnviArray:
         self.interleave = interleave
         self.offset = offset
 
-    def __getitem__(self, key) -> np.ndarray:
+    def __getitem__(self, key: Key) -> np.ndarray:
         return read_positions(self._read, key, self.shape, self.dtype)
 
     def _pread(self, fd: int, item: int, count: int) -> np.ndarray:
@@ -274,7 +281,8 @@ def _map_info(header: dict, hdr: Path) -> tuple[Affine | None, CRS | None]:
     return transform, crs
 
 
-def _wavelengths(header: dict, bands: int, hdr: Path):
+def _wavelengths(header: dict, bands: int,
+                 hdr: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Wavelengths and FWHM in nm (``None`` when absent or the units are band indices)."""
     units = header.get("wavelength units")
     if isinstance(units, list):
@@ -301,7 +309,7 @@ def _wavelengths(header: dict, bands: int, hdr: Path):
     return wl * factor, (fwhm * factor if fwhm is not None else None)
 
 
-def _nodata(header: dict, dtype: np.dtype, hdr: Path):
+def _nodata(header: dict, dtype: np.dtype, hdr: Path) -> float | None:
     value = header.get("data ignore value")
     if value is None or str(value).strip() == "":
         return None
@@ -428,7 +436,7 @@ def _number(v: float) -> str:
     return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
 
 
-def wavelength_band_names(wavelengths) -> list[str]:
+def wavelength_band_names(wavelengths: ArrayLike) -> list[str]:
     """The band names hsikit writes for bands known only by their wavelengths: ``"450.5 nm"``.
 
     Parameters
@@ -439,7 +447,7 @@ def wavelength_band_names(wavelengths) -> list[str]:
     return [f"{float(nm):g} nm" for nm in np.asarray(wavelengths, dtype=np.float64).reshape(-1)]
 
 
-def parse_band_names(value, bands: int) -> list[str] | None:
+def parse_band_names(value: str | Sequence[str] | None, bands: int) -> list[str] | None:
     """Band names from a header value or ``cube.metadata``, ``None`` unless one per band.
 
     Parameters
@@ -463,7 +471,7 @@ def parse_band_names(value, bands: int) -> list[str] | None:
     return names if len(names) == bands else None
 
 
-def _numbers(value) -> np.ndarray | None:
+def _numbers(value: str | float | Sequence[float] | np.ndarray) -> np.ndarray | None:
     """``value`` (an ENVI/JSON list string, a number or a sequence) as float64 values, or
     ``None`` when it is not numbers."""
     try:
@@ -474,7 +482,8 @@ def _numbers(value) -> np.ndarray | None:
         return None
 
 
-def parse_bbl(value, bands: int) -> list[int | float] | None:
+def parse_bbl(value: str | Sequence[float] | np.ndarray | None,
+              bands: int) -> list[int | float] | None:
     """The bad band list (ENVI ``bbl``) from a header, tag or ``cube.metadata`` value.
 
     Parameters
@@ -496,7 +505,7 @@ def parse_bbl(value, bands: int) -> list[int | float] | None:
     return [int(v) if v.is_integer() else float(v) for v in values.tolist()]
 
 
-def parse_scale_factor(value) -> float | None:
+def parse_scale_factor(value: str | float | Sequence[float] | np.ndarray | None) -> float | None:
     """The reflectance scale factor from a header, tag or ``cube.metadata`` value.
 
     Returns
@@ -510,8 +519,10 @@ def parse_scale_factor(value) -> float | None:
     return float(values[0])
 
 
-def read_band_metadata(band_names, bbl, scale_factor, *, bands: int,
-                       wavelengths=None) -> dict:
+def read_band_metadata(band_names: str | Sequence[str] | None,
+                       bbl: str | Sequence[float] | np.ndarray | None,
+                       scale_factor: str | float | Sequence[float] | np.ndarray | None, *,
+                       bands: int, wavelengths: ArrayLike | None = None) -> dict:
     """``cube.metadata`` entries for a file's band names, bad band list and scale factor.
 
     Values that are malformed or not one per band are left out (the pixels stay readable);

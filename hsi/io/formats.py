@@ -6,13 +6,17 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hsi.errors import FormatError, HsiIOError, ShapeError, WavelengthError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from numpy.typing import ArrayLike
+
     from hsi.cube import Cube
 
 #: Data-file extensions of ENVI images (besides no extension at all).
@@ -143,7 +147,7 @@ def output_format(path: str | os.PathLike, format: str | None = None) -> str:
                       f"(use .tif, .hdr or .mat)")
 
 
-def build_cube(path: str | os.PathLike, data, **fields) -> Cube:
+def build_cube(path: str | os.PathLike, data: Any, **fields: Any) -> Cube:
     """Return ``Cube(data, **fields)``, prefixing validation errors with the file name.
 
     Raises
@@ -159,7 +163,7 @@ def build_cube(path: str | os.PathLike, data, **fields) -> Cube:
         raise type(exc)(f"{path}: {exc}") from None
 
 
-def unit_factor(values, units: str | None) -> float:
+def unit_factor(values: ArrayLike, units: str | None) -> float:
     """Return the factor turning ``values`` (wavelengths in ``units``) into nm.
 
     The same factor converts FWHM values, which are too small for the µm/nm guess of
@@ -174,7 +178,7 @@ def unit_factor(values, units: str | None) -> float:
     return float(np.median(wavelengths_in_nm(nz, units) / nz))
 
 
-def parse_number_list(value) -> np.ndarray:
+def parse_number_list(value: str | Iterable[object]) -> np.ndarray:
     """Parse ``"{450, 460.5}"``, ``"450,460.5"``, ``"450 460.5"`` or a list into float64 values.
 
     Raises

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -39,6 +40,14 @@ from hsi.io.atomic import atomic_path
 from hsi.io.envi import band_metadata, read_band_metadata, wavelength_band_names
 from hsi.io.formats import build_cube, check_readable, parse_number_list, reading, unit_factor
 from hsi.io.indexing import as_step, pyramid_factors, read_positions
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, DTypeLike
+    from rasterio.io import DatasetReader, DatasetWriter
+
+    from hsi.io.indexing import Key
 
 #: GDAL's block cache while a scene job keeps files open (:meth:`GeoTiffArray.kept_open`) or
 #: writes tile by tile (:class:`GeoTiffTileWriter`), bytes. GDAL's default (5 % of RAM) would
@@ -68,7 +77,7 @@ _DESCRIPTION_RE = re.compile(
     re.IGNORECASE)
 
 
-def _open(path: Path):
+def _open(path: Path) -> DatasetReader:
     try:
         return rasterio.open(path)
     except RasterioError as exc:
@@ -85,7 +94,7 @@ def _float_tag(tags: dict, key: str) -> float | None:
         return None
 
 
-def _ci(tags: dict, *keys: str):
+def _ci(tags: dict, *keys: str) -> str | None:
     lower = {k.lower(): v for k, v in tags.items()}
     for key in keys:
         if key in lower:
@@ -93,7 +102,7 @@ def _ci(tags: dict, *keys: str):
     return None
 
 
-def band_wavelengths(src) -> tuple[np.ndarray | None, np.ndarray | None]:
+def band_wavelengths(src: DatasetReader) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Return ``(wavelengths, fwhm)`` in nm found in an open rasterio dataset (or ``None``)."""
     n = src.count
     # 1. GDAL >= 3.10 IMAGERY domain, micrometres.
@@ -142,7 +151,7 @@ def band_wavelengths(src) -> tuple[np.ndarray | None, np.ndarray | None]:
     return (np.array(parsed, dtype=np.float64), None) if parsed else (None, None)
 
 
-def _band_metadata(src, tags: dict, wavelengths) -> dict:
+def _band_metadata(src: DatasetReader, tags: dict, wavelengths: np.ndarray | None) -> dict:
     """Band names (the band descriptions, when every band has one), ``bbl`` and
     ``reflectance_scale_factor`` (dataset tags, else GDAL's ``ENVI`` domain) of an open dataset,
     as :func:`hsi.io.envi.read_band_metadata` keeps them."""
@@ -150,7 +159,7 @@ def _band_metadata(src, tags: dict, wavelengths) -> dict:
     descriptions = list(src.descriptions)
     names = descriptions if all(descriptions) else None
 
-    def tag(key: str):
+    def tag(key: str) -> str | None:
         value = _ci(tags, key)
         return value if value is not None else _ci(envi, key)
 
@@ -181,7 +190,7 @@ class GeoTiffArray:
         The file's block (tile or strip) shape ``(rows, cols)``.
     """
 
-    def __init__(self, path: str | os.PathLike, shape: tuple[int, int, int], dtype,
+    def __init__(self, path: str | os.PathLike, shape: tuple[int, int, int], dtype: DTypeLike,
                  block: tuple[int, int]) -> None:
         self.path = str(path)
         self.shape = tuple(shape)
@@ -216,7 +225,7 @@ class GeoTiffArray:
                     self._src = None
 
     @contextlib.contextmanager
-    def _dataset(self) -> Iterator:
+    def _dataset(self) -> Iterator[DatasetReader]:
         """The open dataset: the kept one (under the lock) or a fresh one."""
         with self._lock:
             if self._src is not None:
@@ -225,7 +234,7 @@ class GeoTiffArray:
         with rasterio.open(self.path) as src:
             yield src
 
-    def __getitem__(self, key) -> np.ndarray:
+    def __getitem__(self, key: Key) -> np.ndarray:
         with reading(self.path):  # a truncated or corrupt block: one line naming the file
             return read_positions(self._read, key, self.shape, self.dtype)
 
@@ -433,7 +442,8 @@ def check_tiff_output(path: str | os.PathLike) -> Path:
     return p
 
 
-def geotiff_profile(*, bands: int, height: int, width: int, dtype, crs, transform, nodata,
+def geotiff_profile(*, bands: int, height: int, width: int, dtype: DTypeLike, crs: CRS | None,
+                    transform: Affine | None, nodata: float | None,
                     tile: int = 256) -> dict:
     """The creation profile hsikit writes: tiled, ZSTD level 1, predictor, BigTIFF if safer.
 
@@ -472,7 +482,8 @@ def geotiff_profile(*, bands: int, height: int, width: int, dtype, crs, transfor
     return profile
 
 
-def write_wavelength_tags(dst, wavelengths, fwhm) -> None:
+def write_wavelength_tags(dst: DatasetWriter, wavelengths: ArrayLike | None,
+                          fwhm: np.ndarray | Sequence[float] | None) -> None:
     """Write band wavelengths/FWHM (nm) into the IMAGERY domain (µm) and band descriptions."""
     if wavelengths is None:
         return
@@ -516,9 +527,10 @@ class GeoTiffTileWriter:
     ...     w.write(block, Window(0, 0, 256, 256))
     """
 
-    def __init__(self, path: str | os.PathLike, *, bands: int, height: int, width: int, dtype,
-                 crs, transform, nodata, wavelengths, fwhm, tile: int = 256,
-                 overviews: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike, *, bands: int, height: int, width: int,
+                 dtype: DTypeLike, crs: CRS | None, transform: Affine | None,
+                 nodata: float | None, wavelengths: ArrayLike | None, fwhm: ArrayLike | None,
+                 tile: int = 256, overviews: bool = False) -> None:
         self.path = Path(path)
         self.overviews = overviews
         self.profile = geotiff_profile(bands=bands, height=height, width=width, dtype=dtype,
@@ -549,7 +561,7 @@ class GeoTiffTileWriter:
         self._stack = stack
         return self
 
-    def tag(self, **values) -> None:
+    def tag(self, **values: object) -> None:
         """Record ``values`` as dataset tags (GDAL metadata): strings as they are, anything
         else as JSON, e.g. what produced the pixels."""
         import json
@@ -567,7 +579,7 @@ class GeoTiffTileWriter:
         for b, text in enumerate(descriptions, start=1):
             self._dst.set_band_description(b, str(text))
 
-    def write(self, array, window: Window) -> None:
+    def write(self, array: ArrayLike, window: Window) -> None:
         """Write ``array`` of shape ``(bands, window.height, window.width)`` at ``window``."""
         if self._dst is None:
             raise HsiIOError(f"{self.path}: writer is not open (use it in a `with` block)")
@@ -591,7 +603,7 @@ class GeoTiffTileWriter:
         return bool(stack.__exit__(exc_type, exc, tb))
 
 
-def build_overviews(dst) -> list[int]:
+def build_overviews(dst: DatasetWriter) -> list[int]:
     """Build averaged internal overviews of an open writable dataset, ×2 ... down to
     :data:`OVERVIEW_MIN_SIDE` pixels a side; the factors built (none for a small raster)."""
     from rasterio.enums import Resampling
@@ -621,7 +633,7 @@ def write_band_metadata(writer: GeoTiffTileWriter, cube: Cube) -> None:
         writer.tag(**tags)
 
 
-def _block_windows(height: int, width: int, rows: int):
+def _block_windows(height: int, width: int, rows: int) -> Iterator[Window]:
     for r0 in range(0, height, rows):
         yield Window(0, r0, width, min(rows, height - r0))
 

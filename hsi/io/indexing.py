@@ -18,20 +18,31 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+    from typing import TypeAlias
+
+    import dask.array as da
     from rasterio.windows import Window
 
     from hsi.cube import Cube
+    from hsi.io.envi import EnviArray
+    from hsi.io.geotiff import GeoTiffArray
+
+    #: An index of one axis: an int, a slice, a 1-D integer array or a boolean mask.
+    AxisKey: TypeAlias = int | np.integer | slice | np.ndarray | Sequence[int] | Sequence[bool]
+    #: A numpy-style key of a ``(bands, rows, cols)`` file view.
+    Key: TypeAlias = AxisKey | EllipsisType | tuple[AxisKey | EllipsisType, ...]
 
 AXES = ("band", "row", "column")
 
 
-def normalise_key(key, ndim: int = 3) -> tuple:
+def normalise_key(key: Key, ndim: int = 3) -> tuple:
     """``key`` as a tuple of ``ndim`` indices (``...`` expanded, missing axes ``slice(None)``).
 
     Raises
@@ -49,7 +60,7 @@ def normalise_key(key, ndim: int = 3) -> tuple:
     return key + (slice(None),) * (ndim - len(key))
 
 
-def axis_positions(key, n: int, axis: str) -> tuple[np.ndarray, bool]:
+def axis_positions(key: AxisKey, n: int, axis: str) -> tuple[np.ndarray, bool]:
     """Positions (int64, in ``0..n-1``, in key order) one index selects on an axis of size
     ``n``, and whether the axis is dropped (an integer index).
 
@@ -98,8 +109,8 @@ def runs(positions: np.ndarray) -> list[tuple[int, int]]:
     return list(zip([0, *cuts], [*cuts, positions.size], strict=True))
 
 
-def read_positions(read: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], key,
-                   shape: tuple[int, int, int], dtype) -> np.ndarray:
+def read_positions(read: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], key: Key,
+                   shape: tuple[int, int, int], dtype: np.dtype) -> np.ndarray:
     """Index a ``(bands, rows, cols)`` file view like numpy, reading only what ``key`` selects.
 
     Parameters
@@ -132,7 +143,7 @@ def read_positions(read: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarr
     return out[tuple(0 if drop else slice(None) for _, drop in picked)]
 
 
-def file_view(data):
+def file_view(data: np.ndarray | da.Array) -> Any:
     """The array-like file view a lazy cube's dask array reads, or ``None``.
 
     Only a dask array made by ``dask.array.from_array`` of a view (as the lazy GeoTIFF and
@@ -206,7 +217,7 @@ _PLANES: OrderedDict = OrderedDict()
 _PLANES_LOCK = threading.Lock()
 
 
-def _plane_key(base, band: int, factor: int) -> tuple | None:
+def _plane_key(base: GeoTiffArray | EnviArray, band: int, factor: int) -> tuple | None:
     path = getattr(base, "path", None)
     if path is None:
         return None
@@ -217,7 +228,8 @@ def _plane_key(base, band: int, factor: int) -> tuple | None:
     return (str(path), st.st_mtime_ns, st.st_size, tuple(base.shape), int(band), int(factor))
 
 
-def _cached_plane(base, band: int, factor: int) -> tuple[np.ndarray, int] | None:
+def _cached_plane(base: GeoTiffArray | EnviArray, band: int,
+                  factor: int) -> tuple[np.ndarray, int] | None:
     """A kept plane of ``band`` at ``factor`` or at a finer factor dividing it, and the step
     from that plane to ``factor`` (planes sampled at ``(r·f, c·f)`` nest: the plane at ``2f``
     is every other pixel of the plane at ``f``)."""
@@ -238,7 +250,8 @@ def _cached_plane(base, band: int, factor: int) -> tuple[np.ndarray, int] | None
     return None
 
 
-def _keep_plane(base, band: int, factor: int, plane: np.ndarray) -> None:
+def _keep_plane(base: GeoTiffArray | EnviArray, band: int, factor: int,
+                plane: np.ndarray) -> None:
     key = _plane_key(base, band, factor)
     if key is None or plane.nbytes > PLANE_CACHE_MAX:
         return
@@ -274,7 +287,7 @@ class DecimatedView:
         Decimation factor (>= 1, a power of two for the levels to nest).
     """
 
-    def __init__(self, base, factor: int) -> None:
+    def __init__(self, base: GeoTiffArray | EnviArray, factor: int) -> None:
         bands, rows, cols = base.shape
         self.base = base
         self.factor = int(factor)
@@ -288,7 +301,7 @@ class DecimatedView:
     def size(self) -> int:
         return int(np.prod(self.shape))
 
-    def __getitem__(self, key) -> np.ndarray:
+    def __getitem__(self, key: Key) -> np.ndarray:
         return read_positions(self._read, key, self.shape, self.dtype)
 
     def _read(self, bands: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

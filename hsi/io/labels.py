@@ -12,6 +12,7 @@ import colorsys
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -24,6 +25,11 @@ from hsi.io.atomic import atomic_path
 from hsi.io.formats import check_readable, detect_format
 from hsi.labels import Labels
 from hsi.memory import check_allocation
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from rasterio.crs import CRS
+    from rasterio.io import DatasetReader
 
 #: Distinct colours for classes 1.. (0 is black); beyond these, hues are spread evenly.
 PALETTE: list[tuple[int, int, int]] = [
@@ -48,7 +54,7 @@ def default_colors(n: int) -> list[tuple[int, int, int]]:
     return colors
 
 
-def _as_int_labels(arr: np.ndarray, path) -> np.ndarray:
+def _as_int_labels(arr: np.ndarray, path: str | os.PathLike) -> np.ndarray:
     arr = np.asarray(arr)
     if arr.dtype.kind == "b":
         return arr.astype(np.int64)
@@ -65,7 +71,7 @@ def _as_int_labels(arr: np.ndarray, path) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def check_one_band(path, count: int) -> None:
+def check_one_band(path: str | os.PathLike, count: int) -> None:
     """Refuse a raster of ``count`` bands as a label raster or class map (they have one).
 
     Raises
@@ -77,7 +83,7 @@ def check_one_band(path, count: int) -> None:
         raise FormatError(f"{path}: label raster must have 1 band, got {count}")
 
 
-def _colormap(src) -> dict[int, tuple[int, int, int, int]]:
+def _colormap(src: DatasetReader) -> dict[int, tuple[int, int, int, int]]:
     """The colour table of band 1 of an open raster (empty without one)."""
     try:
         return dict(src.colormap(1))
@@ -200,8 +206,8 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
     return labels, list(names), cmap
 
 
-def write_class_map(path: str | os.PathLike, labels, *, crs, transform,
-                    class_names: list[str],
+def write_class_map(path: str | os.PathLike, labels: ArrayLike, *, crs: CRS | None,
+                    transform: Affine | None, class_names: list[str],
                     colors: list[tuple[int, int, int]] | None = None,
                     codes: list[int] | None = None) -> Path:
     """Write a uint8 class map GeoTIFF with a colour table and class names, atomically.

@@ -15,6 +15,7 @@ coefficients ``a, b, c, d, e, f``), so the round trip keeps the georeference too
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,7 @@ class MatFile:
         return lower.get(name.lower())
 
 
-def _describe(shapes: dict[str, tuple[int, ...]], names) -> str:
+def _describe(shapes: dict[str, tuple[int, ...]], names: Iterable[str]) -> str:
     return ", ".join(f"{n} {'×'.join(str(s) for s in shapes[n])}" for n in names)
 
 
@@ -178,7 +179,7 @@ def _choose_variable(mat: MatFile, var: str | None) -> tuple[str, str]:
                       f"{_describe(shapes, shapes) or 'none'})")
 
 
-def _optional_vector(mat: MatFile, names, size: int) -> np.ndarray | None:
+def _optional_vector(mat: MatFile, names: Iterable[str], size: int) -> np.ndarray | None:
     for n in names:
         real = mat.lookup(n)
         if real is not None and int(np.prod(mat.shapes[real])) == size:
