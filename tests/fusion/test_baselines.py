@@ -180,11 +180,13 @@ class TestGLP:
         torch.testing.assert_close(whole.yy, (y - y.mean(1, keepdim=True)).pow(2).sum(1))
 
     def test_beats_bicubic_on_real_data(self, salinas_scores):
-        # measured 80×84 Salinas-A, Sentinel-2, x4: bicubic 44.3 dB / 1.57°, GLP 59.1 dB / 0.34°
+        # measured 80×84 Salinas-A, Sentinel-2 (12 Level-2A bands), x4: bicubic 44.3 dB /
+        # 1.57°, GLP 56.2 dB / 0.34° (59.1 dB with the 13-band preset's B10, which was made up
+        # from the very bands around the removed 1363-1422 nm water bands it then "restored")
         bic_psnr, bic_sam = salinas_scores["bicubic"]
         glp_psnr, glp_sam = salinas_scores["glp"]
         assert 42.0 < bic_psnr < 46.0
-        assert glp_psnr > bic_psnr + 12.0
+        assert glp_psnr > bic_psnr + 10.0
         assert glp_sam < 0.3 * bic_sam
 
 
