@@ -6,7 +6,9 @@ Loadable with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -114,25 +116,56 @@ def load_checkpoint(path: str | os.PathLike, kind: str) -> dict:
             why = "it holds Python objects, not just weights, and is refused for safety"
         elif "WeightsUnpickler error:" in text:
             why = text.split("WeightsUnpickler error:", 1)[1].strip().splitlines()[0].strip()
+        elif isinstance(exc, (EOFError, zipfile.BadZipFile)) or any(
+                word in text for word in ("central directory", "corrupted", "zip archive",
+                                          "unexpected EOF", "file read failed")):
+            why = "the file is truncated or corrupted; train it again or restore a full copy"
         else:
             why = type(exc).__name__
         raise ModelError(f"{path}: not a readable checkpoint ({why})") from None
     if not isinstance(payload, dict) or "state_dict" not in payload or "kind" not in payload:
         raise ModelError(f"{path}: not an hsikit checkpoint")
     if payload["kind"] != kind:
-        raise ModelError(f"{path}: is a {payload['kind']!r} checkpoint, expected {kind!r}")
-    if int(payload.get("format_version", 0)) > FORMAT_VERSION:
+        raise ModelError(f"{path}: holds {_kind_words(payload['kind'])}, expected {kind!r}: "
+                         f"{_kind_words(kind)}")
+    try:
+        version = int(payload.get("format_version", 0))
+    except (TypeError, ValueError):
+        raise ModelError(f"{path}: malformed checkpoint (format_version "
+                         f"{payload.get('format_version')!r} is not a number)") from None
+    if version > FORMAT_VERSION:
         raise ModelError(
             f"{path}: checkpoint format {payload['format_version']} is newer than this hsikit "
             f"reads ({FORMAT_VERSION}); upgrade hsikit"
         )
+    for key in ("config", "meta", "state_dict"):
+        if not isinstance(payload.get(key), dict):
+            what = "missing" if key not in payload else f"a {type(payload[key]).__name__}"
+            raise ModelError(f"{path}: malformed checkpoint (its {key!r} is {what}, expected "
+                             f"a mapping)")
     return payload
 
 
-def config_from_dict(cls, values: dict, source: str | os.PathLike | None = None):
-    """Build dataclass ``cls`` from ``values``, ignoring unknown keys, tuples restored.
+#: What each checkpoint ``kind`` is, in a user's words, and the command that writes it.
+KIND_WORDS = {
+    "infn": "an INFN fusion model (written by `hsi fusion train`)",
+    "gan_crf_classifier": "a classifier (written by `hsi classify train`)",
+}
 
-    The dataclass validates its fields (sizes bounded) before any model is built.
+
+def _kind_words(kind: Any) -> str:
+    """``kind`` as a user reads it: ``"an INFN fusion model (written by `hsi fusion train`)"``."""
+    return KIND_WORDS.get(kind, f"a {kind!r} model")
+
+
+def config_from_dict(cls, values: dict, source: str | os.PathLike | None = None):
+    """Build dataclass ``cls`` from ``values``, tuples restored.
+
+    A checkpoint's config may come from another hsikit version: a field this version does not
+    know (a newer version's) is ignored and a field it lacks (an older version's) takes its
+    default, each with one logged warning naming the fields. A value whose type differs from
+    the field's default (text for a number...) is refused. The dataclass then validates its
+    fields (sizes bounded) before any model is built.
 
     Raises
     ------
@@ -144,10 +177,45 @@ def config_from_dict(cls, values: dict, source: str | os.PathLike | None = None)
         raise ModelError(f"{prefix}checkpoint config is not a mapping")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
+    unknown = [str(k) for k in values if k not in fields]
     for k, v in values.items():
         if k in fields:
-            kwargs[k] = tuple(v) if isinstance(v, list) else v
+            v = tuple(v) if isinstance(v, list) else v
+            _check_field_type(cls, fields[k], v, prefix)
+            kwargs[k] = v
+    missing = [name for name, f in fields.items() if name not in kwargs and f.init]
+    log = logging.getLogger(__name__)
+    if unknown:
+        log.warning("%scheckpoint config field(s) %s unknown to this hsikit (written by a "
+                    "newer version?): ignored", prefix, ", ".join(unknown))
+    if missing:
+        log.warning("%scheckpoint config lacks field(s) %s (written by an older hsikit?): "
+                    "their defaults are used", prefix, ", ".join(missing))
     try:
         return cls(**kwargs)
     except (ModelError, TypeError, ValueError) as exc:
         raise ModelError(f"{prefix}{exc}") from None
+
+
+def _check_field_type(cls, field: dataclasses.Field, value: Any, prefix: str) -> None:
+    """Refuse a config value of another kind than the field's default (``"x"`` for an int).
+
+    Numbers accept numbers (an int where a float is expected), ``None`` is accepted where
+    the default is ``None``; fields without a plain default are left to the dataclass.
+    """
+    default = field.default
+    if default is dataclasses.MISSING or default is None:
+        return
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(default, int) and isinstance(value, float):
+            ok = value.is_integer()
+    elif isinstance(default, (str, tuple)):
+        ok = isinstance(value, type(default))
+    else:
+        return
+    if not ok:
+        raise ModelError(f"{prefix}malformed checkpoint config: {cls.__name__}.{field.name} is "
+                         f"{value!r}, expected {type(default).__name__} like {default!r}")

@@ -21,7 +21,7 @@ from hsi.classification.context import select_patch_size
 from hsi.classification.features import PcaTransform, fit_pca
 from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
 from hsi.cube import valid_mask
-from hsi.errors import FormatError, HsiError, ModelError
+from hsi.errors import ConfigError, FormatError, HsiError, ModelError
 from hsi.labels import Labels, as_labels
 from hsi.progress import ProgressCallback
 
@@ -445,6 +445,8 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> Classifier
         wl = meta.get("wavelengths")
         model = discriminator_for(config, pca.channels, len(names))
         model.load_state_dict(payload["state_dict"])
+    except ModelError:
+        raise  # already names the file and the field
     except (KeyError, RuntimeError, TypeError, ValueError, HsiError) as exc:
         raise ModelError(f"{path}: malformed classifier checkpoint ({exc})") from None
     model.to(pick_device(device)).eval()
@@ -496,6 +498,8 @@ def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str
     ------
     ShapeError, GridError, FormatError
         See :func:`check_labels`.
+    ConfigError
+        ``config.patch_size`` is larger than the cube.
     CubeTypeError
         ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
     Cancelled
@@ -514,6 +518,11 @@ def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str
     check_labels(grid, cube, class_names)
     labels = grid.array
     codes, names = class_codes(labels, class_names)
+    side = min(cube.height, cube.width)
+    if config.patch_size > side:
+        raise ConfigError(f"patch_size: a {config.patch_size}×{config.patch_size} window is "
+                          f"larger than the cube ({cube.height}×{cube.width} pixels); give "
+                          f"an odd size up to {side - 1 + side % 2}")
     k = len(codes)
     # the network's classes are 1..K; the codes are the raster's values
     index = np.zeros(labels.shape, dtype=np.int64)
@@ -525,8 +534,10 @@ def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str
     usable = np.bincount(labels[valid].ravel().astype(np.int64), minlength=k + 1)[1:]
     if (usable == 0).any():
         bad = int(np.flatnonzero(usable == 0)[0])
-        raise FormatError(f"labels: class {codes[bad]} ({names[bad]}) has labelled pixels "
-                          "only on nodata pixels")
+        named = "" if names[bad] == f"class {codes[bad]}" else f" ({names[bad]})"
+        raise FormatError(f"labels: class {codes[bad]}{named} is labelled only on pixels the "
+                          f"cube has no data for (NaN or nodata: {int((~valid).sum())} of "
+                          f"{valid.size} pixels)")
     seed_everything(seed)
     shape = config.spectra == "shape"
     pca = fit_pca(data, config.n_components, valid, seed=seed, unit_norm=shape, brightness=shape)

@@ -52,6 +52,7 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
     import hsi
     from hsi.classification.config import GanConfig
     from hsi.classification.pipeline import check_labels, read_class_names, train_classifier
+    from hsi.errors import naming
     from hsi.io.labels import read_labels
 
     cube = hsi.open(cube_path, var=var, lazy=False)
@@ -62,8 +63,9 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
     if patch_size is not None:
         options.update(patch_size=patch_size, patch_select="fixed")
     config = GanConfig(**options)
-    clf = train_classifier(cube, labels, class_names=names, config=config, epochs=epochs,
-                           seed=seed, device=device, progress=True)
+    with naming(labels=labels_path):  # "lab.tif: class 3 ... only on nodata pixels"
+        clf = train_classifier(cube, labels, class_names=names, config=config, epochs=epochs,
+                               seed=seed, device=device, progress=True)
     clf.save(output)
     n = int((labels.array > 0).sum())
     p = clf.config.patch_size
@@ -126,13 +128,21 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
     from pathlib import Path
 
     from hsi.classification.evaluate import evaluate_class_map, plot_confusion
-    from hsi.errors import naming
+    from hsi.errors import ShapeError, naming
     from hsi.io.atomic import atomic_files
     from hsi.io.guard import check_outputs
     from hsi.io.labels import read_class_map, read_labels
 
+    if output and Path(output).suffix.lower() == ".png":  # the report would be the matrix
+        raise click.BadParameter(f"{output}: the report is Markdown and its confusion matrix "
+                                 f"is written beside it as .png; name the report .md",
+                                 param_hint="--output")
     pred, names, _ = read_class_map(classmap_path)
     truth, _, _ = read_labels(labels_path, var=labels_var)
+    if pred.shape != truth.shape:
+        raise ShapeError(f"{labels_path}: test labels are {truth.shape[0]}×{truth.shape[1]}, "
+                         f"the class map {classmap_path} is {pred.shape[0]}×{pred.shape[1]}: "
+                         "give the labels of the classified scene", truth.shape, pred.shape)
     with naming(**{"test labels": labels_path}):  # "test labels: no labelled pixel"
         report = evaluate_class_map(pred, truth, names or None)
     text = report.to_markdown()

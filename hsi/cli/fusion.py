@@ -76,12 +76,20 @@ def train(cubes, output, ratio, sensor, steps, max_minutes, base, batch, psf_sig
     loaded = [hsi.open(path, var=var) for path in cubes]
     given = {k: v for k, v in (("base", base), ("batch", batch)) if v is not None}
     config = InfnConfig(**given) if given or not resume else None  # resumed: its own
-    model = train_infn(
-        loaded, srf=sensor, ratio=ratio, config=config, steps=steps,
-        max_minutes=max_minutes, seed=seed, device=device,
-        resume_from=output if resume else None, out_path=output, progress=True,
-        psf_sigma=psf_sigma, validation=[hsi.open(path, var=var) for path in validate] or None,
-    )
+    held_out = [hsi.open(path, var=var) for path in validate] or None
+    import time
+
+    started = time.time()
+    try:
+        model = train_infn(
+            loaded, srf=sensor, ratio=ratio, config=config, steps=steps,
+            max_minutes=max_minutes, seed=seed, device=device,
+            resume_from=output if resume else None, out_path=output, progress=True,
+            psf_sigma=psf_sigma, validation=held_out,
+        )
+    except KeyboardInterrupt:  # train_infn saved the steps done: say how to go on
+        _tell_resumable(output, started)
+        raise
     c = model.config
     click.echo(f"wrote {output}: INFN {c.hsi_bands} HSI bands, {c.msi_bands} MSI bands "
                f"({model.meta.get('srf')}), x{ratio}, {model.meta.get('steps_done')} steps")
@@ -91,3 +99,20 @@ def train(cubes, output, ratio, sensor, steps, max_minutes, base, batch, psf_sig
                    "residual switched off: the model returns its base image")
         click.echo(f"validation: {check['psnr_model']:.2f} dB vs base {check['psnr_base']:.2f} "
                    f"dB on {len(check['scenes'])} held-out cube(s): {verdict}")
+
+
+def _tell_resumable(output, since: float) -> None:
+    """After Ctrl-C: one stderr line saying at which step ``output`` (written after ``since``)
+    stopped and that ``--resume`` continues; nothing when no checkpoint was written."""
+    import os
+
+    try:
+        if os.stat(output).st_mtime < since - 1:
+            return  # an older checkpoint: this run wrote none
+        import torch
+
+        state = torch.load(output, map_location="cpu", weights_only=True)["meta"]["train_state"]
+        click.echo(f"{output}: saved at step {state['step']} of {state['steps']}; --resume "
+                   "continues from there", err=True)
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError):
+        return
