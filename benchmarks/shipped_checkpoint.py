@@ -1,7 +1,7 @@
 """Score the shipped INFN checkpoint on the demo pair (x4 and x8) and report model cost.
 
-Prints two markdown tables: fusion metrics of INFN (shipped checkpoint, trained on Jasper Ridge
-only) and classical baselines on the Salinas-A sample simulated with the Sentinel-2 preset, and
+Prints two markdown tables: fusion metrics of INFN (shipped checkpoint, trained without
+Salinas-A) and classical baselines on the Salinas-A sample simulated with the Sentinel-2 preset, and
 parameters / FLOPs per 64×64 LR patch of INFN variants. x8 queries the x4 checkpoint at x8.
 
 Run: ``python benchmarks/shipped_checkpoint.py``

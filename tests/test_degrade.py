@@ -146,10 +146,11 @@ class TestSRF:
             srf.matrix(np.arange(400.0, 801.0, 10.0))
 
     def test_presets(self):
-        assert set(SRF_PRESETS) == {"nikon_d700", "sentinel2", "landsat8"}
-        s2 = load_srf("sentinel2")
+        assert set(SRF_PRESETS) == {"nikon_d700", "sentinel2", "sentinel2_l1c", "landsat8"}
+        s2 = load_srf("sentinel2_l1c")
         assert s2.band_names == ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9",
                                  "B10", "B11", "B12"]
+        assert load_srf("sentinel2").band_names == [n for n in s2.band_names if n != "B10"]
         assert s2.centres[3] == pytest.approx(664.6) and s2.fwhm[7] == pytest.approx(106.0)
         l8 = load_srf("landsat8")
         assert l8.msi_bands == 7 and l8.centres[4] == pytest.approx(864.67)
@@ -158,7 +159,7 @@ class TestSRF:
             np.testing.assert_allclose(mat.sum(axis=1), 1.0)
 
     def test_load_srf_errors(self, tmp_path):
-        with pytest.raises(SensorError, match="nikon_d700, sentinel2, landsat8"):
+        with pytest.raises(SensorError, match="nikon_d700, sentinel2, sentinel2_l1c, landsat8"):
             load_srf("worldview3")
         with pytest.raises(HsiIOError, match="no such SRF file"):
             load_srf(tmp_path / "missing.csv")
@@ -511,7 +512,7 @@ class TestSimulatePair:
         data = np.transpose(mat["salinasA_corrected"], (2, 0, 1))  # (204, 83, 86) int16
         cube = Cube(data, wavelengths=aviris_like_wavelengths(), name="salinas_a")
         lr, hr = simulate_pair(cube, 4, "sentinel2")
-        assert lr.shape == (204, 20, 21) and hr.shape == (13, 80, 84)
+        assert lr.shape == (204, 20, 21) and hr.shape == (12, 80, 84)
         ref = data[:, :80, :84].astype(np.float64)
         matrix = load_srf("sentinel2").matrix(cube.wavelengths)
         np.testing.assert_allclose(hr.data, np.einsum("mc,chw->mhw", matrix, ref), rtol=1e-5,

@@ -30,7 +30,7 @@ from hsi.degrade import (
     spectral_response,
     wald_degradation,
 )
-from hsi.srf_presets import LANDSAT8_BANDS, SENTINEL2_BANDS
+from hsi.srf_presets import LANDSAT8_BANDS, SENTINEL2_L2A_BANDS
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_simulate_pair_lr_is_blur_then_decimate_of_the_cropped_cube(salinas, rat
     np.testing.assert_allclose(lr.data, expected, rtol=0, atol=1e-6)  # float32 computation
 
 
-@pytest.mark.parametrize(("preset", "bands"), [("sentinel2", SENTINEL2_BANDS),
+@pytest.mark.parametrize(("preset", "bands"), [("sentinel2", SENTINEL2_L2A_BANDS),
                                                ("landsat8", LANDSAT8_BANDS)])
 def test_simulate_pair_msi_is_the_srf_weighted_mean_of_the_band_samples(salinas, preset,
                                                                         bands):
@@ -210,13 +210,13 @@ def test_simulate_pair_keeps_missing_data_local(salinas):
     assert np.isnan(lr.data[200]).all() and 0 < np.isnan(lr.data[0]).sum() <= 16
     # only B12 (2202 nm, FWHM 175) reaches the dead band; every other MSI band is finite but
     # at the missing pixel
-    m = gaussian_srf_matrix(SENTINEL2_BANDS, salinas.wavelengths)
+    m = gaussian_srf_matrix(SENTINEL2_L2A_BANDS, salinas.wavelengths)
     nan_msi = np.isnan(hr.data)
-    assert nan_msi[12].all()
-    assert nan_msi[:12].sum() == 12 and nan_msi[:12, 40, 41].all()
+    assert nan_msi[11].all()
+    assert nan_msi[:11].sum() == 11 and nan_msi[:11, 40, 41].all()
     clean = np.nan_to_num(ref)
-    np.testing.assert_allclose(hr.data[:12][~nan_msi[:12]],
-                               np.einsum("mc,chw->mhw", m[:12], clean)[~nan_msi[:12]],
+    np.testing.assert_allclose(hr.data[:11][~nan_msi[:11]],
+                               np.einsum("mc,chw->mhw", m[:11], clean)[~nan_msi[:11]],
                                rtol=0, atol=2e-4)
 
 

@@ -26,7 +26,7 @@ def test_writes_the_simulated_pair(cube, tmp_path):
     lr, hr = simulate_pair(cube, 4, "sentinel2", device="cpu")
     ref, lr_file, hr_file = (open_cube(paths[k]) for k in ("reference", "lr_hsi", "hr_msi"))
     np.testing.assert_array_equal(ref.data, crop_to_ratio(cube, 4).data)  # already in [0, 1]
-    assert lr_file.shape == (204, 10, 11) and hr_file.shape == (13, 40, 44)
+    assert lr_file.shape == (204, 10, 11) and hr_file.shape == (12, 40, 44)
     np.testing.assert_allclose(lr_file.data, lr.data, rtol=0, atol=1e-6)
     np.testing.assert_allclose(hr_file.data, hr.data, rtol=0, atol=1e-6)
     np.testing.assert_allclose(lr_file.wavelengths, cube.wavelengths, rtol=1e-6)

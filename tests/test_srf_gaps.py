@@ -183,3 +183,22 @@ def test_the_sentinel2_preset_is_the_12_level_2a_bands():
     assert load_srf("sentinel2_l1c").band_names == [*S2_WITHOUT_B10[:10], "B10",
                                                     *S2_WITHOUT_B10[10:]]
     assert load_srf("Sentinel-2 L1C").name == "sentinel2_l1c"
+
+
+def test_training_records_the_sensor_it_simulated(caplog):
+    """train_infn built 12-band pairs but recorded the 13-band sensor (SRF matrix and band
+    centres of all 13), so its checkpoint did not match its own pairs."""
+    from hsi.fusion.config import InfnConfig
+    from hsi.fusion.train import train_infn
+
+    c = sample_cube()
+    crop = c.with_data(c.data[:, :32, :32])
+    config = InfnConfig(hidden=8, depth=1, patch=16, batch=2, base="bicubic")
+    with caplog.at_level("WARNING", logger="hsi.srf"):
+        model = train_infn([crop], srf="sentinel2_l1c", ratio=4, config=config, steps=1,
+                           max_minutes=None, seed=0, device="cpu", progress=False)
+    assert model.config.msi_bands == 12 and model.meta["msi_bands"] == 12
+    assert np.asarray(model.meta["srf_matrix"]).shape == (12, 204)
+    assert 1373.5 not in model.meta["msi_wavelengths"]
+    lines = _srf_lines(caplog)
+    assert len(lines) == 1 and "B10" in lines[0] and "dropped" in lines[0]

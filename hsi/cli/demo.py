@@ -78,7 +78,7 @@ def demo_methods() -> list[DemoMethod]:
     """The fusion methods the demo scores, in table order (add one line per method)."""
     return [
         ("auto", _fused_with("auto")),  # what `hsi fuse` does by default (INFN where validated)
-        ("infn", _fused_with("infn")),  # the shipped AVIRIS checkpoint (trained on Jasper Ridge)
+        ("infn", _fused_with("infn")),  # the shipped AVIRIS checkpoint (its residual is off: GLP)
         ("glp", _fused_with("glp")),
         ("gsa", _fused_with("gsa")),
         ("cnmf", _fused_with("cnmf")),

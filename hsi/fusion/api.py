@@ -84,7 +84,9 @@ def check_model(model: INFN, lr_hsi: Cube, hr_msi: Cube, ratio: int | None = Non
 
     A band-count mismatch raises (the network cannot run); band centres beyond
     :data:`WAVELENGTH_TOLERANCE_NM`, inputs without wavelengths, or a ratio the checkpoint was
-    not validated at log one warning line (the user chose the model; it runs).
+    not validated at log one warning line (the user chose the model; it runs), as does a model
+    whose residual its training switched off (``meta["validation"]["kept"]`` false: it returns
+    its base image).
 
     Raises
     ------
@@ -100,6 +102,13 @@ def check_model(model: INFN, lr_hsi: Cube, hr_msi: Cube, ratio: int | None = Non
     why = _outside_validation(model, lr_hsi, hr_msi, ratio, sorted(known))
     if why:
         log.warning("%s is used outside its sensors or ratios: %s", name, why)
+    gate = model.meta.get("validation")
+    if isinstance(gate, dict) and gate.get("kept") is False:
+        log.warning("%s returns its %s base image: its residual was switched off at training, "
+                    "where it did not beat that base on its validation scene(s) %s (%.2f vs "
+                    "%.2f dB)", name, c.base.upper(), ", ".join(map(str, gate.get("scenes", []))),
+                    float(gate.get("psnr_model", float("nan"))),
+                    float(gate.get("psnr_base", float("nan"))))
 
 
 def _outside_validation(model: INFN, lr: Cube, msi: Cube, ratio: int | None,

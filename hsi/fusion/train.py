@@ -27,6 +27,7 @@ from hsi.errors import ModelError, WavelengthError
 from hsi.fusion.checkpoints import save_infn
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN, autocast_for, base_image
+from hsi.interrupts import interrupts_deferred
 from hsi.progress import ProgressCallback, progress_bar, report_progress
 
 #: Defaults of ``hsi fusion train``: about 10 minutes on a 2-core CPU.
@@ -310,13 +311,17 @@ def _run_training(model, sampler, *, steps, max_minutes, device, progress, out_p
     bar = progress_bar(total=steps, initial=step, desc=desc, disable=not progress,
                        leave=False, dynamic_ncols=True)
 
+    saved = step  # the step the checkpoint at out_path holds (or the run started from)
+
     def save() -> None:
+        nonlocal saved
         if out_path is not None:
             state = {"step": step, "elapsed_s": elapsed0 + time.perf_counter() - start,
                      "steps": steps, "optimizer": opt.state_dict(),
                      "sampler_state": _to_text(sampler.rng.bit_generator.state)}
             save_infn(out_path, model, meta={**(meta or {}), "steps_done": step},
                       train_state=state)
+            saved = step
 
     f0 = step / steps if steps else 1.0
     try:
@@ -330,19 +335,20 @@ def _run_training(model, sampler, *, steps, max_minutes, device, progress, out_p
                 frac = max(frac, f0 + (1.0 - f0) * elapsed / budget)
             for group in opt.param_groups:
                 group["lr"] = _lr_at(frac, c.lr)
-            target, lr, msi, base = sampler.batch(c.batch)
-            with autocast_for(device):
-                pred = model(lr, msi, ratio=sampler.ratio, base=base)
-            loss = F.l1_loss(pred.float(), target)
-            opt.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            step += 1
+            with interrupts_deferred():  # Ctrl-C between steps: a resumable state
+                target, lr, msi, base = sampler.batch(c.batch)
+                with autocast_for(device):
+                    pred = model(lr, msi, ratio=sampler.ratio, base=base)
+                loss = F.l1_loss(pred.float(), target)
+                opt.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    opt.step()
+                step += 1
             bar.update(1)
             if step % 20 == 0:
                 bar.set_postfix(l1=f"{loss.item():.4f}")
@@ -351,7 +357,13 @@ def _run_training(model, sampler, *, steps, max_minutes, device, progress, out_p
             report_progress(callback, step, steps, desc)
         if step < steps:  # the time budget ended the run: the job is complete
             report_progress(callback, steps, steps, desc)
-    except BaseException:  # Cancelled, Ctrl-C, errors: free the optimizer's device memory now
+    except KeyboardInterrupt:  # Ctrl-C: keep the steps done since the last checkpoint
+        if out_path is not None and step > saved:
+            save()  # atomic: a second Ctrl-C leaves the last checkpoint as it was
+        opt.state.clear()
+        model.zero_grad(set_to_none=True)
+        raise
+    except BaseException:  # Cancelled, errors: free the optimizer's device memory now
         opt.state.clear()
         model.zero_grad(set_to_none=True)
         raise
@@ -456,9 +468,63 @@ def base_psf(lr: Cube, msi: Cube, ratio: int, psf_sigma: float | Psf | None,
     return estimate_psf(as_tensor(lr), as_tensor(msi), ratio)
 
 
-def _check_resumable(path, config: dict, meta: dict, *, given, srf, psf_sigma: float) -> None:
-    """Refuse to resume a run with another sensor, PSF or base image than it was started with
-    (the weights would not load, or would go on learning another task).
+#: Largest difference (nm) between band centres taken to be the same band.
+WAVELENGTH_TOLERANCE_NM = 1.0
+
+
+def _wavelength_gap(a, b) -> float:
+    """Largest difference (nm) between two same-length wavelength lists (0 when one is None)."""
+    if a is None or b is None:
+        return 0.0
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return math.inf
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+def _checked_train_state(path, train_state, model: INFN) -> dict | None:
+    """``train_state`` of checkpoint ``path`` once it is known to fit ``model``.
+
+    Raises
+    ------
+    ModelError
+        The step is not a count, or the optimizer or sampler state does not fit the model
+        (a damaged checkpoint, or one edited by hand), rather than a failure of torch's.
+    """
+    if train_state is None:
+        return None
+
+    def refuse(why: str) -> ModelError:
+        return ModelError(f"{path}: malformed checkpoint: its training state cannot be resumed "
+                          f"({why}); start a new run")
+
+    if not isinstance(train_state, dict):
+        raise refuse(f"a {type(train_state).__name__}, not a mapping")
+    try:
+        step = int(train_state.get("step", 0))
+        float(train_state.get("elapsed_s", 0.0))
+        if "steps" in train_state:
+            int(train_state["steps"])
+        if step < 0:
+            raise refuse(f"step {step} < 0")
+        if train_state.get("optimizer"):
+            probe = torch.optim.Adam(model.parameters(), lr=model.config.lr)
+            probe.load_state_dict(_optimizer_state(train_state["optimizer"]))
+        if train_state.get("sampler_state"):
+            np.random.default_rng().bit_generator.state = _from_text(
+                train_state["sampler_state"])
+    except ModelError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise refuse(why) from None
+    return train_state
+
+
+def _check_resumable(path, config: dict, meta: dict, *, given, srf, psf_sigma: float,
+                     wavelengths=None) -> None:
+    """Refuse to resume a run with another sensor, PSF, base image or cube wavelengths than
+    it was started with (the weights would not load, or would go on learning another task).
 
     Raises
     ------
@@ -477,6 +543,10 @@ def _check_resumable(path, config: dict, meta: dict, *, given, srf, psf_sigma: f
         problems.append(f"its PSF σ is {float(meta['psf_sigma']):g}, not {psf_sigma:g}")
     if given is not None and config.get("base") not in (None, given.base):
         problems.append(f"its base image is {config['base']}, not {given.base}")
+    gap = _wavelength_gap(meta.get("hsi_wavelengths"), wavelengths)
+    if gap > WAVELENGTH_TOLERANCE_NM:
+        problems.append(f"its cubes' wavelengths differ from these by up to {gap:.1f} nm "
+                        "(another HSI sensor?)")
     if problems:
         raise ModelError(f"{path}: a resumed run keeps what it was started with: "
                          + "; ".join(problems))
@@ -560,9 +630,11 @@ def train_infn(
         When ``callback`` returns ``True`` (``out_path`` then holds the last periodic
         checkpoint, if any, never a partial file).
     WavelengthError
-        When the cubes have no wavelengths or differ in band count.
+        When the cubes (or ``validation`` cubes) have no wavelengths or differ in band count
+        or in wavelengths (by more than :data:`WAVELENGTH_TOLERANCE_NM`).
     ModelError
-        When ``resume_from`` is for other bands or another ratio.
+        When ``resume_from`` is for other bands, wavelengths, sensor, PSF or another ratio,
+        or is malformed (missing config, weights or training state that do not fit).
     """
     from hsi.check import check_ratio
     from hsi.checkpoint import config_from_dict, load_checkpoint
@@ -586,6 +658,14 @@ def train_infn(
         if cube.bands != bands:
             raise WavelengthError(f"training cubes differ in band count: {cubes[0].name!r} has "
                                   f"{bands}, {cube.name!r} has {cube.bands}")
+        gap = _wavelength_gap(cube.wavelengths, cubes[0].wavelengths)
+        if gap > WAVELENGTH_TOLERANCE_NM:
+            raise WavelengthError(f"training cubes differ in wavelengths: {cube.name!r} is up "
+                                  f"to {gap:.1f} nm off {cubes[0].name!r} (another sensor?); "
+                                  "one model learns one sensor's bands")
+    # without the bands the cubes' sampling does not observe (a gap of removed water bands):
+    # the MSI the pairs get, and what the checkpoint records as its sensor
+    srf = srf.for_cube(cubes[0].wavelengths)
 
     train_state, state_dict, given = None, None, config
     if resume_from is not None and Path(resume_from).is_file():
@@ -597,7 +677,8 @@ def train_infn(
             raise ModelError(f"{resume_from}: checkpoint is for {config.hsi_bands} bands at x"
                              f"{'/x'.join(map(str, config.ratios))}, got {bands} bands at x{ratio}")
         _check_resumable(resume_from, ckpt["config"], ckpt["meta"], given=given, srf=srf,
-                         psf_sigma=ratio / 2.0 if psf_sigma is None else float(psf_sigma))
+                         psf_sigma=ratio / 2.0 if psf_sigma is None else float(psf_sigma),
+                         wavelengths=cubes[0].wavelengths)
 
     scenes, scales = [], []
     msi_bands = srf.msi_bands
@@ -620,7 +701,13 @@ def train_infn(
     config = dataclasses.replace(config, hsi_bands=bands, msi_bands=msi_bands, ratios=(ratio,))
     model = INFN(config)
     if state_dict is not None:
-        model.load_state_dict(state_dict)
+        try:
+            model.load_state_dict(state_dict)
+        except RuntimeError as exc:  # a checkpoint of another shape than its config says
+            first = str(exc).strip().splitlines()[-1].strip()
+            raise ModelError(f"{resume_from}: malformed checkpoint: its weights do not fit "
+                             f"the model its config describes ({first})") from None
+        train_state = _checked_train_state(resume_from, train_state, model)
     meta = {
         "hsi_wavelengths": cubes[0].wavelengths,
         "msi_bands": msi_bands,
@@ -641,7 +728,7 @@ def train_infn(
     done = int((train_state or {}).get("step", 0))
     sampler = PatchSampler(scenes, ratio, config.patch, seed + done)
     held_out = validation_scenes(validation or [], bands, ratio, srf, psf_sigma, config.base,
-                                 dev)
+                                 dev, wavelengths=cubes[0].wavelengths)
     model = run_training(model, sampler, steps=total, max_minutes=max_minutes, device=dev,
                          progress=progress, out_path=out_path, meta=meta,
                          train_state=train_state, desc="INFN train", callback=callback)
@@ -659,15 +746,19 @@ def train_infn(
 
 
 def validation_scenes(cubes: list[Cube], bands: int, ratio: int, srf,
-                      psf_sigma: float | Psf | None, base_kind: str, device) -> list[TrainScene]:
+                      psf_sigma: float | Psf | None, base_kind: str, device, *,
+                      wavelengths=None) -> list[TrainScene]:
     """Held-out reference cubes as scored :class:`TrainScene` s (see :func:`train_infn`'s
     ``validation``): reflectance-scaled, degraded by Wald's protocol, normalised like the
     training pairs, with their base images.
 
+    ``wavelengths`` (the training cubes', optional): each cube's must agree within
+    :data:`WAVELENGTH_TOLERANCE_NM`.
+
     Raises
     ------
     WavelengthError
-        A cube with another band count or no wavelengths.
+        A cube with another band count, no wavelengths or other wavelengths.
     """
     from hsi.degrade import normalize_reflectance, simulate_pair
 
@@ -676,6 +767,10 @@ def validation_scenes(cubes: list[Cube], bands: int, ratio: int, srf,
         if cube.bands != bands or cube.wavelengths is None:
             raise WavelengthError(f"validation cube {cube.name!r}: expected {bands} bands with "
                                   f"wavelengths, got {cube.bands}")
+        gap = _wavelength_gap(cube.wavelengths, wavelengths)
+        if gap > WAVELENGTH_TOLERANCE_NM:
+            raise WavelengthError(f"validation cube {cube.name!r}: its wavelengths differ from "
+                                  f"the training cubes' by up to {gap:.1f} nm (another sensor?)")
         ref, _ = normalize_reflectance(cube.compute())
         lr, msi = simulate_pair(ref, ratio, srf, psf_sigma, device=device)
         lr_n, s_lr = normalize_reflectance(lr)

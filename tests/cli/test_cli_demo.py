@@ -26,7 +26,7 @@ def test_demo_outputs_and_scores(invoke, tmp_path):
     ref = hsi.open(out / "reference.tif")
     np.testing.assert_array_equal(ref.data, sample_cube().data[:, :80, :84])  # x4 crop
     assert hsi.open(out / "lr_hsi.tif").shape == (204, 20, 21)
-    assert hsi.open(out / "hr_msi.tif").shape == (13, 80, 84)  # Sentinel-2 B1-B12 + B8A
+    assert hsi.open(out / "hr_msi.tif").shape == (12, 80, 84)  # S2 L2A: no B10
     with open(out / "metrics.csv") as f:
         rows = {r["method"]: r for r in csv.DictReader(f)}
     assert list(rows) == methods

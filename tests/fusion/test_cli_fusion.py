@@ -17,7 +17,7 @@ def test_train_and_resume(salinas, tmp_path):
             "--base", "bicubic", "--device", "cpu", "--max-minutes", "5"]
     result = CliRunner().invoke(cli, [*args, "--steps", "2"])
     assert result.exit_code == 0, result.output
-    assert "INFN 204 HSI bands, 13 MSI bands (sentinel2), x4, 2 steps" in result.output
+    assert "INFN 204 HSI bands, 12 MSI bands (sentinel2), x4, 2 steps" in result.output
     assert torch.load(out, weights_only=True)["meta"]["train_state"]["step"] == 2
     result = CliRunner().invoke(cli, [*args, "--steps", "3", "--resume"])
     assert result.exit_code == 0, result.output
@@ -47,7 +47,7 @@ def test_resume_keeps_the_sensor_psf_and_base(salinas, tmp_path):
                                       "--base", "bicubic"])
     assert result.exit_code == 0, result.output
     before = out.read_bytes()
-    for extra, says in ((["--sensor", "landsat8"], "sensor is sentinel2 (13 MSI bands), not "
+    for extra, says in ((["--sensor", "landsat8"], "sensor is sentinel2 (12 MSI bands), not "
                                                    "landsat8 (7)"),
                         (["--sensor", "sentinel2", "--psf-sigma", "1"], "PSF σ is 2, not 1"),
                         (["--sensor", "sentinel2", "--base", "glp"],

@@ -109,7 +109,7 @@ class TestFitScene:
                  for w in (Window(0, 0, 64, 64), Window(4, 12, 80, 64))]
         model = fit_scene([p[0] for p in pairs], [p[1] for p in pairs], ratio=4, config=TINY,
                           steps=2, device="cpu", progress=False)
-        assert model.config.hsi_bands == 204 and model.config.msi_bands == 13
+        assert model.config.hsi_bands == 204 and model.config.msi_bands == 12
         est = fuse(*pairs[1], model=model, device="cpu").data
         assert est.shape == (204, 64, 80) and np.isfinite(est).all()
         with pytest.raises(ShapeError, match="as many HR-MSI as LR-HSI windows"):

@@ -55,10 +55,10 @@ class TestTraining:
     def test_meta(self, crop):
         model = _train(crop, steps=1)
         meta = model.meta
-        assert meta["msi_bands"] == 13 and meta["srf"] == "sentinel2" and meta["ratios"] == [4]
+        assert meta["msi_bands"] == 12 and meta["srf"] == "sentinel2" and meta["ratios"] == [4]
         np.testing.assert_allclose(meta["hsi_wavelengths"], crop.wavelengths)
-        assert np.asarray(meta["srf_matrix"]).shape == (13, 204)
-        assert model.config.hsi_bands == 204 and model.config.msi_bands == 13
+        assert np.asarray(meta["srf_matrix"]).shape == (12, 204)
+        assert model.config.hsi_bands == 204 and model.config.msi_bands == 12
 
     def test_cubes_must_have_wavelengths(self, crop):
         with pytest.raises(WavelengthError, match="has no wavelengths"):
@@ -74,7 +74,7 @@ class TestCheckpoints:
         assert raw["meta"]["srf"] == "sentinel2"
         back = load_infn(path)
         assert back.config == model.config
-        lr, msi = torch.rand(1, 204, 4, 4), torch.rand(1, 13, 16, 16)
+        lr, msi = torch.rand(1, 204, 4, 4), torch.rand(1, 12, 16, 16)
         with torch.no_grad():
             torch.testing.assert_close(back(lr, msi, ratio=4), model(lr, msi, ratio=4))
 
@@ -86,7 +86,7 @@ class TestCheckpoints:
             fuse(lr, msi, model=path, device="cpu")
         msg = str(exc.value)
         assert "\n" not in msg
-        assert msg == (f"{path} expects 204 HSI bands (390–2489 nm) and 13 MSI bands "
+        assert msg == (f"{path} expects 204 HSI bands (390–2489 nm) and 12 MSI bands "
                        f"(sentinel2); got 30 HSI bands and 13 MSI bands")
 
     def test_checkpoints_during_training_and_resume(self, crop, tmp_path):
