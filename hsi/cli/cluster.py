@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hsi.cli.options import device_option, guarded, output_file_option, seed_option, var_option
+from hsi.cli.options import device_option, guarded, var_option
 from hsi.lazy import lazy_attributes
 
 #: Clustering methods (``hsi.clustering.METHODS``, kept here so ``--help`` needs no torch).
@@ -28,7 +28,16 @@ class ClusterCount(click.ParamType):
             self.fail(f"expected an integer >= 2 or 'auto', got {value!r}", param, ctx)
         if k < 2:
             self.fail(f"expected at least 2 clusters, got {k}", param, ctx)
+        if k > MAX_K:
+            self.fail(f"expected at most {MAX_K} clusters (a uint8 class map), got {k}", param,
+                      ctx)
         return k
+
+
+#: The most clusters a uint8 class map holds (``hsi.clustering.api.MAX_K``).
+MAX_K = 255
+#: The largest seed (``hsi.clustering.api.MAX_SEED``: what scikit-learn accepts).
+MAX_SEED = 2**32 - 1
 
 
 #: ``cluster_file`` moved to :mod:`hsi.clustering.files`; still importable from here.
@@ -39,13 +48,19 @@ __getattr__, __dir__ = lazy_attributes(__name__, {"cluster_file": "hsi.clusterin
 @click.argument("cube", type=click.Path(exists=True))
 @click.option("-k", "--clusters", "k", required=True, type=ClusterCount(),
               help="Number of clusters, or 'auto' (eigengap of the normalised Laplacian).")
-@output_file_option
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="Class map GeoTIFF to write (.tif): uint8, 1..K, 0 = nodata.")
 @click.option("--method", default="kmeans", show_default=True,
-              type=click.Choice(METHODS, case_sensitive=False), help="Clustering method.")
-@seed_option
+              type=click.Choice(METHODS, case_sensitive=False),
+              help="Clustering method: kmeans and spectral (scikit-learn baselines), "
+                   "spectralnet, cc (Contrastive Clustering), agc (graph convolution), mincut "
+                   "(minCUT GNN), dinknet (Dink-Net).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, MAX_SEED),
+              help="Random seed: the same seed gives the same map (on CPU).")
 @device_option
 @click.option("--confidence", type=click.Path(dir_okay=False), default=None,
-              help="Also write per-pixel confidence in [0, 1] (float32 GeoTIFF).")
+              help="Also write per-pixel confidence in [0, 1], 0 on nodata (float32; format "
+                   "from the extension: .tif, .hdr/.img ENVI or .mat).")
 @click.option("--spectra", type=click.Choice(SPECTRA_CHOICES), default=SPECTRA,
               show_default=True,
               help="Features from the spectra's shape (unit norm) plus a brightness channel, "
@@ -55,7 +70,10 @@ __getattr__, __dir__ = lazy_attributes(__name__, {"cluster_file": "hsi.clusterin
 def cluster(cube, k, output, method, seed, device, confidence, var, spectra):
     """Cluster the pixels of CUBE into K clusters and write a uint8 class map to OUTPUT.
 
-    The map has values 1..K (0 = nodata), a colour table and the cube's CRS.
+    The map has values 1..K (0 = nodata: pixels with a NaN band or all bands at the cube's
+    nodata value), a colour table, the cube's CRS and transform, and tags naming the method,
+    K and seed. Scenes above 512 x 512 pixels are fitted on a sample and assigned tile by
+    tile (kmeans, spectralnet, cc, dinknet).
     """
     from hsi.clustering.files import cluster_file
 
@@ -84,11 +102,33 @@ def cluster_evaluate(clusters, labels, var):
     from hsi.errors import naming
     from hsi.io.labels import read_labels
 
-    pred, _, _ = read_labels(clusters)
-    truth, _, _ = read_labels(labels, var=var)
+    pred, pred_crs, pred_transform = read_labels(clusters)
+    truth, truth_crs, truth_transform = read_labels(labels, var=var)
+    _check_same_grid(clusters, pred_crs, pred_transform, labels, truth_crs, truth_transform)
     with naming(clusters=clusters, labels=labels):
         scores = evaluate(pred, truth)
     click.echo(f"ACC    {scores['acc']:.4f}")
     click.echo(f"NMI    {scores['nmi']:.4f}")
     click.echo(f"ARI    {scores['ari']:.4f}")
     click.echo(f"pixels {scores['pixels']}")
+
+
+def _check_same_grid(clusters, crs_a, transform_a, labels, crs_b, transform_b) -> None:
+    """Refuse to score two georeferenced maps that lie on different grids (another CRS, or
+    another origin or pixel size): the pixels compared would not be the same ground."""
+    from hsi.errors import GridError
+
+    if crs_a is not None and crs_b is not None and crs_a != crs_b:
+        raise GridError(f"{clusters}: CRS {crs_a} differs from the labels' ({labels}) "
+                        f"{crs_b}: the maps are not on the same grid")
+    if transform_a is not None and transform_b is not None \
+            and not transform_a.almost_equals(transform_b, precision=1e-6):
+        raise GridError(f"{clusters}: georeference ({_grid(transform_a)}) differs from the "
+                        f"labels' ({labels}: {_grid(transform_b)}): the maps are not on the "
+                        f"same grid")
+
+
+def _grid(transform) -> str:
+    """A transform in words: its origin and pixel size."""
+    return (f"origin {transform.c:.10g}, {transform.f:.10g}, pixel {transform.a:.10g} x "
+            f"{-transform.e:.10g}")

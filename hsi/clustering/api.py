@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Protocol, runtime_checkable
 
@@ -196,11 +197,20 @@ def _config(method: str, config):
     where = {"spectralnet": ("spectralnet", "SpectralNetConfig"),
              "cc": ("contrastive", "ContrastiveConfig"), "agc": ("graph", "GraphConfig"),
              "mincut": ("graph", "GraphConfig"), "dinknet": ("dinknet", "DinkNetConfig")}
+    if config is not None and not is_dataclass(config) and not isinstance(config, Mapping):
+        raise ConfigError(f"config: expected a dict of options or a config dataclass for "
+                          f"method {method!r}, got {type(config).__name__}")
+    if method in ("kmeans", "spectral"):
+        return _function_config(method, config)
     cls = None
     if method in where and config is not None and not is_dataclass(config):
         module, name = where[method]
         cls = getattr(importlib.import_module(f"hsi.clustering.{module}"), name)
-    if config is None or is_dataclass(config):
+    if config is None:
+        return config
+    if is_dataclass(config):
+        _check_options(method, {f.name: getattr(config, f.name) for f in fields(config)},
+                       {f.name: f.default for f in fields(config)})
         return config
     if cls is None:
         return dict(config)
@@ -209,7 +219,73 @@ def _config(method: str, config):
     if unknown:
         raise ConfigError(f"config: unknown option(s) {sorted(unknown)} for method {method!r}; "
                        f"expected some of {sorted(names)}")
+    _check_options(method, dict(config), {f.name: f.default for f in fields(cls)})
     return cls(**config)
+
+
+def _function_config(method: str, config) -> dict | None:
+    """The keyword options of k-means or spectral clustering, checked against their function:
+    unknown names and values of the wrong type are a :class:`ConfigError`, not a TypeError
+    from deep inside scikit-learn."""
+    import inspect
+
+    from hsi.clustering import baselines
+
+    if config is None:
+        return None
+    if is_dataclass(config):
+        raise ConfigError(f"config: method {method!r} takes a dict of options, got a "
+                          f"{type(config).__name__}")
+    func = baselines.kmeans_cluster if method == "kmeans" else baselines.spectral_cluster
+    defaults = {name: p.default for name, p in inspect.signature(func).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and name != "seed"}
+    config = dict(config)
+    unknown = set(config) - set(defaults)
+    if unknown:
+        raise ConfigError(f"config: unknown option(s) {sorted(unknown)} for method {method!r}; "
+                          f"expected some of {sorted(defaults)}")
+    _check_options(method, config, defaults)
+    return config
+
+
+#: Integer options that count something and cannot be 0 (a batch, a width, a sample).
+_AT_LEAST_ONE = ("batch_size", "hidden", "width", "n_init", "max_pixels", "n_neighbors",
+                 "patch_size", "init_pixels", "feature_dim", "max_nodes")
+
+
+def _check_options(method: str, values: dict, defaults: dict) -> None:
+    """Each option's value against the kind of its default: a bool, a whole number >= 0
+    (>= 1 for the counts of :data:`_AT_LEAST_ONE`), a finite number (>= 0 when the default
+    is), or text.
+
+    Raises
+    ------
+    ConfigError
+        ``config: NAME for method M: expected ..., got VALUE``.
+    """
+    import math
+    import numbers
+
+    for name, value in values.items():
+        default = defaults.get(name)
+        what = None
+        if isinstance(default, bool):
+            if not isinstance(value, (bool, np.bool_)):
+                what = "True or False"
+        elif isinstance(default, numbers.Integral):
+            low = 1 if name in _AT_LEAST_ONE else 0
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+                    or value < low:
+                what = f"a whole number >= {low}"
+        elif isinstance(default, numbers.Real):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+                    or not math.isfinite(value) or (default >= 0 and value < 0):
+                what = "a finite number" + (" >= 0" if default >= 0 else "")
+        elif isinstance(default, str) and not isinstance(value, str):
+            what = "text"
+        if what is not None:
+            raise ConfigError(f"config: {name} for method {method!r}: expected {what}, "
+                              f"got {value!r}")
 
 
 #: The most clusters a uint8 class map holds.
@@ -265,6 +341,52 @@ def distinct_spectra(feats) -> int:
     from hsi.clustering.baselines import distinct_rows
 
     return distinct_rows(feats.image[:, feats.valid].T, at_most=MAX_K)
+
+
+#: Seeds accepted: what numpy's and scikit-learn's generators take (0 .. 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed) -> int:
+    """Check a random seed: a whole number in ``0..MAX_SEED`` (what scikit-learn accepts).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ConfigError
+        Anything else (``None``, a float, a negative or too large number), before any work.
+    """
+    import numbers
+
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) \
+            or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed: expected a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    return int(seed)
+
+
+def check_cube_shape(cube) -> None:
+    """Refuse a cube with no band or no pixel (:class:`ShapeError`) or complex values
+    (:class:`~hsi.errors.FormatError`, their imaginary part would be dropped) before any
+    work: one line instead of an arithmetic error or a warning deep in the features."""
+    shape = getattr(cube, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(cube)
+        except ValueError:  # ragged nested lists: the features say what is wrong
+            return
+    shape = tuple(shape)
+    dtype = getattr(cube, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind == "c":
+        from hsi.errors import FormatError
+
+        raise FormatError(f"cube: expected real values, got {np.dtype(dtype)} (complex): take "
+                          f"the magnitude or the real part first")
+    if len(shape) == 3 and 0 in shape:
+        raise ShapeError(f"cube: expected at least 1 band and 1 pixel, got shape {shape} "
+                         f"(bands, H, W)", actual_shape=shape)
 
 
 def check_k_request(k) -> None:
@@ -356,6 +478,8 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
     if method not in METHODS:
         raise ConfigError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
     check_k_request(k)
+    seed = check_seed(seed)
+    check_cube_shape(cube)
     dev = pick_device(device)
     cfg = _config(method, config)
     start = time.perf_counter()

@@ -68,6 +68,30 @@ def clustering_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
     return hits / max(pred.size, 1)
 
 
+def _whole_ids(values: np.ndarray, name: str) -> np.ndarray:
+    """``values`` as int64 ids >= 0, refusing what would be silently truncated or dropped.
+
+    Raises
+    ------
+    DataError
+        Non-numeric values, values that are not whole numbers (a confidence or a cube given
+        as a map; NaN), or negative values.
+    """
+    if values.dtype.kind == "b":
+        return values.astype(np.int64)
+    if values.dtype.kind not in "iuf":
+        raise DataError(f"{name}: expected whole-number ids, got {values.dtype} values")
+    if values.dtype.kind == "f":
+        finite = np.isfinite(values)
+        bad = ~finite | (values != np.round(values))
+        if bad.any():
+            raise DataError(f"{name}: expected whole-number ids, got non-integer values "
+                            f"(e.g. {float(values[bad].flat[0])!r})")
+    if values.size and values.min() < 0:
+        raise DataError(f"{name}: expected ids >= 0 (0 = none), got {int(values.min())}")
+    return values.astype(np.int64)
+
+
 def evaluate(clusters, labels) -> dict[str, float]:
     """ACC, NMI and ARI of a cluster map on the labelled pixels.
 
@@ -98,7 +122,8 @@ def evaluate(clusters, labels) -> dict[str, float]:
     ShapeError
         The two maps differ in shape.
     DataError
-        No pixel is both labelled and clustered.
+        Ids that are not whole numbers >= 0, no labelled pixel, or no pixel both labelled
+        and clustered.
     """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -110,7 +135,12 @@ def evaluate(clusters, labels) -> dict[str, float]:
         raise ShapeError(f"clusters: shape {clusters.shape} differs from the labels' "
                          f"{labels.shape}", actual_shape=clusters.shape,
                          expected_shape=labels.shape)
+    clusters = _whole_ids(clusters, "clusters")
+    labels = _whole_ids(labels, "labels")
     labelled = labels > 0
+    if not labelled.any():
+        raise DataError("labels: no pixel is both labelled (> 0) and clustered (> 0): every "
+                        "label is 0 (unlabelled), no labelled pixel to score against")
     keep = labelled & (clusters > 0)
     if not keep.any():
         raise DataError("labels: no pixel is both labelled (> 0) and clustered (> 0)")

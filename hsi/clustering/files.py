@@ -122,7 +122,10 @@ def cluster_file(
     """
     from hsi.errors import naming
     from hsi.io import open as open_cube
+    from hsi.io.guard import check_outputs
 
+    # as `hsi cluster`: never an input overwritten, never one file given as both outputs
+    check_outputs([output, confidence], [cube_path])
     cube = open_cube(cube_path, var=var, lazy=True)  # GeoTIFF/ENVI: read by windows
     with naming(cube=cube_path):  # "cube: no valid pixel" names the file
         return cluster_cube(cube, k, method=method, seed=seed, device=device,
@@ -164,9 +167,8 @@ def cluster_cube(
     ClusterResult
         Labels (uint8, 1..k, 0 = nodata) and confidence (float32) ``(H, W)``.
     """
-    from hsi.clustering.api import cluster
-    from hsi.cube import Cube
-    from hsi.io import output_format, save
+    from hsi.clustering.api import check_cube_shape, check_k_request, check_seed, cluster
+    from hsi.io import output_format
     from hsi.io.atomic import atomic_files
     from hsi.io.geotiff import check_tiff_output
     from hsi.io.labels import write_class_map
@@ -175,6 +177,9 @@ def cluster_cube(
         check_tiff_output(output)
     if confidence is not None:
         output_format(confidence)
+    check_k_request(k)
+    seed = check_seed(seed)
+    check_cube_shape(cube)
     method = str(method).lower()
     if tiled is None:
         tiled = method in TILED_METHODS and cube.height * cube.width > WHOLE_SCENE_PIXELS
@@ -184,7 +189,7 @@ def cluster_cube(
                               config=config, spectra=spectra)
 
     steps = {"total": 1}
-    outputs = [path for path in (output, confidence) if path is not None]
+    outputs = _destinations(output, confidence)
 
     def clustering_callback(done: int, total: int) -> bool | None:  # one step more: writing
         steps["total"] = total + 1
@@ -202,13 +207,76 @@ def cluster_cube(
     with atomic_files(outputs) as tmps:  # both files or neither
         if output is not None:
             write_class_map(tmps[0], result.labels, crs=cube.crs, transform=cube.transform,
-                            class_names=result.class_names)
+                            class_names=result.class_names, nodata=0,
+                            tags=_class_map_tags(result, seed=seed, spectra=spectra))
         if confidence is not None:
-            save(Cube(result.confidence[None], crs=cube.crs, transform=cube.transform,
-                      name="cluster confidence"), tmps[-1], format=output_format(confidence))
+            _write_confidence(result.confidence, cube, confidence,
+                              tmps[1 if output is not None else 0:])
         # before the temporaries are moved into place: a cancel here still leaves nothing
         report_progress(callback, steps["total"], steps["total"], "clustering")
     return result
+
+
+def _confidence_files(confidence) -> list:
+    """The files a confidence output is: an ENVI one is a header and a data file (named as
+    :func:`hsi.io.envi.write_envi` names them), any other one file."""
+    from pathlib import Path
+
+    from hsi.io import output_format
+
+    path = Path(confidence)
+    if output_format(confidence) != "envi":
+        return [path]
+    if path.suffix.lower() == ".hdr":
+        return [path, path.with_suffix(".img")]
+    return [path.with_suffix(".hdr"), path]
+
+
+def _destinations(output, confidence) -> list:
+    """Every file a run writes (the class map, the confidence's one or two files), staged
+    together by :func:`~hsi.io.atomic.atomic_files`: all of them or none."""
+    outputs = [output] if output is not None else []
+    if confidence is not None:
+        outputs += _confidence_files(confidence)
+    return outputs
+
+
+def _write_confidence(conf: np.ndarray, cube, confidence, tmps: list) -> None:
+    """Write the confidence ``(H, W)`` into its staged temporaries ``tmps`` (those of
+    :func:`_confidence_files`): an ENVI pair is written as one cube, then its header and data
+    file are moved onto their own temporaries (ENVI names the header after the data file,
+    which a temporary's name would not give)."""
+    import contextlib
+    import os
+
+    from hsi.cube import Cube
+    from hsi.io import output_format, save
+
+    fmt = output_format(confidence)
+    image = Cube(conf[None], crs=cube.crs, transform=cube.transform, name="cluster confidence")
+    if fmt != "envi":
+        save(image, tmps[0], format=fmt)
+        return
+    tmp_hdr, tmp_data = tmps
+    written_hdr = None
+    try:
+        written_hdr = save(image, tmp_data, format="envi")  # header beside: DATA.hdr
+        os.replace(written_hdr, tmp_hdr)
+    finally:
+        if written_hdr is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(written_hdr)
+
+
+def _class_map_tags(result: ClusterResult, *, seed: int,
+                    spectra: str | None) -> dict[str, str]:
+    """How the class map was made, as its GeoTIFF tags: ``CLUSTER_METHOD``, ``CLUSTER_K``,
+    ``CLUSTER_SEED``, ``CLUSTER_CRITERION``, ``CLUSTER_SPECTRA``."""
+    from hsi.clustering.features import SPECTRA
+
+    return {"CLUSTER_METHOD": result.method, "CLUSTER_K": str(result.k),
+            "CLUSTER_SEED": str(seed), "CLUSTER_CRITERION": result.criterion,
+            "CLUSTER_SPECTRA": spectra or SPECTRA}
 
 
 def _sample_mosaic(reader):
@@ -328,7 +396,7 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
         core_mask[r0:r0 + int(t.core.height), c0:c0 + int(t.core.width)] = True
         return _assign_tile(fitted["model"], feats, core_mask)
 
-    outputs = [path for path in (output, confidence) if path is not None]  # none: arrays only
+    outputs = _destinations(output, confidence)  # none: arrays only
     tiff_conf = confidence is not None and output_format(confidence) == "geotiff"
     with SceneProgress(train_steps + len(tiles) + 2, what="clustering", progress=progress,
                        callback=callback) as bar, atomic_files(outputs) as tmps, \
@@ -376,12 +444,9 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
                                info={"tiles": len(tiles), "fit_pixels": fit_pixels})
         if output is not None:
             write_class_map(tmps[0], labels, crs=cube.crs, transform=cube.transform,
-                            class_names=result.class_names)
+                            class_names=result.class_names, nodata=0,
+                            tags=_class_map_tags(result, seed=seed, spectra=spectra))
         if confidence is not None and not tiff_conf:
-            from hsi.cube import Cube
-            from hsi.io import save
-
-            save(Cube(conf[None], crs=cube.crs, transform=cube.transform,
-                      name="cluster confidence"), tmps[-1], format=output_format(confidence))
+            _write_confidence(conf, cube, confidence, tmps[1 if output is not None else 0:])
         bar.advance(1)  # written; a cancel here still leaves nothing
     return result

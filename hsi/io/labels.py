@@ -209,7 +209,8 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
 def write_class_map(path: str | os.PathLike, labels: ArrayLike, *, crs: CRS | None,
                     transform: Affine | None, class_names: list[str],
                     colors: list[tuple[int, int, int]] | None = None,
-                    codes: list[int] | None = None) -> Path:
+                    codes: list[int] | None = None, nodata: int | None = None,
+                    tags: dict[str, str] | None = None) -> Path:
     """Write a uint8 class map GeoTIFF with a colour table and class names, atomically.
 
     Parameters
@@ -227,6 +228,10 @@ def write_class_map(path: str | os.PathLike, labels: ArrayLike, *, crs: CRS | No
     codes : list of int, optional
         The value of each class in the raster (default ``1..K``); values above 255 make the
         file uint16.
+    nodata : int, optional
+        Declared nodata value (e.g. 0 for "not classified"; readers then mask it).
+    tags : dict of str, optional
+        More GeoTIFF tags, e.g. how the map was made.
 
     Returns
     -------
@@ -275,12 +280,14 @@ def write_class_map(path: str | os.PathLike, labels: ArrayLike, *, crs: CRS | No
         profile["crs"] = crs
     if transform is not None:
         profile["transform"] = transform
+    if nodata is not None:
+        profile["nodata"] = nodata
     with atomic_path(path) as tmp:
         try:
             with rasterio.open(tmp, "w", **profile) as dst:
                 dst.write(labels.astype(dtype), 1)
                 dst.write_colormap(1, cmap)
-                dst.update_tags(CLASS_NAMES=json.dumps(names_tag))
+                dst.update_tags(CLASS_NAMES=json.dumps(names_tag), **(tags or {}))
                 dst.set_band_description(1, "class: " + ", ".join(
                     f"{code}={n}" for code, n in zip(codes, class_names, strict=True)))
         except RasterioError as exc:

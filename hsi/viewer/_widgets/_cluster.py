@@ -174,11 +174,12 @@ class ClusterWidget(QWidget):
 
         def done(result) -> None:
             self.last_result = result
-            self._add_results(cube_layer, result)
+            # the settings of this run, not the boxes' (changed since for the next run)
+            self._add_results(cube_layer, result, seed=options["seed"])
 
         self.job.start(work, desc=f"clustering ({method})", on_result=done)
 
-    def _add_results(self, cube_layer, result) -> None:
+    def _add_results(self, cube_layer, result, *, seed: int | None = None) -> None:
         geo = georef_metadata(layer_cube(cube_layer))
         plane = {"scale": cube_layer.scale[-2:], "translate": cube_layer.translate[-2:]}
         values = range(1, result.k + 1)
@@ -191,7 +192,9 @@ class ClusterWidget(QWidget):
             result.labels, name=f"{base} clusters ({result.method})",
             colormap=class_colormap(values), axis_labels=PLANE_AXIS_LABELS, **plane,
             metadata={**geo, SOURCE_KEY: base, "method": result.method,
-                      "seed": self.seed_spin.value(), "criterion": result.criterion,
+                      "k": result.k,
+                      "seed": self.seed_spin.value() if seed is None else int(seed),
+                      "criterion": result.criterion,
                       "class_names": dict(zip(values, result.class_names, strict=True)),
                       "class_colors": {v: class_color(v) for v in values}})
         self.refresh_table()

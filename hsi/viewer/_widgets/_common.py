@@ -38,6 +38,26 @@ def fail(status: QLabel, what: str, exc: BaseException) -> None:
     show_error(f"{what}: {one_line(exc)}")
 
 
+def _unless_closed(slot: Callable[..., Any]) -> Callable[..., Any]:
+    """``slot``, quiet when the dock it updates was closed (with its viewer) while the job ran.
+
+    Qt raises ``RuntimeError: wrapped C/C++ object ... has been deleted`` when a slot touches a
+    widget napari has deleted; any other error still propagates.
+    """
+    import functools
+
+    @functools.wraps(slot)
+    def run(*args: Any) -> Any:
+        try:
+            return slot(*args)
+        except RuntimeError as exc:
+            if "has been deleted" not in str(exc):
+                raise
+            return None
+
+    return run
+
+
 def start_once(job: BackgroundJob, status: QLabel, what: str, start: Callable[[], None]) -> None:
     """A dock's Run: ``start()`` (which checks the inputs and starts ``job``) unless ``job`` is
     running already; a failure before the job starts is reported like a failed run
@@ -242,6 +262,7 @@ class BackgroundJob:
                 yield
                 thread.join(0.05)
 
+        @_unless_closed
         def finished() -> None:
             self.worker = None
             if cancel.is_set():  # however the job ended (aborted, returned or raised)
@@ -253,12 +274,14 @@ class BackgroundJob:
             self.run_button.setEnabled(True)
             self.cancel_button.setEnabled(False)
 
+        @_unless_closed
         def returned(value) -> None:
             if cancel.is_set():
                 self.status.setText("cancelled")
                 return
             on_result(value)
 
+        @_unless_closed
         def errored(exc: BaseException) -> None:
             if isinstance(exc, _JobError):
                 exc = exc.error
@@ -282,7 +305,7 @@ class BackgroundJob:
         worker = create_worker(job, _ignore_errors=True)
         worker.returned.connect(returned)
         worker.errored.connect(errored)
-        worker.aborted.connect(lambda: self.status.setText("cancelled"))
+        worker.aborted.connect(_unless_closed(lambda: self.status.setText("cancelled")))
         worker.finished.connect(finished)
         self.worker = worker
         worker.start()
