@@ -24,15 +24,15 @@ def classify() -> None:
 @classify.command("train")
 @click.argument("cube_path", metavar="CUBE", type=click.Path(exists=True))
 @click.argument("labels_path", metavar="TRAIN_LABELS", type=click.Path(exists=True))
-@output_file_option
+@output_file_option("Classifier checkpoint to write (.pt).")
 @click.option("--class-names", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Class names keyed by the labels' codes: a JSON list (codes 1..K) or "
                    "object ({\"11\": \"water\"}), or CSV ('code,name').")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Passes over the scene's pixels [default: the config's].")
+              help="Passes over the scene's pixels [default: 4, GanConfig.epochs].")
 @click.option("--members", type=click.IntRange(1, 16), default=None,
               help="Discriminators trained from their own seeds and averaged; each one more "
-                   "training [default: the config's].")
+                   "training [default: 3, GanConfig.members].")
 @click.option("--patch-size", type=click.IntRange(min=1), default=None,
               help="Odd window side the classifier sees (1: the pixel alone) [default: the "
                    "config's window or the pixel alone, chosen by cross-validation on the "
@@ -84,7 +84,7 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
 @click.argument("cube_path", metavar="CUBE", type=click.Path(exists=True))
 @click.option("--model", "model_path", required=True, type=CheckpointPath(),
               help="Checkpoint written by `hsi classify train`.")
-@output_file_option
+@output_file_option("Class map GeoTIFF to write (.tif).")
 @click.option("--no-crf", is_flag=True, help="Skip the dense-CRF refinement.")
 @click.option("--probabilities", type=click.Path(dir_okay=False), default=None,
               help="Also write per-class probabilities (float32 GeoTIFF, one band per class, "
@@ -98,7 +98,8 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
 @guarded(outputs=("output", "probabilities", "uncertainty"), inputs=("cube_path", "model_path"))
 def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, tile, device,
             var) -> None:
-    """Classify every pixel of CUBE into a uint8 GeoTIFF class map (0 = nodata)."""
+    """Classify every pixel of CUBE into a GeoTIFF class map (0 = nodata; uint8, or uint16 for
+    codes above 255)."""
     import hsi
     from hsi.classification.pipeline import classify_to_files, load_classifier
     from hsi.errors import ModelError
@@ -168,7 +169,9 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
 @click.option("--fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Fraction of each class's pixels for training.")
 @click.option("--mode", type=click.Choice(["random", "spatial"]), default="random",
-              show_default=True)
+              show_default=True,
+              help="random: training pixels drawn per class anywhere; spatial: whole blocks of "
+                   "the scene go to training or test, with --margin pixels between them.")
 @click.option("--margin", type=click.IntRange(min=0), default=None,
               help="Spatial mode: gap in pixels between training and test pixels "
                    "[default: the classifier's patch radius].")

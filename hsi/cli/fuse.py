@@ -29,7 +29,7 @@ method_option = click.option(
 @click.command("fuse")
 @click.argument("lr_hsi", type=click.Path(exists=True))
 @click.argument("hr_msi", type=click.Path(exists=True))
-@output_file_option
+@output_file_option("Fused HR-HSI GeoTIFF to write (.tif).")
 @click.option("--model", type=CheckpointPath(), default=None,
               help="INFN checkpoint (.pt) [default: a shipped one matching the sensors].")
 @click.option("--fit-scene", is_flag=True,

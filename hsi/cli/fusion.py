@@ -21,7 +21,7 @@ def fusion() -> None:
 
 @fusion.command("train")
 @click.argument("cubes", nargs=-1, required=True, type=click.Path(exists=True))
-@output_file_option
+@output_file_option("INFN checkpoint to write (.pt); with --resume, the one to continue.")
 @click.option("--ratio", type=click.IntRange(min=2), required=True,
               help="Spatial ratio between HR and LR pixels (integer >= 2).")
 @click.option("--sensor", required=True,

@@ -22,16 +22,18 @@ ratio_option = click.option(
 )
 sensor_option = click.option(
     "--sensor", default="sentinel2", show_default=True,
-    help="MSI sensor: a preset name (see `hsi data list`) or an SRF .csv/.mat file.",
+    help="MSI sensor: a preset (sentinel2 = the 12 Level-2A bands, sentinel2_l1c, landsat8, "
+         "nikon_d700) or an SRF .csv/.mat file, optionally with bands to keep or leave out "
+         "after a colon (sentinel2:B2,B3,B4,B8; sentinel2_l1c:-B10).",
 )
 psf_sigma_option = click.option(
     "--psf-sigma", type=float, default=None,
     help="Gaussian PSF sigma in HR pixels [default: ratio / 2].",
 )
-output_file_option = click.option(
-    "-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
-    help="Output file.",
-)
+def output_file_option(what: str) -> Callable[[_F], _F]:
+    """``-o/--output FILE`` (required), its help naming ``what`` the file holds."""
+    return click.option("-o", "--output", "output", required=True,
+                        type=click.Path(dir_okay=False), help=what)
 var_option = click.option("--var", default=None, help="Variable to read from a .mat file.")
 
 

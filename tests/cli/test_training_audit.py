@@ -320,3 +320,25 @@ def test_evaluate_shape_mismatch_names_both_files(invoke, one_line_error, vnir_c
     cmap = _class_map(tmp_path / "map.tif", vnir_cube[1].shape[1:])
     one_line_error(invoke("classify", "evaluate", cmap, labels), "labels.tif", "map.tif",
                    "20×32", "24×32")
+
+
+@pytest.mark.parametrize("command, says", [
+    (["classify", "train"], "Classifier checkpoint to write (.pt)."),
+    (["classify", "train"], "[default: 4, GanConfig.epochs]"),
+    (["classify", "predict"], "Class map GeoTIFF to write (.tif)."),
+    (["classify", "predict"], "uint16 for codes above 255"),
+    (["classify", "split"], "spatial: whole blocks of the scene"),
+    (["fuse"], "Fused HR-HSI GeoTIFF to write (.tif)."),
+    (["fusion", "train"], "INFN checkpoint to write (.pt)"),
+    (["simulate"], "sentinel2_l1c:-B10"),
+])
+def test_help_says_what_each_option_is(command, says):
+    """``-o`` said only "Output file.", --epochs/--members "[default: the config's]", predict
+    "a uint8 class map" (codes above 255 give uint16), split's --mode said nothing."""
+    from click.testing import CliRunner
+
+    from hsi.cli.main import cli
+
+    result = CliRunner().invoke(cli, [*command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert says in " ".join(result.output.split())
