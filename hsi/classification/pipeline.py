@@ -578,11 +578,12 @@ def discriminator_for(config: GanConfig, channels: int, n_classes: int
 
 def train_model(features: np.ndarray, labels: np.ndarray, valid: np.ndarray, k: int,
                 config: GanConfig, *, seed: int = 0, device="cpu", progress: bool = False,
-                callbacks: list | None = None, pca=None
+                callbacks: list | None = None, pca=None, desc: str = "training"
                 ) -> tuple[Discriminator | DiscriminatorEnsemble, dict]:
     """:func:`~hsi.classification.train.train_networks` ``config.members`` times.
 
-    Member ``j`` is trained from seed ``seed + 1000 j`` (its callback ``callbacks[j]``).
+    Member ``j`` is trained from seed ``seed + 1000 j`` (its callback ``callbacks[j]``), its
+    progress bar labelled ``desc`` and, with several members, ``member j/n``.
 
     Returns
     -------
@@ -594,9 +595,11 @@ def train_model(features: np.ndarray, labels: np.ndarray, valid: np.ndarray, k: 
     from hsi.classification.train import train_networks
 
     callbacks = callbacks or [None] * config.members
+    m = config.members
     trained = [train_networks(features, labels, valid, k, config, seed=seed + 1000 * j,
-                              device=device, progress=progress, callback=callbacks[j], pca=pca)
-               for j in range(config.members)]
+                              device=device, progress=progress, callback=callbacks[j], pca=pca,
+                              desc=desc if m == 1 else f"{desc}, member {j + 1}/{m}")
+               for j in range(m)]
     if config.members == 1:
         return trained[0]
     return DiscriminatorEnsemble([d for d, _ in trained]).eval(), trained[0][1]
@@ -650,7 +653,7 @@ def select_crf_by_cv(features: np.ndarray, labels: np.ndarray, valid: np.ndarray
         fit = np.where(held_out > 0, 0, labels)
         disc, _ = train_model(features, fit, valid, k, config, seed=seed + 1 + i, device=device,
                               progress=progress, callbacks=callbacks[m * i: m * (i + 1)],
-                              pca=pca)
+                              pca=pca, desc=f"CRF cross-validation, fold {i + 1}/{len(folds)}")
         results.append((predict_probabilities(disc, features, config.patch_size), held_out))
     grid = crf_grid(config.crf_iterations)
     params, scores = select_crf_params(results, features[: config.crf_components], valid, grid)

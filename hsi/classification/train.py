@@ -29,7 +29,7 @@ def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
 def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
                    n_classes: int, config: GanConfig, *, seed: int = 0, device="cpu",
                    progress: bool = True, callback: ProgressCallback | None = None,
-                   pca: PcaTransform | None = None,
+                   pca: PcaTransform | None = None, desc: str = "training",
                    ) -> tuple[Discriminator, dict[str, list[float]]]:
     """Train the discriminator (and, when ``config.adversarial``, the generator) on a scene.
 
@@ -61,6 +61,8 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     pca : PcaTransform, optional
         The PCA that made ``features``; needed by ``config.pretrain == "contrastive"``
         (its augmentations work on spectra).
+    desc : str
+        The progress bar's label (e.g. ``"member 2/3"``).
 
     Returns
     -------
@@ -80,11 +82,12 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
 
     with cpu_threads(SMALL_MODEL_THREADS, device):
         return _train_networks(features, labels, valid, n_classes, config, seed=seed,
-                               device=device, progress=progress, callback=callback, pca=pca)
+                               device=device, progress=progress, callback=callback, pca=pca,
+                               desc=desc)
 
 
 def _train_networks(features, labels, valid, n_classes, config, *, seed, device, progress,
-                    callback, pca):
+                    callback, pca, desc):
     """:func:`train_networks`, on the threads torch has."""
 
     device = torch.device(device)
@@ -128,7 +131,7 @@ def _train_networks(features, labels, valid, n_classes, config, *, seed, device,
     sums = dict.fromkeys(history, 0.0)
     disc.train()
     gnet.train()
-    bar = progress_bar(total=total, disable=not progress, desc="training", unit="step",
+    bar = progress_bar(total=total, disable=not progress, desc=desc, unit="step",
                        leave=False)
     report_progress(callback, 0, total, "classifier training")
     for step in range(total):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -73,3 +74,39 @@ def test_a_small_scene_trains_min_steps(salinas_crop, salinas_split):
                            config=GanConfig(epochs=2, min_steps=100, crf_select="fixed"))
     assert totals == {3 * 100}  # 3 members × 2 epochs of ceil(100 / 2) = 50 steps
     assert len(clf.history["supervised"]) == 2
+
+
+def test_each_training_run_has_its_own_label(monkeypatch):
+    """classify train ran 3 members and 2 × 3 cross-validation trainings under bars all
+    labelled "training"; each now says which run it is."""
+    import hsi.classification.train as train_module
+    from hsi.classification.config import GanConfig
+    from hsi.classification.pipeline import select_crf_by_cv, train_model
+
+    seen = []
+
+    def fake(features, labels, valid, k, config, *, desc="training", **kwargs):
+        seen.append(desc)
+        return object(), {}
+
+    monkeypatch.setattr(train_module, "train_networks", fake)
+    monkeypatch.setattr("hsi.classification.pipeline.DiscriminatorEnsemble",
+                        lambda members: type("E", (), {"eval": lambda self: self})())
+    config = GanConfig(members=3, crf_folds=2)
+    features = np.zeros((2, 8, 8), np.float32)
+    labels = np.zeros((8, 8), int)
+    labels[0, :4], labels[7, :4] = 1, 2
+    valid = np.ones((8, 8), bool)
+    train_model(features, labels, valid, 2, config)
+    assert seen == ["training, member 1/3", "training, member 2/3", "training, member 3/3"]
+    seen.clear()
+    class Enough(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Enough
+
+    monkeypatch.setattr("hsi.classification.train.predict_probabilities", stop)
+    with pytest.raises(Enough):
+        select_crf_by_cv(features, labels, valid, 2, config)
+    assert seen[0] == "CRF cross-validation, fold 1/2, member 1/3"
