@@ -115,6 +115,9 @@ def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, t
                                 progress=True)
     click.echo(f"{summary['pixels']} pixels classified into {summary['classes']} classes"
                f" ({summary['nodata']} nodata) -> {output}")
+    if summary["pixels"] == 0:
+        click.echo(f"warning: no pixel of {cube_path} has data (NaN or its nodata value "
+                   f"everywhere): {output} is all 0", err=True)
 
 
 @classify.command("evaluate")

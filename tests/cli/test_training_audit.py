@@ -342,3 +342,19 @@ def test_help_says_what_each_option_is(command, says):
     result = CliRunner().invoke(cli, [*command, "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert says in " ".join(result.output.split())
+
+
+def test_predict_on_a_cube_without_data_says_the_map_is_empty(invoke, vnir_cube, tmp_path):
+    """An all-NaN cube gave an all-0 class map, exit 0, without a word."""
+    cube = vnir_cube[1]
+    labels = _labels_file(tmp_path / "labels.tif", cube.shape[1:])
+    model = tmp_path / "m.pt"
+    trained = invoke("classify", "train", vnir_cube[0], labels, "-o", model, "--patch-size", 1,
+                     "--epochs", 1, "--members", 1, "--device", "cpu")
+    assert trained.exit_code == 0, trained.output
+    blank = hsi.save(cube.with_data(np.full(cube.shape, np.nan, np.float32)),
+                     tmp_path / "blank.tif")
+    out = tmp_path / "map.tif"
+    result = invoke("classify", "predict", blank, "--model", model, "-o", out, "--device", "cpu")
+    assert result.exit_code == 0
+    assert f"warning: no pixel of {blank} has data" in result.stderr
