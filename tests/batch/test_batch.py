@@ -182,7 +182,7 @@ class TestRunBatch:
         from hsi.fusion import INFN, InfnConfig, save_infn
 
         torch.manual_seed(0)
-        net = INFN(InfnConfig(hsi_bands=204, msi_bands=13, hidden=8, depth=1, base_features=4))
+        net = INFN(InfnConfig(hsi_bands=204, msi_bands=12, hidden=8, depth=1, base_features=4))
         ckpt = save_infn(tmp_path / "tiny.pt", net, meta={"ratios": [4]})
         report = run_batch(scenes_dir / "manifest.csv", tmp_path / "out", method="infn",
                            model=ckpt, client=client, progress=False, device="cpu")

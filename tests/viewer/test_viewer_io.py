@@ -209,7 +209,7 @@ def test_sample_data_layers(make_napari_viewer):
     ref, lr, hr, hr_rgb = pair
     assert ref.data.shape == (204, 80, 84) and lr.data.shape == (204, 20, 21)
     assert hr.data.shape[1:] == (80, 84) and hr.data.shape[0] < 20
-    # the MSI, with its 13 bands, is shown as its own RGB layer (its band layer hidden)
+    # the MSI, with its 12 bands, is shown as its own RGB layer (its band layer hidden)
     assert hr_rgb.rgb and hr_rgb.data.shape == (80, 84, 3) and hr_rgb.visible
     assert not hr.visible and hr_rgb.metadata["rgb_wavelengths"][1] == pytest.approx(560, abs=5)
     assert hr_rgb.scale == pytest.approx(hr.scale[1:])
