@@ -833,15 +833,12 @@ def _check_counts(workers: int | None, retries: int) -> None:
     ConfigError
         ``workers=0: ...`` or ``retries=-1: ...``.
     """
-    import numbers
+    from hsi.check import is_whole_number
 
-    def whole(x: object) -> bool:
-        return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-    if workers is not None and not (whole(workers) and workers >= 1):
+    if workers is not None and not is_whole_number(workers, 1):
         raise ConfigError(f"workers={workers!r}: the local cluster needs a whole number of "
                           f"worker processes, at least 1 (or None: one per CPU)")
-    if not (whole(retries) and retries >= 0):
+    if not is_whole_number(retries, 0):
         raise ConfigError(f"retries={retries!r}: retries of a failing scene must be a whole "
                           f"number, 0 or more")
 

@@ -36,6 +36,19 @@ def positive_number(value, error: type[Exception], must_be: str) -> float:
     return number
 
 
+def is_whole_number(value: object, low: int, high: int | None = None) -> bool:
+    """Whether ``value`` is an integer (Python or numpy, not a bool) in ``low..high``.
+
+    The one test behind the count, seed and crop arguments: ``1.0``, ``True`` and ``"3"`` are
+    not whole numbers here, ``numpy.int64(3)`` is.
+    """
+    import numbers
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        return False
+    return low <= value and (high is None or value <= high)
+
+
 def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
     """Raise :class:`ShapeError` unless ``x`` has one axis per entry of ``dims``.
 

@@ -125,13 +125,12 @@ def check_crop(crop: int, shape: tuple[int, ...]) -> int:
     ConfigError
         ``crop`` is not an integer, is negative, or leaves no pixel (``2·crop >= H`` or ``W``).
     """
-    try:
-        c = operator.index(crop)
-    except TypeError:
-        c = None
-    if c is None or isinstance(crop, bool) or c < 0:
+    from hsi.check import is_whole_number
+
+    if not is_whole_number(crop, 0):
         raise ConfigError(f"crop (pixels left out at each edge) must be an integer >= 0, "
                           f"got {crop!r}")
+    c = int(crop)
     h, w = shape[-2:]
     if 2 * c >= min(h, w):
         raise ConfigError(f"crop {c} leaves no pixel of the {h}×{w} image (it removes {c} "

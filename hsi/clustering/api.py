@@ -359,10 +359,9 @@ def check_seed(seed) -> int:
     ConfigError
         Anything else (``None``, a float, a negative or too large number), before any work.
     """
-    import numbers
+    from hsi.check import is_whole_number
 
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) \
-            or not 0 <= seed <= MAX_SEED:
+    if not is_whole_number(seed, 0, MAX_SEED):
         raise ConfigError(f"seed: expected a whole number from 0 to {MAX_SEED}, got {seed!r}")
     return int(seed)
 
