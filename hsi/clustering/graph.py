@@ -416,7 +416,8 @@ def mincut(graph: SceneGraph, k: int, config: GraphConfig | None = None, *, seed
     for r in range(restarts):  # each restart draws its initialisation from the seeded stream
         net = MinCutGNN(x.shape[1], k, cfg.hidden, cfg.mlp_hidden).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-        for step in progress_bar(range(cfg.steps), desc="mincut", disable=not progress,
+        desc = "mincut" if restarts == 1 else f"mincut, restart {r + 1}/{restarts}"
+        for step in progress_bar(range(cfg.steps), desc=desc, disable=not progress,
                                  leave=False):
             cut, ortho = mincut_losses(net(x, adj_norm), adj_norm, degree)
             loss = cut + ortho

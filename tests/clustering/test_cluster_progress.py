@@ -59,3 +59,20 @@ def test_true_cancels_training(blocks, fast):
         cluster(cube, 3, method="spectralnet", seed=0, progress=False,
                 config=fast["spectralnet"], callback=callback)
     assert calls[-1] == 10
+
+
+def test_mincut_bars_name_their_restart(blocks, fast, monkeypatch):
+    """minCUT's restarts showed three bars all labelled "mincut"."""
+    import hsi.clustering.graph as graph
+
+    descs = []
+    real = graph.progress_bar
+
+    def spy(*args, **kwargs):
+        descs.append(kwargs.get("desc"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(graph, "progress_bar", spy)
+    cfg = {**fast["mincut"], "restarts": 3}
+    cluster(blocks[0], 3, method="mincut", seed=0, progress=False, config=cfg)
+    assert descs == ["mincut, restart 1/3", "mincut, restart 2/3", "mincut, restart 3/3"]
