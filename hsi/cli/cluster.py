@@ -82,8 +82,10 @@ def cluster(cube, k, output, method, seed, device, confidence, var, spectra):
     if res.criterion != "given":
         click.echo(f"k = {res.k} estimated by the {res.criterion}")
     sizes = ", ".join(f"{i + 1}: {int((res.labels == i + 1).sum())}" for i in range(res.k))
+    unclustered = int((res.labels == 0).sum())
+    nodata = f"; {unclustered} pixels without data, left 0" if unclustered else ""
     click.echo(f"wrote {output} ({res.method}, k={res.k}, {res.seconds:.1f} s; pixels per "
-               f"cluster {sizes})")
+               f"cluster {sizes}{nodata})")
     if confidence is not None:
         click.echo(f"wrote {confidence} (mean confidence {res.confidence.mean():.3f})")
 

@@ -97,6 +97,7 @@ def test_nan_pixels_are_nodata_in_the_class_map(tmp_path, blocks):
     others = np.ones(labels.shape, bool)
     others[2, 2] = others[5, 5] = False
     assert set(np.unique(labels[others])) == {1, 2, 3}
+    assert "2 pixels without data, left 0" in r.output  # they were left out without a word
 
 
 def test_cluster_spectra_option_reaches_the_features(tmp_path, scene, blocks):
