@@ -46,14 +46,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def data_dir() -> Path:
     """Return the folder datasets are read from (and downloaded to).
 
-    In order: ``$HSI_DATA_DIR``; ``../shared/data`` beside the repository root when that folder
-    exists; else a per-user cache, ``$XDG_CACHE_HOME/hsikit`` (``~/.cache/hsikit``).
+    In order: ``$HSI_DATA_DIR``; ``../shared/data`` beside the repository root when hsikit
+    runs from a checkout (not an installed package) and that folder exists; else a per-user
+    cache, ``$XDG_CACHE_HOME/hsikit`` (``~/.cache/hsikit``).
     """
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser()
     shared = REPO_ROOT.parent / "shared" / "data"
-    if shared.is_dir():
+    if (REPO_ROOT / "pyproject.toml").is_file() and shared.is_dir():  # a checkout only
         return shared
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache).expanduser() / "hsikit"

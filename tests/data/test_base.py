@@ -23,8 +23,21 @@ class TestDataDir:
     def test_shared_data_beside_repo(self, monkeypatch, tmp_path):
         monkeypatch.delenv("HSI_DATA_DIR", raising=False)
         (tmp_path / "shared" / "data").mkdir(parents=True)
+        (tmp_path / "repo").mkdir()
+        (tmp_path / "repo" / "pyproject.toml").write_text("")
         monkeypatch.setattr(base, "REPO_ROOT", tmp_path / "repo")
         assert base.data_dir() == tmp_path / "shared" / "data"
+
+    def test_an_installed_package_does_not_look_beside_site_packages(self, monkeypatch,
+                                                                     tmp_path):
+        """Installed, REPO_ROOT is the ``lib/python3.x`` folder: ``../shared/data`` there is
+        nobody's data folder."""
+        monkeypatch.delenv("HSI_DATA_DIR", raising=False)
+        (tmp_path / "shared" / "data").mkdir(parents=True)
+        (tmp_path / "site").mkdir()  # no pyproject.toml: not a checkout
+        monkeypatch.setattr(base, "REPO_ROOT", tmp_path / "site")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        assert base.data_dir() == tmp_path / "cache" / "hsikit"
 
     def test_user_cache_otherwise(self, monkeypatch, tmp_path):
         monkeypatch.delenv("HSI_DATA_DIR", raising=False)
