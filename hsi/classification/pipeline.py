@@ -108,7 +108,10 @@ def class_codes(labels: np.ndarray, class_names=None, *, name: str = "labels"
             absent = [c for c in range(1, len(given) + 1) if c not in codes]
             if absent:
                 label = ", ".join(f"{m} ({given[m - 1]})" for m in absent[:5])
-                raise FormatError(f"{name}: class {label} has no labelled pixel")
+                more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
+                which = (f"class {label} has" if len(absent) == 1
+                         else f"classes {label}{more} have")
+                raise FormatError(f"{name}: {which} no labelled pixel")
             codes = list(range(1, len(given) + 1))
             names = given
         elif len(given) == len(codes):

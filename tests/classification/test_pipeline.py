@@ -141,6 +141,8 @@ class TestBadLabels:
         cube, labels, names = salinas_crop
         with pytest.raises(FormatError, match=r"class 7 \(extra\) has no labelled pixel"):
             train_classifier(cube, labels, class_names=[*names, "extra"], progress=False)
+        with pytest.raises(FormatError, match=r"classes 7 \(x\), 8 \(y\) have no labelled"):
+            train_classifier(cube, labels, class_names=[*names, "x", "y"], progress=False)
         # without names, a missing value is just a code that is not used (codes 1, 3, 4...)
         from hsi.classification.pipeline import class_codes
 
