@@ -48,7 +48,8 @@ class InfnConfig:
     batch : int
         Patches per training step.
     lr : float
-        Adam learning rate (cosine-annealed to ``lr / 20``).
+        Adam learning rate (reached after a short linear warm-up,
+        ``hsi.fusion.train.WARMUP_STEPS``, then cosine-annealed to ``lr / 20``).
     checkpoint_every : int
         Steps between checkpoints while training.
     """
