@@ -88,6 +88,18 @@ def data_dir() -> Path:
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Torch on one thread for the test (restored after): keeps the shared CPU usable by
+    others and timings comparable."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

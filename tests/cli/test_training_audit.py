@@ -23,12 +23,7 @@ from hsi.errors import ModelError, WavelengthError
 SMALL = dict(hidden=8, depth=1, patch=16, batch=2, base="bicubic", checkpoint_every=1000)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _labels_file(path, shape):

@@ -15,11 +15,5 @@ def salinas():
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """Keep the shared CPU usable by others and make timings of the file comparable."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """Every fusion test on one torch thread (:func:`tests.conftest.one_torch_thread`)."""
