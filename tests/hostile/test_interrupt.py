@@ -21,7 +21,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_ctrl_c_during_fuse_batch(work, tmp_path):
+def _scenes(tmp_path: Path, n: int) -> Path:
+    """A folder of ``n`` copies of the sample's x4 Sentinel-2 pair (``s{i}_lr/hr.tif``)."""
     import hsi
     from hsi.data import sample_cube
     from hsi.degrade import simulate_pair
@@ -29,15 +30,25 @@ def test_ctrl_c_during_fuse_batch(work, tmp_path):
     scenes = tmp_path / "scenes"
     scenes.mkdir()
     lr, msi = simulate_pair(sample_cube(), 4, "sentinel2")
-    for i in range(8):  # enough scenes that the batch is still running when Ctrl-C comes
+    for i in range(n):
         hsi.save(lr, scenes / f"s{i}_lr.tif")
         hsi.save(msi, scenes / f"s{i}_hr.tif")
-    out = tmp_path / "out"
+    return scenes
+
+
+def _start_batch(scenes: Path, out: Path) -> subprocess.Popen:
+    """``hsi fuse-batch SCENES -o OUT`` (CNMF, 2 workers) in its own process group."""
     hsi_cmd = shutil.which("hsi", path=str(Path(sys.executable).parent)) or "hsi"
-    proc = subprocess.Popen([hsi_cmd, "fuse-batch", str(scenes), "-o", str(out), "--method",
+    return subprocess.Popen([hsi_cmd, "fuse-batch", str(scenes), "-o", str(out), "--method",
                              "cnmf", "--workers", "2"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True,
                             preexec_fn=_default_sigint)
+
+
+def test_ctrl_c_during_fuse_batch(work, tmp_path):
+    out = tmp_path / "out"
+    # enough scenes that the batch is still running when Ctrl-C comes
+    proc = _start_batch(_scenes(tmp_path, 8), out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (list(out.glob(".*.part"))
                                                or list(out.glob("*.done.json"))):
@@ -76,22 +87,8 @@ def _children(pid: int) -> list[int]:
 def test_ctrl_c_while_the_workers_start_is_not_lost(work, tmp_path):
     """Ctrl-C in the second the local cluster takes to start its workers (SIGINT ignored then,
     so the workers inherit that) used to be dropped: the batch ran on to the end."""
-    import hsi
-    from hsi.data import sample_cube
-    from hsi.degrade import simulate_pair
-
-    scenes = tmp_path / "scenes"
-    scenes.mkdir()
-    lr, msi = simulate_pair(sample_cube(), 4, "sentinel2")
-    for i in range(4):
-        hsi.save(lr, scenes / f"s{i}_lr.tif")
-        hsi.save(msi, scenes / f"s{i}_hr.tif")
     out = tmp_path / "out"
-    hsi_cmd = shutil.which("hsi", path=str(Path(sys.executable).parent)) or "hsi"
-    proc = subprocess.Popen([hsi_cmd, "fuse-batch", str(scenes), "-o", str(out), "--method",
-                             "cnmf", "--workers", "2"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True,
-                            preexec_fn=_default_sigint)
+    proc = _start_batch(_scenes(tmp_path, 4), out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None and not _children(proc.pid):
         time.sleep(0.01)  # the first child (resource tracker or worker): the cluster is starting
