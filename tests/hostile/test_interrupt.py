@@ -45,15 +45,9 @@ def _start_batch(scenes: Path, out: Path) -> subprocess.Popen:
                             preexec_fn=_default_sigint)
 
 
-def test_ctrl_c_during_fuse_batch(work, tmp_path):
-    out = tmp_path / "out"
-    # enough scenes that the batch is still running when Ctrl-C comes
-    proc = _start_batch(_scenes(tmp_path, 8), out)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (list(out.glob(".*.part"))
-                                               or list(out.glob("*.done.json"))):
-        time.sleep(0.05)  # until a worker writes (a fast write may finish between two looks)
-    assert proc.poll() is None, "the batch ended before it could be interrupted"
+def _interrupted(proc: subprocess.Popen) -> str:
+    """Send Ctrl-C to ``proc``'s process group; its stderr, after checking it ended as
+    interrupted (exit 130, last line ``hsi: interrupted``)."""
     os.killpg(proc.pid, signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=120)
@@ -63,6 +57,19 @@ def test_ctrl_c_during_fuse_batch(work, tmp_path):
     text = err.decode()
     assert proc.returncode == 130, text[-2000:]
     assert text.rstrip().splitlines()[-1].endswith("hsi: interrupted")
+    return text
+
+
+def test_ctrl_c_during_fuse_batch(work, tmp_path):
+    out = tmp_path / "out"
+    # enough scenes that the batch is still running when Ctrl-C comes
+    proc = _start_batch(_scenes(tmp_path, 8), out)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (list(out.glob(".*.part"))
+                                               or list(out.glob("*.done.json"))):
+        time.sleep(0.05)  # until a worker writes (a fast write may finish between two looks)
+    assert proc.poll() is None, "the batch ended before it could be interrupted"
+    text = _interrupted(proc)
     assert "Traceback" not in text and "leaked semaphore" not in text
     assert "Warning" not in text
     assert not list(out.glob(".*.part"))  # no temporary left
@@ -93,14 +100,6 @@ def test_ctrl_c_while_the_workers_start_is_not_lost(work, tmp_path):
     while time.monotonic() < deadline and proc.poll() is None and not _children(proc.pid):
         time.sleep(0.01)  # the first child (resource tracker or worker): the cluster is starting
     assert proc.poll() is None and not list(out.glob("*.tif")), "too late for this test"
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    text = err.decode()
-    assert proc.returncode == 130, text[-2000:]
-    assert text.rstrip().splitlines()[-1].endswith("hsi: interrupted")
+    text = _interrupted(proc)
     assert "Traceback" not in text
     assert not list(out.glob("*.tif"))  # interrupted before any scene was written
