@@ -10,6 +10,7 @@ run can be resumed.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import time
@@ -29,6 +30,8 @@ from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN, autocast_for, base_image
 from hsi.interrupts import interrupts_deferred
 from hsi.progress import ProgressCallback, progress_bar, report_progress
+
+log = logging.getLogger("hsi.fusion")
 
 #: Defaults of ``hsi fusion train``: about 10 minutes on a 2-core CPU.
 DEFAULT_STEPS = 3000
@@ -748,6 +751,10 @@ def train_infn(
     total = int(steps) if steps is not None else (
         int(train_state["steps"]) if train_state and "steps" in train_state else DEFAULT_STEPS)
     done = int((train_state or {}).get("step", 0))
+    if done >= total and train_state:
+        log.warning("%s: the run had already made %d steps, steps=%d asks for no more: "
+                    "nothing to train (give more steps to continue it)", resume_from, done,
+                    total)
     sampler = PatchSampler(scenes, ratio, config.patch, seed + done)
     held_out = validation_scenes(validation or [], bands, ratio, srf, psf_sigma, config.base,
                                  dev, wavelengths=cubes[0].wavelengths)

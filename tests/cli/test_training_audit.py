@@ -353,3 +353,14 @@ def test_predict_on_a_cube_without_data_says_the_map_is_empty(invoke, vnir_cube,
     result = invoke("classify", "predict", blank, "--model", model, "-o", out, "--device", "cpu")
     assert result.exit_code == 0
     assert f"warning: no pixel of {blank} has data" in result.stderr
+
+
+def test_resume_with_no_steps_left_says_so(invoke, vnir_cube, infn_checkpoint, caplog):
+    """``--resume --steps 1`` on a 2-step run trained nothing, without a word."""
+    with caplog.at_level("WARNING", logger="hsi.fusion"):
+        result = invoke("fusion", "train", vnir_cube[0], "-o", infn_checkpoint, "--ratio", 4,
+                        "--sensor", "nikon_d700", "--steps", 1, "--device", "cpu", "--resume",
+                        "--base", "bicubic")
+    assert result.exit_code == 0, result.output
+    said = [r.getMessage() for r in caplog.records if "already made" in r.getMessage()]
+    assert said and "already made 2 steps, steps=1 asks for no more" in said[0]
