@@ -48,7 +48,8 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
 
     Labels may use any positive codes (0 = unlabelled); predicted class maps keep them.
     """
-    check_checkpoint_output(output, "hsi classify predict --model")  # before any training
+    # before any training:
+    check_checkpoint_output(output, "hsi classify predict --model", "gan_crf_classifier")
     import hsi
     from hsi.classification.config import GanConfig
     from hsi.classification.pipeline import check_labels, read_class_names, train_classifier

@@ -60,7 +60,7 @@ def train(cubes, output, ratio, sensor, steps, max_minutes, base, batch, psf_sig
     import hsi
     from hsi.fusion import InfnConfig, train_infn
 
-    check_checkpoint_output(output, "hsi fuse --model")  # before any training
+    check_checkpoint_output(output, "hsi fuse --model", "infn")  # before any training
     from hsi.io.guard import same_file
 
     for held in validate:

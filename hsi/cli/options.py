@@ -113,10 +113,12 @@ def guarded(outputs: tuple[str, ...], inputs: tuple[str, ...] = ()) -> Callable[
     return decorate
 
 
-def check_checkpoint_output(path: str | os.PathLike, reader: str) -> None:
-    """Refuse a model output name that says raster (``.tif``, ``.hdr``, ``.mat``, ``.png``...)
-    before training: a model is a torch checkpoint, and the name would otherwise fail only when
-    it is written, after the whole training run.
+def check_checkpoint_output(path: str | os.PathLike, reader: str, kind: str) -> None:
+    """Refuse, before training, a model output that would fail or destroy something when the
+    trained model is written: a name that says raster (``.tif``, ``.hdr``, ``.mat``,
+    ``.png``...), or an existing file that is not a readable checkpoint of the same ``kind``
+    (another kind of model, another program's torch file). An older checkpoint of the same
+    kind, or a truncated one, is replaced, as a rerun expects.
 
     Parameters
     ----------
@@ -124,15 +126,19 @@ def check_checkpoint_output(path: str | os.PathLike, reader: str) -> None:
         The output the command will write.
     reader : str
         The command that reads the model, named in the message.
+    kind : str
+        The checkpoint kind the command writes (``"infn"``, ``"gan_crf_classifier"``).
 
     Raises
     ------
     FormatError
         The suffix is one of a raster or cube format.
+    HsiIOError
+        ``path`` exists and is not a checkpoint of ``kind``.
     """
     from pathlib import Path
 
-    from hsi.errors import FormatError
+    from hsi.errors import FormatError, HsiIOError
     from hsi.io.formats import OUTPUT_FORMATS
 
     suffix = Path(path).suffix.lower()
@@ -140,3 +146,17 @@ def check_checkpoint_output(path: str | os.PathLike, reader: str) -> None:
     if suffix in rasters | {".png", ".jpg", ".jpeg"}:
         raise FormatError(f"{path}: a trained model is a torch checkpoint, not a raster "
                           f"({suffix}); name it .pt (`{reader}` reads it)")
+    if Path(path).is_file() and Path(path).stat().st_size > 0:
+        from hsi.checkpoint import KIND_WORDS, load_checkpoint
+        from hsi.errors import ModelError
+
+        try:
+            load_checkpoint(path, kind)
+        except ModelError as exc:
+            why = str(exc).removeprefix(f"{path}: ").split(", expected")[0]
+            if "truncated or corrupted" in why:
+                return  # nothing left to lose; the message said "train it again"
+            ours = KIND_WORDS.get(kind, kind).split(" (written")[0]
+            what = f"{why}, not {ours}" if why.startswith("holds ") else f"is not {ours} ({why})"
+            raise HsiIOError(f"{path}: exists and {what}: refusing to replace it (choose "
+                             f"another output name, or remove it first)") from None

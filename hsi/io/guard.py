@@ -2,8 +2,10 @@
 
 :func:`check_outputs` is called before any work by every command that writes files. It
 compares each output with each input and with the other outputs, looking through symbolic
-links, hard links and the companion files of an ENVI cube (``cube.hdr`` + ``cube.img``), and
-checks that each output's folder exists (or can be created) and is writable.
+links, hard links and the companion files of an ENVI cube (``cube.hdr`` + ``cube.img``),
+refuses to replace an existing file whose content is not what its name says the command
+writes (a text file named ``.tif`` or ``.pt``: a typo, not an old output), and checks that
+each output's folder exists (or can be created) and is writable.
 """
 
 from __future__ import annotations
@@ -44,6 +46,40 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     return any(_identity(p) in keys_b for p in related_files(a))
 
 
+def replace_problem(path: str | os.PathLike) -> str | None:
+    """Why the existing file ``path`` must not be replaced by an output of its name's kind;
+    ``None`` when it may be (no file, an empty file, or content of the kind the name says).
+
+    Judged from the first bytes, by extension: a TIFF, MATLAB ``.mat``, ENVI header, PNG or
+    torch checkpoint must look like one; other extensions are not judged.
+    """
+    from hsi.checkpoint import checkpoint_format_problem
+    from hsi.io.formats import MAT_EXTS, TIFF_EXTS, is_mat, is_tiff
+
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with p.open("rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return None  # the writer reports what it cannot do
+    if not head:
+        return None
+    ext = p.suffix.lower()
+    if ext in TIFF_EXTS and not is_tiff(head):
+        return "is not a TIFF file"
+    if ext in MAT_EXTS and not is_mat(head):
+        return "is not a MATLAB .mat file"
+    if ext == ".hdr" and not head.lstrip().startswith(b"ENVI"):
+        return "is not an ENVI header"
+    if ext == ".png" and not head.startswith(b"\x89PNG"):
+        return "is not a PNG image"
+    if ext == ".pt" and checkpoint_format_problem(p):
+        return "is not a torch checkpoint"
+    return None
+
+
 def check_outputs(outputs: Iterable[str | os.PathLike | None],
                   inputs: Iterable[str | os.PathLike | None] = ()) -> None:
     """Refuse outputs that are inputs, outputs written twice, and unwritable output folders.
@@ -59,7 +95,9 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None],
     ------
     HsiIOError
         ``OUT: output is the input file IN`` (same file through any link, or an ENVI
-        companion), ``OUT: given as two outputs``, or an output folder that cannot be written.
+        companion), ``OUT: given as two outputs``, an existing ``OUT`` whose content is not
+        what its name says (:func:`replace_problem`), or an output folder that cannot be
+        written.
     """
     from hsi.io.atomic import check_writable_dir
 
@@ -77,6 +115,10 @@ def check_outputs(outputs: Iterable[str | os.PathLike | None],
     for out in outs:
         if out.is_dir():
             raise HsiIOError(f"{out}: is a folder, expected an output file name")
+        why = replace_problem(out)
+        if why:
+            raise HsiIOError(f"{out}: exists and {why}: refusing to replace it (choose "
+                             f"another output name, or remove it first)")
         parent = out.parent if str(out.parent) else Path(".")
         if not parent.exists():
             continue  # created by the writer; its first existing ancestor must be writable
