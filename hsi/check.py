@@ -16,10 +16,13 @@ from hsi.errors import ArgumentTypeError, SensorError, ShapeError, WavelengthErr
 if TYPE_CHECKING:
     import os
 
+    import dask.array as da
+    import torch
+    from numpy.typing import ArrayLike
     from rasterio.windows import Window
 
 
-def positive_number(value, error: type[Exception], must_be: str) -> float:
+def positive_number(value: object, error: type[Exception], must_be: str) -> float:
     """``value`` as a float when it is a finite number > 0.
 
     Raises
@@ -49,7 +52,8 @@ def is_whole_number(value: object, low: int, high: int | None = None) -> bool:
     return low <= value and (high is None or value <= high)
 
 
-def check_shape(x, dims: Sequence[str], name: str = "input") -> None:
+def check_shape(x: np.ndarray | torch.Tensor | da.Array, dims: Sequence[str],
+                name: str = "input") -> None:
     """Raise :class:`ShapeError` unless ``x`` has one axis per entry of ``dims``.
 
     Parameters
@@ -137,7 +141,7 @@ def check_window(window: Window | tuple[float, float, float, float], height: int
     return window
 
 
-def check_wavelengths(wavelengths, bands: int, name: str = "wavelengths", *,
+def check_wavelengths(wavelengths: ArrayLike, bands: int, name: str = "wavelengths", *,
                       increasing: bool = False) -> np.ndarray:
     """Return ``wavelengths`` as a float64 array in nm after checking them.
 
@@ -182,7 +186,7 @@ def check_wavelengths(wavelengths, bands: int, name: str = "wavelengths", *,
     return wl
 
 
-def check_ratio(ratio) -> int:
+def check_ratio(ratio: object) -> int:
     """Return ``ratio`` as an int after checking it is an integer >= 2.
 
     Raises

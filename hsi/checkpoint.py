@@ -10,12 +10,19 @@ import logging
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from hsi.errors import HsiIOError, ModelError
 from hsi.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import torch
+    from _typeshed import DataclassInstance
+
+#: A config dataclass, built back by :func:`config_from_dict`.
+_Config = TypeVar("_Config", bound="DataclassInstance")
 
 #: Bump when the layout of saved checkpoints changes.
 FORMAT_VERSION = 1
@@ -34,7 +41,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def save_checkpoint(path: str | os.PathLike, *, kind: str, model, config, meta: dict) -> Path:
+def save_checkpoint(path: str | os.PathLike, *, kind: str, model: torch.nn.Module,
+                    config: DataclassInstance, meta: dict) -> Path:
     """Write a checkpoint atomically.
 
     Parameters
@@ -158,7 +166,8 @@ def _kind_words(kind: Any) -> str:
     return KIND_WORDS.get(kind, f"a {kind!r} model")
 
 
-def config_from_dict(cls, values: dict, source: str | os.PathLike | None = None):
+def config_from_dict(cls: type[_Config], values: dict,
+                     source: str | os.PathLike | None = None) -> _Config:
     """Build dataclass ``cls`` from ``values``, tuples restored.
 
     A checkpoint's config may come from another hsikit version: a field this version does not
@@ -197,7 +206,8 @@ def config_from_dict(cls, values: dict, source: str | os.PathLike | None = None)
         raise ModelError(f"{prefix}{exc}") from None
 
 
-def _check_field_type(cls, field: dataclasses.Field, value: Any, prefix: str) -> None:
+def _check_field_type(cls: type[DataclassInstance], field: dataclasses.Field, value: Any,
+                      prefix: str) -> None:
     """Refuse a config value of another kind than the field's default (``"x"`` for an int).
 
     Numbers accept numbers (an int where a float is expected), ``None`` is accepted where

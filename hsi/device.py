@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from hsi.errors import ConfigError, DeviceError
+
+if TYPE_CHECKING:
+    import torch
 
 #: CPU threads torch uses to train the small networks (the classifier's GAN): each step is a
 #: few small convolutions, too little work to share, and with a second OpenMP thread a busy
@@ -13,7 +17,7 @@ from hsi.errors import ConfigError, DeviceError
 SMALL_MODEL_THREADS = 1
 
 
-def pick_device(name: str = "auto"):
+def pick_device(name: str = "auto") -> torch.device:
     """Return the ``torch.device`` for ``name``.
 
     Parameters
@@ -56,7 +60,7 @@ def seed_everything(seed: int) -> None:
 
 
 @contextlib.contextmanager
-def cpu_threads(n: int, device=None) -> Iterator[None]:
+def cpu_threads(n: int, device: str | torch.device | None = None) -> Iterator[None]:
     """Run the block with torch using at most ``n`` CPU threads, restored afterwards.
 
     For small networks on a CPU: measured on the 2-core CPU with another process busy on one

@@ -35,7 +35,8 @@ class ShapeError(HsiError, ValueError):
         The shape seen and the shape wanted (names such as ``"bands"`` allowed).
     """
 
-    def __init__(self, message: str, actual_shape=None, expected_shape=None) -> None:
+    def __init__(self, message: str, actual_shape: tuple[int | str, ...] | str | None = None,
+                 expected_shape: tuple[int | str, ...] | str | None = None) -> None:
         super().__init__(message)
         self.actual_shape = actual_shape
         self.expected_shape = expected_shape

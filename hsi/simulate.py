@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING
 from hsi.progress import ProgressCallback
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from hsi.cube import Cube
+    from hsi.tiling import Tile
 
 __all__ = ["SIMULATION_FILES", "simulate_files"]
 
@@ -99,7 +102,7 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     tiles = tile_windows(ref.height, ref.width, tile=tile, overlap=align_up(kernel // 2, r),
                          ratio=r, min_read=align_up(kernel + 1, r))
 
-    def simulate(t, part):
+    def simulate(t: Tile, part: Cube) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         part.metadata["reflectance_scale"] = scale  # normalised by the whole cube's divisor
         part = normalize_reflectance(part.with_data(part.data.astype("float32")))[0]
         lr, hr = simulate_pair(part, r, srf, psf_sigma, device=device)
@@ -132,7 +135,7 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
             msi_tags["srf_dropped_bands"] = dict(srf.dropped)
         writers[2].tag(**msi_tags)
 
-        def write(t, result) -> None:
+        def write(t: Tile, result: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
             lr_window = type(t.core)(int(t.core.col_off) // r, int(t.core.row_off) // r,
                                      int(t.core.width) // r, int(t.core.height) // r)
             for writer, data, window in zip(writers, result, (t.core, lr_window, t.core),

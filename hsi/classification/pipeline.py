@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,12 +26,25 @@ from hsi.errors import ConfigError, FormatError, HsiError, ModelError
 from hsi.labels import Labels, as_labels
 from hsi.progress import ProgressCallback
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import torch
+    from affine import Affine
+    from rasterio.crs import CRS
+    from rasterio.windows import Window
+
+    from hsi.classification.predict import TileResult
+    from hsi.cube import Cube
+
 #: ``kind`` of classifier checkpoints.
 CHECKPOINT_KIND = "gan_crf_classifier"
 
 
-def check_labels(labels: np.ndarray | Labels, cube, class_names=None,
-                 *, labels_crs=None, labels_transform=None, name: str = "labels") -> int:
+def check_labels(labels: np.ndarray | Labels, cube: Cube,
+                 class_names: Sequence[str] | dict[int, str] | None = None, *,
+                 labels_crs: CRS | None = None, labels_transform: Affine | None = None,
+                 name: str = "labels") -> int:
     """Check a training label raster against its cube; return the class count K.
 
     Classes are the positive codes present (any integers up to 65 535: Salinas' 1, 10–14,
@@ -64,8 +78,8 @@ def check_labels(labels: np.ndarray | Labels, cube, class_names=None,
     return len(codes)
 
 
-def class_codes(labels: np.ndarray, class_names=None, *, name: str = "labels"
-                ) -> tuple[list[int], list[str]]:
+def class_codes(labels: np.ndarray, class_names: Sequence[str] | dict[int, str] | None = None, *,
+                name: str = "labels") -> tuple[list[int], list[str]]:
     """The class codes of a label raster and one name per code.
 
     Parameters
@@ -240,7 +254,8 @@ def _csv_class_names(path: Path, text: str) -> list[tuple[str, str | None, str]]
     return entries
 
 
-def _checked_class_names(path: Path, entries) -> list[str] | dict[int, str]:
+def _checked_class_names(path: Path, entries: Sequence[tuple[str, str | None, str]]
+                         ) -> list[str] | dict[int, str]:
     """``{code: name}`` of ``(where, code text or None for 1..K, name)`` entries, checked."""
     from hsi.io.labels import MAX_CODE
 
@@ -326,7 +341,7 @@ class Classifier:
     def bands(self) -> int:
         return self.pca.bands
 
-    def check_cube(self, cube) -> None:
+    def check_cube(self, cube: Cube) -> None:
         """Raise :class:`ModelError` when ``cube``'s bands do not match the training cube's."""
         if cube.bands != self.bands:
             raise ModelError(
@@ -338,7 +353,7 @@ class Classifier:
                     f"model wavelengths differ from the cube's by up to {diff:.1f} nm "
                     "(trained on another sensor?)")
 
-    def predict(self, cube, use_crf: bool = True, *, tile: int | None = None,
+    def predict(self, cube: Cube, use_crf: bool = True, *, tile: int | None = None,
                 progress: bool = False, callback: ProgressCallback | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Classify every pixel of a scene.
@@ -382,7 +397,7 @@ class Classifier:
         class_map = np.zeros((cube.height, cube.width), dtype=np.uint8)
         prob = np.zeros((self.n_classes, cube.height, cube.width), dtype=np.float32)
 
-        def write(t) -> None:
+        def write(t: TileResult) -> None:
             rows, cols = _slices(t.window)
             class_map[rows, cols] = t.class_map
             prob[:, rows, cols] = t.probabilities
@@ -462,9 +477,11 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> Classifier
                       codes=codes)
 
 
-def train_classifier(cube, labels: np.ndarray | Labels, *, class_names: list[str] | None = None,
-                     config: GanConfig | None = None, epochs: int | None = None, seed: int = 0,
-                     device="auto", progress: bool = True,
+def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
+                     class_names: Sequence[str] | dict[int, str] | None = None,
+                     config: GanConfig | None = None,
+                     epochs: int | None = None, seed: int = 0, device: str = "auto",
+                     progress: bool = True,
                      callback: ProgressCallback | None = None) -> Classifier:
     """Train the semi-supervised spectral-spatial GAN classifier on one scene.
 
@@ -580,8 +597,9 @@ def discriminator_for(config: GanConfig, channels: int, n_classes: int
 
 
 def train_model(features: np.ndarray, labels: np.ndarray, valid: np.ndarray, k: int,
-                config: GanConfig, *, seed: int = 0, device="cpu", progress: bool = False,
-                callbacks: list | None = None, pca=None, desc: str = "training"
+                config: GanConfig, *, seed: int = 0, device: str | torch.device = "cpu",
+                progress: bool = False, callbacks: list | None = None,
+                pca: PcaTransform | None = None, desc: str = "training"
                 ) -> tuple[Discriminator | DiscriminatorEnsemble, dict]:
     """:func:`~hsi.classification.train.train_networks` ``config.members`` times.
 
@@ -616,8 +634,9 @@ def _share(callback: ProgressCallback | None, run: int, runs: int) -> ProgressCa
 
 
 def select_crf_by_cv(features: np.ndarray, labels: np.ndarray, valid: np.ndarray, k: int,
-                     config: GanConfig, *, seed: int = 0, device="cpu", progress: bool = False,
-                     callbacks: list | None = None, pca=None) -> tuple[GanConfig, dict]:
+                     config: GanConfig, *, seed: int = 0, device: str | torch.device = "cpu",
+                     progress: bool = False, callbacks: list | None = None,
+                     pca: PcaTransform | None = None) -> tuple[GanConfig, dict]:
     """``config`` with the CRF parameters chosen by cross-validation on ``labels``.
 
     ``config.crf_folds`` models (of ``config.members`` discriminators each) are trained, each
@@ -670,16 +689,17 @@ def select_crf_by_cv(features: np.ndarray, labels: np.ndarray, valid: np.ndarray
     return config, record
 
 
-def _slices(window) -> tuple[slice, slice]:
+def _slices(window: Window) -> tuple[slice, slice]:
     """``(rows, cols)`` of an integer window."""
     r0, c0 = int(window.row_off), int(window.col_off)
     return slice(r0, r0 + int(window.height)), slice(c0, c0 + int(window.width))
 
 
-def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *,
+def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathLike, *,
                       use_crf: bool = True, probabilities: str | os.PathLike | None = None,
                       uncertainty: str | os.PathLike | None = None, tile: int | None = None,
-                      progress: bool = False, callback=None) -> dict:
+                      progress: bool = False, callback: ProgressCallback | None = None
+                      ) -> dict:
     """Classify a scene tile by tile and write the class map (and optional rasters).
 
     Runs on the scene engine (:func:`hsi.classification.predict.predict_scene`): a lazy cube
@@ -735,7 +755,7 @@ def classify_to_files(classifier: Classifier, cube, output: str | os.PathLike, *
                 uncertainty, bands=1, height=h, width=w, dtype="float32", crs=cube.crs,
                 transform=cube.transform, nodata=float("nan"), wavelengths=None, fwhm=None))
 
-        def write(t) -> None:
+        def write(t: TileResult) -> None:
             class_map[_slices(t.window)] = to_code[t.class_map]
             counts[:] += np.bincount(t.class_map.ravel(), minlength=k + 1)
             if pw is not None:

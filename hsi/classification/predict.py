@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rasterio.windows import Window
@@ -19,6 +20,10 @@ from hsi.classification.train import predict_probabilities
 from hsi.cube import valid_mask
 from hsi.progress import ProgressCallback
 from hsi.tiling import Tile
+
+if TYPE_CHECKING:
+    from hsi.classification.pipeline import Classifier
+    from hsi.cube import Cube
 
 #: Default tile side (pixels) for prediction.
 TILE = 512
@@ -68,8 +73,8 @@ def entropy(probabilities: np.ndarray, valid: np.ndarray | None = None) -> np.nd
     return h
 
 
-def predict_tile(classifier, data: np.ndarray, t: Tile, height: int, width: int, *,
-                 use_crf: bool = True, nodata=None) -> TileResult:
+def predict_tile(classifier: Classifier, data: np.ndarray, t: Tile, height: int, width: int,
+                 *, use_crf: bool = True, nodata: float | None = None) -> TileResult:
     """Classify the core of tile ``t`` from ``data``, the cube's pixels over ``t.read``.
 
     ``t.read`` is the core grown by :func:`halo` (clipped to the ``height × width`` scene), so
@@ -110,7 +115,7 @@ def predict_tile(classifier, data: np.ndarray, t: Tile, height: int, width: int,
     return TileResult(window=t.core, class_map=cmap, probabilities=prob, valid=tvalid)
 
 
-def halo(classifier, use_crf: bool = True) -> int:
+def halo(classifier: Classifier, use_crf: bool = True) -> int:
     """Pixels read around each tile: the patch radius, plus the CRF's reach with the CRF."""
     config = classifier.config
     return int(config.radius) + (CrfParams.from_config(config).reach if use_crf else 0)
@@ -121,7 +126,7 @@ def halo(classifier, use_crf: bool = True) -> int:
 UNITS_RATIO = 5.0
 
 
-def warn_if_other_units(classifier, cube, samples: int = 65536) -> float | None:
+def warn_if_other_units(classifier: Classifier, cube: Cube, samples: int = 65536) -> float | None:
     """Log one warning when ``cube``'s spectra are far brighter or darker than the training
     scene's (median norm, :meth:`PcaTransform.brightness_ratio`, on at most ``samples``
     pixels read on a regular grid): a cube in other units (reflectance × 10 000 given to a
@@ -147,7 +152,7 @@ def warn_if_other_units(classifier, cube, samples: int = 65536) -> float | None:
     return ratio
 
 
-def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
+def predict_scene(classifier: Classifier, cube: Cube, write: Callable[[TileResult], None], *,
                   use_crf: bool = True, tile: int = TILE, progress: bool = False,
                   callback: ProgressCallback | None = None) -> int:
     """Classify a scene tile by tile through the scene engine (:mod:`hsi.engine`).
@@ -186,7 +191,7 @@ def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
     h, w = cube.height, cube.width
     tiles = tile_windows(h, w, tile=tile, overlap=halo(classifier, use_crf))
 
-    def compute(t: Tile, part) -> TileResult:
+    def compute(t: Tile, part: Cube) -> TileResult:
         return predict_tile(classifier, part.data, t, h, w, use_crf=use_crf, nodata=cube.nodata)
 
     with reader, SceneProgress(len(tiles), what="predicting", progress=progress,
@@ -196,7 +201,7 @@ def predict_scene(classifier, cube, write: Callable[[TileResult], None], *,
     return len(tiles)
 
 
-def predict_arrays(classifier, cube, *, use_crf: bool = True, tile: int = TILE,
+def predict_arrays(classifier: Classifier, cube: Cube, *, use_crf: bool = True, tile: int = TILE,
                    progress: bool = False, callback: ProgressCallback | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Classify a scene tile by tile into arrays in memory (:func:`predict_scene`'s array sink).
@@ -236,7 +241,8 @@ def predict_arrays(classifier, cube, *, use_crf: bool = True, tile: int = TILE,
     return class_map, prob
 
 
-def _pad_sides(feats: np.ndarray, pads) -> np.ndarray:
+def _pad_sides(feats: np.ndarray,
+               pads: tuple[tuple[int, int], tuple[int, int], tuple[int, int]]) -> np.ndarray:
     """Reflect-pad only the sides listed in ``pads`` (narrow images fall back to edge)."""
     need = max(max(p) for p in pads[1:])
     if need == 0:

@@ -27,7 +27,8 @@ def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
-                   n_classes: int, config: GanConfig, *, seed: int = 0, device="cpu",
+                   n_classes: int, config: GanConfig, *, seed: int = 0,
+                   device: str | torch.device = "cpu",
                    progress: bool = True, callback: ProgressCallback | None = None,
                    pca: PcaTransform | None = None, desc: str = "training",
                    ) -> tuple[Discriminator, dict[str, list[float]]]:
@@ -86,8 +87,11 @@ def train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
                                desc=desc)
 
 
-def _train_networks(features, labels, valid, n_classes, config, *, seed, device, progress,
-                    callback, pca, desc):
+def _train_networks(features: np.ndarray, labels: np.ndarray, valid: np.ndarray,
+                    n_classes: int, config: GanConfig, *, seed: int,
+                    device: str | torch.device, progress: bool,
+                    callback: ProgressCallback | None, pca: PcaTransform | None,
+                    desc: str) -> tuple[Discriminator, dict[str, list[float]]]:
     """:func:`train_networks`, on the threads torch has."""
 
     device = torch.device(device)
@@ -190,7 +194,7 @@ def _train_networks(features, labels, valid, n_classes, config, *, seed, device,
 def predict_probabilities(disc: Discriminator, features: np.ndarray, patch_size: int, *,
                           rows: np.ndarray | None = None, cols: np.ndarray | None = None,
                           padded: np.ndarray | None = None, batch_size: int = 4096,
-                          device=None) -> np.ndarray:
+                          device: str | torch.device | None = None) -> np.ndarray:
     """Class probabilities (K real classes, renormalised) of pixels.
 
     Parameters

@@ -5,12 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from hsi.errors import ConfigError, ShapeError
 from hsi.progress import ProgressCallback, report_progress
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    import torch
+    from _typeshed import DataclassInstance
+    from numpy.typing import ArrayLike
+
+    from hsi.clustering.features import PixelFeatures
+    from hsi.cube import Cube
 
 #: Method names accepted by :func:`cluster`, in the order benchmarks list them.
 METHODS = ("kmeans", "spectral", "spectralnet", "cc", "agc", "mincut", "dinknet")
@@ -87,7 +97,7 @@ class ClusterModel(Protocol):
     @property
     def k(self) -> int: ...
 
-    def assign(self, feats, where: np.ndarray | None = None
+    def assign(self, feats: PixelFeatures, where: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
@@ -109,14 +119,16 @@ class CentresModel:
     def k(self) -> int:
         return int(self.centres.shape[0])
 
-    def assign(self, feats, where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def assign(self, feats: PixelFeatures, where: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         from hsi.clustering.baselines import assign_to_centres
 
         return assign_to_centres(feats.pixels(where), self.centres)
 
 
-def fit_model(method: str, feats, x: np.ndarray, k: int, cfg=None, *, seed: int = 0,
-              device=None, progress: bool = False,
+def fit_model(method: str, feats: PixelFeatures, x: np.ndarray, k: int,
+              cfg: DataclassInstance | Mapping[str, Any] | None = None, *, seed: int = 0,
+              device: str | torch.device | None = None, progress: bool = False,
               callback: ProgressCallback | None = None) -> ClusterModel:
     """Fit a method of :data:`MODEL_METHODS` on features, as :func:`cluster` fits it.
 
@@ -158,7 +170,8 @@ def fit_model(method: str, feats, x: np.ndarray, k: int, cfg=None, *, seed: int 
                     callback=callback)
 
 
-def _threads_for(method: str, device):
+def _threads_for(method: str, device: str | torch.device | None
+                 ) -> AbstractContextManager[None]:
     """The thread cap of :data:`NETWORK_METHODS` (a no-op context for the others)."""
     import contextlib
 
@@ -169,7 +182,10 @@ def _threads_for(method: str, device):
     return contextlib.nullcontext()
 
 
-def _fit(method, feats, x, k, cfg, *, seed, device, progress, callback) -> ClusterModel:
+def _fit(method: str, feats: PixelFeatures, x: np.ndarray, k: int,
+         cfg: DataclassInstance | dict[str, Any] | None, *, seed: int,
+         device: str | torch.device | None, progress: bool,
+         callback: ProgressCallback | None) -> ClusterModel:
     if method == "kmeans":
         from hsi.clustering.baselines import kmeans_centres
 
@@ -190,7 +206,8 @@ def _fit(method, feats, x, k, cfg, *, seed, device, progress, callback) -> Clust
                              callback=callback)
 
 
-def _config(method: str, config):
+def _config(method: str, config: DataclassInstance | Mapping[str, Any] | None
+            ) -> DataclassInstance | dict[str, Any] | None:
     """The method's config dataclass from ``None``, an instance, or a dict of overrides."""
     import importlib
 
@@ -223,7 +240,8 @@ def _config(method: str, config):
     return cls(**config)
 
 
-def _function_config(method: str, config) -> dict | None:
+def _function_config(method: str, config: DataclassInstance | Mapping[str, Any] | None
+                     ) -> dict | None:
     """The keyword options of k-means or spectral clustering, checked against their function:
     unknown names and values of the wrong type are a :class:`ConfigError`, not a TypeError
     from deep inside scikit-learn."""
@@ -292,7 +310,7 @@ def _check_options(method: str, values: dict, defaults: dict) -> None:
 MAX_K = 255
 
 
-def check_k(k, n_pixels: int, n_distinct: int | None = None) -> None:
+def check_k(k: object, n_pixels: int, n_distinct: int | None = None) -> None:
     """Check a cluster count against the pixels it clusters.
 
     Parameters
@@ -323,7 +341,7 @@ def check_k(k, n_pixels: int, n_distinct: int | None = None) -> None:
                          f"valid pixels are distinct), got {k}")
 
 
-def distinct_spectra(feats) -> int:
+def distinct_spectra(feats: PixelFeatures) -> int:
     """Distinct valid pixel spectra of a scene, as its features see them (up to :data:`MAX_K`).
 
     Counts the distinct rows of each pixel's own PCA scores (brightness included), without
@@ -347,7 +365,7 @@ def distinct_spectra(feats) -> int:
 MAX_SEED = 2**32 - 1
 
 
-def check_seed(seed) -> int:
+def check_seed(seed: object) -> int:
     """Check a random seed: a whole number in ``0..MAX_SEED`` (what scikit-learn accepts).
 
     Returns
@@ -366,7 +384,7 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def check_cube_shape(cube) -> None:
+def check_cube_shape(cube: Cube | ArrayLike) -> None:
     """Refuse a cube with no band or no pixel (:class:`ShapeError`) or complex values
     (:class:`~hsi.errors.FormatError`, their imaginary part would be dropped) before any
     work: one line instead of an arithmetic error or a warning deep in the features."""
@@ -388,7 +406,7 @@ def check_cube_shape(cube) -> None:
                          f"(bands, H, W)", actual_shape=shape)
 
 
-def check_k_request(k) -> None:
+def check_k_request(k: object) -> None:
     """Check a requested ``k`` before any pixel is read: ``"auto"`` (any case) or an integer
     ``>= 2`` (its upper bound, the valid pixel count, is checked once the pixels are known).
 
@@ -404,8 +422,9 @@ def check_k_request(k) -> None:
     check_k(k, 10**9)
 
 
-def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "auto",
-            progress: bool = True, config=None, n_components: int = 10,
+def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, seed: int = 0,
+            device: str = "auto", progress: bool = True,
+            config: DataclassInstance | Mapping[str, Any] | None = None, n_components: int = 10,
             spatial: bool = True, callback: ProgressCallback | None = None,
             nonfinite: str = "raise", spectra: str | None = None) -> ClusterResult:
     """Cluster the pixels of a scene without labels.
@@ -518,7 +537,10 @@ def cluster(cube, k, method: str = "kmeans", *, seed: int = 0, device: str = "au
                          criterion=criterion, seconds=time.perf_counter() - start)
 
 
-def _run(method, feats, x, k, cfg, *, seed, device, progress, callback=None):
+def _run(method: str, feats: PixelFeatures, x: np.ndarray, k: int,
+         cfg: DataclassInstance | dict[str, Any] | None, *, seed: int,
+         device: str | torch.device | None, progress: bool,
+         callback: ProgressCallback | None = None) -> tuple[np.ndarray, np.ndarray]:
     if method == "kmeans":
         from hsi.clustering.baselines import kmeans_cluster
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hsi.errors import DataError, ShapeError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from hsi.labels import Labels
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +98,7 @@ def _whole_ids(values: np.ndarray, name: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def evaluate(clusters, labels) -> dict[str, float]:
+def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[str, float]:
     """ACC, NMI and ARI of a cluster map on the labelled pixels.
 
     Only pixels both labelled (``labels > 0``) and clustered (``clusters > 0``) are scored;

@@ -14,14 +14,23 @@ fitted model (k-means centres or a trained network).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hsi.progress import ProgressCallback, report_progress
 
 if TYPE_CHECKING:
-    from hsi.clustering.api import ClusterResult
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from _typeshed import DataclassInstance
+
+    from hsi.clustering.api import ClusterModel, ClusterResult
+    from hsi.clustering.features import PixelFeatures
+    from hsi.cube import Cube
+    from hsi.engine import WindowReader
+    from hsi.tiling import Tile
 
 __all__ = ["TILED_METHODS", "WHOLE_SCENE_PIXELS", "cluster_cube", "cluster_file"]
 
@@ -51,7 +60,7 @@ def cluster_file(
     callback: ProgressCallback | None = None,
     tiled: bool | None = None,
     tile: int = 512,
-    config=None,
+    config: DataclassInstance | Mapping[str, Any] | None = None,
     spectra: str | None = None,
 ) -> ClusterResult:
     """Cluster the pixels of the cube at ``cube_path`` and write its class map (and confidence).
@@ -135,7 +144,7 @@ def cluster_file(
 
 
 def cluster_cube(
-    cube,
+    cube: Cube,
     k: int | str,
     *,
     method: str = "kmeans",
@@ -145,7 +154,7 @@ def cluster_cube(
     callback: ProgressCallback | None = None,
     tiled: bool | None = None,
     tile: int = 512,
-    config=None,
+    config: DataclassInstance | Mapping[str, Any] | None = None,
     output: str | os.PathLike | None = None,
     confidence: str | os.PathLike | None = None,
     spectra: str | None = None,
@@ -217,7 +226,7 @@ def cluster_cube(
     return result
 
 
-def _confidence_files(confidence) -> list:
+def _confidence_files(confidence: str | os.PathLike) -> list[Path]:
     """The files a confidence output is: an ENVI one is a header and a data file (named as
     :func:`hsi.io.envi.write_envi` names them), any other one file."""
     from pathlib import Path
@@ -232,7 +241,8 @@ def _confidence_files(confidence) -> list:
     return [path.with_suffix(".hdr"), path]
 
 
-def _destinations(output, confidence) -> list:
+def _destinations(output: str | os.PathLike | None, confidence: str | os.PathLike | None
+                  ) -> list[str | os.PathLike]:
     """Every file a run writes (the class map, the confidence's one or two files), staged
     together by :func:`~hsi.io.atomic.atomic_files`: all of them or none."""
     outputs = [output] if output is not None else []
@@ -241,7 +251,8 @@ def _destinations(output, confidence) -> list:
     return outputs
 
 
-def _write_confidence(conf: np.ndarray, cube, confidence, tmps: list) -> None:
+def _write_confidence(conf: np.ndarray, cube: Cube, confidence: str | os.PathLike,
+                      tmps: list[Path]) -> None:
     """Write the confidence ``(H, W)`` into its staged temporaries ``tmps`` (those of
     :func:`_confidence_files`): an ENVI pair is written as one cube, then its header and data
     file are moved onto their own temporaries (ENVI names the header after the data file,
@@ -279,7 +290,7 @@ def _class_map_tags(result: ClusterResult, *, seed: int,
             "CLUSTER_SPECTRA": spectra or SPECTRA}
 
 
-def _sample_mosaic(reader):
+def _sample_mosaic(reader: WindowReader) -> Cube:
     """:data:`FIT_WINDOWS` windows spread over the scene, side by side in one cube."""
     import numpy as np
 
@@ -291,7 +302,7 @@ def _sample_mosaic(reader):
     return cube.with_data(np.concatenate(parts, axis=2), crs=None, transform=None)
 
 
-def _train_steps(method: str, cfg) -> int:
+def _train_steps(method: str, cfg: DataclassInstance | dict[str, Any] | None) -> int:
     """Training steps of a method's fit (0 for k-means): progress steps of a tiled run."""
     if method == "spectralnet":
         from hsi.clustering.spectralnet import SpectralNetConfig
@@ -309,7 +320,7 @@ def _train_steps(method: str, cfg) -> int:
     return 0
 
 
-def _model_halo(method: str, cfg) -> int:
+def _model_halo(method: str, cfg: DataclassInstance | dict[str, Any] | None) -> int:
     """Context a pixel's assignment reads, known before the fit: the features' neighbourhood
     radius (default features, as :func:`~hsi.clustering.features.pixel_features`), or the
     patch radius of ``cc``."""
@@ -322,7 +333,7 @@ def _model_halo(method: str, cfg) -> int:
     return max(SPATIAL_RADII, default=0)
 
 
-def _assign_tile(model, feats, core_mask: np.ndarray
+def _assign_tile(model: ClusterModel, feats: PixelFeatures, core_mask: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Class ids 1..k (0 = nodata) and confidence (0 on nodata) of a tile's core.
 
@@ -342,9 +353,11 @@ def _assign_tile(model, feats, core_mask: np.ndarray
     return out_l, out_c
 
 
-def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progress: bool,
+def _cluster_tiled(cube: Cube, k: int | str, output: str | os.PathLike | None, *, method: str,
+                   seed: int, confidence: str | os.PathLike | None, progress: bool,
                    callback: ProgressCallback | None, tile: int, device: str = "auto",
-                   config=None, spectra: str | None = None) -> ClusterResult:
+                   config: DataclassInstance | Mapping[str, Any] | None = None,
+                   spectra: str | None = None) -> ClusterResult:
     """Fit on a sample of the scene, then assign and write tile by tile (the scene engine).
 
     The model (:func:`hsi.clustering.api.fit_model`: k-means centres, or a trained network)
@@ -389,7 +402,7 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
     conf = np.zeros((h, w), dtype=np.float32)
     fitted: dict = {}
 
-    def compute(t, part):
+    def compute(t: Tile, part: Cube) -> tuple[np.ndarray, np.ndarray]:
         feats = fitted["feats"].apply(part.data, cube.nodata)  # the tile and its halo only
         r0, c0 = int(t.core.row_off - t.read.row_off), int(t.core.col_off - t.read.col_off)
         core_mask = np.zeros(feats.shape, dtype=bool)
@@ -430,7 +443,7 @@ def _cluster_tiled(cube, k, output, *, method: str, seed: int, confidence, progr
             transform=cube.transform, nodata=None, wavelengths=None,
             fwhm=None)) if tiff_conf else None
 
-        def write(t, result) -> None:
+        def write(t: Tile, result: tuple[np.ndarray, np.ndarray]) -> None:
             rows = slice(int(t.core.row_off), int(t.core.row_off + t.core.height))
             cols = slice(int(t.core.col_off), int(t.core.col_off + t.core.width))
             labels[rows, cols], conf[rows, cols] = result

@@ -42,6 +42,7 @@ import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -50,6 +51,9 @@ import torch.nn.functional as F
 from hsi.check import check_ratio, check_shape
 from hsi.degrade import Psf, banded_product, blur_decimate
 from hsi.errors import ShapeError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "BASELINES",
@@ -71,7 +75,7 @@ _EPS = 1e-9
 _FLOOR = 1e-12
 
 
-def _as_tensor(x, name: str) -> torch.Tensor:
+def _as_tensor(x: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
     """Return ``x`` as a floating-point tensor (numpy arrays are converted)."""
     t = torch.as_tensor(x)
     if not torch.is_floating_point(t):
@@ -80,7 +84,8 @@ def _as_tensor(x, name: str) -> torch.Tensor:
     return t
 
 
-def _check_pair(lr, msi, ratio) -> tuple[torch.Tensor, torch.Tensor, int]:
+def _check_pair(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int
+                ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Check that ``msi`` is ``ratio`` times ``lr``'s size; return float32 tensors, one device."""
     ratio = check_ratio(ratio)
     lr = _as_tensor(lr, "lr")
@@ -97,7 +102,8 @@ def _check_pair(lr, msi, ratio) -> tuple[torch.Tensor, torch.Tensor, int]:
     return lr.float(), msi.float(), ratio
 
 
-def _check_srf(srf_matrix, msi_bands: int, hsi_bands: int, device) -> torch.Tensor:
+def _check_srf(srf_matrix: torch.Tensor | ArrayLike, msi_bands: int, hsi_bands: int,
+               device: torch.device) -> torch.Tensor:
     """Return the SRF matrix as a float32 tensor of shape (msi_bands, hsi_bands)."""
     srf = torch.as_tensor(srf_matrix, device=device).float()
     if srf.ndim != 2 or tuple(srf.shape) != (msi_bands, hsi_bands):
@@ -331,7 +337,7 @@ class RegressionMoments:
             self.xy + other.xy + w * torch.outer(dx, dy),
             self.yy + other.yy + w * dy * dy)
 
-    def to(self, device) -> RegressionMoments:
+    def to(self, device: str | torch.device) -> RegressionMoments:
         return RegressionMoments(self.n, *(t.to(device) for t in (
             self.x_mean, self.y_mean, self.xx, self.xy, self.yy)))
 
@@ -387,7 +393,7 @@ def _regress(y: torch.Tensor, x: torch.Tensor,
     return RegressionMoments.of(y, x).solve(ridge)
 
 
-def bicubic(lr, ratio: int) -> torch.Tensor:
+def bicubic(lr: torch.Tensor | np.ndarray, ratio: int) -> torch.Tensor:
     """Bicubic upsampling of the LR-HSI, clamped at zero.
 
     Parameters
@@ -411,8 +417,10 @@ def bicubic(lr, ratio: int) -> torch.Tensor:
     return _upsample(lr, ratio).clamp_min(0)
 
 
-def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None = None,
-        gains=None, core: tuple[slice, slice] | None = None,
+def glp(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int, *,
+        srf_matrix: torch.Tensor | ArrayLike | None = None,
+        psf_sigma: float | Psf | None = None, gains: torch.Tensor | np.ndarray | None = None,
+        core: tuple[slice, slice] | None = None,
         out: torch.Tensor | None = None) -> torch.Tensor:
     """GLP detail injection with MTF-matched low-pass and per-band regression gains.
 
@@ -488,8 +496,9 @@ def glp(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None =
     return est.clamp_min_(0)
 
 
-def glp_moments(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
-                rows: slice = slice(None), cols: slice = slice(None)) -> RegressionMoments:
+def glp_moments(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int, *,
+                psf_sigma: float | Psf | None = None, rows: slice = slice(None),
+                cols: slice = slice(None)) -> RegressionMoments:
     """Moments of :func:`glp`'s gain regression over the LR pixels ``[rows, cols]`` of a pair.
 
     A tiled run sums them over the tiles' cores (each tile read with a margin of at least the
@@ -514,7 +523,8 @@ def glp_moments(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
     return glp_core_moments(lr[:, rows, cols], msi, ratio, rows, cols, psf_sigma=psf_sigma)
 
 
-def glp_core_moments(lr_core, msi, ratio: int, rows: slice, cols: slice, *,
+def glp_core_moments(lr_core: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int,
+                     rows: slice, cols: slice, *,
                      psf_sigma: float | Psf | None = None) -> RegressionMoments:
     """:func:`glp_moments` given only the LR pixels it counts: ``lr_core`` is the LR-HSI's
     ``[rows, cols]`` of a window whose whole HR-MSI is ``msi``.
@@ -580,12 +590,13 @@ class GsaStatistics:
     def __add__(self, other: GsaStatistics) -> GsaStatistics:
         return GsaStatistics(self.low + other.low, self.high + other.high)
 
-    def to(self, device) -> GsaStatistics:
+    def to(self, device: str | torch.device) -> GsaStatistics:
         return GsaStatistics(self.low.to(device), self.high.to(device))
 
 
-def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
-                   rows: slice = slice(None), cols: slice = slice(None)) -> GsaStatistics:
+def gsa_statistics(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int, *,
+                   psf_sigma: float | Psf | None = None, rows: slice = slice(None),
+                   cols: slice = slice(None)) -> GsaStatistics:
     """:class:`GsaStatistics` of the LR pixels ``[rows, cols]`` of a pair (and their HR blocks).
 
     A tiled run sums them over the tiles' cores (each tile read with a margin of at least the
@@ -635,8 +646,10 @@ def gsa_statistics(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
     return GsaStatistics(low, high)
 
 
-def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None = None,
-        ridge: float = 1e-3, statistics: GsaStatistics | None = None) -> torch.Tensor:
+def gsa(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int, *,
+        srf_matrix: torch.Tensor | ArrayLike | None = None,
+        psf_sigma: float | Psf | None = None, ridge: float = 1e-3,
+        statistics: GsaStatistics | None = None) -> torch.Tensor:
     """Gram–Schmidt adaptive (GSA) component substitution, one MSI band per HSI band group.
 
     The variant implemented (Yokoya et al. 2017's adaptation of Aiazzi et al. 2007):
@@ -714,8 +727,8 @@ def gsa(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None =
     return est.view_as(up).clamp_min(0)
 
 
-def estimate_srf(lr, msi, ratio: int, *, psf_sigma: float | Psf | None = None,
-                 ridge: float = 1e-6) -> torch.Tensor:
+def estimate_srf(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int, *,
+                 psf_sigma: float | Psf | None = None, ridge: float = 1e-6) -> torch.Tensor:
     """Estimate the spectral response matrix from the data by non-negative least squares.
 
     Solves ``min_{R >= 0} ||lowres(msi) - R lr||^2 + ridge * s * ||R||^2`` row by row
@@ -769,7 +782,8 @@ def _spa(y: torch.Tensor, k: int) -> torch.Tensor:
     return torch.tensor(picked, device=y.device)
 
 
-def _update_h(y, w, h, iters: int, seen: torch.Tensor | None = None):
+def _update_h(y: torch.Tensor, w: torch.Tensor, h: torch.Tensor, iters: int,
+              seen: torch.Tensor | None = None) -> torch.Tensor:
     """Lee–Seung multiplicative updates of ``h`` with ``w`` fixed (``y ≈ w h``); with
     ``seen`` (bool per column), of the seen columns only."""
     if seen is not None:
@@ -783,7 +797,8 @@ def _update_h(y, w, h, iters: int, seen: torch.Tensor | None = None):
     return h
 
 
-def _update_w(y, w, h, iters: int, seen: torch.Tensor | None = None):
+def _update_w(y: torch.Tensor, w: torch.Tensor, h: torch.Tensor, iters: int,
+              seen: torch.Tensor | None = None) -> torch.Tensor:
     """Lee–Seung multiplicative updates of ``w`` with ``h`` fixed (``y ≈ w h``), from the
     ``seen`` columns only when given (bool per column)."""
     if seen is not None:
@@ -800,9 +815,10 @@ def _with_sum_to_one(y: torch.Tensor, delta: float) -> torch.Tensor:
     return torch.cat([y, torch.full_like(y[:1], delta)], dim=0)
 
 
-def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None = None,
-         endmembers: int = 30, outer: int = 5, inner: int = 200,
-         delta: float = 0.15) -> torch.Tensor:
+def cnmf(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int, *,
+         srf_matrix: torch.Tensor | ArrayLike | None = None,
+         psf_sigma: float | Psf | None = None, endmembers: int = 30, outer: int = 5,
+         inner: int = 200, delta: float = 0.15) -> torch.Tensor:
     """Coupled non-negative matrix factorisation fusion (Yokoya et al. 2012).
 
     The LR-HSI ``Y_h`` (bands, n) and the HR-MSI ``Y_m`` (msi_bands, N) are unmixed
@@ -932,7 +948,9 @@ def cnmf(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma: float | Psf | None 
     return (w_h @ h_m).view(bands, big_h, big_w).clamp_min(0)
 
 
-def _alternate_fixed_row(y_aug, w, h, row, iters: int, seen: torch.Tensor | None = None):
+def _alternate_fixed_row(y_aug: torch.Tensor, w: torch.Tensor, h: torch.Tensor,
+                         row: torch.Tensor, iters: int, seen: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
     """Alternate updates of ``w`` (without its fixed sum-to-one row) and ``h``; with ``seen``
     (bool per column), of the seen columns only (the others keep their ``h``)."""
     if seen is not None:
@@ -948,7 +966,9 @@ def _alternate_fixed_row(y_aug, w, h, row, iters: int, seen: torch.Tensor | None
     return w, h
 
 
-def _bicubic_entry(lr, msi, ratio: int, *, srf_matrix=None, psf_sigma=None) -> torch.Tensor:
+def _bicubic_entry(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int, *,
+                   srf_matrix: torch.Tensor | ArrayLike | None = None,
+                   psf_sigma: float | Psf | None = None) -> torch.Tensor:
     """:func:`bicubic` with the uniform baseline signature (``msi`` only checked)."""
     lr, _, ratio = _check_pair(lr, msi, ratio)
     return bicubic(lr, ratio)

@@ -17,6 +17,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -30,6 +31,11 @@ from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN, autocast_for, base_image
 from hsi.interrupts import interrupts_deferred
 from hsi.progress import ProgressCallback, progress_bar, report_progress
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from hsi.srf import SRF
 
 log = logging.getLogger("hsi.fusion")
 
@@ -60,8 +66,9 @@ class TrainScene:
     clean: torch.Tensor | None = None
 
 
-def make_scene(target, lr, msi, ratio: int, base_kind: str, device,
-               psf_sigma: float | Psf | None = None) -> TrainScene:
+def make_scene(target: np.ndarray | torch.Tensor, lr: np.ndarray | torch.Tensor,
+               msi: np.ndarray | torch.Tensor, ratio: int, base_kind: str,
+               device: str | torch.device, psf_sigma: float | Psf | None = None) -> TrainScene:
     """Move a pair to ``device`` (float32) and compute its base image once for all patches.
 
     ``target`` and ``msi`` are cropped to ``lr``'s size × ``ratio``; ``psf_sigma`` is the GLP
@@ -193,7 +200,7 @@ class Augmentation:
         """A PSF σ (HR pixels) around ``nominal``."""
         return float(nominal * rng.uniform(1 - self.sigma_jitter, 1 + self.sigma_jitter))
 
-    def camera(self, srf, rng: np.random.Generator, wavelengths) -> object:
+    def camera(self, srf: SRF, rng: np.random.Generator, wavelengths: ArrayLike) -> object:
         """``srf`` with each band's curve shifted and widened at random (see the attributes).
 
         Draws again (up to 10 times) when a perturbed band leaves ``wavelengths``; returns
@@ -279,7 +286,7 @@ def run_training(
     *,
     steps: int,
     max_minutes: float | None,
-    device,
+    device: torch.device,
     progress: bool = True,
     out_path: str | os.PathLike | None = None,
     meta: dict | None = None,
@@ -314,8 +321,11 @@ def run_training(
                              train_state=train_state, desc=desc, callback=callback)
 
 
-def _run_training(model, sampler, *, steps, max_minutes, device, progress, out_path, meta,
-                  train_state, desc, callback) -> INFN:
+def _run_training(model: INFN, sampler: PatchSampler, *, steps: int,
+                  max_minutes: float | None, device: torch.device, progress: bool,
+                  out_path: str | os.PathLike | None, meta: dict | None,
+                  train_state: dict | None, desc: str,
+                  callback: ProgressCallback | None) -> INFN:
     """:func:`run_training`, on the threads torch has."""
 
     c = model.config
@@ -401,14 +411,14 @@ def _run_training(model, sampler, *, steps, max_minutes, device, progress, out_p
     return model.eval()
 
 
-def _to_text(state):
+def _to_text(state: Any) -> Any:
     """A numpy bit-generator state with its (128-bit) integers as strings, for checkpoints."""
     if isinstance(state, dict):
         return {k: _to_text(v) for k, v in state.items()}
     return str(state) if isinstance(state, int) and not isinstance(state, bool) else state
 
 
-def _from_text(state):
+def _from_text(state: Any) -> Any:
     """Undo :func:`_to_text`."""
     if isinstance(state, dict):
         return {k: _from_text(v) for k, v in state.items()}
@@ -425,11 +435,11 @@ def _optimizer_state(state: dict) -> dict:
 def training_pairs(
     ref: Cube,
     ratio: int,
-    srf,
+    srf: SRF,
     psf_sigma: float | Psf | None,
     augment: Augmentation | None,
     rng: np.random.Generator,
-    device,
+    device: str | torch.device,
 ) -> list[tuple[Cube, Cube]]:
     """The simulated (LR-HSI, HR-MSI) pairs of one reference cube.
 
@@ -497,7 +507,7 @@ def base_psf(lr: Cube, msi: Cube, ratio: int, psf_sigma: float | Psf | None,
 WAVELENGTH_TOLERANCE_NM = 1.0
 
 
-def _wavelength_gap(a, b) -> float:
+def _wavelength_gap(a: ArrayLike | None, b: ArrayLike | None) -> float:
     """Largest difference (nm) between two same-length wavelength lists (0 when one is None)."""
     if a is None or b is None:
         return 0.0
@@ -507,7 +517,8 @@ def _wavelength_gap(a, b) -> float:
     return float(np.max(np.abs(a - b))) if a.size else 0.0
 
 
-def _checked_train_state(path, train_state, model: INFN) -> dict | None:
+def _checked_train_state(path: str | os.PathLike, train_state: object,
+                         model: INFN) -> dict | None:
     """``train_state`` of checkpoint ``path`` once it is known to fit ``model``.
 
     Raises
@@ -546,8 +557,9 @@ def _checked_train_state(path, train_state, model: INFN) -> dict | None:
     return train_state
 
 
-def _check_resumable(path, config: dict, meta: dict, *, given, srf, psf_sigma: float,
-                     wavelengths=None) -> None:
+def _check_resumable(path: str | os.PathLike, config: dict, meta: dict, *,
+                     given: InfnConfig | None, srf: SRF, psf_sigma: float,
+                     wavelengths: ArrayLike | None = None) -> None:
     """Refuse to resume a run with another sensor, PSF, base image or cube wavelengths than
     it was started with (the weights would not load, or would go on learning another task).
 
@@ -580,13 +592,13 @@ def _check_resumable(path, config: dict, meta: dict, *, given, srf, psf_sigma: f
 def train_infn(
     cubes: list[Cube],
     *,
-    srf,
+    srf: SRF | str | os.PathLike,
     ratio: int,
     config: InfnConfig | None = None,
     steps: int | None = None,
     max_minutes: float | None = DEFAULT_MINUTES,
     seed: int = 0,
-    device="auto",
+    device: str | torch.device = "auto",
     resume_from: str | os.PathLike | None = None,
     out_path: str | os.PathLike | None = None,
     progress: bool = True,
@@ -774,9 +786,10 @@ def train_infn(
     return model
 
 
-def validation_scenes(cubes: list[Cube], bands: int, ratio: int, srf,
-                      psf_sigma: float | Psf | None, base_kind: str, device, *,
-                      wavelengths=None) -> list[TrainScene]:
+def validation_scenes(cubes: list[Cube], bands: int, ratio: int, srf: SRF | str,
+                      psf_sigma: float | Psf | None, base_kind: str,
+                      device: str | torch.device, *,
+                      wavelengths: ArrayLike | None = None) -> list[TrainScene]:
     """Held-out reference cubes as scored :class:`TrainScene` s (see :func:`train_infn`'s
     ``validation``): reflectance-scaled, degraded by Wald's protocol, normalised like the
     training pairs, with their base images.

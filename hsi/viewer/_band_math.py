@@ -17,11 +17,15 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hsi.errors import HsiError, WavelengthError
+
+if TYPE_CHECKING:
+    import dask.array as da
+    from numpy.typing import ArrayLike
 
 #: ``R<nm>`` must lie this close (nm) to the centre of some band.
 TOLERANCE_NM = 20.0
@@ -116,7 +120,7 @@ def band_names(expression: str) -> list[str]:
     return names
 
 
-def resolve(names: list[str], wavelengths, bands: int,
+def resolve(names: list[str], wavelengths: ArrayLike | None, bands: int,
             tolerance_nm: float = TOLERANCE_NM) -> dict[str, BandUse]:
     """The band each name stands for.
 
@@ -159,12 +163,13 @@ def resolve(names: list[str], wavelengths, bands: int,
     return out
 
 
-def _safe_divide(a, b):
+def _safe_divide(a: np.ndarray | np.floating | da.Array,
+                 b: np.ndarray | np.floating | da.Array) -> np.ndarray | da.Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b == 0, np.nan, a / np.where(b == 0, 1, b))
 
 
-def _evaluate(node: ast.AST, values: dict[str, Any]):
+def _evaluate(node: ast.AST, values: dict[str, Any]) -> np.ndarray | np.floating | da.Array:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body, values)
     if isinstance(node, ast.Constant):
@@ -182,7 +187,8 @@ def _evaluate(node: ast.AST, values: dict[str, Any]):
     raise BandMathError(f"not allowed in band math: {_what(node)}")  # parse() let it through
 
 
-def _band(data, band: int, nodata):
+def _band(data: np.ndarray | da.Array, band: int, nodata: float | None
+          ) -> np.ndarray | da.Array:
     plane = data[band]
     if isinstance(plane, np.ndarray) or np.isscalar(plane):
         plane = np.asarray(plane, dtype=np.float64)
@@ -193,7 +199,8 @@ def _band(data, band: int, nodata):
     return plane
 
 
-def evaluate(expression: str, data, wavelengths=None, nodata=None,
+def evaluate(expression: str, data: np.ndarray | da.Array,
+             wavelengths: ArrayLike | None = None, nodata: float | None = None,
              tolerance_nm: float = TOLERANCE_NM) -> tuple[Any, dict[str, BandUse]]:
     """Evaluate ``expression`` on a cube.
 

@@ -22,6 +22,10 @@ import numpy as np
 
 if TYPE_CHECKING:
     import napari
+    from napari.layers import Image, Layer
+    from napari.utils.events import Event
+
+    from hsi.viewer._convert import LayerData
 
 #: Label of the band slider when no cube layer has wavelengths.
 BAND_LABEL = "band"
@@ -42,18 +46,18 @@ def wavelength_label(wavelength_nm: float | None) -> str:
     return f"λ = {float(wavelength_nm):.1f} nm"
 
 
-def _is_cube(layer) -> bool:
+def _is_cube(layer: Layer) -> bool:
     from napari.layers import Image
 
     return isinstance(layer, Image) and not layer.rgb and layer.ndim == 3
 
 
-def _wavelengths(layer) -> list | None:
+def _wavelengths(layer: Image) -> list | None:
     wl = (layer.metadata or {}).get("wavelengths")
     return wl if wl is not None and len(wl) == layer.data.shape[0] else None
 
 
-def label_layer(viewer: napari.Viewer):
+def label_layer(viewer: napari.Viewer) -> Image | None:
     """The cube layer whose band the label names: the active one, else the topmost visible
     cube layer with wavelengths (``None`` when there is none)."""
     active = viewer.layers.selection.active
@@ -65,7 +69,7 @@ def label_layer(viewer: napari.Viewer):
     return None
 
 
-def current_band(viewer: napari.Viewer, layer) -> int:
+def current_band(viewer: napari.Viewer, layer: Image) -> int:
     """Index of ``layer``'s band under the band slider (clamped to the layer's bands)."""
     band = round(float(layer.world_to_data(viewer.dims.point)[0]))
     return min(max(band, 0), layer.data.shape[0] - 1)
@@ -135,10 +139,12 @@ def update_band_contrast(viewer: napari.Viewer,
         _PENDING[layer] = band
         before = tuple(layer.contrast_limits)
 
-        def job(data=layer.data, band=band, nodata=meta.get("nodata")):
+        def job(data: LayerData = layer.data, band: int = band,
+                nodata: float | None = meta.get("nodata")) -> tuple[float, float] | None:
             return band_contrast_limits(data, band, nodata)
 
-        def done(limits, layer=layer, band=band, before=before) -> None:
+        def done(limits: tuple[float, float] | None, layer: Image = layer, band: int = band,
+                 before: tuple[float, ...] = before) -> None:
             if _PENDING.get(layer) != band:  # the slider moved on
                 return
             del _PENDING[layer]
@@ -166,7 +172,8 @@ def follow_band_slider(viewer: napari.Viewer | None) -> None:
     _FOLLOWED.add(viewer)
     ref = weakref.ref(viewer)
 
-    def update_contrast(run=_in_background) -> None:
+    def update_contrast(run: Callable[[Callable[[], Any], Callable[[Any], None]], None]
+                        = _in_background) -> None:
         target = ref()
         if target is not None:
             update_band_contrast(target, run=run)
@@ -186,13 +193,13 @@ def follow_band_slider(viewer: napari.Viewer | None) -> None:
         def later() -> None:
             update_contrast(run=_at_once)
 
-    def update(event=None) -> None:
+    def update(event: Event | None = None) -> None:
         target = ref()
         if target is not None:
             update_band_label(target)
             later()
 
-    def watch_layer(event) -> None:
+    def watch_layer(event: Event) -> None:
         event.value.events.visible.connect(update)
         update()
 

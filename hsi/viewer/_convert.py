@@ -18,11 +18,24 @@ y axis from them).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hsi.cube import RGB_NM, Cube
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import TypeAlias
+
+    import dask.array as da
+    from affine import Affine
+
+    #: One array of layer data: numpy, or dask for a lazy cube.
+    LayerArray: TypeAlias = np.ndarray | da.Array
+    #: Image layer data: one array, or the levels of a multiscale pyramid (a list, or
+    #: napari's ``MultiScaleData``).
+    LayerData: TypeAlias = LayerArray | Sequence[LayerArray]
 
 #: Axis labels of a cube layer: the slider moves by band index.
 CUBE_AXIS_LABELS = ("band", "y", "x")
@@ -39,17 +52,17 @@ PYRAMID_ABOVE = 1024
 PYRAMID_MIN_SIDE = 512
 
 
-def is_multiscale(data) -> bool:
+def is_multiscale(data: LayerData) -> bool:
     """True for napari multiscale data: a list/tuple of levels or a ``MultiScaleData``."""
     return isinstance(data, (list, tuple)) or hasattr(data, "shapes")
 
 
-def full_res(data):
+def full_res(data: LayerData) -> LayerArray:
     """The full-resolution array of layer data (level 0 of a multiscale pyramid)."""
     return data[0] if is_multiscale(data) else data
 
 
-def sample_level(data, samples: int = PYRAMID_MIN_SIDE):
+def sample_level(data: LayerData, samples: int = PYRAMID_MIN_SIDE) -> LayerArray:
     """The level of (possibly multiscale) ``data`` a contrast sample is read from: the finest
     level at most ``2 × samples`` pixels on its longer side (the level napari shows a scene
     with on a screen-sized canvas, so the sample's read is the one the first frame needs
@@ -62,7 +75,8 @@ def sample_level(data, samples: int = PYRAMID_MIN_SIDE):
     return fits[0] if fits else levels[-1]
 
 
-def pyramid(data, *, above: int = PYRAMID_ABOVE, min_side: int = PYRAMID_MIN_SIDE) -> list:
+def pyramid(data: LayerArray, *, above: int = PYRAMID_ABOVE,
+            min_side: int = PYRAMID_MIN_SIDE) -> list:
     """Multiscale levels of a lazy cube read from a GeoTIFF or ENVI file, or ``[data]``.
 
     Level ``k`` is the cube decimated ``2**k`` times in rows and columns, a dask array (one
@@ -97,7 +111,7 @@ def class_color(value: int) -> tuple[int, int, int]:
     return default_colors(int(value))[int(value) - 1]
 
 
-def class_colormap(values) -> Any:
+def class_colormap(values: Iterable[int]) -> Any:
     """napari Labels colormap giving each class value its hsikit class colour (0 transparent).
 
     Parameters
@@ -135,7 +149,8 @@ def georef_metadata(cube: Cube) -> dict[str, Any]:
     }
 
 
-def plane_geometry(transform, ratio: float = 1.0,
+def plane_geometry(transform: Affine | Sequence[float] | None,
+                   ratio: float = 1.0,
                    ) -> tuple[tuple[float, float], tuple[float, float]]:
     """``(scale, translate)`` of the ``(y, x)`` axes for a geotransform.
 
@@ -165,7 +180,7 @@ def shown_band(bands: int) -> int:
     return max(0, (int(bands) - 1) // 2)
 
 
-def band_sample(data, band: int, *, samples: int = 512) -> np.ndarray:
+def band_sample(data: LayerData, band: int, *, samples: int = 512) -> np.ndarray:
     """A strided sample (at most ``samples`` pixels a side) of one band, as float64.
 
     Parameters
@@ -190,7 +205,7 @@ def band_sample(data, band: int, *, samples: int = 512) -> np.ndarray:
     return np.asarray(data[band, ::step, ::step], dtype=np.float64)
 
 
-def valid_values(values: np.ndarray, nodata=None) -> np.ndarray:
+def valid_values(values: np.ndarray, nodata: float | None = None) -> np.ndarray:
     """The finite values of ``values`` that are not ``nodata`` (flattened)."""
     values = np.asarray(values, dtype=np.float64)
     keep = np.isfinite(values)
@@ -199,7 +214,7 @@ def valid_values(values: np.ndarray, nodata=None) -> np.ndarray:
     return values[keep]
 
 
-def band_contrast_limits(data, band: int, nodata=None, *,
+def band_contrast_limits(data: LayerData, band: int, nodata: float | None = None, *,
                          percentiles: tuple[float, float] = STRETCH_PERCENTILES,
                          ) -> tuple[float, float] | None:
     """Contrast limits of one band: ``percentiles`` of a strided sample, nodata left out.
@@ -240,7 +255,7 @@ def rgb_band_indices(cube: Cube, tolerance_nm: float = RGB_TOLERANCE_NM,
     return bands
 
 
-def _stretch_u8(plane: np.ndarray, lo: float, hi: float, nodata) -> np.ndarray:
+def _stretch_u8(plane: np.ndarray, lo: float, hi: float, nodata: float | None) -> np.ndarray:
     values = plane.astype(np.float32)  # one float32 copy, stretched in place
     invalid = ~np.isfinite(values)
     if nodata is not None:
@@ -356,7 +371,7 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
     return data, attrs, "image"
 
 
-def cube_from_layer(data, metadata: dict | None, *, name: str = "") -> Cube:
+def cube_from_layer(data: LayerData, metadata: dict | None, *, name: str = "") -> Cube:
     """Rebuild a cube from an image layer's data and metadata.
 
     Parameters

@@ -31,6 +31,9 @@ from hsi.io.formats import (
 )
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
+
     from hsi.cube import Cube
 
 #: ENVI and GeoTIFF cubes up to this many bytes are read into memory; larger ones stay lazy.
@@ -41,7 +44,7 @@ VIEWER_EAGER_BYTES = 64 * 2**20
 NOTHING_READ = ((None,),)
 
 
-def _single_path(path) -> str | None:
+def _single_path(path: str | os.PathLike | Sequence[str | os.PathLike]) -> str | None:
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
             return None
@@ -98,7 +101,7 @@ def is_cube_path(path: Path) -> bool:
     return False
 
 
-def napari_get_reader(path) -> Callable | None:
+def napari_get_reader(path: str | os.PathLike | Sequence[str | os.PathLike]) -> Callable | None:
     """Return :func:`read_cube` when ``path`` is a cube this plugin reads, else ``None``.
 
     Parameters
@@ -151,7 +154,7 @@ def _layers_for(path: str) -> tuple[list[tuple], tuple | None]:
     return [cube_layer_data(cube, name=name)], true_colour_layer_data(cube, name=name)
 
 
-def read_cube(path) -> list[tuple]:
+def read_cube(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[tuple]:
     """Read a cube into a band-by-band image layer and, where possible, a true-colour layer.
 
     Returns

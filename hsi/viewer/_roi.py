@@ -15,8 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import dask.array as da
+    from napari.layers import Image, Labels, Layer, Shapes
 
 #: At most this many regions (shapes or label values) are measured and plotted.
 MAX_ROIS = 32
@@ -67,7 +72,7 @@ class RoiSpectrum:
     color: tuple[float, float, float]
 
 
-def pixel_map(layer, cube_layer) -> tuple[np.ndarray, np.ndarray]:
+def pixel_map(layer: Layer, cube_layer: Image) -> tuple[np.ndarray, np.ndarray]:
     """The affine map from ``layer``'s last two data axes to the cube's ``(row, col)``.
 
     Returns
@@ -77,7 +82,7 @@ def pixel_map(layer, cube_layer) -> tuple[np.ndarray, np.ndarray]:
         ``cube_rc = A @ layer_rc + b`` (through world coordinates: scale, translate, affine).
     """
 
-    def to_cube(rc) -> np.ndarray:
+    def to_cube(rc: tuple[float, float]) -> np.ndarray:
         point = np.zeros(layer.ndim)
         point[-2:] = rc
         world = np.asarray(layer.data_to_world(point), dtype=np.float64)[-2:]
@@ -107,7 +112,8 @@ def _tab10(i: int) -> tuple[float, float, float]:
     return tuple(float(c) for c in colormaps["tab10"](i % 10)[:3])
 
 
-def shape_rois(shapes_layer, cube_layer, max_rois: int = MAX_ROIS) -> list[Roi]:
+def shape_rois(shapes_layer: Shapes, cube_layer: Image, max_rois: int = MAX_ROIS
+               ) -> list[Roi]:
     """One region per rectangle, ellipse or polygon of ``shapes_layer`` (on the cube's grid).
 
     Each shape is moved to the cube's pixel grid and rasterised by napari
@@ -188,7 +194,8 @@ def _label_boxes(labels: np.ndarray, max_rois: int) -> list[tuple[int, tuple[sli
     return out
 
 
-def label_rois(labels_layer, cube_layer, max_rois: int = MAX_ROIS) -> list[Roi]:
+def label_rois(labels_layer: Labels, cube_layer: Image, max_rois: int = MAX_ROIS
+               ) -> list[Roi]:
     """One region per positive label value of a 2-D Labels layer (0 is background).
 
     The labels may lie on another grid than the cube: each cube pixel takes the label at its
@@ -232,7 +239,8 @@ def label_rois(labels_layer, cube_layer, max_rois: int = MAX_ROIS) -> list[Roi]:
     return rois
 
 
-def roi_spectrum(data, roi: Roi, x: np.ndarray, nodata=None, *,
+def roi_spectrum(data: np.ndarray | da.Array, roi: Roi, x: np.ndarray,
+                 nodata: float | None = None, *,
                  block_bytes: int = BLOCK_BYTES) -> RoiSpectrum:
     """Mean ± std spectrum of ``roi`` in ``data``, reading only the region's window.
 
@@ -277,7 +285,8 @@ def roi_spectrum(data, roi: Roi, x: np.ndarray, nodata=None, *,
                        roi.pixels, roi.color)
 
 
-def roi_spectra(data, rois: list[Roi], x: np.ndarray, nodata=None,
+def roi_spectra(data: np.ndarray | da.Array, rois: list[Roi], x: np.ndarray,
+                nodata: float | None = None,
                 report: Callable[[int, int], None] | None = None) -> list[RoiSpectrum]:
     """:func:`roi_spectrum` of each region; ``report(done, total)`` after each."""
     out = []

@@ -4,17 +4,21 @@ the registered benchmark scenes found in the data folder (``hsi data fetch NAME`
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hsi.viewer._convert import PLANE_AXIS_LABELS, cube_layer_data, true_colour_layer_data
+
+if TYPE_CHECKING:
+    from hsi.cube import Cube
 
 #: Resolution ratio and multispectral sensor of the simulated pair.
 PAIR_RATIO = 4
 PAIR_SENSOR = "sentinel2"
 
 
-def scene_layers(cube, labels: np.ndarray | None, class_names: list[str], title: str
+def scene_layers(cube: Cube, labels: np.ndarray | None, class_names: list[str], title: str
                  ) -> list[tuple]:
     """A scene's cube as an image layer and its ground truth as a hidden Labels layer.
 

@@ -13,14 +13,19 @@ failed save leaves no half-written file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hsi.viewer._convert import class_color, cube_from_layer, full_res
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-def open_inputs(viewer=None) -> list[str]:
+    import napari
+
+
+def open_inputs(viewer: napari.Viewer | None = None) -> list[str]:
     """The files the layers of ``viewer`` (napari's current viewer by default) come from.
 
     ``layer.source.path`` (what a reader opened) and, for a lazy layer, the file its pixels are
@@ -97,7 +102,7 @@ def write_image(path: str, data: Any, attributes: dict) -> list[str]:
     return files
 
 
-def labels_colors(values, attributes: dict) -> list[tuple[int, int, int]]:
+def labels_colors(values: Iterable[int], attributes: dict) -> list[tuple[int, int, int]]:
     """0-255 RGB colours of label ``values``: the layer's colormap, else the default classes."""
     colormap = attributes.get("colormap")
     colors = []

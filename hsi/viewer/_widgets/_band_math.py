@@ -24,19 +24,25 @@ from hsi.viewer._widgets._common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import dask.array as da
     import napari
+    from napari.layers import Image
+    from numpy.typing import ArrayLike
 
 CUSTOM = "custom"
 
 
-def _wavelengths(layer) -> np.ndarray | None:
+def _wavelengths(layer: Image) -> np.ndarray | None:
     wl = (layer.metadata or {}).get("wavelengths")
     if wl is None or len(wl) != layer.data.shape[0]:
         return None
     return np.asarray(wl, dtype=np.float64)
 
 
-def percentile_limits(image, percentiles: tuple[float, float] = STRETCH_PERCENTILES,
+def percentile_limits(image: np.ndarray | da.Array,
+                      percentiles: tuple[float, float] = STRETCH_PERCENTILES,
                       ) -> tuple[float, float]:
     """Contrast limits of a 2-D result: ``percentiles`` of a strided sample of its finite
     values (``(0, 1)`` when there is none)."""
@@ -47,7 +53,8 @@ def percentile_limits(image, percentiles: tuple[float, float] = STRETCH_PERCENTI
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
-def band_math_layer(expression: str, data, *, wavelengths=None, nodata=None,
+def band_math_layer(expression: str, data: np.ndarray | da.Array, *,
+                    wavelengths: ArrayLike | None = None, nodata: float | None = None,
                     grid: dict | None = None) -> tuple[Any, dict[str, Any], dict]:
     """Evaluate ``expression`` on a cube (blocking: call it off the GUI thread).
 
@@ -191,13 +198,15 @@ class BandMathWidget(QWidget):
                 "crs": meta.get("crs"), "transform": meta.get("transform"),
                 "source_layer": layer.name}  # read here, on the GUI thread
 
-        def job(report):
+        def job(report: Callable[[int, int], None]
+                ) -> tuple[np.ndarray | da.Array, dict[str, Any], dict[str, BandUse]]:
             return band_math_layer(expression, data, wavelengths=wavelengths, nodata=nodata,
                                    grid=grid)
 
         self.job.start(job, desc="band math", on_result=self._add_layer)
 
-    def _add_layer(self, result) -> None:
+    def _add_layer(self, result: tuple[np.ndarray | da.Array, dict[str, Any],
+                                       dict[str, BandUse]]) -> None:
         image, attrs, used = result
         self.used = used
         self.result_layer = self.viewer.add_image(image, **attrs)

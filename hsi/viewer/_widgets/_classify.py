@@ -40,7 +40,13 @@ from hsi.viewer._widgets._common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import napari
+    from napari.layers import Image, Labels
+    from numpy.typing import ArrayLike
+
+    from hsi.classification.pipeline import Classifier
 
 #: Tile side (pixels) of the dock's prediction on the scene engine (``hsi classify``'s).
 PREDICT_TILE = 512
@@ -74,7 +80,7 @@ def normalized_entropy(probabilities: np.ndarray) -> np.ndarray:
     return (h / np.log(k) if k > 1 else np.zeros_like(h)).astype(np.float32)
 
 
-def _rgba(color) -> np.ndarray:
+def _rgba(color: ArrayLike) -> np.ndarray:
     return np.asarray(color, dtype=np.float32).reshape(-1)[:4]
 
 
@@ -185,7 +191,7 @@ class ClassifyWidget(QWidget):
         self._watch_labels()
 
     # ------------------------------------------------------------- classes
-    def new_labels_layer(self):
+    def new_labels_layer(self) -> Labels | None:
         """Add an empty Labels layer on the selected cube's grid, painting in hsikit's class
         colours (:func:`hsi.viewer._convert.class_color`), and select it."""
         cube = self.cube_combo.layer()
@@ -217,7 +223,7 @@ class ClassifyWidget(QWidget):
         self.refresh_classes()
 
     @staticmethod
-    def _layer_names(layer, create: bool = False) -> dict | None:
+    def _layer_names(layer: Labels | None, create: bool = False) -> dict | None:
         """The layer's ``metadata["class_names"]`` as a dict value -> name (a list names
         values 1, 2...); ``None`` when it has none, unless ``create`` (then it gets one)."""
         if layer is None:
@@ -321,7 +327,7 @@ class ClassifyWidget(QWidget):
             "class_names": [self.class_names.get(int(v), f"class {int(v)}") for v in values],
         }
 
-        def work(report):
+        def work(report: Callable[[int, int], None]) -> tuple[Classifier, np.ndarray, np.ndarray]:
             # torch is imported here, off the GUI thread (its libraries loaded GIL-free first)
             preload_torch_libraries()
             from hsi.classification import GanConfig, train_classifier
@@ -350,14 +356,14 @@ class ClassifyWidget(QWidget):
                                                       tile=tile, callback=predict_callback)
             return classifier, class_map, probabilities
 
-        def done(result) -> None:
+        def done(result: tuple[Classifier, np.ndarray, np.ndarray]) -> None:
             classifier, class_map, probabilities = result
             self.classifier = classifier
             self._add_results(cube_layer, class_map, probabilities, values)
 
         self.job.start(work, desc="training classifier", on_result=done)
 
-    def _add_results(self, cube_layer, class_map: np.ndarray, probabilities: np.ndarray,
+    def _add_results(self, cube_layer: Image, class_map: np.ndarray, probabilities: np.ndarray,
                      values: np.ndarray) -> None:
         from napari.utils.colormaps import DirectLabelColormap
 

@@ -37,7 +37,14 @@ from hsi.viewer._widgets._common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import napari
+    from napari.layers import Image
+    from napari.utils.events import Event
+
+    from hsi.clustering.api import ClusterResult
+    from hsi.viewer._widgets._classify import ClassifyWidget
 
 
 #: Tile side (pixels) of a tiled run on the scene engine (``hsi cluster``'s default).
@@ -166,20 +173,21 @@ class ClusterWidget(QWidget):
         k = self.k_value()
         tile = int(self.tile)
 
-        def work(report):
+        def work(report: Callable[[int, int], None]) -> ClusterResult:
             preload_torch_libraries()  # GIL-free before cluster() imports torch (any method)
             # as `hsi cluster`: tiled on the scene engine above WHOLE_SCENE_PIXELS, else whole
             return cluster_cube(cube, k, progress=False, callback=stop_callback(report),
                                 tile=tile, **options)
 
-        def done(result) -> None:
+        def done(result: ClusterResult) -> None:
             self.last_result = result
             # the settings of this run, not the boxes' (changed since for the next run)
             self._add_results(cube_layer, result, seed=options["seed"])
 
         self.job.start(work, desc=f"clustering ({method})", on_result=done)
 
-    def _add_results(self, cube_layer, result, *, seed: int | None = None) -> None:
+    def _add_results(self, cube_layer: Image, result: ClusterResult, *,
+                     seed: int | None = None) -> None:
         geo = georef_metadata(layer_cube(cube_layer))
         plane = {"scale": cube_layer.scale[-2:], "translate": cube_layer.translate[-2:]}
         values = range(1, result.k + 1)
@@ -287,7 +295,7 @@ class ClusterWidget(QWidget):
             self.status.setText(f"error: {one_line(exc)}")
             show_error(one_line(exc))
 
-    def use_as_training_labels(self):
+    def use_as_training_labels(self) -> ClassifyWidget | None:
         """Open the *Classify* widget with the cluster layer as its training labels.
 
         Returns the :class:`~hsi.viewer._widgets.ClassifyWidget` (``None`` without clusters).
@@ -304,7 +312,7 @@ class ClusterWidget(QWidget):
         self.status.setText(f"{layer.name!r} is the Classify widget's training labels")
         return classify
 
-    def _on_removed(self, event) -> None:
+    def _on_removed(self, event: Event) -> None:
         if event.value is self.result_layer:
             self.result_layer = None
             self.refresh_table()

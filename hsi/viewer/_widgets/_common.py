@@ -15,7 +15,14 @@ from hsi.errors import Cancelled
 from hsi.viewer._convert import cube_from_layer
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     import napari
+    from napari.layers import Image, Layer
+    from napari.utils.events import Event
+    from numpy.typing import ArrayLike
+
+    from hsi.cube import Cube
 
 NONE_CHOICE = "(none)"
 
@@ -70,20 +77,20 @@ def start_once(job: BackgroundJob, status: QLabel, what: str, start: Callable[[]
         fail(status, what, exc)
 
 
-def is_cube_layer(layer) -> bool:
+def is_cube_layer(layer: Layer) -> bool:
     """True for image layers with a band axis: ``(bands, H, W)`` data, not RGB."""
     from napari.layers import Image
 
     return isinstance(layer, Image) and not layer.rgb and layer.ndim == 3
 
 
-def is_labels_layer(layer) -> bool:
+def is_labels_layer(layer: Layer) -> bool:
     from napari.layers import Labels
 
     return isinstance(layer, Labels) and layer.ndim == 2
 
 
-def layer_cube(layer):
+def layer_cube(layer: Image) -> Cube:
     """The :class:`hsi.cube.Cube` held by an image layer (data and metadata, not copied)."""
     return cube_from_layer(layer.data, layer.metadata, name=layer.name)
 
@@ -111,7 +118,7 @@ class LayerCombo(QComboBox):
             ev.connect(self.refresh)
         self.refresh()
 
-    def refresh(self, event=None) -> None:
+    def refresh(self, event: Event | None = None) -> None:
         current = self.currentText()
         names = [layer.name for layer in self._viewer.layers if self._accept(layer)]
         if self._optional:
@@ -125,14 +132,14 @@ class LayerCombo(QComboBox):
         if current not in names:
             self.currentTextChanged.emit(self.currentText())
 
-    def layer(self):
+    def layer(self) -> Layer | None:
         """The selected layer, or ``None``."""
         name = self.currentText()
         if not name or name == NONE_CHOICE or name not in self._viewer.layers:
             return None
         return self._viewer.layers[name]
 
-    def select(self, layer) -> None:
+    def select(self, layer: Layer) -> None:
         """Select ``layer`` (by name)."""
         self.refresh()
         self.setCurrentText(layer.name)
@@ -231,7 +238,7 @@ class BackgroundJob:
             if cancel.is_set():
                 raise Cancelled
 
-        def job():
+        def job() -> Generator[None, None, Any]:
             box: dict[str, Any] = {}
             forward = _WarningsToGui(bridge)
             logging.getLogger("hsi").addHandler(forward)
@@ -247,7 +254,7 @@ class BackgroundJob:
                 raise _JobError(box["error"])
             return box["value"]
 
-        def wait_for(box: dict[str, Any]):
+        def wait_for(box: dict[str, Any]) -> Generator[None, None, None]:
             """Run ``fn`` in a thread, yielding to the worker until it ends."""
 
             def target() -> None:
@@ -275,7 +282,7 @@ class BackgroundJob:
             self.cancel_button.setEnabled(False)
 
         @_unless_closed
-        def returned(value) -> None:
+        def returned(value: Any) -> None:
             if cancel.is_set():
                 self.status.setText("cancelled")
                 return
@@ -365,6 +372,6 @@ def run_cancel_row(run_text: str) -> tuple[QWidget, QPushButton, QPushButton]:
     return row, run, cancel
 
 
-def as_numpy(data) -> np.ndarray:
+def as_numpy(data: ArrayLike) -> np.ndarray:
     """``data`` as a numpy array (computes dask arrays)."""
     return np.asarray(data)

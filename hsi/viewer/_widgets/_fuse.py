@@ -35,7 +35,11 @@ from hsi.viewer._widgets._common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import napari
+
+    from hsi.cube import Cube
 
 
 
@@ -221,7 +225,7 @@ class FuseWidget(QWidget):
         ref_name = None if ref_layer is None else ref_layer.name
         tile = int(self.tile)
 
-        def work(report):
+        def work(report: Callable[[int, int], None]) -> tuple[Cube, dict[str, float] | None, int]:
             preload_torch_libraries()  # torch's libraries loaded GIL-free before the import
             from hsi.fusion import check_pair
             from hsi.fusion.scene import fuse_cube
@@ -245,7 +249,7 @@ class FuseWidget(QWidget):
                 metrics = fusion_metrics(reference, np.asarray(fused.data, np.float32), ratio)
             return fused, metrics, ratio
 
-        def done(result) -> None:
+        def done(result: tuple[Cube, dict[str, float] | None, int]) -> None:
             fused, metrics, ratio = result
             data, attrs, kind = cube_layer_data(fused, name=name)
             if fused.transform is None:

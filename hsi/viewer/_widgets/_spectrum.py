@@ -41,7 +41,12 @@ from hsi.viewer._widgets._common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     import napari
+    from napari._vispy.mouse_event import NapariMouseEvent
+    from napari.layers import Image, Layer
+    from napari.utils.events import Event
 
 #: Name of the Points layer marking the pinned pixels.
 PIN_LAYER_NAME = "pinned pixels"
@@ -81,19 +86,19 @@ class PixelSpectrum:
         return f"pixel_r{self.row}_c{self.col}"
 
 
-def has_wavelengths(layer) -> bool:
+def has_wavelengths(layer: Image) -> bool:
     wl = (layer.metadata or {}).get("wavelengths")
     return wl is not None and len(wl) == layer.data.shape[0]
 
 
-def layer_band_axis(layer) -> np.ndarray:
+def layer_band_axis(layer: Image) -> np.ndarray:
     """Wavelengths (nm) of a cube layer, or band numbers 0, 1, ... without them."""
     if has_wavelengths(layer):
         return np.asarray(layer.metadata["wavelengths"], dtype=np.float64)
     return np.arange(layer.data.shape[0], dtype=np.float64)
 
 
-def quantity_label(layer) -> str:
+def quantity_label(layer: Image) -> str:
     """The y-axis label of a cube layer's spectra: what its values are.
 
     ``metadata["quantity"]`` and/or ``metadata["units"]`` (e.g. ``radiance (W m⁻² sr⁻¹ µm⁻¹)``)
@@ -115,7 +120,7 @@ def quantity_label(layer) -> str:
     return "value (DN)"
 
 
-def pixel_spectrum(layer, row: int, col: int) -> PixelSpectrum:
+def pixel_spectrum(layer: Image, row: int, col: int) -> PixelSpectrum:
     """The spectrum of ``layer`` at data pixel ``(row, col)``; nodata values become NaN
     (left out of the plot)."""
     values = np.array(full_res(layer.data)[:, row, col], dtype=np.float64)  # a copy
@@ -133,7 +138,7 @@ def pin_color(i: int) -> tuple[float, float, float]:
     return tuple(c / 255 for c in class_color(i + 1))
 
 
-def is_roi_layer(layer) -> bool:
+def is_roi_layer(layer: Layer) -> bool:
     """Shapes layers and 2-D Labels layers can outline regions of interest."""
     from napari.layers import Shapes
 
@@ -222,7 +227,7 @@ class SpectrumWidget(QWidget):
         self._on_layer_changed()
 
     # ---------------------------------------------------------------- events
-    def _pixel_under(self, position) -> tuple[int, int] | None:
+    def _pixel_under(self, position: Sequence[float] | None) -> tuple[int, int] | None:
         layer = self.layer_combo.layer()
         if layer is None or position is None:
             return None
@@ -245,14 +250,14 @@ class SpectrumWidget(QWidget):
             return True
         return False
 
-    def _on_click(self, viewer, event) -> None:
+    def _on_click(self, viewer: napari.Viewer, event: NapariMouseEvent) -> None:
         if event.button not in (None, 1) or self._detached():
             return
         pixel = self._pixel_under(event.position)
         if pixel is not None:
             self.show_pixel(*pixel)
 
-    def _on_move(self, viewer, event) -> None:
+    def _on_move(self, viewer: napari.Viewer, event: NapariMouseEvent) -> None:
         if "Shift" not in event.modifiers or self._detached():
             return
         pixel = self._pixel_under(event.position)
@@ -281,7 +286,7 @@ class SpectrumWidget(QWidget):
         self._roi_source = new
         self.update_rois()
 
-    def _schedule_rois(self, event=None) -> None:
+    def _schedule_rois(self, event: Event | None = None) -> None:
         """Measure the ROIs again once the edits of the ROI layer pause."""
         if self._detached():
             return
@@ -358,7 +363,7 @@ class SpectrumWidget(QWidget):
         data, x = cube.data, layer_band_axis(cube)
         nodata = (cube.metadata or {}).get("nodata")
 
-        def job(report):
+        def job(report: Callable[[int, int], None]) -> list[RoiSpectrum]:
             return roi_spectra(data, regions, x, nodata, report=report)
 
         self.roi_job.start(job, desc="ROI spectra", on_result=self._show_rois,

@@ -1,6 +1,9 @@
 """True colour: an RGB composite layer of a cube, bands chosen from its wavelengths."""
 
-from typing import Annotated
+# No ``from __future__ import annotations`` here: magicgui reads ``true_colour``'s annotations
+# at runtime, and the *cube* box's options (``CUBE_CHOICE`` in ``Annotated``) would be lost
+# in a string annotation.
+from typing import TYPE_CHECKING, Annotated
 
 from napari.layers import Image
 from napari.types import LayerDataTuple
@@ -9,8 +12,11 @@ from hsi.viewer._convert import PLANE_AXIS_LABELS, is_multiscale, true_colour_la
 from hsi.viewer._offthread import call_off_gui
 from hsi.viewer._widgets._common import is_cube_layer, layer_cube
 
+if TYPE_CHECKING:
+    from magicgui.widgets.bases import CategoricalWidget
 
-def cube_layer_choices(gui) -> list[Image]:
+
+def cube_layer_choices(gui: "CategoricalWidget") -> list[Image]:
     """The cube layers (``(bands, H, W)`` images, not RGB, not 2-D) of the viewer holding
     ``gui``: what the *cube* box offers (a plane or an RGB picture has no bands to pick)."""
     from napari.utils._magicgui import find_viewer_ancestor
