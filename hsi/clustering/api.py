@@ -361,6 +361,39 @@ def distinct_spectra(feats: PixelFeatures) -> int:
     return distinct_rows(feats.image[:, feats.valid].T, at_most=MAX_K)
 
 
+
+def cluster_count(k: int | str, feats: PixelFeatures, seed: int) -> tuple[int, str]:
+    """The number of clusters to make of ``feats`` and how it was chosen.
+
+    Parameters
+    ----------
+    k : int or "auto"
+        Given by the user, or ``"auto"``: estimated from the features
+        (:func:`hsi.clustering.auto_k.estimate_k`).
+    feats : PixelFeatures
+    seed : int
+
+    Returns
+    -------
+    (int, str)
+        ``k`` and the criterion (``"given"`` or the automatic one's name).
+
+    Raises
+    ------
+    ShapeError
+        ``k`` outside 2..min(valid pixels, distinct valid spectra, 255).
+    """
+    x = feats.pixels()
+    n_distinct = distinct_spectra(feats)
+    criterion = "given"
+    if isinstance(k, str):
+        from hsi.clustering.auto_k import estimate_k
+
+        k, criterion = estimate_k(x, seed=seed, n_distinct=n_distinct)
+    check_k(k, len(x), n_distinct)
+    return int(k), criterion
+
+
 #: Seeds accepted: what numpy's and scikit-learn's generators take (0 .. 2**32 - 1).
 MAX_SEED = 2**32 - 1
 
@@ -507,13 +540,7 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     feats = pixel_features(cube, n_components=n_components, spatial=spatial, seed=seed,
                            nonfinite=nonfinite, spectra=spectra)
     x = feats.pixels()
-    n_distinct = distinct_spectra(feats)
-    criterion = "given"
-    if isinstance(k, str):
-        from hsi.clustering.auto_k import estimate_k
-
-        k, criterion = estimate_k(x, seed=seed, n_distinct=n_distinct)
-    check_k(k, len(x), n_distinct)
+    k, criterion = cluster_count(k, feats, seed)
     report_progress(callback, 1, steps["total"], "clustering")
 
     def fit_callback(done: int, total: int) -> bool | None:

@@ -373,9 +373,8 @@ def _cluster_tiled(cube: Cube, k: int | str, output: str | os.PathLike | None, *
     from hsi.clustering.api import (
         ClusterResult,
         _config,
-        check_k,
         check_k_request,
-        distinct_spectra,
+        cluster_count,
         fit_model,
     )
     from hsi.clustering.features import pixel_features
@@ -419,13 +418,7 @@ def _cluster_tiled(cube: Cube, k: int | str, output: str | os.PathLike | None, *
         feats = pixel_features(_sample_mosaic(reader), seed=seed, nonfinite="nodata",
                                spectra=spectra)
         x = feats.pixels()
-        n_distinct = distinct_spectra(feats)
-        criterion = "given"
-        if isinstance(k, str):
-            from hsi.clustering.auto_k import estimate_k
-
-            k, criterion = estimate_k(x, seed=seed, n_distinct=n_distinct)
-        check_k(k, len(x), n_distinct)
+        k, criterion = cluster_count(k, feats, seed)
         seed_everything(seed)
         model = fit_model(method, feats, x, int(k), cfg, seed=seed, device=dev,
                           progress=progress,
