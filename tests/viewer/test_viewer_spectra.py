@@ -130,6 +130,28 @@ def test_roi_spectra_from_shapes(make_napari_viewer, qtbot, sample):
     assert widget.rois == [] and not ax.collections
 
 
+
+def test_roi_spectra_of_a_pyramid_layer(make_napari_viewer, qtbot, sample):
+    """A big cube opens as a multiscale pyramid (napari's ``MultiScaleData``, which takes no
+    tuple index): its ROI spectra are read from the full-resolution level."""
+    from hsi.viewer._convert import cube_layer_data
+
+    viewer = make_napari_viewer(show=True)
+    data, attrs, _ = cube_layer_data(sample, name="salinas")
+    layer = viewer.add_image([data, data[:, ::2, ::2]], **{**attrs, "multiscale": True})
+    assert layer.multiscale
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Spectrum")
+    shapes = viewer.add_shapes([_corners(10, 30, 20, 45)], shape_type="rectangle",
+                               scale=layer.scale[1:], translate=layer.translate[1:])
+    widget.roi_combo.select(shapes)
+    _wait_rois(qtbot, widget, 1)
+    rect = np.zeros((83, 86), bool)
+    rect[10:21, 30:46] = True
+    mean, _ = _expected(np.asarray(sample.data), rect)
+    assert widget.rois[0].pixels == rect.sum()
+    np.testing.assert_allclose(widget.rois[0].mean, mean, rtol=1e-6, atol=1e-9)
+    assert not widget.roi_status.text().startswith("error")
+
 def test_roi_spectra_from_labels_skip_nodata(make_napari_viewer, qtbot):
     """Each label value is a region; nodata pixels inside it are left out, band by band; the y
     axis names the cube's units; a labels layer on a coarser grid maps by ground position."""

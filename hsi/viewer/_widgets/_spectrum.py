@@ -360,7 +360,7 @@ class SpectrumWidget(QWidget):
             self.roi_status.setText(f"no {what} of {source.name!r} over {cube.name!r}")
             self._redraw()
             return
-        data, x = cube.data, layer_band_axis(cube)
+        data, x = full_res(cube.data), layer_band_axis(cube)  # a pyramid: its level 0
         nodata = (cube.metadata or {}).get("nodata")
 
         def job(report: Callable[[int, int], None]) -> list[RoiSpectrum]:
