@@ -180,7 +180,8 @@ class Cube:
     nodata : float, optional
         Value marking missing pixels.
     name : str
-        Human-readable name (file stem by default).
+        Human-readable name, used by error messages about the cube: :func:`hsi.open` sets the
+        path it was given (a CAVE folder: its scene's name), a dataset its name.
     """
 
     data: Any
@@ -213,6 +214,14 @@ class Cube:
             self.crs = CRS.from_user_input(self.crs)
         if self.transform is not None and not isinstance(self.transform, Affine):
             self.transform = Affine(*list(self.transform)[:6])
+
+    @property
+    def short_name(self) -> str:
+        """``name`` without its folder and file extension (``"data/scene.tif"`` → ``"scene"``;
+        a dataset's name as it is): what the names of cubes made from this one start with."""
+        from pathlib import PurePath
+
+        return PurePath(self.name).stem if self.name else ""
 
     # ------------------------------------------------------------------ shape
     @property

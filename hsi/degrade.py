@@ -781,11 +781,11 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     centres = srf.centres
     meta = {"ratio": r, "psf_sigma": sigma, "srf": srf.name, "source": cube.name}
     lr_cube = Cube(lr.cpu().numpy(), wavelengths=ref.wavelengths, fwhm=ref.fwhm, crs=ref.crs,
-                   transform=lr_transform, nodata=None, name=f"{cube.name}_lr_x{r}".lstrip("_"),
-                   metadata=dict(meta))
+                   transform=lr_transform, nodata=None,
+                   name=f"{cube.short_name}_lr_x{r}".lstrip("_"), metadata=dict(meta))
     hr_cube = Cube(hr.cpu().numpy(), wavelengths=centres, fwhm=srf.fwhm, crs=ref.crs,
                    transform=ref.transform,
-                   nodata=None, name=f"{cube.name}_{srf.name}".lstrip("_"),
+                   nodata=None, name=f"{cube.short_name}_{srf.name}".lstrip("_"),
                    metadata={**meta, "band_names": list(srf.band_names),
                              **({"srf_dropped_bands": dict(srf.dropped)} if srf.dropped else {})})
     return lr_cube, hr_cube

@@ -59,12 +59,15 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
     cube = hsi.open(cube_path, var=var, lazy=False)
     labels = read_labels(labels_path, var=labels_var)
     names = read_class_names(class_names) if class_names else None
+    labels.check_grid(cube, name=str(labels_path), of=str(cube_path))  # not "the cube's grid"
     check_labels(labels, cube, names, name=str(labels_path))
     options = {} if members is None else {"members": members}
     if patch_size is not None:
         options.update(patch_size=patch_size, patch_select="fixed")
     config = GanConfig(**options)
-    with naming(labels=labels_path):  # "lab.tif: class 3 ... only on nodata pixels"
+    # "lab.tif: class 3 ... only on nodata pixels", "scene.tif: PCA needs more than 20 valid
+    # pixels, got 16"
+    with naming(labels=labels_path, cube=cube_path):
         clf = train_classifier(cube, labels, class_names=names, config=config, epochs=epochs,
                                seed=seed, device=device, progress=True)
     clf.save(output)
@@ -103,7 +106,7 @@ def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, t
     codes above 255)."""
     import hsi
     from hsi.classification.pipeline import classify_to_files, load_classifier
-    from hsi.errors import ModelError
+    from hsi.errors import ModelError, naming
 
     cube = hsi.open(cube_path, var=var, lazy=True)  # the cheap check first; read by tiles
     clf = load_classifier(model_path, device=device)
@@ -111,9 +114,10 @@ def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, t
         clf.check_cube(cube)
     except ModelError as exc:
         raise ModelError(f"{model_path}: {exc} ({cube_path})") from None
-    summary = classify_to_files(clf, cube, output, use_crf=not no_crf,
-                                probabilities=probabilities, uncertainty=uncertainty, tile=tile,
-                                progress=True)
+    with naming(cube=cube_path):  # "cube: ..." of the features names the file
+        summary = classify_to_files(clf, cube, output, use_crf=not no_crf,
+                                    probabilities=probabilities, uncertainty=uncertainty,
+                                    tile=tile, progress=True)
     click.echo(f"{summary['pixels']} pixels classified into {summary['classes']} classes"
                f" ({summary['nodata']} nodata) -> {output}")
     if summary["pixels"] == 0:
@@ -191,13 +195,18 @@ def split(labels_path, out_dir, per_class, fraction, mode, margin, seed, labels_
     from pathlib import Path
 
     from hsi.classification.splits import write_split
+    from hsi.errors import naming
+    from hsi.io.atomic import new_folder_removed_on_failure
     from hsi.io.guard import check_outputs
     from hsi.io.labels import read_labels
 
     check_outputs([Path(out_dir) / "train.tif", Path(out_dir) / "test.tif"], [labels_path])
 
     labels = read_labels(labels_path, var=labels_var)  # with its class names and colours
-    train_path, test_path, n_train, n_test = write_split(
-        labels, out_dir, per_class=per_class, fraction=fraction, mode=mode, seed=seed,
-        margin=margin)
+    # the folder is made before the two files are written: not left empty by a failure
+    # "labels: no labelled pixel", "split: no test pixel left" name the file
+    with new_folder_removed_on_failure(out_dir), naming(labels=labels_path, split=labels_path):
+        train_path, test_path, n_train, n_test = write_split(
+            labels, out_dir, per_class=per_class, fraction=fraction, mode=mode, seed=seed,
+            margin=margin)
     click.echo(f"{n_train} training pixels -> {train_path}; {n_test} test pixels -> {test_path}")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from hsi.cli.fuse_batch import batch_options, batch_security, finish, scheduler_errors
+from hsi.cli.fuse_batch import (
+    batch_folder,
+    batch_options,
+    batch_security,
+    finish,
+    scheduler_errors,
+)
 from hsi.cli.options import CheckpointPath, device_option
 
 
@@ -32,7 +38,7 @@ def classify_batch(ctx: click.Context, manifest: str, output: str, model: str, n
 
     from hsi.batch import run_classify_batch
 
-    with scheduler_errors():
+    with scheduler_errors(), batch_folder(output):
         report = run_classify_batch(manifest, output, model=model, use_crf=not no_crf,
                                     tile=tile, scheduler=scheduler, workers=workers,
                                     retries=retries, progress=True, device=device, wait=wait,

@@ -269,20 +269,23 @@ def run_demo(out: str | Path = "demo-out", device: str = "auto") -> DemoState:
     demo's (:data:`DEMO_MARKER`), so a rerun overwrites the files of the last run.
     """
     from hsi.data import sample_cube, sample_labels
-    from hsi.device import seed_everything
-    from hsi.io.atomic import check_writable_dir
+    from hsi.device import pick_device, seed_everything
+    from hsi.io.atomic import check_writable_dir, new_folder_removed_on_failure
 
     check_demo_folder(out)
-    folder = check_writable_dir(out)
-    mark_demo_folder(folder)
-    seed_everything(0)
-    labels, names = sample_labels()
-    state = DemoState(out=folder, cube=sample_cube(), labels=labels,
-                      class_names=names, device=device)
-    for _, step in DEMO_STEPS:
-        step(state)
-    if state.scores:
-        state.files["metrics"] = write_scores(state)
+    pick_device(device)  # a device this machine lacks is refused before the folder is made
+    # a folder the demo made is removed again when it fails before writing an output into it
+    with new_folder_removed_on_failure(out, own_files=(DEMO_MARKER,)):
+        folder = check_writable_dir(out)
+        mark_demo_folder(folder)
+        seed_everything(0)
+        labels, names = sample_labels()
+        state = DemoState(out=folder, cube=sample_cube(), labels=labels,
+                          class_names=names, device=device)
+        for _, step in DEMO_STEPS:
+            step(state)
+        if state.scores:
+            state.files["metrics"] = write_scores(state)
     return state
 
 

@@ -94,6 +94,15 @@ def scheduler_errors() -> Iterator[None]:
         raise kind(f"--scheduler {exc.address}: {exc.problem}") from None
 
 
+def batch_folder(output: str) -> contextlib.AbstractContextManager:
+    """Remove the output folder again when the batch made it and fails (or is interrupted,
+    e.g. while its cluster starts) before writing anything there but its lock file."""
+    from hsi.batch import LOCK_NAME
+    from hsi.io.atomic import new_folder_removed_on_failure
+
+    return new_folder_removed_on_failure(output, own_files=(LOCK_NAME,))
+
+
 def report_table(report: BatchReport) -> str:
     """The report's summary table with the failure reasons in command-line words
     (:func:`hsi.cli.words.cli_words`: ``--fit-scene``, not ``fit_scene=True``)."""
@@ -138,7 +147,7 @@ def fuse_batch(ctx: click.Context, manifest: str, output: str, method: str, mode
 
     from hsi.batch import run_batch
 
-    with scheduler_errors():
+    with scheduler_errors(), batch_folder(output):
         report = run_batch(manifest, output, method=method, model=model, scheduler=scheduler,
                            workers=workers, retries=retries, progress=True, device=device,
                            seed=seed, wait=wait, security=security, ratio=ratio)

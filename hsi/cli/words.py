@@ -23,6 +23,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^k: ", "-k: "),  # hsi cluster's cluster count
         (r"^patch_size: ", "--patch-size: "),
         (r"^psf_sigma: ", "--psf-sigma: "),
+        # hsi metrics' border: "crop 8 leaves no pixel ...", "crop (pixels left out ...) must"
+        (r"^crop (?=\d+ leaves no pixel|\(pixels left out)", "--crop "),
         # a registered dataset missing from the data folder
         (r"dataset '(\w+)' not found (.*), or pass download=True",
          r"dataset '\1' not found \2, or run hsi data fetch \1"),

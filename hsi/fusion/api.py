@@ -652,7 +652,7 @@ def fuse(
     return Cube(
         data, wavelengths=lr_hsi.wavelengths, fwhm=lr_hsi.fwhm, crs=hr_msi.crs,
         transform=hr_msi.transform, nodata=None,
-        name=f"{lr_hsi.name or 'hsi'}_{method}_x{r}",
+        name=f"{lr_hsi.short_name or 'hsi'}_{method}_x{r}",
         metadata={"fusion_method": method, "ratio": r, "lr_hsi": lr_hsi.name,
                   "hr_msi": hr_msi.name, **(sigma.metadata() if sigma else {}),
                   **(denoiser.metadata() if denoiser else {}),

@@ -810,7 +810,7 @@ def fuse_cube(lr_hsi: Cube, hr_msi: Cube, *, method: str = "auto", tile: int = 2
                       progress=progress, callback=callback, **options)
     return Cube(done.writer.data, wavelengths=done.lr.wavelengths, fwhm=done.lr.fwhm,
                 crs=done.hr.crs, transform=done.hr.transform, nodata=None,
-                name=f"{lr_hsi.name or 'hsi'}_{done.method}_x{done.ratio}",
+                name=f"{lr_hsi.short_name or 'hsi'}_{done.method}_x{done.ratio}",
                 metadata={"fusion_method": done.method, "ratio": done.ratio,
                           "lr_hsi": lr_hsi.name, "hr_msi": hr_msi.name,
                           "tiles": done.tiles, **done.metadata()})

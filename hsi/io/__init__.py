@@ -53,7 +53,8 @@ def open(
     -------
     Cube
         Data ``(bands, H, W)`` kept as stored (no scaling, except CAVE PNGs which are divided by
-        65535), wavelengths in nm when the file has them.
+        65535), wavelengths in nm when the file has them. Its ``name`` is ``path`` as given
+        (what error messages about the cube name); a CAVE folder's is its scene's name.
 
     Raises
     ------
@@ -97,7 +98,11 @@ def open(
     else:  # "cave"
         from hsi.io.cave import read_cave
 
-        cube = read_cave(path, window=window)
+        return read_cave(path, window=window)  # named after its scene (the folder less _ms)
+    # Named by the path as given, so that what the library says about the cube ("cube
+    # 'scene.tif' has no wavelengths", "training cubes differ in band count: 'a.tif' has 204,
+    # 'b.tif' has 50") names the file the user gave, not its bare stem.
+    cube.name = os.fsdecode(path)
     return cube
 
 

@@ -7,6 +7,10 @@ onto the destination. When anything fails (an exception, Ctrl-C, a full disk, a 
 error) the temporary and any folder created for it are removed, and an ``OSError`` becomes one
 :class:`~hsi.errors.HsiIOError` naming the destination and the cause, e.g.
 ``OUT.tif: no space left on device (needs ~12 MB)``.
+
+:func:`new_folder_removed_on_failure` does the same for an output folder a command creates
+before it writes into it (a batch, the demo, a split): made and left empty by a failure, it
+goes again.
 """
 
 from __future__ import annotations
@@ -48,6 +52,48 @@ def _missing_parents(folder: Path) -> list[Path]:
         out.append(probe)
         probe = probe.parent
     return out
+
+
+def _remove_left_empty(created: list[Path], own_files: tuple[str, ...] = ()) -> None:
+    """Remove the folders ``created`` (deepest first) that are empty, or (the deepest) hold
+    nothing but the files named ``own_files``, which go with it."""
+    if created and own_files:
+        with contextlib.suppress(OSError):
+            entries = {p.name for p in created[0].iterdir()}
+            if entries and entries <= set(own_files):
+                for name in entries:
+                    (created[0] / name).unlink()
+    for d in created:  # only folders this process created; rmdir leaves any that are not empty
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+@contextlib.contextmanager
+def new_folder_removed_on_failure(folder: str | os.PathLike,
+                                  own_files: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Yield ``folder``; when the body fails (an exception, Ctrl-C), remove it, and the parents
+    made for it, if the body created them and left them empty.
+
+    For a command that creates its output folder and fills it later (a batch, the demo, a
+    split): a failure before anything is written leaves the file system as it was. A folder
+    that existed before is never removed, nor one holding anything but ``own_files``: names
+    of files the command itself puts there before any output (a lock, a marker), removed with
+    the folder when nothing else is there.
+
+    Parameters
+    ----------
+    folder : path
+        The output folder (it need not exist yet).
+    own_files : tuple of str
+        File names in ``folder`` that do not count as output.
+    """
+    folder = Path(folder)
+    created = _missing_parents(folder)
+    try:
+        yield folder
+    except BaseException:
+        _remove_left_empty(created, own_files)
+        raise
 
 
 @functools.cache
@@ -186,9 +232,7 @@ class _Staged:
         """Remove the temporary (if still there) and the folders created for it, left empty."""
         if self.tmp is not None:
             self.tmp.unlink(missing_ok=True)
-        for d in self.created:  # deepest first; only folders this write created and left empty
-            with contextlib.suppress(OSError):
-                d.rmdir()
+        _remove_left_empty(self.created)  # only folders this write created and left empty
 
     def error(self, exc: BaseException) -> BaseException | None:
         """The one-line error naming this destination for ``exc``; None to re-raise ``exc``."""

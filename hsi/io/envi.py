@@ -639,7 +639,7 @@ def envi_header_fields(cube: Cube, dtype: np.dtype) -> dict:
     without band names of its own, a cube with wavelengths gets ``"450.5 nm"``-style names.
     """
     fields: dict = {
-        "description": f"hsikit cube {cube.name}".strip(),
+        "description": f"hsikit cube {cube.short_name}".strip(),
         "samples": cube.width, "lines": cube.height, "bands": cube.bands,
         "header offset": 0, "file type": "ENVI Standard",
         "data type": _DTYPE_TO_ENVI[np.dtype(dtype)], "interleave": "bsq", "byte order": 0,

@@ -150,7 +150,7 @@ def _layers_for(path: str) -> tuple[list[tuple], tuple | None]:
     from hsi.viewer._convert import cube_layer_data, true_colour_layer_data
 
     cube = open_for_viewer(path)
-    name = cube.name or Path(path).stem
+    name = cube.short_name or Path(path).stem
     return [cube_layer_data(cube, name=name)], true_colour_layer_data(cube, name=name)
 
 

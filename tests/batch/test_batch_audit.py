@@ -194,10 +194,14 @@ def test_a_file_not_written_by_a_batch_is_never_overwritten(scenes_dir, tmp_path
 def test_the_refusal_is_one_line_on_the_command_line(scenes_dir, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "north.tif").write_bytes(b"my notes")
-    result = CliRunner().invoke(cli, ["fuse-batch", str(_north_manifest(scenes_dir, tmp_path)),
-                                      "-o", str(out), "--method", "glp", "--workers", "1"])
-    one_error_line(result, "north.tif", "not written by a batch")
+    args = ["fuse-batch", str(_north_manifest(scenes_dir, tmp_path)), "-o", str(out),
+            "--method", "glp", "--workers", "1"]
+    foreign = next(scenes_dir.glob("*.tif")).read_bytes()  # someone's GeoTIFF, no record
+    (out / "north.tif").write_bytes(foreign)
+    one_error_line(CliRunner().invoke(cli, args), "north.tif", "not written by a batch")
+    assert (out / "north.tif").read_bytes() == foreign
+    (out / "north.tif").write_bytes(b"my notes")  # not even a TIFF: the output guard says so
+    one_error_line(CliRunner().invoke(cli, args), "north.tif", "exists and is not a TIFF file")
     assert (out / "north.tif").read_bytes() == b"my notes"
 
 
