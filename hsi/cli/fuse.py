@@ -75,6 +75,12 @@ def fuse(lr_hsi: str, hr_msi: str, output: str, model: str | None, fit_scene: bo
     if (fit_steps is not None or fit_minutes is not None) and not fit_scene:
         raise click.UsageError("--fit-steps and --fit-minutes need --fit-scene")
     psf_sigma = _psf_sigma(psf_sigma)
+    from hsi.io.guard import same_file
+
+    if same_file(lr_hsi, hr_msi):
+        raise click.BadParameter(f"{hr_msi} is the LR_HSI file too: fusion needs the "
+                                 f"low-resolution hyperspectral image and the high-resolution "
+                                 f"multispectral image of one scene", param_hint="HR_MSI")
 
     from hsi.fusion.scene import fuse_files
 

@@ -44,8 +44,10 @@ def _shape_ratio(lr: Cube, hr: Cube, ratio: int | None) -> int:
                 f"ratio: give ratio=N{swapped}"
             )
         ratio = int(ry)
-    if ratio < 2:
-        raise GridError(f"the HR/LR ratio must be an integer >= 2, got {ratio}")
+    if ratio < 2:  # from the sizes: given ratios were checked by check_pair
+        raise GridError(f"HR-MSI {hr.height}×{hr.width} has as many pixels as LR-HSI "
+                        f"{lr.height}×{lr.width}: the HR-MSI must have ratio (an integer >= 2) "
+                        f"times the LR-HSI's rows and columns")
     for axis, n_lr, n_hr in (("rows", lr.height, hr.height), ("columns", lr.width, hr.width)):
         if abs(n_hr - n_lr * ratio) * 2 > ratio:
             raise GridError(

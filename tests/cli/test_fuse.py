@@ -69,6 +69,24 @@ def test_shifted_grid_is_one_line_error(invoke, one_line_error, pair, tmp_path):
     assert not out.exists()
 
 
+
+def test_one_file_given_twice_or_two_of_one_size_are_one_line_errors(invoke, one_line_error,
+                                                                     pair, tmp_path):
+    from hsi.io.geotiff import write_geotiff
+
+    folder, lr, _ = pair
+    out = tmp_path / "out.tif"
+    line = one_line_error(invoke("fuse", folder / "lr.tif", folder / "lr.tif", "-o", out,
+                                 "--method", "glp"), "HR_MSI")
+    assert "lr.tif is the LR_HSI file too" in line
+    plain = lr.with_data(lr.data, crs=None, transform=None)  # sizes are all there is to check
+    write_geotiff(plain, tmp_path / "a.tif", tile=16)
+    write_geotiff(plain, tmp_path / "b.tif", tile=16)
+    line = one_line_error(invoke("fuse", tmp_path / "a.tif", tmp_path / "b.tif", "-o", out,
+                                 "--method", "glp"), "has as many pixels as")
+    assert f"HR-MSI {lr.height}×{lr.width} has as many pixels as LR-HSI" in line
+    assert not out.exists()
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--model", "{ckpt}", "--method", "glp"], "apply to --method infn"),
     (["--fit-steps", "3"], "need --fit-scene"),
