@@ -96,8 +96,9 @@ def fuse(lr_hsi: str, hr_msi: str, output: str, model: str | None, fit_scene: bo
 
     with rasterio.open(out) as written:  # what ran: the file's own record of it
         tags = written.tags()
-    if method == "auto":
-        method = f"auto: {tags.get('fusion_method', 'unknown')}"
+    if method == "auto":  # with --model: that model, not a choice made for the user
+        made = tags.get("fusion_method", "unknown")
+        method = f"{made}: {model}" if model is not None else f"auto: {made}"
     if "scene_fit" in tags:
         method += "; " + SCENE_FIT_WORDS.get(json.loads(tags["scene_fit"]).get("result"),
                                              "scene fit")

@@ -221,3 +221,22 @@ def test_fit_scene_says_which_image_it_wrote(invoke, tmp_path):
         fit = json.loads(f.tags()["scene_fit"])
     assert fit["result"] in ("fitted", "base")
     assert SCENE_FIT_WORDS[fit["result"]] in result.output
+
+
+def test_a_given_model_is_named_in_the_closing_line(invoke, pair, tmp_path):
+    """``--model`` without ``--method``: the line names the model used, not an automatic
+    choice."""
+    import torch
+
+    from hsi.fusion import INFN, InfnConfig, save_infn
+
+    folder, lr, hr = pair
+    torch.manual_seed(0)
+    model = save_infn(tmp_path / "m.pt", INFN(InfnConfig(hsi_bands=lr.bands, msi_bands=hr.bands)),
+                      meta={"ratios": [4], "wavelengths": list(lr.wavelengths),
+                            "msi_wavelengths": list(hr.wavelengths)})
+    out = tmp_path / "fused.tif"
+    result = invoke("fuse", folder / "lr.tif", folder / "hr.tif", "-o", out, "--model", model,
+                    "--tile", "16", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"wrote {out} (infn: {model}, ")
