@@ -36,6 +36,7 @@ from hsi.errors import (
     SensorError,
     ShapeError,
     WavelengthError,
+    naming,
 )
 from hsi.srf import SRF, SRF_PRESETS, load_srf
 
@@ -707,6 +708,22 @@ def crop_to_ratio(cube: Cube, ratio: int) -> Cube:
     return cube.crop(Window(0, 0, w, h))
 
 
+def _check_psf_fits(ref: Cube, sigma: float, ratio: int) -> None:
+    """Refuse, naming the cube, a reference (cropped to the ratio) too small for the PSF that
+    blurs it (:func:`gaussian_blur_decimate` needs more pixels a side than the kernel's
+    radius)."""
+    k = psf_kernel_size(sigma)
+    side = min(ref.height, ref.width)
+    if side <= k // 2:
+        need = (k // 2 // ratio + 1) * ratio  # the smallest multiple of the ratio that fits
+        raise ShapeError(f"{ref.name or 'cube'}: {side} pixels a side (cropped to a multiple of "
+                         f"the ratio {ratio}) are too few for the PSF of sigma {sigma:g} HR "
+                         f"pixels (kernel {k}, needs more than {k // 2}): use a cube of at least "
+                         f"{need}×{need} pixels, a smaller ratio or a smaller psf_sigma=",
+                         actual_shape=ref.shape,
+                         expected_shape=("bands", f">={need}", f">={need}"))
+
+
 def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | None = None,
                   *, device: str | torch.device = "cpu") -> tuple[Cube, Cube]:
     """Simulate the low-resolution HSI and high-resolution MSI a fusion method gets (Wald).
@@ -769,9 +786,12 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     if cube.wavelengths is None:
         raise WavelengthError(f"cube {cube.name!r} has no wavelengths: the SRF {srf.name!r} "
                               f"cannot be applied")
-    srf = srf.for_cube(cube.wavelengths)  # without the bands in a gap of the cube's sampling
-    matrix = srf.matrix(cube.wavelengths)
+    # "cube: SRF 'sentinel2': band(s) ... fall outside ..." names the cube (its file)
+    with naming(**({"cube": cube.name} if cube.name else {})):
+        srf = srf.for_cube(cube.wavelengths)  # without the bands in a gap of its sampling
+        matrix = srf.matrix(cube.wavelengths)
     ref = crop_to_ratio(cube, r)
+    _check_psf_fits(ref, sigma, r)
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     x = torch.as_tensor(np.asarray(ref.data, dtype=np.float32), device=dev)
     with torch.no_grad():

@@ -64,6 +64,9 @@ __all__ = ["PEAK_MODES", "cc", "ergas", "fusion_metrics", "psnr", "q2n", "rmse",
 
 log = logging.getLogger("hsi.metrics")
 
+#: Side of :func:`ssim`'s Gaussian window (Wang et al.): the smallest image it scores.
+SSIM_WINDOW = 11
+
 #: The ``peak_mode`` values of :func:`psnr`: one fixed ``peak`` for every band, or each
 #: reference band's maximum.
 PEAK_MODES = ("fixed", "band-max")
@@ -297,10 +300,10 @@ def ssim(ref: Image, est: Image, peak: float = 1.0, *, crop: int = 0) -> float:
 
     peak = _check_peak(peak)
     ref, est = _pair(ref, est, crop)
-    if min(ref.shape[1:]) < 11:
-        raise ShapeError(f"ssim needs images of at least 11×11 pixels, got "
-                         f"{ref.shape[1]}×{ref.shape[2]}", actual_shape=ref.shape,
-                         expected_shape=("bands", ">=11", ">=11"))
+    if min(ref.shape[1:]) < SSIM_WINDOW:
+        raise ShapeError(f"ssim needs images of at least {SSIM_WINDOW}×{SSIM_WINDOW} pixels, "
+                         f"got {ref.shape[1]}×{ref.shape[2]}", actual_shape=ref.shape,
+                         expected_shape=("bands", f">={SSIM_WINDOW}", f">={SSIM_WINDOW}"))
     valid = _valid(ref, est)
     if valid is None:
         values = [structural_similarity(r, e, data_range=float(peak), gaussian_weights=True,

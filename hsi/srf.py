@@ -518,7 +518,8 @@ class SRF:
         Raises
         ------
         SensorError
-            When no band of the sensor is observed.
+            When no band of the sensor is observed (the message starts with ``cube: ``, which
+            :func:`hsi.errors.naming` turns into the cube's file).
         WavelengthError
             Non-finite or non-positive wavelengths.
         """
@@ -533,8 +534,8 @@ class SRF:
                          f"gap {g})" for b, f, g in gone)
         keep = [b for b in range(self.msi_bands) if b not in {b for b, _, _ in gone}]
         if not keep:
-            raise SensorError(
-                f"SRF {self.name!r}: no band is observed by the cube's bands: {said} (less "
+            raise SensorError(  # "cube: ": a caller that read the cube names its file
+                f"cube: SRF {self.name!r}: no band is observed by the cube's bands: {said} (less "
                 f"than {MIN_COVERED:.0%} of each band's response lies where the cube has bands)")
         key = ("dropped", float(wl.min()), float(wl.max()), wl.size)
         if key not in self._warned:
@@ -597,6 +598,8 @@ class SRF:
             ``[min, max]`` with less than :data:`MIN_INSIDE_AREA` of its area inside (a band
             with at least that much inside is truncated to the range and renormalised, with a
             one-line warning), or that no cube band samples above ``threshold`` × its peak.
+            The message starts with ``cube: ``, which :func:`hsi.errors.naming` turns into
+            the cube's file.
         WavelengthError
             Non-finite or non-positive wavelengths.
         """
@@ -612,8 +615,8 @@ class SRF:
             (truncated if frac >= MIN_INSIDE_AREA else outside).append(
                 f"{n} ({a:g}-{b:g} nm, {frac:.0%} of its area inside)")
         if outside:
-            raise SensorError(
-                f"SRF {self.name!r}: band(s) {', '.join(outside)} fall outside the cube's "
+            raise SensorError(  # "cube: ": a caller that read the cube names its file
+                f"cube: SRF {self.name!r}: band(s) {', '.join(outside)} fall outside the cube's "
                 f"wavelength range {lo:g}-{hi:g} nm (at least {MIN_INSIDE_AREA:.0%} of a band's "
                 f"response must be observed); use a sensor inside that range")
         if truncated and (lo, hi) not in self._warned:
@@ -638,8 +641,8 @@ class SRF:
         unseen = mat.max(axis=1) <= threshold * self.curves.max(axis=1)
         if np.any(unseen):
             names = ", ".join(n for n, u in zip(self.band_names, unseen, strict=True) if u)
-            raise SensorError(f"SRF {self.name!r}: band(s) {names} overlap no band of the cube "
-                              f"({lo:g}-{hi:g} nm, {wl.size} bands)")
+            raise SensorError(f"cube: SRF {self.name!r}: band(s) {names} overlap no band of the "
+                              f"cube ({lo:g}-{hi:g} nm, {wl.size} bands)")
         return mat / mat.sum(axis=1)[:, None]
 
     def __repr__(self) -> str:

@@ -710,9 +710,11 @@ def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathL
     Outputs are georeferenced like ``cube``: ``output`` a uint8 class map with a colour table
     and the class names; ``probabilities`` a float32 raster with one band per class (0 at
     nodata), band ``i`` described by the code and name of class ``i`` (``"3: Lettuce"``);
-    ``uncertainty`` the per-pixel entropy in nats (float32, NaN at nodata). Each file
-    is written atomically; nothing is written when the model does not fit the cube, or when
-    ``callback(done_tiles, total_tiles)`` returns ``True`` (:class:`~hsi.errors.Cancelled`).
+    ``uncertainty`` the per-pixel entropy in nats (float32, NaN at nodata). The files
+    are written as one set (:func:`hsi.io.atomic.atomic_files`): all of them or none, even
+    when a rename into place fails; nothing is written when the model does not fit the cube,
+    or when ``callback(done_tiles, total_tiles)`` returns ``True``
+    (:class:`~hsi.errors.Cancelled`).
 
     Returns
     -------
@@ -723,7 +725,7 @@ def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathL
     import contextlib
 
     from hsi.classification.predict import TILE, entropy, predict_scene
-    from hsi.io.atomic import atomic_path
+    from hsi.io.atomic import atomic_files
     from hsi.io.geotiff import GeoTiffTileWriter, check_tiff_output
     from hsi.io.labels import write_class_map
 
@@ -738,22 +740,27 @@ def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathL
     # count of the whole map had taken 8 bytes a pixel, 134 MB at 4096², the command's peak)
     class_map = np.zeros((h, w), dtype=to_code.dtype)
     counts = np.zeros(k + 1, dtype=np.int64)
-    with contextlib.ExitStack() as stack:
-        # the class map's temporary is entered first, so it is renamed into place last and
-        # removed with the others when anything fails: all the outputs or none
-        class_map_tmp = stack.enter_context(atomic_path(output))
+    # one set of files, renamed into place together once every one is written (the class map
+    # last): a failure, even at a rename, leaves all the outputs or none, never a new class
+    # map beside the probabilities of an earlier run (hsi.io.atomic.atomic_files)
+    extra = [path for path in (probabilities, uncertainty) if path is not None]
+    with atomic_files([*extra, output]) as tmps, contextlib.ExitStack() as stack:
+        *extra_tmps, class_map_tmp = tmps
+        tmp_of = iter(extra_tmps)  # in the order of ``extra``
         pw = uw = None
         if probabilities is not None:
             pw = stack.enter_context(GeoTiffTileWriter(
-                probabilities, bands=k, height=h, width=w, dtype="float32", crs=cube.crs,
-                transform=cube.transform, nodata=None, wavelengths=None, fwhm=None))
+                next(tmp_of), bands=k, height=h, width=w, dtype="float32",
+                crs=cube.crs, transform=cube.transform, nodata=None, wavelengths=None,
+                fwhm=None))
             # band b is class b's probability: named by its code and name ("3: Lettuce")
             pw.describe_bands([f"{code}: {name}" for code, name in
                                zip(classifier.codes, classifier.class_names, strict=True)])
         if uncertainty is not None:
             uw = stack.enter_context(GeoTiffTileWriter(
-                uncertainty, bands=1, height=h, width=w, dtype="float32", crs=cube.crs,
-                transform=cube.transform, nodata=float("nan"), wavelengths=None, fwhm=None))
+                next(tmp_of), bands=1, height=h, width=w, dtype="float32",
+                crs=cube.crs, transform=cube.transform, nodata=float("nan"), wavelengths=None,
+                fwhm=None))
 
         def write(t: TileResult) -> None:
             class_map[_slices(t.window)] = to_code[t.class_map]

@@ -101,12 +101,16 @@ def cluster_evaluate(clusters, labels, var):
     and ARI need no matching. Only labelled, clustered pixels count.
     """
     from hsi.clustering import evaluate
-    from hsi.errors import naming
+    from hsi.errors import ShapeError, naming
     from hsi.io.labels import read_labels
 
     pred, pred_crs, pred_transform = read_labels(clusters)
     truth, truth_crs, truth_transform = read_labels(labels, var=var)
     _check_same_grid(clusters, pred_crs, pred_transform, labels, truth_crs, truth_transform)
+    if pred.shape != truth.shape:  # both files named, not "the labels'"
+        raise ShapeError(f"{clusters}: the cluster map is {pred.shape[0]}×{pred.shape[1]}, the "
+                         f"labels {labels} are {truth.shape[0]}×{truth.shape[1]}: give the "
+                         "labels of the clustered scene", pred.shape, truth.shape)
     with naming(clusters=clusters, labels=labels):
         scores = evaluate(pred, truth)
     click.echo(f"ACC    {scores['acc']:.4f}")

@@ -11,6 +11,7 @@ from hsi.cli.options import (
     output_file_option,
     psf_sigma_option,
     seed_option,
+    sensor_named,
 )
 
 
@@ -81,12 +82,14 @@ def train(cubes, output, ratio, sensor, steps, max_minutes, base, batch, psf_sig
 
     started = time.time()
     try:
-        model = train_infn(
-            loaded, srf=sensor, ratio=ratio, config=config, steps=steps,
-            max_minutes=max_minutes, seed=seed, device=device,
-            resume_from=output if resume else None, out_path=output, progress=True,
-            psf_sigma=psf_sigma, validation=held_out,
-        )
+        # "PATH: SRF 'MyCam' (--sensor cam.csv): band(s) ... fall outside ..."
+        with sensor_named(sensor):
+            model = train_infn(
+                loaded, srf=sensor, ratio=ratio, config=config, steps=steps,
+                max_minutes=max_minutes, seed=seed, device=device,
+                resume_from=output if resume else None, out_path=output, progress=True,
+                psf_sigma=psf_sigma, validation=held_out,
+            )
     except KeyboardInterrupt:  # train_infn saved the steps done: say how to go on
         _tell_resumable(output, started)
         raise

@@ -34,6 +34,9 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
         When the two cubes differ in shape (the message names both files).
     ConfigError
         When ``peak_mode`` or ``crop`` is invalid (checked before the cubes are read).
+    ShapeError
+        Also when the images, once cropped, are smaller than SSIM's window (checked before
+        the pixels are read; :func:`check_ssim_size`).
     """
     import numpy as np
 
@@ -54,6 +57,7 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     # bad options are refused before any pixel is read
     mode = metrics.check_peak_mode(peak_mode)
     c = metrics.check_crop(crop, ref.shape)
+    check_ssim_size(reference, estimate, ref.shape, c)
     window = (slice(None), slice(c, ref.shape[1] - c), slice(c, ref.shape[2] - c))
     # a file's nodata value is no data: NaN, which the metrics leave out
     a = missing_as_nan(ref.data[window], ref.nodata).astype(np.float64)
@@ -75,6 +79,35 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     if min(a.shape[1:]) >= UIQI_BLOCK:
         scores["uiqi"] = metrics.uiqi(a, b, UIQI_BLOCK)
     return {**scores, "pixels_left_out": left_out}
+
+
+def check_ssim_size(reference: str, estimate: str, shape: tuple[int, ...], crop: int) -> None:
+    """Refuse, before any pixel is read, images that once cropped by ``crop`` are smaller than
+    SSIM's window (:data:`hsi.metrics.SSIM_WINDOW`): the message names both files and says
+    whether --crop or the images are too small.
+
+    Raises
+    ------
+    ShapeError
+        ``"est.tif: --crop 3 leaves 10×10 of its 16×16 pixels ... use --crop 2 or less"``.
+    """
+    from hsi import metrics
+    from hsi.errors import ShapeError
+
+    n = metrics.SSIM_WINDOW
+    h, w = shape[-2:]
+    hc, wc = h - 2 * crop, w - 2 * crop
+    if min(hc, wc) >= n:
+        return
+    if min(h, w) >= n:  # the images are large enough: the border is not
+        raise ShapeError(f"{estimate}: --crop {crop} leaves {hc}×{wc} of its {h}×{w} pixels "
+                         f"(and of the reference {reference}'s), too few for SSIM's {n}×{n} "
+                         f"window: use --crop {(min(h, w) - n) // 2} or less",
+                         actual_shape=(shape[0], hc, wc), expected_shape=("bands", f">={n}",
+                                                                          f">={n}"))
+    raise ShapeError(f"{estimate}: {h}×{w} pixels, like the reference {reference}, are too few "
+                     f"for SSIM's {n}×{n} window: score images of at least {n}×{n} pixels",
+                     actual_shape=tuple(shape), expected_shape=("bands", f">={n}", f">={n}"))
 
 
 def format_scores(scores: dict[str, float]) -> list[str]:

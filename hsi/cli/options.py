@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -26,6 +27,30 @@ sensor_option = click.option(
          "nikon_d700) or an SRF .csv/.mat file, optionally with bands to keep or leave out "
          "after a colon (sentinel2:B2,B3,B4,B8; sentinel2_l1c:-B10).",
 )
+
+
+@contextlib.contextmanager
+def sensor_named(sensor: str) -> Iterator[None]:
+    """Let an error about the ``--sensor`` SRF name the value given where the SRF's own name
+    is other text: ``SRF 'MyCam' (--sensor cam.csv): ...`` for a file whose ``# Camera:``
+    line names the sensor, ``SRF 'sentinel2' (--sensor sentinel2:B2,B8)`` for a selection.
+    Only for commands whose one SRF is ``--sensor`` (the error's ``SRF '...'`` is that one).
+    """
+    import re
+
+    from hsi.errors import HsiError
+
+    try:
+        yield
+    except HsiError as exc:
+        text = str(exc)
+        said = re.search(r"\bSRF '([^']*)'", text)
+        if said and exc.args and said.group(1) != sensor and f"--sensor {sensor}" not in text:
+            exc.args = (f"{text[:said.end()]} (--sensor {sensor}){text[said.end():]}",
+                        *exc.args[1:])
+        raise
+
+
 psf_sigma_option = click.option(
     "--psf-sigma", type=float, default=None,
     help="Gaussian PSF sigma in HR pixels [default: ratio / 2].",

@@ -11,6 +11,7 @@ from hsi.cli.options import (
     device_option,
     psf_sigma_option,
     ratio_option,
+    sensor_named,
     sensor_option,
     var_option,
 )
@@ -51,13 +52,17 @@ def simulate(cube: str, out_dir: str, ratio: int | None, sensor: str, psf_sigma:
         raise click.UsageError("--ratio is required (an integer >= 2)")
 
     import hsi
+    from hsi.errors import naming
     from hsi.io.guard import check_outputs
     from hsi.simulate import SIMULATION_FILES, simulate_files
 
     check_outputs([Path(out_dir) / name for name in SIMULATION_FILES], [cube])
     ref = hsi.open(cube, var=var, lazy=True)  # read by tiles (GeoTIFF/ENVI)
-    paths = simulate_files(ref, out_dir, ratio, sensor, psf_sigma, device=device,
-                           progress=True)
+    # "cube: SRF 'sentinel2': band(s) ... fall outside the cube's wavelength range" names CUBE
+    # (and the --sensor value, where the SRF's name is another text)
+    with sensor_named(sensor), naming(cube=cube):
+        paths = simulate_files(ref, out_dir, ratio, sensor, psf_sigma, device=device,
+                               progress=True)
     for key, path in paths.items():
         c = hsi.open(path, lazy=True)
         click.echo(f"{key:<10} {c.bands:>4} bands × {c.height} × {c.width}  {path}")

@@ -23,6 +23,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^k: ", "-k: "),  # hsi cluster's cluster count
         (r"^patch_size: ", "--patch-size: "),
         (r"^psf_sigma: ", "--psf-sigma: "),
+        (r"\ba smaller psf_sigma=(?=\W|$)", "a smaller --psf-sigma"),  # a scene too small
         # hsi metrics' border: "crop 8 leaves no pixel ...", "crop (pixels left out ...) must"
         (r"^crop (?=\d+ leaves no pixel|\(pixels left out)", "--crop "),
         # a registered dataset missing from the data folder

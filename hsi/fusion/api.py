@@ -340,11 +340,70 @@ def resolve_model(
         from hsi.fusion.fit import fit_scene as _fit
 
         r = check_pair(lr_hsi, hr_msi, ratio)
+        check_fit_input(lr_hsi, r)
         s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
         return _fit(scaled(lr_hsi, s_lr), scaled(hr_msi, s_msi), ratio=r, steps=fit_steps,
                     minutes=fit_minutes, seed=seed, device=dev, progress=progress,
                     callback=callback, init=model, psf_sigma=psf_sigma)
     return model if model is not None else _shipped_for(lr_hsi, hr_msi, dev, ratio)
+
+
+def check_infn_size(lr_hsi: Cube, model: INFN, ratio: int) -> None:
+    """Refuse, naming it (its file), an LR-HSI smaller than ``model``'s filters accept at
+    ``ratio`` (:func:`hsi.fusion.fit.min_patch_lr`: INFN's LR high-pass needs 4×4 pixels),
+    before any tile is fused; the baselines take smaller ones.
+
+    Raises
+    ------
+    ShapeError
+        ``"lr.tif: LR-HSI of 2×2 pixels is too small for INFN ..."``.
+    """
+    from hsi.fusion.fit import min_patch_lr
+
+    need = min_patch_lr(ratio, model.config)
+    h, w = lr_hsi.height, lr_hsi.width
+    if h < need or w < need:
+        raise ShapeError(f"{lr_hsi.name or 'lr_hsi'}: LR-HSI of {h}×{w} pixels is too small for "
+                         f"INFN (its filters need at least {need}×{need} LR pixels at ratio "
+                         f"{ratio}): use method='glp' (or another baseline) for so small a "
+                         "scene", actual_shape=lr_hsi.shape,
+                         expected_shape=("bands", f">={need}", f">={need}"))
+
+
+def check_psf_size(hr_msi: Cube, psf: Psf, ratio: int) -> None:
+    """Refuse, naming it (its file), an HR-MSI smaller than the PSF the methods degrade it
+    with (:func:`hsi.degrade.blur_decimate` needs more pixels a side than the kernel's
+    radius), before any tile is fused; a larger scene's tiles are read large enough.
+
+    Raises
+    ------
+    ShapeError
+        ``"hr.tif: HR-MSI of 16×16 pixels is too small for the PSF Gaussian σ = 9 ..."``.
+    """
+    from hsi.degrade import as_psf
+
+    psf = as_psf(psf, ratio)
+    k, h, w = psf.size, hr_msi.height, hr_msi.width
+    if min(h, w) <= k // 2:
+        raise ShapeError(f"{hr_msi.name or 'hr_msi'}: HR-MSI of {h}×{w} pixels is too small for "
+                         f"the PSF ({psf} HR pixels, kernel {k}: needs more than {k // 2} "
+                         "pixels a side): use a smaller psf_sigma= or a larger scene",
+                         actual_shape=hr_msi.shape,
+                         expected_shape=("bands", f">{k // 2}", f">{k // 2}"))
+
+
+def check_fit_input(lr_hsi: Cube, ratio: int) -> None:
+    """:func:`hsi.fusion.fit.check_fit_size` of a whole LR-HSI, its message naming the cube
+    (its file): ``"lr.tif: fit_scene=True at ratio 4 needs an LR-HSI of at least 16×16
+    pixels ..."``, before the fit reads any window."""
+    from hsi.fusion.fit import check_fit_size
+
+    try:
+        check_fit_size(lr_hsi.height, lr_hsi.width, ratio, shape=tuple(lr_hsi.shape))
+    except ShapeError as exc:
+        if not lr_hsi.name:
+            raise
+        raise ShapeError(f"{lr_hsi.name}: {exc}", exc.actual_shape, exc.expected_shape) from None
 
 
 def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
@@ -633,6 +692,8 @@ def fuse(
     if denoiser is not None:
         lr = denoiser(lr)
     sigma = psf_for(psf_sigma, lr, msi, r) if method != "bicubic" else None
+    if sigma is not None:
+        check_psf_size(hr_msi, sigma, r)
     net = check = None
     if method == AUTO:
         method, net, check = auto_method(lr_hsi, hr_msi, r, dev, pair=(lr, msi),
@@ -642,6 +703,8 @@ def fuse(
                             device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
                             fit_minutes=fit_minutes, scales=(s_lr, s_msi), psf_sigma=sigma,
                             callback=fit_callback if fitting and callback is not None else None)
+    if method == "infn":
+        check_infn_size(lr_hsi, net, r)
     est = estimate(method, lr[None], msi[None], r, model=net, glp_gains=glp_gains,
                    psf_sigma=sigma)[0]
     missing = missing_pixels(lr, msi, r)  # no data there: NaN, not a guess

@@ -407,6 +407,20 @@ def _central_windows(lr: WindowReader, hr: WindowReader, ratio: int, side: int
     return Window(c0, r0, w, h), Window(c0 * ratio, r0 * ratio, w * ratio, h * ratio)
 
 
+def _checked_pair(lr: Cube, hr: Cube, ratio: int | None) -> int:
+    """:func:`hsi.fusion.grid.check_pair`, its error naming the two inputs (their files):
+    ``"lr.tif, hr.tif: extents differ: left edge of LR-HSI is ..."``."""
+    from hsi.errors import GridError
+    from hsi.fusion.grid import check_pair
+
+    try:
+        return check_pair(lr, hr, ratio)
+    except GridError as exc:
+        if not (lr.name and hr.name):
+            raise
+        raise GridError(f"{lr.name}, {hr.name}: {exc}") from None
+
+
 def scene_denoiser(lr_denoise: bool, lr: WindowReader, hr: WindowReader,
                    ratio: int) -> SpectralDenoiser | None:
     """The LR-HSI's spectral denoiser of a scene (:func:`hsi.fusion.denoise.denoiser_for`),
@@ -557,13 +571,13 @@ def fuse_scene(
     -------
     SceneFusion
     """
-    from hsi.fusion.grid import check_pair, warn_if_not_multispectral
+    from hsi.fusion.grid import warn_if_not_multispectral
     from hsi.memory import release_free_memory
 
     # GDAL's block cache is capped by the readers and the writer (hsi.io.geotiff.GDAL_CACHE_BYTES)
     with WindowReader(lr_source) as lr, WindowReader(hr_source) as hr:
         lr.missing_as_nan = hr.missing_as_nan = True  # nodata values: missing, not data
-        r = check_pair(lr.cube, hr.cube, ratio)
+        r = _checked_pair(lr.cube, hr.cube, ratio)
         warn_if_not_multispectral(lr.cube, hr.cube)
         # the fusion stack (torch, ~1 s) loads only once the pair is known to fit together
         import torch
@@ -572,6 +586,9 @@ def fuse_scene(
         from hsi.fusion.api import (
             AUTO,
             auto_method,
+            check_fit_input,
+            check_infn_size,
+            check_psf_size,
             checked_method,
             denoises_lr,
             estimate,
@@ -596,6 +613,8 @@ def fuse_scene(
         if denoiser is not None:  # every read of the LR-HSI from here on is denoised
             lr.band_matrix = denoiser.matrix.cpu().numpy()
         sigma = None if method == "bicubic" else scene_psf(psf_sigma, lr, hr, r, scales)
+        if sigma is not None:  # "hr.tif: HR-MSI of 16×16 pixels is too small for the PSF ..."
+            check_psf_size(hr.cube, sigma, r)
         net = check = None
         if method == AUTO:
             method, net, check = auto_method(lr.cube, hr.cube, r, dev,
@@ -603,6 +622,7 @@ def fuse_scene(
                                              psf_sigma=sigma)
         elif method == "infn":
             if fit_scene:
+                check_fit_input(lr.cube, r)  # "lr.tif: fit_scene=True at ratio 4 needs ..."
                 start = None if model is None else resolve_model(
                     lr.cube, hr.cube, model=model, ratio=r, device=dev)
                 windows = fit_windows(hr.cube.height, hr.cube.width, r)
@@ -614,6 +634,8 @@ def fuse_scene(
                                       callback=fit_callback if callback is not None else None)
             else:
                 net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)
+        if method == "infn":  # "lr.tif: LR-HSI of 2×2 pixels is too small for INFN ..."
+            check_infn_size(lr.cube, net, r)
         if overlap is None:
             overlap = receptive_field(method, r, net, psf_sigma=sigma)
         tiles = tile_windows(hr.cube.height, hr.cube.width, tile=tile, overlap=overlap, ratio=r,

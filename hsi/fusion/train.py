@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from hsi.cube import Cube
 from hsi.degrade import Psf
-from hsi.errors import ModelError, WavelengthError
+from hsi.errors import ModelError, ShapeError, WavelengthError, naming
 from hsi.fusion.checkpoints import save_infn
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN, autocast_for, base_image
@@ -432,6 +432,29 @@ def _optimizer_state(state: dict) -> dict:
     return state
 
 
+def check_trainable_size(cube: Cube, ratio: int, config: InfnConfig | None = None) -> None:
+    """Refuse, naming the cube (its file), a reference cube whose LR-HSI at ``ratio`` would be
+    smaller than INFN's filters accept (:func:`hsi.fusion.fit.min_patch_lr`: its LR high-pass
+    needs 4×4 LR pixels), before any training.
+
+    Raises
+    ------
+    ShapeError
+        ``"data/small.tif: 12×12 pixels give an LR-HSI of 3×3 at ratio 4, ..."``.
+    """
+    from hsi.fusion.fit import min_patch_lr
+
+    need = min_patch_lr(ratio, config)
+    h, w = cube.height // ratio, cube.width // ratio
+    if h < need or w < need:
+        raise ShapeError(f"{cube.name or 'cube'}: {cube.height}×{cube.width} pixels give an "
+                         f"LR-HSI of {h}×{w} at ratio {ratio}, too small for INFN (its filters "
+                         f"need at least {need}×{need} LR pixels): use a cube of at least "
+                         f"{need * ratio}×{need * ratio} pixels or a smaller ratio",
+                         actual_shape=cube.shape,
+                         expected_shape=("bands", f">={need * ratio}", f">={need * ratio}"))
+
+
 def training_pairs(
     ref: Cube,
     ratio: int,
@@ -672,6 +695,10 @@ def train_infn(
     ModelError
         When ``resume_from`` is for other bands, wavelengths, sensor, PSF or another ratio,
         or is malformed (missing config, weights or training state that do not fit).
+    ShapeError
+        When a cube (or ``validation`` cube) is too small for INFN at ``ratio``
+        (:func:`check_trainable_size`, before any training) or for the PSF; the message
+        starts with the cube's name (its file).
     """
     from hsi.check import check_ratio
     from hsi.checkpoint import config_from_dict, load_checkpoint
@@ -701,8 +728,10 @@ def train_infn(
                                   f"to {gap:.1f} nm off {cubes[0].name!r} (another sensor?); "
                                   "one model learns one sensor's bands")
     # without the bands the cubes' sampling does not observe (a gap of removed water bands):
-    # the MSI the pairs get, and what the checkpoint records as its sensor
-    srf = srf.for_cube(cubes[0].wavelengths)
+    # the MSI the pairs get, and what the checkpoint records as its sensor; "cube: SRF ..."
+    # names the first cube (its file), whose wavelengths these are
+    with naming(**({"cube": cubes[0].name} if cubes[0].name else {})):
+        srf = srf.for_cube(cubes[0].wavelengths)
 
     train_state, state_dict, given = None, None, config
     if resume_from is not None and Path(resume_from).is_file():
@@ -717,6 +746,9 @@ def train_infn(
                          psf_sigma=ratio / 2.0 if psf_sigma is None else float(psf_sigma),
                          wavelengths=cubes[0].wavelengths)
 
+    # before any work: a cube whose LR-HSI would be smaller than INFN's filters accept
+    for cube in [*cubes, *(validation or [])]:
+        check_trainable_size(cube, ratio, config)
     scenes, scales = [], []
     msi_bands = srf.msi_bands
     rng = np.random.default_rng(seed)

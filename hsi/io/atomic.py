@@ -204,6 +204,8 @@ class _Staged:
 
     def __init__(self, dest: Path, suffix: str | None, size_hint: int | None) -> None:
         self.dest, self.suffix, self.size_hint, self.tmp = dest, suffix, size_hint, None
+        self.old: Path | None = None  # what dest held, kept while several files are committed
+        self.old_linked = self.committed = False
         if dest.is_dir():  # found before anything is written, not at the rename
             raise HsiIOError(f"{dest}: is a folder, expected an output file name")
         self.folder = dest.parent if str(dest.parent) else Path(".")
@@ -225,8 +227,47 @@ class _Staged:
         _fsync(self.tmp)
         os.chmod(self.tmp, self.mode)
 
+    def keep_old(self) -> None:
+        """Before a commit that may have to be undone: keep the file ``dest`` holds now (if
+        any) under a temporary name (``.NAME.PID.XXXX….old.part``, which
+        :func:`clean_stale_temporaries` removes if this process dies), as a hard link, so
+        ``dest`` stays in place until it is replaced; where the file system has no hard
+        links, by renaming it aside."""
+        self.old = self.tmp.with_name(self.tmp.name.removesuffix(".part") + ".old.part")
+        try:
+            os.link(self.dest, self.old, follow_symlinks=False)
+            self.old_linked = True
+        except FileNotFoundError:
+            self.old = None  # nothing there: undoing the commit removes the new file
+        except OSError:
+            if not self.dest.is_file():
+                self.old = None
+                return
+            os.replace(self.dest, self.old)
+            self.old_linked = False
+
     def commit(self) -> None:
         os.replace(self.tmp, self.dest)
+        self.committed = True
+
+    def undo(self) -> None:
+        """Put back what ``dest`` held before :meth:`commit` (nothing: remove the new file).
+        Where that fails, the kept copy stays (``.NAME….old.part``), not removed."""
+        try:
+            if self.old is not None:
+                if self.committed or not self.old_linked:
+                    os.replace(self.old, self.dest)
+            elif self.committed:
+                self.dest.unlink(missing_ok=True)
+        except OSError:
+            self.old = None  # the only copy of the earlier file now: kept
+        self.committed = False
+
+    def drop_old(self) -> None:
+        """Remove the copy :meth:`keep_old` kept (if still there)."""
+        if self.old is not None:
+            with contextlib.suppress(OSError):
+                self.old.unlink(missing_ok=True)
 
     def remove(self) -> None:
         """Remove the temporary (if still there) and the folders created for it, left empty."""
@@ -246,11 +287,37 @@ class _Staged:
         return None
 
 
+def _commit_all(staged: list[_Staged]) -> None:
+    """Rename each temporary onto its destination, all or none: with several, a rename that
+    fails puts back the files the earlier ones replaced (and removes those they created)."""
+    if len(staged) == 1:
+        staged[0].commit()
+        return
+    try:
+        for s in staged:
+            s.keep_old()
+        for s in staged:
+            s.commit()
+    except BaseException:
+        for s in reversed(staged):
+            s.undo()
+        raise
+    finally:
+        for s in staged:
+            s.drop_old()
+
+
 @contextlib.contextmanager
 def _staged_writes(dests: list[Path], suffix: str | None,
                    size_hint: int | None) -> Iterator[list[Path]]:
     """Temporaries for ``dests``; after the body, all are checked and flushed, then renamed
-    into place together with Ctrl-C held back, so an interrupt leaves all or none."""
+    into place together with Ctrl-C held back, so an interrupt leaves all or none.
+
+    Several files are a set: the file each destination held before is kept aside
+    (:meth:`_Staged.keep_old`) until every rename is done, so a rename that fails after
+    others succeeded puts the earlier files back (or removes the new ones) rather than leave
+    new files beside old ones of a previous run.
+    """
     from hsi.interrupts import interrupts_deferred
 
     staged: list[_Staged] = []
@@ -262,8 +329,7 @@ def _staged_writes(dests: list[Path], suffix: str | None,
         for s in staged:
             s.prepare()
         with interrupts_deferred():
-            for s in staged:
-                s.commit()
+            _commit_all(staged)
     except BaseException as exc:
         # told before the temporaries go: a full disk is recognised by its free space
         named = [s for s in staged if s.tmp is not None and str(s.tmp) in str(exc)]
