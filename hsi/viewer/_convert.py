@@ -53,8 +53,14 @@ PYRAMID_MIN_SIDE = 512
 
 
 def is_multiscale(data: LayerData) -> bool:
-    """True for napari multiscale data: a list/tuple of levels or a ``MultiScaleData``."""
-    return isinstance(data, (list, tuple)) or hasattr(data, "shapes")
+    """True for napari multiscale data: a ``MultiScaleData`` or a non-empty list/tuple of
+    arrays of 2 or more dimensions (levels). Image and Labels layer data only: an empty list
+    (an empty Shapes layer's data) is not one, but a Shapes layer's vertex arrays would be."""
+    if hasattr(data, "shapes"):
+        return True
+    return (isinstance(data, (list, tuple)) and len(data) > 0
+            and all(hasattr(level, "shape") and getattr(level, "ndim", 0) >= 2
+                    for level in data))
 
 
 def full_res(data: LayerData) -> LayerArray:

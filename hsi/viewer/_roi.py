@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hsi.viewer._convert import full_res
+
 if TYPE_CHECKING:
     import dask.array as da
     from napari.layers import Image, Labels, Layer, Shapes
@@ -207,7 +209,7 @@ def label_rois(labels_layer: Labels, cube_layer: Image, max_rois: int = MAX_ROIS
         Named ``label_<value>``, labelled with ``metadata["class_names"]`` where given and
         coloured as the layer shows them.
     """
-    labels = np.asarray(labels_layer.data)
+    labels = np.asarray(full_res(labels_layer.data))  # a multiscale layer: its level 0
     if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
         return []
     shape = tuple(cube_layer.data.shape[-2:])

@@ -42,11 +42,17 @@ def open_inputs(viewer: napari.Viewer | None = None) -> list[str]:
             return []
     if viewer is None:
         return []
+    from napari.layers import Image, Labels
+
     paths = []
     for layer in list(viewer.layers):
         source = getattr(getattr(layer, "source", None), "path", None)
         if source:
             paths.append(str(source))
+        if not isinstance(layer, (Image, Labels)):
+            # only these hold pixels (or a pyramid of them) read from a file; a Shapes
+            # layer's data is a list of shapes, empty when nothing is drawn: no pyramid
+            continue
         view = file_view(full_res(layer.data))
         if getattr(view, "path", None):
             paths.append(str(view.path))
@@ -126,7 +132,7 @@ def write_labels(path: str, data: Any, attributes: dict) -> list[str]:
     from hsi.errors import ShapeError
     from hsi.io.labels import MAX_CODE, write_class_map
 
-    labels = np.asarray(data)
+    labels = np.asarray(full_res(data))  # a multiscale layer: its full-resolution level
     if labels.ndim != 2:
         raise ShapeError(f"labels layer {attributes.get('name')!r}: expected (H, W), "
                          f"got shape {labels.shape}", actual_shape=labels.shape,

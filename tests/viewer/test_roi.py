@@ -67,3 +67,17 @@ def test_shape_rois_take_their_legend_from_a_name_feature():
     plain = Shapes(squares, shape_type="rectangle")
     assert [r.label for r in shape_rois(plain, cube)] == ["ROI 1 (rectangle)",
                                                           "ROI 2 (rectangle)"]
+
+
+def test_is_multiscale_needs_levels():
+    """A pyramid is a non-empty list of arrays; an empty list (an empty Shapes layer's data,
+    which made saving fail) or a list of plain lists is not one."""
+    import numpy as np
+
+    from hsi.viewer._convert import full_res, is_multiscale
+
+    level = np.zeros((3, 8, 8))
+    assert is_multiscale([level, level[:, ::2, ::2]]) and full_res([level]) is level
+    assert not is_multiscale([]) and full_res([]) == []
+    assert not is_multiscale([[0.0, 1.0], [2.0, 3.0]])  # plain lists, not levels
+    assert not is_multiscale(level)

@@ -24,7 +24,13 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, class_colormap, georef_metadata
+from hsi.viewer._convert import (
+    PLANE_AXIS_LABELS,
+    class_color,
+    class_colormap,
+    full_res,
+    georef_metadata,
+)
 from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._common import (
     DEVICES,
@@ -254,7 +260,7 @@ class ClassifyWidget(QWidget):
         for key, value in (self._layer_names(layer) or {}).items():
             self.class_names[int(key)] = str(value)
         if layer is not None:
-            data = np.asarray(layer.data)
+            data = np.asarray(full_res(layer.data))  # a multiscale layer: its level 0
             values, counts = np.unique(data[data > 0], return_counts=True)
         self.table.blockSignals(True)
         self.table.setRowCount(len(values))
@@ -308,7 +314,7 @@ class ClassifyWidget(QWidget):
         self.refresh_classes()
         if cube_layer is None or labels_layer is None:
             raise ValueError("choose a cube layer and a Labels layer with painted classes")
-        painted = np.asarray(labels_layer.data)
+        painted = np.asarray(full_res(labels_layer.data))  # a multiscale layer: its level 0
         if painted.shape != tuple(cube_layer.data.shape[-2:]):
             raise ValueError(f"labels layer {labels_layer.name!r}: expected shape "
                              f"{tuple(cube_layer.data.shape[-2:])} (the cube's H, W), "
