@@ -105,9 +105,11 @@ def naming(**paths: str | os.PathLike) -> Iterator[None]:
     parameter from a file passes ``naming(cube=path)`` and the error, same class, then reads
     ``"PATH: ..."``.
 
-    >>> with naming(cube="scene.tif"):                           # doctest: +SKIP
+    >>> with naming(cube="scene.tif"):
     ...     raise DataError("cube: clustering needs at least 2 valid pixels, got 0")
-    DataError: scene.tif: clustering needs at least 2 valid pixels, got 0
+    Traceback (most recent call last):
+      ...
+    hsi.errors.DataError: scene.tif: clustering needs at least 2 valid pixels, got 0
     """
     try:
         yield

@@ -5,10 +5,20 @@ A long hsikit function takes ``callback=`` (a :data:`ProgressCallback`) and call
 job completes. Returning ``True`` asks the job to stop: it raises :class:`hsi.errors.Cancelled`
 at once, writing nothing half-done (files are written atomically).
 
+>>> import threading
+>>> from hsi.data import sample_cube
+>>> from hsi.degrade import simulate_pair
+>>> from hsi.fusion import fuse
+>>> lr, msi = simulate_pair(sample_cube(), 4, "sentinel2")
+>>> stop_requested = threading.Event()                # set from elsewhere to cancel
 >>> def callback(done, total):
 ...     print(f"{done}/{total}")
-...     return stop_requested.is_set()                           # doctest: +SKIP
->>> fuse(lr, msi, fit_scene=True, callback=callback)             # doctest: +SKIP
+...     return stop_requested.is_set()
+>>> hr = fuse(lr, msi, fit_scene=True, fit_steps=5, callback=callback)  # a short fit
+0/6
+1/6
+...
+6/6
 """
 
 from __future__ import annotations

@@ -1,8 +1,14 @@
 """Simulating a Wald-protocol LR-HSI / HR-MSI pair from a reference cube into files.
 
+>>> import tempfile
+>>> from pathlib import Path
+>>> from hsi.data import sample_cube
 >>> from hsi.simulate import simulate_files
->>> simulate_files(cube, "pair", ratio=4, sensor="sentinel2")        # doctest: +SKIP
-{'reference': PosixPath('pair/reference.tif'), 'lr_hsi': ..., 'hr_msi': ...}
+>>> cube = sample_cube()
+>>> tmp = tempfile.TemporaryDirectory(); pair = Path(tmp.name) / "pair"
+>>> simulate_files(cube, pair, ratio=4, sensor="sentinel2")
+{'reference': PosixPath('.../pair/reference.tif'), 'lr_hsi': ..., 'hr_msi': ...}
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -5,9 +5,14 @@ hyperspectral image classification" (2018) and Zhong, Li, Clausi and Wong, IEEE 
 Cybernetics 50(7), 2020: a (K + 1)-way discriminator trained on a few labelled and all
 unlabelled pixels of a scene, refined by a fully connected CRF.
 
->>> from hsi.classification import train_classifier
->>> clf = train_classifier(cube, labels, class_names=names)   # doctest: +SKIP
->>> class_map, prob = clf.predict(cube)                       # doctest: +SKIP
+>>> from hsi.classification import GanConfig, train_classifier
+>>> from hsi.data import sample_cube, sample_labels
+>>> cube = sample_cube(); labels, names = sample_labels()
+>>> quick = GanConfig(epochs=1, min_steps=20, members=1, patch_select="fixed", crf_select="fixed")
+>>> clf = train_classifier(cube, labels, class_names=names, config=quick)  # a quick demo fit
+>>> class_map, prob = clf.predict(cube)
+>>> class_map.shape, prob.shape
+((83, 86), (6, 83, 86))
 
 The names below are loaded on first use (PEP 562): the light submodules (evaluation, splits,
 configuration) import without torch, so ``hsi classify evaluate`` and ``split`` and the

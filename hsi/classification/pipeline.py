@@ -1,9 +1,19 @@
 """Train, save, load and apply the GAN + CRF classifier; the demo entry point.
 
->>> from hsi.classification import train_classifier, load_classifier
->>> clf = train_classifier(cube, train_labels, class_names=names)   # doctest: +SKIP
->>> class_map, prob = clf.predict(cube)                             # doctest: +SKIP
->>> clf.save("model.pt"); clf = load_classifier("model.pt")         # doctest: +SKIP
+>>> import tempfile
+>>> from pathlib import Path
+>>> from hsi.classification import GanConfig, split_labels, train_classifier, load_classifier
+>>> from hsi.data import sample_cube, sample_labels
+>>> cube = sample_cube(); labels, names = sample_labels()
+>>> train_labels, test_labels = split_labels(labels, per_class=5, seed=0)
+>>> quick = GanConfig(epochs=1, min_steps=20, members=1, patch_select="fixed", crf_select="fixed")
+>>> clf = train_classifier(cube, train_labels, class_names=names, config=quick)  # a quick fit
+>>> class_map, prob = clf.predict(cube)
+>>> tmp = tempfile.TemporaryDirectory(); path = Path(tmp.name) / "model.pt"
+>>> clf.save(path)
+PosixPath('.../model.pt')
+>>> clf = load_classifier(path)
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Unsupervised clustering of hyperspectral scenes.
 
 >>> from hsi.clustering import cluster, evaluate
->>> result = cluster(cube, 6, method="spectralnet", seed=0)      # doctest: +SKIP
->>> result.labels.shape, result.labels.max()                     # doctest: +SKIP
+>>> from hsi.data import sample_cube, sample_labels
+>>> cube = sample_cube(); labels, names = sample_labels()
+>>> result = cluster(cube, 6, method="spectralnet", seed=0)
+>>> result.labels.shape, int(result.labels.max())
 ((83, 86), 6)
->>> evaluate(result.labels, labels)                              # doctest: +SKIP
+>>> evaluate(result.labels, labels)
 {'acc': ..., 'nmi': ..., 'ari': ..., 'pixels': ...}
 
 Methods: ``kmeans`` and ``spectral`` (scikit-learn baselines), ``spectralnet`` (Shaham et al.),

@@ -1,7 +1,20 @@
 """The tiled driver: read ahead, compute, write behind; progress and cancellation.
 
->>> with SceneProgress(len(tiles), what="predict") as bar:             # doctest: +SKIP
+>>> import numpy as np
+>>> from hsi import Cube
+>>> from hsi.engine import ArrayWriter, WindowReader
+>>> from hsi.tiling import crop_to_core, tile_windows
+>>> reader = WindowReader(Cube(np.ones((2, 6, 8), dtype="float32")))
+>>> tiles = tile_windows(6, 8, tile=4, overlap=1)
+>>> out = ArrayWriter(bands=2, height=6, width=8, dtype="float32")
+>>> def compute(t, part):
+...     return 2 * part.data
+>>> def write(t, result):
+...     out.write(crop_to_core(result, t), t.core)
+>>> with SceneProgress(len(tiles), what="predict") as bar:
 ...     run_tiles(tiles, lambda t: reader.read(t.read), compute, write, bar=bar)
+>>> bar.done, out.data.min().item(), out.data.max().item()
+(4, 2.0, 2.0)
 """
 
 from __future__ import annotations

@@ -1,7 +1,12 @@
 """HSI–MSI fusion: INFN (implicit neural fusion network) and classical baselines.
 
 >>> from hsi.fusion import fuse, check_pair
->>> hr_hsi = fuse(lr_hsi, hr_msi, method="infn")           # doctest: +SKIP
+>>> from hsi.data import sample_cube
+>>> from hsi.degrade import simulate_pair
+>>> lr_hsi, hr_msi = simulate_pair(sample_cube(), 4, "sentinel2")
+>>> hr_hsi = fuse(lr_hsi, hr_msi, method="infn")
+>>> lr_hsi.shape, hr_msi.shape, hr_hsi.shape
+((204, 20, 21), (12, 80, 84), (204, 80, 84))
 
 The names below are loaded on first use (PEP 562), so importing a light submodule such as
 :mod:`hsi.fusion.grid` or :mod:`hsi.fusion.scene` does not import torch: ``hsi fuse`` checks

@@ -521,10 +521,20 @@ class GeoTiffTileWriter:
 
     Examples
     --------
-    >>> with GeoTiffTileWriter("out.tif", bands=3, height=512, width=512, dtype="float32",
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> from rasterio.windows import Window
+    >>> import hsi
+    >>> tmp = tempfile.TemporaryDirectory(); path = Path(tmp.name) / "out.tif"
+    >>> block = np.ones((3, 256, 256), dtype="float32")
+    >>> with GeoTiffTileWriter(path, bands=3, height=512, width=512, dtype="float32",
     ...                        crs=None, transform=None, nodata=None, wavelengths=None,
-    ...                        fwhm=None) as w:                       # doctest: +SKIP
+    ...                        fwhm=None) as w:
     ...     w.write(block, Window(0, 0, 256, 256))
+    >>> hsi.open(path).shape
+    (3, 512, 512)
+    >>> tmp.cleanup()
     """
 
     def __init__(self, path: str | os.PathLike, *, bands: int, height: int, width: int,
