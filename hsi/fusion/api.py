@@ -350,7 +350,7 @@ def resolve_model(
 
 def check_infn_size(lr_hsi: Cube, model: INFN, ratio: int) -> None:
     """Refuse, naming it (its file), an LR-HSI smaller than ``model``'s filters accept at
-    ``ratio`` (:func:`hsi.fusion.fit.min_patch_lr`: INFN's LR high-pass needs 4×4 pixels),
+    ``ratio`` (:func:`hsi.fusion.infn.min_patch_lr`: INFN's LR high-pass needs 4×4 pixels),
     before any tile is fused; the baselines take smaller ones.
 
     Raises
@@ -358,7 +358,7 @@ def check_infn_size(lr_hsi: Cube, model: INFN, ratio: int) -> None:
     ShapeError
         ``"lr.tif: LR-HSI of 2×2 pixels is too small for INFN ..."``.
     """
-    from hsi.fusion.fit import min_patch_lr
+    from hsi.fusion.infn import min_patch_lr
 
     need = min_patch_lr(ratio, model.config)
     h, w = lr_hsi.height, lr_hsi.width

@@ -37,7 +37,7 @@ from hsi.errors import ShapeError
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.denoise import noise_sigmas
 from hsi.fusion.gate import keep_if_better
-from hsi.fusion.infn import INFN, LR_HIGHPASS_SIGMA
+from hsi.fusion.infn import INFN, min_patch_lr
 from hsi.fusion.train import PatchSampler, make_scene, run_training
 from hsi.progress import ProgressCallback
 
@@ -48,23 +48,6 @@ FIT_MINUTES = 3.0
 HOLDOUT_FRACTION = 0.2
 #: Learning rate of fine-tuning a trained model (``fit_scene(init=...)``), as a share of its own.
 FINETUNE_LR_SCALE = 0.3
-
-
-def min_patch_lr(ratio: int, config: InfnConfig | None = None) -> int:
-    """Smallest LR side (pixels) of a training patch that INFN's filters accept at ``ratio``.
-
-    The LR-HSI high-pass (σ = :data:`~hsi.fusion.infn.LR_HIGHPASS_SIGMA`, when
-    ``config.dhff_second_branch``) needs more LR pixels than its kernel radius, and the HR-MSI
-    high-pass (σ = ratio / 2) more HR pixels than its radius (:func:`hsi.degrade.gaussian_psf`).
-    """
-    from hsi.degrade import psf_kernel_size
-
-    config = config or InfnConfig()
-    ratio = int(ratio)
-    need = psf_kernel_size(max(ratio / 2.0, 0.5)) // 2 // ratio + 1
-    if config.dhff_second_branch:
-        need = max(need, psf_kernel_size(LR_HIGHPASS_SIGMA) // 2 + 1)
-    return need
 
 
 def min_fit_size(ratio: int, config: InfnConfig | None = None) -> int:

@@ -513,3 +513,20 @@ def model_cost(model: INFN, lr_size: int = 64, ratio: int = 4) -> dict[str, int]
         "params": sum(p.numel() for p in model.parameters()),
         "flops": int(counter.get_total_flops()),
     }
+
+
+def min_patch_lr(ratio: int, config: InfnConfig | None = None) -> int:
+    """Smallest LR side (pixels) of a training patch that INFN's filters accept at ``ratio``.
+
+    The LR-HSI high-pass (σ = :data:`LR_HIGHPASS_SIGMA`, when
+    ``config.dhff_second_branch``) needs more LR pixels than its kernel radius, and the HR-MSI
+    high-pass (σ = ratio / 2) more HR pixels than its radius (:func:`hsi.degrade.gaussian_psf`).
+    """
+    from hsi.degrade import psf_kernel_size
+
+    config = config or InfnConfig()
+    ratio = int(ratio)
+    need = psf_kernel_size(max(ratio / 2.0, 0.5)) // 2 // ratio + 1
+    if config.dhff_second_branch:
+        need = max(need, psf_kernel_size(LR_HIGHPASS_SIGMA) // 2 + 1)
+    return need

@@ -434,7 +434,7 @@ def _optimizer_state(state: dict) -> dict:
 
 def check_trainable_size(cube: Cube, ratio: int, config: InfnConfig | None = None) -> None:
     """Refuse, naming the cube (its file), a reference cube whose LR-HSI at ``ratio`` would be
-    smaller than INFN's filters accept (:func:`hsi.fusion.fit.min_patch_lr`: its LR high-pass
+    smaller than INFN's filters accept (:func:`hsi.fusion.infn.min_patch_lr`: its LR high-pass
     needs 4×4 LR pixels), before any training.
 
     Raises
@@ -442,7 +442,7 @@ def check_trainable_size(cube: Cube, ratio: int, config: InfnConfig | None = Non
     ShapeError
         ``"data/small.tif: 12×12 pixels give an LR-HSI of 3×3 at ratio 4, ..."``.
     """
-    from hsi.fusion.fit import min_patch_lr
+    from hsi.fusion.infn import min_patch_lr
 
     need = min_patch_lr(ratio, config)
     h, w = cube.height // ratio, cube.width // ratio

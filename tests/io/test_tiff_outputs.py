@@ -42,9 +42,10 @@ def test_the_cli_says_so_in_one_line(tmp_path):
 
     from hsi.cli.main import cli
 
-    src = tmp_path / "in.tif"
-    src.write_bytes(b"")
-    result = CliRunner().invoke(cli, ["fuse", str(src), str(src), "-o",
+    lr, hr = tmp_path / "lr.tif", tmp_path / "hr.tif"
+    lr.write_bytes(b"")
+    hr.write_bytes(b"")
+    result = CliRunner().invoke(cli, ["fuse", str(lr), str(hr), "-o",
                                       str(tmp_path / "fused.hdr"), "--method", "glp"])
     assert result.exit_code != 0
     assert "must end in .tif" in result.output and "Traceback" not in result.output
