@@ -3,7 +3,7 @@
 >>> from hsi.batch import run_batch, run_classify_batch
 >>> report = run_batch("scenes.csv", "fused/", method="glp")      # doctest: +SKIP
 >>> print(report.table())                                          # doctest: +SKIP
->>> run_classify_batch("cubes.csv", "maps/", model="clf.pt")     # doctest: +SKIP
+>>> report = run_classify_batch("cubes.csv", "maps/", model="clf.pt")  # doctest: +SKIP
 
 Both run on the same machinery (manifest, done-records, lock, report, retries, failure
 isolation); only the task per scene differs: :func:`fuse_scene` or :func:`classify_scene`. A
