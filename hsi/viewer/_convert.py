@@ -275,6 +275,7 @@ def _stretch_u8(plane: np.ndarray, lo: float, hi: float, nodata: float | None) -
 
 def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
                            percentiles: tuple[float, float] = STRETCH_PERCENTILES,
+                           bands: Sequence[int] | None = None,
                            ) -> tuple[Any, dict[str, Any], str] | None:
     """A napari RGB ``LayerDataTuple`` of ``cube`` (lazy for a lazy cube), or ``None``.
 
@@ -283,15 +284,25 @@ def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float 
     left out and shown black. A dask cube stays dask: only the three bands are read, chunk by
     chunk, when napari shows the layer.
 
+    Parameters
+    ----------
+    bands : sequence of 3 int, optional
+        The red, green and blue bands to use instead (e.g. :meth:`hsi.cube.Cube.rgb_bands`
+        when the wavelengths do not cover true colour); by default those of
+        :func:`rgb_band_indices`.
+
     Returns
     -------
     (rgb (H, W, 3) uint8, layer kwargs, "image") or None
-        ``None`` when the wavelengths do not cover true colour. A big lazy cube gives a
-        multiscale layer (a list of levels, as :func:`cube_layer_data`).
+        ``None`` when the wavelengths do not cover true colour (and ``bands`` is not given).
+        A big lazy cube gives a multiscale layer (a list of levels, as
+        :func:`cube_layer_data`).
     """
-    bands = rgb_band_indices(cube)
     if bands is None:
-        return None
+        bands = rgb_band_indices(cube)
+        if bands is None:
+            return None
+    bands = tuple(int(b) for b in bands)
     levels = pyramid(cube.data) if cube.is_lazy else [cube.data]
     limits = []
     for b in bands:
@@ -317,8 +328,9 @@ def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float 
     rgb = rgbs if len(rgbs) > 1 else rgbs[0]
     scale, translate = plane_geometry(cube.transform, ratio)
     meta = georef_metadata(cube)
-    meta.update({"name": cube.name, "wavelengths": None, "fwhm": None, "rgb_bands": list(bands),
-                 "rgb_wavelengths": [float(cube.wavelengths[b]) for b in bands]})
+    meta.update({"name": cube.name, "wavelengths": None, "fwhm": None, "rgb_bands": list(bands)})
+    if cube.wavelengths is not None:
+        meta["rgb_wavelengths"] = [float(cube.wavelengths[b]) for b in bands]
     base = name or cube.name or "cube"
     return rgb, {"name": f"{base} true colour", "rgb": True, "scale": scale,
                  "translate": translate, "axis_labels": PLANE_AXIS_LABELS,

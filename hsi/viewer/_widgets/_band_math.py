@@ -12,7 +12,8 @@ from hsi.viewer._convert import (
     PLANE_AXIS_LABELS,
     STRETCH_PERCENTILES,
     band_sample,
-    full_res,
+    is_multiscale,
+    sample_level,
     valid_values,
 )
 from hsi.viewer._widgets._common import (
@@ -41,11 +42,13 @@ def _wavelengths(layer: Image) -> np.ndarray | None:
     return np.asarray(wl, dtype=np.float64)
 
 
-def percentile_limits(image: np.ndarray | da.Array,
+def percentile_limits(image: np.ndarray | da.Array | list,
                       percentiles: tuple[float, float] = STRETCH_PERCENTILES,
                       ) -> tuple[float, float]:
     """Contrast limits of a 2-D result: ``percentiles`` of a strided sample of its finite
-    values (``(0, 1)`` when there is none)."""
+    values (``(0, 1)`` when there is none). Of a multiscale result (a list of levels), the
+    sample comes from the level :func:`~hsi.viewer._convert.sample_level` picks."""
+    image = sample_level(image)
     values = valid_values(band_sample(image[None], 0))
     if values.size == 0:
         return 0.0, 1.0
@@ -53,7 +56,7 @@ def percentile_limits(image: np.ndarray | da.Array,
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
-def band_math_layer(expression: str, data: np.ndarray | da.Array, *,
+def band_math_layer(expression: str, data: np.ndarray | da.Array | list, *,
                     wavelengths: ArrayLike | None = None, nodata: float | None = None,
                     grid: dict | None = None) -> tuple[Any, dict[str, Any], dict]:
     """Evaluate ``expression`` on a cube (blocking: call it off the GUI thread).
@@ -62,8 +65,8 @@ def band_math_layer(expression: str, data: np.ndarray | da.Array, *,
     ----------
     expression : str
         See :mod:`hsi.viewer._band_math`.
-    data : array-like, shape (bands, H, W)
-        The cube layer's data (numpy or dask).
+    data : array-like, shape (bands, H, W), or a list of such (multiscale levels)
+        The cube layer's data (numpy or dask); of a multiscale cube layer, its levels.
     wavelengths : array-like, shape (bands,), optional
         Band centres (nm).
     nodata : float, optional
@@ -73,8 +76,12 @@ def band_math_layer(expression: str, data: np.ndarray | da.Array, *,
 
     Returns
     -------
-    image : numpy.ndarray or dask.array.Array, shape (H, W), float32
+    image : numpy.ndarray or dask.array.Array, shape (H, W), float32, or a list of such
         In memory unless the cube is lazy and the result larger than the viewer's eager limit.
+        A lazy multiscale cube (a big scene from a file) gives a multiscale result
+        (``attrs["multiscale"]``): the expression evaluated lazily on each level, so napari
+        reads only the level and part on screen; level 0 is the full-resolution result (what
+        a writer saves). A pyramid held in memory gives its full-resolution result only.
     attrs : dict
         Image layer keyword arguments: the expression as name, percentile contrast, the cube's
         grid and georeference (``metadata``), a colour map.
@@ -83,8 +90,14 @@ def band_math_layer(expression: str, data: np.ndarray | da.Array, *,
     from hsi.viewer._reader import VIEWER_EAGER_BYTES
 
     grid = grid or {}
-    image, used = evaluate(expression, data, wavelengths, nodata)
-    if not isinstance(image, np.ndarray) and image.nbytes <= VIEWER_EAGER_BYTES:
+    levels = [data[i] for i in range(len(data))] if is_multiscale(data) else [data]
+    if isinstance(levels[0], np.ndarray):  # in memory: the full-resolution result, as is
+        levels = levels[:1]
+    image, used = evaluate(expression, levels[0], wavelengths, nodata)
+    if len(levels) > 1:  # a pyramid: the same levels, each evaluated lazily
+        image = [image, *(evaluate(expression, level, wavelengths, nodata)[0]
+                          for level in levels[1:])]
+    elif not isinstance(image, np.ndarray) and image.nbytes <= VIEWER_EAGER_BYTES:
         image = np.asarray(image)
     text = expression.strip()
     metadata = {"crs": grid.get("crs"), "transform": grid.get("transform"), "wavelengths": None,
@@ -94,6 +107,8 @@ def band_math_layer(expression: str, data: np.ndarray | da.Array, *,
     attrs = {"name": text, "contrast_limits": percentile_limits(image),
              "axis_labels": PLANE_AXIS_LABELS, "colormap": "viridis", "metadata": metadata}
     attrs.update({k: tuple(grid[k]) for k in ("scale", "translate") if grid.get(k) is not None})
+    if len(levels) > 1:
+        attrs["multiscale"] = True
     return image, attrs, used
 
 
@@ -193,19 +208,22 @@ class BandMathWidget(QWidget):
             return
         expression = self.expression
         meta = layer.metadata or {}
-        data, wavelengths, nodata = full_res(layer.data), _wavelengths(layer), meta.get("nodata")
+        data = layer.data  # of a multiscale layer, its levels: the result is a pyramid too
+        if is_multiscale(data):
+            data = [data[i] for i in range(len(data))]
+        wavelengths, nodata = _wavelengths(layer), meta.get("nodata")
         grid = {"scale": layer.scale[-2:], "translate": layer.translate[-2:],
                 "crs": meta.get("crs"), "transform": meta.get("transform"),
                 "source_layer": layer.name}  # read here, on the GUI thread
 
         def job(report: Callable[[int, int], None]
-                ) -> tuple[np.ndarray | da.Array, dict[str, Any], dict[str, BandUse]]:
+                ) -> tuple[np.ndarray | da.Array | list, dict[str, Any], dict[str, BandUse]]:
             return band_math_layer(expression, data, wavelengths=wavelengths, nodata=nodata,
                                    grid=grid)
 
         self.job.start(job, desc="band math", on_result=self._add_layer)
 
-    def _add_layer(self, result: tuple[np.ndarray | da.Array, dict[str, Any],
+    def _add_layer(self, result: tuple[np.ndarray | da.Array | list, dict[str, Any],
                                        dict[str, BandUse]]) -> None:
         image, attrs, used = result
         self.used = used

@@ -45,17 +45,23 @@ def true_colour(cube: Annotated[Image, CUBE_CHOICE],
     -------
     LayerDataTuple
         ``(rgb (H, W, 3) float32 in [0, 1], kwargs, "image")`` on the cube's grid. For a big
-        scene shown as a multiscale pyramid (and wavelengths covering 460-640 nm), a lazy
-        multiscale composite instead (levels of ``(h, w, 3)`` uint8, as the reader makes it):
-        only the three bands' samples are read here, the pixels when napari shows them.
+        scene shown as a multiscale pyramid, a lazy multiscale composite instead (levels of
+        ``(h, w, 3)`` uint8, as the reader makes it; the bands nearest 640/550/460 nm, or the
+        first three without wavelengths, when they do not cover 460-640 nm): only the three
+        bands' samples are read here, the pixels when napari shows them.
     """
     if cube is None or not is_cube_layer(cube):
         raise ValueError("true colour: choose a cube layer (bands, H, W)")
     source = layer_cube(cube)
     percentiles = (float(low_percentile), float(high_percentile))
     if is_multiscale(cube.data) and source.is_lazy:
+        # wavelengths not covering 460-640 nm: the same lazy, per-level composite of the
+        # bands Cube.rgb_bands picks (nearest 640/550/460 nm, else the first three)
         made = call_off_gui(lambda: true_colour_layer_data(source, name=cube.name,
-                                                           percentiles=percentiles))
+                                                           percentiles=percentiles)
+                            or true_colour_layer_data(source, name=cube.name,
+                                                      percentiles=percentiles,
+                                                      bands=source.rgb_bands()))
         if made is not None:
             rgb, attrs, kind = made
             attrs.update(scale=tuple(cube.scale[-2:]), translate=tuple(cube.translate[-2:]))
