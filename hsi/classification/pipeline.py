@@ -824,7 +824,7 @@ def demo_classification(out_dir: str | os.PathLike, *, per_class: int = 5, seed:
     from hsi.classification.evaluate import evaluate_class_map
     from hsi.classification.splits import split_labels
     from hsi.data import sample_cube, sample_labels
-    from hsi.io.atomic import atomic_path, check_writable_dir
+    from hsi.io.atomic import atomic_files, check_writable_dir
     from hsi.io.labels import write_class_map
 
     out = check_writable_dir(out_dir)
@@ -836,12 +836,11 @@ def demo_classification(out_dir: str | os.PathLike, *, per_class: int = 5, seed:
     class_map, _ = clf.predict(cube, use_crf=True)
     plain, _ = clf.predict(cube, use_crf=False)
     report = evaluate_class_map(class_map, test, names)
-    map_name, report_name = DEMO_CLASSIFICATION_FILES
-    map_path = write_class_map(out / map_name, class_map, crs=cube.crs,
-                               transform=cube.transform, class_names=names)
-    report_path = out / report_name
-    with atomic_path(report_path) as tmp:
-        tmp.write_text(report.to_markdown(), encoding="utf-8")
+    map_path, report_path = (out / name for name in DEMO_CLASSIFICATION_FILES)
+    with atomic_files([map_path, report_path]) as (map_tmp, report_tmp):  # both or neither
+        write_class_map(map_tmp, class_map, crs=cube.crs, transform=cube.transform,
+                        class_names=names)
+        report_tmp.write_text(report.to_markdown(), encoding="utf-8")
     return {"oa": report.oa, "aa": report.aa, "kappa": report.kappa,
             "oa_no_crf": evaluate_class_map(plain, test, names).oa,
             "n_train": int((train > 0).sum()), "n_test": int((test > 0).sum()),

@@ -23,6 +23,9 @@ import hsi
 import hsi.io.atomic as atomic
 from hsi.cli.main import cli
 
+#: ``os.replace`` itself, put back after a test made it fail.
+_REAL_REPLACE = os.replace
+
 #: Side of the crop of the shipped sample the tests classify.
 SIDE = 16
 
@@ -126,3 +129,31 @@ def test_atomic_files_puts_back_what_earlier_renames_replaced(tmp_path, monkeypa
                 tmp.write_text(f"new {text}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "c.txt"]
     assert [dests[0].read_text(), dests[2].read_text()] == ["old a", "old c"]
+
+
+def test_the_demo_writes_its_class_map_and_report_together(monkeypatch, tmp_path):
+    """``demo_classification``'s class map and report are one set too: a report whose rename
+    fails leaves no class map without it."""
+    import torch
+
+    import hsi.classification.pipeline as pipeline
+    from hsi.classification import GanConfig, demo_classification
+    from hsi.classification.pipeline import DEMO_CLASSIFICATION_FILES
+
+    torch.set_num_threads(1)
+    real = pipeline.train_classifier
+
+    def tiny(*args, **kwargs):  # the demo's training, a few seconds long
+        return real(*args, **kwargs, config=GanConfig(members=1, patch_size=1, min_steps=20,
+                                                      patch_select="fixed", crf_select="fixed"))
+
+    monkeypatch.setattr(pipeline, "train_classifier", tiny)
+    map_name, report_name = DEMO_CLASSIFICATION_FILES
+    _fail_rename_onto(monkeypatch, tmp_path / report_name)
+    with pytest.raises(hsi.errors.HsiIOError, match=report_name):
+        demo_classification(tmp_path, epochs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    monkeypatch.setattr(atomic.os, "replace", _REAL_REPLACE)  # renames work again
+    done = demo_classification(tmp_path, epochs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(DEMO_CLASSIFICATION_FILES)
+    assert done["class_map"] == str(tmp_path / map_name)
