@@ -57,6 +57,11 @@ class SpectralNetConfig:
     siamese_neighbors, siamese_steps, siamese_dim : int
         Positives per pixel (its nearest neighbours over all fit pixels), training steps
         (``batch_size`` pixels each) and output width of the Siamese network.
+    scale : {"median", "local"}
+        Bandwidth of the batch affinities: one for the batch, the median distance to the
+        ``n_neighbors``-th neighbour (SpectralNet's code), or one per pixel, its own distance
+        to that neighbour, ``w_ij = exp(-d_ij^2 / (2 s_i s_j))`` (Zelnik-Manor & Perona's
+        self-tuning scale).
     """
 
     hidden: int = 128
@@ -71,6 +76,7 @@ class SpectralNetConfig:
     siamese_neighbors: int = 2
     siamese_steps: int = 400
     siamese_dim: int = 16
+    scale: str = "median"
 
 
 class Orthonorm(nn.Module):
@@ -140,15 +146,22 @@ class SpectralNet(nn.Module):
         return np.concatenate(out) if out else np.zeros((0, self.orthonorm.weight.shape[0]))
 
 
-def batch_affinity(x: torch.Tensor, n_neighbors: int) -> torch.Tensor:
+def batch_affinity(x: torch.Tensor, n_neighbors: int, scale: str = "median") -> torch.Tensor:
     """Symmetric kNN Gaussian affinity ``(n, n)`` within a batch ``x`` (n, d).
 
-    Bandwidth: the median distance to the ``n_neighbors``-th neighbour.
+    Bandwidth (``scale``, see :class:`SpectralNetConfig`): ``"median"``, the median distance
+    to the ``n_neighbors``-th neighbour; ``"local"``, each pixel's own distance to it.
     """
+    if scale not in ("median", "local"):
+        raise ConfigError(f"scale: expected 'median' or 'local', got {scale!r}")
     d2 = torch.cdist(x, x).pow(2)
     kk = min(n_neighbors + 1, x.shape[0])
     vals, idx = d2.topk(kk, dim=1, largest=False)
-    sigma2 = vals[:, -1].median().clamp_min(1e-12)
+    if scale == "median":
+        sigma2 = vals[:, -1].median().clamp_min(1e-12)
+    else:  # s_i s_j for each kept pair (i, idx[i, j])
+        s = vals[:, -1].clamp_min(1e-12).sqrt()
+        sigma2 = s[:, None] * s[idx[:, 1:]]
     w = torch.zeros_like(d2)
     w.scatter_(1, idx[:, 1:], torch.exp(-vals[:, 1:] / (2 * sigma2)))
     return torch.maximum(w, w.T)
@@ -262,9 +275,9 @@ def fit_spectralnet(x: np.ndarray, k: int, config: SpectralNetConfig | None = No
         xb = xt[idx].to(device)
         if siamese is not None:
             with torch.no_grad():
-                w = batch_affinity(siamese(xb), cfg.n_neighbors)
+                w = batch_affinity(siamese(xb), cfg.n_neighbors, cfg.scale)
         else:
-            w = batch_affinity(xb, cfg.n_neighbors)
+            w = batch_affinity(xb, cfg.n_neighbors, cfg.scale)
         loss = spectral_loss(net(xb), w, cfg.normalized)
         net.orthonorm.train()
         opt.zero_grad()

@@ -332,6 +332,17 @@ def test_batch_affinity_by_hand():
     np.testing.assert_allclose(w, [[0, a, 0], [a, 0, b], [0, b, 0]], atol=1e-12)
 
 
+def test_batch_affinity_local_scale_by_hand():
+    # the same points, each its own scale s_i = distance to its neighbour: 1, 1, 2.
+    # W_01 = exp(-1 / (2 * 1 * 1)), point 2 -> 1: exp(-4 / (2 * 2 * 1)) = exp(-1)
+    x = torch.tensor([[0.0], [1.0], [3.0]], dtype=F64)
+    w = batch_affinity(x, 1, scale="local").numpy()
+    a, b = math.exp(-0.5), math.exp(-1)
+    np.testing.assert_allclose(w, [[0, a, 0], [a, 0, b], [0, b, 0]], atol=1e-12)
+    with pytest.raises(ValueError, match="scale"):
+        batch_affinity(x, 1, scale="global")
+
+
 def test_spectral_loss_by_hand():
     # y = 0, 1, 3 (k = 1), W_01 = 1, W_12 = 1/2. Unnormalised: sum_ij W_ij (y_i - y_j)^2 / n
     # = 2 (1 * 1 + 0.5 * 4) / 3 = 2. Normalised: degrees 1, 3/2, 1/2, y_i / sqrt(d_i) =
