@@ -9,12 +9,14 @@ info / ``coordinate system string`` become the transform and CRS.
 factor`` go to ``cube.metadata`` as ``band_names``, ``bbl`` and ``reflectance_scale_factor``
 (:func:`read_band_metadata`) and back into the header on writing (:func:`band_metadata`), as
 long as they still describe the cube: one value per band, and no scale factor once
-:func:`hsi.degrade.normalize_reflectance` has divided the data. They are descriptive only:
-no reader scales the pixels by the reflectance scale factor.
+:func:`hsi.degrade.normalize_reflectance` has divided the data. No reader scales the pixels:
+they are kept as stored, and the reflectance scale factor is the divisor
+:func:`hsi.degrade.reflectance_scale` takes when a method normalises the cube.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
@@ -90,20 +93,49 @@ def envi_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     return hdr, path
 
 
+def _header_text(raw: bytes) -> str:
+    """The text of a header's bytes: UTF-8 (a byte order mark dropped), else Windows-1252.
+
+    ENVI on Windows writes headers in the system code page (a ``µm`` or ``°`` in the
+    description); the keys and numbers are ASCII in every encoding.
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def read_header(hdr: str | os.PathLike) -> dict:
     """Parse an ENVI header with SPy; keys are lower-case, ``{...}`` values are lists of str.
+
+    SPy reads the file in the locale's encoding and takes a byte order mark for part of the
+    first line, so a header in another encoding (:func:`_header_text`) is parsed from a copy
+    in the locale's encoding.
 
     Raises
     ------
     FormatError
         When the file is not an ENVI header or cannot be parsed.
     """
+    import locale
+    import tempfile
+
     import spectral.io.envi as spy_envi
 
     try:
-        with warnings.catch_warnings():
+        raw = Path(hdr).read_bytes()
+    except OSError as exc:
+        raise HsiIOError(f"{hdr}: cannot read ({exc.strerror or exc})") from None
+    encoding = locale.getpreferredencoding(False)
+    text = _header_text(raw)
+    try:
+        with warnings.catch_warnings(), contextlib.ExitStack() as stack:
             warnings.simplefilter("ignore")
-            return spy_envi.read_envi_header(str(hdr))
+            source = Path(hdr)
+            if text.encode(encoding, errors="replace") != raw:
+                source = Path(stack.enter_context(tempfile.TemporaryDirectory())) / source.name
+                source.write_text(text, encoding=encoding, errors="replace")
+            return spy_envi.read_envi_header(str(source))
     except spy_envi.EnviException as exc:
         raise FormatError(f"{hdr}: not a valid ENVI header ({exc or type(exc).__name__})") from None
     except (UnicodeDecodeError, IndexError) as exc:
@@ -237,7 +269,8 @@ def _map_info(header: dict, hdr: Path) -> tuple[Affine | None, CRS | None]:
         wkt = ",".join(css) if isinstance(css, list) else str(css)
         wkt = wkt.strip().strip("{}").strip()
         try:
-            crs = CRS.from_wkt(wkt)
+            with rasterio.Env():  # GDAL's complaint about bad WKT goes to logging, not stderr
+                crs = CRS.from_wkt(wkt)
             code = crs.to_epsg()
             if code is not None:
                 crs = CRS.from_epsg(code)
@@ -254,9 +287,12 @@ def _map_info(header: dict, hdr: Path) -> tuple[Affine | None, CRS | None]:
     plain = [item for item in info[1:] if "=" not in item]
     try:
         rx, ry, east, north, xs, ys = (float(v) for v in plain[:6])
+        theta = math.radians(float(keyed.get("rotation", 0.0)))
+        zone = int(float(plain[6])) if name.upper() == "UTM" and len(plain) > 7 else None
     except ValueError:
-        raise FormatError(f"{hdr}: cannot parse 'map info' {info!r}") from None
-    theta = math.radians(float(keyed.get("rotation", 0.0)))
+        raise FormatError(f"{hdr}: cannot parse 'map info' {info!r} (expected {{projection, "
+                          f"reference x, reference y, easting, northing, x size, y size[, zone, "
+                          f"North|South], ...}} with numbers; fix or remove it)") from None
     cos, sin = math.cos(theta), math.sin(theta)
     a, b, d, e = xs * cos, ys * sin, xs * sin, -ys * cos
     if abs(sin) < 1e-12:
@@ -266,8 +302,8 @@ def _map_info(header: dict, hdr: Path) -> tuple[Affine | None, CRS | None]:
     transform = Affine(a, b, x0, d, e, y0)
     rest = [v.strip() for v in plain[6:]]
     datum = rest[2].lower().replace("-", "").replace(" ", "") if len(rest) > 2 else ""
-    if crs is None and name.upper() == "UTM" and len(rest) >= 2:
-        zone, hemi = int(float(rest[0])), rest[1].lower()
+    if crs is None and zone is not None:
+        hemi = rest[1].lower()
         if datum in ("wgs84", ""):
             crs = CRS.from_epsg((32700 if hemi.startswith("s") else 32600) + zone)
         elif datum in ("nad83", "northamerica1983") and not hemi.startswith("s"):
@@ -305,7 +341,8 @@ def _wavelengths(header: dict, bands: int,
     try:
         factor = unit_factor(wl, units)
     except WavelengthError as exc:  # "wavelength units 'Wavenumber' are not a length"
-        raise WavelengthError(f"{hdr}: {exc}") from None
+        raise WavelengthError(f"{hdr}: {exc}; set 'wavelength units = Index' in the header to "
+                              f"read it without wavelengths") from None
     return wl * factor, (fwhm * factor if fwhm is not None else None)
 
 

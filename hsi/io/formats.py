@@ -26,6 +26,7 @@ MAT_EXTS = (".mat",)
 
 _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 #: Output format names accepted by :func:`hsi.save` and the extensions mapped to them.
 OUTPUT_FORMATS = {"geotiff": TIFF_EXTS, "envi": (".hdr", *ENVI_DATA_EXTS), "mat": MAT_EXTS}
@@ -63,6 +64,11 @@ def _head(path: Path, n: int = 1024) -> bytes:
 
 def is_tiff(head: bytes) -> bool:
     return head[:4] in _TIFF_MAGICS
+
+
+def is_envi_header(head: bytes) -> bool:
+    """True for text starting with ``ENVI``, also behind a UTF-8 byte order mark (Notepad's)."""
+    return head.removeprefix(_UTF8_BOM).lstrip().startswith(b"ENVI")
 
 
 def is_mat(head: bytes) -> bool:
@@ -107,7 +113,7 @@ def detect_format(path: str | os.PathLike) -> str:
             raise FormatError(f"{path}: not a MATLAB .mat file (no MATLAB or HDF5 header)")
         return "mat"
     if ext == ".hdr":
-        if not head.lstrip().startswith(b"ENVI"):
+        if not is_envi_header(head):
             raise FormatError(f"{path}: not an ENVI header (first line must be 'ENVI')")
         return "envi"
     if find_envi_header(path) is not None:
@@ -116,7 +122,7 @@ def detect_format(path: str | os.PathLike) -> str:
         return "geotiff"
     if is_mat(head):
         return "mat"
-    if head.lstrip().startswith(b"ENVI"):
+    if is_envi_header(head):
         return "envi"
     if ext in ENVI_DATA_EXTS:
         raise HsiIOError(f"{path}: ENVI data file without a header (looked for "
@@ -163,14 +169,36 @@ def build_cube(path: str | os.PathLike, data: Any, **fields: Any) -> Cube:
         raise type(exc)(f"{path}: {exc}") from None
 
 
+#: ENVI ``wavelength units`` that :func:`hsi.cube.wavelengths_in_nm` does not know: the factor
+#: to nm of a length, ``None`` for a frequency (ENVI's GHz/MHz axes), which is not a length.
+_MORE_UNITS_TO_NM: dict[str, float | None] = {
+    "angstrom": 0.1, "angstroms": 0.1, "cm": 1e7, "centimeter": 1e7, "centimeters": 1e7,
+    "centimetre": 1e7, "centimetres": 1e7, "m": 1e9, "meter": 1e9, "meters": 1e9,
+    "metre": 1e9, "metres": 1e9, "ghz": None, "mhz": None, "thz": None, "hz": None,
+}
+
+
 def unit_factor(values: ArrayLike, units: str | None) -> float:
     """Return the factor turning ``values`` (wavelengths in ``units``) into nm.
 
     The same factor converts FWHM values, which are too small for the µm/nm guess of
-    :func:`hsi.cube.wavelengths_in_nm`.
+    :func:`hsi.cube.wavelengths_in_nm`. Besides that function's units, ENVI's Angstroms,
+    Centimeters and Meters are lengths, and its GHz/MHz frequencies are refused like
+    wavenumbers.
+
+    Raises
+    ------
+    WavelengthError
+        For units that are not lengths (wavenumbers, frequencies).
     """
     from hsi.cube import wavelengths_in_nm
 
+    key = (units or "").strip().lower()
+    if key in _MORE_UNITS_TO_NM:
+        scale = _MORE_UNITS_TO_NM[key]
+        if scale is None:
+            raise WavelengthError(f"wavelength units {units!r} are not a length")
+        return scale
     wl = np.asarray(values, dtype=np.float64).reshape(-1)
     nz = wl[np.isfinite(wl) & (wl != 0)]
     if nz.size == 0:

@@ -35,7 +35,7 @@ from rasterio.windows import Window
 
 from hsi.check import check_window
 from hsi.cube import Cube
-from hsi.errors import FormatError, HsiIOError
+from hsi.errors import FormatError, HsiIOError, WavelengthError
 from hsi.io.atomic import atomic_path
 from hsi.io.envi import band_metadata, read_band_metadata, wavelength_band_names
 from hsi.io.formats import build_cube, check_readable, parse_number_list, reading, unit_factor
@@ -71,10 +71,16 @@ VIEW_TILE = 1024
 OVERVIEW_ABOVE = 1024
 OVERVIEW_MIN_SIDE = 512
 
+#: A band description holding its wavelength: ``"450.5 nm"``, ``"Band 3: 450.5nm"``, ENVI's
+#: ``"Band 1 (450.000000 Nanometers)"`` or ``"B1 (0.45 um)"``.
 _DESCRIPTION_RE = re.compile(
-    r"^\s*(?:band\s*\d+\s*[:=-]?\s*)?([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*"
+    r"^\s*(?:b(?:and)?\s*\d+\s*[:=-]?\s*)?\(?\s*"
+    r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*"
     r"(nm|nanometers?|nanometres?|um|µm|μm|micrometers?|micrometres?|microns?)\b",
     re.IGNORECASE)
+#: GDAL writes ``CENTRAL_WAVELENGTH_UM`` with 3 decimals (1 nm): a band's ENVI-style
+#: ``wavelength`` this close to it (nm) is the same value, unrounded.
+_IMAGERY_ROUNDING_NM = 0.5 + 1e-6
 
 
 def _open(path: Path) -> DatasetReader:
@@ -102,17 +108,24 @@ def _ci(tags: dict, *keys: str) -> str | None:
     return None
 
 
-def band_wavelengths(src: DatasetReader) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Return ``(wavelengths, fwhm)`` in nm found in an open rasterio dataset (or ``None``)."""
-    n = src.count
-    # 1. GDAL >= 3.10 IMAGERY domain, micrometres.
-    imagery = [src.tags(b, ns="IMAGERY") for b in range(1, n + 1)]
+def _imagery_wavelengths(src: DatasetReader) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(wavelengths, fwhm)`` in nm from GDAL's ``IMAGERY`` domain (µm), or ``None``."""
+    imagery = [src.tags(b, ns="IMAGERY") for b in range(1, src.count + 1)]
     wl = [_float_tag(t, "CENTRAL_WAVELENGTH_UM") for t in imagery]
-    if all(v is not None for v in wl):
-        fw = [_float_tag(t, "FWHM_UM") for t in imagery]
-        fwhm = np.round(np.array(fw) * 1e3, 9) if all(v is not None for v in fw) else None
-        return np.round(np.array(wl) * 1e3, 9), fwhm
-    # 2. ENVI-style lists on the dataset (default or ENVI domain).
+    if not all(v is not None for v in wl):
+        return None
+    fw = [_float_tag(t, "FWHM_UM") for t in imagery]
+    fwhm = np.round(np.array(fw) * 1e3, 9) if all(v is not None for v in fw) else None
+    return np.round(np.array(wl) * 1e3, 9), fwhm
+
+
+def _envi_style_wavelengths(src: DatasetReader) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(wavelengths, fwhm)`` in nm from ENVI-style ``wavelength`` tags, or ``None``.
+
+    A list on the dataset (default or ``ENVI`` domain) with ``wavelength_units``, else one
+    ``wavelength`` per band (what GDAL's ENVI driver sets, and ``gdal_translate`` copies).
+    """
+    n = src.count
     for ns in (None, "ENVI"):
         tags = src.tags(ns=ns) if ns else src.tags()
         value = _ci(tags, "wavelength", "wavelengths")
@@ -129,17 +142,20 @@ def band_wavelengths(src: DatasetReader) -> tuple[np.ndarray | None, np.ndarray 
         factor = unit_factor(wl_arr, _ci(tags, "wavelength_units", "wavelength units"))
         fw_ok = fw_arr is not None and fw_arr.size == n
         return wl_arr * factor, (fw_arr * factor if fw_ok else None)
-    # 2b. per-band ENVI-style tags (GDAL's ENVI driver sets them per band).
-    per_band = [src.tags(b) for b in range(1, n + 1)]
-    values = [_float_tag({k.lower(): v for k, v in t.items()}, "wavelength") for t in per_band]
-    if all(v is not None for v in values):
-        units = _ci(per_band[0], "wavelength_units", "wavelength units")
-        wl_arr = np.array(values, dtype=np.float64)
-        fws = [_float_tag({k.lower(): v for k, v in t.items()}, "fwhm") for t in per_band]
-        factor = unit_factor(wl_arr, units)
-        fw = np.array(fws) * factor if all(v is not None for v in fws) else None
-        return wl_arr * factor, fw
-    # 3. band descriptions "450.5 nm".
+    per_band = [{k.lower(): v for k, v in src.tags(b).items()} for b in range(1, n + 1)]
+    values = [_float_tag(t, "wavelength") for t in per_band]
+    if not all(v is not None for v in values):
+        return None
+    units = _ci(per_band[0], "wavelength_units", "wavelength units")
+    wl_arr = np.array(values, dtype=np.float64)
+    fws = [_float_tag(t, "fwhm") for t in per_band]
+    factor = unit_factor(wl_arr, units)
+    fw = np.array(fws) * factor if all(v is not None for v in fws) else None
+    return wl_arr * factor, fw
+
+
+def _description_wavelengths(src: DatasetReader) -> tuple[np.ndarray | None, None]:
+    """Wavelengths in nm from band descriptions such as ``"450.5 nm"`` (all bands, or none)."""
     parsed = []
     for desc in src.descriptions:
         m = _DESCRIPTION_RE.match(desc or "")
@@ -149,6 +165,34 @@ def band_wavelengths(src: DatasetReader) -> tuple[np.ndarray | None, np.ndarray 
         unit = m.group(2).lower()
         parsed.append(value if unit.startswith("n") else value * 1e3)
     return (np.array(parsed, dtype=np.float64), None) if parsed else (None, None)
+
+
+def band_wavelengths(src: DatasetReader) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Return ``(wavelengths, fwhm)`` in nm found in an open rasterio dataset (or ``None``).
+
+    In order: GDAL's ``IMAGERY`` domain, ENVI-style ``wavelength`` tags, band descriptions.
+    GDAL's ENVI driver derives ``CENTRAL_WAVELENGTH_UM`` from the header's ``wavelength``
+    rounded to 1 nm and keeps that value per band, so a file translated from ENVI has both:
+    where they agree to that rounding, the unrounded ENVI-style value is taken (412.57 nm, not
+    413); where they differ, the ``IMAGERY`` domain wins, as in GDAL.
+
+    Raises
+    ------
+    WavelengthError
+        Wavelength units that are not a length (wavenumbers, frequencies).
+    """
+    imagery = _imagery_wavelengths(src)
+    try:
+        envi = _envi_style_wavelengths(src)
+    except WavelengthError:  # units that are not a length: fatal only without IMAGERY
+        if imagery is None:
+            raise
+        envi = None
+    if imagery is None:
+        return envi if envi is not None else _description_wavelengths(src)
+    if envi is not None and np.all(np.abs(envi[0] - imagery[0]) <= _IMAGERY_ROUNDING_NM):
+        return envi[0], envi[1] if envi[1] is not None else imagery[1]
+    return imagery
 
 
 def _band_metadata(src: DatasetReader, tags: dict, wavelengths: np.ndarray | None) -> dict:
@@ -371,7 +415,10 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
         nodata = src.nodata
         if nodata is not None and dtype.kind in "iu" and float(nodata).is_integer():
             nodata = int(nodata)
-        wl, fwhm = band_wavelengths(src)
+        try:
+            wl, fwhm = band_wavelengths(src)
+        except WavelengthError as exc:  # "wavelength units 'GHz' are not a length"
+            raise WavelengthError(f"{path}: {exc}") from None
         h = int(window.height) if window is not None else height
         w = int(window.width) if window is not None else width
         if lazy is None:
@@ -548,8 +595,6 @@ class GeoTiffTileWriter:
         self.wavelengths = None if wavelengths is None else np.asarray(wavelengths, float)
         self.fwhm = None if fwhm is None else np.asarray(fwhm, float)
         if self.wavelengths is not None and self.wavelengths.size != bands:
-            from hsi.errors import WavelengthError
-
             raise WavelengthError(f"{self.path}: expected {bands} wavelengths, got "
                                   f"{self.wavelengths.size}")
         self._stack: contextlib.ExitStack | None = None
