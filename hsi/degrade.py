@@ -812,7 +812,8 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
 
 
 #: Metadata keys read as the integer-to-reflectance divisor by :func:`reflectance_scale`.
-_SCALE_KEYS = ("maxValue", "max_value", "reflectance_scale", "scale_factor")
+_SCALE_KEYS = ("maxValue", "max_value", "reflectance_scale", "scale_factor",
+               "reflectance_scale_factor")
 
 
 #: A lazy cube's scale is sampled from about this many values, in at most this many of its
@@ -855,11 +856,12 @@ def _spread_sample(data: da.Array, values: int = SCALE_SAMPLE_VALUES,
 def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
     """The divisor that brings ``cube`` to reflectance-like values in about ``[0, 1]``.
 
-    In order: a known maximum in ``cube.metadata`` (``maxValue``, ``reflectance_scale`` or
-    ``scale_factor``); 1 for float data already in ``[0, 1]`` (its ``percentile`` ≤ 1); else the
-    ``percentile`` of the valid (finite, non-nodata) values, robust to a few hot pixels. A lazy
-    cube is sampled with a stride (about 2·10⁶ values, all bands) in at most 16 of its chunks
-    spread over the scene, read chunk by chunk: it is never loaded whole.
+    In order: a known maximum in ``cube.metadata`` (``maxValue``, ``reflectance_scale``,
+    ``scale_factor``, or ENVI's ``reflectance scale factor`` read as
+    ``reflectance_scale_factor``); 1 for float data already in ``[0, 1]`` (its ``percentile``
+    ≤ 1); else the ``percentile`` of the valid (finite, non-nodata) values, robust to a few
+    hot pixels. A lazy cube is sampled with a stride (about 2·10⁶ values, all bands) in at
+    most 16 of its chunks spread over the scene, read chunk by chunk: it is never loaded whole.
 
     Parameters
     ----------
@@ -905,7 +907,10 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
 def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, float]:
     """Scale a cube to reflectance-like values in about ``[0, 1]``.
 
-    Divides by :func:`reflectance_scale`. Nodata pixels keep their value.
+    Divides by :func:`reflectance_scale`. Nodata pixels keep their value. The result's
+    metadata no longer holds the divisors :func:`reflectance_scale` reads (it is reflectance
+    now: normalising it again divides by 1) and records the one applied as
+    ``reflectance_scale_applied``.
 
     Parameters
     ----------
@@ -934,6 +939,8 @@ def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, f
         else:
             data = np.where(where, nodata, data)
     out = cube.with_data(data)
+    for key in _SCALE_KEYS:
+        out.metadata.pop(key, None)
     out.metadata["reflectance_scale_applied"] = scale
     return out, scale
 

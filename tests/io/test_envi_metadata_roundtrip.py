@@ -126,7 +126,7 @@ def test_band_subset_drops_stale_lists_and_keeps_scale(tmp_path):
 
 
 @pytest.mark.parametrize("ext", [".hdr", ".tif"])
-def test_scale_factor_does_not_scale_the_pixels(tmp_path, ext):
+def test_scale_factor_is_kept_and_divides_only_on_normalising(tmp_path, ext):
     from hsi.degrade import normalize_reflectance, reflectance_scale
 
     src, data = envi_source(tmp_path)
@@ -135,10 +135,10 @@ def test_scale_factor_does_not_scale_the_pixels(tmp_path, ext):
     back = hsi.open(out)
     assert back.metadata["reflectance_scale_factor"] == SCALE
     np.testing.assert_array_equal(back.data, data)  # kept as stored
-    bare = back.with_data(back.data)
-    bare.metadata.clear()
-    assert reflectance_scale(back) == reflectance_scale(bare)  # not a divisor for hsikit
+    assert reflectance_scale(back) == SCALE  # ENVI's divisor to reflectance
     normalized, _ = normalize_reflectance(back)  # divided: the factor no longer applies
+    np.testing.assert_allclose(normalized.data[data != -1], data[data != -1] / SCALE,
+                               rtol=1e-6)
     hsi.save(normalized, tmp_path / f"norm{ext}")
     assert "reflectance_scale_factor" not in hsi.open(tmp_path / f"norm{ext}").metadata
     assert hsi.open(tmp_path / f"norm{ext}").metadata["bbl"] == BBL
