@@ -16,8 +16,8 @@ def convert(src: str, dst: str, var: str | None) -> None:
     """Convert the cube IN to OUT, the format following OUT's extension (.tif, .hdr, .mat).
 
     Data, wavelengths, CRS, transform and nodata are kept, and so are the band names, bad band
-    list (ENVI bbl) and reflectance scale factor between ENVI and GeoTIFF; OUT appears only
-    once complete.
+    list (ENVI bbl), reflectance scale factor and band scales/offsets (ENVI data gain/offset
+    values) between ENVI and GeoTIFF; OUT appears only once complete.
     """
     import hsi
     from hsi.io import output_format

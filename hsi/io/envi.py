@@ -12,6 +12,12 @@ long as they still describe the cube: one value per band, and no scale factor on
 :func:`hsi.degrade.normalize_reflectance` has divided the data. No reader scales the pixels:
 they are kept as stored, and the reflectance scale factor is the divisor
 :func:`hsi.degrade.reflectance_scale` takes when a method normalises the cube.
+
+Likewise ``data gain values`` and ``data offset values`` (per-band ``value = stored × gain +
+offset``, which GDAL's ENVI driver reads as the band scales and offsets) go to
+``cube.metadata`` as ``band_scales`` and ``band_offsets`` when some band is scaled
+(:func:`parse_band_scaling`), and back into the header while they still describe the data:
+the pixels are never multiplied by them.
 """
 
 from __future__ import annotations
@@ -416,7 +422,9 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
     -------
     Cube
         ``(bands, H, W)`` in the file's data type (native byte order), wavelengths/FWHM in nm,
-        ``nodata`` from ``data ignore value``, CRS/transform from the map info.
+        ``nodata`` from ``data ignore value``, CRS/transform from the map info; band names,
+        ``bbl``, reflectance scale factor and ``data gain values`` / ``data offset values`` in
+        ``metadata`` (:func:`read_band_metadata`): the pixels are not scaled by them.
 
     Raises
     ------
@@ -458,7 +466,8 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
     metadata = {"format": "ENVI", "interleave": arr.interleave,
                  **read_band_metadata(header.get("band names"), header.get("bbl"),
                                       header.get("reflectance scale factor"), bands=arr.shape[0],
-                                      wavelengths=wl)}
+                                      wavelengths=wl, scales=header.get("data gain values"),
+                                      offsets=header.get("data offset values"))}
     return build_cube(hdr, data, wavelengths=wl, fwhm=fwhm, crs=crs, transform=transform,
                       nodata=_nodata(header, arr.dtype, hdr), name=hdr.stem, metadata=metadata)
 
@@ -556,11 +565,61 @@ def parse_scale_factor(value: str | float | Sequence[float] | np.ndarray | None)
     return float(values[0])
 
 
+def parse_band_scaling(scales: str | Sequence[float] | np.ndarray | None,
+                       offsets: str | Sequence[float] | np.ndarray | None,
+                       bands: int) -> tuple[list[float], list[float]] | None:
+    """Per-band scales and offsets (``value = stored × scale + offset``) from a header, a
+    dataset or ``cube.metadata``.
+
+    What GDAL calls a band's scale and offset (rasterio's ``src.scales`` / ``src.offsets``)
+    and an ENVI header ``data gain values`` / ``data offset values``; e.g. 2.75e-05 and -0.2
+    for Landsat Collection 2 surface reflectance.
+
+    Parameters
+    ----------
+    scales, offsets : str, sequence of numbers or None
+        ``"{2.75e-05, 2.75e-05}"``, ``"[1, 1]"`` or a sequence. One absent (``None``) means
+        scale 1 or offset 0 for every band.
+    bands : int
+        The cube's band count.
+
+    Returns
+    -------
+    (list of float, list of float) or None
+        ``(scales, offsets)``, one float each per band. ``None`` when both are absent, when
+        either is not numbers, not one finite value per band or has a scale of 0 (malformed),
+        and when no band is scaled (every scale 1 and offset 0).
+    """
+    if scales is None and offsets is None:
+        return None
+    gains = np.ones(bands) if scales is None else _numbers(scales)
+    shifts = np.zeros(bands) if offsets is None else _numbers(offsets)
+    if gains is None or shifts is None or gains.size != bands or shifts.size != bands:
+        return None
+    if not (np.isfinite(gains).all() and np.isfinite(shifts).all()) or (gains == 0).any():
+        return None
+    if (gains == 1).all() and (shifts == 0).all():
+        return None
+    return gains.tolist(), shifts.tolist()
+
+
+def _band_scaling_entries(scales: str | Sequence[float] | np.ndarray | None,
+                          offsets: str | Sequence[float] | np.ndarray | None,
+                          bands: int) -> dict:
+    """``{"band_scales": [...], "band_offsets": [...]}`` from :func:`parse_band_scaling`, or
+    ``{}``."""
+    scaling = parse_band_scaling(scales, offsets, bands)
+    return {} if scaling is None else {"band_scales": scaling[0], "band_offsets": scaling[1]}
+
+
 def read_band_metadata(band_names: str | Sequence[str] | None,
                        bbl: str | Sequence[float] | np.ndarray | None,
                        scale_factor: str | float | Sequence[float] | np.ndarray | None, *,
-                       bands: int, wavelengths: ArrayLike | None = None) -> dict:
-    """``cube.metadata`` entries for a file's band names, bad band list and scale factor.
+                       bands: int, wavelengths: ArrayLike | None = None,
+                       scales: str | Sequence[float] | np.ndarray | None = None,
+                       offsets: str | Sequence[float] | np.ndarray | None = None) -> dict:
+    """``cube.metadata`` entries for a file's band names, bad band list, scale factor and
+    band scales/offsets.
 
     Values that are malformed or not one per band are left out (the pixels stay readable);
     band names that only restate the wavelengths (:func:`wavelength_band_names`) are left out
@@ -575,12 +634,16 @@ def read_band_metadata(band_names: str | Sequence[str] | None,
         The file's band count.
     wavelengths : array-like (bands,) in nm, optional
         The file's wavelengths.
+    scales, offsets : str, sequence of numbers or None
+        The file's per-band scales and offsets (ENVI ``data gain values`` / ``data offset
+        values``, GDAL's band scale/offset; see :func:`parse_band_scaling`), or ``None``.
 
     Returns
     -------
     dict
-        Any of ``band_names`` (list of str), ``bbl`` (list of int, 1 = good band) and
-        ``reflectance_scale_factor`` (float).
+        Any of ``band_names`` (list of str), ``bbl`` (list of int, 1 = good band),
+        ``reflectance_scale_factor`` (float) and, together, ``band_scales`` and
+        ``band_offsets`` (lists of float, one per band; only when some band is scaled).
     """
     out: dict = {}
     names = parse_band_names(band_names, bands)
@@ -592,17 +655,20 @@ def read_band_metadata(band_names: str | Sequence[str] | None,
     scale = parse_scale_factor(scale_factor)
     if scale is not None:
         out["reflectance_scale_factor"] = scale
+    out.update(_band_scaling_entries(scales, offsets, bands))
     return out
 
 
 def band_metadata(cube: Cube) -> dict:
-    """The band names, bad band list and reflectance scale factor that still describe ``cube``.
+    """The band names, bad band list, reflectance scale factor and band scales/offsets that
+    still describe ``cube``.
 
-    Taken from ``cube.metadata`` (``band_names``, ``bbl``, ``reflectance_scale_factor``): a
-    per-band list is kept only when it has one value per band (a cube whose bands were selected
-    with :meth:`Cube.with_data` keeps its old metadata, which no longer matches), and the scale
-    factor only while the data has not been divided by
-    :func:`hsi.degrade.normalize_reflectance` (``reflectance_scale_applied``).
+    Taken from ``cube.metadata`` (``band_names``, ``bbl``, ``reflectance_scale_factor``,
+    ``band_scales`` / ``band_offsets``): a per-band list is kept only when it has one value per
+    band (a cube whose bands were selected with :meth:`Cube.with_data` keeps its old metadata,
+    which no longer matches), and the scale factor and band scales/offsets only while the data
+    has not been divided by :func:`hsi.degrade.normalize_reflectance`
+    (``reflectance_scale_applied``).
 
     Parameters
     ----------
@@ -611,8 +677,9 @@ def band_metadata(cube: Cube) -> dict:
     Returns
     -------
     dict
-        Any of ``band_names`` (list of str), ``bbl`` (list of numbers) and
-        ``reflectance_scale_factor`` (float).
+        Any of ``band_names`` (list of str), ``bbl`` (list of numbers),
+        ``reflectance_scale_factor`` (float) and, together, ``band_scales`` and
+        ``band_offsets`` (lists of float, one per band).
     """
     meta = cube.metadata or {}
     out: dict = {}
@@ -623,8 +690,11 @@ def band_metadata(cube: Cube) -> dict:
     if bad is not None:
         out["bbl"] = bad
     scale = parse_scale_factor(meta.get("reflectance_scale_factor"))
-    if scale is not None and "reflectance_scale_applied" not in meta:
-        out["reflectance_scale_factor"] = scale
+    if "reflectance_scale_applied" not in meta:
+        if scale is not None:
+            out["reflectance_scale_factor"] = scale
+        out.update(_band_scaling_entries(meta.get("band_scales"), meta.get("band_offsets"),
+                                         cube.bands))
     return out
 
 
@@ -672,8 +742,9 @@ def _write_dtype(dtype: np.dtype) -> np.dtype:
 def envi_header_fields(cube: Cube, dtype: np.dtype) -> dict:
     """The ENVI header dictionary (SPy's format) describing ``cube`` stored BSQ, little-endian.
 
-    ``band names``, ``bbl`` and ``reflectance scale factor`` come from :func:`band_metadata`;
-    without band names of its own, a cube with wavelengths gets ``"450.5 nm"``-style names.
+    ``band names``, ``bbl``, ``reflectance scale factor`` and ``data gain values`` / ``data
+    offset values`` come from :func:`band_metadata`; without band names of its own, a cube with
+    wavelengths gets ``"450.5 nm"``-style names.
     """
     fields: dict = {
         "description": f"hsikit cube {cube.short_name}".strip(),
@@ -694,6 +765,9 @@ def envi_header_fields(cube: Cube, dtype: np.dtype) -> dict:
         fields["band names"] = [n.replace("\r", " ").replace("\n", " ") for n in names]
     if "bbl" in extra:
         fields["bbl"] = [_number(v) for v in extra["bbl"]]
+    if "band_scales" in extra:
+        fields["data gain values"] = [_number(v) for v in extra["band_scales"]]
+        fields["data offset values"] = [_number(v) for v in extra["band_offsets"]]
     if cube.fwhm is not None:
         fields["fwhm"] = [_fmt(v) for v in cube.fwhm]
     if cube.nodata is not None:

@@ -10,7 +10,10 @@ A cube's own band names (``cube.metadata["band_names"]``, e.g. from an ENVI ``ba
 written as the band descriptions instead, and its ENVI bad band list and reflectance scale
 factor as the dataset tags ``bbl`` and ``reflectance_scale_factor``
 (:func:`hsi.io.envi.band_metadata`); reading takes them back (the tags also from GDAL's
-``ENVI`` domain), so ENVI → GeoTIFF → ENVI keeps them.
+``ENVI`` domain), so ENVI → GeoTIFF → ENVI keeps them. Per-band scales and offsets (GDAL's band
+scale/offset, e.g. from an ENVI ``data gain values`` / ``data offset values``) are read to
+``cube.metadata["band_scales"]`` / ``["band_offsets"]`` and written back as the band scales and
+offsets; the pixels are read and written as stored, never multiplied by them.
 """
 
 from __future__ import annotations
@@ -197,8 +200,8 @@ def band_wavelengths(src: DatasetReader) -> tuple[np.ndarray | None, np.ndarray 
 
 def _band_metadata(src: DatasetReader, tags: dict, wavelengths: np.ndarray | None) -> dict:
     """Band names (the band descriptions, when every band has one), ``bbl`` and
-    ``reflectance_scale_factor`` (dataset tags, else GDAL's ``ENVI`` domain) of an open dataset,
-    as :func:`hsi.io.envi.read_band_metadata` keeps them."""
+    ``reflectance_scale_factor`` (dataset tags, else GDAL's ``ENVI`` domain) and the band
+    scales/offsets of an open dataset, as :func:`hsi.io.envi.read_band_metadata` keeps them."""
     envi = src.tags(ns="ENVI") if "ENVI" in (src.tag_namespaces() or []) else {}
     descriptions = list(src.descriptions)
     names = descriptions if all(descriptions) else None
@@ -208,7 +211,8 @@ def _band_metadata(src: DatasetReader, tags: dict, wavelengths: np.ndarray | Non
         return value if value is not None else _ci(envi, key)
 
     return read_band_metadata(names, tag("bbl"), tag("reflectance_scale_factor"),
-                              bands=src.count, wavelengths=wavelengths)
+                              bands=src.count, wavelengths=wavelengths, scales=src.scales,
+                              offsets=src.offsets)
 
 
 class GeoTiffArray:
@@ -384,7 +388,9 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
     Returns
     -------
     Cube
-        ``(bands, H, W)`` as stored, wavelengths/FWHM in nm when present, CRS, transform, nodata.
+        ``(bands, H, W)`` as stored, wavelengths/FWHM in nm when present, CRS, transform, nodata;
+        band names, ``bbl``, reflectance scale factor and band scales/offsets in ``metadata``
+        (:func:`hsi.io.envi.read_band_metadata`): the pixels are not scaled by them.
 
     Raises
     ------
@@ -616,32 +622,55 @@ class GeoTiffTileWriter:
         self._stack = stack
         return self
 
+    def _open_dataset(self) -> DatasetWriter:
+        """The dataset being written.
+
+        Raises
+        ------
+        HsiIOError
+            Outside the ``with`` block.
+        """
+        if self._dst is None:
+            raise HsiIOError(f"{self.path}: writer is not open (use it in a `with` block)")
+        return self._dst
+
     def tag(self, **values: object) -> None:
         """Record ``values`` as dataset tags (GDAL metadata): strings as they are, anything
         else as JSON, e.g. what produced the pixels."""
         import json
 
-        if self._dst is None:
-            raise HsiIOError(f"{self.path}: writer is not open (use it in a `with` block)")
-        self._dst.update_tags(**{k: v if isinstance(v, str) else json.dumps(v)
+        self._open_dataset().update_tags(**{k: v if isinstance(v, str) else json.dumps(v)
                                  for k, v in values.items()})
 
     def describe_bands(self, descriptions: list[str]) -> None:
         """Name each band (GDAL band descriptions, shown by QGIS and ``gdalinfo``), e.g. the
         class each probability band is for."""
-        if self._dst is None:
-            raise HsiIOError(f"{self.path}: writer is not open (use it in a `with` block)")
+        dst = self._open_dataset()
         for b, text in enumerate(descriptions, start=1):
-            self._dst.set_band_description(b, str(text))
+            dst.set_band_description(b, str(text))
+
+    def scale_bands(self, scales: Sequence[float], offsets: Sequence[float]) -> None:
+        """Record each band's scale and offset (GDAL band metadata: ``value = stored × scale +
+        offset``, shown by ``gdalinfo`` and QGIS, read by rasterio as ``scales`` / ``offsets``).
+
+        Descriptive only: the pixels are written as given to :meth:`write`, not scaled.
+
+        Parameters
+        ----------
+        scales, offsets : sequence of float
+            One per band.
+        """
+        dst = self._open_dataset()
+        dst.scales = tuple(float(v) for v in scales)
+        dst.offsets = tuple(float(v) for v in offsets)
 
     def write(self, array: ArrayLike, window: Window) -> None:
         """Write ``array`` of shape ``(bands, window.height, window.width)`` at ``window``."""
-        if self._dst is None:
-            raise HsiIOError(f"{self.path}: writer is not open (use it in a `with` block)")
+        dst = self._open_dataset()
         array = np.asarray(array)
         if array.ndim == 2:
             array = array[None]
-        self._dst.write(array.astype(self.profile["dtype"], copy=False), window=window)
+        dst.write(array.astype(self.profile["dtype"], copy=False), window=window)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool:
@@ -672,7 +701,8 @@ def build_overviews(dst: DatasetWriter) -> list[int]:
 
 def write_band_metadata(writer: GeoTiffTileWriter, cube: Cube) -> None:
     """Write the band names (band descriptions), ``bbl`` and ``reflectance_scale_factor``
-    (dataset tags) of ``cube`` that still describe it (:func:`hsi.io.envi.band_metadata`).
+    (dataset tags) and band scales/offsets (:meth:`GeoTiffTileWriter.scale_bands`) of ``cube``
+    that still describe it (:func:`hsi.io.envi.band_metadata`).
 
     Parameters
     ----------
@@ -686,6 +716,8 @@ def write_band_metadata(writer: GeoTiffTileWriter, cube: Cube) -> None:
     tags = {k: extra[k] for k in ("bbl", "reflectance_scale_factor") if k in extra}
     if tags:
         writer.tag(**tags)
+    if "band_scales" in extra:
+        writer.scale_bands(extra["band_scales"], extra["band_offsets"])
 
 
 def _block_windows(height: int, width: int, rows: int) -> Iterator[Window]:
@@ -699,8 +731,9 @@ def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256,
 
     Rows are written in strips of whole tiles, so a lazy cube is never loaded at once.
     ``overviews`` (default: when the longer side exceeds :data:`OVERVIEW_ABOVE` pixels) builds
-    internal overviews (:class:`GeoTiffTileWriter`). Band names, the bad band list and the
-    reflectance scale factor of ``cube.metadata`` go with it (:func:`write_band_metadata`).
+    internal overviews (:class:`GeoTiffTileWriter`). Band names, the bad band list, the
+    reflectance scale factor and the band scales/offsets of ``cube.metadata`` go with it
+    (:func:`write_band_metadata`); the pixels are written as they are.
 
     Returns
     -------
