@@ -66,6 +66,11 @@ class WindowReader:
         self._open = contextlib.ExitStack()
         self._strip: tuple[tuple[int, int], np.ndarray] | None = None
 
+    def use_cube(self, cube: Cube) -> None:
+        """Read ``cube`` from now on: this input transformed lazily (e.g. padded onto another
+        grid, :meth:`hsi.fusion.grid.GridAlignment.pad`), read through dask, not the file."""
+        self.cube, self.windowed, self._strip = cube, cube.is_lazy, None
+
     def __enter__(self) -> WindowReader:
         from hsi.io.indexing import file_view
 

@@ -19,7 +19,7 @@ from hsi.degrade import Psf
 from hsi.errors import ModelError, ShapeError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.denoise import denoiser_for
-from hsi.fusion.grid import check_pair, warn_if_not_multispectral
+from hsi.fusion.grid import check_pair, grid_alignment, warn_if_not_multispectral
 from hsi.fusion.infn import INFN, _fit_size, base_image
 from hsi.fusion.psf import AUTO as PSF_AUTO
 from hsi.fusion.psf import psf_for
@@ -516,10 +516,12 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     for i, (x, m) in enumerate(zip(lr, msi, strict=True)):
         h, w = x.shape[-2:]
         core = None if cores is None else cores[i]
-        # GLP, GSA and CNMF leave missing data (NaN) out of what they estimate; bicubic reads
-        # it as 0 (the pixels it reaches are NaN in the result)
-        keep_nan = ((method == "glp" and glp_gains is None)
-                    or (method == "gsa" and gsa_statistics is None) or method == "cnmf")
+        # GLP, GSA and CNMF leave missing data (NaN) out of what they estimate, and GLP fills
+        # it from its rim inwards with scene gains too (a tile; read as 0 instead, a nodata
+        # border cost the pixels beside it 16 dB); bicubic reads it as 0 (the pixels it
+        # reaches are NaN in the result)
+        keep_nan = (method in ("glp", "cnmf")
+                    or (method == "gsa" and gsa_statistics is None))
         x = x if keep_nan else torch.nan_to_num(x)
         m_fit = _fit_size(m if keep_nan else torch.nan_to_num(m), h * r, w * r)
         kwargs = {"psf_sigma": psf_sigma}
@@ -684,9 +686,12 @@ def fuse(
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
     s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
+    # LR pixels off the HR-MSI's blocks of r: fused on inputs padded to line up, then cut back
+    grid = grid_alignment(lr_hsi, hr_msi, r)
+    lr_in, msi_in = grid.pad(lr_hsi, hr_msi)
     # a nodata value is missing data (NaN), which the methods' statistics leave out
-    lr = torch.as_tensor(missing_as_nan(lr_hsi.data, lr_hsi.nodata), device=dev) / s_lr
-    msi = torch.as_tensor(missing_as_nan(hr_msi.data, hr_msi.nodata), device=dev) / s_msi
+    lr = torch.as_tensor(missing_as_nan(lr_in.data, lr_in.nodata), device=dev) / s_lr
+    msi = torch.as_tensor(missing_as_nan(msi_in.data, msi_in.nodata), device=dev) / s_msi
     denoiser = denoiser_for(denoises_lr(method, lr_denoise),
                             torch.nan_to_num(lr[:, : msi.shape[-2] // r, : msi.shape[-1] // r]))
     if denoiser is not None:
@@ -699,7 +704,7 @@ def fuse(
         method, net, check = auto_method(lr_hsi, hr_msi, r, dev, pair=(lr, msi),
                                          psf_sigma=sigma)
     elif method == "infn":
-        net = resolve_model(lr_hsi, hr_msi, model=model, ratio=r, fit_scene=fit_scene,
+        net = resolve_model(lr_in, msi_in, model=model, ratio=r, fit_scene=fit_scene,
                             device=dev, seed=seed, progress=progress, fit_steps=fit_steps,
                             fit_minutes=fit_minutes, scales=(s_lr, s_msi), psf_sigma=sigma,
                             callback=fit_callback if fitting and callback is not None else None)
@@ -710,6 +715,7 @@ def fuse(
     missing = missing_pixels(lr, msi, r)  # no data there: NaN, not a guess
     if missing is not None:
         est[:, missing[: est.shape[-2], : est.shape[-1]]] = float("nan")
+    est = est[(slice(None), *grid.crop(hr_msi.height, hr_msi.width))]
     data = (est * s_lr).cpu().numpy().astype(np.float32)
     report_progress(callback, steps["total"], steps["total"], "fusion")
     return Cube(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
+from affine import Affine
 
 from hsi.cube import Cube
 from hsi.errors import GridError
@@ -76,11 +80,13 @@ def warn_if_not_multispectral(lr_hsi: Cube, hr_msi: Cube) -> bool:
 def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
     """Check that an LR-HSI and an HR-MSI cover the same ground; return their ratio.
 
-    Georeferenced pair: the CRS must be equal, the HR/LR pixel-size ratio an integer ≥ 2 (the
-    same along x and y, and equal to ``ratio`` when given) and every edge of the two extents
-    within half an LR pixel. When either image has no georeference, only the sizes can be
-    checked: ``ratio`` is required unless they give one integer ratio, and they must agree with
-    it within half an LR pixel.
+    Georeferenced pair: the CRS must be equal, the two grids oriented alike (both north-up,
+    both south-up or rotated by the same angle), the HR/LR pixel-size ratio an integer ≥ 2
+    (the same along x and y, and equal to ``ratio`` when given) and every edge of the two
+    extents within half an LR pixel. An LR grid whose origin is off the HR-MSI's blocks of
+    ``ratio`` pixels passes; :func:`grid_alignment` says how to line the two up. When either
+    image has no georeference, only the sizes can be checked: ``ratio`` is required unless
+    they give one integer ratio, and they must agree with it within half an LR pixel.
 
     Parameters
     ----------
@@ -118,9 +124,10 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
             f"CRS differ: LR-HSI is {name(lr_hsi.crs)}, HR-MSI is {name(hr_msi.crs)} "
             f"(reproject one onto the other's CRS)"
         )
-    (lx, ly), (hx, hy) = lr_hsi.pixel_size, hr_msi.pixel_size
-    rx, ry = lx / hx, ly / hy
-    if abs(rx - ry) > RATIO_TOLERANCE * max(rx, ry):
+    lr_in_hr = _lr_in_hr_pixels(lr_hsi, hr_msi)
+    (lx, ly), (hx, hy) = _pixel_size(lr_hsi.transform), _pixel_size(hr_msi.transform)
+    rx, ry = lr_in_hr.a, lr_in_hr.e  # LR pixel sides in HR pixels, along columns and rows
+    if abs(rx - ry) > RATIO_TOLERANCE * max(abs(rx), abs(ry)):
         raise GridError(
             f"pixel-size ratio differs along x ({rx:g}) and y ({ry:g}): LR pixel {lx:g}×{ly:g}, "
             f"HR pixel {hx:g}×{hy:g}"
@@ -138,12 +145,174 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
         )
     if ratio is not None and ratio != nearest:
         raise GridError(f"ratio={ratio} disagrees with the pixel sizes, whose ratio is {nearest}")
-    half = 0.5 * max(lx, ly)
-    names = ("left", "bottom", "right", "top")
-    for edge, a, b in zip(names, lr_hsi.bounds, hr_msi.bounds, strict=True):
-        if math.fabs(a - b) > half:
-            raise GridError(
-                f"extents differ: {edge} edge of LR-HSI is {a:g}, of HR-MSI {b:g} "
-                f"(tolerance half an LR pixel, {half:g})"
-            )
+    if all(t.b == 0 and t.d == 0 for t in (lr_hsi.transform, hr_msi.transform)):
+        half = 0.5 * max(lx, ly)
+        names = ("left", "bottom", "right", "top")
+        for edge, a, b in zip(names, lr_hsi.bounds, hr_msi.bounds, strict=True):
+            if math.fabs(a - b) > half:
+                raise GridError(
+                    f"extents differ: {edge} edge of LR-HSI is {a:g}, of HR-MSI {b:g} "
+                    f"(tolerance half an LR pixel, {half:g})"
+                )
+    else:  # rotated alike: the edges in HR pixels (a bounding box would mix the axes)
+        edges = (("first row", lr_in_hr.f, 0), ("first column", lr_in_hr.c, 0),
+                 ("last row", lr_in_hr.f + lr_hsi.height * ry, hr_msi.height),
+                 ("last column", lr_in_hr.c + lr_hsi.width * rx, hr_msi.width))
+        for edge, a, b in edges:
+            if math.fabs(a - b) > 0.5 * rx:
+                raise GridError(
+                    f"extents differ: the {edge}'s edge of LR-HSI is {a - b:+g} HR pixels from "
+                    f"the HR-MSI's (tolerance half an LR pixel, {0.5 * rx:g})"
+                )
     return int(nearest)
+
+
+def _pixel_size(transform: Affine) -> tuple[float, float]:
+    """``(x_size, y_size)`` of a pixel in CRS units: the lengths of its two sides (also for a
+    rotated grid, where :attr:`hsi.cube.Cube.pixel_size` reads only ``a`` and ``e``)."""
+    return math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e)
+
+
+def _orientation(transform: Affine) -> str:
+    """A grid's orientation in words: ``"north-up"``, ``"south-up"``, ``"mirrored"``, or
+    ``"rotated 10°"`` (the angle of its rows from the x axis)."""
+    if transform.b == 0 and transform.d == 0:
+        if transform.a > 0:
+            return "north-up" if transform.e < 0 else "south-up"
+        return "mirrored" if transform.e < 0 else "rotated 180°"
+    return f"rotated {math.degrees(math.atan2(transform.d, transform.a)):.3g}°"
+
+
+def _lr_in_hr_pixels(lr: Cube, hr: Cube) -> Affine:
+    """The LR-HSI's pixel grid in HR-MSI pixel coordinates: ``(col, row)`` of an LR pixel
+    corner ↦ ``(col, row)`` on the HR grid.
+
+    For a pair on one grid orientation this is ``Affine(ratio, 0, dx, 0, ratio, dy)``:
+    ``(dx, dy)`` is where the LR-HSI's first pixel starts on the HR grid, in HR pixels.
+
+    Raises
+    ------
+    GridError
+        A transform that maps pixels to no area, or grids of different orientations
+        (north-up against south-up, rotated or with the axes swapped).
+    """
+    for what, cube in (("LR-HSI", lr), ("HR-MSI", hr)):
+        t = cube.transform
+        if t.determinant == 0:
+            raise GridError(f"{what} transform {tuple(t)[:6]} maps every pixel to no area: fix "
+                            f"the file's georeference")
+    m = ~hr.transform @ lr.transform
+    if abs(m.b) + abs(m.d) > RATIO_TOLERANCE * (abs(m.a) + abs(m.e)) or m.a < 0 or m.e < 0:
+        raise GridError(
+            f"grids differ in orientation: LR-HSI is {_orientation(lr.transform)}, HR-MSI is "
+            f"{_orientation(hr.transform)} (resample one onto the other's grid, e.g. gdalwarp)"
+        )
+    return m
+
+
+@dataclass(frozen=True)
+class GridAlignment:
+    """How the LR-HSI's pixels sit on the HR-MSI's grid, and the padding that aligns them.
+
+    The methods take LR pixel ``(i, j)`` to cover HR pixels ``ratio·i … ratio·i + ratio − 1``
+    (and the same for columns). A georeferenced pair whose LR pixel edges fall between those
+    HR rows or columns (the LR grid's origin a whole number of HR pixels, not a multiple of
+    ``ratio``, off the HR-MSI's) is fused on padded inputs: ``hr_pad`` HR pixels of missing
+    data (NaN) before the HR-MSI's first row and column, and ``lr_pad`` (0 or 1) LR pixels
+    repeated before the LR-HSI's when the HR-MSI starts before it. The result is then cut
+    back to the HR-MSI's grid (:meth:`crop`). An offset of a fraction of an HR pixel is left
+    to the PSF estimate's shift (:func:`hsi.fusion.psf.estimate_psf`).
+
+    Attributes
+    ----------
+    ratio : int
+    offset : (float, float)
+        Where the LR-HSI's first pixel starts on the HR grid, ``(rows, cols)`` in HR pixels
+        (positive: down / right); ``(0, 0)`` without georeference.
+    hr_pad : (int, int)
+        HR pixels added before the HR-MSI's first ``(row, column)``, each ``< ratio``.
+    lr_pad : (int, int)
+        LR pixels added before the LR-HSI's first ``(row, column)``, 0 or 1.
+    """
+
+    ratio: int
+    offset: tuple[float, float] = (0.0, 0.0)
+    hr_pad: tuple[int, int] = (0, 0)
+    lr_pad: tuple[int, int] = (0, 0)
+
+    @property
+    def aligned(self) -> bool:
+        """True when no padding is needed."""
+        return not (any(self.hr_pad) or any(self.lr_pad))
+
+    def pad(self, lr: Cube, hr: Cube) -> tuple[Cube, Cube]:
+        """``(lr, hr)`` padded so that LR pixel ``(i, j)`` covers HR pixels
+        ``ratio·(i, j) …``: the HR-MSI as float32 with NaN before its first row and column,
+        the LR-HSI with its first row and column repeated; transforms moved to match. Numpy
+        data stays numpy, dask data stays lazy. The cubes themselves when :attr:`aligned`.
+
+        Returns
+        -------
+        (Cube, Cube), shapes ``(C, h + lr_pad[0], w + lr_pad[1])`` and
+        ``(m, H + hr_pad[0], W + hr_pad[1])``
+        """
+        if self.aligned:
+            return lr, hr
+        return (_padded(lr, self.lr_pad, "edge"),
+                _padded(hr.with_data(hr.data.astype(np.float32)), self.hr_pad, "constant"))
+
+    def crop(self, height: int, width: int) -> tuple[slice, slice]:
+        """Rows and columns of the padded HR grid that are the HR-MSI's ``height × width``."""
+        (top, left) = self.hr_pad
+        return slice(top, top + height), slice(left, left + width)
+
+
+def _padded(cube: Cube, pad: tuple[int, int], mode: str) -> Cube:
+    """``cube`` with ``pad = (rows, cols)`` pixels added before its first row and column
+    (``mode``: ``"edge"`` repeats them, ``"constant"`` adds NaN), its transform moved by as
+    many pixels."""
+    if not any(pad):
+        return cube
+    widths = ((0, 0), (pad[0], 0), (pad[1], 0))
+    kwargs = {"constant_values": np.nan} if mode == "constant" else {}
+    if cube.is_lazy:
+        import dask.array as da
+
+        data = da.pad(cube.data, widths, mode=mode, **kwargs)
+    else:
+        data = np.pad(np.asarray(cube.data), widths, mode=mode, **kwargs)
+    transform = cube.transform @ Affine.translation(-pad[1], -pad[0])
+    return cube.with_data(data, transform=transform)
+
+
+def grid_alignment(lr_hsi: Cube, hr_msi: Cube, ratio: int) -> GridAlignment:
+    """Where the LR-HSI's pixel grid sits on the HR-MSI's (:class:`GridAlignment`).
+
+    Call after :func:`check_pair` (which returned ``ratio``). The LR grid's origin is rounded
+    to the nearest HR pixel; the padding puts it on a multiple of ``ratio``.
+
+    Parameters
+    ----------
+    lr_hsi : Cube, shape (C, h, w)
+    hr_msi : Cube, shape (m, H, W)
+    ratio : int
+
+    Returns
+    -------
+    GridAlignment
+        No padding for a pair without georeference or whose grids line up.
+    """
+    r = int(ratio)
+    if not (is_georeferenced(lr_hsi) and is_georeferenced(hr_msi)):
+        return GridAlignment(r)
+    m = _lr_in_hr_pixels(lr_hsi, hr_msi)
+    offset = (float(m.f), float(m.c))
+    whole = [round(v) for v in offset]
+    hr_pad = tuple(int((-o) % r) for o in whole)
+    lr_pad = tuple(int((p + o) // r) for p, o in zip(hr_pad, whole, strict=True))
+    done = GridAlignment(r, offset, hr_pad, lr_pad)  # type: ignore[arg-type]
+    if not done.aligned:
+        log.warning("the LR-HSI's grid starts %s HR pixels (rows, columns) from the HR-MSI's, "
+                    "off its blocks of %d: fused on inputs padded to line up; the result is on "
+                    "the HR-MSI's grid", f"({offset[0]:+g}, {offset[1]:+g})", r)
+    return done

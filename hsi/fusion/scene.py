@@ -256,6 +256,27 @@ def _write_batch(writer: GeoTiffTileWriter | ArrayWriter, group: list[Tile],
             pool.give(torch.from_numpy(core))
 
 
+class _CroppedWriter:
+    """A sink's writer fed windows of a padded grid: writes only their part inside ``crop``
+    (:meth:`hsi.fusion.grid.GridAlignment.crop`), moved to the sink's own grid."""
+
+    def __init__(self, writer: GeoTiffTileWriter | ArrayWriter,
+                 crop: tuple[slice, slice]) -> None:
+        self.writer, self.rows, self.cols = writer, *crop
+
+    def write(self, array: np.ndarray, window: Window) -> None:
+        """Write the part of ``array``, shape ``(C, window.height, window.width)`` on the
+        padded grid, that lies inside the sink's grid (nothing when none does)."""
+        r0, c0 = int(window.row_off), int(window.col_off)
+        top, bottom = max(r0, self.rows.start), min(r0 + int(window.height), self.rows.stop)
+        left, right = max(c0, self.cols.start), min(c0 + int(window.width), self.cols.stop)
+        if top >= bottom or left >= right:
+            return
+        self.writer.write(array[:, top - r0:bottom - r0, left - c0:right - c0],
+                          Window(left - self.cols.start, top - self.rows.start, right - left,
+                                 bottom - top))
+
+
 def _lr_core(t: Tile, ratio: int) -> tuple[slice, slice]:
     """LR rows/cols of ``t``'s core inside its LR read window."""
     r0 = int(t.core.row_off) // ratio - int(t.lr_read.row_off)
@@ -571,7 +592,7 @@ def fuse_scene(
     -------
     SceneFusion
     """
-    from hsi.fusion.grid import warn_if_not_multispectral
+    from hsi.fusion.grid import grid_alignment, warn_if_not_multispectral
     from hsi.memory import release_free_memory
 
     # GDAL's block cache is capped by the readers and the writer (hsi.io.geotiff.GDAL_CACHE_BYTES)
@@ -602,6 +623,12 @@ def fuse_scene(
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
         release_free_memory()
+        # LR pixels off the HR-MSI's blocks of r: every read from here on is of the inputs
+        # padded to line up (lazily), and the result is cut back to the HR-MSI's grid
+        out_grid, grid = hr.cube, grid_alignment(lr.cube, hr.cube, r)
+        if not grid.aligned:
+            for reader, padded in zip((lr, hr), grid.pad(lr.cube, hr.cube), strict=True):
+                reader.use_cube(padded)
 
         fit_done = {"steps": 0}  # fitting steps reported, counted before the tiles
 
@@ -691,15 +718,17 @@ def fuse_scene(
                      for kind in passes}
             release_free_memory()
             bar.describe(f"fuse {method}")
-            with sink(bands=lr.cube.bands, height=hr.cube.height, width=hr.cube.width,
-                      dtype="float32", crs=hr.cube.crs, transform=hr.cube.transform,
+            with sink(bands=lr.cube.bands, height=out_grid.height, width=out_grid.width,
+                      dtype="float32", crs=out_grid.crs, transform=out_grid.transform,
                       nodata=None, wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
                       tile=block) as writer:
+                into = writer if grid.aligned else _CroppedWriter(
+                    writer, grid.crop(out_grid.height, out_grid.width))
                 run_tiles(batches, stage, compute,
-                          lambda group, result: _write_batch(writer, group, result, pool),
+                          lambda group, result: _write_batch(into, group, result, pool),
                           bar=bar)
                 done = SceneFusion(writer=writer, method=method, ratio=r, lr=lr.cube,
-                                   hr=hr.cube, tiles=len(tiles), psf_sigma=sigma,
+                                   hr=out_grid, tiles=len(tiles), psf_sigma=sigma,
                                    denoiser=denoiser, auto_check=check,
                                    scene_fit=net.meta.get("fit_validation")
                                    if fit_scene and net is not None else None)
