@@ -21,6 +21,7 @@ torch.Size([2, 31, 16, 16])
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     import dask.array as da
     from numpy.typing import ArrayLike
 
+log = logging.getLogger("hsi.degrade")
+
 __all__ = [
     "SRF",
     "SRF_PRESETS",
@@ -56,6 +59,7 @@ __all__ = [
     "blur_decimate",
     "crop_to_ratio",
     "decimate",
+    "empty_bands",
     "gaussian_blur_decimate",
     "gaussian_psf",
     "gaussian_psf_kernel",
@@ -66,6 +70,7 @@ __all__ = [
     "reflectance_scale",
     "simulate_pair",
     "spectral_response",
+    "unscale_bands",
     "wald_degradation",
 ]
 
@@ -835,7 +840,7 @@ def _spread_sample(data: da.Array, values: int = SCALE_SAMPLE_VALUES,
 
     Returns
     -------
-    numpy.ndarray, 1-D
+    numpy.ndarray, shape (bands, n)
     """
     from dask.local import get_sync  # a callable scheduler: dask does not import distributed
 
@@ -849,8 +854,34 @@ def _spread_sample(data: da.Array, values: int = SCALE_SAMPLE_VALUES,
     step = max(1, math.ceil(math.sqrt(data.shape[0] * pixels / values)))
     parts = [np.asarray(data.blocks[:, i, j][:, (-r_starts[i]) % step::step,
                                              (-c_starts[j]) % step::step]
-                        .compute(scheduler=get_sync)).reshape(-1) for i, j in grid]
-    return np.concatenate(parts)
+                        .compute(scheduler=get_sync)).reshape(data.shape[0], -1)
+             for i, j in grid]
+    return np.concatenate(parts, axis=1)
+
+
+def empty_bands(cube: Cube) -> np.ndarray:
+    """Indices of the bands with no valid value: every value NaN, infinite or ``cube.nodata``.
+
+    What some products hold for bands a sensor could not measure (an EnMAP or PRISMA band in a
+    water-absorption window filled with NaN or nodata). A lazy cube is judged on the strided
+    sample :func:`reflectance_scale` reads (about 2·10⁶ values in at most 16 chunks spread over
+    the scene); an in-memory one on every value.
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (k,)
+        Increasing band indices; empty when every band has data.
+    """
+    data = _spread_sample(cube.data) if cube.is_lazy else np.asarray(cube.data)
+    data = data.reshape(cube.bands, -1)
+    valid = np.isfinite(data) if data.dtype.kind == "f" else np.ones(data.shape, bool)
+    if cube.nodata is not None:
+        valid &= data != cube.nodata
+    return np.flatnonzero(~valid.any(axis=1))
 
 
 def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
@@ -880,6 +911,7 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
     SensorError
         When the cube has no valid positive value to scale by.
     """
+    _warn_unapplied_offsets(cube)
     for key in _SCALE_KEYS:
         if key in cube.metadata:
             value = float(np.asarray(cube.metadata[key]).reshape(-1)[0])
@@ -902,6 +934,64 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
         return top
     raise SensorError(f"cube {cube.name!r}: its {percentile:g}th percentile is {top:g}; "
                       f"cannot scale to reflectance")
+
+
+def _band_scaling(cube: Cube) -> tuple[np.ndarray, np.ndarray] | None:
+    """The per-band ``(scales, offsets)`` of ``cube.metadata`` that still describe its data
+    (:func:`hsi.io.envi.band_metadata`), or ``None``."""
+    from hsi.io.envi import band_metadata
+
+    extra = band_metadata(cube)
+    if "band_scales" not in extra:
+        return None
+    return (np.asarray(extra["band_scales"], np.float64),
+            np.asarray(extra["band_offsets"], np.float64))
+
+
+def _warn_unapplied_offsets(cube: Cube) -> None:
+    """One warning line when ``cube`` has band offsets that a divisor cannot apply."""
+    scaling = _band_scaling(cube)
+    if scaling is None or not np.any(scaling[1]):
+        return
+    shown = ", ".join(f"{v:g}" for v in np.unique(scaling[1])[:3])
+    log.warning("cube %r has band offsets (%s) that are not applied: its values are divided "
+                "as stored; `hsi convert IN OUT --unscale` (hsi.degrade.unscale_bands) writes "
+                "the scaled values first", cube.short_name, shown)
+
+
+def unscale_bands(cube: Cube) -> Cube:
+    """The cube's values after its band scales and offsets: ``stored × scale + offset``.
+
+    The physical values a product's integers stand for (e.g. Landsat Collection 2 surface
+    reflectance: ``DN × 2.75e-05 − 0.2``), as GDAL's ``gdal_translate -unscale`` gives them.
+    Nodata pixels become NaN (the result's nodata); the scales and offsets leave the metadata.
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+        With ``band_scales`` / ``band_offsets`` in its metadata (read from GDAL's band
+        scale/offset or ENVI's ``data gain values`` / ``data offset values``); a cube without
+        them is returned as it is.
+
+    Returns
+    -------
+    Cube
+        float32 (lazy stays lazy), nodata NaN.
+    """
+    scaling = _band_scaling(cube)
+    if scaling is None:
+        return cube
+    scales, offsets = (v.astype(np.float32)[:, None, None] for v in scaling)
+    data = cube.data.astype(np.float32) * scales + offsets
+    if cube.nodata is not None and not (isinstance(cube.nodata, float)
+                                        and math.isnan(cube.nodata)):
+        where = cube.data == cube.nodata
+        nan = np.float32("nan")
+        data = _dask_where(where, nan, data) if cube.is_lazy else np.where(where, nan, data)
+    out = cube.with_data(data, nodata=float("nan"))
+    out.metadata.pop("band_scales", None)
+    out.metadata.pop("band_offsets", None)
+    return out
 
 
 def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, float]:

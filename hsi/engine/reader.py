@@ -43,6 +43,10 @@ class WindowReader:
 
     Attributes
     ----------
+    band_source : numpy.ndarray of int, shape (bands,), optional
+        The stored band each band is read from (after :attr:`missing_as_nan`, before
+        :attr:`band_matrix`), e.g. an empty band from its nearest band with data so that it
+        spreads no NaN (:func:`hsi.fusion.api.empty_band_sources`); ``None``: each from itself.
     band_matrix : numpy.ndarray, shape (bands, bands), optional
         Applied to every pixel of every read (``x ↦ band_matrix @ x``), e.g. the fusion's
         spectral denoiser of the LR-HSI (:mod:`hsi.fusion.denoise`); ``None`` reads as stored.
@@ -62,6 +66,7 @@ class WindowReader:
             self.cube = open_cube(self.path, var=var, lazy=True)  # mat/CAVE: into memory
         self.windowed = self.cube.is_lazy
         self.band_matrix: np.ndarray | None = None
+        self.band_source: np.ndarray | None = None
         self.missing_as_nan = False
         self._open = contextlib.ExitStack()
         self._strip: tuple[tuple[int, int], np.ndarray] | None = None
@@ -125,6 +130,9 @@ class WindowReader:
             before = data
             data = missing_as_nan(data, self.cube.nodata)
             strip = strip and np.shares_memory(data, before)  # a copy already
+        if self.band_source is not None:
+            data = np.asarray(data)[self.band_source]  # a copy
+            strip = False
         if self.band_matrix is not None:
             data = np.tensordot(self.band_matrix.astype(np.float32, copy=False),
                                 np.asarray(data, dtype=np.float32), axes=1)

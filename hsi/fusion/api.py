@@ -16,7 +16,7 @@ import torch
 
 from hsi.cube import Cube, missing_as_nan
 from hsi.degrade import Psf
-from hsi.errors import ModelError, ShapeError
+from hsi.errors import DataError, ModelError, ShapeError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.denoise import denoiser_for
 from hsi.fusion.grid import check_pair, grid_alignment, warn_if_not_multispectral
@@ -264,6 +264,61 @@ def input_scales(lr_hsi: Cube, hr_msi: Cube) -> tuple[float, float]:
     from hsi.degrade import reflectance_scale
 
     return reflectance_scale(lr_hsi), reflectance_scale(hr_msi)
+
+
+def _band_label(cube: Cube, bands: np.ndarray) -> str:
+    """``"3 (1400 nm), 4 (1410 nm)"``: 1-based band numbers, with their centres when known."""
+    wl = cube.wavelengths
+    return ", ".join(f"{b + 1}" + (f" ({wl[b]:g} nm)" if wl is not None else "")
+                     for b in bands[:6]) + (f" and {bands.size - 6} more" if bands.size > 6
+                                            else "")
+
+
+def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
+    """The LR-HSI band each band is fused from: itself, or for an empty band (no valid value,
+    :func:`hsi.degrade.empty_bands`) its nearest band with data; ``None`` when none is empty.
+
+    An empty band read as NaN would make every fused pixel NaN (the methods leave out a pixel
+    any band is missing at); fused from a neighbour it spreads nothing, and its output band is
+    set to NaN (:func:`fuse`, :func:`hsi.fusion.scene.fuse_scene`). One warning line names the
+    bands.
+
+    Parameters
+    ----------
+    lr_hsi, hr_msi : Cube
+        The pair, ``(bands, h, w)`` and ``(msi_bands, H, W)``.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (bands,), or None
+        Nearest by wavelength (by band number without wavelengths).
+
+    Raises
+    ------
+    DataError
+        Every LR-HSI band is empty, or an HR-MSI band is (no band to fuse from, or a band the
+        methods would read as 0 everywhere).
+    """
+    from hsi.degrade import empty_bands
+
+    empty_msi = empty_bands(hr_msi)
+    if empty_msi.size:
+        raise DataError(f"HR-MSI {hr_msi.name!r}: band(s) {_band_label(hr_msi, empty_msi)} have "
+                        f"no valid pixel (all NaN or nodata): give an HR-MSI without them")
+    empty = empty_bands(lr_hsi)
+    if not empty.size:
+        return None
+    if empty.size == lr_hsi.bands:
+        raise DataError(f"LR-HSI {lr_hsi.name!r}: no band has a valid pixel (all NaN or nodata)")
+    full = np.setdiff1d(np.arange(lr_hsi.bands), empty)
+    position = (np.asarray(lr_hsi.wavelengths, np.float64) if lr_hsi.wavelengths is not None
+                else np.arange(lr_hsi.bands, dtype=np.float64))
+    sources = np.arange(lr_hsi.bands)
+    sources[empty] = full[np.abs(position[empty, None] - position[None, full]).argmin(axis=1)]
+    log.warning("LR-HSI %r: band(s) %s have no valid pixel (all NaN or nodata): fused from "
+                "their nearest bands with data, and NaN in the result", lr_hsi.short_name,
+                _band_label(lr_hsi, empty))
+    return sources
 
 
 def scaled(cube: Cube, scale: float) -> Cube:
@@ -692,6 +747,9 @@ def fuse(
     # a nodata value is missing data (NaN), which the methods' statistics leave out
     lr = torch.as_tensor(missing_as_nan(lr_in.data, lr_in.nodata), device=dev) / s_lr
     msi = torch.as_tensor(missing_as_nan(msi_in.data, msi_in.nodata), device=dev) / s_msi
+    sources = empty_band_sources(lr_hsi, hr_msi)
+    if sources is not None:  # an empty band, read from a neighbour, spreads no NaN
+        lr = lr[torch.as_tensor(sources, device=dev)]
     denoiser = denoiser_for(denoises_lr(method, lr_denoise),
                             torch.nan_to_num(lr[:, : msi.shape[-2] // r, : msi.shape[-1] // r]))
     if denoiser is not None:
@@ -715,6 +773,8 @@ def fuse(
     missing = missing_pixels(lr, msi, r)  # no data there: NaN, not a guess
     if missing is not None:
         est[:, missing[: est.shape[-2], : est.shape[-1]]] = float("nan")
+    if sources is not None:  # no data in those bands: NaN, not a neighbour's
+        est[torch.as_tensor(np.flatnonzero(sources != np.arange(sources.size)))] = float("nan")
     est = est[(slice(None), *grid.crop(hr_msi.height, hr_msi.width))]
     data = (est * s_lr).cpu().numpy().astype(np.float32)
     report_progress(callback, steps["total"], steps["total"], "fusion")

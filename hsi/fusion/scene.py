@@ -612,6 +612,7 @@ def fuse_scene(
             check_psf_size,
             checked_method,
             denoises_lr,
+            empty_band_sources,
             estimate,
             resolve_model,
             scaled,
@@ -629,6 +630,11 @@ def fuse_scene(
         if not grid.aligned:
             for reader, padded in zip((lr, hr), grid.pad(lr.cube, hr.cube), strict=True):
                 reader.use_cube(padded)
+        # an empty LR band (no valid value) is read from its nearest band with data, and NaN
+        # in the result: read as NaN, it would make every pixel NaN
+        lr.band_source = empty_band_sources(lr.cube, hr.cube)
+        emptied = (None if lr.band_source is None else
+                   np.flatnonzero(lr.band_source != np.arange(lr.cube.bands)))
 
         fit_done = {"steps": 0}  # fitting steps reported, counted before the tiles
 
@@ -702,6 +708,8 @@ def fuse_scene(
                     missing = missing_pixels(x, m, r)  # no data there: NaN, not a guess
                     if missing is not None:
                         core[:, missing[t.inner]] = float("nan")
+                    if emptied is not None:  # no data in those bands: NaN
+                        core[torch.as_tensor(emptied, device=core.device)] = float("nan")
             # back to the LR-HSI's units; a cropped core (not GLP's) becomes contiguous here
             return [_to_host(c.mul_(scales[0]) if c.is_contiguous() else c.mul(scales[0]))
                     for c in cores]

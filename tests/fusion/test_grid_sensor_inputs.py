@@ -46,8 +46,6 @@ def scene():
     return Cube(c.data, wavelengths=c.wavelengths, fwhm=c.fwhm, crs=UTM, transform=HR_T)
 
 
-
-
 class TestLrGridOffTheHrBlocks:
     def test_bicubic_follows_the_lr_pixels_on_the_ground(self, scene):
         # HR-MSI starting 2 HR pixels (half an LR pixel) into the LR grid: its column k is the
