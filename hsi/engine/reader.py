@@ -67,19 +67,40 @@ class WindowReader:
         self.windowed = self.cube.is_lazy
         self.band_matrix: np.ndarray | None = None
         self.band_source: np.ndarray | None = None
+        self._stored = self.cube  # what reads load: the input as stored (band_source after)
         self.missing_as_nan = False
         self._open = contextlib.ExitStack()
         self._strip: tuple[tuple[int, int], np.ndarray] | None = None
 
     def use_cube(self, cube: Cube) -> None:
         """Read ``cube`` from now on: this input transformed lazily (e.g. padded onto another
-        grid, :meth:`hsi.fusion.grid.GridAlignment.pad`), read through dask, not the file."""
-        self.cube, self.windowed, self._strip = cube, cube.is_lazy, None
+        grid, :meth:`hsi.fusion.grid.GridAlignment.pad`), read through dask, not the file;
+        its bands as they are in ``cube`` (:attr:`band_source` cleared)."""
+        self.cube = self._stored = cube
+        self.windowed, self._strip, self.band_source = cube.is_lazy, None, None
+
+    def reorder_bands(self, order: np.ndarray) -> None:
+        """Read band ``order[k]`` of the input as band ``k`` from now on, still window by
+        window from the file: :attr:`cube` becomes the reordered cube (data lazily indexed,
+        wavelengths and FWHM to match), e.g. a B, G, R file as R, G, B
+        (:func:`hsi.fusion.api.msi_band_order`).
+
+        Parameters
+        ----------
+        order : numpy.ndarray of int, shape (bands,)
+            A permutation of the input's bands.
+        """
+        order = np.asarray(order)
+        c = self.cube
+        self.cube = c.with_data(c.data[order],
+                                wavelengths=None if c.wavelengths is None else c.wavelengths[order],
+                                fwhm=None if c.fwhm is None else c.fwhm[order])
+        self.band_source = order
 
     def __enter__(self) -> WindowReader:
         from hsi.io.indexing import file_view
 
-        view = file_view(self.cube.data) if self.windowed else None
+        view = file_view(self._stored.data) if self.windowed else None
         if hasattr(view, "kept_open"):
             with reading(self.path):
                 self._open.enter_context(view.kept_open())
@@ -95,7 +116,7 @@ class WindowReader:
         from hsi.degrade import reflectance_scale
 
         with reading(self.path):
-            return reflectance_scale(self.cube)
+            return reflectance_scale(self._stored)
 
     def read(self, window: Window, *, strip: bool = False) -> Cube:
         """The pixels of ``window`` in memory, :attr:`band_matrix` applied, without georeference.
@@ -118,12 +139,12 @@ class WindowReader:
                 self._strip = None  # the old strip is freed before the new one is read
                 whole = type(window)(0, rows[0], self.cube.width, rows[1])
                 with reading(self.path):
-                    self._strip = (rows, load_window(self.cube, whole).data)
+                    self._strip = (rows, load_window(self._stored, whole).data)
             c0 = int(window.col_off)
             data = self._strip[1][:, :, c0:c0 + int(window.width)]
         else:
             with reading(self.path):
-                data = load_window(self.cube, window).data
+                data = load_window(self._stored, window).data
         if self.missing_as_nan and self.cube.nodata is not None:
             from hsi.cube import missing_as_nan
 

@@ -47,7 +47,8 @@ RAW_LR_METHODS = ("cnmf",)
 log = logging.getLogger("hsi.fusion")
 
 __all__ = ["auto_method", "check_pair", "default_model", "estimate", "fuse", "gsa_statistics",
-           "load_infn", "predict", "resolve_model", "save_infn", "shipped_checkpoints"]
+           "load_infn", "msi_band_order",
+           "predict", "resolve_model", "save_infn", "shipped_checkpoints"]
 
 
 def _describe(model: INFN) -> str:
@@ -272,6 +273,53 @@ def _band_label(cube: Cube, bands: np.ndarray) -> str:
     return ", ".join(f"{b + 1}" + (f" ({wl[b]:g} nm)" if wl is not None else "")
                      for b in bands[:6]) + (f" and {bands.size - 6} more" if bands.size > 6
                                             else "")
+
+
+def msi_band_order(hr_msi: Cube, method: str, model: INFN | str | os.PathLike | None = None,
+                   fit_scene: bool = False) -> np.ndarray | None:
+    """The order of the HR-MSI's bands an INFN checkpoint records for the same camera, when
+    the file stores them in another order; ``None`` when no reordering is needed.
+
+    A camera's file may store R, G, B where a checkpoint's camera was recorded B, G, R (or
+    the other way round). The classical methods take the bands in any order (the result has
+    the LR-HSI's); INFN reads them in its own, so the doors (:func:`fuse`,
+    :func:`hsi.fusion.scene.fuse_scene`) read the HR-MSI in the order of ``model``, or with
+    ``method`` ``"auto"`` / ``"infn"`` and no model, of the first shipped checkpoint whose
+    camera has these band centres (within :data:`WAVELENGTH_TOLERANCE_NM`, in any order).
+
+    Parameters
+    ----------
+    hr_msi : Cube, shape (msi_bands, H, W)
+    method : str
+        Checked method name (:func:`checked_method`); a classical one needs no order.
+    model : INFN or path, optional
+    fit_scene : bool
+        A network fitted on this scene (no model given) takes the file's order.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (msi_bands,), or None
+        ``hr_msi`` band ``order[k]`` is the checkpoint's band ``k``.
+    """
+    wl = hr_msi.wavelengths
+    if wl is None or method not in (AUTO, "infn") or (fit_scene and model is None):
+        return None
+    if model is None:
+        models = [m for _, m in _shipped_models("cpu")]
+    else:
+        models = [model if isinstance(model, INFN) else load_infn(model, "cpu")]
+    for m in models:
+        ref = m.meta.get("msi_wavelengths")
+        if ref is None or len(ref) != wl.size:
+            continue
+        ref = np.asarray(ref, dtype=np.float64)
+        if float(np.max(np.abs(ref - wl))) <= WAVELENGTH_TOLERANCE_NM:
+            return None  # already in its order
+        order = np.abs(ref[:, None] - wl[None, :]).argmin(axis=1)
+        if (len(set(order.tolist())) == wl.size
+                and float(np.max(np.abs(wl[order] - ref))) <= WAVELENGTH_TOLERANCE_NM):
+            return order
+    return None
 
 
 def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
@@ -738,6 +786,11 @@ def fuse(
     if not fitting:
         report_progress(callback, 0, 1, "fusion")
     lr_hsi, hr_msi = lr_hsi.compute(), hr_msi.compute()
+    order = msi_band_order(hr_msi, method, model, fit_scene)
+    if order is not None:  # e.g. R, G, B read as B, G, R: the order of the checkpoint's camera
+        hr_msi = hr_msi.with_data(np.asarray(hr_msi.data)[order],
+                                  wavelengths=hr_msi.wavelengths[order],
+                                  fwhm=None if hr_msi.fwhm is None else hr_msi.fwhm[order])
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
     s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)

@@ -614,6 +614,7 @@ def fuse_scene(
             denoises_lr,
             empty_band_sources,
             estimate,
+            msi_band_order,
             resolve_model,
             scaled,
         )
@@ -621,6 +622,9 @@ def fuse_scene(
         from hsi.fusion.fit import fit_scene as fit_scene_model
 
         method = checked_method(method, model=model, fit_scene=fit_scene)
+        order = msi_band_order(hr.cube, method, model, fit_scene)
+        if order is not None:  # e.g. R, G, B read as B, G, R: the checkpoint camera's order
+            hr.reorder_bands(order)
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
         release_free_memory()
