@@ -770,6 +770,7 @@ def fuse(
     from hsi.cube import require_cube
     from hsi.device import pick_device, seed_everything
     from hsi.fusion.baselines import missing_pixels
+    from hsi.io.envi import band_metadata
 
     lr_hsi = require_cube(lr_hsi, "fuse: lr_hsi")
     hr_msi = require_cube(hr_msi, "fuse: hr_msi")
@@ -835,7 +836,8 @@ def fuse(
         data, wavelengths=lr_hsi.wavelengths, fwhm=lr_hsi.fwhm, crs=hr_msi.crs,
         transform=hr_msi.transform, nodata=None,
         name=f"{lr_hsi.short_name or 'hsi'}_{method}_x{r}",
-        metadata={"fusion_method": method, "ratio": r, "lr_hsi": lr_hsi.name,
+        metadata={**band_metadata(lr_hsi), "fusion_method": method, "ratio": r,
+                  "lr_hsi": lr_hsi.name,
                   "hr_msi": hr_msi.name, **(sigma.metadata() if sigma else {}),
                   **(denoiser.metadata() if denoiser else {}),
                   **({"auto_check": check} if check else {})},

@@ -745,7 +745,22 @@ def fuse_scene(
                                    scene_fit=net.meta.get("fit_validation")
                                    if fit_scene and net is not None else None)
                 writer.tag(fusion_method=method, ratio=r, **done.metadata())
+                _keep_band_metadata(writer, lr.cube)
         return done
+
+
+def _keep_band_metadata(writer: GeoTiffTileWriter | ArrayWriter, lr_hsi: Cube) -> None:
+    """Give the result the LR-HSI's band names, bad band list, reflectance scale factor and
+    band scales/offsets (:func:`hsi.io.envi.band_metadata`): its bands and units are the
+    LR-HSI's (a GeoTIFF: band descriptions, tags, band scales; in memory: tags)."""
+    from hsi.io.geotiff import GeoTiffTileWriter, write_band_metadata
+
+    if isinstance(writer, GeoTiffTileWriter):
+        write_band_metadata(writer, lr_hsi)
+    else:
+        from hsi.io.envi import band_metadata
+
+        writer.tag(**band_metadata(lr_hsi))
 
 
 def fuse_files(
@@ -874,6 +889,6 @@ def fuse_cube(lr_hsi: Cube, hr_msi: Cube, *, method: str = "auto", tile: int = 2
     return Cube(done.writer.data, wavelengths=done.lr.wavelengths, fwhm=done.lr.fwhm,
                 crs=done.hr.crs, transform=done.hr.transform, nodata=None,
                 name=f"{lr_hsi.short_name or 'hsi'}_{done.method}_x{done.ratio}",
-                metadata={"fusion_method": done.method, "ratio": done.ratio,
-                          "lr_hsi": lr_hsi.name, "hr_msi": hr_msi.name,
+                metadata={**done.writer.tags, "fusion_method": done.method,
+                          "ratio": done.ratio, "lr_hsi": lr_hsi.name, "hr_msi": hr_msi.name,
                           "tiles": done.tiles, **done.metadata()})
