@@ -151,8 +151,9 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
         for edge, a, b in zip(names, lr_hsi.bounds, hr_msi.bounds, strict=True):
             if math.fabs(a - b) > half:
                 raise GridError(
-                    f"extents differ: {edge} edge of LR-HSI is {a:g}, of HR-MSI {b:g} "
-                    f"(tolerance half an LR pixel, {half:g})"
+                    f"extents differ: {edge} edge of LR-HSI is {a:.12g}, of HR-MSI {b:.12g} "
+                    f"(tolerance half an LR pixel, {half:g}); "
+                    f"{_common_extent_hint(lr_hsi.bounds, hr_msi.bounds)}"
                 )
     else:  # rotated alike: the edges in HR pixels (a bounding box would mix the axes)
         edges = (("first row", lr_in_hr.f, 0), ("first column", lr_in_hr.c, 0),
@@ -165,6 +166,18 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
                     f"the HR-MSI's (tolerance half an LR pixel, {0.5 * rx:g})"
                 )
     return int(nearest)
+
+
+def _common_extent_hint(lr: tuple[float, ...], hr: tuple[float, ...]) -> str:
+    """What to do about two north-up extents ``(left, bottom, right, top)`` that differ: crop
+    both to the ground they share, or, sharing none, pair other images."""
+    left, bottom = max(lr[0], hr[0]), max(lr[1], hr[1])
+    right, top = min(lr[2], hr[2]), min(lr[3], hr[3])
+    if left >= right or bottom >= top:
+        return "they share no ground: pair images of the same scene"
+    return (f"crop both to the ground they share, {left:.12g} {bottom:.12g} {right:.12g} "
+            f"{top:.12g} "
+            f"(left bottom right top; e.g. gdalwarp -te with those numbers, on the LR grid)")
 
 
 def _pixel_size(transform: Affine) -> tuple[float, float]:

@@ -55,8 +55,13 @@ class TestGeoreferenced:
         # 25 m shift > 20 m (half a 40 m LR pixel)
         with pytest.raises(GridError) as exc:
             check_pair(*_pair(lr_origin=(500025.0, 4100000.0)))
-        assert _one_line(exc) == ("extents differ: left edge of LR-HSI is 500025, of HR-MSI "
-                                  "500000 (tolerance half an LR pixel, 20)")
+        assert _one_line(exc).startswith(
+            "extents differ: left edge of LR-HSI is 500025, of HR-MSI 500000 (tolerance half an "
+            "LR pixel, 20); crop both to the ground they share, 500025 ")
+
+    def test_extents_sharing_no_ground(self):
+        with pytest.raises(GridError, match="share no ground"):
+            check_pair(*_pair(lr_origin=(900000.0, 4100000.0)))
 
     def test_extent_of_different_size(self):
         with pytest.raises(GridError, match="extents differ: right edge"):
