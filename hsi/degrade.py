@@ -72,6 +72,7 @@ __all__ = [
     "spectral_response",
     "unscale_bands",
     "wald_degradation",
+    "warn_if_zeros_undeclared",
 ]
 
 
@@ -884,6 +885,34 @@ def empty_bands(cube: Cube) -> np.ndarray:
     return np.flatnonzero(~valid.any(axis=1))
 
 
+#: Share of all-zero pixels above which a cube without a nodata value is said to have them.
+ZERO_PIXELS_SAID = 0.005
+
+
+def warn_if_zeros_undeclared(cube: Cube) -> float:
+    """One warning line when ``cube`` declares no nodata value but has pixels that are 0 in
+    every band (a swath's border or a mask exported without its nodata value): they are read
+    as reflectance 0 and enter every statistic.
+
+    Judged on the strided sample :func:`reflectance_scale` reads (a lazy cube) or on every
+    pixel; said above :data:`ZERO_PIXELS_SAID` of them.
+
+    Returns
+    -------
+    float
+        The share of all-zero pixels (0 when the cube declares a nodata value).
+    """
+    if cube.nodata is not None:
+        return 0.0
+    data = _spread_sample(cube.data) if cube.is_lazy else np.asarray(cube.data)
+    share = float(np.mean(np.all(data.reshape(cube.bands, -1) == 0, axis=0)))
+    if share > ZERO_PIXELS_SAID:
+        log.warning("cube %r has no nodata value, and %.1f%% of its pixels are 0 in every band: "
+                    "they are used as reflectance 0; if they are missing data, declare it "
+                    "(e.g. gdal_edit.py -a_nodata 0 FILE)", cube.name, 100 * share)
+    return share
+
+
 def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
     """The divisor that brings ``cube`` to reflectance-like values in about ``[0, 1]``.
 
@@ -956,7 +985,7 @@ def _warn_unapplied_offsets(cube: Cube) -> None:
     shown = ", ".join(f"{v:g}" for v in np.unique(scaling[1])[:3])
     log.warning("cube %r has band offsets (%s) that are not applied: its values are divided "
                 "as stored; `hsi convert IN OUT --unscale` (hsi.degrade.unscale_bands) writes "
-                "the scaled values first", cube.short_name, shown)
+                "the scaled values first", cube.name, shown)
 
 
 def unscale_bands(cube: Cube) -> Cube:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from hsi.cube import Cube, missing_as_nan
-from hsi.degrade import Psf
+from hsi.degrade import Psf, warn_if_zeros_undeclared
 from hsi.errors import DataError, ModelError, ShapeError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.denoise import denoiser_for
@@ -364,7 +364,7 @@ def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
     sources = np.arange(lr_hsi.bands)
     sources[empty] = full[np.abs(position[empty, None] - position[None, full]).argmin(axis=1)]
     log.warning("LR-HSI %r: band(s) %s have no valid pixel (all NaN or nodata): fused from "
-                "their nearest bands with data, and NaN in the result", lr_hsi.short_name,
+                "their nearest bands with data, and NaN in the result", lr_hsi.name,
                 _band_label(lr_hsi, empty))
     return sources
 
@@ -445,6 +445,9 @@ def resolve_model(
         r = check_pair(lr_hsi, hr_msi, ratio)
         check_fit_input(lr_hsi, r)
         s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
+    if scales is None:  # a tile (scales given) was checked with its scene
+        for cube in (lr_hsi, hr_msi):
+            warn_if_zeros_undeclared(cube)
         return _fit(scaled(lr_hsi, s_lr), scaled(hr_msi, s_msi), ratio=r, steps=fit_steps,
                     minutes=fit_minutes, seed=seed, device=dev, progress=progress,
                     callback=callback, init=model, psf_sigma=psf_sigma)

@@ -603,6 +603,7 @@ def fuse_scene(
         # the fusion stack (torch, ~1 s) loads only once the pair is known to fit together
         import torch
 
+        from hsi.degrade import warn_if_zeros_undeclared
         from hsi.device import pick_device, seed_everything
         from hsi.fusion.api import (
             AUTO,
@@ -627,6 +628,8 @@ def fuse_scene(
             hr.reorder_bands(order)
         dev = pick_device(device) if isinstance(device, str) else device
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
+        for reader in (lr, hr):  # "no nodata value, and 3.1% of its pixels are 0 ..."
+            warn_if_zeros_undeclared(reader.cube)
         release_free_memory()
         # LR pixels off the HR-MSI's blocks of r: every read from here on is of the inputs
         # padded to line up (lazily), and the result is cut back to the HR-MSI's grid

@@ -111,3 +111,20 @@ def test_no_band_with_data_is_refused(pair):
         empty_band_sources(nothing, hr)
     with pytest.raises(SensorError, match=r"'nothing\.tif' has no valid pixel"):  # its scale first
         fuse(nothing, hr, method="glp")
+
+
+@pytest.mark.parametrize("declared", [False, True])
+def test_zero_pixels_without_a_nodata_value_are_said(pair, caplog, declared):
+    from hsi.degrade import warn_if_zeros_undeclared
+
+    _, _, hr = pair
+    data = np.array(hr.data)
+    data[:, :, :4] = 0  # a 4-column border: 5 % of the pixels
+    cube = hr.with_data(data, nodata=0.0 if declared else None, name="s2.tif")
+    with caplog.at_level("WARNING", logger="hsi.degrade"):
+        share = warn_if_zeros_undeclared(cube)
+    if declared:
+        assert share == 0 and not caplog.text
+    else:
+        assert share == pytest.approx(0.05)
+        assert "'s2.tif' has no nodata value, and 5.0% of its pixels are 0" in caplog.text
