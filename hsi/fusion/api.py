@@ -445,9 +445,6 @@ def resolve_model(
         r = check_pair(lr_hsi, hr_msi, ratio)
         check_fit_input(lr_hsi, r)
         s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
-    if scales is None:  # a tile (scales given) was checked with its scene
-        for cube in (lr_hsi, hr_msi):
-            warn_if_zeros_undeclared(cube)
         return _fit(scaled(lr_hsi, s_lr), scaled(hr_msi, s_msi), ratio=r, steps=fit_steps,
                     minutes=fit_minutes, seed=seed, device=dev, progress=progress,
                     callback=callback, init=model, psf_sigma=psf_sigma)
@@ -798,6 +795,9 @@ def fuse(
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
     s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
+    if scales is None:  # a tile (scales given) was checked with its scene
+        for cube in (lr_hsi, hr_msi):
+            warn_if_zeros_undeclared(cube)
     # LR pixels off the HR-MSI's blocks of r: fused on inputs padded to line up, then cut back
     grid = grid_alignment(lr_hsi, hr_msi, r)
     lr_in, msi_in = grid.pad(lr_hsi, hr_msi)
