@@ -55,7 +55,9 @@ __all__ = [
     "Psf",
     "SpectralResponse",
     "as_psf",
+    "band_label",
     "banded_product",
+    "bands_with_data",
     "blur_decimate",
     "crop_to_ratio",
     "decimate",
@@ -883,6 +885,54 @@ def empty_bands(cube: Cube) -> np.ndarray:
     if cube.nodata is not None:
         valid &= data != cube.nodata
     return np.flatnonzero(~valid.any(axis=1))
+
+
+def band_label(cube: Cube, bands: ArrayLike) -> str:
+    """Bands in words, numbered from 1 with their wavelengths: ``"31 (692.3 nm), 32 (702.1 nm)"``
+    (the first six, then ``"and N more"``).
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+        Gives the wavelengths, if any.
+    bands : array-like of int, shape (k,)
+        Band indices (from 0).
+    """
+    bands = np.asarray(bands, dtype=np.int64).reshape(-1)
+    wl = cube.wavelengths
+    words = ", ".join(f"{b + 1}" + (f" ({wl[b]:g} nm)" if wl is not None else "")
+                      for b in bands[:6])
+    return words + (f" and {bands.size - 6} more" if bands.size > 6 else "")
+
+
+def bands_with_data(cube: Cube, use: str = "features") -> np.ndarray | None:
+    """The bands of ``cube`` that have data, or ``None`` when every band has (or none has).
+
+    An empty band (:func:`empty_bands`: every value NaN, infinite or
+    ``cube.nodata``, as EnMAP or PRISMA products hold in water-absorption windows) would make
+    every pixel missing (a NaN band) or dominate its spectrum (a band of nodata values): it
+    is left out, and one warning line names the empty bands. A cube without any band with
+    data gives ``None`` too: its pixels are all missing, which the callers report as such.
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+        In memory (every value judged) or lazy (a strided sample, see
+        :func:`hsi.degrade.empty_bands`).
+    use : str
+        What the bands are left out of, for the warning (``"... left out of the <use>"``).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (bands_with_data,), or None
+        Increasing band indices.
+    """
+    empty = empty_bands(cube)
+    if not empty.size or empty.size == cube.bands:
+        return None
+    log.warning("%s: band(s) %s have no valid pixel (all NaN or nodata): left out of the %s",
+                cube.name or "cube", band_label(cube, empty), use)
+    return np.setdiff1d(np.arange(cube.bands), empty)
 
 
 #: Share of all-zero pixels above which a cube without a nodata value is said to have them.

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import torch
     from numpy.typing import ArrayLike
 
+
 #: Features patches are cut from: numpy or torch (the patches are of the same type).
 _Features = TypeVar("_Features", np.ndarray, "torch.Tensor")
 

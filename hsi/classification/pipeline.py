@@ -32,6 +32,7 @@ from hsi.classification.context import select_patch_size
 from hsi.classification.features import PcaTransform, fit_pca
 from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
 from hsi.cube import valid_mask
+from hsi.degrade import band_label, bands_with_data
 from hsi.errors import ConfigError, FormatError, HsiError, ModelError
 from hsi.labels import Labels, as_labels
 from hsi.progress import ProgressCallback
@@ -319,6 +320,19 @@ class Classifier:
     codes : list of int
         The label code of each class (class ``i`` of the network is ``codes[i - 1]`` in the
         label rasters and class maps); default ``1..K``.
+    input_bands : numpy.ndarray of int, shape (pca.bands,), or None
+        The bands of the input cube the model reads, increasing indices from 0 (the bands
+        with data of the training cube: an empty one, all NaN or nodata, is left out);
+        ``None``: every band (and checkpoints saved before this record).
+    cube_bands : int, optional
+        Bands of the cube the model is applied to (the training cube's); ``pca.bands`` when
+        ``input_bands`` is ``None``.
+
+    Raises
+    ------
+    ModelError
+        ``input_bands`` not increasing, out of ``0..cube_bands - 1``, or not one per PCA
+        input band.
     """
 
     model: Discriminator | DiscriminatorEnsemble
@@ -328,10 +342,25 @@ class Classifier:
     wavelengths: np.ndarray | None = None
     history: dict | None = None
     codes: list[int] | None = None
+    input_bands: np.ndarray | None = None
+    cube_bands: int | None = None
 
     def __post_init__(self) -> None:
         if self.codes is None:
             self.codes = list(range(1, len(self.class_names) + 1))
+        if self.input_bands is None:
+            self.cube_bands = self.pca.bands
+            return
+        used = np.asarray(self.input_bands).reshape(-1)
+        total = self.cube_bands
+        if used.dtype.kind not in "iu" or used.size != self.pca.bands or total is None \
+                or (used.size and (used[0] < 0 or used[-1] >= total)) \
+                or (np.diff(used) <= 0).any():
+            raise ModelError(f"input_bands: expected {self.pca.bands} increasing band indices "
+                             f"in 0..{'cube_bands - 1' if total is None else total - 1}, got "
+                             f"{used.size} ({used[:6].tolist()}...)")
+        self.input_bands = used.astype(np.int64)
+        self.cube_bands = int(total)
 
     def __repr__(self) -> str:
         from hsi.reprs import names_summary
@@ -340,7 +369,8 @@ class Classifier:
         span = f" {np.min(wl):.0f}–{np.max(wl):.0f} nm" if wl is not None and len(wl) else ""
         members = len(getattr(self.model, "members", [self.model]))
         nets = "1 discriminator" if members == 1 else f"{members} discriminators"
-        return (f"Classifier({names_summary(self.class_names)}, {self.bands} bands{span}, "
+        used = "" if self.input_bands is None else f" ({self.pca.bands} with data used)"
+        return (f"Classifier({names_summary(self.class_names)}, {self.bands} bands{span}{used}, "
                 f"{self.pca.n_components} PCA components, {nets})")
 
     @property
@@ -349,7 +379,56 @@ class Classifier:
 
     @property
     def bands(self) -> int:
-        return self.pca.bands
+        """Bands of the cubes the model is applied to (the training cube's)."""
+        return int(self.cube_bands)
+
+    def used_bands(self, data: np.ndarray) -> np.ndarray:
+        """The bands of ``data`` the model reads (:attr:`input_bands`).
+
+        Parameters
+        ----------
+        data : numpy.ndarray, shape (bands, ...)
+            :attr:`bands` bands.
+
+        Returns
+        -------
+        numpy.ndarray, shape (pca.bands, ...)
+            ``data`` itself when the model reads every band.
+        """
+        return data if self.input_bands is None else data[self.input_bands]
+
+    def check_bands(self, cube: Cube) -> None:
+        """Refuse a scene where a band the model reads has no valid value.
+
+        An empty band (:func:`hsi.degrade.empty_bands`: all NaN or nodata) the model was
+        trained with would leave every pixel without data (a NaN band) or with a spectrum
+        unlike any it learnt (a band of nodata values). Bands the model leaves out
+        (:attr:`input_bands`) may be empty; a scene whose every band is empty has no pixel
+        with data and is classified as all nodata (not refused).
+
+        Parameters
+        ----------
+        cube : hsi.Cube, shape (bands, H, W)
+            Lazy cubes are judged on a strided sample.
+
+        Raises
+        ------
+        DataError
+            One line naming the cube (its file for a cube opened from one) and the bands.
+        """
+        from hsi.degrade import empty_bands
+        from hsi.errors import DataError
+
+        empty = empty_bands(cube)
+        if not empty.size or empty.size == cube.bands:
+            return
+        if self.input_bands is not None:
+            empty = np.intersect1d(empty, self.input_bands)
+        if empty.size:
+            raise DataError(f"{cube.name or 'cube'}: band(s) {band_label(cube, empty)} have no "
+                            f"valid pixel (all NaN or nodata) and the model reads them: give "
+                            f"a scene with data in them, or a model trained without them (on "
+                            f"a scene where they are empty)")
 
     def check_cube(self, cube: Cube) -> None:
         """Raise :class:`ModelError` when ``cube``'s bands do not match the training cube's."""
@@ -393,6 +472,8 @@ class Classifier:
         ------
         ModelError
             When the cube's bands do not match.
+        DataError
+            A band the model reads has no valid value in ``cube`` (:meth:`check_bands`).
         CubeTypeError
             ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
         Cancelled
@@ -426,6 +507,9 @@ class Classifier:
             "pca_brightness": self.pca.brightness, "class_names": list(self.class_names),
             "class_codes": [int(c) for c in self.codes],
             "bands": self.bands,
+            # the cube's bands the model reads; absent from older checkpoints: every band
+            "input_bands": None if self.input_bands is None else
+            [int(b) for b in self.input_bands],
             "wavelengths": None if self.wavelengths is None else np.asarray(self.wavelengths),
         }
         return save_checkpoint(path, kind=CHECKPOINT_KIND, model=self.model, config=self.config,
@@ -471,6 +555,12 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> Classifier
                            brightness=None if level is None else np.asarray(level, np.float64))
         names = [str(n) for n in meta["class_names"]]
         wl = meta.get("wavelengths")
+        used = meta.get("input_bands")  # None, or absent before the record: every band
+        if used is not None:
+            used = np.asarray(used, dtype=np.int64)
+            cube_bands = int(meta["bands"])
+        else:
+            cube_bands = None
         model = discriminator_for(config, pca.channels, len(names))
         model.load_state_dict(payload["state_dict"])
     except ModelError:
@@ -482,9 +572,12 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> Classifier
     if len(codes) != len(names):
         raise ModelError(f"{path}: malformed classifier checkpoint ({len(codes)} codes for "
                          f"{len(names)} classes)")
-    return Classifier(model=model, config=config, pca=pca, class_names=names,
-                      wavelengths=None if wl is None else np.asarray(wl, dtype=np.float64),
-                      codes=codes)
+    try:
+        return Classifier(model=model, config=config, pca=pca, class_names=names,
+                          wavelengths=None if wl is None else np.asarray(wl, dtype=np.float64),
+                          codes=codes, input_bands=used, cube_bands=cube_bands)
+    except ModelError as exc:
+        raise ModelError(f"{path}: malformed classifier checkpoint ({exc})") from None
 
 
 def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
@@ -496,7 +589,10 @@ def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
     """Train the semi-supervised spectral-spatial GAN classifier on one scene.
 
     The PCA is fitted on every valid pixel of ``cube``; all valid pixels are the unlabelled
-    examples of the GAN, the labelled ones also the supervised examples.
+    examples of the GAN, the labelled ones also the supervised examples. Empty bands (no valid
+    value: all NaN or ``cube.nodata``, :func:`hsi.degrade.empty_bands`) are left out of the
+    features, with one warning line naming them; the classifier records the bands it reads
+    (:attr:`Classifier.input_bands`) and reads the same ones of the scenes it classifies.
 
     Parameters
     ----------
@@ -559,7 +655,10 @@ def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
     labelled = labels > 0
     index[labelled] = np.searchsorted(codes, labels[labelled]) + 1
     labels = index
-    data = np.asarray(cube.data, dtype=np.float32)
+    # an empty band (all NaN or nodata) is left out: every pixel would be missing, or hold
+    # the nodata value as a reflectance (one warning line names the bands)
+    used = bands_with_data(cube, "classifier's features")
+    data = np.asarray(cube.data if used is None else cube.data[used], dtype=np.float32)
     valid = valid_mask(data, cube.nodata)
     usable = np.bincount(labels[valid].ravel().astype(np.int64), minlength=k + 1)[1:]
     if (usable == 0).any():
@@ -592,7 +691,8 @@ def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
             features, labels, valid, k, config, seed=seed, device=device, progress=progress,
             callbacks=[_share(callback, m + i, runs) for i in range(runs - m)], pca=pca)
     return Classifier(model=model, config=config, pca=pca, class_names=names,
-                      wavelengths=cube.wavelengths, history=history, codes=codes)
+                      wavelengths=cube.wavelengths, history=history, codes=codes,
+                      input_bands=used, cube_bands=cube.bands)
 
 
 def discriminator_for(config: GanConfig, channels: int, n_classes: int
@@ -731,6 +831,14 @@ def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathL
     dict
         ``{"classes": K, "pixels": classified pixels, "nodata": unclassified pixels,
         "counts": {name: pixels}}``
+
+    Raises
+    ------
+    ModelError
+        The cube's bands do not match the model's.
+    DataError
+        A band the model reads has no valid value in ``cube`` (all NaN or nodata,
+        :meth:`Classifier.check_bands`): no file is written.
     """
     import contextlib
 

@@ -80,13 +80,16 @@ def predict_tile(classifier: Classifier, data: np.ndarray, t: Tile, height: int,
     ``t.read`` is the core grown by :func:`halo` (clipped to the ``height × width`` scene), so
     every core pixel sees the same neighbours as in a whole-scene run; where the read window
     touches the scene border the features are reflect-padded as the whole scene would be.
+    ``data`` holds every band of the scene, ``(classifier.bands, h, w)``; the model reads its
+    :attr:`~hsi.classification.Classifier.input_bands`.
     """
     config = classifier.config
     r = config.radius
     h, w = int(height), int(width)
     er0, ec0 = int(t.read.row_off), int(t.read.col_off)
     er1, ec1 = er0 + int(t.read.height), ec0 + int(t.read.width)
-    data = np.asarray(data, dtype=np.float32)
+    # the bands the model reads (an empty band of the training scene left out)
+    data = classifier.used_bands(np.asarray(data, dtype=np.float32))
     valid = valid_mask(data, nodata)
     feats = classifier.pca.transform(data, valid)
     # reflect-pad only where the window touches the scene border; inside the scene the
@@ -141,8 +144,8 @@ def warn_if_other_units(classifier: Classifier, cube: Cube, samples: int = 65536
     import math
 
     step = max(1, math.ceil(math.sqrt(cube.height * cube.width / samples)))
-    sample = np.asarray(cube.data[:, ::step, ::step], dtype=np.float64)
-    ratio = classifier.pca.brightness_ratio(sample.reshape(cube.bands, -1))
+    sample = classifier.used_bands(np.asarray(cube.data[:, ::step, ::step], dtype=np.float64))
+    ratio = classifier.pca.brightness_ratio(sample.reshape(sample.shape[0], -1))
     if ratio is not None and not 1 / UNITS_RATIO <= ratio <= UNITS_RATIO:
         times = f"{ratio:,.0f}×" if ratio > 1 else f"1/{1 / ratio:,.0f}"
         logging.getLogger(__name__).warning(
@@ -166,7 +169,8 @@ def predict_scene(classifier: Classifier, cube: Cube, write: Callable[[TileResul
     classifier : hsi.classification.Classifier
     cube : hsi.Cube
         Same band count as the classifier was trained on (checked by the caller); lazy or
-        in memory.
+        in memory. A band the model reads must have data (:meth:`Classifier.check_bands`,
+        checked here).
     write : callable
         ``write(TileResult)``, once per tile, in scene order.
     use_crf : bool
@@ -182,10 +186,17 @@ def predict_scene(classifier: Classifier, cube: Cube, write: Callable[[TileResul
     -------
     int
         Number of tiles.
+
+    Raises
+    ------
+    DataError
+        A band the model reads has no valid value in ``cube`` (all NaN or nodata), before
+        any tile is read.
     """
     from hsi.engine import SceneProgress, WindowReader, run_tiles
     from hsi.tiling import tile_windows
 
+    classifier.check_bands(cube)
     warn_if_other_units(classifier, cube)
     reader = WindowReader(cube)
     h, w = cube.height, cube.width
@@ -222,6 +233,8 @@ def predict_arrays(classifier: Classifier, cube: Cube, *, use_crf: bool = True, 
     ------
     ModelError
         When the cube's bands do not match.
+    DataError
+        A band the model reads has no valid value in ``cube``.
     Cancelled
         When ``callback`` returns ``True``.
     """

@@ -47,6 +47,8 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
     """Train on every labelled pixel of TRAIN_LABELS over CUBE.
 
     Labels may use any positive codes (0 = unlabelled); predicted class maps keep them.
+    Empty bands of CUBE (all NaN or nodata) are left out, with a warning naming them; the
+    model records the bands it reads and predict reads the same ones.
     """
     # before any training:
     check_checkpoint_output(output, "hsi classify predict --model", "gan_crf_classifier")
@@ -79,9 +81,11 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
         window += " (cross-validated on the training labels: " + ", ".join(
             f"{side}×{side} {score:.3f}" if side > 1 else f"pixel {score:.3f}"
             for side, score in chosen["scores"].items()) + ")"
+    # empty bands (all NaN or nodata) were left out, with a warning naming them
+    bands = "" if clf.input_bands is None else f", {clf.pca.bands} of {clf.bands} bands"
     click.echo(f"trained on {n} labelled pixels, {clf.n_classes} classes "
                f"({clf.config.epochs} epochs, {clf.config.members} discriminator(s), "
-               f"{window}) -> {output}")
+               f"{window}{bands}) -> {output}")
 
 
 @classify.command("predict")
@@ -103,7 +107,10 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
 def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, tile, device,
             var) -> None:
     """Classify every pixel of CUBE into a GeoTIFF class map (0 = nodata; uint8, or uint16 for
-    codes above 255)."""
+    codes above 255).
+
+    The model reads the bands it was trained on; CUBE is refused when one of them has no
+    valid value (all NaN or nodata)."""
     import hsi
     from hsi.classification.pipeline import classify_to_files, load_classifier
     from hsi.errors import ModelError, naming

@@ -73,7 +73,8 @@ def cluster(cube, k, output, method, seed, device, confidence, var, spectra):
     The map has values 1..K (0 = nodata: pixels with a NaN band or all bands at the cube's
     nodata value), a colour table, the cube's CRS and transform, and tags naming the method,
     K and seed. Scenes above 512 x 512 pixels are fitted on a sample and assigned tile by
-    tile (kmeans, spectralnet, cc, dinknet).
+    tile (kmeans, spectralnet, cc, dinknet). Empty bands (all NaN or nodata) are left out of
+    the features, with a warning naming them.
     """
     from hsi.clustering.files import cluster_file
 

@@ -54,6 +54,10 @@ class ClusterResult:
         How ``k`` was chosen (``"given"`` or the automatic criterion).
     seconds : float
         Wall-clock time of the clustering (features included).
+    info : dict
+        More about the run: ``"bands_left_out"``, the empty bands (all NaN or nodata) the
+        features left out (indices from 0, only when there are any); a tiled run's
+        ``"tiles"`` and ``"fit_pixels"``.
     """
 
     labels: np.ndarray
@@ -519,8 +523,13 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     A method that leaves some of the ``k`` clusters empty logs one warning saying how many
     are not (:func:`~hsi.clustering.baselines.warn_empty_clusters`); the labels keep their
     codes (``result.k`` stays ``k``).
+
+    Empty bands (no valid value: all NaN or ``cube.nodata``, as EnMAP or PRISMA products
+    hold in water-absorption windows) are left out of the features with one warning line
+    naming them (:func:`~hsi.clustering.features.pixel_features`): the labels are those of
+    the cube without them; ``result.info["bands_left_out"]`` lists them.
     """
-    from hsi.clustering.features import check_spectra, pixel_features
+    from hsi.clustering.features import check_cube, check_spectra, pixel_features
     from hsi.device import pick_device, seed_everything
 
     method = str(method).lower()
@@ -561,7 +570,16 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     confidence[feats.valid] = np.clip(conf, 0, 1)
     report_progress(callback, steps["total"], steps["total"], "clustering")
     return ClusterResult(labels=out, confidence=confidence, method=method, k=int(k),
-                         criterion=criterion, seconds=time.perf_counter() - start)
+                         criterion=criterion, seconds=time.perf_counter() - start,
+                         info=bands_info(feats, check_cube(cube)[0]))
+
+
+def bands_info(feats: PixelFeatures, bands: int) -> dict:
+    """``{"bands_left_out": [...]}``: the bands of a ``bands``-band cube that ``feats`` leave
+    out (empty: all NaN or nodata), or ``{}`` when they read every band."""
+    if feats.bands is None:
+        return {}
+    return {"bands_left_out": [int(b) for b in np.setdiff1d(np.arange(bands), feats.bands)]}
 
 
 def _run(method: str, feats: PixelFeatures, x: np.ndarray, k: int,

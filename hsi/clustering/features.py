@@ -61,6 +61,9 @@ class PixelFeatures:
         Whether :meth:`pixels` appends neighbourhood means of the scores.
     radii : tuple of int
         Window radii ``r`` of those means (a ``(2r+1)²`` window each), in order.
+    bands : numpy.ndarray of int, shape (pca.bands,), or None
+        The bands of the cube the PCA reads (increasing indices from 0): the bands with data,
+        an empty one (all NaN or nodata) left out; ``None``: every band.
     """
 
     image: np.ndarray
@@ -68,6 +71,7 @@ class PixelFeatures:
     pca: PcaTransform
     spatial: bool = True
     radii: tuple = SPATIAL_RADII
+    bands: np.ndarray | None = None
 
     @property
     def n_pixels(self) -> int:
@@ -129,7 +133,8 @@ class PixelFeatures:
         Parameters
         ----------
         data : array-like, shape (bands, h, w)
-            Spectra in the units the PCA was fitted on.
+            Spectra in the units the PCA was fitted on, every band of the cube (the PCA
+            reads :attr:`bands`).
         nodata : float, optional
             A pixel whose bands all equal it, or with a NaN/infinite band, is not valid: it
             holds 0 and is left out of the neighbourhood means (as :func:`pixel_features`
@@ -142,11 +147,20 @@ class PixelFeatures:
             pixels the rows they have in the features of the whole scene.
         """
         data = np.asarray(data)
+        if self.bands is not None:
+            data = data[self.bands]
         valid = valid_mask(data, nodata)
         image = np.asarray(self.pca.transform(data, valid), dtype=np.float32)
         image[:, ~valid] = 0
         return PixelFeatures(image=image, valid=valid, pca=self.pca, spatial=self.spatial,
-                             radii=self.radii)
+                             radii=self.radii, bands=self.bands)
+
+def _as_cube(cube: Cube | ArrayLike) -> Cube:
+    """``cube`` as a :class:`~hsi.cube.Cube` (an array wrapped, without nodata)."""
+    from hsi.cube import Cube
+
+    return cube if isinstance(cube, Cube) else Cube(_data_and_nodata(cube)[0])
+
 
 def _data_and_nodata(cube: Cube | ArrayLike) -> tuple[Any, float | None]:
     from hsi.cube import Cube
@@ -183,6 +197,10 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
                    radii: tuple | None = None, seed: int = 0,
                    nonfinite: str = "raise", spectra: str | None = None) -> PixelFeatures:
     """Compute :class:`PixelFeatures` of a cube.
+
+    Empty bands (no valid value: all NaN, infinite or ``cube.nodata``,
+    :func:`hsi.degrade.empty_bands`) are left out, with one warning line naming them: the
+    features are those of the cube without them (:attr:`PixelFeatures.bands`).
 
     Parameters
     ----------
@@ -226,9 +244,18 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
     if nonfinite not in NONFINITE:
         raise ConfigError(f"nonfinite: expected one of {', '.join(NONFINITE)}, got {nonfinite!r}")
     check_spectra(spectra)
+    from hsi.degrade import bands_with_data
+
     bands, h, w = check_cube(cube)
     data, nodata = _data_and_nodata(cube)
     rows = max(1, BLOCK_BYTES // (bands * w * 4))
+    used = bands_with_data(_as_cube(cube), "clustering features")
+
+    def read(r0: int) -> np.ndarray:
+        """Rows ``r0 .. r0 + rows`` of the bands with data, in memory."""
+        block = np.asarray(data[:, r0:r0 + rows, :])
+        return block if used is None else block[used]
+
     if getattr(data, "dask", None) is not None:  # lazy: the row blocks below are read whole
         from hsi.memory import check_load
 
@@ -239,7 +266,7 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
     samples = []
     bad = 0
     for r0 in range(0, h, rows):
-        block = np.asarray(data[:, r0:r0 + rows, :])
+        block = read(r0)
         ok = valid_mask(block, nodata)
         if nonfinite == "raise" and np.issubdtype(block.dtype, np.floating):
             # pixels marked nodata (all bands == nodata, or all NaN for a NaN nodata) are
@@ -262,7 +289,7 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
     sample = np.concatenate(samples, axis=1)
     if sample.shape[1] < 2:
         raise DataError(f"cube: clustering needs at least 2 valid pixels, got {int(valid.sum())}")
-    n_components = max(1, min(int(n_components), bands, sample.shape[1] - 1))
+    n_components = max(1, min(int(n_components), sample.shape[0], sample.shape[1] - 1))
     shape = spectra == "shape"
     pca = fit_pca(sample[:, :, None], n_components, seed=seed, unit_norm=shape,
                   brightness=shape)
@@ -271,8 +298,8 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
                        brightness=pca.brightness)
     image = np.zeros((pca.channels, h, w), dtype=np.float32)
     for r0 in range(0, h, rows):
-        block = np.asarray(data[:, r0:r0 + rows, :])
-        image[:, r0:r0 + rows] = pca.transform(block, valid[r0:r0 + rows])
+        image[:, r0:r0 + rows] = pca.transform(read(r0), valid[r0:r0 + rows])
     image[:, ~valid] = 0
     radii = SPATIAL_RADII if radii is None else tuple(int(r) for r in radii)
-    return PixelFeatures(image=image, valid=valid, pca=pca, spatial=spatial, radii=radii)
+    return PixelFeatures(image=image, valid=valid, pca=pca, spatial=spatial, radii=radii,
+                         bands=used)

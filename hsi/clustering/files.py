@@ -100,7 +100,10 @@ def cluster_file(
         ``mincut``) cluster the whole scene in memory whatever ``tiled`` says. Default:
         tiled when the scene has more than :data:`WHOLE_SCENE_PIXELS` pixels. The result
         equals the untiled assignment with the same fit (any ``tile``); it differs from
-        fitting on every pixel unless the sample covers the scene.
+        fitting on every pixel unless the sample covers the scene. Empty bands (all NaN or
+        nodata) are left out of the features, with one warning line naming them, whole or
+        tiled (in a tiled run, judged on the sample); the class map's
+        ``CLUSTER_BANDS_LEFT_OUT`` tag lists them.
     tile : int
         Tile side of a tiled run, pixels.
     config : dataclass or dict, optional
@@ -282,12 +285,17 @@ def _write_confidence(conf: np.ndarray, cube: Cube, confidence: str | os.PathLik
 def _class_map_tags(result: ClusterResult, *, seed: int,
                     spectra: str | None) -> dict[str, str]:
     """How the class map was made, as its GeoTIFF tags: ``CLUSTER_METHOD``, ``CLUSTER_K``,
-    ``CLUSTER_SEED``, ``CLUSTER_CRITERION``, ``CLUSTER_SPECTRA``."""
+    ``CLUSTER_SEED``, ``CLUSTER_CRITERION``, ``CLUSTER_SPECTRA``, and, when the features left
+    empty bands out, ``CLUSTER_BANDS_LEFT_OUT`` (band numbers from 1, comma-separated)."""
     from hsi.clustering.features import SPECTRA
 
-    return {"CLUSTER_METHOD": result.method, "CLUSTER_K": str(result.k),
+    tags = {"CLUSTER_METHOD": result.method, "CLUSTER_K": str(result.k),
             "CLUSTER_SEED": str(seed), "CLUSTER_CRITERION": result.criterion,
             "CLUSTER_SPECTRA": spectra or SPECTRA}
+    left_out = result.info.get("bands_left_out")
+    if left_out:
+        tags["CLUSTER_BANDS_LEFT_OUT"] = ",".join(str(b + 1) for b in left_out)
+    return tags
 
 
 def _sample_mosaic(reader: WindowReader) -> Cube:
@@ -373,6 +381,7 @@ def _cluster_tiled(cube: Cube, k: int | str, output: str | os.PathLike | None, *
     from hsi.clustering.api import (
         ClusterResult,
         _config,
+        bands_info,
         check_k_request,
         cluster_count,
         fit_model,
@@ -447,7 +456,8 @@ def _cluster_tiled(cube: Cube, k: int | str, output: str | os.PathLike | None, *
         stack.close()  # the confidence GeoTIFF is complete
         result = ClusterResult(labels=labels, confidence=conf, method=method, k=int(k),
                                criterion=criterion, seconds=time.perf_counter() - start,
-                               info={"tiles": len(tiles), "fit_pixels": fit_pixels})
+                               info={"tiles": len(tiles), "fit_pixels": fit_pixels,
+                                     **bands_info(feats, cube.bands)})
         if output is not None:
             write_class_map(tmps[0], labels, crs=cube.crs, transform=cube.transform,
                             class_names=result.class_names, nodata=0,

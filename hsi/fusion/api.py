@@ -267,14 +267,6 @@ def input_scales(lr_hsi: Cube, hr_msi: Cube) -> tuple[float, float]:
     return reflectance_scale(lr_hsi), reflectance_scale(hr_msi)
 
 
-def _band_label(cube: Cube, bands: np.ndarray) -> str:
-    """``"3 (1400 nm), 4 (1410 nm)"``: 1-based band numbers, with their centres when known."""
-    wl = cube.wavelengths
-    return ", ".join(f"{b + 1}" + (f" ({wl[b]:g} nm)" if wl is not None else "")
-                     for b in bands[:6]) + (f" and {bands.size - 6} more" if bands.size > 6
-                                            else "")
-
-
 def msi_band_order(hr_msi: Cube, method: str, model: INFN | str | os.PathLike | None = None,
                    fit_scene: bool = False) -> np.ndarray | None:
     """The order of the HR-MSI's bands an INFN checkpoint records for the same camera, when
@@ -347,11 +339,11 @@ def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
         Every LR-HSI band is empty, or an HR-MSI band is (no band to fuse from, or a band the
         methods would read as 0 everywhere).
     """
-    from hsi.degrade import empty_bands
+    from hsi.degrade import band_label, empty_bands
 
     empty_msi = empty_bands(hr_msi)
     if empty_msi.size:
-        raise DataError(f"HR-MSI {hr_msi.name!r}: band(s) {_band_label(hr_msi, empty_msi)} have "
+        raise DataError(f"HR-MSI {hr_msi.name!r}: band(s) {band_label(hr_msi, empty_msi)} have "
                         f"no valid pixel (all NaN or nodata): give an HR-MSI without them")
     empty = empty_bands(lr_hsi)
     if not empty.size:
@@ -365,7 +357,7 @@ def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
     sources[empty] = full[np.abs(position[empty, None] - position[None, full]).argmin(axis=1)]
     log.warning("LR-HSI %r: band(s) %s have no valid pixel (all NaN or nodata): fused from "
                 "their nearest bands with data, and NaN in the result", lr_hsi.name,
-                _band_label(lr_hsi, empty))
+                band_label(lr_hsi, empty))
     return sources
 
 
