@@ -15,11 +15,13 @@ A manifest is a CSV with columns ``name,lr_hsi,hr_msi`` (paths relative to the C
 of ``NAME_lr.*`` / ``NAME_hr.*`` pairs. Scene ``NAME`` is written to ``OUT_DIR/NAME.tif``
 (atomically, see :func:`hsi.io.atomic.atomic_path`) and then gets a *done-record*
 ``OUT_DIR/NAME.tif.done.json`` holding what the output was made from (input sizes and
-modification times, method, model sha256, seed, hsikit version). A re-run skips the scenes whose
-record still matches, so a batch killed at any point (even with SIGKILL) is finished by running
-it again; temporaries left by the killed run are removed first. Before a scene is (re)written
-its done-record is replaced by a *claim*; an ``OUT_DIR/NAME.tif`` with neither beside it was
-not written by a batch, and the batch refuses to start rather than overwrite it.
+modification times, method, model sha256, seed, hsikit version) and the warnings the ``hsi``
+loggers gave while the scene ran (an empty band, a fallback method), which the report keeps per
+scene. A re-run skips the scenes whose record still matches, so a batch killed at any point
+(even with SIGKILL) is finished by running it again; temporaries left by the killed run are
+removed first. Before a scene is (re)written its done-record is replaced by a *claim*; an
+``OUT_DIR/NAME.tif`` with neither beside it was not written by a batch, and the batch refuses
+to start rather than overwrite it.
 
 The cluster is a :class:`distributed.LocalCluster` (one process per worker, one thread each, a
 memory limit per worker) unless a :class:`distributed.Client` or a scheduler address is given.
@@ -37,6 +39,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -359,21 +362,29 @@ def _done_path(out_dir: Path, scene: Scene) -> Path:
     return out_dir / (scene.output_name + DONE_SUFFIX)
 
 
-def _is_done(out_dir: Path, scene: Scene, settings: dict[str, Any]) -> bool:
+def _done_record(out_dir: Path, scene: Scene, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """The scene's done-record when it matches (the scene is done and skipped), else None."""
     record_path = _done_path(out_dir, scene)
     output = out_dir / scene.output_name
     if not record_path.is_file() or not output.is_file():
-        return False
+        return None
     try:
         record = json.loads(record_path.read_text())
         key = _record_key(scene, settings)
         if not isinstance(record, dict) or any(record.get(k) != v for k, v in key.items()):
-            return False
+            return None
         if record.get("output_size") != output.stat().st_size:
-            return False
-        return record.get("output_sha256") == file_sha256(output)  # a corrupt output is redone
+            return None
+        # a corrupt output is redone
+        return record if record.get("output_sha256") == file_sha256(output) else None
     except (OSError, ValueError):  # unreadable record or output: the scene is redone
-        return False
+        return None
+
+
+def _record_warnings(record: dict[str, Any]) -> list[str]:
+    """The warnings stored in a done-record (``[]`` for a record older than them)."""
+    found = record.get("warnings")
+    return [str(w) for w in found] if isinstance(found, list) else []
 
 
 def _check_not_foreign(out_dir: Path, scenes: Iterable[Scene]) -> None:
@@ -468,10 +479,72 @@ def model_loads() -> int:
     return MODEL_LOADS
 
 
+class _ThreadWarnings(logging.Handler):
+    """Keeps the one-line messages of the WARNING-and-above records emitted by one thread.
+
+    A worker may run several tasks in threads, each with its own handler on the same logger:
+    the filter on the emitting thread keeps each scene's warnings its own.
+
+    Parameters
+    ----------
+    thread : int
+        The :func:`threading.get_ident` of the thread whose records are kept.
+
+    Attributes
+    ----------
+    lines : list of str
+        The messages, in the order first emitted, each once.
+    """
+
+    def __init__(self, thread: int) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = thread
+        self.lines: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.thread and super().filter(record)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = " ".join(record.getMessage().split())  # one line, whatever the message
+        except Exception:  # a malformed log call: logging's own report, not a failed scene
+            self.handleError(record)
+            return
+        if line not in self.lines:
+            self.lines.append(line)
+
+
+@contextlib.contextmanager
+def _captured_warnings(logger: str = "hsi") -> Iterator[list[str]]:
+    """Collect the warnings ``logger`` and its children emit in this thread, while in the block.
+
+    Parameters
+    ----------
+    logger : str
+        Name of the logger the handler is added to (records of its children reach it).
+
+    Yields
+    ------
+    list of str
+        The one-line messages, deduplicated in order; filled while the block runs.
+    """
+    handler = _ThreadWarnings(threading.get_ident())
+    target = logging.getLogger(logger)
+    target.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        target.removeHandler(handler)
+
+
 def _scene_task(scene: Scene | CubeScene, out_dir: str, settings: dict[str, Any],
                 make: Callable[[Path], str | os.PathLike], *,
                 torch_threads: int | None = None) -> dict[str, Any]:
-    """Run ``make(output_path) -> path`` for one scene, then write its done-record."""
+    """Run ``make(output_path) -> path`` for one scene, then write its done-record.
+
+    The warnings the ``hsi`` loggers emit while ``make`` runs (in this thread) are kept in the
+    done-record and the returned dict as ``"warnings"``.
+    """
     import warnings
 
     import dask
@@ -488,17 +561,20 @@ def _scene_task(scene: Scene | CubeScene, out_dir: str, settings: dict[str, Any]
     key = _record_key(scene, settings)  # stamp inputs before reading them
     # lazy reads run here, not as tasks of the cluster this function is itself a task of;
     # scenes without a geotransform are normal (the CLI filters the same warning)
-    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings(), \
+            _captured_warnings() as said:
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         output = Path(make(out / scene.output_name))
     seconds = time.perf_counter() - start
     record = {**key, "output": scene.output_name, "output_size": output.stat().st_size,
               "output_sha256": file_sha256(output),
               "seconds": round(seconds, 3),
-              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+              "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "warnings": list(said)}
     with atomic_path(_done_path(out, scene)) as tmp:
         tmp.write_text(json.dumps(record, indent=1))
-    return {"name": scene.name, "status": "done", "output": str(output), "seconds": seconds}
+    return {"name": scene.name, "status": "done", "output": str(output), "seconds": seconds,
+            "warnings": list(said)}
 
 
 def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: str = "auto",
@@ -508,7 +584,8 @@ def fuse_scene(scene: Scene, out_dir: str, settings: dict[str, Any], *, device: 
     Returns
     -------
     dict
-        ``name``, ``status`` ("done"), ``output``, ``seconds``.
+        ``name``, ``status`` ("done"), ``output``, ``seconds``, ``warnings`` (the one-line
+        warnings of the ``hsi`` loggers while the scene ran).
     """
     from hsi.fusion.scene import fuse_files
 
@@ -557,13 +634,18 @@ def classify_scene(scene: CubeScene, out_dir: str, settings: dict[str, Any], *,
 # ------------------------------------------------------------------------------ report
 @dataclass
 class SceneResult:
-    """Outcome of one scene: ``status`` is ``"done"``, ``"skipped"`` or ``"failed"``."""
+    """Outcome of one scene: ``status`` is ``"done"``, ``"skipped"`` or ``"failed"``.
+
+    ``warnings`` are the one-line warnings the ``hsi`` loggers gave while the scene ran (an
+    empty band, a fallback method...); a skipped scene has those of the run that made it.
+    """
 
     name: str
     status: str
     reason: str = ""
     output: str = ""
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -607,17 +689,28 @@ class BatchReport:
         return 1 if self.failed else 0
 
     def table(self) -> str:
-        """A plain-text summary table: one line per scene and a totals line."""
+        """A plain-text summary table: one line per scene and a totals line.
+
+        A scene with warnings says how many in its detail (``(2 warnings)``); the lines
+        themselves are :meth:`warning_lines`.
+        """
         width = max([5, *(len(s.name) for s in self.scenes)])
         lines = [f"{'scene':<{width}}  {'status':<7}  {'time':>7}  detail"]
         for s in self.scenes:
             t = f"{s.seconds:6.1f}s" if s.status == "done" else ""
             detail = s.reason or s.output
+            if s.warnings:
+                n = len(s.warnings)
+                detail += f" ({n} warning{'s' if n > 1 else ''})"
             lines.append(f"{s.name:<{width}}  {s.status:<7}  {t:>7}  {detail}")
         lines.append(f"{len(self.done)} done, {len(self.skipped)} skipped, "
                      f"{len(self.failed)} failed in {self.seconds:.1f} s; "
                      f"outputs in {self.out_dir}")
         return "\n".join(lines)
+
+    def warning_lines(self) -> list[str]:
+        """Every scene's warnings, one line each as ``NAME: message``, in manifest order."""
+        return [f"{s.name}: {w}" for s in self.scenes for w in s.warnings]
 
     def to_dict(self) -> dict[str, Any]:
         return {"out_dir": self.out_dir, "seconds": round(self.seconds, 3),
@@ -962,9 +1055,11 @@ def _run_locked(scenes: list, out: Path, start: float, task: Callable[..., dict[
     results: dict[str, SceneResult] = {}
     todo = []
     for s in scenes:
-        if _is_done(out, s, settings):
+        record = _done_record(out, s, settings)
+        if record is not None:
             results[s.name] = SceneResult(s.name, "skipped", "done-record matches",
-                                          str(out / s.output_name))
+                                          str(out / s.output_name),
+                                          warnings=_record_warnings(record))
         else:
             todo.append(s)
     _check_not_foreign(out, todo)
@@ -1033,7 +1128,8 @@ def _run_on_cluster(todo: list, out: Path, task: Callable[..., dict[str, Any]],
                 if fut.status == "finished":
                     r = fut.result()
                     results[s.name] = SceneResult(s.name, "done", "", r["output"],
-                                                  float(r["seconds"]))
+                                                  float(r["seconds"]),
+                                                  warnings=list(r.get("warnings", [])))
                 else:
                     exc = fut.exception()
                     results[s.name] = SceneResult(s.name, "failed", _one_line(exc))

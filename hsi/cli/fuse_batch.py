@@ -111,11 +111,23 @@ def report_table(report: BatchReport) -> str:
     return "\n".join(cli_words(line) for line in report.table().splitlines())
 
 
+def report_warnings(report: BatchReport) -> str:
+    """The scenes' warnings under a ``warnings:`` line, one ``  NAME: message`` line each (in
+    command-line words); ``""`` when no scene has any."""
+    from hsi.cli.words import cli_words
+
+    lines = report.warning_lines()
+    return "\n".join(["warnings:", *(f"  {cli_words(line)}" for line in lines)]) if lines else ""
+
+
 def finish(ctx: click.Context, report: BatchReport) -> None:
-    """Print the report's table and where it is; exit 1 when any scene failed."""
+    """Print the report's table, the scenes' warnings and where the report is; exit 1 when
+    any scene failed."""
     from hsi.batch import REPORT_NAME
 
     click.echo(report_table(report))
+    if warned := report_warnings(report):
+        click.echo(warned)
     click.echo(f"report: {report.out_dir}/{REPORT_NAME}")
     ctx.exit(report.exit_code)
 
