@@ -31,8 +31,9 @@ import torch
 from affine import Affine
 from torch import nn
 
+from hsi.bands import bands_with_data, spread_sample
 from hsi.check import check_ratio, check_shape, positive_number
-from hsi.cube import Cube
+from hsi.cube import Cube, missing_as_nan
 from hsi.errors import (
     SensorError,
     ShapeError,
@@ -55,13 +56,10 @@ __all__ = [
     "Psf",
     "SpectralResponse",
     "as_psf",
-    "band_label",
     "banded_product",
-    "bands_with_data",
     "blur_decimate",
     "crop_to_ratio",
     "decimate",
-    "empty_bands",
     "gaussian_blur_decimate",
     "gaussian_psf",
     "gaussian_psf_kernel",
@@ -733,7 +731,8 @@ def _check_psf_fits(ref: Cube, sigma: float, ratio: int) -> None:
 
 
 def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | None = None,
-                  *, device: str | torch.device = "cpu") -> tuple[Cube, Cube]:
+                  *, device: str | torch.device = "cpu",
+                  bands: np.ndarray | None = None) -> tuple[Cube, Cube]:
     """Simulate the low-resolution HSI and high-resolution MSI a fusion method gets (Wald).
 
     Parameters
@@ -749,6 +748,9 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
         PSF standard deviation in HR pixels (default ``ratio / 2``).
     device : str or torch.device
         Where to compute: ``"cpu"``, ``"cuda"`` or ``"auto"`` (:func:`hsi.device.pick_device`).
+    bands : numpy.ndarray of int, optional
+        The bands with data the HR-MSI is simulated from (a tiled run gives the whole
+        scene's); default :func:`bands_with_data` of this cube.
 
     Returns
     -------
@@ -773,8 +775,11 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
         integral of the linearly interpolated spectrum, on the Salinas-A sample by about 1 %
         (median over pixels) for Sentinel-2 B5 and B9.
 
-    Pixels with no data (NaN) stay local: an LR pixel is NaN when the PSF reaches one, an MSI
-    band when its response weights one.
+    Pixels with no data (NaN, or the cube's nodata value) stay local: an LR pixel is NaN when
+    the PSF reaches one, an MSI band when its response weights one. An empty band (no valid
+    value: :func:`empty_bands`) is a band the cube did not measure: the HR-MSI is simulated
+    from the others, as for a gap in the sampling (one warning line), and the LR-HSI's band
+    is NaN.
 
     Raises
     ------
@@ -795,16 +800,21 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
         raise WavelengthError(f"cube {cube.name!r} has no wavelengths: the SRF {srf.name!r} "
                               f"cannot be applied")
     # "cube: SRF 'sentinel2': band(s) ... fall outside ..." names the cube (its file)
-    with naming(**({"cube": cube.name} if cube.name else {})):
-        srf = srf.for_cube(cube.wavelengths)  # without the bands in a gap of its sampling
-        matrix = srf.matrix(cube.wavelengths)
     ref = crop_to_ratio(cube, r)
+    data = missing_as_nan(ref.data, ref.nodata)  # nodata: missing, not a value to blur
+    if bands is None:
+        bands = bands_with_data(ref.with_data(data, nodata=None), "simulated HR-MSI")
+    measured = cube.wavelengths if bands is None else cube.wavelengths[bands]
+    with naming(**({"cube": cube.name} if cube.name else {})):
+        srf = srf.for_cube(measured)  # without the bands in a gap of its sampling
+        matrix = srf.matrix(measured)
     _check_psf_fits(ref, sigma, r)
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
-    x = torch.as_tensor(np.asarray(ref.data, dtype=np.float32), device=dev)
+    x = torch.as_tensor(np.asarray(data, dtype=np.float32), device=dev)
     with torch.no_grad():
         lr = gaussian_blur_decimate(x, sigma, r)  # = wald_degradation(r, sigma)(x)
-        hr = spectral_response(x, torch.as_tensor(matrix, dtype=torch.float32, device=dev))
+        seen = x if bands is None else x[torch.as_tensor(bands, device=dev)]
+        hr = spectral_response(seen, torch.as_tensor(matrix, dtype=torch.float32, device=dev))
     lr_transform = ref.transform @ Affine.scale(r) if ref.transform is not None else None
     centres = srf.centres
     meta = {"ratio": r, "psf_sigma": sigma, "srf": srf.name, "source": cube.name}
@@ -822,117 +832,6 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
 #: Metadata keys read as the integer-to-reflectance divisor by :func:`reflectance_scale`.
 _SCALE_KEYS = ("maxValue", "max_value", "reflectance_scale", "scale_factor",
                "reflectance_scale_factor")
-
-
-#: A lazy cube's scale is sampled from about this many values, in at most this many of its
-#: chunks spread over the scene (every chunk of a smaller file).
-SCALE_SAMPLE_VALUES = 2_000_000
-SCALE_SAMPLE_CHUNKS = 16
-
-
-def _spread_sample(data: da.Array, values: int = SCALE_SAMPLE_VALUES,
-                   max_chunks: int = SCALE_SAMPLE_CHUNKS) -> np.ndarray:
-    """About ``values`` values of a dask array ``(bands, H, W)``, one chunk at a time.
-
-    At most ``max_chunks`` chunks, evenly spread over the chunk grid in raster order, are
-    read (a file's blocks are decompressed once each, however large the scene), each at the
-    row and column stride ``s`` that gives about ``values`` values, on the array's own grid
-    (with every chunk read, the values are exactly ``data[:, ::s, ::s]``'s). Chunk by chunk:
-    computing the slice of the whole array at once lets dask hold every chunk it has read until
-    the end (measured: the whole 872 MB of a 4096² 13-band GeoTIFF).
-
-    Returns
-    -------
-    numpy.ndarray, shape (bands, n)
-    """
-    from dask.local import get_sync  # a callable scheduler: dask does not import distributed
-
-    r_starts = np.cumsum((0, *data.chunks[1]))
-    c_starts = np.cumsum((0, *data.chunks[2]))
-    grid = [(i, j) for i in range(data.numblocks[1]) for j in range(data.numblocks[2])]
-    if len(grid) > max_chunks:
-        grid = [grid[k] for k in np.unique(np.linspace(0, len(grid) - 1, max_chunks).round()
-                                           .astype(int))]
-    pixels = sum(data.chunks[1][i] * data.chunks[2][j] for i, j in grid)
-    step = max(1, math.ceil(math.sqrt(data.shape[0] * pixels / values)))
-    parts = [np.asarray(data.blocks[:, i, j][:, (-r_starts[i]) % step::step,
-                                             (-c_starts[j]) % step::step]
-                        .compute(scheduler=get_sync)).reshape(data.shape[0], -1)
-             for i, j in grid]
-    return np.concatenate(parts, axis=1)
-
-
-def empty_bands(cube: Cube) -> np.ndarray:
-    """Indices of the bands with no valid value: every value NaN, infinite or ``cube.nodata``.
-
-    What some products hold for bands a sensor could not measure (an EnMAP or PRISMA band in a
-    water-absorption window filled with NaN or nodata). A lazy cube is judged on the strided
-    sample :func:`reflectance_scale` reads (about 2·10⁶ values in at most 16 chunks spread over
-    the scene); an in-memory one on every value.
-
-    Parameters
-    ----------
-    cube : Cube, shape (bands, H, W)
-
-    Returns
-    -------
-    numpy.ndarray of int, shape (k,)
-        Increasing band indices; empty when every band has data.
-    """
-    data = _spread_sample(cube.data) if cube.is_lazy else np.asarray(cube.data)
-    data = data.reshape(cube.bands, -1)
-    valid = np.isfinite(data) if data.dtype.kind == "f" else np.ones(data.shape, bool)
-    if cube.nodata is not None:
-        valid &= data != cube.nodata
-    return np.flatnonzero(~valid.any(axis=1))
-
-
-def band_label(cube: Cube, bands: ArrayLike) -> str:
-    """Bands in words, numbered from 1 with their wavelengths: ``"31 (692.3 nm), 32 (702.1 nm)"``
-    (the first six, then ``"and N more"``).
-
-    Parameters
-    ----------
-    cube : Cube, shape (bands, H, W)
-        Gives the wavelengths, if any.
-    bands : array-like of int, shape (k,)
-        Band indices (from 0).
-    """
-    bands = np.asarray(bands, dtype=np.int64).reshape(-1)
-    wl = cube.wavelengths
-    words = ", ".join(f"{b + 1}" + (f" ({wl[b]:g} nm)" if wl is not None else "")
-                      for b in bands[:6])
-    return words + (f" and {bands.size - 6} more" if bands.size > 6 else "")
-
-
-def bands_with_data(cube: Cube, use: str = "features") -> np.ndarray | None:
-    """The bands of ``cube`` that have data, or ``None`` when every band has (or none has).
-
-    An empty band (:func:`empty_bands`: every value NaN, infinite or
-    ``cube.nodata``, as EnMAP or PRISMA products hold in water-absorption windows) would make
-    every pixel missing (a NaN band) or dominate its spectrum (a band of nodata values): it
-    is left out, and one warning line names the empty bands. A cube without any band with
-    data gives ``None`` too: its pixels are all missing, which the callers report as such.
-
-    Parameters
-    ----------
-    cube : Cube, shape (bands, H, W)
-        In memory (every value judged) or lazy (a strided sample, see
-        :func:`hsi.degrade.empty_bands`).
-    use : str
-        What the bands are left out of, for the warning (``"... left out of the <use>"``).
-
-    Returns
-    -------
-    numpy.ndarray of int, shape (bands_with_data,), or None
-        Increasing band indices.
-    """
-    empty = empty_bands(cube)
-    if not empty.size or empty.size == cube.bands:
-        return None
-    log.warning("%s: band(s) %s have no valid pixel (all NaN or nodata): left out of the %s",
-                cube.name or "cube", band_label(cube, empty), use)
-    return np.setdiff1d(np.arange(cube.bands), empty)
 
 
 #: Share of all-zero pixels above which a cube without a nodata value is said to have them.
@@ -954,7 +853,7 @@ def warn_if_zeros_undeclared(cube: Cube) -> float:
     """
     if cube.nodata is not None:
         return 0.0
-    data = _spread_sample(cube.data) if cube.is_lazy else np.asarray(cube.data)
+    data = spread_sample(cube.data) if cube.is_lazy else np.asarray(cube.data)
     share = float(np.mean(np.all(data.reshape(cube.bands, -1) == 0, axis=0)))
     if share > ZERO_PIXELS_SAID:
         log.warning("cube %r has no nodata value, and %.1f%% of its pixels are 0 in every band: "
@@ -998,7 +897,7 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
                 return value
     sample = cube.data
     if cube.is_lazy:  # a strided subsample (~2e6 values, all bands) bounds memory and reads
-        sample = _spread_sample(sample)
+        sample = spread_sample(sample)
     sample = np.asarray(sample, dtype=np.float64).reshape(-1)
     valid = np.isfinite(sample)
     if cube.nodata is not None:

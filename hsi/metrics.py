@@ -30,6 +30,11 @@ data) is left out: of the means (RMSE, PSNR, SAM, ERGAS, CC), of SSIM's map with
 whose 11×11 window holds one, of Q2n with every block and of UIQI with every window that holds
 one. NaN when nothing is left.
 
+An empty band of the reference (every value NaN or the Cube's ``nodata``, as EnMAP or PRISMA
+products hold in water-absorption windows; a fused result is NaN in the same bands) is left
+out of every metric, both images, with one warning line naming it (:func:`drop_empty_bands`):
+the scores are those of the cubes without it.
+
 >>> import numpy as np
 >>> ref = np.ones((3, 8, 8)); est = 2 * ref
 >>> round(sam(ref, est), 6)   # scaled spectra have the same direction
@@ -41,6 +46,8 @@ from __future__ import annotations
 import logging
 import math
 import operator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,6 +56,7 @@ from hsi.check import check_shape, positive_number
 from hsi.errors import ArgumentTypeError, ConfigError, SensorError, ShapeError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import TypeAlias
 
     import torch
@@ -59,8 +67,8 @@ if TYPE_CHECKING:
     #: What a metric scores: a ``(bands, H, W)`` numpy array (or array-like), tensor or Cube.
     Image: TypeAlias = ArrayLike | torch.Tensor | Cube
 
-__all__ = ["PEAK_MODES", "cc", "ergas", "fusion_metrics", "psnr", "q2n", "rmse", "sam",
-           "scale_problem", "ssim", "uiqi"]
+__all__ = ["PEAK_MODES", "cc", "drop_empty_bands", "empty_bands_told", "ergas", "fusion_metrics",
+           "psnr", "q2n", "rmse", "sam", "scale_problem", "ssim", "uiqi"]
 
 log = logging.getLogger("hsi.metrics")
 
@@ -93,8 +101,12 @@ def _as_float64(x: Image, name: str = "input") -> np.ndarray:
                         f"{type(x).__name__}") from None
 
 
-def _pair(ref: Image, est: Image, crop: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Both images as float64 ``(bands, H, W)`` of one shape, ``crop`` pixels cut off each edge."""
+def _pair(ref: Image, est: Image, crop: int = 0, *,
+          drop_empty: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as float64 ``(bands, H, W)`` of one shape, ``crop`` pixels cut off each edge,
+    without the bands empty in the reference (:func:`drop_empty_bands`) unless ``drop_empty``
+    is false."""
+    ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
     ref = _as_float64(ref, "reference")
     est = _as_float64(est, "estimate")
     check_shape(ref, ["bands", "H", "W"], name="reference")
@@ -106,7 +118,123 @@ def _pair(ref: Image, est: Image, crop: int = 0) -> tuple[np.ndarray, np.ndarray
     c = check_crop(crop, ref.shape)
     if c:
         ref, est = ref[:, c:-c, c:-c], est[:, c:-c, c:-c]
+    if drop_empty:
+        ref, est, _ = _drop_empty(ref, est, ref_cube, est_cube)
     return ref, est
+
+
+def _cube_or_none(x: Image) -> Cube | None:
+    """``x`` when it is a :class:`~hsi.cube.Cube` (its wavelengths, nodata and name), else None."""
+    from hsi.cube import Cube
+
+    return x if isinstance(x, Cube) else None
+
+
+def _drop_empty(ref: np.ndarray, est: np.ndarray, ref_cube: Cube | None,
+                est_cube: Cube | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`drop_empty_bands` on float64 arrays of one shape; ``ref_cube`` and ``est_cube``
+    (or None) give the nodata values, wavelengths and names the arrays came with."""
+    from hsi.cube import Cube
+
+    def has_missing(x: np.ndarray, like: Cube | None) -> bool:
+        nodata = None if like is None else like.nodata
+        return not np.isfinite(x.sum()) or (nodata is not None and bool((x == nodata).any()))
+
+    if not (has_missing(ref, ref_cube) or has_missing(est, est_cube)):
+        return ref, est, np.zeros(0, dtype=np.int64)  # no band can be empty: nothing to judge
+    from hsi.bands import band_label, empty_bands
+
+    def as_cube(x: np.ndarray, like: Cube | None) -> Cube:
+        if like is None:
+            return Cube(x)
+        return Cube(x, wavelengths=like.wavelengths, nodata=like.nodata, name=like.name)
+
+    ref_c = as_cube(ref, ref_cube)
+    empty = empty_bands(ref_c)
+    tell = not _TOLD.get()
+    est_empty = np.setdiff1d(empty_bands(as_cube(est, est_cube)), empty)
+    if est_empty.size and empty.size < ref.shape[0]:
+        if tell:
+            log.warning("%s: the estimate has no valid value in band(s) %s, where the "
+                        "reference has data: every pixel is left out (NaN scores)",
+                        (est_cube.name if est_cube is not None else "") or "metrics",
+                        band_label(ref_c, est_empty))
+        est = est.copy()
+        est[est_empty] = np.nan  # a nodata value is no data, not a value to score
+    if not empty.size:
+        return ref, est, empty
+    name = ref_c.name or "metrics"
+    if empty.size == ref.shape[0]:
+        if tell:
+            log.warning("%s: no band of the reference has a valid value (all NaN or nodata): "
+                        "nothing to score (NaN scores)", name)
+        return ref, est, np.zeros(0, dtype=empty.dtype)
+    if tell:
+        log.warning("%s: band(s) %s of the reference have no valid value (all NaN or nodata): "
+                    "left out of every metric (%d of %d bands scored)", name,
+                    band_label(ref_c, empty), ref.shape[0] - empty.size, ref.shape[0])
+    keep = np.setdiff1d(np.arange(ref.shape[0]), empty)
+    return ref[keep], est[keep], empty
+
+
+#: True while the empty bands of the pair being scored have been told already (by
+#: :func:`fusion_metrics` or ``hsi metrics``): the metrics it calls do not repeat the warning.
+_TOLD: ContextVar[bool] = ContextVar("hsi_metrics_empty_bands_told", default=False)
+
+
+@contextmanager
+def empty_bands_told() -> Iterator[None]:
+    """Inside it, the metrics do not warn about empty bands: for a caller that scored the pair
+    with several metrics after telling them once (:func:`drop_empty_bands`).
+
+    The bands are still left out, and the estimate's empty bands still give NaN scores.
+    """
+    token = _TOLD.set(True)
+    try:
+        yield
+    finally:
+        _TOLD.reset(token)
+
+
+def drop_empty_bands(ref: Image, est: Image, *,
+                     crop: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both images without the reference's empty bands, with one warning line naming them.
+
+    An empty band (:func:`hsi.bands.empty_bands`: every value NaN, infinite or the cube's
+    ``nodata``, as EnMAP, PRISMA or AVIRIS products hold in water-absorption windows, and as a
+    fusion writes the bands its LR input had no data in) has no truth to score against: it
+    would leave every pixel out (NaN) or be scored as values (a nodata value). It is left out
+    of both images; every metric calls this first, so each scores the bands with data only.
+    One warning line (logger ``hsi.metrics``) names the bands, with their wavelengths when
+    ``ref`` is a Cube that has them. An estimate that is empty in a band where the reference
+    has data is not forgiven: it is named in a warning and its scores are NaN. A reference
+    without any band with data is returned whole (NaN scores), with a warning.
+
+    Parameters
+    ----------
+    ref, est : array-like, torch.Tensor or Cube, shape (bands, H, W)
+        A Cube's ``nodata`` value counts as no data, its wavelengths and name go into the
+        warning.
+    crop : int
+        Pixels left out at each edge of both images first (keyword, >= 0); the bands are
+        judged on what is left.
+
+    Returns
+    -------
+    ref, est : numpy.ndarray, float64, shape (bands_with_data, H', W')
+    empty : numpy.ndarray of int, shape (k,)
+        The indices (from 0) of the bands left out; empty when none was.
+
+    Raises
+    ------
+    ShapeError
+        When the shapes are not ``(bands, H, W)`` or differ.
+    ConfigError
+        When ``crop`` is negative, not an integer or leaves no pixel.
+    """
+    ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
+    ref, est = _pair(ref, est, crop, drop_empty=False)
+    return _drop_empty(ref, est, ref_cube, est_cube)
 
 
 def check_crop(crop: int, shape: tuple[int, ...]) -> int:
@@ -764,17 +892,18 @@ def fusion_metrics(ref: Image, est: Image, ratio: float, peak: float = 1.0, *,
     """
     peak = _check_peak(peak)
     mode = check_peak_mode(peak_mode)
-    ref, est = _pair(ref, est, crop)
-    scores = {
-        "psnr": psnr(ref, est, peak=peak, peak_mode=mode),
-        "ssim": ssim(ref, est, peak=peak),
-        "sam": sam(ref, est),
-        "ergas": ergas(ref, est, ratio),
-        "q2n": q2n(ref, est),
-    }
-    if extended:
-        scores["cc"] = cc(ref, est)
-        scores["uiqi"] = uiqi(ref, est)
+    ref, est = _pair(ref, est, crop)  # empty bands left out here, told once
+    with empty_bands_told():
+        scores = {
+            "psnr": psnr(ref, est, peak=peak, peak_mode=mode),
+            "ssim": ssim(ref, est, peak=peak),
+            "sam": sam(ref, est),
+            "ergas": ergas(ref, est, ratio),
+            "q2n": q2n(ref, est),
+        }
+        if extended:
+            scores["cc"] = cc(ref, est)
+            scores["uiqi"] = uiqi(ref, est)
     return scores
 
 
@@ -798,7 +927,7 @@ def scale_problem(ref: Image, est: Image, peak: float = 1.0) -> str | None:
         One sentence, e.g. ``"the estimate's values are 9,862× the reference's: the two are
         not on one scale"``.
     """
-    ref, est = _pair(ref, est)
+    ref, est = _pair(ref, est, drop_empty=False)
     a, b = np.abs(ref[np.isfinite(ref)]), np.abs(est[np.isfinite(est)])
     if not a.size or not b.size:
         return None

@@ -84,6 +84,7 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
 
     from affine import Affine
 
+    from hsi.bands import bands_with_data
     from hsi.check import check_ratio
     from hsi.engine import SceneProgress, WindowReader, run_tiles
     from hsi.io.atomic import atomic_files
@@ -96,9 +97,12 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     check_output_folder(out_dir)
     reader = WindowReader(cube)
     srf = load_srf(sensor)
+    # the scene's bands with data, once: every tile simulates the same HR-MSI bands from them
+    bands = bands_with_data(reader.cube, "simulated HR-MSI")
     if reader.cube.wavelengths is not None:  # a sensor outside the cube's range fails here,
-        srf = srf.for_cube(reader.cube.wavelengths)  # before torch loads and any tile is
-        srf.matrix(reader.cube.wavelengths)  # simulated; bands in a gap are dropped once
+        measured = reader.cube.wavelengths if bands is None else reader.cube.wavelengths[bands]
+        srf = srf.for_cube(measured)  # before torch loads and any tile is simulated; bands in
+        srf.matrix(measured)  # a gap of the cube's sampling (or without data) are dropped once
     from hsi.degrade import crop_to_ratio, normalize_reflectance, psf_kernel_size, simulate_pair
 
     scale = reader.scale()  # the divisor of the whole cube, as normalize_reflectance's
@@ -111,7 +115,7 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     def simulate(t: Tile, part: Cube) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         part.metadata["reflectance_scale"] = scale  # normalised by the whole cube's divisor
         part = normalize_reflectance(part.with_data(part.data.astype("float32")))[0]
-        lr, hr = simulate_pair(part, r, srf, psf_sigma, device=device)
+        lr, hr = simulate_pair(part, r, srf, psf_sigma, device=device, bands=bands)
         rows = slice(int(t.core.row_off - t.read.row_off) // r,
                      int(t.core.row_off - t.read.row_off + t.core.height) // r)
         cols = slice(int(t.core.col_off - t.read.col_off) // r,

@@ -564,16 +564,16 @@ def test_spread_sample_of_a_lazy_cube():
     the cap: only that many are read, spread over the grid, and the sample keeps its size."""
     import dask.array as da
 
-    from hsi.degrade import _spread_sample
+    from hsi.bands import spread_sample
 
     x = np.random.default_rng(0).random((5, 103, 97))
     lazy = da.from_array(x, chunks=(5, 17, 30))  # 7 × 4 = 28 chunks
     for step in (1, 3, 11):
-        got = _spread_sample(lazy, values=x.size // step**2 + 1, max_chunks=28)
+        got = spread_sample(lazy, values=x.size // step**2 + 1, max_chunks=28)
         assert got.shape[0] == 5
         for b in range(5):
             np.testing.assert_array_equal(np.sort(got[b]), np.sort(x[b, ::step, ::step].ravel()))
-    got = _spread_sample(lazy, values=4000, max_chunks=4)
+    got = spread_sample(lazy, values=4000, max_chunks=4)
     rows = {int(np.flatnonzero((x == v).any(axis=(0, 2)))[0]) // 17 for v in got.ravel()}
     assert rows == {0, 2, 4, 6}  # chunks 0, 9, 18, 27 of 28: block rows 0, 2, 4 and 6
     assert 0.5 * 4000 <= got.size <= 2 * 4000

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hsi.bands import band_label, bands_with_data
 from hsi.classification.config import GanConfig
 from hsi.classification.context import select_patch_size
 from hsi.classification.features import PcaTransform, fit_pca
 from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
 from hsi.cube import valid_mask
-from hsi.degrade import band_label, bands_with_data
 from hsi.errors import ConfigError, FormatError, HsiError, ModelError
 from hsi.labels import Labels, as_labels
 from hsi.progress import ProgressCallback
@@ -400,7 +400,7 @@ class Classifier:
     def check_bands(self, cube: Cube) -> None:
         """Refuse a scene where a band the model reads has no valid value.
 
-        An empty band (:func:`hsi.degrade.empty_bands`: all NaN or nodata) the model was
+        An empty band (:func:`hsi.bands.empty_bands`: all NaN or nodata) the model was
         trained with would leave every pixel without data (a NaN band) or with a spectrum
         unlike any it learnt (a band of nodata values). Bands the model leaves out
         (:attr:`input_bands`) may be empty; a scene whose every band is empty has no pixel
@@ -416,7 +416,7 @@ class Classifier:
         DataError
             One line naming the cube (its file for a cube opened from one) and the bands.
         """
-        from hsi.degrade import empty_bands
+        from hsi.bands import empty_bands
         from hsi.errors import DataError
 
         empty = empty_bands(cube)
@@ -590,7 +590,7 @@ def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
 
     The PCA is fitted on every valid pixel of ``cube``; all valid pixels are the unlabelled
     examples of the GAN, the labelled ones also the supervised examples. Empty bands (no valid
-    value: all NaN or ``cube.nodata``, :func:`hsi.degrade.empty_bands`) are left out of the
+    value: all NaN or ``cube.nodata``, :func:`hsi.bands.empty_bands`) are left out of the
     features, with one warning line naming them; the classifier records the bands it reads
     (:attr:`Classifier.input_bands`) and reads the same ones of the scenes it classifies.
 

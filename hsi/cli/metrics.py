@@ -26,7 +26,9 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     pixels once cropped; PSNR and SSIM for the data range ``peak``, PSNR's peak per
     ``peak_mode``; ``crop`` pixels left out at each edge), after a one-line warning when the
     pair does not fit that range (:func:`hsi.metrics.scale_problem`). ``"pixels_left_out"``
-    counts the pixels with no data inside the scored (cropped) area.
+    counts the pixels with no data inside the scored (cropped) area, ``"bands_left_out"`` the
+    reference's empty bands (every value NaN or nodata there) left out of every metric, named
+    in one warning line (:func:`hsi.metrics.drop_empty_bands`).
 
     Raises
     ------
@@ -62,6 +64,10 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     # a file's nodata value is no data: NaN, which the metrics leave out
     a = missing_as_nan(ref.data[window], ref.nodata).astype(np.float64)
     b = missing_as_nan(est.data[window], est.nodata).astype(np.float64)
+    # a band with no valid value in the reference (all NaN or nodata) is left out of every
+    # metric, told once; the band's nodata values are judged with the file's nodata value
+    a, b, empty = metrics.drop_empty_bands(ref.with_data(a, name=reference),
+                                           est.with_data(b, name=estimate))
     left_out = int((~(np.isfinite(a).all(0) & np.isfinite(b).all(0))).sum())
     problem = metrics.scale_problem(a, b, peak)
     if problem:
@@ -70,15 +76,16 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
         logging.getLogger(__name__).warning(
             "%s: %s; PSNR and SSIM below are computed for a peak of %g (--peak)", estimate,
             problem, peak)
-    scores = {"psnr": metrics.psnr(a, b, peak=peak, peak_mode=mode),
-              "ssim": metrics.ssim(a, b, peak=peak), "sam": metrics.sam(a, b)}
-    if r is not None:
-        scores["ergas"] = metrics.ergas(a, b, r)
-    scores["q2n"] = metrics.q2n(a, b)
-    scores["cc"] = metrics.cc(a, b)
-    if min(a.shape[1:]) >= UIQI_BLOCK:
-        scores["uiqi"] = metrics.uiqi(a, b, UIQI_BLOCK)
-    return {**scores, "pixels_left_out": left_out}
+    with metrics.empty_bands_told():
+        scores = {"psnr": metrics.psnr(a, b, peak=peak, peak_mode=mode),
+                  "ssim": metrics.ssim(a, b, peak=peak), "sam": metrics.sam(a, b)}
+        if r is not None:
+            scores["ergas"] = metrics.ergas(a, b, r)
+        scores["q2n"] = metrics.q2n(a, b)
+        scores["cc"] = metrics.cc(a, b)
+        if min(a.shape[1:]) >= UIQI_BLOCK:
+            scores["uiqi"] = metrics.uiqi(a, b, UIQI_BLOCK)
+    return {**scores, "pixels_left_out": left_out, "bands_left_out": int(empty.size)}
 
 
 def check_ssim_size(reference: str, estimate: str, shape: tuple[int, ...], crop: int) -> None:
@@ -112,8 +119,9 @@ def check_ssim_size(reference: str, estimate: str, shape: tuple[int, ...], crop:
 
 def format_scores(scores: dict[str, float]) -> list[str]:
     """One line per metric of :data:`LABELS`, in its order, e.g. ``PSNR    38.214 dB`` (``n/a``
-    and the reason for one not computed), and one saying how many pixels had no data
-    (``scores["pixels_left_out"]``) when there were any."""
+    and the reason for one not computed), one saying how many pixels had no data
+    (``scores["pixels_left_out"]``) when there were any, and one saying how many empty bands
+    of the reference were left out (``scores["bands_left_out"]``) when there were any."""
     lines = []
     for key, (label, unit) in LABELS.items():
         value = (f"{scores[key]:.4f} {unit}".rstrip() if key in scores
@@ -122,6 +130,9 @@ def format_scores(scores: dict[str, float]) -> list[str]:
     if scores.get("pixels_left_out"):
         lines.append(f"{scores['pixels_left_out']} pixel(s) with no data (NaN or nodata) in "
                      "either image left out")
+    if scores.get("bands_left_out"):
+        lines.append(f"{scores['bands_left_out']} band(s) with no data (all NaN or nodata) in "
+                     "the reference left out")
     return lines
 
 

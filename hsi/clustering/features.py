@@ -199,7 +199,7 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
     """Compute :class:`PixelFeatures` of a cube.
 
     Empty bands (no valid value: all NaN, infinite or ``cube.nodata``,
-    :func:`hsi.degrade.empty_bands`) are left out, with one warning line naming them: the
+    :func:`hsi.bands.empty_bands`) are left out, with one warning line naming them: the
     features are those of the cube without them (:attr:`PixelFeatures.bands`).
 
     Parameters
@@ -244,7 +244,7 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
     if nonfinite not in NONFINITE:
         raise ConfigError(f"nonfinite: expected one of {', '.join(NONFINITE)}, got {nonfinite!r}")
     check_spectra(spectra)
-    from hsi.degrade import bands_with_data
+    from hsi.bands import bands_with_data
 
     bands, h, w = check_cube(cube)
     data, nodata = _data_and_nodata(cube)

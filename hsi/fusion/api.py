@@ -316,7 +316,7 @@ def msi_band_order(hr_msi: Cube, method: str, model: INFN | str | os.PathLike | 
 
 def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
     """The LR-HSI band each band is fused from: itself, or for an empty band (no valid value,
-    :func:`hsi.degrade.empty_bands`) its nearest band with data; ``None`` when none is empty.
+    :func:`hsi.bands.empty_bands`) its nearest band with data; ``None`` when none is empty.
 
     An empty band read as NaN would make every fused pixel NaN (the methods leave out a pixel
     any band is missing at); fused from a neighbour it spreads nothing, and its output band is
@@ -339,7 +339,7 @@ def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
         Every LR-HSI band is empty, or an HR-MSI band is (no band to fuse from, or a band the
         methods would read as 0 everywhere).
     """
-    from hsi.degrade import band_label, empty_bands
+    from hsi.bands import band_label, empty_bands
 
     empty_msi = empty_bands(hr_msi)
     if empty_msi.size:

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hsi.bands import band_label
 from hsi.cube import RGB_NM, Cube
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from typing import TypeAlias
 
     import dask.array as da
@@ -248,6 +249,69 @@ def band_contrast_limits(data: LayerData, band: int, nodata: float | None = None
     return float(lo), float(hi)
 
 
+def band_has_data(data: LayerData, band: int, nodata: float | None = None) -> bool:
+    """Whether ``band`` has a valid value (finite, not ``nodata``) in its strided sample.
+
+    The sample is the one its contrast comes from (:func:`band_sample`, one band read,
+    strided): the whole band for a cube of at most 512 pixels a side. The same rule as
+    :func:`hsi.bands.empty_bands`, judged on one band's sample only (that function samples
+    every band of a lazy cube: too much for opening a file).
+
+    Parameters
+    ----------
+    data : array-like, shape (bands, H, W), or a list of such (multiscale levels)
+    band : int
+    nodata : float, optional
+    """
+    return valid_values(band_sample(data, band), nodata).size > 0
+
+
+def nearest_band_with_data(data: LayerData, band: int, nodata: float | None = None, *,
+                           wavelengths: Sequence[float] | np.ndarray | None = None,
+                           target_nm: float | None = None,
+                           tolerance_nm: float | None = None,
+                           has_data: Callable[[int], bool] | None = None) -> int | None:
+    """The band with data (:func:`band_has_data`) nearest ``band``, ``band`` itself first.
+
+    Nearest by band index, or by wavelength to ``target_nm`` (default: ``band``'s own) when
+    ``wavelengths`` are given; bands are tried in that order, each read (strided) only when
+    the ones before it are empty.
+
+    Parameters
+    ----------
+    data : array-like, shape (bands, H, W), or a list of such (multiscale levels)
+    band : int
+        The band wanted.
+    nodata : float, optional
+    wavelengths : array-like, shape (bands,), optional
+        Band centres (nm).
+    target_nm : float, optional
+        The wavelength wanted (with ``wavelengths``), e.g. 640 for red.
+    tolerance_nm : float, optional
+        With ``wavelengths``: bands farther than this from the wavelength wanted are not tried.
+    has_data : callable, optional
+        ``has_data(band)`` instead of :func:`band_has_data` (e.g. one that keeps its samples).
+
+    Returns
+    -------
+    int or None
+        ``None`` when no band tried has data.
+    """
+    bands = int(full_res(data).shape[0])
+    if wavelengths is not None:
+        wl = np.asarray(wavelengths, dtype=np.float64)
+        target = float(wl[band]) if target_nm is None else float(target_nm)
+        distance = np.abs(wl - target)
+        distance[band] = -1.0  # the band wanted first
+    else:
+        distance = np.abs(np.arange(bands, dtype=np.float64) - band)
+    order = np.argsort(distance, kind="stable")
+    if wavelengths is not None and tolerance_nm is not None:
+        order = [b for b in order if b == band or distance[b] <= tolerance_nm]
+    check = has_data or (lambda b: band_has_data(data, b, nodata))
+    return next((int(b) for b in order if check(int(b))), None)
+
+
 def rgb_band_indices(cube: Cube, tolerance_nm: float = RGB_TOLERANCE_NM,
                      ) -> tuple[int, int, int] | None:
     """Bands nearest 640/550/460 nm when each lies within ``tolerance_nm``, else ``None``."""
@@ -273,13 +337,65 @@ def _stretch_u8(plane: np.ndarray, lo: float, hi: float, nodata: float | None) -
     return values.astype(np.uint8)
 
 
+def rgb_bands_with_data(cube: Cube, bands: Sequence[int], *,
+                        tolerance_nm: float | None = None,
+                        has_data: Callable[[int], bool] | None = None,
+                        ) -> tuple[int, int, int]:
+    """``bands`` (red, green, blue) with each empty one replaced by the nearest band with data.
+
+    An empty band (every sampled value NaN or ``cube.nodata``, :func:`band_has_data`; e.g. a
+    product's band in a water-absorption window) would show its channel black: the band with
+    data nearest its wavelength (its index without wavelengths) is used instead, within
+    ``tolerance_nm`` of the colour's wavelength (640/550/460 nm) when given. One warning line
+    (logger ``hsi.viewer``) names the bands replaced; a channel without any band with data
+    near it keeps its band (shown black) and is named too.
+
+    Parameters
+    ----------
+    cube : Cube
+    bands : sequence of 3 int
+        Red, green and blue band indices.
+    tolerance_nm : float, optional
+        Largest distance from 640/550/460 nm of a replacement (with wavelengths).
+    has_data : callable, optional
+        ``has_data(band)`` instead of :func:`band_has_data` on ``cube.data``.
+
+    Returns
+    -------
+    (int, int, int)
+    """
+    import logging
+
+    bands = tuple(int(b) for b in bands)
+    check = has_data or (lambda b: band_has_data(cube.data, b, cube.nodata))
+    if all(check(b) for b in bands):
+        return bands  # type: ignore[return-value]
+    wl = cube.wavelengths
+    chosen, said = [], []
+    for colour, b, nm in zip(("red", "green", "blue"), bands, RGB_NM, strict=True):
+        if check(b):
+            chosen.append(b)
+            continue
+        near = nearest_band_with_data(cube.data, b, cube.nodata, wavelengths=wl,
+                                      target_nm=None if wl is None else nm,
+                                      tolerance_nm=tolerance_nm, has_data=check)
+        chosen.append(b if near is None else near)
+        instead = ("no band with data near it: shown black" if near is None
+                   else f"band {band_label(cube, [near])} used instead")
+        said.append(f"{colour} band {band_label(cube, [b])} has no valid value, {instead}")
+    logging.getLogger("hsi.viewer").warning("%s: true colour: %s", cube.name or "cube",
+                                            "; ".join(said))
+    return tuple(chosen)  # type: ignore[return-value]
+
+
 def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
                            percentiles: tuple[float, float] = STRETCH_PERCENTILES,
                            bands: Sequence[int] | None = None,
                            ) -> tuple[Any, dict[str, Any], str] | None:
     """A napari RGB ``LayerDataTuple`` of ``cube`` (lazy for a lazy cube), or ``None``.
 
-    Each channel (bands nearest 640/550/460 nm, see :func:`rgb_band_indices`) is stretched
+    Each channel (bands nearest 640/550/460 nm, see :func:`rgb_band_indices`; an empty one
+    replaced by the nearest band with data, :func:`rgb_bands_with_data`) is stretched
     between ``percentiles`` of a strided sample of that band, nodata and non-finite values
     left out and shown black. A dask cube stays dask: only the three bands are read, chunk by
     chunk, when napari shows the layer.
@@ -298,16 +414,26 @@ def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float 
         A big lazy cube gives a multiscale layer (a list of levels, as
         :func:`cube_layer_data`).
     """
+    tolerance = None
     if bands is None:
         bands = rgb_band_indices(cube)
         if bands is None:
             return None
-    bands = tuple(int(b) for b in bands)
+        tolerance = RGB_TOLERANCE_NM
     levels = pyramid(cube.data) if cube.is_lazy else [cube.data]
+    source = levels if len(levels) > 1 else cube.data
+    samples: dict[int, np.ndarray] = {}
+
+    def valid(b: int) -> np.ndarray:  # band b's valid sampled values, read once
+        if b not in samples:
+            samples[b] = valid_values(band_sample(source, b), cube.nodata)
+        return samples[b]
+
+    bands = rgb_bands_with_data(cube, bands, tolerance_nm=tolerance,
+                                has_data=lambda b: valid(b).size > 0)
     limits = []
     for b in bands:
-        values = valid_values(band_sample(levels if len(levels) > 1 else cube.data, b),
-                              cube.nodata)
+        values = valid(b)
         lo, hi = np.percentile(values, percentiles) if values.size else (0.0, 1.0)
         limits.append((float(lo), float(hi if hi > lo else lo + 1.0)))
     rgbs = []
@@ -338,6 +464,28 @@ def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float 
                  "metadata": meta}, "image"
 
 
+def first_contrast_limits(data: LayerData, nodata: float | None = None) -> tuple[float, float]:
+    """Contrast limits of the band napari shows first (:func:`shown_band`).
+
+    :func:`band_contrast_limits` of that band; when it is empty (every sampled value NaN or
+    ``nodata``, as a product's band in a water-absorption window), those of the nearest band
+    with data (:func:`nearest_band_with_data`), so that the empty band shows blank and the
+    slider moves on to a sensible stretch (napari's own limits would span the nodata value or
+    read the whole of a lazy cube); ``(0, 1)`` when no band has data.
+
+    Parameters
+    ----------
+    data : array-like, shape (bands, H, W), or a list of such (multiscale levels)
+    nodata : float, optional
+    """
+    band = shown_band(full_res(data).shape[0])
+    limits = band_contrast_limits(data, band, nodata)
+    if limits is None:
+        near = nearest_band_with_data(data, band, nodata)
+        limits = None if near is None else band_contrast_limits(data, near, nodata)
+    return (0.0, 1.0) if limits is None else limits
+
+
 def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
                     **kwargs) -> tuple[Any, dict[str, Any], str]:
     """A napari ``LayerDataTuple`` showing ``cube`` band by band.
@@ -357,7 +505,8 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
     -------
     (data (bands, H, W), layer kwargs, "image")
         Contrast limits are the 2-98 % percentiles of the band napari shows first (the middle
-        one, :func:`shown_band`), nodata left out; a lazy cube reads only that band, strided.
+        one, :func:`shown_band`), nodata left out; a lazy cube reads only that band, strided
+        (when it is empty, the nearest band with data: :func:`first_contrast_limits`).
         A lazy cube from a file larger than :data:`PYRAMID_ABOVE` pixels a side comes as a
         multiscale pyramid (``data`` a list of levels, ``multiscale=True``, :func:`pyramid`):
         napari then reads only the level and the part of it on screen.
@@ -377,10 +526,8 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
         "rgb": False,
     }
     levels = pyramid(cube.data) if cube.is_lazy else [cube.data]
-    limits = band_contrast_limits(levels if len(levels) > 1 else cube.data,
-                                  shown_band(cube.bands), cube.nodata)
-    if limits is not None:
-        attrs["contrast_limits"] = limits
+    attrs["contrast_limits"] = first_contrast_limits(levels if len(levels) > 1 else cube.data,
+                                                     cube.nodata)
     data = cube.data
     if len(levels) > 1:
         attrs["multiscale"] = True

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import hsi
+from hsi.bands import empty_bands
 from hsi.cube import Cube
-from hsi.degrade import empty_bands, simulate_pair
+from hsi.degrade import simulate_pair
 from hsi.errors import DataError
 from hsi.fusion import fuse
 from hsi.fusion.api import empty_band_sources

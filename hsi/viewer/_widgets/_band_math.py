@@ -11,6 +11,7 @@ from hsi.viewer._band_math import PRESETS, BandUse, band_names, describe, evalua
 from hsi.viewer._convert import (
     PLANE_AXIS_LABELS,
     STRETCH_PERCENTILES,
+    band_has_data,
     band_sample,
     is_multiscale,
     sample_level,
@@ -84,7 +85,9 @@ def band_math_layer(expression: str, data: np.ndarray | da.Array | list, *,
         a writer saves). A pyramid held in memory gives its full-resolution result only.
     attrs : dict
         Image layer keyword arguments: the expression as name, percentile contrast, the cube's
-        grid and georeference (``metadata``), a colour map.
+        grid and georeference (``metadata``; ``metadata["empty_bands"]``: the bands used that
+        have no valid value, all NaN or nodata, so the result is NaN where they are used), a
+        colour map.
     used : dict of str to BandUse
     """
     from hsi.viewer._reader import VIEWER_EAGER_BYTES
@@ -100,10 +103,17 @@ def band_math_layer(expression: str, data: np.ndarray | da.Array | list, *,
     elif not isinstance(image, np.ndarray) and image.nbytes <= VIEWER_EAGER_BYTES:
         image = np.asarray(image)
     text = expression.strip()
+    # a band with no valid value (all NaN or nodata: a product's water-absorption band) makes
+    # the result NaN wherever it is used; said in the status line (judged on its strided
+    # sample, one band read each)
+    source = levels if len(levels) > 1 else levels[0]
+    empty = sorted({use.band for use in used.values()
+                    if not band_has_data(source, use.band, nodata)})
     metadata = {"crs": grid.get("crs"), "transform": grid.get("transform"), "wavelengths": None,
                 "fwhm": None, "nodata": None, "band_math": text,
                 "source_layer": grid.get("source_layer"),
-                "bands": {name: use.band for name, use in used.items()}}
+                "bands": {name: use.band for name, use in used.items()},
+                "empty_bands": empty}
     attrs = {"name": text, "contrast_limits": percentile_limits(image),
              "axis_labels": PLANE_AXIS_LABELS, "colormap": "viridis", "metadata": metadata}
     attrs.update({k: tuple(grid[k]) for k in ("scale", "translate") if grid.get(k) is not None})
@@ -228,4 +238,10 @@ class BandMathWidget(QWidget):
         image, attrs, used = result
         self.used = used
         self.result_layer = self.viewer.add_image(image, **attrs)
-        self.status.setText(f"added {self.result_layer.name!r}: {describe(used)}")
+        text = f"added {self.result_layer.name!r}: {describe(used)}"
+        empty = set(attrs["metadata"].get("empty_bands") or ())
+        if empty:
+            names = describe({k: u for k, u in used.items() if u.band in empty})
+            text += (f"; no valid value (all NaN or nodata) in {names}: the result is NaN "
+                     "where it is used")
+        self.status.setText(text)

@@ -5,15 +5,23 @@
 # in a string annotation.
 from typing import TYPE_CHECKING, Annotated
 
+import numpy as np
 from napari.layers import Image
 from napari.types import LayerDataTuple
 
-from hsi.viewer._convert import PLANE_AXIS_LABELS, is_multiscale, true_colour_layer_data
+from hsi.viewer._convert import (
+    PLANE_AXIS_LABELS,
+    is_multiscale,
+    rgb_bands_with_data,
+    true_colour_layer_data,
+)
 from hsi.viewer._offthread import call_off_gui
 from hsi.viewer._widgets._common import is_cube_layer, layer_cube
 
 if TYPE_CHECKING:
     from magicgui.widgets.bases import CategoricalWidget
+
+    from hsi.cube import Cube
 
 
 def cube_layer_choices(gui: "CategoricalWidget") -> list[Image]:
@@ -30,9 +38,20 @@ def cube_layer_choices(gui: "CategoricalWidget") -> list[Image]:
 CUBE_CHOICE = {"widget_type": "ComboBox", "choices": cube_layer_choices}
 
 
+def _rgb_with_data(source: "Cube", percentiles: tuple[float, float],
+                   ) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """``source.rgb(percentiles)`` and its bands (:meth:`hsi.cube.Cube.rgb_bands`), an empty
+    band (all NaN or nodata) replaced by the nearest band with data
+    (:func:`~hsi.viewer._convert.rgb_bands_with_data`) rather than shown black."""
+    bands = rgb_bands_with_data(source, source.rgb_bands())
+    picked = source.with_data(source.data[list(bands)], wavelengths=None, fwhm=None)
+    return picked.rgb(percentiles), bands
+
+
 def true_colour(cube: Annotated[Image, CUBE_CHOICE],
                 low_percentile: float = 2.0, high_percentile: float = 98.0) -> LayerDataTuple:
-    """Add an RGB composite of ``cube`` (bands nearest 640/550/460 nm, else the first three).
+    """Add an RGB composite of ``cube`` (bands nearest 640/550/460 nm, else the first three;
+    an empty band, all NaN or nodata, replaced by the nearest band with data).
 
     Parameters
     ----------
@@ -67,7 +86,7 @@ def true_colour(cube: Annotated[Image, CUBE_CHOICE],
             attrs.update(scale=tuple(cube.scale[-2:]), translate=tuple(cube.translate[-2:]))
             return rgb, attrs, kind
     # reading and stretching three bands of a big cube: in a thread, the event loop running
-    rgb, bands = call_off_gui(lambda: (source.rgb(percentiles), source.rgb_bands()))
+    rgb, bands = call_off_gui(_rgb_with_data, source, percentiles)
     meta = dict(cube.metadata or {})
     meta.update({"rgb_bands": list(bands), "wavelengths": None, "fwhm": None})
     if source.wavelengths is not None:
