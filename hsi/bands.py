@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,8 +35,17 @@ SAMPLE_VALUES = 2_000_000
 SAMPLE_CHUNKS = 16
 
 
+#: The last few samples :func:`spread_sample` read, by the dask array's name (a file's name
+#: holds its path and modification time): the reflectance scale, the empty bands and the
+#: undeclared-nodata check of one input read its blocks once (measured: 0.44 s of a 1024²
+#: ``hsi fuse --method glp``'s 5.7 s were six reads of the same two samples).
+_SAMPLES: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_SAMPLES_KEPT = 4
+_SAMPLES_LOCK = threading.Lock()
+
+
 def spread_sample(data: da.Array, values: int = SAMPLE_VALUES,
-                   max_chunks: int = SAMPLE_CHUNKS) -> np.ndarray:
+                  max_chunks: int = SAMPLE_CHUNKS) -> np.ndarray:
     """About ``values`` values of a dask array ``(bands, H, W)``, one chunk at a time.
 
     At most ``max_chunks`` chunks, evenly spread over the chunk grid in raster order, are
@@ -47,7 +58,24 @@ def spread_sample(data: da.Array, values: int = SAMPLE_VALUES,
     Returns
     -------
     numpy.ndarray, shape (bands, n)
+        Read-only: the same array is returned to the next call for the same dask array.
     """
+    key = (data.name, data.shape, str(data.dtype), values, max_chunks)
+    with _SAMPLES_LOCK:
+        if key in _SAMPLES:
+            _SAMPLES.move_to_end(key)
+            return _SAMPLES[key]
+    sample = _read_spread_sample(data, values, max_chunks)
+    sample.flags.writeable = False
+    with _SAMPLES_LOCK:
+        _SAMPLES[key] = sample
+        while len(_SAMPLES) > _SAMPLES_KEPT:
+            _SAMPLES.popitem(last=False)
+    return sample
+
+
+def _read_spread_sample(data: da.Array, values: int, max_chunks: int) -> np.ndarray:
+    """:func:`spread_sample`, read."""
     from dask.local import get_sync  # a callable scheduler: dask does not import distributed
 
     r_starts = np.cumsum((0, *data.chunks[1]))

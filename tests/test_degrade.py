@@ -579,6 +579,43 @@ def test_spread_sample_of_a_lazy_cube():
     assert 0.5 * 4000 <= got.size <= 2 * 4000
 
 
+def test_spread_sample_reads_a_file_once(tmp_path, monkeypatch):
+    """Issue 16: the reflectance scale, the empty bands and the undeclared-zeros check of one
+    lazy file read its blocks once (they read the same sample); a rewritten file is read again,
+    and the sample handed out cannot be changed by a caller."""
+    import hsi
+    from hsi.bands import empty_bands
+    from hsi.degrade import warn_if_zeros_undeclared
+    from hsi.io.geotiff import GeoTiffArray
+
+    path = tmp_path / "scene.tif"
+    x = np.random.default_rng(1).random((3, 64, 48)).astype(np.float32)
+    hsi.save(Cube(x, wavelengths=[500.0, 600.0, 700.0]), path)
+    reads = []
+    real = GeoTiffArray.__getitem__
+    monkeypatch.setattr(GeoTiffArray, "__getitem__",
+                        lambda self, key: reads.append(key) or real(self, key))
+    cube = hsi.open(path, lazy=True)
+    assert cube.is_lazy and reflectance_scale(cube) == 1.0
+    first = len(reads)
+    assert first > 0
+    assert empty_bands(cube).size == 0
+    warn_if_zeros_undeclared(cube)
+    assert len(reads) == first  # the same sample, not read again
+    from hsi.bands import spread_sample
+
+    with pytest.raises(ValueError):
+        spread_sample(cube.data)[0, 0] = 5.0
+    import os
+    import time
+
+    time.sleep(0.01)
+    hsi.save(Cube(x[:, ::-1].copy(), wavelengths=[500.0, 600.0, 700.0]), path)
+    os.utime(path, ns=(time.time_ns(), time.time_ns()))
+    assert empty_bands(hsi.open(path, lazy=True)).size == 0
+    assert len(reads) > first  # a new file: read
+
+
 class TestReflectanceScale:
     """Issue 16: the divisor alone, without building (and discarding) a normalised cube."""
 
