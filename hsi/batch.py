@@ -17,11 +17,11 @@ of ``NAME_lr.*`` / ``NAME_hr.*`` pairs. Scene ``NAME`` is written to ``OUT_DIR/N
 ``OUT_DIR/NAME.tif.done.json`` holding what the output was made from (input sizes and
 modification times, method, model sha256, seed, hsikit version) and the warnings the ``hsi``
 loggers gave while the scene ran (an empty band, a fallback method), which the report keeps per
-scene. A re-run skips the scenes whose record still matches, so a batch killed at any point
-(even with SIGKILL) is finished by running it again; temporaries left by the killed run are
-removed first. Before a scene is (re)written its done-record is replaced by a *claim*; an
-``OUT_DIR/NAME.tif`` with neither beside it was not written by a batch, and the batch refuses
-to start rather than overwrite it.
+scene (a failed scene's entry keeps those given before it failed). A re-run skips the scenes
+whose record still matches, so a batch killed at any point (even with SIGKILL) is finished by
+running it again; temporaries left by the killed run are removed first. Before a scene is
+(re)written its done-record is replaced by a *claim*; an ``OUT_DIR/NAME.tif`` with neither
+beside it was not written by a batch, and the batch refuses to start rather than overwrite it.
 
 The cluster is a :class:`distributed.LocalCluster` (one process per worker, one thread each, a
 memory limit per worker) unless a :class:`distributed.Client` or a scheduler address is given.
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from distributed import Client
     from distributed.security import Security
 
-__all__ = ["BatchReport", "CubeScene", "Scene", "SceneResult", "SchedulerError",
+__all__ = ["BatchReport", "CubeScene", "Scene", "SceneFailure", "SceneResult", "SchedulerError",
            "classify_scene", "fuse_scene", "read_cube_manifest", "read_manifest", "run_batch",
            "run_classify_batch"]
 
@@ -544,28 +544,51 @@ def _scene_task(scene: Scene | CubeScene, out_dir: str, settings: dict[str, Any]
 
     The warnings the ``hsi`` loggers emit while ``make`` runs (in this thread) are kept in the
     done-record and the returned dict as ``"warnings"``.
+
+    Raises
+    ------
+    SceneFailure
+        When anything fails: the error in one line and the warnings given before it.
     """
+    said: list[str] = []
+    try:
+        if torch_threads:
+            import torch
+
+            torch.set_num_threads(int(torch_threads))
+        start = time.perf_counter()
+        key = _record_key(scene, settings)  # stamp inputs before reading them
+        with _captured_warnings() as said:
+            output = _made_quietly(make, Path(out_dir) / scene.output_name)
+        return _finish_scene(scene, Path(out_dir), key, output, time.perf_counter() - start,
+                             said)
+    except Exception as exc:
+        failure = SceneFailure(_one_line(exc), said)
+    # raised out of the except block: no __context__, which distributed (tblib) would pickle
+    # too, and replace the whole error by its repr when ``exc`` cannot be pickled
+    raise failure
+
+
+def _made_quietly(make: Callable[[Path], str | os.PathLike], output: Path) -> Path:
+    """``make(output)`` with lazy reads run here, not as tasks of the cluster the scene is
+    itself a task of, and without rasterio's warning about a scene without a geotransform
+    (normal; the CLI filters the same warning)."""
     import warnings
 
     import dask
     from rasterio.errors import NotGeoreferencedWarning
 
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return Path(make(output))
+
+
+def _finish_scene(scene: Scene | CubeScene, out: Path, key: dict[str, Any], output: Path,
+                  seconds: float, said: list[str]) -> dict[str, Any]:
+    """Write the done-record of a scene whose ``output`` was made in ``seconds`` s, giving the
+    ``warnings`` ``said`` meanwhile; return the task's result dict."""
     from hsi.io.atomic import atomic_path
 
-    if torch_threads:
-        import torch
-
-        torch.set_num_threads(int(torch_threads))
-    start = time.perf_counter()
-    out = Path(out_dir)
-    key = _record_key(scene, settings)  # stamp inputs before reading them
-    # lazy reads run here, not as tasks of the cluster this function is itself a task of;
-    # scenes without a geotransform are normal (the CLI filters the same warning)
-    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings(), \
-            _captured_warnings() as said:
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        output = Path(make(out / scene.output_name))
-    seconds = time.perf_counter() - start
     record = {**key, "output": scene.output_name, "output_size": output.stat().st_size,
               "output_sha256": file_sha256(output),
               "seconds": round(seconds, 3),
@@ -610,8 +633,9 @@ def classify_scene(scene: CubeScene, out_dir: str, settings: dict[str, Any], *,
 
     Raises
     ------
-    ModelError
-        The model's bands do not match the cube.
+    SceneFailure
+        Whatever failed, in one line (``"ModelError: ..."`` when the model's bands do not
+        match the cube), with the warnings given before.
     """
     from hsi.classification.pipeline import classify_to_files
     from hsi.errors import ModelError
@@ -631,13 +655,46 @@ def classify_scene(scene: CubeScene, out_dir: str, settings: dict[str, Any], *,
     return _scene_task(scene, out_dir, settings, make, torch_threads=torch_threads)
 
 
+class SceneFailure(HsiError, RuntimeError):
+    """A scene's task failed (raised on the worker, read back by the batch).
+
+    Carries plain strings only, so it reaches the client whatever the original error was
+    (distributed would replace an error it cannot pickle by its ``repr``).
+
+    Parameters
+    ----------
+    reason : str
+        The original error in one line, ``"Name: message"`` (:func:`_one_line`).
+    warnings : list of str
+        The one-line warnings the ``hsi`` loggers gave in the scene before it failed.
+    """
+
+    def __init__(self, reason: str, warnings: Sequence[str] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.warnings = list(warnings)
+
+    def __reduce__(self) -> tuple[type[SceneFailure], tuple[str, list[str]]]:
+        return type(self), (self.reason, self.warnings)
+
+
+def _failed_result(scene: _BatchScene, exc: BaseException) -> SceneResult:
+    """The report entry of a scene whose task raised ``exc``: its reason in one line and the
+    warnings given before the failure (none when the worker died or the error came from
+    elsewhere)."""
+    if isinstance(exc, SceneFailure):
+        return SceneResult(scene.name, "failed", exc.reason, warnings=exc.warnings)
+    return SceneResult(scene.name, "failed", _one_line(exc))
+
+
 # ------------------------------------------------------------------------------ report
 @dataclass
 class SceneResult:
     """Outcome of one scene: ``status`` is ``"done"``, ``"skipped"`` or ``"failed"``.
 
     ``warnings`` are the one-line warnings the ``hsi`` loggers gave while the scene ran (an
-    empty band, a fallback method...); a skipped scene has those of the run that made it.
+    empty band, a fallback method...); a skipped scene has those of the run that made it, a
+    failed one those given before it failed.
     """
 
     name: str
@@ -1131,8 +1188,7 @@ def _run_on_cluster(todo: list, out: Path, task: Callable[..., dict[str, Any]],
                                                   float(r["seconds"]),
                                                   warnings=list(r.get("warnings", [])))
                 else:
-                    exc = fut.exception()
-                    results[s.name] = SceneResult(s.name, "failed", _one_line(exc))
+                    results[s.name] = _failed_result(s, fut.exception())
                 bar.update(1)
                 bar.set_postfix_str(f"failed={sum(r.status == 'failed' for r in results.values())}")
         except BaseException:

@@ -80,8 +80,10 @@ def valid_mask(data: np.ndarray, nodata: float | None = None) -> np.ndarray:
     return ok
 
 
-def missing_as_nan(data: ArrayLike, nodata: float | None) -> np.ndarray:
-    """``data`` as float32 with the pixels whose bands all equal ``nodata`` set to NaN.
+def missing_as_nan(data: ArrayLike, nodata: float | None,
+                   dtype: DTypeLike = np.float32) -> np.ndarray:
+    """``data`` as float32 (or ``dtype``) with the pixels whose bands all equal ``nodata`` set
+    to NaN.
 
     The rule of :func:`valid_mask` (a band that equals ``nodata`` in a pixel with data, e.g. a
     bad band zeroed by the provider, stays a value).
@@ -91,11 +93,13 @@ def missing_as_nan(data: ArrayLike, nodata: float | None) -> np.ndarray:
     data : array-like, shape (bands, H, W)
     nodata : float or None
         The file's nodata value; ``None``: nothing is missing but NaN already there.
+    dtype : numpy float dtype
+        Of the result (``float64`` for the metrics).
 
     Returns
     -------
-    numpy.ndarray, float32
-        ``data`` itself when it is float32 and holds no pixel of ``nodata``, else a copy.
+    numpy.ndarray, ``dtype``
+        ``data`` itself when it is of ``dtype`` and holds no pixel of ``nodata``, else a copy.
 
     Raises
     ------
@@ -106,8 +110,8 @@ def missing_as_nan(data: ArrayLike, nodata: float | None) -> np.ndarray:
     if getattr(data, "dask", None) is not None:  # lazy: read whole here, as float32 at least
         from hsi.memory import check_load
 
-        check_load(data, itemsize=max(np.dtype(data.dtype).itemsize, 4))
-    out = np.asarray(data, dtype=np.float32)
+        check_load(data, itemsize=max(np.dtype(data.dtype).itemsize, np.dtype(dtype).itemsize))
+    out = np.asarray(data, dtype=dtype)
     if nodata is None or not np.isfinite(nodata):
         return out
     missing = (np.asarray(data) == nodata).all(axis=0)

@@ -25,10 +25,11 @@ upsampling of the Salinas-A sample); SSIM is Wang et al.'s 11×11 Gaussian windo
 blocks, UIQI its ``img_qi.m`` with 32×32 windows sliding by one pixel; CC is the mean of the
 per-band correlations. Every pixel is scored unless ``crop`` is given.
 
-A pixel that is not finite in some band of either image (a fusion writes NaN where it had no
-data) is left out: of the means (RMSE, PSNR, SAM, ERGAS, CC), of SSIM's map with every pixel
-whose 11×11 window holds one, of Q2n with every block and of UIQI with every window that holds
-one. NaN when nothing is left.
+A pixel with no data in either image (not finite in some band, as a fusion writes NaN where it
+had no data, or a Cube's ``nodata`` value in every band, as a product's collar) is left out: of
+the means (RMSE, PSNR, SAM, ERGAS, CC), of SSIM's map with every pixel whose 11×11 window holds
+one, of Q2n with every block and of UIQI with every window that holds one, with one warning
+line giving their count (:func:`drop_missing`). NaN when nothing is left.
 
 An empty band of the reference (every value NaN or the Cube's ``nodata``, as EnMAP or PRISMA
 products hold in water-absorption windows; a fused result is NaN in the same bands) is left
@@ -67,8 +68,8 @@ if TYPE_CHECKING:
     #: What a metric scores: a ``(bands, H, W)`` numpy array (or array-like), tensor or Cube.
     Image: TypeAlias = ArrayLike | torch.Tensor | Cube
 
-__all__ = ["PEAK_MODES", "cc", "drop_empty_bands", "empty_bands_told", "ergas", "fusion_metrics",
-           "psnr", "q2n", "rmse", "sam", "scale_problem", "ssim", "uiqi"]
+__all__ = ["PEAK_MODES", "cc", "drop_empty_bands", "drop_missing", "empty_bands_told", "ergas",
+           "fusion_metrics", "psnr", "q2n", "rmse", "sam", "scale_problem", "ssim", "uiqi"]
 
 log = logging.getLogger("hsi.metrics")
 
@@ -104,8 +105,8 @@ def _as_float64(x: Image, name: str = "input") -> np.ndarray:
 def _pair(ref: Image, est: Image, crop: int = 0, *,
           drop_empty: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Both images as float64 ``(bands, H, W)`` of one shape, ``crop`` pixels cut off each edge,
-    without the bands empty in the reference (:func:`drop_empty_bands`) unless ``drop_empty``
-    is false."""
+    without the bands empty in the reference (:func:`drop_empty_bands`) and with the pixels
+    with no data NaN (:func:`drop_missing`), unless ``drop_empty`` is false (then as given)."""
     ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
     ref = _as_float64(ref, "reference")
     est = _as_float64(est, "estimate")
@@ -120,6 +121,7 @@ def _pair(ref: Image, est: Image, crop: int = 0, *,
         ref, est = ref[:, c:-c, c:-c], est[:, c:-c, c:-c]
     if drop_empty:
         ref, est, _ = _drop_empty(ref, est, ref_cube, est_cube)
+        ref, est, _ = _drop_missing(ref, est, ref_cube, est_cube)
     return ref, est
 
 
@@ -177,17 +179,49 @@ def _drop_empty(ref: np.ndarray, est: np.ndarray, ref_cube: Cube | None,
     return ref[keep], est[keep], empty
 
 
-#: True while the empty bands of the pair being scored have been told already (by
-#: :func:`fusion_metrics` or ``hsi metrics``): the metrics it calls do not repeat the warning.
+def _nodata_as_nan(x: np.ndarray, like: Cube | None) -> np.ndarray:
+    """``x`` (float64, ``(bands, H, W)``) with the pixels whose bands all equal ``like``'s
+    ``nodata`` NaN (:func:`hsi.cube.missing_as_nan`); ``x`` itself without any."""
+    from hsi.cube import missing_as_nan
+
+    return x if like is None else missing_as_nan(x, like.nodata, np.float64)
+
+
+def _drop_missing(ref: np.ndarray, est: np.ndarray, ref_cube: Cube | None,
+                  est_cube: Cube | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`drop_missing`'s pixel step on float64 arrays of one shape (their empty bands
+    left out already): each one's ``nodata`` pixels NaN, the mask of the pixels with no data,
+    one warning line giving their count."""
+    ref, est = _nodata_as_nan(ref, ref_cube), _nodata_as_nan(est, est_cube)
+    valid = _valid(ref, est)
+    if valid is None:
+        return ref, est, np.zeros(ref.shape[1:], dtype=bool)
+    missing = ~valid
+    # a band without any value (every pixel missing) was told by _drop_empty already
+    whole_band = any(not np.isfinite(x).any(axis=(1, 2)).all() for x in (ref, est))
+    if not _TOLD.get() and not whole_band:
+        names = [c.name for c in (ref_cube, est_cube) if c is not None and c.name]
+        n, total = int(missing.sum()), missing.size
+        log.warning("%s: %d of %d pixels have no data (NaN or nodata) in the reference or the "
+                    "estimate: left out of every metric%s", ", ".join(names) or "metrics", n,
+                    total, " (nothing left: NaN scores)" if n == total else "")
+    return ref, est, missing
+
+
+#: True while the empty bands and missing pixels of the pair being scored have been told
+#: already (by :func:`fusion_metrics` or ``hsi metrics``): the metrics it calls do not repeat
+#: the warnings.
 _TOLD: ContextVar[bool] = ContextVar("hsi_metrics_empty_bands_told", default=False)
 
 
 @contextmanager
 def empty_bands_told() -> Iterator[None]:
-    """Inside it, the metrics do not warn about empty bands: for a caller that scored the pair
-    with several metrics after telling them once (:func:`drop_empty_bands`).
+    """Inside it, the metrics do not warn about empty bands or pixels with no data: for a
+    caller that scored the pair with several metrics after telling them once
+    (:func:`drop_empty_bands`, :func:`drop_missing`).
 
-    The bands are still left out, and the estimate's empty bands still give NaN scores.
+    The bands and pixels are still left out, and the estimate's empty bands still give NaN
+    scores.
     """
     token = _TOLD.set(True)
     try:
@@ -235,6 +269,48 @@ def drop_empty_bands(ref: Image, est: Image, *,
     ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
     ref, est = _pair(ref, est, crop, drop_empty=False)
     return _drop_empty(ref, est, ref_cube, est_cube)
+
+
+def drop_missing(ref: Image, est: Image, *, crop: int = 0,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What every metric scores: both images without the reference's empty bands and with
+    the pixels that have no data in either image as NaN, each told in one warning line.
+
+    First :func:`drop_empty_bands`; then, on the bands left, a pixel has no data in an image
+    when a band of it is not finite (NaN where a fusion had no data) or, for a Cube with a
+    ``nodata`` value, when every band of it equals that value (a product's collar; the rule of
+    :func:`hsi.cube.valid_mask`: one band equal to it in a pixel with data stays a value).
+    Such a pixel of either image is left out of every metric (not scored as values, and not
+    making every score NaN); one warning line (logger ``hsi.metrics``) gives their count.
+
+    Parameters
+    ----------
+    ref, est : array-like, torch.Tensor or Cube, shape (bands, H, W)
+        A Cube's ``nodata`` value counts as no data, its name goes into the warnings.
+    crop : int
+        Pixels left out at each edge of both images first (keyword, >= 0).
+
+    Returns
+    -------
+    ref, est : numpy.ndarray, float64, shape (bands_with_data, H', W')
+        Each one's own ``nodata`` pixels NaN (a metric leaves out a pixel that either image
+        is NaN at).
+    empty : numpy.ndarray of int, shape (k,)
+        The indices (from 0) of the bands left out (:func:`drop_empty_bands`).
+    missing : numpy.ndarray of bool, shape (H', W')
+        The pixels left out: no data in either image.
+
+    Raises
+    ------
+    ShapeError
+        When the shapes are not ``(bands, H, W)`` or differ.
+    ConfigError
+        When ``crop`` is negative, not an integer or leaves no pixel.
+    """
+    ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
+    ref, est, empty = drop_empty_bands(ref, est, crop=crop)
+    ref, est, missing = _drop_missing(ref, est, ref_cube, est_cube)
+    return ref, est, empty, missing
 
 
 def check_crop(crop: int, shape: tuple[int, ...]) -> int:
@@ -913,7 +989,8 @@ def scale_problem(ref: Image, est: Image, peak: float = 1.0) -> str | None:
     Two cases: the images are not on one scale (their mean absolute values differ more than
     tenfold, e.g. digital numbers scored against reflectance), or the reference reaches well
     above ``peak`` (its 99.9th percentile over 1.5 × ``peak``, e.g. reflectance stored × 10 000
-    scored with a peak of 1). Pixels with no data (NaN) are left out.
+    scored with a peak of 1). Pixels with no data (NaN, or a Cube's ``nodata`` in every band)
+    are left out.
 
     Parameters
     ----------
@@ -927,7 +1004,9 @@ def scale_problem(ref: Image, est: Image, peak: float = 1.0) -> str | None:
         One sentence, e.g. ``"the estimate's values are 9,862× the reference's: the two are
         not on one scale"``.
     """
+    ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
     ref, est = _pair(ref, est, drop_empty=False)
+    ref, est = _nodata_as_nan(ref, ref_cube), _nodata_as_nan(est, est_cube)
     a, b = np.abs(ref[np.isfinite(ref)]), np.abs(est[np.isfinite(est)])
     if not a.size or not b.size:
         return None

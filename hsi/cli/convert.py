@@ -19,8 +19,9 @@ def convert(src: str, dst: str, var: str | None, unscale: bool) -> None:
     """Convert the cube IN to OUT, the format following OUT's extension (.tif, .hdr, .mat).
 
     Data, wavelengths, CRS, transform and nodata are kept, and so are the band names, bad band
-    list (ENVI bbl), reflectance scale factor and band scales/offsets (ENVI data gain/offset
-    values) between ENVI and GeoTIFF; OUT appears only once complete. With --unscale, the
+    list (ENVI bbl) and reflectance scale factor between ENVI and GeoTIFF, and the band
+    scales/offsets (ENVI data gain/offset values) between ENVI, GeoTIFF and .mat; OUT appears
+    only once complete. With --unscale, the
     band scales and offsets are applied instead (e.g. Landsat Collection 2's integers become
     reflectance).
     """

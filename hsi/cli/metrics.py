@@ -27,8 +27,8 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     ``peak_mode``; ``crop`` pixels left out at each edge), after a one-line warning when the
     pair does not fit that range (:func:`hsi.metrics.scale_problem`). ``"pixels_left_out"``
     counts the pixels with no data inside the scored (cropped) area, ``"bands_left_out"`` the
-    reference's empty bands (every value NaN or nodata there) left out of every metric, named
-    in one warning line (:func:`hsi.metrics.drop_empty_bands`).
+    reference's empty bands (every value NaN or nodata there) left out of every metric; each
+    told in one warning line (:func:`hsi.metrics.drop_missing`).
 
     Raises
     ------
@@ -61,14 +61,14 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     c = metrics.check_crop(crop, ref.shape)
     check_ssim_size(reference, estimate, ref.shape, c)
     window = (slice(None), slice(c, ref.shape[1] - c), slice(c, ref.shape[2] - c))
-    # a file's nodata value is no data: NaN, which the metrics leave out
-    a = missing_as_nan(ref.data[window], ref.nodata).astype(np.float64)
-    b = missing_as_nan(est.data[window], est.nodata).astype(np.float64)
+    # read (within the memory budget); nodata values are judged with the files' nodata values
+    a = missing_as_nan(ref.data[window], None).astype(np.float64)
+    b = missing_as_nan(est.data[window], None).astype(np.float64)
     # a band with no valid value in the reference (all NaN or nodata) is left out of every
-    # metric, told once; the band's nodata values are judged with the file's nodata value
-    a, b, empty = metrics.drop_empty_bands(ref.with_data(a, name=reference),
-                                           est.with_data(b, name=estimate))
-    left_out = int((~(np.isfinite(a).all(0) & np.isfinite(b).all(0))).sum())
+    # metric, and so is a pixel with no data in either file (NaN), each told once
+    a, b, empty, missing = metrics.drop_missing(ref.with_data(a, name=reference),
+                                                est.with_data(b, name=estimate))
+    left_out = int(missing.sum())
     problem = metrics.scale_problem(a, b, peak)
     if problem:
         import logging

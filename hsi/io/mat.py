@@ -7,9 +7,12 @@ e.g. Jasper Ridge) is recognised, and so is any ``k × nRow·nCol`` variable bes
 ``nCol`` (such as the abundances ``A``).
 
 hsikit writes v5 files with ``cube`` (``H × W × bands``), ``wavelengths`` and ``fwhm`` (nm), and,
-when the cube has them, ``nodata``, ``crs`` (WKT text) and ``transform`` (the six affine
-coefficients ``a, b, c, d, e, f``), so the round trip keeps the georeference too. Other
-``.mat`` files carry no CRS or transform.
+when the cube has them, ``nodata``, ``crs`` (WKT text), ``transform`` (the six affine
+coefficients ``a, b, c, d, e, f``) and ``band_scales`` / ``band_offsets`` (one per band: the
+per-band ``value = stored × scale + offset`` that GeoTIFF and ENVI files carry, kept in
+``cube.metadata`` under the same names while they still describe the data, see
+:func:`hsi.io.envi.band_metadata`; never applied to the pixels), so the round trip keeps the
+georeference and the scaling too. Other ``.mat`` files carry no CRS or transform.
 """
 
 from __future__ import annotations
@@ -264,8 +267,20 @@ def read_mat(path: str | os.PathLike, *, var: str | None = None) -> Cube:
     max_value = mat.scalar("maxValue")
     if max_value is not None:
         metadata["max_value"] = max_value
+    metadata.update(_band_scaling(mat, bands))
     return build_cube(path, data, wavelengths=wl, fwhm=fwhm, crs=crs, transform=transform,
                       nodata=nodata, name=path.stem, metadata=metadata)
+
+
+def _band_scaling(mat: MatFile, bands: int) -> dict:
+    """``{"band_scales": [...], "band_offsets": [...]}`` from the variables of those names
+    (one value per band; :func:`hsi.io.envi.read_band_metadata`'s rules: left out when
+    malformed or when no band is scaled), else ``{}``."""
+    from hsi.io.envi import read_band_metadata
+
+    scales = _optional_vector(mat, ("band_scales",), bands)
+    offsets = _optional_vector(mat, ("band_offsets",), bands)
+    return read_band_metadata(None, None, None, bands=bands, scales=scales, offsets=offsets)
 
 
 def read_mat_variables(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -320,8 +335,9 @@ def read_mat_array(path: str | os.PathLike, var: str | None = None, ndim: int = 
 def write_mat(cube: Cube, path: str | os.PathLike) -> Path:
     """Write ``cube`` as a MATLAB v5 file (variable ``cube``, ``H × W × bands``), atomically.
 
-    Also writes ``wavelengths``/``fwhm`` (nm) and, when set, ``nodata``, ``crs`` (WKT) and
-    ``transform`` (``a, b, c, d, e, f``).
+    Also writes ``wavelengths``/``fwhm`` (nm) and, when set, ``nodata``, ``crs`` (WKT),
+    ``transform`` (``a, b, c, d, e, f``) and ``band_scales`` / ``band_offsets`` (``1 × bands``,
+    from ``cube.metadata`` while they still describe it: :func:`hsi.io.envi.band_metadata`).
 
     Raises
     ------
@@ -348,6 +364,17 @@ def write_mat(cube: Cube, path: str | os.PathLike) -> Path:
         variables["crs"] = cube.crs.to_wkt()
     if cube.transform is not None:
         variables["transform"] = np.array(list(cube.transform)[:6], dtype=np.float64)[None, :]
+    variables.update(_band_scaling_variables(cube))
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         scipy.io.savemat(f, variables, do_compression=True, oned_as="row")
     return path
+
+
+def _band_scaling_variables(cube: Cube) -> dict[str, np.ndarray]:
+    """``band_scales`` / ``band_offsets`` variables (float64, ``1 × bands``) of the per-band
+    scaling that still describes ``cube`` (:func:`hsi.io.envi.band_metadata`), else ``{}``."""
+    from hsi.io.envi import band_metadata
+
+    extra = band_metadata(cube)
+    return {key: np.asarray(extra[key], dtype=np.float64)[None, :]
+            for key in ("band_scales", "band_offsets") if key in extra}

@@ -9,7 +9,10 @@ index at its right). :func:`follow_band_slider` keeps, on one viewer:
 - the contrast limits of each visible cube layer made by :func:`hsi.viewer._convert.
   cube_layer_data` (``metadata["band_contrast"]``) at the 2-98 % percentiles of the band it
   shows, nodata left out (a lazy cube reads that band, strided, in a worker thread). Once the
-  user sets a layer's contrast by hand, that layer is left alone.
+  user sets a layer's contrast by hand, that layer is left alone;
+- the slider's first position: napari centres it when a viewer gets its first layer; a cube
+  layer whose middle band is empty (all NaN or nodata: a blank image) moves it on to the
+  band the layer names in ``metadata["first_band"]``, the nearest band with data.
 """
 
 from __future__ import annotations
@@ -67,6 +70,24 @@ def label_layer(viewer: napari.Viewer) -> Image | None:
         if layer.visible and _is_cube(layer) and _wavelengths(layer) is not None:
             return layer
     return None
+
+
+def first_band(layer: Layer) -> int | None:
+    """The band a cube layer is shown at first (``metadata["first_band"]``, set by
+    :func:`hsi.viewer._convert.cube_layer_data`); ``None`` for other layers."""
+    band = (layer.metadata or {}).get("first_band") if _is_cube(layer) else None
+    return None if band is None else min(max(int(band), 0), layer.data.shape[0] - 1)
+
+
+def start_at_first_band(viewer: napari.Viewer, layer: Layer) -> None:
+    """Move the band slider to ``layer``'s first band (:func:`first_band`) when ``layer`` is
+    the viewer's only layer: where napari has just centred the slider (on an empty band, the
+    band with data nearest it). A slider already set by other layers is left alone."""
+    band = first_band(layer)
+    if band is None or len(viewer.layers) != 1 or band == current_band(viewer, layer):
+        return
+    axis = viewer.dims.ndim - layer.ndim
+    viewer.dims.set_point(axis, float(layer.translate[0] + layer.scale[0] * band))
 
 
 def current_band(viewer: napari.Viewer, layer: Image) -> int:
@@ -128,7 +149,9 @@ def update_band_contrast(viewer: napari.Viewer,
             continue
         band = current_band(viewer, layer)
         last = _AUTO_LIMITS.get(layer)
-        if last is None and band == shown_band(layer.data.shape[0]):
+        start = first_band(layer)
+        if last is None and band == (shown_band(layer.data.shape[0]) if start is None
+                                     else start):
             _AUTO_LIMITS[layer] = (band, tuple(layer.contrast_limits))  # set by the reader
             continue
         if last is not None and not np.allclose(layer.contrast_limits, last[1]):
@@ -201,6 +224,9 @@ def follow_band_slider(viewer: napari.Viewer | None) -> None:
 
     def watch_layer(event: Event) -> None:
         event.value.events.visible.connect(update)
+        target = ref()
+        if target is not None:
+            start_at_first_band(target, event.value)  # after napari's centring
         update()
 
     viewer.dims.events.current_step.connect(update)

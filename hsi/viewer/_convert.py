@@ -10,10 +10,11 @@ multiscale pyramid (:func:`pyramid`), so napari reads only the level and part on
 Everything the reverse trip needs lives in ``layer.metadata``:
 
 ``wavelengths`` (nm, list or None), ``fwhm`` (nm, list or None), ``crs`` (WKT string or None),
-``transform`` (6-tuple ``(a, b, c, d, e, f)`` or None), ``nodata`` and ``band_contrast`` (True:
-contrast limits follow the band slider until set by hand); ``units``, ``quantity`` and
-``reflectance_scale_factor`` when the cube's own metadata has them (the spectrum plot names its
-y axis from them).
+``transform`` (6-tuple ``(a, b, c, d, e, f)`` or None), ``nodata``, ``band_contrast`` (True:
+contrast limits follow the band slider until set by hand) and ``first_band`` (the band shown
+first: the middle one, or the nearest band with data when it is empty); ``units``,
+``quantity`` and ``reflectance_scale_factor`` when the cube's own metadata has them (the
+spectrum plot names its y axis from them).
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def plane_geometry(transform: Affine | Sequence[float] | None,
 
 
 def shown_band(bands: int) -> int:
-    """The band napari shows first: the middle of the slider, ``(bands - 1) // 2``."""
+    """The band napari puts the slider on: the middle, ``(bands - 1) // 2``."""
     return max(0, (int(bands) - 1) // 2)
 
 
@@ -240,7 +241,18 @@ def band_contrast_limits(data: LayerData, band: int, nodata: float | None = None
     (float, float) or None
         ``(low, high)`` in data units, ``None`` when the band has no valid value.
     """
-    values = valid_values(band_sample(data, band), nodata)
+    return stretch_limits(valid_values(band_sample(data, band), nodata), percentiles)
+
+
+def stretch_limits(values: np.ndarray, percentiles: tuple[float, float] = STRETCH_PERCENTILES,
+                   ) -> tuple[float, float] | None:
+    """``percentiles`` of valid ``values`` (:func:`valid_values`) as contrast limits.
+
+    Returns
+    -------
+    (float, float) or None
+        ``(low, high)``, ``high = low + 1`` for a constant band; ``None`` without values.
+    """
     if values.size == 0:
         return None
     lo, hi = np.percentile(values, percentiles)
@@ -431,11 +443,7 @@ def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float 
 
     bands = rgb_bands_with_data(cube, bands, tolerance_nm=tolerance,
                                 has_data=lambda b: valid(b).size > 0)
-    limits = []
-    for b in bands:
-        values = valid(b)
-        lo, hi = np.percentile(values, percentiles) if values.size else (0.0, 1.0)
-        limits.append((float(lo), float(hi if hi > lo else lo + 1.0)))
+    limits = [stretch_limits(valid(b), percentiles) or (0.0, 1.0) for b in bands]
     rgbs = []
     for data in levels:
         planes = []
@@ -464,26 +472,46 @@ def true_colour_layer_data(cube: Cube, *, name: str | None = None, ratio: float 
                  "metadata": meta}, "image"
 
 
-def first_contrast_limits(data: LayerData, nodata: float | None = None) -> tuple[float, float]:
-    """Contrast limits of the band napari shows first (:func:`shown_band`).
+def first_view(data: LayerData, nodata: float | None = None, *,
+               wavelengths: Sequence[float] | np.ndarray | None = None,
+               ) -> tuple[int, tuple[float, float]]:
+    """The band a cube is first shown at, and its contrast limits.
 
-    :func:`band_contrast_limits` of that band; when it is empty (every sampled value NaN or
-    ``nodata``, as a product's band in a water-absorption window), those of the nearest band
-    with data (:func:`nearest_band_with_data`), so that the empty band shows blank and the
-    slider moves on to a sensible stretch (napari's own limits would span the nodata value or
-    read the whole of a lazy cube); ``(0, 1)`` when no band has data.
+    The middle band (:func:`shown_band`, where napari puts the slider) when it has data; when
+    it is empty (every sampled value NaN or ``nodata``, as a product's band in a
+    water-absorption window, which would show a blank image), the nearest band with data
+    (:func:`nearest_band_with_data`: by wavelength when given, else by index), as
+    :func:`rgb_bands_with_data` picks true-colour bands. The limits are
+    :func:`band_contrast_limits` of that band (napari's own would span the nodata value or
+    read the whole of a lazy cube). Each band tried is read once (strided).
 
     Parameters
     ----------
     data : array-like, shape (bands, H, W), or a list of such (multiscale levels)
     nodata : float, optional
+    wavelengths : array-like, shape (bands,), optional
+        Band centres (nm).
+
+    Returns
+    -------
+    band : int
+        Band index; the middle one when no band has data.
+    limits : (float, float)
+        In data units; ``(0, 1)`` when no band has data.
     """
-    band = shown_band(full_res(data).shape[0])
-    limits = band_contrast_limits(data, band, nodata)
-    if limits is None:
-        near = nearest_band_with_data(data, band, nodata)
-        limits = None if near is None else band_contrast_limits(data, near, nodata)
-    return (0.0, 1.0) if limits is None else limits
+    middle = shown_band(full_res(data).shape[0])
+    samples: dict[int, np.ndarray] = {}
+
+    def valid(b: int) -> np.ndarray:  # band b's valid sampled values, read once
+        if b not in samples:
+            samples[b] = valid_values(band_sample(data, b), nodata)
+        return samples[b]
+
+    band = nearest_band_with_data(data, middle, nodata, wavelengths=wavelengths,
+                                  has_data=lambda b: valid(b).size > 0)
+    if band is None:
+        return middle, (0.0, 1.0)
+    return band, stretch_limits(valid(band)) or (0.0, 1.0)
 
 
 def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
@@ -504,9 +532,12 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
     Returns
     -------
     (data (bands, H, W), layer kwargs, "image")
-        Contrast limits are the 2-98 % percentiles of the band napari shows first (the middle
-        one, :func:`shown_band`), nodata left out; a lazy cube reads only that band, strided
-        (when it is empty, the nearest band with data: :func:`first_contrast_limits`).
+        ``metadata["first_band"]`` is the band to show first: the middle one
+        (:func:`shown_band`), or when it is empty the nearest band with data
+        (:func:`first_view`), which the band slider is moved to when the layer is a viewer's
+        first (:func:`hsi.viewer._band_slider.follow_band_slider`). Contrast limits are the
+        2-98 % percentiles of that band, nodata left out; a lazy cube reads only the bands
+        tried, strided.
         A lazy cube from a file larger than :data:`PYRAMID_ABOVE` pixels a side comes as a
         multiscale pyramid (``data`` a list of levels, ``multiscale=True``, :func:`pyramid`):
         napari then reads only the level and the part of it on screen.
@@ -526,8 +557,8 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
         "rgb": False,
     }
     levels = pyramid(cube.data) if cube.is_lazy else [cube.data]
-    attrs["contrast_limits"] = first_contrast_limits(levels if len(levels) > 1 else cube.data,
-                                                     cube.nodata)
+    meta["first_band"], attrs["contrast_limits"] = first_view(
+        levels if len(levels) > 1 else cube.data, cube.nodata, wavelengths=cube.wavelengths)
     data = cube.data
     if len(levels) > 1:
         attrs["multiscale"] = True

@@ -9,9 +9,10 @@ Big ENVI and GeoTIFF cubes stay on disk: they are opened as dask arrays of one b
 1024 × 1024 pixels per chunk, so showing a band reads that band only; one wider than 1024
 pixels opens as a multiscale pyramid (levels decimated ×2, ×4... on the fly, or a GeoTIFF's
 own overviews), so napari reads the level that fits the canvas and, zoomed in, only the part
-on screen (:func:`hsi.viewer._convert.pyramid`). A cube opens as its middle band with 2-98 %
-contrast from that band (nodata left out) and, when its wavelengths cover 460/550/640 nm, a
-true-colour layer on top.
+on screen (:func:`hsi.viewer._convert.pyramid`). A cube opens at its middle band (at the
+nearest band with data when that one is empty: all NaN or nodata) with 2-98 % contrast from
+that band (nodata left out) and, when its wavelengths cover 460/550/640 nm, a true-colour
+layer on top.
 """
 
 from __future__ import annotations

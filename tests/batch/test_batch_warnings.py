@@ -147,3 +147,79 @@ def test_the_table_counts_the_warnings():
     assert lines[3].endswith("out/c.tif")
     assert report.warning_lines() == ["a: x", "a: y", "b: z"]
     assert report.to_dict()["scenes"][2]["warnings"] == []
+
+
+def test_a_failed_scene_keeps_the_warnings_given_before_it_failed(manifest, tmp_path, client,
+                                                                  monkeypatch):
+    """Scene ``holed`` warns (its empty band, the real fusion's warning), then fails: its
+    report entry keeps the warning, and the CLI prints it under the table like the others."""
+    import hsi.fusion.scene
+    from hsi.errors import HsiIOError
+
+    real = hsi.fusion.scene.fuse_files
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+
+    def fuse_then_fail(lr_hsi, hr_msi, out_path, **kw):
+        """The real fusion (its warnings), then a write that fails, for scene "holed"."""
+        if "holed" not in str(out_path):
+            return real(lr_hsi, hr_msi, out_path, **kw)
+        real(lr_hsi, hr_msi, scratch / "holed.tif", **kw)
+        raise HsiIOError(f"{out_path}: cannot write (no space left on device)")
+
+    # the in-process cluster runs its tasks in this process: they see the patched function
+    monkeypatch.setattr(hsi.fusion.scene, "fuse_files", fuse_then_fail)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["fuse-batch", str(manifest), "-o", str(out), "--method",
+                                      "glp", "--scheduler", client.scheduler.address])
+    assert result.exit_code == 1, result.output
+
+    saved = json.loads((out / "batch-report.json").read_text())
+    by_name = {s["name"]: s for s in saved["scenes"]}
+    assert by_name["holed"]["status"] == "failed"
+    assert by_name["holed"]["reason"].startswith("HsiIOError: ")
+    assert by_name["holed"]["reason"].endswith("no space left on device)")
+    warned = _empty_band_warning(by_name["holed"]["warnings"])
+    assert len(warned) == 1 and by_name["holed"]["warnings"] == warned
+    assert by_name["clean"] == {**by_name["clean"], "status": "done", "warnings": []}
+    assert not (out / "holed.tif.done.json").exists()  # no record for a failed scene
+
+    rows = {ln.split()[0]: ln for ln in result.stdout.splitlines()[1:3]}
+    assert rows["holed"].endswith("no space left on device) (1 warning)")
+    assert f"  holed: {warned[0]}" in result.stdout.splitlines()
+
+
+class _Unpicklable(RuntimeError):
+    """An error distributed cannot pickle (a lambda attribute): it would reach the client as
+    ``Exception(repr)``, without anything attached to it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.hook = lambda: None
+
+
+def test_the_failure_carries_its_warnings_whatever_the_error(tmp_path):
+    """The task's error reaches the client as a SceneFailure that distributed can send
+    (its own error message round trip): the original error in one line and the warnings given
+    before it."""
+    from distributed.core import clean_exception, error_message
+
+    from hsi.batch import CubeScene, SceneFailure, _failed_result, _scene_task
+
+    cube = tmp_path / "a.tif"
+    cube.write_bytes(b"not read")
+
+    def make(output):
+        logging.getLogger("hsi.bands").warning("band(s) %d have no valid pixel", 3)
+        raise _Unpicklable("two\nlines")
+
+    try:
+        _scene_task(CubeScene("a", cube), str(tmp_path), {"job": "test"}, make)
+    except SceneFailure as exc:
+        sent = error_message(exc)  # what a worker sends: the error pickled, or its repr
+    _, back, _ = clean_exception(sent["exception"].data)
+    assert isinstance(back, SceneFailure)
+    assert (back.reason, back.warnings) == ("_Unpicklable: two", ["band(s) 3 have no valid pixel"])
+    result = _failed_result(CubeScene("a", cube), back)
+    assert (result.status, result.reason, result.warnings) == (
+        "failed", "_Unpicklable: two", ["band(s) 3 have no valid pixel"])

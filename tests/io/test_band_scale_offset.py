@@ -254,3 +254,67 @@ def test_tile_writer_scale_bands(tmp_path):
     assert gdal_scaling(path) == ([1e-4, 2.75e-05], [-0.1, -0.2])
     with rasterio.open(path) as ds:
         np.testing.assert_array_equal(ds.read(), block)
+
+
+# --- MATLAB .mat -----------------------------------------------------------------------------
+
+def test_mat_round_trip_keeps_scales_and_offsets_pixels_as_stored(tmp_path):
+    """Written as ``band_scales`` / ``band_offsets`` variables (1 × bands) beside ``cube``,
+    read back into the same metadata keys; the pixels stay the stored integers."""
+    import scipy.io
+
+    cube = hsi.Cube(_pixels(), wavelengths=WL,
+                    metadata={"band_scales": S2_SCALES, "band_offsets": S2_OFFSETS})
+    out = hsi.save(cube, tmp_path / "c.mat")
+    raw = scipy.io.loadmat(out)
+    np.testing.assert_array_equal(raw["band_scales"], [S2_SCALES])
+    np.testing.assert_array_equal(raw["band_offsets"], [S2_OFFSETS])
+    back = hsi.open(out)
+    assert back.metadata["band_scales"] == S2_SCALES
+    assert back.metadata["band_offsets"] == S2_OFFSETS
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back.data, _pixels())
+
+
+def test_geotiff_mat_envi_round_trip(tmp_path):
+    src, data = geotiff_source(tmp_path)
+    mat, hdr = tmp_path / "mid.mat", tmp_path / "back.hdr"
+    convert(src, mat)
+    assert hsi.open(mat).metadata["band_scales"] == S2_SCALES
+    convert(mat, hdr)
+    assert header_scaling(hdr) == (S2_SCALES, S2_OFFSETS)
+    np.testing.assert_array_equal(hsi.open(hdr).data, data)
+
+
+def test_mat_without_or_with_stale_scaling_writes_none(tmp_path):
+    """No scaling, a band subset (the lists no longer match) and normalised reflectance (the
+    data divided already): no variables, no metadata."""
+    import scipy.io
+
+    cube = hsi.Cube(_pixels(), wavelengths=WL,
+                    metadata={"band_scales": S2_SCALES, "band_offsets": S2_OFFSETS})
+    subset = cube.with_data(cube.data[1:3], wavelengths=WL[1:3])
+    applied = cube.with_data(cube.data, metadata={**cube.metadata,
+                                                  "reflectance_scale_applied": 10000.0})
+    for name, c in {"plain": hsi.Cube(_pixels()), "subset": subset,
+                    "applied": applied}.items():
+        out = hsi.save(c, tmp_path / f"{name}.mat")
+        assert not {"band_scales", "band_offsets"} & set(scipy.io.loadmat(out)), name
+        assert "band_scales" not in hsi.open(out).metadata, name
+
+
+@pytest.mark.parametrize(("variables", "expected"), [
+    ({"band_scales": np.array([S2_SCALES])}, (S2_SCALES, [0.0] * 4)),  # offsets default 0
+    ({"band_scales": np.array([S2_SCALES[:3]]),  # one value short: left out
+      "band_offsets": np.array([S2_OFFSETS[:3]])}, None),
+    ({"band_scales": np.ones((1, 4)), "band_offsets": np.zeros((1, 4))}, None),  # unscaled
+])
+def test_mat_scaling_variables_of_other_files(tmp_path, variables, expected):
+    import scipy.io
+
+    path = tmp_path / "other.mat"
+    scipy.io.savemat(path, {"img": _pixels().transpose(1, 2, 0), **variables})
+    meta = hsi.open(path).metadata
+    got = (meta["band_scales"], meta["band_offsets"]) if "band_scales" in meta else None
+    assert got == expected
+    assert expected is not None or "band_offsets" not in meta

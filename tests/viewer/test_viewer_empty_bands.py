@@ -3,11 +3,13 @@ or all the file's nodata value −9999), as EnMAP, PRISMA or AVIRIS products hol
 water-absorption windows, written by ``hsi.save`` as GeoTIFF and ENVI.
 
 Before: the first view's contrast came from napari (spanning −9999 when the band napari shows
-first was a nodata band), the true-colour layer and the True colour dock showed a black red
-channel when the band nearest 640 nm was empty, and band math on an empty band gave a blank
-layer without a word. Now: an empty band shows blank with finite contrast limits from the
-nearest band with data, true colour uses the nearest band with data (one warning line), and
-band math says which band is empty. Spectra and ROI spectra show gaps (NaN), never zeros."""
+first was a nodata band), the band slider started on that empty middle band (a blank image),
+the true-colour layer and the True colour dock showed a black red channel when the band
+nearest 640 nm was empty, and band math on an empty band gave a blank layer without a word.
+Now: the slider starts on the band with data nearest the middle one, with its contrast; an
+empty band reached with the slider shows blank with finite contrast limits, true colour uses
+the nearest band with data (one warning line), and band math says which band is empty.
+Spectra and ROI spectra show gaps (NaN), never zeros."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from tests.viewer.viewer_checks import canvas_std
 pytestmark = pytest.mark.gui
 
 WAIT_MS = 30_000
-#: 20 bands; red (640 nm, index 4) and the band napari shows first (index 9, 860 nm) empty.
+#: 20 bands; red (640 nm, index 4) and the middle band, where napari puts the slider (index 9,
+#: 860 nm), empty. The band with data nearest it: 8 (800 nm; 10 is 940 nm).
 WL = np.array([450, 500, 550, 600, 640, 660, 700, 760, 800, 860, 940, 1100, 1250, 1400, 1500,
                1650, 1800, 1900, 2100, 2300], dtype=np.float64)
 RED, MID = 4, 9
@@ -70,9 +73,11 @@ def opened(request, make_napari_viewer, tmp_path, caplog):
 
 def test_first_view_slider_and_true_colour(opened, qtbot):
     viewer, layer, rgb, data, told = opened
-    # the first view: band 9 (empty) with the contrast of the nearest band with data (8),
-    # not napari's own limits (spanning −9999 in the nodata files)
-    assert viewer.dims.current_step[0] == MID
+    # the first view: not band 9 (empty, a blank image) but the nearest band with data (8),
+    # with its contrast, not napari's own limits (spanning −9999 in the nodata files)
+    assert viewer.dims.current_step[0] == MID - 1
+    assert viewer.dims.axis_labels[0] == "λ = 800.0 nm"
+    assert layer.metadata["first_band"] == MID - 1
     assert tuple(layer.contrast_limits) == pytest.approx(_percentiles(data[MID - 1]), rel=1e-6)
     # true colour: red from 660 nm (band 5), the band with data nearest 640 nm
     assert rgb.metadata["rgb_bands"] == [RED + 1, 2, 0]
@@ -86,10 +91,13 @@ def test_first_view_slider_and_true_colour(opened, qtbot):
     assert told[0].endswith(": true colour: red band 5 (640 nm) has no valid value, band 6 "
                             "(660 nm) used instead"), told
 
-    # the cube alone on the canvas: the empty band is blank, the slider reaches the others
+    # the cube alone on the canvas: the first band shows, its contrast kept (it is the
+    # reader's); an empty band is blank, the slider reaches the others
     rgb.visible = False
     qtbot.wait(100)
-    assert canvas_std(viewer) == 0.0
+    assert canvas_std(viewer) > 40
+    assert tuple(layer.contrast_limits) == pytest.approx(_percentiles(data[MID - 1]), rel=1e-6)
+    assert layer.metadata["band_contrast"]  # not taken for limits set by hand
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         viewer.dims.set_current_step(0, 3)
@@ -189,5 +197,38 @@ def test_lazy_cube_first_contrast_from_the_nearest_band_with_data():
     lazy = cube.with_data(da.from_array(data, chunks=(1, 40, 50)))
     _, attrs, _ = cube_layer_data(lazy)
     assert attrs["contrast_limits"] == pytest.approx(_percentiles(data[MID - 1]), rel=1e-6)
+    assert attrs["metadata"]["first_band"] == MID - 1
     every = cube.with_data(np.full_like(data, NODATA))  # no band with data at all
     assert cube_layer_data(every)[1]["contrast_limits"] == (0.0, 1.0)
+    assert cube_layer_data(every)[1]["metadata"]["first_band"] == MID  # napari's own
+
+
+def test_first_band_is_the_nearest_with_data_by_wavelength_else_by_index():
+    """Middle band 9 empty: with wavelengths, the band nearest 860 nm (10 at 870 nm, not 8 at
+    780 nm); without, the nearest index (8 before 10); a middle band with data is kept."""
+    from hsi.viewer._convert import cube_layer_data
+
+    cube, data = _cube("nan")
+    wl = WL.copy()
+    wl[MID - 1], wl[MID + 1] = 780.0, 870.0
+    first = cube_layer_data(cube.with_data(data, wavelengths=wl))[1]
+    assert first["metadata"]["first_band"] == MID + 1
+    assert first["contrast_limits"] == pytest.approx(_percentiles(data[MID + 1]), rel=1e-6)
+    unnamed = Cube(data, nodata=None, name="scene")  # no wavelengths
+    assert cube_layer_data(unnamed)[1]["metadata"]["first_band"] == MID - 1
+    full = np.random.default_rng(1).uniform(0.1, 0.5, (20, 40, 50)).astype(np.float32)
+    assert cube_layer_data(cube.with_data(full))[1]["metadata"]["first_band"] == MID
+
+
+def test_an_opened_cube_leaves_a_slider_other_layers_set(make_napari_viewer, tmp_path, qtbot):
+    """The slider starts on the first band with data only when the cube is the viewer's first
+    layer (where napari centres it): with a layer there already, it is left where it is."""
+    cube, _ = _cube("nan")
+    path = hsi.save(cube, tmp_path / "scene.tif")
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.ones((20, 40, 50), np.float32), name="first")
+    viewer.dims.set_current_step(0, MID)
+    layer = viewer.open(str(path), plugin="hsikit")[0]
+    qtbot.wait(100)
+    assert layer.metadata["first_band"] == MID - 1
+    assert viewer.dims.current_step[0] == MID
