@@ -206,6 +206,41 @@ def gaussian_psf_kernel(sigma: float, *, device: torch.device | str | None = Non
     return g[:, None] * g[None, :]
 
 
+def _check_psf_room(x: torch.Tensor, kernel_shape: tuple[int, int], psf: str,
+                    ratio: int | None = None) -> None:
+    """Refuse an image too small to blur with a PSF kernel (reflected border), and to
+    decimate by ``ratio`` when given.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (*, C, H, W)
+    kernel_shape : (int, int)
+        ``(kh, kw)``, the kernel's size in HR pixels: the reflected border needs
+        ``H > kh // 2`` and ``W > kw // 2``.
+    psf : str
+        The PSF as the message names it (``"a 3×3 PSF"``).
+    ratio : int, optional
+        The decimation that follows the blur: ``H`` and ``W`` must hold one block at least.
+
+    Raises
+    ------
+    ShapeError
+        ``"image 4×4 is too small for a 3×3 PSF at ratio 8"``.
+    """
+    h, w = x.shape[-2:]
+    kh, kw = kernel_shape
+    if h <= kh // 2 or w <= kw // 2 or (ratio is not None and (h < ratio or w < ratio)):
+        at = "" if ratio is None else f" at ratio {ratio}"
+        raise ShapeError(f"image {h}×{w} is too small for {psf}{at}",
+                         actual_shape=tuple(x.shape),
+                         expected_shape=("*", "C", f">{kh // 2}", f">{kw // 2}"))
+
+
+def _gaussian_psf_name(sigma: float, k: int) -> str:
+    """The Gaussian PSF as :func:`_check_psf_room` names it: σ (HR pixels) and kernel side."""
+    return f"a PSF of sigma {sigma:g} (kernel {k}, needs H and W > {k // 2})"
+
+
 def gaussian_psf(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Blur each band with an isotropic Gaussian point spread function.
 
@@ -242,11 +277,8 @@ def gaussian_psf(x: torch.Tensor, sigma: float) -> torch.Tensor:
     x = _check_tensor(x, "x")
     sigma = _check_sigma(sigma)
     k = psf_kernel_size(sigma)
+    _check_psf_room(x, (k, k), _gaussian_psf_name(sigma, k))
     *lead, c, h, w = x.shape
-    if h <= k // 2 or w <= k // 2:
-        raise ShapeError(f"image {h}×{w} is too small for a PSF of sigma {sigma:g} (kernel {k}, "
-                         f"needs H and W > {k // 2})", actual_shape=tuple(x.shape),
-                         expected_shape=("*", "C", f">{k // 2}", f">{k // 2}"))
     y = gaussian_blur2d(x.reshape(-1, c, h, w), (k, k), (sigma, sigma), border_type="reflect")
     return y.reshape(*lead, c, h, w)
 
@@ -638,11 +670,7 @@ def gaussian_blur_decimate(x: torch.Tensor, sigma: float, ratio: int) -> torch.T
     sigma = _check_sigma(sigma)
     r = check_ratio(ratio)
     k = psf_kernel_size(sigma)
-    h, w = x.shape[-2:]
-    if h <= k // 2 or w <= k // 2 or h < r or w < r:
-        raise ShapeError(f"image {h}×{w} is too small for a PSF of sigma {sigma:g} (kernel {k}, "
-                         f"needs H and W > {k // 2}) at ratio {r}", actual_shape=tuple(x.shape),
-                         expected_shape=("*", "C", f">{k // 2}", f">{k // 2}"))
+    _check_psf_room(x, (k, k), _gaussian_psf_name(sigma, k), r)
     g = get_gaussian_kernel1d(k, sigma, device=x.device, dtype=torch.float64).reshape(-1)
     return _strided_blur(x, [(g[None, :], (-1,)), (g[:, None], (-2,))], (k // 2,) * 4, r)
 
@@ -674,16 +702,12 @@ def kernel_blur_decimate(x: torch.Tensor, kernel: torch.Tensor, ratio: int) -> t
     """
     x = _check_tensor(x, "x")
     r = check_ratio(ratio)
-    h, w = x.shape[-2:]
     k = torch.as_tensor(kernel, dtype=torch.float64, device=x.device)
     if k.ndim != 2:
         raise ShapeError(f"kernel: expected a 2-D PSF, got shape {tuple(k.shape)}",
                          actual_shape=tuple(k.shape), expected_shape=("kh", "kw"))
     kh, kw = k.shape
-    if h <= kh // 2 or w <= kw // 2 or h < r or w < r:
-        raise ShapeError(f"image {h}×{w} is too small for a {kh}×{kw} PSF at ratio {r}",
-                         actual_shape=tuple(x.shape), expected_shape=("*", "C", f">{kh // 2}",
-                                                                      f">{kw // 2}"))
+    _check_psf_room(x, (kh, kw), f"a {kh}×{kw} PSF", r)
     pads = (kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2)
     return _strided_blur(x, [(k, (-2, -1))], pads, r)
 

@@ -373,6 +373,27 @@ def _valid(ref: np.ndarray, est: np.ndarray) -> np.ndarray | None:
     return np.isfinite(ref).all(0) & np.isfinite(est).all(0)
 
 
+def _scored_pixels(ref: np.ndarray, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images restricted to the pixels a mean scores: those finite in every band of both
+    (:func:`_valid`).
+
+    Parameters
+    ----------
+    ref, est : numpy.ndarray, float64, shape (bands, H, W)
+
+    Returns
+    -------
+    ref, est : numpy.ndarray, float64
+        ``ref`` and ``est`` themselves, shape (bands, H, W), when every pixel is finite; else
+        shape (bands, n, 1): the ``n`` pixels kept, in row-major order (``n`` may be 0). A
+        reduction over axes (1, 2) or a reshape to (bands, -1) reads either the same way.
+    """
+    valid = _valid(ref, est)
+    if valid is None:
+        return ref, est
+    return ref[:, valid][:, :, None], est[:, valid][:, :, None]
+
+
 def rmse(ref: Image, est: Image, *, crop: int = 0) -> float:
     """Root mean square error over all bands and pixels (data units).
 
@@ -389,10 +410,7 @@ def rmse(ref: Image, est: Image, *, crop: int = 0) -> float:
     ConfigError
         When ``crop`` is negative, not an integer or leaves no pixel.
     """
-    ref, est = _pair(ref, est, crop)
-    valid = _valid(ref, est)
-    if valid is not None:
-        ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
+    ref, est = _scored_pixels(*_pair(ref, est, crop))
     return float(np.sqrt(np.mean((ref - est) ** 2))) if ref.size else float("nan")
 
 
@@ -440,12 +458,9 @@ def psnr(ref: Image, est: Image, peak: float = 1.0, *, peak_mode: str = "fixed",
     """
     peak = _check_peak(peak)
     mode = check_peak_mode(peak_mode)
-    ref, est = _pair(ref, est, crop)
-    valid = _valid(ref, est)
-    if valid is not None:
-        if not valid.any():
-            return float("nan")
-        ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
+    ref, est = _scored_pixels(*_pair(ref, est, crop))
+    if ref.shape[1] == 0:  # no pixel to score
+        return float("nan")
     mse = np.mean((ref - est) ** 2, axis=(1, 2))
     if mode == "fixed":
         peaks = np.full(mse.shape, float(peak))
@@ -611,11 +626,9 @@ def ergas(ref: Image, est: Image, ratio: float, *, crop: int = 0) -> float:
         raise SensorError(f"ergas ratio must be a positive number, got {ratio!r}") from None
     if not (math.isfinite(r) and r > 0):
         raise SensorError(f"ergas ratio must be a positive number, got {ratio!r}")
-    valid = _valid(ref, est)
-    if valid is not None:
-        if not valid.any():
-            return float("nan")
-        ref, est = ref[:, valid][:, :, None], est[:, valid][:, :, None]
+    ref, est = _scored_pixels(ref, est)
+    if ref.shape[1] == 0:  # no pixel to score
+        return float("nan")
     mse = np.mean((ref - est) ** 2, axis=(1, 2))
     mu2 = np.mean(ref, axis=(1, 2)) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -657,12 +670,9 @@ def cc(ref: Image, est: Image, *, crop: int = 0) -> float:
     ConfigError
         When ``crop`` is negative, not an integer or leaves no pixel.
     """
-    ref, est = _pair(ref, est, crop)
-    valid = _valid(ref, est)
+    ref, est = _scored_pixels(*_pair(ref, est, crop))
     a = ref.reshape(ref.shape[0], -1)
     b = est.reshape(est.shape[0], -1)
-    if valid is not None:
-        a, b = a[:, valid.ravel()], b[:, valid.ravel()]
     if a.shape[1] == 0:
         return float("nan")
     flat_a = np.ptp(a, axis=1) == 0

@@ -131,3 +131,50 @@ def python_sigint():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture(scope="session")
+def big_tif(tmp_path_factory):
+    """A 384 MiB (uncompressed) int16 GeoTIFF, 48 bands in 256 × 256 tiles, nodata collar
+    (:func:`tests.io.big_cubes.write_big_geotiff`)."""
+    from tests.io.big_cubes import write_big_geotiff
+
+    return write_big_geotiff(tmp_path_factory.mktemp("big") / "big.tif")
+
+
+@pytest.fixture(scope="session")
+def big_envi(tmp_path_factory):
+    """A 384 MiB sparse BIL ENVI cube (header path; :func:`tests.io.big_cubes.write_big_envi`)."""
+    from tests.io.big_cubes import write_big_envi
+
+    return write_big_envi(tmp_path_factory.mktemp("big_envi") / "big.hdr")
+
+
+@pytest.fixture(scope="module")
+def metrics_pair() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(reference, estimate, wavelengths) for the metrics: 12 bands of Salinas-A (every 17th),
+    float64 (12, 64, 72), the bicubic ×4 upsampling of their Wald-simulated LR image (Gaussian
+    PSF of σ = 2 HR pixels), and their wavelengths (nm, (12,))."""
+    import torch
+
+    from hsi.data import sample_cube
+    from hsi.degrade import gaussian_blur_decimate
+
+    cube = sample_cube()
+    ref = np.asarray(cube.data, dtype=np.float64)[::17, :64, :72]
+    low = gaussian_blur_decimate(torch.from_numpy(ref)[None], 2.0, 4)
+    est = torch.nn.functional.interpolate(low, scale_factor=4, mode="bicubic",
+                                          align_corners=False)[0].numpy()
+    return ref, est, np.asarray(cube.wavelengths)[::17]
+
+
+@pytest.fixture(scope="session")
+def every_metric():
+    """Each metric of :mod:`hsi.metrics` alone, by name: ``fn(ref, est) -> float`` (ERGAS at
+    ratio 4; PSNR with both peak modes)."""
+    from hsi import metrics
+
+    return {"rmse": metrics.rmse, "psnr": metrics.psnr, "ssim": metrics.ssim,
+            "sam": metrics.sam, "q2n": metrics.q2n, "cc": metrics.cc, "uiqi": metrics.uiqi,
+            "ergas": lambda r, e: metrics.ergas(r, e, 4),
+            "psnr_band_max": lambda r, e: metrics.psnr(r, e, peak_mode="band-max")}

@@ -11,7 +11,6 @@ import logging
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 import hsi
@@ -19,21 +18,6 @@ from hsi import metrics
 from hsi.cube import Cube
 
 EMPTY = [3, 7]  # 0-based: the 4th and 8th of the 12 bands
-
-
-@pytest.fixture(scope="module")
-def real_pair() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(reference, estimate, wavelengths): 12 bands of Salinas-A, float64 (12, 64, 72), and the
-    bicubic ×4 upsampling of their Wald-simulated LR image."""
-    from hsi.data import sample_cube
-    from hsi.degrade import gaussian_blur_decimate
-
-    cube = sample_cube()
-    ref = np.asarray(cube.data, dtype=np.float64)[::17, :64, :72]
-    low = gaussian_blur_decimate(torch.from_numpy(ref)[None], 2.0, 4)
-    est = torch.nn.functional.interpolate(low, scale_factor=4, mode="bicubic",
-                                          align_corners=False)[0].numpy()
-    return ref, est, np.asarray(cube.wavelengths)[::17]
 
 
 def _with_empty(x: np.ndarray, value: float = np.nan) -> np.ndarray:
@@ -52,8 +36,8 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 class TestApi:
-    def test_fusion_metrics_equal_those_without_the_bands_one_warning(self, real_pair, caplog):
-        ref, est, _ = real_pair
+    def test_fusion_metrics_equal_those_without_the_bands_one_warning(self, metrics_pair, caplog):
+        ref, est, _ = metrics_pair
         want = metrics.fusion_metrics(_without(ref), _without(est), 4, crop=2, extended=True)
         assert all(np.isfinite(v) for v in want.values())
         with caplog.at_level(logging.WARNING, logger="hsi.metrics"):
@@ -66,16 +50,12 @@ class TestApi:
         assert "left out of every metric (10 of 12 bands scored)" in told[0]
 
     @pytest.mark.parametrize("est_value", [np.nan, 0.25])
-    def test_every_metric_alone(self, real_pair, caplog, est_value):
+    def test_every_metric_alone(self, metrics_pair, every_metric, caplog, est_value):
         """The estimate NaN in the same bands (a fused result), or holding values there (no
         truth to score them against): the same scores."""
-        ref, est, _ = real_pair
+        ref, est, _ = metrics_pair
         a, b = _with_empty(ref), _with_empty(est, est_value)
-        fns = {"rmse": metrics.rmse, "psnr": metrics.psnr, "ssim": metrics.ssim,
-               "sam": metrics.sam, "q2n": metrics.q2n, "cc": metrics.cc, "uiqi": metrics.uiqi,
-               "ergas": lambda r, e: metrics.ergas(r, e, 4),
-               "psnr_band_max": lambda r, e: metrics.psnr(r, e, peak_mode="band-max")}
-        for name, fn in fns.items():
+        for name, fn in every_metric.items():
             caplog.clear()
             with caplog.at_level(logging.WARNING, logger="hsi.metrics"):
                 got = fn(a, b)
@@ -84,8 +64,8 @@ class TestApi:
             assert got == want, name
             assert len(_warnings(caplog)) == 1, (name, _warnings(caplog))
 
-    def test_nodata_band_of_a_cube_named_with_its_wavelength(self, real_pair, caplog):
-        ref, est, wl = real_pair
+    def test_nodata_band_of_a_cube_named_with_its_wavelength(self, metrics_pair, caplog):
+        ref, est, wl = metrics_pair
         cube = Cube(_with_empty(ref, -9999.0), wavelengths=wl, nodata=-9999.0, name="ref.tif")
         with caplog.at_level(logging.WARNING, logger="hsi.metrics"):
             got = metrics.fusion_metrics(cube, _with_empty(est), 4)
@@ -93,23 +73,23 @@ class TestApi:
         (told,) = _warnings(caplog)
         assert told.startswith(f"ref.tif: band(s) 4 ({wl[3]:g} nm), 8 ({wl[7]:g} nm) ")
 
-    def test_drop_empty_bands_returns_the_kept_arrays(self, real_pair):
-        ref, est, _ = real_pair
+    def test_drop_empty_bands_returns_the_kept_arrays(self, metrics_pair):
+        ref, est, _ = metrics_pair
         a, b, empty = metrics.drop_empty_bands(_with_empty(ref), _with_empty(est), crop=3)
         assert empty.tolist() == EMPTY
         np.testing.assert_array_equal(a, _without(ref)[:, 3:-3, 3:-3])
         np.testing.assert_array_equal(b, _without(est)[:, 3:-3, 3:-3])
 
-    def test_no_empty_band_no_warning(self, real_pair, caplog):
-        ref, est, _ = real_pair
+    def test_no_empty_band_no_warning(self, metrics_pair, caplog):
+        ref, est, _ = metrics_pair
         with caplog.at_level(logging.WARNING, logger="hsi.metrics"):
             metrics.fusion_metrics(ref, est, 4)
         assert _warnings(caplog) == []
 
-    def test_estimate_empty_where_the_reference_has_data_is_nan_and_said(self, real_pair,
+    def test_estimate_empty_where_the_reference_has_data_is_nan_and_said(self, metrics_pair,
                                                                          caplog):
         """Not forgiven: the estimate has no value for a band that has a truth."""
-        ref, est, _ = real_pair
+        ref, est, _ = metrics_pair
         with caplog.at_level(logging.WARNING, logger="hsi.metrics"):
             got = metrics.fusion_metrics(ref, _with_empty(est), 4)
         assert all(np.isnan(v) for v in got.values())
@@ -119,8 +99,8 @@ class TestApi:
         got = metrics.psnr(ref, Cube(_with_empty(est, -9999.0), nodata=-9999.0))
         assert np.isnan(got)
 
-    def test_every_band_empty_is_nan(self, real_pair, caplog):
-        ref, est, _ = real_pair
+    def test_every_band_empty_is_nan(self, metrics_pair, caplog):
+        ref, est, _ = metrics_pair
         with caplog.at_level(logging.WARNING, logger="hsi.metrics"):
             assert np.isnan(metrics.psnr(np.full_like(ref, np.nan), est))
         (told,) = _warnings(caplog)
@@ -136,11 +116,11 @@ def _run(*args: object) -> object:
 
 @pytest.mark.parametrize("ext", ["tif", "hdr"])
 @pytest.mark.parametrize("ref_fill", ["nan", "nodata"])
-def test_command_leaves_the_empty_bands_out(tmp_path, real_pair, caplog, ext, ref_fill):
+def test_command_leaves_the_empty_bands_out(tmp_path, metrics_pair, caplog, ext, ref_fill):
     """A reference with NaN or −9999 (its nodata value) bands and the fused estimate NaN there,
     written by ``hsi.save`` as GeoTIFF or ENVI: the scores of the files without the bands,
     one warning line naming them, one line saying how many."""
-    ref, est, wl = (x.astype(np.float32) for x in real_pair)
+    ref, est, wl = (x.astype(np.float32) for x in metrics_pair)
     if ref_fill == "nan":
         ref_cube = Cube(_with_empty(ref), wavelengths=wl)
     else:

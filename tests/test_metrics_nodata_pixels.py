@@ -13,7 +13,6 @@ import logging
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 import hsi
@@ -25,21 +24,6 @@ NODATA = -9999.0
 COLLAR = slice(0, 6)
 #: One band of the reference with no value at all (NaN), as in a water-absorption window.
 EMPTY = 5
-
-
-@pytest.fixture(scope="module")
-def real_pair() -> tuple[np.ndarray, np.ndarray]:
-    """(reference, estimate): 12 bands of Salinas-A, float64 (12, 64, 72), and the bicubic ×4
-    upsampling of their Wald-simulated LR image."""
-    from hsi.data import sample_cube
-    from hsi.degrade import gaussian_blur_decimate
-
-    cube = sample_cube()
-    ref = np.asarray(cube.data, dtype=np.float64)[::17, :64, :72]
-    low = gaussian_blur_decimate(torch.from_numpy(ref)[None], 2.0, 4)
-    est = torch.nn.functional.interpolate(low, scale_factor=4, mode="bicubic",
-                                          align_corners=False)[0].numpy()
-    return ref, est
 
 
 def _collared(x: np.ndarray, value: float = NODATA) -> np.ndarray:
@@ -62,8 +46,8 @@ COLLAR_PIXELS = 6 * 72
 
 
 @pytest.mark.parametrize("which", ["reference", "estimate"])
-def test_nodata_pixels_of_a_cube_are_left_out_of_every_score(real_pair, caplog, which):
-    ref, est = real_pair
+def test_nodata_pixels_of_a_cube_are_left_out_of_every_score(metrics_pair, caplog, which):
+    ref, est, _ = metrics_pair
     want = _all_metrics(_collared(ref, np.nan), est)  # the collar as NaN: left out
     assert all(np.isfinite(v) for v in want.values()), want
     if which == "reference":
@@ -85,17 +69,14 @@ def test_nodata_pixels_of_a_cube_are_left_out_of_every_score(real_pair, caplog, 
         "in the reference or the estimate: left out of every metric"]
 
 
-def test_every_metric_alone_leaves_them_out_and_says_so_once(real_pair, caplog):
-    ref, est = real_pair
+def test_every_metric_alone_leaves_them_out_and_says_so_once(metrics_pair, every_metric,
+                                                             caplog):
+    ref, est, _ = metrics_pair
     a = Cube(_collared(ref), nodata=NODATA)
     b = est.copy()
     b[:, 40, 50] = np.nan  # and a NaN pixel of the estimate (an array)
     kept_ref, kept_est = _collared(ref, np.nan), b
-    fns = {"rmse": metrics.rmse, "psnr": metrics.psnr, "ssim": metrics.ssim,
-           "sam": metrics.sam, "q2n": metrics.q2n, "cc": metrics.cc, "uiqi": metrics.uiqi,
-           "ergas": lambda r, e: metrics.ergas(r, e, 4),
-           "psnr_band_max": lambda r, e: metrics.psnr(r, e, peak_mode="band-max")}
-    for name, fn in fns.items():
+    for name, fn in every_metric.items():
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="hsi.metrics"):
             got = fn(a, b)
@@ -104,9 +85,9 @@ def test_every_metric_alone_leaves_them_out_and_says_so_once(real_pair, caplog):
         assert np.isfinite(got) and got == fn(kept_ref, kept_est), name
 
 
-def test_nan_pixels_are_counted_in_the_warning(real_pair, caplog):
+def test_nan_pixels_are_counted_in_the_warning(metrics_pair, caplog):
     """NaN pixels were left out before, silently: now the line says how many."""
-    ref, est = real_pair
+    ref, est, _ = metrics_pair
     b = est.copy()
     b[:, 10:12, 20:23] = np.nan
     b[3, 30, 30] = np.inf  # one band missing: the pixel has no data either
@@ -121,10 +102,10 @@ def test_nan_pixels_are_counted_in_the_warning(real_pair, caplog):
     assert _warnings(caplog) == []  # nothing said when every pixel has data
 
 
-def test_a_band_value_equal_to_nodata_in_a_pixel_with_data_stays_a_value(real_pair):
+def test_a_band_value_equal_to_nodata_in_a_pixel_with_data_stays_a_value(metrics_pair):
     """The rule of :func:`hsi.cube.valid_mask`: only a pixel whose every band is nodata is
     missing (a provider may zero one bad band where nodata is 0)."""
-    ref, est = real_pair
+    ref, est, _ = metrics_pair
     a = ref.copy()
     a[0, 20, 20] = 0.0
     _, _, _, missing = metrics.drop_missing(Cube(a, nodata=0.0), est)
@@ -132,9 +113,9 @@ def test_a_band_value_equal_to_nodata_in_a_pixel_with_data_stays_a_value(real_pa
     assert metrics.rmse(Cube(a, nodata=0.0), est) == metrics.rmse(a, est)
 
 
-def test_nothing_left_is_nan_and_said(real_pair, caplog):
+def test_nothing_left_is_nan_and_said(metrics_pair, caplog):
     """A reference with data in the top half only and an estimate in the bottom half only."""
-    ref, est = real_pair
+    ref, est, _ = metrics_pair
     a, b = ref.copy(), est.copy()
     a[:, 32:] = NODATA
     b[:, :32] = np.nan
@@ -146,10 +127,10 @@ def test_nothing_left_is_nan_and_said(real_pair, caplog):
                          "NaN scores)")
 
 
-def test_with_an_empty_band_too(real_pair, caplog):
+def test_with_an_empty_band_too(metrics_pair, caplog):
     """A NaN band (left out first) and a collar of nodata in the other bands: the collar is
     still found (its pixels are not nodata in the NaN band), two warning lines."""
-    ref, est = real_pair
+    ref, est, _ = metrics_pair
     a = _collared(ref)
     a[EMPTY] = np.nan
     b = est.copy()
@@ -164,8 +145,8 @@ def test_with_an_empty_band_too(real_pair, caplog):
     assert got == _all_metrics(_collared(ref, np.nan)[keep], est[keep])
 
 
-def test_drop_missing_returns_what_every_metric_scores(real_pair):
-    ref, est = real_pair
+def test_drop_missing_returns_what_every_metric_scores(metrics_pair):
+    ref, est, _ = metrics_pair
     a = _collared(ref)
     a[EMPTY] = NODATA  # an empty band of nodata values
     a_out, b_out, empty, missing = metrics.drop_missing(Cube(a, nodata=NODATA), est, crop=2)
@@ -179,11 +160,11 @@ def test_drop_missing_returns_what_every_metric_scores(real_pair):
 
 
 @pytest.mark.parametrize("ext", ["tif", "hdr"])
-def test_command_leaves_a_collar_out_beside_an_empty_band(tmp_path, real_pair, caplog, ext):
+def test_command_leaves_a_collar_out_beside_an_empty_band(tmp_path, metrics_pair, caplog, ext):
     """``hsi metrics`` on files: a reference with a NaN band and a nodata collar (−9999 in the
     other bands). Before, the collar was scored as values (its pixels are not −9999 in the
     NaN band)."""
-    ref, est = (x.astype(np.float32) for x in real_pair)
+    ref, est = (x.astype(np.float32) for x in metrics_pair[:2])
     a = _collared(ref)
     a[EMPTY] = np.nan
     b = est.copy()

@@ -255,6 +255,29 @@ def regression_pixels(lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     return torch.isfinite(lr).all(0) & hr_ok
 
 
+def _pixel_columns(y: torch.Tensor, x: torch.Tensor,
+                  keep: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two images of one grid as pixel columns for a regression, the pixels ``keep`` only.
+
+    Parameters
+    ----------
+    y, x : tensor, shape (bands_y, h, w) and (bands_x, h, w)
+        The responses and the regressors (any bands, the same pixels).
+    keep : tensor of bool, shape (h, w), or None
+        The pixels the regression may use (:func:`regression_pixels`); every pixel when None.
+
+    Returns
+    -------
+    y, x : tensor, shape (bands_y, n) and (bands_x, n)
+        One column a pixel kept, in row-major order (``n = h * w`` when ``keep`` is None).
+    """
+    y, x = y.flatten(1), x.flatten(1)
+    if keep is None:
+        return y, x
+    keep = keep.flatten()
+    return y[:, keep], x[:, keep]
+
+
 def _lowres(msi: torch.Tensor, ratio: int, psf_sigma: float | Psf | None) -> torch.Tensor:
     """The MSI degraded like the HSI: PSF low-pass then block-centre decimation, (m, h, w)."""
     return blur_decimate(msi, psf_sigma, ratio)
@@ -475,11 +498,8 @@ def glp(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: in
     lr, msi = missing_filled(lr), missing_filled(msi)  # holes filled from here on
     msi_lr = _lowres(msi, ratio, psf_sigma)
     if gains is None:
-        y, x = lr.flatten(1), msi_lr.flatten(1)
-        if valid is not None and bool(valid.any()):
-            keep = valid.flatten()
-            y, x = y[:, keep], x[:, keep]
-        gains, _ = _regress(y, x)
+        keep = valid if valid is not None and bool(valid.any()) else None
+        gains, _ = _regress(*_pixel_columns(lr, msi_lr, keep))
     else:
         gains = torch.as_tensor(gains, device=lr.device).float()
         if tuple(gains.shape) != (lr.shape[0], msi.shape[0]):
@@ -563,11 +583,8 @@ def glp_core_moments(lr_core: torch.Tensor | np.ndarray, msi: torch.Tensor | np.
                          f"of the degraded MSI is {tuple(msi_lr.shape[-2:])}",
                          actual_shape=tuple(lr_core.shape),
                          expected_shape=(lr_core.shape[0], *msi_lr.shape[-2:]))
-    y, x = lr_core.flatten(1), msi_lr.flatten(1)
-    if valid is not None:  # missing data (NaN) left out (:func:`regression_pixels`)
-        keep = valid.flatten()
-        y, x = y[:, keep], x[:, keep]
-    return RegressionMoments.of(y, x)
+    # missing data (NaN) left out (:func:`regression_pixels`)
+    return RegressionMoments.of(*_pixel_columns(lr_core, msi_lr, valid))
 
 
 @dataclass
@@ -630,19 +647,13 @@ def gsa_statistics(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray
                  & torch.isfinite(msi).all(0))
         lr, msi = missing_filled(lr), missing_filled(msi)
     msi_lr = _lowres(msi, ratio, psf_sigma)
-    y, x = msi_lr[:, rows, cols].flatten(1), lr[:, rows, cols].flatten(1)
-    if valid is not None:
-        keep = valid[rows, cols].flatten()
-        y, x = y[:, keep], x[:, keep]
-    low = RegressionMoments.of(y, x)
+    keep = None if valid is None else valid[rows, cols]
+    low = RegressionMoments.of(*_pixel_columns(msi_lr[:, rows, cols], lr[:, rows, cols], keep))
     hr_rows, hr_cols = (slice(None if s.start is None else s.start * ratio,
                               None if s.stop is None else s.stop * ratio) for s in (rows, cols))
-    up = _upsample(lr, ratio)[:, hr_rows, hr_cols].flatten(1)
-    y = msi[:, hr_rows, hr_cols].flatten(1)
-    if hr_ok is not None:
-        keep = hr_ok[hr_rows, hr_cols].flatten()
-        y, up = y[:, keep], up[:, keep]
-    high = RegressionMoments.of(y, up)
+    up = _upsample(lr, ratio)[:, hr_rows, hr_cols]
+    keep = None if hr_ok is None else hr_ok[hr_rows, hr_cols]
+    high = RegressionMoments.of(*_pixel_columns(msi[:, hr_rows, hr_cols], up, keep))
     return GsaStatistics(low, high)
 
 

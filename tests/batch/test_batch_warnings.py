@@ -13,7 +13,6 @@ import threading
 
 import numpy as np
 import pytest
-from affine import Affine
 from click.testing import CliRunner
 
 from hsi.batch import BatchReport, SceneResult, _captured_warnings, run_batch
@@ -26,29 +25,17 @@ EMPTY_BAND = 101
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory):
+def manifest(tmp_path_factory, write_scenes):
     """``manifest.csv`` of two pairs (x4, Sentinel-2); ``holed``'s LR-HSI has an empty band."""
-    from hsi.data import sample_cube
-    from hsi.degrade import simulate_pair
-    from hsi.io.geotiff import write_geotiff
 
-    cube = sample_cube()
-    folder = tmp_path_factory.mktemp("warned_scenes")
-    lines = ["name,lr_hsi,hr_msi"]
-    for name, (r, c) in CROPS.items():
-        transform = Affine(3.7, 0.0, 612000.0 + 3.7 * c, 0.0, -3.7, 4062000.0 - 3.7 * r)
-        crop = cube.with_data(cube.data[:, r:r + 32, c:c + 32], crs="EPSG:32610",
-                              transform=transform)
-        lr, hr = simulate_pair(crop, 4, "sentinel2")
-        if name == "holed":
-            data = np.array(lr.data, dtype=np.float32)
-            data[EMPTY_BAND] = np.nan
-            lr = lr.with_data(data)
-        write_geotiff(lr, folder / f"{name}_lr.tif", tile=16)
-        write_geotiff(hr, folder / f"{name}_hr.tif", tile=16)
-        lines.append(f"{name},{name}_lr.tif,{name}_hr.tif")
-    (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
-    return folder / "manifest.csv"
+    def hole(name, lr):
+        if name != "holed":
+            return lr
+        data = np.array(lr.data, dtype=np.float32)
+        data[EMPTY_BAND] = np.nan
+        return lr.with_data(data)
+
+    return write_scenes(tmp_path_factory.mktemp("warned_scenes"), CROPS, hole) / "manifest.csv"
 
 
 @pytest.fixture(scope="module")

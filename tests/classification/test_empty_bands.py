@@ -25,6 +25,7 @@ from hsi.classification.pipeline import load_classifier
 from hsi.cli.main import cli
 from hsi.cube import Cube
 from hsi.errors import DataError, ModelError
+from tests.cube_edits import with_empty_bands, without_bands
 
 #: The bands emptied (indices from 0: bands 31-33, 677-687 nm, of the 204).
 EMPTY = [30, 31, 32]
@@ -47,16 +48,12 @@ def sample():
 
 def with_empty(cube: Cube, value: float) -> Cube:
     """``cube`` with the :data:`EMPTY` bands all ``value`` (its nodata when not NaN)."""
-    data = np.array(cube.data, dtype=np.float32)
-    data[EMPTY] = value
-    return cube.with_data(data, nodata=None if np.isnan(value) else value)
+    return with_empty_bands(cube, EMPTY, value)
 
 
 def without_empty(cube: Cube) -> Cube:
     """``cube`` without the :data:`EMPTY` bands (what the classifier should see)."""
-    keep = np.setdiff1d(np.arange(cube.bands), EMPTY)
-    return cube.with_data(np.asarray(cube.data)[keep], wavelengths=cube.wavelengths[keep],
-                          fwhm=None if cube.fwhm is None else cube.fwhm[keep])
+    return without_bands(cube, EMPTY)
 
 
 def train(cube: Cube, labels: np.ndarray, names: list[str], config: GanConfig = QUICK):

@@ -18,6 +18,7 @@ from hsi.errors import DataError
 from hsi.fusion import fuse
 from hsi.fusion.api import empty_band_sources
 from hsi.fusion.scene import fuse_files
+from tests.cube_edits import with_empty_bands
 
 EMPTY = [100, 101, 150]
 
@@ -34,9 +35,7 @@ def pair():
 
 
 def _with_empty(lr: Cube, value: float) -> Cube:
-    data = np.array(lr.data, dtype=np.float32)
-    data[EMPTY] = value
-    return lr.with_data(data, nodata=None if np.isnan(value) else value)
+    return with_empty_bands(lr, EMPTY, value)
 
 
 def test_empty_bands_in_memory_and_lazy():

@@ -10,6 +10,7 @@ import errno
 import os
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -23,16 +24,24 @@ COMMANDS = [
 ]
 
 
+def _tmpfs_folder(parent: Path, prefix: str, *, read_only: bool = False) -> tuple[Path, bool]:
+    """A new folder ``parent/<prefix>-<6 hex digits>`` with a 64 KiB tmpfs (read-only with
+    ``read_only``) mounted on it where this process may mount one (root): the folder, and
+    whether the tmpfs is mounted (the caller unmounts it)."""
+    folder = parent / f"{prefix}-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        return folder, False
+    options = "ro,size=64k" if read_only else "size=64k"
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                       capture_output=True)
+    return folder, r.returncode == 0
+
+
 @pytest.fixture
 def full_disk(tmp_path, monkeypatch):
     """A folder on a (nearly) full disk; yields it and unmounts afterwards."""
-    mnt = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    mnt.mkdir()
-    mounted = False
-    if os.geteuid() == 0:
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
-                           capture_output=True)
-        mounted = r.returncode == 0
+    mnt, mounted = _tmpfs_folder(tmp_path, "disk")
     if mounted:
         filler = mnt / "filler"
         with open(filler, "wb", buffering=0) as f:  # fill it: every later write fails
@@ -97,16 +106,10 @@ def test_full_disk_is_one_line_from_a_real_process(work, full_disk):
 @pytest.fixture
 def read_only_folder(tmp_path):
     """A folder nobody may write: a read-only tmpfs as root, else a mode-555 folder."""
-    folder = tmp_path / f"ro-{uuid.uuid4().hex[:6]}"
-    folder.mkdir()
-    mounted = False
-    if os.geteuid() == 0:
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-                           capture_output=True)
-        mounted = r.returncode == 0
-        if not mounted:
-            pytest.skip("root without permission to mount: a mode-555 folder would not stop it")
-    else:
+    folder, mounted = _tmpfs_folder(tmp_path, "ro", read_only=True)
+    if os.geteuid() == 0 and not mounted:
+        pytest.skip("root without permission to mount: a mode-555 folder would not stop it")
+    if not mounted:
         folder.chmod(0o555)
     yield folder
     if mounted:

@@ -28,17 +28,18 @@ def sample_tif(sample, tmp_path_factory):
     return hsi.save(sample, tmp_path_factory.mktemp("viewer") / "salinas_a.tif")
 
 
-@pytest.fixture(scope="session")
-def big_tif(tmp_path_factory):
-    """A 384 MiB (uncompressed) int16 GeoTIFF, 48 bands in 256 × 256 tiles, nodata collar."""
-    from tests.io.big_cubes import write_big_geotiff
+@pytest.fixture
+def sample_dock(make_napari_viewer, sample):
+    """``sample_dock(name)``: a shown viewer holding the sample as the cube layer ``salinas``
+    and the hsikit dock ``name`` (as the plugin menu names it) opened beside it:
+    ``(viewer, cube_layer, widget)``."""
+    from hsi.viewer._convert import cube_layer_data
 
-    return write_big_geotiff(tmp_path_factory.mktemp("big") / "big.tif")
+    def open_dock(name: str):
+        viewer = make_napari_viewer(show=True)
+        data, attrs, _ = cube_layer_data(sample, name="salinas")
+        cube_layer = viewer.add_image(data, **attrs)
+        _, widget = viewer.window.add_plugin_dock_widget("hsikit", name)
+        return viewer, cube_layer, widget
 
-
-@pytest.fixture(scope="session")
-def big_envi(tmp_path_factory):
-    """A 384 MiB sparse BIL ENVI cube (header path)."""
-    from tests.io.big_cubes import write_big_envi
-
-    return write_big_envi(tmp_path_factory.mktemp("big_envi") / "big.hdr")
+    return open_dock

@@ -13,14 +13,8 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture
-def band_math(make_napari_viewer, sample):
-    from hsi.viewer._convert import cube_layer_data
-
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    layer = viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Band math")
-    return viewer, layer, widget
+def band_math(sample_dock):
+    return sample_dock("Band math")
 
 
 def _nearest(wavelengths, nm: float) -> int:

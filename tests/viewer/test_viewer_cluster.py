@@ -5,28 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer.viewer_checks import canvas_std, colors_present
+from tests.viewer.viewer_checks import JOB_WAIT_MS, canvas_std, colors_present, job_threads
 
 pytestmark = pytest.mark.gui
 
-WAIT_MS = 120_000
-
-
-def _job_threads() -> list:
-    import threading
-
-    return [t for t in threading.enumerate() if t.name == "hsikit-job" and t.is_alive()]
+WAIT_MS = JOB_WAIT_MS
 
 
 @pytest.fixture
-def cluster_viewer(make_napari_viewer, sample):
-    from hsi.viewer._convert import cube_layer_data
-
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    cube_layer = viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Cluster")
-    return viewer, cube_layer, widget
+def cluster_viewer(sample_dock):
+    return sample_dock("Cluster")
 
 
 def test_cluster_kmeans_rename_merge_and_use_as_training_labels(cluster_viewer, qtbot, sample):
@@ -97,7 +85,7 @@ def test_cluster_cancel_stops_training(cluster_viewer, qtbot):
     viewer, _, widget = cluster_viewer
     widget.method_combo.setCurrentText("spectralnet")
     widget.device_combo.setCurrentText("cpu")
-    qtbot.waitUntil(lambda: not _job_threads(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not job_threads(), timeout=WAIT_MS)
     n_layers = len(viewer.layers)
     widget.run_button.click()
     bar = widget.progress_bar
@@ -106,7 +94,7 @@ def test_cluster_cancel_stops_training(cluster_viewer, qtbot):
     widget.cancel_button.click()
     qtbot.waitUntil(lambda: not widget.job.running, timeout=5000)
     assert widget.status.text() == "cancelled"
-    qtbot.waitUntil(lambda: not _job_threads(), timeout=30_000)
+    qtbot.waitUntil(lambda: not job_threads(), timeout=30_000)
     assert bar.value() < 400
     qtbot.wait(200)
     assert len(viewer.layers) == n_layers and widget.result_layer is None

@@ -5,15 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.viewer.viewer_checks import job_threads
+
 pytestmark = pytest.mark.gui
 
 WAIT_MS = 60_000
-
-
-def _job_threads() -> list:
-    import threading
-
-    return [t for t in threading.enumerate() if t.name == "hsikit-job" and t.is_alive()]
 
 
 @pytest.fixture
@@ -114,7 +110,7 @@ def test_closing_the_viewer_during_a_run_adds_nothing_and_raises_nothing(
     widget.run_button.click()
     assert widget.job.running
     viewer.close()
-    qtbot.waitUntil(lambda: not _job_threads(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not job_threads(), timeout=WAIT_MS)
     qtbot.wait(300)  # the worker's result reaches the GUI thread
     assert widget.result_layer is None
     assert not [m for kind, m in seen if kind == "show_error"], seen

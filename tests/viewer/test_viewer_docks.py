@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.viewer.viewer_checks import JOB_WAIT_MS
+
 pytestmark = pytest.mark.gui
 
 DOCKS = ["Spectrum", "True colour", "Fuse", "Classify", "Cluster", "Band math"]
@@ -44,8 +46,7 @@ def test_default_class_colours_are_clearly_different():
     assert delta.min() > 12.0, delta.min()
 
 
-def test_full_class_names_are_visible_in_the_classify_dock(make_napari_viewer, sample,
-                                                             qtbot):
+def test_full_class_names_are_visible_in_the_classify_dock(sample_dock, qtbot):
     """Salinas-A's longest class names fit their column in the class table and the legend of a
     dock at its default width (nothing elided); a new training layer paints in hsikit's
     class colours."""
@@ -53,12 +54,9 @@ def test_full_class_names_are_visible_in_the_classify_dock(make_napari_viewer, s
     from qtpy.QtWidgets import QApplication
 
     from hsi.data import sample_labels
-    from hsi.viewer._convert import class_color, cube_layer_data
+    from hsi.viewer._convert import class_color
 
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
+    _, _, widget = sample_dock("Classify")
     labels = widget.new_labels_layer()
     for value in (1, 2, 7):  # painted in hsikit's class colours, not napari's random ones
         np.testing.assert_allclose(labels.colormap.map(np.array([value]))[0][:3],
@@ -81,7 +79,7 @@ def test_full_class_names_are_visible_in_the_classify_dock(make_napari_viewer, s
     widget.epochs_spin.setValue(1)
     widget.device_combo.setCurrentText("cpu")
     widget.run_button.click()
-    qtbot.waitUntil(lambda: not widget.job.running, timeout=120_000)
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=JOB_WAIT_MS)
     legend = widget.legend
     assert legend.rowCount() == len(names), widget.status.text()
     QApplication.processEvents()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer.viewer_checks import painted_sample_labels
+from tests.viewer.viewer_checks import JOB_WAIT_MS, painted_sample_labels
 
 pytestmark = pytest.mark.gui
 
-WAIT_MS = 120_000
+WAIT_MS = JOB_WAIT_MS
 
 
 def _pyramid(data) -> list:

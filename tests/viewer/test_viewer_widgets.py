@@ -5,11 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer.viewer_checks import canvas_std, colors_present, painted_sample_labels
+from tests.viewer.viewer_checks import (
+    JOB_WAIT_MS,
+    canvas_std,
+    colors_present,
+    job_threads,
+    painted_sample_labels,
+)
 
 pytestmark = pytest.mark.gui
 
-WAIT_MS = 120_000
+WAIT_MS = JOB_WAIT_MS
 
 
 def _canvas(viewer):
@@ -17,15 +23,11 @@ def _canvas(viewer):
     return viewer.window._qt_viewer.canvas.native
 
 
-def test_spectrum_click_plots_the_pixel_spectrum(make_napari_viewer, qtbot, sample):
+def test_spectrum_click_plots_the_pixel_spectrum(sample_dock, qtbot, sample):
     from qtpy.QtCore import QPoint, Qt
 
-    from hsi.viewer._convert import cube_layer_data
 
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    layer = viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Spectrum")
+    viewer, layer, widget = sample_dock("Spectrum")
     assert widget.layer_combo.currentText() == layer.name
 
     # put pixel (row 30, col 40) under the canvas centre, zoomed in, then click there
@@ -65,13 +67,8 @@ def test_spectrum_click_plots_the_pixel_spectrum(make_napari_viewer, qtbot, samp
     assert canvas_std(viewer) > 5
 
 
-def test_true_colour_adds_rgb_composite(make_napari_viewer, sample):
-    from hsi.viewer._convert import cube_layer_data
-
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    layer = viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "True colour")
+def test_true_colour_adds_rgb_composite(sample_dock, sample):
+    viewer, layer, widget = sample_dock("True colour")
     widget.cube.value = layer
     widget()
     rgb = viewer.layers["salinas true colour"]
@@ -143,13 +140,6 @@ def test_fuse_cancel_discards_result(pair_viewer, qtbot):
     assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
 
 
-def _job_threads() -> list:
-    """The threads running BackgroundJob functions (named by hsi.viewer._widgets._common)."""
-    import threading
-
-    return [t for t in threading.enumerate() if t.name == "hsikit-job" and t.is_alive()]
-
-
 def test_fuse_cancel_stops_scene_fitting(pair_viewer, qtbot):
     """Cancel during "INFN (fit to scene)": the fitting itself stops, and no layer is added."""
     from hsi.fusion.fit import FIT_STEPS
@@ -159,7 +149,7 @@ def test_fuse_cancel_stops_scene_fitting(pair_viewer, qtbot):
     widget.set_method("infn", fit_scene=True)
     widget.device_combo.setCurrentText("cpu")
     widget.fit_minutes_spin.setValue(60.0)  # far more than the test waits for
-    qtbot.waitUntil(lambda: not _job_threads(), timeout=WAIT_MS)  # earlier tests' jobs
+    qtbot.waitUntil(lambda: not job_threads(), timeout=WAIT_MS)  # earlier tests' jobs
     n_layers = len(viewer.layers)
     widget.run_button.click()
     # determinate progress: the fitting steps plus one for the prediction
@@ -167,13 +157,13 @@ def test_fuse_cancel_stops_scene_fitting(pair_viewer, qtbot):
     qtbot.waitUntil(lambda: bar.maximum() == FIT_STEPS + 1 and bar.value() >= 2,
                     timeout=WAIT_MS)
     assert widget.job._pbar.total == FIT_STEPS + 1  # napari's activity bar too
-    assert len(_job_threads()) == 1
+    assert len(job_threads()) == 1
     widget.cancel_button.click()
     qtbot.waitUntil(lambda: not widget.job.running, timeout=5000)
     assert widget.status.text() == "cancelled"
     assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
     # the fitting thread ends at its next step (Cancelled), long before its budget
-    qtbot.waitUntil(lambda: not _job_threads(), timeout=30_000)
+    qtbot.waitUntil(lambda: not job_threads(), timeout=30_000)
     assert bar.value() < FIT_STEPS
     qtbot.wait(200)  # let any late signal arrive
     assert len(viewer.layers) == n_layers
@@ -195,15 +185,11 @@ def test_fuse_widget_reports_swapped_pair(pair_viewer, qtbot):
     assert len(viewer.layers) == n_layers
 
 
-def test_classify_widget_paint_train_legend_export(make_napari_viewer, qtbot, sample, tmp_path):
+def test_classify_widget_paint_train_legend_export(sample_dock, qtbot, sample, tmp_path):
     from hsi.data import sample_labels
     from hsi.io.labels import read_labels
-    from hsi.viewer._convert import cube_layer_data
 
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    cube_layer = viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
+    viewer, cube_layer, widget = sample_dock("Classify")
     labels_layer = widget.new_labels_layer()
     assert labels_layer.data.shape == (83, 86) and labels_layer.scale == pytest.approx((3.7, 3.7))
 
@@ -264,17 +250,13 @@ def test_classify_widget_paint_train_legend_export(make_napari_viewer, qtbot, sa
     assert crs == sample.crs
 
 
-def test_classify_cancel_stops_training(make_napari_viewer, qtbot, sample):
+def test_classify_cancel_stops_training(sample_dock, qtbot):
     """Cancel during training: the training thread stops at its next step, no layer is added."""
     import math
 
     from hsi.data import sample_labels
-    from hsi.viewer._convert import cube_layer_data
 
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
+    viewer, _, widget = sample_dock("Classify")
     labels_layer = widget.new_labels_layer()
     truth, _ = sample_labels()
     painted = np.zeros_like(truth)
@@ -286,7 +268,7 @@ def test_classify_cancel_stops_training(make_napari_viewer, qtbot, sample):
     widget.epochs_spin.setValue(epochs)
     widget.crf_check.setChecked(False)
     widget.device_combo.setCurrentText("cpu")
-    qtbot.waitUntil(lambda: not _job_threads(), timeout=WAIT_MS)  # earlier tests' jobs
+    qtbot.waitUntil(lambda: not job_threads(), timeout=WAIT_MS)  # earlier tests' jobs
     n_layers = len(viewer.layers)
     widget.run_button.click()
     # determinate progress: every training step (batch 64 over the 83 × 86 pixels) + predict
@@ -294,12 +276,12 @@ def test_classify_cancel_stops_training(make_napari_viewer, qtbot, sample):
     bar = widget.progress_bar
     qtbot.waitUntil(lambda: bar.maximum() == total and bar.value() >= 2, timeout=WAIT_MS)
     assert widget.job._pbar.total == total
-    assert len(_job_threads()) == 1
+    assert len(job_threads()) == 1
     widget.cancel_button.click()
     qtbot.waitUntil(lambda: not widget.job.running, timeout=5000)
     assert widget.status.text() == "cancelled"
     assert widget.run_button.isEnabled() and not widget.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: not _job_threads(), timeout=30_000)
+    qtbot.waitUntil(lambda: not job_threads(), timeout=30_000)
     assert bar.value() < total // 10
     qtbot.wait(200)  # let any late signal arrive
     assert len(viewer.layers) == n_layers

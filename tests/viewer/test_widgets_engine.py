@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 import hsi
+from tests.viewer.viewer_checks import JOB_WAIT_MS
 
 pytestmark = pytest.mark.gui
 
-WAIT_MS = 180_000
+WAIT_MS = JOB_WAIT_MS
 
 
 @pytest.fixture
@@ -100,16 +101,12 @@ def test_fuse_dock_runs_tile_by_tile_like_fuse_files(make_napari_viewer, qtbot, 
 
 
 def test_classify_dock_predicts_tile_by_tile_like_classify_to_files(
-        make_napari_viewer, qtbot, sample, tmp_path, window_reads, monkeypatch):
+        sample_dock, qtbot, tmp_path, window_reads, monkeypatch):
     from hsi.classification.pipeline import Classifier, classify_to_files
     from hsi.data import sample_labels
     from hsi.io.labels import read_class_map
-    from hsi.viewer._convert import cube_layer_data
 
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    cube_layer = viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
+    viewer, cube_layer, widget = sample_dock("Classify")
     labels_layer = widget.new_labels_layer()
     truth, _ = sample_labels()
     painted = np.zeros_like(truth)
@@ -153,17 +150,13 @@ def test_classify_dock_predicts_tile_by_tile_like_classify_to_files(
     np.testing.assert_array_equal(np.asarray(widget.class_map_layer.data), to_painted[written])
 
 
-def test_cluster_dock_runs_the_tiled_path_like_cluster_file(make_napari_viewer, qtbot, sample,
+def test_cluster_dock_runs_the_tiled_path_like_cluster_file(sample_dock, qtbot, sample,
                                                             tmp_path, computed_shapes,
                                                             window_reads, monkeypatch):
     import hsi.clustering.files as files
     from hsi.io.labels import read_class_map
-    from hsi.viewer._convert import cube_layer_data
 
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    cube_layer = viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Cluster")
+    viewer, cube_layer, widget = sample_dock("Cluster")
     # a "large" scene: above the whole-scene limit, fitted on 16 windows of 16 pixels
     monkeypatch.setattr(files, "WHOLE_SCENE_PIXELS", 83 * 86 - 1)
     monkeypatch.setattr(files, "FIT_WINDOW", 16)
@@ -195,15 +188,11 @@ def test_cluster_dock_runs_the_tiled_path_like_cluster_file(make_napari_viewer, 
 
 
 def test_cluster_dock_small_scene_is_clustered_whole_like_cluster_file(
-        make_napari_viewer, qtbot, sample, tmp_path, window_reads):
+        sample_dock, qtbot, tmp_path, window_reads):
     import hsi.clustering.files as files
     from hsi.io.labels import read_class_map
-    from hsi.viewer._convert import cube_layer_data
 
-    viewer = make_napari_viewer(show=True)
-    data, attrs, _ = cube_layer_data(sample, name="salinas")
-    cube_layer = viewer.add_image(data, **attrs)
-    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Cluster")
+    viewer, cube_layer, widget = sample_dock("Cluster")
     out = tmp_path / "clusters.tif"
     files.cluster_file(_as_file(cube_layer, tmp_path / "cube.tif"), 4, out, method="kmeans",
                        seed=0, device="cpu", progress=False)

@@ -1,12 +1,27 @@
-"""Checks on real viewer screenshots shared by the plugin tests."""
+"""Checks on real viewer screenshots and on the docks' background jobs, shared by the plugin
+tests."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 #: A georeference for the (non-georeferenced) Salinas-A sample: UTM 10N, 3.7 m AVIRIS pixels.
 SAMPLE_CRS = "EPSG:32610"
 SAMPLE_TRANSFORM = (3.7, 0.0, 620000.0, 0.0, -3.7, 4060000.0)
+#: How long a test waits for a dock's background job (training a classifier, clustering,
+#: fusing) before calling it hung: a guard, not a speed check. A job returns as soon as it is
+#: done; a 2-core machine shared with other work trained the Classify dock's model in 82 s,
+#: too close to the 120 s the tests waited before.
+JOB_WAIT_MS = 600_000
+
+
+def job_threads() -> list[threading.Thread]:
+    """The live threads running BackgroundJob functions (named ``hsikit-job`` by
+    :mod:`hsi.viewer._widgets._common`)."""
+    return [t for t in threading.enumerate() if t.name == "hsikit-job" and t.is_alive()]
+
 
 def canvas_std(viewer) -> float:
     """Standard deviation of the canvas screenshot's RGB values (0 for a blank canvas)."""

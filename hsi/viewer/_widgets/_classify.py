@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import Qt
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +35,8 @@ from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
     LayerCombo,
+    class_table_rows,
+    fill_class_table,
     is_cube_layer,
     is_labels_layer,
     layer_cube,
@@ -262,20 +263,13 @@ class ClassifyWidget(QWidget):
         if layer is not None:
             data = np.asarray(full_res(layer.data))  # a multiscale layer: its level 0
             values, counts = np.unique(data[data > 0], return_counts=True)
-        self.table.blockSignals(True)
-        self.table.setRowCount(len(values))
-        for row, (value, count) in enumerate(zip(values, counts, strict=True)):
+        rows = []
+        for value, count in zip(values, counts, strict=True):
             value = int(value)
             name = self.class_names.setdefault(value, f"class {value}")
-            cells = [QTableWidgetItem(str(value)), QTableWidgetItem(""),
-                     QTableWidgetItem(name), QTableWidgetItem(str(int(count)))]
             rgba = self.class_color(value)
-            cells[1].setBackground(QColor.fromRgbF(*(float(c) for c in rgba[:3])))
-            for col, cell in enumerate(cells):
-                if col != 2:
-                    cell.setFlags(cell.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.table.setItem(row, col, cell)
-        self.table.blockSignals(False)
+            rows.append((value, QColor.fromRgbF(*(float(c) for c in rgba[:3])), name, int(count)))
+        fill_class_table(self.table, rows)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if item.column() != 2:
@@ -296,8 +290,7 @@ class ClassifyWidget(QWidget):
 
     def class_table(self) -> list[tuple[int, str, int]]:
         """The class table as ``(value, name, painted pixels)`` rows."""
-        return [(int(self.table.item(row, 0).text()), self.table.item(row, 2).text(),
-                 int(self.table.item(row, 3).text())) for row in range(self.table.rowCount())]
+        return class_table_rows(self.table)
 
     # ----------------------------------------------------------------- run
     def run(self) -> None:

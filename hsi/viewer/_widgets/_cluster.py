@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QComboBox,
@@ -28,6 +28,8 @@ from hsi.viewer._widgets._common import (
     DEVICES,
     BackgroundJob,
     LayerCombo,
+    class_table_rows,
+    fill_class_table,
     is_cube_layer,
     layer_cube,
     one_line,
@@ -225,19 +227,12 @@ class ClusterWidget(QWidget):
             data = np.asarray(layer.data)
             values, counts = np.unique(data[data > 0], return_counts=True)
         names = self.class_names()
-        self.table.blockSignals(True)
-        self.table.setRowCount(len(values))
-        for row, (value, count) in enumerate(zip(values, counts, strict=True)):
+        rows = []
+        for value, count in zip(values, counts, strict=True):
             value = int(value)
-            cells = [QTableWidgetItem(str(value)), QTableWidgetItem(""),
-                     QTableWidgetItem(names.setdefault(value, f"cluster {value}")),
-                     QTableWidgetItem(str(int(count)))]
-            cells[1].setBackground(QColor(*class_color(value)))
-            for col, cell in enumerate(cells):
-                if col != 2:
-                    cell.setFlags(cell.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.table.setItem(row, col, cell)
-        self.table.blockSignals(False)
+            name = names.setdefault(value, f"cluster {value}")
+            rows.append((value, QColor(*class_color(value)), name, int(count)))
+        fill_class_table(self.table, rows)
         for combo in (self.merge_source, self.merge_target):
             current = combo.currentData()
             combo.blockSignals(True)
@@ -255,8 +250,7 @@ class ClusterWidget(QWidget):
 
     def table_rows(self) -> list[tuple[int, str, int]]:
         """The table as ``(value, name, pixels)`` rows."""
-        return [(int(self.table.item(r, 0).text()), self.table.item(r, 2).text(),
-                 int(self.table.item(r, 3).text())) for r in range(self.table.rowCount())]
+        return class_table_rows(self.table)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if item.column() != 2:

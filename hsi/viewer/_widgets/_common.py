@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from qtpy.QtCore import QObject, Signal
-from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from qtpy.QtCore import QObject, Qt, Signal
+from qtpy.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidgetItem,
+    QWidget,
+)
 
 from hsi.errors import Cancelled
 from hsi.viewer._convert import cube_from_layer
@@ -21,6 +29,8 @@ if TYPE_CHECKING:
     from napari.layers import Image, Layer
     from napari.utils.events import Event
     from numpy.typing import ArrayLike
+    from qtpy.QtGui import QColor
+    from qtpy.QtWidgets import QTableWidget
 
     from hsi.cube import Cube
 
@@ -370,6 +380,42 @@ def run_cancel_row(run_text: str) -> tuple[QWidget, QPushButton, QPushButton]:
     layout.addWidget(run)
     layout.addWidget(cancel)
     return row, run, cancel
+
+
+#: Column of a class table (value, colour, name, pixels) that the user edits: the name.
+NAME_COLUMN = 2
+
+
+def fill_class_table(table: QTableWidget, rows: Sequence[tuple[int, QColor, str, int]]) -> None:
+    """Fill a class table of 4 columns (value, colour swatch, name, pixels), one row a class.
+
+    Only the name cells are editable. The table's signals are blocked while it fills, so no
+    ``itemChanged`` reaches the dock for the cells it writes.
+
+    Parameters
+    ----------
+    table : QTableWidget
+        With 4 columns; its rows are replaced.
+    rows : sequence of (int, QColor, str, int)
+        ``(value, colour, name, pixels)`` of each class, in the order shown.
+    """
+    table.blockSignals(True)
+    table.setRowCount(len(rows))
+    for row, (value, color, name, count) in enumerate(rows):
+        cells = [QTableWidgetItem(str(value)), QTableWidgetItem(""), QTableWidgetItem(name),
+                 QTableWidgetItem(str(count))]
+        cells[1].setBackground(color)
+        for col, cell in enumerate(cells):
+            if col != NAME_COLUMN:
+                cell.setFlags(cell.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            table.setItem(row, col, cell)
+    table.blockSignals(False)
+
+
+def class_table_rows(table: QTableWidget) -> list[tuple[int, str, int]]:
+    """The rows of a class table (:func:`fill_class_table`) as ``(value, name, pixels)``."""
+    return [(int(table.item(row, 0).text()), table.item(row, NAME_COLUMN).text(),
+             int(table.item(row, 3).text())) for row in range(table.rowCount())]
 
 
 def as_numpy(data: ArrayLike) -> np.ndarray:
