@@ -46,7 +46,7 @@ CHOICES = {
     "spectra": ("shape", {"shape": {"spectra": "shape"}, "raw": {"spectra": "raw"}}),
     "patch_select": ("cv", {"cv": {"patch_select": "cv"}, "3x3": {"patch_select": "fixed"}}),
     "unsup_weight": ("0.3", {"0.3": {"unsup_weight": 0.3}, "1.0": {"unsup_weight": 1.0}}),
-    "members": ("3", {"3": {"members": 3}, "5": {"members": 5}}),
+    "members": ("5", {"3": {"members": 3}, "5": {"members": 5}}),
 }
 
 

@@ -32,7 +32,7 @@ def classify() -> None:
               help="Passes over the scene's pixels [default: 4, GanConfig.epochs].")
 @click.option("--members", type=click.IntRange(1, 16), default=None,
               help="Discriminators trained from their own seeds and averaged; each one more "
-                   "training [default: 3, GanConfig.members].")
+                   "training [default: 5, GanConfig.members].")
 @click.option("--patch-size", type=click.IntRange(min=1), default=None,
               help="Odd window side the classifier sees (1: the pixel alone) [default: the "
                    "config's window or the pixel alone, chosen by cross-validation on the "

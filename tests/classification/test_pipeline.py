@@ -72,7 +72,7 @@ def test_save_load_roundtrip(trained, salinas_crop, tmp_path):
 def test_default_input_is_the_spectral_shape_and_brightness(trained, tmp_path):
     assert trained.config.spectra == "shape"
     assert trained.pca.unit_norm and trained.pca.channels == trained.pca.n_components + 1
-    assert GanConfig().members == 3 and GanConfig().spectra == "shape"
+    assert GanConfig().members == 5 and GanConfig().spectra == "shape"  # LOSO, 2026-12-05
     assert trained.model.body[0].in_channels == trained.pca.channels
     payload = torch.load(trained.save(tmp_path / "m.pt"), map_location="cpu",
                          weights_only=True)

@@ -254,6 +254,7 @@ def test_classify_cancel_stops_training(sample_dock, qtbot):
     """Cancel during training: the training thread stops at its next step, no layer is added."""
     import math
 
+    from hsi.classification import GanConfig
     from hsi.data import sample_labels
 
     viewer, _, widget = sample_dock("Classify")
@@ -272,7 +273,8 @@ def test_classify_cancel_stops_training(sample_dock, qtbot):
     n_layers = len(viewer.layers)
     widget.run_button.click()
     # determinate progress: every training step (batch 64 over the 83 × 86 pixels) + predict
-    total = 3 * epochs * math.ceil(83 * 86 / 64) + 1  # 3 discriminators (the default)
+    members = GanConfig().members  # discriminators trained (the default)
+    total = members * epochs * math.ceil(83 * 86 / 64) + 1
     bar = widget.progress_bar
     qtbot.waitUntil(lambda: bar.maximum() == total and bar.value() >= 2, timeout=WAIT_MS)
     assert widget.job._pbar.total == total
