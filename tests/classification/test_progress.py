@@ -24,8 +24,8 @@ def test_callback_counts_every_step_up_to_total(salinas_crop, salinas_split, crf
                                             crf_folds=2))
     # 42 × 64 valid pixels, batch 64: 42 steps per epoch, 2 epochs
     steps = 2 * math.ceil(42 * 64 / 64)
-    # 3 members (the default) per model; "cv": the classifier and one model per fold
-    runs = 3 * (1 if crf_select == "fixed" else 3)
+    # the default members per model; "cv": the classifier and one model per fold
+    runs = GanConfig().members * (1 if crf_select == "fixed" else 3)
     total = runs * steps
     # each run counts its steps on one scale; a run starts where the previous one ended
     assert calls == [(run * steps + i, total) for run in range(runs) for i in range(steps + 1)]
@@ -72,7 +72,8 @@ def test_a_small_scene_trains_min_steps(salinas_crop, salinas_split):
     clf = train_classifier(cube, train, class_names=names, seed=0, device="cpu",
                            progress=False, callback=lambda d, t: totals.add(t),
                            config=GanConfig(epochs=2, min_steps=100, crf_select="fixed"))
-    assert totals == {3 * 100}  # 3 members × 2 epochs of ceil(100 / 2) = 50 steps
+    # the default members × 2 epochs of ceil(100 / 2) = 50 steps
+    assert totals == {GanConfig().members * 100}
     assert len(clf.history["supervised"]) == 2
 
 
