@@ -333,6 +333,7 @@ def test_ctrl_c_stops_the_threads_before_run_tiles_returns():
 
     tiles = tile_windows(64, 64, tile=16)
     finished = {"write": [], "read": []}
+    writing_1 = threading.Event()
 
     def read(t):
         time.sleep(0.05)
@@ -340,10 +341,15 @@ def test_ctrl_c_stops_the_threads_before_run_tiles_returns():
 
     def compute(t, _):
         if t.index == 2:
+            # interrupted while tile 1's write is in flight (on a loaded machine the writer
+            # thread could otherwise not have started it yet: a queued write is cancelled)
+            assert writing_1.wait(30)
             raise KeyboardInterrupt
         return t.index
 
     def write(t, result):
+        if result == 1:
+            writing_1.set()
         time.sleep(0.3)  # still writing tile 1 when tile 2's compute is interrupted
         finished["write"].append(result)
 
