@@ -158,6 +158,7 @@ def main(paths: list[str]) -> dict:
     labels_layer.refresh()
     classify.refresh_classes()
     classify.epochs_spin.setValue(1)
+    classify.members_spin.setValue(1)  # one discriminator: quicker
     classify.device_combo.setCurrentText("cpu")
     run_job(classify, "classify_job")
 

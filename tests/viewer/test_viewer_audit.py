@@ -121,6 +121,7 @@ def test_classify_keeps_painted_values_above_255(make_napari_viewer, qtbot, samp
     _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
     widget.labels_combo.select(labels)
     widget.epochs_spin.setValue(1)
+    widget.members_spin.setValue(1)  # one discriminator: quicker
     widget.crf_check.setChecked(False)
     widget.device_combo.setCurrentText("cpu")
     widget.run_button.click()

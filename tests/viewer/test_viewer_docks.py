@@ -77,6 +77,7 @@ def test_full_class_names_are_visible_in_the_classify_dock(sample_dock, qtbot):
     assert table.viewport().width() >= sum(table.columnWidth(c) for c in range(3))  # no scroll
     # the legend of the class map after training
     widget.epochs_spin.setValue(1)
+    widget.members_spin.setValue(1)  # one discriminator: quicker
     widget.device_combo.setCurrentText("cpu")
     widget.run_button.click()
     qtbot.waitUntil(lambda: not widget.job.running, timeout=JOB_WAIT_MS)

@@ -149,6 +149,7 @@ def test_classify_on_a_pyramid_painted_and_multiscale_labels(make_napari_viewer,
     layer = _pyramid_layer(viewer, sample)
     _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Classify")
     widget.epochs_spin.setValue(1)
+    widget.members_spin.setValue(1)  # one discriminator: quicker
     widget.crf_check.setChecked(False)
     widget.device_combo.setCurrentText("cpu")
 

@@ -268,12 +268,14 @@ def test_classify_cancel_stops_training(sample_dock, qtbot):
     epochs = 1000  # far more than the test waits for
     widget.epochs_spin.setValue(epochs)
     widget.crf_check.setChecked(False)
+    assert widget.members_spin.value() == GanConfig().members  # the library's default
+    members = 2  # the dock's choice reaches the training
+    widget.members_spin.setValue(members)
     widget.device_combo.setCurrentText("cpu")
     qtbot.waitUntil(lambda: not job_threads(), timeout=WAIT_MS)  # earlier tests' jobs
     n_layers = len(viewer.layers)
     widget.run_button.click()
     # determinate progress: every training step (batch 64 over the 83 × 86 pixels) + predict
-    members = GanConfig().members  # discriminators trained (the default)
     total = members * epochs * math.ceil(83 * 86 / 64) + 1
     bar = widget.progress_bar
     qtbot.waitUntil(lambda: bar.maximum() == total and bar.value() >= 2, timeout=WAIT_MS)

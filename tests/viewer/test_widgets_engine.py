@@ -117,6 +117,7 @@ def test_classify_dock_predicts_tile_by_tile_like_classify_to_files(
     labels_layer.data = painted
     widget.refresh_classes()
     widget.epochs_spin.setValue(1)
+    widget.members_spin.setValue(1)  # one discriminator: quicker
     widget.crf_check.setChecked(False)
     widget.device_combo.setCurrentText("cpu")
     widget.tile = 32
