@@ -4,11 +4,12 @@ arrays and name lists, never their contents, so a notebook cell's echo stays one
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 
-def array_summary(a) -> str:
+def array_summary(a: Any) -> str:
     """``"145×145 uint8"``: shape and dtype of ``a`` (numpy, dask or None), never its values."""
     if a is None:
         return "None"

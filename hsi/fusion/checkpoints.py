@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hsi.errors import ModelError
 from hsi.fusion.config import InfnConfig
 from hsi.fusion.infn import INFN
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["load_infn", "save_infn"]
 
@@ -39,7 +43,7 @@ def save_infn(path: str | os.PathLike, model: INFN, *, meta: dict | None = None,
     return save_checkpoint(path, kind="infn", model=model, config=model.config, meta=meta)
 
 
-def load_infn(path: str | os.PathLike, device="cpu") -> INFN:
+def load_infn(path: str | os.PathLike, device: str | torch.device = "cpu") -> INFN:
     """Load an INFN checkpoint (``weights_only=True``) into an eval-mode model.
 
     Parameters
