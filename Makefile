@@ -49,7 +49,7 @@ demo: $(STAMP)
 	$(VENV)/bin/hsi demo
 
 test: $(STAMP) sysdeps
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
