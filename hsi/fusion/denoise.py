@@ -15,7 +15,7 @@ low-dimensional subspace, so most of the noise can be removed band to band, with
 On noise-free inputs the weights are ≈ 1, but not quite: on AVIRIS Wald pairs (x2) the
 denoiser cost GLP 0.1 dB, so a fusion denoises only when the estimated SNR is below
 :data:`MAX_SNR_DB` (:func:`denoiser_for`). On CAVE *training* scenes noisy pairs (35 dB added)
-estimate 30–34 dB and noise-free ones 53–68 dB (``benchmarks/lr_denoise.py``): the threshold
+estimate 30–34 dB and noise-free ones 55–69 dB (``benchmarks/lr_denoise.py``): the threshold
 sits between them. Every fusion method then works on the cleaner LR-HSI (GLP and INFN pass its
 noise on into the result).
 """

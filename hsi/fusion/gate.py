@@ -121,7 +121,7 @@ def keep_if_better(model: INFN, held_back: list, ratio: int,
     at least as well on the held-back strips *and* their full-resolution fusion re-predicts the
     given LR-HSI at least as well as the reference's (:func:`reprojection_psnr`, when
     ``given``). A trained model is never swapped for the base image on the strips' word: on
-    the CAVE test crops the strips preferred the GLP base to the shipped checkpoint on 14 of 22
+    the CAVE test crops the strips preferred the GLP base to the shipped checkpoint on 15 of 22
     pairs where the checkpoint was better on all 22.
 
     Parameters
