@@ -608,6 +608,13 @@ def _decimation_operator(n: int, taps: tuple[float, ...], pads: tuple[int, int],
     return op.to(device=device, dtype=dtype)
 
 
+#: Output samples per product of :func:`_strided_blur`'s banded passes: a block of ``b``
+#: outputs at stride ``ratio`` reads ``b · ratio`` inputs plus the kernel, of which each output
+#: uses only the kernel's width, so small blocks waste fewer multiply-adds. 16 was 1.2–1.7×
+#: faster than 64 (and than 8 or 32) on 13–204 bands, 280²–1024² pixels, x4 and x8 (2-core CPU).
+DECIMATE_BLOCK = 16
+
+
 def _strided_blur(x: torch.Tensor, passes: list[tuple[torch.Tensor, tuple[int, ...]]],
                   pads: tuple[int, int, int, int], ratio: int) -> torch.Tensor:
     """Reflect-pad ``x`` (*, C, H, W) by ``pads`` (F.pad order), then convolve with each 2-D
@@ -628,7 +635,7 @@ def _strided_blur(x: torch.Tensor, passes: list[tuple[torch.Tensor, tuple[int, .
             axis_pads = (pads[0], pads[1]) if dim == -1 else (pads[2], pads[3])
             op = _decimation_operator(t.shape[dim], tuple(kernel.flatten().tolist()),
                                       axis_pads, ratio, x.device, x.dtype)
-            t = banded_product(t, op, dim)
+            t = banded_product(t, op, dim, block=DECIMATE_BLOCK)
         return t.reshape(*x.shape[:-2], keep[-2], keep[-1])
     t = F.pad(x.reshape(-1, c, h, w), pads, mode="reflect")
     for kernel, dims in passes:
