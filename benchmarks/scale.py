@@ -151,7 +151,7 @@ print(json.dumps({"seconds": seconds}))
 """
 
 
-def run_cli(args: list[str]) -> dict:
+def run_hsi(args: list[str]) -> dict:
     """Run ``hsi ARGS`` in a fresh interpreter; its wall seconds and peak RSS."""
     t = time.perf_counter()
     res = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True)
@@ -356,7 +356,7 @@ def main(argv=None) -> int:
                 jobs.append(("cluster kmeans", out, ["cluster", str(hr_path), "-k", "6", "-o",
                                                      str(out), "--device", args.device]))
             for name, out, cli_args in jobs:
-                res = run_cli(cli_args)
+                res = run_hsi(cli_args)
                 mp = size * size / 1e6
                 row = {"size": size, "pipeline": name, "seconds": res["seconds"],
                        "mp_s": mp / res["seconds"], "rss_mb": res["peak_rss_mb"]}

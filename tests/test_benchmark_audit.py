@@ -35,6 +35,27 @@ def test_every_script_answers_help_without_running(script):
     assert RESULTS.read_bytes() == before
 
 
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_main_block_rebinds_no_function_of_the_script(script):
+    """The ``if __name__ == "__main__":`` block's imports run at module level: a name they
+    bind replaces the script's own function of that name for ``main`` too (scale.py's
+    ``run_cli``, its fresh-interpreter runner, was replaced by ``benchmarks.common.run_cli``
+    and the benchmark failed on its first pipeline)."""
+    import ast
+
+    tree = ast.parse((BENCHMARKS / script).read_text())
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    rebound = set()
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
+            for sub in ast.walk(node):
+                if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                    rebound |= {(a.asname or a.name).split(".")[0] for a in sub.names}
+                elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    rebound.add(sub.id)
+    assert not defined & rebound, f"{script}: {sorted(defined & rebound)}"
+
+
 @pytest.mark.parametrize("args, missing", [
     (["benchmarks/classification.py", "--quick"], "salinas_a"),
     (["benchmarks/clustering.py", "--quick"], "salinas_a"),
