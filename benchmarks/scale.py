@@ -1,7 +1,7 @@
 """Scene scale: peak memory of fuse, classify predict and cluster from 512² up; throughput ratios.
 
 Scenes are built from real data: the shipped Salinas-A sample, Wald-simulated at x4 for
-Sentinel-2 (204-band LR-HSI, 13-band HR-MSI), then mirror-tiled (symmetric reflection, HR
+Sentinel-2 (204-band LR-HSI, 12-band HR-MSI), then mirror-tiled (symmetric reflection, HR
 blocks of a multiple of the ratio so the LR grid stays aligned) into GeoTIFFs in a temporary
 folder, strip by strip so building them never holds a scene in memory.
 
@@ -10,7 +10,7 @@ Each pipeline runs as its CLI command in a fresh interpreter that reports its pe
 (start-up included), as a user sees it:
 
 - ``hsi fuse LR HR --method glp`` (and ``--method infn`` with ``--methods glp infn``);
-- ``hsi classify predict HR --model M`` (a classifier trained here on the 13-band HR-MSI of the
+- ``hsi classify predict HR --model M`` (a classifier trained here on the 12-band HR-MSI of the
   sample with its labels, 2 epochs, the fixed CRF setting; CRF on, as the default);
 - ``hsi cluster HR -k 6`` (k-means; tiled above :data:`hsi.clustering.files.WHOLE_SCENE_PIXELS`).
 
@@ -215,7 +215,7 @@ def error_path_seconds(lr_path: Path, hr_path: Path, folder: Path, repeats: int 
 
 
 def train_msi_classifier(folder: Path, hr) -> Path:
-    """A classifier of the 13-band HR-MSI of the sample (its labels, 2 epochs), saved."""
+    """A classifier of the HR-MSI of the sample (its labels, 2 epochs), saved."""
     import torch
 
     from hsi.classification import GanConfig, split_labels, train_classifier
@@ -416,11 +416,12 @@ def main(argv=None) -> int:
     if not args.no_append:
         from benchmarks.common import append_results
 
-        notes = (f"`benchmarks/scale.py`: Salinas-A simulated at x{RATIO} ({SENSOR}, 204 → 13 "
-                 f"bands), mirror-tiled; each pipeline is its CLI command in a fresh process "
-                 f"(wall time includes start-up; peak RSS = VmHWM, imports included); classify "
-                 f"predict and cluster run on the 13-band HR-MSI; device {device}, "
-                 f"{os.cpu_count()} CPU cores (shared). 'vs. writing alone': `hsi fuse` wall "
+        notes = (f"`benchmarks/scale.py`: Salinas-A simulated at x{RATIO} ({SENSOR}, "
+                 f"{lr.bands} → {hr.bands} bands), mirror-tiled; each pipeline is its CLI command "
+                 f"in a fresh process (wall time includes start-up; peak RSS = VmHWM, imports "
+                 f"included); classify predict and cluster run on the {hr.bands}-band HR-MSI; "
+                 f"device {device}, {os.cpu_count()} CPU cores. 'vs. writing alone': `hsi fuse` "
+                 f"wall "
                  f"time over writing the same output as ZSTD-1 float GeoTIFF (predictor 3, "
                  f"256² tiles, NUM_THREADS=ALL_CPUS; only the writes timed: the issue's "
                  f"reference), in brackets over the same write with predictor 2 (what hsikit "
