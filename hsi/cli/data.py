@@ -117,7 +117,7 @@ def verify(name: str | None, root: str | None) -> None:
             for line in problems:
                 click.echo(f"{n}: {line}", err=True)
         else:
-            click.echo(f"{n}: ok ({len(cls.files)} files)")
+            click.echo(f"{n}: ok ({len(cls.files)} file{'s' if len(cls.files) != 1 else ''})")
     if absent:  # one line, not one per registered dataset
         click.echo(f"not present, skipped: {len(absent)} dataset(s) "
                    f"({', '.join(absent[:5])}{', ...' if len(absent) > 5 else ''}; "

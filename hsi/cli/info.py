@@ -19,7 +19,8 @@ def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
             ("dtype", str(cube.dtype))]
     if cube.wavelengths is not None:
         wl = cube.wavelengths
-        rows.append(("wavelengths", f"{wl.min():.1f}–{wl.max():.1f} nm ({wl.size} bands)"))
+        bands = f"{wl.size} band" + ("s" if wl.size != 1 else "")
+        rows.append(("wavelengths", f"{wl.min():.1f}–{wl.max():.1f} nm ({bands})"))
     else:
         rows.append(("wavelengths", "none"))
     if cube.fwhm is not None:
@@ -35,6 +36,9 @@ def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
     else:
         rows.append(("pixel size", "none (no transform)"))
     rows.append(("nodata", "none" if cube.nodata is None else f"{cube.nodata:g}"))
+    scale = _scale(cube.metadata)
+    if scale:
+        rows.append(("scale", scale))
     if cube.is_lazy:  # how hsi.open reads it by default: lazily over 512 MB
         from hsi.io.geotiff import LAZY_THRESHOLD_BYTES
 
@@ -43,11 +47,33 @@ def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+def _scale(metadata: dict) -> str:
+    """How the stored values become physical ones, from the file's band scales and offsets
+    (``stored × scale + offset``, what ``hsi convert --unscale`` applies) or its reflectance
+    scale factor (``stored / factor``); ``""`` when it has neither."""
+    import numpy as np
+
+    def span(values: object) -> str:
+        v = np.asarray(values, dtype=np.float64).reshape(-1)
+        lo, hi = float(v.min()), float(v.max())
+        return f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}"
+
+    parts = []
+    if "band_scales" in metadata or "band_offsets" in metadata:
+        scales, offsets = metadata.get("band_scales", [1.0]), metadata.get("band_offsets", [0.0])
+        parts.append(f"stored × {span(scales)} + {span(offsets)} (band scales and offsets)")
+    factor = metadata.get("reflectance_scale_factor")
+    if factor is not None:
+        parts.append(f"reflectance = stored / {float(factor):g} (reflectance scale factor)")
+    return "; ".join(parts)
+
+
 @click.command("info")
 @click.argument("path", type=click.Path())
 @var_option
 def info(path: str, var: str | None) -> None:
-    """Describe the cube at PATH: shape, dtype, bands, wavelength range, CRS, pixel size, nodata."""
+    """Describe the cube at PATH: shape, dtype, bands, wavelength range, CRS, pixel size, nodata
+    and, where the file has them, its scale factors."""
     import hsi
 
     # GeoTIFF/ENVI: the header only, so no memory budget applies (.mat and CAVE load the data)

@@ -26,6 +26,12 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\ba smaller psf_sigma=(?=\W|$)", "a smaller --psf-sigma"),  # a scene too small
         # hsi metrics' border: "crop 8 leaves no pixel ...", "crop (pixels left out ...) must"
         (r"^crop (?=\d+ leaves no pixel|\(pixels left out)", "--crop "),
+        # an SRF .mat given as --sensor: no option passes its wavelengths, the file must hold
+        # them (SRF.from_mat reads a variable named wavelengths)
+        (r"has no wavelengths; pass wavelengths= \(nm, one per spectral sample\)",
+         "has no wavelengths: store them in the file as a variable named wavelengths (nm, one "
+         "per spectral sample)"),
+        (r"use it as a sensor by its name, '(\w+)'", r"use it as a sensor: --sensor \1"),
         # a registered dataset missing from the data folder
         (r"dataset '(\w+)' not found (.*), or pass download=True",
          r"dataset '\1' not found \2, or run hsi data fetch \1"),

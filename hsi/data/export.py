@@ -80,8 +80,13 @@ def export_dataset(name: str, out_dir: str | os.PathLike,
     dataset = get_dataset(name)(root=root, checksum=True)  # never export damaged bytes
     sample = dataset.load()
     if not isinstance(sample, Sample):
+        from hsi.srf_presets import PRESETS
+
+        # only a preset's name is a sensor (nikon_d700); mhf_net_srf is not one
+        use = (f"use it as a sensor by its name, {name!r}" if name in PRESETS
+               else f"hsi.data.load({name!r}) returns it as an SRF")
         raise ConfigError(f"dataset {name!r} is a spectral response, not a scene: nothing to "
-                          "export (use it as a sensor by its name)")
+                          f"export ({use})")
     parts = {"cube": sample.cube, "labels": sample.labels, "abundances": sample.abundances}
     wanted = {k: p for k, p in export_paths(name, out_dir).items() if parts[k] is not None}
     check_outputs(wanted.values(), [dataset.path(rel) for rel in dataset.files])
