@@ -155,8 +155,9 @@ class WindowReader:
             data = np.asarray(data)[self.band_source]  # a copy
             strip = False
         if self.band_matrix is not None:
-            data = np.tensordot(self.band_matrix.astype(np.float32, copy=False),
-                                np.asarray(data, dtype=np.float32), axes=1)
+            with np.errstate(invalid="ignore"):  # ±inf (missing) × 0: NaN, missing too
+                data = np.tensordot(self.band_matrix.astype(np.float32, copy=False),
+                                    np.asarray(data, dtype=np.float32), axes=1)
         elif strip:  # a copy: the strip is freed once the next row's is read
             data = data.copy()
         # tiles carry no georeference: the scene was checked once, and a tile of a file

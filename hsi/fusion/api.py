@@ -16,7 +16,7 @@ import torch
 
 from hsi.cube import Cube, missing_as_nan
 from hsi.degrade import Psf, warn_if_zeros_undeclared
-from hsi.errors import DataError, ModelError, ShapeError
+from hsi.errors import ConfigError, DataError, ModelError, ShapeError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.denoise import denoiser_for
 from hsi.fusion.grid import check_pair, grid_alignment, warn_if_not_multispectral
@@ -171,11 +171,13 @@ def auto_method(lr_hsi: Cube, hr_msi: Cube, ratio: int, device: str | torch.devi
     """Resolve ``method="auto"``: ``("infn", model, check)`` or ``("glp", None, check)``, with
     a notice line when GLP is chosen.
 
-    The shipped checkpoint of :func:`default_model` is used unless the scene looks unlike its
-    training scenes: when its metadata sets :data:`hsi.fusion.gate.GAP_KEY` and its fusion of
-    ``pair``'s central window (:func:`hsi.fusion.gate.central_pair`) re-predicts the LR-HSI
-    more than that many dB worse than GLP does (:func:`hsi.fusion.gate.reprojection_gap`),
-    GLP is used and the notice says so.
+    The shipped checkpoint of :func:`default_model` is used unless the LR-HSI is smaller than
+    its filters accept (:func:`hsi.fusion.infn.min_patch_lr`; a scene INFN would refuse), or
+    the scene looks unlike its training scenes: when its metadata sets
+    :data:`hsi.fusion.gate.GAP_KEY` and its fusion of ``pair``'s central window
+    (:func:`hsi.fusion.gate.central_pair`) re-predicts the LR-HSI more than that many dB worse
+    than GLP does (:func:`hsi.fusion.gate.reprojection_gap`); then GLP is used and the notice
+    says so.
 
     Parameters
     ----------
@@ -197,10 +199,17 @@ def auto_method(lr_hsi: Cube, hr_msi: Cube, ratio: int, device: str | torch.devi
         metadata).
     """
     from hsi.fusion.gate import GAP_KEY, central_pair, reprojection_gap
+    from hsi.fusion.infn import min_patch_lr
 
     model, why = default_model(lr_hsi, hr_msi, ratio, device)
     if model is None:
         log.warning("using %s: %s", FALLBACK.upper(), why)
+        return FALLBACK, None, None
+    need = min_patch_lr(ratio, model.config)
+    if min(lr_hsi.height, lr_hsi.width) < need:  # INFN would refuse it (check_infn_size)
+        log.warning("using %s: the LR-HSI of %d×%d pixels is too small for %s (its filters "
+                    "need at least %d×%d LR pixels at x%d)", FALLBACK.upper(), lr_hsi.height,
+                    lr_hsi.width, why, need, need, ratio)
         return FALLBACK, None, None
     limit, check = model.meta.get(GAP_KEY), None
     if limit is not None and pair is not None:
@@ -361,6 +370,26 @@ def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
     return sources
 
 
+def checked_scales(scales: tuple[float, float]) -> tuple[float, float]:
+    """``scales`` (the divisors of :func:`fuse`) as two floats, after checking they are two
+    positive finite numbers.
+
+    Raises
+    ------
+    ConfigError
+        Not two numbers, or one that is 0, negative or not finite (a divisor of 0 made every
+        fused value NaN).
+    """
+    try:
+        values = tuple(float(v) for v in scales)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 2 or not all(np.isfinite(v) and v > 0 for v in values):
+        raise ConfigError(f"scales must be two positive numbers (the LR-HSI's and the "
+                          f"HR-MSI's divisors, see input_scales), got {scales!r}")
+    return values
+
+
 def scaled(cube: Cube, scale: float) -> Cube:
     """``cube`` divided by ``scale`` (float32, in memory): reflectance for the models."""
     return cube.with_data(np.asarray(cube.data, dtype=np.float32) / np.float32(scale))
@@ -377,12 +406,14 @@ def checked_method(method: str, *, model: INFN | str | os.PathLike | None = None
     """
     from hsi.fusion.baselines import BASELINES
 
+    names = f"auto, infn or {', '.join(sorted(BASELINES))}"
+    if not isinstance(method, str):  # None or a number: one line, not an AttributeError
+        raise ModelError(f"unknown fusion method {method!r}: use {names}")
     method = method.lower()
     if method == AUTO and (model is not None or fit_scene):
         method = "infn"  # a model or scene fitting says which method the user wants
     if method not in ("infn", AUTO) and method not in BASELINES:
-        raise ModelError(f"unknown fusion method {method!r}: use auto, infn or "
-                         f"{', '.join(sorted(BASELINES))}")
+        raise ModelError(f"unknown fusion method {method!r}: use {names}")
     if method != "infn" and (model is not None or fit_scene):
         raise ModelError(f"model and fit_scene apply to method 'infn', not {method!r}")
     return method
@@ -554,6 +585,11 @@ def predict(model: INFN, lr: torch.Tensor, msi: torch.Tensor, ratio: int,
     return est.float()
 
 
+def _missing_as_zero(x: torch.Tensor) -> torch.Tensor:
+    """``x`` with every value that is not finite (NaN, ±inf: missing data) read as 0."""
+    return torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
              model: INFN | None = None, glp_gains: torch.Tensor | None = None,
              gsa_statistics: GsaStatistics | None = None,
@@ -611,14 +647,15 @@ def estimate(method: str, lr: torch.Tensor, msi: torch.Tensor, ratio: int, *,
     for i, (x, m) in enumerate(zip(lr, msi, strict=True)):
         h, w = x.shape[-2:]
         core = None if cores is None else cores[i]
-        # GLP, GSA and CNMF leave missing data (NaN) out of what they estimate, and GLP fills
-        # it from its rim inwards with scene gains too (a tile; read as 0 instead, a nodata
-        # border cost the pixels beside it 16 dB); bicubic reads it as 0 (the pixels it
-        # reaches are NaN in the result)
-        keep_nan = (method in ("glp", "cnmf")
-                    or (method == "gsa" and gsa_statistics is None))
-        x = x if keep_nan else torch.nan_to_num(x)
-        m_fit = _fit_size(m if keep_nan else torch.nan_to_num(m), h * r, w * r)
+        # GLP, GSA and CNMF leave missing data (NaN) out of what they estimate, and GLP and
+        # GSA fill it from its rim inwards with scene statistics too (a tile; read as 0
+        # instead, a nodata border cost GLP's pixels beside it 16 dB, and a tile's NaN LR
+        # pixel changed GSA's within the bicubic support by 0.05 against the untiled run);
+        # bicubic reads it as 0 (the pixels it reaches are NaN in the result), ±inf too (as
+        # the largest float it gave 1e38 beside it)
+        keep_nan = method in ("glp", "gsa", "cnmf")
+        x = x if keep_nan else _missing_as_zero(x)
+        m_fit = _fit_size(m if keep_nan else _missing_as_zero(m), h * r, w * r)
         kwargs = {"psf_sigma": psf_sigma}
         if method == "glp" and glp_gains is not None:
             kwargs["gains"] = glp_gains
@@ -756,6 +793,8 @@ def fuse(
     ModelError
         Unknown method, or a model that does not match the bands (one line saying what it
         expects).
+    ConfigError
+        ``scales`` that are not two positive numbers.
     CubeTypeError
         ``lr_hsi`` or ``hr_msi`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
     """
@@ -786,7 +825,7 @@ def fuse(
                                   fwhm=None if hr_msi.fwhm is None else hr_msi.fwhm[order])
     dev = pick_device(device) if isinstance(device, str) else torch.device(device)
     seed_everything(seed)
-    s_lr, s_msi = scales or input_scales(lr_hsi, hr_msi)
+    s_lr, s_msi = input_scales(lr_hsi, hr_msi) if scales is None else checked_scales(scales)
     if scales is None:  # a tile (scales given) was checked with its scene
         for cube in (lr_hsi, hr_msi):
             warn_if_zeros_undeclared(cube)
@@ -800,7 +839,7 @@ def fuse(
     if sources is not None:  # an empty band, read from a neighbour, spreads no NaN
         lr = lr[torch.as_tensor(sources, device=dev)]
     denoiser = denoiser_for(denoises_lr(method, lr_denoise),
-                            torch.nan_to_num(lr[:, : msi.shape[-2] // r, : msi.shape[-1] // r]))
+                            _missing_as_zero(lr[:, : msi.shape[-2] // r, : msi.shape[-1] // r]))
     if denoiser is not None:
         lr = denoiser(lr)
     sigma = psf_for(psf_sigma, lr, msi, r) if method != "bicubic" else None

@@ -51,7 +51,7 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
     Only LR pixels away from missing data count: a pixel NaN in any LR-HSI band, or whose HR
     block is NaN in any HR-MSI band, is left out with its neighbours up to the PSF's reach plus
     two LR pixels (both fusions are wrong there in the same way, which would hide how they
-    differ elsewhere); the NaN are read as 0 by the fusions.
+    differ elsewhere); the missing values (NaN, ±inf) are read as 0 by the fusions.
 
     Parameters
     ----------
@@ -80,7 +80,9 @@ def reprojection_psnr(model: INFN, given: list, ratio: int,
             w = min(lr.shape[-1], msi.shape[-1] // ratio)
             lr, msi = lr[:, :h, :w].float(), msi[:, : h * ratio, : w * ratio].float()
             valid = _valid_lr_pixels(lr, msi, ratio, as_psf(psf_sigma, ratio))
-            lr, msi = torch.nan_to_num(lr), torch.nan_to_num(msi)
+            # ±inf too: as the largest float it made both errors NaN, and auto's scene check
+            # then kept a checkpoint it would have refused
+            lr, msi = (torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) for x in (lr, msi))
             base = base_image(lr[None], msi[None], ratio, model.config.base, psf_sigma=psf_sigma)
             pred = model(lr[None], msi[None], ratio=ratio, base=base)[0].float()
             err_model += float((((blur_decimate(pred, psf_sigma, ratio) - lr) ** 2)

@@ -107,9 +107,13 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
         One line saying which check failed, expected vs got.
     """
     if ratio is not None:
-        if isinstance(ratio, bool) or not float(ratio).is_integer() or ratio < 2:
+        try:  # text or another object: the same one line as a bad number, not a TypeError
+            value = float(ratio)
+        except (TypeError, ValueError):
+            raise GridError(f"ratio must be an integer >= 2, got {ratio!r}") from None
+        if isinstance(ratio, bool) or not value.is_integer() or value < 2:
             raise GridError(f"ratio must be an integer >= 2, got {ratio!r}")
-        ratio = int(ratio)
+        ratio = int(value)
     if not (is_georeferenced(lr_hsi) and is_georeferenced(hr_msi)):
         # one or both without georeference (e.g. a .mat file): only the sizes can be checked
         return _shape_ratio(lr_hsi, hr_msi, ratio)

@@ -454,7 +454,10 @@ def scene_denoiser(lr_denoise: bool, lr: WindowReader, hr: WindowReader,
     lr_win, _ = _central_windows(lr, hr, ratio, MAX_SIDE)
     if not (lr_denoise and window_fits(lr.cube.bands, int(lr_win.height), int(lr_win.width))):
         return None  # nothing read
-    x = np.nan_to_num(np.asarray(lr.read(lr_win).data, dtype=np.float32))
+    # missing data (NaN, ±inf) as 0, as :func:`hsi.fusion.fuse` reads it: an inf read as the
+    # largest float swamped the noise estimate and switched the denoiser off
+    x = np.nan_to_num(np.asarray(lr.read(lr_win).data, dtype=np.float32), nan=0.0, posinf=0.0,
+                      neginf=0.0)
     return denoiser_for(lr_denoise, torch.as_tensor(x))
 
 
