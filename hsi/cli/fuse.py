@@ -50,7 +50,8 @@ method_option = click.option(
               help="Tile size in HR pixels (memory is bounded by the tile, not the scene).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
               help="Margin read around each tile, HR pixels [default: the method's receptive "
-                   "field].")
+                   "field; a smaller one is warned about: tiles then differ from an untiled "
+                   "fusion].")
 @click.option("--batch", default=None, type=click.IntRange(min=1),
               help="Tiles fused at once [default: 8 on CUDA, 1 on CPU].")
 @device_option

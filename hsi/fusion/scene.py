@@ -679,8 +679,13 @@ def fuse_scene(
                 net = resolve_model(lr.cube, hr.cube, model=model, ratio=r, device=dev)
         if method == "infn":  # "lr.tif: LR-HSI of 2×2 pixels is too small for INFN ..."
             check_infn_size(lr.cube, net, r)
+        needed = receptive_field(method, r, net, psf_sigma=sigma)
         if overlap is None:
-            overlap = receptive_field(method, r, net, psf_sigma=sigma)
+            overlap = needed
+        elif overlap < needed and method != "cnmf":  # cnmf's tiles differ anyway (warned)
+            log.warning("overlap %d HR pixels is less than %s's reach of %d: pixels near the "
+                        "tiles' edges will differ from an untiled fusion (leave the overlap out "
+                        "for the exact margin)", overlap, method.upper(), needed)
         tiles = tile_windows(hr.cube.height, hr.cube.width, tile=tile, overlap=overlap, ratio=r,
                              lr_height=lr.cube.height, lr_width=lr.cube.width,
                              min_read=min_tile_read(r, sigma))
@@ -816,7 +821,8 @@ def fuse_files(
     tile : int
         Core tile size in HR pixels (rounded up to a multiple of the ratio).
     overlap : int, optional
-        Margin read around each tile, HR pixels; default :func:`receptive_field`.
+        Margin read around each tile, HR pixels; default :func:`receptive_field` (a smaller
+        one is used with a one-line warning: tiles then differ from an untiled fusion).
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
     seed : int

@@ -87,12 +87,21 @@ class TestTiledEqualsUntiled:
                        progress=False)
         assert "cnmf estimates its statistics per tile" in caplog.text
 
-    def test_without_overlap_tiles_disagree(self, pair_files, tmp_path):
-        """The default overlap is what makes tiles agree: without it seams appear."""
+    def test_without_overlap_tiles_disagree(self, pair_files, tmp_path, caplog):
+        """The default overlap is what makes tiles agree: without it seams appear, and the
+        user is told so in one line (the default overlap says nothing)."""
         lr_path, hr_path, lr, hr = pair_files
-        out = _read(fuse_files(lr_path, hr_path, tmp_path / "seams.tif", method="glp", tile=16,
-                               overlap=0, progress=False)).data
+        with caplog.at_level("WARNING", logger="hsi.fusion.scene"):
+            fuse_files(lr_path, hr_path, tmp_path / "exact.tif", method="glp", tile=16,
+                       progress=False)
+        assert "overlap" not in caplog.text
+        with caplog.at_level("WARNING", logger="hsi.fusion.scene"):
+            out = _read(fuse_files(lr_path, hr_path, tmp_path / "seams.tif", method="glp",
+                                   tile=16, overlap=0, progress=False)).data
         assert np.abs(out - fuse(lr, hr, method="glp").data).max() > 1e-3
+        warned = [r.getMessage() for r in caplog.records if "overlap 0 HR pixels" in
+                  r.getMessage()]
+        assert len(warned) == 1 and "differ from an untiled fusion" in warned[0]
 
     def test_receptive_field_hand_computed(self):
         # GLP at x4: bicubic 2 LR px (8) + PSF radius ceil(3·2) = 6 + half a block (2)
