@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from rasterio.windows import Window
 
-from hsi.check import check_ratio
+from hsi.check import check_ratio, is_whole_number
 from hsi.errors import ShapeError
 
 if TYPE_CHECKING:
@@ -110,17 +110,19 @@ def tile_windows(height: int, width: int, *, tile: int = 256, overlap: int = 0, 
     Raises
     ------
     ShapeError
-        For an empty grid, a tile size below 1 or a negative overlap.
+        For an empty grid, a tile size that is not a whole number >= 1 or an overlap that is
+        not a whole number >= 0.
     """
+    # a tile of 16.5, "16" or True was read as 16, 16 or 1 without a word
+    if not is_whole_number(tile, 1):
+        raise ShapeError(f"tile must be a whole number >= 1 of HR pixels, got {tile!r}")
+    if not is_whole_number(overlap, 0):
+        raise ShapeError(f"overlap must be a whole number >= 0 of HR pixels, got {overlap!r}")
     height, width, tile, overlap = int(height), int(width), int(tile), int(overlap)
     ratio = 1 if int(ratio) == 1 else check_ratio(ratio)
     if height < 1 or width < 1:
         raise ShapeError(f"grid must be at least 1×1 pixels, got {height}×{width}",
                          actual_shape=(height, width))
-    if tile < 1:
-        raise ShapeError(f"tile must be >= 1 HR pixel, got {tile}")
-    if overlap < 0:
-        raise ShapeError(f"overlap must be >= 0 HR pixels, got {overlap}")
     tile = align_up(tile, ratio)
     overlap = align_up(overlap, ratio)
     lr_h = align_up(height, ratio) // ratio if lr_height is None else int(lr_height)

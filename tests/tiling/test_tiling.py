@@ -63,10 +63,16 @@ class TestTileWindows:
         assert last.lr_read.row_off + last.lr_read.height == 16
 
     def test_errors(self):
-        with pytest.raises(ShapeError, match="tile must be >= 1"):
+        with pytest.raises(ShapeError, match="tile must be a whole number >= 1"):
             tile_windows(10, 10, tile=0)
-        with pytest.raises(ShapeError, match="overlap must be >= 0"):
+        with pytest.raises(ShapeError, match="overlap must be a whole number >= 0"):
             tile_windows(10, 10, overlap=-1)
+        for bad in (16.5, "16", True):  # were read as 16, 16 and 1
+            with pytest.raises(ShapeError, match="tile must be a whole number"):
+                tile_windows(40, 40, tile=bad)
+        with pytest.raises(ShapeError, match="overlap must be a whole number"):
+            tile_windows(40, 40, tile=16, overlap=2.5)
+        assert len(tile_windows(40, 40, tile=np.int64(16))) == 9  # numpy integers are fine
         with pytest.raises(ShapeError, match="at least 1×1"):
             tile_windows(0, 10)
         with pytest.raises(SensorError, match="ratio"):
