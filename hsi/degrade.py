@@ -902,9 +902,13 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
     In order: a known maximum in ``cube.metadata`` (``maxValue``, ``reflectance_scale``,
     ``scale_factor``, or ENVI's ``reflectance scale factor`` read as
     ``reflectance_scale_factor``); 1 for float data already in ``[0, 1]`` (its ``percentile``
-    ≤ 1); else the ``percentile`` of the valid (finite, non-nodata) values, robust to a few
-    hot pixels. A lazy cube is sampled with a stride (about 2·10⁶ values, all bands) in at
-    most 16 of its chunks spread over the scene, read chunk by chunk: it is never loaded whole.
+    ≤ 1); ``1 / scale`` when every band declares the same scale and no offset
+    (``band_scales``: GDAL's band scale, ENVI's ``data gain values``) and the declared values
+    are in ``[0, 1]`` (e.g. int16 reflectance × 10 000 tagged 1e-4: divided by 10 000, not by
+    its brightest pixel); else the ``percentile`` of the valid (finite, non-nodata) values,
+    robust to a few hot pixels. A lazy cube is sampled with a stride (about 2·10⁶ values,
+    all bands) in at most 16 of its chunks spread over the scene, read chunk by chunk: it is
+    never loaded whole.
 
     Parameters
     ----------
@@ -942,6 +946,9 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
     top = float(np.percentile(sample, percentile))
     if np.issubdtype(cube.dtype, np.floating) and 0 < top <= 1.0:
         return 1.0
+    declared = _declared_divisor(cube)
+    if declared is not None and 0 < top <= declared:  # its declared values are in [0, 1]
+        return declared
     if top > 0:
         return top
     raise SensorError(f"cube {cube.name!r}: its {percentile:g}th percentile is {top:g}; "
@@ -958,6 +965,18 @@ def _band_scaling(cube: Cube) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     return (np.asarray(extra["band_scales"], np.float64),
             np.asarray(extra["band_offsets"], np.float64))
+
+
+def _declared_divisor(cube: Cube) -> float | None:
+    """``1 / scale`` when every band of ``cube`` has the same declared scale and no offset
+    (a product's integers, e.g. reflectance × 10 000 tagged with scale 1e-4), else ``None``."""
+    scaling = _band_scaling(cube)
+    if scaling is None or np.any(scaling[1]):
+        return None
+    scales = scaling[0]
+    if not (np.all(scales == scales[0]) and 0 < scales[0] < 1):
+        return None
+    return float(1.0 / scales[0])
 
 
 def _warn_unapplied_offsets(cube: Cube) -> None:

@@ -60,11 +60,13 @@ method_option = click.option(
               help="Training steps of --fit-scene.")
 @click.option("--fit-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time budget of --fit-scene in minutes.")
+@click.option("--var", default=None,
+              help="Variable to read from a .mat file (from each .mat of the two).")
 @guarded(outputs=("output",), inputs=("lr_hsi", "hr_msi", "model"))
 def fuse(lr_hsi: str, hr_msi: str, output: str, model: str | None, fit_scene: bool, method: str,
          ratio: int | None, psf_sigma: str, lr_denoise: bool | None, tile: int, overlap: int | None,
          batch: int | None, device: str, seed: int, fit_steps: int | None,
-         fit_minutes: float | None) -> None:
+         fit_minutes: float | None, var: str | None) -> None:
     """Fuse LR_HSI with HR_MSI into OUTPUT on the HR-MSI grid with the LR-HSI's wavelengths.
 
     The two images must cover the same ground (same CRS, extents within half an LR pixel);
@@ -89,7 +91,7 @@ def fuse(lr_hsi: str, hr_msi: str, output: str, model: str | None, fit_scene: bo
     out = fuse_files(lr_hsi, hr_msi, output, method=method, model=model, ratio=ratio,
                      fit_scene=fit_scene, tile=tile, overlap=overlap, device=device, seed=seed,
                      progress=True, fit_steps=fit_steps, fit_minutes=fit_minutes, batch=batch,
-                     psf_sigma=psf_sigma, lr_denoise=lr_denoise)
+                     psf_sigma=psf_sigma, lr_denoise=lr_denoise, var=var)
     seconds = time.perf_counter() - start
     import json
 

@@ -66,14 +66,11 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     from hsi import metrics
     from hsi.check import check_ratio
     from hsi.errors import ShapeError
+    from hsi.io.formats import mat_vars
 
-    mats: set[str] = set()
-    if var is not None:  # for the .mat files among the two; given for none, hsi.open refuses it
-        from hsi.io.formats import detect_format
-
-        mats = {p for p in (reference, estimate) if detect_format(p) == "mat"} or {reference}
-    ref = hsi.open(reference, var=var if reference in mats else None, lazy=True)
-    est = hsi.open(estimate, var=var if estimate in mats else None, lazy=True)
+    ref_var, est_var = mat_vars((reference, estimate), var)  # for the .mat files of the two
+    ref = hsi.open(reference, var=ref_var, lazy=True)
+    est = hsi.open(estimate, var=est_var, lazy=True)
     if ref.shape != est.shape:
         raise ShapeError(f"{estimate}: shape {est.shape} differs from the reference "
                          f"{reference} {ref.shape}", actual_shape=est.shape,

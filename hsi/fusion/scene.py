@@ -563,6 +563,7 @@ def fuse_scene(
     callback: ProgressCallback | None = None,
     psf_sigma: float | str | None = "auto",
     lr_denoise: bool | None = None,
+    var: str | None = None,
 ) -> SceneFusion:
     """Fuse an LR-HSI with an HR-MSI tile by tile on the scene engine, into ``sink``.
 
@@ -596,10 +597,12 @@ def fuse_scene(
     SceneFusion
     """
     from hsi.fusion.grid import grid_alignment, warn_if_not_multispectral
+    from hsi.io.formats import mat_vars
     from hsi.memory import release_free_memory
 
+    lr_var, hr_var = mat_vars((lr_source, hr_source), var)
     # GDAL's block cache is capped by the readers and the writer (hsi.io.geotiff.GDAL_CACHE_BYTES)
-    with WindowReader(lr_source) as lr, WindowReader(hr_source) as hr:
+    with WindowReader(lr_source, var=lr_var) as lr, WindowReader(hr_source, var=hr_var) as hr:
         lr.missing_as_nan = hr.missing_as_nan = True  # nodata values: missing, not data
         r = _checked_pair(lr.cube, hr.cube, ratio)
         warn_if_not_multispectral(lr.cube, hr.cube)
@@ -794,6 +797,7 @@ def fuse_files(
     callback: ProgressCallback | None = None,
     psf_sigma: float | str | None = "auto",
     lr_denoise: bool | None = None,
+    var: str | None = None,
 ) -> Path:
     """Fuse an LR-HSI file with an HR-MSI file into a GeoTIFF, tile by tile.
 
@@ -845,6 +849,9 @@ def fuse_files(
     lr_denoise : bool, optional
         Spectral denoising of the LR-HSI (see :func:`hsi.fusion.fuse`; default every method
         but CNMF), fitted on the scene's central window (:func:`scene_denoiser`).
+    var : str, optional
+        Variable to read from the ``.mat`` files among the two inputs
+        (:func:`hsi.io.formats.mat_vars`).
 
     Returns
     -------
@@ -874,7 +881,7 @@ def fuse_files(
                model=model, ratio=ratio, fit_scene=fit_scene, tile=tile, overlap=overlap,
                device=device, seed=seed, progress=progress, fit_steps=fit_steps,
                fit_minutes=fit_minutes, batch=batch, callback=callback, psf_sigma=psf_sigma,
-               lr_denoise=lr_denoise)
+               lr_denoise=lr_denoise, var=var)
     return out_path
 
 

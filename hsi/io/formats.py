@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,6 +129,35 @@ def detect_format(path: str | os.PathLike) -> str:
                           f"{path.with_suffix('.hdr').name} and {path.name}.hdr)")
     raise FormatError(f"{path}: unknown file format (expected ENVI .hdr, GeoTIFF .tif, "
                       f".mat or a folder of PNG bands)")
+
+
+def mat_vars(sources: Sequence[object], var: str | None) -> list[str | None]:
+    """The ``var=`` to open each of several inputs with: ``var`` for the ``.mat`` files among
+    them, ``None`` for the others.
+
+    One variable name serves a command's inputs (``hsi fuse``'s two, ``hsi metrics``' two).
+    When none of them is a ``.mat`` file the first gets ``var`` anyway, so that
+    :func:`hsi.open` refuses it in one line instead of ``var`` being ignored. Sources that are
+    not paths (a :class:`~hsi.cube.Cube`) get ``None``.
+
+    Parameters
+    ----------
+    sources : sequence of path or Cube
+    var : str, optional
+        Variable name, or ``None`` (every input gets ``None``).
+
+    Returns
+    -------
+    list
+        One ``var`` or ``None`` per source, in order.
+    """
+    paths = [isinstance(s, (str, os.PathLike)) for s in sources]
+    if var is None or not any(paths):
+        return [None] * len(sources)
+    mats = [p and detect_format(s) == "mat" for s, p in zip(sources, paths, strict=True)]
+    if not any(mats):
+        mats[paths.index(True)] = True
+    return [var if m else None for m in mats]
 
 
 def output_format(path: str | os.PathLike, format: str | None = None) -> str:

@@ -240,3 +240,33 @@ def test_a_given_model_is_named_in_the_closing_line(invoke, pair, tmp_path):
                     "--tile", "16", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"wrote {out} (infn: {model}, ")
+
+
+def test_fuse_reads_a_mat_variable(invoke, one_line_error, pair, tmp_path):
+    """A .mat holding two cubes said "choose one with --var", an option ``hsi fuse`` did not
+    have (the advice could not be followed); ``--var`` now picks it from each .mat."""
+    import scipy.io
+
+    from hsi.io.geotiff import write_geotiff
+
+    _, lr, hr = pair
+    mats = {}
+    for name, cube in (("lr", lr), ("hr", hr)):
+        mats[name] = tmp_path / f"{name}.mat"
+        scipy.io.savemat(mats[name], {"cube": cube.data.transpose(1, 2, 0),
+                                      "noise": np.zeros((4, 4, 2)),
+                                      "wavelengths": cube.wavelengths})
+    hr_tif = tmp_path / "hr.tif"  # one .mat and one GeoTIFF: --var goes to the .mat alone
+    write_geotiff(hr.with_data(hr.data, crs=None, transform=None), hr_tif, tile=16)
+    args = ("--method", "glp", "--ratio", "4", "--tile", "16")
+    message = one_line_error(invoke("fuse", mats["lr"], mats["hr"], "-o", tmp_path / "x.tif",
+                                    *args), "lr.mat")
+    assert message.endswith("choose one with --var")
+    assert not (tmp_path / "x.tif").exists()
+    expected = fuse(lr.with_data(lr.data, crs=None, transform=None),
+                    hr.with_data(hr.data, crs=None, transform=None), method="glp").data
+    for hr_path in (mats["hr"], hr_tif):
+        out = tmp_path / f"fused_{hr_path.stem}{hr_path.suffix[1:]}.tif"
+        result = invoke("fuse", mats["lr"], hr_path, "-o", out, *args, "--var", "cube")
+        assert result.exit_code == 0, result.output
+        np.testing.assert_allclose(hsi.open(out).data, expected, rtol=0, atol=2e-6)
