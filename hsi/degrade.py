@@ -928,11 +928,9 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
         When the cube has no valid positive value to scale by.
     """
     _warn_unapplied_offsets(cube)
-    for key in _SCALE_KEYS:
-        if key in cube.metadata:
-            value = float(np.asarray(cube.metadata[key]).reshape(-1)[0])
-            if value > 0 and math.isfinite(value):
-                return value
+    known = _known_maximum(cube)
+    if known is not None:
+        return known
     sample = cube.data
     if cube.is_lazy:  # a strided subsample (~2e6 values, all bands) bounds memory and reads
         sample = spread_sample(sample)
@@ -965,6 +963,35 @@ def _band_scaling(cube: Cube) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     return (np.asarray(extra["band_scales"], np.float64),
             np.asarray(extra["band_offsets"], np.float64))
+
+
+def declared_scale(cube: Cube) -> float | None:
+    """The stored value that stands for reflectance 1, as ``cube``'s metadata declares it, or
+    ``None``: a known maximum (``maxValue``, ``reflectance_scale``, ``scale_factor``, ENVI's
+    ``reflectance scale factor``), else ``1 / scale`` when every band declares the same scale
+    and no offset (GDAL's band scale, ENVI's ``data gain values``). The pixels are not read.
+
+    Parameters
+    ----------
+    cube : Cube, shape (bands, H, W)
+
+    Returns
+    -------
+    float or None
+        E.g. 10 000 for int16 reflectance × 10 000 tagged with scale 1e-4.
+    """
+    known = _known_maximum(cube)
+    return known if known is not None else _declared_divisor(cube)
+
+
+def _known_maximum(cube: Cube) -> float | None:
+    """The first positive, finite value of :data:`_SCALE_KEYS` in ``cube.metadata``."""
+    for key in _SCALE_KEYS:
+        if key in cube.metadata:
+            value = float(np.asarray(cube.metadata[key]).reshape(-1)[0])
+            if value > 0 and math.isfinite(value):
+                return value
+    return None
 
 
 def _declared_divisor(cube: Cube) -> float | None:

@@ -336,3 +336,36 @@ def test_metrics_command_warns_and_scores_with_the_peak_given(tmp_path, caplog):
     assert caplog.text == ""
     assert scaled["psnr"] == pytest.approx(psnr(ref, est), abs=1e-3)  # as on [0, 1]
     assert scores["psnr"] == pytest.approx(scaled["psnr"] - 80.0, abs=1e-3)
+
+
+def test_metrics_command_takes_the_peak_the_reference_declares(tmp_path, caplog):
+    """int16 reflectance × 10 000 tagged with GDAL's band scale 1e-4 (as the shipped sample):
+    the default peak was 1, every PSNR 80 dB low with a warning; it is now the declared 10 000,
+    said on the last line. Without a declared scale it stays 1."""
+    import logging
+
+    import hsi
+    from hsi.cli.metrics import score_files
+    from hsi.cube import Cube
+
+    rng = np.random.default_rng(1)
+    ref = rng.uniform(0.1, 0.6, (3, 16, 16))
+    est = ref + rng.normal(0, 0.01, ref.shape)
+    tags = {"band_scales": [1e-4] * 3, "band_offsets": [0.0] * 3}
+    a = hsi.save(Cube(np.round(ref * 10000).astype(np.int16), metadata=tags), tmp_path / "r.tif")
+    b = hsi.save(Cube(np.round(est * 10000).astype(np.int16), metadata=tags), tmp_path / "e.tif")
+    with caplog.at_level(logging.WARNING):
+        scores = score_files(str(a), str(b), None)
+    assert caplog.text == ""
+    assert scores["peak"] == 10000.0
+    expected = psnr(np.round(ref * 10000) / 10000, np.round(est * 10000) / 10000)
+    assert scores["psnr"] == pytest.approx(expected, abs=1e-3)
+    from click.testing import CliRunner
+
+    from hsi.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["metrics", str(a), str(b)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "PSNR and SSIM for a data range of 10000"
+    plain = hsi.save(Cube((ref * 10000).astype(np.float32)), tmp_path / "plain.tif")
+    assert score_files(str(plain), str(plain), None)["peak"] == 1.0

@@ -35,7 +35,7 @@ NAN_WITH_MISSING = {"q2n": f"every {UIQI_BLOCK}×{UIQI_BLOCK} block holds a pixe
                     "uiqi": f"every {UIQI_BLOCK}×{UIQI_BLOCK} window holds a pixel with no data"}
 
 
-def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 1.0,
+def score_files(reference: str, estimate: str, ratio: int | None, peak: float | None = None,
                 peak_mode: str = "fixed", crop: int = 0, *, var: str | None = None,
                 progress: bool = False) -> dict[str, float]:
     """Read two cubes and return the scores of :func:`hsi.metrics.fusion_metrics` with
@@ -48,7 +48,10 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     reference's empty bands (every value NaN or nodata there) left out of every metric; each
     told in one warning line (:func:`hsi.metrics.drop_missing`). ``var`` is the variable read
     from each of the two files that is a ``.mat`` (an error when neither is). ``progress``
-    shows a bar over the metrics on stderr (:func:`hsi.progress.progress_bar`).
+    shows a bar over the metrics on stderr (:func:`hsi.progress.progress_bar`). ``peak``
+    ``None`` is the value the reference declares for reflectance 1
+    (:func:`hsi.degrade.declared_scale`, e.g. 10 000 for int16 tagged with scale 1e-4), else
+    1; the peak used is returned as ``"peak"``.
 
     Raises
     ------
@@ -80,6 +83,10 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
     r = check_ratio(ratio) if ratio is not None else None
     # bad options are refused before any pixel is read
     mode = metrics.check_peak_mode(peak_mode)
+    if peak is None:
+        from hsi.degrade import declared_scale
+
+        peak = declared_scale(ref) or 1.0
     c = metrics.check_crop(crop, ref.shape)
     check_ssim_size(reference, estimate, ref.shape, c)
     mismatch = pair_problem(ref, est)
@@ -123,7 +130,8 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float = 
             bar.set_postfix_str(LABELS[key][0], refresh=False)
             scores[key] = compute()
             bar.update()
-    return {**scores, "pixels_left_out": left_out, "bands_left_out": int(empty.size)}
+    return {**scores, "pixels_left_out": left_out, "bands_left_out": int(empty.size),
+            "peak": float(peak)}
 
 
 def pair_problem(ref: Cube, est: Cube) -> str | None:
@@ -200,7 +208,8 @@ def format_scores(scores: dict[str, float]) -> list[str]:
     and the reason for one not computed; the reason for a block or window metric NaN where
     pixels had no data, :data:`NAN_WITH_MISSING`), one saying how many pixels had no data
     (``scores["pixels_left_out"]``) when there were any, and one saying how many empty bands
-    of the reference were left out (``scores["bands_left_out"]``) when there were any."""
+    of the reference were left out (``scores["bands_left_out"]``) when there were any, and
+    one giving the data range of PSNR and SSIM (``scores["peak"]``) when it is not 1."""
     import math
 
     lines = []
@@ -217,6 +226,8 @@ def format_scores(scores: dict[str, float]) -> list[str]:
     if scores.get("bands_left_out"):
         lines.append(f"{scores['bands_left_out']} band(s) with no data (all NaN or nodata) in "
                      "the reference left out")
+    if scores.get("peak", 1.0) != 1.0:
+        lines.append(f"PSNR and SSIM for a data range of {scores['peak']:g}")
     return lines
 
 
@@ -224,10 +235,11 @@ def format_scores(scores: dict[str, float]) -> list[str]:
 @click.argument("reference", type=click.Path())
 @click.argument("estimate", type=click.Path())
 @ratio_option
-@click.option("--peak", type=click.FloatRange(min=0.0, min_open=True), default=1.0,
-              show_default=True,
+@click.option("--peak", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Data range of PSNR and SSIM (1 for reflectance in [0, 1], 10000 for "
-                   "reflectance stored × 10 000).")
+                   "reflectance stored × 10 000) [default: the value the reference declares "
+                   "for reflectance 1 (a reflectance scale factor, or one band scale for "
+                   "every band, e.g. 1e-4 → 10000), else 1].")
 @click.option("--peak-mode", type=click.Choice(["fixed", "band-max"]), default="fixed",
               show_default=True,
               help="PSNR's peak per band: 'fixed' uses --peak for every band; 'band-max' the "
@@ -239,8 +251,8 @@ def format_scores(scores: dict[str, float]) -> list[str]:
                    "An integer >= 0 that leaves some pixels.")
 @click.option("--var", default=None,
               help="Variable to read from a .mat file (from each .mat of the two).")
-def metrics(reference: str, estimate: str, ratio: int | None, peak: float, peak_mode: str,
-            crop: int, var: str | None) -> None:
+def metrics(reference: str, estimate: str, ratio: int | None, peak: float | None,
+            peak_mode: str, crop: int, var: str | None) -> None:
     """Score ESTIMATE against REFERENCE (both (bands, H, W), reflectance in [0, 1] by default).
 
     PSNR and SSIM are per band averaged (data range --peak; PSNR's peak per --peak-mode), SAM
