@@ -36,16 +36,18 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from hsi.check import check_window
+from hsi.check import check_wavelengths, check_window
 from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_files
 from hsi.io.formats import (
     ENVI_DATA_EXTS,
+    TIFF_EXTS,
     build_cube,
     check_readable,
     find_envi_header,
     parse_number_list,
+    storable_nodata,
     unit_factor,
 )
 from hsi.io.indexing import as_step, read_positions, runs
@@ -90,7 +92,7 @@ def envi_paths(path: str | os.PathLike) -> tuple[Path, Path]:
         data = next((c for c in candidates if c.is_file()), None)
         if data is None:
             raise HsiIOError(f"{hdr}: ENVI data file not found (looked for "
-                             f"{stem.name} with no extension or .img/.dat/.raw/.bsq/.bil/.bip)")
+                             f"{stem.name} with no extension or {'/'.join(ENVI_DATA_EXTS)})")
         return hdr, data
     hdr = find_envi_header(path)
     if hdr is None:
@@ -353,16 +355,18 @@ def _wavelengths(header: dict, bands: int,
 
 
 def _nodata(header: dict, dtype: np.dtype, hdr: Path) -> float | None:
+    """``data ignore value`` (also as a one-item ``{...}`` list) as the cube's nodata, ``None``
+    where the data type cannot hold it (:func:`~hsi.io.formats.storable_nodata`)."""
     value = header.get("data ignore value")
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
     if value is None or str(value).strip() == "":
         return None
     try:
         v = float(str(value).strip())
     except ValueError:
         raise FormatError(f"{hdr}: 'data ignore value' must be a number, got {value!r}") from None
-    if dtype.kind in "iu" and v.is_integer():
-        return int(v)
-    return v
+    return storable_nodata(v, dtype)
 
 
 def open_envi_array(path: str | os.PathLike) -> tuple[EnviArray, dict, Path]:
@@ -402,6 +406,65 @@ def open_envi_array(path: str | os.PathLike) -> tuple[EnviArray, dict, Path]:
     return EnviArray(data_file, dtype, bands, lines, samples, interleave, offset), header, hdr
 
 
+def sidecar_tiff(hdr: str | os.PathLike) -> Path | None:
+    """The TIFF that an ENVI header describes as its sidecar, or ``None``.
+
+    ENVI saves a TIFF with a header beside it (``x.hdr`` or ``x.tif.hdr``, ``file type =
+    TIFF``) that holds what the TIFF cannot: the wavelengths, FWHM, band names.
+
+    Parameters
+    ----------
+    hdr : path
+        A ``.hdr`` file (any other path gives ``None``).
+    """
+    hdr = Path(hdr)
+    if hdr.suffix.lower() != ".hdr":
+        return None
+    stem = hdr.with_suffix("")
+    candidates = ([stem] if stem.suffix.lower() in TIFF_EXTS else
+                  [stem.with_suffix(e) for ext in TIFF_EXTS for e in (ext, ext.upper())])
+    tif = next((c for c in candidates if c.is_file()), None)
+    if tif is None or not hdr.is_file():
+        return None
+    file_type = str(read_header(hdr).get("file type", "")).strip().lower()
+    return tif if file_type.startswith("tiff") else None
+
+
+def sidecar_bands(tif: Path, bands: int) -> tuple[np.ndarray | None, np.ndarray | None, dict]:
+    """Wavelengths, FWHM (nm) and :func:`read_band_metadata` entries of a TIFF's ENVI sidecar
+    header (:func:`sidecar_tiff`); ``(None, None, {})`` without a usable one.
+
+    A sidecar that cannot be parsed, describes another band count or holds unusable
+    wavelengths is ignored, as GDAL ignores it: the TIFF itself is readable.
+
+    Parameters
+    ----------
+    tif : pathlib.Path
+        The TIFF.
+    bands : int
+        Its band count.
+    """
+    from hsi.errors import HsiError
+
+    hdr = find_envi_header(tif)
+    try:
+        if hdr is None or sidecar_tiff(hdr) != tif:
+            return None, None, {}
+        header = read_header(hdr)
+        if _int_field(header, "bands", hdr) != bands:
+            return None, None, {}
+        wl, fwhm = _wavelengths(header, bands, hdr)
+        if wl is not None:
+            check_wavelengths(wl, bands)
+        if fwhm is not None:
+            check_wavelengths(fwhm, bands)
+    except HsiError:
+        return None, None, {}
+    return wl, fwhm, read_band_metadata(header.get("band names"), header.get("bbl"),
+                                        header.get("reflectance scale factor"), bands=bands,
+                                        wavelengths=wl)
+
+
 def read_envi(path: str | os.PathLike, *, window: Window | None = None,
               lazy: bool | None = None, band_chunks: bool = False) -> Cube:
     """Read an ENVI image.
@@ -418,6 +481,9 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
         Lazy cubes only: one dask chunk per band × about 1024 × 1024 pixels (what a viewer
         showing one band reads), instead of whole bands (BSQ) or all bands (BIL/BIP) × rows.
 
+    A header of ``file type = TIFF`` beside a TIFF (ENVI's sidecar, :func:`sidecar_tiff`) reads
+    that TIFF, with the header's wavelengths where the TIFF has none.
+
     Returns
     -------
     Cube
@@ -431,6 +497,11 @@ def read_envi(path: str | os.PathLike, *, window: Window | None = None,
     ShapeError
         A window outside the image (:func:`hsi.check.check_window`).
     """
+    tif = sidecar_tiff(path)
+    if tif is not None:  # ENVI's header of a TIFF: the TIFF, with the header's wavelengths
+        from hsi.io.geotiff import read_geotiff
+
+        return read_geotiff(tif, window=window, lazy=lazy, band_chunks=band_chunks)
     arr, header, hdr = open_envi_array(path)
     transform, crs = _map_info(header, hdr)
     wl, fwhm = _wavelengths(header, arr.shape[0], hdr)
@@ -770,9 +841,9 @@ def envi_header_fields(cube: Cube, dtype: np.dtype) -> dict:
         fields["data offset values"] = [_number(v) for v in extra["band_offsets"]]
     if cube.fwhm is not None:
         fields["fwhm"] = [_fmt(v) for v in cube.fwhm]
-    if cube.nodata is not None:
-        fields["data ignore value"] = _fmt(cube.nodata) if np.dtype(dtype).kind == "f" \
-            else str(int(cube.nodata))
+    nodata = storable_nodata(cube.nodata, dtype)
+    if nodata is not None:
+        fields["data ignore value"] = _fmt(nodata) if np.dtype(dtype).kind == "f" else str(nodata)
     if cube.transform is not None:
         fields.update(_map_info_fields(cube.crs, cube.transform))
     return fields

@@ -15,7 +15,7 @@ from hsi.errors import FormatError, HsiIOError, ShapeError, WavelengthError
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from numpy.typing import ArrayLike
+    from numpy.typing import ArrayLike, DTypeLike
 
     from hsi.cube import Cube
 
@@ -78,9 +78,13 @@ def is_mat(head: bytes) -> bool:
 
 
 def find_envi_header(path: Path) -> Path | None:
-    """Return the ``.hdr`` of an ENVI data file (``x.img`` -> ``x.hdr`` or ``x.img.hdr``)."""
-    for cand in (path.with_suffix(".hdr"), path.with_suffix(".HDR"),
-                 Path(str(path) + ".hdr"), Path(str(path) + ".HDR")):
+    """Return the ``.hdr`` of an ENVI data file (``x.img`` -> ``x.img.hdr`` or ``x.hdr``).
+
+    ``x.img.hdr`` names this data file alone and comes first, as in GDAL's ENVI driver:
+    ``x.hdr`` may describe an ``x.dat`` beside it.
+    """
+    for cand in (Path(str(path) + ".hdr"), Path(str(path) + ".HDR"),
+                 path.with_suffix(".hdr"), path.with_suffix(".HDR")):
         if cand != path and cand.is_file():
             return cand
     return None
@@ -207,6 +211,11 @@ _MORE_UNITS_TO_NM: dict[str, float | None] = {
 }
 
 
+#: Wavelengths (nm) where imaging spectrometers measure, UV to thermal infrared with margin:
+#: declared units that put every band outside are a mislabel (:func:`unit_factor`).
+SPECTRAL_RANGE_NM = (100.0, 100_000.0)
+
+
 def unit_factor(values: ArrayLike, units: str | None) -> float:
     """Return the factor turning ``values`` (wavelengths in ``units``) into nm.
 
@@ -214,6 +223,13 @@ def unit_factor(values: ArrayLike, units: str | None) -> float:
     :func:`hsi.cube.wavelengths_in_nm`. Besides that function's units, ENVI's Angstroms,
     Centimeters and Meters are lengths, and its GHz/MHz frequencies are refused like
     wavenumbers.
+
+    Declared units that put every band outside :data:`SPECTRAL_RANGE_NM` (``wavelength units =
+    Micrometers`` over ``450, 550 ...``, which would be 450 000 nm, or ``Nanometers`` over
+    ``0.45 ...``) are a mislabel, common in headers other software writes: the values' own
+    magnitude then decides (below 100: µm, else nm), as for missing units, where that puts
+    every band inside the range; whole numbers are not taken for µm (``1, 2, 3`` labelled
+    nanometres are band numbers).
 
     Raises
     ------
@@ -223,16 +239,61 @@ def unit_factor(values: ArrayLike, units: str | None) -> float:
     from hsi.cube import wavelengths_in_nm
 
     key = (units or "").strip().lower()
-    if key in _MORE_UNITS_TO_NM:
-        scale = _MORE_UNITS_TO_NM[key]
-        if scale is None:
-            raise WavelengthError(f"wavelength units {units!r} are not a length")
-        return scale
     wl = np.asarray(values, dtype=np.float64).reshape(-1)
     nz = wl[np.isfinite(wl) & (wl != 0)]
-    if nz.size == 0:
+    if key in _MORE_UNITS_TO_NM:
+        factor = _MORE_UNITS_TO_NM[key]
+        if factor is None:
+            raise WavelengthError(f"wavelength units {units!r} are not a length")
+    elif nz.size == 0:
         return 1.0
-    return float(np.median(wavelengths_in_nm(nz, units) / nz))
+    else:
+        factor = float(np.median(wavelengths_in_nm(nz, units) / nz))
+    if nz.size == 0 or _spectral_nm(nz * factor).any():
+        return factor
+    guess = float(np.median(wavelengths_in_nm(nz) / nz))  # mislabelled: the values decide
+    if guess > factor and np.all(nz == np.round(nz)):  # 1, 2, 3 "nm": band numbers, not µm
+        return factor
+    return guess if _spectral_nm(nz * guess).all() else factor
+
+
+def _spectral_nm(nm: np.ndarray) -> np.ndarray:
+    """Which of ``nm`` lie where imaging spectrometers measure (:data:`SPECTRAL_RANGE_NM`)."""
+    return (np.abs(nm) >= SPECTRAL_RANGE_NM[0]) & (np.abs(nm) <= SPECTRAL_RANGE_NM[1])
+
+
+def storable_nodata(value: float | None, dtype: DTypeLike) -> int | float | None:
+    """``value`` as the nodata value of ``dtype`` data, ``None`` when no value of it can equal
+    ``value``.
+
+    Headers and tags carry such values (ENVI's ``data ignore value = -9999`` over unsigned
+    integers, ``0.5`` or NaN over integers, 1e39 over float32); they mark no pixel, GeoTIFF
+    refuses them (rasterio: "beyond the valid range of its data type") and an integer ENVI
+    header would round 0.5 to 0, marking the pixels of 0 missing.
+
+    Parameters
+    ----------
+    value : float or None
+        The nodata value as found (or as a cube holds it).
+    dtype : numpy dtype
+        Data type of the pixels.
+
+    Returns
+    -------
+    int, float or None
+        An int for integer data, the float otherwise; ``None`` for ``None`` or a value the data
+        type cannot hold.
+    """
+    if value is None:
+        return None
+    dtype = np.dtype(dtype)
+    v = float(value)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return int(v) if v.is_integer() and info.min <= v <= info.max else None
+    if dtype.kind == "f" and np.isfinite(v) and abs(v) > float(np.finfo(dtype).max):
+        return None
+    return v
 
 
 def parse_number_list(value: str | Iterable[object]) -> np.ndarray:

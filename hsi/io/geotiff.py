@@ -40,8 +40,20 @@ from hsi.check import check_window
 from hsi.cube import Cube
 from hsi.errors import FormatError, HsiIOError, WavelengthError
 from hsi.io.atomic import atomic_path
-from hsi.io.envi import band_metadata, read_band_metadata, wavelength_band_names
-from hsi.io.formats import build_cube, check_readable, parse_number_list, reading, unit_factor
+from hsi.io.envi import (
+    band_metadata,
+    read_band_metadata,
+    sidecar_bands,
+    wavelength_band_names,
+)
+from hsi.io.formats import (
+    build_cube,
+    check_readable,
+    parse_number_list,
+    reading,
+    storable_nodata,
+    unit_factor,
+)
 from hsi.io.indexing import as_step, pyramid_factors, read_positions
 
 if TYPE_CHECKING:
@@ -112,14 +124,18 @@ def _ci(tags: dict, *keys: str) -> str | None:
 
 
 def _imagery_wavelengths(src: DatasetReader) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """``(wavelengths, fwhm)`` in nm from GDAL's ``IMAGERY`` domain (µm), or ``None``."""
+    """``(wavelengths, fwhm)`` in nm from GDAL's ``IMAGERY`` domain (µm), or ``None``.
+
+    Values in nm under the µm keys (``CENTRAL_WAVELENGTH_UM=450``) are a mislabel that
+    :func:`~hsi.io.formats.unit_factor` corrects."""
     imagery = [src.tags(b, ns="IMAGERY") for b in range(1, src.count + 1)]
     wl = [_float_tag(t, "CENTRAL_WAVELENGTH_UM") for t in imagery]
     if not all(v is not None for v in wl):
         return None
+    factor = unit_factor(wl, "Micrometers")
     fw = [_float_tag(t, "FWHM_UM") for t in imagery]
-    fwhm = np.round(np.array(fw) * 1e3, 9) if all(v is not None for v in fw) else None
-    return np.round(np.array(wl) * 1e3, 9), fwhm
+    fwhm = np.round(np.array(fw) * factor, 9) if all(v is not None for v in fw) else None
+    return np.round(np.array(wl) * factor, 9), fwhm
 
 
 def _envi_style_wavelengths(src: DatasetReader) -> tuple[np.ndarray, np.ndarray | None] | None:
@@ -418,9 +434,7 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
             window = check_window(window, height, width, path)
             if transform is not None:
                 transform = src.window_transform(window)
-        nodata = src.nodata
-        if nodata is not None and dtype.kind in "iu" and float(nodata).is_integer():
-            nodata = int(nodata)
+        nodata = storable_nodata(src.nodata, dtype)
         try:
             wl, fwhm = band_wavelengths(src)
         except WavelengthError as exc:  # "wavelength units 'GHz' are not a length"
@@ -432,6 +446,9 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
         block = src.block_shapes[0]
         tags = src.tags()
         extra = _band_metadata(src, tags, wl)
+        if wl is None:  # ENVI's TIFF output keeps them in a header beside it
+            wl, fwhm, side = sidecar_bands(path, count)
+            extra = {**side, **extra}
         if not lazy:
             from hsi.memory import check_allocation
 
@@ -517,6 +534,7 @@ def geotiff_profile(*, bands: int, height: int, width: int, dtype: DTypeLike, cr
     speed with 2; any reader built on libtiff ≥ 4 decodes it.
     """
     dtype = np.dtype(dtype)
+    nodata = storable_nodata(nodata, dtype)  # one no pixel can equal is not written
     predictor = 2 if dtype.itemsize > 1 and dtype.kind in "iuf" else 1
     profile = {
         "driver": "GTiff", "count": bands, "height": height, "width": width,
