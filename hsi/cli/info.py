@@ -12,19 +12,26 @@ if TYPE_CHECKING:
     from hsi.cube import Cube
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 band"``, ``"204 bands"``."""
+    return f"{n} {noun}" + ("s" if n != 1 else "")
+
+
 def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
     """Return ``(field, value)`` rows describing ``cube`` (shape, dtype, bands, georeference)."""
     rows = [("file", str(path or cube.name)),
-            ("shape", f"{cube.bands} bands × {cube.height} rows × {cube.width} cols"),
+            ("shape", f"{_count(cube.bands, 'band')} × {_count(cube.height, 'row')} × "
+                      f"{_count(cube.width, 'col')}"),
             ("dtype", str(cube.dtype))]
     if cube.wavelengths is not None:
         wl = cube.wavelengths
-        bands = f"{wl.size} band" + ("s" if wl.size != 1 else "")
-        rows.append(("wavelengths", f"{wl.min():.1f}–{wl.max():.1f} nm ({bands})"))
+        rows.append(("wavelengths", f"{wl.min():.1f}–{wl.max():.1f} nm "
+                                    f"({_count(wl.size, 'band')})"))
     else:
         rows.append(("wavelengths", "none"))
-    if cube.fwhm is not None:
-        rows.append(("fwhm", f"{cube.fwhm.min():.2f}–{cube.fwhm.max():.2f} nm"))
+    fwhm = None if cube.fwhm is None else cube.fwhm[cube.fwhm > 0]  # NaN is not > 0
+    if fwhm is not None and fwhm.size:  # placeholders (0, -1, NaN) are not widths
+        rows.append(("fwhm", f"{fwhm.min():.2f}–{fwhm.max():.2f} nm"))
     rows.append(("crs", cube.crs.to_string() if cube.crs is not None else "none"))
     size = cube.pixel_size
     if size is not None:

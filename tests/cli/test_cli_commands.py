@@ -112,3 +112,13 @@ def test_metrics_scaled_estimate_has_zero_angle(invoke, tmp_path, vnir_cube):
                  .splitlines())
     assert float(lines["SAM"].split()[0]) == pytest.approx(0.0, abs=1e-3)
     assert lines["ERGAS"] == "n/a (give --ratio)"
+
+
+def test_info_counts_one_band_and_leaves_out_placeholder_widths(invoke, tmp_path):
+    """A 1-band file read "1 bands × 1 rows"; FWHM placeholders (NaN, 0) printed "nan–nan nm"."""
+    one = hsi.save(hsi.Cube(np.ones((1, 1, 5), np.float32), wavelengths=[550.0],
+                            fwhm=[float("nan")]), tmp_path / "one.tif")
+    out = invoke("info", one).stdout
+    assert "1 band × 1 row × 5 cols" in out
+    assert "550.0–550.0 nm (1 band)" in out
+    assert "fwhm" not in out
