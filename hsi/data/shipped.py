@@ -6,7 +6,6 @@ Written by :mod:`hsi.data.make_sample` from the EHU files; see the README for at
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,20 @@ from hsi.data.salinas_a import SCALE, SalinasA
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 CUBE_PATH = SAMPLE_DIR / "salinas_a.tif"
 LABELS_PATH = SAMPLE_DIR / "salinas_a_labels.tif"
+
+
+def _quiet_georeference() -> None:
+    """Install :mod:`hsi.io.geotiff`'s process-wide filter of rasterio's
+    ``NotGeoreferencedWarning`` (the sample has no georeference, and neither has any ``.mat``
+    or lab scene).
+
+    The filter is installed when that module is first imported. It must not be first imported
+    inside a ``warnings.catch_warnings()`` block, as these functions once did: the block's exit
+    restores the filters from before it and so drops that one for the rest of the process, and
+    every later ``hsi.open`` or ``hsi.save`` of a file without georeference printed rasterio's
+    warning (the README's Python example printed two).
+    """
+    import hsi.io.geotiff  # noqa: F401  (imported for its warning filter)
 
 
 def sample_cube() -> Cube:
@@ -31,15 +44,13 @@ def sample_cube() -> Cube:
         original AVIRIS channel number in ``metadata["aviris_channels"]``.
     """
     import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
 
     from hsi.io import open as open_cube
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        raw = open_cube(CUBE_PATH)
-        with rasterio.open(CUBE_PATH) as src:
-            channels = json.loads(src.tags()["AVIRIS_CHANNELS"])
+    _quiet_georeference()
+    raw = open_cube(CUBE_PATH)
+    with rasterio.open(CUBE_PATH) as src:
+        channels = json.loads(src.tags()["AVIRIS_CHANNELS"])
     data = np.asarray(raw.data, dtype=np.float32) / np.float32(SCALE)
     return Cube(data, wavelengths=raw.wavelengths, fwhm=raw.fwhm, name="salinas_a_sample",
                 metadata={"source": "hsikit sample: Salinas-A (AVIRIS 1998, UPV/EHU GIC)",
@@ -57,11 +68,9 @@ def sample_labels() -> tuple[np.ndarray, list[str]]:
         EHU Salinas class names of the codes 1, 10, 11, 12, 13, 14.
     """
     import rasterio
-    from rasterio.errors import NotGeoreferencedWarning
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(LABELS_PATH) as src:
-            labels = src.read(1)
-            names = json.loads(src.tags().get("CLASS_NAMES", "null")) or list(SalinasA.class_names)
+    _quiet_georeference()
+    with rasterio.open(LABELS_PATH) as src:
+        labels = src.read(1)
+        names = json.loads(src.tags().get("CLASS_NAMES", "null")) or list(SalinasA.class_names)
     return labels, names
