@@ -17,10 +17,12 @@ device_option = click.option(
     help="Torch device: CUDA when present with 'auto'.",
 )
 seed_option = click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-ratio_option = click.option(
-    "--ratio", type=click.IntRange(min=2), default=None,
-    help="Spatial ratio between HR and LR pixels (integer >= 2).",
-)
+_RATIO_HELP = "Spatial ratio between HR and LR pixels (integer >= 2)."
+ratio_option = click.option("--ratio", type=click.IntRange(min=2), default=None, help=_RATIO_HELP)
+#: The same for a command that cannot run without it (its absence is a one-line usage error
+#: of the command's own, not click's "Missing option").
+required_ratio_option = click.option("--ratio", type=click.IntRange(min=2), default=None,
+                                     help=_RATIO_HELP + "  [required]")
 sensor_option = click.option(
     "--sensor", default="sentinel2", show_default=True,
     help="MSI sensor: a preset (sentinel2 = the 12 Level-2A bands, sentinel2_l1c, landsat8, "

@@ -10,7 +10,7 @@ from hsi.cli.options import (
     OutputFolder,
     device_option,
     psf_sigma_option,
-    ratio_option,
+    required_ratio_option,
     sensor_named,
     sensor_option,
     var_option,
@@ -29,7 +29,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, _MOVED)
 @click.argument("cube", type=click.Path())
 @click.option("-o", "--output", "out_dir", required=True, type=OutputFolder(),
               help="Output folder for reference.tif, lr_hsi.tif and hr_msi.tif.")
-@ratio_option
+@required_ratio_option
 @sensor_option
 @psf_sigma_option
 @var_option
