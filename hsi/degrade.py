@@ -868,6 +868,11 @@ _SCALE_KEYS = ("maxValue", "max_value", "reflectance_scale", "scale_factor",
                "reflectance_scale_factor")
 
 
+#: Highest declared value (the ``percentile`` of :func:`reflectance_scale`) still read as
+#: reflectance: surfaces brighter than a white reference (snow, glints) reach above 1; radiance
+#: or counts declared in other units reach far above.
+REFLECTANCE_HEADROOM = 1.5
+
 #: Share of all-zero pixels above which a cube without a nodata value is said to have them.
 ZERO_PIXELS_SAID = 0.005
 
@@ -904,11 +909,12 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
     ``reflectance_scale_factor``); 1 for float data already in ``[0, 1]`` (its ``percentile``
     ≤ 1); ``1 / scale`` when every band declares the same scale and no offset
     (``band_scales``: GDAL's band scale, ENVI's ``data gain values``) and the declared values
-    are in ``[0, 1]`` (e.g. int16 reflectance × 10 000 tagged 1e-4: divided by 10 000, not by
-    its brightest pixel); else the ``percentile`` of the valid (finite, non-nodata) values,
-    robust to a few hot pixels. A lazy cube is sampled with a stride (about 2·10⁶ values,
-    all bands) in at most 16 of its chunks spread over the scene, read chunk by chunk: it is
-    never loaded whole.
+    read as reflectance (their ``percentile`` at most :data:`REFLECTANCE_HEADROOM`: bright
+    snow or specular glints reach above 1; e.g. int16 reflectance × 10 000 tagged 1e-4 is
+    divided by 10 000, not by its brightest pixel); else the ``percentile`` of the valid
+    (finite, non-nodata) values, robust to a few hot pixels. A lazy cube is sampled with a
+    stride (about 2·10⁶ values, all bands) in at most 16 of its chunks spread over the scene,
+    read chunk by chunk: it is never loaded whole.
 
     Parameters
     ----------
@@ -945,8 +951,8 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
     if np.issubdtype(cube.dtype, np.floating) and 0 < top <= 1.0:
         return 1.0
     declared = _declared_divisor(cube)
-    if declared is not None and 0 < top <= declared:  # its declared values are in [0, 1]
-        return declared
+    if declared is not None and 0 < top <= REFLECTANCE_HEADROOM * declared:
+        return declared  # its declared values read as reflectance
     if top > 0:
         return top
     raise SensorError(f"cube {cube.name!r}: its {percentile:g}th percentile is {top:g}; "

@@ -74,6 +74,18 @@ def test_band_scales_that_are_not_one_divisor_leave_it_to_the_values(tmp_path):
         assert reflectance_scale(cube) == np.percentile(data.astype(np.float64), 99.9)
 
 
+def test_a_bright_scene_keeps_its_declared_scale(tmp_path):
+    """Snow at reflectance 1.2 (int16 12 000, tagged 1e-4) is still divided by 10 000."""
+    from hsi.cube import Cube
+
+    data = np.full((4, 6, 5), 12000, np.int16)
+    data[:, 0] = 3000
+    meta = {"band_scales": [1e-4] * 4, "band_offsets": [0.0] * 4}
+    hsi.save(Cube(data, wavelengths=np.array([450.0, 550.0, 650.0, 750.0]), metadata=meta),
+             tmp_path / "snow.tif")
+    assert reflectance_scale(hsi.open(tmp_path / "snow.tif")) == 10000.0
+
+
 def test_a_declared_scale_beyond_reflectance_leaves_it_to_the_values(tmp_path):
     """Radiance × 100 tagged 0.01 reads 2–30 declared: not reflectance, so the values decide."""
     cube, data = _dark_int16_tif(tmp_path, [0.01] * 4)
