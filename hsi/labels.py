@@ -9,7 +9,7 @@ tuple the readers used to return.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -118,6 +118,49 @@ class Labels:
             return None
         return dict(zip(self.codes, self.names, strict=True))
 
+    def without_nodata(self, nodata: float | None, name: str = "labels") -> tuple[Labels, int]:
+        """These labels with the pixels of a declared nodata value unlabelled (0).
+
+        A label raster made in a GIS often marks its unlabelled pixels with the file's nodata
+        value (255 in a uint8 raster, 65535 in a uint16 one) rather than 0; GIS tools show
+        those pixels as empty, and read as codes they would make a class of the background.
+
+        Parameters
+        ----------
+        nodata : float, optional
+            The raster's declared nodata value (``None``: none declared, nothing changes).
+        name : str
+            What the labels are called in the message (their file).
+
+        Returns
+        -------
+        labels : Labels
+            ``self`` when no pixel holds ``nodata`` (or it is ``None`` or 0), else a copy with
+            those pixels 0 and the same georeference, names and colours.
+        pixels : int
+            How many pixels held ``nodata``.
+
+        Raises
+        ------
+        FormatError
+            ``nodata`` is the code of a named class: the file says both that its pixels are
+            a class and that they have no data.
+        """
+        if nodata is None or not np.isfinite(nodata) or nodata == 0 \
+                or nodata != int(nodata):
+            return self, 0  # an integer raster holds no NaN nor fraction
+        code = int(nodata)
+        if self.codes is not None and code in self.codes:
+            label = self.names[self.codes.index(code)]
+            raise FormatError(f"{name}: its nodata value {code} is also the code of class "
+                              f"{code} ({label}): declare another nodata value (or none) "
+                              "so that the class is not read as unlabelled")
+        hit = self.array == code
+        pixels = int(hit.sum())
+        if not pixels:
+            return self, 0
+        return replace(self, array=np.where(hit, 0, self.array)), pixels
+
     def check_grid(self, grid: Cube | Labels, name: str = "labels", of: str = "the cube") -> None:
         """Raise unless these labels lie on the grid of ``grid`` (a Cube or other Labels).
 
@@ -133,7 +176,8 @@ class Labels:
         ShapeError
             The labels are not ``(grid.height, grid.width)``.
         GridError
-            Both have a CRS (or a transform) and they differ (transforms to 1e-6).
+            Both have a CRS (or a transform) and they differ (transforms by more than a
+            thousandth of a pixel, :func:`same_transform`).
         """
         want = (grid.height, grid.width)
         if self.array.shape != want:
@@ -145,9 +189,32 @@ class Labels:
         if self.crs is not None and grid.crs is not None and self.crs != grid.crs:
             raise GridError(f"{name}: CRS {self.crs} differs from {of}'s {grid.crs}")
         if self.transform is not None and grid.transform is not None and not \
-                self.transform.almost_equals(grid.transform, precision=1e-6):
+                same_transform(self.transform, grid.transform):
             raise GridError(f"{name}: transform {tuple(self.transform)[:6]} differs from "
                             f"{of}'s {tuple(grid.transform)[:6]}")
+
+
+def same_transform(a: Affine, b: Affine, tolerance: float = 1e-3) -> bool:
+    """Whether two pixel-to-map transforms put every pixel on the same ground.
+
+    Compared in pixels, not map units: each coefficient may differ by ``tolerance`` times the
+    pixel size of ``a`` (its largest coefficient of ``a, b, d, e``). An absolute tolerance
+    would not do for geographic grids: at 1e-6 degrees, labels of a drone scene in EPSG:4326
+    (pixels of 2e-7 degrees, about 2 cm) passed shifted by 5 pixels.
+
+    Parameters
+    ----------
+    a, b : affine.Affine
+    tolerance : float
+        Largest difference, in pixels of ``a``.
+
+    Returns
+    -------
+    bool
+    """
+    pixel = max(abs(a.a), abs(a.b), abs(a.d), abs(a.e))
+    return all(abs(x - y) <= tolerance * pixel for x, y in zip(tuple(a)[:6], tuple(b)[:6],
+                                                              strict=True))
 
 
 def as_labels(labels: Labels | ArrayLike, crs: CRS | None = None,

@@ -111,7 +111,8 @@ def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[s
         Cluster ids 1..k (as :func:`hsi.clustering.cluster` writes them), 0 = not clustered
         (nodata).
     labels : array-like of int or hsi.labels.Labels, shape (H, W)
-        Ground truth, 0 = unlabelled.
+        Ground truth, 0 = unlabelled. When both maps are :class:`~hsi.labels.Labels` their
+        grids (shape, CRS, transform) must match.
 
     Returns
     -------
@@ -127,6 +128,8 @@ def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[s
     ------
     ShapeError
         The two maps differ in shape.
+    GridError
+        Both are :class:`~hsi.labels.Labels` with differing CRS or transform.
     DataError
         Ids that are not whole numbers >= 0, no labelled pixel, or no pixel both labelled
         and clustered.
@@ -135,12 +138,15 @@ def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[s
 
     from hsi.labels import Labels
 
+    grids = (clusters, labels)
     clusters = np.asarray(clusters.array if isinstance(clusters, Labels) else clusters)
     labels = np.asarray(labels.array if isinstance(labels, Labels) else labels)
     if clusters.shape != labels.shape:
         raise ShapeError(f"clusters: shape {clusters.shape} differs from the labels' "
                          f"{labels.shape}", actual_shape=clusters.shape,
                          expected_shape=labels.shape)
+    if all(isinstance(g, Labels) for g in grids):  # the same shape, maybe other ground
+        grids[1].check_grid(grids[0], name="labels", of="the cluster map")
     clusters = _whole_ids(clusters, "clusters")
     labels = _whole_ids(labels, "labels")
     labelled = labels > 0
