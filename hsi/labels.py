@@ -9,7 +9,7 @@ tuple the readers used to return.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -117,49 +117,6 @@ class Labels:
         if self.names is None:
             return None
         return dict(zip(self.codes, self.names, strict=True))
-
-    def without_nodata(self, nodata: float | None, name: str = "labels") -> tuple[Labels, int]:
-        """These labels with the pixels of a declared nodata value unlabelled (0).
-
-        A label raster made in a GIS often marks its unlabelled pixels with the file's nodata
-        value (255 in a uint8 raster, 65535 in a uint16 one) rather than 0; GIS tools show
-        those pixels as empty, and read as codes they would make a class of the background.
-
-        Parameters
-        ----------
-        nodata : float, optional
-            The raster's declared nodata value (``None``: none declared, nothing changes).
-        name : str
-            What the labels are called in the message (their file).
-
-        Returns
-        -------
-        labels : Labels
-            ``self`` when no pixel holds ``nodata`` (or it is ``None`` or 0), else a copy with
-            those pixels 0 and the same georeference, names and colours.
-        pixels : int
-            How many pixels held ``nodata``.
-
-        Raises
-        ------
-        FormatError
-            ``nodata`` is the code of a named class: the file says both that its pixels are
-            a class and that they have no data.
-        """
-        if nodata is None or not np.isfinite(nodata) or nodata == 0 \
-                or nodata != int(nodata):
-            return self, 0  # an integer raster holds no NaN nor fraction
-        code = int(nodata)
-        if self.codes is not None and code in self.codes:
-            label = self.names[self.codes.index(code)]
-            raise FormatError(f"{name}: its nodata value {code} is also the code of class "
-                              f"{code} ({label}): declare another nodata value (or none) "
-                              "so that the class is not read as unlabelled")
-        hit = self.array == code
-        pixels = int(hit.sum())
-        if not pixels:
-            return self, 0
-        return replace(self, array=np.where(hit, 0, self.array)), pixels
 
     def check_grid(self, grid: Cube | Labels, name: str = "labels", of: str = "the cube") -> None:
         """Raise unless these labels lie on the grid of ``grid`` (a Cube or other Labels).

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from affine import Affine
     from rasterio.crs import CRS
 
-    from hsi.labels import Labels
-
 
 @click.group("classify")
 def classify() -> None:
@@ -66,9 +64,10 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
     from hsi.classification.config import GanConfig
     from hsi.classification.pipeline import check_labels, read_class_names, train_classifier
     from hsi.errors import naming
+    from hsi.io.labels import read_labels
 
     cube = hsi.open(cube_path, var=var, lazy=False)
-    labels = read_label_raster(labels_path, var=labels_var)
+    labels = read_labels(labels_path, var=labels_var)
     names = read_class_names(class_names) if class_names else None
     labels.check_grid(cube, name=str(labels_path), of=str(cube_path))  # not "the cube's grid"
     check_labels(labels, cube, names, name=str(labels_path))
@@ -159,19 +158,17 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
     from hsi.errors import ShapeError, naming
     from hsi.io.atomic import atomic_files
     from hsi.io.guard import check_outputs
-    from hsi.io.labels import read_class_map
+    from hsi.io.labels import read_class_map, read_labels
     from hsi.labels import Labels
 
     if output and Path(output).suffix.lower() == ".png":  # the report would be the matrix
         raise click.BadParameter(f"{output}: the report is Markdown and its confusion matrix "
                                  f"is written beside it as .png; name the report .md",
                                  param_hint="--output")
-    pred, names, _ = read_class_map(classmap_path)
-    crs, transform, nodata = raster_grid(classmap_path)
-    # a class map's nodata value is "not classified" (0), as GIS tools show it
-    pred_map, _ = Labels(pred, crs, transform).without_nodata(nodata, name=str(classmap_path))
-    test = read_label_raster(labels_path, var=labels_var)
-    pred, truth = pred_map.array, test.array
+    pred, names, _ = read_class_map(classmap_path)  # its nodata value: not classified (0)
+    pred_map = Labels(pred, *raster_grid(classmap_path))
+    test = read_labels(labels_path, var=labels_var)
+    truth = test.array
     if pred.shape != truth.shape:
         raise ShapeError(f"{labels_path}: test labels are {truth.shape[0]}×{truth.shape[1]}, "
                          f"the class map {classmap_path} is {pred.shape[0]}×{pred.shape[1]}: "
@@ -226,10 +223,11 @@ def split(labels_path, out_dir, per_class, fraction, mode, margin, seed, labels_
     from hsi.errors import naming
     from hsi.io.atomic import new_folder_removed_on_failure
     from hsi.io.guard import check_outputs
+    from hsi.io.labels import read_labels
 
     check_outputs([Path(out_dir) / "train.tif", Path(out_dir) / "test.tif"], [labels_path])
 
-    labels = read_label_raster(labels_path, var=labels_var)  # with its names and colours
+    labels = read_labels(labels_path, var=labels_var)  # with its names and colours
     # the folder is made before the two files are written: not left empty by a failure
     # "labels: no labelled pixel", "split: no test pixel left" name the file
     with new_folder_removed_on_failure(out_dir), naming(labels=labels_path, split=labels_path):
@@ -239,58 +237,18 @@ def split(labels_path, out_dir, per_class, fraction, mode, margin, seed, labels_
     click.echo(f"{n_train} training pixels -> {train_path}; {n_test} test pixels -> {test_path}")
 
 
-def raster_grid(path: str | os.PathLike) -> tuple[CRS | None, Affine | None, float | None]:
-    """The CRS, transform and declared nodata value of a GeoTIFF or ENVI raster, read from
-    its header (``None`` each for a ``.mat``, which has none of them).
+def raster_grid(path: str | os.PathLike) -> tuple[CRS | None, Affine | None]:
+    """The CRS and transform of a GeoTIFF or ENVI raster, read from its header (``None`` each
+    for a ``.mat``, which has neither, or where the file declares none).
 
     Parameters
     ----------
     path : str or os.PathLike
-
-    Returns
-    -------
-    crs, transform, nodata
-        ``None`` where the file declares none.
     """
     import hsi
     from hsi.io.formats import detect_format
 
     if detect_format(path) == "mat":
-        return None, None, None
+        return None, None
     header = hsi.open(path, lazy=True)
-    return header.crs, header.transform, header.nodata
-
-
-def read_label_raster(path: str | os.PathLike, var: str | None = None) -> Labels:
-    """:func:`hsi.io.labels.read_labels`, the pixels of the file's declared nodata value
-    read as unlabelled (0), as GIS tools show them.
-
-    A label raster from QGIS, ArcGIS or ENVI often marks its unlabelled pixels with its
-    nodata value (255, 65535) rather than 0: read as a code, the background would become a
-    class. One warning line on stderr says how many pixels held it.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    var : str, optional
-        Variable of a ``.mat`` label file.
-
-    Returns
-    -------
-    hsi.labels.Labels
-
-    Raises
-    ------
-    FormatError
-        What :func:`~hsi.io.labels.read_labels` refuses, or a nodata value that is also the
-        code of a class the file names (:meth:`hsi.labels.Labels.without_nodata`).
-    """
-    from hsi.io.labels import read_labels
-
-    labels = read_labels(path, var=var)
-    nodata = raster_grid(path)[2]
-    labels, pixels = labels.without_nodata(nodata, name=str(path))
-    if pixels:
-        click.echo(f"warning: {path}: {pixels} pixels hold its nodata value {nodata:g}: read "
-                   "as unlabelled (0)", err=True)
-    return labels
+    return header.crs, header.transform

@@ -124,12 +124,13 @@ def _check_same_grid(clusters, crs_a, transform_a, labels, crs_b, transform_b) -
     """Refuse to score two georeferenced maps that lie on different grids (another CRS, or
     another origin or pixel size): the pixels compared would not be the same ground."""
     from hsi.errors import GridError
+    from hsi.labels import same_transform
 
     if crs_a is not None and crs_b is not None and crs_a != crs_b:
         raise GridError(f"{clusters}: CRS {crs_a} differs from the labels' ({labels}) "
                         f"{crs_b}: the maps are not on the same grid")
     if transform_a is not None and transform_b is not None \
-            and not transform_a.almost_equals(transform_b, precision=1e-6):
+            and not same_transform(transform_a, transform_b):  # in pixels, not map units
         raise GridError(f"{clusters}: georeference ({_grid(transform_a)}) differs from the "
                         f"labels' ({labels}: {_grid(transform_b)}): the maps are not on the "
                         f"same grid")

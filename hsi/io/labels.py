@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import colorsys
 import json
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,8 @@ from hsi.io.atomic import atomic_path
 from hsi.io.formats import check_readable, detect_format
 from hsi.labels import Labels
 from hsi.memory import check_allocation
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -52,6 +55,55 @@ def default_colors(n: int) -> list[tuple[int, int, int]]:
         r, g, b = colorsys.hsv_to_rgb(h, 0.65 + 0.35 * (i % 2), 0.75 + 0.25 * ((i // 2) % 2))
         colors.append((int(r * 255), int(g * 255), int(b * 255)))
     return colors
+
+
+def unlabelled_nodata(arr: np.ndarray, nodata: float | None, named: dict[int, str] | None,
+                      path: str | os.PathLike) -> np.ndarray:
+    """``arr`` with the pixels of the raster's declared ``nodata`` value unlabelled (0).
+
+    A label raster made in a GIS often marks its unlabelled pixels with its nodata value (255
+    in a uint8 raster, 65535 in uint16, -9999 or NaN in int16 / float32) rather than 0: GIS
+    tools show them empty, and read as codes they would make a class of the background (or be
+    refused as negative or not whole). How many pixels held it is said in one warning line.
+
+    Parameters
+    ----------
+    arr : numpy.ndarray, shape (H, W)
+        The raster's values as stored.
+    nodata : float, optional
+        Its declared nodata value (``None`` or 0: nothing changes).
+    named : dict, optional
+        ``{code: name}`` of the classes the file names.
+    path : path
+        The file, for the messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``arr`` itself when no pixel holds ``nodata``, else a copy with those pixels 0.
+
+    Raises
+    ------
+    FormatError
+        ``nodata`` is the code of a class the file names: the file says both that its pixels
+        are that class and that they have no data.
+    """
+    if nodata is None or nodata == 0:
+        return arr
+    if np.isnan(nodata):
+        hit = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+    else:
+        if named and nodata in named:
+            raise FormatError(f"{path}: its nodata value {nodata:g} is also the code of class "
+                              f"{nodata:g} ({named[int(nodata)]}): declare another nodata "
+                              "value (or none) so that the class is not read as unlabelled")
+        hit = arr == nodata
+    pixels = int(hit.sum())
+    if not pixels:
+        return arr
+    log.warning("%s: %d pixel(s) hold its nodata value %g: read as unlabelled (0)", path,
+                pixels, nodata)
+    return np.where(hit, np.zeros((), arr.dtype), arr)
 
 
 def _as_int_labels(arr: np.ndarray, path: str | os.PathLike) -> np.ndarray:
@@ -120,14 +172,16 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
     Returns
     -------
     hsi.labels.Labels
-        ``array`` (H, W) int64 class ids (0 usually means unlabelled), ``crs`` and
+        ``array`` (H, W) int64 class ids (0 means unlabelled, and so do the pixels of the
+        file's declared nodata value, :func:`unlabelled_nodata`), ``crs`` and
         ``transform`` (or ``None``), and the class names of a GeoTIFF's ``CLASS_NAMES`` tag.
         Unpacks as ``array, crs, transform``.
 
     Raises
     ------
     FormatError
-        Several bands, non-integer values, or no (or several) 2-D arrays in a ``.mat``.
+        Several bands, non-integer values, no (or several) 2-D arrays in a ``.mat``, or a
+        nodata value that is the code of a class the file names.
     """
     fmt = detect_format(path)
     path = Path(path)
@@ -144,7 +198,8 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
         check_allocation(8 * lazy.height * lazy.width * lazy.bands, str(path))
         cube = read_envi(path, lazy=False)
         check_one_band(path, cube.bands)
-        return Labels(_as_int_labels(cube.data[0], path), cube.crs, cube.transform)
+        values = unlabelled_nodata(np.asarray(cube.data[0]), cube.nodata, None, path)
+        return Labels(_as_int_labels(values, path), cube.crs, cube.transform)
     check_readable(path)
     try:
         with rasterio.open(path) as src:
@@ -157,8 +212,10 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
                 else src.transform
             names = _names_tag(src.tags().get("CLASS_NAMES"))
             cmap = _colormap(src)
+            nodata = src.nodata
     except RasterioError as exc:
         raise FormatError(f"{path}: cannot be read as a raster ({exc})") from None
+    labels = unlabelled_nodata(labels, nodata, names, path)
     colors = None  # the colour table of named classes (a class map's), kept for their rasters
     if names and all(code in cmap for code in names):
         colors = tuple(tuple(cmap[code][:3]) for code in names)
@@ -195,8 +252,11 @@ def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict
             # names keyed by codes (1, 10, 11...): listed by value
             names = [by_code.get(c, f"class {c}") for c in range(1, max(by_code, default=0) + 1)]
             cmap = _colormap(src)
+            nodata = src.nodata
     except RasterioError as exc:
         raise FormatError(f"{path}: cannot be read as a raster ({exc})") from None
+    # another tool's class map may mark its unclassified pixels with its nodata value
+    labels = unlabelled_nodata(labels, nodata, by_code, path)
     if labels.dtype not in (np.uint8, np.uint16):
         # the label check (whole numbers in 0..MAX_CODE): an entropy raster is no class map
         values = _as_int_labels(labels, path)

@@ -56,32 +56,44 @@ def tiny(salinas_crop, tmp_path_factory):
 
 # -- a declared nodata value is "unlabelled", not a class ------------------------------------
 
-def test_without_nodata_unlabels_the_declared_value():
-    labels = Labels(np.array([[255, 1], [2, 255]], dtype=np.uint8))
-    out, pixels = labels.without_nodata(255, name="lab.tif")
-    assert pixels == 2 and out.array.tolist() == [[0, 1], [2, 0]]
-    for nodata in (None, 0, float("nan"), 7, 2.5):  # none declared, 0, or no pixel holds it
-        same, pixels = labels.without_nodata(nodata)
-        assert same is labels and pixels == 0
+@pytest.mark.parametrize(("dtype", "nodata", "stored"),
+                         [("uint8", 255, 255), ("int16", -9999, -9999),
+                          ("float32", float("nan"), float("nan")), ("float32", -9999, -9999)])
+def test_read_labels_unlabels_the_declared_nodata(tmp_path, caplog, dtype, nodata, stored):
+    """255 became a class; -9999 (int16, float32) and NaN were refused as not codes."""
+    import logging
+
+    arr = np.array([[stored, 1], [2, stored]], dtype=dtype)
+    path = write_labels(tmp_path / "lab.tif", arr, dtype, nodata=nodata)
+    with caplog.at_level(logging.WARNING):
+        labels = read_labels(path)
+    assert labels.array.tolist() == [[0, 1], [2, 0]]
+    assert "2 pixel(s) hold its nodata value" in caplog.text
+    caplog.clear()
+    plain = write_labels(tmp_path / "plain.tif", np.array([[7, 1]]), "uint8", nodata=255)
+    assert read_labels(plain).array.tolist() == [[7, 1]] and caplog.text == ""
 
 
-def test_without_nodata_refuses_the_code_of_a_named_class():
-    labels = Labels(np.array([[1, 3]]), names=("water", "crop"), codes=(1, 3))
+def test_read_labels_refuses_nodata_that_is_a_named_class(tmp_path):
+    path = write_class_map(tmp_path / "lab.tif", np.array([[1, 3]], np.uint8), crs=None,
+                           transform=None, class_names=["water", "class 2", "crop"])
+    with rasterio.open(path, "r+") as dst:
+        dst.nodata = 3
     with pytest.raises(FormatError, match=r"lab\.tif: its nodata value 3 is also the code of "
                                           r"class 3 \(crop\)"):
-        labels.without_nodata(3, name="lab.tif")
+        read_labels(path)
 
 
 @pytest.mark.parametrize(("dtype", "nodata"), [("uint8", 255), ("uint16", 65535)])
-def test_split_reads_declared_nodata_as_unlabelled(tiny, tmp_path, dtype, nodata):
+def test_split_reads_declared_nodata_as_unlabelled(tiny, tmp_path, caplog, dtype, nodata):
     lab = tiny["labels"]
     raw = np.where(lab == 0, nodata, lab)
     path = write_labels(tmp_path / f"lab_{dtype}.tif", raw, dtype, nodata=nodata)
-    assert nodata in read_labels(path).array  # the reader alone keeps the value
+    assert nodata not in read_labels(path).array  # the reader unlabels it
     res = invoke("split", path, "-o", tmp_path / "split", "--per-class", "2", "--seed", "0")
     assert res.exit_code == 0, res.output
-    assert f"{int((lab == 0).sum())} pixels hold its nodata value {nodata}: read as " \
-           "unlabelled (0)" in res.stderr
+    assert f"{int((lab == 0).sum())} pixel(s) hold its nodata value {nodata}: read as " \
+           "unlabelled (0)" in caplog.text
     with rasterio.open(tmp_path / "split" / "train.tif") as a, \
             rasterio.open(tmp_path / "split" / "test.tif") as b:
         train, test = a.read(1), b.read(1)
@@ -207,3 +219,21 @@ def test_cluster_scores_refuse_labels_on_another_grid():
     with pytest.raises(GridError, match=r"labels: transform .* differs from the cluster map's"):
         evaluate(clusters, Labels(truth, UTM, GRID @ Affine.translation(2, 0)))
     assert evaluate(clusters, Labels(truth, UTM, GRID))["acc"] == 1.0
+
+
+def test_cluster_evaluate_finds_a_shift_on_a_geographic_grid_and_reads_nodata(tmp_path):
+    """cluster-evaluate compared transforms to 1e-6 map units: 3 pixels of a 2e-7° drone grid
+    passed (ACC 1.0), and a declared nodata 255 of the labels was a class."""
+    wgs = CRS.from_epsg(4326)
+    grid = Affine(2e-7, 0, -120.0, 0, -2e-7, 37.0)
+    lab = np.array([[1, 1, 2, 2]] * 4, np.uint8)
+    clusters = write_labels(tmp_path / "c.tif", lab, "uint8", crs=wgs, transform=grid)
+    shifted = write_labels(tmp_path / "s.tif", lab, "uint8", crs=wgs,
+                           transform=grid * Affine.translation(3, 0))
+    res = CliRunner().invoke(cli, ["cluster-evaluate", str(clusters), str(shifted)])
+    one_error_line(res, "c.tif")
+    with_nodata = write_labels(tmp_path / "n.tif", np.where(lab == 2, 255, lab), "uint8",
+                               nodata=255, crs=wgs, transform=grid)
+    res = CliRunner().invoke(cli, ["cluster-evaluate", str(clusters), str(with_nodata)])
+    assert res.exit_code == 0, res.output
+    assert "pixels 8" in res.stdout  # the class-2 half was nodata: unlabelled, not scored
