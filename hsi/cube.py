@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +121,23 @@ def missing_as_nan(data: ArrayLike, nodata: float | None,
     out = out.copy() if np.shares_memory(out, np.asarray(data)) else out
     out[:, missing] = np.nan
     return out
+
+
+def pixel_sides(transform: Affine) -> tuple[float, float]:
+    """``(x_size, y_size)`` of a pixel of ``transform`` in CRS units: the lengths of its two
+    sides, along a row and along a column (both positive, also for a rotated grid).
+
+    Parameters
+    ----------
+    transform : affine.Affine
+        Pixel (col, row) to map (x, y).
+
+    Returns
+    -------
+    tuple of float
+        ``(hypot(a, d), hypot(b, e))``: ``(|a|, |e|)`` for a north-up or south-up grid.
+    """
+    return math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e)
 
 
 def _crs_label(crs: CRS) -> str:
@@ -257,20 +275,25 @@ class Cube:
     # ------------------------------------------------------------ georeference
     @property
     def pixel_size(self) -> tuple[float, float] | None:
-        """``(x_size, y_size)`` of a pixel in CRS units (both positive), or ``None``."""
+        """``(x_size, y_size)`` of a pixel in CRS units (both positive; the lengths of its sides
+        on a rotated grid, :func:`pixel_sides`), or ``None``."""
         if self.transform is None:
             return None
-        return (abs(self.transform.a), abs(self.transform.e))
+        return pixel_sides(self.transform)
 
     @property
     def bounds(self) -> tuple[float, float, float, float] | None:
-        """``(left, bottom, right, top)`` in CRS units, or ``None`` without a transform."""
+        """``(left, bottom, right, top)`` in CRS units, or ``None`` without a transform.
+
+        The box around the image's four corners: ``left < right`` and ``bottom < top`` also
+        for a south-up, mirrored or rotated grid.
+        """
         if self.transform is None:
             return None
-        from rasterio.transform import array_bounds
-
-        west, south, east, north = array_bounds(self.height, self.width, self.transform)
-        return (west, south, east, north)
+        t = self.transform
+        xs, ys = zip(*(t @ corner for corner in ((0, 0), (self.width, 0), (0, self.height),
+                                                 (self.width, self.height))), strict=True)
+        return (min(xs), min(ys), max(xs), max(ys))
 
     # ------------------------------------------------------------- derivation
     def with_data(self, data: Any, **changes: Any) -> Cube:

@@ -65,7 +65,10 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     dict
         ``{"reference": path, "lr_hsi": path, "hr_msi": path}``: float32 GeoTIFFs, the
         reference ``(bands, H, W)`` cropped to a multiple of ``ratio``, the LR-HSI
-        ``(bands, H / ratio, W / ratio)`` and the HR-MSI ``(sensor bands, H, W)``. A
+        ``(bands, H / ratio, W / ratio)`` and the HR-MSI ``(sensor bands, H, W)``, on the
+        reference's CRS (the LR-HSI's transform the reference's scaled by ``ratio``, same
+        origin). The reference keeps the cube's nodata value; the LR-HSI and HR-MSI are NaN
+        where they have no data (nodata or NaN under the PSF) and declare NaN their nodata. A
         sensor band mostly in a gap of the cube's sampling (removed water-absorption bands,
         :meth:`hsi.srf.SRF.for_cube`) is left out of the HR-MSI with one warning; the file's
         tags name the sensor (``srf``), its bands (``band_names``) and the bands left out
@@ -129,11 +132,12 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
             contextlib.ExitStack() as stack:
         stack.enter_context(reader)  # the file kept open for the tiles
         lr_t = ref.transform @ Affine.scale(r) if ref.transform is not None else None
+        nan = float("nan")  # the simulated images' missing pixels, declared as their nodata
         specs = ((ref.bands, ref.height, ref.width, ref.transform, ref.nodata, ref.wavelengths,
                   ref.fwhm),
-                 (ref.bands, ref.height // r, ref.width // r, lr_t, None, ref.wavelengths,
+                 (ref.bands, ref.height // r, ref.width // r, lr_t, nan, ref.wavelengths,
                   ref.fwhm),
-                 (len(srf.band_names), ref.height, ref.width, ref.transform, None,
+                 (len(srf.band_names), ref.height, ref.width, ref.transform, nan,
                   srf.centres, srf.fwhm))  # as simulate_pair's HR-MSI
         writers = [stack.enter_context(GeoTiffTileWriter(
             tmp, bands=b, height=h, width=w, dtype="float32", crs=ref.crs, transform=tr,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from affine import Affine
 
-from hsi.cube import Cube
+from hsi.cube import Cube, pixel_sides
 from hsi.errors import GridError
 
 if TYPE_CHECKING:
@@ -185,9 +185,8 @@ def _common_extent_hint(lr: tuple[float, ...], hr: tuple[float, ...]) -> str:
 
 
 def _pixel_size(transform: Affine) -> tuple[float, float]:
-    """``(x_size, y_size)`` of a pixel in CRS units: the lengths of its two sides (also for a
-    rotated grid, where :attr:`hsi.cube.Cube.pixel_size` reads only ``a`` and ``e``)."""
-    return math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e)
+    """``(x_size, y_size)`` of a pixel in CRS units: :func:`hsi.cube.pixel_sides`."""
+    return pixel_sides(transform)
 
 
 def _orientation(transform: Affine) -> str:

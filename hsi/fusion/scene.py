@@ -85,6 +85,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The fused image's declared nodata value: a pixel with no data under it (NaN or nodata
+#: in either input) is NaN in every band, and GIS readers mask it.
+FUSED_NODATA = float("nan")
 #: Largest scene (HR pixels a side) that ``fit_scene`` trains on whole.
 FIT_WINDOW = 512
 #: Windows (a square number) sampled from a larger scene for ``fit_scene``, and their side.
@@ -746,7 +749,7 @@ def fuse_scene(
             bar.describe(f"fuse {method}")
             with sink(bands=lr.cube.bands, height=out_grid.height, width=out_grid.width,
                       dtype="float32", crs=out_grid.crs, transform=out_grid.transform,
-                      nodata=None, wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
+                      nodata=FUSED_NODATA, wavelengths=lr.cube.wavelengths, fwhm=lr.cube.fwhm,
                       tile=block) as writer:
                 into = writer if grid.aligned else _CroppedWriter(
                     writer, grid.crop(out_grid.height, out_grid.width))
@@ -810,8 +813,9 @@ def fuse_files(
         :func:`hsi.open` reads; GeoTIFF and ENVI are read window by window).
     out_path : path
         Output GeoTIFF: float32 ``(bands, H, W)`` on the HR-MSI grid (CRS, transform), with
-        the LR-HSI's wavelengths/FWHM, in the LR-HSI's units; tiled, ZSTD-compressed,
-        BigTIFF when needed. Written atomically.
+        the LR-HSI's wavelengths/FWHM, in the LR-HSI's units, NaN where no data lies under
+        a pixel and nodata NaN (:data:`FUSED_NODATA`); tiled, ZSTD-compressed, BigTIFF when
+        needed. Written atomically.
     method : str
         ``"infn"`` or a baseline (``"glp"``, ``"gsa"``, ``"cnmf"``, ``"bicubic"``).
     model : path or INFN, optional
@@ -906,7 +910,7 @@ def fuse_cube(lr_hsi: Cube, hr_msi: Cube, *, method: str = "auto", tile: int = 2
     done = fuse_scene(lr_hsi, hr_msi, ArrayWriter, method=method, tile=tile,
                       progress=progress, callback=callback, **options)
     return Cube(done.writer.data, wavelengths=done.lr.wavelengths, fwhm=done.lr.fwhm,
-                crs=done.hr.crs, transform=done.hr.transform, nodata=None,
+                crs=done.hr.crs, transform=done.hr.transform, nodata=FUSED_NODATA,
                 name=f"{lr_hsi.short_name or 'hsi'}_{done.method}_x{done.ratio}",
                 metadata={**done.writer.tags, "fusion_method": done.method,
                           "ratio": done.ratio, "lr_hsi": lr_hsi.name, "hr_msi": hr_msi.name,

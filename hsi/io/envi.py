@@ -3,7 +3,9 @@
 The pixels are memory-mapped with numpy from the header's own description (data type, byte
 order, interleave, header offset), after checking the data file's size against it: SPy does
 not, and it also ignores ``data ignore value``, which becomes :attr:`Cube.nodata` here. Map
-info / ``coordinate system string`` become the transform and CRS.
+info / ``coordinate system string`` become the transform and CRS (a south-up grid is
+``rotation=180``, as GDAL's ENVI driver writes and reads it; a sheared or mirrored transform,
+which map info cannot hold, is written as the nearest rotated grid with a warning).
 
 ``band names``, ``bbl`` (the bad band list: 1 a good band, 0 a bad one) and ``reflectance scale
 factor`` go to ``cube.metadata`` as ``band_names``, ``bbl`` and ``reflectance_scale_factor``
@@ -23,6 +25,7 @@ the pixels are never multiplied by them.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import warnings
@@ -56,6 +59,8 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
     from hsi.io.indexing import Key
+
+log = logging.getLogger("hsi.io")
 
 #: ENVI ``data type`` codes hsikit reads and writes (complex types are refused).
 ENVI_DTYPES = {1: np.uint8, 2: np.int16, 3: np.int32, 4: np.float32, 5: np.float64,
@@ -301,13 +306,10 @@ def _map_info(header: dict, hdr: Path) -> tuple[Affine | None, CRS | None]:
         raise FormatError(f"{hdr}: cannot parse 'map info' {info!r} (expected {{projection, "
                           f"reference x, reference y, easting, northing, x size, y size[, zone, "
                           f"North|South], ...}} with numbers; fix or remove it)") from None
-    cos, sin = math.cos(theta), math.sin(theta)
-    a, b, d, e = xs * cos, ys * sin, xs * sin, -ys * cos
-    if abs(sin) < 1e-12:
-        a, b, d, e = xs, 0.0, 0.0, -ys
-    x0 = east - (rx - 1) * a - (ry - 1) * b
-    y0 = north - (rx - 1) * d - (ry - 1) * e
-    transform = Affine(a, b, x0, d, e, y0)
+    grid = _rotated_grid(xs, ys, math.degrees(theta))
+    x0 = east - (rx - 1) * grid.a - (ry - 1) * grid.b
+    y0 = north - (rx - 1) * grid.d - (ry - 1) * grid.e
+    transform = Affine(grid.a, grid.b, x0, grid.d, grid.e, y0)
     rest = [v.strip() for v in plain[6:]]
     datum = rest[2].lower().replace("-", "").replace(" ", "") if len(rest) > 2 else ""
     if crs is None and zone is not None:
@@ -769,13 +771,52 @@ def band_metadata(cube: Cube) -> dict:
     return out
 
 
+def _rotated_grid(xs: float, ys: float, rotation: float) -> Affine:
+    """The linear part of the transform a ``map info`` describes (no translation).
+
+    Parameters
+    ----------
+    xs, ys : float
+        Pixel sizes along columns and rows (positive), as ``map info`` gives them.
+    rotation : float
+        ``rotation=`` in degrees, counter-clockwise. ``180`` (or ``-180``) is a south-up grid
+        (positive y pixel size, columns still west to east), as GDAL's ENVI driver reads and
+        writes it.
+
+    Returns
+    -------
+    affine.Affine
+        ``Affine(a, b, 0, d, e, 0)``: a column steps ``(a, d)``, ``xs`` long, a row ``(b, e)``,
+        ``ys`` long; a north-up grid for ``rotation=0``.
+    """
+    if abs(rotation) == 180.0:
+        return Affine(xs, 0.0, 0.0, 0.0, ys, 0.0)
+    theta = math.radians(rotation)
+    cos, sin = math.cos(theta), math.sin(theta)
+    if abs(sin) < 1e-12:
+        return Affine(xs, 0.0, 0.0, 0.0, -ys, 0.0)
+    return Affine(xs * cos, ys * sin, 0.0, xs * sin, -ys * cos, 0.0)
+
+
 def _map_info_fields(crs: CRS | None, t: Affine) -> dict:
+    """``map info`` (and ``coordinate system string``) for transform ``t`` in ``crs``.
+
+    North-up, south-up (``rotation=180``, GDAL's way) and rotated grids are stored exactly. A
+    transform no ``map info`` can hold (sheared, mirrored, rotated by 180°) is written as the
+    nearest rotated grid with a warning naming the error, a GeoTIFF keeping it whole.
+    """
     fields: dict = {}
-    rotation = ""
-    if t.b != 0 or t.d != 0:
-        rot = -math.degrees(math.atan2(-t.b, t.a))
-        rotation = f"rotation={rot:.15g}"
-    xs, ys = math.hypot(t.a, t.b), math.hypot(t.d, t.e)
+    xs, ys = math.hypot(t.a, t.d), math.hypot(t.b, t.e)  # the lengths of a pixel's sides
+    south_up = t.b == 0 and t.d == 0 and t.a > 0 and t.e > 0
+    rot = 180.0 if south_up else math.degrees(math.atan2(t.d, t.a))
+    rotation = f"rotation={rot:.15g}" if rot != 0 else ""
+    stored = _rotated_grid(xs, ys, float(f"{rot:.15g}"))
+    error = max(abs(u - v) for u, v in zip(stored[:6], (t.a, t.b, 0, t.d, t.e, 0), strict=True))
+    if error > 1e-9 * max(xs, ys):
+        written = Affine(stored.a, stored.b, t.c, stored.d, stored.e, t.f)
+        log.warning("ENVI map info cannot hold the transform %s (sheared, mirrored or rotated "
+                    "by 180°): written as the rotated grid %s, %.3g CRS units off per pixel; "
+                    "write a GeoTIFF (.tif) to keep it", tuple(t)[:6], tuple(written)[:6], error)
     loc = ["1", "1", _fmt(t.c), _fmt(t.f), _fmt(xs), _fmt(ys)]
     code = crs.to_epsg() if crs is not None else None
     if code is not None and (32601 <= code <= 32660 or 32701 <= code <= 32760):
