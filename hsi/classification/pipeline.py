@@ -891,7 +891,8 @@ def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathL
         predict_scene(classifier, cube, write, use_crf=use_crf, tile=tile or TILE,
                       progress=progress, callback=callback)
         write_class_map(class_map_tmp, class_map, crs=cube.crs, transform=cube.transform,
-                        class_names=classifier.class_names, codes=classifier.codes)
+                        class_names=classifier.class_names, codes=classifier.codes,
+                        nodata=0)  # the pixels with no data: GIS tools leave them empty
     return {"classes": k, "pixels": int(counts[1:].sum()), "nodata": int(counts[0]),
             "counts": {n: int(c) for n, c in zip(classifier.class_names, counts[1:],
                                                  strict=True)}}

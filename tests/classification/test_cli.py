@@ -87,6 +87,7 @@ def test_predict_writes_class_map_probabilities_entropy(files, tmp_path):
     assert res.exit_code == 0, res.output
     with rasterio.open(out) as src:  # plain rasterio
         assert src.dtypes[0] == "uint8" and src.count == 1
+        assert src.nodata == 0  # "no class", as hsi cluster's maps declare it
         assert src.crs == rasterio.crs.CRS.from_string(CRS)
         assert src.transform.almost_equals(TRANSFORM)
         cmap = src.colormap(1)
