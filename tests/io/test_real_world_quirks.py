@@ -85,13 +85,18 @@ def test_mislabelled_wavelength_units_follow_the_values(tmp_path, units, values,
     np.testing.assert_allclose(cube.fwhm, [10.0, 10.0, 10.0])
 
 
-def test_mislabelled_units_in_geotiff_band_tags(tmp_path):
-    path = tmp_path / "tags.tif"
+def _tagged_tif(path, ns=None, **tags):
+    """DATA as a float32 GeoTIFF, band ``b`` tagged ``key=value.format(nm)`` (``nm`` its WL)."""
     with rasterio.open(path, "w", driver="GTiff", width=4, height=2, count=3,
                        dtype="float32") as dst:
         dst.write(DATA)
         for b, nm in enumerate(WL, start=1):
-            dst.update_tags(b, wavelength=str(nm), wavelength_units="Micrometers")
+            dst.update_tags(b, ns=ns, **{k: v.format(nm) for k, v in tags.items()})
+    return path
+
+
+def test_mislabelled_units_in_geotiff_band_tags(tmp_path):
+    path = _tagged_tif(tmp_path / "tags.tif", wavelength="{}", wavelength_units="Micrometers")
     np.testing.assert_allclose(hsi.open(path).wavelengths, WL)
 
 
@@ -169,12 +174,8 @@ def test_data_file_takes_its_own_appended_header_first_as_gdal_does(tmp_path):
 
 
 def test_nanometres_written_under_gdal_micrometre_keys(tmp_path):
-    path = tmp_path / "imagery.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=4, height=2, count=3,
-                       dtype="float32") as dst:
-        dst.write(DATA)
-        for b, nm in enumerate(WL, start=1):
-            dst.update_tags(b, ns="IMAGERY", CENTRAL_WAVELENGTH_UM=str(nm), FWHM_UM="10")
+    path = _tagged_tif(tmp_path / "imagery.tif", ns="IMAGERY", CENTRAL_WAVELENGTH_UM="{}",
+                       FWHM_UM="10")
     cube = hsi.open(path)
     np.testing.assert_allclose(cube.wavelengths, WL)
     np.testing.assert_allclose(cube.fwhm, [10.0, 10.0, 10.0])
