@@ -187,8 +187,10 @@ def follow_band_slider(viewer: napari.Viewer | None) -> None:
     """Keep ``viewer``'s band-slider label and cube contrasts up to date (idempotent).
 
     Updated when the slider moves, layers are added, removed, reordered or shown and when the
-    active layer changes: the label at once, the contrast when Qt next runs its loop (one
-    read for a burst of slider steps), in a worker thread. ``None`` (no viewer) does nothing.
+    active layer changes: the label at once (and again whenever napari resets the axis labels
+    to the layers' own, as it does when a layer's data or grid is set), the contrast when Qt
+    next runs its loop (one read for a burst of slider steps), in a worker thread. ``None``
+    (no viewer) does nothing.
     """
     if viewer is None or viewer in _FOLLOWED:
         return
@@ -222,6 +224,13 @@ def follow_band_slider(viewer: napari.Viewer | None) -> None:
             update_band_label(target)
             later()
 
+    def relabel(event: Event | None = None) -> None:
+        # napari recomputes the axis labels from the layers' (``band``) whenever a layer's
+        # data, scale or translate is set (a cluster merge, a layer updated in place)
+        target = ref()
+        if target is not None:
+            update_band_label(target)
+
     def watch_layer(event: Event) -> None:
         event.value.events.visible.connect(update)
         target = ref()
@@ -230,6 +239,7 @@ def follow_band_slider(viewer: napari.Viewer | None) -> None:
         update()
 
     viewer.dims.events.current_step.connect(update)
+    viewer.dims.events.axis_labels.connect(relabel)
     viewer.layers.events.inserted.connect(watch_layer)
     viewer.layers.events.removed.connect(update)
     viewer.layers.events.reordered.connect(update)

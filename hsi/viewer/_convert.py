@@ -138,6 +138,32 @@ def class_colormap(values: Iterable[int]) -> Any:
     return DirectLabelColormap(color_dict=colors)
 
 
+#: Column of a class-map Labels layer's ``features`` holding each value's class name.
+CLASS_FEATURE = "class"
+
+
+def class_features(names: dict[int, str]) -> dict[str, list]:
+    """Labels-layer ``features`` naming each class, so napari's status bar shows the class
+    under the cursor (``class: Corn``) beside its value.
+
+    Parameters
+    ----------
+    names : dict of int to str
+        ``{value: name}`` of the classes (values 1, 2...; 0 is unlabelled); keys may be
+        strings of the values, as metadata read back from a file has them.
+
+    Returns
+    -------
+    dict
+        ``{"index": [0, v1, v2...], CLASS_FEATURE: [None, name1, name2...]}`` (napari maps
+        label values to rows through the ``index`` column; 0 has no name, so nothing is shown
+        over unlabelled pixels).
+    """
+    named = {int(v): str(name) for v, name in names.items() if int(v) > 0}
+    values = sorted(named)
+    return {"index": [0, *values], CLASS_FEATURE: [None, *(named[v] for v in values)]}
+
+
 def georef_metadata(cube: Cube) -> dict[str, Any]:
     """Layer metadata holding a cube's spectral and georeferencing attributes.
 

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hsi.viewer._convert import PLANE_AXIS_LABELS, cube_layer_data, true_colour_layer_data
+from hsi.viewer._convert import (
+    PLANE_AXIS_LABELS,
+    class_colormap,
+    class_features,
+    cube_layer_data,
+    true_colour_layer_data,
+)
 
 if TYPE_CHECKING:
     from hsi.cube import Cube
@@ -35,16 +41,23 @@ def scene_layers(cube: Cube, labels: np.ndarray | None, class_names: list[str], 
     Returns
     -------
     list of LayerDataTuple
-        The cube image layer, then the Labels layer (class names in
-        ``metadata["class_names"]``, keyed by code).
+        The cube image layer, then the Labels layer on the cube's grid: hsikit's class
+        colours (:func:`~hsi.viewer._convert.class_colormap`, those of the Classify and
+        Cluster docks and of saved class maps), class names in ``metadata["class_names"]``
+        (keyed by code) and in ``features`` (napari's status bar names the class under the
+        cursor, :func:`~hsi.viewer._convert.class_features`).
     """
     image = cube_layer_data(cube, name=title)
     if labels is None:
         return [image]
+    names = {i + 1: n for i, n in enumerate(class_names)}
+    values = range(1, max(int(np.max(labels, initial=0)), len(class_names)) + 1)
     truth = (labels, {"name": f"{title} ground truth", "visible": False,
                       "axis_labels": PLANE_AXIS_LABELS,
+                      "scale": image[1]["scale"][-2:], "translate": image[1]["translate"][-2:],
+                      "colormap": class_colormap(values), "features": class_features(names),
                       "metadata": {**image[1]["metadata"], "wavelengths": None, "fwhm": None,
-                                   "class_names": {i + 1: n for i, n in enumerate(class_names)}}},
+                                   "class_names": names}},
              "labels")
     return [image, truth]
 

@@ -10,14 +10,15 @@ from qtpy.QtWidgets import QComboBox, QLabel, QLineEdit, QProgressBar, QVBoxLayo
 from hsi.viewer._band_math import PRESETS, BandUse, band_names, describe, evaluate, resolve
 from hsi.viewer._convert import (
     PLANE_AXIS_LABELS,
-    STRETCH_PERCENTILES,
     band_has_data,
     band_sample,
     is_multiscale,
     sample_level,
+    stretch_limits,
     valid_values,
 )
 from hsi.viewer._widgets._common import (
+    CUBE_TIP,
     BackgroundJob,
     LayerCombo,
     is_cube_layer,
@@ -43,18 +44,11 @@ def _wavelengths(layer: Image) -> np.ndarray | None:
     return np.asarray(wl, dtype=np.float64)
 
 
-def percentile_limits(image: np.ndarray | da.Array | list,
-                      percentiles: tuple[float, float] = STRETCH_PERCENTILES,
-                      ) -> tuple[float, float]:
-    """Contrast limits of a 2-D result: ``percentiles`` of a strided sample of its finite
-    values (``(0, 1)`` when there is none). Of a multiscale result (a list of levels), the
-    sample comes from the level :func:`~hsi.viewer._convert.sample_level` picks."""
-    image = sample_level(image)
-    values = valid_values(band_sample(image[None], 0))
-    if values.size == 0:
-        return 0.0, 1.0
-    lo, hi = (float(v) for v in np.percentile(values, percentiles))
-    return (lo, hi) if hi > lo else (lo, lo + 1.0)
+def valid_sample(image: np.ndarray | da.Array | list) -> np.ndarray:
+    """The finite values of a strided sample of a 2-D result (flattened). Of a multiscale
+    result (a list of levels), the sample comes from the level
+    :func:`~hsi.viewer._convert.sample_level` picks."""
+    return valid_values(band_sample(sample_level(image)[None], 0))
 
 
 def band_math_layer(expression: str, data: np.ndarray | da.Array | list, *,
@@ -86,8 +80,9 @@ def band_math_layer(expression: str, data: np.ndarray | da.Array | list, *,
     attrs : dict
         Image layer keyword arguments: the expression as name, percentile contrast, the cube's
         grid and georeference (``metadata``; ``metadata["empty_bands"]``: the bands used that
-        have no valid value, all NaN or nodata, so the result is NaN where they are used), a
-        colour map.
+        have no valid value, all NaN or nodata, so the result is NaN where they are used;
+        ``metadata["has_data"]``: whether the result's sample has a valid value, False when
+        it is NaN everywhere), a colour map.
     used : dict of str to BandUse
     """
     from hsi.viewer._reader import VIEWER_EAGER_BYTES
@@ -114,7 +109,9 @@ def band_math_layer(expression: str, data: np.ndarray | da.Array | list, *,
                 "source_layer": grid.get("source_layer"),
                 "bands": {name: use.band for name, use in used.items()},
                 "empty_bands": empty}
-    attrs = {"name": text, "contrast_limits": percentile_limits(image),
+    values = valid_sample(image)  # 2-98 % contrast, (0, 1) for a result that is all NaN
+    metadata["has_data"] = bool(values.size)
+    attrs = {"name": text, "contrast_limits": stretch_limits(values) or (0.0, 1.0),
              "axis_labels": PLANE_AXIS_LABELS, "colormap": "viridis", "metadata": metadata}
     attrs.update({k: tuple(grid[k]) for k in ("scale", "translate") if grid.get(k) is not None})
     if len(levels) > 1:
@@ -141,6 +138,9 @@ class BandMathWidget(QWidget):
         self.layer_combo = LayerCombo(napari_viewer, is_cube_layer)
         self.preset_combo = QComboBox()
         self.preset_combo.addItems([*PRESETS, CUSTOM])
+        self.layer_combo.setToolTip(CUBE_TIP)
+        self.preset_combo.setToolTip("a spectral index to start from; editing the "
+                                     "expression makes it custom")
         self.expression_edit = QLineEdit(PRESETS["NDVI"])
         self.expression_edit.setToolTip("R<nm>: band nearest <nm> nm; B<i>: band i; "
                                         "+ - * / ** and parentheses")
@@ -240,8 +240,17 @@ class BandMathWidget(QWidget):
         self.result_layer = self.viewer.add_image(image, **attrs)
         text = f"added {self.result_layer.name!r}: {describe(used)}"
         empty = set(attrs["metadata"].get("empty_bands") or ())
+        reason = "a division by zero, or nodata in every pixel"
         if empty:
             names = describe({k: u for k, u in used.items() if u.band in empty})
             text += (f"; no valid value (all NaN or nodata) in {names}: the result is NaN "
                      "where it is used")
+            reason = f"no valid value in {names}"
+        elif not attrs["metadata"].get("has_data", True):
+            text += f"; the result is NaN everywhere ({reason})"
+        if not attrs["metadata"].get("has_data", True):
+            from napari.utils.notifications import show_warning
+
+            # a blank layer: said where the user looks, not only in the dock's status line
+            show_warning(f"band math: {self.result_layer.name!r} is NaN everywhere: {reason}")
         self.status.setText(text)

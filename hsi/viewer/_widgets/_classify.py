@@ -12,7 +12,6 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -28,16 +27,22 @@ from hsi.viewer._convert import (
     PLANE_AXIS_LABELS,
     class_color,
     class_colormap,
+    class_features,
     full_res,
     georef_metadata,
 )
 from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._common import (
+    CUBE_TIP,
+    DEVICE_TIP,
     DEVICES,
+    SEED_TIP,
     BackgroundJob,
     LayerCombo,
     class_table_rows,
     fill_class_table,
+    fit_columns,
+    fit_table_width,
     is_cube_layer,
     is_labels_layer,
     layer_cube,
@@ -92,18 +97,6 @@ def _rgba(color: ArrayLike) -> np.ndarray:
     return np.asarray(color, dtype=np.float32).reshape(-1)[:4]
 
 
-def _fit_columns(table: QTableWidget) -> None:
-    """Size every column to its contents (names are never elided), the last one taking any
-    room left, and let the table ask for the width its columns need."""
-    from qtpy.QtWidgets import QAbstractScrollArea
-
-    header = table.horizontalHeader()
-    for col in range(table.columnCount()):
-        header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
-
-
 class ClassifyWidget(QWidget):
     """Train a classifier on painted labels and add the class map with its legend.
 
@@ -141,12 +134,14 @@ class ClassifyWidget(QWidget):
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["value", "colour", "name", "painted px"])
         self.table.verticalHeader().setVisible(False)
-        _fit_columns(self.table)
+        fit_columns(self.table)
         self.table.setToolTip("double-click a name to edit it")
         self.refresh_button = QPushButton("Update classes from labels")
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(0, 10000)
         self.epochs_spin.setSpecialValueText("default")
+        self.epochs_spin.setToolTip("passes over the scene's pixels; default: "
+                                    f"{GanConfig.epochs} (small scenes train longer)")
         self.members_spin = QSpinBox()
         self.members_spin.setRange(1, 16)
         self.members_spin.setValue(GanConfig.members)
@@ -155,10 +150,17 @@ class ClassifyWidget(QWidget):
                                      f"{GanConfig.members}× faster")
         self.crf_check = QCheckBox("refine with CRF")
         self.crf_check.setChecked(True)
+        self.crf_check.setToolTip("smooth the class map with a conditional random field "
+                                  "(its parameters cross-validated on the painted pixels)")
         self.device_combo = QComboBox()
         self.device_combo.addItems(DEVICES)
+        self.device_combo.setToolTip(DEVICE_TIP)
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setToolTip(SEED_TIP)
+        self.cube_combo.setToolTip(CUBE_TIP)
+        self.labels_combo.setToolTip("a Labels layer with a few painted strokes per class "
+                                     "(0 = unlabelled)")
         row, self.run_button, self.cancel_button = run_cancel_row("Train && classify")
         self.progress_bar = QProgressBar()
         self.status = QLabel("")
@@ -167,7 +169,7 @@ class ClassifyWidget(QWidget):
         self.legend.setHorizontalHeaderLabels(["colour", "class", "pixels"])
         self.legend.verticalHeader().setVisible(False)
         self.legend.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        _fit_columns(self.legend)
+        fit_columns(self.legend)
         self.export_button = QPushButton("Export class map (GeoTIFF)…")
         self.export_button.setEnabled(False)
 
@@ -278,18 +280,30 @@ class ClassifyWidget(QWidget):
             rgba = self.class_color(value)
             rows.append((value, QColor.fromRgbF(*(float(c) for c in rgba[:3])), name, int(count)))
         fill_class_table(self.table, rows)
+        self._name_features(layer)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if item.column() != 2:
             return
         value = int(self.table.item(item.row(), 0).text())
         self._store_name(value, item.text().strip() or f"class {value}")
+        fit_table_width(self.table)  # a longer name widens its column
 
     def _store_name(self, value: int, name: str) -> None:
         self.class_names[int(value)] = name
-        names = self._layer_names(self.labels_combo.layer(), create=True)
+        layer = self.labels_combo.layer()
+        names = self._layer_names(layer, create=True)
         if names is not None:
             names[int(value)] = name
+        self._name_features(layer)
+
+    def _name_features(self, layer: Labels | None) -> None:
+        """Name the classes of the class table in ``layer``'s features, so that napari's
+        status bar shows the class painted under the cursor."""
+        if layer is not None:
+            layer.features = class_features(
+                {value: self.class_names.get(value, f"class {value}")
+                 for value, _, _ in class_table_rows(self.table)})
 
     def set_class_name(self, value: int, name: str) -> None:
         """Name class ``value`` (as editing the table does)."""
@@ -400,7 +414,7 @@ class ClassifyWidget(QWidget):
             metadata={**geo, "description": "class entropy / log K (0 = certain, 1 = uniform)"})
         self.class_map_layer = self.viewer.add_labels(
             mapped, name=f"{base} class map", colormap=DirectLabelColormap(color_dict=color_dict),
-            axis_labels=PLANE_AXIS_LABELS, **plane,
+            axis_labels=PLANE_AXIS_LABELS, features=class_features(names), **plane,
             metadata={**geo, "class_names": names,
                       "class_colors": {v: tuple(round(float(c) * 255) for c in rgba[:3])
                                        for v, rgba in colors.items()}})
@@ -418,6 +432,7 @@ class ClassifyWidget(QWidget):
             self.legend.setItem(row, 0, swatch)
             self.legend.setItem(row, 1, QTableWidgetItem(names[value]))
             self.legend.setItem(row, 2, QTableWidgetItem(str(int(counts[value]))))
+        fit_table_width(self.legend)
 
     def legend_rows(self) -> list[tuple[str, tuple[int, int, int], int]]:
         """The legend as ``(name, (r, g, b) 0-255, pixel count)`` rows."""

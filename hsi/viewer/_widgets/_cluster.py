@@ -21,15 +21,24 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from hsi.viewer._convert import PLANE_AXIS_LABELS, class_color, class_colormap, georef_metadata
+from hsi.viewer._convert import (
+    PLANE_AXIS_LABELS,
+    class_color,
+    class_colormap,
+    class_features,
+    georef_metadata,
+)
 from hsi.viewer._offthread import preload_torch_libraries, warm_up
-from hsi.viewer._widgets._classify import _fit_columns
 from hsi.viewer._widgets._common import (
+    CUBE_TIP,
+    DEVICE_TIP,
     DEVICES,
+    SEED_TIP,
     BackgroundJob,
     LayerCombo,
     class_table_rows,
     fill_class_table,
+    fit_columns,
     is_cube_layer,
     layer_cube,
     one_line,
@@ -103,6 +112,10 @@ class ClusterWidget(QWidget):
         self.seed_spin.setRange(0, 2**31 - 1)
         self.device_combo = QComboBox()
         self.device_combo.addItems(DEVICES)
+        self.cube_combo.setToolTip(CUBE_TIP)
+        self.method_combo.setToolTip("clustering method (hsi cluster --method)")
+        self.seed_spin.setToolTip(SEED_TIP)
+        self.device_combo.setToolTip(DEVICE_TIP)
         row, self.run_button, self.cancel_button = run_cancel_row("Cluster")
         self.progress_bar = QProgressBar()
         self.status = QLabel("")
@@ -111,9 +124,11 @@ class ClusterWidget(QWidget):
         self.table.setHorizontalHeaderLabels(["value", "colour", "name", "pixels"])
         self.table.verticalHeader().setVisible(False)
         self.table.setToolTip("double-click a name to rename the cluster")
-        _fit_columns(self.table)
+        fit_columns(self.table)
         self.merge_source = QComboBox()
         self.merge_target = QComboBox()
+        self.merge_source.setToolTip("the cluster to merge away")
+        self.merge_target.setToolTip("the cluster it joins (keeps its name and colour)")
         self.merge_button = QPushButton("Merge")
         merge_row = QHBoxLayout()
         merge_row.addWidget(self.merge_source)
@@ -233,6 +248,8 @@ class ClusterWidget(QWidget):
             name = names.setdefault(value, f"cluster {value}")
             rows.append((value, QColor(*class_color(value)), name, int(count)))
         fill_class_table(self.table, rows)
+        if layer is not None:  # the status bar names the cluster under the cursor
+            layer.features = class_features({int(v): names[int(v)] for v in values})
         for combo in (self.merge_source, self.merge_target):
             current = combo.currentData()
             combo.blockSignals(True)

@@ -12,6 +12,7 @@ from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -38,6 +39,11 @@ NONE_CHOICE = "(none)"
 
 #: Torch devices a widget offers (``auto`` picks CUDA when present).
 DEVICES = ("auto", "cpu", "cuda")
+
+#: Tooltips of the boxes several docks share.
+CUBE_TIP = "the cube layer to use: an image layer with a band axis (bands, H, W)"
+DEVICE_TIP = "where torch runs: auto picks the GPU (CUDA) when there is one, else the CPU"
+SEED_TIP = "random seed: the same seed and inputs give the same result"
 
 
 def one_line(exc: BaseException) -> str:
@@ -386,6 +392,44 @@ def run_cancel_row(run_text: str) -> tuple[QWidget, QPushButton, QPushButton]:
 NAME_COLUMN = 2
 
 
+def fit_columns(table: QTableWidget) -> None:
+    """Size every column to its contents (names are never elided), the last one taking any
+    room left, and keep the table at least as wide as its columns (:func:`fit_table_width`).
+
+    The table asks for no more than that: a table whose size hint follows its header (Qt's
+    ``AdjustToContents``) counts the stretched last column too, so the dock widened itself
+    to about half the window, squeezing the canvas and eliding the band slider's wavelength.
+    """
+    header = table.horizontalHeader()
+    for col in range(table.columnCount()):
+        header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    fit_table_width(table)
+
+
+def fit_table_width(table: QTableWidget) -> int:
+    """Set ``table``'s minimum width to what its columns' contents and headers need, with
+    room for a vertical scroll bar (no horizontal one, nothing elided); call it after the
+    rows change. The dock holding the table widens to it when it must, never beyond.
+
+    Returns
+    -------
+    int
+        The minimum width set (pixels).
+    """
+    header = table.horizontalHeader()
+    needs = [max(table.sizeHintForColumn(col), header.sectionSizeHint(col))
+             for col in range(table.columnCount())]
+    if needs and header.stretchLastSection():  # Qt keeps a stretched one this wide at least
+        needs[-1] = max(needs[-1], header.defaultSectionSize())
+    columns = sum(needs)
+    rows = table.verticalHeader()
+    width = (columns + (0 if rows.isHidden() else rows.sizeHint().width())
+             + 2 * table.frameWidth() + table.verticalScrollBar().sizeHint().width())
+    table.setMinimumWidth(width)
+    return width
+
+
 def fill_class_table(table: QTableWidget, rows: Sequence[tuple[int, QColor, str, int]]) -> None:
     """Fill a class table of 4 columns (value, colour swatch, name, pixels), one row a class.
 
@@ -410,6 +454,7 @@ def fill_class_table(table: QTableWidget, rows: Sequence[tuple[int, QColor, str,
                 cell.setFlags(cell.flags() & ~Qt.ItemFlag.ItemIsEditable)
             table.setItem(row, col, cell)
     table.blockSignals(False)
+    fit_table_width(table)
 
 
 def class_table_rows(table: QTableWidget) -> list[tuple[int, str, int]]:

@@ -23,7 +23,9 @@ from qtpy.QtWidgets import (
 from hsi.viewer._convert import cube_layer_data, full_res
 from hsi.viewer._offthread import preload_torch_libraries, warm_up
 from hsi.viewer._widgets._common import (
+    DEVICE_TIP,
     DEVICES,
+    SEED_TIP,
     BackgroundJob,
     LayerCombo,
     is_cube_layer,
@@ -117,6 +119,18 @@ class FuseWidget(QWidget):
         self.device_combo.addItems(DEVICES)
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
+        self.lr_combo.setToolTip("the low-resolution hyperspectral cube layer (many bands)")
+        self.hr_combo.setToolTip("the high-resolution multispectral cube layer (few bands) "
+                                 "over the same ground")
+        self.ref_combo.setToolTip("optional: the true high-resolution cube, to score the "
+                                  "result (PSNR, SAM, ERGAS, SSIM, Q2n)")
+        self.method_combo.setToolTip("INFN from its shipped checkpoint, INFN fitted to this "
+                                     "scene, or a classical baseline (fast)")
+        self.checkpoint_edit.setToolTip("INFN checkpoint (.pt); empty: the shipped one for "
+                                        "these sensors")
+        browse.setToolTip("choose an INFN checkpoint file")
+        self.device_combo.setToolTip(DEVICE_TIP)
+        self.seed_spin.setToolTip(SEED_TIP)
 
         form = QFormLayout()
         form.addRow("LR-HSI", self.lr_combo)

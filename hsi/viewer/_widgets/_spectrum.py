@@ -31,6 +31,7 @@ from hsi.viewer._spectra_csv import (
     write_spectra_csv,
 )
 from hsi.viewer._widgets._common import (
+    CUBE_TIP,
     BackgroundJob,
     LayerCombo,
     is_cube_layer,
@@ -167,6 +168,7 @@ class SpectrumWidget(QWidget):
         self._roi_pending = False
 
         self.layer_combo = LayerCombo(napari_viewer, is_cube_layer)
+        self.layer_combo.setToolTip(CUBE_TIP)
         self.readout = QLabel("")
         self.readout.setToolTip("band under the slider and its centre wavelength")
         hint = QLabel("Click a pixel, or hold Shift and move, to plot its spectrum.")

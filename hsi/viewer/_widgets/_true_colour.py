@@ -16,7 +16,7 @@ from hsi.viewer._convert import (
     true_colour_layer_data,
 )
 from hsi.viewer._offthread import call_off_gui
-from hsi.viewer._widgets._common import is_cube_layer, layer_cube
+from hsi.viewer._widgets._common import is_cube_layer, layer_cube, one_line
 
 if TYPE_CHECKING:
     from magicgui.widgets.bases import CategoricalWidget
@@ -53,6 +53,11 @@ def true_colour(cube: Annotated[Image, CUBE_CHOICE],
     """Add an RGB composite of ``cube`` (bands nearest 640/550/460 nm, else the first three;
     an empty band, all NaN or nodata, replaced by the nearest band with data).
 
+    What the dock's *Run* calls: a failure (no cube layer, a file gone from under a lazy
+    layer...) is one napari error notification, ``true colour: <reason>``, and no layer,
+    never a traceback. Run again, it replaces the composite of the same name (napari
+    updates a layer a widget returns by name), with its own contrast limits.
+
     Parameters
     ----------
     cube : napari.layers.Image
@@ -62,17 +67,28 @@ def true_colour(cube: Annotated[Image, CUBE_CHOICE],
 
     Returns
     -------
-    LayerDataTuple
-        ``(rgb (H, W, 3) float32 in [0, 1], kwargs, "image")`` on the cube's grid. For a big
-        scene shown as a multiscale pyramid, a lazy multiscale composite instead (levels of
-        ``(h, w, 3)`` uint8, as the reader makes it; the bands nearest 640/550/460 nm, or the
-        first three without wavelengths, when they do not cover 460-640 nm): only the three
-        bands' samples are read here, the pixels when napari shows them.
+    LayerDataTuple or None
+        ``(rgb (H, W, 3) float32 in [0, 1], kwargs, "image")`` on the cube's grid, contrast
+        limits ``(0, 1)``. For a big scene shown as a multiscale pyramid, a lazy multiscale
+        composite instead (levels of ``(h, w, 3)`` uint8, contrast limits ``(0, 255)``, as the
+        reader makes it; the bands nearest 640/550/460 nm, or the first three without
+        wavelengths, when they do not cover 460-640 nm): only the three bands' samples are
+        read here, the pixels when napari shows them. ``None`` after a failure.
     """
+    try:
+        return _true_colour(cube, (float(low_percentile), float(high_percentile)))
+    except Exception as exc:  # reported in one line, never a traceback dialog
+        from napari.utils.notifications import show_error
+
+        show_error(f"true colour: {one_line(exc)}")
+        return None
+
+
+def _true_colour(cube: Image | None, percentiles: tuple[float, float]) -> LayerDataTuple:
+    """:func:`true_colour`'s work, raising on failure."""
     if cube is None or not is_cube_layer(cube):
-        raise ValueError("true colour: choose a cube layer (bands, H, W)")
+        raise ValueError("choose a cube layer (bands, H, W)")
     source = layer_cube(cube)
-    percentiles = (float(low_percentile), float(high_percentile))
     if is_multiscale(cube.data) and source.is_lazy:
         # wavelengths not covering 460-640 nm: the same lazy, per-level composite of the
         # bands Cube.rgb_bands picks (nearest 640/550/460 nm, else the first three)
@@ -91,6 +107,7 @@ def true_colour(cube: Annotated[Image, CUBE_CHOICE],
     meta.update({"rgb_bands": list(bands), "wavelengths": None, "fwhm": None})
     if source.wavelengths is not None:
         meta["rgb_wavelengths"] = [float(source.wavelengths[i]) for i in bands]
-    return (rgb, {"name": f"{cube.name} true colour", "rgb": True,
+    # contrast limits given: a composite replacing the reader's (uint8, 0-255) keeps none
+    return (rgb, {"name": f"{cube.name} true colour", "rgb": True, "contrast_limits": (0.0, 1.0),
                   "scale": tuple(cube.scale[-2:]), "translate": tuple(cube.translate[-2:]),
                   "axis_labels": PLANE_AXIS_LABELS, "metadata": meta}, "image")
