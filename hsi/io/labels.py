@@ -174,7 +174,9 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
     hsi.labels.Labels
         ``array`` (H, W) int64 class ids (0 means unlabelled, and so do the pixels of the
         file's declared nodata value, :func:`unlabelled_nodata`), ``crs`` and
-        ``transform`` (or ``None``), and the class names of a GeoTIFF's ``CLASS_NAMES`` tag.
+        ``transform`` (or ``None``), and the class names (and colours) of a GeoTIFF's
+        ``CLASS_NAMES`` tag or an ENVI Classification file's ``class names`` (``class
+        lookup``, :func:`envi_classes`).
         Unpacks as ``array, crs, transform``.
 
     Raises
@@ -198,8 +200,11 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
         check_allocation(8 * lazy.height * lazy.width * lazy.bands, str(path))
         cube = read_envi(path, lazy=False)
         check_one_band(path, cube.bands)
-        values = unlabelled_nodata(np.asarray(cube.data[0]), cube.nodata, None, path)
-        return Labels(_as_int_labels(values, path), cube.crs, cube.transform)
+        named, colors = envi_classes(path)
+        values = unlabelled_nodata(np.asarray(cube.data[0]), cube.nodata, named, path)
+        return Labels(_as_int_labels(values, path), cube.crs, cube.transform,
+                      names=tuple(named.values()) or None, codes=tuple(named) or None,
+                      colors=colors)
     check_readable(path)
     try:
         with rasterio.open(path) as src:
@@ -222,6 +227,42 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
     return Labels(_as_int_labels(labels, path), crs, transform,
                   names=tuple(names.values()) or None, codes=tuple(names) or None,
                   colors=colors)
+
+
+def envi_classes(path: str | os.PathLike
+                 ) -> tuple[dict[int, str], tuple[tuple[int, int, int], ...] | None]:
+    """Class names and colours of an ENVI Classification file, keyed by code.
+
+    ENVI writes ``file type = ENVI Classification`` with ``classes = N``, ``class names =
+    {Unclassified, water, ...}`` and ``class lookup = {r, g, b, ...}``: code ``i`` is the
+    ``i``-th entry, code 0 "Unclassified" (no class). Other ENVI files have none.
+
+    Parameters
+    ----------
+    path : path
+        The header or data file.
+
+    Returns
+    -------
+    named : dict
+        ``{code: name}`` of the codes 1..N-1 (empty without ``class names``).
+    colors : tuple of (r, g, b), optional
+        Their colours in code order, when ``class lookup`` gives one per class.
+    """
+    from hsi.io.envi import envi_paths, read_header
+
+    header = read_header(envi_paths(path)[0])
+    names = [str(n).strip() for n in header.get("class names") or []]
+    named = {code: name for code, name in enumerate(names) if code > 0 and name}
+    lookup = header.get("class lookup") or []
+    colors = None
+    try:
+        rgb = [int(float(v)) for v in lookup]
+    except (TypeError, ValueError):
+        rgb = []
+    if named and len(rgb) == 3 * len(names):
+        colors = tuple(tuple(rgb[3 * c:3 * c + 3]) for c in named)
+    return named, colors
 
 
 def read_class_map(path: str | os.PathLike) -> tuple[np.ndarray, list[str], dict]:

@@ -237,3 +237,18 @@ def test_cluster_evaluate_finds_a_shift_on_a_geographic_grid_and_reads_nodata(tm
     res = CliRunner().invoke(cli, ["cluster-evaluate", str(clusters), str(with_nodata)])
     assert res.exit_code == 0, res.output
     assert "pixels 8" in res.stdout  # the class-2 half was nodata: unlabelled, not scored
+
+
+def test_envi_classification_names_and_colours_are_read(tmp_path):
+    """An ENVI Classification file's class names and lookup were dropped (codes only)."""
+    lab = np.array([[0, 1, 2], [2, 1, 0]], np.uint8)
+    lab.tofile(tmp_path / "gt.img")
+    (tmp_path / "gt.hdr").write_text(
+        "ENVI\nsamples = 3\nlines = 2\nbands = 1\nheader offset = 0\n"
+        "file type = ENVI Classification\ndata type = 1\ninterleave = bsq\nbyte order = 0\n"
+        "classes = 3\nclass names = {Unclassified, water, wheat}\n"
+        "class lookup = {0, 0, 0, 0, 0, 255, 250, 200, 20}\n")
+    labels = read_labels(tmp_path / "gt.hdr")
+    assert labels.array.tolist() == lab.tolist()
+    assert labels.names == ("water", "wheat") and labels.codes == (1, 2)
+    assert labels.colors == ((0, 0, 255), (250, 200, 20))
