@@ -19,13 +19,20 @@ from hsi.degrade import Psf, warn_if_zeros_undeclared
 from hsi.errors import ConfigError, DataError, ModelError, ShapeError
 from hsi.fusion.checkpoints import load_infn, save_infn
 from hsi.fusion.denoise import denoiser_for
-from hsi.fusion.grid import check_pair, grid_alignment, warn_if_not_multispectral
+from hsi.fusion.grid import (
+    check_pair,
+    grid_alignment,
+    warn_if_georeference_unchecked,
+    warn_if_not_multispectral,
+)
 from hsi.fusion.infn import INFN, _fit_size, base_image
 from hsi.fusion.psf import AUTO as PSF_AUTO
 from hsi.fusion.psf import psf_for
 from hsi.progress import ProgressCallback, report_progress
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from hsi.engine import BufferPool
     from hsi.fusion.baselines import GsaStatistics
 
@@ -67,7 +74,10 @@ def _mismatch(model: INFN, lr: Cube, msi: Cube) -> str | None:
     for name, cube, key in (("HSI", lr, "hsi_wavelengths"), ("MSI", msi, "msi_wavelengths")):
         ref = meta.get(key)
         if ref is not None and cube.wavelengths is not None and len(ref) == cube.bands:
-            diff = float(np.max(np.abs(np.asarray(ref) - cube.wavelengths)))
+            # the MSI's bands in the checkpoint's order (:func:`msi_band_order`), so that
+            # B, G, R against R, G, B reports how far the centres are, not how far the order
+            diff = _band_match(ref, cube.wavelengths)[1] if name == "MSI" else float(
+                np.max(np.abs(np.asarray(ref) - cube.wavelengths)))
             if diff > WAVELENGTH_TOLERANCE_NM:
                 return (f"the {name} band centres differ by up to {diff:.0f} nm "
                         f"(tolerance {WAVELENGTH_TOLERANCE_NM:g} nm)")
@@ -316,11 +326,35 @@ def msi_band_order(hr_msi: Cube, method: str, model: INFN | str | os.PathLike | 
         ref = np.asarray(ref, dtype=np.float64)
         if float(np.max(np.abs(ref - wl))) <= WAVELENGTH_TOLERANCE_NM:
             return None  # already in its order
-        order = np.abs(ref[:, None] - wl[None, :]).argmin(axis=1)
-        if (len(set(order.tolist())) == wl.size
-                and float(np.max(np.abs(wl[order] - ref))) <= WAVELENGTH_TOLERANCE_NM):
+        order, diff = _band_match(ref, wl)
+        if order is not None and diff <= WAVELENGTH_TOLERANCE_NM:
             return order
     return None
+
+
+def _band_match(ref: ArrayLike, wl: ArrayLike) -> tuple[np.ndarray | None, float]:
+    """How an MSI's band centres ``wl`` (stored in any order) match a checkpoint's ``ref``.
+
+    Parameters
+    ----------
+    ref, wl : array-like, shape (msi_bands,)
+        Band centres, nm.
+
+    Returns
+    -------
+    order : numpy.ndarray of int or None
+        ``wl[order]`` is in ``ref``'s order (each checkpoint band's nearest band); ``None``
+        when two checkpoint bands would take the same band.
+    diff : float
+        The largest centre difference, nm: in that order, or as stored without one (and
+        never more than as stored).
+    """
+    ref, wl = np.asarray(ref, dtype=np.float64), np.asarray(wl, dtype=np.float64)
+    stored = float(np.max(np.abs(ref - wl)))
+    order = np.abs(ref[:, None] - wl[None, :]).argmin(axis=1)
+    if len(set(order.tolist())) != wl.size:
+        return None, stored
+    return order, min(stored, float(np.max(np.abs(wl[order] - ref))))
 
 
 def empty_band_sources(lr_hsi: Cube, hr_msi: Cube) -> np.ndarray | None:
@@ -807,6 +841,7 @@ def fuse(
     hr_msi = require_cube(hr_msi, "fuse: hr_msi")
     method = checked_method(method, model=model, fit_scene=fit_scene)
     r = check_pair(lr_hsi, hr_msi, ratio)
+    warn_if_georeference_unchecked(lr_hsi, hr_msi)
     warn_if_not_multispectral(lr_hsi, hr_msi)
     fitting = method == "infn" and fit_scene
     steps = {"total": 1}  # fitting steps + 1 for the prediction, once fitting has said

@@ -20,6 +20,10 @@ log = logging.getLogger("hsi.fusion")
 
 #: Relative tolerance on the pixel-size ratio being an integer and equal in x and y.
 RATIO_TOLERANCE = 1e-3
+#: Largest drift (HR pixels) between the two grids across the LR-HSI that a pixel-size ratio
+#: off its integer may cause: the methods take every LR pixel to cover exactly ``ratio`` HR
+#: pixels, so beyond this the far side of the scene would be fused misregistered.
+MAX_DRIFT = 0.5
 
 
 def is_georeferenced(cube: Cube) -> bool:
@@ -77,13 +81,33 @@ def warn_if_not_multispectral(lr_hsi: Cube, hr_msi: Cube) -> bool:
     return True
 
 
+def warn_if_georeference_unchecked(lr_hsi: Cube, hr_msi: Cube) -> bool:
+    """Log one warning when exactly one of the two images is georeferenced.
+
+    :func:`check_pair` can then compare only the sizes: the image without georeference is
+    taken to cover the other's extent exactly, and a result on the grid of an HR-MSI without
+    georeference has none either. Returns whether it warned.
+    """
+    lr_geo, hr_geo = is_georeferenced(lr_hsi), is_georeferenced(hr_msi)
+    if lr_geo == hr_geo:
+        return False
+    which, cube = ("LR-HSI", lr_hsi) if hr_geo else ("HR-MSI", hr_msi)
+    named = f" {cube.name!r}" if cube.name else ""
+    log.warning("the %s%s has no georeference: it is taken to cover the other image's extent "
+                "exactly (only the sizes were checked)%s", which, named,
+                "; the result, on its grid, has none either" if lr_geo else "")
+    return True
+
+
 def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
     """Check that an LR-HSI and an HR-MSI cover the same ground; return their ratio.
 
     Georeferenced pair: the CRS must be equal, the two grids oriented alike (both north-up,
     both south-up or rotated by the same angle), the HR/LR pixel-size ratio an integer ≥ 2
-    (the same along x and y, and equal to ``ratio`` when given) and every edge of the two
-    extents within half an LR pixel. An LR grid whose origin is off the HR-MSI's blocks of
+    (the same along x and y, equal to ``ratio`` when given, and so close to it that across the
+    LR-HSI the two grids drift at most :data:`MAX_DRIFT` HR pixels apart) and every edge of
+    the two extents within half an LR pixel. Each refusal says what to run (a ``gdalwarp``
+    call with these files' numbers). An LR grid whose origin is off the HR-MSI's blocks of
     ``ratio`` pixels passes; :func:`grid_alignment` says how to line the two up. When either
     image has no georeference, only the sizes can be checked: ``ratio`` is required unless
     they give one integer ratio, and they must agree with it within half an LR pixel.
@@ -125,8 +149,8 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
             return "none" if crs is None else (crs.to_string() or "custom CRS")
 
         raise GridError(
-            f"CRS differ: LR-HSI is {name(lr_hsi.crs)}, HR-MSI is {name(hr_msi.crs)} "
-            f"(reproject one onto the other's CRS)"
+            f"CRS differ: LR-HSI is {name(lr_hsi.crs)}, HR-MSI is {name(hr_msi.crs)}; "
+            f"{_crs_hint(lr_hsi, hr_msi)}"
         )
     lr_in_hr = _lr_in_hr_pixels(lr_hsi, hr_msi)
     (lx, ly), (hx, hy) = _pixel_size(lr_hsi.transform), _pixel_size(hr_msi.transform)
@@ -143,9 +167,19 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
                    f"swapped? the LR-HSI comes first)"
                    if abs(inverse - round(inverse)) <= RATIO_TOLERANCE * inverse
                    and round(inverse) >= 2 else "")
+        fits = sorted({k for k in (math.floor(rx), math.ceil(rx)) if k >= 2})
+        todo = "" if swapped or not fits else "; " + " or ".join(
+            _resample_hint(lr_hsi, hr_msi, k, words=k == fits[0]) for k in fits)
         raise GridError(
             f"pixel-size ratio LR/HR is {rx:g} (LR {lx:g}, HR {hx:g} CRS units): it must be an "
-            f"integer >= 2{swapped}"
+            f"integer >= 2{swapped}{todo}"
+        )
+    drift = max(abs(rx - nearest) * lr_hsi.width, abs(ry - nearest) * lr_hsi.height)
+    if drift > MAX_DRIFT:
+        raise GridError(
+            f"pixel-size ratio LR/HR is {rx:.6g}, not {nearest}: across the LR-HSI the two grids "
+            f"drift {drift:.3g} HR pixels apart (at most {MAX_DRIFT:g}); "
+            f"{_resample_hint(lr_hsi, hr_msi, nearest)}"
         )
     if ratio is not None and ratio != nearest:
         raise GridError(f"ratio={ratio} disagrees with the pixel sizes, whose ratio is {nearest}")
@@ -157,7 +191,7 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
                 raise GridError(
                     f"extents differ: {edge} edge of LR-HSI is {a:.12g}, of HR-MSI {b:.12g} "
                     f"(tolerance half an LR pixel, {half:g}); "
-                    f"{_common_extent_hint(lr_hsi.bounds, hr_msi.bounds)}"
+                    f"{_common_extent_hint(lr_hsi, hr_msi)}"
                 )
     else:  # rotated alike: the edges in HR pixels (a bounding box would mix the axes)
         edges = (("first row", lr_in_hr.f, 0), ("first column", lr_in_hr.c, 0),
@@ -172,16 +206,96 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
     return int(nearest)
 
 
-def _common_extent_hint(lr: tuple[float, ...], hr: tuple[float, ...]) -> str:
-    """What to do about two north-up extents ``(left, bottom, right, top)`` that differ: crop
-    both to the ground they share, or, sharing none, pair other images."""
-    left, bottom = max(lr[0], hr[0]), max(lr[1], hr[1])
-    right, top = min(lr[2], hr[2]), min(lr[3], hr[3])
+def _common_extent_hint(lr: Cube, hr_msi: Cube) -> str:
+    """What to do about a north-up LR-HSI ``lr`` and HR-MSI ``hr_msi`` whose extents differ:
+    crop both to the ground they share, snapped inwards to the LR-HSI's pixel edges (so that
+    cropping the LR-HSI resamples nothing), or, sharing none, pair other images."""
+    (lx, ly), t = _pixel_size(lr.transform), lr.transform
+    (hx, hy), edges, hr = _pixel_size(hr_msi.transform), lr.bounds, hr_msi.bounds
+    left, bottom = max(edges[0], hr[0]), max(edges[1], hr[1])
+    right, top = min(edges[2], hr[2]), min(edges[3], hr[3])
     if left >= right or bottom >= top:
         return "they share no ground: pair images of the same scene"
+
+    def snapped(value: float, origin: float, size: float, up: bool) -> float:
+        steps = (value - origin) / size
+        whole = round(steps)  # already on an edge, up to float rounding
+        if abs(steps - whole) > 1e-6:
+            whole = math.ceil(steps) if up else math.floor(steps)
+        return origin + whole * size
+
+    x0, y0 = t.c + min(0.0, t.a * lr.width), t.f + min(0.0, t.e * lr.height)  # left, bottom
+    left, right = snapped(left, x0, lx, True), snapped(right, x0, lx, False)
+    bottom, top = snapped(bottom, y0, ly, True), snapped(top, y0, ly, False)
+    if left >= right or bottom >= top:
+        return "they share less than one LR pixel: pair images of the same scene"
     return (f"crop both to the ground they share, {left:.12g} {bottom:.12g} {right:.12g} "
             f"{top:.12g} "
-            f"(left bottom right top; e.g. gdalwarp -te with those numbers, on the LR grid)")
+            f"(left bottom right top, on the LR-HSI's pixel edges; e.g. gdalwarp -te with "
+            f"those numbers and each file's pixel size, -tr {lx:.12g} {ly:.12g} for the "
+            f"LR-HSI, -tr {hx:.12g} {hy:.12g} for the HR-MSI)")
+
+
+def _resample_hint(lr: Cube, hr: Cube, ratio: int, crs: CRS | None = None,
+                   words: bool = True) -> str:
+    """The ``gdalwarp`` call that resamples the HR-MSI onto pixels of the LR-HSI's size over
+    ``ratio`` (into ``crs`` when given), over the LR-HSI's extent when it is north-up: what to
+    do about an HR-MSI whose pixel size or CRS does not fit the LR-HSI.
+
+    Parameters
+    ----------
+    lr, hr : Cube
+        The LR-HSI (its grid is the target) and the HR-MSI (named in the command).
+    ratio : int
+        HR pixels per LR pixel of the resampled HR-MSI.
+    crs : CRS, optional
+        Target CRS (``-t_srs``), for an HR-MSI in another CRS.
+    words : bool
+        Start with what the command does (``False``: only ``"ratio N: gdalwarp ..."``).
+
+    Returns
+    -------
+    str
+        One line without a final full stop.
+    """
+    lx, ly = _pixel_size(lr.transform)
+    srs = "" if crs is None else f"-t_srs {_crs_argument(crs)} "
+    extent = ""
+    if lr.transform.b == 0 and lr.transform.d == 0:
+        extent = "-te {:.12g} {:.12g} {:.12g} {:.12g} ".format(*lr.bounds)
+    command = (f"gdalwarp {srs}-tr {lx / ratio:.12g} {ly / ratio:.12g} {extent}-r cubic "
+               f"{hr.name or 'HR_MSI.tif'} OUT.tif")
+    if not words:
+        return f"ratio {ratio}: {command}"
+    return (f"resample the HR-MSI onto the LR-HSI's {'extent' if extent else 'grid'} with "
+            f"{ratio}×{ratio} pixels per LR pixel (ratio {ratio}): {command}")
+
+
+def _crs_argument(crs: CRS) -> str:
+    """``crs`` as a ``gdalwarp -t_srs`` argument: ``EPSG:n``, else its WKT quoted."""
+    text = crs.to_string()
+    return text if " " not in text and "[" not in text else f"'{crs.to_wkt()}'"
+
+
+def _crs_hint(lr: Cube, hr: Cube) -> str:
+    """What to do about two georeferenced images whose CRS differ: give the one without a CRS
+    the other's (when its coordinates are in it), or resample the HR-MSI into the LR-HSI's CRS
+    at about its own pixel size (:func:`_resample_hint`)."""
+    if lr.crs is None or hr.crs is None:
+        which, other = ("LR-HSI", hr) if lr.crs is None else ("HR-MSI", lr)
+        named = (lr if lr.crs is None else hr).name or which
+        return (f"the {which} has no CRS: when its coordinates are in the other's, set it "
+                f"(gdal_edit.py -a_srs {_crs_argument(other.crs)} {named}), else reproject it")
+    from rasterio.errors import CRSError
+    from rasterio.warp import calculate_default_transform
+
+    try:
+        moved, _, _ = calculate_default_transform(hr.crs, lr.crs, hr.width, hr.height,
+                                                  *hr.bounds)
+        ratio = max(2, round(_pixel_size(lr.transform)[0] / _pixel_size(moved)[0]))
+    except (CRSError, ValueError):  # no transformation between the two: no pixel size
+        return "reproject the HR-MSI onto the LR-HSI's CRS (gdalwarp -t_srs)"
+    return _resample_hint(lr, hr, ratio, crs=lr.crs)
 
 
 def _pixel_size(transform: Affine) -> tuple[float, float]:

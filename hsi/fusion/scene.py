@@ -599,7 +599,11 @@ def fuse_scene(
     -------
     SceneFusion
     """
-    from hsi.fusion.grid import grid_alignment, warn_if_not_multispectral
+    from hsi.fusion.grid import (
+        grid_alignment,
+        warn_if_georeference_unchecked,
+        warn_if_not_multispectral,
+    )
     from hsi.io.formats import mat_vars
     from hsi.memory import release_free_memory
 
@@ -608,6 +612,7 @@ def fuse_scene(
     with WindowReader(lr_source, var=lr_var) as lr, WindowReader(hr_source, var=hr_var) as hr:
         lr.missing_as_nan = hr.missing_as_nan = True  # nodata values: missing, not data
         r = _checked_pair(lr.cube, hr.cube, ratio)
+        warn_if_georeference_unchecked(lr.cube, hr.cube)
         warn_if_not_multispectral(lr.cube, hr.cube)
         # the fusion stack (torch, ~1 s) loads only once the pair is known to fit together
         import torch

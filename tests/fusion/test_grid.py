@@ -44,8 +44,10 @@ class TestGeoreferenced:
     def test_wrong_crs(self):
         with pytest.raises(GridError) as exc:
             check_pair(*_pair(crs_hr=CRS.from_epsg(32611)))
-        assert _one_line(exc) == ("CRS differ: LR-HSI is EPSG:32610, HR-MSI is EPSG:32611 "
-                                  "(reproject one onto the other's CRS)")
+        assert _one_line(exc) == ("CRS differ: LR-HSI is EPSG:32610, HR-MSI is EPSG:32611; "
+                                  "resample the HR-MSI onto the LR-HSI's extent with 4×4 pixels "
+                                  "per LR pixel (ratio 4): gdalwarp -t_srs EPSG:32610 -tr 10 10 "
+                                  "-te 500000 4099800 500240 4100000 -r cubic HR_MSI.tif OUT.tif")
 
     def test_missing_crs_on_one_side(self):
         with pytest.raises(GridError, match="CRS differ: LR-HSI is EPSG:32610, HR-MSI is none"):
@@ -70,8 +72,10 @@ class TestGeoreferenced:
     def test_non_integer_ratio(self):
         with pytest.raises(GridError) as exc:
             check_pair(*_pair(lr_px=25.0))
-        assert _one_line(exc) == ("pixel-size ratio LR/HR is 2.5 (LR 25, HR 10 CRS units): it "
-                                  "must be an integer >= 2")
+        assert _one_line(exc).startswith("pixel-size ratio LR/HR is 2.5 (LR 25, HR 10 CRS "
+                                         "units): it must be an integer >= 2; resample the "
+                                         "HR-MSI onto the LR-HSI's extent with 2×2 pixels per "
+                                         "LR pixel (ratio 2): gdalwarp -tr 12.5 12.5 ")
 
     def test_swapped_inputs_are_named(self):
         lr, hr = _pair()
