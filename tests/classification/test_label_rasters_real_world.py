@@ -229,7 +229,7 @@ def test_cluster_evaluate_finds_a_shift_on_a_geographic_grid_and_reads_nodata(tm
     lab = np.array([[1, 1, 2, 2]] * 4, np.uint8)
     clusters = write_labels(tmp_path / "c.tif", lab, "uint8", crs=wgs, transform=grid)
     shifted = write_labels(tmp_path / "s.tif", lab, "uint8", crs=wgs,
-                           transform=grid * Affine.translation(3, 0))
+                           transform=grid @ Affine.translation(3, 0))
     res = CliRunner().invoke(cli, ["cluster-evaluate", str(clusters), str(shifted)])
     one_error_line(res, "c.tif")
     with_nodata = write_labels(tmp_path / "n.tif", np.where(lab == 2, 255, lab), "uint8",
