@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +68,17 @@ class ClassificationReport:
     def n_test(self) -> int:
         return int(self.confusion.sum())
 
+    def _untested_note(self) -> list[str]:
+        """A line naming the classes without test pixels (left out of AA), or nothing."""
+        rows = self.confusion.sum(1)
+        untested = [c for c, n in zip(self.codes, rows, strict=True) if n == 0]
+        if not untested:
+            return []
+        names = dict(zip(self.codes, self.class_names, strict=True))
+        return [f"AA averages the {len(self.codes) - len(untested)} of {len(self.codes)} "
+                f"classes that have test pixels; no test pixel for "
+                f"{named_codes(untested, names)} (n/a below).", ""]
+
     def to_markdown(self) -> str:
         """The report as Markdown: summary, per-class table, confusion matrix."""
         k = len(self.class_names)
@@ -78,6 +89,7 @@ class ClassificationReport:
             f"| overall accuracy (OA) | {self.oa:.2f} % |",
             f"| average accuracy (AA) | {self.aa:.2f} % |",
             f"| kappa | {self.kappa:.4f} |", "",
+            *self._untested_note(),
             "| class | name | test pixels | producer's accuracy | user's accuracy |",
             "|---|---|---|---|---|",
         ]
@@ -92,6 +104,28 @@ class ClassificationReport:
             lines.append(f"| {self.codes[i]} {self.class_names[i]} | "
                          + " | ".join(str(int(v)) for v in self.confusion[i]) + " |")
         return "\n".join(lines) + "\n"
+
+
+def named_codes(codes: Iterable[int], names: Mapping[int, str] | None = None) -> str:
+    """Class codes in words, each with its name where it has one: ``"4 (Corn), 9 (Oats)"``.
+
+    Parameters
+    ----------
+    codes : iterable of int
+    names : dict, optional
+        ``{code: name}``; a missing name or the placeholder ``"class <code>"`` gives the code
+        alone.
+
+    Returns
+    -------
+    str
+    """
+    names = names or {}
+    parts = []
+    for c in codes:
+        name = names.get(int(c))
+        parts.append(f"{int(c)}" if not name or name == f"class {int(c)}" else f"{int(c)} ({name})")
+    return ", ".join(parts)
 
 
 def _pct(v: float) -> str:

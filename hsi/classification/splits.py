@@ -85,6 +85,7 @@ def split_labels(labels: Labels | ArrayLike, *, per_class: int | None = None,
     """
     from hsi.labels import Labels
 
+    names = labels.class_names if isinstance(labels, Labels) else None
     labels = np.asarray(labels.array if isinstance(labels, Labels) else labels)
     _check_request(labels, per_class, fraction, mode)
     train, test = _split(labels, per_class, fraction, mode, seed, margin, block)
@@ -92,10 +93,12 @@ def split_labels(labels: Labels | ArrayLike, *, per_class: int | None = None,
     if untested.size:
         import logging
 
+        from hsi.classification.evaluate import named_codes
+
         logging.getLogger(__name__).warning(
             "split: class(es) %s have no test pixel left (%s); scores of the test set "
             "(AA, per-class accuracies) will not cover them",
-            ", ".join(map(str, untested.tolist())),
+            named_codes(untested.tolist(), names),
             "a single labelled pixel, used for training" if mode == "random" else
             "all near training pixels or in their blocks: fewer per class, a smaller margin "
             "or block, or a random split")
@@ -192,6 +195,7 @@ def write_split(labels: Labels | ArrayLike, out_dir: str | os.PathLike, *,
     from hsi.labels import Labels
 
     names = None
+    source = labels  # its class names name the classes a warning lists
     if isinstance(labels, Labels):
         crs = labels.crs if crs is None else crs
         transform = labels.transform if transform is None else transform
@@ -199,7 +203,7 @@ def write_split(labels: Labels | ArrayLike, out_dir: str | os.PathLike, *,
         colors = dict(zip(labels.codes, labels.colors, strict=True)) if labels.colors else {}
         labels = labels.array
     labels = np.asarray(labels)
-    train, test = split_labels(labels, per_class=per_class, fraction=fraction, mode=mode,
+    train, test = split_labels(source, per_class=per_class, fraction=fraction, mode=mode,
                                seed=seed, margin=margin)
     if int(test.max()) == 0:
         raise DataError("split: no test pixel left (fewer training pixels, or a smaller margin)")

@@ -91,9 +91,49 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
             for side, score in chosen["scores"].items()) + ")"
     # empty bands (all NaN or nodata) were left out, with a warning naming them
     bands = "" if clf.input_bands is None else f", {clf.pca.bands} of {clf.bands} bands"
+    epochs, members = clf.config.epochs, clf.config.members
     click.echo(f"trained on {n} labelled pixels, {clf.n_classes} classes "
-               f"({clf.config.epochs} epochs, {clf.config.members} discriminator(s), "
+               f"({epochs} epoch{'s' * (epochs != 1)}, {members} discriminator(s), "
                f"{window}{bands}) -> {output}")
+    crf = crf_choice((clf.history or {}).get("crf_selection"))
+    if crf:
+        click.echo(crf)
+
+
+def crf_choice(record: dict | None) -> str | None:
+    """What the CRF's cross-validation chose, in one line (``None`` when it did not run).
+
+    Parameters
+    ----------
+    record : dict or None
+        ``history["crf_selection"]`` of a trained classifier
+        (:func:`hsi.classification.pipeline.select_crf_by_cv`).
+
+    Returns
+    -------
+    str or None
+        E.g. ``"CRF: appearance kernel 5 px × 0.5, weight 10 (cross-validated on the training
+        labels: accuracy 0.812, 0.750 without the CRF)"`` or ``"CRF: off (no setting beat the
+        network's own classes on the held-out training labels: accuracy 0.750)"``.
+    """
+    if not record:
+        return None
+    chosen = record.get("chosen")
+    if chosen is None:  # too few labelled pixels for the folds
+        return f"CRF: parameters as configured ({record.get('skipped', 'not cross-validated')})"
+    best, none = record["chosen_score"], record["no_crf_score"]
+    kernels = []
+    if chosen["gaussian_weight"] > 0:
+        kernels.append(f"position kernel {chosen['gaussian_sxy']:g} px, "
+                       f"weight {chosen['gaussian_weight']:g}")
+    if chosen["bilateral_weight"] > 0:
+        kernels.append(f"appearance kernel {chosen['bilateral_sxy']:g} px × "
+                       f"{chosen['bilateral_schan']:g}, weight {chosen['bilateral_weight']:g}")
+    if not kernels:
+        return (f"CRF: off (no setting beat the network's own classes on the held-out "
+                f"training labels: accuracy {none:.3f})")
+    return (f"CRF: {'; '.join(kernels)} (cross-validated on the training labels: accuracy "
+            f"{best:.3f}, {none:.3f} without the CRF)")
 
 
 @classify.command("predict")
