@@ -58,6 +58,7 @@ __all__ = [
     "as_psf",
     "banded_product",
     "blur_decimate",
+    "blur_decimate_axis",
     "crop_to_ratio",
     "decimate",
     "gaussian_blur_decimate",
@@ -576,11 +577,12 @@ def _blocked_product(x: torch.Tensor, op: torch.Tensor, dim: int, keep: slice | 
     """:func:`banded_product` as dense products by blocks (a non-finite input spreads over
     every output of its blocks)."""
     start, stop, _ = (keep or slice(None)).indices(op.shape[0])
+    first, last = _band_edges(op[start:stop])
     parts = []
     for lo in range(start, stop, block):
         hi = min(stop, lo + block)
-        reads = op[lo:hi].ne(0).any(0).nonzero()
-        a, b = (int(reads[0]), int(reads[-1]) + 1) if len(reads) else (0, 1)
+        a, b = min(first[lo - start : hi - start]), max(last[lo - start : hi - start]) + 1
+        a, b = (a, b) if a < b else (0, 1)  # a block that reads nothing
         part = op[lo:hi, a:b]
         if out is not None and hi - lo == stop - start:  # one product, straight into out
             return torch.matmul(x[..., a:b], part.T, out=out) if dim == -1 else torch.matmul(
@@ -589,6 +591,17 @@ def _blocked_product(x: torch.Tensor, op: torch.Tensor, dim: int, keep: slice | 
     if len(parts) == 1 and out is None:
         return parts[0]
     return torch.cat(parts, dim=dim, out=out) if out is not None else torch.cat(parts, dim=dim)
+
+
+def _band_edges(op: torch.Tensor) -> tuple[list[int], list[int]]:
+    """Per row of ``op`` (m, n): the first and last column it reads (``op != 0``); a row that
+    reads nothing gets ``(n, -1)``. Two lists of ``m`` ints, found in one pass over ``op``."""
+    reads = op.ne(0)
+    n = reads.shape[1]
+    any_read = reads.any(1)
+    first = torch.where(any_read, reads.to(torch.uint8).argmax(1), n)
+    last = torch.where(any_read, n - 1 - reads.flip(1).to(torch.uint8).argmax(1), -1)
+    return first.tolist(), last.tolist()
 
 
 @functools.lru_cache(maxsize=32)
@@ -615,6 +628,45 @@ def _decimation_operator(n: int, taps: tuple[float, ...], pads: tuple[int, int],
 DECIMATE_BLOCK = 16
 
 
+def _axis_blur_decimate(x: torch.Tensor, taps: tuple[float, ...], pads: tuple[int, int],
+                        ratio: int, dim: int) -> torch.Tensor:
+    """One separable pass of :func:`_strided_blur`: reflect-pad axis ``dim`` (−2 rows, −1
+    columns) of ``x`` by ``pads``, convolve it with ``taps``, keep its block-centre samples."""
+    op = _decimation_operator(x.shape[dim], taps, pads, ratio, x.device, x.dtype)
+    return banded_product(x, op, dim, block=DECIMATE_BLOCK)
+
+
+def blur_decimate_axis(x: torch.Tensor, psf: float | Psf | None, ratio: int,
+                       dim: int) -> torch.Tensor:
+    """One axis of :func:`blur_decimate`: ``blur_decimate(x, psf, ratio)`` equals
+    ``blur_decimate_axis(blur_decimate_axis(x, psf, ratio, -1), psf, ratio, -2)`` bit for bit.
+
+    For callers that try many PSFs on one image (:func:`hsi.fusion.psf.estimate_psf`): the
+    column pass, the costly one, depends only on σ, the column shift and the kernel size, so it
+    can be reused across row shifts.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape (*, H, W)
+    psf : float, Psf or None
+        As :func:`blur_decimate` (the reach is checked there, not here).
+    ratio : int
+    dim : int
+        −1 (columns: W → W // ratio) or −2 (rows: H → H // ratio).
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` with axis ``dim`` blurred and decimated.
+    """
+    psf = as_psf(psf, ratio)
+    if dim not in (-1, -2):
+        raise ShapeError(f"dim must be -1 (columns) or -2 (rows), got {dim!r}")
+    pad = psf.size // 2
+    taps = psf.taps(1 if dim == -1 else 0)
+    return _axis_blur_decimate(x, tuple(taps.tolist()), (pad, pad), check_ratio(ratio), dim)
+
+
 def _strided_blur(x: torch.Tensor, passes: list[tuple[torch.Tensor, tuple[int, ...]]],
                   pads: tuple[int, int, int, int], ratio: int) -> torch.Tensor:
     """Reflect-pad ``x`` (*, C, H, W) by ``pads`` (F.pad order), then convolve with each 2-D
@@ -633,9 +685,7 @@ def _strided_blur(x: torch.Tensor, passes: list[tuple[torch.Tensor, tuple[int, .
         t = x.reshape(-1, c, h, w)
         for kernel, (dim,) in passes:
             axis_pads = (pads[0], pads[1]) if dim == -1 else (pads[2], pads[3])
-            op = _decimation_operator(t.shape[dim], tuple(kernel.flatten().tolist()),
-                                      axis_pads, ratio, x.device, x.dtype)
-            t = banded_product(t, op, dim, block=DECIMATE_BLOCK)
+            t = _axis_blur_decimate(t, tuple(kernel.flatten().tolist()), axis_pads, ratio, dim)
         return t.reshape(*x.shape[:-2], keep[-2], keep[-1])
     t = F.pad(x.reshape(-1, c, h, w), pads, mode="reflect")
     for kernel, dims in passes:
@@ -674,14 +724,12 @@ def gaussian_blur_decimate(x: torch.Tensor, sigma: float, ratio: int) -> torch.T
     >>> gaussian_blur_decimate(torch.rand(3, 16, 12), 2.0, 4).shape
     torch.Size([3, 4, 3])
     """
-    from kornia.filters import get_gaussian_kernel1d
-
     x = _check_tensor(x, "x")
     sigma = _check_sigma(sigma)
     r = check_ratio(ratio)
     k = psf_kernel_size(sigma)
     _check_psf_room(x, (k, k), _gaussian_psf_name(sigma, k), r)
-    g = get_gaussian_kernel1d(k, sigma, device=x.device, dtype=torch.float64).reshape(-1)
+    g = Psf(sigma).taps(0, device=x.device)  # kornia's get_gaussian_kernel1d(k, σ), float64
     return _strided_blur(x, [(g[None, :], (-1,)), (g[:, None], (-2,))], (k // 2,) * 4, r)
 
 

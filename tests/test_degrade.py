@@ -20,7 +20,10 @@ from hsi.degrade import (
     SRF_PRESETS,
     Decimate,
     GaussianPSF,
+    Psf,
     SpectralResponse,
+    blur_decimate,
+    blur_decimate_axis,
     crop_to_ratio,
     decimate,
     gaussian_psf,
@@ -762,3 +765,15 @@ def test_kernel_blur_decimate_equals_dense_blur_then_decimate(kernel_shape, rati
     blurred = F.conv2d(padded, k[None, None].expand(3, 1, kh, kw), groups=3)[0]
     torch.testing.assert_close(kernel_blur_decimate(x, k, ratio), decimate(blurred, ratio),
                                atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("psf", [None, 1.3, Psf(2.0, (0.25, -0.5)), Psf(3.0, (1.0, 0.0))])
+@pytest.mark.parametrize("ratio", [2, 4])
+def test_blur_decimate_is_its_two_axis_passes(psf, ratio):
+    # the PSF estimate reuses a column pass across row shifts: it must be blur_decimate's own
+    x = torch.rand(2, 3, 40, 36, generator=torch.Generator().manual_seed(ratio))
+    columns = blur_decimate_axis(x, psf, ratio, -1)
+    assert columns.shape == (2, 3, 40, 36 // ratio)
+    assert torch.equal(blur_decimate_axis(columns, psf, ratio, -2), blur_decimate(x, psf, ratio))
+    with pytest.raises(ShapeError, match="dim must be"):
+        blur_decimate_axis(x, psf, ratio, 0)

@@ -231,3 +231,17 @@ def test_spectral_response_makes_nan_only_the_bands_that_weight_a_missing_value(
     expected = torch.einsum("mc,chw->mhw", m, torch.nan_to_num(x, 0.0, 0.0, 0.0))
     expected[0, 1, 2] = expected[1, 3, 4] = float("nan")
     torch.testing.assert_close(out, expected, equal_nan=True)
+
+
+def test_banded_product_with_rows_that_read_nothing():
+    # rows 0-3 read nothing (a block of them too), rows 4-7 read a band of 3: the blocks'
+    # read ranges come from each row's first and last non-zero column
+    op = torch.zeros(8, 10, dtype=torch.float64)
+    for i in range(4, 8):
+        op[i, i - 2:i + 1] = torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64)
+    x = torch.rand(3, 10, dtype=torch.float64)
+    x[:, 0] = float("nan")  # read by no row: stays out of every output
+    dense = torch.nan_to_num(x) @ op.T
+    for block in (1, 2, 3, 4, 8):
+        torch.testing.assert_close(banded_product(x, op, -1, block=block), dense)
+    assert not banded_product(x, op, -1, block=4)[:, :4].any()

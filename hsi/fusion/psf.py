@@ -68,7 +68,7 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
         largest kernel's radius; a pair too small to tell the kernels apart (fewer than
         :data:`MIN_PIXELS` LR pixels inside that border) gets the nominal ``Psf(ratio / 2)``.
     """
-    from hsi.degrade import blur_decimate
+    from hsi.degrade import blur_decimate_axis
     from hsi.fusion.baselines import regression_pixels
 
     r = int(ratio)
@@ -107,10 +107,16 @@ def estimate_psf(lr: torch.Tensor, msi: torch.Tensor, ratio: int) -> Psf:
     if min(hr.shape[-2:]) <= largest // 2:
         return Psf(r / 2.0)  # too small for the widest kernel
     scores: dict[Psf, float] = {}
+    column_passes: dict[tuple[float, float, int], torch.Tensor] = {}
 
     def score(psf: Psf) -> float:
         if psf not in scores:
-            m = blur_decimate(hr, psf, r)[:, inner[0], inner[1]].flatten(1).double()
+            # blur_decimate(hr, psf, r), its costly column pass shared by the row shifts
+            key = (psf.sigma, psf.shift[1], psf.size)
+            if key not in column_passes:
+                column_passes[key] = blur_decimate_axis(hr, psf, r, -1)
+            m = blur_decimate_axis(column_passes[key], psf, r, -2)
+            m = m[:, inner[0], inner[1]].flatten(1).double()
             m = (m if keep is None else m[:, keep]).T
             residual = m - q @ (q.T @ m)
             var = m.var(0).clamp_min(1e-30)
