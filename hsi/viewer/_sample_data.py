@@ -41,15 +41,18 @@ def scene_layers(cube: Cube, labels: np.ndarray | None, class_names: list[str], 
     Returns
     -------
     list of LayerDataTuple
-        The cube image layer, then the Labels layer on the cube's grid: hsikit's class
-        colours (:func:`~hsi.viewer._convert.class_colormap`, those of the Classify and
+        The cube image layer, its true-colour layer on top when the wavelengths cover
+        460/550/640 nm (as opening the file shows it, :func:`hsi.viewer._reader.read_cube`),
+        then the Labels layer on the cube's grid: hsikit's class colours (:func:`~hsi.viewer._convert.class_colormap`, those of the Classify and
         Cluster docks and of saved class maps), class names in ``metadata["class_names"]``
         (keyed by code) and in ``features`` (napari's status bar names the class under the
         cursor, :func:`~hsi.viewer._convert.class_features`).
     """
     image = cube_layer_data(cube, name=title)
+    rgb = true_colour_layer_data(cube, name=title)
+    shown = [image] if rgb is None else [image, rgb]
     if labels is None:
-        return [image]
+        return shown
     names = {i + 1: n for i, n in enumerate(class_names)}
     values = range(1, max(int(np.max(labels, initial=0)), len(class_names)) + 1)
     truth = (labels, {"name": f"{title} ground truth", "visible": False,
@@ -59,7 +62,7 @@ def scene_layers(cube: Cube, labels: np.ndarray | None, class_names: list[str], 
                       "metadata": {**image[1]["metadata"], "wavelengths": None, "fwhm": None,
                                    "class_names": names}},
              "labels")
-    return [image, truth]
+    return [*shown, truth]
 
 
 def sample_cube_layers() -> list[tuple]:
@@ -68,7 +71,8 @@ def sample_cube_layers() -> list[tuple]:
     Returns
     -------
     list of LayerDataTuple
-        The cube image layer and a hidden Labels layer of the 6 ground-truth classes.
+        The cube image layer, its true-colour layer and a hidden Labels layer of the 6
+        ground-truth classes.
     """
     from hsi.data import sample_cube, sample_labels
     from hsi.viewer._band_slider import follow_current_viewer

@@ -202,9 +202,15 @@ def test_labels_writer_keeps_colours_and_names(tmp_path, sample):
 def test_sample_data_layers(make_napari_viewer):
     viewer = make_napari_viewer(show=True)
     cube_layers = viewer.open_sample("hsikit", "salinas_a")
-    assert [layer.data.shape for layer in cube_layers] == [(204, 83, 86), (83, 86)]
-    truth = cube_layers[1]
+    assert [layer.data.shape for layer in cube_layers] == [(204, 83, 86), (83, 86, 3), (83, 86)]
+    cube, rgb, truth = cube_layers
     assert len(truth.metadata["class_names"]) == 6
+    # in true colour on top, as opening the file shows it (the band layer under it)
+    assert rgb.rgb and rgb.visible and rgb.name == "Salinas-A true colour"
+    assert rgb.metadata["rgb_wavelengths"][0] == pytest.approx(640, abs=10)
+    assert tuple(rgb.scale) == tuple(cube.scale[-2:])
+    assert viewer.layers.index(rgb) > viewer.layers.index(cube)
+    assert float(np.std(np.asarray(rgb.data, dtype=float).mean(axis=(0, 1)))) > 1  # not grey
     pair = viewer.open_sample("hsikit", "fusion_pair")
     ref, lr, hr, hr_rgb = pair
     assert ref.data.shape == (204, 80, 84) and lr.data.shape == (204, 20, 21)
@@ -235,7 +241,8 @@ def test_registered_scene_samples(make_napari_viewer, data_dir, monkeypatch, tmp
 
     viewer = make_napari_viewer(show=True)
     monkeypatch.setenv("HSI_DATA_DIR", str(data_dir))
-    cube, truth = viewer.open_sample("hsikit", "indian_pines")
+    cube, rgb, truth = viewer.open_sample("hsikit", "indian_pines")
+    assert rgb.rgb and rgb.data.shape == (145, 145, 3)
     sample = load("indian_pines", root=data_dir)
     assert cube.data.shape == (200, 145, 145) and truth.data.shape == (145, 145)
     np.testing.assert_array_equal(np.asarray(cube.data[:, 70, 70]), sample.cube.data[:, 70, 70])
