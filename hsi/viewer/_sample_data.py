@@ -43,8 +43,9 @@ def scene_layers(cube: Cube, labels: np.ndarray | None, class_names: list[str], 
     list of LayerDataTuple
         The cube image layer, its true-colour layer on top when the wavelengths cover
         460/550/640 nm (as opening the file shows it, :func:`hsi.viewer._reader.read_cube`),
-        then the Labels layer on the cube's grid: hsikit's class colours (:func:`~hsi.viewer._convert.class_colormap`, those of the Classify and
-        Cluster docks and of saved class maps), class names in ``metadata["class_names"]``
+        then the Labels layer on the cube's grid: hsikit's class colours
+        (:func:`~hsi.viewer._convert.class_colormap`, those of the Classify and Cluster docks
+        and of saved class maps), class names in ``metadata["class_names"]``
         (keyed by code) and in ``features`` (napari's status bar names the class under the
         cursor, :func:`~hsi.viewer._convert.class_features`).
     """

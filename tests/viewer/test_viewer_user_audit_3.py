@@ -230,3 +230,39 @@ def test_class_table_docks_leave_the_canvas_its_room(make_napari_viewer, qtbot, 
         assert table.columnWidth(2) >= longest
         assert not table.horizontalScrollBar().isVisible()  # nothing cut off at the right
         assert table.viewport().width() >= sum(table.columnWidth(c) for c in range(3))
+
+
+def test_cluster_merge_boxes_show_whole_names(make_napari_viewer, qtbot, sample_tif):
+    """The merge boxes sat side by side with "into" and the button, so at the dock's width a
+    renamed cluster read "3: Corn_sen…"; each now has a row of its own, and its popup is as
+    wide as its longest entry. The dock still leaves the canvas its room."""
+    from qtpy.QtWidgets import QApplication, QStyle, QStyleOptionComboBox
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1400, 1000)
+    viewer.open(str(sample_tif), plugin="hsikit")
+    dock_widget, widget = viewer.window.add_plugin_dock_widget("hsikit", "Cluster")
+    widget.method_combo.setCurrentText("kmeans")
+    widget.k_spin.setValue(3)
+    widget.run()
+    qtbot.waitUntil(lambda: widget.result_layer is not None and not widget.job.running,
+                    timeout=JOB_WAIT_MS)
+    names = {1: "Corn_senesced_green_weeds", 2: "Lettuce_romaine_7wk", 3: "Brocoli_green_weeds_1"}
+    for value, name in names.items():
+        widget.rename(value, name)
+    QApplication.processEvents()
+    qtbot.wait(100)
+    assert dock_widget.width() < 450, dock_widget.width()
+    for combo in (widget.merge_source, widget.merge_target):
+        for index in range(combo.count()):
+            combo.setCurrentIndex(index)
+            option = QStyleOptionComboBox()
+            combo.initStyleOption(option)
+            field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                                 QStyle.SubControl.SC_ComboBoxEditField, combo)
+            text = combo.currentText()
+            assert text.endswith(names[combo.currentData()])
+            assert field.width() >= combo.fontMetrics().horizontalAdvance(text), (text, field)
+        longest = max(combo.fontMetrics().horizontalAdvance(combo.itemText(i))
+                      for i in range(combo.count()))
+        assert combo.view().minimumWidth() >= longest

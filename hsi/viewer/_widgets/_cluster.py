@@ -14,6 +14,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -63,6 +64,10 @@ CLUSTER_TILE = 512
 
 #: Metadata key of a cluster layer naming the cube layer it was computed from.
 SOURCE_KEY = "source_layer"
+#: Characters the merge boxes ask room for (they take the dock's width when it has more).
+MERGE_MIN_CHARS = 12
+#: Pixels a merge popup's entry needs beside its text (the item's margins).
+POPUP_PADDING = 16
 
 
 def merge_labels(labels: np.ndarray, source: int, target: int) -> np.ndarray:
@@ -130,11 +135,19 @@ class ClusterWidget(QWidget):
         self.merge_source.setToolTip("the cluster to merge away")
         self.merge_target.setToolTip("the cluster it joins (keeps its name and colour)")
         self.merge_button = QPushButton("Merge")
-        merge_row = QHBoxLayout()
-        merge_row.addWidget(self.merge_source)
-        merge_row.addWidget(QLabel("into"))
-        merge_row.addWidget(self.merge_target)
-        merge_row.addWidget(self.merge_button)
+        # one combo a row, each as wide as the dock: side by side with "into" and the button
+        # they showed "3: Corn_sen…" at the dock's width; the popups show whole names
+        for combo in (self.merge_source, self.merge_target):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(MERGE_MIN_CHARS)
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        into_row = QHBoxLayout()
+        into_row.addWidget(self.merge_target, 1)
+        into_row.addWidget(self.merge_button)
+        merge_rows = QFormLayout()
+        merge_rows.addRow("merge", self.merge_source)
+        merge_rows.addRow("into", into_row)
         self.use_button = QPushButton("Use as training labels")
 
         form = QFormLayout()
@@ -150,7 +163,7 @@ class ClusterWidget(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(QLabel("clusters"))
         layout.addWidget(self.table)
-        layout.addLayout(merge_row)
+        layout.addLayout(merge_rows)
         layout.addWidget(self.use_button)
 
         self.job = BackgroundJob(self.progress_bar, self.run_button, self.cancel_button,
@@ -260,6 +273,11 @@ class ClusterWidget(QWidget):
             if index >= 0:
                 combo.setCurrentIndex(index)
             combo.blockSignals(False)
+            view = combo.view()  # the popup as wide as its longest entry
+            longest = max((view.fontMetrics().horizontalAdvance(combo.itemText(i))
+                           for i in range(combo.count())), default=0)
+            view.setMinimumWidth(longest + 2 * view.frameWidth() + POPUP_PADDING
+                                 + view.verticalScrollBar().sizeHint().width())
         if len(values) > 1 and self.merge_source.currentData() == \
                 self.merge_target.currentData():
             self.merge_target.setCurrentIndex(1 if self.merge_source.currentIndex() == 0 else 0)
