@@ -28,7 +28,7 @@ def test_fused_layer_names_are_distinct_per_method():
     from hsi.viewer._widgets._fuse import method_choices, result_label
 
     labels = [result_label(shown) for shown, _, _ in method_choices()]
-    assert labels[:2] == ["INFN, checkpoint", "INFN, fitted"]
+    assert labels[:3] == ["auto", "INFN, checkpoint", "INFN, fitted"]
     assert "GLP" in labels and len(set(labels)) == len(labels)
 
 

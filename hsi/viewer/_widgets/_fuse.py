@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import napari
+    from napari.layers import Image
 
     from hsi.cube import Cube
 
@@ -56,21 +57,44 @@ FUSE_TILE = 256
 WARM_UP_MODULES = ("torch", "hsi.fusion", "hsi.metrics")
 
 
+#: The dock's default choice, ``hsi fuse``'s default method: INFN from a shipped checkpoint
+#: validated for the pair's sensors and ratio, else GLP (with a warning saying why).
+AUTO_CHOICE = ("auto (INFN or GLP)", "auto", False)
+
+
 def method_choices() -> list[tuple[str, str, bool]]:
-    """``(label shown, fusion method, fit to the scene)`` for INFN and every baseline."""
-    return [("INFN (checkpoint)", "infn", False), ("INFN (fit to scene)", "infn", True),
+    """``(label shown, fusion method, fit to the scene)``: :data:`AUTO_CHOICE` (the default,
+    first), INFN and every baseline."""
+    return [AUTO_CHOICE, ("INFN (checkpoint)", "infn", False),
+            ("INFN (fit to scene)", "infn", True),
             *((f"{name.upper() if name != 'bicubic' else name} (baseline)", name, False)
               for name in BASELINE_NAMES)]
 
 
 def result_label(shown: str) -> str:
     """The method named in a fused layer's name, distinct for each choice of
-    :func:`method_choices`: ``"INFN, checkpoint"``, ``"INFN, fitted"``, ``"GLP"``..."""
+    :func:`method_choices`: ``"INFN, checkpoint"``, ``"INFN, fitted"``, ``"GLP"``, ``"auto"``..."""
     head, _, kind = shown.partition(" (")
     kind = kind.rstrip(")")
-    if kind in ("", "baseline"):
+    if kind in ("", "baseline") or shown == AUTO_CHOICE[0]:
         return head
     return f"{head}, {'fitted' if kind.startswith('fit') else kind}"
+
+
+def method_label(method: str, fit_scene: bool = False) -> str:
+    """:func:`result_label` of the choice that runs ``method`` (e.g. what ``auto`` resolved to:
+    ``"glp"`` -> ``"GLP"``, ``"infn"`` -> ``"INFN, checkpoint"``)."""
+    return next(result_label(shown) for shown, m, fit in method_choices()
+                if (m, fit) == (method, fit_scene))
+
+
+def pair_cube(layer: Image) -> Cube:
+    """:func:`~hsi.viewer._widgets._common.layer_cube`, named after the file the layer was read
+    from when it was one: the pair check's hints then name that file, as ``hsi fuse``'s do
+    (``gdalwarp ... /data/hr_msi.tif OUT.tif``, not the layer's name ``hr_msi``)."""
+    cube = layer_cube(layer)
+    source = getattr(layer.source, "path", None)
+    return cube if not source else cube.with_data(cube.data, name=str(source))
 
 
 class FuseWidget(QWidget):
@@ -84,7 +108,9 @@ class FuseWidget(QWidget):
     bar follows every fitting step ("INFN (fit to scene)") and then every tile, and Cancel makes
     the callback return ``True`` so that the job stops at its next step or tile
     (:class:`hsi.errors.Cancelled`) rather than running on unseen. With a reference layer
-    chosen, PSNR/SSIM/SAM/ERGAS/Q2n are shown.
+    chosen, PSNR/SSIM/SAM/ERGAS/Q2n are shown. The method is ``auto`` by default (``hsi fuse``'s
+    default); the fused layer is named after the method that ran (GLP when no shipped
+    checkpoint is validated for the pair, which a warning explains).
     """
 
     def __init__(self, napari_viewer: napari.Viewer) -> None:
@@ -94,6 +120,8 @@ class FuseWidget(QWidget):
         self.last_metrics: dict[str, float] | None = None
         #: Core tile side (HR pixels) of the scene engine's run, as ``hsi fuse --tile``.
         self.tile = FUSE_TILE
+        #: The (LR, HR) layer names :meth:`_default_pair` chose last.
+        self._picked: tuple[str, str] | None = None
 
         self.lr_combo = LayerCombo(napari_viewer, is_cube_layer)
         self.hr_combo = LayerCombo(napari_viewer, is_cube_layer)
@@ -124,8 +152,10 @@ class FuseWidget(QWidget):
                                  "over the same ground")
         self.ref_combo.setToolTip("optional: the true high-resolution cube, to score the "
                                   "result (PSNR, SAM, ERGAS, SSIM, Q2n)")
-        self.method_combo.setToolTip("INFN from its shipped checkpoint, INFN fitted to this "
-                                     "scene, or a classical baseline (fast)")
+        self.method_combo.setToolTip("auto (as hsi fuse): INFN from a shipped checkpoint "
+                                     "validated for these sensors and ratio, else GLP; INFN "
+                                     "from a checkpoint, INFN fitted to this scene, or a "
+                                     "classical baseline (fast)")
         self.checkpoint_edit.setToolTip("INFN checkpoint (.pt); empty: the shipped one for "
                                         "these sensors")
         browse.setToolTip("choose an INFN checkpoint file")
@@ -162,18 +192,21 @@ class FuseWidget(QWidget):
         napari_viewer.layers.events.inserted.connect(self._default_pair)
         self._default_pair()
         warm_up(WARM_UP_MODULES)
+        self.set_method(AUTO_CHOICE[1])
         self._on_method()
 
     # ----------------------------------------------------------------- setup
     def _default_pair(self, *args) -> None:
         """Preselect the layer with the most bands as LR and the one with the fewest as HR.
 
-        Only while the choice is not made yet (both boxes on the same layer, or empty).
+        Only while the choice is not the user's: both boxes on the same layer or empty, or still
+        on the pair chosen here last (a layer opened since may fit better, e.g. the HR-MSI
+        opened after the reference cube, which has as many bands as the LR-HSI).
         """
         self.lr_combo.refresh()
         self.hr_combo.refresh()
         lr, hr = self.lr_combo.currentText(), self.hr_combo.currentText()
-        if lr and lr != hr:
+        if lr and lr != hr and (lr, hr) != self._picked:
             return
         cubes = [layer for layer in self.viewer.layers if is_cube_layer(layer)]
         if len(cubes) >= 2:
@@ -182,6 +215,7 @@ class FuseWidget(QWidget):
             lr = max((c for c in cubes if c.data.shape[-1] < by_bands[0].data.shape[-1]),
                      key=lambda layer: layer.data.shape[0], default=by_bands[-1])
             self.lr_combo.select(lr)
+            self._picked = (self.lr_combo.currentText(), self.hr_combo.currentText())
 
     def _on_method(self, *args) -> None:
         _, method, fit = self.methods[self.method_combo.currentIndex()]
@@ -221,7 +255,7 @@ class FuseWidget(QWidget):
         if lr_layer is None or hr_layer is None or lr_layer is hr_layer:
             raise ValueError("choose two different cube layers (LR-HSI and HR-MSI)")
         _, method, fit_scene = self.methods[self.method_combo.currentIndex()]
-        lr, hr = layer_cube(lr_layer), layer_cube(hr_layer)
+        lr, hr = pair_cube(lr_layer), pair_cube(hr_layer)
         model = self.checkpoint_edit.text().strip() or None
         if method != "infn" or fit_scene:
             model = None
@@ -232,7 +266,7 @@ class FuseWidget(QWidget):
         if fit_scene and self.fit_minutes_spin.value() > 0:
             options["fit_minutes"] = self.fit_minutes_spin.value()
         label = result_label(self.methods[self.method_combo.currentIndex()][0])
-        name = f"{lr_layer.name} fused ({label})"
+        lr_name = lr_layer.name
         hr_geometry = {"scale": (1.0, *hr_layer.scale[-2:]),
                        "translate": (0.0, *hr_layer.translate[-2:])}
         ref_data = None if ref_layer is None else full_res(ref_layer.data)
@@ -265,16 +299,21 @@ class FuseWidget(QWidget):
 
         def done(result: tuple[Cube, dict[str, float] | None, int]) -> None:
             fused, metrics, ratio = result
+            ran = fused.metadata["fusion_method"]  # what ``auto`` resolved to
+            ran_label = label if ran == method else method_label(ran)
+            name = f"{lr_name} fused ({ran_label})"
             data, attrs, kind = cube_layer_data(fused, name=name)
             if fused.transform is None:
                 attrs.update(hr_geometry)
-            attrs["metadata"].update({"method": method, "ratio": ratio,
+            attrs["metadata"].update({"method": ran, "ratio": ratio,
                                       "seed": options["seed"]})
             if metrics:
                 attrs["metadata"]["metrics"] = dict(metrics)
             self.viewer.add_layer(Layer.create(data, attrs, kind))
             self.last_result, self.last_metrics = fused, metrics
-            self.status.setText(f"added {name!r} ({fused.bands}×{fused.height}×{fused.width})")
+            chose = "" if ran == method else f"; {label} chose {ran_label}"
+            self.status.setText(f"added {name!r} ({fused.bands}×{fused.height}×{fused.width})"
+                                f"{chose}")
             self.metrics_label.setText(format_metrics(metrics) if metrics else "")
 
         def failed(exc: BaseException) -> None:
