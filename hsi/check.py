@@ -52,6 +52,29 @@ def is_whole_number(value: object, low: int, high: int | None = None) -> bool:
     return low <= value and (high is None or value <= high)
 
 
+#: The largest random seed (what scikit-learn and numpy's legacy seeding accept).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: object) -> int:
+    """Check a random seed: a whole number in ``0..MAX_SEED`` (:func:`is_whole_number`).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ConfigError
+        Anything else (``None``, a float, a negative or too large number), before any work.
+    """
+    from hsi.errors import ConfigError
+
+    if not is_whole_number(seed, 0, MAX_SEED):
+        raise ConfigError(f"seed: expected a whole number from 0 to {MAX_SEED}, got {seed!r}")
+    return int(seed)
+
+
 def check_shape(x: np.ndarray | torch.Tensor | da.Array, dims: Sequence[str],
                 name: str = "input") -> None:
     """Raise :class:`ShapeError` unless ``x`` has one axis per entry of ``dims``.

@@ -17,7 +17,7 @@ from affine import Affine
 from rasterio.crs import CRS
 
 from hsi.check import check_shape
-from hsi.errors import FormatError, GridError, ShapeError
+from hsi.errors import DataError, FormatError, GridError, ShapeError
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -180,3 +180,29 @@ def as_labels(labels: Labels | ArrayLike, crs: CRS | None = None,
     if isinstance(labels, Labels):
         return labels
     return Labels(np.asarray(labels), crs=crs, transform=transform)
+
+
+def whole_ids(values: np.ndarray, name: str) -> np.ndarray:
+    """``values`` (class or cluster ids) as int64 ids >= 0, refusing what would be silently
+    truncated or dropped: the one check of a class map's and a cluster map's values when
+    they are scored.
+
+    Raises
+    ------
+    DataError
+        Non-numeric values, values that are not whole numbers (a confidence or a cube given
+        as a map; NaN), or negative values.
+    """
+    if values.dtype.kind == "b":
+        return values.astype(np.int64)
+    if values.dtype.kind not in "iuf":
+        raise DataError(f"{name}: expected whole-number ids, got {values.dtype} values")
+    if values.dtype.kind == "f":
+        finite = np.isfinite(values)
+        bad = ~finite | (values != np.round(values))
+        if bad.any():
+            raise DataError(f"{name}: expected whole-number ids, got non-integer values "
+                            f"(e.g. {float(values[bad].flat[0])!r})")
+    if values.size and values.min() < 0:
+        raise DataError(f"{name}: expected ids >= 0 (0 = none), got {int(values.min())}")
+    return values.astype(np.int64)

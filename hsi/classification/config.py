@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
+import numpy as np
+
+from hsi.check import is_whole_number
 from hsi.errors import ConfigError
 
 #: Values of :attr:`GanConfig.pretrain`.
@@ -14,6 +18,28 @@ SPECTRA = ("raw", "shape")
 CRF_SELECTION = ("cv", "fixed")
 #: Values of :attr:`GanConfig.patch_select`.
 PATCH_SELECTION = ("cv", "fixed")
+
+#: Integer fields of :class:`GanConfig` → their least value (upper bounds are checked apart).
+_WHOLE_FIELDS = {"n_components": 1, "noise_dim": 1, "width": 1, "epochs": 1,
+                 "min_steps": 0, "batch_size": 1, "members": 1, "pretrain_steps": 1,
+                 "crf_iterations": 0, "crf_components": 1, "crf_folds": 2}
+#: Real fields → (low, high or None, whether ``low`` is allowed); ``high`` is never allowed.
+_REAL_FIELDS = {"dropout": (0.0, 1.0, True), "ema_decay": (0.0, 1.0, True),
+                "lr": (0.0, None, False),
+                "weight_decay": (0.0, None, True), "unsup_weight": (0.0, None, True),
+                "crf_gaussian_sxy": (0.0, None, False), "crf_gaussian_weight": (0.0, None, True),
+                "crf_bilateral_sxy": (0.0, None, False),
+                "crf_bilateral_schan": (0.0, None, False),
+                "crf_bilateral_weight": (0.0, None, True)}
+
+
+def _in_range(value: object, low: float, high: float | None, closed: bool) -> bool:
+    """Whether ``value`` is a finite real number (not a bool) above ``low`` (or equal when
+    ``closed``) and below ``high``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value):
+        return False
+    return (value >= low if closed else value > low) and (high is None or value < high)
 
 
 @dataclass
@@ -120,6 +146,12 @@ class GanConfig:
     crf_folds : int
         Folds of that cross-validation (≥ 2).
 
+    Raises
+    ------
+    ConfigError
+        A field of the wrong type (``epochs=1.5``, ``lr="0.01"``) or out of its range, or an
+        unknown option name; one line naming the field.
+
     Notes
     -----
     With ``crf_select="cv"`` the ``crf_*`` values here only seed the checkpoint's config: the
@@ -159,24 +191,28 @@ class GanConfig:
     crf_folds: int = 2
 
     def __post_init__(self) -> None:
-        if self.patch_size < 1 or self.patch_size % 2 == 0:
+        for name, low in _WHOLE_FIELDS.items():
+            value = getattr(self, name)
+            if not is_whole_number(value, low):
+                # a count too small reads "expected >= 1, got 0"; 1.5, True or "3" are named
+                whole = "" if is_whole_number(value, -2**63) else "a whole number "
+                raise ConfigError(f"{name}: expected {whole}>= {low}, got {value!r}")
+        for name, (low, high, closed) in _REAL_FIELDS.items():
+            value = getattr(self, name)
+            if not _in_range(value, low, high, closed):
+                raise ConfigError(f"{name}: expected a number in {'[' if closed else '('}"
+                                  f"{low:g}, {'inf)' if high is None else f'{high:g})'}, "
+                                  f"got {value!r}")
+        if not is_whole_number(self.patch_size, 1) or self.patch_size % 2 == 0:
             raise ConfigError(f"patch_size: expected an odd integer >= 1, got {self.patch_size}")
-        if self.n_components < 1:
-            raise ConfigError(f"n_components: expected >= 1, got {self.n_components}")
         if not 1 <= self.crf_components <= self.n_components:
             raise ConfigError(
                 f"crf_components: expected 1..n_components={self.n_components}, "
                 f"got {self.crf_components}"
             )
-        if self.epochs < 1:
-            raise ConfigError(f"epochs: expected >= 1, got {self.epochs}")
-        if self.min_steps < 0:
-            raise ConfigError(f"min_steps: expected >= 0, got {self.min_steps}")
         if self.pretrain not in PRETRAIN_METHODS:
             raise ConfigError(f"pretrain: expected one of {', '.join(PRETRAIN_METHODS)}, "
                               f"got {self.pretrain!r}")
-        if self.pretrain_steps < 1:
-            raise ConfigError(f"pretrain_steps: expected >= 1, got {self.pretrain_steps}")
         if self.spectra not in SPECTRA:
             raise ConfigError(f"spectra: expected one of {', '.join(SPECTRA)}, "
                               f"got {self.spectra!r}")
@@ -185,8 +221,6 @@ class GanConfig:
                               f'spectra="raw", got {self.spectra!r}')
         if not 1 <= self.members <= 16:
             raise ConfigError(f"members: expected 1..16, got {self.members}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"ema_decay: expected in [0, 1), got {self.ema_decay}")
         if self.patch_select not in PATCH_SELECTION:
             raise ConfigError(f"patch_select: expected one of {', '.join(PATCH_SELECTION)}, "
                               f"got {self.patch_select!r}")
@@ -195,7 +229,7 @@ class GanConfig:
                               f"got {self.crf_select!r}")
         if not 2 <= self.crf_folds <= 10:
             raise ConfigError(f"crf_folds: expected 2..10, got {self.crf_folds}")
-        if not 0.0 < self.crf_confidence <= 1.0:
+        if not _in_range(self.crf_confidence, 0.0, None, False) or self.crf_confidence > 1.0:
             raise ConfigError(f"crf_confidence: expected in (0, 1], got {self.crf_confidence}")
 
     @property

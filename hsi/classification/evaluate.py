@@ -161,7 +161,12 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
         When both are :class:`~hsi.labels.Labels` with differing CRS or transform.
     FormatError
         When ``truth`` has no labelled pixel or a negative value.
+    DataError
+        A test pixel's code (in ``truth`` or ``prediction``) is not a whole number (e.g.
+        ``1.4`` or NaN in a float array).
     """
+    from hsi.labels import whole_ids
+
     if isinstance(prediction, Labels) and isinstance(truth, Labels):
         truth.check_grid(prediction, name="test labels", of="the class map")
     if class_names is None:  # the names a class map (or the test labels) carry
@@ -180,8 +185,9 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
         raise FormatError("test labels: no labelled pixel (all 0)")
     if (truth < 0).any() or (prediction < 0).any():
         raise FormatError("labels: negative class values")
-    t = truth[mask].astype(np.int64)
-    p = prediction[mask].astype(np.int64)
+    # a float map (a probability, a mean) would be truncated: whole numbers only
+    t = whole_ids(truth[mask], "test labels")
+    p = whole_ids(prediction[mask], "class map")
     if isinstance(class_names, Mapping):
         name_of = {int(c): str(n) for c, n in class_names.items() if int(c) > 0}
     else:  # listed by value, "class v" a placeholder

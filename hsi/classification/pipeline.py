@@ -33,7 +33,14 @@ from hsi.classification.context import select_patch_size
 from hsi.classification.features import PcaTransform, fit_pca
 from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
 from hsi.cube import valid_mask
-from hsi.errors import ConfigError, FormatError, HsiError, ModelError
+from hsi.errors import (
+    ArgumentTypeError,
+    ConfigError,
+    FormatError,
+    HsiError,
+    ModelError,
+    ShapeError,
+)
 from hsi.labels import Labels, as_labels
 from hsi.progress import ProgressCallback
 
@@ -74,7 +81,8 @@ def check_labels(labels: np.ndarray | Labels, cube: Cube,
     Raises
     ------
     ShapeError
-        The raster is not ``(H, W)`` of the cube.
+        The raster is not ``(H, W)`` of the cube (the message says so when the cube looks
+        built from an ``(H, W, bands)`` array).
     GridError
         Both have a CRS/transform and they differ (:meth:`hsi.labels.Labels.check_grid`).
     FormatError
@@ -82,11 +90,34 @@ def check_labels(labels: np.ndarray | Labels, cube: Cube,
         given as a list of K names for codes 1..K) a class without pixels.
     """
     labels = as_labels(labels, crs=labels_crs, transform=labels_transform)
-    labels.check_grid(cube, name=name)
+    try:
+        labels.check_grid(cube, name=name)
+    except ShapeError as exc:
+        if labels.array.shape != (cube.bands, cube.height):
+            raise
+        raise ShapeError(f"{exc}{axis_order_hint(cube)}", actual_shape=exc.actual_shape,
+                         expected_shape=exc.expected_shape) from None
     if class_names is None:
         class_names = labels.class_names
     codes, _ = class_codes(labels.array, class_names, name=name)
     return len(codes)
+
+
+def axis_order_hint(cube: Cube) -> str:
+    """The end of a message about a cube that was likely built from an ``(H, W, bands)`` array.
+
+    Parameters
+    ----------
+    cube : hsi.Cube
+        Its axes read as ``(bands, H, W)``.
+
+    Returns
+    -------
+    str
+        ``"; the cube (...) looks like an (H, W, bands) array: ..."``.
+    """
+    return (f"; the cube ({cube.bands}, {cube.height}, {cube.width}) looks like an (H, W, bands) "
+            f"array: hsi.Cube wants (bands, H, W), e.g. hsi.Cube(np.moveaxis(array, -1, 0))")
 
 
 def class_codes(labels: np.ndarray, class_names: Sequence[str] | dict[int, str] | None = None, *,
@@ -113,14 +144,21 @@ def class_codes(labels: np.ndarray, class_names: Sequence[str] | dict[int, str] 
     ------
     FormatError
         Non-integer or negative values, fewer than two classes, or names that do not fit.
+    ArgumentTypeError
+        ``class_names`` is a string (its letters would be read as names).
     """
     from hsi.io.labels import MAX_CODE
 
+    if isinstance(class_names, str):
+        raise ArgumentTypeError(f"class_names: expected a list or a dict of names, got the "
+                                f"string {class_names!r} (one name: [{class_names!r}])")
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iub":
         raise FormatError(f"{name}: expected integer class values, got {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() > MAX_CODE):
-        raise FormatError(f"{name}: class values must lie in 0..{MAX_CODE}")
+        bad = int(labels.min()) if labels.min() < 0 else int(labels.max())
+        raise FormatError(f"{name}: class values must lie in 0..{MAX_CODE} (0 = unlabelled), "
+                          f"got {bad}")
     codes = [int(c) for c in np.unique(labels) if c > 0]
     if isinstance(class_names, dict):
         missing = [c for c in codes if c not in class_names]
@@ -397,6 +435,16 @@ class Classifier:
         """
         return data if self.input_bands is None else data[self.input_bands]
 
+    def code_table(self) -> np.ndarray:
+        """Class index (0 = nodata, 1..K) → label code: ``[0, *codes]``.
+
+        Returns
+        -------
+        numpy.ndarray, uint8 (uint16 when a code is above 255), shape (K + 1,)
+        """
+        codes = [0, *self.codes]
+        return np.asarray(codes, dtype=np.uint8 if max(codes) <= 255 else np.uint16)
+
     def check_bands(self, cube: Cube) -> None:
         """Refuse a scene where a band the model reads has no valid value.
 
@@ -433,8 +481,8 @@ class Classifier:
     def check_cube(self, cube: Cube) -> None:
         """Raise :class:`ModelError` when ``cube``'s bands do not match the training cube's."""
         if cube.bands != self.bands:
-            raise ModelError(
-                f"model expects {self.bands} bands, the cube has {cube.bands}")
+            hint = axis_order_hint(cube) if cube.width == self.bands else ""
+            raise ModelError(f"model expects {self.bands} bands, the cube has {cube.bands}{hint}")
         if self.wavelengths is not None and cube.wavelengths is not None:
             diff = float(np.max(np.abs(np.asarray(cube.wavelengths) - self.wavelengths)))
             if diff > 1.0:
@@ -463,15 +511,18 @@ class Classifier:
 
         Returns
         -------
-        class_map : numpy.ndarray, uint8, shape (H, W)
-            1..K; 0 where the pixel is NaN or nodata.
+        class_map : numpy.ndarray, uint8 (uint16 for codes above 255), shape (H, W)
+            The training labels' class codes (:attr:`codes`: ``1, 10, 11`` for labels coded
+            so, as :func:`evaluate_class_map` and the written class maps expect); 0 where
+            the pixel is NaN or nodata.
         probabilities : numpy.ndarray, float32, shape (K, H, W)
-            Class probabilities (CRF marginals with ``use_crf``); 0 at nodata pixels.
+            Class probabilities (CRF marginals with ``use_crf``), band ``i`` for class
+            ``codes[i]``; 0 at nodata pixels.
 
         Raises
         ------
         ModelError
-            When the cube's bands do not match.
+            When the cube's bands do not match (or its wavelengths differ by over 1 nm).
         DataError
             A band the model reads has no valid value in ``cube`` (:meth:`check_bands`).
         CubeTypeError
@@ -485,12 +536,13 @@ class Classifier:
         cube = require_cube(cube, "Classifier.predict: cube")
 
         self.check_cube(cube)
-        class_map = np.zeros((cube.height, cube.width), dtype=np.uint8)
+        to_code = self.code_table()
+        class_map = np.zeros((cube.height, cube.width), dtype=to_code.dtype)
         prob = np.zeros((self.n_classes, cube.height, cube.width), dtype=np.float32)
 
         def write(t: TileResult) -> None:
             rows, cols = _slices(t.window)
-            class_map[rows, cols] = t.class_map
+            class_map[rows, cols] = to_code[t.class_map]
             prob[:, rows, cols] = t.probabilities
 
         predict_scene(self, cube, write, use_crf=use_crf, tile=tile or TILE, progress=progress,
@@ -625,18 +677,28 @@ def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
     ShapeError, GridError, FormatError
         See :func:`check_labels`.
     ConfigError
-        ``config.patch_size`` is larger than the cube.
+        ``config.patch_size`` is larger than the cube; ``seed`` or ``epochs`` not a whole
+        number in range.
     CubeTypeError
         ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
+    ArgumentTypeError
+        ``config`` is not a :class:`GanConfig`, or ``class_names`` is a single string.
     Cancelled
         When ``callback`` returns ``True``.
     """
+    from hsi.check import check_seed, is_whole_number
     from hsi.cube import require_cube
     from hsi.device import pick_device, seed_everything
 
     cube = require_cube(cube, "train_classifier: cube")
+    seed = check_seed(seed)
+    if config is not None and not isinstance(config, GanConfig):
+        raise ArgumentTypeError(f"config: expected a GanConfig, got {type(config).__name__} "
+                                f"(for a dict of options: GanConfig(**options))")
     config = config or GanConfig()
     if epochs is not None:
+        if not is_whole_number(epochs, 1):
+            raise ConfigError(f"epochs: expected a whole number >= 1, got {epochs!r}")
         config = dataclasses.replace(config, epochs=int(epochs))
     grid = as_labels(labels)
     if class_names is None:
@@ -852,8 +914,7 @@ def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathL
             check_tiff_output(path)
     classifier.check_cube(cube)
     k, h, w = classifier.n_classes, cube.height, cube.width
-    codes = [0, *classifier.codes]
-    to_code = np.asarray(codes, dtype=np.uint8 if max(codes) <= 255 else np.uint16)
+    to_code = classifier.code_table()
     # the map is held in its codes and counted tile by tile: no whole-scene temporary (the
     # count of the whole map had taken 8 bytes a pixel, 134 MB at 4096², the command's peak)
     class_map = np.zeros((h, w), dtype=to_code.dtype)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hsi.check import is_whole_number
 from hsi.errors import ConfigError, DataError, FormatError
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def _check_request(labels: np.ndarray, per_class: int | None, fraction: float | 
         raise FormatError(f"labels: expected a (H, W) raster, got shape {labels.shape}")
     if (per_class is None) == (fraction is None):
         raise ConfigError("split: give exactly one of per_class and fraction")
-    if per_class is not None and per_class < 1:
-        raise ConfigError(f"per_class: expected >= 1, got {per_class}")
+    if per_class is not None and not is_whole_number(per_class, 1):
+        raise ConfigError(f"per_class: expected a whole number >= 1, got {per_class!r}")
     if fraction is not None and not 0.0 < fraction < 1.0:
         raise ConfigError(f"fraction: expected in (0, 1), got {fraction}")
     if mode not in ("random", "spatial"):
@@ -71,6 +72,7 @@ def split_labels(labels: Labels | ArrayLike, *, per_class: int | None = None,
         compact classes can lose all their test pixels this way (Indian Pines at 5 per
         class: several classes), and the AA of the test set then averages fewer classes.
     seed : int
+        Seeds the choice of pixels (and blocks): the same seed, the same split.
     margin : int, optional
         Spatial mode only: the patch radius of the classifier (default: that of
         :class:`~hsi.classification.config.GanConfig`).
@@ -82,12 +84,22 @@ def split_labels(labels: Labels | ArrayLike, *, per_class: int | None = None,
     train, test : numpy.ndarray, same dtype and shape as ``labels``
         Disjoint label rasters (0 elsewhere). A warning is logged naming the classes left
         without any test pixel. Deterministic for a given ``seed``.
+
+    Raises
+    ------
+    FormatError
+        ``labels`` is not a 2-D raster, or has no labelled pixel.
+    ConfigError
+        Not exactly one of ``per_class`` (a whole number >= 1) and ``fraction`` (in (0, 1));
+        an unknown ``mode``; ``seed`` not a whole number in 0..2**32 - 1.
     """
+    from hsi.check import check_seed
     from hsi.labels import Labels
 
     names = labels.class_names if isinstance(labels, Labels) else None
     labels = np.asarray(labels.array if isinstance(labels, Labels) else labels)
     _check_request(labels, per_class, fraction, mode)
+    seed = check_seed(seed)
     train, test = _split(labels, per_class, fraction, mode, seed, margin, block)
     untested = np.setdiff1d(np.unique(labels[labels > 0]), np.unique(test[test > 0]))
     if untested.size:

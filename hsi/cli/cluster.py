@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hsi.check import MAX_SEED  # the largest seed: what scikit-learn accepts
 from hsi.cli.options import device_option, guarded, var_option
 from hsi.lazy import lazy_attributes
 
@@ -36,8 +37,6 @@ class ClusterCount(click.ParamType):
 
 #: The most clusters a uint8 class map holds (``hsi.clustering.api.MAX_K``).
 MAX_K = 255
-#: The largest seed (``hsi.clustering.api.MAX_SEED``: what scikit-learn accepts).
-MAX_SEED = 2**32 - 1
 
 
 #: ``cluster_file`` moved to :mod:`hsi.clustering.files`; still importable from here.

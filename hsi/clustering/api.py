@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from hsi.check import MAX_SEED, check_seed  # noqa: F401  (re-exported: the seed rules)
 from hsi.errors import ConfigError, ShapeError
 from hsi.progress import ProgressCallback, report_progress
 
@@ -398,27 +399,6 @@ def cluster_count(k: int | str, feats: PixelFeatures, seed: int) -> tuple[int, s
     return int(k), criterion
 
 
-#: Seeds accepted: what numpy's and scikit-learn's generators take (0 .. 2**32 - 1).
-MAX_SEED = 2**32 - 1
-
-
-def check_seed(seed: object) -> int:
-    """Check a random seed: a whole number in ``0..MAX_SEED`` (what scikit-learn accepts).
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    ConfigError
-        Anything else (``None``, a float, a negative or too large number), before any work.
-    """
-    from hsi.check import is_whole_number
-
-    if not is_whole_number(seed, 0, MAX_SEED):
-        raise ConfigError(f"seed: expected a whole number from 0 to {MAX_SEED}, got {seed!r}")
-    return int(seed)
 
 
 def check_cube_shape(cube: Cube | ArrayLike) -> None:
@@ -514,7 +494,7 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     FormatError
         NaN or infinite values in pixels not marked nodata (``nonfinite="raise"``).
     ConfigError
-        Unknown method or device.
+        Unknown method or device; ``seed`` or ``n_components`` not a whole number in range.
     Cancelled
         When ``callback`` returns ``True``.
 
@@ -532,11 +512,11 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     from hsi.clustering.features import check_cube, check_spectra, pixel_features
     from hsi.device import pick_device, seed_everything
 
-    method = str(method).lower()
     if spectra is not None:
         check_spectra(spectra)
-    if method not in METHODS:
+    if str(method).lower() not in METHODS:
         raise ConfigError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    method = str(method).lower()
     check_k_request(k)
     seed = check_seed(seed)
     check_cube_shape(cube)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hsi.errors import DataError, ShapeError
+from hsi.labels import whole_ids
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -74,30 +75,6 @@ def clustering_accuracy(pred: np.ndarray, truth: np.ndarray) -> float:
     return hits / max(pred.size, 1)
 
 
-def _whole_ids(values: np.ndarray, name: str) -> np.ndarray:
-    """``values`` as int64 ids >= 0, refusing what would be silently truncated or dropped.
-
-    Raises
-    ------
-    DataError
-        Non-numeric values, values that are not whole numbers (a confidence or a cube given
-        as a map; NaN), or negative values.
-    """
-    if values.dtype.kind == "b":
-        return values.astype(np.int64)
-    if values.dtype.kind not in "iuf":
-        raise DataError(f"{name}: expected whole-number ids, got {values.dtype} values")
-    if values.dtype.kind == "f":
-        finite = np.isfinite(values)
-        bad = ~finite | (values != np.round(values))
-        if bad.any():
-            raise DataError(f"{name}: expected whole-number ids, got non-integer values "
-                            f"(e.g. {float(values[bad].flat[0])!r})")
-    if values.size and values.min() < 0:
-        raise DataError(f"{name}: expected ids >= 0 (0 = none), got {int(values.min())}")
-    return values.astype(np.int64)
-
-
 def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[str, float]:
     """ACC, NMI and ARI of a cluster map on the labelled pixels.
 
@@ -147,8 +124,8 @@ def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[s
                          expected_shape=labels.shape)
     if all(isinstance(g, Labels) for g in grids):  # the same shape, maybe other ground
         grids[1].check_grid(grids[0], name="labels", of="the cluster map")
-    clusters = _whole_ids(clusters, "clusters")
-    labels = _whole_ids(labels, "labels")
+    clusters = whole_ids(clusters, "clusters")
+    labels = whole_ids(labels, "labels")
     labelled = labels > 0
     if not labelled.any():
         raise DataError("labels: no pixel is both labelled (> 0) and clustered (> 0): every "

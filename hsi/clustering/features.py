@@ -207,7 +207,7 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
     cube : Cube or array-like, shape (bands, H, W)
         Numpy or dask data; pixels whose bands all equal ``cube.nodata`` are not clustered.
     n_components : int
-        PCA components kept (at most ``bands``).
+        PCA components kept (>= 1; fewer when the cube has fewer bands or pixels).
     spatial : bool
         Append neighbourhood means to each pixel's scores.
     radii : tuple of int, optional
@@ -235,11 +235,16 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
     DataError
         Too few valid pixels.
     ConfigError
-        ``nonfinite`` is not one of :data:`NONFINITE`.
+        ``nonfinite`` is not one of :data:`NONFINITE`; ``n_components`` is not a whole
+        number >= 1.
     ResourceError
         Lazy data whose row block (:data:`BLOCK_BYTES`, or the whole cube when smaller) is
         over the memory budget (:func:`hsi.memory.check_allocation`).
     """
+    from hsi.check import is_whole_number
+
+    if not is_whole_number(n_components, 1):
+        raise ConfigError(f"n_components: expected a whole number >= 1, got {n_components!r}")
     spectra = SPECTRA if spectra is None else spectra
     if nonfinite not in NONFINITE:
         raise ConfigError(f"nonfinite: expected one of {', '.join(NONFINITE)}, got {nonfinite!r}")
