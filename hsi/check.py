@@ -62,6 +62,7 @@ def check_seed(seed: object) -> int:
     Returns
     -------
     int
+        The seed, a Python int.
 
     Raises
     ------

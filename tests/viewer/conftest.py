@@ -43,3 +43,14 @@ def sample_dock(make_napari_viewer, sample):
         return viewer, cube_layer, widget
 
     return open_dock
+
+
+@pytest.fixture
+def notes():
+    """The napari notifications shown during the test (``.message`` gives each one's text)."""
+    from napari.utils.notifications import notification_manager
+
+    seen: list = []
+    notification_manager.notification_ready.connect(seen.append)
+    yield seen
+    notification_manager.notification_ready.disconnect(seen.append)

@@ -13,17 +13,6 @@ pytestmark = pytest.mark.gui
 WAIT_MS = JOB_WAIT_MS
 
 
-@pytest.fixture
-def notes():
-    """The napari notifications shown during the test (their messages)."""
-    from napari.utils.notifications import notification_manager
-
-    seen: list = []
-    notification_manager.notification_ready.connect(seen.append)
-    yield seen
-    notification_manager.notification_ready.disconnect(seen.append)
-
-
 def _messages(seen) -> list[str]:
     return [str(n.message) for n in seen]
 

@@ -33,17 +33,6 @@ def pair_files(tmp_path_factory):
             hsi.save(crop_to_ratio(cube, 4), folder / "reference.tif"))
 
 
-@pytest.fixture
-def notes():
-    """The napari notifications shown during the test (their messages)."""
-    from napari.utils.notifications import notification_manager
-
-    seen: list = []
-    notification_manager.notification_ready.connect(seen.append)
-    yield seen
-    notification_manager.notification_ready.disconnect(seen.append)
-
-
 def _fuse(viewer, qtbot, lr_path, hr_path):
     """Open the pair with hsikit's reader, open the Fuse dock and press Fuse (on the CPU)."""
     lr = viewer.open(str(lr_path), plugin="hsikit")[0]

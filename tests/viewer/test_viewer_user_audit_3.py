@@ -13,21 +13,6 @@ from tests.viewer.viewer_checks import JOB_WAIT_MS, canvas_std, colors_present
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def notes():
-    """The messages of the napari notifications shown during the test."""
-    from napari.utils.notifications import notification_manager
-
-    seen: list[str] = []
-
-    def keep(notification) -> None:
-        seen.append(str(notification.message))
-
-    notification_manager.notification_ready.connect(keep)
-    yield seen
-    notification_manager.notification_ready.disconnect(keep)
-
-
 def _status_at(layer, row: int, col: int) -> str:
     """napari's status-bar text for the cursor over data pixel ``(row, col)`` of a 2-D layer."""
     world = layer.data_to_world((row, col))
@@ -48,7 +33,7 @@ def test_true_colour_run_without_a_cube_is_one_notification(make_napari_viewer, 
     widget.call_button.native.click()
     qtbot.wait(50)
     assert len(viewer.layers) == 0
-    assert notes == ["true colour: choose a cube layer (bands, H, W)"]
+    assert [str(n.message) for n in notes] == ["true colour: choose a cube layer (bands, H, W)"]
 
 
 def test_true_colour_run_again_over_the_readers_composite_is_not_black(make_napari_viewer,
@@ -188,7 +173,8 @@ def test_band_math_result_nan_everywhere_is_said(sample_dock, qtbot, notes):
                     timeout=JOB_WAIT_MS)
     assert widget.result_layer.metadata["has_data"] is False
     assert "NaN everywhere" in widget.status.text()
-    assert len(notes) == 1 and "NaN everywhere" in notes[0] and "\n" not in notes[0]
+    said = [str(n.message) for n in notes]
+    assert len(said) == 1 and "NaN everywhere" in said[0] and "\n" not in said[0]
     widget.set_expression("R860 / R650")
     widget.compute()
     qtbot.waitUntil(lambda: widget.result_layer.name == "R860 / R650"
