@@ -14,7 +14,9 @@ Everything the reverse trip needs lives in ``layer.metadata``:
 contrast limits follow the band slider until set by hand) and ``first_band`` (the band shown
 first: the middle one, or the nearest band with data when it is empty); ``units``,
 ``quantity`` and ``reflectance_scale_factor`` when the cube's own metadata has them (the
-spectrum plot names its y axis from them).
+spectrum plot names its y axis from them); ``band_names``, ``bbl``, ``band_scales`` and
+``band_offsets`` when they still describe the cube (:func:`hsi.io.envi.band_metadata`), so
+that a layer saved with the hsikit writer keeps what its values mean.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ STRETCH_PERCENTILES = (2.0, 98.0)
 RGB_TOLERANCE_NM = 40.0
 #: Keys of a cube's metadata describing its values, copied into the layer metadata.
 VALUE_KEYS = ("units", "quantity", "reflectance_scale_factor")
+#: Per-band keys of a cube's metadata (:func:`hsi.io.envi.band_metadata`) kept in the layer
+#: metadata and given back to the cube rebuilt from it (:func:`cube_from_layer`).
+BAND_KEYS = ("band_names", "bbl", "band_scales", "band_offsets")
 #: A lazy cube read from a file is shown as a multiscale pyramid when its longer side exceeds
 #: this many pixels; the pyramid's coarsest level is at most :data:`PYRAMID_MIN_SIDE` a side.
 PYRAMID_ABOVE = 1024
@@ -571,8 +576,11 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
     scale, translate = plane_geometry(cube.transform, ratio)
     meta = georef_metadata(cube)
     meta["name"] = cube.name
+    from hsi.io.envi import band_metadata
+
     values = cube.metadata or {}
     meta.update({k: values[k] for k in VALUE_KEYS if values.get(k) is not None})
+    meta.update(band_metadata(cube))  # names, bad bands, scales: what a saved layer keeps
     meta["band_contrast"] = True  # contrast follows the band slider (hsi.viewer._band_slider)
     attrs: dict[str, Any] = {
         "name": name or cube.name or "cube",
@@ -602,7 +610,9 @@ def cube_from_layer(data: LayerData, metadata: dict | None, *, name: str = "") -
         Layer data (of a multiscale layer, its levels: the first, full resolution, is used);
         2-D planes become one-band cubes.
     metadata : dict, optional
-        Layer metadata as written by :func:`cube_layer_data` (missing keys mean unknown).
+        Layer metadata as written by :func:`cube_layer_data` (missing keys mean unknown); its
+        :data:`VALUE_KEYS` and :data:`BAND_KEYS` become the cube's metadata when they still
+        fit its bands.
     """
     metadata = metadata or {}
     data = full_res(data)
@@ -621,4 +631,6 @@ def cube_from_layer(data: LayerData, metadata: dict | None, *, name: str = "") -
         transform=None if transform is None else tuple(transform),
         nodata=metadata.get("nodata"),
         name=name or str(metadata.get("name") or ""),
+        metadata={k: metadata[k] for k in (*VALUE_KEYS, *BAND_KEYS)
+                  if metadata.get(k) is not None},
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hsi.viewer._convert import (
+    BAND_KEYS,
     PLANE_AXIS_LABELS,
     class_colormap,
     class_features,
@@ -60,8 +61,9 @@ def scene_layers(cube: Cube, labels: np.ndarray | None, class_names: list[str], 
                       "axis_labels": PLANE_AXIS_LABELS,
                       "scale": image[1]["scale"][-2:], "translate": image[1]["translate"][-2:],
                       "colormap": class_colormap(values), "features": class_features(names),
-                      "metadata": {**image[1]["metadata"], "wavelengths": None, "fwhm": None,
-                                   "class_names": names}},
+                      "metadata": {**{k: v for k, v in image[1]["metadata"].items()
+                                      if k not in BAND_KEYS},  # a class map has no bands
+                                   "wavelengths": None, "fwhm": None, "class_names": names}},
              "labels")
     return [*shown, truth]
 

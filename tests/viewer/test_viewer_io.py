@@ -175,6 +175,30 @@ def test_image_writer_round_trip(tmp_path, sample, suffix):
     assert tuple(back.transform)[:6] == pytest.approx(SAMPLE_TRANSFORM)
 
 
+@pytest.mark.parametrize("suffix", [".tif", ".hdr"])
+def test_image_writer_keeps_what_the_values_mean(tmp_path, sample, suffix):
+    """An int16 cube of reflectance × 10 000 opened in napari and saved with the hsikit writer
+    lost its reflectance scale factor and band names (hsi fuse then had to guess the scale)."""
+    import hsi
+    from hsi.viewer._reader import read_cube
+    from hsi.viewer._writer import write_image
+
+    names = [f"B{i:03d}" for i in range(sample.bands)]
+    scaled = hsi.Cube((np.asarray(sample.data) * 10000).astype(np.int16),
+                      wavelengths=sample.wavelengths, crs=sample.crs, transform=sample.transform,
+                      metadata={"reflectance_scale_factor": 10000.0, "band_names": names,
+                                "bbl": [1] * (sample.bands - 1) + [0]})
+    source = hsi.save(scaled, tmp_path / f"in{suffix}")
+    data, attrs, _ = read_cube(str(source))[0]
+    out = tmp_path / f"out{suffix}"
+    assert str(out) in write_image(str(out), data, attrs)  # (ENVI: the header and its data)
+    back = hsi.open(out)
+    assert back.metadata["reflectance_scale_factor"] == 10000.0
+    assert list(back.metadata["band_names"]) == names
+    assert [int(b) for b in back.metadata["bbl"]] == [1] * (sample.bands - 1) + [0]
+    np.testing.assert_array_equal(np.asarray(back.data), np.asarray(scaled.data))
+
+
 def test_labels_writer_keeps_colours_and_names(tmp_path, sample):
     import rasterio
 
