@@ -105,7 +105,7 @@ def check_model(model: INFN, lr_hsi: Cube, hr_msi: Cube, ratio: int | None = Non
         When the band counts differ from the model's.
     """
     c = model.config
-    name = model.meta.get("path", "the model")
+    name = model_name(model)
     if lr_hsi.bands != c.hsi_bands or hr_msi.bands != c.msi_bands:
         raise ModelError(f"{name} expects {_describe(model)}; got {lr_hsi.bands} HSI bands and "
                          f"{hr_msi.bands} MSI bands")
@@ -120,6 +120,15 @@ def check_model(model: INFN, lr_hsi: Cube, hr_msi: Cube, ratio: int | None = Non
                     "%.2f dB)", name, c.base.upper(), ", ".join(map(str, gate.get("scenes", []))),
                     float(gate.get("psnr_model", float("nan"))),
                     float(gate.get("psnr_base", float("nan"))))
+
+
+def model_name(model: INFN) -> str:
+    """How messages name ``model``: a shipped checkpoint by its file name
+    (``infn_aviris204_sentinel2_x4.pt``), a user's by the path it was loaded from."""
+    path = model.meta.get("path")
+    if path is None:
+        return "the model"
+    return Path(path).name if Path(path).resolve().parent == CHECKPOINT_DIR else str(path)
 
 
 def _outside_validation(model: INFN, lr: Cube, msi: Cube, ratio: int | None,

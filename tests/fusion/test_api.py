@@ -84,6 +84,7 @@ def test_a_model_whose_residual_is_off_says_so(salinas, caplog):
         out = fuse(lr, msi, method="infn", model=shipped_checkpoints()[0], device="cpu")
     (line,) = [r.getMessage() for r in caplog.records if "returns its" in r.getMessage()]
     assert "returns its GLP base image" in line and "indian_pines" in line
+    assert line.startswith("infn_aviris204_sentinel2_x4.pt returns")  # not its install path
     glp = fuse(lr, msi, method="glp", device="cpu")
     np.testing.assert_allclose(out.data, glp.data, rtol=0, atol=1e-5)
 
