@@ -13,7 +13,9 @@ factor as the dataset tags ``bbl`` and ``reflectance_scale_factor``
 ``ENVI`` domain), so ENVI → GeoTIFF → ENVI keeps them. Per-band scales and offsets (GDAL's band
 scale/offset, e.g. from an ENVI ``data gain values`` / ``data offset values``) are read to
 ``cube.metadata["band_scales"]`` / ``["band_offsets"]`` and written back as the band scales and
-offsets; the pixels are read and written as stored, never multiplied by them.
+offsets; the pixels are read and written as stored, never multiplied by them. What produced
+the pixels (a fusion's method, ratio and PSF: :mod:`hsi.io.provenance`) is written as dataset
+tags and read back into ``cube.metadata``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from hsi.io.formats import (
     unit_factor,
 )
 from hsi.io.indexing import as_step, pyramid_factors, read_positions
+from hsi.io.provenance import record_from_tags, record_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -468,7 +471,7 @@ def read_geotiff(path: str | os.PathLike, *, window: Window | None = None,
         if window is not None:
             r0, c0 = int(window.row_off), int(window.col_off)
             data = data[:, r0:r0 + h, c0:c0 + w]
-    metadata = {"format": "GTiff"}
+    metadata = {"format": "GTiff", **record_from_tags(tags)}
     if "CLASS_NAMES" in tags:
         metadata["class_names"] = tags["CLASS_NAMES"]
     metadata.update(extra)
@@ -751,7 +754,8 @@ def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256,
     ``overviews`` (default: when the longer side exceeds :data:`OVERVIEW_ABOVE` pixels) builds
     internal overviews (:class:`GeoTiffTileWriter`). Band names, the bad band list, the
     reflectance scale factor and the band scales/offsets of ``cube.metadata`` go with it
-    (:func:`write_band_metadata`); the pixels are written as they are.
+    (:func:`write_band_metadata`), and so does its record of what produced the pixels
+    (:data:`hsi.io.provenance.RECORD_KEYS`, dataset tags); the pixels are written as they are.
 
     Returns
     -------
@@ -780,6 +784,9 @@ def write_geotiff(cube: Cube, path: str | os.PathLike, *, tile: int = 256,
                            wavelengths=cube.wavelengths, fwhm=cube.fwhm, tile=tile,
                            overviews=overviews) as writer:
         write_band_metadata(writer, cube)
+        record = record_of(cube.metadata)  # what produced the pixels: kept on a re-save
+        if record:
+            writer.tag(**record)
         for win in _block_windows(cube.height, cube.width, rows):
             r0, h = int(win.row_off), int(win.height)
             writer.write(np.asarray(cube.data[:, r0:r0 + h, :]), win)

@@ -27,6 +27,7 @@ import numpy as np
 
 from hsi.bands import band_label
 from hsi.cube import RGB_NM, Cube
+from hsi.io.provenance import record_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -581,6 +582,7 @@ def cube_layer_data(cube: Cube, *, name: str | None = None, ratio: float = 1.0,
     values = cube.metadata or {}
     meta.update({k: values[k] for k in VALUE_KEYS if values.get(k) is not None})
     meta.update(band_metadata(cube))  # names, bad bands, scales: what a saved layer keeps
+    meta.update(record_of(values))  # what produced the pixels (a fusion's method, ratio, PSF)
     meta["band_contrast"] = True  # contrast follows the band slider (hsi.viewer._band_slider)
     attrs: dict[str, Any] = {
         "name": name or cube.name or "cube",
@@ -612,7 +614,8 @@ def cube_from_layer(data: LayerData, metadata: dict | None, *, name: str = "") -
     metadata : dict, optional
         Layer metadata as written by :func:`cube_layer_data` (missing keys mean unknown); its
         :data:`VALUE_KEYS` and :data:`BAND_KEYS` become the cube's metadata when they still
-        fit its bands.
+        fit its bands, and so does its record of what produced the pixels
+        (:data:`hsi.io.provenance.RECORD_KEYS`: a fused layer's method, ratio and PSF).
     """
     metadata = metadata or {}
     data = full_res(data)
@@ -631,6 +634,6 @@ def cube_from_layer(data: LayerData, metadata: dict | None, *, name: str = "") -
         transform=None if transform is None else tuple(transform),
         nodata=metadata.get("nodata"),
         name=name or str(metadata.get("name") or ""),
-        metadata={k: metadata[k] for k in (*VALUE_KEYS, *BAND_KEYS)
-                  if metadata.get(k) is not None},
+        metadata={**{k: metadata[k] for k in (*VALUE_KEYS, *BAND_KEYS)
+                     if metadata.get(k) is not None}, **record_of(metadata)},
     )
