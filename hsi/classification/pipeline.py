@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 
     from hsi.classification.predict import TileResult
     from hsi.cube import Cube
+
+log = logging.getLogger(__name__)
 
 #: ``kind`` of classifier checkpoints.
 CHECKPOINT_KIND = "gan_crf_classifier"
@@ -118,6 +121,36 @@ def axis_order_hint(cube: Cube) -> str:
     """
     return (f"; the cube ({cube.bands}, {cube.height}, {cube.width}) looks like an (H, W, bands) "
             f"array: hsi.Cube wants (bands, H, W), e.g. hsi.Cube(np.moveaxis(array, -1, 0))")
+
+
+def warn_if_fill_value_code(labels: np.ndarray, name: str = "labels") -> int:
+    """Warn (one log line) when unnamed training labels hold their dtype's largest value.
+
+    255 in a uint8 raster (65535 in uint16) usually marks unlabelled pixels, not a class; a
+    raster that declares it as its nodata has it unlabelled by the readers already
+    (:func:`hsi.io.labels.unlabelled_nodata`), a bare array or an undeclared one does not.
+    It is still trained as a class (a legal code): the warning says how to drop it.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray of int, shape (H, W)
+    name : str
+        What the message calls the labels.
+
+    Returns
+    -------
+    int
+        The pixels holding that value (0: no warning).
+    """
+    if labels.dtype not in (np.uint8, np.uint16):
+        return 0
+    fill = int(np.iinfo(labels.dtype).max)
+    pixels = int(np.count_nonzero(labels == fill))
+    if pixels:
+        log.warning("%s: %d pixel(s) hold %d, the largest %s value, and are trained as class "
+                    "%d; if %d marks unlabelled pixels, set them to 0 (or declare %d as the "
+                    "label raster's nodata)", name, pixels, fill, labels.dtype, fill, fill, fill)
+    return pixels
 
 
 def class_codes(labels: np.ndarray, class_names: Sequence[str] | dict[int, str] | None = None, *,
@@ -706,6 +739,8 @@ def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
     check_labels(grid, cube, class_names)
     labels = grid.array
     codes, names = class_codes(labels, class_names)
+    if class_names is None:
+        warn_if_fill_value_code(labels)
     side = min(cube.height, cube.width)
     if config.patch_size > side:
         raise ConfigError(f"patch_size: a {config.patch_size}×{config.patch_size} window is "

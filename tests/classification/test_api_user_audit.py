@@ -155,3 +155,23 @@ def test_cluster_refuses_a_bad_n_components_and_names_the_method_as_given(scene)
             cluster(cube, 3, n_components=n, progress=False)
     with pytest.raises(ConfigError, match=r"method: expected one of .*, got None$"):
         cluster(cube, 3, method=None, progress=False)
+
+
+def test_uint8_255_is_trained_as_a_class_with_one_warning(scene, quick, caplog):
+    """255 in a bare uint8 array usually marks unlabelled pixels: still a legal class code,
+    but the training now says so in one line (it trained a 'class 255' silently)."""
+    from hsi.classification import train_classifier
+    from hsi.classification.pipeline import warn_if_fill_value_code
+
+    cube, _, (train, _) = scene
+    labels = train.astype(np.uint8)
+    labels[:3, :3] = 255
+    with caplog.at_level("WARNING", logger="hsi.classification.pipeline"):
+        model = train_classifier(cube, labels, config=quick, seed=0, device="cpu",
+                                 progress=False)
+    said = [r.getMessage() for r in caplog.records if "255" in r.getMessage()]
+    assert len(said) == 1 and "9 pixel(s) hold 255" in said[0] and "set them to 0" in said[0]
+    assert 255 in model.code_table()  # trained as given: a legal code
+    assert warn_if_fill_value_code(train.astype(np.uint8)) == 0  # no 255: nothing said
+    assert warn_if_fill_value_code(np.full((2, 2), 255, np.int32)) == 0  # not a fill value
+    assert warn_if_fill_value_code(np.full((2, 2), 65535, np.uint16)) == 4
