@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,8 @@ from hsi.check import check_shape, check_wavelengths, check_window
 from hsi.errors import ArgumentTypeError, ShapeError, WavelengthError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from numpy.typing import ArrayLike, DTypeLike
 
 #: Centre wavelengths (nm) used for the true-colour preview: red, green, blue.
@@ -56,6 +59,30 @@ def wavelengths_in_nm(values: ArrayLike, units: str | None = None) -> np.ndarray
     if wl.size and np.nanmax(wl) < 100:
         return wl * 1e3
     return wl
+
+
+def check_nanometres(cube: Cube) -> None:
+    """Refuse a cube whose wavelengths are all below 100: micrometres, not the nanometres
+    hsikit reads (no sensor measures 100 nm light; files are converted on reading,
+    :func:`wavelengths_in_nm`, an array wrapped in a notebook is not).
+
+    Parameters
+    ----------
+    cube : Cube
+        Its ``wavelengths`` (none: nothing to check).
+
+    Raises
+    ------
+    WavelengthError
+        ``"cube 'x': wavelengths 0.39-2.49 look like micrometres; hsikit reads nm: ..."``,
+        naming the fix.
+    """
+    wl = cube.wavelengths
+    if wl is None or not wl.size or float(np.max(wl)) >= 100:
+        return
+    raise WavelengthError(f"cube {cube.name!r}: wavelengths {float(np.min(wl)):g}-"
+                          f"{float(np.max(wl)):g} look like micrometres; hsikit reads nm: give "
+                          f"wavelengths=hsi.cube.wavelengths_in_nm(values, 'um') (× 1000)")
 
 
 def valid_mask(data: np.ndarray, nodata: float | None = None) -> np.ndarray:
@@ -163,19 +190,111 @@ def _as_array(data: Any) -> Any:
         data = data.data  # numpy or dask
     if isinstance(data, np.ndarray) or hasattr(data, "__dask_graph__"):
         return data
+    given = type(data).__module__.split(".")[0] + "." + type(data).__name__
     try:
         kind = np.dtype(data.dtype).kind if hasattr(data, "shape") else None
     except TypeError:
         kind = None
     if kind is None:
-        data = np.asarray(data)
+        try:
+            data = np.asarray(data)
+        except ValueError:  # nested lists of unequal lengths
+            raise ShapeError("cube data: expected an array of shape (bands, H, W), got nested "
+                             "lists of unequal lengths") from None
         kind = data.dtype.kind
     if kind not in "biuf":
-        what = type(data).__module__.split(".")[0] + "." + type(data).__name__
         raise ArgumentTypeError(f"cube data: expected a numeric array of shape (bands, H, W), "
-                                f"got {what.removeprefix('builtins.')} of "
+                                f"got {given.removeprefix('builtins.')} of "
                                 f"{np.dtype(data.dtype)}")
     return data
+
+
+#: The longest last axis :func:`looks_channels_last` reads as bands (multispectral cameras,
+#: Sentinel-2's 13 bands, RGB-NIR); hyperspectral cubes stored ``(H, W, bands)`` have more
+#: and are told only where their band count does not fit (:func:`axis_order_hint`).
+CHANNELS_LAST_MAX_BANDS = 32
+#: How many times shorter than both other axes that last axis must be.
+CHANNELS_LAST_FACTOR = 4
+
+
+def looks_channels_last(shape: Sequence[int]) -> bool:
+    """Whether a bare 3-D array of ``shape`` looks like ``(H, W, bands)``, not ``(bands, H, W)``.
+
+    Its last axis holds at most :data:`CHANNELS_LAST_MAX_BANDS` values and is at least
+    :data:`CHANNELS_LAST_FACTOR` times shorter than both others: ``(100, 100, 4)`` and
+    ``(120, 90, 13)`` look so; the Salinas-A cube ``(204, 86, 83)``, ``(13, 500, 400)`` or a
+    tile ``(31, 64, 64)`` do not. A narrow strip ``(bands, H, W)`` a few columns wide does too:
+    only a warning is based on it (:func:`warn_if_channels_last`).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The array's shape; any other length than 3 does not look so.
+
+    Returns
+    -------
+    bool
+    """
+    if len(shape) != 3:
+        return False
+    first, second, last = (int(s) for s in shape)
+    return (0 < last <= CHANNELS_LAST_MAX_BANDS
+            and CHANNELS_LAST_FACTOR * last <= min(first, second))
+
+
+def axis_order_hint(cube: Cube | Sequence[int]) -> str:
+    """The end of a message about a cube or bare array likely in ``(H, W, bands)`` order.
+
+    Parameters
+    ----------
+    cube : hsi.Cube or sequence of int
+        A cube (its axes read as ``(bands, H, W)``), or the shape of a bare 3-D array.
+
+    Returns
+    -------
+    str
+        ``"; the cube (...) looks like an (H, W, bands) array: hsi.Cube wants (bands, H, W),
+        e.g. hsi.Cube(np.moveaxis(array, -1, 0))"``; for a shape, ``"; the array (...) looks
+        like ...: hsikit wants (bands, H, W), e.g. np.moveaxis(array, -1, 0)"``.
+    """
+    if isinstance(cube, Cube):
+        what, wants, fix = "the cube", "hsi.Cube", "hsi.Cube(np.moveaxis(array, -1, 0))"
+        shape = cube.shape
+    else:
+        what, wants, fix = "the array", "hsikit", "np.moveaxis(array, -1, 0)"
+        shape = tuple(cube)
+    sizes = ", ".join(str(int(s)) for s in shape)
+    return (f"; {what} ({sizes}) looks like an (H, W, bands) array: {wants} wants "
+            f"(bands, H, W), e.g. {fix}")
+
+
+def warn_if_channels_last(shape: Sequence[int], what: str, logger: logging.Logger) -> bool:
+    """One warning line when a bare array of ``shape`` looks like ``(H, W, bands)``
+    (:func:`looks_channels_last`): it is read as ``(bands, H, W)`` all the same.
+
+    For the entry points that take a bare ``(bands, H, W)`` array (a :class:`Cube` says its
+    axes by being built: it is not judged).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        The bare array's shape, read as ``(bands, H, W)``.
+    what : str
+        The argument, as the warning names it first (``"cube"``, ``"reference"``).
+    logger : logging.Logger
+        The caller's logger (``hsi.metrics``, ``hsi.clustering``...).
+
+    Returns
+    -------
+    bool
+        Whether it warned.
+    """
+    if not looks_channels_last(shape):
+        return False
+    bands, h, w = (int(s) for s in shape)
+    logger.warning("%s: read as %d bands of %d×%d pixels%s", what, bands, h, w,
+                   axis_order_hint(shape))
+    return True
 
 
 @dataclass(eq=False)

@@ -33,7 +33,7 @@ from torch import nn
 
 from hsi.bands import bands_with_data, spread_sample
 from hsi.check import check_ratio, check_shape, positive_number
-from hsi.cube import Cube, missing_as_nan
+from hsi.cube import Cube, check_nanometres, missing_as_nan, require_cube
 from hsi.errors import (
     SensorError,
     ShapeError,
@@ -778,6 +778,8 @@ def crop_to_ratio(cube: Cube, ratio: int) -> Cube:
 
     Raises
     ------
+    CubeTypeError
+        When ``cube`` is not a :class:`~hsi.cube.Cube`.
     SensorError
         Bad ratio.
     ShapeError
@@ -785,6 +787,7 @@ def crop_to_ratio(cube: Cube, ratio: int) -> Cube:
     """
     from rasterio.windows import Window
 
+    cube = require_cube(cube, "crop_to_ratio: cube")
     r = check_ratio(ratio)
     h, w = (cube.height // r) * r, (cube.width // r) * r
     if h == 0 or w == 0:
@@ -865,8 +868,11 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
 
     Raises
     ------
+    CubeTypeError
+        When ``cube`` is not a :class:`~hsi.cube.Cube` (a bare array has no wavelengths).
     WavelengthError
-        When the cube has no wavelengths.
+        When the cube has no wavelengths, or wavelengths in micrometres
+        (:func:`hsi.cube.check_nanometres`).
     SensorError
         Bad ratio/sigma, unknown sensor, an SRF band outside the cube's wavelength range, or
         no SRF band observed by the cube's bands.
@@ -875,12 +881,14 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     """
     from hsi.device import pick_device
 
+    cube = require_cube(cube, "simulate_pair: cube")
     r = check_ratio(ratio)
     sigma = r / 2.0 if psf_sigma is None else _check_sigma(psf_sigma)
     srf = load_srf(srf)
     if cube.wavelengths is None:
         raise WavelengthError(f"cube {cube.name!r} has no wavelengths: the SRF {srf.name!r} "
                               f"cannot be applied")
+    check_nanometres(cube)
     # "cube: SRF 'sentinel2': band(s) ... fall outside ..." names the cube (its file)
     ref = crop_to_ratio(cube, r)
     data = missing_as_nan(ref.data, ref.nodata)  # nodata: missing, not a value to blur
@@ -938,6 +946,7 @@ def warn_if_zeros_undeclared(cube: Cube) -> float:
     float
         The share of all-zero pixels (0 when the cube declares a nodata value).
     """
+    cube = require_cube(cube, "warn_if_zeros_undeclared: cube")
     if cube.nodata is not None:
         return 0.0
     data = spread_sample(cube.data) if cube.is_lazy else np.asarray(cube.data)
@@ -978,9 +987,15 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
 
     Raises
     ------
+    CubeTypeError
+        When ``cube`` is not a :class:`~hsi.cube.Cube`.
+    ConfigError
+        When ``percentile`` is not a number in (0, 100].
     SensorError
         When the cube has no valid positive value to scale by.
     """
+    cube = require_cube(cube, "reflectance_scale: cube")
+    percentile = _check_percentile(percentile)
     _warn_unapplied_offsets(cube)
     known = _known_maximum(cube)
     if known is not None:
@@ -1005,6 +1020,26 @@ def reflectance_scale(cube: Cube, percentile: float = 99.9) -> float:
         return top
     raise SensorError(f"cube {cube.name!r}: its {percentile:g}th percentile is {top:g}; "
                       f"cannot scale to reflectance")
+
+
+def _check_percentile(percentile: float) -> float:
+    """``percentile`` as a float in (0, 100] (:func:`reflectance_scale`'s maximum).
+
+    Raises
+    ------
+    ConfigError
+        Not a number, or outside (0, 100] (``99.9``, not ``0.999``, is the 99.9th).
+    """
+    from hsi.errors import ConfigError
+
+    try:
+        value = float(percentile)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(percentile, (bool, str)) or not 0 < value <= 100:
+        raise ConfigError(f"percentile: expected a number in (0, 100], e.g. 99.9, got "
+                          f"{percentile!r}")
+    return value
 
 
 def _band_scaling(cube: Cube) -> tuple[np.ndarray, np.ndarray] | None:
@@ -1034,6 +1069,7 @@ def declared_scale(cube: Cube) -> float | None:
     float or None
         E.g. 10 000 for int16 reflectance × 10 000 tagged with scale 1e-4.
     """
+    cube = require_cube(cube, "declared_scale: cube")
     known = _known_maximum(cube)
     return known if known is not None else _declared_divisor(cube)
 
@@ -1090,6 +1126,7 @@ def unscale_bands(cube: Cube) -> Cube:
     Cube
         float32 (lazy stays lazy), nodata NaN.
     """
+    cube = require_cube(cube, "unscale_bands: cube")
     scaling = _band_scaling(cube)
     if scaling is None:
         return cube
@@ -1128,9 +1165,14 @@ def normalize_reflectance(cube: Cube, percentile: float = 99.9) -> tuple[Cube, f
 
     Raises
     ------
+    CubeTypeError
+        When ``cube`` is not a :class:`~hsi.cube.Cube`.
+    ConfigError
+        When ``percentile`` is not a number in (0, 100].
     SensorError
         When the cube has no valid positive value to scale by.
     """
+    cube = require_cube(cube, "normalize_reflectance: cube")
     scale = reflectance_scale(cube, percentile)
     data = cube.data.astype(np.float32) / np.float32(scale)
     if cube.nodata is not None:

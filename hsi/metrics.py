@@ -1,7 +1,12 @@
 """Quality of a fused or restored cube against its reference (Wald's protocol metrics).
 
 Every function takes ``(bands, H, W)`` arrays, numpy or torch (any device; converted to float64
-numpy so both give the same numbers), **reference first**, and returns a Python float:
+numpy so both give the same numbers), **reference first**, and returns a Python float. A pair of
+bare arrays whose shape looks like ``(H, W, bands)`` (:func:`hsi.cube.looks_channels_last`,
+e.g. ``(512, 512, 4)``) is scored as ``(bands, H, W)`` all the same, with one warning line
+naming ``np.moveaxis(array, -1, 0)``; PSNR and SSIM at a ``peak`` the data do not fit
+(reflectance × 10 000 with the default peak 1: :func:`scale_problem`) are told in one
+warning line too. Complex values are refused (:class:`~hsi.errors.FormatError`).
 
 - :func:`psnr` (dB, per band then averaged), :func:`ssim` (per band then averaged),
 - :func:`sam` (mean spectral angle in **degrees**), :func:`ergas`, :func:`q2n`, :func:`rmse`,
@@ -54,7 +59,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hsi.check import check_shape, positive_number
-from hsi.errors import ArgumentTypeError, ConfigError, SensorError, ShapeError
+from hsi.errors import ArgumentTypeError, ConfigError, FormatError, SensorError, ShapeError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -94,7 +99,11 @@ def _as_float64(x: Image, name: str = "input") -> np.ndarray:
     if isinstance(x, Cube):
         x = x.data
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor without importing torch
-        x = x.detach().cpu().double().numpy()
+        x = x.detach().cpu()
+        x = x.numpy() if x.is_complex() else x.double().numpy()
+    if np.iscomplexobj(x):  # numpy would drop the imaginary part with a ComplexWarning
+        raise FormatError(f"{name}: expected real values, got {np.asarray(x).dtype} (complex): "
+                          f"take the magnitude or the real part first")
     try:
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
@@ -102,11 +111,14 @@ def _as_float64(x: Image, name: str = "input") -> np.ndarray:
                         f"{type(x).__name__}") from None
 
 
-def _pair(ref: Image, est: Image, crop: int = 0, *,
-          drop_empty: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _pair(ref: Image, est: Image, crop: int = 0, *, drop_empty: bool = True,
+          tell_axes: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Both images as float64 ``(bands, H, W)`` of one shape, ``crop`` pixels cut off each edge,
     without the bands empty in the reference (:func:`drop_empty_bands`) and with the pixels
-    with no data NaN (:func:`drop_missing`), unless ``drop_empty`` is false (then as given)."""
+    with no data NaN (:func:`drop_missing`), unless ``drop_empty`` is false (then as given).
+    Two bare arrays whose shape looks like ``(H, W, bands)`` are told in one warning line
+    (:func:`hsi.cube.warn_if_channels_last`), unless inside :func:`empty_bands_told` or
+    ``tell_axes`` is false (a caller whose result does not depend on the axis order)."""
     ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
     ref = _as_float64(ref, "reference")
     est = _as_float64(est, "estimate")
@@ -114,8 +126,12 @@ def _pair(ref: Image, est: Image, crop: int = 0, *,
     check_shape(est, ["bands", "H", "W"], name="estimate")
     if ref.shape != est.shape:
         raise ShapeError(f"reference and estimate must have the same shape (bands, H, W), got "
-                         f"{ref.shape} and {est.shape}", actual_shape=est.shape,
-                         expected_shape=ref.shape)
+                         f"{ref.shape} and {est.shape}{_moved_hint(ref.shape, est.shape)}",
+                         actual_shape=est.shape, expected_shape=ref.shape)
+    if tell_axes and ref_cube is None and est_cube is None and not _TOLD.get():  # told once
+        from hsi.cube import warn_if_channels_last
+
+        warn_if_channels_last(ref.shape, "reference and estimate", log)
     c = check_crop(crop, ref.shape)
     if c:
         ref, est = ref[:, c:-c, c:-c], est[:, c:-c, c:-c]
@@ -123,6 +139,23 @@ def _pair(ref: Image, est: Image, crop: int = 0, *,
         ref, est, _ = _drop_empty(ref, est, ref_cube, est_cube)
         ref, est, _ = _drop_missing(ref, est, ref_cube, est_cube)
     return ref, est
+
+
+def _moved_hint(ref_shape: tuple[int, ...], est_shape: tuple[int, ...]) -> str:
+    """The end of the shape-mismatch message when one image is the other's shape with the
+    bands last (:func:`hsi.cube.axis_order_hint`), else ``""``.
+
+    Parameters
+    ----------
+    ref_shape, est_shape : tuple of int
+        Two shapes of 3 axes.
+    """
+    from hsi.cube import axis_order_hint
+
+    for moved, other in ((est_shape, ref_shape), (ref_shape, est_shape)):
+        if moved == (*other[1:], other[0]):
+            return axis_order_hint(moved)
+    return ""
 
 
 def _cube_or_none(x: Image) -> Cube | None:
@@ -437,7 +470,8 @@ def psnr(ref: Image, est: Image, peak: float = 1.0, *, peak_mode: str = "fixed",
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
     peak : float
         Maximum possible value, the data range (1 for reflectance in [0, 1]); > 0. Used by
-        ``peak_mode="fixed"``.
+        ``peak_mode="fixed"``; a pair it does not fit (:func:`scale_problem`, e.g.
+        reflectance × 10 000 at peak 1) is told in one warning line and scored all the same.
     peak_mode : {"fixed", "band-max"}
         Where each band's peak comes from (keyword; ``"band_max"`` is accepted too).
     crop : int
@@ -458,7 +492,10 @@ def psnr(ref: Image, est: Image, peak: float = 1.0, *, peak_mode: str = "fixed",
     """
     peak = _check_peak(peak)
     mode = check_peak_mode(peak_mode)
-    ref, est = _scored_pixels(*_pair(ref, est, crop))
+    ref, est = _pair(ref, est, crop)
+    if mode == "fixed":
+        _warn_scale(ref, est, peak, "psnr")
+    ref, est = _scored_pixels(ref, est)
     if ref.shape[1] == 0:  # no pixel to score
         return float("nan")
     mse = np.mean((ref - est) ** 2, axis=(1, 2))
@@ -504,7 +541,8 @@ def ssim(ref: Image, est: Image, peak: float = 1.0, *, crop: int = 0) -> float:
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
         H and W (after ``crop``) must be at least 11.
     peak : float
-        Data range (1 for reflectance); > 0.
+        Data range (1 for reflectance); > 0. A pair it does not fit (:func:`scale_problem`) is
+        told in one warning line and scored all the same.
     crop : int
         Pixels left out at each edge of both images before scoring (keyword, >= 0).
 
@@ -523,6 +561,7 @@ def ssim(ref: Image, est: Image, peak: float = 1.0, *, crop: int = 0) -> float:
         raise ShapeError(f"ssim needs images of at least {SSIM_WINDOW}×{SSIM_WINDOW} pixels, "
                          f"got {ref.shape[1]}×{ref.shape[2]}", actual_shape=ref.shape,
                          expected_shape=("bands", f">={SSIM_WINDOW}", f">={SSIM_WINDOW}"))
+    _warn_scale(ref, est, peak, "ssim")
     valid = _valid(ref, est)
     if valid is None:
         values = [structural_similarity(r, e, data_range=float(peak), gaussian_weights=True,
@@ -690,6 +729,24 @@ def cc(ref: Image, est: Image, *, crop: int = 0) -> float:
     return float(np.mean(r))
 
 
+def _check_block(block: int, metric: str) -> int:
+    """``block`` (a window side of :func:`uiqi` or :func:`q2n`) as an int >= 2.
+
+    Raises
+    ------
+    ShapeError
+        Not an integer (``2.5``, ``"8"``: never truncated) or below 2.
+    """
+    try:
+        k = operator.index(block)
+    except TypeError:
+        raise ShapeError(f"{metric} block must be an integer >= 2 (pixels), got "
+                         f"{block!r}") from None
+    if k < 2:
+        raise ShapeError(f"{metric} block must be at least 2 pixels, got {k}")
+    return k
+
+
 def _window_sums(x: np.ndarray, k: int) -> np.ndarray:
     """Sums of ``x`` (H, W) over every k×k window inside it, shape (H − k + 1, W − k + 1)."""
     c = np.zeros((x.shape[0] + 1, x.shape[1] + 1))
@@ -773,12 +830,7 @@ def uiqi(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
         When ``crop`` is negative, not an integer or leaves no pixel.
     """
     ref, est = _pair(ref, est, crop)
-    try:
-        k = operator.index(block)
-    except TypeError:
-        raise ShapeError(f"uiqi block must be an integer >= 2 (pixels), got {block!r}") from None
-    if k < 2:
-        raise ShapeError(f"uiqi block must be at least 2 pixels, got {k}")
+    k = _check_block(block, "uiqi")
     h, w = ref.shape[1:]
     if min(h, w) < k:
         raise ShapeError(f"uiqi needs images of at least {k}×{k} pixels (block), got {h}×{w}",
@@ -900,7 +952,7 @@ def q2n(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
     ----------
     ref, est : array-like or torch.Tensor, shape (bands, H, W)
     block : int
-        Block size in pixels (32 as in the literature); at least 2.
+        Block size in pixels (32 as in the literature); an integer, at least 2.
     crop : int
         Pixels left out at each edge of both images before scoring (keyword, >= 0).
 
@@ -912,14 +964,13 @@ def q2n(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
     Raises
     ------
     ShapeError
-        When the shapes are not ``(bands, H, W)`` or differ, or ``block`` < 2.
+        When the shapes are not ``(bands, H, W)`` or differ, or ``block`` is not an integer
+        >= 2.
     ConfigError
         When ``crop`` is negative, not an integer or leaves no pixel.
     """
     ref, est = _pair(ref, est, crop)
-    block = int(block)
-    if block < 2:
-        raise ShapeError(f"q2n block must be at least 2 pixels, got {block}")
+    block = _check_block(block, "q2n")
     bands, h, w = ref.shape
     ny, nx = math.ceil(h / block), math.ceil(w / block)
     pad = ((0, 0), (0, ny * block - h), (0, nx * block - w))
@@ -979,6 +1030,8 @@ def fusion_metrics(ref: Image, est: Image, ratio: float, peak: float = 1.0, *,
     peak = _check_peak(peak)
     mode = check_peak_mode(peak_mode)
     ref, est = _pair(ref, est, crop)  # empty bands left out here, told once
+    if min(ref.shape[1:]) >= SSIM_WINDOW:  # else ssim's error below
+        _warn_scale(ref, est, peak, "fusion_metrics")  # PSNR's and SSIM's peak, told once
     with empty_bands_told():
         scores = {
             "psnr": psnr(ref, est, peak=peak, peak_mode=mode),
@@ -1015,8 +1068,40 @@ def scale_problem(ref: Image, est: Image, peak: float = 1.0) -> str | None:
         not on one scale"``.
     """
     ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
-    ref, est = _pair(ref, est, drop_empty=False)
+    ref, est = _pair(ref, est, drop_empty=False, tell_axes=False)  # any order: same answer
     ref, est = _nodata_as_nan(ref, ref_cube), _nodata_as_nan(est, est_cube)
+    return _scale_words(ref, est, peak)
+
+
+#: Values of each image :func:`_warn_scale` judges at most (a strided sample of a larger one).
+SCALE_SAMPLE = 1_000_000
+
+
+def _warn_scale(ref: np.ndarray, est: np.ndarray, peak: float, metric: str) -> None:
+    """One warning line (logger ``hsi.metrics``) when ``metric`` (PSNR, SSIM) at ``peak``
+    would mislead for the pair (:func:`scale_problem`'s two cases, e.g. reflectance × 10 000
+    scored with the default peak 1), judged on a strided sample of at most about
+    :data:`SCALE_SAMPLE` values; not inside :func:`empty_bands_told` (its caller told).
+
+    Parameters
+    ----------
+    ref, est : numpy.ndarray, float64, shape (bands, H, W)
+        What the metric scores (NaN: no data).
+    peak : float
+    metric : str
+        The metric, as the warning names it first.
+    """
+    if _TOLD.get():
+        return
+    step = max(1, int(math.sqrt(ref.size / SCALE_SAMPLE)))
+    problem = _scale_words(ref[:, ::step, ::step], est[:, ::step, ::step], peak)
+    if problem:
+        log.warning("%s: %s; scored for a peak of %g all the same: pass peak=, the data range "
+                    "(e.g. 10000 for reflectance stored × 10 000)", metric, problem, peak)
+
+
+def _scale_words(ref: np.ndarray, est: np.ndarray, peak: float) -> str | None:
+    """:func:`scale_problem`'s sentence for float arrays of one shape (NaN: no data)."""
     a, b = np.abs(ref[np.isfinite(ref)]), np.abs(est[np.isfinite(est)])
     if not a.size or not b.size:
         return None

@@ -76,6 +76,8 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
 
     Raises
     ------
+    CubeTypeError
+        When ``cube`` is neither a :class:`~hsi.cube.Cube` nor a path (a bare array).
     HsiIOError
         When ``out_dir`` cannot be created or written (nothing is written).
     SensorError, WavelengthError, ShapeError
@@ -89,6 +91,7 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
 
     from hsi.bands import bands_with_data
     from hsi.check import check_ratio
+    from hsi.cube import check_nanometres, require_cube
     from hsi.engine import SceneProgress, WindowReader, run_tiles
     from hsi.io.atomic import atomic_files
     from hsi.io.geotiff import GeoTiffTileWriter
@@ -96,10 +99,13 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     from hsi.srf import load_srf
     from hsi.tiling import align_up, crop_to_core, tile_windows
 
+    if not isinstance(cube, (str, os.PathLike)):  # a bare array has no wavelengths
+        require_cube(cube, "simulate_files: cube (or a path)")
     r = check_ratio(ratio)
     check_output_folder(out_dir)
     reader = WindowReader(cube)
     srf = load_srf(sensor)
+    check_nanometres(reader.cube)  # before any SRF band is judged against µm as nm
     # the scene's bands with data, once: every tile simulates the same HR-MSI bands from them
     bands = bands_with_data(reader.cube, "simulated HR-MSI")
     if reader.cube.wavelengths is not None:  # a sensor outside the cube's range fails here,

@@ -33,7 +33,7 @@ from hsi.classification.config import GanConfig
 from hsi.classification.context import select_patch_size
 from hsi.classification.features import PcaTransform, fit_pca
 from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
-from hsi.cube import valid_mask
+from hsi.cube import axis_order_hint, valid_mask
 from hsi.errors import (
     ArgumentTypeError,
     ConfigError,
@@ -104,23 +104,6 @@ def check_labels(labels: np.ndarray | Labels, cube: Cube,
         class_names = labels.class_names
     codes, _ = class_codes(labels.array, class_names, name=name)
     return len(codes)
-
-
-def axis_order_hint(cube: Cube) -> str:
-    """The end of a message about a cube that was likely built from an ``(H, W, bands)`` array.
-
-    Parameters
-    ----------
-    cube : hsi.Cube
-        Its axes read as ``(bands, H, W)``.
-
-    Returns
-    -------
-    str
-        ``"; the cube (...) looks like an (H, W, bands) array: ..."``.
-    """
-    return (f"; the cube ({cube.bands}, {cube.height}, {cube.width}) looks like an (H, W, bands) "
-            f"array: hsi.Cube wants (bands, H, W), e.g. hsi.Cube(np.moveaxis(array, -1, 0))")
 
 
 def warn_if_fill_value_code(labels: np.ndarray, name: str = "labels") -> int:

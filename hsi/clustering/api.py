@@ -413,10 +413,14 @@ def check_cube_shape(cube: Cube | ArrayLike) -> None:
             return
     shape = tuple(shape)
     dtype = getattr(cube, "dtype", None)
-    if dtype is not None and np.dtype(dtype).kind == "c":
+    try:
+        kind = None if dtype is None else np.dtype(dtype).kind
+    except TypeError:  # a torch dtype
+        kind = "c" if getattr(dtype, "is_complex", False) else None
+    if kind == "c":
         from hsi.errors import FormatError
 
-        raise FormatError(f"cube: expected real values, got {np.dtype(dtype)} (complex): take "
+        raise FormatError(f"cube: expected real values, got {dtype} (complex): take "
                           f"the magnitude or the real part first")
     if len(shape) == 3 and 0 in shape:
         raise ShapeError(f"cube: expected at least 1 band and 1 pixel, got shape {shape} "
@@ -449,8 +453,11 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     Parameters
     ----------
     cube : Cube or array-like, shape (bands, H, W)
-        Numpy or dask data (reflectance or any consistent units); pixels whose bands all
-        equal ``cube.nodata`` get label 0.
+        Numpy or dask data (reflectance or any consistent units), or a torch tensor or nested
+        lists; pixels whose bands all equal ``cube.nodata`` get label 0. A bare array whose
+        shape looks like ``(H, W, bands)`` (e.g. ``(100, 100, 4)``) is clustered as
+        ``(bands, H, W)`` all the same, with one warning line naming the fix
+        (:func:`~hsi.clustering.features.cube_input`).
     k : int or "auto"
         Number of clusters (2..255), or ``"auto"`` to estimate it
         (:func:`hsi.clustering.auto_k.estimate_k`; the criterion is in ``result.criterion``).
@@ -491,6 +498,8 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     ShapeError
         Not a 3-D cube, or ``k`` outside 2..min(valid pixels, distinct valid spectra, 255)
         (checked before any training; ``"auto"`` never picks more than the distinct spectra).
+    ArgumentTypeError
+        ``cube`` is not numeric (text, ``None``, objects).
     FormatError
         NaN or infinite values in pixels not marked nodata (``nonfinite="raise"``).
     ConfigError
@@ -509,7 +518,7 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     naming them (:func:`~hsi.clustering.features.pixel_features`): the labels are those of
     the cube without them; ``result.info["bands_left_out"]`` lists them.
     """
-    from hsi.clustering.features import check_cube, check_spectra, pixel_features
+    from hsi.clustering.features import check_cube, check_spectra, cube_input, pixel_features
     from hsi.device import pick_device, seed_everything
 
     if spectra is not None:
@@ -520,6 +529,7 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     check_k_request(k)
     seed = check_seed(seed)
     check_cube_shape(cube)
+    cube = cube_input(cube)  # a bare array as numpy, told when it looks (H, W, bands)
     dev = pick_device(device)
     cfg = _config(method, config)
     start = time.perf_counter()

@@ -86,10 +86,24 @@ def estimate_k(x: np.ndarray, *, k_max: int = 15, seed: int = 0,
     ------
     DataError
         Fewer than 2 distinct pixels: no count to choose.
+    ShapeError
+        ``x`` is not a 2-D ``(N, d)`` array (e.g. a ``(bands, H, W)`` cube:
+        :func:`hsi.clustering.cluster` with ``k="auto"`` takes that).
+    ConfigError
+        ``k_max`` is not a whole number >= 2.
     """
+    x = _check_features(x)
+    from hsi.check import is_whole_number
+
+    if not is_whole_number(k_max, 2):
+        from hsi.errors import ConfigError
+
+        raise ConfigError(f"k_max: expected a whole number >= 2, got {k_max!r}")
     k_max = cap_k_max(x, k_max, n_distinct)
     xs = x[subsample(len(x), max_pixels, seed)]
     k_max = max(2, min(k_max, len(xs) - 2))
+    if k_max == 2:  # the one count there is (2 or 3 pixels have too few eigenvalues to gap)
+        return 2, f"{CRITERION} ({len(xs)} pixels, k in 2..2)"
     lam = laplacian_eigenvalues(xs, k_max + 1)
     lam = np.maximum(lam, 0)
     # gaps[i] = (lambda_{i+2} - lambda_{i+1}) / lambda_{i+2}  (1-based), i.e. k = i + 1
@@ -98,3 +112,28 @@ def estimate_k(x: np.ndarray, *, k_max: int = 15, seed: int = 0,
     gaps = np.where(ks >= 2, gaps, -np.inf)
     k = int(ks[np.argmax(gaps)])
     return k, f"{CRITERION} ({len(xs)} pixels, k in 2..{k_max})"
+
+
+def _check_features(x: object) -> np.ndarray:
+    """``x`` as a 2-D numeric array of pixel features ``(N, d)`` (its dtype kept).
+
+    Raises
+    ------
+    ShapeError
+        Any other number of axes, or values that are not numbers.
+    """
+    from hsi.errors import ShapeError
+
+    try:
+        array = np.asarray(x)
+    except ValueError:  # nested lists of unequal lengths
+        array = None
+    if array is not None and array.dtype.kind not in "biuf":
+        array = None
+    if array is None or array.ndim != 2:
+        got = "values that are not numbers" if array is None else f"shape {array.shape}"
+        raise ShapeError(f"x: expected pixel features of shape (N, d), got {got} (a cube "
+                         f"(bands, H, W): hsi.clustering.cluster(cube, 'auto'))",
+                         actual_shape=None if array is None else array.shape,
+                         expected_shape=("N", "d"))
+    return array

@@ -84,9 +84,9 @@ def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[s
 
     Parameters
     ----------
-    clusters : array-like of int or hsi.labels.Labels, shape (H, W)
+    clusters : array-like of int, hsi.labels.Labels or ClusterResult, shape (H, W)
         Cluster ids 1..k (as :func:`hsi.clustering.cluster` writes them), 0 = not clustered
-        (nodata).
+        (nodata); a :class:`~hsi.clustering.ClusterResult` gives its ``labels``.
     labels : array-like of int or hsi.labels.Labels, shape (H, W)
         Ground truth, 0 = unlabelled. When both maps are :class:`~hsi.labels.Labels` their
         grids (shape, CRS, transform) must match.
@@ -105,6 +105,8 @@ def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[s
     ------
     ShapeError
         The two maps differ in shape.
+    ArgumentTypeError
+        A map that is not an array (``None``, a number).
     GridError
         Both are :class:`~hsi.labels.Labels` with differing CRS or transform.
     DataError
@@ -113,11 +115,14 @@ def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[s
     """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+    from hsi.clustering.api import ClusterResult
     from hsi.labels import Labels
 
+    if isinstance(clusters, ClusterResult):
+        clusters = clusters.labels
     grids = (clusters, labels)
-    clusters = np.asarray(clusters.array if isinstance(clusters, Labels) else clusters)
-    labels = np.asarray(labels.array if isinstance(labels, Labels) else labels)
+    clusters = _id_map(clusters, "clusters")
+    labels = _id_map(labels, "labels")
     if clusters.shape != labels.shape:
         raise ShapeError(f"clusters: shape {clusters.shape} differs from the labels' "
                          f"{labels.shape}", actual_shape=clusters.shape,
@@ -144,3 +149,22 @@ def evaluate(clusters: ArrayLike | Labels, labels: ArrayLike | Labels) -> dict[s
             "nmi": float(normalized_mutual_info_score(truth, pred, average_method="arithmetic")),
             "ari": float(adjusted_rand_score(truth, pred)),
             "pixels": int(keep.sum())}
+
+
+def _id_map(ids: ArrayLike | Labels, name: str) -> np.ndarray:
+    """``ids`` (an array, a torch tensor, nested lists or a :class:`~hsi.labels.Labels`) as a
+    numpy array of at least one axis.
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``ids`` is a scalar or ``None``: ``"NAME: expected an (H, W) array of ids, got ..."``.
+    """
+    from hsi.errors import ArgumentTypeError
+    from hsi.labels import Labels
+
+    array = np.asarray(ids.array if isinstance(ids, Labels) else ids)
+    if array.ndim == 0:
+        raise ArgumentTypeError(f"{name}: expected an (H, W) array of ids, got "
+                                f"{type(ids).__name__}")
+    return array

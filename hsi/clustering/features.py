@@ -163,14 +163,48 @@ def _as_cube(cube: Cube | ArrayLike) -> Cube:
 
 
 def _data_and_nodata(cube: Cube | ArrayLike) -> tuple[Any, float | None]:
-    from hsi.cube import Cube
+    """``(data, nodata)`` of a Cube; a bare array as numpy or dask (:func:`cube_input`'s
+    conversion, without its warning) and no nodata."""
+    from hsi.cube import Cube, _as_array
 
     if isinstance(cube, Cube):
         return cube.data, cube.nodata
-    data = cube
-    if not hasattr(data, "ndim"):
-        data = np.asarray(data)
-    return data, None
+    return _as_array(cube), None
+
+
+def cube_input(cube: Cube | ArrayLike) -> Cube | Any:
+    """What clustering reads: a Cube as given, anything else as a ``(bands, H, W)`` array.
+
+    A torch tensor, an xarray ``DataArray`` or nested lists become numpy, as
+    :class:`~hsi.cube.Cube` converts them; a bare array whose shape looks like
+    ``(H, W, bands)`` (:func:`hsi.cube.looks_channels_last`, e.g. ``(100, 100, 4)``) is read
+    as ``(bands, H, W)`` all the same, with one warning line (logger ``hsi.clustering``)
+    naming its shape and ``np.moveaxis(array, -1, 0)``.
+
+    Parameters
+    ----------
+    cube : Cube or array-like, shape (bands, H, W)
+
+    Returns
+    -------
+    Cube or numpy/dask array
+
+    Raises
+    ------
+    ArgumentTypeError
+        Data that is not numeric (text, objects, ``None``).
+    ShapeError
+        Nested lists of unequal lengths.
+    """
+    import logging
+
+    from hsi.cube import Cube, warn_if_channels_last
+
+    if isinstance(cube, Cube):
+        return cube
+    data, _ = _data_and_nodata(cube)
+    warn_if_channels_last(data.shape, "cube", logging.getLogger("hsi.clustering"))
+    return data
 
 
 def check_cube(cube: Cube | ArrayLike) -> tuple[int, int, int]:
@@ -290,7 +324,8 @@ def pixel_features(cube: Cube | ArrayLike, *, n_components: int = 10, spatial: b
         samples.append(px.astype(np.float64))
     if bad:
         raise FormatError(f"cube: {bad} NaN/infinite values in pixels not marked nodata; "
-                          "fill them or set the cube's nodata")
+                          "fill them, set the cube's nodata, or pass nonfinite='nodata' to "
+                          "leave those pixels out (label 0)")
     sample = np.concatenate(samples, axis=1)
     if sample.shape[1] < 2:
         raise DataError(f"cube: clustering needs at least 2 valid pixels, got {int(valid.sum())}")

@@ -118,6 +118,9 @@ def cluster_file(
 
     Raises
     ------
+    ArgumentTypeError
+        ``cube_path`` or ``output`` is not a path (for a Cube or an array:
+        :func:`hsi.clustering.cluster`), or ``confidence`` neither a path nor ``None``.
     HsiIOError, FormatError
         Unreadable cube or unwritable outputs.
     ShapeError, ConfigError
@@ -136,6 +139,9 @@ def cluster_file(
     from hsi.io import open as open_cube
     from hsi.io.guard import check_outputs
 
+    _require_path(cube_path, "cube_path")
+    _require_path(output, "output")
+    _require_path(confidence, "confidence", optional=True)
     # as `hsi cluster`: never an input overwritten, never one file given as both outputs
     check_outputs([output, confidence], [cube_path])
     cube = open_cube(cube_path, var=var, lazy=True)  # GeoTIFF/ENVI: read by windows
@@ -144,6 +150,27 @@ def cluster_file(
                             progress=progress, callback=callback, tiled=tiled, tile=tile,
                             config=config, output=output, confidence=confidence,
                             spectra=spectra)
+
+
+def _require_path(value: object, name: str, *, optional: bool = False) -> None:
+    """Refuse a ``value`` of argument ``name`` of :func:`cluster_file` that is not a ``str``
+    or path-like (``None`` too when ``optional``); for ``cube_path``, say what clusters a
+    cube in memory.
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``"cluster_file: cube_path must be a file path (...), got Cube (...)"``.
+    """
+    if isinstance(value, (str, os.PathLike)) or (optional and value is None):
+        return
+    from hsi.errors import ArgumentTypeError
+
+    hint = (" (a cube in memory: hsi.clustering.cluster(cube, k), or hsi.clustering.files."
+            "cluster_cube(cube, k, output=...) to write the class map)"
+            if name == "cube_path" else "")
+    raise ArgumentTypeError(f"cluster_file: {name} must be a file path (str or pathlib.Path), "
+                            f"got {type(value).__name__}{hint}")
 
 
 def cluster_cube(
