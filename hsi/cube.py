@@ -61,15 +61,17 @@ def wavelengths_in_nm(values: ArrayLike, units: str | None = None) -> np.ndarray
     return wl
 
 
-def check_nanometres(cube: Cube) -> None:
-    """Refuse a cube whose wavelengths are all below 100: micrometres, not the nanometres
-    hsikit reads (no sensor measures 100 nm light; files are converted on reading,
+def check_nanometres(wavelengths: ArrayLike | None, name: str = "cube") -> None:
+    """Refuse band centres that are all below 100: micrometres, not the nanometres hsikit
+    reads (no sensor measures 100 nm light; files are converted on reading,
     :func:`wavelengths_in_nm`, an array wrapped in a notebook is not).
 
     Parameters
     ----------
-    cube : Cube
-        Its ``wavelengths`` (none: nothing to check).
+    wavelengths : array-like, shape (bands,), or None
+        Band centres (``None`` or empty: nothing to check).
+    name : str
+        What the message names first (``"cube 'x'"``).
 
     Raises
     ------
@@ -77,12 +79,14 @@ def check_nanometres(cube: Cube) -> None:
         ``"cube 'x': wavelengths 0.39-2.49 look like micrometres; hsikit reads nm: ..."``,
         naming the fix.
     """
-    wl = cube.wavelengths
-    if wl is None or not wl.size or float(np.max(wl)) >= 100:
+    if wavelengths is None:
         return
-    raise WavelengthError(f"cube {cube.name!r}: wavelengths {float(np.min(wl)):g}-"
-                          f"{float(np.max(wl)):g} look like micrometres; hsikit reads nm: give "
-                          f"wavelengths=hsi.cube.wavelengths_in_nm(values, 'um') (× 1000)")
+    wl = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
+    if not wl.size or float(np.nanmax(wl)) >= 100:
+        return
+    raise WavelengthError(f"{name}: wavelengths {float(np.nanmin(wl)):g}-"
+                          f"{float(np.nanmax(wl)):g} look like micrometres; hsikit reads nm: "
+                          f"give wavelengths=hsi.cube.wavelengths_in_nm(values, 'um') (× 1000)")
 
 
 def valid_mask(data: np.ndarray, nodata: float | None = None) -> np.ndarray:

@@ -888,7 +888,7 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
     if cube.wavelengths is None:
         raise WavelengthError(f"cube {cube.name!r} has no wavelengths: the SRF {srf.name!r} "
                               f"cannot be applied")
-    check_nanometres(cube)
+    check_nanometres(cube.wavelengths, f"cube {cube.name!r}")
     # "cube: SRF 'sentinel2': band(s) ... fall outside ..." names the cube (its file)
     ref = crop_to_ratio(cube, r)
     data = missing_as_nan(ref.data, ref.nodata)  # nodata: missing, not a value to blur

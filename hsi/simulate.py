@@ -105,7 +105,8 @@ def simulate_files(cube: Cube | str | os.PathLike, out_dir: str | os.PathLike, r
     check_output_folder(out_dir)
     reader = WindowReader(cube)
     srf = load_srf(sensor)
-    check_nanometres(reader.cube)  # before any SRF band is judged against µm as nm
+    # before any SRF band is judged against µm read as nm
+    check_nanometres(reader.cube.wavelengths, f"cube {reader.cube.name!r}")
     # the scene's bands with data, once: every tile simulates the same HR-MSI bands from them
     bands = bands_with_data(reader.cube, "simulated HR-MSI")
     if reader.cube.wavelengths is not None:  # a sensor outside the cube's range fails here,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hsi.check import check_wavelengths
-from hsi.cube import wavelengths_in_nm
+from hsi.cube import check_nanometres, wavelengths_in_nm
 from hsi.errors import FormatError, HsiIOError, SensorError, ShapeError, WavelengthError
 
 if TYPE_CHECKING:
@@ -521,10 +521,12 @@ class SRF:
             When no band of the sensor is observed (the message starts with ``cube: ``, which
             :func:`hsi.errors.naming` turns into the cube's file).
         WavelengthError
-            Non-finite or non-positive wavelengths.
+            Non-finite or non-positive wavelengths, or micrometres
+            (:func:`hsi.cube.check_nanometres`).
         """
         wl = np.asarray(hsi_wavelengths, dtype=np.float64).reshape(-1)
         wl = check_wavelengths(wl, wl.size, name="cube wavelengths")
+        check_nanometres(wl, "cube")  # µm read as nm: every band would be "outside"
         inside = self.area_inside(float(wl.min()), float(wl.max()))
         gone = [(b, f, g) for b, f, g in self._gap_bands(wl)
                 if f < MIN_COVERED and inside[b] >= MIN_INSIDE_AREA]

@@ -285,6 +285,11 @@ def test_wavelengths_in_micrometres_are_named(tmp_path, sample):
     with pytest.raises(WavelengthError, match="look like micrometres"):
         simulate_files(um, tmp_path / "pair", 4, "sentinel2")
     assert not (tmp_path / "pair").exists()
+    # the sensor model built straight from the band centres says it too (was the long list)
+    from hsi.degrade import SpectralResponse
+
+    with pytest.raises(WavelengthError, match=r"^cube: wavelengths 0\.39.* look like micro"):
+        SpectralResponse.from_srf("sentinel2", um.wavelengths)
 
 
 @pytest.mark.parametrize("percentile", [200, 0, "99", None, float("nan")])
