@@ -258,7 +258,8 @@ def main(argv=None) -> None:
     # the sample std, as format_mean_std in the table
     std = {m: mean_std(np.mean(per_seed[m], axis=0))[1] for m in avg}
     avg_line = ", ".join(f"{m} {v:.3f} ± {std[m]:.3f}" for m, v in avg.items())
-    print("\n" + table + f"\n\nmean NMI over {len(scenes)} scenes: {avg_line}")
+    if rows:  # not with --scale-only
+        print("\n" + table + f"\n\nmean NMI over {len(scenes)} scenes: {avg_line}")
     verdict = verdicts({m: v for m, v in avg.items() if "(" not in m})
     for line in verdict:
         print(line)
