@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hsi.bands")
 
-__all__ = ["band_label", "bands_with_data", "empty_bands", "spread_sample"]
+__all__ = ["band_label", "bands_with_data", "empty_bands", "spread_sample",
+           "wavelengths_from_text"]
 
 
 #: A lazy cube is judged (its reflectance scale, its empty bands) on a sample of about this
@@ -164,3 +165,63 @@ def bands_with_data(cube: Cube, use: str = "features") -> np.ndarray | None:
     log.warning("%s: band(s) %s have no valid pixel (all NaN or nodata): left out of the %s",
                 cube.name or "cube", band_label(cube, empty), use)
     return np.setdiff1d(np.arange(cube.bands), empty)
+
+
+def wavelengths_from_text(text: str, bands: int) -> np.ndarray:
+    """Band centres in nm from a short text: for a file that does not carry them.
+
+    Parameters
+    ----------
+    text : str
+        ``"START-STOP"``: ``bands`` centres spaced evenly from START to STOP, both included
+        (``"420-720"`` on 31 bands: 420, 430, ..., 720 nm, the Harvard database's grid;
+        ``"400-700"`` CAVE's); ``"450,550,650"``: one value per band, in the file's band order;
+        or the path of a text file holding those values (separated by commas, spaces or
+        lines, e.g. a column copied from a sensor's documentation).
+    bands : int
+        The cube's band count.
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape (bands,)
+        Band centres in nm.
+
+    Raises
+    ------
+    WavelengthError
+        Text that is none of these forms, a count other than ``bands``, values that are not
+        finite and positive, or values that look like micrometres (all below 100).
+    """
+    import os
+    import re
+
+    from hsi.check import check_wavelengths
+    from hsi.errors import WavelengthError
+
+    spec = text.strip()
+    number = r"\d+(?:\.\d*)?"
+    span = re.fullmatch(rf"({number})\s*-\s*({number})", spec)
+    if span:
+        start, stop = float(span.group(1)), float(span.group(2))
+        if bands < 2 or start >= stop:
+            raise WavelengthError(f"wavelengths {spec!r}: START-STOP needs START < STOP and at "
+                                  f"least 2 bands (the cube has {bands})")
+        values = np.linspace(start, stop, bands)
+    else:
+        source = spec
+        if os.path.isfile(spec):
+            with open(spec, encoding="utf-8") as f:
+                source = f.read()
+        items = [v for v in re.split(r"[\s,;]+", source.strip()) if v]
+        try:
+            values = np.asarray([float(v) for v in items], dtype=np.float64)
+        except ValueError:
+            raise WavelengthError(f"wavelengths {spec[:60]!r}: expected START-STOP (e.g. "
+                                  f"420-720), numbers separated by commas, or a text file of "
+                                  f"numbers") from None
+    name = f"wavelengths {spec[:60]!r}"
+    wl = check_wavelengths(values, bands, name=name)
+    if float(wl.max()) < 100:  # as check_nanometres, worded for text
+        raise WavelengthError(f"{name}: values below 100 look like micrometres; give "
+                              f"nanometres (× 1000), e.g. 400-700")
+    return wl
