@@ -28,7 +28,8 @@ def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
         rows.append(("wavelengths", f"{wl.min():.1f}–{wl.max():.1f} nm "
                                     f"({_count(wl.size, 'band')})"))
     else:
-        rows.append(("wavelengths", "none"))
+        rows.append(("wavelengths", "none (hsi convert IN OUT --wavelengths START-STOP "
+                                    "gives a copy its band centres)"))
     fwhm = None if cube.fwhm is None else cube.fwhm[cube.fwhm > 0]  # NaN is not > 0
     if fwhm is not None and fwhm.size:  # placeholders (0, -1, NaN) are not widths
         rows.append(("fwhm", f"{fwhm.min():.2f}–{fwhm.max():.2f} nm"))

@@ -25,6 +25,8 @@ def harvard_style(tmp_path):
 def test_harvard_style_mat_gets_its_band_centres(invoke, tmp_path, harvard_style):
     path, ref = harvard_style
     assert hsi.open(path).wavelengths is None  # nothing in the file says them
+    said = invoke("info", path)  # and hsi info says how to give them
+    assert "wavelengths: none (hsi convert IN OUT --wavelengths START-STOP" in said.output
     result = invoke("convert", path, tmp_path / "imgx.tif", "--wavelengths", "420-720")
     assert result.exit_code == 0, result.output
     cube = hsi.open(tmp_path / "imgx.tif")
