@@ -47,11 +47,52 @@ def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
     scale = _scale(cube.metadata)
     if scale:
         rows.append(("scale", scale))
+    rows += record_rows(cube.metadata)
     if cube.is_lazy:  # how hsi.open reads it by default: lazily over 512 MB
         from hsi.io.geotiff import LAZY_THRESHOLD_BYTES
 
         if cube.bands * cube.height * cube.width * cube.dtype.itemsize > LAZY_THRESHOLD_BYTES:
             rows.append(("storage", "read lazily (dask)"))
+    return rows
+
+
+def record_rows(metadata: dict) -> list[tuple[str, str]]:
+    """``(field, value)`` rows saying what made the pixels, from the file's record
+    (:mod:`hsi.io.provenance`): the fusion (method, ratio, PSF, LR-HSI denoiser, ``auto``'s
+    scene check, the scene fit) and the sensor response of a simulated HR-MSI; none for a
+    file without a record."""
+    from hsi.cli.fuse import SCENE_FIT_WORDS
+    from hsi.io.provenance import record_of
+
+    record = record_of(metadata)
+    rows = []
+    if "fusion_method" in record:
+        words = [str(record["fusion_method"])]
+        if "ratio" in record:
+            words.append(f"x{record['ratio']}")
+        if "psf_sigma" in record:
+            shift = record.get("psf_shift")
+            words.append(f"PSF σ {float(record['psf_sigma']):g} HR px"
+                         + (f" shifted ({', '.join(f'{float(v):g}' for v in shift)})"
+                            if shift else ""))
+        rows.append(("fusion", ", ".join(words)))
+    if "lr_denoise_snr_db" in record:
+        rows.append(("lr denoised", f"estimated SNR {float(record['lr_denoise_snr_db']):.1f} dB, "
+                                    f"rank {record.get('lr_denoise_rank', '?')}"))
+    check = record.get("auto_check")
+    if isinstance(check, dict) and "reprojection_gap_db" in check:
+        rows.append(("auto check", f"{check.get('checkpoint', 'checkpoint')} re-predicts the "
+                                   f"LR-HSI {float(check['reprojection_gap_db']):.2f} dB worse "
+                                   f"than GLP (used up to "
+                                   f"{float(check.get('max_reprojection_gap_db', 'nan')):g} dB)"))
+    fit = record.get("scene_fit")
+    if isinstance(fit, dict):
+        rows.append(("scene fit", SCENE_FIT_WORDS.get(fit.get("result"), "ran")))
+    if "srf" in record:
+        dropped = record.get("srf_dropped_bands")
+        rows.append(("simulated", f"HR-MSI through the {record['srf']} response"
+                                  + (f" (bands dropped: {', '.join(map(str, dropped))})"
+                                     if dropped else "")))
     return rows
 
 

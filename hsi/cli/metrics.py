@@ -39,19 +39,19 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float | 
                 peak_mode: str = "fixed", crop: int = 0, *, var: str | None = None,
                 progress: bool = False) -> dict[str, float]:
     """Read two cubes and return the scores of :func:`hsi.metrics.fusion_metrics` with
-    ``extended=True`` (ERGAS only with ``ratio``, UIQI only for images of at least 32×32
-    pixels once cropped; PSNR and SSIM for the data range ``peak``, PSNR's peak per
-    ``peak_mode``; ``crop`` pixels left out at each edge), after a one-line warning when the
-    two are on other grids or bands (:func:`pair_problem`) and one when the pair does not fit
-    that range (:func:`hsi.metrics.scale_problem`). ``"pixels_left_out"``
-    counts the pixels with no data inside the scored (cropped) area, ``"bands_left_out"`` the
-    reference's empty bands (every value NaN or nodata there) left out of every metric; each
-    told in one warning line (:func:`hsi.metrics.drop_missing`). ``var`` is the variable read
-    from each of the two files that is a ``.mat`` (an error when neither is). ``progress``
-    shows a bar over the metrics on stderr (:func:`hsi.progress.progress_bar`). ``peak``
-    ``None`` is the value the reference declares for reflectance 1
-    (:func:`hsi.degrade.declared_scale`, e.g. 10 000 for int16 tagged with scale 1e-4), else
-    1; the peak used is returned as ``"peak"``.
+    ``extended=True`` (ERGAS only with ``ratio``, by default the one a fused estimate records,
+    :func:`recorded_ratio`, then returned as ``"recorded_ratio"``; UIQI only for images of at
+    least 32×32 pixels once cropped; PSNR and SSIM for the data range ``peak``, PSNR's peak per
+    ``peak_mode``; ``crop`` pixels left out at each edge), after a one-line warning when the two
+    are on other grids or bands (:func:`pair_problem`) and one when the pair does not fit that
+    range (:func:`hsi.metrics.scale_problem`). ``"pixels_left_out"`` counts the pixels with no
+    data inside the scored (cropped) area, ``"bands_left_out"`` the reference's empty bands
+    (every value NaN or nodata there) left out of every metric; each told in one warning line
+    (:func:`hsi.metrics.drop_missing`). ``var`` is the variable read from each of the two files
+    that is a ``.mat`` (an error when neither is). ``progress`` shows a bar over the metrics on
+    stderr (:func:`hsi.progress.progress_bar`). ``peak`` ``None`` is the value the reference
+    declares for reflectance 1 (:func:`hsi.degrade.declared_scale`, e.g. 10 000 for int16 tagged
+    with scale 1e-4), else 1; the peak used is returned as ``"peak"``.
 
     Raises
     ------
@@ -80,7 +80,8 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float | 
                          expected_shape=ref.shape)
     from hsi.cube import missing_as_nan
 
-    r = check_ratio(ratio) if ratio is not None else None
+    recorded = ratio is None and recorded_ratio(est) is not None
+    r = check_ratio(ratio) if ratio is not None else recorded_ratio(est)
     # bad options are refused before any pixel is read
     mode = metrics.check_peak_mode(peak_mode)
     if peak is None:
@@ -131,7 +132,22 @@ def score_files(reference: str, estimate: str, ratio: int | None, peak: float | 
             scores[key] = compute()
             bar.update()
     return {**scores, "pixels_left_out": left_out, "bands_left_out": int(empty.size),
-            "peak": float(peak)}
+            "peak": float(peak), **({"recorded_ratio": r} if recorded else {})}
+
+
+def recorded_ratio(estimate: Cube) -> int | None:
+    """The resolution ratio ``hsi fuse`` recorded in a fused file (its ``ratio`` record,
+    :mod:`hsi.io.provenance`), or ``None`` when it has none (or not an integer >= 2)."""
+    from hsi.check import check_ratio
+    from hsi.errors import HsiError
+
+    value = estimate.metadata.get("ratio")
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return check_ratio(value)
+    except (HsiError, TypeError, ValueError):
+        return None
 
 
 def pair_problem(ref: Cube, est: Cube) -> str | None:
@@ -228,6 +244,9 @@ def format_scores(scores: dict[str, float]) -> list[str]:
                      "the reference left out")
     if scores.get("peak", 1.0) != 1.0:
         lines.append(f"PSNR and SSIM for a data range of {scores['peak']:g}")
+    if "recorded_ratio" in scores:
+        lines.append(f"ERGAS for the ratio x{scores['recorded_ratio']} the estimate's file "
+                     "records (--ratio to give another)")
     return lines
 
 
@@ -256,7 +275,8 @@ def metrics(reference: str, estimate: str, ratio: int | None, peak: float | None
     """Score ESTIMATE against REFERENCE (both (bands, H, W), reflectance in [0, 1] by default).
 
     PSNR and SSIM are per band averaged (data range --peak; PSNR's peak per --peak-mode), SAM
-    the mean spectral angle in degrees, ERGAS needs the resolution --ratio, Q2n uses 32×32
+    the mean spectral angle in degrees, ERGAS needs the resolution --ratio (by default the one
+    `hsi fuse` recorded in ESTIMATE), Q2n uses 32×32
     blocks, CC is the mean over bands of the Pearson correlation, UIQI (Wang & Bovik's Q) is
     averaged over 32×32 windows sliding by one pixel, then over bands. --crop leaves a border
     out of every metric. A pair that is not on one scale, or that exceeds --peak, gets a

@@ -71,3 +71,49 @@ def test_a_cube_without_a_record_writes_no_record_tags(tmp_path):
     cube = hsi.Cube(np.zeros((2, 4, 4), np.float32), metadata={"name_of_thing": "x"})
     assert _record_tags(hsi.save(cube, tmp_path / "plain.tif")) == {}
     assert not set(RECORD_KEYS) & set(hsi.open(tmp_path / "plain.tif").metadata)
+
+
+def _hsi(*args):
+    from click.testing import CliRunner
+
+    from hsi.cli.main import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_hsi_info_says_what_made_a_fused_or_simulated_file(pair_files, tmp_path):
+    from hsi.fusion.scene import fuse_files
+
+    lr_path, hr_path, *_ = pair_files
+    out = fuse_files(lr_path, hr_path, tmp_path / "glp.tif", method="glp", tile=16,
+                     device="cpu", progress=False, psf_sigma=1.5)
+    said = _hsi("info", out)
+    assert "fusion:      glp, x4, PSF σ 1.5 HR px" in said
+    assert "fusion:" not in _hsi("info", lr_path)  # an input has no record
+    _hsi("simulate", out, "--ratio", "2", "--sensor", "sentinel2", "-o", tmp_path / "sim")
+    assert "simulated:   HR-MSI through the sentinel2 response" in _hsi(
+        "info", tmp_path / "sim" / "hr_msi.tif")
+
+
+def test_hsi_metrics_takes_ergas_ratio_from_the_fused_files_record(pair_files, tmp_path):
+    from hsi.fusion.scene import fuse_files
+
+    lr_path, hr_path, *_ = pair_files
+    ref = fuse_files(lr_path, hr_path, tmp_path / "glp.tif", method="glp", tile=16,
+                     device="cpu", progress=False)
+    est = fuse_files(lr_path, hr_path, tmp_path / "bicubic.tif", method="bicubic", tile=16,
+                     device="cpu", progress=False)
+
+    def ergas(output: str) -> str:
+        return next(line for line in output.splitlines() if line.startswith("ERGAS "))
+
+    by_record = _hsi("metrics", ref, est)
+    assert "ERGAS for the ratio x4 the estimate's file records" in by_record
+    assert ergas(by_record) == ergas(_hsi("metrics", ref, est, "--ratio", "4"))
+    assert ergas(by_record) != ergas(_hsi("metrics", ref, est, "--ratio", "2"))
+    assert "records" not in _hsi("metrics", ref, est, "--ratio", "4")  # given: not said
+    plain = hsi.save(hsi.open(est).with_data(np.asarray(hsi.open(est).data), metadata={}),
+                     tmp_path / "plain.tif")
+    assert "n/a (give --ratio)" in ergas(_hsi("metrics", ref, plain))
