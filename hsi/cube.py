@@ -186,31 +186,69 @@ def _crs_label(crs: CRS) -> str:
 
 def _as_array(data: Any) -> Any:
     """``data`` as numpy or dask: a torch tensor, an xarray ``DataArray`` or a nested list
-    becomes numpy; anything else with a numeric ``shape``/``dtype`` is kept as given."""
+    becomes numpy (a bfloat16 tensor float32: numpy has no bfloat16); anything else with a
+    numeric ``shape``/``dtype`` is kept as given.
+
+    Raises
+    ------
+    ArgumentTypeError
+        Values that are not numbers (text, bytes, objects, dates) or complex
+        (:func:`_check_numeric`).
+    ShapeError
+        Nested lists of unequal lengths.
+    """
+    given = type(data).__module__.split(".")[0] + "." + type(data).__name__
     module = type(data).__module__.split(".")[0]
     if module == "torch":
-        return data.detach().cpu().numpy()
-    if module == "xarray":
+        data = data.detach().cpu()
+        data = (data.float() if str(data.dtype) == "torch.bfloat16" else data).numpy()
+    elif module == "xarray":
         data = data.data  # numpy or dask
-    if isinstance(data, np.ndarray) or hasattr(data, "__dask_graph__"):
-        return data
-    given = type(data).__module__.split(".")[0] + "." + type(data).__name__
-    try:
-        kind = np.dtype(data.dtype).kind if hasattr(data, "shape") else None
-    except TypeError:
-        kind = None
-    if kind is None:
+    if _numpy_dtype(data) is None:  # a list, a scalar, text
         try:
             data = np.asarray(data)
         except ValueError:  # nested lists of unequal lengths
             raise ShapeError("cube data: expected an array of shape (bands, H, W), got nested "
                              "lists of unequal lengths") from None
-        kind = data.dtype.kind
-    if kind not in "biuf":
-        raise ArgumentTypeError(f"cube data: expected a numeric array of shape (bands, H, W), "
-                                f"got {given.removeprefix('builtins.')} of "
-                                f"{np.dtype(data.dtype)}")
+    _check_numeric(data, given)
     return data
+
+
+def _numpy_dtype(data: Any) -> np.dtype | None:
+    """The numpy dtype of an array-like with a ``shape`` (numpy, dask, zarr...), else None."""
+    if not hasattr(data, "shape"):
+        return None
+    try:
+        return np.dtype(data.dtype)
+    except (TypeError, AttributeError):
+        return None
+
+
+#: dtype kinds a cube holds: bool, signed and unsigned integers, floats.
+NUMERIC_KINDS = "biuf"
+
+
+def _check_numeric(data: Any, given: str) -> None:
+    """Refuse cube data whose dtype is not bool, integer or float (:data:`NUMERIC_KINDS`).
+
+    Parameters
+    ----------
+    data : numpy.ndarray, dask array or array-like with a ``dtype``
+    given : str
+        What the user gave, as the message names it (``"numpy.ndarray"``, ``"builtins.list"``).
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``"cube data: expected a numeric array of shape (bands, H, W), got numpy.ndarray of
+        <U1"``; complex values name the fix (their magnitude or real part).
+    """
+    dtype = np.dtype(data.dtype)
+    if dtype.kind in NUMERIC_KINDS:
+        return
+    fix = ": take np.abs(array) or array.real first" if dtype.kind == "c" else ""
+    raise ArgumentTypeError(f"cube data: expected a numeric array of shape (bands, H, W), got "
+                            f"{given.removeprefix('builtins.')} of {dtype}{fix}")
 
 
 #: The longest last axis :func:`looks_channels_last` reads as bands (multispectral cameras,
@@ -246,28 +284,35 @@ def looks_channels_last(shape: Sequence[int]) -> bool:
             and CHANNELS_LAST_FACTOR * last <= min(first, second))
 
 
-def axis_order_hint(cube: Cube | Sequence[int]) -> str:
+def axis_order_hint(cube: Cube | Sequence[int], *, tensor: bool = False) -> str:
     """The end of a message about a cube or bare array likely in ``(H, W, bands)`` order.
 
     Parameters
     ----------
     cube : hsi.Cube or sequence of int
         A cube (its axes read as ``(bands, H, W)``), or the shape of a bare 3-D array.
+    tensor : bool
+        ``cube`` is the shape of a torch tensor read as ``(*, bands, H, W)`` by the
+        operators of :mod:`hsi.degrade` (any number of leading axes).
 
     Returns
     -------
     str
         ``"; the cube (...) looks like an (H, W, bands) array: hsi.Cube wants (bands, H, W),
         e.g. hsi.Cube(np.moveaxis(array, -1, 0))"``; for a shape, ``"; the array (...) looks
-        like ...: hsikit wants (bands, H, W), e.g. np.moveaxis(array, -1, 0)"``.
+        like ...: hsikit wants (bands, H, W), e.g. np.moveaxis(array, -1, 0)"``; for a
+        tensor's, ``"; the tensor (...) looks like an (*, H, W, bands) tensor: hsikit's torch
+        operators want (*, bands, H, W), e.g. x.movedim(-1, -3)"``.
     """
+    shape = cube.shape if isinstance(cube, Cube) else tuple(cube)
+    sizes = ", ".join(str(int(s)) for s in shape)
+    if tensor:
+        return (f"; the tensor ({sizes}) looks like an (*, H, W, bands) tensor: hsikit's torch "
+                f"operators want (*, bands, H, W), e.g. x.movedim(-1, -3)")
     if isinstance(cube, Cube):
         what, wants, fix = "the cube", "hsi.Cube", "hsi.Cube(np.moveaxis(array, -1, 0))"
-        shape = cube.shape
     else:
         what, wants, fix = "the array", "hsikit", "np.moveaxis(array, -1, 0)"
-        shape = tuple(cube)
-    sizes = ", ".join(str(int(s)) for s in shape)
     return (f"; {what} ({sizes}) looks like an (H, W, bands) array: {wants} wants "
             f"(bands, H, W), e.g. {fix}")
 
@@ -311,9 +356,10 @@ class Cube:
     Parameters
     ----------
     data : array-like, shape (bands, H, W)
-        Pixel values: a numpy or dask array, kept as given (any numeric dtype, e.g. raw
-        counts or reflectance); a torch tensor, an xarray ``DataArray`` or nested lists are
-        converted to numpy.
+        Pixel values: a numpy or dask array, kept as given (bool, integer or float dtype,
+        e.g. raw counts or reflectance; text, objects, dates or complex values are refused
+        with an :class:`~hsi.errors.ArgumentTypeError`); a torch tensor, an xarray
+        ``DataArray`` or nested lists are converted to numpy.
     wavelengths : numpy.ndarray, shape (bands,), optional
         Band centres in nm, in the file's band order (not necessarily increasing).
     fwhm : numpy.ndarray, shape (bands,), optional

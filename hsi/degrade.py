@@ -12,6 +12,11 @@ the configuration; they take ``(*, C, H, W)`` tensors on any device (CPU or CUDA
 differentiable. :func:`simulate_pair` applies them to a :class:`~hsi.cube.Cube` and keeps the
 georeference consistent (an LR pixel covers ``ratio × ratio`` HR pixels, same origin).
 
+As kornia's, the torch operators take the axes as given (a tensor is not guessed to be
+``(H, W, bands)``), but an error that a tensor in that order causes (an image too small for
+the PSF or the ratio, a spectral response matrix whose band count is the last axis's) says so
+and gives the fix (``x.movedim(-1, -3)``; :func:`hsi.cube.looks_channels_last`).
+
 >>> import torch
 >>> x = torch.rand(2, 31, 64, 64)
 >>> wald_degradation(4)(x).shape
@@ -33,7 +38,14 @@ from torch import nn
 
 from hsi.bands import bands_with_data, spread_sample
 from hsi.check import check_ratio, check_shape, positive_number
-from hsi.cube import Cube, check_nanometres, missing_as_nan, require_cube
+from hsi.cube import (
+    Cube,
+    axis_order_hint,
+    check_nanometres,
+    looks_channels_last,
+    missing_as_nan,
+    require_cube,
+)
 from hsi.errors import (
     SensorError,
     ShapeError,
@@ -83,11 +95,29 @@ def _is_compiling() -> bool:
 
 
 # ===================================================================================== torch ops
-def _check_tensor(x: object, name: str = "input") -> torch.Tensor:
+def _check_tensor(x: object, name: str = "input",
+                  dims: tuple[str, ...] = ("*", "C", "H", "W")) -> torch.Tensor:
+    """``x`` as a floating-point tensor of axes ``dims`` (integer tensors become float32).
+
+    Raises
+    ------
+    ShapeError
+        Not a tensor, or another number of axes.
+    """
     if not isinstance(x, torch.Tensor):
-        raise ShapeError(f"{name} must be a torch.Tensor (*, C, H, W), got {type(x).__name__}")
-    check_shape(x, ["*", "C", "H", "W"], name=name)
+        raise ShapeError(f"{name} must be a torch.Tensor ({', '.join(dims)}), got "
+                         f"{type(x).__name__}")
+    check_shape(x, list(dims), name=name)
     return x if x.is_floating_point() else x.float()
+
+
+def _axes_hint(x: torch.Tensor) -> str:
+    """:func:`hsi.cube.axis_order_hint` for a tensor whose last three axes look like
+    ``(H, W, bands)`` (:func:`hsi.cube.looks_channels_last`), else ``""``: the end of a
+    message refusing it. Shapes only."""
+    if x.ndim < 3 or not looks_channels_last(x.shape[-3:]):
+        return ""
+    return axis_order_hint(tuple(x.shape), tensor=True)
 
 
 def _check_sigma(sigma: float) -> float:
@@ -131,8 +161,10 @@ def spectral_response(x: torch.Tensor, matrix: torch.Tensor | np.ndarray) -> tor
     if not _is_compiling() and not bool(torch.isfinite(m).all()):
         raise SensorError("spectral response matrix contains NaN or infinite values")
     if m.shape[1] != x.shape[-3]:
-        raise ShapeError(f"spectral response matrix expects {m.shape[1]} bands, input has "
-                         f"{x.shape[-3]}", actual_shape=tuple(x.shape),
+        hint = axis_order_hint(tuple(x.shape), tensor=True) if m.shape[1] == x.shape[-1] else ""
+        raise ShapeError(f"x: the spectral response matrix expects {m.shape[1]} bands, input "
+                         f"has {x.shape[-3]} (axis -3 of {tuple(x.shape)}){hint}",
+                         actual_shape=tuple(x.shape),
                          expected_shape=("*", int(m.shape[1]), "H", "W"))
     y = torch.einsum("mc,...chw->...mhw", m, x)
     # a non-finite band (0 · NaN) would make NaN every output band, seen or not: redo without
@@ -232,7 +264,7 @@ def _check_psf_room(x: torch.Tensor, kernel_shape: tuple[int, int], psf: str,
     kh, kw = kernel_shape
     if h <= kh // 2 or w <= kw // 2 or (ratio is not None and (h < ratio or w < ratio)):
         at = "" if ratio is None else f" at ratio {ratio}"
-        raise ShapeError(f"image {h}×{w} is too small for {psf}{at}",
+        raise ShapeError(f"image {h}×{w} is too small for {psf}{at}{_axes_hint(x)}",
                          actual_shape=tuple(x.shape),
                          expected_shape=("*", "C", f">{kh // 2}", f">{kw // 2}"))
 
@@ -344,8 +376,9 @@ def decimate(x: torch.Tensor, ratio: int) -> torch.Tensor:
     r = check_ratio(ratio)
     h, w = x.shape[-2], x.shape[-1]
     if h < r or w < r:
-        raise ShapeError(f"image {h}×{w} is smaller than the decimation ratio {r}",
-                         actual_shape=tuple(x.shape), expected_shape=("*", "C", f">={r}", f">={r}"))
+        raise ShapeError(f"image {h}×{w} is smaller than the decimation ratio {r}"
+                         f"{_axes_hint(x)}", actual_shape=tuple(x.shape),
+                         expected_shape=("*", "C", f">={r}", f">={r}"))
     hc, wc = (h // r) * r, (w // r) * r
     if r % 2:
         c = r // 2
@@ -501,7 +534,7 @@ def blur_decimate(x: torch.Tensor, psf: float | Psf | None, ratio: int) -> torch
     h, w = x.shape[-2:]
     if h <= k // 2 or w <= k // 2 or h < r or w < r:
         raise ShapeError(f"image {h}×{w} is too small for the PSF {psf} (kernel {k}, needs H and "
-                         f"W > {k // 2}) at ratio {r}", actual_shape=tuple(x.shape),
+                         f"W > {k // 2}) at ratio {r}{_axes_hint(x)}", actual_shape=tuple(x.shape),
                          expected_shape=("*", "C", f">{k // 2}", f">{k // 2}"))
     rows, cols = psf.taps(0, device=x.device), psf.taps(1, device=x.device)
     return _strided_blur(x, [(cols[None, :], (-1,)), (rows[:, None], (-2,))], (k // 2,) * 4, r)
@@ -649,7 +682,7 @@ def blur_decimate_axis(x: torch.Tensor, psf: float | Psf | None, ratio: int,
     ----------
     x : torch.Tensor, shape (*, H, W)
     psf : float, Psf or None
-        As :func:`blur_decimate` (the reach is checked there, not here).
+        As :func:`blur_decimate`.
     ratio : int
     dim : int
         −1 (columns: W → W // ratio) or −2 (rows: H → H // ratio).
@@ -658,13 +691,28 @@ def blur_decimate_axis(x: torch.Tensor, psf: float | Psf | None, ratio: int,
     -------
     torch.Tensor
         ``x`` with axis ``dim`` blurred and decimated.
+
+    Raises
+    ------
+    ShapeError
+        ``x`` is not a tensor of 2 axes or more, ``dim`` is neither −1 nor −2, or axis ``dim``
+        is too short for the PSF's reflected border or the ratio (the message says when ``x``
+        looks like ``(*, H, W, bands)``).
     """
     psf = as_psf(psf, ratio)
     if dim not in (-1, -2):
         raise ShapeError(f"dim must be -1 (columns) or -2 (rows), got {dim!r}")
+    x = _check_tensor(x, "x", ("*", "H", "W"))
+    r = check_ratio(ratio)
     pad = psf.size // 2
+    n = x.shape[dim]
+    if n <= pad or n < r:
+        axis = "W" if dim == -1 else "H"
+        raise ShapeError(f"x: {axis} = {n} is too small for the PSF {psf} (kernel {psf.size}, "
+                         f"needs more than {pad}) at ratio {r}{_axes_hint(x)}",
+                         actual_shape=tuple(x.shape), expected_shape=("*", "H", "W"))
     taps = psf.taps(1 if dim == -1 else 0)
-    return _axis_blur_decimate(x, tuple(taps.tolist()), (pad, pad), check_ratio(ratio), dim)
+    return _axis_blur_decimate(x, tuple(taps.tolist()), (pad, pad), r, dim)
 
 
 def _strided_blur(x: torch.Tensor, passes: list[tuple[torch.Tensor, tuple[int, ...]]],

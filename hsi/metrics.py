@@ -900,18 +900,25 @@ def _hypercomplex_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _q_block(z: np.ndarray, v: np.ndarray) -> float:
-    """Q2^n of one block: z, v shape (n, P) with n a power of 2 (hypercomplex pixels)."""
+    """Q2^n of one block: z, v shape (n, P) with n a power of 2 (hypercomplex pixels), P >= 2.
+
+    Exactly 1 when the two blocks are equal."""
+    if np.array_equal(z, v):
+        return 1.0  # the formula's value, which rounding would miss by a few ulps
     n, p = z.shape
     conj = np.ones((n, 1))
     conj[1:] = -1.0
     # Block normalisation of the toolbox (norm_blocco): each band by the reference's mean and
-    # sample std, applied to both images (a band of zero reference mean is only shifted in the
-    # estimate, as in onions_quality.m). Then the estimate is conjugated: v̄.
+    # sample std, applied to both images. A band that is 0 throughout the reference block
+    # (the bands padding n to a power of 2, an empty block) is only shifted in the estimate:
+    # onions_quality.m does so for any band of zero mean, which scored identical blocks with
+    # a zero-mean band (signed data) below 1, e.g. 0.64. Then the estimate is conjugated: v̄.
     mu = z.mean(axis=1, keepdims=True)
     sd = z.std(axis=1, ddof=1, keepdims=True)
+    zero = (mu == 0) & (sd == 0)
     sd = np.where(sd == 0, np.finfo(np.float64).eps, sd)
     z = (z - mu) / sd + 1.0
-    v = ((v - mu) / np.where(mu == 0, 1.0, sd) + 1.0) * conj
+    v = ((v - mu) / np.where(zero, 1.0, sd) + 1.0) * conj
     m1 = z.mean(axis=1)
     m2 = v.mean(axis=1)
     k = p / (p - 1.0)
@@ -946,7 +953,13 @@ def q2n(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
     sample repeated) to whole blocks. The toolbox also casts both images to uint16 first
     (meant for digital numbers; reflectance in [0, 1] would round to 0 or 1): not done here.
     Matches a transcription of the toolbox to 1e-12 on real data
-    (``tests/test_metrics_reference.py``).
+    (``tests/test_metrics_reference.py``). Where the toolbox fails or misleads, it differs:
+    an image side shorter than half a block (which one mirroring cannot fill: the toolbox
+    stops on an index error) is one block of that side, each pixel counted once; a band
+    whose block mean is 0 but not its values (signed data) is normalised in the estimate as
+    in the reference (the toolbox only shifts it, scoring identical images below 1);
+    identical blocks score exactly 1. Bands are counted as given: 1 band is a real number
+    (Q2n is then the modulus of UIQI on the normalised block), 3 bands are padded to 4.
 
     Parameters
     ----------
@@ -959,21 +972,26 @@ def q2n(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
     Returns
     -------
     float
-        In [0, 1], 1 for identical images.
+        In [0, 1], exactly 1 for identical images; NaN when every block holds a pixel with
+        no data (one warning line says so, unless inside :func:`empty_bands_told`).
 
     Raises
     ------
     ShapeError
-        When the shapes are not ``(bands, H, W)`` or differ, or ``block`` is not an integer
-        >= 2.
+        When the shapes are not ``(bands, H, W)`` or differ, ``block`` is not an integer
+        >= 2, or the images have a single pixel (a block needs two).
     ConfigError
         When ``crop`` is negative, not an integer or leaves no pixel.
     """
     ref, est = _pair(ref, est, crop)
     block = _check_block(block, "q2n")
     bands, h, w = ref.shape
-    ny, nx = math.ceil(h / block), math.ceil(w / block)
-    pad = ((0, 0), (0, ny * block - h), (0, nx * block - w))
+    if h * w < 2:
+        raise ShapeError(f"q2n needs images of at least 2 pixels (a block's variance), got "
+                         f"{h}×{w}", actual_shape=ref.shape, expected_shape=("bands", "H", "W"))
+    by, bx = _q2n_side(h, block), _q2n_side(w, block)
+    ny, nx = math.ceil(h / by), math.ceil(w / bx)
+    pad = ((0, 0), (0, ny * by - h), (0, nx * bx - w))
     if pad[1][1] or pad[2][1]:
         ref = np.pad(ref, pad, mode="symmetric")
         est = np.pad(est, pad, mode="symmetric")
@@ -984,14 +1002,23 @@ def q2n(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
         est = np.pad(est, zeros)
     valid = _valid(ref, est)
     values = []
-    for by in range(ny):
-        for bx in range(nx):
-            win = (slice(None), slice(by * block, (by + 1) * block),
-                   slice(bx * block, (bx + 1) * block))
+    for i in range(ny):
+        for j in range(nx):
+            win = (slice(None), slice(i * by, (i + 1) * by), slice(j * bx, (j + 1) * bx))
             if valid is not None and not valid[win[1:]].all():
                 continue  # a block with missing pixels is left out
             values.append(_q_block(ref[win].reshape(n, -1), est[win].reshape(n, -1)))
+    if not values and valid is not None and valid.any() and not _TOLD.get():
+        log.warning("q2n: every block (%d of %d×%d pixels) holds a pixel with no data: NaN "
+                    "(a smaller block= scores the blocks without one)", ny * nx, by, bx)
     return float(np.mean(values)) if values else float("nan")
+
+
+def _q2n_side(n: int, block: int) -> int:
+    """The block side :func:`q2n` uses along an image side of ``n`` pixels: ``block``, or
+    ``n`` when one mirroring cannot fill a block (``n < block / 2``; repeated mirroring would
+    count the pixels unevenly)."""
+    return block if 2 * n >= block else n
 
 
 def fusion_metrics(ref: Image, est: Image, ratio: float, peak: float = 1.0, *,

@@ -139,9 +139,10 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
 
     Parameters
     ----------
-    prediction : hsi.labels.Labels or numpy.ndarray of int, shape (H, W)
-        Classes 1..K, 0 = not classified (counted as wrong).
-    truth : hsi.labels.Labels or numpy.ndarray of int, shape (H, W)
+    prediction : hsi.labels.Labels or numpy.ndarray of int, shape (H, W) or (n,)
+        Classes 1..K, 0 = not classified (counted as wrong). A 1-D vector (one label per
+        pixel, e.g. the predictions of a pixel table) is scored as a one-row raster.
+    truth : hsi.labels.Labels or numpy.ndarray of int, same shape as ``prediction``
         Test labels, 0 = not a test pixel. When both rasters are :class:`~hsi.labels.Labels`
         their grids (shape, CRS, transform) must match.
     class_names : list of str or dict, optional
@@ -156,7 +157,8 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
     Raises
     ------
     ShapeError
-        When the rasters differ in shape.
+        When the two differ in shape, or are not both ``(H, W)`` or both 1-D (the message
+        names both shapes).
     GridError
         When both are :class:`~hsi.labels.Labels` with differing CRS or transform.
     FormatError
@@ -174,12 +176,7 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
                             if isinstance(r, Labels) and r.class_names), None)
     prediction = np.asarray(prediction.array if isinstance(prediction, Labels) else prediction)
     truth = np.asarray(truth.array if isinstance(truth, Labels) else truth)
-    if prediction.shape != truth.shape:
-        raise ShapeError(
-            f"class map is {prediction.shape[0]}×{prediction.shape[1]} but test labels are "
-            f"{truth.shape[0]}×{truth.shape[1]}",
-            actual_shape=prediction.shape, expected_shape=truth.shape,
-        )
+    _check_label_shapes(prediction, truth)
     mask = truth > 0
     if not mask.any():
         raise FormatError("test labels: no labelled pixel (all 0)")
@@ -226,6 +223,27 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
     return ClassificationReport(confusion=confusion, class_names=names, oa=float(oa), aa=aa,
                                 kappa=kappa, producers=producers, users=users,
                                 codes=codes.tolist())
+
+
+def _check_label_shapes(prediction: np.ndarray, truth: np.ndarray) -> None:
+    """Refuse a class map and test labels that are not two ``(H, W)`` rasters, or two 1-D
+    vectors of labels (one per pixel), of one shape.
+
+    Raises
+    ------
+    ShapeError
+        Naming both shapes: ``"class map (2, 10, 10) and test labels (10, 10): expected two
+        (H, W) rasters (or two 1-D label vectors) of the same shape"``, with the fix for a
+        one-band ``(1, H, W)`` array (its band ``[0]``).
+    """
+    if prediction.shape == truth.shape and prediction.ndim in (1, 2):
+        return
+    band = next((f"; the {what} {x.shape} is one band: give its [0]"
+                 for what, x in (("class map", prediction), ("test labels", truth))
+                 if x.ndim == 3 and x.shape[0] == 1), "")
+    raise ShapeError(f"class map {prediction.shape} and test labels {truth.shape}: expected two "
+                     f"(H, W) rasters (or two 1-D label vectors) of the same shape{band}",
+                     actual_shape=prediction.shape, expected_shape=truth.shape)
 
 
 def plot_confusion(report: ClassificationReport, path: str | os.PathLike) -> Path | None:

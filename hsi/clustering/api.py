@@ -322,7 +322,7 @@ def check_k(k: object, n_pixels: int, n_distinct: int | None = None) -> None:
     ----------
     k : int
     n_pixels : int
-        Valid pixels.
+        Valid pixels (>= 0).
     n_distinct : int, optional
         Distinct valid pixels (:func:`distinct_spectra`): more clusters than that would
         leave some empty.
@@ -330,14 +330,26 @@ def check_k(k: object, n_pixels: int, n_distinct: int | None = None) -> None:
     Raises
     ------
     ShapeError
-        Unless ``2 <= k <= min(n_pixels, n_distinct, 255)``.
+        Unless ``2 <= k <= min(n_pixels, n_distinct, 255)``; the message names ``k`` and that
+        range (or, below 2 valid pixels, that no ``k`` fits).
+    ConfigError
+        ``n_pixels`` is not a count (negative, not an integer).
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise ShapeError(f"k: expected an integer number of clusters or 'auto', got {k!r}")
+    if (isinstance(n_pixels, bool) or not isinstance(n_pixels, (int, np.integer))
+            or n_pixels < 0):
+        raise ConfigError(f"n_pixels: expected a count of valid pixels (an integer >= 0), got "
+                          f"{n_pixels!r}")
+    top = min(n_pixels, MAX_K)
+    if top < 2:
+        raise ShapeError(f"k: no cluster count fits {n_pixels} valid pixel(s) (k must be in "
+                         f"2..the valid pixel count: at least 2 pixels are needed), got {k}")
     if k < 2:
-        raise ShapeError(f"k: expected at least 2 clusters, got {k}")
-    if k > min(n_pixels, MAX_K):
-        raise ShapeError(f"k: expected at most {min(n_pixels, MAX_K)} clusters (the valid pixel "
+        raise ShapeError(f"k: expected at least 2 clusters, got {k} (k in 2..{top}: at most the "
+                         f"valid pixel count, and {MAX_K} for a uint8 map)")
+    if k > top:
+        raise ShapeError(f"k: expected at most {top} clusters (the valid pixel "
                          f"count, and {MAX_K} for a uint8 map), got {k}")
     if n_distinct is not None and n_distinct < 2:
         raise ShapeError(f"k: all valid pixels are the same: there are no {k} clusters to find")
