@@ -10,9 +10,10 @@ index at its right). :func:`follow_band_slider` keeps, on one viewer:
   cube_layer_data` (``metadata["band_contrast"]``) at the 2-98 % percentiles of the band it
   shows, nodata left out (a lazy cube reads that band, strided, in a worker thread). Once the
   user sets a layer's contrast by hand, that layer is left alone;
-- the slider's first position: napari centres it when a viewer gets its first layer; a cube
-  layer whose middle band is empty (all NaN or nodata: a blank image) moves it on to the
-  band the layer names in ``metadata["first_band"]``, the nearest band with data.
+- the slider's first position: napari centres it when a viewer gets its first layer (and
+  puts it at band 0 when a cube joins 2-D layers only); a cube layer whose slider is new
+  moves it to the band the layer names in ``metadata["first_band"]``: its middle band, or
+  the nearest band with data when that one is empty (all NaN or nodata: a blank image).
 """
 
 from __future__ import annotations
@@ -80,11 +81,13 @@ def first_band(layer: Layer) -> int | None:
 
 
 def start_at_first_band(viewer: napari.Viewer, layer: Layer) -> None:
-    """Move the band slider to ``layer``'s first band (:func:`first_band`) when ``layer`` is
-    the viewer's only layer: where napari has just centred the slider (on an empty band, the
-    band with data nearest it). A slider already set by other layers is left alone."""
+    """Move the band slider to ``layer``'s first band (:func:`first_band`) when no other layer
+    of the viewer has a band axis: the slider is new, where napari has just put it (centred
+    for a viewer's first layer; at band 0 for a cube opened over 2-D layers only, such as a
+    class map). A slider already set by other layers is left alone."""
     band = first_band(layer)
-    if band is None or len(viewer.layers) != 1 or band == current_band(viewer, layer):
+    if (band is None or band == current_band(viewer, layer)
+            or any(other.ndim >= layer.ndim for other in viewer.layers if other is not layer)):
         return
     axis = viewer.dims.ndim - layer.ndim
     viewer.dims.set_point(axis, float(layer.translate[0] + layer.scale[0] * band))

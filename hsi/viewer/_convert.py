@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     import dask.array as da
     from affine import Affine
 
+    from hsi.labels import Labels
+
     #: One array of layer data: numpy, or dask for a lazy cube.
     LayerArray: TypeAlias = np.ndarray | da.Array
     #: Image layer data: one array, or the levels of a multiscale pyramid (a list, or
@@ -168,6 +170,47 @@ def class_features(names: dict[int, str]) -> dict[str, list]:
     named = {int(v): str(name) for v, name in names.items() if int(v) > 0}
     values = sorted(named)
     return {"index": [0, *values], CLASS_FEATURE: [None, *(named[v] for v in values)]}
+
+
+def class_map_layer_data(cube: Cube, labels: Labels, *, name: str
+                         ) -> tuple[np.ndarray, dict[str, Any], str]:
+    """A class map read back from a file as a napari Labels ``LayerDataTuple``.
+
+    Parameters
+    ----------
+    cube : Cube
+        The file read as a one-band cube: its grid and georeference.
+    labels : hsi.labels.Labels
+        The file read as labels (:func:`hsi.io.labels.read_labels`): codes, names, colours.
+    name : str
+        Layer name.
+
+    Returns
+    -------
+    (labels (H, W) uint8 or uint16, layer kwargs, "labels")
+        On the cube's grid, each class in the file's colour (hsikit's class colour for a
+        code the file gives none), class names in ``metadata["class_names"]`` and colours in
+        ``metadata["class_colors"]`` keyed by code (what the class-map writer and the
+        Classify dock read) and in ``features`` (the status bar names the class under the
+        cursor).
+    """
+    from hsi.io.labels import default_colors
+
+    codes = labels.codes or tuple(range(1, len(labels.names or ()) + 1))
+    names = {int(c): str(n) for c, n in zip(codes, labels.names or (), strict=True)}
+    values = sorted({*names, *(int(v) for v in np.unique(labels.array) if v > 0)})
+    palette = default_colors(max(values, default=0))
+    given = dict(zip(codes, labels.colors or (), strict=False))
+    colors = {v: tuple(int(c) for c in given.get(v, palette[v - 1])) for v in values}
+    color_dict: dict[int | None, tuple] = {None: (0.0, 0.0, 0.0, 0.0), 0: (0.0, 0.0, 0.0, 0.0)}
+    color_dict.update({v: (*(c / 255 for c in rgb), 1.0) for v, rgb in colors.items()})
+    scale, translate = plane_geometry(cube.transform)
+    data = labels.array.astype(np.uint8 if max(values, default=0) <= 255 else np.uint16)
+    return data, {"name": name, "scale": scale, "translate": translate,
+                  "axis_labels": PLANE_AXIS_LABELS, "colormap": color_dict,
+                  "features": class_features(names),
+                  "metadata": {**georef_metadata(cube), "class_names": names,
+                               "class_colors": colors}}, "labels"
 
 
 def georef_metadata(cube: Cube) -> dict[str, Any]:

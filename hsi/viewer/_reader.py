@@ -12,7 +12,9 @@ own overviews), so napari reads the level that fits the canvas and, zoomed in, o
 on screen (:func:`hsi.viewer._convert.pyramid`). A cube opens at its middle band (at the
 nearest band with data when that one is empty: all NaN or nodata) with 2-98 % contrast from
 that band (nodata left out) and, when its wavelengths cover 460/550/640 nm, a true-colour
-layer on top.
+layer on top. A class-map GeoTIFF (one band of class codes named in a ``CLASS_NAMES`` tag, as
+the plugin's writer, ``hsi classify`` and ``hsi cluster`` save them) opens as a Labels layer
+in its colours, naming its classes; a ``.mat`` holding several cubes opens each as a layer.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from hsi.io.formats import (
     ENVI_DATA_EXTS,
@@ -146,13 +150,46 @@ def open_for_viewer(path: str | Path) -> Cube:
     return cube
 
 
-def _layers_for(path: str) -> tuple[list[tuple], tuple | None]:
-    """The cube layer and the true-colour layer (or ``None``) of ``path``; no Qt, no napari."""
-    from hsi.viewer._convert import cube_layer_data, true_colour_layer_data
+def mat_cube_variables(path: str | Path) -> list[str]:
+    """The 3-D variables of a ``.mat`` file holding several (``Samson.mat``: the cube and its
+    abundances), else ``[]``. :func:`hsi.open` asks which one (``var=``), which a napari user
+    cannot answer: the reader shows each as a layer instead."""
+    from hsi.io.mat import MatFile
 
-    cube = open_for_viewer(path)
-    name = cube.short_name or Path(path).stem
-    return [cube_layer_data(cube, name=name)], true_colour_layer_data(cube, name=name)
+    if detect_format(path) != "mat":
+        return []
+    names = [name for name, shape in MatFile(Path(path)).shapes.items() if len(shape) == 3]
+    return names if len(names) > 1 else []
+
+
+def is_class_map(cube: Cube) -> bool:
+    """True for a class map: one band of integers named by a ``CLASS_NAMES`` tag (what the
+    plugin's class-map writer and ``hsi classify``/``hsi cluster`` save)."""
+    return (cube.bands == 1 and "class_names" in (cube.metadata or {})
+            and np.issubdtype(cube.data.dtype, np.integer))
+
+
+def _layers_for(path: str) -> list[tuple]:
+    """The cube layer, then the true-colour layer (when there is one) of ``path``; of a
+    ``.mat`` holding several cubes, those of each (named ``<file> <variable>``); of a class
+    map (:func:`is_class_map`), a Labels layer in its colours with its class names. No Qt,
+    no napari."""
+    import hsi
+    from hsi.viewer._convert import class_map_layer_data, cube_layer_data, true_colour_layer_data
+
+    variables = mat_cube_variables(path)
+    if variables:
+        named = [(hsi.open(path, var=var), f"{Path(path).stem} {var}") for var in variables]
+    else:
+        cube = open_for_viewer(path)
+        named = [(cube, cube.short_name or Path(path).stem)]
+        if is_class_map(cube):
+            from hsi.io.labels import read_labels
+
+            return [class_map_layer_data(cube, read_labels(path), name=named[0][1])]
+    layers = [cube_layer_data(cube, name=name) for cube, name in named]
+    rgbs = (true_colour_layer_data(cube, name=name) for cube, name in named)
+    return layers + [rgb for rgb in rgbs if rgb is not None]
 
 
 def read_cube(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[tuple]:
@@ -162,9 +199,10 @@ def read_cube(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[tup
     -------
     list of LayerDataTuple
         ``[(data (bands, H, W), kwargs, "image")]``, followed by ``(rgb (H, W, 3) uint8,
-        kwargs, "image")`` when the wavelengths cover 460/550/640 nm; ``[(None,)]`` (napari's
-        "nothing to show", :data:`NOTHING_READ`) after notifying the user when the file is a
-        broken cube. Big files stay lazy (dask) in both layers;
+        kwargs, "image")`` when the wavelengths cover 460/550/640 nm (of a ``.mat`` holding
+        several 3-D variables, those of each: :func:`mat_cube_variables`); ``[(None,)]``
+        (napari's "nothing to show", :data:`NOTHING_READ`) after notifying the user when the
+        file is a broken cube. Big files stay lazy (dask) in both layers;
         wide ones come as multiscale pyramids (``data`` a list of levels).
         Opening (imports of dask and rasterio, the reads for the first view) runs in a thread
         while napari's event loop keeps running (:func:`hsi.viewer._offthread.call_off_gui`).
@@ -174,7 +212,7 @@ def read_cube(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[tup
 
     single = _single_path(path)
     try:
-        layers, rgb = call_off_gui(_layers_for, single)
+        layers = call_off_gui(_layers_for, single)
     except Exception as exc:  # any failure: a message in the viewer, never a traceback
         from napari.utils.notifications import show_error
 
@@ -183,7 +221,5 @@ def read_cube(path: str | os.PathLike | Sequence[str | os.PathLike]) -> list[tup
         # napari's "read, but nothing to show" sentinel: an empty list would make napari
         # raise "returned no data" on top of this message (and pop its reader dialog)
         return list(NOTHING_READ)
-    if rgb is not None:
-        layers.append(rgb)
     follow_current_viewer()
     return layers

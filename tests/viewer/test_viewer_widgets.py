@@ -203,6 +203,7 @@ def test_classify_widget_paint_train_legend_export(sample_dock, qtbot, sample, t
     assert widget.table.rowCount() == 6
     widget.set_class_name(3, names[0])
     widget.epochs_spin.setValue(3)
+    widget.members_spin.setValue(1)  # one discriminator: the dock's path, a fifth of the time
     widget.device_combo.setCurrentText("cpu")
     widget.run_button.click()
     qtbot.waitUntil(lambda: not widget.job.running, timeout=WAIT_MS)

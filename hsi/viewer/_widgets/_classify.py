@@ -324,11 +324,26 @@ class ClassifyWidget(QWidget):
         """
         start_once(self.job, self.status, "classify", self._start)
 
+    def _missing_inputs(self) -> str:
+        """Why *Train* cannot start without a cube or training labels. napari's own *New
+        labels layer* button makes a Labels layer with the cube's band axis, which the labels
+        box does not offer (training labels are one plane): said, rather than "choose a
+        Labels layer" over the layer the user has just painted."""
+        from napari.layers import Labels
+
+        stacked = [layer for layer in self.viewer.layers
+                   if isinstance(layer, Labels) and layer.ndim > 2]
+        if self.cube_combo.layer() is None or not stacked:
+            return "choose a cube layer and a Labels layer with painted classes"
+        return (f"Labels layer {stacked[0].name!r} has a plane per band "
+                f"{tuple(stacked[0].data.shape)}, training labels are one (H, W) plane: "
+                f"paint on '{self.new_labels_button.text()}'")
+
     def _start(self) -> None:
         cube_layer, labels_layer = self.cube_combo.layer(), self.labels_combo.layer()
         self.refresh_classes()
         if cube_layer is None or labels_layer is None:
-            raise ValueError("choose a cube layer and a Labels layer with painted classes")
+            raise ValueError(self._missing_inputs())
         painted = np.asarray(full_res(labels_layer.data))  # a multiscale layer: its level 0
         if painted.shape != tuple(cube_layer.data.shape[-2:]):
             raise ValueError(f"labels layer {labels_layer.name!r}: expected shape "
@@ -343,10 +358,11 @@ class ClassifyWidget(QWidget):
         use_crf = self.crf_check.isChecked()
         members = self.members_spin.value()
         tile = int(self.tile)
+        # the classes as painted and named now: the labels box may change while training
+        names, colors = self._classes(values)
         options: dict[str, Any] = {
             "epochs": epochs, "seed": self.seed_spin.value(),
-            "device": self.device_combo.currentText(),
-            "class_names": [self.class_names.get(int(v), f"class {int(v)}") for v in values],
+            "device": self.device_combo.currentText(), "class_names": list(names.values()),
         }
 
         def work(report: Callable[[int, int], None]) -> tuple[Classifier, np.ndarray, np.ndarray]:
@@ -381,12 +397,23 @@ class ClassifyWidget(QWidget):
         def done(result: tuple[Classifier, np.ndarray, np.ndarray]) -> None:
             classifier, class_map, probabilities = result
             self.classifier = classifier
-            self._add_results(cube_layer, class_map, probabilities, values)
+            self._add_results(cube_layer, class_map, probabilities, values, names=names,
+                              colors=colors)
 
         self.job.start(work, desc="training classifier", on_result=done)
 
+    def _classes(self, values: np.ndarray) -> tuple[dict[int, str], dict[int, np.ndarray]]:
+        """``{value: name}`` and ``{value: RGBA}`` of the painted ``values``, from the class
+        table and the training Labels layer."""
+        names = {int(v): self.class_names.get(int(v), f"class {int(v)}") for v in values}
+        return names, {v: self.class_color(v) for v in names}
+
     def _add_results(self, cube_layer: Image, class_map: np.ndarray, probabilities: np.ndarray,
-                     values: np.ndarray) -> None:
+                     values: np.ndarray, *, names: dict[int, str] | None = None,
+                     colors: dict[int, np.ndarray] | None = None) -> None:
+        """Add the class map, probability and uncertainty layers and fill the legend; the
+        classes are named and coloured by ``names`` and ``colors`` (those of the training
+        labels when the run started), else as the class table and training layer are now."""
         from napari.utils.colormaps import DirectLabelColormap
 
         lut = np.zeros(values.size + 1, dtype=np.int64)
@@ -398,8 +425,8 @@ class ClassifyWidget(QWidget):
         mapped = lut[np.clip(class_map.astype(np.int64), 0, values.size)].astype(dtype)
         geo = georef_metadata(layer_cube(cube_layer))
         plane = {"scale": cube_layer.scale[-2:], "translate": cube_layer.translate[-2:]}
-        names = {int(v): self.class_names.get(int(v), f"class {int(v)}") for v in values}
-        colors = {int(v): self.class_color(int(v)) for v in values}
+        if names is None or colors is None:
+            names, colors = self._classes(values)
         color_dict: dict[int | None, Any] = {None: np.zeros(4), 0: np.zeros(4)}
         color_dict.update(colors)
         base = cube_layer.name

@@ -334,11 +334,18 @@ class ClusterWidget(QWidget):
             return None
         _, classify = self.viewer.window.add_plugin_dock_widget("hsikit", "Classify")
         source = layer.metadata.get(SOURCE_KEY)
+        text = f"{layer.name!r} is the Classify widget's training labels"
         if source in self.viewer.layers and is_cube_layer(self.viewer.layers[source]):
             classify.cube_combo.select(self.viewer.layers[source])
+        else:  # the cube was closed: Classify's cube box holds another one, or none
+            from napari.utils.notifications import show_warning
+
+            closed = f"cluster cube {source!r} is no longer open: choose the cube in Classify"
+            text += f"; {closed}"
+            show_warning(f"use as training labels: {closed}")
         classify.labels_combo.select(layer)
         classify.refresh_classes()
-        self.status.setText(f"{layer.name!r} is the Classify widget's training labels")
+        self.status.setText(text)
         return classify
 
     def _on_removed(self, event: Event) -> None:

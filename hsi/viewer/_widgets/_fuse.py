@@ -309,11 +309,12 @@ class FuseWidget(QWidget):
                                       "seed": options["seed"]})
             if metrics:
                 attrs["metadata"]["metrics"] = dict(metrics)
-            self.viewer.add_layer(Layer.create(data, attrs, kind))
+            # napari names a second result of the same method "<name> [1]": say which was added
+            added = self.viewer.add_layer(Layer.create(data, attrs, kind))
             self.last_result, self.last_metrics = fused, metrics
             chose = "" if ran == method else f"; {label} chose {ran_label}"
-            self.status.setText(f"added {name!r} ({fused.bands}×{fused.height}×{fused.width})"
-                                f"{chose}")
+            self.status.setText(f"added {added.name!r} "
+                                f"({fused.bands}×{fused.height}×{fused.width}){chose}")
             self.metrics_label.setText(format_metrics(metrics) if metrics else "")
 
         def failed(exc: BaseException) -> None:

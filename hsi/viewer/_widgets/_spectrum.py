@@ -55,6 +55,8 @@ PIN_LAYER_NAME = "pinned pixels"
 PIN_MARKER_PIXELS = 2.5
 #: Wait (ms) after the last edit of the ROI layer before its spectra are measured again.
 ROI_DEBOUNCE_MS = 400
+#: How the status line starts for a pixel without data (:attr:`PixelSpectrum.no_data_note`).
+NO_DATA = "no data"
 
 
 @dataclass(eq=False)
@@ -85,6 +87,16 @@ class PixelSpectrum:
     def column(self) -> str:
         """CSV column name, e.g. ``pixel_r12_c40``."""
         return f"pixel_r{self.row}_c{self.col}"
+
+    @property
+    def has_data(self) -> bool:
+        """False when every band is NaN or nodata (a scene's collar): nothing to plot."""
+        return bool(np.isfinite(self.values).any())
+
+    @property
+    def no_data_note(self) -> str:
+        """The status line saying that this pixel has no data (``""`` when it has)."""
+        return "" if self.has_data else f"{NO_DATA} at {self.label}: every band is NaN or nodata"
 
 
 def has_wavelengths(layer: Image) -> bool:
@@ -289,7 +301,9 @@ class SpectrumWidget(QWidget):
         self.update_rois()
 
     def _schedule_rois(self, event: Event | None = None) -> None:
-        """Measure the ROIs again once the edits of the ROI layer pause."""
+        """Measure the ROIs again once the edits of the ROI layer pause (or, for a request
+        made while measuring, once the measurement has ended: while its result is handed
+        over the job still counts as running)."""
         if self._detached():
             return
         self._roi_timer.start()
@@ -301,12 +315,19 @@ class SpectrumWidget(QWidget):
         if layer is None:
             return None
         self.current = pixel_spectrum(layer, row, col)
+        # an empty plot says nothing: the status line says why (a note goes at the next pixel)
+        if not self.current.has_data or self.status.text().startswith(NO_DATA):
+            self.status.setText(self.current.no_data_note)
         self._redraw()
         return self.current
 
     def pin(self) -> None:
-        """Keep the current spectrum on the plot and mark its pixel on the canvas."""
+        """Keep the current spectrum on the plot and mark its pixel on the canvas (not a
+        pixel without data: its line and CSV column would be empty)."""
         if self.current is None or any(p.key == self.current.key for p in self.pins):
+            return
+        if not self.current.has_data:
+            self.status.setText(f"{self.current.no_data_note}; nothing to pin")
             return
         self.pins.append(self.current)
         self._update_pin_markers()
@@ -319,33 +340,37 @@ class SpectrumWidget(QWidget):
         self._redraw()
 
     def current_band(self) -> int | None:
-        """Index of the selected layer's band under the viewer's band slider."""
+        """Index of the selected layer's band under the viewer's band slider; ``None``
+        without a cube layer, or with the slider past its bands (a cube of fewer bands than
+        another layer: napari then shows none of it)."""
         layer = self.layer_combo.layer()
         if layer is None:
             return None
         point = self.viewer.dims.point
         band = round(float(layer.world_to_data(point)[0]))
-        return min(max(band, 0), layer.data.shape[0] - 1)
+        return band if 0 <= band < layer.data.shape[0] else None
 
     def update_rois(self) -> None:
         """Measure the mean ± std spectrum of each region of the ROI layer (in the background).
 
         Regions are rasterised here (GUI thread, one bounding box each); the pixels are read
         and averaged in a worker, window by window. The result lands in :attr:`rois` and on
-        the plot; while a measurement runs, a new request waits for it.
+        the plot; while a measurement runs, a new request waits for it, clearing the plot
+        included (the ROI layer deleted or set to none while measured: its spectra must not
+        land after the clearing).
         """
         if self._detached():
             return
+        if self.roi_job.running:
+            self._roi_pending = True
+            return
+        self._roi_pending = False
         cube, source = self.layer_combo.layer(), self.roi_combo.layer()
         if cube is None or source is None:
             self.rois = []
             self.roi_status.setText("")
             self._redraw()
             return
-        if self.roi_job.running:
-            self._roi_pending = True
-            return
-        self._roi_pending = False
         try:
             if is_labels_layer(source):
                 regions = label_rois(source, cube)
@@ -378,11 +403,11 @@ class SpectrumWidget(QWidget):
                                 f"{pixels} pixels")
         self._redraw()
         if self._roi_pending:
-            self.update_rois()
+            self._schedule_rois()
 
     def _roi_failed(self, exc: BaseException) -> None:
         if self._roi_pending:
-            self.update_rois()
+            self._schedule_rois()
 
     # --------------------------------------------------------------- export
     def spectra_columns(self) -> tuple[np.ndarray, str, dict[str, np.ndarray], int]:
@@ -491,12 +516,14 @@ class SpectrumWidget(QWidget):
     def _update_readout(self, *args) -> None:
         band = self.current_band()
         layer = self.layer_combo.layer()
-        if band is None or layer is None:
+        if layer is None:
             self.readout.setText("no cube layer")
             return
         wl = (layer.metadata or {}).get("wavelengths")
         text = f"band {band} of {layer.data.shape[0]}"
-        if wl is not None and len(wl) == layer.data.shape[0]:
+        if band is None:  # not "band 12 of 13", which napari does not show
+            text = f"band slider outside the {layer.data.shape[0]} bands of {layer.name!r}"
+        elif wl is not None and len(wl) == layer.data.shape[0]:
             text += f" · {float(wl[band]):.1f} nm"
         self.readout.setText(text)
         self._redraw()
