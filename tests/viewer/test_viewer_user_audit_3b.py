@@ -293,3 +293,34 @@ def test_spectrum_readout_with_the_slider_outside_the_cubes_bands(make_napari_vi
     viewer.dims.set_current_step(0, 3)
     wavelength = msi.metadata["wavelengths"][3]
     assert widget.readout.text() == f"band 3 of {bands} · {wavelength:.1f} nm"
+
+
+def test_dock_errors_speak_of_the_docks_controls_not_parameters(make_napari_viewer, qtbot):
+    """A pair without georeference whose sizes are no one ratio was refused with "give
+    ratio=N", a parameter the Fuse dock does not have; "use device='cpu'" named a parameter
+    where the dock has a device box."""
+    from napari.layers import Layer
+
+    from hsi.cube import Cube
+    from hsi.viewer._convert import cube_layer_data
+    from hsi.viewer._widgets._common import one_line
+
+    viewer = make_napari_viewer(show=False)
+    rng = np.random.default_rng(0)
+    for name, shape in (("lr", (20, 10, 10)), ("hr", (3, 45, 45))):  # x4.5: no integer ratio
+        data, attrs, kind = cube_layer_data(Cube(rng.random(shape).astype(np.float32)),
+                                            name=name)
+        viewer.add_layer(Layer.create(data, attrs, kind))
+    _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Fuse")
+    widget.lr_combo.select(viewer.layers["lr"])
+    widget.hr_combo.select(viewer.layers["hr"])
+    widget.set_method("glp")
+    widget.run()
+    qtbot.waitUntil(lambda: not widget.job.running, timeout=JOB_WAIT_MS)
+    status = widget.status.text()
+    assert status.startswith("error: ") and "is not one integer ratio" in status
+    assert "ratio=N" not in status and "takes the ratio from the layers' sizes" in status
+    said = one_line(RuntimeError("device 'cuda' asked for, but CUDA is not available here "
+                                 "(use device='cpu')"))
+    assert said == ("device 'cuda' asked for, but CUDA is not available here (choose cpu in "
+                    "the device box)")

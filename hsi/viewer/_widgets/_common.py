@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -46,10 +47,33 @@ DEVICE_TIP = "where torch runs: auto picks the GPU (CUDA) when there is one, els
 SEED_TIP = "random seed: the same seed and inputs give the same result"
 
 
+#: Library advice in a dock's words (:func:`dock_words`; the CLI has
+#: :func:`hsi.cli.words.cli_words`): ``(pattern, replacement)``, applied in order.
+_DOCK_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), repl) for pattern, repl in (
+        (r"\(use device='(\w+)'\)", r"(choose \1 in the device box)"),
+        (r"\bdevice='(\w+)'", r"device \1"),
+        # a pair without georeference whose sizes are not one ratio: the docks take the ratio
+        # from the sizes, they have no ratio box
+        (r": give ratio=N\b", ": the Fuse dock takes the ratio from the layers' sizes (or "
+                              "their georeference), so crop or resample one of them"),
+    )
+)
+
+
+def dock_words(message: str) -> str:
+    """A library message with its parameter spellings (``device='cpu'``, ``ratio=N``) said
+    as what a dock user can do (:data:`_DOCK_RULES`)."""
+    for pattern, repl in _DOCK_RULES:
+        message = pattern.sub(repl, message)
+    return message
+
+
 def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its class name when empty)."""
+    """The first line of an exception's message (its class name when empty), in a dock's
+    words (:func:`dock_words`)."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return dock_words(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def fail(status: QLabel, what: str, exc: BaseException) -> None:
