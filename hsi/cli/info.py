@@ -12,9 +12,14 @@ if TYPE_CHECKING:
     from hsi.cube import Cube
 
 
+#: Class names :func:`describe` lists of a class map (the rest are counted).
+MAX_NAMES = 8
+
+
 def _count(n: int, noun: str) -> str:
-    """``"1 band"``, ``"204 bands"``."""
-    return f"{n} {noun}" + ("s" if n != 1 else "")
+    """``"1 band"``, ``"204 bands"``, ``"2 classes"``."""
+    plural = "es" if noun.endswith("s") else "s"
+    return f"{n} {noun}" + (plural if n != 1 else "")
 
 
 def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
@@ -23,7 +28,14 @@ def describe(cube: Cube, path: str = "") -> list[tuple[str, str]]:
             ("shape", f"{_count(cube.bands, 'band')} × {_count(cube.height, 'row')} × "
                       f"{_count(cube.width, 'col')}"),
             ("dtype", str(cube.dtype))]
-    if cube.wavelengths is not None:
+    from hsi.io.labels import class_names_of, is_class_map
+
+    if is_class_map(cube):  # class codes: no wavelengths to give
+        names = class_names_of(cube)
+        listed = ", ".join(f"{code}={name}" for code, name in sorted(names.items())[:MAX_NAMES])
+        more = f", … ({len(names) - MAX_NAMES} more)" if len(names) > MAX_NAMES else ""
+        rows.append(("class map", f"{_count(len(names), 'class')}: {listed}{more}"))
+    elif cube.wavelengths is not None:
         wl = cube.wavelengths
         rows.append(("wavelengths", f"{wl.min():.1f}–{wl.max():.1f} nm "
                                     f"({_count(wl.size, 'band')})"))

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from rasterio.crs import CRS
     from rasterio.io import DatasetReader
 
+    from hsi.cube import Cube
+
 #: Distinct colours for classes 1.. (0 is black); beyond these, hues are spread evenly.
 PALETTE: list[tuple[int, int, int]] = [
     (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
@@ -157,6 +159,21 @@ def _names_tag(text: str | None) -> dict[int, str]:
     if isinstance(names, list):
         return {i + 1: str(n) for i, n in enumerate(names)}
     return {}
+
+
+def is_class_map(cube: Cube) -> bool:
+    """True for a class map: one band of integers named by a ``CLASS_NAMES`` tag (what
+    :func:`write_class_map`, ``hsi classify``/``hsi cluster`` and the napari plugin's
+    class-map writer save), read as a cube (its pixels are not read)."""
+    return (cube.bands == 1 and "class_names" in (cube.metadata or {})
+            and np.issubdtype(cube.dtype, np.integer))
+
+
+def class_names_of(cube: Cube) -> dict[int, str]:
+    """``{code: name}`` of a class map read as a cube (its ``CLASS_NAMES`` tag), ``{}``
+    when it names none."""
+    names = (cube.metadata or {}).get("class_names")
+    return _names_tag(names if isinstance(names, str) else json.dumps(names))
 
 
 def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:

@@ -23,8 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from hsi.io.formats import (
     ENVI_DATA_EXTS,
     MAT_EXTS,
@@ -162,18 +160,11 @@ def mat_cube_variables(path: str | Path) -> list[str]:
     return names if len(names) > 1 else []
 
 
-def is_class_map(cube: Cube) -> bool:
-    """True for a class map: one band of integers named by a ``CLASS_NAMES`` tag (what the
-    plugin's class-map writer and ``hsi classify``/``hsi cluster`` save)."""
-    return (cube.bands == 1 and "class_names" in (cube.metadata or {})
-            and np.issubdtype(cube.data.dtype, np.integer))
-
-
 def _layers_for(path: str) -> list[tuple]:
     """The cube layer, then the true-colour layer (when there is one) of ``path``; of a
     ``.mat`` holding several cubes, those of each (named ``<file> <variable>``); of a class
-    map (:func:`is_class_map`), a Labels layer in its colours with its class names. No Qt,
-    no napari."""
+    map (:func:`hsi.io.labels.is_class_map`), a Labels layer in its colours with its class
+    names. No Qt, no napari."""
     import hsi
     from hsi.viewer._convert import class_map_layer_data, cube_layer_data, true_colour_layer_data
 
@@ -183,8 +174,9 @@ def _layers_for(path: str) -> list[tuple]:
     else:
         cube = open_for_viewer(path)
         named = [(cube, cube.short_name or Path(path).stem)]
+        from hsi.io.labels import is_class_map, read_labels
+
         if is_class_map(cube):
-            from hsi.io.labels import read_labels
 
             return [class_map_layer_data(cube, read_labels(path), name=named[0][1])]
     layers = [cube_layer_data(cube, name=name) for cube, name in named]

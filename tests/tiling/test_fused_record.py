@@ -117,3 +117,16 @@ def test_hsi_metrics_takes_ergas_ratio_from_the_fused_files_record(pair_files, t
     plain = hsi.save(hsi.open(est).with_data(np.asarray(hsi.open(est).data), metadata={}),
                      tmp_path / "plain.tif")
     assert "n/a (give --ratio)" in ergas(_hsi("metrics", ref, plain))
+
+
+def test_hsi_info_of_a_class_map_lists_its_classes_not_missing_wavelengths(tmp_path):
+    """A class map was told "wavelengths: none (hsi convert ... --wavelengths ...)": advice
+    for a cube, not for class codes."""
+    from hsi.io.labels import write_class_map
+
+    labels = np.arange(1, 11, dtype=np.uint8).repeat(4).reshape(5, 8)
+    path = write_class_map(tmp_path / "classes.tif", labels, crs=None, transform=None,
+                           class_names=[f"class {k}" for k in range(1, 11)])
+    said = _hsi("info", path)
+    assert "class map:   10 classes: 1=class 1, 2=class 2, " in said
+    assert "… (2 more)" in said and "wavelengths" not in said
