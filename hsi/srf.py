@@ -57,6 +57,14 @@ SIGNIFICANT_RESPONSE = 0.01
 _FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
 
+def share_text(fraction: float) -> str:
+    """A fraction in [0, 1] as a whole percentage, ``"99.9%"`` rather than ``"100%"`` for
+    one just under 1 (a band 99.97 % inside the cube's range is not wholly inside)."""
+    if 0.995 <= fraction < 1:
+        return f"{math.floor(fraction * 1000) / 10:g}%"
+    return f"{fraction:.0%}"
+
+
 @dataclass
 class SRF:
     """Spectral response functions of a multispectral sensor, tabulated on one wavelength grid.
@@ -615,7 +623,7 @@ class SRF:
             if a >= lo and b <= hi:
                 continue
             (truncated if frac >= MIN_INSIDE_AREA else outside).append(
-                f"{n} ({a:g}-{b:g} nm, {frac:.0%} of its area inside)")
+                f"{n} ({a:g}-{b:g} nm, {share_text(frac)} of its area inside)")
         if outside:
             raise SensorError(  # "cube: ": a caller that read the cube names its file
                 f"cube: SRF {self.name!r}: band(s) {', '.join(outside)} fall outside the cube's "

@@ -207,3 +207,14 @@ def test_training_records_the_sensor_it_simulated(caplog):
     assert 1373.5 not in model.meta["msi_wavelengths"]
     lines = _srf_lines(caplog)
     assert len(lines) == 1 and "B10" in lines[0] and "dropped" in lines[0]
+
+
+def test_a_band_just_under_wholly_inside_is_not_said_to_be_100_percent_inside():
+    """Jasper Ridge (408.5 nm up) with Sentinel-2's B2 (99.8 % of its area from 408.5 nm) was
+    told "100% of its area inside ... truncated": it is not whole, and says 99.8%."""
+    from hsi.srf import share_text
+
+    assert share_text(0.9983) == "99.8%"
+    assert share_text(0.99999) == "99.9%"
+    assert share_text(1.0) == "100%"
+    assert share_text(0.904) == "90%" and share_text(0.0) == "0%"
