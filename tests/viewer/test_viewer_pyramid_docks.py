@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer.viewer_checks import JOB_WAIT_MS, painted_sample_labels
+from tests.viewer.viewer_checks import JOB_WAIT_MS, click_pixel, painted_sample_labels
 
 pytestmark = pytest.mark.gui
 
@@ -46,18 +46,11 @@ def test_spectrum_click_pin_and_export_on_a_pyramid(make_napari_viewer, qtbot, s
     """A click plots the full-resolution pixel, the pin marks it, the CSV holds it."""
     import csv
 
-    from qtpy.QtCore import QPoint, Qt
 
     viewer = make_napari_viewer(show=True)
     layer = _pyramid_layer(viewer, sample)
     _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Spectrum")
-    viewer.scene.camera.center = tuple(layer.data_to_world((0, 31, 41))[1:])
-    viewer.scene.camera.zoom = 8 / layer.scale[1]
-    canvas = viewer.window._qt_viewer.canvas.native
-    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton,
-                     pos=QPoint(canvas.width() // 2, canvas.height() // 2))
-    qtbot.waitUntil(lambda: widget.current is not None, timeout=5000)
-    spec = widget.current
+    spec = click_pixel(viewer, qtbot, layer, widget, 31, 41)
     assert (spec.row, spec.col) == (31, 41)  # an odd pixel: not on the coarse level's grid
     np.testing.assert_array_equal(spec.values, np.asarray(sample.data[:, 31, 41], np.float64))
     widget.pin()

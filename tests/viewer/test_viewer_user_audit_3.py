@@ -8,7 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer.viewer_checks import JOB_WAIT_MS, canvas_std, colors_present
+from tests.viewer.viewer_checks import (
+    JOB_WAIT_MS,
+    canvas_std,
+    colors_present,
+    kmeans_map,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -97,11 +102,7 @@ def test_sample_ground_truth_has_class_colours_and_names(make_napari_viewer, qtb
 def test_cluster_map_names_the_cluster_under_the_cursor(sample_dock, qtbot):
     """A cluster map's status-bar text names the cluster, and follows a rename and a merge."""
     _, _, widget = sample_dock("Cluster")
-    widget.method_combo.setCurrentText("kmeans")
-    widget.k_spin.setValue(3)
-    widget.run()
-    qtbot.waitUntil(lambda: widget.result_layer is not None and not widget.job.running,
-                    timeout=JOB_WAIT_MS)
+    kmeans_map(widget, qtbot, k=3)
     layer = widget.result_layer
     row, col = _pixel_of(layer.data, 1)
     assert "class: cluster 1" in _status_at(layer, row, col)
@@ -228,11 +229,7 @@ def test_cluster_merge_boxes_show_whole_names(make_napari_viewer, qtbot, sample_
     viewer.window._qt_window.resize(1400, 1000)
     viewer.open(str(sample_tif), plugin="hsikit")
     dock_widget, widget = viewer.window.add_plugin_dock_widget("hsikit", "Cluster")
-    widget.method_combo.setCurrentText("kmeans")
-    widget.k_spin.setValue(3)
-    widget.run()
-    qtbot.waitUntil(lambda: widget.result_layer is not None and not widget.job.running,
-                    timeout=JOB_WAIT_MS)
+    kmeans_map(widget, qtbot, k=3)
     names = {1: "Corn_senesced_green_weeds", 2: "Lettuce_romaine_7wk", 3: "Brocoli_green_weeds_1"}
     for value, name in names.items():
         widget.rename(value, name)

@@ -8,7 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.viewer.viewer_checks import JOB_WAIT_MS, canvas_std, colors_present
+from tests.viewer.viewer_checks import (
+    JOB_WAIT_MS,
+    canvas_std,
+    click_pixel,
+    colors_present,
+    kmeans_map,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -46,11 +52,7 @@ def test_saved_class_map_opens_again_as_a_class_map(sample_dock, qtbot, notes, t
     from hsi.io.labels import read_class_map
 
     viewer, cube, widget = sample_dock("Cluster")
-    widget.method_combo.setCurrentText("kmeans")
-    widget.k_spin.setValue(3)
-    widget.run()
-    qtbot.waitUntil(lambda: widget.result_layer is not None and not widget.job.running,
-                    timeout=JOB_WAIT_MS)
+    kmeans_map(widget, qtbot, k=3)
     widget.rename(1, "bare soil")
     saved = widget.result_layer
     viewer.layers.selection = {saved}
@@ -113,7 +115,6 @@ def test_spectrum_of_a_pixel_without_data_is_said_and_not_pinned(make_napari_vie
     analyst took the tool for broken), and *Pin* marked the pixel and exported an empty CSV
     column. The status line says the pixel has no data, Pin refuses it, and the note goes at
     the next pixel with data."""
-    from qtpy.QtCore import QPoint, Qt
 
     from hsi.viewer._convert import cube_layer_data
 
@@ -125,13 +126,7 @@ def test_spectrum_of_a_pixel_without_data_is_said_and_not_pinned(make_napari_vie
     layer = viewer.add_image(layer_data, **attrs)
     _, widget = viewer.window.add_plugin_dock_widget("hsikit", "Spectrum")
 
-    # a user's click on pixel (30, 2), in the collar
-    viewer.scene.camera.center = tuple(layer.data_to_world((0, 30, 2))[1:])
-    viewer.scene.camera.zoom = 8 / layer.scale[1]
-    canvas = viewer.window._qt_viewer.canvas.native
-    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton,
-                     pos=QPoint(canvas.width() // 2, canvas.height() // 2))
-    qtbot.waitUntil(lambda: widget.current is not None, timeout=5000)
+    click_pixel(viewer, qtbot, layer, widget, 30, 2)  # a user's click, in the collar
     assert (widget.current.row, widget.current.col) == (30, 2)
     assert np.isnan(widget.current.values).all()
     assert widget.status.text() == "no data at collar (30, 2): every band is NaN or nodata"
@@ -191,11 +186,7 @@ def test_use_as_training_labels_after_the_cube_was_closed_says_so(sample_dock, q
     # another scene of the same size stays open (its band count keeps the viewer 3-D)
     viewer.add_image(np.zeros((3, 83, 86), np.float32), name="other scene",
                      scale=cube.scale, translate=cube.translate)
-    widget.method_combo.setCurrentText("kmeans")
-    widget.k_spin.setValue(3)
-    widget.run()
-    qtbot.waitUntil(lambda: widget.result_layer is not None and not widget.job.running,
-                    timeout=JOB_WAIT_MS)
+    kmeans_map(widget, qtbot, k=3)
     viewer.layers.remove(cube)
     classify = widget.use_as_training_labels()
     assert classify.labels_combo.currentText() == widget.result_layer.name

@@ -8,6 +8,7 @@ import pytest
 from tests.viewer.viewer_checks import (
     JOB_WAIT_MS,
     canvas_std,
+    click_pixel,
     colors_present,
     job_threads,
     painted_sample_labels,
@@ -18,26 +19,14 @@ pytestmark = pytest.mark.gui
 WAIT_MS = JOB_WAIT_MS
 
 
-def _canvas(viewer):
-    # the vispy canvas widget: where a user's click lands (no public accessor in napari)
-    return viewer.window._qt_viewer.canvas.native
-
-
 def test_spectrum_click_plots_the_pixel_spectrum(sample_dock, qtbot, sample):
-    from qtpy.QtCore import QPoint, Qt
 
 
     viewer, layer, widget = sample_dock("Spectrum")
     assert widget.layer_combo.currentText() == layer.name
 
     # put pixel (row 30, col 40) under the canvas centre, zoomed in, then click there
-    viewer.scene.camera.center = tuple(layer.data_to_world((0, 30, 40))[1:])
-    viewer.scene.camera.zoom = 8 / layer.scale[1]
-    canvas = _canvas(viewer)
-    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton,
-                     pos=QPoint(canvas.width() // 2, canvas.height() // 2))
-    qtbot.waitUntil(lambda: widget.current is not None, timeout=5000)
-    spec = widget.current
+    spec = click_pixel(viewer, qtbot, layer, widget, 30, 40)
     assert (spec.row, spec.col) == (30, 40)
     np.testing.assert_array_equal(spec.values, np.asarray(sample.data[:, 30, 40], np.float64))
     np.testing.assert_allclose(spec.x, sample.wavelengths)

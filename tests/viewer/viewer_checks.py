@@ -81,3 +81,27 @@ def painted_sample_labels(values: dict[int, int] | None = None, per_class: int =
         pick = rng.choice(rows.size, per_class, replace=False)
         painted[rows[pick], cols[pick]] = value
     return painted, names
+
+
+def click_pixel(viewer, qtbot, layer, spectrum_dock, row: int, col: int):
+    """A user's click on pixel ``(row, col)`` of ``layer``: the pixel put under the canvas
+    centre, zoomed in, then clicked; returns the Spectrum dock's spectrum of it."""
+    from qtpy.QtCore import QPoint, Qt
+
+    viewer.scene.camera.center = tuple(layer.data_to_world((0, row, col))[1:])
+    viewer.scene.camera.zoom = 8 / layer.scale[1]
+    canvas = viewer.window._qt_viewer.canvas.native  # the vispy canvas: no public accessor
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton,
+                     pos=QPoint(canvas.width() // 2, canvas.height() // 2))
+    qtbot.waitUntil(lambda: spectrum_dock.current is not None, timeout=5000)
+    return spectrum_dock.current
+
+
+def kmeans_map(cluster_dock, qtbot, k: int = 3):
+    """The Cluster dock's k-means map of its cube (``k`` clusters), once its job has ended."""
+    cluster_dock.method_combo.setCurrentText("kmeans")
+    cluster_dock.k_spin.setValue(k)
+    cluster_dock.run()
+    qtbot.waitUntil(lambda: cluster_dock.result_layer is not None
+                    and not cluster_dock.job.running, timeout=JOB_WAIT_MS)
+    return cluster_dock.result_layer
