@@ -132,6 +132,16 @@ def _pct(v: float) -> str:
     return "n/a" if not np.isfinite(v) else f"{v:.2f} %"
 
 
+def refuse_string_names(class_names: object) -> None:
+    """Raise :class:`~hsi.errors.ArgumentTypeError` when ``class_names`` is one string: its
+    letters would be read as the names of codes 1, 2, 3..."""
+    if isinstance(class_names, str):
+        from hsi.errors import ArgumentTypeError
+
+        raise ArgumentTypeError(f"class_names: expected a list or a dict of names, got the "
+                                f"string {class_names!r} (one name: [{class_names!r}])")
+
+
 def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labels,
                        class_names: list[str] | Mapping[int, str] | None = None,
                        ) -> ClassificationReport:
@@ -154,6 +164,11 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
         ``truth``. Unnamed codes are ``"class <code>"``. The report has one row per code
         present in the test labels, predicted on a test pixel, or named.
 
+    Returns
+    -------
+    ClassificationReport
+        Confusion matrix, OA, AA and kappa (in %, kappa in [-1, 1]) over the test pixels.
+
     Raises
     ------
     ShapeError
@@ -162,12 +177,16 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
     GridError
         When both are :class:`~hsi.labels.Labels` with differing CRS or transform.
     FormatError
-        When ``truth`` has no labelled pixel or a negative value.
+        When ``truth`` has no labelled pixel, or ``truth`` or ``prediction`` a negative value.
     DataError
         A test pixel's code (in ``truth`` or ``prediction``) is not a whole number (e.g.
         ``1.4`` or NaN in a float array).
+    ArgumentTypeError
+        ``class_names`` is a string (its letters would be read as names).
     """
     from hsi.labels import whole_ids
+
+    refuse_string_names(class_names)
 
     if isinstance(prediction, Labels) and isinstance(truth, Labels):
         truth.check_grid(prediction, name="test labels", of="the class map")
@@ -192,13 +211,22 @@ def evaluate_class_map(prediction: np.ndarray | Labels, truth: np.ndarray | Labe
                    if str(n) != f"class {v}"}
     unseen = np.setdiff1d(np.unique(t), np.unique(prediction[prediction > 0]))
     strangers = np.setdiff1d(np.unique(p[p > 0]), np.unique(t))
-    if unseen.size and strangers.size:  # a class never predicted anywhere and one never tested
+    if unseen.size:
         import logging
 
-        logging.getLogger(__name__).warning(
-            "the test labels' code(s) %s never appear in the class map, whose code(s) %s are "
-            "not in the test labels: do the two use the same class codes?",
-            ", ".join(map(str, unseen.tolist())), ", ".join(map(str, strangers.tolist())))
+        log = logging.getLogger(__name__)
+        if strangers.size:  # a class never predicted anywhere and one never tested
+            log.warning(
+                "the test labels' code(s) %s never appear in the class map, whose code(s) %s "
+                "are not in the test labels: do the two use the same class codes?",
+                ", ".join(map(str, unseen.tolist())), ", ".join(map(str, strangers.tolist())))
+        else:  # a class the model never learnt, or a fill value read as a class
+            fill = [f"; if {c} marks unlabelled pixels, declare it as the test labels' nodata"
+                    for c in (255, 65535) if c in unseen]
+            log.warning(
+                "the test labels' class(es) %s never appear in the class map: their %d test "
+                "pixel(s) count as misclassified%s", named_codes(unseen.tolist(), name_of),
+                int(np.isin(t, unseen).sum()), "".join(fill))
     # matrices are sized by the codes present and the named ones, never by the largest code
     # value (class maps list names by value, "class v" where a value has none)
     codes = np.unique(np.concatenate([t, p[p > 0], np.asarray(sorted(name_of), dtype=np.int64)]))

@@ -31,6 +31,7 @@ import numpy as np
 from hsi.bands import band_label, bands_with_data
 from hsi.classification.config import GanConfig
 from hsi.classification.context import select_patch_size
+from hsi.classification.evaluate import refuse_string_names
 from hsi.classification.features import PcaTransform, fit_pca
 from hsi.classification.gan import Discriminator, DiscriminatorEnsemble
 from hsi.cube import axis_order_hint, valid_mask
@@ -106,7 +107,8 @@ def check_labels(labels: np.ndarray | Labels, cube: Cube,
     return len(codes)
 
 
-def warn_if_fill_value_code(labels: np.ndarray, name: str = "labels") -> int:
+def warn_if_fill_value_code(labels: np.ndarray, name: str = "labels", use: str = "trained"
+                            ) -> int:
     """Warn (one log line) when unnamed training labels hold their dtype's largest value.
 
     255 in a uint8 raster (65535 in uint16) usually marks unlabelled pixels, not a class; a
@@ -119,6 +121,8 @@ def warn_if_fill_value_code(labels: np.ndarray, name: str = "labels") -> int:
     labels : numpy.ndarray of int, shape (H, W)
     name : str
         What the message calls the labels.
+    use : str
+        What becomes of the pixels: they are "trained" (or "split", "scored") as a class.
 
     Returns
     -------
@@ -130,9 +134,10 @@ def warn_if_fill_value_code(labels: np.ndarray, name: str = "labels") -> int:
     fill = int(np.iinfo(labels.dtype).max)
     pixels = int(np.count_nonzero(labels == fill))
     if pixels:
-        log.warning("%s: %d pixel(s) hold %d, the largest %s value, and are trained as class "
+        log.warning("%s: %d pixel(s) hold %d, the largest %s value, and are %s as class "
                     "%d; if %d marks unlabelled pixels, set them to 0 (or declare %d as the "
-                    "label raster's nodata)", name, pixels, fill, labels.dtype, fill, fill, fill)
+                    "label raster's nodata)", name, pixels, fill, labels.dtype, use, fill, fill,
+                    fill)
     return pixels
 
 
@@ -165,9 +170,7 @@ def class_codes(labels: np.ndarray, class_names: Sequence[str] | dict[int, str] 
     """
     from hsi.io.labels import MAX_CODE
 
-    if isinstance(class_names, str):
-        raise ArgumentTypeError(f"class_names: expected a list or a dict of names, got the "
-                                f"string {class_names!r} (one name: [{class_names!r}])")
+    refuse_string_names(class_names)
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iub":
         raise FormatError(f"{name}: expected integer class values, got {labels.dtype}")
@@ -500,11 +503,17 @@ class Classifier:
             hint = axis_order_hint(cube) if cube.width == self.bands else ""
             raise ModelError(f"model expects {self.bands} bands, the cube has {cube.bands}{hint}")
         if self.wavelengths is not None and cube.wavelengths is not None:
-            diff = float(np.max(np.abs(np.asarray(cube.wavelengths) - self.wavelengths)))
+            wl = np.asarray(cube.wavelengths, dtype=np.float64)
+            diff = float(np.max(np.abs(wl - self.wavelengths)))
             if diff > 1.0:
+                # the same bands in another order (e.g. reversed) is not another sensor
+                reordered = float(np.max(np.abs(np.sort(wl) - np.sort(self.wavelengths)))) <= 1
+                why = (f"the same bands in another order: the model's run {self.wavelengths[0]:g}"
+                       f"…{self.wavelengths[-1]:g} nm, the cube's {wl[0]:g}…{wl[-1]:g} nm; "
+                       "store the cube's bands in the model's order") if reordered else \
+                    "trained on another sensor?"
                 raise ModelError(
-                    f"model wavelengths differ from the cube's by up to {diff:.1f} nm "
-                    "(trained on another sensor?)")
+                    f"model wavelengths differ from the cube's by up to {diff:.1f} nm ({why})")
 
     def predict(self, cube: Cube, use_crf: bool = True, *, tile: int | None = None,
                 progress: bool = False, callback: ProgressCallback | None = None
@@ -518,7 +527,8 @@ class Classifier:
         use_crf : bool
             Refine with the dense CRF (``False``: the discriminator's argmax).
         tile : int, optional
-            Tile side in pixels (default :data:`hsi.classification.predict.TILE`).
+            Tile side in pixels, a whole number >= 1 (default
+            :data:`hsi.classification.predict.TILE`).
         progress : bool
             Show a tqdm bar over tiles on stderr.
         callback : callable, optional
@@ -543,6 +553,8 @@ class Classifier:
             A band the model reads has no valid value in ``cube`` (:meth:`check_bands`).
         CubeTypeError
             ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
+        ShapeError
+            ``tile`` is not a whole number >= 1.
         Cancelled
             When ``callback`` returns ``True``.
         """
@@ -561,12 +573,28 @@ class Classifier:
             class_map[rows, cols] = to_code[t.class_map]
             prob[:, rows, cols] = t.probabilities
 
-        predict_scene(self, cube, write, use_crf=use_crf, tile=tile or TILE, progress=progress,
-                      callback=callback)
+        predict_scene(self, cube, write, use_crf=use_crf, tile=TILE if tile is None else tile,
+                      progress=progress, callback=callback)
         return class_map, prob
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write a checkpoint (loads with ``weights_only=True`` via :func:`load_classifier`)."""
+        """Write a checkpoint (loads with ``weights_only=True`` via :func:`load_classifier`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The checkpoint (``.pt``) file, written atomically.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        ArgumentTypeError
+            ``path`` is not a path (e.g. ``None``).
+        """
         from hsi.checkpoint import save_checkpoint
 
         meta = {
@@ -604,6 +632,12 @@ def load_classifier(path: str | os.PathLike, device: str = "auto") -> Classifier
         Missing file.
     ModelError
         Not a classifier checkpoint, or inconsistent content.
+    ArgumentTypeError
+        ``path`` is not a path (e.g. ``None``).
+    ConfigError
+        ``device`` is not a device name.
+    DeviceError
+        ``device`` asks for CUDA on a machine without it.
     """
     from hsi.checkpoint import config_from_dict, load_checkpoint
     from hsi.device import pick_device
@@ -694,7 +728,9 @@ def train_classifier(cube: Cube, labels: np.ndarray | Labels, *,
         See :func:`check_labels`.
     ConfigError
         ``config.patch_size`` is larger than the cube; ``seed`` or ``epochs`` not a whole
-        number in range.
+        number in range; an unknown ``device`` name.
+    DeviceError
+        ``device`` asks for CUDA on a machine without it.
     CubeTypeError
         ``cube`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
     ArgumentTypeError
@@ -919,6 +955,8 @@ def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathL
     DataError
         A band the model reads has no valid value in ``cube`` (all NaN or nodata,
         :meth:`Classifier.check_bands`): no file is written.
+    ShapeError
+        ``tile`` is not a whole number >= 1.
     """
     import contextlib
 
@@ -967,7 +1005,7 @@ def classify_to_files(classifier: Classifier, cube: Cube, output: str | os.PathL
             if uw is not None:
                 uw.write(entropy(t.probabilities, t.valid)[None], t.window)
 
-        predict_scene(classifier, cube, write, use_crf=use_crf, tile=tile or TILE,
+        predict_scene(classifier, cube, write, use_crf=use_crf, tile=TILE if tile is None else tile,
                       progress=progress, callback=callback)
         write_class_map(class_map_tmp, class_map, crs=cube.crs, transform=cube.transform,
                         class_names=classifier.class_names, codes=classifier.codes,

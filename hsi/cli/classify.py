@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -21,6 +23,8 @@ from hsi.cli.options import (
 if TYPE_CHECKING:
     from affine import Affine
     from rasterio.crs import CRS
+
+    from hsi.labels import Labels
 
 
 @click.group("classify")
@@ -67,10 +71,12 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
     from hsi.io.labels import read_labels
 
     cube = hsi.open(cube_path, var=var, lazy=False)
-    labels = read_labels(labels_path, var=labels_var)
+    with labels_var_named():
+        labels = read_labels(labels_path, var=labels_var)
     names = read_class_names(class_names) if class_names else None
     labels.check_grid(cube, name=str(labels_path), of=str(cube_path))  # not "the cube's grid"
     check_labels(labels, cube, names, name=str(labels_path))
+    warn_fill_value(labels_path, labels, names, "trained")
     options = {} if members is None else {"members": members}
     if patch_size is not None:
         options.update(patch_size=patch_size, patch_select="fixed")
@@ -93,7 +99,8 @@ def train(cube_path, labels_path, output, class_names, epochs, members, patch_si
     bands = "" if clf.input_bands is None else f", {clf.pca.bands} of {clf.bands} bands"
     epochs, members = clf.config.epochs, clf.config.members
     click.echo(f"trained on {n} labelled pixels, {clf.n_classes} classes "
-               f"({epochs} epoch{'s' * (epochs != 1)}, {members} discriminator(s), "
+               f"({epochs} epoch{'s' * (epochs != 1)}, {members} "
+               f"discriminator{'s' * (members != 1)}, "
                f"{window}{bands}) -> {output}")
     crf = crf_choice((clf.history or {}).get("crf_selection"))
     if crf:
@@ -173,8 +180,10 @@ def predict(cube_path, model_path, output, no_crf, probabilities, uncertainty, t
         summary = classify_to_files(clf, cube, output, use_crf=not no_crf,
                                     probabilities=probabilities, uncertainty=uncertainty,
                                     tile=tile, progress=True)
+    also = "".join(f", {what} -> {path}" for what, path in (
+        ("probabilities", probabilities), ("uncertainty", uncertainty)) if path)
     click.echo(f"{summary['pixels']} pixels classified into {summary['classes']} classes"
-               f" ({summary['nodata']} nodata) -> {output}")
+               f" ({summary['nodata']} nodata) -> {output}{also}")
     if summary["pixels"] == 0:
         click.echo(f"warning: no pixel of {cube_path} has data (NaN or its nodata value "
                    f"everywhere): {output} is all 0", err=True)
@@ -197,17 +206,21 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
     from hsi.classification.evaluate import evaluate_class_map, plot_confusion
     from hsi.errors import ShapeError, naming
     from hsi.io.atomic import atomic_files
+    from hsi.io.formats import OUTPUT_FORMATS
     from hsi.io.guard import check_outputs
     from hsi.io.labels import read_class_map, read_labels
     from hsi.labels import Labels
 
-    if output and Path(output).suffix.lower() == ".png":  # the report would be the matrix
+    # .png: the report would be the matrix; .tif, .hdr, .mat: a raster writer's name
+    not_text = {ext for exts in OUTPUT_FORMATS.values() for ext in exts} | {".png", ".pt"}
+    if output and Path(output).suffix.lower() in not_text:
         raise click.BadParameter(f"{output}: the report is Markdown and its confusion matrix "
                                  f"is written beside it as .png; name the report .md",
                                  param_hint="--output")
     pred, names, _ = read_class_map(classmap_path)  # its nodata value: not classified (0)
     pred_map = Labels(pred, *raster_grid(classmap_path))
-    test = read_labels(labels_path, var=labels_var)
+    with labels_var_named():
+        test = read_labels(labels_path, var=labels_var)
     truth = test.array
     if pred.shape != truth.shape:
         raise ShapeError(f"{labels_path}: test labels are {truth.shape[0]}×{truth.shape[1]}, "
@@ -227,8 +240,12 @@ def evaluate(classmap_path, labels_path, output, labels_var) -> None:
         if not wrote_png:
             png.unlink(missing_ok=True)  # matplotlib missing: the report alone
         click.echo(f"report -> {output}" + (f", confusion matrix -> {png}" if wrote_png else ""))
+    # test pixels the map left 0 (no data in the cube, a NaN collar): errors, said so
+    unclassified = int(report.confusion[:, -1].sum())
+    left = (f"; {unclassified} unclassified in {classmap_path}, counted as errors"
+            if unclassified else "")
     click.echo(f"OA {report.oa:.2f} %  AA {report.aa:.2f} %  kappa {report.kappa:.4f}  "
-               f"({report.n_test} test pixels)")
+               f"({report.n_test} test pixels{left})")
 
 
 @classify.command("split")
@@ -267,14 +284,83 @@ def split(labels_path, out_dir, per_class, fraction, mode, margin, seed, labels_
 
     check_outputs([Path(out_dir) / "train.tif", Path(out_dir) / "test.tif"], [labels_path])
 
-    labels = read_labels(labels_path, var=labels_var)  # with its names and colours
+    with labels_var_named():
+        labels = read_labels(labels_path, var=labels_var)  # with its names and colours
     # the folder is made before the two files are written: not left empty by a failure
     # "labels: no labelled pixel", "split: no test pixel left" name the file
     with new_folder_removed_on_failure(out_dir), naming(labels=labels_path, split=labels_path):
         train_path, test_path, n_train, n_test = write_split(
             labels, out_dir, per_class=per_class, fraction=fraction, mode=mode, seed=seed,
             margin=margin)
+    warn_fill_value(labels_path, labels, labels.class_names, "split")  # once it is done
+    if per_class is not None:
+        warn_small_classes(labels_path, labels, per_class)
     click.echo(f"{n_train} training pixels -> {train_path}; {n_test} test pixels -> {test_path}")
+
+
+@contextlib.contextmanager
+def labels_var_named() -> Iterator[None]:
+    """Let a label ``.mat`` of several arrays ask for ``--labels-var``, the option that picks
+    the labels' variable (``--var`` picks the cube's, or is no option of the command), where
+    the reader's message says ``choose one with var=``."""
+    from hsi.errors import HsiError
+
+    try:
+        yield
+    except HsiError as exc:
+        text = str(exc)
+        if text.endswith("choose one with var=") and exc.args:
+            exc.args = (text.removesuffix("var=") + "--labels-var", *exc.args[1:])
+        raise
+
+
+def warn_fill_value(path: str | os.PathLike, labels: Labels, names: object, use: str) -> None:
+    """Warn when an unnamed label file holds its type's largest value (255 in uint8, 65535 in
+    uint16), most often its unlabelled pixels, without declaring it nodata
+    (:func:`hsi.classification.pipeline.warn_if_fill_value_code`, which judges by the array's
+    type: the readers give int64 codes, so the file's own type is looked up here).
+
+    Parameters
+    ----------
+    path : path
+        The label file (a ``.mat`` is not judged: its type is not kept).
+    labels : hsi.labels.Labels
+        Its codes as read.
+    names : object
+        The class names in use (named classes are taken as meant: no warning).
+    use : str
+        What becomes of the pixels: ``"trained"``, ``"split"``, ``"scored"`` (as a class).
+    """
+    import numpy as np
+
+    import hsi
+    from hsi.classification.pipeline import warn_if_fill_value_code
+    from hsi.io.formats import detect_format
+
+    if names or detect_format(path) == "mat":
+        return
+    stored = np.dtype(hsi.open(path, lazy=True).dtype)
+    if stored in (np.uint8, np.uint16):
+        warn_if_fill_value_code(labels.array.astype(stored), name=str(path), use=use)
+
+
+def warn_small_classes(path: str | os.PathLike, labels: Labels, per_class: int) -> None:
+    """Warn that ``--per-class`` takes all but one pixel of the classes that have no more
+    (Indian Pines' Alfalfa, 46 pixels, and Oats, 20, with ``--per-class 50``): their
+    per-class accuracies will rest on one test pixel each. A class of a single pixel is
+    told of by the split itself (no test pixel left)."""
+    import numpy as np
+
+    from hsi.classification.evaluate import named_codes
+
+    codes, counts = np.unique(labels.array[labels.array > 0], return_counts=True)
+    small = (counts > 1) & (counts <= per_class)
+    if small.any():
+        sizes = ", ".join(map(str, counts[small].tolist()))
+        classes = named_codes(codes[small].tolist(), labels.class_names)
+        click.echo(f"warning: {path}: class(es) {classes} have no more than --per-class "
+                   f"{per_class} labelled pixels ({sizes}): all but one of each are training "
+                   "pixels, leaving at most 1 test pixel each", err=True)
 
 
 def raster_grid(path: str | os.PathLike) -> tuple[CRS | None, Affine | None]:

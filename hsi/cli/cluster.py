@@ -100,17 +100,20 @@ def cluster_evaluate(clusters, labels, var):
     ACC uses the best one-to-one matching of clusters to classes (Hungarian algorithm); NMI
     and ARI need no matching. Only labelled, clustered pixels count.
     """
+    from hsi.cli.classify import warn_fill_value
     from hsi.clustering import evaluate
     from hsi.errors import ShapeError, naming
     from hsi.io.labels import read_labels
 
     pred, pred_crs, pred_transform = read_labels(clusters)
-    truth, truth_crs, truth_transform = read_labels(labels, var=var)
+    ground = read_labels(labels, var=var)
+    truth, truth_crs, truth_transform = ground
     _check_same_grid(clusters, pred_crs, pred_transform, labels, truth_crs, truth_transform)
     if pred.shape != truth.shape:  # both files named, not "the labels'"
         raise ShapeError(f"{clusters}: the cluster map is {pred.shape[0]}×{pred.shape[1]}, the "
                          f"labels {labels} are {truth.shape[0]}×{truth.shape[1]}: give the "
                          "labels of the clustered scene", pred.shape, truth.shape)
+    warn_fill_value(labels, ground, ground.class_names, "scored")  # an undeclared 255
     with naming(clusters=clusters, labels=labels):
         scores = evaluate(pred, truth)
     click.echo(f"ACC    {scores['acc']:.4f}")

@@ -22,6 +22,9 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bas root=(?=\W|$)", "as --root"),  # a data folder given explicitly
         (r"^k: ", "-k: "),  # hsi cluster's cluster count
         (r"^patch_size: ", "--patch-size: "),
+        # hsi classify split: a spatial split whose margin leaves no test pixel
+        (r"\(fewer training pixels, or a smaller margin\)",
+         "(a smaller --per-class or --fraction, or a smaller --margin)"),
         (r"^psf_sigma: ", "--psf-sigma: "),
         (r"\ba smaller psf_sigma=(?=\W|$)", "a smaller --psf-sigma"),  # a scene too small
         # hsi metrics' border: "crop 8 leaves no pixel ...", "crop (pixels left out ...) must"

@@ -114,6 +114,10 @@ def _as_int_labels(arr: np.ndarray, path: str | os.PathLike) -> np.ndarray:
         return arr.astype(np.int64)
     if arr.dtype.kind == "f":
         finite = np.isfinite(arr)
+        if np.isnan(arr).any():  # a GIS raster's unlabelled pixels, undeclared
+            raise FormatError(f"{path}: labels must be whole numbers, got NaN in "
+                              f"{int(np.isnan(arr).sum())} pixel(s); if NaN marks unlabelled "
+                              "pixels, declare NaN as the raster's nodata (or store 0)")
         if not finite.all() or not np.all(arr == np.round(arr)):
             raise FormatError(f"{path}: labels must be whole numbers, got non-integer values")
     elif arr.dtype.kind not in "iu":

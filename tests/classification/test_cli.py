@@ -44,7 +44,7 @@ def files(salinas_crop, tmp_path_factory):
                               "-o", str(model), "--class-names", str(names_path), "--epochs", "2",
                               "--members", "1", "--seed", "0", "--device", "cpu"])
     assert res.exit_code == 0, res.output
-    assert "(2 epochs, 1 discriminator(s), " in res.output
+    assert "(2 epochs, 1 discriminator, " in res.output
     from hsi.classification.pipeline import load_classifier
 
     p = load_classifier(model, device="cpu").config.patch_size  # the window the CV chose
