@@ -39,6 +39,21 @@ def positive_number(value: object, error: type[Exception], must_be: str) -> floa
     return number
 
 
+def require_path(path: object, caller: str) -> None:
+    """Raise :class:`~hsi.errors.ArgumentTypeError` unless ``path`` is a ``str`` or path-like.
+
+    ``caller`` starts the message (``"hsi.open"``: ``"hsi.open: path must be ..."``).
+    """
+    import os
+
+    if isinstance(path, (str, os.PathLike)):
+        return
+    hint = " (an array becomes a cube with hsi.Cube(data, wavelengths=...))" if hasattr(
+        path, "shape") else ""
+    raise ArgumentTypeError(f"{caller}: path must be a file or folder path (str or "
+                            f"pathlib.Path), got {type(path).__name__}{hint}")
+
+
 def is_whole_number(value: object, low: int, high: int | None = None) -> bool:
     """Whether ``value`` is an integer (Python or numpy, not a bool) in ``low..high``.
 

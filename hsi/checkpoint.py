@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from hsi.check import require_path
 from hsi.errors import HsiIOError, ModelError
 from hsi.io.atomic import atomic_path
 
@@ -57,8 +58,15 @@ def save_checkpoint(path: str | os.PathLike, *, kind: str, model: torch.nn.Modul
         Hyper-parameters; saved as a plain dict.
     meta : dict
         Sensor metadata, normalisation, class names... (numpy arrays become lists).
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``path`` is not a path (e.g. ``None``).
     """
     import torch
+
+    require_path(path, "checkpoint")
 
     payload = {
         "format_version": FORMAT_VERSION,
@@ -103,9 +111,12 @@ def load_checkpoint(path: str | os.PathLike, kind: str) -> dict:
         The file is missing or unreadable.
     ModelError
         The file is not an hsikit checkpoint of ``kind`` or has a newer format.
+    ArgumentTypeError
+        ``path`` is not a path (e.g. ``None``).
     """
     import torch
 
+    require_path(path, "checkpoint")
     path = Path(path)
     if not path.is_file():
         raise HsiIOError(f"{path}: no such checkpoint file")

@@ -373,6 +373,21 @@ class Cube:
     name : str
         Human-readable name, used by error messages about the cube: :func:`hsi.open` sets the
         path it was given (a CAVE folder: its scene's name), a dataset its name.
+    metadata : dict, optional
+        Anything else worth keeping (band names, scales, provenance); copied by
+        :meth:`with_data`.
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``data`` is not numeric (text, objects, complex values), or ``transform`` is not an
+        ``Affine`` or six numbers.
+    ShapeError
+        ``data`` is not 3-D, or has an empty axis.
+    WavelengthError
+        ``wavelengths`` or ``fwhm`` are not one value per band, or wavelengths are not positive.
+    ConfigError
+        ``crs`` is not a CRS rasterio understands (EPSG code, WKT, PROJ string...).
     """
 
     data: Any
@@ -402,9 +417,21 @@ class Cube:
                     f"fwhm: expected {bands} values (one per band), got {fwhm.size}")
             self.fwhm = fwhm
         if self.crs is not None and not isinstance(self.crs, CRS):
-            self.crs = CRS.from_user_input(self.crs)
+            from rasterio.errors import CRSError
+
+            try:
+                self.crs = CRS.from_user_input(self.crs)
+            except CRSError as exc:
+                from hsi.errors import ConfigError
+
+                raise ConfigError(f"crs: not a coordinate reference system ({exc}), got "
+                                  f"{self.crs!r}") from None
         if self.transform is not None and not isinstance(self.transform, Affine):
-            self.transform = Affine(*list(self.transform)[:6])
+            try:
+                self.transform = Affine(*list(self.transform)[:6])
+            except TypeError:
+                raise ArgumentTypeError(f"transform: expected an affine.Affine or six numbers "
+                                        f"(a, b, c, d, e, f), got {self.transform!r}") from None
 
     @property
     def short_name(self) -> str:
@@ -467,7 +494,12 @@ class Cube:
     # ------------------------------------------------------------- derivation
     def with_data(self, data: Any, **changes: Any) -> Cube:
         """Return a cube with new ``data`` (same grid unless ``changes`` say otherwise; a copy
-        of the metadata unless ``metadata=`` is given)."""
+        of the metadata unless ``metadata=`` is given).
+
+        ``changes`` are :class:`Cube` fields (``wavelengths=``, ``fwhm=``, ``nodata=``...): new
+        data with another band count needs its own ``wavelengths`` and ``fwhm`` (or ``None``),
+        else :class:`~hsi.errors.WavelengthError`, as :class:`Cube` raises.
+        """
         changes.setdefault("metadata", dict(self.metadata))
         return replace(self, data=data, **changes)
 
@@ -522,6 +554,16 @@ class Cube:
     def band_index(self, wavelength_nm: float) -> int:
         """Index of the band whose centre is nearest ``wavelength_nm``.
 
+        Parameters
+        ----------
+        wavelength_nm : float
+            A wavelength in nm.
+
+        Returns
+        -------
+        int
+            The band's index, from 0.
+
         Raises
         ------
         WavelengthError
@@ -540,11 +582,30 @@ class Cube:
     def rgb(self, percentiles: tuple[float, float] = (2.0, 98.0)) -> np.ndarray:
         """Return a true-colour preview.
 
+        Parameters
+        ----------
+        percentiles : (float, float)
+            Low and high percentiles (0..100) of each channel mapped to 0 and 1.
+
         Returns
         -------
         numpy.ndarray, shape (H, W, 3), float32 in [0, 1]
             Each channel stretched between its ``percentiles``; nodata/NaN pixels are 0.
+
+        Raises
+        ------
+        ConfigError
+            ``percentiles`` are not two numbers ``0 <= low < high <= 100``.
         """
+        try:
+            low, high = (float(p) for p in percentiles)
+        except (TypeError, ValueError):
+            low = high = math.nan
+        if not 0 <= low < high <= 100:
+            from hsi.errors import ConfigError
+
+            raise ConfigError(f"percentiles: expected two numbers 0 <= low < high <= 100, got "
+                              f"{percentiles!r}")
         idx = list(self.rgb_bands())
         planes = np.asarray(self.data[idx], dtype=np.float32)
         valid = np.isfinite(planes)
@@ -555,7 +616,7 @@ class Cube:
             v = planes[c][valid[c]]
             if v.size == 0:
                 continue
-            lo, hi = np.percentile(v, percentiles)
+            lo, hi = np.percentile(v, (low, high))
             scale = (hi - lo) if hi > lo else 1.0
             out[..., c] = np.where(valid[c], np.clip((planes[c] - lo) / scale, 0, 1), 0)
         return out

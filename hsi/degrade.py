@@ -926,6 +926,10 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
         no SRF band observed by the cube's bands.
     ShapeError
         When the cube is too small for the ratio or the PSF.
+    ConfigError
+        An unknown ``device`` name.
+    DeviceError
+        ``device`` asks for CUDA on a machine without it.
     """
     from hsi.device import pick_device
 
@@ -993,6 +997,11 @@ def warn_if_zeros_undeclared(cube: Cube) -> float:
     -------
     float
         The share of all-zero pixels (0 when the cube declares a nodata value).
+
+    Raises
+    ------
+    CubeTypeError
+        When ``cube`` is not a :class:`~hsi.cube.Cube`.
     """
     cube = require_cube(cube, "warn_if_zeros_undeclared: cube")
     if cube.nodata is not None:
@@ -1172,7 +1181,12 @@ def unscale_bands(cube: Cube) -> Cube:
     Returns
     -------
     Cube
-        float32 (lazy stays lazy), nodata NaN.
+        float32 (lazy stays lazy), nodata NaN; ``cube`` itself when it has no band scales.
+
+    Raises
+    ------
+    CubeTypeError
+        When ``cube`` is not a :class:`~hsi.cube.Cube`.
     """
     cube = require_cube(cube, "unscale_bands: cube")
     scaling = _band_scaling(cube)

@@ -294,6 +294,10 @@ def drop_empty_bands(ref: Image, est: Image, *,
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
     ConfigError
@@ -335,6 +339,10 @@ def drop_missing(ref: Image, est: Image, *, crop: int = 0,
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
     ConfigError
@@ -438,6 +446,10 @@ def rmse(ref: Image, est: Image, *, crop: int = 0) -> float:
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
     ConfigError
@@ -484,6 +496,10 @@ def psnr(ref: Image, est: Image, peak: float = 1.0, *, peak_mode: str = "fixed",
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
     ConfigError
@@ -548,6 +564,10 @@ def ssim(ref: Image, est: Image, peak: float = 1.0, *, crop: int = 0) -> float:
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes differ or the images are smaller than the 11×11 window.
     ConfigError
@@ -608,6 +628,10 @@ def sam(ref: Image, est: Image, *, crop: int = 0) -> float:
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
     ConfigError
@@ -651,6 +675,10 @@ def ergas(ref: Image, est: Image, ratio: float, *, crop: int = 0) -> float:
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
     SensorError
@@ -704,6 +732,10 @@ def cc(ref: Image, est: Image, *, crop: int = 0) -> float:
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ.
     ConfigError
@@ -823,6 +855,10 @@ def uiqi(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ, ``block`` < 2, or the images are
         smaller than ``block × block``.
@@ -977,6 +1013,10 @@ def q2n(ref: Image, est: Image, block: int = 32, *, crop: int = 0) -> float:
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
         When the shapes are not ``(bands, H, W)`` or differ, ``block`` is not an integer
         >= 2, or the images have a single pixel (a block needs two).
@@ -1049,8 +1089,15 @@ def fusion_metrics(ref: Image, est: Image, ratio: float, peak: float = 1.0, *,
 
     Raises
     ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
     ShapeError
-        When the shapes are not ``(bands, H, W)`` or differ.
+        When the shapes are not ``(bands, H, W)`` or differ, or the images (once cropped)
+        are smaller than SSIM's 11×11 window (32×32 with ``extended=True``).
+    SensorError
+        When ``ratio`` is not a positive number (:func:`ergas`).
     ConfigError
         When ``peak``, ``peak_mode`` or ``crop`` is invalid.
     """
@@ -1086,14 +1133,26 @@ def scale_problem(ref: Image, est: Image, peak: float = 1.0) -> str | None:
     ----------
     ref, est : array-like, shape (bands, H, W)
     peak : float
-        The data range PSNR and SSIM assume.
+        The data range PSNR and SSIM assume; > 0.
 
     Returns
     -------
     str or None
         One sentence, e.g. ``"the estimate's values are 9,862× the reference's: the two are
         not on one scale"``.
+
+    Raises
+    ------
+    ArgumentTypeError
+        When ``ref`` or ``est`` is not numeric (e.g. text).
+    FormatError
+        When ``ref`` or ``est`` holds complex values.
+    ShapeError
+        When the shapes are not ``(bands, H, W)`` or differ.
+    ConfigError
+        When ``peak`` is not a positive finite number (as :func:`psnr`).
     """
+    peak = _check_peak(peak)
     ref_cube, est_cube = _cube_or_none(ref), _cube_or_none(est)
     ref, est = _pair(ref, est, drop_empty=False, tell_axes=False)  # any order: same answer
     ref, est = _nodata_as_nan(ref, ref_cube), _nodata_as_nan(est, est_cube)

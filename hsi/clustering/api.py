@@ -508,14 +508,19 @@ def cluster(cube: Cube | ArrayLike, k: int | str, method: str = "kmeans", *, see
     Raises
     ------
     ShapeError
-        Not a 3-D cube, or ``k`` outside 2..min(valid pixels, distinct valid spectra, 255)
-        (checked before any training; ``"auto"`` never picks more than the distinct spectra).
+        Not a 3-D cube, ``k`` neither an integer nor ``"auto"``, or ``k`` outside
+        2..min(valid pixels, distinct valid spectra, 255) (checked before any training;
+        ``"auto"`` never picks more than the distinct spectra).
     ArgumentTypeError
         ``cube`` is not numeric (text, ``None``, objects).
     FormatError
         NaN or infinite values in pixels not marked nodata (``nonfinite="raise"``).
     ConfigError
-        Unknown method or device; ``seed`` or ``n_components`` not a whole number in range.
+        Unknown method or device; ``seed`` or ``n_components`` not a whole number in range;
+        ``nonfinite`` or ``spectra`` not one of their values; a ``config`` that is neither a
+        dict nor a dataclass, or names options the method does not have.
+    DeviceError
+        ``device`` asks for CUDA on a machine without it.
     Cancelled
         When ``callback`` returns ``True``.
 

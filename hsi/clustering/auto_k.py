@@ -62,9 +62,11 @@ def estimate_k(x: np.ndarray, *, k_max: int = 15, seed: int = 0,
     x : numpy.ndarray, shape (N, d)
         Pixel features.
     k_max : int
-        Largest count considered.
+        Largest count considered (default 15).
+    seed : int
+        Seed of the subsample (default 0).
     max_pixels : int
-        Rows of the seeded subsample the graph is built on.
+        Rows of the seeded subsample the graph is built on (default 2000).
     n_distinct : int, optional
         Distinct pixels of the scene (:func:`hsi.clustering.api.distinct_spectra`); default:
         the distinct rows of ``x``. ``k`` is never above it (more clusters than distinct

@@ -788,10 +788,10 @@ def fuse(
         exact multiple (see :func:`check_pair`).
     fit_scene : bool
         Fit INFN on this pair at reduced resolution first (:func:`hsi.fusion.fit.fit_scene`).
-    device : str
-        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    device : str or torch.device
+        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     seed : int
-        Seed of scene fitting.
+        Seed of scene fitting: a whole number from 0 to :data:`hsi.check.MAX_SEED`.
     progress : bool
         Progress bar while fitting.
     fit_steps, fit_minutes : optional
@@ -834,13 +834,22 @@ def fuse(
     GridError
         The images do not cover the same ground (CRS, extents, ratio).
     ModelError
-        Unknown method, or a model that does not match the bands (one line saying what it
-        expects).
+        Unknown method, ``model`` or ``fit_scene`` with a method other than INFN, or a model
+        that does not match the bands (one line saying what it expects).
+    HsiIOError
+        ``model`` names a checkpoint file that does not exist.
     ConfigError
-        ``scales`` that are not two positive numbers.
+        ``scales`` that are not two positive numbers, a ``psf_sigma`` that is not a positive
+        number or ``"auto"``, an unknown ``device`` name, or a ``seed`` that is not a whole
+        number in range.
+    DeviceError
+        ``device`` asks for CUDA on a machine without it.
+    ShapeError
+        The HR-MSI is too small for the PSF, or ``glp_gains`` is not ``(C, m)``.
     CubeTypeError
         ``lr_hsi`` or ``hr_msi`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
     """
+    from hsi.check import check_seed
     from hsi.cube import require_cube
     from hsi.device import pick_device, seed_everything
     from hsi.fusion.baselines import missing_pixels
@@ -849,6 +858,7 @@ def fuse(
     lr_hsi = require_cube(lr_hsi, "fuse: lr_hsi")
     hr_msi = require_cube(hr_msi, "fuse: hr_msi")
     method = checked_method(method, model=model, fit_scene=fit_scene)
+    seed = check_seed(seed)
     r = check_pair(lr_hsi, hr_msi, ratio)
     warn_if_georeference_unchecked(lr_hsi, hr_msi)
     warn_if_not_multispectral(lr_hsi, hr_msi)

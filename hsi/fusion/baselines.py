@@ -50,7 +50,7 @@ import torch.nn.functional as F
 
 from hsi.check import check_ratio, check_shape
 from hsi.degrade import Psf, banded_product, blur_decimate
-from hsi.errors import ShapeError
+from hsi.errors import ArgumentTypeError, ShapeError
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -76,8 +76,24 @@ _FLOOR = 1e-12
 
 
 def _as_tensor(x: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
-    """Return ``x`` as a floating-point tensor (numpy arrays are converted)."""
-    t = torch.as_tensor(x)
+    """Return ``x`` as a floating-point tensor (numpy arrays are converted).
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``x`` is not a numeric tensor or array (a Cube, text...).
+    ShapeError
+        ``x`` is not ``(bands, H, W)``.
+    """
+    try:
+        t = torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError):
+        t = None
+    if t is None:
+        hint = " (a Cube: pass cube.data, or fuse the Cubes with hsi.fusion.fuse)" if hasattr(
+            x, "wavelengths") else ""
+        raise ArgumentTypeError(f"{name}: expected a numeric tensor or numpy array of shape "
+                                f"(bands, H, W), got {type(x).__name__}{hint}")
     if not torch.is_floating_point(t):
         t = t.float()
     check_shape(t, ["bands", "H", "W"], name)
@@ -421,7 +437,7 @@ def bicubic(lr: torch.Tensor | np.ndarray, ratio: int) -> torch.Tensor:
 
     Parameters
     ----------
-    lr : tensor, shape (bands, h, w)
+    lr : tensor or numpy.ndarray, shape (bands, h, w)
         Low-resolution hyperspectral image, reflectance.
     ratio : int
         Integer upsampling factor (>= 2).
@@ -429,6 +445,15 @@ def bicubic(lr: torch.Tensor | np.ndarray, ratio: int) -> torch.Tensor:
     Returns
     -------
     tensor, shape (bands, h * ratio, w * ratio)
+
+    Raises
+    ------
+    SensorError
+        When ``ratio`` is not an integer >= 2.
+    ArgumentTypeError
+        When ``lr`` is not a numeric tensor or array (e.g. a Cube: pass its ``data``).
+    ShapeError
+        When ``lr`` is not 3-D.
 
     Examples
     --------
@@ -461,10 +486,10 @@ def glp(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: in
 
     Parameters
     ----------
-    lr : tensor, shape (bands, h, w)
+    lr : tensor or numpy.ndarray, shape (bands, h, w)
         Low-resolution hyperspectral image, reflectance. NaN: missing, left out of the gains'
         regression (:func:`regression_pixels`) and read as 0.
-    msi : tensor, shape (msi_bands, h * ratio, w * ratio)
+    msi : tensor or numpy.ndarray, shape (msi_bands, h * ratio, w * ratio)
         High-resolution multispectral image of the same scene (NaN as for ``lr``).
     ratio : int
         Integer resolution ratio (>= 2).
@@ -489,6 +514,11 @@ def glp(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: in
 
     Raises
     ------
+    SensorError
+        When ``ratio`` is not an integer >= 2, or ``psf_sigma`` is not a positive number.
+    ArgumentTypeError
+        When ``lr`` or ``msi`` is not a numeric tensor or array (e.g. a Cube: pass its
+        ``data``, or fuse Cubes with :func:`hsi.fusion.fuse`).
     ShapeError
         When the inputs are not 3-D, the MSI is not ``ratio`` times the LR size or ``gains``
         is not (bands, msi_bands).
@@ -731,8 +761,8 @@ def gsa(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: in
 
     Parameters
     ----------
-    lr : tensor, shape (bands, h, w)
-    msi : tensor, shape (msi_bands, h * ratio, w * ratio)
+    lr : tensor or numpy.ndarray, shape (bands, h, w)
+    msi : tensor or numpy.ndarray, shape (msi_bands, h * ratio, w * ratio)
     ratio : int
     srf_matrix : ignored
         The intensity weights are estimated from the data.
@@ -750,6 +780,11 @@ def gsa(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: in
 
     Raises
     ------
+    SensorError
+        When ``ratio`` is not an integer >= 2, or ``psf_sigma`` is not a positive number.
+    ArgumentTypeError
+        When ``lr`` or ``msi`` is not a numeric tensor or array (e.g. a Cube: pass its
+        ``data``, or fuse Cubes with :func:`hsi.fusion.fuse`).
     ShapeError
         When the inputs are not 3-D or the MSI is not ``ratio`` times the LR size.
     """
@@ -917,9 +952,9 @@ def cnmf(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: i
 
     Parameters
     ----------
-    lr : tensor, shape (bands, h, w)
+    lr : tensor or numpy.ndarray, shape (bands, h, w)
         Low-resolution hyperspectral image, reflectance (negative values are clipped).
-    msi : tensor, shape (msi_bands, h * ratio, w * ratio)
+    msi : tensor or numpy.ndarray, shape (msi_bands, h * ratio, w * ratio)
     ratio : int
     srf_matrix : array-like, shape (msi_bands, bands), optional
         Spectral response of the MSI sensor on the HSI bands. When ``None`` it is estimated by
@@ -928,7 +963,8 @@ def cnmf(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: i
         Gaussian PSF σ in HR pixels or a :class:`~hsi.degrade.Psf` (σ and shift, e.g.
         from :func:`hsi.fusion.psf.estimate_psf`); default σ = ``ratio / 2``.
     endmembers : int
-        Number of endmembers (capped at the HSI band count and the LR pixel count).
+        Number of endmembers (capped at the HSI band count and the LR pixel count; at
+        least 1).
     outer, inner : int
         Outer coupling loops and multiplicative-update iterations per stage. The defaults
         (5 × 200) fuse a 100×100×200 scene in about 2 s on one CPU core; Yokoya et al. ran
@@ -943,6 +979,11 @@ def cnmf(lr: torch.Tensor | np.ndarray, msi: torch.Tensor | np.ndarray, ratio: i
 
     Raises
     ------
+    SensorError
+        When ``ratio`` is not an integer >= 2, or ``psf_sigma`` is not a positive number.
+    ArgumentTypeError
+        When ``lr`` or ``msi`` is not a numeric tensor or array (e.g. a Cube: pass its
+        ``data``, or fuse Cubes with :func:`hsi.fusion.fuse`).
     ShapeError
         When the inputs are not 3-D, the MSI is not ``ratio`` times the LR size or
         ``srf_matrix`` is not (msi_bands, bands).

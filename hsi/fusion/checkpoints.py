@@ -29,11 +29,35 @@ def save_infn(path: str | os.PathLike, model: INFN, *, meta: dict | None = None,
               train_state: dict | None = None) -> Path:
     """Write ``model`` (weights, config, ``meta`` or ``model.meta``) to ``path`` atomically.
 
-    ``train_state`` (``step``, ``optimizer`` state dict...) is stored under
-    ``meta["train_state"]`` for ``train_infn(resume_from=...)``; leave it out for a small
-    checkpoint to ship.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint (``.pt``) file; missing parent folders are created.
+    model : INFN
+        The model to write.
+    meta : dict, optional
+        Sensor metadata to store (default: ``model.meta``); its ``train_state`` and ``path``
+        entries are not stored.
+    train_state : dict, optional
+        ``step``, ``optimizer`` state dict..., stored under ``meta["train_state"]`` for
+        ``train_infn(resume_from=...)``; leave it out for a small checkpoint to ship.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ArgumentTypeError
+        ``path`` is not a path (e.g. ``None``), or ``model`` is not an :class:`INFN`.
     """
     from hsi.checkpoint import save_checkpoint
+
+    if not isinstance(model, INFN):
+        from hsi.errors import ArgumentTypeError
+
+        raise ArgumentTypeError(f"model: expected an INFN, got {type(model).__name__}")
 
     meta = dict(model.meta if meta is None else meta)
     meta.pop("train_state", None)
@@ -51,7 +75,8 @@ def load_infn(path: str | os.PathLike, device: str | torch.device = "cpu") -> IN
     path : str or os.PathLike
         The checkpoint (``.pt``) file.
     device : str or torch.device
-        Where the model's weights are placed (``"cpu"``, ``"cuda"``).
+        Where the model's weights are placed: ``"cpu"`` (default), ``"cuda"``, ``"cuda:N"``
+        or ``"auto"`` (:func:`hsi.device.pick_device`).
 
     Returns
     -------
@@ -65,8 +90,15 @@ def load_infn(path: str | os.PathLike, device: str | torch.device = "cpu") -> IN
         Missing file.
     ModelError
         Not an INFN checkpoint, or weights that do not fit its config.
+    ArgumentTypeError
+        ``path`` is not a path (e.g. ``None``).
+    ConfigError
+        ``device`` is not a device name.
+    DeviceError
+        ``device`` asks for CUDA on a machine without it.
     """
     from hsi.checkpoint import config_from_dict, load_checkpoint
+    from hsi.device import pick_device
 
     ckpt = load_checkpoint(path, "infn")
     config = config_from_dict(InfnConfig, ckpt["config"], path)
@@ -80,4 +112,4 @@ def load_infn(path: str | os.PathLike, device: str | torch.device = "cpu") -> IN
     meta.pop("train_state", None)
     meta["path"] = str(path)
     model.meta = meta
-    return model.to(device).eval()
+    return model.to(pick_device(device) if isinstance(device, str) else device).eval()

@@ -129,7 +129,13 @@ def check_pair(lr_hsi: Cube, hr_msi: Cube, ratio: int | None = None) -> int:
     ------
     GridError
         One line saying which check failed, expected vs got.
+    CubeTypeError
+        ``lr_hsi`` or ``hr_msi`` is not a :class:`~hsi.cube.Cube` (e.g. a bare numpy array).
     """
+    from hsi.cube import require_cube
+
+    lr_hsi = require_cube(lr_hsi, "check_pair: lr_hsi")
+    hr_msi = require_cube(hr_msi, "check_pair: hr_msi")
     if ratio is not None:
         try:  # text or another object: the same one line as a bad number, not a TypeError
             value = float(ratio)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hsi.check import require_path as _require_path
 from hsi.io.formats import detect_format, output_format
 
 if TYPE_CHECKING:
@@ -156,14 +157,3 @@ def save(cube: Cube, path: str | os.PathLike, *, format: str | None = None) -> P
 
     return write_mat(cube, path)
 
-
-def _require_path(path: object, caller: str) -> None:
-    """Raise :class:`~hsi.errors.ArgumentTypeError` unless ``path`` is a ``str`` or path-like."""
-    if isinstance(path, (str, os.PathLike)):
-        return
-    from hsi.errors import ArgumentTypeError
-
-    hint = " (an array becomes a cube with hsi.Cube(data, wavelengths=...))" if hasattr(
-        path, "shape") else ""
-    raise ArgumentTypeError(f"{caller}: path must be a file or folder path (str or "
-                            f"pathlib.Path), got {type(path).__name__}{hint}")

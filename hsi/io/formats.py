@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hsi.check import require_path
 from hsi.errors import FormatError, HsiIOError, ShapeError, WavelengthError
 
 if TYPE_CHECKING:
@@ -102,7 +103,10 @@ def detect_format(path: str | os.PathLike) -> str:
         Missing or unreadable path.
     FormatError
         Empty file, content that does not match its extension, or an unknown format.
+    ArgumentTypeError
+        ``path`` is not a path (e.g. ``None`` or an array).
     """
+    require_path(path, "detect_format")
     path = check_readable(path)
     if path.is_dir():
         return "cave"
@@ -167,12 +171,25 @@ def mat_vars(sources: Sequence[object], var: str | None) -> list[str | None]:
 def output_format(path: str | os.PathLike, format: str | None = None) -> str:
     """Return the writer for ``path``: ``"geotiff"``, ``"envi"`` or ``"mat"``.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The destination; its extension names the format unless ``format`` is given.
+    format : str, optional
+        A format name (``"geotiff"``, ``"envi"``, ``"mat"`` or an alias such as ``"tif"``).
+
     Raises
     ------
     FormatError
-        Unknown ``format`` name or extension.
+        Unknown ``format`` name (or not a string) or extension.
+    ArgumentTypeError
+        ``path`` is not a path (e.g. ``None``).
     """
+    require_path(path, "output_format")
     if format is not None:
+        if not isinstance(format, str):
+            raise FormatError(f"{path}: output format must be a name (one of "
+                              f"{', '.join(OUTPUT_FORMATS)}), got {format!r}")
         key = _FORMAT_ALIASES.get(format.lower(), format.lower())
         if key not in OUTPUT_FORMATS:
             raise FormatError(f"{path}: unknown output format {format!r} "
