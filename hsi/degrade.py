@@ -951,7 +951,7 @@ def simulate_pair(cube: Cube, ratio: int, srf: SRF | str, psf_sigma: float | Non
         srf = srf.for_cube(measured)  # without the bands in a gap of its sampling
         matrix = srf.matrix(measured)
     _check_psf_fits(ref, sigma, r)
-    dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    dev = pick_device(device)
     x = torch.as_tensor(np.asarray(data, dtype=np.float32), device=dev)
     with torch.no_grad():
         lr = gaussian_blur_decimate(x, sigma, r)  # = wald_degradation(r, sigma)(x)

@@ -17,23 +17,31 @@ if TYPE_CHECKING:
 SMALL_MODEL_THREADS = 1
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """Return the ``torch.device`` for ``name``.
+def pick_device(name: str | torch.device | None = "auto") -> torch.device:
+    """Return the ``torch.device`` for ``name``: the one way every function turns its
+    ``device`` argument into a device.
 
     Parameters
     ----------
-    name : {"auto", "cpu", "cuda", "cuda:N"}
-        ``"auto"`` picks CUDA when available, else CPU.
+    name : {"auto", "cpu", "cuda", "cuda:N"}, torch.device or None
+        ``"auto"`` (or ``None``) picks CUDA when available, else CPU; a ``torch.device`` is
+        checked as its name is.
 
     Raises
     ------
     DeviceError
         When CUDA is asked for but not available (a ``RuntimeError``).
     ConfigError
-        When the name is unknown (a ``ValueError``).
+        When the name is unknown, or ``name`` is neither a string nor a ``torch.device``
+        (a ``ValueError``).
     """
     import torch
 
+    if isinstance(name, torch.device):
+        name = str(name)
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"device: expected 'auto', 'cpu', 'cuda', 'cuda:N' or a "
+                          f"torch.device, got {name!r}")
     name = (name or "auto").lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hsi.device import cpu_threads
+from hsi.device import cpu_threads, pick_device
 
 
 @pytest.fixture
@@ -83,3 +83,25 @@ def test_infn_training_runs_capped(two_threads, monkeypatch):
     train_module.run_training(None, None, steps=1, max_minutes=None,
                               device=torch.device("cpu"))
     assert seen == [1] and torch.get_num_threads() == 2
+
+
+def test_a_device_that_is_neither_a_name_nor_a_torch_device_is_one_config_error():
+    """``device=1.5`` reached torch's ``TypeError`` inside fuse, simulate_pair and
+    train_infn: every function now turns its device through pick_device."""
+    import torch
+
+    from hsi.data import sample_cube
+    from hsi.degrade import simulate_pair
+    from hsi.errors import ConfigError
+    from hsi.fusion import fuse
+
+    assert pick_device(torch.device("cpu")) == torch.device("cpu")
+    assert pick_device(None).type in ("cpu", "cuda")
+    with pytest.raises(ConfigError, match=r"^device: expected 'auto', .* got 1\.5$"):
+        pick_device(1.5)
+    cube = sample_cube().crop((0, 0, 32, 32))
+    with pytest.raises(ConfigError, match=r"^device: expected"):
+        simulate_pair(cube, 4, "sentinel2", device=1.5)
+    lr, hr = simulate_pair(cube, 4, "sentinel2")
+    with pytest.raises(ConfigError, match=r"^device: expected"):
+        fuse(lr, hr, method="glp", device=1.5, progress=False)

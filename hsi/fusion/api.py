@@ -496,7 +496,7 @@ def resolve_model(
     """
     from hsi.device import pick_device
 
-    dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    dev = pick_device(device)
     if model is not None:
         if isinstance(model, (str, os.PathLike)):
             model = load_infn(model, dev)
@@ -877,7 +877,7 @@ def fuse(
         hr_msi = hr_msi.with_data(np.asarray(hr_msi.data)[order],
                                   wavelengths=hr_msi.wavelengths[order],
                                   fwhm=None if hr_msi.fwhm is None else hr_msi.fwhm[order])
-    dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    dev = pick_device(device)
     seed_everything(seed)
     s_lr, s_msi = input_scales(lr_hsi, hr_msi) if scales is None else checked_scales(scales)
     if scales is None:  # a tile (scales given) was checked with its scene

@@ -112,4 +112,4 @@ def load_infn(path: str | os.PathLike, device: str | torch.device = "cpu") -> IN
     meta.pop("train_state", None)
     meta["path"] = str(path)
     model.meta = meta
-    return model.to(pick_device(device) if isinstance(device, str) else device).eval()
+    return model.to(pick_device(device)).eval()

@@ -237,7 +237,7 @@ def fit_scene(
                          f"got {len(lrs)} and {len(msis)}")
     for lr_w in lrs:
         check_fit_size(lr_w.height, lr_w.width, ratio, config, shape=tuple(lr_w.shape))
-    dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    dev = pick_device(device)
     seed_everything(seed)
     if init is not None:
         if (init.config.hsi_bands, init.config.msi_bands) != (lrs[0].bands, msis[0].bands):

@@ -640,7 +640,7 @@ def fuse_scene(
         order = msi_band_order(hr.cube, method, model, fit_scene)
         if order is not None:  # e.g. R, G, B read as B, G, R: the checkpoint camera's order
             hr.reorder_bands(order)
-        dev = pick_device(device) if isinstance(device, str) else device
+        dev = pick_device(device)
         scales = (lr.scale(), hr.scale())  # as hsi.fusion.api.input_scales, one file at a time
         for reader in (lr, hr):  # "no nodata value, and 3.1% of its pixels are 0 ..."
             warn_if_zeros_undeclared(reader.cube)

@@ -711,7 +711,7 @@ def train_infn(
     if not cubes:
         raise WavelengthError("train_infn needs at least one reference cube")
     ratio = check_ratio(ratio)
-    dev = pick_device(device) if isinstance(device, str) else torch.device(device)
+    dev = pick_device(device)
     seed_everything(seed)
     srf = load_srf(srf)
     bands = cubes[0].bands
