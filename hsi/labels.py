@@ -140,7 +140,7 @@ class Labels:
         if self.array.shape != want:
             raise ShapeError(
                 f"{name}: expected {of}'s grid {want[0]}×{want[1]}, got "
-                f"{self.height}×{self.width}",
+                f"{self.height}×{self.width}{transposed_hint(self.array.shape, want)}",
                 actual_shape=self.array.shape, expected_shape=want,
             )
         if self.crs is not None and grid.crs is not None and self.crs != grid.crs:
@@ -149,6 +149,15 @@ class Labels:
                 same_transform(self.transform, grid.transform):
             raise GridError(f"{name}: transform {tuple(self.transform)[:6]} differs from "
                             f"{of}'s {tuple(grid.transform)[:6]}")
+
+
+def transposed_hint(shape: tuple[int, ...], expected: tuple[int, ...]) -> str:
+    """The end of a message refusing a label raster of ``shape`` where ``expected`` (H, W)
+    was wanted: ``"; rows and columns look swapped ..."`` when ``shape`` is ``expected``
+    transposed (a raster written column-major, or a MATLAB array), else ``""``."""
+    if len(shape) == 2 and tuple(shape) == tuple(expected)[::-1] and shape[0] != shape[1]:
+        return "; rows and columns look swapped: store the labels transposed (array.T)"
+    return ""
 
 
 def same_transform(a: Affine, b: Affine, tolerance: float = 1e-3) -> bool:

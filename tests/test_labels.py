@@ -96,3 +96,19 @@ def test_evaluation_checks_the_grids_of_both_rasters(codes):
     assert report.oa == 100.0
     with pytest.raises(GridError, match=r"test labels: transform .* differs from the class map"):
         evaluate_class_map(Labels(codes, crs="EPSG:32611", transform=SHIFTED), truth)
+
+
+def test_labels_with_rows_and_columns_swapped_are_told_so():
+    """Labels 86×83 against an 83×86 cube (a column-major raster) got the right refusal with
+    no word of the likely cause."""
+    from hsi.cube import Cube
+
+    cube = Cube(np.zeros((3, 83, 86), np.float32))
+    labels = Labels(np.ones((86, 83), np.int64))
+    with pytest.raises(ShapeError, match=r"got 86×83; rows and columns look swapped"):
+        labels.check_grid(cube)
+    with pytest.raises(ShapeError, match=r"rows and columns look swapped"):
+        evaluate_class_map(np.ones((83, 86), np.int64), np.ones((86, 83), np.int64))
+    with pytest.raises(ShapeError) as square:  # a square scene: nothing to tell
+        Labels(np.ones((80, 80), np.int64)).check_grid(Cube(np.zeros((3, 90, 90), np.float32)))
+    assert "swapped" not in str(square.value)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from hsi.errors import FormatError, ShapeError
-from hsi.labels import Labels
+from hsi.labels import Labels, transposed_hint
 
 
 @dataclass
@@ -269,6 +269,7 @@ def _check_label_shapes(prediction: np.ndarray, truth: np.ndarray) -> None:
     band = next((f"; the {what} {x.shape} is one band: give its [0]"
                  for what, x in (("class map", prediction), ("test labels", truth))
                  if x.ndim == 3 and x.shape[0] == 1), "")
+    band = band or transposed_hint(truth.shape, prediction.shape)
     raise ShapeError(f"class map {prediction.shape} and test labels {truth.shape}: expected two "
                      f"(H, W) rasters (or two 1-D label vectors) of the same shape{band}",
                      actual_shape=prediction.shape, expected_shape=truth.shape)
