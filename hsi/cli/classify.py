@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -311,6 +312,9 @@ def labels_var_named() -> Iterator[None]:
         text = str(exc)
         if text.endswith("choose one with var=") and exc.args:
             exc.args = (text.removesuffix("var=") + "--labels-var", *exc.args[1:])
+        elif ": var=" in text and "applies to .mat files only" in text and exc.args:
+            exc.args = (re.sub(r": var='([^']*)' applies", r": --labels-var \1 applies", text),
+                        *exc.args[1:])
         raise
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hsi.check import require_path as _require_path
-from hsi.io.formats import detect_format, output_format
+from hsi.io.formats import check_var_applies, detect_format, output_format
 
 if TYPE_CHECKING:
     from rasterio.windows import Window
@@ -75,11 +75,7 @@ def open(
     """
     _require_path(path, "hsi.open")
     fmt = detect_format(path)
-    if var is not None and fmt != "mat":
-        from hsi.errors import ConfigError
-
-        raise ConfigError(f"{path}: var={var!r} applies to .mat files only, not to this {fmt} "
-                          "file")
+    check_var_applies(path, fmt, var)
     if fmt == "envi":
         from hsi.io.envi import read_envi
 

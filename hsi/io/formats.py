@@ -139,6 +139,22 @@ def detect_format(path: str | os.PathLike) -> str:
                       f".mat or a folder of PNG bands)")
 
 
+def check_var_applies(path: str | os.PathLike, fmt: str, var: str | None) -> None:
+    """Refuse a ``.mat`` variable name given for a file of another format (``fmt``), which
+    would otherwise be ignored without a word.
+
+    Raises
+    ------
+    ConfigError
+        ``"x.tif: var='gt' applies to .mat files only, not to this geotiff file"``.
+    """
+    if var is not None and fmt != "mat":
+        from hsi.errors import ConfigError
+
+        raise ConfigError(f"{path}: var={var!r} applies to .mat files only, not to this {fmt} "
+                          "file")
+
+
 def mat_vars(sources: Sequence[object], var: str | None) -> list[str | None]:
     """The ``var=`` to open each of several inputs with: ``var`` for the ``.mat`` files among
     them, ``None`` for the others.

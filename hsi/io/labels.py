@@ -23,7 +23,7 @@ from rasterio.errors import RasterioError
 from hsi.check import check_shape
 from hsi.errors import FormatError, HsiIOError
 from hsi.io.atomic import atomic_path
-from hsi.io.formats import check_readable, detect_format
+from hsi.io.formats import check_readable, check_var_applies, detect_format
 from hsi.labels import Labels
 from hsi.memory import check_allocation
 
@@ -205,8 +205,11 @@ def read_labels(path: str | os.PathLike, var: str | None = None) -> Labels:
     FormatError
         Several bands, non-integer values, no (or several) 2-D arrays in a ``.mat``, or a
         nodata value that is the code of a class the file names.
+    ConfigError
+        ``var`` given for a file that is not a ``.mat`` (:func:`check_var_applies`).
     """
     fmt = detect_format(path)
+    check_var_applies(path, fmt, var)
     path = Path(path)
     if fmt == "mat":
         from hsi.io.mat import read_mat_array

@@ -293,3 +293,22 @@ def test_evaluate_summary_says_how_many_test_pixels_were_left_unclassified(invok
                             class_names=["a", "b", "c"])
     assert invoke("classify", "evaluate", whole, test).stdout.rstrip().endswith(
         "(120 test pixels)")
+
+
+def test_labels_var_for_a_label_raster_that_is_not_a_mat_is_refused(tmp_path):
+    """``--labels-var gt`` with a GeoTIFF label raster was ignored without a word."""
+    from click.testing import CliRunner
+
+    from hsi.cli.main import cli
+    from hsi.io.labels import read_labels, write_class_map
+
+    labels = write_class_map(tmp_path / "gt.tif", np.arange(1, 5).repeat(25).reshape(10, 10),
+                             crs=None, transform=None, class_names=["a", "b", "c", "d"])
+    result = CliRunner().invoke(cli, ["classify", "split", str(labels), "-o",
+                                      str(tmp_path / "split"), "--per-class", "5",
+                                      "--labels-var", "gt"])
+    assert result.exit_code != 0
+    assert "--labels-var gt applies to .mat files only" in result.output, result.output
+    assert "var='gt'" not in result.output
+    with pytest.raises(hsi.errors.ConfigError, match=r"var='gt' applies to \.mat files only"):
+        read_labels(labels, var="gt")
